@@ -1,0 +1,536 @@
+#include "rs_rpc.h"
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_metrics.h"
+#include "rs_time.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RPC_POLL_MS      200  /* workers wake this often to notice a stop */
+#define RPC_SEND_MS      2000 /* a reply that cannot be sent in this time is dropped */
+#define RPC_MAX_MSG      (64u << 20)
+#define RPC_STATUS_COUNT 7
+
+typedef struct rpc_route_stats {
+	rs_metric *rs_count[RPC_STATUS_COUNT];
+	rs_metric *rs_latency;
+} rpc_route_stats;
+
+typedef struct rpc_worker {
+	struct rs_rpc_server *w_srv;
+	pthread_t w_thread;
+	nng_ctx w_ctx;
+	nng_aio *w_aio;
+	rs_arena *w_arena;
+	int w_started;
+} rpc_worker;
+
+struct rs_rpc_server {
+	nng_socket s_sock;
+	const rs_rpc_route *s_routes;
+	size_t s_nroutes;
+	rpc_route_stats *s_stats;
+	void *s_ud;
+	rpc_worker *s_workers;
+	int s_nworkers;
+	atomic_int s_stop;
+	rs_metric *s_unknown;
+};
+
+const char *
+rs_rpc_status_name(Rs__Status s)
+{
+	switch (s) {
+	case RS__STATUS__STATUS_OK:
+		return "ok";
+	case RS__STATUS__STATUS_INVALID:
+		return "invalid";
+	case RS__STATUS__STATUS_NOT_FOUND:
+		return "not_found";
+	case RS__STATUS__STATUS_UNAVAILABLE:
+		return "unavailable";
+	case RS__STATUS__STATUS_DEADLINE:
+		return "deadline";
+	case RS__STATUS__STATUS_INTERNAL:
+		return "internal";
+	case RS__STATUS__STATUS_UNSUPPORTED:
+		return "unsupported";
+	default:
+		return "unknown";
+	}
+}
+
+int
+rs_rpc_unpack(rs_rpc_call *call, const ProtobufCMessageDescriptor *desc, void **out)
+{
+	ProtobufCMessage *m =
+	        protobuf_c_message_unpack(desc, rs_arena_pb(call->arena), call->body_len, call->body);
+	if (m == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "body is not a valid %s",
+		            desc->short_name);
+		return RS_EPROTO;
+	}
+	*out = m;
+	return 0;
+}
+
+int
+rs_rpc_reply(rs_rpc_call *call, const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = rs_arena_alloc(call->arena, n ? n : 1);
+	if (buf == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory packing reply");
+		return RS_ENOMEM;
+	}
+	call->resp_len = protobuf_c_message_pack(m, buf);
+	call->resp = buf;
+	return 0;
+}
+
+void
+rs_rpc_fail(rs_rpc_call *call, Rs__Status status, const char *fmt, ...)
+{
+	va_list ap;
+	call->status = status;
+	va_start(ap, fmt);
+	vsnprintf(call->error, sizeof(call->error), fmt, ap);
+	va_end(ap);
+}
+
+void
+rs_rpc_header_init(rs_rpc_call *call, Rs__ResponseHeader *h, const char *svc,
+                   const char *model_version)
+{
+	rs__response_header__init(h);
+	h->status = call->status;
+	h->error = call->error[0] ? rs_arena_strdup(call->arena, call->error) : "";
+	h->service = (char *) (svc != NULL ? svc : "");
+	h->model_version = (char *) (model_version != NULL ? model_version : "");
+}
+
+static void
+rpc_builtin_health(void *ud, rs_rpc_call *call)
+{
+	Rs__HealthResponse resp = RS__HEALTH_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	(void) ud;
+	rs_rpc_header_init(call, &h, NULL, NULL);
+	resp.header = &h;
+	resp.ready = 1;
+	rs_rpc_reply(call, &resp.base);
+}
+
+static void
+rpc_builtin_metrics(void *ud, rs_rpc_call *call)
+{
+	Rs__MetricsResponse resp = RS__METRICS_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	char *text = rs_metrics_render(NULL);
+	(void) ud;
+	if (text == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		return;
+	}
+	rs_rpc_header_init(call, &h, NULL, NULL);
+	resp.header = &h;
+	resp.text = rs_arena_strdup(call->arena, text);
+	free(text);
+	if (resp.text == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		return;
+	}
+	rs_rpc_reply(call, &resp.base);
+}
+
+/* Reads request id and deadline from any body: field 1 of every request is its header. */
+static void
+rpc_read_prefix(rs_rpc_call *call)
+{
+	Rs__RequestPrefix *p = rs__request_prefix__unpack(rs_arena_pb(call->arena), call->body_len,
+	                                                  call->body);
+	call->request_id = "";
+	call->deadline_unix_ms = 0;
+	if (p != NULL && p->header != NULL) {
+		call->request_id = p->header->request_id != NULL ? p->header->request_id : "";
+		call->deadline_unix_ms = p->header->deadline_unix_ms;
+	}
+}
+
+/* Handles one request message; returns the reply envelope packed in the arena. */
+static int
+rpc_dispatch(rs_rpc_server *s, const uint8_t *data, size_t len, rs_arena *arena, uint8_t **out,
+             size_t *outlen)
+{
+	rs_rpc_call call = {.arena = arena, .status = RS__STATUS__STATUS_OK};
+	Rs__Envelope reply = RS__ENVELOPE__INIT;
+	const rs_rpc_route *route = NULL;
+	size_t ri = 0;
+	double t0 = rs_mono_ms();
+
+	Rs__Envelope *env = rs__envelope__unpack(rs_arena_pb(arena), len, data);
+	if (env == NULL) {
+		rs_rpc_fail(&call, RS__STATUS__STATUS_INVALID, "message is not an Envelope");
+		rs_metric_add(s->s_unknown, 1);
+		goto reply;
+	}
+	reply.method = call.method = env->method;
+	if (env->schema_version < 1) {
+		rs_rpc_fail(&call, RS__STATUS__STATUS_UNSUPPORTED, "schema version %u unsupported",
+		            env->schema_version);
+		rs_metric_add(s->s_unknown, 1);
+		goto reply;
+	}
+	for (ri = 0; ri < s->s_nroutes; ri++) {
+		if (s->s_routes[ri].method == env->method) {
+			route = &s->s_routes[ri];
+			break;
+		}
+	}
+	call.body = env->body.data;
+	call.body_len = env->body.len;
+	rpc_read_prefix(&call);
+	if (route == NULL && env->method == RS__METHOD__METHOD_HEALTH) {
+		rpc_builtin_health(s->s_ud, &call);
+	} else if (route == NULL && env->method == RS__METHOD__METHOD_METRICS) {
+		rpc_builtin_metrics(s->s_ud, &call);
+	} else if (route == NULL) {
+		rs_rpc_fail(&call, RS__STATUS__STATUS_UNSUPPORTED, "method %d not served here",
+		            (int) env->method);
+		rs_metric_add(s->s_unknown, 1);
+	} else if (call.deadline_unix_ms > 0 && rs_now_ms() >= call.deadline_unix_ms) {
+		rs_rpc_fail(&call, RS__STATUS__STATUS_DEADLINE, "deadline passed before start");
+	} else {
+		route->fn(s->s_ud, &call);
+	}
+reply:
+	reply.schema_version = RS_SCHEMA_VERSION;
+	reply.status = call.status;
+	reply.error = call.error;
+	if (call.status == RS__STATUS__STATUS_OK || call.resp != NULL) {
+		reply.body.data = call.resp;
+		reply.body.len = call.resp_len;
+	}
+	if (route != NULL) {
+		rpc_route_stats *st = &s->s_stats[ri];
+		int si = (int) call.status;
+		if (si >= 0 && si < RPC_STATUS_COUNT)
+			rs_metric_add(st->rs_count[si], 1);
+		rs_metric_observe(st->rs_latency, rs_mono_ms() - t0);
+		if (call.status != RS__STATUS__STATUS_OK && call.status != RS__STATUS__STATUS_INVALID &&
+		    call.status != RS__STATUS__STATUS_NOT_FOUND) {
+			char q[300];
+			rs_log_warn("rpc.request_failed", "req=%s method=%s status=%s err=\"%s\"",
+			            call.request_id, route->name, rs_rpc_status_name(call.status),
+			            rs_log_quote(q, sizeof(q), call.error));
+		}
+	}
+	size_t n = rs__envelope__get_packed_size(&reply);
+	*out = rs_arena_alloc(arena, n ? n : 1);
+	if (*out == NULL)
+		return RS_ENOMEM;
+	*outlen = rs__envelope__pack(&reply, *out);
+	return 0;
+}
+
+static void *
+rpc_worker_main(void *arg)
+{
+	rpc_worker *w = arg;
+	rs_rpc_server *s = w->w_srv;
+
+	while (!atomic_load(&s->s_stop)) {
+		nng_aio_set_timeout(w->w_aio, RPC_POLL_MS);
+		nng_ctx_recv(w->w_ctx, w->w_aio);
+		nng_aio_wait(w->w_aio);
+		int rv = nng_aio_result(w->w_aio);
+		if (rv == NNG_ETIMEDOUT)
+			continue;
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+			break;
+		if (rv != 0) {
+			rs_log_warn("rpc.recv_failed", "err=\"%s\"", nng_strerror(rv));
+			continue;
+		}
+		nng_msg *msg = nng_aio_get_msg(w->w_aio);
+		uint8_t *out = NULL;
+		size_t outlen = 0;
+		if (rpc_dispatch(s, nng_msg_body(msg), nng_msg_len(msg), w->w_arena, &out,
+		                 &outlen) != 0) {
+			nng_msg_free(msg);
+			rs_arena_reset(w->w_arena);
+			continue;
+		}
+		nng_msg_clear(msg);
+		if (nng_msg_append(msg, out, outlen) != 0) {
+			nng_msg_free(msg);
+			rs_arena_reset(w->w_arena);
+			continue;
+		}
+		nng_aio_set_msg(w->w_aio, msg);
+		nng_aio_set_timeout(w->w_aio, RPC_SEND_MS);
+		nng_ctx_send(w->w_ctx, w->w_aio);
+		nng_aio_wait(w->w_aio);
+		if (nng_aio_result(w->w_aio) != 0)
+			nng_msg_free(nng_aio_get_msg(w->w_aio));
+		rs_arena_reset(w->w_arena);
+	}
+	return NULL;
+}
+
+int
+rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_rpc_route *routes,
+                   void *ud)
+{
+	rs_rpc_server *s;
+	int rv;
+
+	if (workers < 1 || workers > 256 || url == NULL)
+		return RS_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return RS_ENOMEM;
+	s->s_routes = routes;
+	s->s_ud = ud;
+	while (routes[s->s_nroutes].fn != NULL)
+		s->s_nroutes++;
+	s->s_stats = calloc(s->s_nroutes ? s->s_nroutes : 1, sizeof(*s->s_stats));
+	s->s_workers = calloc((size_t) workers, sizeof(*s->s_workers));
+	if (s->s_stats == NULL || s->s_workers == NULL) {
+		rv = RS_ENOMEM;
+		goto fail_mem;
+	}
+	for (size_t i = 0; i < s->s_nroutes; i++) {
+		char labels[128];
+		for (int st = 0; st < RPC_STATUS_COUNT; st++) {
+			snprintf(labels, sizeof(labels), "method=\"%s\",status=\"%s\"",
+			         routes[i].name, rs_rpc_status_name((Rs__Status) st));
+			s->s_stats[i].rs_count[st] = rs_metrics_counter(
+			        "rs_rpc_requests_total", "RPC requests handled, by method and status",
+			        labels);
+		}
+		snprintf(labels, sizeof(labels), "method=\"%s\"", routes[i].name);
+		s->s_stats[i].rs_latency = rs_metrics_histogram(
+		        "rs_rpc_duration_ms", "RPC handling time in milliseconds", labels);
+	}
+	s->s_unknown = rs_metrics_counter("rs_rpc_rejected_total",
+	                                  "RPC messages rejected before dispatch", NULL);
+	if ((rv = nng_rep0_open(&s->s_sock)) != 0) {
+		rv = rs_err_from_nng(rv);
+		goto fail_mem;
+	}
+	nng_socket_set_size(s->s_sock, NNG_OPT_RECVMAXSZ, RPC_MAX_MSG);
+	if ((rv = nng_listen(s->s_sock, url, NULL, 0)) != 0) {
+		rs_log_error("rpc.listen_failed", "url=%s err=\"%s\"", url, nng_strerror(rv));
+		rv = rs_err_from_nng(rv);
+		nng_close(s->s_sock);
+		goto fail_mem;
+	}
+	s->s_nworkers = workers;
+	for (int i = 0; i < workers; i++) {
+		rpc_worker *w = &s->s_workers[i];
+		w->w_srv = s;
+		if (nng_ctx_open(&w->w_ctx, s->s_sock) != 0 ||
+		    nng_aio_alloc(&w->w_aio, NULL, NULL) != 0 ||
+		    rs_arena_create(&w->w_arena, 0) != 0 ||
+		    pthread_create(&w->w_thread, NULL, rpc_worker_main, w) != 0) {
+			rs_rpc_server_close(s);
+			return RS_ENOMEM;
+		}
+		w->w_started = 1;
+	}
+	*out = s;
+	return 0;
+fail_mem:
+	free(s->s_stats);
+	free(s->s_workers);
+	free(s);
+	return rv;
+}
+
+void
+rs_rpc_server_close(rs_rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	/* Workers check the flag between requests, so an in-flight one is answered first. */
+	atomic_store(&s->s_stop, 1);
+	for (int i = 0; i < s->s_nworkers; i++)
+		if (s->s_workers[i].w_started)
+			pthread_join(s->s_workers[i].w_thread, NULL);
+	for (int i = 0; i < s->s_nworkers; i++) {
+		rpc_worker *w = &s->s_workers[i];
+		if (w->w_aio != NULL)
+			nng_aio_free(w->w_aio);
+		if (nng_ctx_id(w->w_ctx) > 0)
+			nng_ctx_close(w->w_ctx);
+		rs_arena_destroy(w->w_arena);
+	}
+	nng_close(s->s_sock);
+	free(s->s_stats);
+	free(s->s_workers);
+	free(s);
+}
+
+struct rs_rpc_client {
+	nng_socket c_sock;
+	atomic_int c_pipes;
+	char c_url[256];
+};
+
+static void
+rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	rs_rpc_client *c = arg;
+	(void) p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&c->c_pipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&c->c_pipes, 1);
+}
+
+int
+rs_rpc_client_open(rs_rpc_client **out, const char *url)
+{
+	rs_rpc_client *c;
+	int rv;
+
+	if (url == NULL || strlen(url) >= sizeof(c->c_url))
+		return RS_EINVAL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return RS_ENOMEM;
+	snprintf(c->c_url, sizeof(c->c_url), "%s", url);
+	if ((rv = nng_req0_open(&c->c_sock)) != 0) {
+		free(c);
+		return rs_err_from_nng(rv);
+	}
+	nng_pipe_notify(c->c_sock, NNG_PIPE_EV_ADD_POST, rpc_client_pipe_cb, c);
+	nng_pipe_notify(c->c_sock, NNG_PIPE_EV_REM_POST, rpc_client_pipe_cb, c);
+	nng_socket_set_ms(c->c_sock, NNG_OPT_RECONNMINT, 20);
+	nng_socket_set_ms(c->c_sock, NNG_OPT_RECONNMAXT, 500);
+	nng_socket_set_size(c->c_sock, NNG_OPT_RECVMAXSZ, RPC_MAX_MSG);
+	if ((rv = nng_dial(c->c_sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		rs_log_error("rpc.dial_failed", "url=%s err=\"%s\"", url, nng_strerror(rv));
+		nng_close(c->c_sock);
+		free(c);
+		return rs_err_from_nng(rv);
+	}
+	*out = c;
+	return 0;
+}
+
+void
+rs_rpc_client_close(rs_rpc_client *c)
+{
+	if (c == NULL)
+		return;
+	nng_close(c->c_sock);
+	free(c);
+}
+
+int
+rs_rpc_client_connected(const rs_rpc_client *c)
+{
+	return atomic_load(&((rs_rpc_client *) c)->c_pipes);
+}
+
+const char *
+rs_rpc_client_url(const rs_rpc_client *c)
+{
+	return c->c_url;
+}
+
+int
+rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, rs_arena *arena,
+               void **resp, Rs__Status *status, char *err, size_t errn)
+{
+	Rs__Envelope env = RS__ENVELOPE__INIT;
+	nng_ctx ctx = NNG_CTX_INITIALIZER;
+	nng_aio *aio = NULL;
+	nng_msg *msg = NULL;
+	int rv;
+
+	if (err != NULL && errn > 0)
+		err[0] = '\0';
+	if (atomic_load(&c->c_pipes) <= 0)
+		return RS_EUNAVAIL;
+	if (timeout_ms <= 0)
+		return RS_ETIMEDOUT;
+
+	env.schema_version = RS_SCHEMA_VERSION;
+	env.method = method;
+	env.body.len = protobuf_c_message_get_packed_size(req);
+	size_t envlen_max = env.body.len + 64;
+	if ((rv = nng_msg_alloc(&msg, envlen_max)) != 0)
+		return rs_err_from_nng(rv);
+	/* Pack the body straight into the message, then the envelope around it. */
+	uint8_t *body = rs_arena_alloc(arena, env.body.len ? env.body.len : 1);
+	if (body == NULL) {
+		nng_msg_free(msg);
+		return RS_ENOMEM;
+	}
+	protobuf_c_message_pack(req, body);
+	env.body.data = body;
+	size_t envlen = rs__envelope__get_packed_size(&env);
+	if (nng_msg_realloc(msg, envlen) != 0) {
+		nng_msg_free(msg);
+		return RS_ENOMEM;
+	}
+	rs__envelope__pack(&env, nng_msg_body(msg));
+
+	if ((rv = nng_ctx_open(&ctx, c->c_sock)) != 0 || (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+		nng_msg_free(msg);
+		rv = rs_err_from_nng(rv);
+		goto out;
+	}
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_aio_set_msg(aio, msg);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(msg);
+		rv = rv == NNG_ETIMEDOUT ? RS_ETIMEDOUT : rs_err_from_nng(rv);
+		goto out;
+	}
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		rv = rv == NNG_ETIMEDOUT ? RS_ETIMEDOUT : rs_err_from_nng(rv);
+		goto out;
+	}
+	msg = nng_aio_get_msg(aio);
+	Rs__Envelope *re =
+	        rs__envelope__unpack(rs_arena_pb(arena), nng_msg_len(msg), nng_msg_body(msg));
+	nng_msg_free(msg);
+	if (re == NULL) {
+		rv = RS_EPROTO;
+		goto out;
+	}
+	*status = re->status;
+	if (err != NULL && errn > 0)
+		snprintf(err, errn, "%s", re->error != NULL ? re->error : "");
+	*resp = NULL;
+	if (resp_desc != NULL && (re->status == RS__STATUS__STATUS_OK || re->body.len > 0)) {
+		*resp = protobuf_c_message_unpack(resp_desc, rs_arena_pb(arena), re->body.len,
+		                                  re->body.data);
+		if (*resp == NULL && re->status == RS__STATUS__STATUS_OK) {
+			rv = RS_EPROTO;
+			goto out;
+		}
+	}
+	rv = 0;
+out:
+	if (aio != NULL)
+		nng_aio_free(aio);
+	if (nng_ctx_id(ctx) > 0)
+		nng_ctx_close(ctx);
+	return rv;
+}

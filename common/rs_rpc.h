@@ -1,0 +1,90 @@
+/* rs_rpc: request/reply over NNG with protobuf envelopes (proto/common.proto Envelope).
+ *
+ * Server: one rep socket, N worker threads, each with its own nng context and arena, so N
+ * requests are handled at once. A route table maps Method -> handler. HEALTH has a default
+ * (ready) and METRICS is built in (the process registry). rs_rpc_server_close() lets every
+ * in-flight request finish and be answered before it returns.
+ *
+ * Client: one req socket dialled in the background (reconnects on its own); rs_rpc_request()
+ * opens a context per call, so any number of threads may call at once. Every call has a
+ * timeout; with no connected peer it fails at once with RS_EUNAVAIL instead of waiting. */
+#ifndef RS_RPC_H
+#define RS_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "common.pb-c.h"
+#include "rs_arena.h"
+
+#define RS_SCHEMA_VERSION 1
+
+typedef struct rs_rpc_call {
+	rs_arena *arena;          /* per request; reset after the reply is sent */
+	Rs__Method method;
+	const uint8_t *body;      /* request body, borrowed for the handler's duration */
+	size_t body_len;
+	const char *request_id;   /* "" when the body has none */
+	int64_t deadline_unix_ms; /* 0 when none */
+	/* written by the handler (rs_rpc_reply / rs_rpc_fail): */
+	Rs__Status status;
+	char error[256];
+	uint8_t *resp; /* arena memory */
+	size_t resp_len;
+} rs_rpc_call;
+
+typedef void (*rs_rpc_fn)(void *ud, rs_rpc_call *call);
+
+typedef struct rs_rpc_route {
+	Rs__Method method;
+	const char *name; /* for logs and metrics: "rank", "health" */
+	rs_rpc_fn fn;
+} rs_rpc_route;
+
+typedef struct rs_rpc_server rs_rpc_server;
+
+/* rs_rpc_server_open: listen on url with `workers` concurrent handlers. routes ends with an
+ * entry whose fn is NULL. ud is passed to every handler; it must outlive the server.
+ * Returns 0, RS_EINVAL (bad url), RS_EEXIST (address in use), RS_ENOMEM. */
+int rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers,
+                       const rs_rpc_route *routes, void *ud);
+
+/* rs_rpc_server_close: stop taking requests, finish the in-flight ones, join the workers,
+ * close the socket. NULL is a no-op. */
+void rs_rpc_server_close(rs_rpc_server *s);
+
+/* Handler helpers. rs_rpc_unpack parses the request body as desc into the arena; on failure
+ * it sets STATUS_INVALID and returns RS_EPROTO. rs_rpc_reply packs m into the arena as the
+ * reply body (status OK unless already set). rs_rpc_fail sets status and error text. */
+int rs_rpc_unpack(rs_rpc_call *call, const ProtobufCMessageDescriptor *desc, void **out);
+int rs_rpc_reply(rs_rpc_call *call, const ProtobufCMessage *m);
+void rs_rpc_fail(rs_rpc_call *call, Rs__Status status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* rs_rpc_header_ok: fill a ResponseHeader (arena strings) for the typed reply. */
+void rs_rpc_header_init(rs_rpc_call *call, Rs__ResponseHeader *h, const char *svc,
+                        const char *model_version);
+
+typedef struct rs_rpc_client rs_rpc_client;
+
+/* rs_rpc_client_open: a client for url; dialling happens in the background, so this
+ * succeeds while the server is down. Returns 0, RS_EINVAL, RS_ENOMEM. */
+int rs_rpc_client_open(rs_rpc_client **out, const char *url);
+void rs_rpc_client_close(rs_rpc_client *c); /* NULL is a no-op */
+int rs_rpc_client_connected(const rs_rpc_client *c); /* number of live connections */
+const char *rs_rpc_client_url(const rs_rpc_client *c);
+
+/* rs_rpc_request: send req as `method`, wait at most timeout_ms for the reply, and parse its
+ * body as resp_desc into arena. On 0, *resp is arena memory and *status the server's status
+ * (err, if given, gets its error text). Errors: RS_EUNAVAIL (no peer connected),
+ * RS_ETIMEDOUT, RS_EPROTO (reply not parseable), RS_ENOMEM. */
+int rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, rs_arena *arena,
+                   void **resp, Rs__Status *status, char *err, size_t errn);
+
+/* rs_rpc_status_name: "ok", "invalid", "unavailable", ... */
+const char *rs_rpc_status_name(Rs__Status s);
+
+#endif
