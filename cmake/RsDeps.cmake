@@ -20,3 +20,6 @@ if(RS_BUILD_TESTS)
   pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)
 endif()
 find_library(MATH_LIBRARY m REQUIRED)
+if(RS_BUILD_TESTS)
+  pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)   # HTTP client for gateway and integration tests
+endif()
