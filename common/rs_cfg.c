@@ -37,7 +37,8 @@ rs_cfg_load(const rs_cfg_field *fields, void *out, char *errbuf, size_t errn)
 				return cfg_fail(errbuf, errn, f->name, val, "not an integer");
 			if ((double) v < f->min || (double) v > f->max) {
 				char why[96];
-				snprintf(why, sizeof(why), "out of range [%.0f, %.0f]", f->min, f->max);
+				snprintf(why, sizeof(why), "out of range [%.0f, %.0f]", f->min,
+				         f->max);
 				return cfg_fail(errbuf, errn, f->name, val, why);
 			}
 			*(int *) (base + f->offset) = (int) v;
@@ -81,11 +82,14 @@ rs_cfg_log(const rs_cfg_field *fields, const void *cfg)
 		int w = 0;
 		switch (f->type) {
 		case RS_CFG_T_STR:
-			w = snprintf(line + n, sizeof(line) - n, "%s%s=\"%s\"", n ? " " : "", f->name,
-			             rs_log_quote(q, sizeof(q), *(const char *const *) (base + f->offset)));
+			w = snprintf(line + n, sizeof(line) - n, "%s%s=\"%s\"", n ? " " : "",
+			             f->name,
+			             rs_log_quote(q, sizeof(q),
+			                          *(const char *const *) (base + f->offset)));
 			break;
 		case RS_CFG_T_SECRET:
-			w = snprintf(line + n, sizeof(line) - n, "%s%s=\"***\"", n ? " " : "", f->name);
+			w = snprintf(line + n, sizeof(line) - n, "%s%s=\"***\"", n ? " " : "",
+			             f->name);
 			break;
 		case RS_CFG_T_INT:
 			w = snprintf(line + n, sizeof(line) - n, "%s%s=%d", n ? " " : "", f->name,

@@ -21,18 +21,34 @@ typedef struct rs_cfg_field {
 	const char *name;
 	rs_cfg_type type;
 	size_t offset;
-	const char *def;   /* default as text; NULL = required */
-	double min, max;   /* bounds for INT and DOUBLE */
+	const char *def; /* default as text; NULL = required */
+	double min, max; /* bounds for INT and DOUBLE */
 } rs_cfg_field;
 
-#define RS_CFG_STR(name, T, f, def)    {name, RS_CFG_T_STR, offsetof(T, f), def, 0, 0}
-#define RS_CFG_SECRET(name, T, f, def) {name, RS_CFG_T_SECRET, offsetof(T, f), def, 0, 0}
-#define RS_CFG_INT(name, T, f, def, lo, hi)                                                        \
-	{name, RS_CFG_T_INT, offsetof(T, f), #def, (lo), (hi)}
-#define RS_CFG_DOUBLE(name, T, f, def, lo, hi)                                                     \
-	{name, RS_CFG_T_DOUBLE, offsetof(T, f), #def, (lo), (hi)}
-#define RS_CFG_LEVEL(name, T, f, def) {name, RS_CFG_T_LEVEL, offsetof(T, f), def, 0, 0}
-#define RS_CFG_END                    {NULL, RS_CFG_T_END, 0, NULL, 0, 0}
+#define RS_CFG_STR(name, T, f, def)                           \
+	{                                                     \
+		name, RS_CFG_T_STR, offsetof(T, f), def, 0, 0 \
+	}
+#define RS_CFG_SECRET(name, T, f, def)                           \
+	{                                                        \
+		name, RS_CFG_T_SECRET, offsetof(T, f), def, 0, 0 \
+	}
+#define RS_CFG_INT(name, T, f, def, lo, hi)                          \
+	{                                                            \
+		name, RS_CFG_T_INT, offsetof(T, f), #def, (lo), (hi) \
+	}
+#define RS_CFG_DOUBLE(name, T, f, def, lo, hi)                          \
+	{                                                               \
+		name, RS_CFG_T_DOUBLE, offsetof(T, f), #def, (lo), (hi) \
+	}
+#define RS_CFG_LEVEL(name, T, f, def)                           \
+	{                                                       \
+		name, RS_CFG_T_LEVEL, offsetof(T, f), def, 0, 0 \
+	}
+#define RS_CFG_END                                \
+	{                                         \
+		NULL, RS_CFG_T_END, 0, NULL, 0, 0 \
+	}
 
 /* rs_cfg_load: fill *out from the environment. Returns 0, or RS_EINVAL after writing
  * "config error: VAR=value: reason" to errbuf (size errn). */

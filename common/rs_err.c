@@ -9,8 +9,8 @@ rs_strerror(int rv)
 	switch (rv) {
 	case 0:
 		return "ok";
-#define RS_ERR_STR(name, val, msg)                                                                 \
-	case name:                                                                                 \
+#define RS_ERR_STR(name, val, msg) \
+	case name:                 \
 		return msg;
 		RS_ERRORS(RS_ERR_STR)
 #undef RS_ERR_STR
@@ -25,8 +25,8 @@ rs_err_name(int rv)
 	switch (rv) {
 	case 0:
 		return "RS_OK";
-#define RS_ERR_NAME(name, val, msg)                                                                \
-	case name:                                                                                 \
+#define RS_ERR_NAME(name, val, msg) \
+	case name:                  \
 		return #name;
 		RS_ERRORS(RS_ERR_NAME)
 #undef RS_ERR_NAME

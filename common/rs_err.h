@@ -3,21 +3,21 @@
 #ifndef RS_ERR_H
 #define RS_ERR_H
 
-#define RS_ERRORS(X)                                                                               \
-	X(RS_ENOMEM, -1, "out of memory")                                                          \
-	X(RS_ENOTFOUND, -2, "not found")                                                           \
-	X(RS_ETIMEDOUT, -3, "timed out")                                                           \
-	X(RS_ECORRUPT, -4, "stored data has unexpected shape")                                    \
-	X(RS_EINVAL, -5, "invalid argument")                                                       \
-	X(RS_EIO, -6, "input/output error")                                                        \
-	X(RS_EUNAVAIL, -7, "service unavailable")                                                  \
-	X(RS_ECLOSED, -8, "closed")                                                                \
-	X(RS_EPROTO, -9, "malformed message")                                                      \
-	X(RS_EDB, -10, "database error")                                                           \
-	X(RS_ETOOBIG, -11, "too large")                                                            \
-	X(RS_EEXIST, -12, "already exists")                                                        \
-	X(RS_EVERSION, -13, "incompatible version")                                                \
-	X(RS_EBUSY, -14, "busy")                                                                   \
+#define RS_ERRORS(X)                                           \
+	X(RS_ENOMEM, -1, "out of memory")                      \
+	X(RS_ENOTFOUND, -2, "not found")                       \
+	X(RS_ETIMEDOUT, -3, "timed out")                       \
+	X(RS_ECORRUPT, -4, "stored data has unexpected shape") \
+	X(RS_EINVAL, -5, "invalid argument")                   \
+	X(RS_EIO, -6, "input/output error")                    \
+	X(RS_EUNAVAIL, -7, "service unavailable")              \
+	X(RS_ECLOSED, -8, "closed")                            \
+	X(RS_EPROTO, -9, "malformed message")                  \
+	X(RS_EDB, -10, "database error")                       \
+	X(RS_ETOOBIG, -11, "too large")                        \
+	X(RS_EEXIST, -12, "already exists")                    \
+	X(RS_EVERSION, -13, "incompatible version")            \
+	X(RS_EBUSY, -14, "busy")                               \
 	X(RS_EINTERNAL, -15, "internal error")
 
 enum rs_err {

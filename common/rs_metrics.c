@@ -9,8 +9,8 @@
 
 typedef enum { M_COUNTER, M_GAUGE, M_HISTOGRAM } metric_kind;
 
-static const double hist_bounds[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000,
-                                     5000};
+static const double hist_bounds[] = {0.1, 0.25, 0.5, 1,   2.5, 5,    10,
+                                     25,  50,   100, 250, 500, 1000, 5000};
 #define HIST_N (sizeof(hist_bounds) / sizeof(hist_bounds[0]))
 
 struct rs_metric {
@@ -19,9 +19,9 @@ struct rs_metric {
 	char m_name[96];
 	char m_help[160];
 	char m_labels[192];
-	_Atomic uint64_t m_count;         /* counter value, histogram count */
-	_Atomic uint64_t m_gauge_bits;    /* gauge value as double bits */
-	_Atomic uint64_t m_sum_us;        /* histogram sum in µs */
+	_Atomic uint64_t m_count;          /* counter value, histogram count */
+	_Atomic uint64_t m_gauge_bits;     /* gauge value as double bits */
+	_Atomic uint64_t m_sum_us;         /* histogram sum in µs */
 	_Atomic uint64_t m_bucket[HIST_N]; /* non-cumulative */
 };
 
@@ -201,7 +201,8 @@ render_series(sbuf *b, const rs_metric *m, const char *extra)
 		sb_labels(b, m->m_labels, extra, "le=\"+Inf\"");
 		sb_printf(b, " %llu\n%s_sum", (unsigned long long) count, m->m_name);
 		sb_labels(b, m->m_labels, extra, NULL);
-		sb_printf(b, " %.6f\n%s_count", (double) atomic_load(&m->m_sum_us) / 1000.0, m->m_name);
+		sb_printf(b, " %.6f\n%s_count", (double) atomic_load(&m->m_sum_us) / 1000.0,
+		          m->m_name);
 		sb_labels(b, m->m_labels, extra, NULL);
 		sb_printf(b, " %llu\n", (unsigned long long) count);
 	}

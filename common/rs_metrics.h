@@ -17,10 +17,10 @@ rs_metric *rs_metrics_gauge(const char *name, const char *help, const char *labe
 /* Latency histogram in milliseconds with fixed buckets 0.1 .. 5000 ms. */
 rs_metric *rs_metrics_histogram(const char *name, const char *help, const char *labels);
 
-void rs_metric_add(rs_metric *m, uint64_t n);   /* counter; NULL is a no-op */
-void rs_metric_set(rs_metric *m, double v);     /* gauge; NULL is a no-op */
+void rs_metric_add(rs_metric *m, uint64_t n);    /* counter; NULL is a no-op */
+void rs_metric_set(rs_metric *m, double v);      /* gauge; NULL is a no-op */
 void rs_metric_observe(rs_metric *m, double ms); /* histogram; NULL is a no-op */
-uint64_t rs_metric_count(const rs_metric *m);   /* counter value or histogram count */
+uint64_t rs_metric_count(const rs_metric *m);    /* counter value or histogram count */
 
 /* rs_metrics_render: the whole registry in text exposition format, as a malloc'd string
  * the caller frees. extra_labels (e.g. "svc=\"ranking\"", or NULL) is added to every series.

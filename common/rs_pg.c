@@ -37,8 +37,8 @@ rs_pg_check(PGconn *conn, PGresult *res, ExecStatusType want, const char *what)
 	if (res != NULL && PQresultStatus(res) == want)
 		return 0;
 	rs_log_warn("pg.query_failed", "what=%s err=\"%s\"", what,
-	            rs_log_quote(q, sizeof(q), res != NULL ? PQresultErrorMessage(res)
-	                                                   : PQerrorMessage(conn)));
+	            rs_log_quote(q, sizeof(q),
+	                         res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn)));
 	if (res == NULL || PQstatus(conn) != CONNECTION_OK)
 		return RS_EUNAVAIL;
 	return RS_EDB;

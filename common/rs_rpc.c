@@ -71,8 +71,8 @@ rs_rpc_status_name(Rs__Status s)
 int
 rs_rpc_unpack(rs_rpc_call *call, const ProtobufCMessageDescriptor *desc, void **out)
 {
-	ProtobufCMessage *m =
-	        protobuf_c_message_unpack(desc, rs_arena_pb(call->arena), call->body_len, call->body);
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, rs_arena_pb(call->arena),
+	                                                call->body_len, call->body);
 	if (m == NULL) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "body is not a valid %s",
 		            desc->short_name);
@@ -155,8 +155,8 @@ rpc_builtin_metrics(void *ud, rs_rpc_call *call)
 static void
 rpc_read_prefix(rs_rpc_call *call)
 {
-	Rs__RequestPrefix *p = rs__request_prefix__unpack(rs_arena_pb(call->arena), call->body_len,
-	                                                  call->body);
+	Rs__RequestPrefix *p =
+	        rs__request_prefix__unpack(rs_arena_pb(call->arena), call->body_len, call->body);
 	call->request_id = "";
 	call->deadline_unix_ms = 0;
 	if (p != NULL && p->header != NULL) {
@@ -225,7 +225,8 @@ reply:
 		if (si >= 0 && si < RPC_STATUS_COUNT)
 			rs_metric_add(st->rs_count[si], 1);
 		rs_metric_observe(st->rs_latency, rs_mono_ms() - t0);
-		if (call.status != RS__STATUS__STATUS_OK && call.status != RS__STATUS__STATUS_INVALID &&
+		if (call.status != RS__STATUS__STATUS_OK &&
+		    call.status != RS__STATUS__STATUS_INVALID &&
 		    call.status != RS__STATUS__STATUS_NOT_FOUND) {
 			char q[300];
 			rs_log_warn("rpc.request_failed", "req=%s method=%s status=%s err=\"%s\"",
@@ -313,8 +314,8 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 			snprintf(labels, sizeof(labels), "method=\"%s\",status=\"%s\"",
 			         routes[i].name, rs_rpc_status_name((Rs__Status) st));
 			s->s_stats[i].rs_count[st] = rs_metrics_counter(
-			        "rs_rpc_requests_total", "RPC requests handled, by method and status",
-			        labels);
+			        "rs_rpc_requests_total",
+			        "RPC requests handled, by method and status", labels);
 		}
 		snprintf(labels, sizeof(labels), "method=\"%s\"", routes[i].name);
 		s->s_stats[i].rs_latency = rs_metrics_histogram(
@@ -486,7 +487,8 @@ rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
 	}
 	rs__envelope__pack(&env, nng_msg_body(msg));
 
-	if ((rv = nng_ctx_open(&ctx, c->c_sock)) != 0 || (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+	if ((rv = nng_ctx_open(&ctx, c->c_sock)) != 0 ||
+	    (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
 		nng_msg_free(msg);
 		rv = rs_err_from_nng(rv);
 		goto out;

@@ -22,9 +22,9 @@
 #define RS_SCHEMA_VERSION 1
 
 typedef struct rs_rpc_call {
-	rs_arena *arena;          /* per request; reset after the reply is sent */
+	rs_arena *arena; /* per request; reset after the reply is sent */
 	Rs__Method method;
-	const uint8_t *body;      /* request body, borrowed for the handler's duration */
+	const uint8_t *body; /* request body, borrowed for the handler's duration */
 	size_t body_len;
 	const char *request_id;   /* "" when the body has none */
 	int64_t deadline_unix_ms; /* 0 when none */
@@ -72,7 +72,7 @@ typedef struct rs_rpc_client rs_rpc_client;
 /* rs_rpc_client_open: a client for url; dialling happens in the background, so this
  * succeeds while the server is down. Returns 0, RS_EINVAL, RS_ENOMEM. */
 int rs_rpc_client_open(rs_rpc_client **out, const char *url);
-void rs_rpc_client_close(rs_rpc_client *c); /* NULL is a no-op */
+void rs_rpc_client_close(rs_rpc_client *c);          /* NULL is a no-op */
 int rs_rpc_client_connected(const rs_rpc_client *c); /* number of live connections */
 const char *rs_rpc_client_url(const rs_rpc_client *c);
 

@@ -5,9 +5,9 @@
 
 #include <stdint.h>
 
-int64_t rs_now_ms(void);   /* unix time in ms (CLOCK_REALTIME) */
-int64_t rs_mono_us(void);  /* monotonic µs, for durations only */
-double rs_mono_ms(void);   /* monotonic ms as a double */
+int64_t rs_now_ms(void);  /* unix time in ms (CLOCK_REALTIME) */
+int64_t rs_mono_us(void); /* monotonic µs, for durations only */
+double rs_mono_ms(void);  /* monotonic ms as a double */
 
 /* rs_deadline_left_ms: ms until the absolute unix-ms deadline, 0 if passed;
  * a deadline of 0 means "none" and returns dflt. */

@@ -109,7 +109,8 @@ Test(rpc, unknown_method_is_unsupported_and_metrics_are_builtin)
 	                            &st, NULL, 0),
 	             0);
 	cr_assert_eq(st, RS__STATUS__STATUS_OK);
-	cr_assert_not_null(strstr(mresp->text, "rs_rpc_requests_total{method=\"health\",status=\"ok\"}"));
+	cr_assert_not_null(
+	        strstr(mresp->text, "rs_rpc_requests_total{method=\"health\",status=\"ok\"}"));
 	rs_arena_destroy(a);
 	rs_rpc_client_close(c);
 	rs_rpc_server_close(s);

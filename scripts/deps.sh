@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# deps.sh: install the Debian packages the project needs, only those missing.
+#   scripts/deps.sh            build + run + test dependencies
+#   scripts/deps.sh --bench    also the benchmark tools (wrk, python3-numpy/scipy for ../shared/bench)
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libnng-dev libprotobuf-c-dev protobuf-c-compiler      # NNG messaging + protobuf contract
+  libpq-dev postgresql                                  # event store
+  liblmdb-dev lmdb-utils                                # model versions on the hot path
+  libmicrohttpd-dev libjansson-dev                      # gateway HTTP + JSON
+  libsodium-dev                                         # password hashing, tokens
+  libopenblas-dev liblapacke-dev libxgboost-dev         # training: BLAS/LAPACK, LambdaMART
+  libcriterion-dev libcurl4-openssl-dev                 # tests
+  curl procps psmisc clang-format
+)
+if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk python3-numpy python3-scipy); fi
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "deps.sh: installing ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
