@@ -1,0 +1,258 @@
+/* als: see als.h. */
+#include "als.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs_err.h"
+
+typedef struct als_ctx {
+	const int64_t *ptr;
+	const int32_t *idx;
+	float *X;
+	const float *Y, *G; /* G = Y'Y + reg I, f x f */
+	int f, cg_steps;
+	float alpha;
+	float *ws; /* per thread: 4 f floats (+ f*f for exact) */
+	size_t ws_stride;
+} als_ctx;
+
+/* out = G v + alpha * sum_i y_i (y_i . v) */
+static void
+als_apply(const als_ctx *c, const int64_t b, const int64_t e, const float *v, float *out)
+{
+	int f = c->f, a, d;
+	int64_t p;
+
+	for (a = 0; a < f; a++) {
+		const float *g = c->G + (size_t) a * f;
+		float s = 0;
+		for (d = 0; d < f; d++)
+			s += g[d] * v[d];
+		out[a] = s;
+	}
+	for (p = b; p < e; p++) {
+		const float *y = c->Y + (size_t) c->idx[p] * f;
+		float dot = 0;
+		for (d = 0; d < f; d++)
+			dot += y[d] * v[d];
+		dot *= c->alpha;
+		for (d = 0; d < f; d++)
+			out[d] += dot * y[d];
+	}
+}
+
+static void
+als_rows_cg(void *vctx, size_t begin, size_t end, int tid)
+{
+	als_ctx *c = vctx;
+	int f = c->f, d, s;
+	float *r = c->ws + (size_t) tid * c->ws_stride, *pv = r + f, *ap = pv + f;
+	size_t u;
+
+	for (u = begin; u < end; u++) {
+		float *x = c->X + u * (size_t) f;
+		int64_t b = c->ptr[u], e = c->ptr[u + 1];
+		float rs = 0, rs_new, pap, step, beta;
+		int64_t p;
+
+		/* r = b - A x, with b = (1 + alpha) sum y_i */
+		als_apply(c, b, e, x, ap);
+		for (d = 0; d < f; d++)
+			r[d] = -ap[d];
+		for (p = b; p < e; p++) {
+			const float *y = c->Y + (size_t) c->idx[p] * f;
+			for (d = 0; d < f; d++)
+				r[d] += (1.0f + c->alpha) * y[d];
+		}
+		for (d = 0; d < f; d++) {
+			pv[d] = r[d];
+			rs += r[d] * r[d];
+		}
+		for (s = 0; s < c->cg_steps; s++) {
+			if (rs < 1e-20f)
+				break;
+			als_apply(c, b, e, pv, ap);
+			pap = 0;
+			for (d = 0; d < f; d++)
+				pap += pv[d] * ap[d];
+			if (pap <= 0)
+				break;
+			step = rs / pap;
+			rs_new = 0;
+			for (d = 0; d < f; d++) {
+				x[d] += step * pv[d];
+				r[d] -= step * ap[d];
+				rs_new += r[d] * r[d];
+			}
+			beta = rs_new / rs;
+			for (d = 0; d < f; d++)
+				pv[d] = r[d] + beta * pv[d];
+			rs = rs_new;
+		}
+	}
+}
+
+static void
+als_rows_exact(void *vctx, size_t begin, size_t end, int tid)
+{
+	als_ctx *c = vctx;
+	int f = c->f, d, a;
+	double *A = (double *) (void *) (c->ws + (size_t) tid * c->ws_stride);
+	double *rhs = A + (size_t) f * f;
+	size_t u;
+
+	for (u = begin; u < end; u++) {
+		int64_t b = c->ptr[u], e = c->ptr[u + 1], p;
+		for (a = 0; a < f * f; a++)
+			A[a] = c->G[a];
+		for (d = 0; d < f; d++)
+			rhs[d] = 0;
+		for (p = b; p < e; p++) {
+			const float *y = c->Y + (size_t) c->idx[p] * f;
+			for (a = 0; a < f; a++) {
+				rhs[a] += (1.0 + c->alpha) * y[a];
+				for (d = 0; d < f; d++)
+					A[(size_t) a * f + d] += c->alpha * (double) y[a] * y[d];
+			}
+		}
+		if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', f, 1, A, f, rhs, 1) == 0)
+			for (d = 0; d < f; d++)
+				c->X[u * (size_t) f + d] = (float) rhs[d];
+	}
+}
+
+void
+tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float *X, const float *Y,
+                  int32_t n_cols, int f, double reg, double alpha, int cg_steps, int nthreads)
+{
+	als_ctx c;
+	float *G = tr_xmalloc((size_t) f * f * sizeof(float));
+	int d;
+
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, f, f, n_cols, 1.0f, Y, f, Y, f, 0.0f,
+	            G, f);
+	for (d = 0; d < f; d++)
+		G[(size_t) d * f + d] += (float) reg;
+	memset(&c, 0, sizeof(c));
+	c.ptr = ptr;
+	c.idx = idx;
+	c.X = X;
+	c.Y = Y;
+	c.G = G;
+	c.f = f;
+	c.cg_steps = cg_steps;
+	c.alpha = (float) alpha;
+	if (cg_steps > 0) {
+		c.ws_stride = (size_t) 4 * f + 16;
+		c.ws = tr_xmalloc((size_t) nthreads * c.ws_stride * sizeof(float));
+		tr_parallel_for((size_t) n_rows, 64, nthreads, als_rows_cg, &c);
+	} else {
+		c.ws_stride = ((size_t) f * f + f) * 2 + 16; /* doubles, counted in floats */
+		c.ws = tr_xmalloc((size_t) nthreads * c.ws_stride * sizeof(float));
+		tr_parallel_for((size_t) n_rows, 16, nthreads, als_rows_exact, &c);
+	}
+	free(c.ws);
+	free(G);
+}
+
+/* splitmix64 + Box-Muller: a small seeded normal generator */
+static uint64_t
+als_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void
+als_init(float *m, size_t n, uint64_t *seed)
+{
+	size_t a;
+
+	for (a = 0; a < n; a++) {
+		double u1 = ((double) (als_rand(seed) >> 11) + 0.5) / 9007199254740992.0;
+		double u2 = ((double) (als_rand(seed) >> 11) + 0.5) / 9007199254740992.0;
+		m[a] = (float) (0.01 * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+	}
+}
+
+void
+tr_als_fit(const tr_dataset *ds, const tr_als_opts *o, tr_als *out)
+{
+	int it, f = o->factors;
+	uint64_t seed = o->seed * 7919 + 1;
+
+	out->n_users = ds->n_users;
+	out->n_items = ds->n_items;
+	out->f = f;
+	out->U = tr_xmalloc(((size_t) ds->n_users + 1) * f * sizeof(float));
+	out->V = tr_xmalloc(((size_t) ds->n_items + 1) * f * sizeof(float));
+	als_init(out->U, (size_t) ds->n_users * f, &seed);
+	als_init(out->V, (size_t) ds->n_items * f, &seed);
+	for (it = 0; it < o->iterations; it++) {
+		tr_als_half_sweep(ds->u_ptr, ds->u_items, ds->n_users, out->U, out->V, ds->n_items,
+		                  f, o->reg, o->alpha, o->cg_steps, o->nthreads);
+		tr_als_half_sweep(ds->i_ptr, ds->i_users, ds->n_items, out->V, out->U, ds->n_users,
+		                  f, o->reg, o->alpha, o->cg_steps, o->nthreads);
+	}
+}
+
+void
+tr_als_score(const tr_als *m, int32_t user, float *scores)
+{
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, m->f, 1.0f, m->V, m->f,
+	            m->U + (size_t) user * m->f, 1, 0.0f, scores, 1);
+}
+
+int
+tr_als_save(const tr_als *m, const char *dir, tr_error *err)
+{
+	int rv;
+
+	if ((rv = tr_blob_write(dir, "als_user_factors.f32", m->U,
+	                        (size_t) m->n_users * m->f * sizeof(float), err)) != 0)
+		return rv;
+	return tr_blob_write(dir, "als_item_factors.f32", m->V,
+	                     (size_t) m->n_items * m->f * sizeof(float), err);
+}
+
+int
+tr_als_load(tr_als *m, int32_t n_users, int32_t n_items, int f, const char *dir, tr_error *err)
+{
+	void *u = NULL, *v = NULL;
+	int rv;
+
+	memset(m, 0, sizeof(*m));
+	if (f <= 0)
+		return tr_error_set(err, RS_ECORRUPT, "%s: bad factor count %d", dir, f);
+	if ((rv = tr_blob_read(dir, "als_user_factors.f32", (size_t) n_users * f * sizeof(float),
+	                       &u, err)) != 0)
+		return rv;
+	if ((rv = tr_blob_read(dir, "als_item_factors.f32", (size_t) n_items * f * sizeof(float),
+	                       &v, err)) != 0) {
+		free(u);
+		return rv;
+	}
+	m->n_users = n_users;
+	m->n_items = n_items;
+	m->f = f;
+	m->U = u;
+	m->V = v;
+	return 0;
+}
+
+void
+tr_als_fini(tr_als *m)
+{
+	if (m == NULL)
+		return;
+	free(m->U);
+	free(m->V);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,43 @@
+/* als: implicit-feedback ALS (Hu, Koren & Volinsky 2008) on binary data.
+ * Minimises sum_{u,i} c_ui (p_ui - x_u.y_i)^2 + reg (|X|^2 + |Y|^2), with p_ui = 1 and
+ * c_ui = 1 + alpha on observed pairs, p_ui = 0 and c_ui = 1 elsewhere. Each half-sweep
+ * solves, for every row u, (Y'Y + reg I + alpha sum_{i in I_u} y_i y_i') x_u =
+ * (1 + alpha) sum_{i in I_u} y_i by cg_steps conjugate-gradient steps warm-started from
+ * the previous x_u (cg_steps <= 0: exact Cholesky solve). float32; Y'Y by OpenBLAS sgemm;
+ * rows in parallel on nthreads threads.
+ * Memory: (n_users + n_items) * factors floats, plus factors^2 per thread. */
+#ifndef TR_ALS_H
+#define TR_ALS_H
+
+#include <stdint.h>
+
+#include "dataset.h"
+
+typedef struct tr_als {
+	int32_t n_users, n_items, f;
+	float *U; /* n_users x f */
+	float *V; /* n_items x f */
+} tr_als;
+
+typedef struct tr_als_opts {
+	int factors, iterations, cg_steps, nthreads;
+	double reg, alpha;
+	uint64_t seed;
+} tr_als_opts;
+
+void tr_als_fit(const tr_dataset *ds, const tr_als_opts *o, tr_als *out);
+
+/* tr_als_half_sweep: one solve of all rows of X given Y (exposed for tests).
+ * ptr/idx: the sparse rows of X's side (n_rows), Y: n_cols x f. */
+void tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float *X,
+                       const float *Y, int32_t n_cols, int f, double reg, double alpha,
+                       int cg_steps, int nthreads);
+
+/* tr_als_score: scores[n_items] = V x_u. */
+void tr_als_score(const tr_als *m, int32_t user, float *scores);
+
+int tr_als_save(const tr_als *m, const char *dir, tr_error *err);
+int tr_als_load(tr_als *m, int32_t n_users, int32_t n_items, int f, const char *dir, tr_error *err);
+void tr_als_fini(tr_als *m);
+
+#endif

@@ -1,0 +1,482 @@
+/* commands: argument parsing and orchestration for each subcommand (see commands.h). */
+#include "commands.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "dataset.h"
+#include "metrics.h"
+#include "model.h"
+#include "recommend.h"
+#include "rs_err.h"
+#include "split.h"
+#include "tune.h"
+
+/* ------------------------------------------------------------------ shared options */
+
+enum {
+	OPT_TRAIN = 1000,
+	OPT_MODEL,
+	OPT_OUT,
+	OPT_FACTORS,
+	OPT_ITERS,
+	OPT_REG,
+	OPT_ALPHA,
+	OPT_K,
+	OPT_SHRINK,
+	OPT_SEQ,
+	OPT_LAMBDA,
+	OPT_MAXMEM,
+	OPT_MAXITEMS,
+	OPT_HALFLIFE,
+	OPT_CG,
+	OPT_THREADS,
+	OPT_SEED,
+	OPT_SOURCES,
+	OPT_CANDS,
+	OPT_TREES,
+	OPT_DEPTH,
+	OPT_ETA,
+	OPT_OBJ,
+	OPT_HOLDOUT,
+	OPT_LOO,
+	OPT_USERS,
+	OPT_TEST,
+	OPT_RECS,
+	OPT_JSON,
+	OPT_HELP,
+	OPT_QUIET,
+	OPT_PROTOCOL,
+	OPT_TESTFRAC,
+	OPT_MINHOLD,
+	OPT_KEEPCOLD,
+	OPT_FORMAT,
+	OPT_MINRATING,
+	OPT_MINUSER,
+	OPT_MINITEM,
+	OPT_MODELS,
+	OPT_DROPTRAIN,
+	OPT_COLUMNS,
+	OPT_PERUSER,
+};
+
+static const struct option long_opts[] = {
+        {"train", required_argument, NULL, OPT_TRAIN},
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"factors", required_argument, NULL, OPT_FACTORS},
+        {"iterations", required_argument, NULL, OPT_ITERS},
+        {"reg", required_argument, NULL, OPT_REG},
+        {"alpha", required_argument, NULL, OPT_ALPHA},
+        {"k", required_argument, NULL, OPT_K},
+        {"shrink", required_argument, NULL, OPT_SHRINK},
+        {"seq-weight", required_argument, NULL, OPT_SEQ},
+        {"lambda", required_argument, NULL, OPT_LAMBDA},
+        {"max-mem", required_argument, NULL, OPT_MAXMEM},
+        {"max-items", required_argument, NULL, OPT_MAXITEMS},
+        {"half-life", required_argument, NULL, OPT_HALFLIFE},
+        {"cg-steps", required_argument, NULL, OPT_CG},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"sources", required_argument, NULL, OPT_SOURCES},
+        {"candidates", required_argument, NULL, OPT_CANDS},
+        {"trees", required_argument, NULL, OPT_TREES},
+        {"depth", required_argument, NULL, OPT_DEPTH},
+        {"eta", required_argument, NULL, OPT_ETA},
+        {"objective", required_argument, NULL, OPT_OBJ},
+        {"holdout-frac", required_argument, NULL, OPT_HOLDOUT},
+        {"leave-one-out", no_argument, NULL, OPT_LOO},
+        {"users", required_argument, NULL, OPT_USERS},
+        {"test", required_argument, NULL, OPT_TEST},
+        {"recs", required_argument, NULL, OPT_RECS},
+        {"json", required_argument, NULL, OPT_JSON},
+        {"per-user", required_argument, NULL, OPT_PERUSER},
+        {"protocol", required_argument, NULL, OPT_PROTOCOL},
+        {"test-frac", required_argument, NULL, OPT_TESTFRAC},
+        {"min-holdout", required_argument, NULL, OPT_MINHOLD},
+        {"keep-cold", no_argument, NULL, OPT_KEEPCOLD},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"columns", required_argument, NULL, OPT_COLUMNS},
+        {"min-rating", required_argument, NULL, OPT_MINRATING},
+        {"min-user", required_argument, NULL, OPT_MINUSER},
+        {"min-item", required_argument, NULL, OPT_MINITEM},
+        {"models", required_argument, NULL, OPT_MODELS},
+        {"drop-train-items", no_argument, NULL, OPT_DROPTRAIN},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+};
+
+static int
+cmd_fail(const char *cmd, const tr_error *err)
+{
+	fprintf(stderr, "rs-train %s: %s\n", cmd, err->msg);
+	return 1;
+}
+
+static int
+cmd_usage_error(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "rs-train %s: %s (see rs-train %s --help)\n", cmd, msg, cmd);
+	return 2;
+}
+
+static int
+opt_num(const char *cmd, const char *name, const char *s, double lo, double hi, double *out)
+{
+	char msg[256];
+
+	if (tr_parse_double(s, out) != 0 || *out < lo || *out > hi) {
+		snprintf(msg, sizeof(msg), "--%s: '%s' is not a number in [%g, %g]", name, s, lo,
+		         hi);
+		return cmd_usage_error(cmd, msg);
+	}
+	return 0;
+}
+
+#define NUM(name, lo, hi, dst)                                    \
+	do {                                                      \
+		double v_;                                        \
+		if (opt_num(cmd, name, optarg, lo, hi, &v_) != 0) \
+			return 2;                                 \
+		dst = v_;                                         \
+	} while (0)
+
+/* model parameter options shared by fit and tune; returns 1 if handled, 2 on error */
+static int
+parse_model_opt(const char *cmd, int c, tr_params *p, int *holdout_set)
+{
+	switch (c) {
+	case OPT_FACTORS:
+		NUM("factors", 1, 1024, p->factors);
+		return 1;
+	case OPT_ITERS:
+		NUM("iterations", 0, 1000, p->iterations);
+		return 1;
+	case OPT_REG:
+		NUM("reg", 0, 1e9, p->reg);
+		return 1;
+	case OPT_ALPHA:
+		NUM("alpha", 0, 1e9, p->alpha);
+		return 1;
+	case OPT_K:
+		NUM("k", 1, 1e6, p->knn_k);
+		return 1;
+	case OPT_SHRINK:
+		NUM("shrink", 0, 1e9, p->shrink);
+		return 1;
+	case OPT_SEQ:
+		NUM("seq-weight", 0, 1e9, p->seq_weight);
+		return 1;
+	case OPT_LAMBDA:
+		NUM("lambda", 0, 1e12, p->lambda);
+		return 1;
+	case OPT_MAXMEM:
+		NUM("max-mem", 0.001, 1e6, p->max_mem_gb);
+		return 1;
+	case OPT_MAXITEMS:
+		NUM("max-items", 1, 1e7, p->max_items);
+		return 1;
+	case OPT_HALFLIFE:
+		NUM("half-life", 0, 1e18, p->half_life);
+		return 1;
+	case OPT_CG:
+		NUM("cg-steps", 0, 100, p->cg_steps);
+		return 1;
+	case OPT_THREADS:
+		NUM("threads", 1, 1024, p->nthreads);
+		return 1;
+	case OPT_SEED:
+		NUM("seed", 0, 1e15, p->seed);
+		return 1;
+	case OPT_CANDS:
+		NUM("candidates", 1, 100000, p->cand_n);
+		return 1;
+	case OPT_TREES:
+		NUM("trees", 1, 100000, p->trees);
+		return 1;
+	case OPT_DEPTH:
+		NUM("depth", 1, 30, p->depth);
+		return 1;
+	case OPT_ETA:
+		NUM("eta", 1e-6, 1, p->eta);
+		return 1;
+	case OPT_HOLDOUT:
+		NUM("holdout-frac", 0, 0.9, p->holdout_frac);
+		*holdout_set = 1;
+		return 1;
+	case OPT_LOO:
+		p->holdout_frac = 0;
+		*holdout_set = 1;
+		return 1;
+	case OPT_SOURCES:
+		snprintf(p->sources, sizeof(p->sources), "%s", optarg);
+		return 1;
+	case OPT_OBJ:
+		if (strcmp(optarg, "rank:ndcg") != 0 && strcmp(optarg, "rank:pairwise") != 0 &&
+		    strcmp(optarg, "rank:map") != 0)
+			return cmd_usage_error(cmd, "--objective must be rank:ndcg, rank:pairwise "
+			                            "or rank:map"),
+			       2;
+		snprintf(p->objective, sizeof(p->objective), "%s", optarg);
+		return 1;
+	}
+	return 0;
+}
+
+static const char model_opts_help[] =
+        "model parameters (defaults in brackets):\n"
+        "  pop:       --half-life T   time decay in timestamp units [0 = plain counts]\n"
+        "  itemknn:   --k N [200] neighbours per item, --shrink X [0],\n"
+        "             --seq-weight X [0] weight of 'next item' transitions\n"
+        "  als:       --factors N [64] --iterations N [15] --reg X [10] --alpha X [2]\n"
+        "             --cg-steps N [3] (0 = exact Cholesky solves) --seed N [0]\n"
+        "  ease:      --lambda X [300] --max-items N [30000] --max-mem GiB [16]\n"
+        "  two-stage: --sources LIST [ease,als,itemknn,pop] --candidates N [100] per source\n"
+        "             --trees N [200] --depth N [6] --eta X [0.1]\n"
+        "             --objective rank:ndcg|rank:pairwise|rank:map [rank:ndcg]\n"
+        "             --holdout-frac X [0.2, or the last item when split.json next to\n"
+        "             train.csv says leave-one-out] --leave-one-out\n"
+        "             (first-stage sources use the parameters above)\n"
+        "  all:       --threads N [all cores; or RS_TRAIN_THREADS]\n";
+
+/* split.json next to train.csv: leave-one-out data trains the ranker on the last item */
+static void
+params_from_split_json(const char *train, tr_params *p)
+{
+	char dir[4096], path[4200];
+	json_t *root;
+	const char *proto = NULL;
+
+	snprintf(dir, sizeof(dir), "%s", train);
+	snprintf(path, sizeof(path), "%s/split.json", dirname(dir));
+	if ((root = json_load_file(path, 0, NULL)) == NULL)
+		return;
+	if (json_unpack(root, "{s:s}", "protocol", &proto) == 0 &&
+	    strcmp(proto, "leave-one-out") == 0)
+		p->holdout_frac = 0;
+	json_decref(root);
+}
+
+/* ------------------------------------------------------------------------- fit */
+
+int
+tr_cmd_fit(int argc, char **argv)
+{
+	static const char *cmd = "fit";
+	const char *train = NULL, *model = NULL, *out = NULL;
+	tr_params p;
+	tr_kind kind;
+	tr_dataset ds;
+	tr_model m;
+	tr_error err;
+	int c, r, quiet = 0, holdout_set = 0;
+	double t0 = tr_now(), t_load;
+
+	tr_params_defaults(&p);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if ((r = parse_model_opt(cmd, c, &p, &holdout_set)) == 1)
+			continue;
+		if (r == 2)
+			return 2;
+		switch (c) {
+		case OPT_TRAIN:
+			train = optarg;
+			break;
+		case OPT_MODEL:
+			model = optarg;
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_QUIET:
+			quiet = 1;
+			break;
+		case OPT_HELP:
+			printf("usage: rs-train fit --train train.csv --model NAME --out DIR "
+			       "[options]\n\n"
+			       "Fits one model on a user,item[,timestamp] CSV (header required; "
+			       "every\n"
+			       "row is a positive) and writes a model folder (manifest.json + "
+			       "arrays).\n"
+			       "NAME: pop, itemknn, als, ease, two-stage.\n\n%s",
+			       model_opts_help);
+			return 0;
+		default:
+			return cmd_usage_error(cmd, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error(cmd, "unexpected argument");
+	if (train == NULL || model == NULL || out == NULL)
+		return cmd_usage_error(cmd, "--train, --model and --out are required");
+	if (tr_kind_parse(model, &kind, &err) != 0)
+		return cmd_fail(cmd, &err);
+	if (!holdout_set)
+		params_from_split_json(train, &p);
+	if (tr_dataset_load(train, &ds, &err) != 0)
+		return cmd_fail(cmd, &err);
+	t_load = tr_now() - t0;
+	if (tr_model_fit(kind, &p, &ds, &m, &err) != 0) {
+		tr_dataset_fini(&ds);
+		return cmd_fail(cmd, &err);
+	}
+	r = tr_model_save(&m, &ds, out, &err);
+	if (r == 0 && !quiet)
+		fprintf(stderr,
+		        "rs-train fit: %s on %d users, %d items, %lld pairs: load %.2fs, fit "
+		        "%.2fs, "
+		        "total %.2fs -> %s\n",
+		        tr_kind_name(kind), ds.n_users, ds.n_items, (long long) ds.nnz, t_load,
+		        m.fit_seconds, tr_now() - t0, out);
+	tr_model_fini(&m);
+	tr_dataset_fini(&ds);
+	return r == 0 ? 0 : cmd_fail(cmd, &err);
+}
+
+/* ------------------------------------------------------------------- recommend */
+
+typedef struct users_ctx {
+	char **names;
+	size_t n, cap;
+} users_ctx;
+
+static int
+users_row(void *vctx, char **vals, long line, tr_error *err)
+{
+	users_ctx *c = vctx;
+	(void) line;
+	(void) err;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 1024;
+		c->names = tr_xrealloc(c->names, c->cap * sizeof(char *));
+	}
+	c->names[c->n++] = tr_xstrdup(vals[0]);
+	return 0;
+}
+
+int
+tr_cmd_recommend(int argc, char **argv)
+{
+	static const char *cmd = "recommend";
+	const char *train = NULL, *model = NULL, *out = "-", *users = NULL;
+	tr_dataset ds;
+	tr_model m;
+	tr_error err;
+	users_ctx uc = {NULL, 0, 0};
+	int c, k = 20, rv, *counts = NULL, nthreads = 0;
+	int32_t *codes = NULL, *items = NULL;
+	size_t j;
+	double t0 = tr_now(), v;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TRAIN:
+			train = optarg;
+			break;
+		case OPT_MODEL:
+			model = optarg;
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_USERS:
+			users = optarg;
+			break;
+		case OPT_K:
+			if (opt_num(cmd, "k", optarg, 1, 100000, &v) != 0)
+				return 2;
+			k = (int) v;
+			break;
+		case OPT_THREADS:
+			if (opt_num(cmd, "threads", optarg, 1, 1024, &v) != 0)
+				return 2;
+			nthreads = (int) v;
+			break;
+		case OPT_HELP:
+			printf("usage: rs-train recommend --model DIR --train train.csv --users "
+			       "users.txt\n"
+			       "                          [--k 20] [--out recs.csv] [--threads "
+			       "N]\n\n"
+			       "Writes user,item,rank (header, rank 1 = best) with k items per "
+			       "user of\n"
+			       "users.txt (one id per line; a first line 'user' is skipped), never "
+			       "an\n"
+			       "item the user has in train.csv. Users without train history get "
+			       "the\n"
+			       "popularity list. train.csv must be the file the model was fitted "
+			       "on.\n"
+			       "--out - (default) writes to stdout.\n");
+			return 0;
+		default:
+			return cmd_usage_error(cmd, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error(cmd, "unexpected argument");
+	if (train == NULL || model == NULL || users == NULL)
+		return cmd_usage_error(cmd, "--model, --train and --users are required");
+	if (tr_model_load(model, &m, &err) != 0)
+		return cmd_fail(cmd, &err);
+	if (nthreads > 0)
+		m.params.nthreads = nthreads;
+	if ((rv = tr_dataset_load(train, &ds, &err)) != 0) {
+		tr_model_fini(&m);
+		return cmd_fail(cmd, &err);
+	}
+	if ((rv = tr_model_check_data(&m, &ds, &err)) != 0 ||
+	    (rv = tr_lines_each(users, "user", users_row, &uc, &err)) != 0)
+		goto out;
+	codes = tr_xmalloc((uc.n + 1) * sizeof(int32_t));
+	for (j = 0; j < uc.n; j++)
+		codes[j] = tr_ids_find(ds.users, uc.names[j], strlen(uc.names[j]));
+	items = tr_xmalloc((uc.n * (size_t) k + 1) * sizeof(int32_t));
+	counts = tr_xcalloc(uc.n + 1, sizeof(int));
+	if ((rv = tr_recommend_batch(&m, &ds, codes, uc.n, k, items, counts, &err)) != 0 ||
+	    (rv = tr_recommend_write(out, &ds, uc.names, uc.n, k, items, counts, &err)) != 0)
+		goto out;
+	fprintf(stderr, "rs-train recommend: %zu users, k=%d, %.2fs -> %s\n", uc.n, k,
+	        tr_now() - t0, out);
+out:
+	for (j = 0; j < uc.n; j++)
+		free(uc.names[j]);
+	free(uc.names);
+	free(codes);
+	free(items);
+	free(counts);
+	tr_dataset_fini(&ds);
+	tr_model_fini(&m);
+	return rv == 0 ? 0 : cmd_fail(cmd, &err);
+}
+
+int
+tr_cmd_evaluate(int argc, char **argv)
+{
+	(void) argc;
+	(void) argv;
+	return 1;
+}
+
+int
+tr_cmd_split(int argc, char **argv)
+{
+	(void) argc;
+	(void) argv;
+	return 1;
+}
+
+int
+tr_cmd_tune(int argc, char **argv)
+{
+	(void) argc;
+	(void) argv;
+	return 1;
+}

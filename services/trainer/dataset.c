@@ -1,0 +1,287 @@
+/* dataset: see dataset.h. */
+#include "dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "rs_err.h"
+
+typedef struct load_ctx {
+	const char *path;
+	tr_ids *users, *items;
+	int32_t *u, *i;
+	double *ts;
+	int64_t n, cap;
+	int has_ts;
+} load_ctx;
+
+static int
+dataset_row(void *vctx, char **vals, long line, tr_error *err)
+{
+	load_ctx *c = vctx;
+	double t;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 1 << 16;
+		c->u = tr_xrealloc(c->u, (size_t) c->cap * sizeof(int32_t));
+		c->i = tr_xrealloc(c->i, (size_t) c->cap * sizeof(int32_t));
+		c->ts = tr_xrealloc(c->ts, (size_t) c->cap * sizeof(double));
+	}
+	if (vals[2] != NULL) {
+		if (tr_parse_double(vals[2], &t) != 0)
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s:%ld: timestamp '%s' is not a number", c->path, line,
+			                    vals[2]);
+		c->has_ts = 1;
+	} else {
+		t = (double) c->n;
+	}
+	c->u[c->n] = tr_ids_intern(c->users, vals[0], strlen(vals[0]));
+	c->i[c->n] = tr_ids_intern(c->items, vals[1], strlen(vals[1]));
+	c->ts[c->n] = t;
+	c->n++;
+	return 0;
+}
+
+int
+tr_dataset_load(const char *path, tr_dataset *ds, tr_error *err)
+{
+	static const char *const cols[] = {"user", "item", "timestamp"};
+	load_ctx c;
+	tr_ids *users = tr_xmalloc(sizeof(*users));
+	tr_ids *items = tr_xmalloc(sizeof(*items));
+	int rv;
+
+	memset(ds, 0, sizeof(*ds));
+	memset(&c, 0, sizeof(c));
+	tr_ids_init(users);
+	tr_ids_init(items);
+	c.path = path;
+	c.users = users;
+	c.items = items;
+	rv = tr_csv_each(path, cols, 3, 2, dataset_row, &c, err);
+	if (rv == 0 && c.n == 0)
+		rv = tr_error_set(err, RS_EINVAL, "%s: no interactions (empty training set)", path);
+	if (rv == 0) {
+		tr_dataset_build(ds, users, items, tr_ids_count(users), tr_ids_count(items), c.n,
+		                 c.u, c.i, c.ts);
+		ds->has_ts = c.has_ts;
+	} else {
+		tr_ids_fini(users);
+		tr_ids_fini(items);
+		free(users);
+		free(items);
+	}
+	free(c.u);
+	free(c.i);
+	free(c.ts);
+	return rv;
+}
+
+/* entry order inside a user: timestamp, then original row */
+typedef struct ent {
+	double ts;
+	int64_t row;
+	int32_t item;
+} ent;
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const ent *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+static void
+dataset_fingerprint(tr_dataset *ds)
+{
+	uint64_t h = TR_FNV_INIT;
+	int32_t c;
+
+	h = tr_fnv1a(h, &ds->n_users, sizeof(ds->n_users));
+	h = tr_fnv1a(h, &ds->n_items, sizeof(ds->n_items));
+	if (ds->users != NULL)
+		for (c = 0; c < ds->n_users; c++) {
+			const char *s = tr_ids_name(ds->users, c);
+			h = tr_fnv1a(h, s, strlen(s) + 1);
+		}
+	if (ds->items != NULL)
+		for (c = 0; c < ds->n_items; c++) {
+			const char *s = tr_ids_name(ds->items, c);
+			h = tr_fnv1a(h, s, strlen(s) + 1);
+		}
+	h = tr_fnv1a(h, ds->u_ptr, (size_t) (ds->n_users + 1) * sizeof(int64_t));
+	h = tr_fnv1a(h, ds->u_items, (size_t) ds->nnz * sizeof(int32_t));
+	ds->fingerprint = h;
+}
+
+static void
+dataset_index_items(tr_dataset *ds)
+{
+	int64_t *fill;
+	int32_t u;
+	int64_t e;
+
+	ds->i_ptr = tr_xcalloc((size_t) ds->n_items + 1, sizeof(int64_t));
+	ds->i_users = tr_xmalloc((size_t) ds->nnz * sizeof(int32_t));
+	for (e = 0; e < ds->nnz; e++)
+		ds->i_ptr[ds->u_items[e] + 1]++;
+	for (u = 0; u < ds->n_items; u++)
+		ds->i_ptr[u + 1] += ds->i_ptr[u];
+	fill = tr_xmalloc((size_t) ds->n_items * sizeof(int64_t));
+	memcpy(fill, ds->i_ptr, (size_t) ds->n_items * sizeof(int64_t));
+	for (u = 0; u < ds->n_users; u++)
+		for (e = ds->u_ptr[u]; e < ds->u_ptr[u + 1]; e++)
+			ds->i_users[fill[ds->u_items[e]]++] = u;
+	free(fill);
+}
+
+void
+tr_dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users, int32_t n_items,
+                 int64_t n, const int32_t *u, const int32_t *i, const double *ts)
+{
+	int64_t *start = tr_xcalloc((size_t) n_users + 1, sizeof(int64_t));
+	int64_t *fill;
+	ent *ents = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(ent));
+	int32_t *seen = tr_xmalloc((size_t) (n_items > 0 ? n_items : 1) * sizeof(int32_t));
+	int64_t r, e, out = 0;
+	int32_t uu;
+
+	memset(ds, 0, sizeof(*ds));
+	ds->users = users;
+	ds->items = items;
+	ds->owns_ids = 1;
+	ds->n_users = n_users;
+	ds->n_items = n_items;
+	ds->rows_read = (long) n;
+	ds->has_ts = ts != NULL;
+	for (r = 0; r < n; r++)
+		start[u[r] + 1]++;
+	for (uu = 0; uu < n_users; uu++)
+		start[uu + 1] += start[uu];
+	fill = tr_xmalloc(((size_t) n_users + 1) * sizeof(int64_t));
+	memcpy(fill, start, ((size_t) n_users + 1) * sizeof(int64_t));
+	for (r = 0; r < n; r++) {
+		ent *x = &ents[fill[u[r]]++];
+		x->ts = ts != NULL ? ts[r] : (double) r;
+		x->row = r;
+		x->item = i[r];
+	}
+	free(fill);
+	ds->u_ptr = tr_xcalloc((size_t) n_users + 1, sizeof(int64_t));
+	ds->u_items = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int32_t));
+	ds->u_ts = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(double));
+	memset(seen, 0xff, (size_t) (n_items > 0 ? n_items : 1) * sizeof(int32_t));
+	for (uu = 0; uu < n_users; uu++) {
+		qsort(ents + start[uu], (size_t) (start[uu + 1] - start[uu]), sizeof(ent), ent_cmp);
+		for (e = start[uu]; e < start[uu + 1]; e++) {
+			if (seen[ents[e].item] == uu) { /* later copy of the pair */
+				ds->duplicates++;
+				continue;
+			}
+			seen[ents[e].item] = uu;
+			ds->u_items[out] = ents[e].item;
+			ds->u_ts[out] = ents[e].ts;
+			out++;
+		}
+		ds->u_ptr[uu + 1] = out;
+	}
+	ds->nnz = out;
+	free(ents);
+	free(seen);
+	free(start);
+	dataset_index_items(ds);
+	dataset_fingerprint(ds);
+}
+
+void
+tr_dataset_subset(const tr_dataset *parent, const unsigned char *keep, tr_dataset *out)
+{
+	int64_t e, n = 0;
+	int32_t u;
+
+	memset(out, 0, sizeof(*out));
+	out->users = parent->users;
+	out->items = parent->items;
+	out->owns_ids = 0;
+	out->n_users = parent->n_users;
+	out->n_items = parent->n_items;
+	out->has_ts = parent->has_ts;
+	out->u_ptr = tr_xcalloc((size_t) parent->n_users + 1, sizeof(int64_t));
+	out->u_items = tr_xmalloc((size_t) (parent->nnz > 0 ? parent->nnz : 1) * sizeof(int32_t));
+	out->u_ts = tr_xmalloc((size_t) (parent->nnz > 0 ? parent->nnz : 1) * sizeof(double));
+	for (u = 0; u < parent->n_users; u++) {
+		for (e = parent->u_ptr[u]; e < parent->u_ptr[u + 1]; e++)
+			if (keep[e]) {
+				out->u_items[n] = parent->u_items[e];
+				out->u_ts[n] = parent->u_ts[e];
+				n++;
+			}
+		out->u_ptr[u + 1] = n;
+	}
+	out->nnz = n;
+	out->rows_read = (long) n;
+	dataset_index_items(out);
+	dataset_fingerprint(out);
+}
+
+void
+tr_dataset_holdout(const tr_dataset *ds, double frac, int min_n, unsigned char *out)
+{
+	int32_t u;
+	int64_t e;
+
+	memset(out, 0, (size_t) ds->nnz);
+	for (u = 0; u < ds->n_users; u++) {
+		int64_t b = ds->u_ptr[u], n = ds->u_ptr[u + 1] - b, k;
+		if (n < min_n || n == 0)
+			continue;
+		if (frac <= 0)
+			k = 1;
+		else {
+			k = (int64_t) (frac * (double) n + 0.5);
+			if (k < 1)
+				k = 1;
+		}
+		for (e = b + n - k; e < b + n; e++)
+			out[e] = 1;
+	}
+}
+
+float *
+tr_dataset_item_pop(const tr_dataset *ds)
+{
+	float *pop = tr_xmalloc((size_t) (ds->n_items > 0 ? ds->n_items : 1) * sizeof(float));
+	int32_t i;
+
+	for (i = 0; i < ds->n_items; i++)
+		pop[i] = (float) (ds->i_ptr[i + 1] - ds->i_ptr[i]);
+	return pop;
+}
+
+void
+tr_dataset_fini(tr_dataset *ds)
+{
+	if (ds == NULL)
+		return;
+	if (ds->owns_ids) {
+		if (ds->users != NULL) {
+			tr_ids_fini(ds->users);
+			free(ds->users);
+		}
+		if (ds->items != NULL) {
+			tr_ids_fini(ds->items);
+			free(ds->items);
+		}
+	}
+	free(ds->u_ptr);
+	free(ds->u_items);
+	free(ds->u_ts);
+	free(ds->i_ptr);
+	free(ds->i_users);
+	memset(ds, 0, sizeof(*ds));
+}

@@ -1,0 +1,3 @@
+#ifndef TR_METRICS_H
+#define TR_METRICS_H
+#endif

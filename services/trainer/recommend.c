@@ -1,0 +1,91 @@
+/* recommend: see recommend.h. */
+#include "recommend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs_err.h"
+#include "twostage.h"
+
+typedef struct rec_ctx {
+	const tr_model *m;
+	const tr_dataset *ds;
+	const int32_t *users;
+	int k;
+	int32_t *out;
+	int *counts;
+	char **ws;
+	float **sc;
+} rec_ctx;
+
+static void
+rec_range(void *vctx, size_t begin, size_t end, int tid)
+{
+	rec_ctx *c = vctx;
+	size_t j;
+
+	for (j = begin; j < end; j++)
+		c->counts[j] =
+		        tr_model_recommend(c->m, c->ds, c->users[j], c->k,
+		                           c->out + j * (size_t) c->k, c->sc[tid], c->ws[tid]);
+}
+
+int
+tr_recommend_batch(const tr_model *m, const tr_dataset *ds, const int32_t *users, size_t n, int k,
+                   int32_t *out, int *counts, tr_error *err)
+{
+	rec_ctx c;
+	int t, nt = m->params.nthreads > 0 ? m->params.nthreads : 1;
+
+	if (k <= 0)
+		return tr_error_set(err, RS_EINVAL, "--k must be positive");
+	if (m->kind == TR_TWOSTAGE)
+		return tr_twostage_recommend_batch(m->ts, m, ds, users, n, k, out, counts, err);
+	c.m = m;
+	c.ds = ds;
+	c.users = users;
+	c.k = k;
+	c.out = out;
+	c.counts = counts;
+	c.ws = tr_xcalloc((size_t) nt, sizeof(char *));
+	c.sc = tr_xcalloc((size_t) nt, sizeof(float *));
+	for (t = 0; t < nt; t++) {
+		c.ws[t] = tr_xmalloc(tr_model_ws_size(m, k));
+		c.sc[t] = tr_xmalloc((size_t) k * sizeof(float));
+	}
+	tr_parallel_for(n, 32, nt, rec_range, &c);
+	for (t = 0; t < nt; t++) {
+		free(c.ws[t]);
+		free(c.sc[t]);
+	}
+	free(c.ws);
+	free(c.sc);
+	return 0;
+}
+
+int
+tr_recommend_write(const char *path, const tr_dataset *ds, char *const *names, size_t n, int k,
+                   const int32_t *out, const int *counts, tr_error *err)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	size_t j;
+	int r, bad;
+
+	if (f == NULL)
+		return tr_error_set(err, RS_EIO, "%s: cannot create: %s", path, strerror(errno));
+	fputs("user,item,rank\n", f);
+	for (j = 0; j < n; j++)
+		for (r = 0; r < counts[j]; r++)
+			fprintf(f, "%s,%s,%d\n", names[j],
+			        tr_ids_name(ds->items, out[j * (size_t) k + (size_t) r]), r + 1);
+	bad = ferror(f);
+	if (f != stdout)
+		bad |= fclose(f) != 0;
+	else
+		bad |= fflush(f) != 0;
+	if (bad)
+		return tr_error_set(err, RS_EIO, "%s: write failed", path);
+	return 0;
+}

@@ -1,0 +1,3 @@
+#ifndef TR_SPLIT_H
+#define TR_SPLIT_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef TR_TUNE_H
+#define TR_TUNE_H
+#endif

@@ -1,0 +1,32 @@
+/* twostage: candidates merged from first-stage models, re-ranked by gradient-boosted trees
+ * (XGBoost C API, LambdaMART objective rank:ndcg or rank:pairwise).
+ *
+ * Fit: each user's last interactions (holdout_frac, or the last one) are held out as labels;
+ * the first-stage sources are fitted on the earlier part; for every user with labels the
+ * union of each source's top cand_n unseen items becomes a query group with features (each
+ * source's score, score / user's best score and rank; item popularity, recent popularity and
+ * age; user activity; similarity and transitions from the user's last items) and label 1 for
+ * held-out items. Groups without a positive are dropped. Then the sources are refitted on all
+ * of train for inference. Folder: stage1_<source>/ (model folders), ranker.json, trans_*.
+ * Memory: the sources' memory, plus rows * features floats for the training matrix. */
+#ifndef TR_TWOSTAGE_H
+#define TR_TWOSTAGE_H
+
+#include "model.h"
+
+int tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_error *err);
+int tr_twostage_save(const tr_twostage *ts, const tr_dataset *ds, const char *dir, tr_error *err);
+int tr_twostage_load(const tr_params *p, int32_t n_users, int32_t n_items, const char *dir,
+                     tr_twostage **out, tr_error *err);
+/* tr_twostage_recommend_batch: for users[0..n) (codes of ds, the data the model was fitted
+ * on, or -1 -> fallback list), write up to k items per user into out[u*k..] and counts. */
+int tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_dataset *ds,
+                                const int32_t *users, size_t n, int k, int32_t *out, int *counts,
+                                tr_error *err);
+void tr_twostage_destroy(tr_twostage *ts);
+
+/* info for the manifest: the sources used and the feature names */
+int tr_twostage_nsources(const tr_twostage *ts);
+const char *tr_twostage_source(const tr_twostage *ts, int s);
+
+#endif
