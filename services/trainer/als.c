@@ -21,7 +21,7 @@ typedef struct als_ctx {
 } als_ctx;
 
 /* out = G v + alpha * sum_i y_i (y_i . v) */
-static void
+static inline __attribute__((always_inline)) void
 als_apply(const als_ctx *c, const int64_t b, const int64_t e, const float *v, float *out)
 {
 	int f = c->f, a, d;
@@ -45,8 +45,8 @@ als_apply(const als_ctx *c, const int64_t b, const int64_t e, const float *v, fl
 	}
 }
 
-static void
-als_rows_cg(void *vctx, size_t begin, size_t end, int tid)
+static inline __attribute__((always_inline)) void
+als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 {
 	als_ctx *c = vctx;
 	int f = c->f, d, s;
@@ -94,6 +94,19 @@ als_rows_cg(void *vctx, size_t begin, size_t end, int tid)
 			rs = rs_new;
 		}
 	}
+}
+
+/* the hot loop, built twice: AVX2+FMA and baseline, chosen at run time */
+__attribute__((target("avx2,fma"))) static void
+als_rows_cg_avx2(void *vctx, size_t begin, size_t end, int tid)
+{
+	als_rows_cg_body(vctx, begin, end, tid);
+}
+
+static void
+als_rows_cg_base(void *vctx, size_t begin, size_t end, int tid)
+{
+	als_rows_cg_body(vctx, begin, end, tid);
 }
 
 static void
@@ -149,7 +162,12 @@ tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float 
 	if (cg_steps > 0) {
 		c.ws_stride = (size_t) 4 * f + 16;
 		c.ws = tr_xmalloc((size_t) nthreads * c.ws_stride * sizeof(float));
-		tr_parallel_for((size_t) n_rows, 64, nthreads, als_rows_cg, &c);
+		__builtin_cpu_init();
+		tr_parallel_for((size_t) n_rows, 64, nthreads,
+		                __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+		                        ? als_rows_cg_avx2
+		                        : als_rows_cg_base,
+		                &c);
 	} else {
 		c.ws_stride = ((size_t) f * f + f) * 2 + 16; /* doubles, counted in floats */
 		c.ws = tr_xmalloc((size_t) nthreads * c.ws_stride * sizeof(float));
@@ -195,6 +213,7 @@ tr_als_fit(const tr_dataset *ds, const tr_als_opts *o, tr_als *out)
 	out->V = tr_xmalloc(((size_t) ds->n_items + 1) * f * sizeof(float));
 	als_init(out->U, (size_t) ds->n_users * f, &seed);
 	als_init(out->V, (size_t) ds->n_items * f, &seed);
+	openblas_set_num_threads(1); /* only f x f products here; our threads do the rows */
 	for (it = 0; it < o->iterations; it++) {
 		tr_als_half_sweep(ds->u_ptr, ds->u_items, ds->n_users, out->U, out->V, ds->n_items,
 		                  f, o->reg, o->alpha, o->cg_steps, o->nthreads);
