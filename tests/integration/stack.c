@@ -1,0 +1,279 @@
+#include "stack.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *const stack_svc_names[STACK_NSVC] = {"ingest", "feature", "candidate", "ranking",
+                                                 "gateway"};
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static int
+run_cmd(const char *cmd)
+{
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+int
+stack_db_reset(test_stack *st, const char *name)
+{
+	const char *base = getenv("RS_TEST_PG_DSN");
+	const char *root = getenv("RS_TEST_ROOT");
+	char cmd[2048];
+
+	if (base == NULL || root == NULL) {
+		fprintf(stderr, "stack: RS_TEST_PG_DSN and RS_TEST_ROOT must be set "
+		                "(run the tests through scripts/test.sh)\n");
+		return -1;
+	}
+	snprintf(cmd, sizeof(cmd),
+	         "psql '%s' -qX -v ON_ERROR_STOP=1 -c 'drop database if exists %s with (force)' "
+	         "-c 'create database %s' >/dev/null",
+	         base, name, name);
+	if (run_cmd(cmd) != 0) {
+		fprintf(stderr, "stack: could not recreate database %s\n", name);
+		return -1;
+	}
+	snprintf(st->dsn, sizeof(st->dsn), "%s dbname=%s", base, name); /* last dbname wins */
+	snprintf(cmd, sizeof(cmd), "'%s/scripts/migrate.sh' '%s' >/dev/null", root, st->dsn);
+	if (run_cmd(cmd) != 0) {
+		fprintf(stderr, "stack: migrations failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+stack_sql(const test_stack *st, const char *sql)
+{
+	char path[] = "/tmp/rs-it-sql-XXXXXX";
+	char cmd[1024];
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	fputs(sql, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "psql '%s' -qX -v ON_ERROR_STOP=1 -f %s >/dev/null", st->dsn,
+	         path);
+	int rc = run_cmd(cmd);
+	unlink(path);
+	return rc;
+}
+
+int
+stack_sql_value(const test_stack *st, const char *sql, char *out, size_t n)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "psql '%s' -qXAt -c \"%s\"", st->dsn, sql);
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	if (fgets(out, (int) n, p) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return pclose(p) == 0 ? 0 : -1;
+}
+
+static pid_t
+spawn_svc(const test_stack *st, int idx)
+{
+	const char *build = getenv("RS_TEST_BUILD");
+	char exe[512], logp[512];
+	char e_dsn[600], e_http[96], e_ing[64], e_pub[64], e_feat[64], e_cand[64], e_rank[64],
+	        e_spool[300];
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+
+	snprintf(exe, sizeof(exe), "%s/services/%s/rs-%s", build, stack_svc_names[idx],
+	         stack_svc_names[idx]);
+	snprintf(logp, sizeof(logp), "%s/it-%s.log", build, stack_svc_names[idx]);
+	snprintf(e_dsn, sizeof(e_dsn), "RS_PG_DSN=%s", st->dsn);
+	snprintf(e_http, sizeof(e_http), "RS_GATEWAY_HTTP=%s", st->http);
+	snprintf(e_ing, sizeof(e_ing), "RS_INGEST_URL=tcp://127.0.0.1:%d", st->base_port + 1);
+	snprintf(e_pub, sizeof(e_pub), "RS_INGEST_PUB_URL=tcp://127.0.0.1:%d", st->base_port + 2);
+	snprintf(e_feat, sizeof(e_feat), "RS_FEATURE_URL=tcp://127.0.0.1:%d", st->base_port + 3);
+	snprintf(e_cand, sizeof(e_cand), "RS_CANDIDATE_URL=tcp://127.0.0.1:%d", st->base_port + 4);
+	snprintf(e_rank, sizeof(e_rank), "RS_RANKING_URL=tcp://127.0.0.1:%d", st->base_port + 5);
+	snprintf(e_spool, sizeof(e_spool), "RS_INGEST_SPOOL_DIR=%s", st->spool);
+
+	/* Inherit the environment (ASAN_OPTIONS etc.) and override ours. */
+	size_t n = 0;
+	while (environ[n] != NULL)
+		n++;
+	char **env = calloc(n + 16, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "RS_", 3) != 0)
+			env[k++] = environ[i];
+	env[k++] = e_dsn;
+	env[k++] = e_http;
+	env[k++] = e_ing;
+	env[k++] = e_pub;
+	env[k++] = e_feat;
+	env[k++] = e_cand;
+	env[k++] = e_rank;
+	env[k++] = e_spool;
+	env[k++] = "RS_CANDIDATE_REFRESH_MS=200";
+	env[k++] = "RS_LOG_LEVEL=info";
+	env[k] = NULL;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	char *argv[] = {exe, NULL};
+	int rc = posix_spawn(&pid, exe, &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	if (rc != 0) {
+		fprintf(stderr, "stack: cannot start %s: %s\n", exe, strerror(rc));
+		return -1;
+	}
+	return pid;
+}
+
+int
+stack_start(test_stack *st, int base_port, int timeout_ms)
+{
+	st->base_port = base_port;
+	snprintf(st->http, sizeof(st->http), "127.0.0.1:%d", base_port);
+	snprintf(st->url, sizeof(st->url), "http://%s", st->http);
+	snprintf(st->spool, sizeof(st->spool), "%s/it-spool-%d", getenv("RS_TEST_BUILD"),
+	         base_port);
+	for (int i = 0; i < STACK_NSVC; i++) {
+		st->pids[i] = spawn_svc(st, i);
+		if (st->pids[i] < 0)
+			return -1;
+	}
+	for (int waited = 0; waited < timeout_ms; waited += 100) {
+		http_reply r;
+		if (http_do(st, "GET", "/readyz", NULL, &r) == 0) {
+			long s = r.status;
+			http_reply_free(&r);
+			if (s == 200)
+				return 0;
+		}
+		sleep_ms(100);
+	}
+	fprintf(stderr, "stack: not ready after %d ms\n", timeout_ms);
+	return -1;
+}
+
+void
+stack_kill(test_stack *st, int idx)
+{
+	if (st->pids[idx] > 0) {
+		kill(st->pids[idx], SIGKILL);
+		waitpid(st->pids[idx], NULL, 0);
+		st->pids[idx] = 0;
+	}
+}
+
+int
+stack_stop_one(test_stack *st, int idx)
+{
+	int status;
+	if (st->pids[idx] <= 0)
+		return 0;
+	kill(st->pids[idx], SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		pid_t r = waitpid(st->pids[idx], &status, WNOHANG);
+		if (r == st->pids[idx]) {
+			st->pids[idx] = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		sleep_ms(100);
+	}
+	stack_kill(st, idx);
+	return -1;
+}
+
+int
+stack_stop(test_stack *st)
+{
+	int bad = 0;
+	for (int i = STACK_NSVC - 1; i >= 0; i--) {
+		int rc = stack_stop_one(st, i);
+		if (rc != 0) {
+			fprintf(stderr, "stack: %s exited with %d\n", stack_svc_names[i], rc);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static size_t
+http_collect(char *p, size_t sz, size_t nm, void *ud)
+{
+	http_reply *r = ud;
+	size_t n = sz * nm;
+	char *nb = realloc(r->body, r->len + n + 1);
+	if (nb == NULL)
+		return 0;
+	memcpy(nb + r->len, p, n);
+	r->len += n;
+	nb[r->len] = '\0';
+	r->body = nb;
+	return n;
+}
+
+int
+http_do(const test_stack *st, const char *method, const char *path, const char *body,
+        http_reply *out)
+{
+	char url[512];
+	struct curl_slist *hdr = NULL;
+	CURL *c = curl_easy_init();
+	char *ct = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (c == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "%s%s", st->url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (body != NULL) {
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+		if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL)
+			snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+	}
+	if (out->body == NULL)
+		out->body = calloc(1, 1);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+void
+http_reply_free(http_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+}

@@ -1,0 +1,57 @@
+/* stack: start and stop the five services as real processes for integration tests.
+ * Needs RS_TEST_PG_DSN (an existing database the test may fill), RS_TEST_ROOT (the source
+ * tree, for scripts/migrate.sh) and RS_TEST_BUILD (the build folder with the executables). */
+#ifndef TEST_STACK_H
+#define TEST_STACK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define STACK_NSVC 5
+
+typedef struct test_stack {
+	char dsn[512];
+	char http[64];         /* host:port of the gateway */
+	char url[80];          /* http://host:port */
+	char spool[256];
+	int base_port;
+	pid_t pids[STACK_NSVC]; /* ingest feature candidate ranking gateway */
+} test_stack;
+
+extern const char *const stack_svc_names[STACK_NSVC];
+
+/* stack_db_reset: drop and recreate database `name` on the server of RS_TEST_PG_DSN,
+ * apply the migrations, and write its DSN to st->dsn. Returns 0 or -1 (message printed). */
+int stack_db_reset(test_stack *st, const char *name);
+
+/* stack_sql: run SQL through psql against st->dsn. Returns psql's exit status. */
+int stack_sql(const test_stack *st, const char *sql);
+
+/* stack_sql_value: first column of the first row as text into out. 0 or -1. */
+int stack_sql_value(const test_stack *st, const char *sql, char *out, size_t n);
+
+/* stack_start: start every service on ports base_port.. and wait until /readyz is 200
+ * (timeout_ms). Returns 0 or -1. */
+int stack_start(test_stack *st, int base_port, int timeout_ms);
+
+/* stack_kill / stack_stop_one: SIGKILL / SIGTERM one service (index into pids). stack_stop_one
+ * returns its exit status (or -1 if it did not exit in 10 s). */
+void stack_kill(test_stack *st, int idx);
+int stack_stop_one(test_stack *st, int idx);
+
+/* stack_stop: SIGTERM every running service; returns the number that did not exit 0. */
+int stack_stop(test_stack *st);
+
+typedef struct http_reply {
+	long status;
+	char *body; /* malloc'd, NUL-terminated */
+	size_t len;
+	char content_type[128];
+} http_reply;
+
+/* http_do: one request to st->url + path; body may be NULL. Returns 0 or -1 (transport). */
+int http_do(const test_stack *st, const char *method, const char *path, const char *body,
+            http_reply *out);
+void http_reply_free(http_reply *r);
+
+#endif
