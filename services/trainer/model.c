@@ -119,6 +119,8 @@ tr_model_fit(tr_kind kind, const tr_params *p, const tr_dataset *ds, tr_model *m
 		tr_model_fini(m);
 		return rv;
 	}
+	if (kind == TR_TWOSTAGE)
+		tr_twostage_sources_str(m->ts, m->params.sources, sizeof(m->params.sources));
 	m->fit_seconds = tr_now() - t0;
 	return 0;
 }

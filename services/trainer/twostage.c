@@ -1,50 +1,803 @@
+/* twostage: see twostage.h. */
 #include "twostage.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xgboost/c_api.h>
+
 #include "rs_err.h"
+#include "rs_log.h"
+#include "topk.h"
+
+#define TS_MAX_SRC   6
+#define TS_LAST      3 /* how many of the user's last items the sequential features use */
+#define TS_ITEM_FEAT 4
+#define TS_USER_FEAT 2
+#define TS_SEQ_FEAT  4
+
+struct tr_twostage {
+	int n_src;
+	tr_kind kinds[TS_MAX_SRC];
+	tr_model src[TS_MAX_SRC];
+	BoosterHandle booster;
+	int cand_n, nthreads;
+	int fitted; /* src[] hold models fitted on all of train */
+};
+
+/* Side information derived from a dataset (recomputed at recommend time from train.csv). */
+typedef struct ts_ctx {
+	const tr_dataset *ds;
+	const tr_model *src;
+	int n_src, cand_n, nfeat, knn_src;
+	float *item_feat; /* n_items x TS_ITEM_FEAT */
+	double tmax, span;
+	tr_knn trans; /* i -> j "next item" counts, rows sorted by j */
+} ts_ctx;
+
+/* One user's candidates and features. */
+typedef struct ts_rows {
+	int n;
+	int32_t *items;
+	float *feat;
+} ts_rows;
+
+int
+tr_twostage_nsources(const tr_twostage *ts)
+{
+	return ts->n_src;
+}
+
+const char *
+tr_twostage_source(const tr_twostage *ts, int s)
+{
+	return tr_kind_name(ts->kinds[s]);
+}
+
+static int
+ts_nfeat(int n_src)
+{
+	return 3 * n_src + TS_ITEM_FEAT + TS_USER_FEAT + TS_SEQ_FEAT;
+}
+
+static int
+ts_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+typedef struct pair_ij {
+	int32_t i, j;
+} pair_ij;
+
+static int
+ts_cmp_pair(const void *a, const void *b)
+{
+	const pair_ij *x = a, *y = b;
+
+	if (x->i != y->i)
+		return (x->i > y->i) - (x->i < y->i);
+	return (x->j > y->j) - (x->j < y->j);
+}
+
+static void
+ts_ctx_init(ts_ctx *c, const tr_dataset *ds, const tr_model *src, int n_src, int cand_n)
+{
+	int32_t i, u;
+	int64_t e, n = ds->nnz, np = 0, a;
+	double *sorted, t90, tmin;
+	double *last = tr_xmalloc(((size_t) ds->n_items + 1) * sizeof(double));
+	double *first = tr_xmalloc(((size_t) ds->n_items + 1) * sizeof(double));
+	float *recent = tr_xcalloc((size_t) ds->n_items + 1, sizeof(float));
+	pair_ij *pairs;
+
+	memset(c, 0, sizeof(*c));
+	c->ds = ds;
+	c->src = src;
+	c->n_src = n_src;
+	c->cand_n = cand_n;
+	c->nfeat = ts_nfeat(n_src);
+	c->knn_src = -1;
+	for (i = 0; i < n_src; i++)
+		if (src[i].kind == TR_ITEMKNN)
+			c->knn_src = i;
+	sorted = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(double));
+	memcpy(sorted, ds->u_ts, (size_t) n * sizeof(double));
+	qsort(sorted, (size_t) n, sizeof(double), ts_cmp_double);
+	tmin = n ? sorted[0] : 0;
+	c->tmax = n ? sorted[n - 1] : 0;
+	t90 = n ? sorted[(size_t) (0.9 * (double) (n - 1))] : 0;
+	c->span = c->tmax - tmin > 0 ? c->tmax - tmin : 1;
+	free(sorted);
+	for (i = 0; i < ds->n_items; i++) {
+		last[i] = -INFINITY;
+		first[i] = INFINITY;
+	}
+	pairs = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(pair_ij));
+	for (u = 0; u < ds->n_users; u++)
+		for (e = ds->u_ptr[u]; e < ds->u_ptr[u + 1]; e++) {
+			int32_t it = ds->u_items[e];
+			double t = ds->u_ts[e];
+			if (t > last[it])
+				last[it] = t;
+			if (t < first[it])
+				first[it] = t;
+			if (t >= t90)
+				recent[it] += 1;
+			if (e + 1 < ds->u_ptr[u + 1]) {
+				pairs[np].i = it;
+				pairs[np].j = ds->u_items[e + 1];
+				np++;
+			}
+		}
+	c->item_feat = tr_xmalloc(((size_t) ds->n_items + 1) * TS_ITEM_FEAT * sizeof(float));
+	for (i = 0; i < ds->n_items; i++) {
+		float *f = c->item_feat + (size_t) i * TS_ITEM_FEAT;
+		f[0] = (float) log1p((double) (ds->i_ptr[i + 1] - ds->i_ptr[i]));
+		f[1] = (float) log1p(recent[i]);
+		f[2] = (float) ((c->tmax - last[i]) / c->span);
+		f[3] = (float) ((c->tmax - first[i]) / c->span);
+	}
+	/* transitions: count equal (i, j) pairs into a CSR with rows sorted by j */
+	qsort(pairs, (size_t) np, sizeof(pair_ij), ts_cmp_pair);
+	c->trans.n_items = ds->n_items;
+	c->trans.ptr = tr_xcalloc((size_t) ds->n_items + 1, sizeof(int64_t));
+	c->trans.idx = tr_xmalloc((size_t) (np > 0 ? np : 1) * sizeof(int32_t));
+	c->trans.val = tr_xmalloc((size_t) (np > 0 ? np : 1) * sizeof(float));
+	for (a = 0, e = 0; a < np; a++) {
+		if (e > 0 && c->trans.idx[e - 1] == pairs[a].j && pairs[a - 1].i == pairs[a].i) {
+			c->trans.val[e - 1] += 1;
+			continue;
+		}
+		c->trans.idx[e] = pairs[a].j;
+		c->trans.val[e] = 1;
+		c->trans.ptr[pairs[a].i + 1]++;
+		e++;
+	}
+	for (i = 0; i < ds->n_items; i++)
+		c->trans.ptr[i + 1] += c->trans.ptr[i];
+	free(pairs);
+	free(last);
+	free(first);
+	free(recent);
+}
+
+static void
+ts_ctx_fini(ts_ctx *c)
+{
+	free(c->item_feat);
+	tr_knn_fini(&c->trans);
+}
+
+/* value of row i, column j of a CSR whose rows are sorted by column; 0 if absent */
+static float
+ts_lookup(const tr_knn *m, int32_t i, int32_t j)
+{
+	int64_t lo = m->ptr[i], hi = m->ptr[i + 1];
+
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if (m->idx[mid] < j)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->ptr[i + 1] && m->idx[lo] == j ? m->val[lo] : 0.0f;
+}
+
+typedef struct ts_ws {
+	float *scores; /* n_src x n_items */
+	int32_t *slot; /* n_items, -1 = not a candidate */
+	int32_t *top_i;
+	float *top_s;
+	int32_t *rank; /* n_src x max candidates */
+} ts_ws;
+
+static void
+ts_ws_init(ts_ws *w, const ts_ctx *c)
+{
+	size_t ni = (size_t) c->ds->n_items + 1, maxc = (size_t) c->n_src * c->cand_n + 1;
+
+	w->scores = tr_xmalloc((size_t) c->n_src * ni * sizeof(float));
+	w->slot = tr_xmalloc(ni * sizeof(int32_t));
+	memset(w->slot, 0xff, ni * sizeof(int32_t));
+	w->top_i = tr_xmalloc((size_t) c->cand_n * sizeof(int32_t));
+	w->top_s = tr_xmalloc((size_t) c->cand_n * sizeof(float));
+	w->rank = tr_xmalloc((size_t) c->n_src * maxc * sizeof(int32_t));
+}
+
+static void
+ts_ws_fini(ts_ws *w)
+{
+	free(w->scores);
+	free(w->slot);
+	free(w->top_i);
+	free(w->top_s);
+	free(w->rank);
+}
+
+/* candidates and features of one known user */
+static void
+ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
+{
+	const tr_dataset *ds = c->ds;
+	size_t ni = (size_t) ds->n_items, maxc = (size_t) c->n_src * c->cand_n + 1;
+	int s, a, n = 0, got, nf = c->nfeat;
+	int64_t p, b = ds->u_ptr[u], e = ds->u_ptr[u + 1];
+	float best[TS_MAX_SRC];
+	int32_t lastk[TS_LAST];
+	int nlast = 0;
+
+	out->items = tr_xmalloc(maxc * sizeof(int32_t));
+	for (s = 0; s < c->n_src; s++) {
+		float *sc = w->scores + (size_t) s * ni;
+		tr_model_score(&c->src[s], ds, u, sc);
+		for (p = b; p < e; p++)
+			sc[ds->u_items[p]] = -INFINITY;
+		got = tr_topk(sc, ds->n_items, c->cand_n, w->top_i, w->top_s);
+		best[s] = got > 0 && fabsf(w->top_s[0]) > 1e-12f ? fabsf(w->top_s[0]) : 1.0f;
+		for (a = 0; a < got; a++) {
+			int32_t j = w->top_i[a];
+			if (w->slot[j] < 0) {
+				w->slot[j] = n;
+				out->items[n] = j;
+				for (int t = 0; t < c->n_src; t++)
+					w->rank[(size_t) t * maxc + n] = c->cand_n + 1;
+				n++;
+			}
+			w->rank[(size_t) s * maxc + w->slot[j]] = a + 1;
+		}
+	}
+	for (p = e - 1; p >= b && nlast < TS_LAST; p--)
+		lastk[nlast++] = ds->u_items[p];
+	out->n = n;
+	out->feat = tr_xmalloc(((size_t) n * nf + 1) * sizeof(float));
+	for (a = 0; a < n; a++) {
+		int32_t j = out->items[a];
+		float *f = out->feat + (size_t) a * nf;
+		int q = 0, t;
+		float sim1 = 0, simk = 0, tr1 = 0, trk = 0;
+
+		w->slot[j] = -1;
+		for (s = 0; s < c->n_src; s++) {
+			float v = w->scores[(size_t) s * ni + (size_t) j];
+			f[q++] = v;
+			f[q++] = v / best[s];
+			f[q++] = (float) w->rank[(size_t) s * maxc + a];
+		}
+		memcpy(f + q, c->item_feat + (size_t) j * TS_ITEM_FEAT,
+		       TS_ITEM_FEAT * sizeof(float));
+		q += TS_ITEM_FEAT;
+		f[q++] = (float) log1p((double) (e - b));
+		f[q++] = e > b ? (float) ((c->tmax - ds->u_ts[e - 1]) / c->span) : 1.0f;
+		for (t = 0; t < nlast; t++) {
+			float sv = c->knn_src >= 0 ? ts_lookup(&c->src[c->knn_src].knn, lastk[t], j)
+			                           : 0.0f;
+			float tv = ts_lookup(&c->trans, lastk[t], j);
+			if (t == 0) {
+				sim1 = sv;
+				tr1 = tv;
+			}
+			simk += sv;
+			trk += tv;
+		}
+		f[q++] = sim1;
+		f[q++] = simk;
+		f[q++] = tr1;
+		f[q++] = trk;
+	}
+}
+
+typedef struct ts_batch {
+	const ts_ctx *c;
+	ts_ws *ws;
+	const int32_t *users;
+	ts_rows *rows;
+} ts_batch;
+
+static void
+ts_batch_range(void *vctx, size_t begin, size_t end, int tid)
+{
+	ts_batch *bt = vctx;
+	size_t j;
+
+	for (j = begin; j < end; j++) {
+		if (bt->users[j] < 0) {
+			bt->rows[j].n = 0;
+			bt->rows[j].items = NULL;
+			bt->rows[j].feat = NULL;
+			continue;
+		}
+		ts_user_rows(bt->c, &bt->ws[tid], bt->users[j], &bt->rows[j]);
+	}
+}
+
+static void
+ts_rows_for_users(const ts_ctx *c, int nthreads, const int32_t *users, size_t n, ts_rows *rows)
+{
+	ts_batch bt;
+	int t;
+
+	bt.c = c;
+	bt.users = users;
+	bt.rows = rows;
+	bt.ws = tr_xcalloc((size_t) nthreads, sizeof(ts_ws));
+	for (t = 0; t < nthreads; t++)
+		ts_ws_init(&bt.ws[t], c);
+	tr_parallel_for(n, 8, nthreads, ts_batch_range, &bt);
+	for (t = 0; t < nthreads; t++)
+		ts_ws_fini(&bt.ws[t]);
+	free(bt.ws);
+}
+
+static int
+ts_xgb_err(tr_error *err, const char *what)
+{
+	return tr_error_set(err, RS_EINTERNAL, "two-stage: xgboost %s: %s", what,
+	                    XGBGetLastError());
+}
+
+/* fit the sources named in p->sources on ds; sources that refuse (EASE too big) are
+ * skipped with a warning */
+static int
+ts_fit_sources(const tr_params *p, const tr_dataset *ds, tr_kind *kinds, tr_model *src, int *n_src,
+               int fixed, tr_error *err)
+{
+	char buf[128], *tok, *save = NULL;
+	int n = 0, rv, s;
+	tr_kind k;
+	tr_error e2;
+
+	if (fixed) {
+		for (s = 0; s < *n_src; s++)
+			if ((rv = tr_model_fit(kinds[s], p, ds, &src[s], err)) != 0) {
+				while (--s >= 0)
+					tr_model_fini(&src[s]);
+				return rv;
+			}
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", p->sources);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if ((rv = tr_kind_parse(tok, &k, err)) != 0)
+			goto fail;
+		if (k == TR_TWOSTAGE || n == TS_MAX_SRC) {
+			rv = tr_error_set(err, RS_EINVAL, "two-stage: bad --sources '%s'",
+			                  p->sources);
+			goto fail;
+		}
+		if ((rv = tr_model_fit(k, p, ds, &src[n], &e2)) == RS_ETOOBIG) {
+			rs_log_warn("train.source_skipped", "source=%s reason=\"%s\"", tok, e2.msg);
+			continue;
+		}
+		if (rv != 0) {
+			snprintf(err->msg, sizeof(err->msg), "%s", e2.msg);
+			goto fail;
+		}
+		kinds[n++] = k;
+	}
+	if (n == 0) {
+		rv = tr_error_set(err, RS_EINVAL, "two-stage: no usable first-stage source in '%s'",
+		                  p->sources);
+		goto fail;
+	}
+	*n_src = n;
+	return 0;
+fail:
+	while (--n >= 0)
+		tr_model_fini(&src[n]);
+	return rv;
+}
+
+static double
+ts_parse_eval(const char *s, const char *name)
+{
+	const char *p = strstr(s, name);
+
+	return p != NULL ? atof(p + strlen(name)) : NAN;
+}
+
 int
 tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_error *err)
 {
-	(void) p;
-	(void) ds;
-	(void) out;
-	return tr_error_set(err, RS_EINVAL, "todo");
+	tr_twostage *ts = tr_xcalloc(1, sizeof(*ts));
+	unsigned char *held = tr_xmalloc((size_t) ds->nnz + 1), *keep;
+	tr_dataset early;
+	tr_model esrc[TS_MAX_SRC];
+	ts_ctx c;
+	ts_rows *rows = NULL;
+	int32_t *users = NULL, u;
+	unsigned char *mark = tr_xcalloc((size_t) ds->n_items + 1, 1);
+	size_t nu = 0, j, nrows[2] = {0, 0}, ng[2] = {0, 0}, r;
+	float *X[2] = {NULL, NULL}, *Y[2] = {NULL, NULL};
+	unsigned *G[2] = {NULL, NULL};
+	DMatrixHandle dm[2] = {NULL, NULL};
+	int rv = 0, s, a, it, best_it = 0, nf, since = 0, esrc_n = 0;
+	double best = -1, t0 = tr_now();
+	char buf[64];
+
+	memset(&early, 0, sizeof(early));
+	memset(&c, 0, sizeof(c));
+	ts->cand_n = p->cand_n;
+	ts->nthreads = p->nthreads;
+	/* 1. labels: each user's last interactions; first stage on the rest */
+	tr_dataset_holdout(ds, p->holdout_frac, p->holdout_frac > 0 ? 5 : 3, held);
+	keep = tr_xmalloc((size_t) ds->nnz + 1);
+	for (r = 0; r < (size_t) ds->nnz; r++)
+		keep[r] = !held[r];
+	tr_dataset_subset(ds, keep, &early);
+	free(keep);
+	if ((rv = ts_fit_sources(p, &early, ts->kinds, esrc, &ts->n_src, 0, err)) != 0) {
+		ts->n_src = 0;
+		goto out;
+	}
+	esrc_n = ts->n_src;
+	ts_ctx_init(&c, &early, esrc, ts->n_src, p->cand_n);
+	nf = c.nfeat;
+	users = tr_xmalloc(((size_t) ds->n_users + 1) * sizeof(int32_t));
+	for (u = 0; u < ds->n_users; u++)
+		for (r = (size_t) ds->u_ptr[u]; r < (size_t) ds->u_ptr[u + 1]; r++)
+			if (held[r] && early.u_ptr[u + 1] > early.u_ptr[u]) {
+				users[nu++] = u;
+				break;
+			}
+	/* 2. candidates + features for every user with labels */
+	rows = tr_xcalloc(nu + 1, sizeof(ts_rows));
+	ts_rows_for_users(&c, p->nthreads, users, nu, rows);
+	/* 3. labels; keep groups with a positive; 1 in 10 groups validates */
+	for (a = 0; a < 2; a++) {
+		X[a] = tr_xmalloc(sizeof(float));
+		Y[a] = tr_xmalloc(sizeof(float));
+		G[a] = tr_xmalloc(sizeof(unsigned));
+	}
+	{
+		size_t cap[2] = {0, 0};
+		for (j = 0; j < nu; j++) {
+			int pos = 0, set;
+			int64_t q;
+			u = users[j];
+			for (q = ds->u_ptr[u]; q < ds->u_ptr[u + 1]; q++)
+				if (held[q])
+					mark[ds->u_items[q]] = 1;
+			for (a = 0; a < rows[j].n; a++)
+				pos += mark[rows[j].items[a]];
+			set = (tr_fnv1a(TR_FNV_INIT ^ p->seed, &u, sizeof(u)) % 10) == 0;
+			if (pos > 0 && rows[j].n > 1) {
+				size_t need = nrows[set] + (size_t) rows[j].n;
+				if (need > cap[set]) {
+					cap[set] = need * 2;
+					X[set] = tr_xrealloc(X[set], cap[set] * nf * sizeof(float));
+					Y[set] = tr_xrealloc(Y[set], cap[set] * sizeof(float));
+				}
+				memcpy(X[set] + nrows[set] * nf, rows[j].feat,
+				       (size_t) rows[j].n * nf * sizeof(float));
+				for (a = 0; a < rows[j].n; a++)
+					Y[set][nrows[set] + (size_t) a] = mark[rows[j].items[a]];
+				nrows[set] = need;
+				G[set] = tr_xrealloc(G[set], (ng[set] + 1) * sizeof(unsigned));
+				G[set][ng[set]++] = (unsigned) rows[j].n;
+			}
+			for (q = ds->u_ptr[u]; q < ds->u_ptr[u + 1]; q++)
+				mark[ds->u_items[q]] = 0;
+			free(rows[j].items);
+			free(rows[j].feat);
+		}
+	}
+	free(rows);
+	rows = NULL;
+	if (ng[0] == 0) {
+		rv = tr_error_set(err, RS_EINVAL,
+		                  "two-stage: no user has a held-out item among the candidates; "
+		                  "too little data to train the ranker");
+		goto out;
+	}
+	rs_log_info("train.ranker_data",
+	            "groups=%zu rows=%zu valid_groups=%zu features=%d "
+	            "sources=%d prep_s=%.2f",
+	            ng[0], nrows[0], ng[1], nf, ts->n_src, tr_now() - t0);
+	/* 4. LambdaMART */
+	for (a = 0; a < 2; a++) {
+		if (ng[a] == 0)
+			continue;
+		if (XGDMatrixCreateFromMat(X[a], nrows[a], (bst_ulong) nf, NAN, &dm[a]) != 0 ||
+		    XGDMatrixSetFloatInfo(dm[a], "label", Y[a], nrows[a]) != 0 ||
+		    XGDMatrixSetUIntInfo(dm[a], "group", G[a], ng[a]) != 0) {
+			rv = ts_xgb_err(err, "matrix");
+			goto out;
+		}
+	}
+	if (XGBoosterCreate(dm, 1, &ts->booster) != 0) {
+		rv = ts_xgb_err(err, "create");
+		goto out;
+	}
+	XGBoosterSetParam(ts->booster, "objective", p->objective);
+	snprintf(buf, sizeof(buf), "%g", p->eta);
+	XGBoosterSetParam(ts->booster, "eta", buf);
+	snprintf(buf, sizeof(buf), "%d", p->depth);
+	XGBoosterSetParam(ts->booster, "max_depth", buf);
+	snprintf(buf, sizeof(buf), "%d", p->nthreads);
+	XGBoosterSetParam(ts->booster, "nthread", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long) p->seed);
+	XGBoosterSetParam(ts->booster, "seed", buf);
+	XGBoosterSetParam(ts->booster, "tree_method", "hist");
+	XGBoosterSetParam(ts->booster, "eval_metric", "ndcg@20");
+	XGBoosterSetParam(ts->booster, "min_child_weight", "1");
+	XGBoosterSetParam(ts->booster, "subsample", "0.8");
+	XGBoosterSetParam(ts->booster, "colsample_bytree", "0.8");
+	for (it = 0; it < p->trees; it++) {
+		if (XGBoosterUpdateOneIter(ts->booster, it, dm[0]) != 0) {
+			rv = ts_xgb_err(err, "train");
+			goto out;
+		}
+		if (dm[1] != NULL) {
+			const char *names[] = {"valid"}, *res = NULL;
+			double v;
+			if (XGBoosterEvalOneIter(ts->booster, it, &dm[1], names, 1, &res) != 0) {
+				rv = ts_xgb_err(err, "eval");
+				goto out;
+			}
+			v = ts_parse_eval(res, "valid-ndcg@20:");
+			if (v > best) {
+				best = v;
+				best_it = it + 1;
+				since = 0;
+			} else if (++since >= 40) {
+				break;
+			}
+		} else {
+			best_it = it + 1;
+		}
+	}
+	if (best_it < it) {
+		BoosterHandle sl = NULL;
+		if (XGBoosterSlice(ts->booster, 0, best_it, 1, &sl) != 0) {
+			rv = ts_xgb_err(err, "slice");
+			goto out;
+		}
+		XGBoosterFree(ts->booster);
+		ts->booster = sl;
+		snprintf(buf, sizeof(buf), "%d", p->nthreads);
+		XGBoosterSetParam(ts->booster, "nthread", buf);
+	}
+	rs_log_info("train.ranker_fit", "trees=%d valid_ndcg20=%.4f seconds=%.2f", best_it, best,
+	            tr_now() - t0);
+	/* 5. first stage again, on all of train */
+	ts_ctx_fini(&c);
+	memset(&c, 0, sizeof(c));
+	for (s = 0; s < esrc_n; s++)
+		tr_model_fini(&esrc[s]);
+	esrc_n = 0;
+	if ((rv = ts_fit_sources(p, ds, ts->kinds, ts->src, &ts->n_src, 1, err)) != 0)
+		ts->n_src = 0; /* ts_fit_sources freed what it had fitted */
+	else
+		ts->fitted = 1;
+out:
+	for (s = 0; s < esrc_n; s++)
+		tr_model_fini(&esrc[s]);
+	ts_ctx_fini(&c);
+	for (a = 0; a < 2; a++) {
+		if (dm[a] != NULL)
+			XGDMatrixFree(dm[a]);
+		free(X[a]);
+		free(Y[a]);
+		free(G[a]);
+	}
+	free(rows);
+	free(users);
+	free(held);
+	free(mark);
+	tr_dataset_fini(&early);
+	if (rv != 0) {
+		ts->n_src = ts->fitted ? ts->n_src : 0;
+		tr_twostage_destroy(ts);
+		return rv;
+	}
+	*out = ts;
+	return 0;
 }
+
 int
 tr_twostage_save(const tr_twostage *ts, const tr_dataset *ds, const char *dir, tr_error *err)
 {
-	(void) ts;
-	(void) ds;
-	(void) dir;
-	(void) err;
-	return RS_EINVAL;
+	char path[4096], sub[4096];
+	int s, rv;
+
+	for (s = 0; s < ts->n_src; s++) {
+		snprintf(sub, sizeof(sub), "%s/stage1_%s", dir, tr_kind_name(ts->kinds[s]));
+		if ((rv = tr_model_save(&ts->src[s], ds, sub, err)) != 0)
+			return rv;
+	}
+	tr_path_join(path, sizeof(path), dir, "ranker.json");
+	if (XGBoosterSaveModel(ts->booster, path) != 0)
+		return ts_xgb_err(err, "save");
+	return 0;
 }
+
 int
 tr_twostage_load(const tr_params *p, int32_t n_users, int32_t n_items, const char *dir,
                  tr_twostage **out, tr_error *err)
 {
-	(void) p;
-	(void) n_users;
-	(void) n_items;
-	(void) dir;
-	(void) out;
-	return tr_error_set(err, RS_EINVAL, "todo");
+	tr_twostage *ts = tr_xcalloc(1, sizeof(*ts));
+	char buf[128], *tok, *save = NULL, path[4096], sub[4096];
+	int rv = 0;
+
+	ts->cand_n = p->cand_n;
+	ts->nthreads = p->nthreads;
+	snprintf(buf, sizeof(buf), "%s", p->sources);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		tr_kind k;
+		if (ts->n_src == TS_MAX_SRC || (rv = tr_kind_parse(tok, &k, err)) != 0 ||
+		    k == TR_TWOSTAGE) {
+			rv = tr_error_set(err, RS_ECORRUPT, "%s: bad sources '%s'", dir,
+			                  p->sources);
+			goto fail;
+		}
+		snprintf(sub, sizeof(sub), "%s/stage1_%s", dir, tok);
+		if ((rv = tr_model_load(sub, &ts->src[ts->n_src], err)) != 0)
+			goto fail;
+		if (ts->src[ts->n_src].n_items != n_items ||
+		    ts->src[ts->n_src].n_users != n_users) {
+			tr_model_fini(&ts->src[ts->n_src]);
+			rv = tr_error_set(err, RS_ECORRUPT, "%s: sizes differ from the manifest",
+			                  sub);
+			goto fail;
+		}
+		ts->kinds[ts->n_src++] = k;
+	}
+	if (ts->n_src == 0) {
+		rv = tr_error_set(err, RS_ECORRUPT, "%s: no first-stage sources", dir);
+		goto fail;
+	}
+	tr_path_join(path, sizeof(path), dir, "ranker.json");
+	if (XGBoosterCreate(NULL, 0, &ts->booster) != 0 ||
+	    XGBoosterLoadModel(ts->booster, path) != 0) {
+		rv = ts_xgb_err(err, "load ranker.json");
+		goto fail;
+	}
+	snprintf(buf, sizeof(buf), "%d", p->nthreads);
+	XGBoosterSetParam(ts->booster, "nthread", buf);
+	ts->fitted = 1;
+	*out = ts;
+	return 0;
+fail:
+	tr_twostage_destroy(ts);
+	return rv;
 }
+
+void
+tr_twostage_sources_str(const tr_twostage *ts, char *buf, size_t n)
+{
+	size_t used = 0;
+	int s;
+
+	buf[0] = '\0';
+	for (s = 0; s < ts->n_src && used < n; s++)
+		used += (size_t) snprintf(buf + used, n - used, "%s%s", s ? "," : "",
+		                          tr_kind_name(ts->kinds[s]));
+}
+
+typedef struct ts_sort {
+	float score;
+	int32_t item;
+} ts_sort;
+
+static int
+ts_cmp_sort(const void *a, const void *b)
+{
+	const ts_sort *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+/* fill the rest of a short list with popular unseen items */
+static int
+ts_pad(const tr_model *m, const tr_dataset *ds, int32_t u, int k, int32_t *list, int n,
+       const int32_t *pop_order)
+{
+	int32_t a;
+	int q;
+	int64_t p;
+
+	for (a = 0; a < m->n_items && n < k; a++) {
+		int32_t j = pop_order[a], dup = 0;
+		for (q = 0; q < n && !dup; q++)
+			dup = list[q] == j;
+		if (u >= 0)
+			for (p = ds->u_ptr[u]; p < ds->u_ptr[u + 1] && !dup; p++)
+				dup = ds->u_items[p] == j;
+		if (!dup)
+			list[n++] = j;
+	}
+	return n;
+}
+
 int
 tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_dataset *ds,
                             const int32_t *users, size_t n, int k, int32_t *out, int *counts,
                             tr_error *err)
 {
-	(void) ts;
-	(void) m;
-	(void) ds;
-	(void) users;
-	(void) n;
-	(void) k;
-	(void) out;
-	(void) counts;
-	return tr_error_set(err, RS_EINVAL, "todo");
+	ts_ctx c;
+	size_t b, j, chunk = 4096, nr, at;
+	int a, rv = 0, nt = m->params.nthreads > 0 ? m->params.nthreads : 1;
+	ts_rows *rows = tr_xcalloc(chunk, sizeof(ts_rows));
+	int32_t *pop_order = tr_xmalloc(((size_t) m->n_items + 1) * sizeof(int32_t));
+	float *pop_s = tr_xmalloc(((size_t) m->n_items + 1) * sizeof(float));
+	ts_sort *srt = NULL;
+	size_t srt_cap = 0;
+
+	tr_topk(m->pop, m->n_items, m->n_items, pop_order, pop_s);
+	free(pop_s);
+	ts_ctx_init(&c, ds, ts->src, ts->n_src, ts->cand_n);
+	for (b = 0; b < n && rv == 0; b += chunk) {
+		size_t e = b + chunk < n ? b + chunk : n;
+		float *X;
+		DMatrixHandle dm = NULL;
+		bst_ulong len = 0;
+		const float *pred = NULL;
+
+		ts_rows_for_users(&c, nt, users + b, e - b, rows);
+		for (nr = 0, j = 0; j < e - b; j++)
+			nr += (size_t) rows[j].n;
+		X = tr_xmalloc((nr * (size_t) c.nfeat + 1) * sizeof(float));
+		for (at = 0, j = 0; j < e - b; j++) {
+			memcpy(X + at * c.nfeat, rows[j].feat,
+			       (size_t) rows[j].n * c.nfeat * sizeof(float));
+			at += (size_t) rows[j].n;
+		}
+		if (nr > 0 &&
+		    (XGDMatrixCreateFromMat(X, nr, (bst_ulong) c.nfeat, NAN, &dm) != 0 ||
+		     XGBoosterPredict(ts->booster, dm, 0, 0, 0, &len, &pred) != 0 || len != nr))
+			rv = ts_xgb_err(err, "predict");
+		for (at = 0, j = 0; j < e - b; j++) {
+			int32_t *list = out + (b + j) * (size_t) k;
+			int cnt = 0;
+			if (rv == 0 && rows[j].n > 0) {
+				if ((size_t) rows[j].n > srt_cap) {
+					srt_cap = (size_t) rows[j].n * 2;
+					srt = tr_xrealloc(srt, srt_cap * sizeof(ts_sort));
+				}
+				for (a = 0; a < rows[j].n; a++) {
+					srt[a].score = pred[at + (size_t) a];
+					srt[a].item = rows[j].items[a];
+				}
+				qsort(srt, (size_t) rows[j].n, sizeof(ts_sort), ts_cmp_sort);
+				for (a = 0; a < rows[j].n && cnt < k; a++)
+					list[cnt++] = srt[a].item;
+			}
+			if (rv == 0)
+				counts[b + j] =
+				        ts_pad(m, ds, users[b + j], k, list, cnt, pop_order);
+			at += (size_t) rows[j].n;
+			free(rows[j].items);
+			free(rows[j].feat);
+			memset(&rows[j], 0, sizeof(rows[j]));
+		}
+		if (dm != NULL)
+			XGDMatrixFree(dm);
+		free(X);
+	}
+	ts_ctx_fini(&c);
+	free(srt);
+	free(rows);
+	free(pop_order);
+	return rv;
 }
+
 void
 tr_twostage_destroy(tr_twostage *ts)
 {
-	(void) ts;
+	int s;
+
+	if (ts == NULL)
+		return;
+	for (s = 0; s < ts->n_src; s++)
+		tr_model_fini(&ts->src[s]);
+	if (ts->booster != NULL)
+		XGBoosterFree(ts->booster);
+	free(ts);
 }

@@ -12,6 +12,8 @@
 #ifndef TR_TWOSTAGE_H
 #define TR_TWOSTAGE_H
 
+#include <stddef.h>
+
 #include "model.h"
 
 int tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_error *err);
@@ -28,5 +30,7 @@ void tr_twostage_destroy(tr_twostage *ts);
 /* info for the manifest: the sources used and the feature names */
 int tr_twostage_nsources(const tr_twostage *ts);
 const char *tr_twostage_source(const tr_twostage *ts, int s);
+/* tr_twostage_sources_str: the sources actually used, "ease,als,..." */
+void tr_twostage_sources_str(const tr_twostage *ts, char *buf, size_t n);
 
 #endif
