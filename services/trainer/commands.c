@@ -457,12 +457,100 @@ out:
 	return rv == 0 ? 0 : cmd_fail(cmd, &err);
 }
 
+/* "10,20" -> ascending ks; 0 or a usage error code */
+static int
+parse_ks(const char *cmd, const char *s, int *ks, int *nk)
+{
+	char buf[256], *tok, *save = NULL;
+	double v;
+	int a, b;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	*nk = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (*nk == TR_MAX_K || opt_num(cmd, "k", tok, 1, 4096, &v) != 0)
+			return 2;
+		ks[(*nk)++] = (int) v;
+	}
+	if (*nk == 0)
+		return cmd_usage_error(cmd, "--k needs at least one cut-off");
+	for (a = 1; a < *nk; a++) /* insertion sort, drop repeats */
+		for (b = a; b > 0 && ks[b - 1] > ks[b]; b--) {
+			int t = ks[b];
+			ks[b] = ks[b - 1];
+			ks[b - 1] = t;
+		}
+	for (a = 1, b = 1; a < *nk; a++)
+		if (ks[a] != ks[b - 1])
+			ks[b++] = ks[a];
+	*nk = b;
+	return 0;
+}
+
 int
 tr_cmd_evaluate(int argc, char **argv)
 {
-	(void) argc;
-	(void) argv;
-	return 1;
+	static const char *cmd = "evaluate";
+	const char *test = NULL, *train = NULL, *recs = NULL, *json = NULL;
+	int c, ks[TR_MAX_K], nk = 0, drop = 0, quiet = 0;
+	tr_metrics m;
+	tr_error err;
+
+	ks[0] = 10;
+	ks[1] = 20;
+	nk = 2;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TEST:
+			test = optarg;
+			break;
+		case OPT_TRAIN:
+			train = optarg;
+			break;
+		case OPT_RECS:
+			recs = optarg;
+			break;
+		case OPT_JSON:
+			json = optarg;
+			break;
+		case OPT_DROPTRAIN:
+			drop = 1;
+			break;
+		case OPT_QUIET:
+			quiet = 1;
+			break;
+		case OPT_K:
+			if (parse_ks(cmd, optarg, ks, &nk) != 0)
+				return 2;
+			break;
+		case OPT_HELP:
+			printf("usage: rs-train evaluate --test test.csv --train train.csv --recs "
+			       "recs.csv\n"
+			       "                         [--k 10,20] [--json out.json] "
+			       "[--drop-train-items]\n\n"
+			       "Full-ranking metrics with the definitions of "
+			       "shared/bench/score.py:\n"
+			       "Recall, RecallPlain, NDCG, MAP, MRR, HitRate, Precision (means "
+			       "over test\n"
+			       "users), Coverage, AvgPop, Novelty. Items the user has in train "
+			       "count as\n"
+			       "misses unless --drop-train-items.\n");
+			return 0;
+		default:
+			return cmd_usage_error(cmd, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error(cmd, "unexpected argument");
+	if (test == NULL || train == NULL || recs == NULL)
+		return cmd_usage_error(cmd, "--test, --train and --recs are required");
+	if (tr_evaluate_files(test, train, recs, ks, nk, drop, &m, &err) != 0 ||
+	    (json != NULL && tr_metrics_json(&m, json, &err) != 0))
+		return cmd_fail(cmd, &err);
+	if (!quiet || json == NULL)
+		tr_metrics_print(&m, stdout);
+	return 0;
 }
 
 int
