@@ -1,1 +1,931 @@
+/* split: see split.h. The steps follow split.py: read -> min-rating -> dedup (earliest) ->
+ * k-core -> protocol -> drop cold -> write. */
 #include "split.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "csv.h"
+#include "ids.h"
+#include "md5.h"
+#include "rs_err.h"
+
+enum { R_USER = 0, R_ITEM, R_RATING, R_TS, R_SKIP };
+static const char *const role_names[] = {"user", "item", "rating", "timestamp", "-"};
+
+static const char *const alias_user[] = {"user",       "userid",      "user_id",     "uid",
+                                         "u",          "customerid",  "customer_id", "visitorid",
+                                         "reviewerid", "reviewer_id", "member_id",   NULL};
+static const char *const alias_item[] = {
+        "item",     "itemid",      "item_id",    "iid",      "i",         "movieid",
+        "movie_id", "productid",   "product_id", "asin",     "isbn",      "bookid",
+        "book_id",  "trackid",     "track_id",   "artistid", "artist_id", "songid",
+        "song_id",  "business_id", "recipe_id",  NULL};
+static const char *const alias_rating[] = {"rating", "ratings", "score",       "stars",
+                                           "value",  "weight",  "book-rating", "playcount",
+                                           "plays",  "count",   "r",           NULL};
+static const char *const alias_ts[] = {
+        "timestamp", "time",       "ts",         "date", "datetime",       "unixtime",
+        "unix_time", "created_at", "event_time", "t",    "unixreviewtime", NULL};
+static const char *const *const aliases[] = {alias_user, alias_item, alias_rating, alias_ts};
+
+typedef struct sp_data {
+	tr_ids users, items;
+	int32_t *u, *i;
+	double *ts, *rating;
+	int64_t n, cap;
+	int has_rating, has_ts, ts_position, header_used;
+	long malformed;
+	char fmt[16], delim[8], roles[160];
+} sp_data;
+
+void
+tr_split_opts_defaults(tr_split_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->format = "auto";
+	o->protocol = "temporal-user";
+	o->header = -1;
+	o->test_frac = 0.2;
+	o->min_holdout = 5;
+	o->min_user = 1;
+	o->min_item = 1;
+}
+
+static void
+sp_push(sp_data *d, const char *u, size_t ul, const char *i, size_t il, double ts, double r)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 1 << 16;
+		d->u = tr_xrealloc(d->u, (size_t) d->cap * sizeof(int32_t));
+		d->i = tr_xrealloc(d->i, (size_t) d->cap * sizeof(int32_t));
+		d->ts = tr_xrealloc(d->ts, (size_t) d->cap * sizeof(double));
+		d->rating = tr_xrealloc(d->rating, (size_t) d->cap * sizeof(double));
+	}
+	d->u[d->n] = tr_ids_intern(&d->users, u, ul);
+	d->i[d->n] = tr_ids_intern(&d->items, i, il);
+	d->ts[d->n] = ts;
+	d->rating[d->n] = r;
+	d->n++;
+}
+
+/* trim in place (Python str.strip) */
+static char *
+sp_strip(char *s)
+{
+	char *e;
+
+	while (*s && isspace((unsigned char) *s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char) e[-1]))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+static int
+sp_is_number(const char *s)
+{
+	char buf[128], *t, *e;
+	size_t n = strlen(s);
+
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, n + 1);
+	t = sp_strip(buf);
+	if (*t == '\0')
+		return 0;
+	strtod(t, &e);
+	return *e == '\0';
+}
+
+static int
+sp_parse_ts(const char *s, double *out)
+{
+	char buf[128], *t;
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, got;
+	double sec = 0;
+	size_t n = strlen(s);
+
+	if (n >= sizeof(buf))
+		return RS_EINVAL;
+	memcpy(buf, s, n + 1);
+	t = sp_strip(buf);
+	if (tr_parse_double(t, out) == 0)
+		return 0;
+	if (*t == '"')
+		t++;
+	got = sscanf(t, "%d-%d-%d%*[ T]%d:%d:%lf", &y, &mo, &d, &h, &mi, &sec);
+	if (got != 3 && got < 5)
+		return RS_EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	*out = (double) timegm(&tm) + sec;
+	return 0;
+}
+
+static void
+sp_norm(const char *s, char *out, size_t n)
+{
+	size_t k = 0;
+	char tmp[256], *t;
+
+	snprintf(tmp, sizeof(tmp), "%s", s);
+	t = sp_strip(tmp);
+	while (*t == '"' || *t == '\'')
+		t++;
+	for (; *t && k + 1 < n; t++)
+		if (*t != ' ')
+			out[k++] = (char) tolower((unsigned char) *t);
+	while (k > 0 && (out[k - 1] == '"' || out[k - 1] == '\''))
+		k--;
+	out[k] = '\0';
+}
+
+static int
+sp_alias_role(const char *field)
+{
+	char n[256];
+	int r, a;
+
+	sp_norm(field, n, sizeof(n));
+	for (r = 0; r < 4; r++)
+		for (a = 0; aliases[r][a] != NULL; a++)
+			if (strcmp(n, aliases[r][a]) == 0)
+				return r;
+	return R_SKIP;
+}
+
+/* split one line (already without \r\n) into fields; returns count (stores <= max) */
+static int
+sp_fields(char *line, const char *delim, char **f, int max)
+{
+	int n = 0;
+	char *p = line, *q;
+	size_t dl = delim ? strlen(delim) : 0;
+
+	if (delim == NULL) {
+		for (;;) {
+			while (*p && isspace((unsigned char) *p))
+				p++;
+			if (!*p)
+				break;
+			q = p;
+			while (*q && !isspace((unsigned char) *q))
+				q++;
+			if (n < max)
+				f[n] = p;
+			n++;
+			if (!*q)
+				break;
+			*q = '\0';
+			p = q + 1;
+		}
+		return n;
+	}
+	for (;;) {
+		q = dl == 1 ? strchr(p, delim[0]) : strstr(p, delim);
+		if (n < max)
+			f[n] = p;
+		n++;
+		if (q == NULL)
+			break;
+		*q = '\0';
+		p = q + dl;
+	}
+	return n;
+}
+
+static int
+sp_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+#define SP_MAXF 64
+
+static int
+sp_read_delimited(const tr_split_opts *o, const char *fmt, char *buf, size_t len, sp_data *d,
+                  tr_error *err)
+{
+	const char *delim = NULL;
+	char *p = buf, *end = buf + len, *nl, *f[SP_MAXF];
+	int roles[SP_MAXF], nroles = 0, idx[4] = {-1, -1, -1, -1}, need = 0, nf, k;
+	int header = o->header, first = 1, rv = 0;
+	long line = 0;
+	char **pending = NULL; /* lines scanned for positional roles */
+	int64_t npend = 0;
+
+	if (strcmp(fmt, "csv") == 0)
+		delim = ",";
+	else if (strcmp(fmt, "tsv") == 0 || strcmp(fmt, "ml100k") == 0)
+		delim = "\t";
+	else if (strcmp(fmt, "dat") == 0)
+		delim = "::";
+	snprintf(d->delim, sizeof(d->delim), "%s", delim ? delim : "");
+	if (strcmp(fmt, "ml100k") == 0 && header < 0)
+		header = 0;
+	if (o->columns != NULL || strcmp(fmt, "ml100k") == 0) {
+		char cb[256], *tok, *save = NULL;
+		snprintf(cb, sizeof(cb), "%s",
+		         o->columns ? o->columns : "user,item,rating,timestamp");
+		for (tok = strtok_r(cb, ",", &save); tok && nroles < SP_MAXF;
+		     tok = strtok_r(NULL, ",", &save)) {
+			char *t = sp_strip(tok);
+			for (k = 0; k < 5 && strcmp(t, role_names[k]) != 0; k++)
+				;
+			if (k == 5)
+				return tr_error_set(err, RS_EINVAL,
+				                    "--columns: unknown name '%s'; use user, item, "
+				                    "rating, timestamp or -",
+				                    t);
+			roles[nroles++] = k;
+		}
+	}
+	/* Collect the data lines first (pointers into buf, NUL-terminated). */
+	pending = tr_xmalloc(sizeof(char *) * 1024);
+	{
+		int64_t cap = 1024;
+		while (p < end) {
+			char *e, *t;
+			nl = memchr(p, '\n', (size_t) (end - p));
+			if (nl == NULL)
+				nl = end;
+			e = nl;
+			while (e > p && (e[-1] == '\r' || e[-1] == '\n'))
+				e--;
+			*e = '\0';
+			line++;
+			for (t = p; *t && isspace((unsigned char) *t); t++)
+				;
+			if (*t) {
+				if (npend == cap) {
+					cap *= 2;
+					pending =
+					        tr_xrealloc(pending, (size_t) cap * sizeof(char *));
+				}
+				pending[npend++] = p;
+			}
+			p = nl + 1;
+		}
+	}
+	if (npend == 0) {
+		free(pending);
+		return tr_error_set(err, RS_EINVAL, "%s: no data rows", o->input);
+	}
+	{
+		int64_t r, start = 0;
+		char tmp0[4096], tmp1[4096];
+		if (header < 0) {
+			/* a header names a known column, or is all text over a row with numbers */
+			char *f0[SP_MAXF], *f1[SP_MAXF];
+			int n0, n1, any = 0, num0 = 0, num1 = 0;
+			snprintf(tmp0, sizeof(tmp0), "%s", pending[0]);
+			n0 = sp_fields(tmp0, delim, f0, SP_MAXF);
+			for (k = 0; k < n0 && k < SP_MAXF; k++) {
+				any |= sp_alias_role(f0[k]) != R_SKIP;
+				num0 |= sp_is_number(f0[k]);
+			}
+			if (npend > 1) {
+				snprintf(tmp1, sizeof(tmp1), "%s", pending[1]);
+				n1 = sp_fields(tmp1, delim, f1, SP_MAXF);
+				for (k = 0; k < n1 && k < SP_MAXF; k++)
+					num1 |= sp_is_number(f1[k]);
+			}
+			header = any || (npend > 1 && !num0 && num1);
+		}
+		if (header) {
+			d->header_used = 1;
+			start = 1;
+			if (nroles == 0) {
+				snprintf(tmp0, sizeof(tmp0), "%s", pending[0]);
+				nf = sp_fields(tmp0, delim, f, SP_MAXF);
+				for (k = 0; k < nf && k < SP_MAXF; k++)
+					roles[nroles++] = sp_alias_role(f[k]);
+			}
+		}
+		if (nroles == 0) { /* positional */
+			int64_t lim = start + 1000 < npend ? start + 1000 : npend, cnt = 0;
+			int mn = 1 << 30, mx = 0, isnum = 1;
+			double *third = tr_xmalloc(1000 * sizeof(double));
+			for (r = start; r < lim; r++) {
+				snprintf(tmp0, sizeof(tmp0), "%s", pending[r]);
+				nf = sp_fields(tmp0, delim, f, SP_MAXF);
+				mn = nf < mn ? nf : mn;
+				mx = nf > mx ? nf : mx;
+				if (nf >= 3) {
+					char *e;
+					third[cnt] = strtod(f[2], &e);
+					if (e == f[2] || *sp_strip(e) != '\0')
+						isnum = 0;
+					cnt++;
+				}
+			}
+			if (mx != mn && mx > 4)
+				rv = tr_error_set(
+				        err, RS_EINVAL,
+				        "lines have different numbers of fields; for one line "
+				        "per user use --format seq (user first) or --format "
+				        "basket");
+			else if (mn < 2)
+				rv = tr_error_set(err, RS_EINVAL,
+				                  "need at least 2 columns (user, item)");
+			if (rv != 0) {
+				free(third);
+				free(pending);
+				return rv;
+			}
+			roles[nroles++] = R_USER;
+			roles[nroles++] = R_ITEM;
+			if (mn == 3) {
+				double med = 0;
+				if (isnum && cnt > 0) {
+					qsort(third, (size_t) cnt, sizeof(double), sp_cmp_double);
+					med = cnt % 2 ? third[cnt / 2]
+					              : (third[cnt / 2 - 1] + third[cnt / 2]) / 2;
+				}
+				roles[nroles++] = (!isnum || med > 1e6) ? R_TS : R_RATING;
+			} else if (mn >= 4) {
+				roles[nroles++] = R_RATING;
+				roles[nroles++] = R_TS;
+				for (k = 4; k < mn && nroles < SP_MAXF; k++)
+					roles[nroles++] = R_SKIP;
+			}
+			free(third);
+		}
+		for (k = nroles - 1; k >= 0; k--)
+			if (roles[k] != R_SKIP)
+				idx[roles[k]] = k;
+		if (idx[R_USER] < 0 || idx[R_ITEM] < 0) {
+			free(pending);
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s: cannot find user and item columns; pass --columns",
+			                    o->input);
+		}
+		for (k = 0; k < 4; k++)
+			if (idx[k] + 1 > need)
+				need = idx[k] + 1;
+		d->has_rating = idx[R_RATING] >= 0;
+		d->has_ts = idx[R_TS] >= 0;
+		d->roles[0] = '\0';
+		for (k = 0; k < nroles; k++) {
+			size_t used = strlen(d->roles);
+			snprintf(d->roles + used, sizeof(d->roles) - used, "%s%s", k ? "," : "",
+			         role_names[roles[k]]);
+		}
+		for (r = start; r < npend; r++) {
+			double ts = 0, rating = 0;
+			char *us, *is;
+			nf = sp_fields(pending[r], delim, f, SP_MAXF);
+			if (nf < need) {
+				d->malformed++;
+				continue;
+			}
+			if (d->has_rating &&
+			    tr_parse_double(sp_strip(f[idx[R_RATING]]), &rating) != 0) {
+				rv = tr_error_set(err, RS_EINVAL,
+				                  "%s: non-numeric rating '%s'; check --columns",
+				                  o->input, f[idx[R_RATING]]);
+				break;
+			}
+			if (d->has_ts && sp_parse_ts(f[idx[R_TS]], &ts) != 0) {
+				rv = tr_error_set(
+				        err, RS_EINVAL,
+				        "%s: cannot parse timestamp '%s' (need a number or "
+				        "ISO-8601 date)",
+				        o->input, f[idx[R_TS]]);
+				break;
+			}
+			us = sp_strip(f[idx[R_USER]]);
+			is = sp_strip(f[idx[R_ITEM]]);
+			sp_push(d, us, strlen(us), is, strlen(is), ts, rating);
+		}
+	}
+	(void) first;
+	free(pending);
+	return rv;
+}
+
+static int
+sp_read_seq(const tr_split_opts *o, int basket, char *buf, size_t len, sp_data *d)
+{
+	char *p = buf, *end = buf + len, *nl;
+	int comma = -1;
+	long lineno = 0;
+
+	(void) o;
+	while (p <= end) {
+		char *e;
+		nl = p;
+		while (nl < end && *nl != '\n' && *nl != '\r')
+			nl++;
+		e = nl;
+		if (nl < end && *nl == '\r' && nl + 1 < end && nl[1] == '\n')
+			nl++;
+		*e = '\0';
+		if (p == end && e == end)
+			break; /* no line after a final newline */
+		lineno++;
+		if (comma < 0 && *sp_strip(p) != '\0') { /* first non-blank line decides */
+			comma = strchr(p, ',') != NULL;
+			snprintf(d->delim, sizeof(d->delim), "%s", comma ? "," : "");
+		}
+		{
+			/* tokens: split at ',' (or whitespace), stripped, empty ones dropped */
+			char *q = p, *first = NULL;
+			long pos = 0;
+			char ub[32];
+			snprintf(ub, sizeof(ub), "%ld", lineno);
+			while (*q) {
+				char *t = q, *te;
+				if (comma > 0) {
+					while (*q && *q != ',')
+						q++;
+				} else {
+					while (*q && isspace((unsigned char) *q))
+						q++;
+					t = q;
+					while (*q && !isspace((unsigned char) *q))
+						q++;
+				}
+				te = q;
+				if (*q)
+					q++;
+				*te = '\0';
+				t = sp_strip(t);
+				if (*t == '\0')
+					continue;
+				if (!basket && first == NULL) {
+					first = t;
+					continue;
+				}
+				if (basket)
+					sp_push(d, ub, strlen(ub), t, strlen(t), (double) pos, 0);
+				else
+					sp_push(d, first, strlen(first), t, strlen(t), (double) pos,
+					        0);
+				pos++;
+			}
+			if (!basket && first != NULL && pos == 0)
+				d->malformed++;
+		}
+		p = nl + 1;
+	}
+	d->has_ts = 1;
+	d->ts_position = 1;
+	snprintf(d->roles, sizeof(d->roles), "%s", basket ? "items..." : "user,items...");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ processing */
+
+typedef struct sp_sort {
+	const int32_t *u, *i;
+	const double *t, *key;
+	const int64_t *row;
+} sp_sort;
+
+static int
+sp_cmp_uitr(const void *a, const void *b, void *vctx) /* (u, i, t, row) */
+{
+	const sp_sort *c = vctx;
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+
+	if (c->u[x] != c->u[y])
+		return c->u[x] < c->u[y] ? -1 : 1;
+	if (c->i[x] != c->i[y])
+		return c->i[x] < c->i[y] ? -1 : 1;
+	if (c->t[x] != c->t[y])
+		return c->t[x] < c->t[y] ? -1 : 1;
+	return (c->row[x] > c->row[y]) - (c->row[x] < c->row[y]);
+}
+
+static int
+sp_cmp_ukr(const void *a, const void *b, void *vctx) /* (u, key, row) */
+{
+	const sp_sort *c = vctx;
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+
+	if (c->u != NULL && c->u[x] != c->u[y])
+		return c->u[x] < c->u[y] ? -1 : 1;
+	if (c->key[x] != c->key[y])
+		return c->key[x] < c->key[y] ? -1 : 1;
+	return (c->row[x] > c->row[y]) - (c->row[x] < c->row[y]);
+}
+
+static int
+sp_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+void
+tr_split_format_ts(double v, int as_int, char *buf, size_t n)
+{
+	char e[64], digits[32];
+	int p, exp10, nd = 0, k;
+	size_t at = 0;
+
+	if (as_int) {
+		snprintf(buf, n, "%lld", (long long) v);
+		return;
+	}
+	if (isnan(v)) {
+		snprintf(buf, n, "nan");
+		return;
+	}
+	if (isinf(v)) {
+		snprintf(buf, n, v > 0 ? "inf" : "-inf");
+		return;
+	}
+	for (p = 1; p <= 17; p++) { /* shortest round trip, like Python's repr */
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	{ /* e = [-]d[.ddd]e[+-]XX */
+		char *s = e, *x = strchr(e, 'e');
+		exp10 = atoi(x + 1);
+		if (*s == '-')
+			buf[at++] = *s++;
+		for (; s < x; s++)
+			if (isdigit((unsigned char) *s))
+				digits[nd++] = *s;
+		while (nd > 1 && digits[nd - 1] == '0')
+			nd--;
+	}
+	if (exp10 >= -5 + 1 && exp10 < 16) { /* fixed notation */
+		if (exp10 < 0) {
+			at += (size_t) snprintf(buf + at, n - at, "0.");
+			for (k = 0; k < -exp10 - 1; k++)
+				buf[at++] = '0';
+			for (k = 0; k < nd; k++)
+				buf[at++] = digits[k];
+		} else {
+			for (k = 0; k <= exp10; k++)
+				buf[at++] = k < nd ? digits[k] : '0';
+			buf[at++] = '.';
+			if (nd > exp10 + 1)
+				for (k = exp10 + 1; k < nd; k++)
+					buf[at++] = digits[k];
+			else
+				buf[at++] = '0';
+		}
+		buf[at] = '\0';
+		return;
+	}
+	buf[at++] = digits[0];
+	if (nd > 1) {
+		buf[at++] = '.';
+		for (k = 1; k < nd; k++)
+			buf[at++] = digits[k];
+	}
+	snprintf(buf + at, n - at, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+}
+
+static int
+sp_write(const char *path, const sp_data *d, const int32_t *u, const int32_t *i, const double *t,
+         const int64_t *row, const int64_t *sel, int64_t n, tr_error *err)
+{
+	FILE *f = fopen(path, "w");
+	int64_t *idx = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int64_t)), k;
+	sp_sort c = {u, NULL, t, t, row};
+	int as_int = n > 0;
+	char tb[64];
+
+	if (f == NULL) {
+		free(idx);
+		return tr_error_set(err, RS_EIO, "%s: cannot create: %s", path, strerror(errno));
+	}
+	memcpy(idx, sel, (size_t) n * sizeof(int64_t));
+	qsort_r(idx, (size_t) n, sizeof(int64_t), sp_cmp_ukr, &c);
+	for (k = 0; k < n && as_int; k++) {
+		double v = t[idx[k]];
+		as_int = isfinite(v) && v == round(v) && fabs(v) < 9007199254740992.0;
+	}
+	fputs("user,item,timestamp\n", f);
+	for (k = 0; k < n; k++) {
+		tr_split_format_ts(t[idx[k]], as_int, tb, sizeof(tb));
+		fprintf(f, "%s,%s,%s\n", tr_ids_name(&d->users, u[idx[k]]),
+		        tr_ids_name(&d->items, i[idx[k]]), tb);
+	}
+	free(idx);
+	if (ferror(f) | (fclose(f) != 0))
+		return tr_error_set(err, RS_EIO, "%s: write failed", path);
+	return 0;
+}
+
+static uint64_t
+sp_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int64_t
+sp_distinct(const int32_t *codes, const int64_t *sel, int64_t n, int32_t ncodes)
+{
+	unsigned char *m = tr_xcalloc((size_t) ncodes + 1, 1);
+	int64_t k, c = 0;
+
+	for (k = 0; k < n; k++)
+		if (!m[codes[sel[k]]]) {
+			m[codes[sel[k]]] = 1;
+			c++;
+		}
+	free(m);
+	return c;
+}
+
+int
+tr_split_run(const tr_split_opts *o, tr_error *err)
+{
+	sp_data d;
+	char *buf = NULL, md5[33], path[4096];
+	size_t len;
+	int rv, per_user, loo, gt, rnd;
+	const char *fmt = o->format;
+	int64_t n, k, m, nsel, *sel = NULL, *tmp, ntrain = 0, ntest = 0, ncold = 0;
+	int64_t *row = NULL, *trs = NULL, *tes = NULL;
+	unsigned char *is_test = NULL;
+	double t0 = tr_now(), t_cut = NAN;
+	long after_rating, after_dedup, kept_whole = 0;
+	json_t *counts, *root;
+
+	memset(&d, 0, sizeof(d));
+	tr_ids_init(&d.users);
+	tr_ids_init(&d.items);
+	per_user = strcmp(o->protocol, "temporal-user") == 0;
+	loo = strcmp(o->protocol, "leave-one-out") == 0;
+	gt = strcmp(o->protocol, "global-time") == 0;
+	rnd = strcmp(o->protocol, "random-user") == 0;
+	if (!per_user && !loo && !gt && !rnd) {
+		rv = tr_error_set(err, RS_EINVAL,
+		                  "unknown protocol '%s' (temporal-user, global-time, random-user, "
+		                  "leave-one-out)",
+		                  o->protocol);
+		goto out;
+	}
+	if ((rv = tr_read_file(o->input, &buf, &len, err)) != 0)
+		goto out;
+	tr_md5_hex(buf, len, md5);
+	if (strcmp(fmt, "auto") == 0) {
+		char *p = buf, *e;
+		while (*p && isspace((unsigned char) *p))
+			p++;
+		if (*p == '\0') {
+			rv = tr_error_set(err, RS_EINVAL, "%s: file is empty", o->input);
+			goto out;
+		}
+		e = strchr(p, '\n');
+		if (e != NULL)
+			*e = '\0';
+		fmt = strstr(p, "::")   ? "dat"
+		      : strchr(p, '\t') ? "tsv"
+		      : strchr(p, ',')  ? "csv"
+		                        : "space";
+		if (e != NULL)
+			*e = '\n';
+	}
+	snprintf(d.fmt, sizeof(d.fmt), "%s", fmt);
+	if (strcmp(fmt, "seq") == 0 || strcmp(fmt, "basket") == 0)
+		rv = sp_read_seq(o, fmt[0] == 'b', buf, len, &d);
+	else if (strcmp(fmt, "csv") == 0 || strcmp(fmt, "tsv") == 0 || strcmp(fmt, "ml100k") == 0 ||
+	         strcmp(fmt, "space") == 0 || strcmp(fmt, "dat") == 0)
+		rv = sp_read_delimited(o, fmt, buf, len, &d, err);
+	else
+		rv = tr_error_set(err, RS_EINVAL, "unknown --format '%s'", fmt);
+	if (rv != 0)
+		goto out;
+	n = d.n;
+	row = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int64_t));
+	for (k = 0; k < n; k++)
+		row[k] = k;
+	if (!d.has_ts) {
+		for (k = 0; k < n; k++)
+			d.ts[k] = (double) k;
+		fprintf(stderr, "rs-train split: no timestamp column; using file order as time\n");
+	}
+	if (o->has_min_rating && !d.has_rating) {
+		rv = tr_error_set(err, RS_EINVAL,
+		                  "--min-rating given but the file has no rating column");
+		goto out;
+	}
+	/* min rating, then dedup keeping the earliest (ts, row) of each (user, item) */
+	sel = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int64_t));
+	for (nsel = 0, k = 0; k < n; k++)
+		if (!o->has_min_rating || d.rating[k] >= o->min_rating)
+			sel[nsel++] = k;
+	after_rating = (long) nsel;
+	{
+		sp_sort c = {d.u, d.i, d.ts, NULL, row};
+		qsort_r(sel, (size_t) nsel, sizeof(int64_t), sp_cmp_uitr, &c);
+		for (m = 0, k = 0; k < nsel; k++)
+			if (k == 0 || d.u[sel[k]] != d.u[sel[k - 1]] ||
+			    d.i[sel[k]] != d.i[sel[k - 1]])
+				sel[m++] = sel[k];
+		nsel = m;
+		qsort(sel, (size_t) nsel, sizeof(int64_t), sp_cmp_i64);
+	}
+	after_dedup = (long) nsel;
+	/* k-core, iterated until stable */
+	if (o->min_user > 1 || o->min_item > 1) {
+		int64_t *cu = tr_xmalloc(((size_t) tr_ids_count(&d.users) + 1) * sizeof(int64_t));
+		int64_t *ci = tr_xmalloc(((size_t) tr_ids_count(&d.items) + 1) * sizeof(int64_t));
+		for (;;) {
+			memset(cu, 0, ((size_t) tr_ids_count(&d.users) + 1) * sizeof(int64_t));
+			memset(ci, 0, ((size_t) tr_ids_count(&d.items) + 1) * sizeof(int64_t));
+			for (k = 0; k < nsel; k++) {
+				cu[d.u[sel[k]]]++;
+				ci[d.i[sel[k]]]++;
+			}
+			for (m = 0, k = 0; k < nsel; k++)
+				if (cu[d.u[sel[k]]] >= o->min_user &&
+				    ci[d.i[sel[k]]] >= o->min_item)
+					sel[m++] = sel[k];
+			if (m == nsel)
+				break;
+			nsel = m;
+		}
+		free(cu);
+		free(ci);
+	}
+	if (nsel == 0) {
+		rv = tr_error_set(err, RS_EINVAL, "no interactions left after filtering");
+		goto out;
+	}
+	/* protocol */
+	is_test = tr_xcalloc((size_t) n + 1, 1);
+	if (gt) {
+		sp_sort c = {NULL, NULL, NULL, d.ts, row};
+		int64_t cut;
+		tmp = tr_xmalloc((size_t) nsel * sizeof(int64_t));
+		memcpy(tmp, sel, (size_t) nsel * sizeof(int64_t));
+		qsort_r(tmp, (size_t) nsel, sizeof(int64_t), sp_cmp_ukr, &c);
+		cut = (int64_t) floor((1.0 - o->test_frac) * (double) nsel);
+		if (cut < nsel) {
+			t_cut = d.ts[tmp[cut]];
+			for (k = 0; k < nsel; k++)
+				is_test[sel[k]] = d.ts[sel[k]] >= t_cut;
+		}
+		free(tmp);
+	} else {
+		double *key = d.ts;
+		int32_t nu = tr_ids_count(&d.users);
+		int64_t *cnt = tr_xcalloc((size_t) nu + 1, sizeof(int64_t));
+		sp_sort c = {d.u, NULL, NULL, NULL, row};
+		uint64_t seed = o->seed * 0x2545f4914f6cdd1dULL + 12345;
+		if (rnd) {
+			key = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(double));
+			for (k = 0; k < nsel; k++)
+				key[sel[k]] = (double) (sp_rand(&seed) >> 11) / 9007199254740992.0;
+		}
+		c.key = key;
+		tmp = tr_xmalloc((size_t) nsel * sizeof(int64_t));
+		memcpy(tmp, sel, (size_t) nsel * sizeof(int64_t));
+		qsort_r(tmp, (size_t) nsel, sizeof(int64_t), sp_cmp_ukr, &c);
+		for (k = 0; k < nsel; k++)
+			cnt[d.u[sel[k]]]++;
+		for (k = 0; k < nsel;) {
+			int32_t uu = d.u[tmp[k]];
+			int64_t nu_ = cnt[uu], nt, q;
+			nt = loo ? 1 : (int64_t) floor(o->test_frac * (double) nu_ + 0.5);
+			if (nt < 1)
+				nt = 1;
+			if (nu_ >= o->min_holdout)
+				for (q = nu_ - nt; q < nu_; q++)
+					is_test[tmp[k + q]] = 1;
+			k += nu_;
+		}
+		for (k = 0; k < nu; k++)
+			kept_whole += cnt[k] > 0 && cnt[k] < o->min_holdout;
+		if (rnd)
+			free(key);
+		free(tmp);
+		free(cnt);
+	}
+	/* drop cold test rows */
+	{
+		unsigned char *tu = tr_xcalloc((size_t) tr_ids_count(&d.users) + 1, 1);
+		unsigned char *ti = tr_xcalloc((size_t) tr_ids_count(&d.items) + 1, 1);
+		trs = tr_xmalloc((size_t) nsel * sizeof(int64_t));
+		tes = tr_xmalloc((size_t) nsel * sizeof(int64_t));
+		for (k = 0; k < nsel; k++)
+			if (!is_test[sel[k]]) {
+				tu[d.u[sel[k]]] = 1;
+				ti[d.i[sel[k]]] = 1;
+				trs[ntrain++] = sel[k];
+			}
+		for (k = 0; k < nsel; k++)
+			if (is_test[sel[k]]) {
+				if (o->keep_cold || (tu[d.u[sel[k]]] && ti[d.i[sel[k]]]))
+					tes[ntest++] = sel[k];
+				else
+					ncold++;
+			}
+		free(tu);
+		free(ti);
+	}
+	if ((rv = tr_mkdir_p(o->out_dir, err)) != 0)
+		goto out;
+	tr_path_join(path, sizeof(path), o->out_dir, "train.csv");
+	if ((rv = sp_write(path, &d, d.u, d.i, d.ts, row, trs, ntrain, err)) != 0)
+		goto out;
+	tr_path_join(path, sizeof(path), o->out_dir, "test.csv");
+	if ((rv = sp_write(path, &d, d.u, d.i, d.ts, row, tes, ntest, err)) != 0)
+		goto out;
+	counts = json_pack(
+	        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	        "s:I, s:I}",
+	        "rows_read", (json_int_t) n, "rows_malformed", (json_int_t) d.malformed,
+	        "after_min_rating", (json_int_t) after_rating, "after_dedup",
+	        (json_int_t) after_dedup, "after_kcore", (json_int_t) nsel, "users",
+	        (json_int_t) sp_distinct(d.u, sel, nsel, tr_ids_count(&d.users)), "items",
+	        (json_int_t) sp_distinct(d.i, sel, nsel, tr_ids_count(&d.items)), "interactions",
+	        (json_int_t) nsel, "train_interactions", (json_int_t) ntrain, "train_users",
+	        (json_int_t) sp_distinct(d.u, trs, ntrain, tr_ids_count(&d.users)), "train_items",
+	        (json_int_t) sp_distinct(d.i, trs, ntrain, tr_ids_count(&d.items)),
+	        "test_interactions", (json_int_t) ntest, "test_users",
+	        (json_int_t) sp_distinct(d.u, tes, ntest, tr_ids_count(&d.users)), "test_items",
+	        (json_int_t) sp_distinct(d.i, tes, ntest, tr_ids_count(&d.items)),
+	        "cold_test_interactions_dropped", (json_int_t) ncold);
+	if (!gt)
+		json_object_set_new(counts, "users_kept_whole_in_train", json_integer(kept_whole));
+	{
+		char *line;
+		json_t *sum = json_pack("{s:s}", "protocol", o->protocol);
+		json_object_update(sum, counts);
+		line = json_dumps(sum, JSON_COMPACT);
+		printf("%s\n", line);
+		free(line);
+		json_decref(sum);
+	}
+	{
+		const char *base = strrchr(o->input, '/');
+		root = json_pack("{s:s, s:s, s:f, s:i}", "created_by", "rs-train split", "protocol",
+		                 o->protocol, "test_frac", o->test_frac, "min_holdout",
+		                 o->min_holdout);
+		json_object_set_new(root, "seed",
+		                    rnd ? json_integer((json_int_t) o->seed) : json_null());
+		json_object_set_new(root, "min_rating",
+		                    o->has_min_rating ? json_real(o->min_rating) : json_null());
+		json_object_set_new(root, "min_user", json_integer(o->min_user));
+		json_object_set_new(root, "min_item", json_integer(o->min_item));
+		json_object_set_new(root, "keep_cold", json_boolean(o->keep_cold));
+		json_object_set_new(root, "global_time_cut",
+		                    isnan(t_cut) ? json_null() : json_real(t_cut));
+		json_object_set_new(root, "timestamp_source",
+		                    json_string(d.ts_position ? "position_in_line"
+		                                : d.has_ts    ? "column"
+		                                              : "row_order"));
+		json_object_set_new(
+		        root, "random_generator",
+		        json_string(rnd ? "splitmix64 (not numpy default_rng)" : "none"));
+		json_object_set_new(root, "input",
+		                    json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:I}", "file",
+		                              base ? base + 1 : o->input, "md5", md5, "format",
+		                              d.fmt, "delimiter", d.delim, "header", d.header_used,
+		                              "columns", d.roles, "rows_read", (json_int_t) n,
+		                              "rows_malformed", (json_int_t) d.malformed));
+		json_object_set_new(root, "counts", counts);
+		json_object_set_new(root, "seconds", json_real(round((tr_now() - t0) * 100) / 100));
+		tr_path_join(path, sizeof(path), o->out_dir, "split.json");
+		if (json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0)
+			rv = tr_error_set(err, RS_EIO, "%s: cannot write", path);
+		json_decref(root);
+	}
+out:
+	free(buf);
+	free(row);
+	free(sel);
+	free(trs);
+	free(tes);
+	free(is_test);
+	free(d.u);
+	free(d.i);
+	free(d.ts);
+	free(d.rating);
+	tr_ids_fini(&d.users);
+	tr_ids_fini(&d.items);
+	return rv;
+}
