@@ -1,0 +1,133 @@
+/* Request handlers of rs-feature: USER_FEATURES and HEALTH. */
+#include <stdio.h>
+
+#include "event.pb-c.h"
+#include "feature.h"
+#include "feature.pb-c.h"
+#include "rs_err.h"
+#include "rs_time.h"
+
+#define FEAT_SVC "feature"
+
+static Rs__Status
+feat_status_of(int rv)
+{
+	switch (rv) {
+	case RS_ETIMEDOUT:
+		return RS__STATUS__STATUS_DEADLINE;
+	case RS_EUNAVAIL:
+	case RS_EDB:
+		return RS__STATUS__STATUS_UNAVAILABLE;
+	default:
+		return RS__STATUS__STATUS_INTERNAL;
+	}
+}
+
+static void
+feat_handle_user_features(void *ud, rs_rpc_call *call)
+{
+	feat_state *st = ud;
+	Rs__UserFeaturesRequest *req;
+	Rs__UserFeaturesResponse resp = RS__USER_FEATURES_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	uint32_t want, n = 0;
+	uint64_t total = 0;
+	int known = 0, rv;
+
+	if (rs_rpc_unpack(call, &rs__user_features_request__descriptor, (void **) &req) != 0)
+		return;
+	if (req->user_id <= 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "user_id must be positive");
+		return;
+	}
+	if (req->max_events > FEAT_MAX_EVENTS_LIMIT) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "max_events must be at most %d",
+		            FEAT_MAX_EVENTS_LIMIT);
+		return;
+	}
+	want = req->max_events != 0 ? req->max_events : (uint32_t) st->fs_cfg.max_events;
+	if (want > (uint32_t) st->fs_cfg.history_cap)
+		want = (uint32_t) st->fs_cfg.history_cap;
+
+	/* Whole-history buffer: the cache keeps history_cap events, a load fetches as many. */
+	uint32_t cap = (uint32_t) st->fs_cfg.history_cap;
+	feat_event *ev = rs_arena_alloc(call->arena, cap * sizeof(feat_event));
+	if (ev == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		return;
+	}
+	/* Connected first, then the epoch: an epoch read after seeing a live connection is at
+	 * least the one that connection started (sub.c bumps it before counting the pipe). */
+	int live = feat_sub_connected(st->fs_sub) > 0;
+	uint64_t epoch = feat_sub_epoch(st->fs_sub);
+	if (live && feat_cache_get(st->fs_cache, req->user_id, epoch, st->fs_cfg.cache_ttl_ms, want,
+	                           ev, &n, &total, &known) == 0) {
+		rs_metric_add(st->fs_hits, 1);
+	} else {
+		rs_metric_add(st->fs_misses, 1);
+		rv = feat_store_load_user(st->fs_store, req->user_id, cap, call->deadline_unix_ms,
+		                          ev, &n, &total, &known);
+		if (rv != 0) {
+			rs_metric_add(st->fs_pg_fail, 1);
+			rs_rpc_fail(call, feat_status_of(rv), "history unavailable: %s",
+			            rs_strerror(rv));
+			return;
+		}
+		/* Cached even when the stream is down: harmless, and it is the entry a
+		 * reconnect would invalidate anyway. */
+		feat_cache_put(st->fs_cache, req->user_id, epoch, ev, n, total, known);
+		if (n > want)
+			n = want;
+	}
+
+	Rs__HistoryEvent *hs = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*hs));
+	Rs__HistoryEvent **hp = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*hp));
+	if (hs == NULL || hp == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		rs__history_event__init(&hs[i]);
+		hs[i].item_id = ev[i].item_id;
+		hs[i].type = (Rs__EventType) ev[i].type;
+		hs[i].ts_ms = ev[i].ts_ms;
+		hs[i].value = ev[i].value;
+		hp[i] = &hs[i];
+	}
+	rs_rpc_header_init(call, &h, FEAT_SVC, "");
+	resp.header = &h;
+	resp.user_id = req->user_id;
+	resp.n_recent = n;
+	resp.recent = hp;
+	resp.total_events = total > UINT32_MAX ? UINT32_MAX : (uint32_t) total;
+	resp.known_user = known;
+	rs_rpc_reply(call, &resp.base);
+}
+
+static void
+feat_handle_health(void *ud, rs_rpc_call *call)
+{
+	feat_state *st = ud;
+	Rs__HealthResponse resp = RS__HEALTH_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	char detail[160];
+	int pg = feat_store_ready(st->fs_store);
+
+	snprintf(detail, sizeof(detail), "pg=%s stream=%s users_cached=%zu", pg ? "up" : "down",
+	         st->fs_sub == NULL                   ? "off"
+	         : feat_sub_connected(st->fs_sub) > 0 ? "connected"
+	                                              : "disconnected",
+	         feat_cache_users(st->fs_cache));
+	rs_rpc_header_init(call, &h, FEAT_SVC, "");
+	resp.header = &h;
+	resp.ready = pg;
+	resp.detail = rs_arena_strdup(call->arena, detail);
+	resp.uptime_ms = (int64_t) (rs_mono_ms() - st->fs_started_ms);
+	rs_rpc_reply(call, &resp.base);
+}
+
+const rs_rpc_route feat_routes[] = {
+        {RS__METHOD__METHOD_USER_FEATURES, "user_features", feat_handle_user_features},
+        {RS__METHOD__METHOD_HEALTH, "health", feat_handle_health},
+        {0, NULL, NULL},
+};

@@ -1,0 +1,59 @@
+/* rs-feature: wiring only (config, logging, state, RPC server, wait for a stop signal). */
+#include <stdio.h>
+#include <time.h>
+
+#include "feature.h"
+#include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_proc.h"
+
+static const rs_cfg_field feat_cfg_fields[] = {
+        RS_CFG_SECRET("RS_PG_DSN", feat_config, pg_dsn,
+                      "host=127.0.0.1 port=55432 user=postgres dbname=recsys"),
+        RS_CFG_STR("RS_FEATURE_URL", feat_config, url, "tcp://127.0.0.1:7200"),
+        RS_CFG_STR("RS_INGEST_PUB_URL", feat_config, pub_url, "tcp://127.0.0.1:7101"),
+        RS_CFG_INT("RS_FEATURE_WORKERS", feat_config, workers, 4, 1, 64),
+        RS_CFG_LEVEL("RS_LOG_LEVEL", feat_config, log_level, "info"),
+        RS_CFG_INT("RS_FEATURE_MAX_EVENTS", feat_config, max_events, 50, 1, 1000),
+        RS_CFG_INT("RS_FEATURE_HISTORY_CAP", feat_config, history_cap, 200, 1, 1000),
+        RS_CFG_INT("RS_FEATURE_CACHE_USERS", feat_config, cache_users, 100000, 1, 10000000),
+        RS_CFG_INT("RS_FEATURE_CACHE_TTL_MS", feat_config, cache_ttl_ms, 300000, 0, 86400000),
+        RS_CFG_INT("RS_FEATURE_PG_TIMEOUT_MS", feat_config, pg_timeout_ms, 500, 10, 60000),
+        RS_CFG_END,
+};
+
+int
+main(void)
+{
+	feat_config cfg;
+	feat_state *st = NULL;
+	rs_rpc_server *srv = NULL;
+	char err[256];
+	int rv;
+
+	if (rs_cfg_load(feat_cfg_fields, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rs-feature: %s\n", err);
+		return 2;
+	}
+	rs_log_init("feature", cfg.log_level);
+	rs_cfg_log(feat_cfg_fields, &cfg);
+	rs_proc_install_signals();
+
+	if ((rv = feat_open(&st, &cfg)) != 0) {
+		rs_log_error("feature.open_failed", "err=\"%s\"", rs_strerror(rv));
+		goto out;
+	}
+	if ((rv = rs_rpc_server_open(&srv, cfg.url, cfg.workers, feat_routes, st)) != 0) {
+		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
+		goto out;
+	}
+	rs_log_info("svc.ready", "url=%s pub=%s workers=%d", cfg.url, cfg.pub_url, cfg.workers);
+	while (!rs_proc_stop_requested())
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+	rs_log_info("svc.stopping", "reason=signal");
+out:
+	rs_rpc_server_close(srv); /* finishes in-flight requests */
+	feat_close(st);
+	return rv == 0 ? 0 : 1;
+}

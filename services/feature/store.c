@@ -1,0 +1,359 @@
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_pg.h"
+#include "rs_time.h"
+
+#define STORE_BACKOFF_MIN_MS 250
+#define STORE_BACKOFF_MAX_MS 5000
+#define STORE_PING_MS        1000
+
+typedef struct store_slot {
+	PGconn *ss_conn;
+	int ss_busy;   /* taken by a request or by maintenance */
+	int ss_broken; /* must be reset before reuse (failed, or abandoned mid-query) */
+} store_slot;
+
+struct feat_store {
+	pthread_mutex_t st_mu;
+	pthread_cond_t st_cv;
+	store_slot *st_slots;
+	int st_n;
+	char *st_dsn;
+	int st_stmt_ms;
+	atomic_int st_ready;
+	/* maintenance thread only: */
+	double st_next_retry_ms;
+	int st_backoff_ms;
+	double st_last_ping_ms;
+};
+
+/* The newest `limit` events of one user plus their count and whether the user exists, in one
+ * round trip. count(*) and exists() are evaluated once; the lateral join yields one row of
+ * NULLs for a user without events. */
+static const char load_sql[] =
+        "select c.n, c.known, h.event_id, h.item_id, h.type, h.ts_ms, h.value\n"
+        "from (select (select count(*) from events where user_id = $1::bigint) as n,\n"
+        "             exists(select 1 from users where user_id = $1::bigint) as known) c\n"
+        "left join lateral (\n"
+        "  select event_id, item_id, type, (extract(epoch from ts) * 1000)::bigint as ts_ms,\n"
+        "         coalesce(value, 0) as value\n"
+        "  from events where user_id = $1::bigint\n"
+        "  order by ts desc, event_id desc limit $2::int) h on true\n"
+        "order by h.ts_ms desc nulls last, h.event_id desc";
+
+static int
+store_connect(feat_store *s, PGconn **out)
+{
+	PGconn *c;
+	char sql[64];
+	int rv;
+
+	if ((rv = rs_pg_connect(s->st_dsn, &c)) != 0)
+		return rv;
+	snprintf(sql, sizeof(sql), "set statement_timeout = %d", s->st_stmt_ms);
+	if ((rv = rs_pg_exec(c, sql, 0, NULL, PGRES_COMMAND_OK, "feature.set_timeout")) != 0) {
+		PQfinish(c);
+		return rv;
+	}
+	*out = c;
+	return 0;
+}
+
+static void
+store_update_ready_locked(feat_store *s)
+{
+	int ok = 0;
+	for (int i = 0; i < s->st_n; i++)
+		if (s->st_slots[i].ss_conn != NULL && !s->st_slots[i].ss_broken)
+			ok = 1;
+	atomic_store(&s->st_ready, ok);
+}
+
+int
+feat_store_open(feat_store **out, const char *dsn, int nconns, int stmt_timeout_ms)
+{
+	feat_store *s;
+	size_t n;
+
+	if (dsn == NULL || nconns < 1 || nconns > 256 || stmt_timeout_ms < 1)
+		return RS_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return RS_ENOMEM;
+	/* A connect attempt must not hang on an unreachable host (keyword DSNs only). */
+	n = strlen(dsn) + 32;
+	s->st_dsn = malloc(n);
+	s->st_slots = calloc((size_t) nconns, sizeof(*s->st_slots));
+	if (s->st_dsn == NULL || s->st_slots == NULL) {
+		free(s->st_dsn);
+		free(s->st_slots);
+		free(s);
+		return RS_ENOMEM;
+	}
+	if (strstr(dsn, "connect_timeout") == NULL && strstr(dsn, "://") == NULL)
+		snprintf(s->st_dsn, n, "%s connect_timeout=2", dsn);
+	else
+		snprintf(s->st_dsn, n, "%s", dsn);
+	s->st_n = nconns;
+	s->st_stmt_ms = stmt_timeout_ms;
+	s->st_backoff_ms = STORE_BACKOFF_MIN_MS;
+	pthread_mutex_init(&s->st_mu, NULL);
+	pthread_cond_init(&s->st_cv, NULL);
+	for (int i = 0; i < nconns; i++) {
+		if (store_connect(s, &s->st_slots[i].ss_conn) != 0) {
+			s->st_next_retry_ms = rs_mono_ms() + s->st_backoff_ms;
+			break; /* the database is down: the rest come from feat_store_maintain */
+		}
+	}
+	store_update_ready_locked(s);
+	*out = s;
+	return 0;
+}
+
+void
+feat_store_close(feat_store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < s->st_n; i++)
+		if (s->st_slots[i].ss_conn != NULL)
+			PQfinish(s->st_slots[i].ss_conn);
+	pthread_cond_destroy(&s->st_cv);
+	pthread_mutex_destroy(&s->st_mu);
+	free(s->st_slots);
+	free(s->st_dsn);
+	free(s);
+}
+
+int
+feat_store_ready(feat_store *s)
+{
+	return atomic_load(&s->st_ready);
+}
+
+/* Takes a healthy idle connection, waiting until deadline_unix_ms for one to free up. */
+static int
+store_acquire(feat_store *s, int64_t deadline_unix_ms, int *slot)
+{
+	struct timespec ts = {.tv_sec = (time_t) (deadline_unix_ms / 1000),
+	                      .tv_nsec = (long) (deadline_unix_ms % 1000) * 1000000L};
+	int rv = 0;
+
+	pthread_mutex_lock(&s->st_mu);
+	for (;;) {
+		int healthy = 0;
+		for (int i = 0; i < s->st_n; i++) {
+			store_slot *sl = &s->st_slots[i];
+			if (sl->ss_conn == NULL || sl->ss_broken)
+				continue;
+			healthy++;
+			if (!sl->ss_busy) {
+				sl->ss_busy = 1;
+				*slot = i;
+				goto out;
+			}
+		}
+		if (healthy == 0) {
+			rv = RS_EUNAVAIL;
+			goto out;
+		}
+		if (pthread_cond_timedwait(&s->st_cv, &s->st_mu, &ts) == ETIMEDOUT) {
+			rv = RS_ETIMEDOUT;
+			goto out;
+		}
+	}
+out:
+	pthread_mutex_unlock(&s->st_mu);
+	return rv;
+}
+
+static void
+store_release(feat_store *s, int slot, int broken)
+{
+	pthread_mutex_lock(&s->st_mu);
+	s->st_slots[slot].ss_busy = 0;
+	if (broken)
+		s->st_slots[slot].ss_broken = 1;
+	store_update_ready_locked(s);
+	pthread_cond_broadcast(&s->st_cv);
+	pthread_mutex_unlock(&s->st_mu);
+}
+
+/* Runs one parameterized query, waiting at most until deadline_unix_ms. On RS_ETIMEDOUT or
+ * RS_EUNAVAIL the connection is unusable (*broken = 1). On 0, *out is the caller's to PQclear. */
+static int
+store_query(PGconn *c, const char *sql, int np, const char *const *params, int64_t deadline_unix_ms,
+            const char *what, PGresult **out, int *broken)
+{
+	PGresult *res = NULL, *r;
+	int rv;
+
+	*broken = 0;
+	if (!PQsendQueryParams(c, sql, np, NULL, params, NULL, NULL, 0)) {
+		*broken = PQstatus(c) != CONNECTION_OK;
+		return rs_pg_check(c, NULL, PGRES_TUPLES_OK, what);
+	}
+	for (;;) {
+		while (PQisBusy(c)) {
+			int left = (int) (deadline_unix_ms - rs_now_ms());
+			struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+			if (left <= 0) {
+				rs_log_warn("feature.pg_deadline", "what=%s", what);
+				*broken = 1;
+				PQclear(res);
+				return RS_ETIMEDOUT;
+			}
+			if (poll(&pfd, 1, left) < 0 && errno != EINTR) {
+				*broken = 1;
+				PQclear(res);
+				return RS_EUNAVAIL;
+			}
+			if (!PQconsumeInput(c)) {
+				*broken = 1;
+				PQclear(res);
+				return rs_pg_check(c, NULL, PGRES_TUPLES_OK, what);
+			}
+		}
+		if ((r = PQgetResult(c)) == NULL)
+			break;
+		if (res == NULL)
+			res = r;
+		else
+			PQclear(r);
+	}
+	if ((rv = rs_pg_check(c, res, PGRES_TUPLES_OK, what)) != 0) {
+		const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		if (state != NULL && strcmp(state, "57014") == 0)
+			rv = RS_ETIMEDOUT; /* statement_timeout */
+		*broken = PQstatus(c) != CONNECTION_OK;
+		PQclear(res);
+		return rv;
+	}
+	*out = res;
+	return 0;
+}
+
+int
+feat_store_load_user(feat_store *s, int64_t user_id, uint32_t limit, int64_t deadline_unix_ms,
+                     feat_event *out, uint32_t *n, uint64_t *total, int *known)
+{
+	char uid[24], lim[16];
+	const char *params[2] = {uid, lim};
+	PGresult *res = NULL;
+	int slot, broken = 0, rv;
+	int64_t cap = rs_now_ms() + s->st_stmt_ms + 100;
+
+	if (deadline_unix_ms <= 0 || deadline_unix_ms > cap)
+		deadline_unix_ms = cap;
+	if ((rv = store_acquire(s, deadline_unix_ms, &slot)) != 0)
+		return rv;
+	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+	snprintf(lim, sizeof(lim), "%u", limit);
+	rv = store_query(s->st_slots[slot].ss_conn, load_sql, 2, params, deadline_unix_ms,
+	                 "feature.load_user", &res, &broken);
+	store_release(s, slot, broken);
+	if (rv != 0)
+		return rv;
+
+	int rows = PQntuples(res);
+	uint32_t k = 0;
+	*total = rows > 0 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	*known = (rows > 0 && PQgetvalue(res, 0, 1)[0] == 't') || *total > 0;
+	for (int i = 0; i < rows && k < limit; i++) {
+		if (PQgetisnull(res, i, 3))
+			continue;
+		feat_event *e = &out[k++];
+		e->id_hash = feat_event_id_hash(PQgetvalue(res, i, 2));
+		e->item_id = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		e->type = (int32_t) strtol(PQgetvalue(res, i, 4), NULL, 10);
+		e->ts_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+		e->value = strtod(PQgetvalue(res, i, 6), NULL);
+	}
+	*n = k;
+	PQclear(res);
+	return 0;
+}
+
+/* Takes an idle slot for maintenance if `pred` holds for it; -1 if none. */
+static int
+store_take_idle(feat_store *s, int want_broken)
+{
+	int slot = -1;
+	pthread_mutex_lock(&s->st_mu);
+	for (int i = 0; i < s->st_n && slot < 0; i++) {
+		store_slot *sl = &s->st_slots[i];
+		int bad = sl->ss_conn == NULL || sl->ss_broken;
+		if (!sl->ss_busy && bad == want_broken) {
+			sl->ss_busy = 1;
+			slot = i;
+		}
+	}
+	pthread_mutex_unlock(&s->st_mu);
+	return slot;
+}
+
+void
+feat_store_maintain(feat_store *s)
+{
+	double now = rs_mono_ms();
+	int slot;
+
+	if (now >= s->st_next_retry_ms) {
+		while ((slot = store_take_idle(s, 1)) >= 0) {
+			store_slot *sl = &s->st_slots[slot];
+			PGconn *c = NULL;
+			if (sl->ss_conn != NULL) {
+				PQfinish(sl->ss_conn); /* also abandons a query that ran out of time
+				                        */
+				sl->ss_conn = NULL;
+			}
+			int rv = store_connect(s, &c);
+			pthread_mutex_lock(&s->st_mu);
+			sl->ss_conn = c;
+			sl->ss_broken = 0;
+			sl->ss_busy = 0;
+			store_update_ready_locked(s);
+			pthread_cond_broadcast(&s->st_cv);
+			pthread_mutex_unlock(&s->st_mu);
+			if (rv != 0) {
+				s->st_next_retry_ms = rs_mono_ms() + s->st_backoff_ms;
+				s->st_backoff_ms = s->st_backoff_ms * 2 > STORE_BACKOFF_MAX_MS
+				                           ? STORE_BACKOFF_MAX_MS
+				                           : s->st_backoff_ms * 2;
+				break;
+			}
+			s->st_backoff_ms = STORE_BACKOFF_MIN_MS;
+			rs_log_info("feature.pg_connected", "slot=%d", slot);
+		}
+	}
+	if (now - s->st_last_ping_ms >= STORE_PING_MS && (slot = store_take_idle(s, 0)) >= 0) {
+		PGresult *res = NULL;
+		int broken = 0;
+		s->st_last_ping_ms = now;
+		if (store_query(s->st_slots[slot].ss_conn, "select 1", 0, NULL, rs_now_ms() + 1000,
+		                "feature.ping", &res, &broken) == 0)
+			PQclear(res);
+		store_release(s, slot, broken);
+		if (broken) {
+			/* The server went away: every idle connection to it is dead too. */
+			pthread_mutex_lock(&s->st_mu);
+			for (int i = 0; i < s->st_n; i++)
+				if (!s->st_slots[i].ss_busy)
+					s->st_slots[i].ss_broken = 1;
+			store_update_ready_locked(s);
+			pthread_mutex_unlock(&s->st_mu);
+		}
+	}
+}

@@ -1,0 +1,138 @@
+#include "sub.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "event.pb-c.h"
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_metrics.h"
+#include "rs_time.h"
+
+struct feat_sub {
+	nng_socket su_sock;
+	feat_cache *su_cache;
+	atomic_int su_pipes;
+	atomic_uint_fast64_t su_epoch;
+	rs_metric *su_events, *su_bad, *su_applied;
+};
+
+static void
+sub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	feat_sub *s = arg;
+	(void) p;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&s->su_epoch, 1); /* before counting it: see feat_sub_epoch */
+		atomic_fetch_add(&s->su_pipes, 1);
+		rs_log_info("feature.sub_connected", "pipes=%d", atomic_load(&s->su_pipes));
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&s->su_pipes, 1);
+		rs_log_warn("feature.sub_disconnected", "pipes=%d", atomic_load(&s->su_pipes));
+	}
+}
+
+int
+feat_sub_open(feat_sub **out, const char *url, feat_cache *cache)
+{
+	feat_sub *s;
+	int rv;
+
+	if (url == NULL || cache == NULL)
+		return RS_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return RS_ENOMEM;
+	s->su_cache = cache;
+	atomic_init(&s->su_pipes, 0);
+	atomic_init(&s->su_epoch, 1);
+	s->su_events = rs_metrics_counter("rs_feature_stream_events_total",
+	                                  "Events received from ingest's stream", NULL);
+	s->su_bad = rs_metrics_counter("rs_feature_stream_malformed_total",
+	                               "Stream messages that were not a valid rs.Event", NULL);
+	s->su_applied = rs_metrics_counter("rs_feature_stream_applied_total",
+	                                   "Stream events that changed a cached history", NULL);
+	if ((rv = nng_sub0_open(&s->su_sock)) != 0) {
+		free(s);
+		return rs_err_from_nng(rv);
+	}
+	nng_socket_set(s->su_sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+	nng_socket_set_int(s->su_sock, NNG_OPT_RECVBUF, 8192);
+	nng_socket_set_ms(s->su_sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(s->su_sock, NNG_OPT_RECONNMAXT, 1000);
+	nng_pipe_notify(s->su_sock, NNG_PIPE_EV_ADD_POST, sub_pipe_cb, s);
+	nng_pipe_notify(s->su_sock, NNG_PIPE_EV_REM_POST, sub_pipe_cb, s);
+	if ((rv = nng_dial(s->su_sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		nng_close(s->su_sock);
+		free(s);
+		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? RS_EINVAL : rs_err_from_nng(rv);
+	}
+	*out = s;
+	return 0;
+}
+
+void
+feat_sub_close(feat_sub *s)
+{
+	if (s == NULL)
+		return;
+	nng_close(s->su_sock);
+	free(s);
+}
+
+int
+feat_sub_connected(feat_sub *s)
+{
+	return s != NULL ? atomic_load(&s->su_pipes) : 0;
+}
+
+uint64_t
+feat_sub_epoch(feat_sub *s)
+{
+	return s != NULL ? atomic_load(&s->su_epoch) : 0;
+}
+
+static int
+sub_apply(feat_sub *s, const uint8_t *data, size_t len)
+{
+	Rs__Event *ev = rs__event__unpack(NULL, len, data);
+	feat_event e;
+	int changed;
+
+	rs_metric_add(s->su_events, 1);
+	if (ev == NULL || ev->user_id <= 0 || ev->item_id <= 0 ||
+	    ev->type <= RS__EVENT_TYPE__EVENT_UNSPECIFIED ||
+	    ev->type > RS__EVENT_TYPE__EVENT_NOT_INTERESTED) {
+		rs_metric_add(s->su_bad, 1);
+		if (ev != NULL)
+			rs__event__free_unpacked(ev, NULL);
+		return 0;
+	}
+	e.item_id = ev->item_id;
+	e.type = (int32_t) ev->type;
+	e.ts_ms = ev->ts_ms > 0 ? ev->ts_ms : rs_now_ms();
+	e.value = ev->has_value ? ev->value : 0;
+	e.id_hash = feat_event_id_hash(ev->event_id);
+	changed = feat_cache_apply(s->su_cache, ev->user_id, &e);
+	if (changed)
+		rs_metric_add(s->su_applied, 1);
+	rs__event__free_unpacked(ev, NULL);
+	return 1;
+}
+
+int
+feat_sub_poll(feat_sub *s, int timeout_ms)
+{
+	nng_msg *msg;
+	int n = 0;
+
+	nng_socket_set_ms(s->su_sock, NNG_OPT_RECVTIMEO, timeout_ms);
+	if (nng_recvmsg(s->su_sock, &msg, 0) != 0)
+		return 0;
+	do {
+		n += sub_apply(s, nng_msg_body(msg), nng_msg_len(msg));
+		nng_msg_free(msg);
+	} while (nng_recvmsg(s->su_sock, &msg, NNG_FLAG_NONBLOCK) == 0);
+	return n;
+}

@@ -1,0 +1,35 @@
+/* feat_sub: the subscriber to ingest's event stream (NNG sub socket; each message is one
+ * packed rs.Event). Dialled in the background, so the service starts without ingest.
+ *
+ * The epoch counts connections: it changes whenever a publisher connects, because events
+ * published while we were not connected are lost and every cached history may be stale.
+ * The cache is trusted only while connected() > 0 and for entries of the current epoch. */
+#ifndef FEAT_SUB_H
+#define FEAT_SUB_H
+
+#include <stdint.h>
+
+#include "cache.h"
+
+typedef struct feat_sub feat_sub;
+
+/* feat_sub_open: subscribe to url (dialled in the background, reconnecting on its own);
+ * events go to cache, which must outlive the subscriber. Returns 0 and *out, RS_EINVAL
+ * (bad url), RS_ENOMEM. */
+int feat_sub_open(feat_sub **out, const char *url, feat_cache *cache);
+
+/* feat_sub_close: close the socket. NULL is a no-op. */
+void feat_sub_close(feat_sub *s);
+
+/* feat_sub_poll: wait up to timeout_ms for events and apply every one that is queued.
+ * Returns the number applied (malformed messages are counted in metrics and skipped). Call
+ * from one thread. */
+int feat_sub_poll(feat_sub *s, int timeout_ms);
+
+/* feat_sub_connected: live publisher connections (0 when s is NULL). */
+int feat_sub_connected(feat_sub *s);
+
+/* feat_sub_epoch: changes whenever a publisher connects. */
+uint64_t feat_sub_epoch(feat_sub *s);
+
+#endif

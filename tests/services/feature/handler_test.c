@@ -1,0 +1,347 @@
+/* rs-feature handlers over inproc:// against a real PostgreSQL schema (pg_fixture.h). */
+#include <criterion/criterion.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.pb-c.h"
+#include "event.pb-c.h"
+#include "feature.h"
+#include "feature.pb-c.h"
+#include "pg_fixture.h"
+#include "rs_err.h"
+#include "rs_rpc.h"
+#include "rs_time.h"
+
+static fx_pg fx;
+static feat_state *st;
+static rs_rpc_server *srv;
+static rs_rpc_client *cli;
+static rs_arena *arena;
+static char url[64];
+
+/* 3 items; user 1 viewed 10, clicked 11, bought 10 (newest), user 2 one view, user 3 exists
+ * in users but has no events. */
+static const char seed_sql[] =
+        "insert into items(item_id, title, category, price) values\n"
+        "  (10, 'Knife', 'Home/Kitchen', 20), (11, 'Pan', 'Home/Kitchen', 30),\n"
+        "  (12, 'Novel', 'Books', 9);\n"
+        "insert into users(user_id, external_id) values (1, 'u1'), (2, 'u2'), (3, 'u3');\n"
+        "insert into events(event_id, user_id, item_id, type, ts) values\n"
+        "  ('e1', 1, 10, 1, now() - interval '3 hours'),\n"
+        "  ('e2', 1, 11, 2, now() - interval '2 hours'),\n"
+        "  ('e3', 1, 10, 4, now() - interval '1 hour'),\n"
+        "  ('e4', 2, 12, 1, now() - interval '1 day');\n";
+
+static void
+start(const char *pub_url, const char *dsn, int max_events)
+{
+	feat_config cfg = {
+	        .pg_dsn = dsn,
+	        .url = url,
+	        .pub_url = pub_url,
+	        .workers = 2,
+	        .log_level = RS_LOG_WARN,
+	        .max_events = max_events,
+	        .history_cap = 100,
+	        .cache_users = 1000,
+	        .cache_ttl_ms = 60000,
+	        .pg_timeout_ms = 1000,
+	};
+	snprintf(url, sizeof(url), "inproc://feature-test-%d", (int) getpid());
+	rs_log_init("feature-test", RS_LOG_WARN);
+	cr_assert_eq(feat_open(&st, &cfg), 0);
+	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, feat_routes, st), 0);
+	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
+	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
+		usleep(5000);
+	cr_assert_gt(rs_rpc_client_connected(cli), 0);
+	cr_assert_eq(rs_arena_create(&arena, 0), 0);
+}
+
+static void
+setup(void)
+{
+	fx_pg_setup(&fx, "feat_t");
+	fx_sql(&fx, seed_sql);
+}
+
+static void
+teardown(void)
+{
+	rs_rpc_client_close(cli);
+	rs_rpc_server_close(srv);
+	feat_close(st);
+	rs_arena_destroy(arena);
+	fx_pg_teardown(&fx);
+}
+
+/* One USER_FEATURES call; returns the status (or -1000 + RS_E* on transport failure). */
+static int
+get_features(int64_t user, uint32_t max_events, Rs__UserFeaturesResponse **out)
+{
+	Rs__UserFeaturesRequest req = RS__USER_FEATURES_REQUEST__INIT;
+	Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
+	Rs__Status status;
+	char err[256];
+	h.request_id = "t";
+	h.deadline_unix_ms = rs_now_ms() + 2000;
+	req.header = &h;
+	req.user_id = user;
+	req.max_events = max_events;
+	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_USER_FEATURES, &req.base,
+	                        &rs__user_features_response__descriptor, 2000, arena, (void **) out,
+	                        &status, err, sizeof(err));
+	return rv != 0 ? -1000 + rv : (int) status;
+}
+
+static int
+has_item(const Rs__UserFeaturesResponse *r, int64_t item, Rs__EventType type)
+{
+	for (size_t i = 0; i < r->n_recent; i++)
+		if (r->recent[i]->item_id == item && r->recent[i]->type == type)
+			return 1;
+	return 0;
+}
+
+TestSuite(feature, .init = setup, .fini = teardown, .timeout = 20);
+
+Test(feature, history_is_newest_first_with_totals)
+{
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 50);
+	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->user_id, 1);
+	cr_assert(r->known_user);
+	cr_assert_eq(r->total_events, 3);
+	cr_assert_eq(r->n_recent, 3);
+	cr_assert_eq(r->recent[0]->item_id, 10);
+	cr_assert_eq(r->recent[0]->type, RS__EVENT_TYPE__EVENT_PURCHASE);
+	cr_assert_eq(r->recent[1]->item_id, 11);
+	cr_assert_eq(r->recent[1]->type, RS__EVENT_TYPE__EVENT_CLICK);
+	cr_assert_eq(r->recent[2]->type, RS__EVENT_TYPE__EVENT_VIEW);
+	for (size_t i = 1; i < r->n_recent; i++)
+		cr_assert_geq(r->recent[i - 1]->ts_ms, r->recent[i]->ts_ms);
+	int64_t age = rs_now_ms() - r->recent[0]->ts_ms;
+	cr_assert(age > 3500000 && age < 3700000, "newest event is %lld ms old", (long long) age);
+
+	/* max_events bounds the list, not the total. */
+	cr_assert_eq(get_features(1, 2, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 2);
+	cr_assert_eq(r->total_events, 3);
+	cr_assert_eq(r->recent[0]->item_id, 10);
+}
+
+Test(feature, unknown_and_eventless_users)
+{
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 50);
+	cr_assert_eq(get_features(3, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert(r->known_user, "user 3 has a users row");
+	cr_assert_eq(r->n_recent, 0);
+	cr_assert_eq(get_features(999, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_not(r->known_user);
+	cr_assert_eq(r->total_events, 0);
+}
+
+Test(feature, default_max_events_comes_from_config)
+{
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 2);
+	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 2);
+}
+
+Test(feature, without_stream_a_new_event_in_postgres_shows_at_once)
+{
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 50);
+	cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 1);
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) "
+	            "values ('e5', 2, 11, 3, now())");
+	cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 2);
+	cr_assert_eq(r->total_events, 2);
+	cr_assert_eq(r->recent[0]->item_id, 11);
+	cr_assert_eq(r->recent[0]->type, RS__EVENT_TYPE__EVENT_ADD_TO_CART);
+}
+
+static void
+publish(nng_socket pub, const char *id, int64_t user, int64_t item, Rs__EventType type,
+        int64_t ts_ms)
+{
+	Rs__Event e = RS__EVENT__INIT;
+	uint8_t buf[256];
+	e.event_id = (char *) id;
+	e.user_id = user;
+	e.item_id = item;
+	e.type = type;
+	e.ts_ms = ts_ms;
+	size_t n = rs__event__pack(&e, buf);
+	cr_assert_eq(nng_send(pub, buf, n, 0), 0);
+}
+
+Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
+{
+	nng_socket pub;
+	char pub_url[64];
+	Rs__UserFeaturesResponse *r;
+
+	snprintf(pub_url, sizeof(pub_url), "inproc://feature-pub-%d", (int) getpid());
+	cr_assert_eq(nng_pub0_open(&pub), 0);
+	cr_assert_eq(nng_listen(pub, pub_url, NULL, 0), 0);
+	start(pub_url, fx.dsn, 50);
+	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) == 0; i++)
+		usleep(5000);
+	cr_assert_gt(feat_sub_connected(st->fs_sub), 0, "subscriber never connected");
+
+	cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK); /* loads user 2 */
+	cr_assert_eq(r->n_recent, 1);
+
+	/* An event only on the stream (not in PostgreSQL) proves the cache path. */
+	double t0 = rs_mono_ms();
+	publish(pub, "s1", 2, 11, RS__EVENT_TYPE__EVENT_CLICK, rs_now_ms());
+	int seen = 0;
+	while (!seen && rs_mono_ms() - t0 < 2000) {
+		cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK);
+		seen = r->n_recent == 2 && r->recent[0]->item_id == 11;
+		if (!seen)
+			usleep(1000);
+	}
+	double dt = rs_mono_ms() - t0;
+	cr_assert(seen, "stream event not visible");
+	cr_assert_lt(dt, 100.0, "stream event took %.1f ms", dt);
+	cr_assert_eq(r->total_events, 2);
+
+	/* The same event id again (a re-publish, or one also loaded from PostgreSQL) is one. */
+	publish(pub, "s1", 2, 11, RS__EVENT_TYPE__EVENT_CLICK, rs_now_ms());
+	/* An event older than the newest lands in time order, not at the front. */
+	publish(pub, "s2", 2, 10, RS__EVENT_TYPE__EVENT_VIEW, rs_now_ms() - 2 * 86400000LL);
+	t0 = rs_mono_ms();
+	do {
+		usleep(2000);
+		cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK);
+	} while (r->n_recent < 3 && rs_mono_ms() - t0 < 2000);
+	cr_assert_eq(r->n_recent, 3);
+	cr_assert_eq(r->recent[0]->item_id, 11);
+	cr_assert_eq(r->recent[1]->item_id, 12);
+	cr_assert_eq(r->recent[2]->item_id, 10);
+	cr_assert_eq(r->total_events, 3);
+
+	/* Malformed stream messages are skipped. */
+	cr_assert_eq(nng_send(pub, "\xff\xff\xff", 3, 0), 0);
+	publish(pub, "s3", 2, 12, RS__EVENT_TYPE__EVENT_NOT_INTERESTED, rs_now_ms() + 1);
+	t0 = rs_mono_ms();
+	do {
+		usleep(2000);
+		cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK);
+	} while (r->n_recent < 4 && rs_mono_ms() - t0 < 2000);
+	cr_assert(has_item(r, 12, RS__EVENT_TYPE__EVENT_NOT_INTERESTED));
+	nng_close(pub);
+}
+
+Test(feature, stream_event_for_a_user_loaded_later_is_not_doubled)
+{
+	nng_socket pub;
+	char pub_url[64];
+	Rs__UserFeaturesResponse *r;
+
+	snprintf(pub_url, sizeof(pub_url), "inproc://feature-pub2-%d", (int) getpid());
+	cr_assert_eq(nng_pub0_open(&pub), 0);
+	cr_assert_eq(nng_listen(pub, pub_url, NULL, 0), 0);
+	start(pub_url, fx.dsn, 50);
+	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) == 0; i++)
+		usleep(5000);
+	/* Ingest's order: committed to PostgreSQL, then published; user 1 is not cached yet. */
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) "
+	            "values ('e9', 1, 12, 1, now())");
+	publish(pub, "e9", 1, 12, RS__EVENT_TYPE__EVENT_VIEW, rs_now_ms());
+	usleep(50 * 1000);
+	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 4);
+	cr_assert_eq(r->total_events, 4);
+	cr_assert_eq(r->recent[0]->item_id, 12);
+	nng_close(pub);
+}
+
+/* Sends body as an Envelope for method over a raw req socket; returns the reply status. */
+static int
+raw_call(Rs__Method method, const uint8_t *body, size_t len)
+{
+	nng_socket s;
+	Rs__Envelope env = RS__ENVELOPE__INIT;
+	uint8_t buf[512];
+	void *reply;
+	size_t rlen;
+
+	env.schema_version = RS_SCHEMA_VERSION;
+	env.method = method;
+	env.body.data = (uint8_t *) body;
+	env.body.len = len;
+	size_t n = rs__envelope__pack(&env, buf);
+	cr_assert_eq(nng_req0_open(&s), 0);
+	cr_assert_eq(nng_dial(s, url, NULL, 0), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
+	cr_assert_eq(nng_send(s, buf, n, 0), 0);
+	cr_assert_eq(nng_recv(s, &reply, &rlen, NNG_FLAG_ALLOC), 0);
+	Rs__Envelope *r = rs__envelope__unpack(NULL, rlen, reply);
+	cr_assert_not_null(r);
+	int status = (int) r->status;
+	rs__envelope__free_unpacked(r, NULL);
+	nng_free(reply, rlen);
+	nng_close(s);
+	return status;
+}
+
+Test(feature, bad_requests_are_invalid)
+{
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 50);
+	cr_assert_eq(
+	        raw_call(RS__METHOD__METHOD_USER_FEATURES, (const uint8_t *) "\x12\xff\x01", 3),
+	        RS__STATUS__STATUS_INVALID);
+	cr_assert_eq(get_features(0, 0, &r), RS__STATUS__STATUS_INVALID);
+	cr_assert_eq(get_features(-5, 0, &r), RS__STATUS__STATUS_INVALID);
+	cr_assert_eq(get_features(1, FEAT_MAX_EVENTS_LIMIT + 1, &r), RS__STATUS__STATUS_INVALID);
+	/* ...and the service still answers. */
+	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_OK);
+}
+
+static int
+health(int *ready)
+{
+	Rs__HealthRequest req = RS__HEALTH_REQUEST__INIT;
+	Rs__HealthResponse *resp;
+	Rs__Status status;
+	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_HEALTH, &req.base,
+	                        &rs__health_response__descriptor, 1000, arena, (void **) &resp,
+	                        &status, NULL, 0);
+	if (rv == 0)
+		*ready = resp->ready;
+	return rv != 0 ? rv : (int) status;
+}
+
+Test(feature, health_follows_postgres)
+{
+	int ready = -1;
+	start("", fx.dsn, 50);
+	cr_assert_eq(health(&ready), 0);
+	cr_assert_eq(ready, 1);
+}
+
+Test(feature, database_down_answers_unavailable_quickly)
+{
+	Rs__UserFeaturesResponse *r;
+	int ready = -1;
+	/* Nothing listens on port 1: the service starts anyway and says so. */
+	start("", "host=127.0.0.1 port=1 user=postgres dbname=none connect_timeout=1", 50);
+	cr_assert_eq(health(&ready), 0);
+	cr_assert_eq(ready, 0);
+	double t0 = rs_mono_ms();
+	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_UNAVAILABLE);
+	cr_assert_lt(rs_mono_ms() - t0, 200.0);
+}
