@@ -1,0 +1,40 @@
+#include "gateway.h"
+
+#include "rs_cfg.h"
+
+static const rs_cfg_field gw_cfg_fields[] = {
+        RS_CFG_STR("RS_GATEWAY_HTTP", gw_config, http_addr, "127.0.0.1:8080"),
+        RS_CFG_INT("RS_GATEWAY_THREADS", gw_config, threads, 4, 1, 256),
+        RS_CFG_INT("RS_GATEWAY_DEADLINE_MS", gw_config, deadline_ms, 250, 5, 60000),
+        RS_CFG_STR("RS_INGEST_URL", gw_config, ingest_url, "tcp://127.0.0.1:7100"),
+        RS_CFG_STR("RS_FEATURE_URL", gw_config, feature_url, "tcp://127.0.0.1:7200"),
+        RS_CFG_STR("RS_CANDIDATE_URL", gw_config, candidate_url, "tcp://127.0.0.1:7300"),
+        RS_CFG_STR("RS_RANKING_URL", gw_config, ranking_url, "tcp://127.0.0.1:7400"),
+        RS_CFG_LEVEL("RS_LOG_LEVEL", gw_config, log_level, "info"),
+        RS_CFG_INT("RS_GATEWAY_MAX_CONNECTIONS", gw_config, max_connections, 1000, 1, 100000),
+        RS_CFG_INT("RS_GATEWAY_MAX_BODY", gw_config, max_body, 1048576, 1024, 67108864),
+        RS_CFG_INT("RS_GATEWAY_IDLE_TIMEOUT_S", gw_config, idle_timeout_s, 30, 1, 3600),
+        RS_CFG_INT("RS_GATEWAY_EVENTS_TIMEOUT_MS", gw_config, events_timeout_ms, 2000, 10,
+                   60000),
+        RS_CFG_INT("RS_GATEWAY_HEALTH_TIMEOUT_MS", gw_config, health_timeout_ms, 200, 10,
+                   10000),
+        RS_CFG_INT("RS_GATEWAY_POPULAR_REFRESH_MS", gw_config, popular_refresh_ms, 2000, 50,
+                   600000),
+        RS_CFG_INT("RS_GATEWAY_POPULAR_K", gw_config, popular_k, 200, 1, 1000),
+        RS_CFG_INT("RS_GATEWAY_ACCESS_LOG", gw_config, access_log, 1, 0, 1),
+        RS_CFG_END,
+};
+
+const char *const gw_downstream_names[GW_NDOWN] = {"ingest", "feature", "candidate", "ranking"};
+
+int
+gw_config_load(gw_config *cfg, char *err, size_t errn)
+{
+	return rs_cfg_load(gw_cfg_fields, cfg, err, errn);
+}
+
+void
+gw_config_log(const gw_config *cfg)
+{
+	rs_cfg_log(gw_cfg_fields, cfg);
+}

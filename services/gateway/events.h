@@ -1,0 +1,47 @@
+/* events: POST /v1/events. JSON (one event object, or {"events": [...]}) -> rs.EventBatch ->
+ * ingest (METHOD_EVENT_BATCH) -> 202 {"accepted", "duplicates", "rejected": [{"index",
+ * "reason"}]}.
+ *
+ * Whole-body failures are 400 (malformed JSON with line/column, wrong top-level shape, an
+ * empty batch, or a single-event body whose event is invalid) or 413 (more than
+ * GW_EVENTS_MAX events). In a batch, an event with a missing/mistyped field or an unknown
+ * type is rejected on its own and the rest are sent on. */
+#ifndef GW_EVENTS_H
+#define GW_EVENTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.pb-c.h"
+#include "rs_arena.h"
+
+#define GW_EVENTS_MAX    1000
+#define GW_EVENT_STR_MAX 128
+
+typedef struct gw_event_reject {
+	uint32_t index; /* position in the request body */
+	const char *reason;
+} gw_event_reject;
+
+typedef struct gw_events {
+	json_t *e_root;       /* the parsed body; the events borrow its strings */
+	Rs__Event **e_events; /* the valid events, arena memory */
+	size_t e_n;
+	uint32_t *e_index; /* e_index[i]: body position of e_events[i] */
+	size_t e_total;    /* events in the body */
+	gw_event_reject *e_rejected; /* arena, capacity e_total + ingest's */
+	size_t e_nrejected;
+	int e_single; /* the body was one event object */
+} gw_events;
+
+/* gw_events_parse: parse and validate body into out (arena memory). Returns 0, or the HTTP
+ * status for a body that is unusable as a whole (400, 413) with *code and msg set. Call
+ * gw_events_fini afterwards in both cases. */
+int gw_events_parse(const char *body, size_t len, rs_arena *a, gw_events *out,
+                    const char **code, char *msg, size_t msgn);
+
+/* gw_events_fini: release the parsed body. */
+void gw_events_fini(gw_events *ev);
+
+#endif

@@ -1,0 +1,385 @@
+#include "http.h"
+#include "metrics.h"
+#include "render.h"
+#include "router.h"
+
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_proc.h"
+#include "rs_time.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct gw_http {
+	struct MHD_Daemon *h_daemon;
+	gw_server *h_srv;
+	size_t h_max_body;
+	int h_port;
+	int h_access_log;
+	atomic_int h_inflight;
+};
+
+/* One per HTTP request (MHD's con_cls), from the first access-handler call to the
+ * request-completed notification. */
+typedef struct http_ctx {
+	gw_req c_req;
+	char *c_body;
+	size_t c_len, c_cap;
+	int c_too_big;
+	int c_queued;
+	double c_t0;
+} http_ctx;
+
+const char *
+gw_req_query(gw_req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->r_conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *
+gw_req_header(gw_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->r_conn, MHD_HEADER_KIND, name);
+}
+
+void
+gw_reply_text(gw_req *r, unsigned status, const char *ctype, char *text, size_t len)
+{
+	free(r->r_resp);
+	r->r_status = status;
+	r->r_ctype = ctype;
+	r->r_resp = text;
+	r->r_resp_len = len;
+}
+
+void
+gw_reply_json(gw_req *r, unsigned status, json_t *body)
+{
+	char *s = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+	json_decref(body);
+	if (s == NULL) {
+		static const char oom[] =
+		        "{\"error\":{\"code\":\"internal\",\"message\":\"cannot render reply\"}}";
+		s = strdup(oom);
+		status = 500;
+		if (s == NULL) {
+			gw_reply_text(r, 500, "application/json", NULL, 0);
+			return;
+		}
+	}
+	gw_reply_text(r, status, "application/json", s, strlen(s));
+}
+
+void
+gw_reply_error(gw_req *r, unsigned status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_t *body = json_pack("{s:{s:s,s:o}}", "error", "code", code, "message",
+	                         gw_json_str(msg));
+	gw_reply_json(r, status, body);
+}
+
+/* A client's X-Request-Id is reused only when it is short and plain, so it is safe to log
+ * and to echo; anything else gets a fresh random id. */
+static void
+http_request_id(struct MHD_Connection *conn, char *out)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+	size_t n = h != NULL ? strlen(h) : 0;
+	int ok = n > 0 && n <= GW_REQID_MAX;
+	for (size_t i = 0; ok && i < n; i++) {
+		char ch = h[i];
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		     ch == '-' || ch == '_' || ch == '.' || ch == ':';
+	}
+	if (ok)
+		memcpy(out, h, n + 1);
+	else
+		rs_proc_random_id(out, 17);
+}
+
+static enum MHD_Result
+http_queue(struct MHD_Connection *conn, http_ctx *c)
+{
+	gw_req *r = &c->c_req;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->r_resp == NULL) {
+		r->r_status = 500;
+		r->r_ctype = "application/json";
+		r->r_resp = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"no reply\"}}");
+		r->r_resp_len = r->r_resp != NULL ? strlen(r->r_resp) : 0;
+	}
+	resp = MHD_create_response_from_buffer(r->r_resp_len, r->r_resp != NULL ? r->r_resp : "",
+	                                       r->r_resp != NULL ? MHD_RESPMEM_MUST_FREE
+	                                                         : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO; /* r_resp is still ours; freed on completion */
+	r->r_resp = NULL;  /* MHD frees it with the response */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->r_ctype);
+	MHD_add_response_header(resp, "X-Request-Id", r->r_request_id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (r->r_allow[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->r_allow);
+	ret = MHD_queue_response(conn, r->r_status, resp);
+	MHD_destroy_response(resp);
+	c->c_queued = 1;
+	return ret;
+}
+
+static void
+http_dispatch(gw_http *h, http_ctx *c)
+{
+	gw_req *r = &c->c_req;
+
+	if (c->c_too_big) {
+		gw_reply_error(r, 413, "payload_too_large", "request body exceeds %zu bytes",
+		               h->h_max_body);
+		return;
+	}
+	r->r_body = c->c_body != NULL ? c->c_body : "";
+	r->r_body_len = c->c_len;
+	if (rs_arena_create(&r->r_arena, 32 * 1024) != 0) {
+		gw_reply_error(r, 503, "overloaded", "out of memory");
+		return;
+	}
+	gw_route_dispatch(h->h_srv, r);
+	rs_arena_destroy(r->r_arena);
+	r->r_arena = NULL;
+}
+
+static enum MHD_Result
+http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+            const char *version, const char *upload_data, size_t *upload_data_size,
+            void **con_cls)
+{
+	gw_http *h = cls;
+	http_ctx *c = *con_cls;
+	(void) version;
+
+	if (c == NULL) {
+		/* First call: headers only. Returning without a reply keeps keep-alive working
+		 * (MHD 0.9.75 closes the connection when the reply is queued here). */
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return MHD_NO;
+		c->c_t0 = rs_mono_ms();
+		c->c_req.r_srv = h->h_srv;
+		c->c_req.r_conn = conn;
+		c->c_req.r_method = method;
+		c->c_req.r_path = url;
+		c->c_req.r_route = "not_found";
+		c->c_req.r_ctype = "application/json";
+		http_request_id(conn, c->c_req.r_request_id);
+		*con_cls = c;
+		atomic_fetch_add(&h->h_inflight, 1);
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > h->h_max_body) {
+			/* Refuse before reading the body; MHD then closes the connection. */
+			c->c_too_big = 1;
+			http_dispatch(h, c);
+			return http_queue(conn, c);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (c->c_queued || c->c_too_big)
+			return MHD_YES;
+		if (c->c_len + n > h->h_max_body) {
+			/* A chunked body that grew too large: drop the rest, answer 413 at the end. */
+			c->c_too_big = 1;
+			return MHD_YES;
+		}
+		if (c->c_len + n + 1 > c->c_cap) {
+			size_t cap = c->c_cap ? c->c_cap : 1024;
+			while (cap < c->c_len + n + 1)
+				cap *= 2;
+			char *nb = realloc(c->c_body, cap);
+			if (nb == NULL)
+				return MHD_NO;
+			c->c_body = nb;
+			c->c_cap = cap;
+		}
+		memcpy(c->c_body + c->c_len, upload_data, n);
+		c->c_len += n;
+		c->c_body[c->c_len] = '\0';
+		return MHD_YES;
+	}
+	if (c->c_queued)
+		return MHD_YES;
+	http_dispatch(h, c);
+	return http_queue(conn, c);
+}
+
+static void
+http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+               enum MHD_RequestTerminationCode toe)
+{
+	gw_http *h = cls;
+	http_ctx *c = *con_cls;
+	(void) conn;
+
+	if (c == NULL)
+		return;
+	*con_cls = NULL;
+	gw_req *r = &c->c_req;
+	double ms = rs_mono_ms() - c->c_t0;
+	if (c->c_queued) {
+		gw_metrics_http(r->r_route, r->r_status, ms);
+		if (h->h_access_log && rs_log_enabled(RS_LOG_INFO)) {
+			char qpath[192];
+			rs_log_info("http.request",
+			            "req=%s method=%s path=\"%s\" route=%s status=%u ms=%.3f%s%s%s",
+			            r->r_request_id, r->r_method,
+			            rs_log_quote(qpath, sizeof(qpath), r->r_path), r->r_route,
+			            r->r_status, ms, r->r_note != NULL ? " note=" : "",
+			            r->r_note != NULL ? r->r_note : "",
+			            toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? " aborted=1" : "");
+		}
+	}
+	free(r->r_resp);
+	free(c->c_body);
+	free(c);
+	atomic_fetch_sub(&h->h_inflight, 1);
+}
+
+static void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512], q[600];
+	(void) cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	rs_log_warn("http.mhd", "msg=\"%s\"", rs_log_quote(q, sizeof(q), line));
+}
+
+/* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80" -> sockaddr. */
+static int
+http_parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128];
+	const char *colon;
+	size_t hl;
+
+	if (addr == NULL)
+		return RS_EINVAL;
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+		if (end == NULL || end[1] != ':')
+			return RS_EINVAL;
+		hl = (size_t) (end - addr - 1);
+		if (hl >= sizeof(host))
+			return RS_EINVAL;
+		memcpy(host, addr + 1, hl);
+		colon = end + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL)
+			return RS_EINVAL;
+		hl = (size_t) (colon - addr);
+		if (hl >= sizeof(host))
+			return RS_EINVAL;
+		memcpy(host, addr, hl);
+	}
+	host[hl] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+		return RS_EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t) port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t) port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return RS_EINVAL;
+}
+
+int
+gw_http_open(gw_http **out, gw_server *srv, const gw_config *cfg)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	gw_http *h;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+
+	if (http_parse_addr(cfg->http_addr, &ss, &sslen) != 0) {
+		rs_log_error("http.bad_address", "addr=%s", cfg->http_addr);
+		return RS_EINVAL;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return RS_ENOMEM;
+	h->h_srv = srv;
+	h->h_max_body = (size_t) cfg->max_body;
+	h->h_access_log = cfg->access_log;
+	atomic_init(&h->h_inflight, 0);
+	/* Handlers block on NNG calls, so several poll threads each serve their own share of
+	 * the connections; a slow downstream stalls only the connections of one thread. */
+	h->h_daemon = MHD_start_daemon(
+	        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
+	        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss, MHD_OPTION_THREAD_POOL_SIZE,
+	        (unsigned) cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+	        (unsigned) cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned) cfg->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+	        MHD_OPTION_END);
+	if (h->h_daemon == NULL) {
+		rs_log_error("http.listen_failed", "addr=%s", cfg->http_addr);
+		free(h);
+		return RS_EEXIST;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->h_daemon, MHD_DAEMON_INFO_BIND_PORT);
+	h->h_port = di != NULL ? (int) di->port : 0;
+	*out = h;
+	return 0;
+}
+
+int
+gw_http_port(const gw_http *h)
+{
+	return h->h_port;
+}
+
+void
+gw_http_close(gw_http *h)
+{
+	if (h == NULL)
+		return;
+	MHD_socket ls = MHD_quiesce_daemon(h->h_daemon);
+	/* Requests already being handled get their answer; idle keep-alive connections do
+	 * not count as in flight. */
+	for (int i = 0; i < 500 && atomic_load(&h->h_inflight) > 0; i++)
+		usleep(10 * 1000);
+	MHD_stop_daemon(h->h_daemon);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	free(h);
+}

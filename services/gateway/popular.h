@@ -1,0 +1,40 @@
+/* popular: the cached popular list, the fallback when the candidate service is down.
+ *
+ * The cache holds one packed CandidatesResponse. It is refreshed by a background thread
+ * (a CandidatesRequest for user 0, "anonymous", every refresh_ms; every 250 ms while empty)
+ * and also offered the live answers for users with no history. Readers get their own copy
+ * unpacked into their arena, so the cache can be replaced at any time. */
+#ifndef GW_POPULAR_H
+#define GW_POPULAR_H
+
+#include <stdint.h>
+
+#include "candidate.pb-c.h"
+#include "gateway.h"
+#include "rs_arena.h"
+
+/* gw_popular_create: an empty cache; with a client it also starts the refresher thread
+ * (client may be NULL for tests). Returns 0, RS_ENOMEM. */
+int gw_popular_create(gw_popular **out, rs_rpc_client *candidate, int refresh_ms, int k,
+                      int timeout_ms);
+
+/* gw_popular_destroy: stop the refresher, free the cache. NULL is a no-op. */
+void gw_popular_destroy(gw_popular *p);
+
+/* gw_popular_store: replace the cache with a copy of resp. Returns 0, RS_ENOMEM. */
+int gw_popular_store(gw_popular *p, const Rs__CandidatesResponse *resp);
+
+/* gw_popular_offer: like store, but only when the cache is older than min_age_ms (live
+ * answers arrive far more often than the list changes). */
+void gw_popular_offer(gw_popular *p, const Rs__CandidatesResponse *resp, int min_age_ms);
+
+/* gw_popular_load: the cached list, unpacked into arena (*out is arena memory) and its age.
+ * Returns 0, RS_ENOTFOUND (never filled), RS_ENOMEM. */
+int gw_popular_load(gw_popular *p, rs_arena *arena, Rs__CandidatesResponse **out,
+                    int64_t *age_ms);
+
+/* gw_popular_fetch: one CandidatesRequest for user 0 now; stores the answer on success.
+ * Returns 0 or an RS_E* error (RS_EUNAVAIL, RS_ETIMEDOUT, RS_EPROTO...). */
+int gw_popular_fetch(gw_popular *p, int timeout_ms, const char *request_id);
+
+#endif

@@ -1,0 +1,369 @@
+/* recommend: GET /v1/users/{id}/recommendations and its two cheap siblings,
+ * GET /v1/items/{id}/similar and GET /v1/popular.
+ *
+ * One deadline per request (cfg.deadline_ms), split across the hops so a slow hop cannot
+ * starve the next: feature may use 1/3 of what is left, candidate 1/2 of what is left after
+ * it, ranking the rest minus a small reserve for rendering. Every hop's RequestHeader carries
+ * its own deadline, so a downstream stops work the gateway would no longer wait for.
+ *
+ * Fallbacks (the answer says degraded=true and why):
+ *   feature fails    -> candidates without history
+ *   candidate fails  -> the cached popular list (no ranking); none cached -> 503
+ *   ranking fails    -> candidates in their own order */
+#include "http.h"
+#include "metrics.h"
+#include "popular.h"
+#include "render.h"
+#include "router.h"
+#include "util.h"
+
+#include "candidate.pb-c.h"
+#include "feature.pb-c.h"
+#include "ranking.pb-c.h"
+#include "rs_err.h"
+#include "rs_proc.h"
+#include "rs_time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define REC_K_MAX          100
+#define REC_K_DEFAULT      10
+#define REC_CAND_MIN       200
+#define REC_CAND_MAX       1000
+#define REC_RENDER_RESERVE 2  /* ms kept for rendering the answer */
+#define REC_POPULAR_OFFER  1000 /* live answers refresh the cache at most this often */
+
+typedef struct rec_hop {
+	const char *h_name;
+	double h_ms;
+	int h_called;
+	int h_ok;
+	const char *h_failure; /* "unavailable", "timeout", "error" */
+	int h_rv;              /* rs_rpc_request's result */
+	Rs__Status h_status;   /* the downstream's status when h_rv == 0 */
+	char h_err[192];
+	void *h_resp;
+} rec_hop;
+
+/* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable. */
+static int
+rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg,
+         Rs__RequestHeader *hdr, const ProtobufCMessageDescriptor *desc, int budget_ms,
+         gw_req *req, rec_hop *hop)
+{
+	Rs__Status st = RS__STATUS__STATUS_OK;
+	char err[160];
+	int rv;
+
+	hop->h_name = gw_downstream_names[ds];
+	hop->h_called = 1;
+	hdr->request_id = req->r_request_id;
+	hdr->deadline_unix_ms = rs_now_ms() + budget_ms;
+	double t0 = rs_mono_ms();
+	if (budget_ms <= 0)
+		rv = RS_ETIMEDOUT;
+	else
+		rv = rs_rpc_request(srv->s_clients[ds], method, msg, desc, budget_ms, req->r_arena,
+		                    &hop->h_resp, &st, err, sizeof(err));
+	hop->h_ms = rs_mono_ms() - t0;
+	hop->h_rv = rv;
+	hop->h_status = st;
+	if (rv == RS_EUNAVAIL) {
+		hop->h_failure = "unavailable";
+		snprintf(hop->h_err, sizeof(hop->h_err), "%s unavailable", hop->h_name);
+	} else if (rv == RS_ETIMEDOUT || (rv == 0 && st == RS__STATUS__STATUS_DEADLINE)) {
+		hop->h_failure = "timeout";
+		snprintf(hop->h_err, sizeof(hop->h_err), "%s timed out after %.0f ms", hop->h_name,
+		         hop->h_ms);
+	} else if (rv != 0) {
+		hop->h_failure = "error";
+		snprintf(hop->h_err, sizeof(hop->h_err), "%s failed: %s", hop->h_name,
+		         rs_strerror(rv));
+	} else if (st != RS__STATUS__STATUS_OK || hop->h_resp == NULL) {
+		hop->h_failure = st == RS__STATUS__STATUS_UNAVAILABLE ? "unavailable" : "error";
+		snprintf(hop->h_err, sizeof(hop->h_err), "%s answered %s: %s", hop->h_name,
+		         rs_rpc_status_name(st), err);
+	} else {
+		hop->h_ok = 1;
+	}
+	gw_metrics_hop(hop->h_name, hop->h_ms, hop->h_failure);
+	return hop->h_ok;
+}
+
+static int
+rec_budget(int64_t deadline, double share)
+{
+	int left = rs_deadline_left_ms(deadline, 0);
+	if (share >= 1.0)
+		return left - REC_RENDER_RESERVE > 0 ? left - REC_RENDER_RESERVE : left;
+	int b = (int) (left * share);
+	return b < 1 && left > 0 ? 1 : b;
+}
+
+static const Rs__Candidate *
+rec_find_candidate(const Rs__CandidatesResponse *c, int64_t item)
+{
+	for (size_t i = 0; c != NULL && i < c->n_candidates; i++)
+		if (c->candidates[i]->item_id == item)
+			return c->candidates[i];
+	return NULL;
+}
+
+static const char *
+rec_model_version(const Rs__ResponseHeader *h)
+{
+	return h != NULL && h->model_version != NULL ? h->model_version : "";
+}
+
+static json_t *
+rec_hop_explain(const rec_hop *hop)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "called", json_boolean(hop->h_called));
+	json_object_set_new(o, "ok", json_boolean(hop->h_ok));
+	json_object_set_new(o, "ms", gw_json_ms(hop->h_ms));
+	if (hop->h_failure != NULL)
+		json_object_set_new(o, "error", gw_json_str(hop->h_err));
+	return o;
+}
+
+void
+gw_handle_recommend(gw_server *srv, gw_req *req)
+{
+	int64_t user_id;
+	int k, explain;
+	rec_hop fh = {0}, ch = {0}, rh = {0};
+	char reasons[512] = "";
+	size_t rlen = 0;
+	const char *deg_stage[3];
+	int ndeg = 0;
+
+	if (gw_parse_id(req->r_params[0], &user_id) != 0) {
+		gw_reply_error(req, 400, "bad_request", "user id must be a positive integer");
+		return;
+	}
+	if (gw_query_int(req, "k", 1, REC_K_MAX, REC_K_DEFAULT, &k) != 0)
+		return;
+	if ((explain = gw_query_flag(req, "explain")) < 0) {
+		gw_reply_error(req, 400, "bad_request", "explain must be 0 or 1");
+		return;
+	}
+	double t0 = rs_mono_ms();
+	int64_t deadline = rs_now_ms() + srv->s_cfg.deadline_ms;
+	fh.h_name = "feature";
+	ch.h_name = "candidate";
+	rh.h_name = "ranking";
+
+	/* 1. feature: the user's recent history and online vector. */
+	Rs__RequestHeader fhdr = RS__REQUEST_HEADER__INIT;
+	Rs__UserFeaturesRequest freq = RS__USER_FEATURES_REQUEST__INIT;
+	freq.header = &fhdr;
+	freq.user_id = user_id;
+	Rs__UserFeaturesResponse *feat = NULL;
+	if (rec_call(srv, GW_FEATURE, RS__METHOD__METHOD_USER_FEATURES, &freq.base, &fhdr,
+	             &rs__user_features_response__descriptor, rec_budget(deadline, 1.0 / 3), req,
+	             &fh))
+		feat = fh.h_resp;
+	else
+		deg_stage[ndeg++] = "feature";
+
+	/* 2. candidate: retrieval, with the history when we have it. */
+	Rs__RequestHeader chdr = RS__REQUEST_HEADER__INIT;
+	Rs__CandidatesRequest creq = RS__CANDIDATES_REQUEST__INIT;
+	creq.header = &chdr;
+	creq.user_id = user_id;
+	creq.k = (uint32_t) (10 * k > REC_CAND_MIN ? 10 * k : REC_CAND_MIN);
+	if (creq.k > REC_CAND_MAX)
+		creq.k = REC_CAND_MAX;
+	if (feat != NULL) {
+		creq.n_recent = feat->n_recent;
+		creq.recent = feat->recent;
+		creq.n_embedding = feat->n_embedding;
+		creq.embedding = feat->embedding;
+	}
+	Rs__CandidatesResponse *cands = NULL;
+	int from_popular = 0;
+	int64_t popular_age = 0;
+	if (rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_CANDIDATES, &creq.base, &chdr,
+	             &rs__candidates_response__descriptor, rec_budget(deadline, 0.5), req, &ch)) {
+		cands = ch.h_resp;
+		if (feat != NULL && feat->n_recent == 0)
+			gw_popular_offer(srv->s_popular, cands, REC_POPULAR_OFFER);
+	} else {
+		deg_stage[ndeg++] = "candidate";
+		if (gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) == 0) {
+			from_popular = 1;
+		} else {
+			gw_metrics_degraded("candidate");
+			req->r_note = "candidate_down";
+			gw_reply_error(req, 503, "unavailable",
+			               "%s and no popular list is cached", ch.h_err);
+			return;
+		}
+	}
+
+	/* 3. ranking: second stage over the candidates. */
+	Rs__RankResponse *ranked = NULL;
+	if (!from_popular && cands->n_candidates > 0) {
+		Rs__RequestHeader rhdr = RS__REQUEST_HEADER__INIT;
+		Rs__RankRequest rreq = RS__RANK_REQUEST__INIT;
+		rreq.header = &rhdr;
+		rreq.user_id = user_id;
+		rreq.k = (uint32_t) k;
+		rreq.explain = explain;
+		rreq.n_candidates = cands->n_candidates;
+		rreq.candidates = cands->candidates;
+		if (feat != NULL) {
+			rreq.n_recent = feat->n_recent;
+			rreq.recent = feat->recent;
+		}
+		if (rec_call(srv, GW_RANKING, RS__METHOD__METHOD_RANK, &rreq.base, &rhdr,
+		             &rs__rank_response__descriptor, rec_budget(deadline, 1.0), req, &rh))
+			ranked = rh.h_resp;
+		else
+			deg_stage[ndeg++] = "ranking";
+	}
+
+	/* Render. */
+	const rec_hop *failed[3] = {&fh, &ch, &rh};
+	for (int i = 0; i < 3; i++) {
+		if (failed[i]->h_failure == NULL)
+			continue;
+		const char *what = i == 0   ? "; served without history"
+		                   : i == 1 ? "; served the cached popular list"
+		                            : "; served in candidate order";
+		rlen += (size_t) snprintf(reasons + rlen, sizeof(reasons) - rlen, "%s%s%s",
+		                          rlen > 0 ? "; " : "", failed[i]->h_err, what);
+		if (rlen >= sizeof(reasons))
+			rlen = sizeof(reasons) - 1;
+	}
+	for (int i = 0; i < ndeg; i++)
+		gw_metrics_degraded(deg_stage[i]);
+
+	char rec_id[33];
+	rs_proc_random_id(rec_id, sizeof(rec_id));
+	json_t *items = json_array();
+	const char *model_version = rec_model_version(cands->header);
+	if (ranked != NULL) {
+		if (rec_model_version(ranked->header)[0] != '\0')
+			model_version = rec_model_version(ranked->header);
+		for (size_t i = 0; i < ranked->n_items && i < (size_t) k; i++)
+			json_array_append_new(items, gw_render_ranked(ranked->items[i],
+			                                              rec_find_candidate(
+			                                                      cands,
+			                                                      ranked->items[i]->item_id)));
+	} else {
+		for (size_t i = 0; i < cands->n_candidates && i < (size_t) k; i++)
+			json_array_append_new(items, gw_render_candidate(cands->candidates[i]));
+	}
+	json_t *body = json_object();
+	json_object_set_new(body, "user_id", json_integer(user_id));
+	json_object_set_new(body, "model_version", gw_json_str(model_version));
+	json_object_set_new(body, "rec_id", json_string(rec_id));
+	json_object_set_new(body, "request_id", gw_json_str(req->r_request_id));
+	json_object_set_new(body, "items", items);
+	json_object_set_new(body, "degraded", json_boolean(ndeg > 0));
+	if (ndeg > 0)
+		json_object_set_new(body, "degraded_reason", gw_json_str(reasons));
+	json_t *tm = json_object();
+	json_object_set_new(tm, "feature", gw_json_ms(fh.h_ms));
+	json_object_set_new(tm, "candidate", gw_json_ms(ch.h_ms));
+	json_object_set_new(tm, "ranking", gw_json_ms(rh.h_ms));
+	json_object_set_new(tm, "total", gw_json_ms(rs_mono_ms() - t0));
+	json_object_set_new(body, "timings_ms", tm);
+	if (explain) {
+		json_t *ex = json_object();
+		json_t *fe = rec_hop_explain(&fh);
+		if (feat != NULL)
+			json_object_update_new(fe, gw_render_explain_feature(feat));
+		json_t *ce = rec_hop_explain(&ch);
+		json_object_set_new(ce, "source", json_string(from_popular ? "popular_cache"
+		                                                           : "candidate"));
+		if (from_popular)
+			json_object_set_new(ce, "cache_age_ms", json_integer(popular_age));
+		json_object_set_new(ce, "requested_k", json_integer(creq.k));
+		json_object_set_new(ce, "candidates", gw_render_explain_candidates(cands));
+		json_t *re = rec_hop_explain(&rh);
+		if (ranked != NULL)
+			json_object_set_new(re, "items", gw_render_explain_ranking(ranked));
+		json_object_set_new(ex, "feature", fe);
+		json_object_set_new(ex, "candidate", ce);
+		json_object_set_new(ex, "ranking", re);
+		json_object_set_new(ex, "deadline_ms", json_integer(srv->s_cfg.deadline_ms));
+		json_object_set_new(body, "explain", ex);
+	}
+	if (ndeg > 0)
+		req->r_note = "degraded";
+	gw_reply_json(req, 200, body);
+}
+
+void
+gw_handle_similar(gw_server *srv, gw_req *req)
+{
+	int64_t item_id;
+	int k;
+	rec_hop hop = {0};
+
+	if (gw_parse_id(req->r_params[0], &item_id) != 0) {
+		gw_reply_error(req, 400, "bad_request", "item id must be a positive integer");
+		return;
+	}
+	if (gw_query_int(req, "k", 1, REC_K_MAX, REC_K_DEFAULT, &k) != 0)
+		return;
+	Rs__RequestHeader hdr = RS__REQUEST_HEADER__INIT;
+	Rs__SimilarRequest sreq = RS__SIMILAR_REQUEST__INIT;
+	sreq.header = &hdr;
+	sreq.item_id = item_id;
+	sreq.k = (uint32_t) k;
+	if (!rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_SIMILAR, &sreq.base, &hdr,
+	              &rs__candidates_response__descriptor, srv->s_cfg.deadline_ms, req, &hop)) {
+		if (hop.h_rv == 0 && hop.h_status == RS__STATUS__STATUS_NOT_FOUND)
+			gw_reply_error(req, 404, "not_found", "item %lld is not known",
+			               (long long) item_id);
+		else if (hop.h_rv == 0 && hop.h_status == RS__STATUS__STATUS_INVALID)
+			gw_reply_error(req, 400, "bad_request", "%s", hop.h_err);
+		else
+			gw_reply_error(req, 503, "unavailable", "%s", hop.h_err);
+		return;
+	}
+	Rs__CandidatesResponse *r = hop.h_resp;
+	json_t *items = json_array();
+	for (size_t i = 0; i < r->n_candidates && i < (size_t) k; i++)
+		json_array_append_new(items, gw_render_candidate(r->candidates[i]));
+	json_t *body = json_object();
+	json_object_set_new(body, "item_id", json_integer(item_id));
+	json_object_set_new(body, "model_version", gw_json_str(rec_model_version(r->header)));
+	json_object_set_new(body, "request_id", gw_json_str(req->r_request_id));
+	json_object_set_new(body, "items", items);
+	gw_reply_json(req, 200, body);
+}
+
+void
+gw_handle_popular(gw_server *srv, gw_req *req)
+{
+	int k;
+	Rs__CandidatesResponse *r = NULL;
+	int64_t age = 0;
+
+	if (gw_query_int(req, "k", 1, REC_K_MAX, REC_K_DEFAULT, &k) != 0)
+		return;
+	if (gw_popular_load(srv->s_popular, req->r_arena, &r, &age) != 0) {
+		/* Nothing cached yet: one live attempt before giving up. */
+		int rv = gw_popular_fetch(srv->s_popular, srv->s_cfg.deadline_ms, req->r_request_id);
+		if (rv != 0 || gw_popular_load(srv->s_popular, req->r_arena, &r, &age) != 0) {
+			gw_reply_error(req, 503, "unavailable",
+			               "no popular list yet: candidate %s", rs_strerror(rv));
+			return;
+		}
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < r->n_candidates && i < (size_t) k; i++)
+		json_array_append_new(items, gw_render_candidate(r->candidates[i]));
+	json_t *body = json_object();
+	json_object_set_new(body, "model_version", gw_json_str(rec_model_version(r->header)));
+	json_object_set_new(body, "request_id", gw_json_str(req->r_request_id));
+	json_object_set_new(body, "items", items);
+	json_object_set_new(body, "age_ms", json_integer(age));
+	gw_reply_json(req, 200, body);
+}

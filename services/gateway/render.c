@@ -1,0 +1,242 @@
+#include "render.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Returns the length of the valid UTF-8 sequence at s, or 0 if it is invalid. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	unsigned v = c & (0x7F >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3F);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+json_t *
+gw_json_str(const char *s)
+{
+	if (s == NULL)
+		s = "";
+	json_t *j = json_string(s);
+	if (j != NULL)
+		return j;
+	/* Invalid UTF-8 (or out of memory): replace the bad bytes and try again. */
+	size_t len = strlen(s);
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq((const unsigned char *) s + i);
+		if (n == 0) {
+			copy[o++] = '?';
+			i++;
+		} else {
+			memcpy(copy + o, s + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	copy[o] = '\0';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+json_t *
+gw_json_num(double v)
+{
+	return json_real(isfinite(v) ? v : 0.0);
+}
+
+json_t *
+gw_json_ms(double ms)
+{
+	if (!isfinite(ms) || ms < 0)
+		ms = 0;
+	return json_real(round(ms * 1000.0) / 1000.0);
+}
+
+const char *
+gw_event_type_name(int type)
+{
+	static const char *const names[] = {"unspecified", "view",   "click",         "add_to_cart",
+	                                    "purchase",    "rating", "not_interested"};
+	return type >= 0 && type < 7 ? names[type] : "unknown";
+}
+
+json_t *
+gw_render_sources(Rs__SourceScore *const *s, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "source", gw_json_str(s[i]->source));
+		json_object_set_new(o, "score", gw_json_num(s[i]->score));
+		json_object_set_new(o, "rank", json_integer(s[i]->rank));
+		if (s[i]->because_item != 0)
+			json_object_set_new(o, "because_item", json_integer(s[i]->because_item));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *
+render_item(int64_t item_id, double score, const char *reason, const char *title,
+            const char *category, double price, Rs__SourceScore *const *src, size_t nsrc)
+{
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "item_id", json_integer(item_id));
+	json_object_set_new(o, "score", gw_json_num(score));
+	json_object_set_new(o, "reason", gw_json_str(reason));
+	json_object_set_new(o, "title", gw_json_str(title));
+	json_object_set_new(o, "category", gw_json_str(category));
+	json_object_set_new(o, "price", gw_json_num(price));
+	json_object_set_new(o, "sources", gw_render_sources(src, nsrc));
+	return o;
+}
+
+static int
+str_empty(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+json_t *
+gw_render_ranked(const Rs__RankedItem *it, const Rs__Candidate *fill)
+{
+	const char *title = it->title, *category = it->category;
+	double price = it->price;
+	Rs__SourceScore *const *src = it->sources;
+	size_t nsrc = it->n_sources;
+	if (fill != NULL) {
+		if (str_empty(title))
+			title = fill->title;
+		if (str_empty(category))
+			category = fill->category;
+		if (price == 0)
+			price = fill->price;
+		if (nsrc == 0) {
+			src = fill->sources;
+			nsrc = fill->n_sources;
+		}
+	}
+	const char *reason = it->reason;
+	if (str_empty(reason) && fill != NULL)
+		reason = gw_candidate_reason(fill);
+	return render_item(it->item_id, it->score, reason, title, category, price, src, nsrc);
+}
+
+const char *
+gw_candidate_reason(const Rs__Candidate *c)
+{
+	const Rs__SourceScore *best = NULL;
+	for (size_t i = 0; i < c->n_sources; i++)
+		if (best == NULL || c->sources[i]->score > best->score)
+			best = c->sources[i];
+	if (best == NULL || best->source == NULL)
+		return "popular right now";
+	if (strcmp(best->source, "covisit") == 0)
+		return "often viewed together with items you viewed";
+	if (strcmp(best->source, "als") == 0 || strcmp(best->source, "embedding") == 0)
+		return "matches your taste";
+	if (strcmp(best->source, "trending") == 0)
+		return "trending now";
+	if (strcmp(best->source, "category") == 0)
+		return "popular in a category you like";
+	if (strcmp(best->source, "similar") == 0 || strcmp(best->source, "itemknn") == 0)
+		return "similar to this item";
+	return "popular right now";
+}
+
+json_t *
+gw_render_candidate(const Rs__Candidate *c)
+{
+	return render_item(c->item_id, c->score, gw_candidate_reason(c), c->title, c->category,
+	                   c->price, c->sources, c->n_sources);
+}
+
+json_t *
+gw_render_explain_feature(const Rs__UserFeaturesResponse *f)
+{
+	json_t *o = json_object(), *recent = json_array();
+	if (o == NULL || recent == NULL) {
+		json_decref(o);
+		json_decref(recent);
+		return NULL;
+	}
+	for (size_t i = 0; i < f->n_recent; i++) {
+		const Rs__HistoryEvent *e = f->recent[i];
+		json_t *eo = json_object();
+		json_object_set_new(eo, "item_id", json_integer(e->item_id));
+		json_object_set_new(eo, "type", json_string(gw_event_type_name(e->type)));
+		json_object_set_new(eo, "ts_ms", json_integer(e->ts_ms));
+		json_object_set_new(eo, "value", gw_json_num(e->value));
+		json_array_append_new(recent, eo);
+	}
+	json_object_set_new(o, "known_user", json_boolean(f->known_user));
+	json_object_set_new(o, "total_events", json_integer(f->total_events));
+	json_object_set_new(o, "embedding_dim", json_integer((json_int_t) f->n_embedding));
+	json_object_set_new(o, "recent", recent);
+	return o;
+}
+
+json_t *
+gw_render_explain_candidates(const Rs__CandidatesResponse *c)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < c->n_candidates; i++) {
+		const Rs__Candidate *cd = c->candidates[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "item_id", json_integer(cd->item_id));
+		json_object_set_new(o, "score", gw_json_num(cd->score));
+		json_object_set_new(o, "sources", gw_render_sources(cd->sources, cd->n_sources));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+json_t *
+gw_render_explain_ranking(const Rs__RankResponse *r)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < r->n_items; i++) {
+		const Rs__RankedItem *it = r->items[i];
+		json_t *o = json_object(), *feats = json_object();
+		for (size_t f = 0; feats != NULL && f < it->n_features; f++)
+			if (it->features[f]->name != NULL)
+				json_object_set_new(feats, it->features[f]->name,
+				                    gw_json_num(it->features[f]->value));
+		json_object_set_new(o, "item_id", json_integer(it->item_id));
+		json_object_set_new(o, "score", gw_json_num(it->score));
+		json_object_set_new(o, "features", feats);
+		json_array_append_new(a, o);
+	}
+	return a;
+}

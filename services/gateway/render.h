@@ -1,0 +1,44 @@
+/* render: protobuf answers -> JSON (jansson) for HTTP clients. Every function returns a new
+ * reference (NULL only when out of memory); invalid UTF-8 and non-finite numbers are made
+ * safe rather than dropped. */
+#ifndef GW_RENDER_H
+#define GW_RENDER_H
+
+#include <jansson.h>
+
+#include "candidate.pb-c.h"
+#include "feature.pb-c.h"
+#include "ranking.pb-c.h"
+
+/* gw_json_str: a JSON string of s (NULL -> ""), with invalid UTF-8 bytes replaced by '?'. */
+json_t *gw_json_str(const char *s);
+
+/* gw_json_num: a JSON real, 0 for NaN/inf. */
+json_t *gw_json_num(double v);
+
+/* gw_json_ms: a duration in ms rounded to µs (0 for NaN/inf or negative). */
+json_t *gw_json_ms(double ms);
+
+/* gw_render_sources: [{"source","score","rank"[,"because_item"]}] */
+json_t *gw_render_sources(Rs__SourceScore *const *s, size_t n);
+
+/* gw_render_ranked: one response item from the ranker. Title/category/price/sources the
+ * ranker left empty are taken from fill (the same item's candidate), if given. */
+json_t *gw_render_ranked(const Rs__RankedItem *it, const Rs__Candidate *fill);
+
+/* gw_render_candidate: one response item from a candidate (fallback order); the reason is
+ * derived from its strongest source. */
+json_t *gw_render_candidate(const Rs__Candidate *c);
+
+/* gw_candidate_reason: a short reason for a candidate served without the ranker. */
+const char *gw_candidate_reason(const Rs__Candidate *c);
+
+/* Explain details for the UI inspector. */
+json_t *gw_render_explain_feature(const Rs__UserFeaturesResponse *f);
+json_t *gw_render_explain_candidates(const Rs__CandidatesResponse *c);
+json_t *gw_render_explain_ranking(const Rs__RankResponse *r);
+
+/* gw_event_type_name: "view", "click", ... ("unknown" otherwise). */
+const char *gw_event_type_name(int type);
+
+#endif

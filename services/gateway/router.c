@@ -1,0 +1,91 @@
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const gw_route gw_routes[] = {
+        {"GET", "/v1/users/{id}/recommendations", "recommendations", gw_handle_recommend},
+        {"GET", "/v1/items/{id}/similar", "similar", gw_handle_similar},
+        {"GET", "/v1/popular", "popular", gw_handle_popular},
+        {"POST", "/v1/events", "events", gw_handle_events},
+        {"GET", "/healthz", "healthz", gw_handle_healthz},
+        {"GET", "/readyz", "readyz", gw_handle_readyz},
+        {"GET", "/metrics", "metrics", gw_handle_metrics},
+        {NULL, NULL, NULL, NULL},
+};
+
+/* Matches path against pattern; on success the captures are copied into the arena. */
+static int
+route_match(const char *pattern, const char *path, gw_req *req, int capture)
+{
+	const char *p = pattern, *s = path;
+	int np = 0;
+
+	while (*p != '\0') {
+		if (*p == '{') {
+			const char *pe = strchr(p, '}');
+			const char *se = strchr(s, '/');
+			if (pe == NULL)
+				return 0;
+			if (se == NULL)
+				se = s + strlen(s);
+			if (se == s || np >= GW_MAX_PARAMS)
+				return 0;
+			if (capture) {
+				size_t n = (size_t) (se - s);
+				char *v = rs_arena_alloc(req->r_arena, n + 1);
+				if (v == NULL)
+					return 0;
+				memcpy(v, s, n);
+				v[n] = '\0';
+				req->r_params[np] = v;
+			}
+			np++;
+			p = pe + 1;
+			s = se;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	if (*s != '\0')
+		return 0;
+	if (capture)
+		req->r_nparams = np;
+	return 1;
+}
+
+void
+gw_route_dispatch(gw_server *srv, gw_req *req)
+{
+	const char *method = strcmp(req->r_method, "HEAD") == 0 ? "GET" : req->r_method;
+	size_t alen = 0;
+
+	req->r_allow[0] = '\0';
+	for (const gw_route *rt = gw_routes; rt->method != NULL; rt++) {
+		if (!route_match(rt->pattern, req->r_path, req, 0))
+			continue;
+		if (strcmp(rt->method, method) == 0) {
+			route_match(rt->pattern, req->r_path, req, 1);
+			req->r_route = rt->name;
+			rt->fn(srv, req);
+			req->r_allow[0] = '\0';
+			return;
+		}
+		req->r_route = rt->name;
+		const char *m = strcmp(rt->method, "GET") == 0 ? "GET, HEAD" : rt->method;
+		alen += (size_t) snprintf(req->r_allow + alen, sizeof(req->r_allow) - alen, "%s%s",
+		                          alen > 0 ? ", " : "", m);
+		if (alen >= sizeof(req->r_allow))
+			alen = sizeof(req->r_allow) - 1;
+	}
+	if (req->r_allow[0] != '\0') {
+		gw_reply_error(req, 405, "method_not_allowed", "%s is not allowed here; use %s",
+		               req->r_method, req->r_allow);
+		return;
+	}
+	req->r_route = "not_found";
+	gw_reply_error(req, 404, "not_found", "no route for %s %s", req->r_method, req->r_path);
+}

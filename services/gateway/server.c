@@ -1,0 +1,65 @@
+#include "gateway.h"
+#include "http.h"
+#include "metrics.h"
+#include "popular.h"
+
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+int
+gw_server_open(gw_server **out, const gw_config *cfg)
+{
+	gw_server *srv;
+	const char *urls[GW_NDOWN];
+	int rv;
+
+	/* jansson seeds its hash function on first use; do it before threads exist. */
+	json_object_seed(0);
+	gw_metrics_init();
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return RS_ENOMEM;
+	srv->s_cfg = *cfg;
+	urls[GW_INGEST] = cfg->ingest_url;
+	urls[GW_FEATURE] = cfg->feature_url;
+	urls[GW_CANDIDATE] = cfg->candidate_url;
+	urls[GW_RANKING] = cfg->ranking_url;
+	for (int i = 0; i < GW_NDOWN; i++) {
+		if ((rv = rs_rpc_client_open(&srv->s_clients[i], urls[i])) != 0) {
+			rs_log_error("gw.dial_failed", "svc=%s url=%s err=\"%s\"",
+			             gw_downstream_names[i], urls[i], rs_strerror(rv));
+			goto fail;
+		}
+	}
+	rv = gw_popular_create(&srv->s_popular, srv->s_clients[GW_CANDIDATE],
+	                       cfg->popular_refresh_ms, cfg->popular_k, cfg->deadline_ms);
+	if (rv != 0)
+		goto fail;
+	if ((rv = gw_http_open(&srv->s_http, srv, &srv->s_cfg)) != 0)
+		goto fail;
+	*out = srv;
+	return 0;
+fail:
+	gw_server_close(srv);
+	return rv;
+}
+
+int
+gw_server_port(const gw_server *srv)
+{
+	return gw_http_port(srv->s_http);
+}
+
+void
+gw_server_close(gw_server *srv)
+{
+	if (srv == NULL)
+		return;
+	gw_http_close(srv->s_http);
+	gw_popular_destroy(srv->s_popular);
+	for (int i = 0; i < GW_NDOWN; i++)
+		rs_rpc_client_close(srv->s_clients[i]);
+	free(srv);
+}
