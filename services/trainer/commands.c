@@ -10,6 +10,7 @@
 
 #include "csv.h"
 #include "dataset.h"
+#include "generate.h"
 #include "metrics.h"
 #include "model.h"
 #include "recommend.h"
@@ -63,6 +64,10 @@ enum {
 	OPT_DROPTRAIN,
 	OPT_COLUMNS,
 	OPT_PERUSER,
+	OPT_NUSERS,
+	OPT_NITEMS,
+	OPT_NNZ,
+	OPT_ZIPF,
 };
 
 static const struct option long_opts[] = {
@@ -106,8 +111,13 @@ static const struct option long_opts[] = {
         {"min-user", required_argument, NULL, OPT_MINUSER},
         {"min-item", required_argument, NULL, OPT_MINITEM},
         {"models", required_argument, NULL, OPT_MODELS},
+        {"grid", required_argument, NULL, OPT_MODELS},
         {"drop-train-items", no_argument, NULL, OPT_DROPTRAIN},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"n-users", required_argument, NULL, OPT_NUSERS},
+        {"n-items", required_argument, NULL, OPT_NITEMS},
+        {"nnz", required_argument, NULL, OPT_NNZ},
+        {"zipf", required_argument, NULL, OPT_ZIPF},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
 };
@@ -647,7 +657,185 @@ tr_cmd_split(int argc, char **argv)
 int
 tr_cmd_tune(int argc, char **argv)
 {
-	(void) argc;
-	(void) argv;
-	return 1;
+	static const char *cmd = "tune";
+	const char *train = NULL, *model = NULL, *grid = NULL, *protocol = NULL;
+	const char *out = NULL;
+	tr_params p, best;
+	tr_tune_opts o;
+	tr_dataset ds;
+	tr_error err;
+	int c, r, holdout_set = 0;
+	double v, best_ndcg = 0;
+	char args[512];
+
+	tr_params_defaults(&p);
+	memset(&o, 0, sizeof(o));
+	o.test_frac = 0.2;
+	o.min_holdout = 5;
+	o.k = 20;
+	o.log = stderr;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (c == OPT_K) { /* --k is the metric cut-off here; the knn size is in --grid */
+			if (opt_num(cmd, "k", optarg, 1, 4096, &v) != 0)
+				return 2;
+			o.k = (int) v;
+			continue;
+		}
+		if ((r = parse_model_opt(cmd, c, &p, &holdout_set)) == 1)
+			continue;
+		if (r == 2)
+			return 2;
+		switch (c) {
+		case OPT_TRAIN:
+			train = optarg;
+			break;
+		case OPT_MODEL:
+			model = optarg;
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_PROTOCOL:
+			protocol = optarg;
+			break;
+		case OPT_MODELS:
+			grid = optarg;
+			break;
+		case OPT_TESTFRAC:
+			if (opt_num(cmd, "test-frac", optarg, 0.01, 0.9, &o.test_frac) != 0)
+				return 2;
+			break;
+		case OPT_MINHOLD:
+			if (opt_num(cmd, "min-holdout", optarg, 1, 1e9, &v) != 0)
+				return 2;
+			o.min_holdout = (int) v;
+			break;
+		case OPT_HELP:
+			printf("usage: rs-train tune --train train.csv --model NAME [--grid SPEC]\n"
+			       "                     [--protocol P] [--k 20] [--out best.json] "
+			       "[params]\n\n"
+			       "Grid search on a validation split carved from train.csv with the\n"
+			       "protocol of the original split (split.json next to train.csv, "
+			       "else\n"
+			       "temporal-user; --test-frac 0.2, --min-holdout 5). Each point is "
+			       "fitted\n"
+			       "on the rest and scored by NDCG@k; prints the table and the best "
+			       "flags.\n"
+			       "SPEC: 'name=v1,v2;name=...' over k, shrink, seq_weight, factors, "
+			       "reg,\n"
+			       "alpha, iterations, lambda, half_life, candidates, trees, depth, "
+			       "eta.\n"
+			       "Default grids: itemknn k=25..800 x shrink 0,10; als factors 64,128 "
+			       "x\n"
+			       "reg 1..100 x alpha 0.5..32; ease lambda 10..1000; two-stage\n"
+			       "candidates 50,100 x depth 4,6. Other flags set the fixed "
+			       "parameters.\n");
+			return 0;
+		default:
+			return cmd_usage_error(cmd, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error(cmd, "unexpected argument");
+	if (train == NULL || model == NULL)
+		return cmd_usage_error(cmd, "--train and --model are required");
+	if (tr_kind_parse(model, &o.kind, &err) != 0)
+		return cmd_fail(cmd, &err);
+	{ /* the original split's protocol, as reference.py --tune reads it */
+		char dir[4096], path[4200];
+		json_t *root;
+		snprintf(dir, sizeof(dir), "%s", train);
+		snprintf(path, sizeof(path), "%s/split.json", dirname(dir));
+		if (protocol == NULL && (root = json_load_file(path, 0, NULL)) != NULL) {
+			const char *pr = NULL;
+			if (json_unpack(root, "{s:s}", "protocol", &pr) == 0) {
+				snprintf(args, sizeof(args), "%s", pr);
+				protocol = args;
+			}
+			json_unpack(root, "{s?F, s?i}", "test_frac", &o.test_frac, "min_holdout",
+			            &o.min_holdout);
+			json_decref(root);
+		}
+	}
+	o.protocol = protocol != NULL ? tr_xstrdup(protocol) : tr_xstrdup("temporal-user");
+	o.grid = grid;
+	if (!holdout_set)
+		params_from_split_json(train, &p);
+	if (tr_dataset_load(train, &ds, &err) != 0) {
+		free((char *) o.protocol);
+		return cmd_fail(cmd, &err);
+	}
+	r = tr_tune_run(&ds, &p, &o, &best, &best_ndcg, args, sizeof(args), &err);
+	tr_dataset_fini(&ds);
+	free((char *) o.protocol);
+	if (r != 0)
+		return cmd_fail(cmd, &err);
+	printf("best %s: %s  (validation NDCG@%d %.4f)\n", model, args, o.k, best_ndcg);
+	if (out != NULL) {
+		FILE *f = fopen(out, "w");
+		if (f == NULL) {
+			fprintf(stderr, "rs-train tune: %s: cannot create\n", out);
+			return 1;
+		}
+		fprintf(f, "{\"model\": \"%s\", \"args\": \"%s\", \"ndcg\": %.6f, \"k\": %d}\n",
+		        model, args, best_ndcg, o.k);
+		fclose(f);
+	}
+	return 0;
+}
+
+int
+tr_cmd_generate(int argc, char **argv)
+{
+	static const char *cmd = "generate";
+	const char *out = NULL;
+	double users = 100000, items = 20000, nnz = 5000000, zipf = 0.8, seed = 0;
+	int c;
+	tr_error err;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_NUSERS:
+			if (opt_num(cmd, "n-users", optarg, 1, 1e9, &users) != 0)
+				return 2;
+			break;
+		case OPT_NITEMS:
+			if (opt_num(cmd, "n-items", optarg, 1, 1e9, &items) != 0)
+				return 2;
+			break;
+		case OPT_NNZ:
+			if (opt_num(cmd, "nnz", optarg, 1, 1e12, &nnz) != 0)
+				return 2;
+			break;
+		case OPT_ZIPF:
+			if (opt_num(cmd, "zipf", optarg, 0, 10, &zipf) != 0)
+				return 2;
+			break;
+		case OPT_SEED:
+			if (opt_num(cmd, "seed", optarg, 0, 1e15, &seed) != 0)
+				return 2;
+			break;
+		case OPT_HELP:
+			printf("usage: rs-train generate --out train.csv [--n-users 100000] "
+			       "[--n-items 20000]\n"
+			       "                         [--nnz 5000000] [--zipf 0.8] [--seed "
+			       "0]\n\n"
+			       "Synthetic implicit data for speed tests: each user gets nnz/users\n"
+			       "distinct items drawn with Zipf(s) item popularity.\n");
+			return 0;
+		default:
+			return cmd_usage_error(cmd, "unknown option");
+		}
+	}
+	if (out == NULL || optind < argc)
+		return cmd_usage_error(cmd, "--out is required");
+	if (tr_generate(out, (int64_t) users, (int64_t) items, (int64_t) nnz, zipf, (uint64_t) seed,
+	                &err) != 0)
+		return cmd_fail(cmd, &err);
+	return 0;
 }

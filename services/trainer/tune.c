@@ -1,1 +1,307 @@
+/* tune: see tune.h. */
 #include "tune.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "recommend.h"
+#include "rs_err.h"
+
+#define TUNE_MAX_PARAMS 6
+#define TUNE_MAX_VALUES 16
+
+static const char *const default_grids[TR_KIND_COUNT] = {
+        "half_life=0",
+        "k=25,50,100,200,400,800;shrink=0,10",
+        "factors=64,128;reg=1,10,30,100;alpha=0.5,2,8,32",
+        "lambda=10,50,100,200,350,500,1000",
+        "candidates=50,100;depth=4,6",
+};
+
+int
+tr_params_set(tr_params *p, const char *name, double v)
+{
+	if (strcmp(name, "k") == 0)
+		p->knn_k = (int) v;
+	else if (strcmp(name, "shrink") == 0)
+		p->shrink = v;
+	else if (strcmp(name, "seq_weight") == 0)
+		p->seq_weight = v;
+	else if (strcmp(name, "factors") == 0)
+		p->factors = (int) v;
+	else if (strcmp(name, "reg") == 0)
+		p->reg = v;
+	else if (strcmp(name, "alpha") == 0)
+		p->alpha = v;
+	else if (strcmp(name, "iterations") == 0)
+		p->iterations = (int) v;
+	else if (strcmp(name, "lambda") == 0)
+		p->lambda = v;
+	else if (strcmp(name, "half_life") == 0)
+		p->half_life = v;
+	else if (strcmp(name, "candidates") == 0)
+		p->cand_n = (int) v;
+	else if (strcmp(name, "trees") == 0)
+		p->trees = (int) v;
+	else if (strcmp(name, "depth") == 0)
+		p->depth = (int) v;
+	else if (strcmp(name, "eta") == 0)
+		p->eta = v;
+	else
+		return RS_EINVAL;
+	return 0;
+}
+
+static const char *
+tune_flag(const char *name)
+{
+	if (strcmp(name, "seq_weight") == 0)
+		return "seq-weight";
+	if (strcmp(name, "half_life") == 0)
+		return "half-life";
+	return name;
+}
+
+typedef struct grid {
+	int np, nv[TUNE_MAX_PARAMS];
+	char name[TUNE_MAX_PARAMS][32];
+	double v[TUNE_MAX_PARAMS][TUNE_MAX_VALUES];
+} grid;
+
+static int
+tune_parse_grid(const char *s, grid *g, tr_error *err)
+{
+	char buf[512], *part, *save = NULL;
+	tr_params probe;
+
+	memset(g, 0, sizeof(*g));
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (part = strtok_r(buf, ";", &save); part != NULL; part = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(part, '='), *tok, *s2 = NULL;
+		if (eq == NULL || g->np == TUNE_MAX_PARAMS)
+			return tr_error_set(err, RS_EINVAL,
+			                    "--grid: expected 'name=v1,v2;name=...'");
+		*eq = '\0';
+		snprintf(g->name[g->np], sizeof(g->name[0]), "%s", part);
+		if (tr_params_set(&probe, part, 0) != 0)
+			return tr_error_set(err, RS_EINVAL, "--grid: unknown parameter '%s'", part);
+		for (tok = strtok_r(eq + 1, ",", &s2); tok != NULL;
+		     tok = strtok_r(NULL, ",", &s2)) {
+			char *e;
+			if (g->nv[g->np] == TUNE_MAX_VALUES)
+				return tr_error_set(err, RS_EINVAL,
+				                    "--grid: at most %d values per name",
+				                    TUNE_MAX_VALUES);
+			g->v[g->np][g->nv[g->np]++] = strtod(tok, &e);
+			if (*e != '\0')
+				return tr_error_set(err, RS_EINVAL, "--grid: '%s' is not a number",
+				                    tok);
+		}
+		if (g->nv[g->np] == 0)
+			return tr_error_set(err, RS_EINVAL, "--grid: no values for '%s'", part);
+		g->np++;
+	}
+	return 0;
+}
+
+static uint64_t
+tune_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int
+tune_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* held[e] = 1 for validation entries of ds */
+static int
+tune_holdout(const tr_dataset *ds, const tr_tune_opts *o, unsigned char *held, tr_error *err)
+{
+	int64_t e;
+	int32_t u;
+
+	if (strcmp(o->protocol, "temporal-user") == 0) {
+		tr_dataset_holdout(ds, o->test_frac, o->min_holdout, held);
+	} else if (strcmp(o->protocol, "leave-one-out") == 0) {
+		tr_dataset_holdout(ds, 0, o->min_holdout, held);
+	} else if (strcmp(o->protocol, "random-user") == 0) {
+		uint64_t seed = 12345;
+		memset(held, 0, (size_t) ds->nnz);
+		for (u = 0; u < ds->n_users; u++) {
+			int64_t b = ds->u_ptr[u], n = ds->u_ptr[u + 1] - b, k, a;
+			if (n < o->min_holdout)
+				continue;
+			k = (int64_t) floor(o->test_frac * (double) n + 0.5);
+			k = k < 1 ? 1 : k;
+			for (a = 0; a < k; a++) { /* k distinct random entries */
+				int64_t at = b + (int64_t) (tune_rand(&seed) % (uint64_t) n);
+				while (held[at])
+					at = b + (at - b + 1) % n;
+				held[at] = 1;
+			}
+		}
+	} else if (strcmp(o->protocol, "global-time") == 0) {
+		double *t = tr_xmalloc((size_t) ds->nnz * sizeof(double)), cut;
+		memcpy(t, ds->u_ts, (size_t) ds->nnz * sizeof(double));
+		qsort(t, (size_t) ds->nnz, sizeof(double), tune_cmp_double);
+		cut = t[(size_t) floor((1.0 - o->test_frac) * (double) (ds->nnz - 1))];
+		free(t);
+		for (e = 0; e < ds->nnz; e++)
+			held[e] = ds->u_ts[e] >= cut;
+	} else {
+		return tr_error_set(err, RS_EINVAL, "unknown protocol '%s'", o->protocol);
+	}
+	return 0;
+}
+
+int
+tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, tr_params *best,
+            double *best_ndcg, char *args, size_t n, tr_error *err)
+{
+	grid g;
+	unsigned char *held = tr_xmalloc((size_t) ds->nnz + 1), *keep;
+	tr_dataset sub;
+	int32_t *vu = NULL, *vi = NULL, *users = NULL, *recs = NULL, *ru = NULL, u;
+	double *rr = NULL;
+	int *counts = NULL, idx[TUNE_MAX_PARAMS], rv, p, k = o->k, found = 0;
+	int64_t e, nv = 0, nusers = 0, j;
+	unsigned char *item_in = NULL, *user_has = NULL;
+
+	memset(&sub, 0, sizeof(sub));
+	if ((rv = tune_parse_grid(o->grid ? o->grid : default_grids[o->kind], &g, err)) != 0 ||
+	    (rv = tune_holdout(ds, o, held, err)) != 0) {
+		free(held);
+		return rv;
+	}
+	keep = tr_xmalloc((size_t) ds->nnz + 1);
+	for (e = 0; e < ds->nnz; e++)
+		keep[e] = !held[e];
+	tr_dataset_subset(ds, keep, &sub);
+	free(keep);
+	/* validation rows: held out, user and item present in the sub-train */
+	item_in = tr_xcalloc((size_t) ds->n_items + 1, 1);
+	user_has = tr_xcalloc((size_t) ds->n_users + 1, 1);
+	for (e = 0; e < sub.nnz; e++)
+		item_in[sub.u_items[e]] = 1;
+	vu = tr_xmalloc((size_t) ds->nnz * sizeof(int32_t) + 4);
+	vi = tr_xmalloc((size_t) ds->nnz * sizeof(int32_t) + 4);
+	users = tr_xmalloc(((size_t) ds->n_users + 1) * sizeof(int32_t));
+	for (u = 0; u < ds->n_users; u++)
+		for (e = ds->u_ptr[u]; e < ds->u_ptr[u + 1]; e++)
+			if (held[e] && item_in[ds->u_items[e]] && sub.u_ptr[u + 1] > sub.u_ptr[u]) {
+				vu[nv] = u;
+				vi[nv] = ds->u_items[e];
+				nv++;
+				if (!user_has[u]) {
+					user_has[u] = 1;
+					users[nusers++] = u;
+				}
+			}
+	if (nv == 0) {
+		rv = tr_error_set(err, RS_EINVAL, "tune: the validation split is empty");
+		goto out;
+	}
+	recs = tr_xmalloc((size_t) nusers * (size_t) k * sizeof(int32_t));
+	ru = tr_xmalloc((size_t) nusers * (size_t) k * sizeof(int32_t));
+	rr = tr_xmalloc((size_t) nusers * (size_t) k * sizeof(double));
+	counts = tr_xcalloc((size_t) nusers, sizeof(int));
+	if (o->log)
+		fprintf(o->log,
+		        "tune %s: protocol %s, sub-train %lld, validation %lld rows / %lld users\n",
+		        tr_kind_name(o->kind), o->protocol, (long long) sub.nnz, (long long) nv,
+		        (long long) nusers);
+	memset(idx, 0, sizeof(idx));
+	*best_ndcg = -1;
+	for (;;) {
+		tr_params q = *base;
+		tr_model m;
+		tr_metrics met;
+		tr_eval_input in;
+		char desc[256] = "";
+		size_t used = 0;
+		int64_t nr = 0;
+		double t0 = tr_now();
+
+		for (p = 0; p < g.np; p++) {
+			tr_params_set(&q, g.name[p], g.v[p][idx[p]]);
+			used += (size_t) snprintf(desc + used, sizeof(desc) - used, "%s--%s %g",
+			                          p ? " " : "", tune_flag(g.name[p]),
+			                          g.v[p][idx[p]]);
+		}
+		if ((rv = tr_model_fit(o->kind, &q, &sub, &m, err)) == 0) {
+			rv = tr_recommend_batch(&m, &sub, users, (size_t) nusers, k, recs, counts,
+			                        err);
+			tr_model_fini(&m);
+		}
+		if (rv == RS_ETOOBIG) {
+			if (o->log)
+				fprintf(o->log, "  %s: skipped (%s)\n", desc, err->msg);
+			rv = 0;
+		} else if (rv != 0) {
+			goto out;
+		} else {
+			for (j = 0; j < nusers; j++)
+				for (p = 0; p < counts[j]; p++) {
+					ru[nr] = users[j];
+					recs[nr] = recs[j * k + p];
+					rr[nr] = p + 1;
+					nr++;
+				}
+			memset(&in, 0, sizeof(in));
+			in.n_users = ds->n_users;
+			in.n_items = ds->n_items;
+			in.n_test = nv;
+			in.test_u = vu;
+			in.test_i = vi;
+			in.n_recs = nr;
+			in.rec_u = ru;
+			in.rec_i = recs;
+			in.rec_rank = rr;
+			tr_metrics_compute(&in, &k, 1, 0, &met);
+			if (o->log)
+				fprintf(o->log, "  %-40s NDCG@%d %.4f  Recall@%d %.4f  %.2fs\n",
+				        desc, k, met.val[0][TR_M_NDCG], k, met.val[0][TR_M_RECALL],
+				        tr_now() - t0);
+			if (met.val[0][TR_M_NDCG] > *best_ndcg) {
+				*best_ndcg = met.val[0][TR_M_NDCG];
+				*best = q;
+				snprintf(args, n, "%s", desc);
+				found = 1;
+			}
+		}
+		for (p = 0; p < g.np; p++) { /* next grid point */
+			if (++idx[p] < g.nv[p])
+				break;
+			idx[p] = 0;
+		}
+		if (p == g.np)
+			break;
+	}
+	if (!found)
+		rv = tr_error_set(err, RS_ETOOBIG, "tune: no grid point could be fitted");
+out:
+	/* recs was reused in place above: the flat copy never overtakes the row it reads */
+	free(held);
+	free(item_in);
+	free(user_has);
+	free(vu);
+	free(vi);
+	free(users);
+	free(recs);
+	free(ru);
+	free(rr);
+	free(counts);
+	tr_dataset_fini(&sub);
+	return rv;
+}

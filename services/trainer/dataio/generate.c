@@ -1,0 +1,618 @@
+/* rs-train generate: a synthetic marketplace with a hidden taste model.
+ *
+ * Catalog: leaf categories (path Top/Sub/Leaf) with nouns and a typical price, six brands per
+ * top category, titles "<adjective> <brand> <noun> [<model>]", log-normal prices around the
+ * leaf's typical price, ~92% in stock, and Zipf-like popularity over a random order (long tail).
+ * Every item has a latent vector: its leaf's direction (which shares a component with its top
+ * category) plus its brand's direction plus noise.
+ * Users: 1-3 favourite leaves, 0-2 favourite brands, a taste vector built from those leaves,
+ * a log-normal budget and activity level, a display name.
+ * Sessions over --days ending at --end: an intent leaf (75% one of the favourites), items in it
+ * sampled by softmax(3 * taste.item + 0.8 * log popularity + brand bonus - over-budget penalty),
+ * each viewed, maybe clicked, maybe added to the cart; cart items are bought at the end of the
+ * session with a budget check. Consumables (grocery, beauty, pet, office) are re-bought every
+ * 2-6 weeks; some purchases get a 1-5 rating, some poor matches get not_interested.
+ * Because the utility is mostly personal (taste . item) and the intent leaves are personal, a
+ * recommender that learns user tastes beats global popularity on held-out purchases/clicks. */
+#include "dataio.h"
+#include "dio.h"
+#include "rs_err.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GEN_K        16
+#define GEN_MAXFAV   3
+#define GEN_BRANDS   6
+
+typedef struct gen_leaf {
+	const char *path;
+	const char *nouns[3];
+	double price;
+	int consumable;
+} gen_leaf;
+
+static const gen_leaf GEN_LEAVES[] = {
+        {"Electronics/Audio/Headphones", {"Headphones", "Earbuds", "Headset"}, 90, 0},
+        {"Electronics/Audio/Speakers", {"Speaker", "Soundbar", "Party Speaker"}, 120, 0},
+        {"Electronics/Computers/Laptops", {"Laptop", "Ultrabook", "Notebook PC"}, 900, 0},
+        {"Electronics/Computers/Accessories", {"Mouse", "Keyboard", "USB-C Hub"}, 35, 0},
+        {"Electronics/Phones/Smartphones", {"Smartphone", "Phone", "Phone Mini"}, 600, 0},
+        {"Electronics/Phones/Accessories", {"Phone Case", "Charger", "Screen Protector"}, 18, 0},
+        {"Electronics/Cameras/Action Cameras", {"Action Camera", "Gimbal", "Dash Cam"}, 220, 0},
+        {"Home/Kitchen/Knives", {"Chef Knife", "Knife Set", "Paring Knife"}, 60, 0},
+        {"Home/Kitchen/Cookware", {"Frying Pan", "Saucepan", "Dutch Oven"}, 70, 0},
+        {"Home/Kitchen/Small Appliances", {"Espresso Machine", "Blender", "Toaster"}, 110, 0},
+        {"Home/Furniture/Chairs", {"Office Chair", "Armchair", "Bar Stool"}, 180, 0},
+        {"Home/Decor/Lighting", {"Desk Lamp", "Floor Lamp", "LED Strip"}, 45, 0},
+        {"Home/Bedding/Pillows", {"Pillow", "Duvet", "Sheet Set"}, 40, 0},
+        {"Sports/Outdoor/Tents", {"Tent", "Sleeping Bag", "Camping Mat"}, 150, 0},
+        {"Sports/Fitness/Yoga", {"Yoga Mat", "Resistance Bands", "Foam Roller"}, 30, 0},
+        {"Sports/Cycling/Accessories", {"Bike Light", "Helmet", "Bike Lock"}, 40, 0},
+        {"Sports/Running/Shoes", {"Running Shoes", "Trail Shoes", "Racing Flats"}, 110, 0},
+        {"Fashion/Men/Shirts", {"Shirt", "Polo", "T-Shirt"}, 30, 0},
+        {"Fashion/Women/Dresses", {"Dress", "Skirt", "Blouse"}, 55, 0},
+        {"Fashion/Shoes/Sneakers", {"Sneakers", "Loafers", "Boots"}, 85, 0},
+        {"Fashion/Accessories/Bags", {"Backpack", "Tote Bag", "Wallet"}, 50, 0},
+        {"Beauty/Skincare/Moisturizers", {"Moisturizer", "Face Serum", "Sunscreen"}, 22, 1},
+        {"Beauty/Hair/Shampoo", {"Shampoo", "Conditioner", "Hair Oil"}, 12, 1},
+        {"Grocery/Pantry/Coffee", {"Coffee Beans", "Ground Coffee", "Espresso Pods"}, 14, 1},
+        {"Grocery/Pantry/Tea", {"Green Tea", "Black Tea", "Herbal Tea"}, 8, 1},
+        {"Grocery/Snacks/Bars", {"Dark Chocolate", "Protein Bar", "Trail Mix"}, 6, 1},
+        {"Pet/Dogs/Food", {"Dog Food", "Dog Treats", "Chew Toy"}, 35, 1},
+        {"Pet/Cats/Supplies", {"Cat Litter", "Cat Food", "Cat Treats"}, 20, 1},
+        {"Toys/Building/Sets", {"Building Set", "Construction Kit", "Marble Run"}, 45, 0},
+        {"Toys/Games/Board Games", {"Board Game", "Puzzle", "Card Game"}, 30, 0},
+        {"Books/Fiction/Thrillers", {"Thriller", "Mystery Novel", "Crime Story"}, 15, 0},
+        {"Books/Nonfiction/Cooking", {"Cookbook", "Baking Guide", "Grill Book"}, 25, 0},
+        {"Garden/Tools/Watering", {"Garden Hose", "Watering Can", "Sprinkler"}, 28, 0},
+        {"Office/Supplies/Paper", {"Notebook", "Planner", "Gel Pens"}, 10, 1},
+};
+#define GEN_NLEAVES (sizeof(GEN_LEAVES) / sizeof(GEN_LEAVES[0]))
+
+static const struct {
+	const char *top;
+	const char *brands[GEN_BRANDS];
+} GEN_BRANDS_BY_TOP[] = {
+        {"Electronics", {"Sonora", "Voltix", "Pixelon", "Auralis", "Nexa", "Kestrel"}},
+        {"Home", {"Hearthly", "Oakmere", "Culina", "Lumio", "Nestwell", "Brightfold"}},
+        {"Sports", {"Trailforge", "Apexa", "Stridex", "Summitra", "Velora", "Pulsefit"}},
+        {"Fashion", {"Marlowe", "Ashby", "Northline", "Velvetta", "Urbanic", "Loomis"}},
+        {"Beauty", {"Glowen", "Purelle", "Aurea", "Botanica", "Silkby", "Dewly"}},
+        {"Grocery", {"Beanworks", "Harvesta", "Morning Ritual", "Cocoa Bay", "Greenleaf", "Nutrio"}},
+        {"Pet", {"Pawsome", "Whiskerly", "Barkley", "FurFresh", "Tailwind", "Purrfect"}},
+        {"Toys", {"Brickly", "Playnest", "Funforge", "Tinkertot", "Gameday", "Wonderbox"}},
+        {"Books", {"Penbrook", "Inkwell", "Larkspur", "Folio House", "Quillstone", "Redfern"}},
+        {"Garden", {"Greenthumb", "Verdant", "Bloomfield", "Rootwise", "Sprigg", "Terrafirm"}},
+        {"Office", {"Notely", "Paperworks", "Deskmate", "Inkline", "Scribe", "Officio"}},
+};
+#define GEN_NTOPS (sizeof(GEN_BRANDS_BY_TOP) / sizeof(GEN_BRANDS_BY_TOP[0]))
+
+static const char *const GEN_ADJ[] = {
+        "Compact", "Classic", "Premium", "Ultra", "Essential", "Pro", "Eco", "Smart",
+        "Deluxe", "Lightweight", "Everyday", "Signature", "Travel", "Heavy-Duty", "Slim",
+        "Vintage", "Modern", "Natural", "Advanced", "Soft"};
+static const char *const GEN_MODEL[] = {"", "", "", "X2", "300", "Mini", "Plus", "Max", "S",
+                                        "II", "Air", "Lite"};
+static const char *const GEN_FIRST[] = {
+        "Alice", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Isla", "Jonas",
+        "Kira", "Leo", "Maya", "Noah", "Olivia", "Paul", "Quinn", "Rosa", "Sam", "Tara",
+        "Uma", "Victor", "Wendy", "Xavier", "Yara", "Zoe", "Amir", "Bea", "Carlos", "Dana",
+        "Elif", "Finn", "Gita", "Hana", "Ivan", "Jade", "Kenji", "Lina", "Mateo", "Nora"};
+static const char *const GEN_LAST[] = {
+        "Anders", "Brook", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hansen",
+        "Ito", "Jensen", "Kowalski", "Lopez", "Meyer", "Novak", "Okafor", "Petrov",
+        "Quinn", "Rossi", "Schmidt", "Tanaka", "Ueda", "Varga", "Weber", "Yilmaz", "Zhang"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct gen_item {
+	uint32_t leaf, brand; /* brand: index into the top's list */
+	double price;
+	double logpop;
+	float v[GEN_K];
+} gen_item;
+
+typedef struct gen_user {
+	uint32_t fav[GEN_MAXFAV];
+	double favw[GEN_MAXFAV];
+	int nfav;
+	int fav_brand[2]; /* global brand index top*6+b, -1 none */
+	double budget;
+	int sessions;
+	float u[GEN_K];
+} gen_user;
+
+typedef struct gen_ev {
+	int64_t ts_ms;
+	int64_t item;
+	int type;
+	int has_value;
+	double value;
+	double price;
+} gen_ev;
+
+typedef struct gen_evs {
+	gen_ev *e;
+	size_t n, cap;
+} gen_evs;
+
+static int
+gen_push(gen_evs *l, int64_t ts, int64_t item, int type, double price, int has_value,
+         double value)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		gen_ev *e = realloc(l->e, cap * sizeof(*e));
+		if (e == NULL)
+			return RS_ENOMEM;
+		l->e = e;
+		l->cap = cap;
+	}
+	l->e[l->n++] = (gen_ev){ts, item, type, has_value, value, price};
+	return 0;
+}
+
+static int
+gen_ev_cmp(const void *a, const void *b)
+{
+	const gen_ev *x = a, *y = b;
+	if (x->ts_ms != y->ts_ms)
+		return x->ts_ms < y->ts_ms ? -1 : 1;
+	return x->type - y->type;
+}
+
+static uint32_t
+gen_top_of(uint32_t leaf)
+{
+	const char *p = GEN_LEAVES[leaf].path;
+	size_t n = strcspn(p, "/");
+	for (uint32_t t = 0; t < GEN_NTOPS; t++)
+		if (strlen(GEN_BRANDS_BY_TOP[t].top) == n && strncmp(GEN_BRANDS_BY_TOP[t].top, p, n) == 0)
+			return t;
+	return 0;
+}
+
+static void
+gen_randvec(dio_rng *r, float *v, double scale)
+{
+	for (int k = 0; k < GEN_K; k++)
+		v[k] = (float) (dio_rng_normal(r) * scale);
+}
+
+static void
+gen_normalize(float *v)
+{
+	double s = 0;
+	for (int k = 0; k < GEN_K; k++)
+		s += (double) v[k] * v[k];
+	s = sqrt(s) + 1e-9;
+	for (int k = 0; k < GEN_K; k++)
+		v[k] = (float) (v[k] / s);
+}
+
+static double
+gen_dot(const float *a, const float *b)
+{
+	double s = 0;
+	for (int k = 0; k < GEN_K; k++)
+		s += (double) a[k] * b[k];
+	return s;
+}
+
+static double
+gen_sigmoid(double x)
+{
+	return 1.0 / (1.0 + exp(-x));
+}
+
+static void
+gen_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: rs-train generate [--dsn DSN] [--out DIR] [options]\n"
+	        "A synthetic marketplace (catalog, customers, sessions) with a hidden taste model,\n"
+	        "deterministic for a given --seed and --end. Writes PostgreSQL (COPY; re-running\n"
+	        "stores nothing twice) and/or DIR/items.csv, users.csv, events.csv.\n"
+	        "  --dsn DSN        PostgreSQL conninfo (schema from db/migrations must exist)\n"
+	        "  --out DIR        write CSV files into DIR\n"
+	        "  --users N        customers, ids 1..N (default 1000)\n"
+	        "  --items M        catalog items, ids 1..M (default 3000)\n"
+	        "  --days D         history length in days (default 56)\n"
+	        "  --sessions S     mean sessions per user over the history (default 20)\n"
+	        "  --seed X         random seed (default 42)\n"
+	        "  --end UNIX_S     last timestamp (default: now, rounded down to the hour)\n"
+	        "  --truncate       empty items, users, events, event_ids first\n"
+	        "  --help\n");
+}
+
+typedef struct gen_opts {
+	const char *dsn, *out;
+	long users, items, days;
+	double sessions;
+	uint64_t seed;
+	int64_t end_s;
+	int truncate;
+} gen_opts;
+
+static int
+gen_run(const gen_opts *o, char *err, size_t errn)
+{
+	dio_rng r;
+	dio_sink *sink = NULL;
+	gen_item *items = NULL;
+	gen_user *users = NULL;
+	uint32_t **leaf_items = NULL;
+	size_t *leaf_n = NULL;
+	double leaf_cum[GEN_NLEAVES];
+	float leaf_vec[GEN_NLEAVES][GEN_K], top_vec[GEN_NTOPS][GEN_K];
+	float brand_vec[GEN_NTOPS * GEN_BRANDS][GEN_K];
+	double *scores = NULL, *cum = NULL;
+	gen_evs evs = {0};
+	char title[160], name[96], ext[32], eid[64];
+	int rv;
+	size_t maxleaf = 0;
+
+	dio_rng_seed(&r, o->seed);
+	items = calloc((size_t) o->items, sizeof(*items));
+	users = calloc((size_t) o->users, sizeof(*users));
+	leaf_items = calloc(GEN_NLEAVES, sizeof(*leaf_items));
+	leaf_n = calloc(GEN_NLEAVES, sizeof(*leaf_n));
+	if (items == NULL || users == NULL || leaf_items == NULL || leaf_n == NULL) {
+		rv = RS_ENOMEM;
+		snprintf(err, errn, "out of memory");
+		goto out;
+	}
+	if ((rv = dio_sink_open(&sink, o->dsn, o->out, o->truncate, err, errn)) != 0)
+		goto out;
+
+	/* Latent structure: tops, leaves (sharing their top's direction), brands. */
+	for (size_t t = 0; t < GEN_NTOPS; t++) {
+		gen_randvec(&r, top_vec[t], 1.0);
+		gen_normalize(top_vec[t]);
+	}
+	double acc = 0;
+	for (size_t l = 0; l < GEN_NLEAVES; l++) {
+		uint32_t t = gen_top_of((uint32_t) l);
+		gen_randvec(&r, leaf_vec[l], 1.0);
+		gen_normalize(leaf_vec[l]);
+		for (int k = 0; k < GEN_K; k++)
+			leaf_vec[l][k] = 0.55f * top_vec[t][k] + 0.85f * leaf_vec[l][k];
+		gen_normalize(leaf_vec[l]);
+		acc += exp(dio_rng_normal(&r) * 0.6); /* leaf popularity */
+		leaf_cum[l] = acc;
+	}
+	for (size_t b = 0; b < GEN_NTOPS * GEN_BRANDS; b++) {
+		gen_randvec(&r, brand_vec[b], 1.0);
+		gen_normalize(brand_vec[b]);
+	}
+
+	/* Catalog. Popularity: Zipf(1.0) over a random permutation of the items. */
+	uint32_t *perm = malloc((size_t) o->items * sizeof(*perm));
+	if (perm == NULL) {
+		rv = RS_ENOMEM;
+		snprintf(err, errn, "out of memory");
+		goto out;
+	}
+	for (long i = 0; i < o->items; i++)
+		perm[i] = (uint32_t) i;
+	for (long i = o->items - 1; i > 0; i--) {
+		uint32_t j = dio_rng_below(&r, (uint32_t) i + 1), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	for (long rank = 0; rank < o->items; rank++)
+		items[perm[rank]].logpop = -1.0 * log((double) rank + 1.0);
+	free(perm);
+	for (long i = 0; i < o->items; i++) {
+		gen_item *it = &items[i];
+		it->leaf = (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
+		uint32_t top = gen_top_of(it->leaf);
+		it->brand = dio_rng_below(&r, GEN_BRANDS);
+		const gen_leaf *lf = &GEN_LEAVES[it->leaf];
+		uint32_t noun = dio_rng_below(&r, 3);
+		it->price = floor(exp(log(lf->price) + 0.45 * dio_rng_normal(&r)) * (noun + 2) / 3.0) +
+		            0.99;
+		float noise[GEN_K];
+		gen_randvec(&r, noise, 1.0);
+		gen_normalize(noise);
+		for (int k = 0; k < GEN_K; k++)
+			it->v[k] = leaf_vec[it->leaf][k] + 0.35f * brand_vec[top * GEN_BRANDS + it->brand][k] +
+			           0.45f * noise[k];
+		gen_normalize(it->v);
+		const char *model = GEN_MODEL[dio_rng_below(&r, NELEM(GEN_MODEL))];
+		snprintf(title, sizeof(title), "%s %s %s%s%s", GEN_ADJ[dio_rng_below(&r, NELEM(GEN_ADJ))],
+		         GEN_BRANDS_BY_TOP[top].brands[it->brand], lf->nouns[noun], model[0] ? " " : "",
+		         model);
+		snprintf(ext, sizeof(ext), "sku-%06ld", i + 1);
+		char attrs[96];
+		snprintf(attrs, sizeof(attrs), "{\"synthetic\": true, \"consumable\": %s}",
+		         lf->consumable ? "true" : "false");
+		dio_item di = {.id = i + 1, .external_id = ext, .title = title, .category = lf->path,
+		               .brand = GEN_BRANDS_BY_TOP[top].brands[it->brand], .price = it->price,
+		               .in_stock = dio_rng_unif(&r) < 0.92, .attributes = attrs};
+		if ((rv = dio_sink_item(sink, &di)) != 0)
+			goto sinkerr;
+		leaf_n[it->leaf]++;
+	}
+	for (size_t l = 0; l < GEN_NLEAVES; l++) {
+		leaf_items[l] = malloc((leaf_n[l] ? leaf_n[l] : 1) * sizeof(**leaf_items));
+		if (leaf_items[l] == NULL) {
+			rv = RS_ENOMEM;
+			snprintf(err, errn, "out of memory");
+			goto out;
+		}
+		if (leaf_n[l] > maxleaf)
+			maxleaf = leaf_n[l];
+		leaf_n[l] = 0;
+	}
+	for (long i = 0; i < o->items; i++)
+		leaf_items[items[i].leaf][leaf_n[items[i].leaf]++] = (uint32_t) i;
+	scores = malloc((maxleaf ? maxleaf : 1) * sizeof(*scores));
+	cum = malloc((maxleaf ? maxleaf : 1) * sizeof(*cum));
+	if (scores == NULL || cum == NULL) {
+		rv = RS_ENOMEM;
+		snprintf(err, errn, "out of memory");
+		goto out;
+	}
+
+	/* Customers. */
+	for (long u = 0; u < o->users; u++) {
+		gen_user *us = &users[u];
+		us->nfav = 1 + (int) dio_rng_below(&r, GEN_MAXFAV);
+		memset(us->u, 0, sizeof(us->u));
+		for (int f = 0; f < us->nfav; f++) {
+			us->fav[f] = (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
+			us->favw[f] = f == 0 ? 1.0 : 0.3 + 0.5 * dio_rng_unif(&r);
+			for (int k = 0; k < GEN_K; k++)
+				us->u[k] += (float) us->favw[f] * leaf_vec[us->fav[f]][k];
+		}
+		float noise[GEN_K];
+		gen_randvec(&r, noise, 0.25);
+		for (int k = 0; k < GEN_K; k++)
+			us->u[k] += noise[k];
+		gen_normalize(us->u);
+		for (int b = 0; b < 2; b++)
+			us->fav_brand[b] = dio_rng_unif(&r) < 0.6
+			                           ? (int) (gen_top_of(us->fav[0]) * GEN_BRANDS +
+			                                    dio_rng_below(&r, GEN_BRANDS))
+			                           : -1;
+		us->budget = exp(log(60.0) + 0.9 * dio_rng_normal(&r));
+		double act = exp(0.8 * dio_rng_normal(&r) - 0.32); /* mean ~1 */
+		us->sessions = 1 + (int) (o->sessions * act * dio_rng_unif(&r) * 2.0);
+		snprintf(name, sizeof(name), "%s %s", GEN_FIRST[dio_rng_below(&r, NELEM(GEN_FIRST))],
+		         GEN_LAST[dio_rng_below(&r, NELEM(GEN_LAST))]);
+		snprintf(ext, sizeof(ext), "cust-%06ld", u + 1);
+		dio_user du = {.id = u + 1, .external_id = ext, .display_name = name};
+		if ((rv = dio_sink_user(sink, &du)) != 0)
+			goto sinkerr;
+	}
+
+	/* Sessions, per user, in time order. */
+	int64_t end_ms = o->end_s * 1000, span_ms = (int64_t) o->days * 86400 * 1000;
+	int64_t start_ms = end_ms - span_ms;
+	for (long u = 0; u < o->users; u++) {
+		gen_user *us = &users[u];
+		double favcum[GEN_MAXFAV], a2 = 0;
+		evs.n = 0;
+		for (int f = 0; f < us->nfav; f++)
+			favcum[f] = (a2 += us->favw[f]);
+		for (int s = 0; s < us->sessions; s++) {
+			int64_t t = start_ms + (int64_t) (dio_rng_unif(&r) * (double) (span_ms - 3600000));
+			uint32_t leaf = dio_rng_unif(&r) < 0.75
+			                        ? us->fav[dio_rng_pick_cum(&r, favcum, (size_t) us->nfav)]
+			                        : (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
+			size_t n = leaf_n[leaf];
+			if (n == 0)
+				continue;
+			double c = 0;
+			for (size_t j = 0; j < n; j++) {
+				const gen_item *it = &items[leaf_items[leaf][j]];
+				int gb = (int) (gen_top_of(it->leaf) * GEN_BRANDS + it->brand);
+				double sc = 3.0 * gen_dot(us->u, it->v) + 0.8 * it->logpop +
+				            (gb == us->fav_brand[0] || gb == us->fav_brand[1] ? 1.0 : 0.0) -
+				            1.5 * fmax(0.0, log(it->price / us->budget));
+				scores[j] = sc;
+				c += exp(sc);
+				cum[j] = c;
+			}
+			int views = 1 + (int) floor(-log(1.0 - dio_rng_unif(&r)) * 3.5);
+			int64_t cart[16];
+			double cart_sc[16];
+			int ncart = 0;
+			for (int v = 0; v < views; v++) {
+				size_t j = dio_rng_pick_cum(&r, cum, n);
+				int64_t id = (int64_t) leaf_items[leaf][j] + 1;
+				const gen_item *it = &items[id - 1];
+				double sc = scores[j];
+				t += 5000 + (int64_t) (dio_rng_unif(&r) * 85000);
+				if ((rv = gen_push(&evs, t, id, 1, it->price, 0, 0)) != 0)
+					goto nomem;
+				if (dio_rng_unif(&r) < 0.6 * gen_sigmoid(sc - 0.5)) {
+					t += 2000 + (int64_t) (dio_rng_unif(&r) * 20000);
+					if ((rv = gen_push(&evs, t, id, 2, it->price, 0, 0)) != 0)
+						goto nomem;
+					if (dio_rng_unif(&r) < 0.45 * gen_sigmoid(sc - 1.0) && ncart < 16) {
+						t += 5000 + (int64_t) (dio_rng_unif(&r) * 60000);
+						if ((rv = gen_push(&evs, t, id, 3, it->price, 1, 1)) != 0)
+							goto nomem;
+						cart[ncart] = id;
+						cart_sc[ncart++] = sc;
+					}
+				} else if (sc < -1.0 && dio_rng_unif(&r) < 0.03) {
+					if ((rv = gen_push(&evs, t + 1000, id, 6, it->price, 0, 0)) != 0)
+						goto nomem;
+				}
+			}
+			for (int ci = 0; ci < ncart; ci++) {
+				const gen_item *it = &items[cart[ci] - 1];
+				if (dio_rng_unif(&r) >= 0.65 || it->price > us->budget * 2.5)
+					continue;
+				t += 30000 + (int64_t) (dio_rng_unif(&r) * 120000);
+				if ((rv = gen_push(&evs, t, cart[ci], 4, it->price, 1, 1)) != 0)
+					goto nomem;
+				if (dio_rng_unif(&r) < 0.15) {
+					double stars = round(3.2 + 1.1 * (cart_sc[ci] - 1.0) +
+					                     0.7 * dio_rng_normal(&r));
+					stars = fmin(5, fmax(1, stars));
+					int64_t later = t + 86400000LL * (1 + dio_rng_below(&r, 10));
+					if (later < end_ms &&
+					    (rv = gen_push(&evs, later, cart[ci], 5, 0, 1, stars)) != 0)
+						goto nomem;
+				}
+				/* Consumables are bought again every 2-6 weeks, while the habit lasts. */
+				if (GEN_LEAVES[it->leaf].consumable) {
+					int64_t rt = t;
+					while (dio_rng_unif(&r) < 0.7) {
+						rt += 86400000LL * (14 + dio_rng_below(&r, 29));
+						if (rt >= end_ms)
+							break;
+						if ((rv = gen_push(&evs, rt, cart[ci], 1, it->price, 0, 0)) != 0 ||
+						    (rv = gen_push(&evs, rt + 20000, cart[ci], 3, it->price, 1, 1)) != 0 ||
+						    (rv = gen_push(&evs, rt + 90000, cart[ci], 4, it->price, 1, 1)) != 0)
+							goto nomem;
+					}
+				}
+			}
+		}
+		qsort(evs.e, evs.n, sizeof(*evs.e), gen_ev_cmp);
+		for (size_t i = 0; i < evs.n; i++) {
+			const gen_ev *e = &evs.e[i];
+			if (e->ts_ms > end_ms)
+				continue;
+			snprintf(eid, sizeof(eid), "g%" PRIu64 "-u%ld-%zu", o->seed, u + 1, i);
+			dio_event de = {.event_id = eid, .user_id = u + 1, .item_id = e->item,
+			                .type = e->type, .has_value = e->has_value, .value = e->value,
+			                .price = e->price, .ts_ms = e->ts_ms};
+			if ((rv = dio_sink_event(sink, &de)) != 0)
+				goto sinkerr;
+		}
+	}
+	dio_stats st;
+	rv = dio_sink_close(sink, &st, err, errn);
+	sink = NULL;
+	if (rv == 0)
+		fprintf(stderr,
+		        "rs-train generate: items=%" PRIu64 " users=%" PRIu64 " events=%" PRIu64
+		        " stored_new=%" PRIu64 " already_stored=%" PRIu64 "\n",
+		        st.items, st.users, st.events, st.events_new, st.events_dup);
+	goto out;
+nomem:
+	snprintf(err, errn, "out of memory");
+	goto out;
+sinkerr:
+	dio_sink_close(sink, NULL, err, errn);
+	sink = NULL;
+out:
+	if (sink != NULL)
+		dio_sink_close(sink, NULL, NULL, 0);
+	for (size_t l = 0; leaf_items != NULL && l < GEN_NLEAVES; l++)
+		free(leaf_items[l]);
+	free(leaf_items);
+	free(leaf_n);
+	free(items);
+	free(users);
+	free(scores);
+	free(cum);
+	free(evs.e);
+	return rv;
+}
+
+static int
+gen_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+trn_cmd_generate(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"dsn", required_argument, NULL, 'd'},   {"out", required_argument, NULL, 'o'},
+	        {"users", required_argument, NULL, 'u'}, {"items", required_argument, NULL, 'i'},
+	        {"days", required_argument, NULL, 'D'},  {"sessions", required_argument, NULL, 'S'},
+	        {"seed", required_argument, NULL, 's'},  {"end", required_argument, NULL, 'e'},
+	        {"truncate", no_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0}};
+	gen_opts o = {.users = 1000, .items = 3000, .days = 56, .sessions = 20, .seed = 42,
+	              .end_s = (int64_t) time(NULL) / 3600 * 3600};
+	long v;
+	int c;
+	char err[400] = "";
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.dsn = optarg;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		case 'u':
+			if (gen_long(optarg, 1, 100000000, &o.users) != 0)
+				goto bad;
+			break;
+		case 'i':
+			if (gen_long(optarg, 1, 100000000, &o.items) != 0)
+				goto bad;
+			break;
+		case 'D':
+			if (gen_long(optarg, 1, 3650, &o.days) != 0)
+				goto bad;
+			break;
+		case 'S':
+			if (gen_long(optarg, 1, 100000, &v) != 0)
+				goto bad;
+			o.sessions = (double) v;
+			break;
+		case 's':
+			if (gen_long(optarg, 0, 0x7fffffffffffffffL, &v) != 0)
+				goto bad;
+			o.seed = (uint64_t) v;
+			break;
+		case 'e':
+			if (gen_long(optarg, 946684800L, 4102444800L, &v) != 0)
+				goto bad;
+			o.end_s = v;
+			break;
+		case 'T':
+			o.truncate = 1;
+			break;
+		case 'h':
+			gen_usage(stdout);
+			return 0;
+		default:
+			gen_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || (o.dsn == NULL && o.out == NULL)) {
+		fprintf(stderr, "rs-train generate: %s\n",
+		        optind < argc ? "unexpected argument" : "give --dsn and/or --out");
+		gen_usage(stderr);
+		return 2;
+	}
+	if (gen_run(&o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rs-train generate: %s\n", err[0] ? err : "failed");
+		return 1;
+	}
+	return 0;
+bad:
+	for (const struct option *lo = longopts; lo->name != NULL; lo++)
+		if (lo->val == c) {
+			fprintf(stderr, "rs-train generate: bad value for --%s: %s\n", lo->name, optarg);
+			break;
+		}
+	return 2;
+}
