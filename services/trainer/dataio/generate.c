@@ -8,7 +8,7 @@
  * Users: 1-3 favourite leaves, 0-2 favourite brands, a taste vector built from those leaves,
  * a log-normal budget and activity level, a display name.
  * Sessions over --days ending at --end: an intent leaf (75% one of the favourites), items in it
- * sampled by softmax(3 * taste.item + 0.8 * log popularity + brand bonus - over-budget penalty),
+ * sampled by softmax(3 * taste.item + 0.7 * standardised log popularity + brand bonus - over-budget penalty),
  * each viewed, maybe clicked, maybe added to the cart; cart items are bought at the end of the
  * session with a budget check. Consumables (grocery, beauty, pet, office) are re-bought every
  * 2-6 weeks; some purchases get a 1-5 rating, some poor matches get not_interested.
@@ -224,7 +224,7 @@ gen_usage(FILE *f)
 	        "  --users N        customers, ids 1..N (default 1000)\n"
 	        "  --items M        catalog items, ids 1..M (default 3000)\n"
 	        "  --days D         history length in days (default 56)\n"
-	        "  --sessions S     mean sessions per user over the history (default 20)\n"
+	        "  --sessions S     mean sessions per user over the history (default 25)\n"
 	        "  --seed X         random seed (default 42)\n"
 	        "  --end UNIX_S     last timestamp (default: now, rounded down to the hour)\n"
 	        "  --truncate       empty items, users, events, event_ids first\n"
@@ -306,8 +306,18 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		perm[i] = perm[j];
 		perm[j] = t;
 	}
-	for (long rank = 0; rank < o->items; rank++)
-		items[perm[rank]].logpop = -1.0 * log((double) rank + 1.0);
+	/* Zipf(1) log-popularity, standardised to mean 0 / sd 1 so it weighs like the taste term. */
+	double pm = 0, pv = 0;
+	for (long rank = 0; rank < o->items; rank++) {
+		double lp = -log((double) rank + 1.0);
+		items[perm[rank]].logpop = lp;
+		pm += lp;
+		pv += lp * lp;
+	}
+	pm /= (double) o->items;
+	pv = sqrt(fmax(pv / (double) o->items - pm * pm, 1e-9));
+	for (long i = 0; i < o->items; i++)
+		items[i].logpop = (items[i].logpop - pm) / pv;
 	free(perm);
 	for (long i = 0; i < o->items; i++) {
 		gen_item *it = &items[i];
@@ -414,7 +424,7 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 			for (size_t j = 0; j < n; j++) {
 				const gen_item *it = &items[leaf_items[leaf][j]];
 				int gb = (int) (gen_top_of(it->leaf) * GEN_BRANDS + it->brand);
-				double sc = 3.0 * gen_dot(us->u, it->v) + 0.8 * it->logpop +
+				double sc = 3.0 * gen_dot(us->u, it->v) + 0.7 * it->logpop +
 				            (gb == us->fav_brand[0] || gb == us->fav_brand[1] ? 1.0 : 0.0) -
 				            1.5 * fmax(0.0, log(it->price / us->budget));
 				scores[j] = sc;
@@ -433,18 +443,18 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 				t += 5000 + (int64_t) (dio_rng_unif(&r) * 85000);
 				if ((rv = gen_push(&evs, t, id, 1, it->price, 0, 0)) != 0)
 					goto nomem;
-				if (dio_rng_unif(&r) < 0.6 * gen_sigmoid(sc - 0.5)) {
+				if (dio_rng_unif(&r) < 0.55 * gen_sigmoid(sc - 1.0)) {
 					t += 2000 + (int64_t) (dio_rng_unif(&r) * 20000);
 					if ((rv = gen_push(&evs, t, id, 2, it->price, 0, 0)) != 0)
 						goto nomem;
-					if (dio_rng_unif(&r) < 0.45 * gen_sigmoid(sc - 1.0) && ncart < 16) {
+					if (dio_rng_unif(&r) < 0.6 * gen_sigmoid(sc - 1.5) && ncart < 16) {
 						t += 5000 + (int64_t) (dio_rng_unif(&r) * 60000);
 						if ((rv = gen_push(&evs, t, id, 3, it->price, 1, 1)) != 0)
 							goto nomem;
 						cart[ncart] = id;
 						cart_sc[ncart++] = sc;
 					}
-				} else if (sc < -1.0 && dio_rng_unif(&r) < 0.03) {
+				} else if (sc < -0.5 && dio_rng_unif(&r) < 0.03) {
 					if ((rv = gen_push(&evs, t + 1000, id, 6, it->price, 0, 0)) != 0)
 						goto nomem;
 				}
@@ -544,7 +554,7 @@ trn_cmd_generate(int argc, char **argv)
 	        {"seed", required_argument, NULL, 's'},  {"end", required_argument, NULL, 'e'},
 	        {"truncate", no_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0}};
-	gen_opts o = {.users = 1000, .items = 3000, .days = 56, .sessions = 20, .seed = 42,
+	gen_opts o = {.users = 1000, .items = 3000, .days = 56, .sessions = 25, .seed = 42,
 	              .end_s = (int64_t) time(NULL) / 3600 * 3600};
 	long v;
 	int c;

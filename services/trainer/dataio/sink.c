@@ -19,8 +19,18 @@ typedef struct sink_buf {
 	size_t rows;
 } sink_buf;
 
+/* The event ids of the current chunk (exact repeats inside one chunk are dropped in C, so the
+ * staging table holds each id once). */
+typedef struct sink_idset {
+	uint32_t *slots; /* offset+1 into pool, 0 = empty */
+	size_t cap;
+	char *pool;
+	size_t poollen, poolcap;
+} sink_idset;
+
 struct dio_sink {
 	PGconn *pg;
+	sink_idset ids;
 	FILE *f_items, *f_users, *f_events;
 	sink_buf items, users, events;
 	int64_t ev_min, ev_max;
@@ -128,6 +138,57 @@ csv_field(FILE *f, const char *str, int last)
 		fputs(str, f);
 	}
 	fputc(last ? '\n' : ',', f);
+}
+
+static uint64_t
+sink_hash(const char *str)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *str; str++)
+		h = (h ^ (unsigned char) *str) * 1099511628211ULL;
+	return h;
+}
+
+/* 1 if id was added, 0 if already in this chunk, RS_ENOMEM. */
+static int
+sink_ids_add(sink_idset *set, const char *id, size_t expect)
+{
+	size_t n = strlen(id) + 1;
+	if (set->cap == 0) {
+		set->cap = 16;
+		while (set->cap < expect * 2)
+			set->cap *= 2;
+		if ((set->slots = calloc(set->cap, sizeof(*set->slots))) == NULL) {
+			set->cap = 0;
+			return RS_ENOMEM;
+		}
+	}
+	size_t j = sink_hash(id) & (set->cap - 1);
+	for (; set->slots[j] != 0; j = (j + 1) & (set->cap - 1))
+		if (strcmp(set->pool + set->slots[j] - 1, id) == 0)
+			return 0;
+	if (set->poollen + n > set->poolcap) {
+		size_t cap = set->poolcap ? set->poolcap * 2 : 1 << 20;
+		while (cap < set->poollen + n)
+			cap *= 2;
+		char *p = realloc(set->pool, cap);
+		if (p == NULL || cap > UINT32_MAX)
+			return RS_ENOMEM;
+		set->pool = p;
+		set->poolcap = cap;
+	}
+	memcpy(set->pool + set->poollen, id, n);
+	set->slots[j] = (uint32_t) set->poollen + 1;
+	set->poollen += n;
+	return 1;
+}
+
+static void
+sink_ids_reset(sink_idset *set)
+{
+	if (set->slots != NULL)
+		memset(set->slots, 0, set->cap * sizeof(*set->slots));
+	set->poollen = 0;
 }
 
 static int
@@ -252,9 +313,8 @@ sink_flush_events(dio_sink *s)
 	           "dio_events_stage on conflict do nothing returning event_id), "
 	           "ev as (insert into events (event_id, user_id, item_id, type, value, price, ts) "
 	           "select s.event_id, s.user_id, s.item_id, s.type, s.value, s.price, "
-	           "timestamptz 'epoch' + s.ts_ms * interval '1 millisecond' from (select distinct "
-	           "on (event_id) * from dio_events_stage order by event_id) s join ins using "
-	           "(event_id) returning 1) select count(*) from ev");
+	           "timestamptz 'epoch' + s.ts_ms * interval '1 millisecond' from dio_events_stage s "
+	           "join ins using (event_id) returning 1) select count(*) from ev");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rv = sink_fail(s, RS_EDB, "insert events: %s",
 		               r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->pg));
@@ -271,6 +331,7 @@ rollback:
 out:
 	PQclear(r);
 	s->events.len = s->events.rows = 0;
+	sink_ids_reset(&s->ids);
 	s->ev_min = INT64_MAX;
 	s->ev_max = INT64_MIN;
 	return rv;
@@ -430,6 +491,13 @@ dio_sink_event(dio_sink *s, const dio_event *e)
 		        e->user_id, e->item_id, e->type, value, price, e->ts_ms);
 	if (s->pg == NULL)
 		return 0;
+	int added = sink_ids_add(&s->ids, e->event_id, SINK_EVENT_CHUNK);
+	if (added < 0)
+		return sink_fail(s, RS_ENOMEM, "out of memory");
+	if (added == 0) {
+		s->st.events_dup++;
+		return 0;
+	}
 	sink_buf *b = &s->events;
 	if (buf_copy_str(b, e->event_id, '\t') ||
 	    buf_printf(b, "%" PRId64 "\t%" PRId64 "\t%d\t%s\t%s\t%" PRId64 "\n", e->user_id,
@@ -466,6 +534,8 @@ dio_sink_close(dio_sink *s, dio_stats *st, char *err, size_t errn)
 	free(s->items.b);
 	free(s->users.b);
 	free(s->events.b);
+	free(s->ids.slots);
+	free(s->ids.pool);
 	free(s);
 	return rv;
 }

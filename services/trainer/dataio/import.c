@@ -1,0 +1,658 @@
+/* rs-train import: public dataset formats into PostgreSQL (and/or CSV), see README.md. */
+#include "dataio.h"
+#include "dio.h"
+#include "rs_err.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+typedef struct imp_opts {
+	const char *format, *input, *catalog, *dsn, *out, *map, *ts_unit, *ids;
+	char delim;
+	int header;
+	int default_type;
+	int64_t start_s;
+	int truncate;
+} imp_opts;
+
+/* ---- id mapping (--ids map): token -> dense id, first seen first ---- */
+typedef struct imp_idmap {
+	char **keys;
+	int64_t *vals;
+	size_t cap, len;
+} imp_idmap;
+
+static uint64_t
+imp_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+	return h;
+}
+
+/* Returns the id (new ids get *fresh = 1) or RS_ENOMEM. */
+static int64_t
+imp_idmap_get(imp_idmap *m, const char *key, int *fresh)
+{
+	*fresh = 0;
+	if ((m->len + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 4096;
+		char **k = calloc(cap, sizeof(*k));
+		int64_t *v = calloc(cap, sizeof(*v));
+		if (k == NULL || v == NULL) {
+			free(k);
+			free(v);
+			return RS_ENOMEM;
+		}
+		for (size_t i = 0; i < m->cap; i++) {
+			if (m->keys[i] == NULL)
+				continue;
+			size_t j = imp_hash(m->keys[i]) & (cap - 1);
+			while (k[j] != NULL)
+				j = (j + 1) & (cap - 1);
+			k[j] = m->keys[i];
+			v[j] = m->vals[i];
+		}
+		free(m->keys);
+		free(m->vals);
+		m->keys = k;
+		m->vals = v;
+		m->cap = cap;
+	}
+	size_t j = imp_hash(key) & (m->cap - 1);
+	while (m->keys[j] != NULL) {
+		if (strcmp(m->keys[j], key) == 0)
+			return m->vals[j];
+		j = (j + 1) & (m->cap - 1);
+	}
+	if ((m->keys[j] = strdup(key)) == NULL)
+		return RS_ENOMEM;
+	m->vals[j] = (int64_t) ++m->len;
+	*fresh = 1;
+	return m->vals[j];
+}
+
+static void
+imp_idmap_free(imp_idmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->keys[i]);
+	free(m->keys);
+	free(m->vals);
+}
+
+typedef struct imp_ctx {
+	const imp_opts *o;
+	dio_sink *sink;
+	imp_idmap users, items;
+	int map_ids;
+	char err[400];
+	uint64_t skipped;
+} imp_ctx;
+
+static int
+imp_error(imp_ctx *c, const char *path, long line, const char *what)
+{
+	snprintf(c->err, sizeof(c->err), "%s:%ld: %s", path, line, what);
+	return RS_EINVAL;
+}
+
+/* Resolves a user or item token to an id (keep: positive integer; map: dense, emitting a row
+ * carrying the token as external_id the first time). 0 on success. */
+static int
+imp_resolve(imp_ctx *c, const char *tok, int is_item, int64_t *out)
+{
+	if (!c->map_ids)
+		return dio_parse_id(tok, out) == 0 ? 0 : RS_EINVAL;
+	int fresh;
+	int64_t id = imp_idmap_get(is_item ? &c->items : &c->users, tok, &fresh);
+	if (id < 0)
+		return (int) id;
+	if (fresh) {
+		int rv;
+		if (is_item) {
+			dio_item it = {.id = id, .external_id = tok, .title = "", .category = "",
+			               .brand = "", .price = -1, .in_stock = 1};
+			rv = dio_sink_item(c->sink, &it);
+		} else {
+			dio_user u = {.id = id, .external_id = tok};
+			rv = dio_sink_user(c->sink, &u);
+		}
+		if (rv != 0)
+			return rv;
+	}
+	*out = id;
+	return 0;
+}
+
+static int
+imp_type_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		int type;
+	} names[] = {{"view", 1},        {"click", 2},        {"add_to_cart", 3}, {"addtocart", 3},
+	             {"cart", 3},        {"purchase", 4},     {"transaction", 4}, {"buy", 4},
+	             {"order", 4},       {"rating", 5},       {"rate", 5},        {"not_interested", 6},
+	             {"dislike", 6}};
+	int64_t n;
+	if (dio_parse_id(s, &n) == 0 && n >= 1 && n <= 6)
+		return (int) n;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(s, names[i].name) == 0)
+			return names[i].type;
+	return 0;
+}
+
+/* "s" seconds, "ms" milliseconds, "iso" 2024-01-02[T ]03:04:05[Z]. -1 on error. */
+static int64_t
+imp_ts_parse(const char *s, const char *unit)
+{
+	char *end;
+	if (strcmp(unit, "iso") == 0) {
+		struct tm tm = {0};
+		const char *p = strptime(s, "%Y-%m-%d", &tm);
+		if (p == NULL)
+			return -1;
+		if (*p == 'T' || *p == ' ')
+			p = strptime(p + 1, "%H:%M:%S", &tm);
+		if (p == NULL)
+			return -1;
+		return (int64_t) timegm(&tm) * 1000;
+	}
+	double v = strtod(s, &end);
+	if (*s == '\0' || *end != '\0' || v < 0)
+		return -1;
+	return strcmp(unit, "ms") == 0 ? (int64_t) v : (int64_t) (v * 1000.0);
+}
+
+/* Latin-1 to UTF-8 (u.item is Latin-1). */
+static void
+imp_latin1(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *) in; *p && o + 3 < n; p++) {
+		if (*p < 0x80) {
+			out[o++] = (char) *p;
+		} else {
+			out[o++] = (char) (0xc0 | (*p >> 6));
+			out[o++] = (char) (0x80 | (*p & 0x3f));
+		}
+	}
+	out[o] = '\0';
+}
+
+static void
+imp_json_str(char *out, size_t n, size_t *o, const char *s)
+{
+	if (*o + 2 >= n)
+		return;
+	out[(*o)++] = '"';
+	for (; *s && *o + 8 < n; s++) {
+		if (*s == '"' || *s == '\\')
+			out[(*o)++] = '\\';
+		if ((unsigned char) *s < 0x20)
+			continue;
+		out[(*o)++] = *s;
+	}
+	out[(*o)++] = '"';
+	out[*o] = '\0';
+}
+
+/* ---- MovieLens ---- */
+
+static const char *const ML100K_GENRES[19] = {
+        "unknown", "Action",  "Adventure", "Animation", "Children's", "Comedy", "Crime",
+        "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+        "Romance", "Sci-Fi", "Thriller", "War", "Western"};
+
+/* Emits one movie: category Movies/<first genre>, attributes {"genres": [...]}. */
+static int
+imp_movie(imp_ctx *c, int64_t id, const char *title, const char *const *genres, size_t ng)
+{
+	char cat[128], attrs[1024];
+	size_t o = 0;
+	snprintf(cat, sizeof(cat), "Movies/%s", ng > 0 ? genres[0] : "Other");
+	o += (size_t) snprintf(attrs, sizeof(attrs), "{\"genres\": [");
+	for (size_t g = 0; g < ng; g++) {
+		if (g > 0 && o + 2 < sizeof(attrs))
+			attrs[o++] = ',';
+		imp_json_str(attrs, sizeof(attrs), &o, genres[g]);
+	}
+	snprintf(attrs + o, sizeof(attrs) - o, "]}");
+	dio_item it = {.id = id, .title = title, .category = cat, .brand = "", .price = -1,
+	               .in_stock = 1, .attributes = attrs};
+	return dio_sink_item(c->sink, &it);
+}
+
+static int
+imp_ml_catalog(imp_ctx *c, const char *path, int v100k)
+{
+	dio_csv f;
+	int rv, r;
+	if (dio_csv_open(&f, path, v100k ? '|' : ',') != 0) {
+		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
+		return RS_EIO;
+	}
+	while ((r = dio_csv_next(&f)) == 1) {
+		int64_t id;
+		if (!v100k && f.lineno == 1 && strcasecmp(f.fields[0], "movieId") == 0)
+			continue;
+		if (f.nfields < (v100k ? 24u : 3u) || dio_parse_id(f.fields[0], &id) != 0) {
+			rv = imp_error(c, path, f.lineno, v100k ? "want id|title|date|video|url|19 genre flags"
+			                                         : "want movieId,title,genres");
+			dio_csv_close(&f);
+			return rv;
+		}
+		const char *genres[20];
+		size_t ng = 0;
+		char title[512];
+		if (v100k) {
+			imp_latin1(f.fields[1], title, sizeof(title));
+			for (int g = 0; g < 19; g++)
+				if (strcmp(f.fields[5 + g], "1") == 0 && g > 0)
+					genres[ng++] = ML100K_GENRES[g];
+		} else {
+			snprintf(title, sizeof(title), "%s", f.fields[1]);
+			for (char *tok = strtok(f.fields[2], "|"); tok && ng < 20; tok = strtok(NULL, "|"))
+				if (strcmp(tok, "(no genres listed)") != 0)
+					genres[ng++] = tok;
+		}
+		if ((rv = imp_movie(c, id, title, genres, ng)) != 0) {
+			dio_csv_close(&f);
+			return rv;
+		}
+	}
+	dio_csv_close(&f);
+	return r < 0 ? imp_error(c, path, f.lineno, "unterminated quote") : 0;
+}
+
+static int
+imp_ml_ratings(imp_ctx *c, const char *path, int v100k)
+{
+	dio_csv f;
+	char eid[96];
+	int rv = 0, r;
+	if (dio_csv_open(&f, path, v100k ? '\t' : ',') != 0) {
+		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
+		return RS_EIO;
+	}
+	while ((r = dio_csv_next(&f)) == 1) {
+		int64_t u, i, ts;
+		double val;
+		char *end;
+		if (f.lineno == 1 && !v100k && strcasecmp(f.fields[0], "userId") == 0)
+			continue;
+		if (f.nfields < 4 || dio_parse_id(f.fields[0], &u) != 0 ||
+		    dio_parse_id(f.fields[1], &i) != 0 || (val = strtod(f.fields[2], &end), *end) ||
+		    (ts = imp_ts_parse(f.fields[3], "s")) < 0) {
+			rv = imp_error(c, path, f.lineno, "want user, item, rating, unix seconds");
+			break;
+		}
+		snprintf(eid, sizeof(eid), "ml:%" PRId64 ":%" PRId64 ":%s", u, i, f.fields[3]);
+		dio_event e = {.event_id = eid, .user_id = u, .item_id = i, .type = 5,
+		               .has_value = 1, .value = val, .ts_ms = ts};
+		if ((rv = dio_sink_event(c->sink, &e)) != 0)
+			break;
+	}
+	if (rv == 0 && r < 0)
+		rv = imp_error(c, path, f.lineno, "unterminated quote");
+	dio_csv_close(&f);
+	return rv;
+}
+
+/* ---- RetailRocket: timestamp,visitorid,event,itemid,transactionid (ms) ---- */
+
+static int
+imp_retailrocket(imp_ctx *c, const char *path)
+{
+	dio_csv f;
+	char eid[160];
+	int rv = 0, r;
+	if (dio_csv_open(&f, path, ',') != 0) {
+		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
+		return RS_EIO;
+	}
+	while ((r = dio_csv_next(&f)) == 1) {
+		int64_t ts, visitor, item;
+		if (f.lineno == 1 && strcasecmp(f.fields[0], "timestamp") == 0)
+			continue;
+		int type = f.nfields >= 4 ? imp_type_parse(f.fields[2]) : 0;
+		if (f.nfields < 4 || (ts = imp_ts_parse(f.fields[0], "ms")) < 0 || type == 0 ||
+		    (dio_parse_id(f.fields[1], &visitor) != 0 && strcmp(f.fields[1], "0") != 0) ||
+		    dio_parse_id(f.fields[3], &item) != 0) {
+			rv = imp_error(c, path, f.lineno,
+			               "want timestamp_ms,visitorid,view|addtocart|transaction,itemid");
+			break;
+		}
+		if (strcmp(f.fields[1], "0") == 0)
+			visitor = 0;
+		snprintf(eid, sizeof(eid), "rr:%s:%s:%s:%s", f.fields[0], f.fields[1], f.fields[2],
+		         f.fields[3]);
+		/* visitor ids start at 0 and user ids at 1: user_id = visitorid + 1 */
+		dio_event e = {.event_id = eid, .user_id = visitor + 1, .item_id = item,
+		               .type = type, .ts_ms = ts};
+		if ((rv = dio_sink_event(c->sink, &e)) != 0)
+			break;
+	}
+	if (rv == 0 && r < 0)
+		rv = imp_error(c, path, f.lineno, "unterminated quote");
+	dio_csv_close(&f);
+	return rv;
+}
+
+/* ---- sequences: "user item item ..." one user per line, items in time order ---- */
+
+static int
+imp_sequences(imp_ctx *c, const char *path)
+{
+	dio_csv f;
+	char eid[300];
+	int rv = 0, r;
+	if (dio_csv_open(&f, path, ' ') != 0) {
+		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
+		return RS_EIO;
+	}
+	while ((r = dio_csv_next(&f)) == 1) {
+		int64_t u, item;
+		if (f.nfields < 2) {
+			rv = imp_error(c, path, f.lineno, "want: user item [item ...]");
+			break;
+		}
+		if ((rv = imp_resolve(c, f.fields[0], 0, &u)) != 0) {
+			rv = rv == RS_EINVAL ? imp_error(c, path, f.lineno,
+			                                 "user id is not a positive integer (use --ids map)")
+			                     : rv;
+			break;
+		}
+		for (size_t k = 1; k < f.nfields; k++) {
+			if ((rv = imp_resolve(c, f.fields[k], 1, &item)) != 0) {
+				rv = rv == RS_EINVAL ? imp_error(c, path, f.lineno,
+				                                 "item id is not a positive integer (use "
+				                                 "--ids map)")
+				                     : rv;
+				break;
+			}
+			snprintf(eid, sizeof(eid), "seq:%ld:%zu", f.lineno, k);
+			/* one minute apart, so the order within a user is kept */
+			dio_event e = {.event_id = eid, .user_id = u, .item_id = item,
+			               .type = c->o->default_type,
+			               .ts_ms = (c->o->start_s + (int64_t) k * 60) * 1000};
+			if ((rv = dio_sink_event(c->sink, &e)) != 0)
+				break;
+		}
+		if (rv != 0)
+			break;
+	}
+	if (rv == 0 && r < 0)
+		rv = imp_error(c, path, f.lineno, "unterminated quote");
+	dio_csv_close(&f);
+	return rv;
+}
+
+/* ---- generic CSV with --map role=column[,role=column...] ---- */
+
+enum { MAP_USER, MAP_ITEM, MAP_TS, MAP_TYPE, MAP_VALUE, MAP_EVENT_ID, MAP_PRICE, MAP_N };
+static const char *const MAP_ROLES[MAP_N] = {"user", "item", "ts", "type", "value", "event_id",
+                                             "price"};
+
+static int
+imp_generic(imp_ctx *c, const char *path)
+{
+	char spec[512], *save = NULL;
+	const char *colname[MAP_N] = {0};
+	int col[MAP_N];
+	dio_csv f;
+	char eid[300];
+	int rv = 0, r;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	for (int k = 0; k < MAP_N; k++)
+		col[k] = -1;
+	snprintf(spec, sizeof(spec), "%s", c->o->map ? c->o->map : "");
+	for (char *tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		int k;
+		if (eq == NULL)
+			goto badmap;
+		*eq = '\0';
+		for (k = 0; k < MAP_N && strcmp(tok, MAP_ROLES[k]) != 0; k++)
+			;
+		if (k == MAP_N)
+			goto badmap;
+		colname[k] = eq + 1;
+	}
+	if (colname[MAP_USER] == NULL || colname[MAP_ITEM] == NULL)
+		goto badmap;
+	if (dio_csv_open(&f, path, c->o->delim) != 0) {
+		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
+		return RS_EIO;
+	}
+	while ((r = dio_csv_next(&f)) == 1) {
+		if (f.lineno == 1 || (col[MAP_USER] < 0 && !c->o->header)) {
+			/* resolve columns: by header name, or by 0-based index with --no-header */
+			for (int k = 0; k < MAP_N; k++) {
+				if (colname[k] == NULL)
+					continue;
+				if (!c->o->header) {
+					char *end;
+					long v = strtol(colname[k], &end, 10);
+					if (*end != '\0' || v < 0) {
+						rv = imp_error(c, path, f.lineno,
+						               "with --no-header, --map columns are 0-based indexes");
+						goto done;
+					}
+					col[k] = (int) v;
+					continue;
+				}
+				for (size_t j = 0; j < f.nfields; j++)
+					if (strcasecmp(f.fields[j], colname[k]) == 0)
+						col[k] = (int) j;
+				if (col[k] < 0) {
+					snprintf(c->err, sizeof(c->err), "%s: no column named %s in the header",
+					         path, colname[k]);
+					rv = RS_EINVAL;
+					goto done;
+				}
+			}
+			if (c->o->header)
+				continue;
+		}
+		int64_t u, item, ts;
+		int type = c->o->default_type;
+		double value = 0, price = 0;
+		int has_value = 0;
+		for (int k = 0; k < MAP_N; k++)
+			if (col[k] >= 0 && (size_t) col[k] >= f.nfields) {
+				rv = imp_error(c, path, f.lineno, "too few fields");
+				goto done;
+			}
+		if ((rv = imp_resolve(c, f.fields[col[MAP_USER]], 0, &u)) != 0 ||
+		    (rv = imp_resolve(c, f.fields[col[MAP_ITEM]], 1, &item)) != 0) {
+			if (rv == RS_EINVAL)
+				rv = imp_error(c, path, f.lineno,
+				               "user/item id is not a positive integer (use --ids map)");
+			goto done;
+		}
+		if (col[MAP_TYPE] >= 0 && (type = imp_type_parse(f.fields[col[MAP_TYPE]])) == 0) {
+			rv = imp_error(c, path, f.lineno, "unknown event type");
+			goto done;
+		}
+		if (col[MAP_TS] >= 0) {
+			if ((ts = imp_ts_parse(f.fields[col[MAP_TS]], c->o->ts_unit)) < 0) {
+				rv = imp_error(c, path, f.lineno, "bad timestamp (see --ts-unit)");
+				goto done;
+			}
+		} else {
+			ts = (c->o->start_s + f.lineno) * 1000;
+		}
+		if (col[MAP_VALUE] >= 0 && f.fields[col[MAP_VALUE]][0] != '\0') {
+			char *end;
+			value = strtod(f.fields[col[MAP_VALUE]], &end);
+			has_value = *end == '\0';
+		}
+		if (col[MAP_PRICE] >= 0)
+			price = strtod(f.fields[col[MAP_PRICE]], NULL);
+		if (col[MAP_EVENT_ID] >= 0)
+			snprintf(eid, sizeof(eid), "%.128s", f.fields[col[MAP_EVENT_ID]]);
+		else
+			snprintf(eid, sizeof(eid), "csv:%.200s:%ld", base, f.lineno);
+		dio_event e = {.event_id = eid, .user_id = u, .item_id = item, .type = type,
+		               .has_value = has_value, .value = value, .price = price, .ts_ms = ts};
+		if ((rv = dio_sink_event(c->sink, &e)) != 0)
+			goto done;
+	}
+	if (r < 0)
+		rv = imp_error(c, path, f.lineno, "unterminated quote");
+done:
+	dio_csv_close(&f);
+	return rv;
+badmap:
+	snprintf(c->err, sizeof(c->err),
+	         "--map wants role=column pairs with user and item, roles: user item ts type value "
+	         "event_id price");
+	return RS_EINVAL;
+}
+
+static void
+imp_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: rs-train import --format FMT --input FILE [--catalog FILE] (--dsn DSN | --out "
+	        "DIR) [options]\n"
+	        "formats:\n"
+	        "  movielens-100k  --input u.data (user item rating ts, tabs) [--catalog u.item]\n"
+	        "  movielens       --input ratings.csv (userId,movieId,rating,timestamp) [--catalog "
+	        "movies.csv]\n"
+	        "  retailrocket    --input events.csv (timestamp_ms,visitorid,event,itemid,...);\n"
+	        "                  user_id = visitorid + 1; view/addtocart/transaction\n"
+	        "  sequence        --input FILE, lines 'user item item ...' (time order, 1 min apart\n"
+	        "                  from --start); events of --type (default purchase)\n"
+	        "  csv             --input FILE --map user=COL,item=COL[,ts=COL,type=COL,value=COL,\n"
+	        "                  event_id=COL,price=COL] [--delimiter C] [--no-header] [--ts-unit "
+	        "s|ms|iso]\n"
+	        "options:\n"
+	        "  --dsn DSN        load into PostgreSQL (idempotent: re-importing stores nothing "
+	        "twice)\n"
+	        "  --out DIR        also/instead write items.csv, users.csv, events.csv\n"
+	        "  --ids keep|map   sequence/csv: keep positive integer ids (default) or map any token\n"
+	        "                   to dense ids 1..N, keeping the token as external_id\n"
+	        "  --type T         event type when the file has none (view, click, add_to_cart,\n"
+	        "                   purchase, rating, not_interested; default purchase for sequence,\n"
+	        "                   view for csv)\n"
+	        "  --start UNIX_S   base time for files without timestamps (default 1577836800)\n"
+	        "  --truncate       empty items, users, events, event_ids first\n"
+	        "  --help\n");
+}
+
+int
+trn_cmd_import(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"format", required_argument, NULL, 'f'},  {"input", required_argument, NULL, 'i'},
+	        {"catalog", required_argument, NULL, 'c'}, {"dsn", required_argument, NULL, 'd'},
+	        {"out", required_argument, NULL, 'o'},     {"map", required_argument, NULL, 'm'},
+	        {"delimiter", required_argument, NULL, 'D'}, {"no-header", no_argument, NULL, 'H'},
+	        {"ts-unit", required_argument, NULL, 'u'}, {"ids", required_argument, NULL, 'I'},
+	        {"type", required_argument, NULL, 't'},    {"start", required_argument, NULL, 's'},
+	        {"truncate", no_argument, NULL, 'T'},      {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0}};
+	imp_opts o = {.delim = ',', .header = 1, .ts_unit = "s", .ids = "keep",
+	              .start_s = 1577836800};
+	const char *type = NULL;
+	imp_ctx c;
+	int ch, rv;
+
+	memset(&c, 0, sizeof(c));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': o.format = optarg; break;
+		case 'i': o.input = optarg; break;
+		case 'c': o.catalog = optarg; break;
+		case 'd': o.dsn = optarg; break;
+		case 'o': o.out = optarg; break;
+		case 'm': o.map = optarg; break;
+		case 'D':
+			o.delim = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0 ? '\t' : optarg[0];
+			break;
+		case 'H': o.header = 0; break;
+		case 'u': o.ts_unit = optarg; break;
+		case 'I': o.ids = optarg; break;
+		case 't': type = optarg; break;
+		case 's': o.start_s = strtoll(optarg, NULL, 10); break;
+		case 'T': o.truncate = 1; break;
+		case 'h': imp_usage(stdout); return 0;
+		default: imp_usage(stderr); return 2;
+		}
+	}
+	const char *why = NULL;
+	if (o.format == NULL || o.input == NULL)
+		why = "give --format and --input";
+	else if (o.dsn == NULL && o.out == NULL)
+		why = "give --dsn and/or --out";
+	else if (strcmp(o.ids, "keep") != 0 && strcmp(o.ids, "map") != 0)
+		why = "--ids is keep or map";
+	else if (strcmp(o.ts_unit, "s") != 0 && strcmp(o.ts_unit, "ms") != 0 &&
+	         strcmp(o.ts_unit, "iso") != 0)
+		why = "--ts-unit is s, ms or iso";
+	o.default_type = type != NULL ? imp_type_parse(type)
+	                              : (o.format && strcmp(o.format, "sequence") == 0 ? 4 : 1);
+	if (why == NULL && o.default_type == 0)
+		why = "unknown --type";
+	if (why != NULL || optind < argc) {
+		fprintf(stderr, "rs-train import: %s\n", why ? why : "unexpected argument");
+		imp_usage(stderr);
+		return 2;
+	}
+	c.o = &o;
+	c.map_ids = strcmp(o.ids, "map") == 0;
+	if ((rv = dio_sink_open(&c.sink, o.dsn, o.out, o.truncate, c.err, sizeof(c.err))) != 0)
+		goto fail;
+	if (strcmp(o.format, "movielens-100k") == 0 || strcmp(o.format, "movielens") == 0) {
+		int v100k = o.format[9] == '-';
+		if (o.catalog != NULL)
+			rv = imp_ml_catalog(&c, o.catalog, v100k);
+		if (rv == 0)
+			rv = imp_ml_ratings(&c, o.input, v100k);
+	} else if (strcmp(o.format, "retailrocket") == 0) {
+		rv = imp_retailrocket(&c, o.input);
+	} else if (strcmp(o.format, "sequence") == 0) {
+		rv = imp_sequences(&c, o.input);
+	} else if (strcmp(o.format, "csv") == 0) {
+		rv = imp_generic(&c, o.input);
+	} else {
+		snprintf(c.err, sizeof(c.err), "unknown --format %s", o.format);
+		rv = RS_EINVAL;
+	}
+	dio_stats st;
+	char err2[400] = "";
+	int rv2 = dio_sink_close(c.sink, &st, err2, sizeof(err2));
+	c.sink = NULL;
+	if (rv == 0 && rv2 != 0) {
+		rv = rv2;
+		snprintf(c.err, sizeof(c.err), "%s", err2);
+	}
+	if (rv != 0)
+		goto fail;
+	fprintf(stderr,
+	        "rs-train import: format=%s items=%" PRIu64 " users=%" PRIu64 " events=%" PRIu64
+	        " stored_new=%" PRIu64 " already_stored=%" PRIu64 "\n",
+	        o.format, st.items, st.users, st.events, st.events_new, st.events_dup);
+	imp_idmap_free(&c.users);
+	imp_idmap_free(&c.items);
+	return 0;
+fail:
+	if (c.sink != NULL)
+		dio_sink_close(c.sink, NULL, NULL, 0);
+	imp_idmap_free(&c.users);
+	imp_idmap_free(&c.items);
+	fprintf(stderr, "rs-train import: %s\n", c.err[0] ? c.err : rs_strerror(rv));
+	return 1;
+}

@@ -1,0 +1,332 @@
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataio.h"
+#include "migrate.h"
+#include "rs_log.h"
+
+static char schema[64], dir[128], dsn[1024];
+static char pa[300], pb[300], pc[300];
+static PGconn *pg;
+
+static void
+sql(const char *q)
+{
+	PGresult *r = PQexec(pg, q);
+	ExecStatusType st = PQresultStatus(r);
+	cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", q,
+	          PQresultErrorMessage(r));
+	PQclear(r);
+}
+
+static long
+count(const char *q)
+{
+	PGresult *r = PQexec(pg, q);
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", q, PQresultErrorMessage(r));
+	long n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+static char *
+text(const char *q)
+{
+	static char buf[512];
+	PGresult *r = PQexec(pg, q);
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", q, PQresultErrorMessage(r));
+	cr_assert_gt(PQntuples(r), 0, "%s: no rows", q);
+	snprintf(buf, sizeof(buf), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return buf;
+}
+
+static void
+setup(void)
+{
+	static int seq;
+	char q[256];
+	rs_log_init("dataio-test", RS_LOG_WARN);
+	const char *base = getenv("RS_TEST_PG_DSN");
+	if (base == NULL || base[0] == '\0')
+		cr_assert_fail("RS_TEST_PG_DSN is not set: the dataio tests need a PostgreSQL database "
+		               "(e.g. RS_TEST_PG_DSN=\"$(scripts/pg.sh start)\")");
+	snprintf(schema, sizeof(schema), "dio_t%d_%d", (int) getpid(), ++seq);
+	snprintf(dir, sizeof(dir), "/tmp/rs-dataio-test-%s", schema);
+	if (strstr(base, "://") != NULL)
+		snprintf(dsn, sizeof(dsn), "%s%soptions=-csearch_path%%3D%s", base,
+		         strchr(base, '?') ? "&" : "?", schema);
+	else
+		snprintf(dsn, sizeof(dsn), "%s options='-csearch_path=%s'", base, schema);
+	pg = PQconnectdb(dsn);
+	cr_assert_eq(PQstatus(pg), CONNECTION_OK, "connect: %s", PQerrorMessage(pg));
+	snprintf(q, sizeof(q), "set client_min_messages = warning; drop schema if exists %s cascade; "
+	         "create schema %s", schema, schema);
+	sql(q);
+	cr_assert_eq(ing_migrate(pg, RS_SOURCE_DIR "/db/migrations", NULL), 0);
+	snprintf(q, sizeof(q), "mkdir -p '%s'", dir);
+	cr_assert_eq(system(q), 0);
+}
+
+static void
+teardown(void)
+{
+	char q[256];
+	if (pg != NULL) {
+		snprintf(q, sizeof(q), "drop schema if exists %s cascade", schema);
+		PQclear(PQexec(pg, q));
+		PQfinish(pg);
+		pg = NULL;
+	}
+	snprintf(q, sizeof(q), "rm -rf '%s'", dir);
+	if (system(q) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+TestSuite(dataio, .init = setup, .fini = teardown, .timeout = 60);
+
+static void
+write_file(const char *name, const char *content)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+static char *
+path_of(const char *name)
+{
+	static char buf[4][256];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
+	return buf[k];
+}
+
+/* run(fn, "cmd", args..., NULL): calls a subcommand like rs-train would. */
+static int
+run(int (*fn)(int, char **), ...)
+{
+	char *av[64];
+	int ac = 0;
+	va_list ap;
+	va_start(ap, fn);
+	for (char *a; ac < 63 && (a = va_arg(ap, char *)) != NULL;)
+		av[ac++] = a;
+	va_end(ap);
+	av[ac] = NULL;
+	return fn(ac, av);
+}
+#define RUN(fn, ...) run(fn, __VA_ARGS__, (char *) NULL)
+
+static int
+same_file(const char *a, const char *b)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	return system(cmd) == 0;
+}
+
+Test(dataio, generate_is_deterministic_by_seed)
+{
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--out", path_of("a"), "--users", "50",
+	                 "--items", "200", "--days", "14", "--seed", "7", "--end", "1790000000"),
+	             0);
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--out", path_of("b"), "--users", "50",
+	                 "--items", "200", "--days", "14", "--seed", "7", "--end", "1790000000"),
+	             0);
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--out", path_of("c"), "--users", "50",
+	                 "--items", "200", "--days", "14", "--seed", "8", "--end", "1790000000"),
+	             0);
+	const char *files[] = {"items.csv", "users.csv", "events.csv"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(pa, sizeof(pa), "%s/a/%s", dir, files[i]);
+		snprintf(pb, sizeof(pb), "%s/b/%s", dir, files[i]);
+		snprintf(pc, sizeof(pc), "%s/c/%s", dir, files[i]);
+		cr_assert(same_file(pa, pb), "%s differs between runs with the same seed", files[i]);
+		cr_assert(!same_file(pa, pc), "%s identical for different seeds", files[i]);
+	}
+}
+
+Test(dataio, generate_loads_a_shop_and_a_rerun_stores_nothing_twice)
+{
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--dsn", dsn, "--users", "200", "--items",
+	                 "500", "--days", "21", "--seed", "3"),
+	             0);
+	cr_assert_eq(count("select count(*) from users"), 200);
+	cr_assert_eq(count("select min(user_id) from users"), 1);
+	cr_assert_eq(count("select count(*) from items"), 500);
+	long ev = count("select count(*) from events");
+	cr_assert_gt(ev, 5000, "only %ld events", ev);
+	cr_assert_eq(count("select count(*) from event_ids"), ev);
+	for (int t = 1; t <= 4; t++) {
+		char q[96];
+		snprintf(q, sizeof(q), "select count(*) from events where type = %d", t);
+		cr_assert_gt(count(q), 0, "no events of type %d", t);
+	}
+	/* the funnel narrows */
+	cr_assert_gt(count("select count(*) from events where type = 1"),
+	             count("select count(*) from events where type = 3"));
+	cr_assert_gt(count("select count(*) from events where type = 3"),
+	             count("select count(*) from events where type = 4"));
+	/* readable catalog: category paths, brands, titles with the brand, prices */
+	cr_assert_eq(count("select count(*) from items where category !~ '^[A-Z][a-z]+/.+/.+' or "
+	                   "brand = '' or position(brand in title) = 0 or price <= 0"),
+	             0);
+	cr_assert_eq(count("select count(*) from users where display_name is null"), 0);
+	/* long tail: the top 10% of items get far more than 10% of the views */
+	cr_assert_gt(count("with c as (select item_id, count(*) n from events where type = 1 group "
+	                   "by 1), r as (select n, row_number() over (order by n desc) rk from c) "
+	                   "select (100 * sum(n) filter (where rk <= 50) / sum(n))::int from r"),
+	             25);
+	/* time over weeks, ending near now */
+	cr_assert_gt(count("select extract(epoch from max(ts) - min(ts))::bigint / 86400 from "
+	                   "events"),
+	             14);
+	cr_assert_lt(count("select extract(epoch from now() - max(ts))::bigint / 3600 from events"),
+	             3);
+	/* repeat purchases of consumables */
+	cr_assert_gt(count("select count(*) from (select user_id, item_id from events where type = "
+	                   "4 group by 1, 2 having count(*) > 1) x"),
+	             0);
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--dsn", dsn, "--users", "200", "--items",
+	                 "500", "--days", "21", "--seed", "3"),
+	             0);
+	cr_assert_eq(count("select count(*) from events"), ev);
+}
+
+Test(dataio, import_movielens_100k_with_titles_and_genres)
+{
+	write_file("u.data", "1\t10\t4\t881250949\n1\t20\t3\t881250950\n2\t10\t5\t891717742\n"
+	                     "3\t30\t1\t878887116\n");
+	/* id|title|date|video|url|19 genre flags; Latin-1 title */
+	write_file("u.item", "10|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|"
+	                     "0|0|0|0|0\n"
+	                     "20|GoldenEye (1995)|01-Jan-1995||http://x|0|1|1|0|0|0|0|0|0|0|0|0|0|0|"
+	                     "0|0|1|0|0\n"
+	                     "30|Caf\xe9 Society (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|1|0|0|0|"
+	                     "0|0|0|0|0|0|0\n");
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "movielens-100k", "--input",
+	                 path_of("u.data"), "--catalog", path_of("u.item"), "--dsn", dsn),
+	             0);
+	cr_assert_eq(count("select count(*) from events where type = 5"), 4);
+	cr_assert_eq(count("select count(*) from users"), 3);
+	cr_assert_str_eq(text("select title || '|' || category from items where item_id = 20"),
+	                 "GoldenEye (1995)|Movies/Action");
+	cr_assert_str_eq(text("select title from items where item_id = 30"),
+	                 "Caf\xc3\xa9 Society (1995)");
+	cr_assert_str_eq(text("select attributes->>'genres' from items where item_id = 10"),
+	                 "[\"Animation\", \"Children's\", \"Comedy\"]");
+	cr_assert_eq(count("select value::int from events where user_id = 2 and item_id = 10"), 5);
+	cr_assert_str_eq(text("select to_char(ts at time zone 'UTC', 'YYYY-MM-DD') from events "
+	                      "where user_id = 3"),
+	                 "1997-11-07");
+	/* re-import: nothing doubles */
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "movielens-100k", "--input",
+	                 path_of("u.data"), "--dsn", dsn),
+	             0);
+	cr_assert_eq(count("select count(*) from events"), 4);
+}
+
+Test(dataio, import_movielens_csv_with_quoted_titles)
+{
+	write_file("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n"
+	                          "1,3,4.5,964981247\n2,3,0.5,1445714835\n");
+	write_file("movies.csv", "movieId,title,genres\n1,Toy Story (1995),"
+	                         "Adventure|Animation|Children|Comedy|Fantasy\n"
+	                         "3,\"American President, The (1995)\",Comedy|Drama|Romance\n");
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "movielens", "--input",
+	                 path_of("ratings.csv"), "--catalog", path_of("movies.csv"), "--dsn", dsn),
+	             0);
+	cr_assert_str_eq(text("select title || '|' || category from items where item_id = 3"),
+	                 "American President, The (1995)|Movies/Comedy");
+	cr_assert_eq(count("select count(*) from events where type = 5"), 3);
+	cr_assert_eq(count("select (value * 10)::int from events where user_id = 2"), 5);
+}
+
+Test(dataio, import_retailrocket_events)
+{
+	write_file("events.csv", "timestamp,visitorid,event,itemid,transactionid\n"
+	                         "1433221332117,257597,view,355908,\n"
+	                         "1433224214164,992329,view,248676,\n"
+	                         "1433221999827,0,addtocart,355908,\n"
+	                         "1433222276276,0,transaction,355908,4000\n");
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "retailrocket", "--input",
+	                 path_of("events.csv"), "--dsn", dsn),
+	             0);
+	cr_assert_eq(count("select count(*) from events"), 4);
+	cr_assert_eq(count("select count(*) from events where user_id = 1 and item_id = 355908 and "
+	                   "type in (3, 4)"),
+	             2);
+	cr_assert_eq(count("select count(*) from events where user_id = 257598 and type = 1"), 1);
+	cr_assert_eq(count("select (extract(epoch from ts) * 1000)::bigint from events where "
+	                   "user_id = 992330"),
+	             1433224214164);
+}
+
+Test(dataio, import_sequences_with_mapped_ids)
+{
+	write_file("seq.txt", "A1X B00X1 B00X2 B00X3\nA2Y B00X2 B00X9\n\nA1X B00X3\n");
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "sequence", "--input",
+	                 path_of("seq.txt")),
+	             2, "no --dsn/--out is a usage error");
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "sequence", "--input",
+	                 path_of("seq.txt"), "--dsn", dsn),
+	             1, "string ids need --ids map");
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "sequence", "--input",
+	                 path_of("seq.txt"), "--ids", "map", "--dsn", dsn),
+	             0);
+	cr_assert_eq(count("select count(*) from events where type = 4"), 6);
+	cr_assert_eq(count("select count(*) from items"), 4);
+	cr_assert_eq(count("select user_id from users where external_id = 'A2Y'"), 2);
+	cr_assert_eq(count("select count(*) from events e join items i using (item_id) where "
+	                   "i.external_id = 'B00X3'"),
+	             2);
+	/* order within a user is kept */
+	cr_assert_str_eq(text("select string_agg(i.external_id, ' ' order by e.ts) from events e "
+	                      "join items i using (item_id) join users u using (user_id) where "
+	                      "u.external_id = 'A1X' and e.event_id like 'seq:1:%'"),
+	                 "B00X1 B00X2 B00X3");
+}
+
+Test(dataio, import_generic_csv_with_a_column_mapping)
+{
+	write_file("log.tsv", "when\twho\twhat\taction\tstars\n"
+	                      "2024-03-01 10:00:00\t5\t50\tview\t\n"
+	                      "2024-03-01T10:05:00Z\t5\t50\tpurchase\t\n"
+	                      "2024-03-02 08:00:00\t6\t51\trating\t4.5\n");
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "csv", "--input", path_of("log.tsv"),
+	                 "--delimiter", "tab", "--ts-unit", "iso", "--map",
+	                 "user=who,item=what,ts=when,type=action,value=stars", "--dsn", dsn,
+	                 "--out", path_of("out")),
+	             0);
+	cr_assert_eq(count("select count(*) from events"), 3);
+	cr_assert_eq(count("select type from events where user_id = 5 and ts = '2024-03-01 "
+	                   "10:05:00+00'"),
+	             4);
+	cr_assert_eq(count("select (value * 10)::int from events where type = 5"), 45);
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "csv", "--input", path_of("log.tsv"),
+	                 "--delimiter", "tab", "--map", "user=nobody,item=what", "--dsn", dsn),
+	             1, "unknown column is an error");
+	snprintf(pa, sizeof(pa), "%s/out/events.csv", dir);
+	FILE *f = fopen(pa, "r");
+	cr_assert_not_null(f, "csv output written");
+	fclose(f);
+}
+
+Test(dataio, help_and_usage_errors)
+{
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--help"), 0);
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--help"), 0);
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--users", "0", "--out", dir), 2);
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "nope", "--input", "x", "--out", dir),
+	             1);
+}
