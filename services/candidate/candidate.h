@@ -1,0 +1,75 @@
+/* rs-candidate: first-stage retrieval (METHOD_CANDIDATES, METHOD_SIMILAR).
+ *
+ * A background thread rebuilds a snapshot (snapshot.h) from PostgreSQL every refresh_ms and
+ * swaps it in; handlers (handler.c) take a reference to the current snapshot and run the
+ * retrieval (retrieve.h) without touching the database, so a database outage only freezes
+ * the data. Only main.c and tests include this header. */
+#ifndef CANDIDATE_H
+#define CANDIDATE_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "retrieve.h"
+#include "rs_log.h"
+#include "rs_metrics.h"
+#include "rs_rpc.h"
+#include "snapshot.h"
+
+#define CAND_MAX_K        1000 /* a request asking for more candidates is invalid */
+#define CAND_SIMILAR_K    20   /* SimilarRequest default k */
+#define CAND_MAX_HISTORY  10000
+#define CAND_MAX_EXCLUDED 10000
+
+typedef struct cand_config {
+	const char *pg_dsn;
+	const char *url; /* RS_CANDIDATE_URL */
+	int workers;
+	rs_log_level log_level;
+	int refresh_ms;     /* rebuild period */
+	int default_k;      /* candidates when the request says 0 */
+	int window_days;    /* events newer than this feed the snapshot */
+	int max_events;     /* at most this many (the newest) events per rebuild */
+	double half_life_h; /* popularity half-life */
+	int covisit_n;      /* neighbours kept per item */
+	int pg_timeout_ms;  /* statement_timeout of the refresh queries */
+} cand_config;
+
+typedef struct cand_state {
+	cand_config cs_cfg;
+	pthread_mutex_t cs_snap_mu;    /* guards cs_snap (the pointer, not the snapshot) */
+	cand_snap *cs_snap;            /* NULL until the first refresh */
+	pthread_mutex_t cs_refresh_mu; /* one refresh at a time; guards cs_pg */
+	PGconn *cs_pg;
+	char *cs_dsn; /* pg_dsn plus connect_timeout */
+	pthread_t cs_thread;
+	int cs_thread_started;
+	atomic_int cs_stop;
+	atomic_int cs_pg_ok;
+	double cs_started_ms;
+	rs_metric *cs_refresh_ok, *cs_refresh_fail, *cs_refresh_ms, *cs_items, *cs_events;
+} cand_state;
+
+/* cand_open: state and the refresh thread (first refresh at once, in the background; a
+ * database that is down is not an error). Returns 0 and *out, RS_EINVAL, RS_ENOMEM. */
+int cand_open(cand_state **out, const cand_config *cfg);
+
+/* cand_close: stop the refresh thread and free everything, after the RPC server that uses the
+ * state has been closed. NULL is a no-op. */
+void cand_close(cand_state *st);
+
+/* cand_refresh: rebuild the snapshot from PostgreSQL now (blocking; serialised with the
+ * background thread). An unchanged input keeps the current snapshot. Returns 0,
+ * RS_EUNAVAIL (database down), RS_EDB, RS_ENOMEM; on error the current snapshot stays. */
+int cand_refresh(cand_state *st);
+
+/* cand_current: a reference to the current snapshot (NULL before the first refresh); drop it
+ * with cand_snap_unref. */
+cand_snap *cand_current(cand_state *st);
+
+/* The RPC routes (ud = cand_state *): CANDIDATES, SIMILAR, HEALTH (ready = a snapshot). */
+extern const rs_rpc_route cand_routes[];
+
+#endif

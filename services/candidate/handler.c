@@ -1,0 +1,208 @@
+/* Request handlers of rs-candidate: CANDIDATES, SIMILAR and HEALTH. */
+#include <stdio.h>
+
+#include "candidate.h"
+#include "candidate.pb-c.h"
+#include "rs_err.h"
+#include "rs_time.h"
+
+#define CAND_SVC "candidate"
+
+/* Converts retrieval results to the reply. Strings are borrowed from snap, which the caller
+ * keeps referenced until the reply is packed. */
+static Rs__Candidate **
+cand_to_pb(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, size_t n)
+{
+	Rs__Candidate **out = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*out));
+	Rs__Candidate *cs = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*cs));
+	if (out == NULL || cs == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const cand_item *it = &snap->items[res[i].item];
+		Rs__Candidate *c = &cs[i];
+		size_t ns = 0;
+		rs__candidate__init(c);
+		c->item_id = it->id;
+		c->score = res[i].score;
+		c->title = it->title;
+		c->category = it->category;
+		c->price = it->has_price ? it->price : 0;
+		c->sources = rs_arena_alloc(call->arena, CAND_NSRC * sizeof(*c->sources));
+		Rs__SourceScore *ss = rs_arena_alloc(call->arena, CAND_NSRC * sizeof(*ss));
+		if (c->sources == NULL || ss == NULL)
+			return NULL;
+		for (int s = 0; s < CAND_NSRC; s++) {
+			if (!(res[i].has & (1u << s)))
+				continue;
+			rs__source_score__init(&ss[ns]);
+			ss[ns].source = (char *) cand_src_names[s];
+			ss[ns].score = res[i].src[s].score;
+			ss[ns].rank = res[i].src[s].rank;
+			ss[ns].because_item = res[i].src[s].because;
+			c->sources[ns] = &ss[ns];
+			ns++;
+		}
+		c->n_sources = ns;
+		out[i] = c;
+	}
+	return out;
+}
+
+static void
+cand_reply(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, size_t n)
+{
+	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	Rs__Candidate **cs = cand_to_pb(call, snap, res, n);
+	if (cs == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		return;
+	}
+	rs_rpc_header_init(call, &h, CAND_SVC, snap->version);
+	resp.header = &h;
+	resp.candidates = cs;
+	resp.n_candidates = n;
+	rs_rpc_reply(call, &resp.base);
+}
+
+static void
+cand_handle_candidates(void *ud, rs_rpc_call *call)
+{
+	cand_state *st = ud;
+	Rs__CandidatesRequest *req;
+	cand_filter filt = {0};
+	cand_snap *snap = NULL;
+	size_t n = 0;
+
+	if (rs_rpc_unpack(call, &rs__candidates_request__descriptor, (void **) &req) != 0)
+		return;
+	if (req->user_id < 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "user_id must not be negative");
+		return;
+	}
+	if (req->k > CAND_MAX_K) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "k must be between 1 and %d",
+		            CAND_MAX_K);
+		return;
+	}
+	if (req->n_recent > CAND_MAX_HISTORY) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "at most %d history events",
+		            CAND_MAX_HISTORY);
+		return;
+	}
+	if (req->filter != NULL) {
+		const Rs__CandidateFilter *f = req->filter;
+		if (f->min_price < 0 || f->max_price < 0 ||
+		    (f->max_price > 0 && f->min_price > f->max_price)) {
+			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
+			            "price range must satisfy 0 <= min_price <= max_price");
+			return;
+		}
+		if (f->n_exclude_items > CAND_MAX_EXCLUDED) {
+			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "at most %d excluded items",
+			            CAND_MAX_EXCLUDED);
+			return;
+		}
+		filt.category = f->category;
+		filt.min_price = f->min_price;
+		filt.max_price = f->max_price;
+		filt.in_stock_only = f->in_stock_only;
+		filt.exclude = f->exclude_items;
+		filt.n_exclude = f->n_exclude_items;
+	}
+	uint32_t k = req->k != 0 ? req->k : (uint32_t) st->cs_cfg.default_k;
+	cand_hist *h =
+	        rs_arena_alloc(call->arena, (req->n_recent ? req->n_recent : 1) * sizeof(*h));
+	cand_result *res = rs_arena_alloc(call->arena, k * sizeof(*res));
+	if (h == NULL || res == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < req->n_recent; i++) {
+		const Rs__HistoryEvent *e = req->recent[i];
+		h[i] = (cand_hist){e->item_id, e->ts_ms, e->value, (int32_t) e->type};
+	}
+	if ((snap = cand_current(st)) == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
+		return;
+	}
+	if (cand_retrieve(snap, h, req->n_recent, &filt, k, res, &n) != 0)
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+	else
+		cand_reply(call, snap, res, n);
+	cand_snap_unref(snap);
+}
+
+static void
+cand_handle_similar(void *ud, rs_rpc_call *call)
+{
+	cand_state *st = ud;
+	Rs__SimilarRequest *req;
+	cand_snap *snap;
+	size_t n = 0;
+
+	if (rs_rpc_unpack(call, &rs__similar_request__descriptor, (void **) &req) != 0)
+		return;
+	if (req->item_id <= 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "item_id must be positive");
+		return;
+	}
+	if (req->k > CAND_MAX_K) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "k must be between 1 and %d",
+		            CAND_MAX_K);
+		return;
+	}
+	uint32_t k = req->k != 0 ? req->k : CAND_SIMILAR_K;
+	cand_result *res = rs_arena_alloc(call->arena, k * sizeof(*res));
+	if (res == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		return;
+	}
+	if ((snap = cand_current(st)) == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
+		return;
+	}
+	int64_t idx = cand_snap_find(snap, req->item_id);
+	if (idx < 0)
+		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "item %lld is unknown",
+		            (long long) req->item_id);
+	else if (cand_similar(snap, (uint32_t) idx, k, res, &n) != 0)
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+	else
+		cand_reply(call, snap, res, n);
+	cand_snap_unref(snap);
+}
+
+static void
+cand_handle_health(void *ud, rs_rpc_call *call)
+{
+	cand_state *st = ud;
+	Rs__HealthResponse resp = RS__HEALTH_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	char detail[200];
+	cand_snap *snap = cand_current(st);
+
+	if (snap != NULL)
+		snprintf(detail, sizeof(detail), "pg=%s version=%s items=%zu events=%zu",
+		         atomic_load(&st->cs_pg_ok) ? "up" : "down", snap->version, snap->n_items,
+		         snap->n_events);
+	else
+		snprintf(detail, sizeof(detail), "pg=%s no snapshot yet",
+		         atomic_load(&st->cs_pg_ok) ? "up" : "down");
+	rs_rpc_header_init(call, &h, CAND_SVC, snap != NULL ? snap->version : "");
+	resp.header = &h;
+	resp.ready = snap != NULL;
+	resp.detail = rs_arena_strdup(call->arena, detail);
+	resp.uptime_ms = (int64_t) (rs_mono_ms() - st->cs_started_ms);
+	if (snap != NULL)
+		h.model_version = rs_arena_strdup(call->arena, snap->version);
+	cand_snap_unref(snap);
+	rs_rpc_reply(call, &resp.base);
+}
+
+const rs_rpc_route cand_routes[] = {
+        {RS__METHOD__METHOD_CANDIDATES, "candidates", cand_handle_candidates},
+        {RS__METHOD__METHOD_SIMILAR, "similar", cand_handle_similar},
+        {RS__METHOD__METHOD_HEALTH, "health", cand_handle_health},
+        {0, NULL, NULL},
+};

@@ -1,0 +1,61 @@
+/* rs-candidate: wiring only (config, logging, state, RPC server, wait for a stop signal). */
+#include <stdio.h>
+#include <time.h>
+
+#include "candidate.h"
+#include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_proc.h"
+
+static const rs_cfg_field cand_cfg_fields[] = {
+        RS_CFG_SECRET("RS_PG_DSN", cand_config, pg_dsn,
+                      "host=127.0.0.1 port=55432 user=postgres dbname=recsys"),
+        RS_CFG_STR("RS_CANDIDATE_URL", cand_config, url, "tcp://127.0.0.1:7300"),
+        RS_CFG_INT("RS_CANDIDATE_WORKERS", cand_config, workers, 4, 1, 64),
+        RS_CFG_LEVEL("RS_LOG_LEVEL", cand_config, log_level, "info"),
+        RS_CFG_INT("RS_CANDIDATE_REFRESH_MS", cand_config, refresh_ms, 2000, 50, 3600000),
+        RS_CFG_INT("RS_CANDIDATE_K", cand_config, default_k, 200, 1, CAND_MAX_K),
+        RS_CFG_INT("RS_CANDIDATE_WINDOW_DAYS", cand_config, window_days, 90, 1, 36500),
+        RS_CFG_INT("RS_CANDIDATE_MAX_EVENTS", cand_config, max_events, 1000000, 0, 100000000),
+        RS_CFG_DOUBLE("RS_CANDIDATE_HALF_LIFE_H", cand_config, half_life_h, 72, 0.01, 100000),
+        RS_CFG_INT("RS_CANDIDATE_COVISIT_N", cand_config, covisit_n, 50, 0, CAND_COVISIT_MAX),
+        RS_CFG_INT("RS_CANDIDATE_PG_TIMEOUT_MS", cand_config, pg_timeout_ms, 30000, 100, 600000),
+        RS_CFG_END,
+};
+
+int
+main(void)
+{
+	cand_config cfg;
+	cand_state *st = NULL;
+	rs_rpc_server *srv = NULL;
+	char err[256];
+	int rv;
+
+	if (rs_cfg_load(cand_cfg_fields, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rs-candidate: %s\n", err);
+		return 2;
+	}
+	rs_log_init("candidate", cfg.log_level);
+	rs_cfg_log(cand_cfg_fields, &cfg);
+	rs_proc_install_signals();
+
+	if ((rv = cand_open(&st, &cfg)) != 0) {
+		rs_log_error("candidate.open_failed", "err=\"%s\"", rs_strerror(rv));
+		goto out;
+	}
+	if ((rv = rs_rpc_server_open(&srv, cfg.url, cfg.workers, cand_routes, st)) != 0) {
+		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
+		goto out;
+	}
+	rs_log_info("svc.ready", "url=%s workers=%d refresh_ms=%d", cfg.url, cfg.workers,
+	            cfg.refresh_ms);
+	while (!rs_proc_stop_requested())
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+	rs_log_info("svc.stopping", "reason=signal");
+out:
+	rs_rpc_server_close(srv); /* finishes in-flight requests */
+	cand_close(st);
+	return rv == 0 ? 0 : 1;
+}

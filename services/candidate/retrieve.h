@@ -1,0 +1,69 @@
+/* Retrieval over one snapshot: per-source candidate lists, merged and de-duplicated.
+ *
+ * Sources: "covisit" (neighbours of the user's recent items, because_item = the history item
+ * that contributed most), "bought_together" (the part of co-visitation from users who bought
+ * both), "category" (popular items of the categories of the user's recent items) and
+ * "popular" (global, time-decayed). Each source keeps its own top k; the merged score is a
+ * weighted sum of the per-source scores normalised by that source's best score.
+ * Pure functions of their inputs: no locks, no I/O. */
+#ifndef CAND_RETRIEVE_H
+#define CAND_RETRIEVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+
+enum {
+	CAND_SRC_COVISIT,
+	CAND_SRC_BOUGHT,
+	CAND_SRC_CATEGORY,
+	CAND_SRC_POPULAR,
+	CAND_NSRC,
+};
+
+extern const char *const cand_src_names[CAND_NSRC];
+
+typedef struct cand_hist {
+	int64_t item_id;
+	int64_t ts_ms;
+	double value;
+	int32_t type; /* rs.EventType number */
+} cand_hist;
+
+typedef struct cand_filter {
+	const char *category; /* path prefix ("Home" matches "Home/Kitchen"); NULL or "" = any */
+	double min_price;     /* 0 = no lower bound */
+	double max_price;     /* 0 = no upper bound */
+	int in_stock_only;
+	const int64_t *exclude;
+	size_t n_exclude;
+} cand_filter;
+
+typedef struct cand_src {
+	float score;
+	uint32_t rank;   /* 1-based inside the source */
+	int64_t because; /* history item behind it, 0 if none */
+} cand_src;
+
+typedef struct cand_result {
+	uint32_t item; /* index into the snapshot's items */
+	float score;   /* merged */
+	unsigned has;  /* bit s set when source s produced it */
+	cand_src src[CAND_NSRC];
+} cand_result;
+
+/* cand_retrieve: up to k candidates for a user with history h (any order; purchases and
+ * not_interested items are excluded), best first, into out (room for k).
+ * Returns 0 and *n_out, or RS_ENOMEM. */
+int cand_retrieve(const cand_snap *s, const cand_hist *h, size_t nh, const cand_filter *f,
+                  uint32_t k, cand_result *out, size_t *n_out);
+
+/* cand_similar: up to k items like item index `item` (its co-visitation neighbours, then
+ * popular items of its category), never the item itself. Returns 0 or RS_ENOMEM. */
+int cand_similar(const cand_snap *s, uint32_t item, uint32_t k, cand_result *out, size_t *n_out);
+
+/* cand_filter_pass: 1 when item index i passes f (NULL passes everything). */
+int cand_filter_pass(const cand_snap *s, uint32_t i, const cand_filter *f);
+
+#endif
