@@ -68,6 +68,7 @@ enum {
 	OPT_NITEMS,
 	OPT_NNZ,
 	OPT_ZIPF,
+	OPT_HOLDOUTP,
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +97,7 @@ static const struct option long_opts[] = {
         {"objective", required_argument, NULL, OPT_OBJ},
         {"holdout-frac", required_argument, NULL, OPT_HOLDOUT},
         {"leave-one-out", no_argument, NULL, OPT_LOO},
+        {"holdout", required_argument, NULL, OPT_HOLDOUTP},
         {"users", required_argument, NULL, OPT_USERS},
         {"test", required_argument, NULL, OPT_TEST},
         {"recs", required_argument, NULL, OPT_RECS},
@@ -221,7 +223,11 @@ parse_model_opt(const char *cmd, int c, tr_params *p, int *holdout_set)
 		*holdout_set = 1;
 		return 1;
 	case OPT_LOO:
-		p->holdout_frac = 0;
+		snprintf(p->holdout, sizeof(p->holdout), "%s", "leave-one-out");
+		*holdout_set = 1;
+		return 1;
+	case OPT_HOLDOUTP:
+		snprintf(p->holdout, sizeof(p->holdout), "%s", optarg);
 		*holdout_set = 1;
 		return 1;
 	case OPT_SOURCES:
@@ -250,8 +256,10 @@ static const char model_opts_help[] =
         "  two-stage: --sources LIST [ease,als,itemknn,pop] --candidates N [100] per source\n"
         "             --trees N [200] --depth N [6] --eta X [0.1]\n"
         "             --objective rank:ndcg|rank:pairwise|rank:map [rank:ndcg]\n"
-        "             --holdout-frac X [0.2, or the last item when split.json next to\n"
-        "             train.csv says leave-one-out] --leave-one-out\n"
+        "             --holdout PROTOCOL [temporal-user; default: the protocol in the\n"
+        "             split.json next to train.csv] how the ranker's label slice is\n"
+        "             carved from train (temporal-user, random-user, global-time,\n"
+        "             leave-one-out = --leave-one-out), --holdout-frac X [0.2]\n"
         "             (first-stage sources use the parameters above)\n"
         "  all:       --threads N [all cores; or RS_TRAIN_THREADS]\n";
 
@@ -267,9 +275,8 @@ params_from_split_json(const char *train, tr_params *p)
 	snprintf(path, sizeof(path), "%s/split.json", dirname(dir));
 	if ((root = json_load_file(path, 0, NULL)) == NULL)
 		return;
-	if (json_unpack(root, "{s:s}", "protocol", &proto) == 0 &&
-	    strcmp(proto, "leave-one-out") == 0)
-		p->holdout_frac = 0;
+	if (json_unpack(root, "{s:s}", "protocol", &proto) == 0)
+		snprintf(p->holdout, sizeof(p->holdout), "%s", proto);
 	json_decref(root);
 }
 

@@ -1,6 +1,7 @@
 /* dataset: see dataset.h. */
 #include "dataset.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,64 @@ tr_dataset_holdout(const tr_dataset *ds, double frac, int min_n, unsigned char *
 		for (e = b + n - k; e < b + n; e++)
 			out[e] = 1;
 	}
+}
+
+static uint64_t
+ds_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int
+ds_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+int
+tr_dataset_holdout_protocol(const tr_dataset *ds, const char *protocol, double frac, int min_n,
+                            uint64_t seed, unsigned char *held, tr_error *err)
+{
+	int64_t e;
+	int32_t u;
+
+	if (strcmp(protocol, "temporal-user") == 0) {
+		tr_dataset_holdout(ds, frac, min_n, held);
+	} else if (strcmp(protocol, "leave-one-out") == 0) {
+		tr_dataset_holdout(ds, 0, min_n, held);
+	} else if (strcmp(protocol, "random-user") == 0) {
+		memset(held, 0, (size_t) ds->nnz);
+		for (u = 0; u < ds->n_users; u++) {
+			int64_t b = ds->u_ptr[u], n = ds->u_ptr[u + 1] - b, k, a;
+			if (n < min_n)
+				continue;
+			k = (int64_t) floor(frac * (double) n + 0.5);
+			k = k < 1 ? 1 : k;
+			for (a = 0; a < k; a++) { /* k distinct random entries */
+				int64_t at = b + (int64_t) (ds_rand(&seed) % (uint64_t) n);
+				while (held[at])
+					at = b + (at - b + 1) % n;
+				held[at] = 1;
+			}
+		}
+	} else if (strcmp(protocol, "global-time") == 0) {
+		double *t = tr_xmalloc((size_t) ds->nnz * sizeof(double)), cut;
+		memcpy(t, ds->u_ts, (size_t) ds->nnz * sizeof(double));
+		qsort(t, (size_t) ds->nnz, sizeof(double), ds_cmp_double);
+		cut = t[(size_t) floor((1.0 - frac) * (double) (ds->nnz - 1))];
+		free(t);
+		for (e = 0; e < ds->nnz; e++)
+			held[e] = ds->u_ts[e] >= cut;
+	} else {
+		return tr_error_set(err, RS_EINVAL, "unknown protocol '%s'", protocol);
+	}
+	return 0;
 }
 
 float *

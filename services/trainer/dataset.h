@@ -49,6 +49,13 @@ void tr_dataset_subset(const tr_dataset *parent, const unsigned char *keep, tr_d
  * for users with at least min_n entries. out[nnz] is written 1 for held-out entries. */
 void tr_dataset_holdout(const tr_dataset *ds, double frac, int min_n, unsigned char *out);
 
+/* tr_dataset_holdout_protocol: held[e] = 1 for a validation slice carved like
+ * shared/bench/split.py's protocol: temporal-user (each user's last frac, users with >= min_n
+ * entries), leave-one-out (the last entry), random-user (random frac per user, our seeded
+ * generator), global-time (the latest frac of all entries). RS_EINVAL for another name. */
+int tr_dataset_holdout_protocol(const tr_dataset *ds, const char *protocol, double frac, int min_n,
+                                uint64_t seed, unsigned char *held, tr_error *err);
+
 /* tr_dataset_item_pop: number of users of each item, as float (n_items). Caller frees. */
 float *tr_dataset_item_pop(const tr_dataset *ds);
 

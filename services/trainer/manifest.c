@@ -13,14 +13,15 @@ static json_t *
 manifest_params(const tr_params *p)
 {
 	return json_pack("{s:f, s:i, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:s, s:i,"
-	                 " s:i, s:i, s:f, s:f, s:s, s:I}",
+	                 " s:i, s:i, s:f, s:f, s:s, s:I, s:s}",
 	                 "half_life", p->half_life, "k", p->knn_k, "shrink", p->shrink,
 	                 "seq_weight", p->seq_weight, "factors", p->factors, "iterations",
 	                 p->iterations, "cg_steps", p->cg_steps, "reg", p->reg, "alpha", p->alpha,
 	                 "lambda", p->lambda, "max_mem_gb", p->max_mem_gb, "max_items",
 	                 p->max_items, "sources", p->sources, "cand_n", p->cand_n, "trees",
 	                 p->trees, "depth", p->depth, "eta", p->eta, "holdout_frac",
-	                 p->holdout_frac, "objective", p->objective, "seed", (json_int_t) p->seed);
+	                 p->holdout_frac, "objective", p->objective, "seed", (json_int_t) p->seed,
+	                 "holdout", p->holdout);
 }
 
 int
@@ -56,6 +57,7 @@ tr_manifest_read(const char *dir, tr_model *m, int *ease_dual, tr_error *err)
 	json_error_t jerr;
 	json_t *root, *params, *data;
 	const char *format = NULL, *model = NULL, *fp = NULL, *sources = "", *objective = "";
+	const char *holdout = "temporal-user";
 	int version = -1, users = -1, items = -1, dual = 0, rv;
 	json_int_t nnz = 0, seed = 0;
 	double fit_s = 0;
@@ -86,14 +88,15 @@ tr_manifest_read(const char *dir, tr_model *m, int *ease_dual, tr_error *err)
 	                   &users, "items", &items, "interactions", &nnz) != 0 ||
 	    json_unpack_ex(params, &jerr, 0,
 	                   "{s?F, s?i, s?F, s?F, s?i, s?i, s?i, s?F, s?F, s?F, s?F, s?i, s?s, s?i,"
-	                   " s?i, s?i, s?F, s?F, s?s, s?I}",
+	                   " s?i, s?i, s?F, s?F, s?s, s?I, s?s}",
 	                   "half_life", &p->half_life, "k", &p->knn_k, "shrink", &p->shrink,
 	                   "seq_weight", &p->seq_weight, "factors", &p->factors, "iterations",
 	                   &p->iterations, "cg_steps", &p->cg_steps, "reg", &p->reg, "alpha",
 	                   &p->alpha, "lambda", &p->lambda, "max_mem_gb", &p->max_mem_gb,
 	                   "max_items", &p->max_items, "sources", &sources, "cand_n", &p->cand_n,
 	                   "trees", &p->trees, "depth", &p->depth, "eta", &p->eta, "holdout_frac",
-	                   &p->holdout_frac, "objective", &objective, "seed", &seed) != 0) {
+	                   &p->holdout_frac, "objective", &objective, "seed", &seed, "holdout",
+	                   &holdout) != 0) {
 		rv = tr_error_set(err, RS_ECORRUPT, "%s: %s", path, jerr.text);
 		json_decref(root);
 		return rv;
@@ -104,6 +107,7 @@ tr_manifest_read(const char *dir, tr_model *m, int *ease_dual, tr_error *err)
 	}
 	snprintf(p->sources, sizeof(p->sources), "%s", sources);
 	snprintf(p->objective, sizeof(p->objective), "%s", objective);
+	snprintf(p->holdout, sizeof(p->holdout), "%s", holdout);
 	p->seed = (uint64_t) seed;
 	m->n_users = users;
 	m->n_items = items;

@@ -45,6 +45,7 @@ typedef struct tr_params {
 	int trees, depth;
 	double eta, holdout_frac; /* holdout_frac <= 0: leave the last one out */
 	char objective[32];
+	char holdout[24]; /* how the ranker's label slice is carved (split.py protocol) */
 	/* all */
 	int nthreads;
 	uint64_t seed;

@@ -106,65 +106,6 @@ tune_parse_grid(const char *s, grid *g, tr_error *err)
 	return 0;
 }
 
-static uint64_t
-tune_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static int
-tune_cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *) a, y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* held[e] = 1 for validation entries of ds */
-static int
-tune_holdout(const tr_dataset *ds, const tr_tune_opts *o, unsigned char *held, tr_error *err)
-{
-	int64_t e;
-	int32_t u;
-
-	if (strcmp(o->protocol, "temporal-user") == 0) {
-		tr_dataset_holdout(ds, o->test_frac, o->min_holdout, held);
-	} else if (strcmp(o->protocol, "leave-one-out") == 0) {
-		tr_dataset_holdout(ds, 0, o->min_holdout, held);
-	} else if (strcmp(o->protocol, "random-user") == 0) {
-		uint64_t seed = 12345;
-		memset(held, 0, (size_t) ds->nnz);
-		for (u = 0; u < ds->n_users; u++) {
-			int64_t b = ds->u_ptr[u], n = ds->u_ptr[u + 1] - b, k, a;
-			if (n < o->min_holdout)
-				continue;
-			k = (int64_t) floor(o->test_frac * (double) n + 0.5);
-			k = k < 1 ? 1 : k;
-			for (a = 0; a < k; a++) { /* k distinct random entries */
-				int64_t at = b + (int64_t) (tune_rand(&seed) % (uint64_t) n);
-				while (held[at])
-					at = b + (at - b + 1) % n;
-				held[at] = 1;
-			}
-		}
-	} else if (strcmp(o->protocol, "global-time") == 0) {
-		double *t = tr_xmalloc((size_t) ds->nnz * sizeof(double)), cut;
-		memcpy(t, ds->u_ts, (size_t) ds->nnz * sizeof(double));
-		qsort(t, (size_t) ds->nnz, sizeof(double), tune_cmp_double);
-		cut = t[(size_t) floor((1.0 - o->test_frac) * (double) (ds->nnz - 1))];
-		free(t);
-		for (e = 0; e < ds->nnz; e++)
-			held[e] = ds->u_ts[e] >= cut;
-	} else {
-		return tr_error_set(err, RS_EINVAL, "unknown protocol '%s'", o->protocol);
-	}
-	return 0;
-}
-
 int
 tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, tr_params *best,
             double *best_ndcg, char *args, size_t n, tr_error *err)
@@ -180,7 +121,8 @@ tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, 
 
 	memset(&sub, 0, sizeof(sub));
 	if ((rv = tune_parse_grid(o->grid ? o->grid : default_grids[o->kind], &g, err)) != 0 ||
-	    (rv = tune_holdout(ds, o, held, err)) != 0) {
+	    (rv = tr_dataset_holdout_protocol(ds, o->protocol, o->test_frac, o->min_holdout, 12345,
+	                                      held, err)) != 0) {
 		free(held);
 		return rv;
 	}

@@ -424,7 +424,14 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	ts->cand_n = p->cand_n;
 	ts->nthreads = p->nthreads;
 	/* 1. labels: each user's last interactions; first stage on the rest */
-	tr_dataset_holdout(ds, p->holdout_frac, p->holdout_frac > 0 ? 5 : 3, held);
+	if ((rv = tr_dataset_holdout_protocol(ds, p->holdout, p->holdout_frac,
+	                                      strcmp(p->holdout, "leave-one-out") == 0 ? 3 : 5,
+	                                      p->seed + 1, held, err)) != 0) {
+		free(mark);
+		free(held);
+		free(ts);
+		return rv;
+	}
 	keep = tr_xmalloc((size_t) ds->nnz + 1);
 	for (r = 0; r < (size_t) ds->nnz; r++)
 		keep[r] = !held[r];

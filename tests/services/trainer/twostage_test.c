@@ -34,7 +34,7 @@ Test(twostage, learns_and_roundtrips)
 	p.trees = 20;
 	p.depth = 3;
 	p.nthreads = 2;
-	p.holdout_frac = 0;
+	snprintf(p.holdout, sizeof(p.holdout), "leave-one-out");
 	cr_assert_eq(tr_model_fit(TR_TWOSTAGE, &p, &ds, &m, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(m.params.sources, "itemknn,pop");
 	for (int a = 0; a < 80; a++)
