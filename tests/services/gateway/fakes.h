@@ -6,21 +6,8 @@
 #include <jansson.h>
 #include <stdatomic.h>
 
+#include "fake_servers.h"
 #include "gateway.h"
-
-#define T_FAKE_NCAND   30  /* candidates the fake candidate returns (ids 101..130) */
-#define T_POPULAR_BASE 200 /* the popular list (user 0) is ids 201..220 */
-
-/* What the fakes saw and how they behave; reset by t_start. */
-typedef struct t_fake_state {
-	atomic_int feature_calls, candidate_calls, ranking_calls, ingest_calls;
-	atomic_int last_cand_n_recent, last_cand_k, last_rank_n_cands, last_ingest_n;
-	atomic_long last_cand_user;
-	atomic_int ranking_delay_ms; /* sleep before answering */
-	char last_request_id[80];   /* the feature call's request id */
-} t_fake_state;
-
-extern t_fake_state t_fake;
 
 enum { T_INGEST = 1, T_FEATURE = 2, T_CANDIDATE = 4, T_RANKING = 8, T_ALL = 15 };
 

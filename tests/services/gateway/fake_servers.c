@@ -1,0 +1,210 @@
+/* The fake downstreams' handlers (no Criterion here: also linked into gw-fake-downstreams). */
+#include "fake_servers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "candidate.pb-c.h"
+#include "event.pb-c.h"
+#include "feature.pb-c.h"
+#include "ranking.pb-c.h"
+
+t_fake_state t_fake;
+int fake_ncand = T_FAKE_NCAND;
+
+static void
+fake_feature(void *ud, rs_rpc_call *call)
+{
+	Rs__UserFeaturesRequest *req;
+	Rs__UserFeaturesResponse resp = RS__USER_FEATURES_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	(void) ud;
+	if (rs_rpc_unpack(call, &rs__user_features_request__descriptor, (void **) &req) != 0)
+		return;
+	atomic_fetch_add(&t_fake.feature_calls, 1);
+	snprintf(t_fake.last_request_id, sizeof(t_fake.last_request_id), "%s",
+	         req->header != NULL ? req->header->request_id : "");
+	Rs__HistoryEvent *ev = rs_arena_alloc(call->arena, 2 * sizeof(*ev));
+	Rs__HistoryEvent **recent = rs_arena_alloc(call->arena, 2 * sizeof(*recent));
+	float *emb = rs_arena_alloc(call->arena, 4 * sizeof(*emb));
+	for (int i = 0; i < 2; i++) {
+		rs__history_event__init(&ev[i]);
+		ev[i].item_id = 7 + i;
+		ev[i].type = i == 0 ? RS__EVENT_TYPE__EVENT_VIEW : RS__EVENT_TYPE__EVENT_PURCHASE;
+		ev[i].ts_ms = 1700000000000 + 1000 * i;
+		recent[i] = &ev[i];
+	}
+	for (int i = 0; i < 4; i++)
+		emb[i] = 0.1f * (float) (i + 1);
+	rs_rpc_header_init(call, &h, "feature", "");
+	resp.header = &h;
+	resp.user_id = req->user_id;
+	resp.n_recent = 2;
+	resp.recent = recent;
+	resp.n_embedding = 4;
+	resp.embedding = emb;
+	resp.total_events = 2;
+	resp.known_user = 1;
+	rs_rpc_reply(call, &resp.base);
+}
+
+static void
+fake_fill_candidates(rs_rpc_call *call, int64_t base, int n, Rs__CandidatesResponse *resp)
+{
+	resp->n_candidates = (size_t) n;
+	resp->candidates = rs_arena_alloc(call->arena, (size_t) n * sizeof(Rs__Candidate *));
+	for (int i = 0; i < n; i++) {
+		Rs__Candidate *c = rs_arena_alloc(call->arena, sizeof(*c));
+		Rs__SourceScore *s = rs_arena_alloc(call->arena, sizeof(*s));
+		Rs__SourceScore **sv = rs_arena_alloc(call->arena, sizeof(*sv));
+		char title[32];
+		rs__candidate__init(c);
+		rs__source_score__init(s);
+		s->source = i % 2 == 0 ? "popular" : "covisit";
+		s->score = 1.0f - (float) i * 0.01f;
+		s->rank = (uint32_t) i + 1;
+		sv[0] = s;
+		c->item_id = base + i + 1;
+		c->score = s->score;
+		c->n_sources = 1;
+		c->sources = sv;
+		snprintf(title, sizeof(title), "Item %lld", (long long) c->item_id);
+		c->title = rs_arena_strdup(call->arena, title);
+		c->category = "Books/Fiction";
+		c->price = 10.5 + i;
+		resp->candidates[i] = c;
+	}
+}
+
+static void
+fake_candidate(void *ud, rs_rpc_call *call)
+{
+	Rs__CandidatesRequest *req;
+	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	(void) ud;
+	if (rs_rpc_unpack(call, &rs__candidates_request__descriptor, (void **) &req) != 0)
+		return;
+	if (req->user_id != 0) {
+		atomic_fetch_add(&t_fake.candidate_calls, 1);
+		atomic_store(&t_fake.last_cand_user, (long) req->user_id);
+		atomic_store(&t_fake.last_cand_n_recent, (int) req->n_recent);
+		atomic_store(&t_fake.last_cand_k, (int) req->k);
+	}
+	rs_rpc_header_init(call, &h, "candidate", "cand-v1");
+	resp.header = &h;
+	if (req->user_id == 0)
+		fake_fill_candidates(call, T_POPULAR_BASE, 20, &resp);
+	else
+		fake_fill_candidates(call, 100, fake_ncand, &resp);
+	rs_rpc_reply(call, &resp.base);
+}
+
+static void
+fake_similar(void *ud, rs_rpc_call *call)
+{
+	Rs__SimilarRequest *req;
+	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	(void) ud;
+	if (rs_rpc_unpack(call, &rs__similar_request__descriptor, (void **) &req) != 0)
+		return;
+	if (req->item_id == 404) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "no such item");
+		return;
+	}
+	rs_rpc_header_init(call, &h, "candidate", "cand-v1");
+	resp.header = &h;
+	fake_fill_candidates(call, 300, (int) req->k, &resp);
+	rs_rpc_reply(call, &resp.base);
+}
+
+/* Ranks the candidates in reverse order, so ranking order differs from candidate order. */
+static void
+fake_ranking(void *ud, rs_rpc_call *call)
+{
+	Rs__RankRequest *req;
+	Rs__RankResponse resp = RS__RANK_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	(void) ud;
+	int delay = atomic_load(&t_fake.ranking_delay_ms);
+	if (delay > 0)
+		usleep((useconds_t) delay * 1000);
+	if (rs_rpc_unpack(call, &rs__rank_request__descriptor, (void **) &req) != 0)
+		return;
+	atomic_fetch_add(&t_fake.ranking_calls, 1);
+	atomic_store(&t_fake.last_rank_n_cands, (int) req->n_candidates);
+	size_t n = req->n_candidates < req->k ? req->n_candidates : req->k;
+	resp.n_items = n;
+	resp.items = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(Rs__RankedItem *));
+	for (size_t i = 0; i < n; i++) {
+		const Rs__Candidate *c = req->candidates[req->n_candidates - 1 - i];
+		Rs__RankedItem *it = rs_arena_alloc(call->arena, sizeof(*it));
+		rs__ranked_item__init(it);
+		it->item_id = c->item_id;
+		it->score = 10.0f - (float) i;
+		it->reason = "because you viewed Item 7";
+		it->title = c->title; /* category, price and sources left for the gateway */
+		if (req->explain) {
+			Rs__Feature *f = rs_arena_alloc(call->arena, sizeof(*f));
+			Rs__Feature **fv = rs_arena_alloc(call->arena, sizeof(*fv));
+			rs__feature__init(f);
+			f->name = "cand_score";
+			f->value = c->score;
+			fv[0] = f;
+			it->n_features = 1;
+			it->features = fv;
+		}
+		resp.items[i] = it;
+	}
+	rs_rpc_header_init(call, &h, "ranking", "rank-v1");
+	resp.header = &h;
+	rs_rpc_reply(call, &resp.base);
+}
+
+/* Counts an event_id starting with "dup" as a duplicate and rejects item 999. */
+static void
+fake_ingest(void *ud, rs_rpc_call *call)
+{
+	Rs__EventBatch *req;
+	Rs__EventBatchResponse resp = RS__EVENT_BATCH_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	(void) ud;
+	if (rs_rpc_unpack(call, &rs__event_batch__descriptor, (void **) &req) != 0)
+		return;
+	atomic_fetch_add(&t_fake.ingest_calls, 1);
+	atomic_store(&t_fake.last_ingest_n, (int) req->n_events);
+	resp.rejected = rs_arena_alloc(call->arena, (req->n_events + 1) * sizeof(void *));
+	for (size_t i = 0; i < req->n_events; i++) {
+		const Rs__Event *e = req->events[i];
+		if (strncmp(e->event_id, "dup", 3) == 0) {
+			resp.duplicates++;
+		} else if (e->item_id == 999) {
+			Rs__EventRejection *r = rs_arena_alloc(call->arena, sizeof(*r));
+			rs__event_rejection__init(r);
+			r->index = (uint32_t) i;
+			r->reason = "unknown item";
+			resp.rejected[resp.n_rejected++] = r;
+		} else {
+			resp.accepted++;
+		}
+	}
+	rs_rpc_header_init(call, &h, "ingest", "");
+	resp.header = &h;
+	rs_rpc_reply(call, &resp.base);
+}
+
+static const rs_rpc_route ingest_routes[] = {{RS__METHOD__METHOD_EVENT_BATCH, "events", fake_ingest},
+                                             {0, NULL, NULL}};
+static const rs_rpc_route feature_routes[] = {
+        {RS__METHOD__METHOD_USER_FEATURES, "features", fake_feature}, {0, NULL, NULL}};
+static const rs_rpc_route candidate_routes[] = {
+        {RS__METHOD__METHOD_CANDIDATES, "candidates", fake_candidate},
+        {RS__METHOD__METHOD_SIMILAR, "similar", fake_similar},
+        {0, NULL, NULL}};
+static const rs_rpc_route ranking_routes[] = {{RS__METHOD__METHOD_RANK, "rank", fake_ranking},
+                                              {0, NULL, NULL}};
+const rs_rpc_route *const fake_routes[4] = {ingest_routes, feature_routes,
+                                                   candidate_routes, ranking_routes};
+
