@@ -228,17 +228,17 @@ gw_handle_events(gw_server *srv, gw_req *req)
 		int rv = rs_rpc_request(srv->s_clients[GW_INGEST], RS__METHOD__METHOD_EVENT_BATCH,
 		                        &batch.base, &rs__event_batch_response__descriptor, timeout,
 		                        req->r_arena, (void **) &resp, &rst, err, sizeof(err));
-		const char *failure = rv == RS_EUNAVAIL ? "unavailable"
-		                      : rv == RS_ETIMEDOUT || (rv == 0 && rst == RS__STATUS__STATUS_DEADLINE)
-		                              ? "timeout"
-		                      : rv != 0 || rst != RS__STATUS__STATUS_OK || resp == NULL
-		                              ? "error"
-		                              : NULL;
+		const char *failure =
+		        rv == RS_EUNAVAIL ? "unavailable"
+		        : rv == RS_ETIMEDOUT || (rv == 0 && rst == RS__STATUS__STATUS_DEADLINE)
+		                ? "timeout"
+		        : rv != 0 || rst != RS__STATUS__STATUS_OK || resp == NULL ? "error"
+		                                                                  : NULL;
 		gw_metrics_hop("ingest", rs_mono_ms() - t0, failure);
 		if (failure != NULL) {
 			if (rv == 0 && rst == RS__STATUS__STATUS_INVALID)
-				gw_reply_error(req, 400, "invalid_event", "ingest refused the batch: %s",
-				               err);
+				gw_reply_error(req, 400, "invalid_event",
+				               "ingest refused the batch: %s", err);
 			else if (rv == 0 && rst != RS__STATUS__STATUS_UNAVAILABLE &&
 			         rst != RS__STATUS__STATUS_DEADLINE && rst != RS__STATUS__STATUS_OK)
 				gw_reply_error(req, 502, "bad_gateway", "ingest answered %s: %s",
@@ -256,10 +256,9 @@ gw_handle_events(gw_server *srv, gw_req *req)
 			uint32_t bi = resp->rejected[i]->index;
 			if (bi >= ev.e_n)
 				continue;
-			ev.e_rejected[ev.e_nrejected++] =
-			        (gw_event_reject){ev.e_index[bi], resp->rejected[i]->reason != NULL
-			                                                  ? resp->rejected[i]->reason
-			                                                  : ""};
+			ev.e_rejected[ev.e_nrejected++] = (gw_event_reject){
+			        ev.e_index[bi],
+			        resp->rejected[i]->reason != NULL ? resp->rejected[i]->reason : ""};
 		}
 	}
 	qsort(ev.e_rejected, ev.e_nrejected, sizeof(*ev.e_rejected), reject_cmp);

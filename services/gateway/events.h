@@ -28,8 +28,8 @@ typedef struct gw_events {
 	json_t *e_root;       /* the parsed body; the events borrow its strings */
 	Rs__Event **e_events; /* the valid events, arena memory */
 	size_t e_n;
-	uint32_t *e_index; /* e_index[i]: body position of e_events[i] */
-	size_t e_total;    /* events in the body */
+	uint32_t *e_index;           /* e_index[i]: body position of e_events[i] */
+	size_t e_total;              /* events in the body */
 	gw_event_reject *e_rejected; /* arena, capacity e_total + ingest's */
 	size_t e_nrejected;
 	int e_single; /* the body was one event object */
@@ -38,8 +38,8 @@ typedef struct gw_events {
 /* gw_events_parse: parse and validate body into out (arena memory). Returns 0, or the HTTP
  * status for a body that is unusable as a whole (400, 413) with *code and msg set. Call
  * gw_events_fini afterwards in both cases. */
-int gw_events_parse(const char *body, size_t len, rs_arena *a, gw_events *out,
-                    const char **code, char *msg, size_t msgn);
+int gw_events_parse(const char *body, size_t len, rs_arena *a, gw_events *out, const char **code,
+                    char *msg, size_t msgn);
 
 /* gw_events_fini: release the parsed body. */
 void gw_events_fini(gw_events *ev);

@@ -135,7 +135,7 @@ gw_handle_readyz(gw_server *srv, gw_req *req)
 			json_object_set_new(o, "model_version", gw_json_str(p->p_model_version));
 		json_object_set_new(ds, gw_downstream_names[i], o);
 	}
-	json_t *body = json_pack("{s:s,s:o}", "status", all ? "ready" : "not_ready", "downstreams",
-	                         ds);
+	json_t *body =
+	        json_pack("{s:s,s:o}", "status", all ? "ready" : "not_ready", "downstreams", ds);
 	gw_reply_json(req, all ? 200 : 503, body);
 }

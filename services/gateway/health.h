@@ -6,12 +6,12 @@
 #include "gateway.h"
 
 typedef struct gw_probe {
-	int p_ok;           /* the call returned STATUS_OK */
-	int p_ready;        /* HEALTH: ready=true */
+	int p_ok;            /* the call returned STATUS_OK */
+	int p_ready;         /* HEALTH: ready=true */
 	const char *p_state; /* "ready", "not_ready", "unavailable", "timeout", "error" */
 	char p_detail[192];
 	double p_ms;
-	char *p_text;  /* METRICS: malloc'd exposition text, NULL otherwise; caller frees */
+	char *p_text; /* METRICS: malloc'd exposition text, NULL otherwise; caller frees */
 	char p_model_version[64];
 } gw_probe;
 

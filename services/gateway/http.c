@@ -64,7 +64,7 @@ gw_reply_text(gw_req *r, unsigned status, const char *ctype, char *text, size_t 
 void
 gw_reply_json(gw_req *r, unsigned status, json_t *body)
 {
-	char *s = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+	char *s = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	json_decref(body);
 	if (s == NULL) {
 		static const char oom[] =
@@ -87,8 +87,8 @@ gw_reply_error(gw_req *r, unsigned status, const char *code, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_t *body = json_pack("{s:{s:s,s:o}}", "error", "code", code, "message",
-	                         gw_json_str(msg));
+	json_t *body =
+	        json_pack("{s:{s:s,s:o}}", "error", "code", code, "message", gw_json_str(msg));
 	gw_reply_json(r, status, body);
 }
 
@@ -102,8 +102,8 @@ http_request_id(struct MHD_Connection *conn, char *out)
 	int ok = n > 0 && n <= GW_REQID_MAX;
 	for (size_t i = 0; ok && i < n; i++) {
 		char ch = h[i];
-		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		     ch == '-' || ch == '_' || ch == '.' || ch == ':';
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		     (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == ':';
 	}
 	if (ok)
 		memcpy(out, h, n + 1);
@@ -129,7 +129,7 @@ http_queue(struct MHD_Connection *conn, http_ctx *c)
 	                                                         : MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		return MHD_NO; /* r_resp is still ours; freed on completion */
-	r->r_resp = NULL;  /* MHD frees it with the response */
+	r->r_resp = NULL;      /* MHD frees it with the response */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->r_ctype);
 	MHD_add_response_header(resp, "X-Request-Id", r->r_request_id);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -164,8 +164,7 @@ http_dispatch(gw_http *h, http_ctx *c)
 
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-            const char *version, const char *upload_data, size_t *upload_data_size,
-            void **con_cls)
+            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	gw_http *h = cls;
 	http_ctx *c = *con_cls;
@@ -202,7 +201,8 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		if (c->c_queued || c->c_too_big)
 			return MHD_YES;
 		if (c->c_len + n > h->h_max_body) {
-			/* A chunked body that grew too large: drop the rest, answer 413 at the end. */
+			/* A chunked body that grew too large: drop the rest, answer 413 at the end.
+			 */
 			c->c_too_big = 1;
 			return MHD_YES;
 		}
@@ -344,19 +344,20 @@ gw_http_open(gw_http **out, gw_server *srv, const gw_config *cfg)
 	atomic_init(&h->h_inflight, 0);
 	/* Handlers block on NNG calls, so several poll threads each serve their own share of
 	 * the connections; a slow downstream stalls only the connections of one thread. */
-	h->h_daemon = MHD_start_daemon(
-	        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
-	        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss, MHD_OPTION_THREAD_POOL_SIZE,
-	        (unsigned) cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-	        (unsigned) cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-	        (unsigned) cfg->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-	        MHD_OPTION_END);
+	h->h_daemon =
+	        MHD_start_daemon(flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
+	                         http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+	                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned) cfg->threads,
+	                         MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
+	                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) cfg->idle_timeout_s,
+	                         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
 	if (h->h_daemon == NULL) {
 		rs_log_error("http.listen_failed", "addr=%s", cfg->http_addr);
 		free(h);
 		return RS_EEXIST;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->h_daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *di =
+	        MHD_get_daemon_info(h->h_daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->h_port = di != NULL ? (int) di->port : 0;
 	*out = h;
 	return 0;

@@ -19,8 +19,8 @@ typedef struct gw_req {
 	gw_server *r_srv;
 	void *r_conn; /* struct MHD_Connection *, for query and header lookups */
 	const char *r_method;
-	const char *r_path;   /* decoded path, no query string */
-	const char *r_body;   /* NUL-terminated copy of the body ("" when none) */
+	const char *r_path; /* decoded path, no query string */
+	const char *r_body; /* NUL-terminated copy of the body ("" when none) */
 	size_t r_body_len;
 	char r_request_id[GW_REQID_MAX + 1];
 	const char *r_params[GW_MAX_PARAMS]; /* path captures, arena strings */
@@ -32,7 +32,7 @@ typedef struct gw_req {
 	char *r_resp; /* malloc'd, handed to MHD */
 	size_t r_resp_len;
 	const char *r_ctype;
-	char r_allow[64]; /* Allow header for 405, "" otherwise */
+	char r_allow[64];   /* Allow header for 405, "" otherwise */
 	const char *r_note; /* short tag for the access log ("degraded", ...), static */
 } gw_req;
 

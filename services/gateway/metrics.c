@@ -57,7 +57,8 @@ metrics_register(void)
 		        "rs_gateway_hop_duration_ms",
 		        "Downstream call time in milliseconds, by hop (failures included)", l);
 		for (int f = 0; f < M_NFAIL; f++) {
-			snprintf(l, sizeof(l), "hop=\"%s\",reason=\"%s\"", m_hops[h], m_hop_fail[f]);
+			snprintf(l, sizeof(l), "hop=\"%s\",reason=\"%s\"", m_hops[h],
+			         m_hop_fail[f]);
 			gm.hop_fail[h][f] = rs_metrics_counter(
 			        "rs_gateway_hop_failures_total",
 			        "Downstream calls that failed, by hop and reason", l);

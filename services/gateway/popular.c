@@ -114,10 +114,10 @@ gw_popular_fetch(gw_popular *p, int timeout_ms, const char *request_id)
 	if (rv == 0 && (st != RS__STATUS__STATUS_OK || resp == NULL))
 		rv = st == RS__STATUS__STATUS_DEADLINE ? RS_ETIMEDOUT : RS_EUNAVAIL;
 	gw_metrics_hop("candidate", rs_mono_ms() - t0,
-	               rv == 0                ? NULL
-	               : rv == RS_EUNAVAIL    ? "unavailable"
-	               : rv == RS_ETIMEDOUT   ? "timeout"
-	                                      : "error");
+	               rv == 0              ? NULL
+	               : rv == RS_EUNAVAIL  ? "unavailable"
+	               : rv == RS_ETIMEDOUT ? "timeout"
+	                                    : "error");
 	if (rv == 0)
 		rv = gw_popular_store(p, resp);
 	rs_arena_destroy(a);
@@ -165,8 +165,7 @@ popular_main(void *arg)
 }
 
 int
-gw_popular_create(gw_popular **out, rs_rpc_client *candidate, int refresh_ms, int k,
-                  int timeout_ms)
+gw_popular_create(gw_popular **out, rs_rpc_client *candidate, int refresh_ms, int k, int timeout_ms)
 {
 	gw_popular *p = calloc(1, sizeof(*p));
 	pthread_condattr_t ca;

@@ -30,8 +30,7 @@ void gw_popular_offer(gw_popular *p, const Rs__CandidatesResponse *resp, int min
 
 /* gw_popular_load: the cached list, unpacked into arena (*out is arena memory) and its age.
  * Returns 0, RS_ENOTFOUND (never filled), RS_ENOMEM. */
-int gw_popular_load(gw_popular *p, rs_arena *arena, Rs__CandidatesResponse **out,
-                    int64_t *age_ms);
+int gw_popular_load(gw_popular *p, rs_arena *arena, Rs__CandidatesResponse **out, int64_t *age_ms);
 
 /* gw_popular_fetch: one CandidatesRequest for user 0 now; stores the answer on success.
  * Returns 0 or an RS_E* error (RS_EUNAVAIL, RS_ETIMEDOUT, RS_EPROTO...). */

@@ -31,7 +31,7 @@
 #define REC_K_DEFAULT      10
 #define REC_CAND_MIN       200
 #define REC_CAND_MAX       1000
-#define REC_RENDER_RESERVE 2  /* ms kept for rendering the answer */
+#define REC_RENDER_RESERVE 2    /* ms kept for rendering the answer */
 #define REC_POPULAR_OFFER  1000 /* live answers refresh the cache at most this often */
 
 typedef struct rec_hop {
@@ -48,9 +48,8 @@ typedef struct rec_hop {
 
 /* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable. */
 static int
-rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg,
-         Rs__RequestHeader *hdr, const ProtobufCMessageDescriptor *desc, int budget_ms,
-         gw_req *req, rec_hop *hop)
+rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__RequestHeader *hdr,
+         const ProtobufCMessageDescriptor *desc, int budget_ms, gw_req *req, rec_hop *hop)
 {
 	Rs__Status st = RS__STATUS__STATUS_OK;
 	char err[160];
@@ -197,8 +196,8 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		} else {
 			gw_metrics_degraded("candidate");
 			req->r_note = "candidate_down";
-			gw_reply_error(req, 503, "unavailable",
-			               "%s and no popular list is cached", ch.h_err);
+			gw_reply_error(req, 503, "unavailable", "%s and no popular list is cached",
+			               ch.h_err);
 			return;
 		}
 	}
@@ -249,10 +248,10 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		if (rec_model_version(ranked->header)[0] != '\0')
 			model_version = rec_model_version(ranked->header);
 		for (size_t i = 0; i < ranked->n_items && i < (size_t) k; i++)
-			json_array_append_new(items, gw_render_ranked(ranked->items[i],
-			                                              rec_find_candidate(
-			                                                      cands,
-			                                                      ranked->items[i]->item_id)));
+			json_array_append_new(
+			        items, gw_render_ranked(ranked->items[i],
+			                                rec_find_candidate(
+			                                        cands, ranked->items[i]->item_id)));
 	} else {
 		for (size_t i = 0; i < cands->n_candidates && i < (size_t) k; i++)
 			json_array_append_new(items, gw_render_candidate(cands->candidates[i]));
@@ -278,8 +277,8 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		if (feat != NULL)
 			json_object_update_new(fe, gw_render_explain_feature(feat));
 		json_t *ce = rec_hop_explain(&ch);
-		json_object_set_new(ce, "source", json_string(from_popular ? "popular_cache"
-		                                                           : "candidate"));
+		json_object_set_new(ce, "source",
+		                    json_string(from_popular ? "popular_cache" : "candidate"));
 		if (from_popular)
 			json_object_set_new(ce, "cache_age_ms", json_integer(popular_age));
 		json_object_set_new(ce, "requested_k", json_integer(creq.k));
@@ -350,10 +349,11 @@ gw_handle_popular(gw_server *srv, gw_req *req)
 		return;
 	if (gw_popular_load(srv->s_popular, req->r_arena, &r, &age) != 0) {
 		/* Nothing cached yet: one live attempt before giving up. */
-		int rv = gw_popular_fetch(srv->s_popular, srv->s_cfg.deadline_ms, req->r_request_id);
+		int rv =
+		        gw_popular_fetch(srv->s_popular, srv->s_cfg.deadline_ms, req->r_request_id);
 		if (rv != 0 || gw_popular_load(srv->s_popular, req->r_arena, &r, &age) != 0) {
-			gw_reply_error(req, 503, "unavailable",
-			               "no popular list yet: candidate %s", rs_strerror(rv));
+			gw_reply_error(req, 503, "unavailable", "no popular list yet: candidate %s",
+			               rs_strerror(rv));
 			return;
 		}
 	}

@@ -1,6 +1,7 @@
 #include "render.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,16 @@ gw_json_num(double v)
 }
 
 json_t *
+gw_json_f32(float v)
+{
+	char buf[32];
+	if (!isfinite(v))
+		return json_real(0.0);
+	snprintf(buf, sizeof(buf), "%.6g", (double) v);
+	return json_real(strtod(buf, NULL));
+}
+
+json_t *
 gw_json_ms(double ms)
 {
 	if (!isfinite(ms) || ms < 0)
@@ -96,7 +107,7 @@ gw_render_sources(Rs__SourceScore *const *s, size_t n)
 	for (size_t i = 0; a != NULL && i < n; i++) {
 		json_t *o = json_object();
 		json_object_set_new(o, "source", gw_json_str(s[i]->source));
-		json_object_set_new(o, "score", gw_json_num(s[i]->score));
+		json_object_set_new(o, "score", gw_json_f32(s[i]->score));
 		json_object_set_new(o, "rank", json_integer(s[i]->rank));
 		if (s[i]->because_item != 0)
 			json_object_set_new(o, "because_item", json_integer(s[i]->because_item));
@@ -106,14 +117,14 @@ gw_render_sources(Rs__SourceScore *const *s, size_t n)
 }
 
 static json_t *
-render_item(int64_t item_id, double score, const char *reason, const char *title,
+render_item(int64_t item_id, float score, const char *reason, const char *title,
             const char *category, double price, Rs__SourceScore *const *src, size_t nsrc)
 {
 	json_t *o = json_object();
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "item_id", json_integer(item_id));
-	json_object_set_new(o, "score", gw_json_num(score));
+	json_object_set_new(o, "score", gw_json_f32(score));
 	json_object_set_new(o, "reason", gw_json_str(reason));
 	json_object_set_new(o, "title", gw_json_str(title));
 	json_object_set_new(o, "category", gw_json_str(category));
@@ -215,7 +226,7 @@ gw_render_explain_candidates(const Rs__CandidatesResponse *c)
 		const Rs__Candidate *cd = c->candidates[i];
 		json_t *o = json_object();
 		json_object_set_new(o, "item_id", json_integer(cd->item_id));
-		json_object_set_new(o, "score", gw_json_num(cd->score));
+		json_object_set_new(o, "score", gw_json_f32(cd->score));
 		json_object_set_new(o, "sources", gw_render_sources(cd->sources, cd->n_sources));
 		json_array_append_new(a, o);
 	}
@@ -232,9 +243,9 @@ gw_render_explain_ranking(const Rs__RankResponse *r)
 		for (size_t f = 0; feats != NULL && f < it->n_features; f++)
 			if (it->features[f]->name != NULL)
 				json_object_set_new(feats, it->features[f]->name,
-				                    gw_json_num(it->features[f]->value));
+				                    gw_json_f32(it->features[f]->value));
 		json_object_set_new(o, "item_id", json_integer(it->item_id));
-		json_object_set_new(o, "score", gw_json_num(it->score));
+		json_object_set_new(o, "score", gw_json_f32(it->score));
 		json_object_set_new(o, "features", feats);
 		json_array_append_new(a, o);
 	}

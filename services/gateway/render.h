@@ -16,6 +16,10 @@ json_t *gw_json_str(const char *s);
 /* gw_json_num: a JSON real, 0 for NaN/inf. */
 json_t *gw_json_num(double v);
 
+/* gw_json_f32: a JSON real for a float score, rounded to 6 significant digits so 0.98f
+ * prints as 0.98, not 0.9799999595 (0 for NaN/inf). */
+json_t *gw_json_f32(float v);
+
 /* gw_json_ms: a duration in ms rounded to µs (0 for NaN/inf or negative). */
 json_t *gw_json_ms(double ms);
 

@@ -52,8 +52,7 @@ gw_query_flag(gw_req *req, const char *key)
 	const char *s = gw_req_query(req, key);
 	if (s == NULL || strcmp(s, "0") == 0 || strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
 		return 0;
-	if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 ||
-	    s[0] == '\0')
+	if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || s[0] == '\0')
 		return 1;
 	return -1;
 }

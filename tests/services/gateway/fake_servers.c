@@ -195,8 +195,8 @@ fake_ingest(void *ud, rs_rpc_call *call)
 	rs_rpc_reply(call, &resp.base);
 }
 
-static const rs_rpc_route ingest_routes[] = {{RS__METHOD__METHOD_EVENT_BATCH, "events", fake_ingest},
-                                             {0, NULL, NULL}};
+static const rs_rpc_route ingest_routes[] = {
+        {RS__METHOD__METHOD_EVENT_BATCH, "events", fake_ingest}, {0, NULL, NULL}};
 static const rs_rpc_route feature_routes[] = {
         {RS__METHOD__METHOD_USER_FEATURES, "features", fake_feature}, {0, NULL, NULL}};
 static const rs_rpc_route candidate_routes[] = {
@@ -205,6 +205,5 @@ static const rs_rpc_route candidate_routes[] = {
         {0, NULL, NULL}};
 static const rs_rpc_route ranking_routes[] = {{RS__METHOD__METHOD_RANK, "rank", fake_ranking},
                                               {0, NULL, NULL}};
-const rs_rpc_route *const fake_routes[4] = {ingest_routes, feature_routes,
-                                                   candidate_routes, ranking_routes};
-
+const rs_rpc_route *const fake_routes[4] = {ingest_routes, feature_routes, candidate_routes,
+                                            ranking_routes};

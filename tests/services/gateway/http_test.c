@@ -17,8 +17,8 @@ TestSuite(gateway, .fini = teardown, .timeout = 20);
 static json_int_t
 item_at(json_t *body, size_t i)
 {
-	return json_integer_value(json_object_get(json_array_get(json_object_get(body, "items"), i),
-	                                          "item_id"));
+	return json_integer_value(
+	        json_object_get(json_array_get(json_object_get(body, "items"), i), "item_id"));
 }
 
 static void
