@@ -1,6 +1,7 @@
 /* gw-fake-downstreams: the test fakes as real processes on the shared RS_*_URL addresses, for
  * benchmarking rs-gateway alone (wrk against fixed downstream answers). Not a test.
- *   RS_FAKE_NCAND (30)   candidates per answer; RS_FAKE_WORKERS (2) workers per fake. */
+ *   RS_FAKE_NCAND (30)   candidates per answer; RS_FAKE_WORKERS (2) workers per fake;
+ *   RS_FAKE_RANK_DELAY_MS (0) ranking sleeps this long before answering. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ main(void)
 	int rv = 0;
 
 	fake_ncand = atoi(env_or("RS_FAKE_NCAND", "30"));
+	atomic_store(&t_fake.ranking_delay_ms, atoi(env_or("RS_FAKE_RANK_DELAY_MS", "0")));
 	if (fake_ncand < 1 || fake_ncand > 1000 || workers < 1)
 		return 2;
 	rs_log_init("fake", RS_LOG_WARN);
