@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <libpq-fe.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -53,6 +54,7 @@ struct ing_writer {
 	nng_socket w_pub;
 	int w_pub_open;
 	ing_idset w_items, w_users;
+	int w_slow_groups; /* groups left to write on the slow path after a duplicate */
 	char *w_buf; /* COPY text / misc */
 	size_t w_buflen, w_bufcap;
 
@@ -61,7 +63,7 @@ struct ing_writer {
 	atomic_ullong w_spool_pending;
 
 	rs_metric *m_accepted, *m_duplicate, *m_unknown_item, *m_spooled, *m_replayed,
-	        *m_published, *m_pg_down, *m_write_ms, *m_group_events, *m_spool_gauge;
+	        *m_published, *m_pg_down, *m_write_ms, *m_spool_gauge;
 };
 
 static char *
@@ -302,57 +304,183 @@ writer_copy_flush(ing_writer *w)
 	return r == 1 ? 0 : RS_EUNAVAIL;
 }
 
-static int
-writer_copy_stage(ing_writer *w, writer_ref *refs, size_t n, size_t *staged)
+/* COPY row layouts: the staging table (seq and ts_ms), events itself, or event_ids. */
+enum writer_copy_mode { COPY_STAGE, COPY_EVENTS, COPY_IDS };
+
+static const char *const WRITER_COPY_SQL[] = {
+        "copy ing_stage (seq, event_id, user_id, item_id, type, value, price, ts_ms, rec_id, "
+        "variant) from stdin",
+        "copy events (event_id, user_id, item_id, type, value, price, ts, rec_id, variant) from "
+        "stdin (format binary)",
+        "copy event_ids (event_id) from stdin (format binary)",
+};
+
+/* ---- binary COPY (events, event_ids): no text parsing of timestamps/numbers on the server ---- */
+
+static void
+bin_u16(ing_writer *w, uint16_t v)
 {
-	PGresult *res = PQexec(w->w_pg, "copy ing_stage (seq, event_id, user_id, item_id, type, "
-	                                "value, price, ts_ms, rec_id, variant) from stdin");
+	w->w_buf[w->w_buflen++] = (char) (v >> 8);
+	w->w_buf[w->w_buflen++] = (char) v;
+}
+
+static void
+bin_u32(ing_writer *w, uint32_t v)
+{
+	bin_u16(w, (uint16_t) (v >> 16));
+	bin_u16(w, (uint16_t) v);
+}
+
+static void
+bin_u64(ing_writer *w, uint64_t v)
+{
+	bin_u32(w, (uint32_t) (v >> 32));
+	bin_u32(w, (uint32_t) v);
+}
+
+static void
+bin_text(ing_writer *w, const char *str, int null_if_empty)
+{
+	size_t n = str != NULL ? strlen(str) : 0;
+	if (str == NULL || (null_if_empty && n == 0)) {
+		bin_u32(w, 0xffffffffu);
+		return;
+	}
+	bin_u32(w, (uint32_t) n);
+	memcpy(w->w_buf + w->w_buflen, str, n);
+	w->w_buflen += n;
+}
+
+/* numeric(12,2) in the binary wire format: base-10000 digits, weight, sign, dscale 2. */
+static void
+bin_price(ing_writer *w, double price)
+{
+	uint64_t cents = (uint64_t) llround(price * 100.0);
+	uint64_t ip = cents / 100;
+	uint16_t frac = (uint16_t) (cents % 100) * 100, groups[8];
+	int ng = 0;
+	for (; ip > 0 && ng < 8; ip /= 10000)
+		groups[ng++] = (uint16_t) (ip % 10000);
+	int ndigits = ng + (frac != 0);
+	bin_u32(w, (uint32_t) (8 + 2 * ndigits));
+	bin_u16(w, (uint16_t) ndigits);
+	bin_u16(w, (uint16_t) (ng > 0 ? ng - 1 : -1));
+	bin_u16(w, 0); /* positive */
+	bin_u16(w, 2); /* dscale */
+	for (int i = ng - 1; i >= 0; i--)
+		bin_u16(w, groups[i]);
+	if (frac != 0)
+		bin_u16(w, frac);
+}
+
+static void
+bin_row(ing_writer *w, const Rs__Event *ev, enum writer_copy_mode mode)
+{
+	union {
+		double d;
+		uint64_t u;
+	} f;
+	if (mode == COPY_IDS) {
+		bin_u16(w, 1);
+		bin_text(w, ev->event_id, 0);
+		return;
+	}
+	bin_u16(w, 9);
+	bin_text(w, ev->event_id, 0);
+	bin_u32(w, 8);
+	bin_u64(w, (uint64_t) ev->user_id);
+	bin_u32(w, 8);
+	bin_u64(w, (uint64_t) ev->item_id);
+	bin_u32(w, 2);
+	bin_u16(w, (uint16_t) ev->type);
+	if (ev->has_value) {
+		f.d = ev->value;
+		bin_u32(w, 8);
+		bin_u64(w, f.u);
+	} else {
+		bin_u32(w, 0xffffffffu);
+	}
+	if (ev->price > 0)
+		bin_price(w, ev->price);
+	else
+		bin_u32(w, 0xffffffffu);
+	bin_u32(w, 8); /* timestamptz: microseconds since 2000-01-01 UTC */
+	bin_u64(w, (uint64_t) ((ev->ts_ms - 946684800000LL) * 1000));
+	bin_text(w, ev->rec_id, 1);
+	bin_text(w, ev->variant, 1);
+}
+
+static void
+buf_row(ing_writer *w, const Rs__Event *ev, size_t seq, enum writer_copy_mode mode)
+{
+	if (mode != COPY_STAGE) {
+		bin_row(w, ev, mode);
+		return;
+	}
+	w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 24, "%zu\t", seq);
+	buf_copy_str(w, ev->event_id, 0);
+	w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 80,
+	                                 "\t%" PRId64 "\t%" PRId64 "\t%d\t", ev->user_id,
+	                                 ev->item_id, (int) ev->type);
+	if (ev->has_value)
+		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%.17g\t", ev->value);
+	else
+		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "\\N\t");
+	if (ev->price > 0)
+		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%.2f\t", ev->price);
+	else
+		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "\\N\t");
+	w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%" PRId64 "\t", ev->ts_ms);
+	buf_copy_str(w, ev->rec_id, 1);
+	w->w_buf[w->w_buflen++] = '\t';
+	buf_copy_str(w, ev->variant, 1);
+	w->w_buf[w->w_buflen++] = '\n';
+}
+
+/* COPYs the ACCEPTED refs. *dup is set when the COPY failed on a unique violation (an event_id
+ * that is already stored), which the caller handles by taking the slow path. */
+static int
+writer_copy(ing_writer *w, writer_ref *refs, size_t n, enum writer_copy_mode mode, int *dup)
+{
+	PGresult *res = PQexec(w->w_pg, WRITER_COPY_SQL[mode]);
 	int rv = rs_pg_check(w->w_pg, res, PGRES_COPY_IN, "copy_begin");
 	PQclear(res);
 	if (rv != 0)
 		return rv;
 	w->w_buflen = 0;
-	*staged = 0;
+	if (mode != COPY_STAGE) {
+		static const char hdr[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+		if ((rv = buf_reserve(w, sizeof(hdr))) != 0)
+			return rv;
+		memcpy(w->w_buf, hdr, sizeof(hdr));
+		w->w_buflen = sizeof(hdr);
+	}
 	for (size_t i = 0; rv == 0 && i < n; i++) {
-		const Rs__Event *ev = refs[i].r_ev;
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;
 		/* 3 strings of at most 128 chars, each escaped at most 2x, plus numbers. */
 		if ((rv = buf_reserve(w, 3 * 2 * 130 + 256)) != 0)
 			break;
-		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 24, "%zu\t", i);
-		buf_copy_str(w, ev->event_id, 0);
-		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 80,
-		                                 "\t%" PRId64 "\t%" PRId64 "\t%d\t", ev->user_id,
-		                                 ev->item_id, (int) ev->type);
-		if (ev->has_value)
-			w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%.17g\t",
-			                                 ev->value);
-		else
-			w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "\\N\t");
-		if (ev->price > 0)
-			w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%.2f\t",
-			                                 ev->price);
-		else
-			w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "\\N\t");
-		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%" PRId64 "\t",
-		                                 ev->ts_ms);
-		buf_copy_str(w, ev->rec_id, 1);
-		w->w_buf[w->w_buflen++] = '\t';
-		buf_copy_str(w, ev->variant, 1);
-		w->w_buf[w->w_buflen++] = '\n';
-		(*staged)++;
+		buf_row(w, refs[i].r_ev, i, mode);
 		if (w->w_buflen >= WRITER_COPY_CHUNK)
 			rv = writer_copy_flush(w);
 	}
+	if (rv == 0 && mode != COPY_STAGE && (rv = buf_reserve(w, 2)) == 0)
+		bin_u16(w, 0xffff); /* trailer */
 	if (rv == 0)
 		rv = writer_copy_flush(w);
 	if (PQputCopyEnd(w->w_pg, rv == 0 ? NULL : "aborted") != 1 && rv == 0)
 		rv = RS_EUNAVAIL;
 	while ((res = PQgetResult(w->w_pg)) != NULL) {
-		int r = rs_pg_check(w->w_pg, res, PGRES_COMMAND_OK, "copy_end");
-		if (rv == 0)
-			rv = r;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rv == 0) {
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (dup != NULL && state != NULL && strcmp(state, "23505") == 0) {
+				*dup = 1;
+				rv = RS_EEXIST;
+			} else {
+				rv = rs_pg_check(w->w_pg, res, PGRES_COMMAND_OK, "copy_end");
+			}
+		}
 		PQclear(res);
 	}
 	if (rv == 0 && PQstatus(w->w_pg) != CONNECTION_OK)
@@ -369,62 +497,100 @@ static const char WRITER_INSERT_SQL[] =
         "from ing_stage s join ins using (event_id)) "
         "select s.seq from ing_stage s join ins using (event_id)";
 
+/* Creates the missing users (and, on replay, placeholder items) of the group inside the
+ * current transaction. */
+static int
+writer_insert_refs_ids(ing_writer *w, writer_ref *refs, size_t n, int items, const char *sql,
+                       const char *what)
+{
+	int missing = writer_missing_ids(w, refs, n, items, items ? &w->w_items : &w->w_users);
+	if (missing <= 0)
+		return missing;
+	const char *params[1] = {w->w_buf};
+	return rs_pg_exec(w->w_pg, sql, 1, params, PGRES_COMMAND_OK, what);
+}
+
 /* Writes the ACCEPTED refs in one transaction. On 0 every ref's result is final (accepted or
  * duplicate) and the accepted ones are published. On error nothing is committed (or the commit
  * is in doubt, which the idempotent retry through event_ids covers); results are left as they
- * were. replay: create placeholder items for unknown ids instead of rejecting them. */
+ * were. replay: create placeholder items for unknown ids instead of rejecting them.
+ *
+ * Fast path: COPY the ids straight into event_ids and the rows straight into events (inside a
+ * savepoint). A unique violation means some id is already stored: roll back to the savepoint
+ * and take the slow path (COPY into the staging table, insert ... on conflict do nothing
+ * returning the new ids, insert those). After a violation the next groups go the slow path
+ * directly for a while, since retried batches tend to come in runs. */
 static int
 writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
 {
-	size_t staged = 0;
 	uint8_t *fresh = NULL;
-	int users_missing, items_missing = 0;
 	PGresult *res = NULL;
-	int rv;
+	size_t staged = 0;
+	int rv, dup = 0, fast = 0;
 	double t0 = rs_mono_ms();
 
 	if (w->w_pg == NULL)
 		return RS_EUNAVAIL;
-	if ((fresh = calloc(n ? n : 1, 1)) == NULL)
+	for (size_t i = 0; i < n; i++)
+		staged += *refs[i].r_result == ING_R_ACCEPTED;
+	if (staged == 0)
+		return 0;
+	if ((fresh = calloc(n, 1)) == NULL)
 		return RS_ENOMEM;
-	users_missing = writer_missing_ids(w, refs, n, 0, &w->w_users);
-	if (replay && users_missing >= 0)
-		items_missing = writer_missing_ids(w, refs, n, 1, &w->w_items);
-	if (users_missing < 0 || items_missing < 0) {
-		rv = RS_ENOMEM;
-		goto out;
-	}
 	if ((rv = rs_pg_exec(w->w_pg, "begin", 0, NULL, PGRES_COMMAND_OK, "begin")) != 0)
 		goto out;
-	if ((rv = writer_copy_stage(w, refs, n, &staged)) != 0)
+	if ((rv = writer_insert_refs_ids(w, refs, n, 0,
+	                                 "insert into users (user_id) select unnest($1::bigint[]) "
+	                                 "on conflict do nothing",
+	                                 "insert_users")) < 0)
 		goto rollback;
-	if (users_missing > 0 &&
-	    (rv = rs_pg_exec(w->w_pg,
-	                     "insert into users (user_id) select distinct user_id from ing_stage "
-	                     "on conflict do nothing",
-	                     0, NULL, PGRES_COMMAND_OK, "insert_users")) != 0)
+	if (replay && (rv = writer_insert_refs_ids(w, refs, n, 1,
+	                                           "insert into items (item_id, attributes) select "
+	                                           "unnest($1::bigint[]), '{\"placeholder\": "
+	                                           "true}'::jsonb on conflict do nothing",
+	                                           "insert_placeholder_items")) < 0)
 		goto rollback;
-	if (items_missing > 0 &&
-	    (rv = rs_pg_exec(w->w_pg,
-	                     "insert into items (item_id, attributes) select distinct item_id, "
-	                     "'{\"placeholder\": true}'::jsonb from ing_stage on conflict do nothing",
-	                     0, NULL, PGRES_COMMAND_OK, "insert_placeholder_items")) != 0)
-		goto rollback;
-	res = PQexecParams(w->w_pg, WRITER_INSERT_SQL, 0, NULL, NULL, NULL, NULL, 0);
-	if ((rv = rs_pg_check(w->w_pg, res, PGRES_TUPLES_OK, "insert_events")) != 0)
-		goto rollback;
-	for (int i = 0; i < PQntuples(res); i++) {
-		size_t seq = (size_t) strtoull(PQgetvalue(res, i, 0), NULL, 10);
-		if (seq < n)
-			fresh[seq] = 1;
+	if (w->w_slow_groups > 0) {
+		w->w_slow_groups--;
+	} else {
+		if ((rv = rs_pg_exec(w->w_pg, "savepoint fast", 0, NULL, PGRES_COMMAND_OK,
+		                     "savepoint")) != 0)
+			goto rollback;
+		rv = writer_copy(w, refs, n, COPY_IDS, &dup);
+		if (rv == 0)
+			rv = writer_copy(w, refs, n, COPY_EVENTS, NULL);
+		if (rv == 0) {
+			fast = 1;
+			for (size_t i = 0; i < n; i++)
+				fresh[i] = *refs[i].r_result == ING_R_ACCEPTED;
+		} else if (dup) {
+			w->w_slow_groups = 16;
+			if ((rv = rs_pg_exec(w->w_pg, "rollback to savepoint fast", 0, NULL,
+			                     PGRES_COMMAND_OK, "rollback_savepoint")) != 0)
+				goto rollback;
+		} else {
+			goto rollback;
+		}
 	}
-	PQclear(res);
-	res = NULL;
+	if (!fast) {
+		if ((rv = writer_copy(w, refs, n, COPY_STAGE, NULL)) != 0)
+			goto rollback;
+		res = PQexecParams(w->w_pg, WRITER_INSERT_SQL, 0, NULL, NULL, NULL, NULL, 0);
+		if ((rv = rs_pg_check(w->w_pg, res, PGRES_TUPLES_OK, "insert_events")) != 0)
+			goto rollback;
+		for (int i = 0; i < PQntuples(res); i++) {
+			size_t seq = (size_t) strtoull(PQgetvalue(res, i, 0), NULL, 10);
+			if (seq < n)
+				fresh[seq] = 1;
+		}
+		PQclear(res);
+		res = NULL;
+	}
 	if ((rv = rs_pg_exec(w->w_pg, "commit", 0, NULL, PGRES_COMMAND_OK, "commit")) != 0)
 		goto out;
 
 	/* Durable: finalize results, learn ids, publish. */
-	uint64_t acc = 0, dup = 0;
+	uint64_t acc = 0, dupl = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;
@@ -436,13 +602,16 @@ writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
 			writer_publish(w, refs[i].r_ev);
 		} else {
 			*refs[i].r_result = ING_R_DUPLICATE;
-			dup++;
+			dupl++;
 		}
 	}
 	rs_metric_add(replay ? w->m_replayed : w->m_accepted, acc);
-	rs_metric_add(w->m_duplicate, dup);
+	rs_metric_add(w->m_duplicate, dupl);
 	rs_metric_observe(w->m_write_ms, rs_mono_ms() - t0);
-	rs_metric_observe(w->m_group_events, (double) staged);
+	if (rs_log_enabled(RS_LOG_DEBUG))
+		rs_log_debug("ingest.group_written", "events=%zu accepted=%" PRIu64
+		             " duplicates=%" PRIu64 " path=%s replay=%d ms=%.1f",
+		             staged, acc, dupl, fast ? "copy" : "staging", replay, rs_mono_ms() - t0);
 	goto out;
 rollback:
 	PQclear(res);
@@ -452,6 +621,8 @@ rollback:
 out:
 	PQclear(res);
 	free(fresh);
+	if (rv > 0)
+		rv = 0;
 	if (rv != 0 && w->w_pg != NULL && PQstatus(w->w_pg) != CONNECTION_OK)
 		rv = RS_EUNAVAIL;
 	return rv;
@@ -752,8 +923,6 @@ ing_writer_open(ing_writer **out, const ing_writer_opts *o)
 	                                  "times the PostgreSQL connection was lost", NULL);
 	w->m_write_ms = rs_metrics_histogram("rs_ingest_write_ms",
 	                                     "PostgreSQL group write time (ms)", NULL);
-	w->m_group_events = rs_metrics_histogram(
-	        "rs_ingest_group_events", "events per group commit (histogram buckets reused)", NULL);
 	w->m_spool_gauge = rs_metrics_gauge("rs_ingest_spool_pending",
 	                                    "spool records waiting for replay", NULL);
 	if (w->w_spool_dir != NULL &&

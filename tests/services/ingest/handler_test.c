@@ -372,3 +372,44 @@ Test(ingest, postgres_down_spools_and_restart_replays_exactly_once)
 	cr_assert_eq(fx_count("select count(*) from events"), 3);
 	rs_arena_destroy(a);
 }
+
+Test(ingest, values_prices_and_timestamps_are_stored_exactly)
+{
+	rs_arena *a;
+	post_result r;
+	static const double prices[] = {0.01, 1, 12.5, 99.99, 10000, 123456.78, 9999999999.99};
+	static const char *const want[] = {"0.01", "1.00", "12.50", "99.99", "10000.00",
+	                                   "123456.78", "9999999999.99"};
+	Rs__Event *evs[7];
+	rs_arena_create(&a, 0);
+	fx_start(fx.dsn);
+	for (int i = 0; i < 7; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "px-%d", i);
+		evs[i] = mk_event(a, id, 1, 1 + i, 4);
+		evs[i]->price = prices[i];
+		evs[i]->ts_ms = 1700000000000 + i * 1001;
+		evs[i]->has_value = 1;
+		evs[i]->value = 0.1 * i;
+	}
+	evs[6]->type = RS__EVENT_TYPE__EVENT_RATING;
+	evs[6]->value = 4.5;
+	post(a, evs, 7, &r);
+	cr_assert_eq(r.resp->accepted, 7);
+	for (int i = 0; i < 7; i++) {
+		char q[200];
+		snprintf(q, sizeof(q),
+		         "select count(*) from events where event_id = 'px-%d' and price::text = '%s' "
+		         "and ts = timestamptz 'epoch' + interval '%d ms' + interval '1700000000 s'",
+		         i, want[i], i * 1001);
+		cr_assert_eq(fx_count(q), 1, "%s", q);
+	}
+	cr_assert_eq(fx_count("select count(*) from events where event_id = 'px-3' and value = "
+	                      "0.30000000000000004"),
+	             1);
+	cr_assert_eq(fx_count("select count(*) from events where type = 5 and value = 4.5"), 1);
+	cr_assert_eq(fx_count("select count(*) from events where price is not null and rec_id is "
+	                      "null and variant is null"),
+	             7);
+	rs_arena_destroy(a);
+}
