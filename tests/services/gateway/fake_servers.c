@@ -20,6 +20,9 @@ fake_feature(void *ud, rs_rpc_call *call)
 	Rs__UserFeaturesResponse resp = RS__USER_FEATURES_RESPONSE__INIT;
 	Rs__ResponseHeader h;
 	(void) ud;
+	int delay = atomic_load(&t_fake.feature_delay_ms);
+	if (delay > 0)
+		usleep((useconds_t) delay * 1000);
 	if (rs_rpc_unpack(call, &rs__user_features_request__descriptor, (void **) &req) != 0)
 		return;
 	atomic_fetch_add(&t_fake.feature_calls, 1);

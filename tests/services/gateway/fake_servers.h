@@ -16,7 +16,8 @@ typedef struct t_fake_state {
 	atomic_int last_cand_n_recent, last_cand_k, last_rank_n_cands, last_ingest_n;
 	atomic_long last_cand_user;
 	atomic_int ranking_delay_ms; /* sleep before answering */
-	char last_request_id[80];    /* the feature call's request id */
+	atomic_int feature_delay_ms;
+	char last_request_id[80]; /* the feature call's request id */
 } t_fake_state;
 
 extern t_fake_state t_fake;

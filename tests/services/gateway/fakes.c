@@ -172,6 +172,8 @@ t_http(const char *method, const char *path, const char *body, const char *extra
 	if (extra_header != NULL)
 		hdrs = curl_slist_append(hdrs, extra_header);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
 	if (body != NULL) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long) strlen(body));

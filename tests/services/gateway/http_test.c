@@ -205,6 +205,49 @@ Test(gateway, slow_ranking_is_cut_at_the_deadline)
 	atomic_store(&t_fake.ranking_delay_ms, 0);
 }
 
+Test(gateway, slow_feature_leaves_budget_for_the_later_hops)
+{
+	t_resp r;
+	t_start(T_ALL);
+	atomic_store(&t_fake.feature_delay_ms, 400);
+	get_ok("/v1/users/5/recommendations?k=4", &r);
+	cr_assert(json_is_true(json_object_get(r.json, "degraded")), "%s", r.body);
+	json_t *tm = json_object_get(r.json, "timings_ms");
+	double feat_ms = json_real_value(json_object_get(tm, "feature"));
+	/* feature may use a third of the 250 ms; candidate and ranking still run */
+	cr_assert(feat_ms > 60.0 && feat_ms < 120.0, "feature took %.1f ms", feat_ms);
+	cr_assert_eq(t_fake.last_cand_n_recent, 0);
+	cr_assert_eq(item_at(r.json, 0), 130, "ranked: %s", r.body);
+	cr_assert_lt(r.ms, 250.0 + 100.0, "took %.0f ms", r.ms);
+	t_resp_free(&r);
+	atomic_store(&t_fake.feature_delay_ms, 0);
+}
+
+Test(gateway, head_and_chunked_bodies)
+{
+	t_resp r;
+	t_start(T_ALL);
+	t_http("HEAD", "/healthz", NULL, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.len, 0);
+	t_resp_free(&r);
+	/* a chunked body has no Content-Length: the limit applies while reading it */
+	size_t n = 6000;
+	char *big = malloc(n + 1);
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	big[n] = '\0';
+	t_http("POST", "/v1/events", big, "Transfer-Encoding: chunked", &r);
+	cr_assert_eq(r.status, 413, "%ld %s", r.status, r.body);
+	t_resp_free(&r);
+	free(big);
+	t_http("POST", "/v1/events", "{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\"}",
+	       "Transfer-Encoding: chunked", &r);
+	cr_assert_eq(r.status, 202, "%ld %s", r.status, r.body);
+	t_resp_free(&r);
+}
+
 Test(gateway, feature_down_asks_candidates_without_history)
 {
 	t_resp r;
