@@ -71,7 +71,8 @@ load_client_main(void *arg)
 		for (long k = 0; k < n; k++) {
 			Rs__Event *e = &evs[k];
 			rs__event__init(e);
-			snprintf(ids + k * 64, 64, "%s-%d-%ld", cfg->run, c->idx, c->first + done + k);
+			snprintf(ids + k * 64, 64, "%s-%d-%ld", cfg->run, c->idx,
+			         c->first + done + k);
 			rng ^= rng << 13;
 			rng ^= rng >> 7;
 			rng ^= rng << 17;
@@ -103,11 +104,13 @@ load_client_main(void *arg)
 				c->duplicates += resp->duplicates;
 				c->rejected += resp->n_rejected;
 				if (load_ack_file != NULL) {
-					/* every event not rejected is stored (accepted now or earlier) */
+					/* every event not rejected is stored (accepted now or
+					 * earlier) */
 					size_t r = 0;
 					pthread_mutex_lock(&load_ack_mu);
 					for (long k = 0; k < n; k++) {
-						if (r < resp->n_rejected && resp->rejected[r]->index == (uint32_t) k) {
+						if (r < resp->n_rejected &&
+						    resp->rejected[r]->index == (uint32_t) k) {
 							r++;
 							continue;
 						}
@@ -120,7 +123,8 @@ load_client_main(void *arg)
 			}
 			rs_arena_reset(a);
 			c->retries++;
-			if (cfg->max_seconds > 0 && (rs_mono_ms() - load_t0) / 1000.0 > cfg->max_seconds) {
+			if (cfg->max_seconds > 0 &&
+			    (rs_mono_ms() - load_t0) / 1000.0 > cfg->max_seconds) {
 				c->failed += (uint64_t) n;
 				break;
 			}
@@ -146,15 +150,23 @@ load_cmp(const void *x, const void *y)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	        {"url", required_argument, NULL, 'u'},     {"events", required_argument, NULL, 'n'},
-	        {"batch", required_argument, NULL, 'b'},   {"clients", required_argument, NULL, 'c'},
-	        {"items", required_argument, NULL, 'i'},   {"users", required_argument, NULL, 'U'},
-	        {"run", required_argument, NULL, 'r'},     {"acked", required_argument, NULL, 'a'},
-	        {"max-seconds", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0}};
-	load_cfg cfg = {.url = "tcp://127.0.0.1:7100", .events = 100000, .batch = 1000,
-	                .clients = 4, .items = 3000, .users = 1000};
+	static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+	                                     {"events", required_argument, NULL, 'n'},
+	                                     {"batch", required_argument, NULL, 'b'},
+	                                     {"clients", required_argument, NULL, 'c'},
+	                                     {"items", required_argument, NULL, 'i'},
+	                                     {"users", required_argument, NULL, 'U'},
+	                                     {"run", required_argument, NULL, 'r'},
+	                                     {"acked", required_argument, NULL, 'a'},
+	                                     {"max-seconds", required_argument, NULL, 'm'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	load_cfg cfg = {.url = "tcp://127.0.0.1:7100",
+	                .events = 100000,
+	                .batch = 1000,
+	                .clients = 4,
+	                .items = 3000,
+	                .users = 1000};
 	char runbuf[32];
 	int ch;
 
@@ -162,20 +174,41 @@ main(int argc, char **argv)
 	cfg.run = runbuf;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'u': cfg.url = optarg; break;
-		case 'n': cfg.events = atol(optarg); break;
-		case 'b': cfg.batch = atol(optarg); break;
-		case 'c': cfg.clients = atol(optarg); break;
-		case 'i': cfg.items = atol(optarg); break;
-		case 'U': cfg.users = atol(optarg); break;
-		case 'r': cfg.run = optarg; break;
-		case 'a': cfg.acked_path = optarg; break;
-		case 'm': cfg.max_seconds = atof(optarg); break;
+		case 'u':
+			cfg.url = optarg;
+			break;
+		case 'n':
+			cfg.events = atol(optarg);
+			break;
+		case 'b':
+			cfg.batch = atol(optarg);
+			break;
+		case 'c':
+			cfg.clients = atol(optarg);
+			break;
+		case 'i':
+			cfg.items = atol(optarg);
+			break;
+		case 'U':
+			cfg.users = atol(optarg);
+			break;
+		case 'r':
+			cfg.run = optarg;
+			break;
+		case 'a':
+			cfg.acked_path = optarg;
+			break;
+		case 'm':
+			cfg.max_seconds = atof(optarg);
+			break;
 		case 'h':
-			printf("usage: rs-ingest-load [--url U] [--events N] [--batch B] [--clients C] "
-			       "[--items M] [--users U] [--run ID] [--acked FILE] [--max-seconds S]\n");
+			printf("usage: rs-ingest-load [--url U] [--events N] [--batch B] "
+			       "[--clients C] "
+			       "[--items M] [--users U] [--run ID] [--acked FILE] [--max-seconds "
+			       "S]\n");
 			return 0;
-		default: return 2;
+		default:
+			return 2;
 		}
 	}
 	if (cfg.events < 1 || cfg.batch < 1 || cfg.clients < 1 || cfg.clients > 256 ||
@@ -222,10 +255,11 @@ main(int argc, char **argv)
 	qsort(all, nl, sizeof(double), load_cmp);
 	printf("events=%ld batch=%ld clients=%ld seconds=%.2f events_per_s=%.0f req_per_s=%.0f "
 	       "req_p50_ms=%.2f req_p99_ms=%.2f req_max_ms=%.1f accepted=%" PRIu64
-	       " duplicates=%" PRIu64 " rejected=%" PRIu64 " retries=%" PRIu64
-	       " unacked=%" PRIu64 "\n",
-	       cfg.events, cfg.batch, cfg.clients, secs, (double) (cfg.events - (long) failed) / secs,
-	       (double) nl / secs, nl ? all[nl / 2] : 0, nl ? all[(size_t) ((double) nl * 0.99)] : 0,
+	       " duplicates=%" PRIu64 " rejected=%" PRIu64 " retries=%" PRIu64 " unacked=%" PRIu64
+	       "\n",
+	       cfg.events, cfg.batch, cfg.clients, secs,
+	       (double) (cfg.events - (long) failed) / secs, (double) nl / secs,
+	       nl ? all[nl / 2] : 0, nl ? all[(size_t) ((double) nl * 0.99)] : 0,
 	       nl ? all[nl - 1] : 0, acc, dup, rej, retries, failed);
 	if (load_ack_file != NULL)
 		fclose(load_ack_file);

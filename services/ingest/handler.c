@@ -115,7 +115,8 @@ ing_handle_event_batch(void *ud, rs_rpc_call *call)
 	resp.header = &h;
 	rs_rpc_reply(call, &resp.base);
 	if (rs_log_enabled(RS_LOG_DEBUG))
-		rs_log_debug("ingest.batch", "req=%s events=%zu accepted=%u duplicates=%u "
+		rs_log_debug("ingest.batch",
+		             "req=%s events=%zu accepted=%u duplicates=%u "
 		             "rejected=%zu spooled=%d",
 		             call->request_id, n, resp.accepted, resp.duplicates, resp.n_rejected,
 		             job.j_spooled);
@@ -136,7 +137,9 @@ ing_handle_health(void *ud, rs_rpc_call *call)
 	ing_writer_status_get(ctx->writer, &st);
 	snprintf(detail, sizeof(detail), "postgres=%s spool=%s spool_pending=%" PRIu64,
 	         st.pg_up ? "up" : "down",
-	         !st.spool_enabled ? "off" : st.spool_writable ? "writable" : "unwritable",
+	         !st.spool_enabled   ? "off"
+	         : st.spool_writable ? "writable"
+	                             : "unwritable",
 	         st.spool_pending);
 	rs_rpc_header_init(call, &h, ING_SVC, NULL);
 	resp.header = &h;

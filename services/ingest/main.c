@@ -57,7 +57,8 @@ main(int argc, char **argv)
 		printf("usage: rs-ingest [migrate]\n"
 		       "  (no argument)  serve EventBatch on RS_INGEST_URL, publish on "
 		       "RS_INGEST_PUB_URL\n"
-		       "  migrate        apply pending RS_INGEST_MIGRATIONS_DIR migrations and exit\n"
+		       "  migrate        apply pending RS_INGEST_MIGRATIONS_DIR migrations and "
+		       "exit\n"
 		       "See services/ingest/README.md for the environment.\n");
 		return 0;
 	}

@@ -391,8 +391,9 @@ ing_spool_peek(ing_spool *sp, const uint8_t **data, size_t *len)
 		}
 		if (rv != RS_ENOTFOUND) {
 			if (rv == RS_ECORRUPT)
-				rs_log_error("ingest.spool_corrupt", "segment=%" PRIu64
-				             " offset=%" PRIu64, sp->sp_segs[0], sp->sp_roff);
+				rs_log_error("ingest.spool_corrupt",
+				             "segment=%" PRIu64 " offset=%" PRIu64, sp->sp_segs[0],
+				             sp->sp_roff);
 			return rv == RS_ECORRUPT ? RS_EIO : rv;
 		}
 		/* This segment is fully consumed: remove it (the writer starts a new one). */

@@ -21,7 +21,8 @@ validate_token(const char *s, int allow_space)
 const char *
 ing_validate_event(const Rs__Event *ev, int64_t now_ms)
 {
-	if (ev->type < RS__EVENT_TYPE__EVENT_VIEW || ev->type > RS__EVENT_TYPE__EVENT_NOT_INTERESTED)
+	if (ev->type < RS__EVENT_TYPE__EVENT_VIEW ||
+	    ev->type > RS__EVENT_TYPE__EVENT_NOT_INTERESTED)
 		return "unknown event type (want 1 view, 2 click, 3 add_to_cart, 4 purchase, 5 "
 		       "rating, 6 not_interested)";
 	if (ev->user_id <= 0)

@@ -21,10 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WRITER_TICK_MS       200
-#define WRITER_PARTITION_MS  (6LL * 3600 * 1000)
-#define WRITER_REPLAY_MS     100 /* replay at most this long between queue checks */
-#define WRITER_COPY_CHUNK    (256u << 10)
+#define WRITER_TICK_MS      200
+#define WRITER_PARTITION_MS (6LL * 3600 * 1000)
+#define WRITER_REPLAY_MS    100 /* replay at most this long between queue checks */
+#define WRITER_COPY_CHUNK   (256u << 10)
 
 /* One event of a group: the event and where its result goes. */
 typedef struct writer_ref {
@@ -55,15 +55,15 @@ struct ing_writer {
 	int w_pub_open;
 	ing_idset w_items, w_users;
 	int w_slow_groups; /* groups left to write on the slow path after a duplicate */
-	char *w_buf; /* COPY text / misc */
+	char *w_buf;       /* COPY text / misc */
 	size_t w_buflen, w_bufcap;
 
 	/* shared */
 	atomic_int w_pg_up;
 	atomic_ullong w_spool_pending;
 
-	rs_metric *m_accepted, *m_duplicate, *m_unknown_item, *m_spooled, *m_replayed,
-	        *m_published, *m_pg_down, *m_write_ms, *m_spool_gauge;
+	rs_metric *m_accepted, *m_duplicate, *m_unknown_item, *m_spooled, *m_replayed, *m_published,
+	        *m_pg_down, *m_write_ms, *m_spool_gauge;
 };
 
 static char *
@@ -141,8 +141,8 @@ writer_ensure_partitions(ing_writer *w)
 static int
 writer_load_items(ing_writer *w)
 {
-	PGresult *res = PQexecParams(w->w_pg, "select item_id from items", 0, NULL, NULL, NULL,
-	                             NULL, 0);
+	PGresult *res =
+	        PQexecParams(w->w_pg, "select item_id from items", 0, NULL, NULL, NULL, NULL, 0);
 	int rv = rs_pg_check(w->w_pg, res, PGRES_TUPLES_OK, "load_items");
 	for (int i = 0; rv == 0 && i < PQntuples(res); i++) {
 		int a = ing_idset_add(&w->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10));
@@ -260,9 +260,9 @@ writer_check_items(ing_writer *w, writer_ref *refs, size_t n)
 	if (miss <= 0 || w->w_pg == NULL)
 		return miss < 0 ? miss : 0;
 	const char *params[1] = {w->w_buf};
-	PGresult *res = PQexecParams(w->w_pg,
-	                             "select item_id from items where item_id = any($1::bigint[])",
-	                             1, NULL, params, NULL, NULL, 0);
+	PGresult *res =
+	        PQexecParams(w->w_pg, "select item_id from items where item_id = any($1::bigint[])",
+	                     1, NULL, params, NULL, NULL, 0);
 	int rv = rs_pg_check(w->w_pg, res, PGRES_TUPLES_OK, "check_items");
 	for (int i = 0; rv == 0 && i < PQntuples(res); i++)
 		if (ing_idset_add(&w->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0)
@@ -275,7 +275,8 @@ writer_check_items(ing_writer *w, writer_ref *refs, size_t n)
 	if (rv != 0)
 		return rv;
 	for (size_t i = 0; i < n; i++)
-		if (*refs[i].r_result == ING_R_ACCEPTED && !ing_idset_has(&w->w_items, refs[i].r_ev->item_id))
+		if (*refs[i].r_result == ING_R_ACCEPTED &&
+		    !ing_idset_has(&w->w_items, refs[i].r_ev->item_id))
 			*refs[i].r_result = ING_R_UNKNOWN_ITEM;
 	return 0;
 }
@@ -288,7 +289,8 @@ writer_dedupe_group(writer_ref *refs, size_t n)
 	if (ing_strset_init(&set, n) != 0)
 		return RS_ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (*refs[i].r_result == ING_R_ACCEPTED && ing_strset_add(&set, refs[i].r_ev->event_id) == 0)
+		if (*refs[i].r_result == ING_R_ACCEPTED &&
+		    ing_strset_add(&set, refs[i].r_ev->event_id) == 0)
 			*refs[i].r_result = ING_R_DUPLICATE;
 	ing_strset_fini(&set);
 	return 0;
@@ -419,9 +421,9 @@ buf_row(ing_writer *w, const Rs__Event *ev, size_t seq, enum writer_copy_mode mo
 	}
 	w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 24, "%zu\t", seq);
 	buf_copy_str(w, ev->event_id, 0);
-	w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 80,
-	                                 "\t%" PRId64 "\t%" PRId64 "\t%d\t", ev->user_id,
-	                                 ev->item_id, (int) ev->type);
+	w->w_buflen +=
+	        (size_t) snprintf(w->w_buf + w->w_buflen, 80, "\t%" PRId64 "\t%" PRId64 "\t%d\t",
+	                          ev->user_id, ev->item_id, (int) ev->type);
 	if (ev->has_value)
 		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%.17g\t", ev->value);
 	else
@@ -609,9 +611,11 @@ writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
 	rs_metric_add(w->m_duplicate, dupl);
 	rs_metric_observe(w->m_write_ms, rs_mono_ms() - t0);
 	if (rs_log_enabled(RS_LOG_DEBUG))
-		rs_log_debug("ingest.group_written", "events=%zu accepted=%" PRIu64
-		             " duplicates=%" PRIu64 " path=%s replay=%d ms=%.1f",
-		             staged, acc, dupl, fast ? "copy" : "staging", replay, rs_mono_ms() - t0);
+		rs_log_debug("ingest.group_written",
+		             "events=%zu accepted=%" PRIu64 " duplicates=%" PRIu64
+		             " path=%s replay=%d ms=%.1f",
+		             staged, acc, dupl, fast ? "copy" : "staging", replay,
+		             rs_mono_ms() - t0);
 	goto out;
 rollback:
 	PQclear(res);
@@ -795,7 +799,8 @@ writer_main(void *arg)
 			ts.tv_nsec %= 1000000000L;
 			pthread_cond_timedwait(&w->w_cv_work, &w->w_mu, &ts);
 		}
-		while (w->w_head != NULL && (jobs == NULL || nev + w->w_head->j_n <= w->w_group_max)) {
+		while (w->w_head != NULL &&
+		       (jobs == NULL || nev + w->w_head->j_n <= w->w_group_max)) {
 			ing_job *j = w->w_head;
 			w->w_head = j->j_next;
 			j->j_next = NULL;

@@ -28,12 +28,12 @@ enum ing_result {
 };
 
 typedef struct ing_writer_opts {
-	const char *dsn;           /* libpq conninfo or URI */
-	const char *search_path;   /* NULL = server default (tests use a private schema) */
-	const char *spool_dir;     /* NULL = no spool: PostgreSQL down means unavailable */
-	const char *pub_url;       /* NULL = do not publish */
-	size_t group_max_events;   /* 0 = 20000 */
-	int reconnect_ms;          /* 0 = 500: delay between reconnect attempts */
+	const char *dsn;            /* libpq conninfo or URI */
+	const char *search_path;    /* NULL = server default (tests use a private schema) */
+	const char *spool_dir;      /* NULL = no spool: PostgreSQL down means unavailable */
+	const char *pub_url;        /* NULL = do not publish */
+	size_t group_max_events;    /* 0 = 20000 */
+	int reconnect_ms;           /* 0 = 500: delay between reconnect attempts */
 	size_t spool_segment_bytes; /* 0 = 64 MiB */
 } ing_writer_opts;
 

@@ -102,7 +102,8 @@ dio_csv_next(dio_csv *c)
 						c->linecap = mcap;
 						c->buf[o++] = '\n';
 						p = c->line;
-						while (m > 0 && (more[m - 1] == '\n' || more[m - 1] == '\r'))
+						while (m > 0 &&
+						       (more[m - 1] == '\n' || more[m - 1] == '\r'))
 							more[--m] = '\0';
 						continue;
 					}

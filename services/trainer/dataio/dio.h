@@ -14,8 +14,8 @@ typedef struct dio_rng {
 
 void dio_rng_seed(dio_rng *r, uint64_t seed);
 uint64_t dio_rng_next(dio_rng *r);
-double dio_rng_unif(dio_rng *r);             /* [0, 1) */
-double dio_rng_normal(dio_rng *r);           /* N(0, 1) */
+double dio_rng_unif(dio_rng *r);                /* [0, 1) */
+double dio_rng_normal(dio_rng *r);              /* N(0, 1) */
 uint32_t dio_rng_below(dio_rng *r, uint32_t n); /* [0, n), n > 0 */
 /* dio_rng_pick: index drawn with probability w[i] / sum(w) (cum = prefix sums, len n). */
 size_t dio_rng_pick_cum(dio_rng *r, const double *cum, size_t n);
@@ -24,9 +24,9 @@ size_t dio_rng_pick_cum(dio_rng *r, const double *cum, size_t n);
 typedef struct dio_csv {
 	FILE *f;
 	char delim;
-	char *line;     /* raw line buffer (getline) */
+	char *line; /* raw line buffer (getline) */
 	size_t linecap;
-	char *buf;      /* unescaped fields */
+	char *buf; /* unescaped fields */
 	size_t bufcap;
 	char **fields;
 	size_t nfields, capfields;
@@ -70,9 +70,9 @@ typedef struct dio_event {
 } dio_event;
 
 typedef struct dio_stats {
-	uint64_t items, users;           /* rows offered */
-	uint64_t events, events_new;     /* offered / newly stored (PostgreSQL) */
-	uint64_t events_dup;             /* already stored (PostgreSQL) */
+	uint64_t items, users;       /* rows offered */
+	uint64_t events, events_new; /* offered / newly stored (PostgreSQL) */
+	uint64_t events_dup;         /* already stored (PostgreSQL) */
 } dio_stats;
 
 typedef struct dio_sink dio_sink;

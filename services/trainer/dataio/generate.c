@@ -8,12 +8,12 @@
  * Users: 1-3 favourite leaves, 0-2 favourite brands, a taste vector built from those leaves,
  * a log-normal budget and activity level, a display name.
  * Sessions over --days ending at --end: an intent leaf (75% one of the favourites), items in it
- * sampled by softmax(3 * taste.item + 0.7 * standardised log popularity + brand bonus - over-budget penalty),
- * each viewed, maybe clicked, maybe added to the cart; cart items are bought at the end of the
- * session with a budget check. Consumables (grocery, beauty, pet, office) are re-bought every
- * 2-6 weeks; some purchases get a 1-5 rating, some poor matches get not_interested.
- * Because the utility is mostly personal (taste . item) and the intent leaves are personal, a
- * recommender that learns user tastes beats global popularity on held-out purchases/clicks. */
+ * sampled by softmax(3 * taste.item + 0.7 * standardised log popularity + brand bonus - over-budget
+ * penalty), each viewed, maybe clicked, maybe added to the cart; cart items are bought at the end
+ * of the session with a budget check. Consumables (grocery, beauty, pet, office) are re-bought
+ * every 2-6 weeks; some purchases get a 1-5 rating, some poor matches get not_interested. Because
+ * the utility is mostly personal (taste . item) and the intent leaves are personal, a recommender
+ * that learns user tastes beats global popularity on held-out purchases/clicks. */
 #include "dataio.h"
 #include "dio.h"
 #include "rs_err.h"
@@ -26,9 +26,9 @@
 #include <string.h>
 #include <time.h>
 
-#define GEN_K        16
-#define GEN_MAXFAV   3
-#define GEN_BRANDS   6
+#define GEN_K      16
+#define GEN_MAXFAV 3
+#define GEN_BRANDS 6
 
 typedef struct gen_leaf {
 	const char *path;
@@ -84,7 +84,8 @@ static const struct {
         {"Sports", {"Trailforge", "Apexa", "Stridex", "Summitra", "Velora", "Pulsefit"}},
         {"Fashion", {"Marlowe", "Ashby", "Northline", "Velvetta", "Urbanic", "Loomis"}},
         {"Beauty", {"Glowen", "Purelle", "Aurea", "Botanica", "Silkby", "Dewly"}},
-        {"Grocery", {"Beanworks", "Harvesta", "Morning Ritual", "Cocoa Bay", "Greenleaf", "Nutrio"}},
+        {"Grocery",
+         {"Beanworks", "Harvesta", "Morning Ritual", "Cocoa Bay", "Greenleaf", "Nutrio"}},
         {"Pet", {"Pawsome", "Whiskerly", "Barkley", "FurFresh", "Tailwind", "Purrfect"}},
         {"Toys", {"Brickly", "Playnest", "Funforge", "Tinkertot", "Gameday", "Wonderbox"}},
         {"Books", {"Penbrook", "Inkwell", "Larkspur", "Folio House", "Quillstone", "Redfern"}},
@@ -94,20 +95,20 @@ static const struct {
 #define GEN_NTOPS (sizeof(GEN_BRANDS_BY_TOP) / sizeof(GEN_BRANDS_BY_TOP[0]))
 
 static const char *const GEN_ADJ[] = {
-        "Compact", "Classic", "Premium", "Ultra", "Essential", "Pro", "Eco", "Smart",
-        "Deluxe", "Lightweight", "Everyday", "Signature", "Travel", "Heavy-Duty", "Slim",
-        "Vintage", "Modern", "Natural", "Advanced", "Soft"};
-static const char *const GEN_MODEL[] = {"", "", "", "X2", "300", "Mini", "Plus", "Max", "S",
-                                        "II", "Air", "Lite"};
+        "Compact", "Classic", "Premium",     "Ultra",    "Essential", "Pro",    "Eco",
+        "Smart",   "Deluxe",  "Lightweight", "Everyday", "Signature", "Travel", "Heavy-Duty",
+        "Slim",    "Vintage", "Modern",      "Natural",  "Advanced",  "Soft"};
+static const char *const GEN_MODEL[] = {"",     "",    "",  "X2", "300", "Mini",
+                                        "Plus", "Max", "S", "II", "Air", "Lite"};
 static const char *const GEN_FIRST[] = {
-        "Alice", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Isla", "Jonas",
-        "Kira", "Leo", "Maya", "Noah", "Olivia", "Paul", "Quinn", "Rosa", "Sam", "Tara",
-        "Uma", "Victor", "Wendy", "Xavier", "Yara", "Zoe", "Amir", "Bea", "Carlos", "Dana",
-        "Elif", "Finn", "Gita", "Hana", "Ivan", "Jade", "Kenji", "Lina", "Mateo", "Nora"};
+        "Alice", "Ben",    "Chloe", "David",  "Emma",   "Felix", "Grace", "Hugo", "Isla",   "Jonas",
+        "Kira",  "Leo",    "Maya",  "Noah",   "Olivia", "Paul",  "Quinn", "Rosa", "Sam",    "Tara",
+        "Uma",   "Victor", "Wendy", "Xavier", "Yara",   "Zoe",   "Amir",  "Bea",  "Carlos", "Dana",
+        "Elif",  "Finn",   "Gita",  "Hana",   "Ivan",   "Jade",  "Kenji", "Lina", "Mateo",  "Nora"};
 static const char *const GEN_LAST[] = {
-        "Anders", "Brook", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hansen",
-        "Ito", "Jensen", "Kowalski", "Lopez", "Meyer", "Novak", "Okafor", "Petrov",
-        "Quinn", "Rossi", "Schmidt", "Tanaka", "Ueda", "Varga", "Weber", "Yilmaz", "Zhang"};
+        "Anders",  "Brook",    "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hansen", "Ito",
+        "Jensen",  "Kowalski", "Lopez", "Meyer",  "Novak", "Okafor",  "Petrov", "Quinn",  "Rossi",
+        "Schmidt", "Tanaka",   "Ueda",  "Varga",  "Weber", "Yilmaz",  "Zhang"};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -143,8 +144,7 @@ typedef struct gen_evs {
 } gen_evs;
 
 static int
-gen_push(gen_evs *l, int64_t ts, int64_t item, int type, double price, int has_value,
-         double value)
+gen_push(gen_evs *l, int64_t ts, int64_t item, int type, double price, int has_value, double value)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
@@ -173,7 +173,8 @@ gen_top_of(uint32_t leaf)
 	const char *p = GEN_LEAVES[leaf].path;
 	size_t n = strcspn(p, "/");
 	for (uint32_t t = 0; t < GEN_NTOPS; t++)
-		if (strlen(GEN_BRANDS_BY_TOP[t].top) == n && strncmp(GEN_BRANDS_BY_TOP[t].top, p, n) == 0)
+		if (strlen(GEN_BRANDS_BY_TOP[t].top) == n &&
+		    strncmp(GEN_BRANDS_BY_TOP[t].top, p, n) == 0)
 			return t;
 	return 0;
 }
@@ -216,7 +217,8 @@ gen_usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: rs-train generate [--dsn DSN] [--out DIR] [options]\n"
-	        "A synthetic marketplace (catalog, customers, sessions) with a hidden taste model,\n"
+	        "A synthetic marketplace (catalog, customers, sessions) with a hidden taste "
+	        "model,\n"
 	        "deterministic for a given --seed and --end. Writes PostgreSQL (COPY; re-running\n"
 	        "stores nothing twice) and/or DIR/items.csv, users.csv, events.csv.\n"
 	        "  --dsn DSN        PostgreSQL conninfo (schema from db/migrations must exist)\n"
@@ -306,7 +308,8 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		perm[i] = perm[j];
 		perm[j] = t;
 	}
-	/* Zipf(1) log-popularity, standardised to mean 0 / sd 1 so it weighs like the taste term. */
+	/* Zipf(1) log-popularity, standardised to mean 0 / sd 1 so it weighs like the taste term.
+	 */
 	double pm = 0, pv = 0;
 	for (long rank = 0; rank < o->items; rank++) {
 		double lp = -log((double) rank + 1.0);
@@ -326,26 +329,34 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		it->brand = dio_rng_below(&r, GEN_BRANDS);
 		const gen_leaf *lf = &GEN_LEAVES[it->leaf];
 		uint32_t noun = dio_rng_below(&r, 3);
-		it->price = floor(exp(log(lf->price) + 0.45 * dio_rng_normal(&r)) * (noun + 2) / 3.0) +
-		            0.99;
+		it->price =
+		        floor(exp(log(lf->price) + 0.45 * dio_rng_normal(&r)) * (noun + 2) / 3.0) +
+		        0.99;
 		float noise[GEN_K];
 		gen_randvec(&r, noise, 1.0);
 		gen_normalize(noise);
 		for (int k = 0; k < GEN_K; k++)
-			it->v[k] = leaf_vec[it->leaf][k] + 0.35f * brand_vec[top * GEN_BRANDS + it->brand][k] +
+			it->v[k] = leaf_vec[it->leaf][k] +
+			           0.35f * brand_vec[top * GEN_BRANDS + it->brand][k] +
 			           0.45f * noise[k];
 		gen_normalize(it->v);
 		const char *model = GEN_MODEL[dio_rng_below(&r, NELEM(GEN_MODEL))];
-		snprintf(title, sizeof(title), "%s %s %s%s%s", GEN_ADJ[dio_rng_below(&r, NELEM(GEN_ADJ))],
-		         GEN_BRANDS_BY_TOP[top].brands[it->brand], lf->nouns[noun], model[0] ? " " : "",
-		         model);
+		snprintf(title, sizeof(title), "%s %s %s%s%s",
+		         GEN_ADJ[dio_rng_below(&r, NELEM(GEN_ADJ))],
+		         GEN_BRANDS_BY_TOP[top].brands[it->brand], lf->nouns[noun],
+		         model[0] ? " " : "", model);
 		snprintf(ext, sizeof(ext), "sku-%06ld", i + 1);
 		char attrs[96];
 		snprintf(attrs, sizeof(attrs), "{\"synthetic\": true, \"consumable\": %s}",
 		         lf->consumable ? "true" : "false");
-		dio_item di = {.id = i + 1, .external_id = ext, .title = title, .category = lf->path,
-		               .brand = GEN_BRANDS_BY_TOP[top].brands[it->brand], .price = it->price,
-		               .in_stock = dio_rng_unif(&r) < 0.92, .attributes = attrs};
+		dio_item di = {.id = i + 1,
+		               .external_id = ext,
+		               .title = title,
+		               .category = lf->path,
+		               .brand = GEN_BRANDS_BY_TOP[top].brands[it->brand],
+		               .price = it->price,
+		               .in_stock = dio_rng_unif(&r) < 0.92,
+		               .attributes = attrs};
 		if ((rv = dio_sink_item(sink, &di)) != 0)
 			goto sinkerr;
 		leaf_n[it->leaf]++;
@@ -395,7 +406,8 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		us->budget = exp(log(60.0) + 0.9 * dio_rng_normal(&r));
 		double act = exp(0.8 * dio_rng_normal(&r) - 0.32); /* mean ~1 */
 		us->sessions = 1 + (int) (o->sessions * act * dio_rng_unif(&r) * 2.0);
-		snprintf(name, sizeof(name), "%s %s", GEN_FIRST[dio_rng_below(&r, NELEM(GEN_FIRST))],
+		snprintf(name, sizeof(name), "%s %s",
+		         GEN_FIRST[dio_rng_below(&r, NELEM(GEN_FIRST))],
 		         GEN_LAST[dio_rng_below(&r, NELEM(GEN_LAST))]);
 		snprintf(ext, sizeof(ext), "cust-%06ld", u + 1);
 		dio_user du = {.id = u + 1, .external_id = ext, .display_name = name};
@@ -413,10 +425,12 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		for (int f = 0; f < us->nfav; f++)
 			favcum[f] = (a2 += us->favw[f]);
 		for (int s = 0; s < us->sessions; s++) {
-			int64_t t = start_ms + (int64_t) (dio_rng_unif(&r) * (double) (span_ms - 3600000));
-			uint32_t leaf = dio_rng_unif(&r) < 0.75
-			                        ? us->fav[dio_rng_pick_cum(&r, favcum, (size_t) us->nfav)]
-			                        : (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
+			int64_t t = start_ms +
+			            (int64_t) (dio_rng_unif(&r) * (double) (span_ms - 3600000));
+			uint32_t leaf =
+			        dio_rng_unif(&r) < 0.75
+			                ? us->fav[dio_rng_pick_cum(&r, favcum, (size_t) us->nfav)]
+			                : (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
 			size_t n = leaf_n[leaf];
 			if (n == 0)
 				continue;
@@ -424,9 +438,11 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 			for (size_t j = 0; j < n; j++) {
 				const gen_item *it = &items[leaf_items[leaf][j]];
 				int gb = (int) (gen_top_of(it->leaf) * GEN_BRANDS + it->brand);
-				double sc = 3.0 * gen_dot(us->u, it->v) + 0.7 * it->logpop +
-				            (gb == us->fav_brand[0] || gb == us->fav_brand[1] ? 1.0 : 0.0) -
-				            1.5 * fmax(0.0, log(it->price / us->budget));
+				double sc =
+				        3.0 * gen_dot(us->u, it->v) + 0.7 * it->logpop +
+				        (gb == us->fav_brand[0] || gb == us->fav_brand[1] ? 1.0
+				                                                          : 0.0) -
+				        1.5 * fmax(0.0, log(it->price / us->budget));
 				scores[j] = sc;
 				c += exp(sc);
 				cum[j] = c;
@@ -447,15 +463,18 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 					t += 2000 + (int64_t) (dio_rng_unif(&r) * 20000);
 					if ((rv = gen_push(&evs, t, id, 2, it->price, 0, 0)) != 0)
 						goto nomem;
-					if (dio_rng_unif(&r) < 0.6 * gen_sigmoid(sc - 1.5) && ncart < 16) {
+					if (dio_rng_unif(&r) < 0.6 * gen_sigmoid(sc - 1.5) &&
+					    ncart < 16) {
 						t += 5000 + (int64_t) (dio_rng_unif(&r) * 60000);
-						if ((rv = gen_push(&evs, t, id, 3, it->price, 1, 1)) != 0)
+						if ((rv = gen_push(&evs, t, id, 3, it->price, 1,
+						                   1)) != 0)
 							goto nomem;
 						cart[ncart] = id;
 						cart_sc[ncart++] = sc;
 					}
 				} else if (sc < -0.5 && dio_rng_unif(&r) < 0.03) {
-					if ((rv = gen_push(&evs, t + 1000, id, 6, it->price, 0, 0)) != 0)
+					if ((rv = gen_push(&evs, t + 1000, id, 6, it->price, 0,
+					                   0)) != 0)
 						goto nomem;
 				}
 			}
@@ -470,21 +489,26 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 					double stars = round(3.2 + 1.1 * (cart_sc[ci] - 1.0) +
 					                     0.7 * dio_rng_normal(&r));
 					stars = fmin(5, fmax(1, stars));
-					int64_t later = t + 86400000LL * (1 + dio_rng_below(&r, 10));
-					if (later < end_ms &&
-					    (rv = gen_push(&evs, later, cart[ci], 5, 0, 1, stars)) != 0)
+					int64_t later =
+					        t + 86400000LL * (1 + dio_rng_below(&r, 10));
+					if (later < end_ms && (rv = gen_push(&evs, later, cart[ci],
+					                                     5, 0, 1, stars)) != 0)
 						goto nomem;
 				}
-				/* Consumables are bought again every 2-6 weeks, while the habit lasts. */
+				/* Consumables are bought again every 2-6 weeks, while the habit
+				 * lasts. */
 				if (GEN_LEAVES[it->leaf].consumable) {
 					int64_t rt = t;
 					while (dio_rng_unif(&r) < 0.7) {
 						rt += 86400000LL * (14 + dio_rng_below(&r, 29));
 						if (rt >= end_ms)
 							break;
-						if ((rv = gen_push(&evs, rt, cart[ci], 1, it->price, 0, 0)) != 0 ||
-						    (rv = gen_push(&evs, rt + 20000, cart[ci], 3, it->price, 1, 1)) != 0 ||
-						    (rv = gen_push(&evs, rt + 90000, cart[ci], 4, it->price, 1, 1)) != 0)
+						if ((rv = gen_push(&evs, rt, cart[ci], 1, it->price,
+						                   0, 0)) != 0 ||
+						    (rv = gen_push(&evs, rt + 20000, cart[ci], 3,
+						                   it->price, 1, 1)) != 0 ||
+						    (rv = gen_push(&evs, rt + 90000, cart[ci], 4,
+						                   it->price, 1, 1)) != 0)
 							goto nomem;
 					}
 				}
@@ -496,9 +520,14 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 			if (e->ts_ms > end_ms)
 				continue;
 			snprintf(eid, sizeof(eid), "g%" PRIu64 "-u%ld-%zu", o->seed, u + 1, i);
-			dio_event de = {.event_id = eid, .user_id = u + 1, .item_id = e->item,
-			                .type = e->type, .has_value = e->has_value, .value = e->value,
-			                .price = e->price, .ts_ms = e->ts_ms};
+			dio_event de = {.event_id = eid,
+			                .user_id = u + 1,
+			                .item_id = e->item,
+			                .type = e->type,
+			                .has_value = e->has_value,
+			                .value = e->value,
+			                .price = e->price,
+			                .ts_ms = e->ts_ms};
 			if ((rv = dio_sink_event(sink, &de)) != 0)
 				goto sinkerr;
 		}
@@ -547,14 +576,22 @@ gen_long(const char *s, long lo, long hi, long *out)
 int
 trn_cmd_generate(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	        {"dsn", required_argument, NULL, 'd'},   {"out", required_argument, NULL, 'o'},
-	        {"users", required_argument, NULL, 'u'}, {"items", required_argument, NULL, 'i'},
-	        {"days", required_argument, NULL, 'D'},  {"sessions", required_argument, NULL, 'S'},
-	        {"seed", required_argument, NULL, 's'},  {"end", required_argument, NULL, 'e'},
-	        {"truncate", no_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0}};
-	gen_opts o = {.users = 1000, .items = 3000, .days = 56, .sessions = 25, .seed = 42,
+	static const struct option longopts[] = {{"dsn", required_argument, NULL, 'd'},
+	                                         {"out", required_argument, NULL, 'o'},
+	                                         {"users", required_argument, NULL, 'u'},
+	                                         {"items", required_argument, NULL, 'i'},
+	                                         {"days", required_argument, NULL, 'D'},
+	                                         {"sessions", required_argument, NULL, 'S'},
+	                                         {"seed", required_argument, NULL, 's'},
+	                                         {"end", required_argument, NULL, 'e'},
+	                                         {"truncate", no_argument, NULL, 'T'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	gen_opts o = {.users = 1000,
+	              .items = 3000,
+	              .days = 56,
+	              .sessions = 25,
+	              .seed = 42,
 	              .end_s = (int64_t) time(NULL) / 3600 * 3600};
 	long v;
 	int c;
@@ -621,7 +658,8 @@ trn_cmd_generate(int argc, char **argv)
 bad:
 	for (const struct option *lo = longopts; lo->name != NULL; lo++)
 		if (lo->val == c) {
-			fprintf(stderr, "rs-train generate: bad value for --%s: %s\n", lo->name, optarg);
+			fprintf(stderr, "rs-train generate: bad value for --%s: %s\n", lo->name,
+			        optarg);
 			break;
 		}
 	return 2;

@@ -117,8 +117,13 @@ imp_resolve(imp_ctx *c, const char *tok, int is_item, int64_t *out)
 	if (fresh) {
 		int rv;
 		if (is_item) {
-			dio_item it = {.id = id, .external_id = tok, .title = "", .category = "",
-			               .brand = "", .price = -1, .in_stock = 1};
+			dio_item it = {.id = id,
+			               .external_id = tok,
+			               .title = "",
+			               .category = "",
+			               .brand = "",
+			               .price = -1,
+			               .in_stock = 1};
 			rv = dio_sink_item(c->sink, &it);
 		} else {
 			dio_user u = {.id = id, .external_id = tok};
@@ -137,9 +142,9 @@ imp_type_parse(const char *s)
 	static const struct {
 		const char *name;
 		int type;
-	} names[] = {{"view", 1},        {"click", 2},        {"add_to_cart", 3}, {"addtocart", 3},
-	             {"cart", 3},        {"purchase", 4},     {"transaction", 4}, {"buy", 4},
-	             {"order", 4},       {"rating", 5},       {"rate", 5},        {"not_interested", 6},
+	} names[] = {{"view", 1},   {"click", 2},    {"add_to_cart", 3}, {"addtocart", 3},
+	             {"cart", 3},   {"purchase", 4}, {"transaction", 4}, {"buy", 4},
+	             {"order", 4},  {"rating", 5},   {"rate", 5},        {"not_interested", 6},
 	             {"dislike", 6}};
 	int64_t n;
 	if (dio_parse_id(s, &n) == 0 && n >= 1 && n <= 6)
@@ -208,9 +213,9 @@ imp_json_str(char *out, size_t n, size_t *o, const char *s)
 /* ---- MovieLens ---- */
 
 static const char *const ML100K_GENRES[19] = {
-        "unknown", "Action",  "Adventure", "Animation", "Children's", "Comedy", "Crime",
-        "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-        "Romance", "Sci-Fi", "Thriller", "War", "Western"};
+        "unknown",     "Action", "Adventure", "Animation", "Children's", "Comedy",  "Crime",
+        "Documentary", "Drama",  "Fantasy",   "Film-Noir", "Horror",     "Musical", "Mystery",
+        "Romance",     "Sci-Fi", "Thriller",  "War",       "Western"};
 
 /* Emits one movie: category Movies/<first genre>, attributes {"genres": [...]}. */
 static int
@@ -226,8 +231,13 @@ imp_movie(imp_ctx *c, int64_t id, const char *title, const char *const *genres, 
 		imp_json_str(attrs, sizeof(attrs), &o, genres[g]);
 	}
 	snprintf(attrs + o, sizeof(attrs) - o, "]}");
-	dio_item it = {.id = id, .title = title, .category = cat, .brand = "", .price = -1,
-	               .in_stock = 1, .attributes = attrs};
+	dio_item it = {.id = id,
+	               .title = title,
+	               .category = cat,
+	               .brand = "",
+	               .price = -1,
+	               .in_stock = 1,
+	               .attributes = attrs};
 	return dio_sink_item(c->sink, &it);
 }
 
@@ -245,8 +255,9 @@ imp_ml_catalog(imp_ctx *c, const char *path, int v100k)
 		if (!v100k && f.lineno == 1 && strcasecmp(f.fields[0], "movieId") == 0)
 			continue;
 		if (f.nfields < (v100k ? 24u : 3u) || dio_parse_id(f.fields[0], &id) != 0) {
-			rv = imp_error(c, path, f.lineno, v100k ? "want id|title|date|video|url|19 genre flags"
-			                                         : "want movieId,title,genres");
+			rv = imp_error(c, path, f.lineno,
+			               v100k ? "want id|title|date|video|url|19 genre flags"
+			                     : "want movieId,title,genres");
 			dio_csv_close(&f);
 			return rv;
 		}
@@ -260,7 +271,8 @@ imp_ml_catalog(imp_ctx *c, const char *path, int v100k)
 					genres[ng++] = ML100K_GENRES[g];
 		} else {
 			snprintf(title, sizeof(title), "%s", f.fields[1]);
-			for (char *tok = strtok(f.fields[2], "|"); tok && ng < 20; tok = strtok(NULL, "|"))
+			for (char *tok = strtok(f.fields[2], "|"); tok && ng < 20;
+			     tok = strtok(NULL, "|"))
 				if (strcmp(tok, "(no genres listed)") != 0)
 					genres[ng++] = tok;
 		}
@@ -296,8 +308,13 @@ imp_ml_ratings(imp_ctx *c, const char *path, int v100k)
 			break;
 		}
 		snprintf(eid, sizeof(eid), "ml:%" PRId64 ":%" PRId64 ":%s", u, i, f.fields[3]);
-		dio_event e = {.event_id = eid, .user_id = u, .item_id = i, .type = 5,
-		               .has_value = 1, .value = val, .ts_ms = ts};
+		dio_event e = {.event_id = eid,
+		               .user_id = u,
+		               .item_id = i,
+		               .type = 5,
+		               .has_value = 1,
+		               .value = val,
+		               .ts_ms = ts};
 		if ((rv = dio_sink_event(c->sink, &e)) != 0)
 			break;
 	}
@@ -327,8 +344,9 @@ imp_retailrocket(imp_ctx *c, const char *path)
 		if (f.nfields < 4 || (ts = imp_ts_parse(f.fields[0], "ms")) < 0 || type == 0 ||
 		    (dio_parse_id(f.fields[1], &visitor) != 0 && strcmp(f.fields[1], "0") != 0) ||
 		    dio_parse_id(f.fields[3], &item) != 0) {
-			rv = imp_error(c, path, f.lineno,
-			               "want timestamp_ms,visitorid,view|addtocart|transaction,itemid");
+			rv = imp_error(
+			        c, path, f.lineno,
+			        "want timestamp_ms,visitorid,view|addtocart|transaction,itemid");
 			break;
 		}
 		if (strcmp(f.fields[1], "0") == 0)
@@ -336,8 +354,11 @@ imp_retailrocket(imp_ctx *c, const char *path)
 		snprintf(eid, sizeof(eid), "rr:%s:%s:%s:%s", f.fields[0], f.fields[1], f.fields[2],
 		         f.fields[3]);
 		/* visitor ids start at 0 and user ids at 1: user_id = visitorid + 1 */
-		dio_event e = {.event_id = eid, .user_id = visitor + 1, .item_id = item,
-		               .type = type, .ts_ms = ts};
+		dio_event e = {.event_id = eid,
+		               .user_id = visitor + 1,
+		               .item_id = item,
+		               .type = type,
+		               .ts_ms = ts};
 		if ((rv = dio_sink_event(c->sink, &e)) != 0)
 			break;
 	}
@@ -366,22 +387,27 @@ imp_sequences(imp_ctx *c, const char *path)
 			break;
 		}
 		if ((rv = imp_resolve(c, f.fields[0], 0, &u)) != 0) {
-			rv = rv == RS_EINVAL ? imp_error(c, path, f.lineno,
-			                                 "user id is not a positive integer (use --ids map)")
-			                     : rv;
+			rv = rv == RS_EINVAL
+			             ? imp_error(
+			                       c, path, f.lineno,
+			                       "user id is not a positive integer (use --ids map)")
+			             : rv;
 			break;
 		}
 		for (size_t k = 1; k < f.nfields; k++) {
 			if ((rv = imp_resolve(c, f.fields[k], 1, &item)) != 0) {
-				rv = rv == RS_EINVAL ? imp_error(c, path, f.lineno,
-				                                 "item id is not a positive integer (use "
-				                                 "--ids map)")
-				                     : rv;
+				rv = rv == RS_EINVAL
+				             ? imp_error(c, path, f.lineno,
+				                         "item id is not a positive integer (use "
+				                         "--ids map)")
+				             : rv;
 				break;
 			}
 			snprintf(eid, sizeof(eid), "seq:%ld:%zu", f.lineno, k);
 			/* one minute apart, so the order within a user is kept */
-			dio_event e = {.event_id = eid, .user_id = u, .item_id = item,
+			dio_event e = {.event_id = eid,
+			               .user_id = u,
+			               .item_id = item,
 			               .type = c->o->default_type,
 			               .ts_ms = (c->o->start_s + (int64_t) k * 60) * 1000};
 			if ((rv = dio_sink_event(c->sink, &e)) != 0)
@@ -399,8 +425,8 @@ imp_sequences(imp_ctx *c, const char *path)
 /* ---- generic CSV with --map role=column[,role=column...] ---- */
 
 enum { MAP_USER, MAP_ITEM, MAP_TS, MAP_TYPE, MAP_VALUE, MAP_EVENT_ID, MAP_PRICE, MAP_N };
-static const char *const MAP_ROLES[MAP_N] = {"user", "item", "ts", "type", "value", "event_id",
-                                             "price"};
+static const char *const MAP_ROLES[MAP_N] = {"user",  "item",     "ts",   "type",
+                                             "value", "event_id", "price"};
 
 static int
 imp_generic(imp_ctx *c, const char *path)
@@ -445,7 +471,8 @@ imp_generic(imp_ctx *c, const char *path)
 					long v = strtol(colname[k], &end, 10);
 					if (*end != '\0' || v < 0) {
 						rv = imp_error(c, path, f.lineno,
-						               "with --no-header, --map columns are 0-based indexes");
+						               "with --no-header, --map columns "
+						               "are 0-based indexes");
 						goto done;
 					}
 					col[k] = (int) v;
@@ -455,8 +482,9 @@ imp_generic(imp_ctx *c, const char *path)
 					if (strcasecmp(f.fields[j], colname[k]) == 0)
 						col[k] = (int) j;
 				if (col[k] < 0) {
-					snprintf(c->err, sizeof(c->err), "%s: no column named %s in the header",
-					         path, colname[k]);
+					snprintf(c->err, sizeof(c->err),
+					         "%s: no column named %s in the header", path,
+					         colname[k]);
 					rv = RS_EINVAL;
 					goto done;
 				}
@@ -476,8 +504,9 @@ imp_generic(imp_ctx *c, const char *path)
 		if ((rv = imp_resolve(c, f.fields[col[MAP_USER]], 0, &u)) != 0 ||
 		    (rv = imp_resolve(c, f.fields[col[MAP_ITEM]], 1, &item)) != 0) {
 			if (rv == RS_EINVAL)
-				rv = imp_error(c, path, f.lineno,
-				               "user/item id is not a positive integer (use --ids map)");
+				rv = imp_error(
+				        c, path, f.lineno,
+				        "user/item id is not a positive integer (use --ids map)");
 			goto done;
 		}
 		if (col[MAP_TYPE] >= 0 && (type = imp_type_parse(f.fields[col[MAP_TYPE]])) == 0) {
@@ -503,8 +532,14 @@ imp_generic(imp_ctx *c, const char *path)
 			snprintf(eid, sizeof(eid), "%.128s", f.fields[col[MAP_EVENT_ID]]);
 		else
 			snprintf(eid, sizeof(eid), "csv:%.200s:%ld", base, f.lineno);
-		dio_event e = {.event_id = eid, .user_id = u, .item_id = item, .type = type,
-		               .has_value = has_value, .value = value, .price = price, .ts_ms = ts};
+		dio_event e = {.event_id = eid,
+		               .user_id = u,
+		               .item_id = item,
+		               .type = type,
+		               .has_value = has_value,
+		               .value = value,
+		               .price = price,
+		               .ts_ms = ts};
 		if ((rv = dio_sink_event(c->sink, &e)) != 0)
 			goto done;
 	}
@@ -524,27 +559,34 @@ static void
 imp_usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: rs-train import --format FMT --input FILE [--catalog FILE] (--dsn DSN | --out "
+	        "usage: rs-train import --format FMT --input FILE [--catalog FILE] (--dsn DSN | "
+	        "--out "
 	        "DIR) [options]\n"
 	        "formats:\n"
 	        "  movielens-100k  --input u.data (user item rating ts, tabs) [--catalog u.item]\n"
-	        "  movielens       --input ratings.csv (userId,movieId,rating,timestamp) [--catalog "
+	        "  movielens       --input ratings.csv (userId,movieId,rating,timestamp) "
+	        "[--catalog "
 	        "movies.csv]\n"
 	        "  retailrocket    --input events.csv (timestamp_ms,visitorid,event,itemid,...);\n"
 	        "                  user_id = visitorid + 1; view/addtocart/transaction\n"
-	        "  sequence        --input FILE, lines 'user item item ...' (time order, 1 min apart\n"
+	        "  sequence        --input FILE, lines 'user item item ...' (time order, 1 min "
+	        "apart\n"
 	        "                  from --start); events of --type (default purchase)\n"
-	        "  csv             --input FILE --map user=COL,item=COL[,ts=COL,type=COL,value=COL,\n"
-	        "                  event_id=COL,price=COL] [--delimiter C] [--no-header] [--ts-unit "
+	        "  csv             --input FILE --map "
+	        "user=COL,item=COL[,ts=COL,type=COL,value=COL,\n"
+	        "                  event_id=COL,price=COL] [--delimiter C] [--no-header] "
+	        "[--ts-unit "
 	        "s|ms|iso]\n"
 	        "options:\n"
 	        "  --dsn DSN        load into PostgreSQL (idempotent: re-importing stores nothing "
 	        "twice)\n"
 	        "  --out DIR        also/instead write items.csv, users.csv, events.csv\n"
-	        "  --ids keep|map   sequence/csv: keep positive integer ids (default) or map any token\n"
+	        "  --ids keep|map   sequence/csv: keep positive integer ids (default) or map any "
+	        "token\n"
 	        "                   to dense ids 1..N, keeping the token as external_id\n"
 	        "  --type T         event type when the file has none (view, click, add_to_cart,\n"
-	        "                   purchase, rating, not_interested; default purchase for sequence,\n"
+	        "                   purchase, rating, not_interested; default purchase for "
+	        "sequence,\n"
 	        "                   view for csv)\n"
 	        "  --start UNIX_S   base time for files without timestamps (default 1577836800)\n"
 	        "  --truncate       empty items, users, events, event_ids first\n"
@@ -554,17 +596,23 @@ imp_usage(FILE *f)
 int
 trn_cmd_import(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	        {"format", required_argument, NULL, 'f'},  {"input", required_argument, NULL, 'i'},
-	        {"catalog", required_argument, NULL, 'c'}, {"dsn", required_argument, NULL, 'd'},
-	        {"out", required_argument, NULL, 'o'},     {"map", required_argument, NULL, 'm'},
-	        {"delimiter", required_argument, NULL, 'D'}, {"no-header", no_argument, NULL, 'H'},
-	        {"ts-unit", required_argument, NULL, 'u'}, {"ids", required_argument, NULL, 'I'},
-	        {"type", required_argument, NULL, 't'},    {"start", required_argument, NULL, 's'},
-	        {"truncate", no_argument, NULL, 'T'},      {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0}};
-	imp_opts o = {.delim = ',', .header = 1, .ts_unit = "s", .ids = "keep",
-	              .start_s = 1577836800};
+	static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
+	                                         {"input", required_argument, NULL, 'i'},
+	                                         {"catalog", required_argument, NULL, 'c'},
+	                                         {"dsn", required_argument, NULL, 'd'},
+	                                         {"out", required_argument, NULL, 'o'},
+	                                         {"map", required_argument, NULL, 'm'},
+	                                         {"delimiter", required_argument, NULL, 'D'},
+	                                         {"no-header", no_argument, NULL, 'H'},
+	                                         {"ts-unit", required_argument, NULL, 'u'},
+	                                         {"ids", required_argument, NULL, 'I'},
+	                                         {"type", required_argument, NULL, 't'},
+	                                         {"start", required_argument, NULL, 's'},
+	                                         {"truncate", no_argument, NULL, 'T'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	imp_opts o = {
+	        .delim = ',', .header = 1, .ts_unit = "s", .ids = "keep", .start_s = 1577836800};
 	const char *type = NULL;
 	imp_ctx c;
 	int ch, rv;
@@ -573,23 +621,53 @@ trn_cmd_import(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'f': o.format = optarg; break;
-		case 'i': o.input = optarg; break;
-		case 'c': o.catalog = optarg; break;
-		case 'd': o.dsn = optarg; break;
-		case 'o': o.out = optarg; break;
-		case 'm': o.map = optarg; break;
-		case 'D':
-			o.delim = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0 ? '\t' : optarg[0];
+		case 'f':
+			o.format = optarg;
 			break;
-		case 'H': o.header = 0; break;
-		case 'u': o.ts_unit = optarg; break;
-		case 'I': o.ids = optarg; break;
-		case 't': type = optarg; break;
-		case 's': o.start_s = strtoll(optarg, NULL, 10); break;
-		case 'T': o.truncate = 1; break;
-		case 'h': imp_usage(stdout); return 0;
-		default: imp_usage(stderr); return 2;
+		case 'i':
+			o.input = optarg;
+			break;
+		case 'c':
+			o.catalog = optarg;
+			break;
+		case 'd':
+			o.dsn = optarg;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		case 'm':
+			o.map = optarg;
+			break;
+		case 'D':
+			o.delim = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0
+			                  ? '\t'
+			                  : optarg[0];
+			break;
+		case 'H':
+			o.header = 0;
+			break;
+		case 'u':
+			o.ts_unit = optarg;
+			break;
+		case 'I':
+			o.ids = optarg;
+			break;
+		case 't':
+			type = optarg;
+			break;
+		case 's':
+			o.start_s = strtoll(optarg, NULL, 10);
+			break;
+		case 'T':
+			o.truncate = 1;
+			break;
+		case 'h':
+			imp_usage(stdout);
+			return 0;
+		default:
+			imp_usage(stderr);
+			return 2;
 		}
 	}
 	const char *why = NULL;

@@ -39,8 +39,8 @@ struct dio_sink {
 	int failed;
 };
 
-static int
-sink_fail(dio_sink *s, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sink_fail(dio_sink *s, int rv, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static int
 sink_fail(dio_sink *s, int rv, const char *fmt, ...)
@@ -71,8 +71,7 @@ buf_room(sink_buf *b, size_t n)
 	return 0;
 }
 
-static int
-buf_printf(sink_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int buf_printf(sink_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 buf_printf(sink_buf *b, const char *fmt, ...)
@@ -197,8 +196,8 @@ sink_exec(dio_sink *s, const char *sql, ExecStatusType want)
 	PGresult *r = PQexec(s->pg, sql);
 	int ok = r != NULL && PQresultStatus(r) == want;
 	if (!ok)
-		sink_fail(s, RS_EDB, "postgresql: %s", r != NULL ? PQresultErrorMessage(r)
-		                                                  : PQerrorMessage(s->pg));
+		sink_fail(s, RS_EDB, "postgresql: %s",
+		          r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->pg));
 	PQclear(r);
 	return ok ? 0 : RS_EDB;
 }
@@ -288,7 +287,8 @@ sink_flush_events(dio_sink *s)
 		goto out;
 	if ((rv = sink_exec(s, "begin", PGRES_COMMAND_OK)) != 0)
 		goto out;
-	/* Monthly partitions for the chunk's range (up to 10 years; older spans stay in default). */
+	/* Monthly partitions for the chunk's range (up to 10 years; older spans stay in default).
+	 */
 	if (s->ev_max - s->ev_min <= 3660LL * 86400 * 1000) {
 		snprintf(sql, sizeof(sql),
 		         "select rs_events_ensure_partitions(timestamptz 'epoch' + %" PRId64
@@ -308,13 +308,14 @@ sink_flush_events(dio_sink *s)
 	                    "nothing",
 	                    PGRES_COMMAND_OK)) != 0)
 		goto rollback;
-	r = PQexec(s->pg,
-	           "with ins as (insert into event_ids (event_id) select event_id from "
-	           "dio_events_stage on conflict do nothing returning event_id), "
-	           "ev as (insert into events (event_id, user_id, item_id, type, value, price, ts) "
-	           "select s.event_id, s.user_id, s.item_id, s.type, s.value, s.price, "
-	           "timestamptz 'epoch' + s.ts_ms * interval '1 millisecond' from dio_events_stage s "
-	           "join ins using (event_id) returning 1) select count(*) from ev");
+	r = PQexec(
+	        s->pg,
+	        "with ins as (insert into event_ids (event_id) select event_id from "
+	        "dio_events_stage on conflict do nothing returning event_id), "
+	        "ev as (insert into events (event_id, user_id, item_id, type, value, price, ts) "
+	        "select s.event_id, s.user_id, s.item_id, s.type, s.value, s.price, "
+	        "timestamptz 'epoch' + s.ts_ms * interval '1 millisecond' from dio_events_stage s "
+	        "join ins using (event_id) returning 1) select count(*) from ev");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rv = sink_fail(s, RS_EDB, "insert events: %s",
 		               r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->pg));
@@ -373,9 +374,11 @@ dio_sink_open(dio_sink **out, const char *dsn, const char *outdir, int truncate,
 				*p = '/';
 			}
 		mkdir(tmp, 0755);
-		s->f_items = sink_csv_open(s, outdir, "items.csv",
-		                           "item_id,external_id,title,category,brand,price,in_stock\n");
-		s->f_users = sink_csv_open(s, outdir, "users.csv", "user_id,external_id,display_name\n");
+		s->f_items =
+		        sink_csv_open(s, outdir, "items.csv",
+		                      "item_id,external_id,title,category,brand,price,in_stock\n");
+		s->f_users =
+		        sink_csv_open(s, outdir, "users.csv", "user_id,external_id,display_name\n");
 		s->f_events = sink_csv_open(s, outdir, "events.csv",
 		                            "event_id,user_id,item_id,type,value,price,ts_ms\n");
 		if (s->failed) {
@@ -390,25 +393,28 @@ dio_sink_open(dio_sink **out, const char *dsn, const char *outdir, int truncate,
 			               s->pg != NULL ? PQerrorMessage(s->pg) : "out of memory");
 			goto fail;
 		}
-		if ((rv = sink_exec(s, "set client_min_messages = warning", PGRES_COMMAND_OK)) != 0 ||
-		    (rv = sink_exec(s,
-		                    "create temp table dio_items_stage (item_id bigint, external_id "
-		                    "text, title text, category text, brand text, price numeric(12,2), "
-		                    "in_stock boolean, attributes jsonb) on commit delete rows",
-		                    PGRES_COMMAND_OK)) != 0 ||
-		    (rv = sink_exec(s,
-		                    "create temp table dio_users_stage (user_id bigint, external_id "
-		                    "text, display_name text) on commit delete rows",
-		                    PGRES_COMMAND_OK)) != 0 ||
-		    (rv = sink_exec(s,
-		                    "create temp table dio_events_stage (event_id text, user_id bigint, "
-		                    "item_id bigint, type smallint, value double precision, price "
-		                    "numeric(12,2), ts_ms bigint) on commit delete rows",
-		                    PGRES_COMMAND_OK)) != 0)
+		if ((rv = sink_exec(s, "set client_min_messages = warning", PGRES_COMMAND_OK)) !=
+		            0 ||
+		    (rv = sink_exec(
+		             s,
+		             "create temp table dio_items_stage (item_id bigint, external_id "
+		             "text, title text, category text, brand text, price numeric(12,2), "
+		             "in_stock boolean, attributes jsonb) on commit delete rows",
+		             PGRES_COMMAND_OK)) != 0 ||
+		    (rv = sink_exec(
+		             s,
+		             "create temp table dio_users_stage (user_id bigint, external_id "
+		             "text, display_name text) on commit delete rows",
+		             PGRES_COMMAND_OK)) != 0 ||
+		    (rv = sink_exec(
+		             s,
+		             "create temp table dio_events_stage (event_id text, user_id bigint, "
+		             "item_id bigint, type smallint, value double precision, price "
+		             "numeric(12,2), ts_ms bigint) on commit delete rows",
+		             PGRES_COMMAND_OK)) != 0)
 			goto fail;
-		if (truncate &&
-		    (rv = sink_exec(s, "truncate events, event_ids, items, users", PGRES_COMMAND_OK)) !=
-		            0)
+		if (truncate && (rv = sink_exec(s, "truncate events, event_ids, items, users",
+		                                PGRES_COMMAND_OK)) != 0)
 			goto fail;
 	}
 	*out = s;
@@ -487,8 +493,8 @@ dio_sink_event(dio_sink *s, const dio_event *e)
 	if (e->price > 0)
 		snprintf(price, sizeof(price), "%.2f", e->price);
 	if (s->f_events != NULL)
-		fprintf(s->f_events, "%s,%" PRId64 ",%" PRId64 ",%d,%s,%s,%" PRId64 "\n", e->event_id,
-		        e->user_id, e->item_id, e->type, value, price, e->ts_ms);
+		fprintf(s->f_events, "%s,%" PRId64 ",%" PRId64 ",%d,%s,%s,%" PRId64 "\n",
+		        e->event_id, e->user_id, e->item_id, e->type, value, price, e->ts_ms);
 	if (s->pg == NULL)
 		return 0;
 	int added = sink_ids_add(&s->ids, e->event_id, SINK_EVENT_CHUNK);

@@ -40,8 +40,11 @@ fx_count(const char *sql)
 static void
 fx_start(const char *dsn)
 {
-	ing_writer_opts wo = {.dsn = dsn, .search_path = fx.schema, .spool_dir = fx.spool_dir,
-	                      .pub_url = fx.pub_url, .reconnect_ms = 50};
+	ing_writer_opts wo = {.dsn = dsn,
+	                      .search_path = fx.schema,
+	                      .spool_dir = fx.spool_dir,
+	                      .pub_url = fx.pub_url,
+	                      .reconnect_ms = 50};
 	cr_assert_eq(ing_writer_open(&fx.writer, &wo), 0);
 	fx.ctx.writer = fx.writer;
 	fx.ctx.max_batch = 100;
@@ -72,8 +75,9 @@ setup(void)
 	rs_log_init("ingest-test", RS_LOG_WARN);
 	fx.dsn = getenv("RS_TEST_PG_DSN");
 	if (fx.dsn == NULL || fx.dsn[0] == '\0')
-		cr_assert_fail("RS_TEST_PG_DSN is not set: the ingest tests need a PostgreSQL database "
-		         "(e.g. RS_TEST_PG_DSN=\"$(scripts/pg.sh start)\")");
+		cr_assert_fail(
+		        "RS_TEST_PG_DSN is not set: the ingest tests need a PostgreSQL database "
+		        "(e.g. RS_TEST_PG_DSN=\"$(scripts/pg.sh start)\")");
 	seq++;
 	snprintf(fx.schema, sizeof(fx.schema), "ing_t%d_%d", (int) getpid(), seq);
 	snprintf(fx.rpc_url, sizeof(fx.rpc_url), "inproc://ing-%s", fx.schema);
@@ -81,8 +85,7 @@ setup(void)
 	snprintf(fx.spool_dir, sizeof(fx.spool_dir), "/tmp/rs-ingest-test-%s", fx.schema);
 	const char *keys[] = {"dbname", "options", NULL};
 	char opts[128];
-	snprintf(opts, sizeof(opts), "-c search_path=%s -c client_min_messages=warning",
-	         fx.schema);
+	snprintf(opts, sizeof(opts), "-c search_path=%s -c client_min_messages=warning", fx.schema);
 	const char *vals[] = {fx.dsn, opts, NULL};
 	fx.pg = PQconnectdbParams(keys, vals, 1);
 	cr_assert_eq(PQstatus(fx.pg), CONNECTION_OK, "connect: %s", PQerrorMessage(fx.pg));
@@ -140,8 +143,8 @@ post(rs_arena *a, Rs__Event **evs, size_t n, post_result *out)
 	b.events = evs;
 	b.n_events = n;
 	int rv = rs_rpc_request(fx.cli, RS__METHOD__METHOD_EVENT_BATCH, &b.base,
-	                        &rs__event_batch_response__descriptor, 5000, a, (void **) &out->resp,
-	                        &out->status, out->err, sizeof(out->err));
+	                        &rs__event_batch_response__descriptor, 5000, a,
+	                        (void **) &out->resp, &out->status, out->err, sizeof(out->err));
 	cr_assert_eq(rv, 0, "rpc: %s", rs_strerror(rv));
 }
 
@@ -218,9 +221,8 @@ Test(ingest, per_event_rejections_name_index_and_reason)
 	static const struct {
 		uint32_t index;
 		const char *needle;
-	} want[] = {{1, "unknown event type"}, {2, "future"},      {3, "user_id"},
-	            {4, "item_id"},            {5, "unknown item"}, {6, "rating"},
-	            {7, "event_id"},           {8, "2000"}};
+	} want[] = {{1, "unknown event type"}, {2, "future"}, {3, "user_id"},  {4, "item_id"},
+	            {5, "unknown item"},       {6, "rating"}, {7, "event_id"}, {8, "2000"}};
 	for (size_t i = 0; i < 8; i++) {
 		cr_assert_eq(r.resp->rejected[i]->index, want[i].index);
 		cr_assert_not_null(strstr(r.resp->rejected[i]->reason, want[i].needle),
@@ -378,8 +380,8 @@ Test(ingest, values_prices_and_timestamps_are_stored_exactly)
 	rs_arena *a;
 	post_result r;
 	static const double prices[] = {0.01, 1, 12.5, 99.99, 10000, 123456.78, 9999999999.99};
-	static const char *const want[] = {"0.01", "1.00", "12.50", "99.99", "10000.00",
-	                                   "123456.78", "9999999999.99"};
+	static const char *const want[] = {"0.01",     "1.00",      "12.50",        "99.99",
+	                                   "10000.00", "123456.78", "9999999999.99"};
 	Rs__Event *evs[7];
 	rs_arena_create(&a, 0);
 	fx_start(fx.dsn);
@@ -398,10 +400,12 @@ Test(ingest, values_prices_and_timestamps_are_stored_exactly)
 	cr_assert_eq(r.resp->accepted, 7);
 	for (int i = 0; i < 7; i++) {
 		char q[200];
-		snprintf(q, sizeof(q),
-		         "select count(*) from events where event_id = 'px-%d' and price::text = '%s' "
-		         "and ts = timestamptz 'epoch' + interval '%d ms' + interval '1700000000 s'",
-		         i, want[i], i * 1001);
+		snprintf(
+		        q, sizeof(q),
+		        "select count(*) from events where event_id = 'px-%d' and price::text = "
+		        "'%s' "
+		        "and ts = timestamptz 'epoch' + interval '%d ms' + interval '1700000000 s'",
+		        i, want[i], i * 1001);
 		cr_assert_eq(fx_count(q), 1, "%s", q);
 	}
 	cr_assert_eq(fx_count("select count(*) from events where event_id = 'px-3' and value = "

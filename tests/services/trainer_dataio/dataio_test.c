@@ -54,8 +54,9 @@ setup(void)
 	rs_log_init("dataio-test", RS_LOG_WARN);
 	const char *base = getenv("RS_TEST_PG_DSN");
 	if (base == NULL || base[0] == '\0')
-		cr_assert_fail("RS_TEST_PG_DSN is not set: the dataio tests need a PostgreSQL database "
-		               "(e.g. RS_TEST_PG_DSN=\"$(scripts/pg.sh start)\")");
+		cr_assert_fail(
+		        "RS_TEST_PG_DSN is not set: the dataio tests need a PostgreSQL database "
+		        "(e.g. RS_TEST_PG_DSN=\"$(scripts/pg.sh start)\")");
 	snprintf(schema, sizeof(schema), "dio_t%d_%d", (int) getpid(), ++seq);
 	snprintf(dir, sizeof(dir), "/tmp/rs-dataio-test-%s", schema);
 	if (strstr(base, "://") != NULL)
@@ -65,8 +66,10 @@ setup(void)
 		snprintf(dsn, sizeof(dsn), "%s options='-csearch_path=%s'", base, schema);
 	pg = PQconnectdb(dsn);
 	cr_assert_eq(PQstatus(pg), CONNECTION_OK, "connect: %s", PQerrorMessage(pg));
-	snprintf(q, sizeof(q), "set client_min_messages = warning; drop schema if exists %s cascade; "
-	         "create schema %s", schema, schema);
+	snprintf(q, sizeof(q),
+	         "set client_min_messages = warning; drop schema if exists %s cascade; "
+	         "create schema %s",
+	         schema, schema);
 	sql(q);
 	cr_assert_eq(ing_migrate(pg, RS_SOURCE_DIR "/db/migrations", NULL), 0);
 	snprintf(q, sizeof(q), "mkdir -p '%s'", dir);
@@ -151,7 +154,8 @@ Test(dataio, generate_is_deterministic_by_seed)
 		snprintf(pa, sizeof(pa), "%s/a/%s", dir, files[i]);
 		snprintf(pb, sizeof(pb), "%s/b/%s", dir, files[i]);
 		snprintf(pc, sizeof(pc), "%s/c/%s", dir, files[i]);
-		cr_assert(same_file(pa, pb), "%s differs between runs with the same seed", files[i]);
+		cr_assert(same_file(pa, pb), "%s differs between runs with the same seed",
+		          files[i]);
 		cr_assert(!same_file(pa, pc), "%s identical for different seeds", files[i]);
 	}
 }
@@ -208,12 +212,13 @@ Test(dataio, import_movielens_100k_with_titles_and_genres)
 	write_file("u.data", "1\t10\t4\t881250949\n1\t20\t3\t881250950\n2\t10\t5\t891717742\n"
 	                     "3\t30\t1\t878887116\n");
 	/* id|title|date|video|url|19 genre flags; Latin-1 title */
-	write_file("u.item", "10|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|"
-	                     "0|0|0|0|0\n"
-	                     "20|GoldenEye (1995)|01-Jan-1995||http://x|0|1|1|0|0|0|0|0|0|0|0|0|0|0|"
-	                     "0|0|1|0|0\n"
-	                     "30|Caf\xe9 Society (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|1|0|0|0|"
-	                     "0|0|0|0|0|0|0\n");
+	write_file("u.item",
+	           "10|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|"
+	           "0|0|0|0|0\n"
+	           "20|GoldenEye (1995)|01-Jan-1995||http://x|0|1|1|0|0|0|0|0|0|0|0|0|0|0|"
+	           "0|0|1|0|0\n"
+	           "30|Caf\xe9 Society (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|1|0|0|0|"
+	           "0|0|0|0|0|0|0\n");
 	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "movielens-100k", "--input",
 	                 path_of("u.data"), "--catalog", path_of("u.item"), "--dsn", dsn),
 	             0);
@@ -327,6 +332,6 @@ Test(dataio, help_and_usage_errors)
 	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--help"), 0);
 	cr_assert_eq(RUN(trn_cmd_import, "import", "--help"), 0);
 	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--users", "0", "--out", dir), 2);
-	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "nope", "--input", "x", "--out", dir),
-	             1);
+	cr_assert_eq(
+	        RUN(trn_cmd_import, "import", "--format", "nope", "--input", "x", "--out", dir), 1);
 }
