@@ -69,6 +69,7 @@ enum {
 	OPT_NNZ,
 	OPT_ZIPF,
 	OPT_HOLDOUTP,
+	OPT_FOLDS,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +99,7 @@ static const struct option long_opts[] = {
         {"holdout-frac", required_argument, NULL, OPT_HOLDOUT},
         {"leave-one-out", no_argument, NULL, OPT_LOO},
         {"holdout", required_argument, NULL, OPT_HOLDOUTP},
+        {"label-folds", required_argument, NULL, OPT_FOLDS},
         {"users", required_argument, NULL, OPT_USERS},
         {"test", required_argument, NULL, OPT_TEST},
         {"recs", required_argument, NULL, OPT_RECS},
@@ -226,6 +228,9 @@ parse_model_opt(const char *cmd, int c, tr_params *p, int *holdout_set)
 		snprintf(p->holdout, sizeof(p->holdout), "%s", "leave-one-out");
 		*holdout_set = 1;
 		return 1;
+	case OPT_FOLDS:
+		NUM("label-folds", 0, 20, p->label_folds);
+		return 1;
 	case OPT_HOLDOUTP:
 		snprintf(p->holdout, sizeof(p->holdout), "%s", optarg);
 		*holdout_set = 1;
@@ -255,11 +260,12 @@ static const char model_opts_help[] =
         "  ease:      --lambda X [300] --max-items N [30000] --max-mem GiB [16]\n"
         "  two-stage: --sources LIST [ease,als,itemknn,pop] --candidates N [100] per source\n"
         "             --trees N [200] --depth N [6] --eta X [0.1]\n"
-        "             --objective rank:ndcg|rank:pairwise|rank:map [rank:ndcg]\n"
+        "             --objective rank:pairwise|rank:ndcg|rank:map [rank:pairwise]\n"
         "             --holdout PROTOCOL [temporal-user; default: the protocol in the\n"
         "             split.json next to train.csv] how the ranker's label slice is\n"
         "             carved from train (temporal-user, random-user, global-time,\n"
         "             leave-one-out = --leave-one-out), --holdout-frac X [0.2]\n"
+        "             --label-folds N [0: 3 random slices for random-user, else 1]\n"
         "             (first-stage sources use the parameters above)\n"
         "  all:       --threads N [all cores; or RS_TRAIN_THREADS]\n";
 

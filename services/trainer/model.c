@@ -38,7 +38,7 @@ tr_params_defaults(tr_params *p)
 	p->eta = 0.1;
 	p->holdout_frac = 0.2;
 	snprintf(p->holdout, sizeof(p->holdout), "%s", "temporal-user");
-	snprintf(p->objective, sizeof(p->objective), "%s", "rank:ndcg");
+	snprintf(p->objective, sizeof(p->objective), "%s", "rank:pairwise");
 	p->nthreads = tr_nthreads();
 	p->seed = 0;
 }

@@ -31,9 +31,10 @@ typedef struct ts_ctx {
 	const tr_dataset *ds;
 	const tr_model *src;
 	int n_src, cand_n, nfeat, knn_src;
-	float *item_feat; /* n_items x TS_ITEM_FEAT */
-	double tmax, span;
-	tr_knn trans; /* i -> j "next item" counts, rows sorted by j */
+	float *item_feat;          /* n_items x TS_ITEM_FEAT */
+	double tmax, span, mean_n; /* mean items per active user */
+	float *trans_out;          /* n_items: transitions leaving each item */
+	tr_knn trans;              /* i -> j "next item" counts, rows sorted by j */
 } ts_ctx;
 
 /* One user's candidates and features. */
@@ -133,13 +134,29 @@ ts_ctx_init(ts_ctx *c, const tr_dataset *ds, const tr_model *src, int n_src, int
 				np++;
 			}
 		}
-	c->item_feat = tr_xmalloc(((size_t) ds->n_items + 1) * TS_ITEM_FEAT * sizeof(float));
-	for (i = 0; i < ds->n_items; i++) {
-		float *f = c->item_feat + (size_t) i * TS_ITEM_FEAT;
-		f[0] = (float) log1p((double) (ds->i_ptr[i + 1] - ds->i_ptr[i]));
-		f[1] = (float) log1p(recent[i]);
-		f[2] = (float) ((c->tmax - last[i]) / c->span);
-		f[3] = (float) ((c->tmax - first[i]) / c->span);
+	/* features are made scale-free (relative to the maximum or mean), because the ranker
+	 * is trained on 80% of train and applied to all of it */
+	{
+		double maxpop = 0, maxrec = 0;
+		int64_t active = 0;
+		for (i = 0; i < ds->n_items; i++) {
+			double pp = (double) (ds->i_ptr[i + 1] - ds->i_ptr[i]);
+			maxpop = pp > maxpop ? pp : maxpop;
+			maxrec = recent[i] > maxrec ? recent[i] : maxrec;
+		}
+		for (u = 0; u < ds->n_users; u++)
+			active += ds->u_ptr[u + 1] > ds->u_ptr[u];
+		c->mean_n = active ? (double) ds->nnz / (double) active : 1;
+		c->item_feat =
+		        tr_xmalloc(((size_t) ds->n_items + 1) * TS_ITEM_FEAT * sizeof(float));
+		for (i = 0; i < ds->n_items; i++) {
+			float *f = c->item_feat + (size_t) i * TS_ITEM_FEAT;
+			f[0] = (float) log((double) (ds->i_ptr[i + 1] - ds->i_ptr[i] + 1) /
+			                   (maxpop + 1));
+			f[1] = (float) log((recent[i] + 1) / (maxrec + 1));
+			f[2] = (float) ((c->tmax - last[i]) / c->span);
+			f[3] = (float) ((c->tmax - first[i]) / c->span);
+		}
 	}
 	/* transitions: count equal (i, j) pairs into a CSR with rows sorted by j */
 	qsort(pairs, (size_t) np, sizeof(pair_ij), ts_cmp_pair);
@@ -159,6 +176,10 @@ ts_ctx_init(ts_ctx *c, const tr_dataset *ds, const tr_model *src, int n_src, int
 	}
 	for (i = 0; i < ds->n_items; i++)
 		c->trans.ptr[i + 1] += c->trans.ptr[i];
+	c->trans_out = tr_xcalloc((size_t) ds->n_items + 1, sizeof(float));
+	for (i = 0; i < ds->n_items; i++)
+		for (a = c->trans.ptr[i]; a < c->trans.ptr[i + 1]; a++)
+			c->trans_out[i] += c->trans.val[a];
 	free(pairs);
 	free(last);
 	free(first);
@@ -169,6 +190,7 @@ static void
 ts_ctx_fini(ts_ctx *c)
 {
 	free(c->item_feat);
+	free(c->trans_out);
 	tr_knn_fini(&c->trans);
 }
 
@@ -227,7 +249,7 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 	size_t ni = (size_t) ds->n_items, maxc = (size_t) c->n_src * c->cand_n + 1;
 	int s, a, n = 0, got, nf = c->nfeat;
 	int64_t p, b = ds->u_ptr[u], e = ds->u_ptr[u + 1];
-	float best[TS_MAX_SRC];
+	float best[TS_MAX_SRC], low[TS_MAX_SRC], top[TS_MAX_SRC];
 	int32_t lastk[TS_LAST];
 	int nlast = 0;
 
@@ -239,6 +261,8 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 			sc[ds->u_items[p]] = -INFINITY;
 		got = tr_topk(sc, ds->n_items, c->cand_n, w->top_i, w->top_s);
 		best[s] = got > 0 && fabsf(w->top_s[0]) > 1e-12f ? fabsf(w->top_s[0]) : 1.0f;
+		low[s] = got > 0 ? w->top_s[got - 1] : 0.0f;
+		top[s] = got > 0 ? w->top_s[0] : 0.0f;
 		for (a = 0; a < got; a++) {
 			int32_t j = w->top_i[a];
 			if (w->slot[j] < 0) {
@@ -264,19 +288,21 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 		w->slot[j] = -1;
 		for (s = 0; s < c->n_src; s++) {
 			float v = w->scores[(size_t) s * ni + (size_t) j];
-			f[q++] = v;
+			float hi = top[s];
+			f[q++] = hi - low[s] > 1e-12f ? (v - low[s]) / (hi - low[s]) : 0.0f;
 			f[q++] = v / best[s];
 			f[q++] = (float) w->rank[(size_t) s * maxc + a];
 		}
 		memcpy(f + q, c->item_feat + (size_t) j * TS_ITEM_FEAT,
 		       TS_ITEM_FEAT * sizeof(float));
 		q += TS_ITEM_FEAT;
-		f[q++] = (float) log1p((double) (e - b));
+		f[q++] = (float) log(((double) (e - b) + 1) / (c->mean_n + 1));
 		f[q++] = e > b ? (float) ((c->tmax - ds->u_ts[e - 1]) / c->span) : 1.0f;
 		for (t = 0; t < nlast; t++) {
 			float sv = c->knn_src >= 0 ? ts_lookup(&c->src[c->knn_src].knn, lastk[t], j)
 			                           : 0.0f;
 			float tv = ts_lookup(&c->trans, lastk[t], j);
+			tv = tv > 0 ? tv / c->trans_out[lastk[t]] : 0.0f;
 			if (t == 0) {
 				sim1 = sv;
 				tr1 = tv;
@@ -411,11 +437,11 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	ts_rows *rows = NULL;
 	int32_t *users = NULL, u;
 	unsigned char *mark = tr_xcalloc((size_t) ds->n_items + 1, 1);
-	size_t nu = 0, j, nrows[2] = {0, 0}, ng[2] = {0, 0}, r;
+	size_t nu = 0, j, nrows[2] = {0, 0}, ng[2] = {0, 0}, r, cap[2] = {0, 0};
 	float *X[2] = {NULL, NULL}, *Y[2] = {NULL, NULL};
 	unsigned *G[2] = {NULL, NULL};
 	DMatrixHandle dm[2] = {NULL, NULL};
-	int rv = 0, s, a, it, best_it = 0, nf, since = 0, esrc_n = 0;
+	int rv = 0, s, a, it, best_it = 0, nf = 0, since = 0, esrc_n = 0, fold, nfolds;
 	double best = -1, t0 = tr_now();
 	char buf[64];
 
@@ -423,45 +449,46 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	memset(&c, 0, sizeof(c));
 	ts->cand_n = p->cand_n;
 	ts->nthreads = p->nthreads;
-	/* 1. labels: each user's last interactions; first stage on the rest */
-	if ((rv = tr_dataset_holdout_protocol(ds, p->holdout, p->holdout_frac,
-	                                      strcmp(p->holdout, "leave-one-out") == 0 ? 3 : 5,
-	                                      p->seed + 1, held, err)) != 0) {
-		free(mark);
-		free(held);
-		free(ts);
-		return rv;
-	}
-	keep = tr_xmalloc((size_t) ds->nnz + 1);
-	for (r = 0; r < (size_t) ds->nnz; r++)
-		keep[r] = !held[r];
-	tr_dataset_subset(ds, keep, &early);
-	free(keep);
-	if ((rv = ts_fit_sources(p, &early, ts->kinds, esrc, &ts->n_src, 0, err)) != 0) {
-		ts->n_src = 0;
-		goto out;
-	}
-	esrc_n = ts->n_src;
-	ts_ctx_init(&c, &early, esrc, ts->n_src, p->cand_n);
-	nf = c.nfeat;
-	users = tr_xmalloc(((size_t) ds->n_users + 1) * sizeof(int32_t));
-	for (u = 0; u < ds->n_users; u++)
-		for (r = (size_t) ds->u_ptr[u]; r < (size_t) ds->u_ptr[u + 1]; r++)
-			if (held[r] && early.u_ptr[u + 1] > early.u_ptr[u]) {
-				users[nu++] = u;
-				break;
-			}
-	/* 2. candidates + features for every user with labels */
-	rows = tr_xcalloc(nu + 1, sizeof(ts_rows));
-	ts_rows_for_users(&c, p->nthreads, users, nu, rows);
-	/* 3. labels; keep groups with a positive; 1 in 10 groups validates */
 	for (a = 0; a < 2; a++) {
 		X[a] = tr_xmalloc(sizeof(float));
 		Y[a] = tr_xmalloc(sizeof(float));
 		G[a] = tr_xmalloc(sizeof(unsigned));
 	}
-	{
-		size_t cap[2] = {0, 0};
+	nfolds = p->label_folds > 0 ? p->label_folds
+	                            : (strcmp(p->holdout, "random-user") == 0 ? 3 : 1);
+	for (fold = 0; fold < nfolds; fold++) {
+		/* 1. labels: each user's last (or random) interactions; sources on the rest */
+		if ((rv = tr_dataset_holdout_protocol(
+		             ds, p->holdout, p->holdout_frac,
+		             strcmp(p->holdout, "leave-one-out") == 0 ? 3 : 5,
+		             p->seed + 1 + (uint64_t) fold, held, err)) != 0)
+			goto out;
+		keep = tr_xmalloc((size_t) ds->nnz + 1);
+		for (r = 0; r < (size_t) ds->nnz; r++)
+			keep[r] = !held[r];
+		tr_dataset_subset(ds, keep, &early);
+		free(keep);
+		if ((rv = ts_fit_sources(p, &early, ts->kinds, esrc, &ts->n_src, fold > 0, err)) !=
+		    0) {
+			if (fold == 0)
+				ts->n_src = 0;
+			goto out;
+		}
+		esrc_n = ts->n_src;
+		ts_ctx_init(&c, &early, esrc, ts->n_src, p->cand_n);
+		nf = c.nfeat;
+		users = tr_xmalloc(((size_t) ds->n_users + 1) * sizeof(int32_t));
+		nu = 0;
+		for (u = 0; u < ds->n_users; u++)
+			for (r = (size_t) ds->u_ptr[u]; r < (size_t) ds->u_ptr[u + 1]; r++)
+				if (held[r] && early.u_ptr[u + 1] > early.u_ptr[u]) {
+					users[nu++] = u;
+					break;
+				}
+		/* 2. candidates + features for every user with labels */
+		rows = tr_xcalloc(nu + 1, sizeof(ts_rows));
+		ts_rows_for_users(&c, p->nthreads, users, nu, rows);
+		/* 3. labels; keep groups with a positive; 1 user in 10 validates */
 		for (j = 0; j < nu; j++) {
 			int pos = 0, set;
 			int64_t q;
@@ -492,9 +519,17 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 			free(rows[j].items);
 			free(rows[j].feat);
 		}
+		free(rows);
+		rows = NULL;
+		free(users);
+		users = NULL;
+		ts_ctx_fini(&c);
+		memset(&c, 0, sizeof(c));
+		for (s = 0; s < esrc_n; s++)
+			tr_model_fini(&esrc[s]);
+		esrc_n = 0;
+		tr_dataset_fini(&early);
 	}
-	free(rows);
-	rows = NULL;
 	if (ng[0] == 0) {
 		rv = tr_error_set(err, RS_EINVAL,
 		                  "two-stage: no user has a held-out item among the candidates; "
@@ -532,7 +567,7 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	XGBoosterSetParam(ts->booster, "tree_method", "hist");
 	XGBoosterSetParam(ts->booster, "eval_metric", "ndcg@20");
 	XGBoosterSetParam(ts->booster, "min_child_weight", "1");
-	XGBoosterSetParam(ts->booster, "subsample", "0.8");
+	XGBoosterSetParam(ts->booster, "subsample", "1");
 	XGBoosterSetParam(ts->booster, "colsample_bytree", "0.8");
 	for (it = 0; it < p->trees; it++) {
 		if (XGBoosterUpdateOneIter(ts->booster, it, dm[0]) != 0) {
@@ -572,11 +607,6 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	rs_log_info("train.ranker_fit", "trees=%d valid_ndcg20=%.4f seconds=%.2f", best_it, best,
 	            tr_now() - t0);
 	/* 5. first stage again, on all of train */
-	ts_ctx_fini(&c);
-	memset(&c, 0, sizeof(c));
-	for (s = 0; s < esrc_n; s++)
-		tr_model_fini(&esrc[s]);
-	esrc_n = 0;
 	if ((rv = ts_fit_sources(p, ds, ts->kinds, ts->src, &ts->n_src, 1, err)) != 0)
 		ts->n_src = 0; /* ts_fit_sources freed what it had fitted */
 	else
