@@ -2,6 +2,7 @@
  *
  *   rs-ingest-load --url tcp://127.0.0.1:7100 --events 200000 --batch 1000 --clients 4
  *                  [--items 3000] [--users 1000] [--run ID] [--acked FILE] [--max-seconds S]
+ *                  [--rate EV_PER_S]   (pace the load instead of sending as fast as acked)
  *
  * Each client thread sends EventBatch requests of --batch events with unique ids
  * "<run>-<client>-<n>" for existing items 1..--items, waits for the acknowledgement and records
@@ -30,6 +31,7 @@ typedef struct load_cfg {
 	const char *url, *run, *acked_path;
 	long events, batch, clients, items, users;
 	double max_seconds;
+	double rate; /* events/s over all clients, 0 = as fast as acknowledged */
 } load_cfg;
 
 typedef struct load_client {
@@ -68,6 +70,13 @@ load_client_main(void *arg)
 		usleep(10000);
 	for (long done = 0; done < c->count;) {
 		long n = c->count - done < b ? c->count - done : b;
+		if (cfg->rate > 0) {
+			double due = load_t0 +
+			             (double) done * 1000.0 * (double) cfg->clients / cfg->rate;
+			double now = rs_mono_ms();
+			if (due > now)
+				usleep((useconds_t) ((due - now) * 1000.0));
+		}
 		for (long k = 0; k < n; k++) {
 			Rs__Event *e = &evs[k];
 			rs__event__init(e);
@@ -159,6 +168,7 @@ main(int argc, char **argv)
 	                                     {"run", required_argument, NULL, 'r'},
 	                                     {"acked", required_argument, NULL, 'a'},
 	                                     {"max-seconds", required_argument, NULL, 'm'},
+	                                     {"rate", required_argument, NULL, 'R'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	load_cfg cfg = {.url = "tcp://127.0.0.1:7100",
@@ -200,6 +210,9 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			cfg.max_seconds = atof(optarg);
+			break;
+		case 'R':
+			cfg.rate = atof(optarg);
 			break;
 		case 'h':
 			printf("usage: rs-ingest-load [--url U] [--events N] [--batch B] "

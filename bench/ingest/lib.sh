@@ -1,0 +1,87 @@
+# bench/ingest/lib.sh: shared helpers for run.sh and fault.sh (sourced, not executed).
+# A private, durable PostgreSQL cluster (default settings: fsync on, synchronous_commit on) and
+# one rs-ingest process, both under $WORK; everything started here is stopped by bi_cleanup.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD="${BUILD:-$ROOT/build}"
+WORK="${WORK:-$ROOT/var/bench-ingest}"
+PGPORT="${BI_PG_PORT:-55462}"
+INGEST_PORT="${BI_INGEST_PORT:-27160}"
+PGDIR="$WORK/pg"
+DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
+URL="tcp://127.0.0.1:$INGEST_PORT"
+PGBIN="${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
+INGEST_PID=""
+
+bi_build() {
+  if [ ! -x "$BUILD/services/ingest/rs-ingest" ] || [ ! -x "$BUILD/bench/ingest/rs-ingest-load" ]; then
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD" --target rs-ingest rs-ingest-load >/dev/null \
+      || { echo "bench/ingest: cannot build rs-ingest and rs-ingest-load (is bench/ingest in CMakeLists.txt?)" >&2; exit 1; }
+  fi
+  INGEST_BIN="$BUILD/services/ingest/rs-ingest"
+  LOAD_BIN="$BUILD/bench/ingest/rs-ingest-load"
+}
+
+bi_pg_start() {
+  "$ROOT/scripts/pg.sh" start "$PGDIR" "$PGPORT" >/dev/null
+}
+
+# A crash, not a shutdown: no checkpoint, clients see their connections die.
+bi_pg_crash() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  else
+    "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+bi_db_fresh() {
+  psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "set client_min_messages=warning; drop schema public cascade; create schema public" >/dev/null
+  "$ROOT/scripts/migrate.sh" "$DSN" 2>/dev/null
+  psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "insert into items (item_id, title) select g, 'item ' || g from generate_series(1, 3000) g" >/dev/null
+}
+
+bi_ingest_start() {
+  RS_PG_DSN="$DSN" RS_INGEST_URL="$URL" RS_INGEST_PUB_URL="tcp://127.0.0.1:$((INGEST_PORT + 1))" \
+  RS_INGEST_SPOOL_DIR="$WORK/spool" RS_INGEST_WORKERS="${BI_WORKERS:-4}" RS_LOG_LEVEL=info \
+    "$INGEST_BIN" >>"$WORK/ingest.log" 2>&1 &
+  INGEST_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "pid=$INGEST_PID event=svc.ready" "$WORK/ingest.log" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "bench/ingest: rs-ingest did not start (see $WORK/ingest.log)" >&2
+  exit 1
+}
+
+bi_ingest_stop() {
+  if [ -n "$INGEST_PID" ]; then
+    kill -TERM "$INGEST_PID" 2>/dev/null || true
+    wait "$INGEST_PID" 2>/dev/null || true
+    INGEST_PID=""
+  fi
+}
+
+bi_ingest_kill9() {
+  if [ -n "$INGEST_PID" ]; then
+    kill -KILL "$INGEST_PID" 2>/dev/null || true
+    wait "$INGEST_PID" 2>/dev/null || true
+    INGEST_PID=""
+  fi
+}
+
+bi_spool_wait_empty() {
+  for _ in $(seq 1 "${1:-600}"); do
+    ls "$WORK"/spool/spool-*.log >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+  echo "bench/ingest: spool not drained" >&2
+  return 1
+}
+
+bi_cleanup() {
+  bi_ingest_stop
+  "$ROOT/scripts/pg.sh" stop "$PGDIR" >/dev/null 2>&1 || true
+}
+
+bi_q() { psql "$DSN" -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
