@@ -100,8 +100,8 @@ rs_cfg_log(const rs_cfg_field *fields, const void *cfg)
 			             *(const double *) (base + f->offset));
 			break;
 		case RS_CFG_T_LEVEL:
-			w = snprintf(line + n, sizeof(line) - n, "%s%s=%d", n ? " " : "", f->name,
-			             (int) *(const rs_log_level *) (base + f->offset));
+			w = snprintf(line + n, sizeof(line) - n, "%s%s=%s", n ? " " : "", f->name,
+			             rs_log_level_name(*(const rs_log_level *) (base + f->offset)));
 			break;
 		case RS_CFG_T_END:
 			break;

@@ -33,6 +33,12 @@ rs_log_level_parse(const char *s, rs_log_level *out)
 	return RS_EINVAL;
 }
 
+const char *
+rs_log_level_name(rs_log_level level)
+{
+	return level >= RS_LOG_DEBUG && level <= RS_LOG_ERROR ? level_names[level] : "unknown";
+}
+
 int
 rs_log_enabled(rs_log_level level)
 {

@@ -21,6 +21,9 @@ void rs_log_init(const char *svc, rs_log_level level);
 /* rs_log_level_parse: "debug"/"info"/"warn"/"error" -> level. Returns 0 or RS_EINVAL. */
 int rs_log_level_parse(const char *s, rs_log_level *out);
 
+/* rs_log_level_name: "debug"/"info"/"warn"/"error" (static). */
+const char *rs_log_level_name(rs_log_level level);
+
 /* rs_log_enabled: true when a line at level would be written (skip costly formatting). */
 int rs_log_enabled(rs_log_level level);
 

@@ -10,6 +10,7 @@ Test(log, levels_parse_and_filter)
 	cr_assert_eq(rs_log_level_parse("WARN", &l), 0);
 	cr_assert_eq(l, RS_LOG_WARN);
 	cr_assert_eq(rs_log_level_parse("verbose", &l), RS_EINVAL);
+	cr_assert_str_eq(rs_log_level_name(RS_LOG_WARN), "warn");
 	rs_log_init("t", RS_LOG_WARN);
 	cr_assert(!rs_log_enabled(RS_LOG_INFO));
 	cr_assert(rs_log_enabled(RS_LOG_ERROR));
