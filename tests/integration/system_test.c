@@ -94,7 +94,7 @@ Test(system, posted_events_change_recommendations, .timeout = 120)
 		n += (size_t) snprintf(body + n, sizeof(body) - n,
 		                       "%s{\"event_id\": \"it-buy-%d\", \"user_id\": %d, \"item_id\": 37, "
 		                       "\"type\": \"purchase\"}",
-		                       u > 10 ? "," : "", u);
+		                       u > 10 ? "," : "", u, u);
 	snprintf(body + n, sizeof(body) - n, "]}");
 	post_events(body, 30);
 
