@@ -20,7 +20,8 @@ QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 BIN="${RS_TRAIN:-}"
 if [ -z "$BIN" ]; then
-  for c in "$ROOT/build/services/trainer/rs-train" "$ROOT/build-trainer/services/trainer/rs-train"; do
+  # the most recently built of the usual build folders
+  for c in $(ls -t "$ROOT"/build/services/trainer/rs-train "$ROOT"/build-trainer/services/trainer/rs-train 2>/dev/null); do
     if [ -x "$c" ]; then BIN="$c"; break; fi
   done
 fi

@@ -9,7 +9,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 DATA="${RS_DATA:-$ROOT/../shared/data}"
 BIN="${RS_TRAIN:-}"
 if [ -z "$BIN" ]; then
-  for c in "$ROOT/build/services/trainer/rs-train" "$ROOT/build-trainer/services/trainer/rs-train"; do
+  # the most recently built of the usual build folders
+  for c in $(ls -t "$ROOT"/build/services/trainer/rs-train "$ROOT"/build-trainer/services/trainer/rs-train 2>/dev/null); do
     if [ -x "$c" ]; then BIN="$c"; break; fi
   done
 fi

@@ -32,7 +32,8 @@ while [ $# -gt 0 ]; do
 done
 TRAIN_BIN="${RS_TRAIN:-}"
 if [ -z "$TRAIN_BIN" ]; then
-  for c in "$ROOT/build/services/trainer/rs-train" "$ROOT/build-trainer/services/trainer/rs-train"; do
+  # the most recently built of the usual build folders
+  for c in $(ls -t "$ROOT"/build/services/trainer/rs-train "$ROOT"/build-trainer/services/trainer/rs-train 2>/dev/null); do
     if [ -x "$c" ]; then TRAIN_BIN="$c"; break; fi
   done
 fi
@@ -81,11 +82,17 @@ PYEOF
       continue
     fi
     t1=$(now)
-    "$TRAIN_BIN" recommend --model "$run/models/$model" --train "$run/split/train.csv" \
-      --users "$run/split/users.txt" --k 20 --out "$run/recs/recs_$model.csv" 2>> "$run/models/$model.log"
+    if ! "$TRAIN_BIN" recommend --model "$run/models/$model" --train "$run/split/train.csv" \
+         --users "$run/split/users.txt" --k 20 --out "$run/recs/recs_$model.csv" 2>> "$run/models/$model.log"; then
+      echo "  $model: recommend failed: $(tail -1 "$run/models/$model.log")"
+      continue
+    fi
     t2=$(now)
-    "$PY" "$BENCH/score.py" --test "$run/split/test.csv" --train "$run/split/train.csv" \
-      --recs "$run/recs/recs_$model.csv" --json "$run/scores/score_$model.json" --quiet > /dev/null
+    if ! "$PY" "$BENCH/score.py" --test "$run/split/test.csv" --train "$run/split/train.csv" \
+         --recs "$run/recs/recs_$model.csv" --json "$run/scores/score_$model.json" --quiet > /dev/null; then
+      echo "  $model: score.py failed"
+      continue
+    fi
     fit_s=$(awk "BEGIN{print $t1 - $t0}")
     rec_s=$(awk "BEGIN{print $t2 - $t1}")
     printf '{"model": "%s", "args": "%s", "fit_seconds": %.3f, "recommend_seconds": %.3f}\n' \
