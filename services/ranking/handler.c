@@ -1,0 +1,267 @@
+/* Request handlers of rs-ranking: RANK and HEALTH. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ranking.h"
+#include "ranking.pb-c.h"
+#include "rs_err.h"
+#include "rs_time.h"
+
+#define RANK_SVC "ranking"
+
+typedef struct id_title {
+	int64_t id;
+	const char *title;
+	size_t pos; /* candidate position, for de-duplication */
+} id_title;
+
+static int
+cmp_id_title(const void *a, const void *b)
+{
+	const id_title *x = a, *y = b;
+	if (x->id != y->id)
+		return (x->id > y->id) - (x->id < y->id);
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Titles for reasons: the request's candidates first, then the catalog. */
+typedef struct title_ctx {
+	const id_title *cands; /* sorted by id */
+	size_t n;
+	const rank_catalog *cat;
+} title_ctx;
+
+static const char *
+title_lookup(void *arg, int64_t id)
+{
+	const title_ctx *t = arg;
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) { /* the first entry with this id */
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->cands[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const id_title *hit = lo < t->n && t->cands[lo].id == id ? &t->cands[lo] : NULL;
+	if (hit != NULL && hit->title != NULL && hit->title[0] != '\0')
+		return hit->title;
+	int64_t ci = rank_catalog_find(t->cat, id);
+	return ci >= 0 ? t->cat->titles[ci] : NULL;
+}
+
+typedef struct order {
+	float score;
+	size_t i;
+} order;
+
+static int
+cmp_order(const void *a, const void *b)
+{
+	const order *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return (x->i > y->i) - (x->i < y->i); /* equal scores keep the candidate order */
+}
+
+static int
+rank_validate(rs_rpc_call *call, const Rs__RankRequest *req)
+{
+	if (req->user_id < 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "user_id must not be negative");
+		return RS_EINVAL;
+	}
+	if (req->k > RANK_MAX_K) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "k must be between 1 and %d",
+		            RANK_MAX_K);
+		return RS_EINVAL;
+	}
+	if (req->n_candidates > RANK_MAX_CANDIDATES || req->n_recent > RANK_MAX_HISTORY) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
+		            "at most %d candidates and %d history events", RANK_MAX_CANDIDATES,
+		            RANK_MAX_HISTORY);
+		return RS_EINVAL;
+	}
+	for (size_t i = 0; i < req->n_candidates; i++) {
+		if (req->candidates[i]->item_id <= 0) {
+			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
+			            "candidate %zu has a non-positive item_id", i);
+			return RS_EINVAL;
+		}
+	}
+	return 0;
+}
+
+static Rs__Feature **
+rank_explain(rs_rpc_call *call, const float *x)
+{
+	Rs__Feature **fp = rs_arena_alloc(call->arena, RANK_NF * sizeof(*fp));
+	Rs__Feature *fs = rs_arena_alloc(call->arena, RANK_NF * sizeof(*fs));
+	if (fp == NULL || fs == NULL)
+		return NULL;
+	for (int f = 0; f < RANK_NF; f++) {
+		rs__feature__init(&fs[f]);
+		fs[f].name = (char *) rank_feature_names[f];
+		fs[f].value = x[f];
+		fp[f] = &fs[f];
+	}
+	return fp;
+}
+
+static void
+rank_handle_rank(void *ud, rs_rpc_call *call)
+{
+	rank_state *st = ud;
+	Rs__RankRequest *req;
+	Rs__RankResponse resp = RS__RANK_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	rank_catalog *cat = NULL;
+	rank_user user;
+	size_t n = 0;
+
+	if (rs_rpc_unpack(call, &rs__rank_request__descriptor, (void **) &req) != 0)
+		return;
+	if (rank_validate(call, req) != 0)
+		return;
+	uint32_t k = req->k != 0 ? req->k : (uint32_t) st->rs_cfg.default_k;
+	size_t nc = req->n_candidates, nh = req->n_recent;
+	rank_hist *hist = rs_arena_alloc(call->arena, (nh ? nh : 1) * sizeof(*hist));
+	rank_cand *cands = rs_arena_alloc(call->arena, (nc ? nc : 1) * sizeof(*cands));
+	id_title *ids = rs_arena_alloc(call->arena, (nc ? nc : 1) * sizeof(*ids));
+	size_t *from = rs_arena_alloc(call->arena, (nc ? nc : 1) * sizeof(*from));
+	if (hist == NULL || cands == NULL || ids == NULL || from == NULL)
+		goto nomem;
+	for (size_t i = 0; i < nh; i++)
+		hist[i] = (rank_hist){req->recent[i]->item_id, req->recent[i]->ts_ms,
+		                      (int32_t) req->recent[i]->type};
+
+	/* De-duplicate candidates by id (the first occurrence wins). */
+	for (size_t i = 0; i < nc; i++)
+		ids[i] = (id_title){req->candidates[i]->item_id, req->candidates[i]->title, i};
+	qsort(ids, nc, sizeof(*ids), cmp_id_title);
+	char *dup = rs_arena_alloc(call->arena, nc ? nc : 1);
+	if (dup == NULL)
+		goto nomem;
+	memset(dup, 0, nc ? nc : 1);
+	for (size_t i = 1; i < nc; i++)
+		if (ids[i].id == ids[i - 1].id)
+			dup[ids[i].pos] = 1;
+	for (size_t i = 0; i < nc; i++) {
+		const Rs__Candidate *c = req->candidates[i];
+		rank_cand *rc = &cands[n];
+		if (dup[i])
+			continue;
+		memset(rc, 0, sizeof(*rc));
+		rc->item_id = c->item_id;
+		rc->first_stage = c->score;
+		rc->category = c->category != NULL ? c->category : "";
+		for (size_t s = 0; s < c->n_sources; s++) {
+			int si = rank_source_index(c->sources[s]->source);
+			if (si < 0)
+				continue;
+			rc->src[si] = c->sources[s]->score;
+			rc->because[si] = c->sources[s]->because_item;
+		}
+		from[n++] = i;
+	}
+
+	cat = rank_current_catalog(st);
+	for (size_t i = 0; i < n; i++) {
+		int64_t ci;
+		if (cands[i].category[0] == '\0' &&
+		    (ci = rank_catalog_find(cat, cands[i].item_id)) >= 0)
+			cands[i].category = cat->categories[ci];
+	}
+	if (rank_user_build(call->arena, hist, nh, cat, rs_now_ms(), &user) != 0)
+		goto nomem;
+	float *x = rs_arena_alloc(call->arena, (n ? n : 1) * RANK_NF * sizeof(float));
+	float *contrib = rs_arena_alloc(call->arena, (n ? n : 1) * RANK_NF * sizeof(float));
+	float *scores = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(float));
+	order *ord = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*ord));
+	if (x == NULL || contrib == NULL || scores == NULL || ord == NULL)
+		goto nomem;
+	rank_features_compute(&user, cands, n, x);
+	int rv = rank_scorer_score(st->rs_scorer, x, n, scores, contrib);
+	if (rv != 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "scorer failed: %s",
+		            rs_strerror(rv));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		ord[i] = (order){scores[i], i};
+	qsort(ord, n, sizeof(*ord), cmp_order);
+
+	size_t nout = n < k ? n : k;
+	Rs__RankedItem *items = rs_arena_alloc(call->arena, (nout ? nout : 1) * sizeof(*items));
+	Rs__RankedItem **ip = rs_arena_alloc(call->arena, (nout ? nout : 1) * sizeof(*ip));
+	if (items == NULL || ip == NULL)
+		goto nomem;
+	title_ctx tctx = {ids, nc, cat};
+	for (size_t r = 0; r < nout; r++) {
+		size_t i = ord[r].i;
+		const Rs__Candidate *c = req->candidates[from[i]];
+		Rs__RankedItem *it = &items[r];
+		char reason[256];
+		int64_t ci = rank_catalog_find(cat, c->item_id);
+
+		rs__ranked_item__init(it);
+		it->item_id = c->item_id;
+		it->score = scores[i];
+		rank_reason(&user, &cands[i], &contrib[i * RANK_NF], title_lookup, &tctx, reason,
+		            sizeof(reason));
+		it->reason = rs_arena_strdup(call->arena, reason);
+		it->n_sources = c->n_sources;
+		it->sources = c->sources; /* the request's, alive until the reply is sent */
+		it->title = c->title != NULL && c->title[0] != '\0' ? c->title
+		            : ci >= 0                               ? cat->titles[ci]
+		                                                    : "";
+		it->category = (char *) cands[i].category;
+		it->price = c->price;
+		if (req->explain) {
+			if ((it->features = rank_explain(call, &x[i * RANK_NF])) == NULL)
+				goto nomem;
+			it->n_features = RANK_NF;
+		}
+		if (it->reason == NULL)
+			goto nomem;
+		ip[r] = it;
+	}
+	rs_rpc_header_init(call, &h, RANK_SVC, st->rs_scorer->version);
+	resp.header = &h;
+	resp.items = ip;
+	resp.n_items = nout;
+	rs_rpc_reply(call, &resp.base); /* packs now: catalog strings are still referenced */
+	goto out;
+nomem:
+	rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+out:
+	rank_catalog_unref(cat);
+}
+
+static void
+rank_handle_health(void *ud, rs_rpc_call *call)
+{
+	rank_state *st = ud;
+	Rs__HealthResponse resp = RS__HEALTH_RESPONSE__INIT;
+	Rs__ResponseHeader h;
+	char detail[160];
+	rank_catalog *cat = rank_current_catalog(st);
+
+	snprintf(detail, sizeof(detail), "scorer=%s pg=%s catalog_items=%zu",
+	         st->rs_scorer->version, atomic_load(&st->rs_pg_ok) ? "up" : "down",
+	         cat != NULL ? cat->n : 0);
+	rank_catalog_unref(cat);
+	rs_rpc_header_init(call, &h, RANK_SVC, st->rs_scorer->version);
+	resp.header = &h;
+	resp.ready = st->rs_scorer != NULL; /* titles are optional: reasons fall back to ids */
+	resp.detail = rs_arena_strdup(call->arena, detail);
+	resp.uptime_ms = (int64_t) (rs_mono_ms() - st->rs_started_ms);
+	rs_rpc_reply(call, &resp.base);
+}
+
+const rs_rpc_route rank_routes[] = {
+        {RS__METHOD__METHOD_RANK, "rank", rank_handle_rank},
+        {RS__METHOD__METHOD_HEALTH, "health", rank_handle_health},
+        {0, NULL, NULL},
+};

@@ -1,0 +1,57 @@
+/* rs-ranking: wiring only (config, logging, state, RPC server, wait for a stop signal). */
+#include <stdio.h>
+#include <time.h>
+
+#include "ranking.h"
+#include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_proc.h"
+
+static const rs_cfg_field rank_cfg_fields[] = {
+        RS_CFG_SECRET("RS_PG_DSN", rank_config, pg_dsn,
+                      "host=127.0.0.1 port=55432 user=postgres dbname=recsys"),
+        RS_CFG_STR("RS_RANKING_URL", rank_config, url, "tcp://127.0.0.1:7400"),
+        RS_CFG_INT("RS_RANKING_WORKERS", rank_config, workers, 4, 1, 64),
+        RS_CFG_LEVEL("RS_LOG_LEVEL", rank_config, log_level, "info"),
+        RS_CFG_INT("RS_RANKING_K", rank_config, default_k, 20, 1, RANK_MAX_K),
+        RS_CFG_INT("RS_RANKING_REFRESH_MS", rank_config, refresh_ms, 10000, 50, 3600000),
+        RS_CFG_INT("RS_RANKING_PG_TIMEOUT_MS", rank_config, pg_timeout_ms, 10000, 100, 600000),
+        RS_CFG_END,
+};
+
+int
+main(void)
+{
+	rank_config cfg;
+	rank_state *st = NULL;
+	rs_rpc_server *srv = NULL;
+	char err[256];
+	int rv;
+
+	if (rs_cfg_load(rank_cfg_fields, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rs-ranking: %s\n", err);
+		return 2;
+	}
+	rs_log_init("ranking", cfg.log_level);
+	rs_cfg_log(rank_cfg_fields, &cfg);
+	rs_proc_install_signals();
+
+	if ((rv = rank_open(&st, &cfg)) != 0) {
+		rs_log_error("ranking.open_failed", "err=\"%s\"", rs_strerror(rv));
+		goto out;
+	}
+	if ((rv = rs_rpc_server_open(&srv, cfg.url, cfg.workers, rank_routes, st)) != 0) {
+		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
+		goto out;
+	}
+	rs_log_info("svc.ready", "url=%s workers=%d scorer=%s", cfg.url, cfg.workers,
+	            st->rs_scorer->version);
+	while (!rs_proc_stop_requested())
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+	rs_log_info("svc.stopping", "reason=signal");
+out:
+	rs_rpc_server_close(srv); /* finishes in-flight requests */
+	rank_close(st);
+	return rv == 0 ? 0 : 1;
+}

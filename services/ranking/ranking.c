@@ -1,0 +1,181 @@
+/* rs-ranking state: scorer, catalog and the catalog reload thread. */
+#include "ranking.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_pg.h"
+#include "rs_time.h"
+
+static const char catalog_sql[] = "select item_id, title, category from items";
+
+rank_catalog *
+rank_current_catalog(rank_state *st)
+{
+	pthread_mutex_lock(&st->rs_cat_mu);
+	rank_catalog *c = rank_catalog_ref(st->rs_catalog);
+	pthread_mutex_unlock(&st->rs_cat_mu);
+	return c;
+}
+
+static int
+refresh_connect(rank_state *st)
+{
+	char sql[64];
+	int rv;
+
+	if (st->rs_pg != NULL && PQstatus(st->rs_pg) == CONNECTION_OK)
+		return 0;
+	if (st->rs_pg != NULL) {
+		PQfinish(st->rs_pg);
+		st->rs_pg = NULL;
+	}
+	if ((rv = rs_pg_connect(st->rs_dsn, &st->rs_pg)) != 0)
+		return rv;
+	snprintf(sql, sizeof(sql), "set statement_timeout = %d", st->rs_cfg.pg_timeout_ms);
+	if ((rv = rs_pg_exec(st->rs_pg, sql, 0, NULL, PGRES_COMMAND_OK, "ranking.set_timeout")) !=
+	    0) {
+		PQfinish(st->rs_pg);
+		st->rs_pg = NULL;
+	}
+	return rv;
+}
+
+static int
+refresh_locked(rank_state *st)
+{
+	PGresult *res;
+	rank_catalog *cat = NULL;
+	int rv;
+
+	if ((rv = refresh_connect(st)) != 0)
+		return rv;
+	res = PQexecParams(st->rs_pg, catalog_sql, 0, NULL, NULL, NULL, NULL, 0);
+	if ((rv = rs_pg_check(st->rs_pg, res, PGRES_TUPLES_OK, "ranking.catalog")) != 0) {
+		PQclear(res);
+		return rv;
+	}
+	size_t n = (size_t) PQntuples(res);
+	int64_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+	const char **titles = malloc((n ? n : 1) * sizeof(*titles));
+	const char **cats = malloc((n ? n : 1) * sizeof(*cats));
+	rv = RS_ENOMEM;
+	if (ids != NULL && titles != NULL && cats != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			ids[i] = strtoll(PQgetvalue(res, (int) i, 0), NULL, 10);
+			titles[i] = PQgetvalue(res, (int) i, 1);
+			cats[i] = PQgetvalue(res, (int) i, 2);
+		}
+		rv = rank_catalog_create(ids, titles, cats, n, &cat);
+	}
+	free(ids);
+	free(titles);
+	free(cats);
+	PQclear(res);
+	if (rv != 0)
+		return rv;
+	rs_metric_set(st->rs_catalog_items, (double) cat->n);
+	pthread_mutex_lock(&st->rs_cat_mu);
+	rank_catalog *old = st->rs_catalog;
+	st->rs_catalog = cat;
+	pthread_mutex_unlock(&st->rs_cat_mu);
+	if (old == NULL || old->n != cat->n)
+		rs_log_info("ranking.catalog_loaded", "items=%zu", cat->n);
+	rank_catalog_unref(old);
+	return 0;
+}
+
+int
+rank_refresh_catalog(rank_state *st)
+{
+	pthread_mutex_lock(&st->rs_refresh_mu);
+	int rv = refresh_locked(st);
+	pthread_mutex_unlock(&st->rs_refresh_mu);
+	atomic_store(&st->rs_pg_ok, rv == 0 || rv == RS_ENOMEM);
+	return rv;
+}
+
+static void *
+rank_background(void *arg)
+{
+	rank_state *st = arg;
+	int failures = 0;
+
+	while (!atomic_load(&st->rs_stop)) {
+		int rv = rank_refresh_catalog(st);
+		if (rv != 0 && failures++ % 30 == 0)
+			rs_log_warn("ranking.catalog_failed", "err=\"%s\" failures=%d",
+			            rs_strerror(rv), failures);
+		if (rv == 0)
+			failures = 0;
+		double until = rs_mono_ms() + st->rs_cfg.refresh_ms;
+		while (!atomic_load(&st->rs_stop) && rs_mono_ms() < until)
+			nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
+	}
+	return NULL;
+}
+
+int
+rank_open(rank_state **out, const rank_config *cfg)
+{
+	rank_state *st;
+	int rv;
+
+	if (cfg->pg_dsn == NULL || cfg->default_k < 1 || cfg->default_k > RANK_MAX_K ||
+	    cfg->refresh_ms < 1)
+		return RS_EINVAL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return RS_ENOMEM;
+	st->rs_cfg = *cfg;
+	st->rs_started_ms = rs_mono_ms();
+	pthread_mutex_init(&st->rs_cat_mu, NULL);
+	pthread_mutex_init(&st->rs_refresh_mu, NULL);
+	atomic_init(&st->rs_stop, 0);
+	atomic_init(&st->rs_pg_ok, 0);
+	st->rs_catalog_items = rs_metrics_gauge("rs_ranking_catalog_items",
+	                                        "Items with titles known to ranking", NULL);
+	/* A connect attempt must not hang on an unreachable host (keyword DSNs only). */
+	size_t n = strlen(cfg->pg_dsn) + 32;
+	if ((st->rs_dsn = malloc(n)) == NULL) {
+		rv = RS_ENOMEM;
+		goto fail;
+	}
+	if (strstr(cfg->pg_dsn, "connect_timeout") == NULL && strstr(cfg->pg_dsn, "://") == NULL)
+		snprintf(st->rs_dsn, n, "%s connect_timeout=2", cfg->pg_dsn);
+	else
+		snprintf(st->rs_dsn, n, "%s", cfg->pg_dsn);
+	if ((rv = rank_scorer_linear_create(NULL, &st->rs_scorer)) != 0)
+		goto fail;
+	if (pthread_create(&st->rs_thread, NULL, rank_background, st) != 0) {
+		rv = RS_ENOMEM;
+		goto fail;
+	}
+	st->rs_thread_started = 1;
+	*out = st;
+	return 0;
+fail:
+	rank_close(st);
+	return rv;
+}
+
+void
+rank_close(rank_state *st)
+{
+	if (st == NULL)
+		return;
+	atomic_store(&st->rs_stop, 1);
+	if (st->rs_thread_started)
+		pthread_join(st->rs_thread, NULL);
+	rank_catalog_unref(st->rs_catalog);
+	rank_scorer_destroy(st->rs_scorer);
+	if (st->rs_pg != NULL)
+		PQfinish(st->rs_pg);
+	pthread_mutex_destroy(&st->rs_cat_mu);
+	pthread_mutex_destroy(&st->rs_refresh_mu);
+	free(st->rs_dsn);
+	free(st);
+}

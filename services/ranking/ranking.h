@@ -1,0 +1,71 @@
+/* rs-ranking: second-stage scoring with reasons (METHOD_RANK).
+ *
+ * Handlers (handler.c) compute features (featurize.h) for the candidates, score them with the
+ * current scorer (scorer.h) and explain each pick (reasons.h). Item titles and categories for
+ * the reasons come from a catalog (catalog.h) that a background thread reloads from PostgreSQL;
+ * the database is never on the request path. Only main.c and tests include this header. */
+#ifndef RANKING_H
+#define RANKING_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "catalog.h"
+#include "featurize.h"
+#include "reasons.h"
+#include "rs_log.h"
+#include "rs_metrics.h"
+#include "rs_rpc.h"
+#include "scorer.h"
+
+#define RANK_MAX_K          1000 /* a request asking for more is invalid */
+#define RANK_MAX_CANDIDATES 10000
+#define RANK_MAX_HISTORY    10000
+
+typedef struct rank_config {
+	const char *pg_dsn;
+	const char *url; /* RS_RANKING_URL */
+	int workers;
+	rs_log_level log_level;
+	int default_k;     /* items returned when the request says k = 0 */
+	int refresh_ms;    /* catalog reload period */
+	int pg_timeout_ms; /* statement_timeout of the catalog query */
+} rank_config;
+
+typedef struct rank_state {
+	rank_config rs_cfg;
+	rank_scorer *rs_scorer; /* issue 5: reference-counted and swapped on a new model version */
+	pthread_mutex_t rs_cat_mu;     /* guards the rs_catalog pointer */
+	rank_catalog *rs_catalog;      /* NULL until the first load */
+	pthread_mutex_t rs_refresh_mu; /* one reload at a time; guards rs_pg */
+	PGconn *rs_pg;
+	char *rs_dsn;
+	pthread_t rs_thread;
+	int rs_thread_started;
+	atomic_int rs_stop;
+	atomic_int rs_pg_ok;
+	double rs_started_ms;
+	rs_metric *rs_catalog_items;
+} rank_state;
+
+/* rank_open: scorer, state and the catalog thread (first load at once, in the background; a
+ * database that is down is not an error: reasons then name items by id). Returns 0 and *out,
+ * RS_EINVAL, RS_ENOMEM. */
+int rank_open(rank_state **out, const rank_config *cfg);
+
+/* rank_close: stop the thread, free everything (after the RPC server closed). NULL: no-op. */
+void rank_close(rank_state *st);
+
+/* rank_refresh_catalog: reload item titles and categories now (blocking). Returns 0,
+ * RS_EUNAVAIL, RS_EDB, RS_ENOMEM; on error the current catalog stays. */
+int rank_refresh_catalog(rank_state *st);
+
+/* rank_current_catalog: a reference (NULL before the first load); drop with
+ * rank_catalog_unref. */
+rank_catalog *rank_current_catalog(rank_state *st);
+
+/* The RPC routes (ud = rank_state *): RANK, HEALTH (ready once the scorer is loaded). */
+extern const rs_rpc_route rank_routes[];
+
+#endif

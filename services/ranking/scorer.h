@@ -1,0 +1,43 @@
+/* rank_scorer: the second-stage scoring function behind one small interface, so the
+ * transparent linear function of the walking skeleton and the learned XGBoost ranker of issue 5
+ * are interchangeable.
+ *
+ * A scorer reads a dense row-major feature matrix (n rows of RANK_NF columns, layout in
+ * featurize.h) and writes one score per row and, when asked, each feature's contribution to that
+ * score (linear: weight x value; XGBoost: pred_contribs / SHAP), which the reasons are built
+ * from. A scorer is immutable after creation and safe to call from many threads at once. */
+#ifndef RANK_SCORER_H
+#define RANK_SCORER_H
+
+#include <stddef.h>
+
+#include "featurize.h"
+
+typedef struct rank_scorer_ops {
+	const char *name;
+	/* score: scores[n]; contrib (n x RANK_NF) may be NULL. Returns 0 or RS_E*. */
+	int (*score)(const void *impl, const float *x, size_t n, float *scores, float *contrib);
+	void (*destroy)(void *impl);
+} rank_scorer_ops;
+
+typedef struct rank_scorer {
+	const rank_scorer_ops *ops;
+	void *impl;
+	char version[64]; /* reported as the response's model_version */
+} rank_scorer;
+
+/* rank_scorer_linear_create: the transparent scorer, score = sum of w[f] x x[f] with the
+ * weights of rank_linear_weights (or w when not NULL). Returns 0 and *out, or RS_ENOMEM. */
+int rank_scorer_linear_create(const float *w, rank_scorer **out);
+
+/* The default linear weights, one per feature (featurize.h order). */
+extern const float rank_linear_weights[RANK_NF];
+
+/* rank_scorer_score: run s. Returns 0 or the scorer's RS_E*. */
+int rank_scorer_score(const rank_scorer *s, const float *x, size_t n, float *scores,
+                      float *contrib);
+
+/* rank_scorer_destroy: NULL is a no-op. */
+void rank_scorer_destroy(rank_scorer *s);
+
+#endif

@@ -1,0 +1,325 @@
+/* rs-ranking handlers over inproc:// (the catalog comes from a real PostgreSQL schema). */
+#include <criterion/criterion.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.pb-c.h"
+#include "pg_fixture.h"
+#include "ranking.h"
+#include "ranking.pb-c.h"
+#include "rs_err.h"
+#include "rs_rpc.h"
+#include "rs_time.h"
+
+static fx_pg fx;
+static rank_state *st;
+static rs_rpc_server *srv;
+static rs_rpc_client *cli;
+static rs_arena *arena;
+static char url[64];
+
+static const char seed_sql[] = "insert into items(item_id, title, category, price) values\n"
+                               "  (100, 'Chef Knife', 'Home/Kitchen/Knives', 50),\n"
+                               "  (101, 'Espresso Beans', 'Food/Coffee', 12),\n"
+                               "  (102, 'Milk Frother', 'Home/Kitchen', 30);\n";
+
+static void
+start(const char *dsn)
+{
+	rank_config cfg = {
+	        .pg_dsn = dsn,
+	        .url = url,
+	        .workers = 2,
+	        .log_level = RS_LOG_WARN,
+	        .default_k = 3,
+	        .refresh_ms = 60000,
+	        .pg_timeout_ms = 5000,
+	};
+	snprintf(url, sizeof(url), "inproc://ranking-test-%d", (int) getpid());
+	rs_log_init("ranking-test", RS_LOG_WARN);
+	cr_assert_eq(rank_open(&st, &cfg), 0);
+	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, rank_routes, st), 0);
+	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
+	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
+		usleep(5000);
+	cr_assert_gt(rs_rpc_client_connected(cli), 0);
+	cr_assert_eq(rs_arena_create(&arena, 0), 0);
+}
+
+static void
+setup(void)
+{
+	fx_pg_setup(&fx, "rank_t");
+	fx_sql(&fx, seed_sql);
+}
+
+static void
+teardown(void)
+{
+	rs_rpc_client_close(cli);
+	rs_rpc_server_close(srv);
+	rank_close(st);
+	rs_arena_destroy(arena);
+	fx_pg_teardown(&fx);
+}
+
+TestSuite(ranking, .init = setup, .fini = teardown, .timeout = 20);
+
+/* The request: user 5 viewed the knife (2 h ago), bought beans (1 h), has the frother in the
+ * cart (30 min); five candidates, each led by a different signal. */
+#define NC 5
+static Rs__Candidate cand[NC];
+static Rs__Candidate *cand_p[NC];
+static Rs__SourceScore src[NC][2];
+static Rs__SourceScore *src_p[NC][2];
+static Rs__HistoryEvent hist[3];
+static Rs__HistoryEvent *hist_p[3];
+static Rs__RequestHeader hdr = RS__REQUEST_HEADER__INIT;
+
+static void
+add_source(int i, const char *name, float score, int64_t because)
+{
+	Rs__SourceScore *s = &src[i][cand[i].n_sources];
+	rs__source_score__init(s);
+	s->source = (char *) name;
+	s->score = score;
+	s->rank = 1;
+	s->because_item = because;
+	src_p[i][cand[i].n_sources] = s;
+	cand[i].n_sources++;
+}
+
+static void
+fill_request(Rs__RankRequest *req)
+{
+	static const struct {
+		int64_t id;
+		const char *title, *category;
+	} c[NC] = {{1, "Sharpener", "Home/Kitchen/Knives"},
+	           {2, "Grinder", "Food/Coffee"},
+	           {3, "Bestseller", "Books"},
+	           {4, "Pan", "Home/Kitchen"},
+	           {102, "Milk Frother", "Home/Kitchen"}};
+	int64_t now = rs_now_ms();
+	for (int i = 0; i < NC; i++) {
+		rs__candidate__init(&cand[i]);
+		cand[i].item_id = c[i].id;
+		cand[i].title = (char *) c[i].title;
+		cand[i].category = (char *) c[i].category;
+		cand[i].price = 10 + i;
+		cand[i].sources = src_p[i];
+		cand_p[i] = &cand[i];
+	}
+	add_source(0, "covisit", 5.0f, 100);
+	add_source(1, "bought_together", 3.0f, 101);
+	add_source(1, "covisit", 0.1f, 101);
+	add_source(2, "popular", 100.0f, 0);
+	add_source(3, "category", 2.0f, 0);
+	add_source(3, "popular", 10.0f, 0);
+	add_source(4, "popular", 1.0f, 0);
+	static const struct {
+		int64_t item;
+		Rs__EventType type;
+		int64_t age_ms;
+	} h[3] = {{102, RS__EVENT_TYPE__EVENT_ADD_TO_CART, 1800000},
+	          {101, RS__EVENT_TYPE__EVENT_PURCHASE, 3600000},
+	          {100, RS__EVENT_TYPE__EVENT_VIEW, 7200000}};
+	for (int i = 0; i < 3; i++) {
+		rs__history_event__init(&hist[i]);
+		hist[i].item_id = h[i].item;
+		hist[i].type = h[i].type;
+		hist[i].ts_ms = now - h[i].age_ms;
+		hist_p[i] = &hist[i];
+	}
+	hdr.request_id = "t";
+	hdr.deadline_unix_ms = now + 2000;
+	req->header = &hdr;
+	req->user_id = 5;
+	req->candidates = cand_p;
+	req->n_candidates = NC;
+	req->recent = hist_p;
+	req->n_recent = 3;
+}
+
+static int
+rank(Rs__RankRequest *req, Rs__RankResponse **out)
+{
+	Rs__Status status;
+	char err[256];
+	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_RANK, &req->base,
+	                        &rs__rank_response__descriptor, 2000, arena, (void **) out, &status,
+	                        err, sizeof(err));
+	return rv != 0 ? -1000 + rv : (int) status;
+}
+
+Test(ranking, orders_by_score_with_reasons)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start(fx.dsn);
+	cr_assert_eq(rank_refresh_catalog(st), 0);
+	fill_request(&req);
+	req.k = 10;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "linear-v1");
+	cr_assert_eq(r->n_items, NC);
+	static const int64_t want[NC] = {1, 2, 3, 4, 102};
+	for (int i = 0; i < NC; i++)
+		cr_assert_eq(r->items[i]->item_id, want[i], "position %d: %lld (score %f)", i,
+		             (long long) r->items[i]->item_id, r->items[i]->score);
+	for (int i = 1; i < NC; i++)
+		cr_assert_geq(r->items[i - 1]->score, r->items[i]->score);
+	/* The knife is not a candidate: its title comes from the items table. */
+	cr_assert_str_eq(r->items[0]->reason, "because you viewed Chef Knife");
+	cr_assert_str_eq(r->items[1]->reason, "often bought together with Espresso Beans");
+	cr_assert_str_eq(r->items[2]->reason, "trending now");
+	cr_assert_str_eq(r->items[3]->reason, "popular in Kitchen");
+	cr_assert_str_eq(r->items[0]->title, "Sharpener");
+	cr_assert_str_eq(r->items[0]->category, "Home/Kitchen/Knives");
+	cr_assert_float_eq(r->items[0]->price, 10.0, 1e-9);
+	cr_assert_eq(r->items[0]->n_sources, 1);
+	cr_assert_str_eq(r->items[0]->sources[0]->source, "covisit");
+	cr_assert_eq(r->items[0]->n_features, 0, "features only when explain");
+}
+
+Test(ranking, k_bounds_the_answer_and_defaults_from_config)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start(fx.dsn);
+	fill_request(&req);
+	req.k = 2;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_items, 2);
+	cr_assert_eq(r->items[0]->item_id, 1);
+	req.k = 0;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_items, 3); /* default_k */
+}
+
+Test(ranking, explain_returns_named_features)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start(fx.dsn);
+	cr_assert_eq(rank_refresh_catalog(st), 0);
+	fill_request(&req);
+	req.k = 10;
+	req.explain = 1;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	const Rs__RankedItem *top = r->items[0];
+	cr_assert_eq(top->n_features, RANK_NF);
+	float covisit = -1, affinity = -1, seen = -1;
+	for (size_t f = 0; f < top->n_features; f++) {
+		if (strcmp(top->features[f]->name, "src_covisit") == 0)
+			covisit = top->features[f]->value;
+		if (strcmp(top->features[f]->name, "category_affinity") == 0)
+			affinity = top->features[f]->value;
+		if (strcmp(top->features[f]->name, "seen_count") == 0)
+			seen = top->features[f]->value;
+	}
+	cr_assert_float_eq(covisit, 1.0f, 1e-6);
+	/* History weight 13 (view 1 + purchase 8 + cart 4): same category 1, same top level 4. */
+	cr_assert_float_eq(affinity, (1.0f + 0.5f * 4.0f) / 13.0f, 1e-5);
+	cr_assert_float_eq(seen, 0.0f, 1e-9);
+}
+
+Test(ranking, duplicate_candidates_are_ranked_once)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start(fx.dsn);
+	fill_request(&req);
+	cand_p[3] = &cand[0]; /* item 1 twice, item 4 gone */
+	req.k = 10;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_items, NC - 1);
+}
+
+Test(ranking, database_down_still_ranks_with_ids_in_reasons)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start("host=127.0.0.1 port=1 user=postgres dbname=none");
+	cr_assert_eq(rank_refresh_catalog(st), RS_EUNAVAIL);
+	fill_request(&req);
+	req.k = 10;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->items[0]->item_id, 1);
+	cr_assert_str_eq(r->items[0]->reason, "because you viewed item 100");
+	for (size_t i = 0; i < r->n_items; i++)
+		if (r->items[i]->item_id == 2)
+			cr_assert_str_eq(r->items[i]->reason,
+			                 "often bought together with item 101");
+}
+
+/* Sends body as an Envelope for method over a raw req socket; returns the reply status. */
+static int
+raw_call(Rs__Method method, const uint8_t *body, size_t len)
+{
+	nng_socket s;
+	Rs__Envelope env = RS__ENVELOPE__INIT;
+	uint8_t buf[512];
+	void *reply;
+	size_t rlen;
+
+	env.schema_version = RS_SCHEMA_VERSION;
+	env.method = method;
+	env.body.data = (uint8_t *) body;
+	env.body.len = len;
+	size_t n = rs__envelope__pack(&env, buf);
+	cr_assert_eq(nng_req0_open(&s), 0);
+	cr_assert_eq(nng_dial(s, url, NULL, 0), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
+	cr_assert_eq(nng_send(s, buf, n, 0), 0);
+	cr_assert_eq(nng_recv(s, &reply, &rlen, NNG_FLAG_ALLOC), 0);
+	Rs__Envelope *r = rs__envelope__unpack(NULL, rlen, reply);
+	cr_assert_not_null(r);
+	int status = (int) r->status;
+	rs__envelope__free_unpacked(r, NULL);
+	nng_free(reply, rlen);
+	nng_close(s);
+	return status;
+}
+
+Test(ranking, bad_requests_are_invalid)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start(fx.dsn);
+	cr_assert_eq(raw_call(RS__METHOD__METHOD_RANK, (const uint8_t *) "\x2a\x10\x08", 3),
+	             RS__STATUS__STATUS_INVALID);
+	fill_request(&req);
+	req.k = RANK_MAX_K + 1;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_INVALID);
+	req.k = 5;
+	req.user_id = -3;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_INVALID);
+	req.user_id = 5;
+	cand[2].item_id = 0;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_INVALID);
+	cand[2].item_id = 3;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	/* No candidates is not an error: an empty list. */
+	req.n_candidates = 0;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_items, 0);
+}
+
+Test(ranking, health_is_ready_with_the_scorer)
+{
+	Rs__HealthRequest req = RS__HEALTH_REQUEST__INIT;
+	Rs__HealthResponse *resp;
+	Rs__Status status;
+	start(fx.dsn);
+	cr_assert_eq(rs_rpc_request(cli, RS__METHOD__METHOD_HEALTH, &req.base,
+	                            &rs__health_response__descriptor, 1000, arena, (void **) &resp,
+	                            &status, NULL, 0),
+	             0);
+	cr_assert_eq(status, RS__STATUS__STATUS_OK);
+	cr_assert(resp->ready);
+	cr_assert_str_eq(resp->header->model_version, "linear-v1");
+}
