@@ -14,6 +14,7 @@ typedef struct ing_config {
 	const char *spool_dir;
 	const char *migrations_dir;
 	int workers;
+	int writers;
 	int max_batch;
 	int group_max;
 	int migrate_on_start;

@@ -22,6 +22,7 @@ static const rs_cfg_field ing_cfg[] = {
         RS_CFG_STR("RS_INGEST_SPOOL_DIR", ing_config, spool_dir, "var/spool"),
         RS_CFG_STR("RS_INGEST_MIGRATIONS_DIR", ing_config, migrations_dir, "db/migrations"),
         RS_CFG_INT("RS_INGEST_WORKERS", ing_config, workers, 4, 1, 64),
+        RS_CFG_INT("RS_INGEST_WRITERS", ing_config, writers, 2, 1, 16),
         RS_CFG_INT("RS_INGEST_MAX_BATCH", ing_config, max_batch, 1000, 1, 100000),
         RS_CFG_INT("RS_INGEST_GROUP_MAX", ing_config, group_max, 20000, 1, 1000000),
         RS_CFG_INT("RS_INGEST_MIGRATE", ing_config, migrate_on_start, 0, 0, 1),
@@ -89,6 +90,7 @@ main(int argc, char **argv)
 	        .spool_dir = cfg.spool_dir[0] ? cfg.spool_dir : NULL,
 	        .pub_url = cfg.pub_url[0] ? cfg.pub_url : NULL,
 	        .group_max_events = (size_t) cfg.group_max,
+	        .writers = cfg.writers,
 	};
 	if ((rv = ing_writer_open(&writer, &wo)) != 0) {
 		rs_log_error("ingest.start_failed", "what=writer err=%s", rs_strerror(rv));
@@ -103,8 +105,9 @@ main(int argc, char **argv)
 		ing_writer_close(writer);
 		return 1;
 	}
-	rs_log_info("svc.ready", "listen=%s pub=%s spool=%s workers=%d max_batch=%d",
-	            cfg.listen_url, cfg.pub_url, cfg.spool_dir, cfg.workers, cfg.max_batch);
+	rs_log_info("svc.ready", "listen=%s pub=%s spool=%s workers=%d writers=%d max_batch=%d",
+	            cfg.listen_url, cfg.pub_url, cfg.spool_dir, cfg.workers, cfg.writers,
+	            cfg.max_batch);
 	while (!rs_proc_stop_requested())
 		usleep(100 * 1000);
 	rs_log_info("svc.stopping", "reason=signal");

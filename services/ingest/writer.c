@@ -26,11 +26,28 @@
 #define WRITER_REPLAY_MS    100 /* replay at most this long between queue checks */
 #define WRITER_COPY_CHUNK   (256u << 10)
 
+typedef struct writer_conn writer_conn;
+
 /* One event of a group: the event and where its result goes. */
 typedef struct writer_ref {
 	Rs__Event *r_ev;
 	uint8_t *r_result;
 } writer_ref;
+
+/* One writer thread and its PostgreSQL connection. */
+struct writer_conn {
+	struct ing_writer *c_w;
+	int c_idx;
+	pthread_t c_thread;
+	int c_started;
+	PGconn *w_pg;
+	int64_t w_next_connect_ms;
+	int64_t w_next_partition_ms;
+	ing_idset w_items, w_users; /* ids known to exist (catalog cache, created users) */
+	int w_slow_groups;          /* groups left to write on the slow path after a duplicate */
+	char *w_buf;                /* COPY data / id lists */
+	size_t w_buflen, w_bufcap;
+};
 
 struct ing_writer {
 	/* options (owned copies) */
@@ -43,23 +60,17 @@ struct ing_writer {
 	pthread_cond_t w_cv_done; /* some job finished, or the state changed */
 	ing_job *w_head, *w_tail;
 	int w_stop;
-	pthread_t w_thread;
-	int w_started;
 
-	/* writer thread only */
-	PGconn *w_pg;
-	int64_t w_next_connect_ms;
-	int64_t w_next_partition_ms;
+	/* the spool: appends by any writer thread, replay by one at a time (w_spool_mu) */
 	ing_spool *w_spool;
-	nng_socket w_pub;
+	pthread_mutex_t w_spool_mu;
+	nng_socket w_pub; /* nng sockets are thread-safe */
 	int w_pub_open;
-	ing_idset w_items, w_users;
-	int w_slow_groups; /* groups left to write on the slow path after a duplicate */
-	char *w_buf;       /* COPY text / misc */
-	size_t w_buflen, w_bufcap;
+	writer_conn *w_conns;
+	int w_nconns;
 
 	/* shared */
-	atomic_int w_pg_up;
+	atomic_int w_pg_up; /* connected writer threads */
 	atomic_ullong w_spool_pending;
 
 	rs_metric *m_accepted, *m_duplicate, *m_unknown_item, *m_spooled, *m_replayed, *m_published,
@@ -75,77 +86,77 @@ writer_strdup(const char *s)
 /* ---- growable text buffer ---- */
 
 static int
-buf_reserve(ing_writer *w, size_t extra)
+buf_reserve(writer_conn *c, size_t extra)
 {
-	if (w->w_buflen + extra <= w->w_bufcap)
+	if (c->w_buflen + extra <= c->w_bufcap)
 		return 0;
-	size_t cap = w->w_bufcap ? w->w_bufcap : WRITER_COPY_CHUNK * 2;
-	while (cap < w->w_buflen + extra)
+	size_t cap = c->w_bufcap ? c->w_bufcap : WRITER_COPY_CHUNK * 2;
+	while (cap < c->w_buflen + extra)
 		cap *= 2;
-	char *b = realloc(w->w_buf, cap);
+	char *b = realloc(c->w_buf, cap);
 	if (b == NULL)
 		return RS_ENOMEM;
-	w->w_buf = b;
-	w->w_bufcap = cap;
+	c->w_buf = b;
+	c->w_bufcap = cap;
 	return 0;
 }
 
 /* Appends s in COPY text format (backslash escaped; validation already excludes control
  * characters, but they are escaped anyway), or \N for NULL/empty when null_if_empty. */
 static void
-buf_copy_str(ing_writer *w, const char *s, int null_if_empty)
+buf_copy_str(writer_conn *c, const char *s, int null_if_empty)
 {
 	if (s == NULL || (null_if_empty && *s == '\0')) {
-		memcpy(w->w_buf + w->w_buflen, "\\N", 2);
-		w->w_buflen += 2;
+		memcpy(c->w_buf + c->w_buflen, "\\N", 2);
+		c->w_buflen += 2;
 		return;
 	}
 	for (const char *p = s; *p; p++) {
-		char c = *p;
-		if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-			w->w_buf[w->w_buflen++] = '\\';
-			c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+		char ch = *p;
+		if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
+			c->w_buf[c->w_buflen++] = '\\';
+			ch = ch == '\t' ? 't' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : '\\';
 		}
-		w->w_buf[w->w_buflen++] = c;
+		c->w_buf[c->w_buflen++] = ch;
 	}
 }
 
 /* ---- PostgreSQL connection ---- */
 
 static void
-writer_pg_lost(ing_writer *w, const char *why)
+writer_pg_lost(writer_conn *c, const char *why)
 {
-	if (w->w_pg != NULL) {
-		PQfinish(w->w_pg);
-		w->w_pg = NULL;
-	}
-	if (atomic_exchange(&w->w_pg_up, 0)) {
+	ing_writer *w = c->c_w;
+	if (c->w_pg != NULL) {
+		PQfinish(c->w_pg);
+		c->w_pg = NULL;
+		atomic_fetch_sub(&w->w_pg_up, 1);
 		rs_metric_add(w->m_pg_down, 1);
-		rs_log_warn("ingest.pg_down", "why=%s spool=%s", why,
+		rs_log_warn("ingest.pg_down", "writer=%d why=%s spool=%s", c->c_idx, why,
 		            w->w_spool != NULL ? "on" : "off");
 	}
-	w->w_next_connect_ms = rs_now_ms() + w->w_reconnect_ms;
+	c->w_next_connect_ms = rs_now_ms() + w->w_reconnect_ms;
 }
 
 static int
-writer_ensure_partitions(ing_writer *w)
+writer_ensure_partitions(writer_conn *c)
 {
-	int rv = rs_pg_exec(w->w_pg,
+	int rv = rs_pg_exec(c->w_pg,
 	                    "select rs_events_ensure_partitions(now() - interval '1 month', "
 	                    "now() + interval '3 months')",
 	                    0, NULL, PGRES_TUPLES_OK, "ensure_partitions");
-	w->w_next_partition_ms = rs_now_ms() + WRITER_PARTITION_MS;
+	c->w_next_partition_ms = rs_now_ms() + WRITER_PARTITION_MS;
 	return rv;
 }
 
 static int
-writer_load_items(ing_writer *w)
+writer_load_items(writer_conn *c)
 {
 	PGresult *res =
-	        PQexecParams(w->w_pg, "select item_id from items", 0, NULL, NULL, NULL, NULL, 0);
-	int rv = rs_pg_check(w->w_pg, res, PGRES_TUPLES_OK, "load_items");
+	        PQexecParams(c->w_pg, "select item_id from items", 0, NULL, NULL, NULL, NULL, 0);
+	int rv = rs_pg_check(c->w_pg, res, PGRES_TUPLES_OK, "load_items");
 	for (int i = 0; rv == 0 && i < PQntuples(res); i++) {
-		int a = ing_idset_add(&w->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10));
+		int a = ing_idset_add(&c->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10));
 		if (a < 0)
 			rv = a;
 	}
@@ -154,8 +165,9 @@ writer_load_items(ing_writer *w)
 }
 
 static int
-writer_connect(ing_writer *w)
+writer_connect(writer_conn *c)
 {
+	ing_writer *w = c->c_w;
 	const char *keys[4] = {"connect_timeout", "dbname", NULL, NULL};
 	const char *vals[4] = {"3", w->w_dsn, NULL, NULL};
 	char opts[300];
@@ -166,33 +178,34 @@ writer_connect(ing_writer *w)
 		keys[2] = "options";
 		vals[2] = opts;
 	}
-	w->w_next_connect_ms = rs_now_ms() + w->w_reconnect_ms;
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	if (c == NULL)
+	c->w_next_connect_ms = rs_now_ms() + w->w_reconnect_ms;
+	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL)
 		return RS_ENOMEM;
-	if (PQstatus(c) != CONNECTION_OK) {
-		PQfinish(c);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		PQfinish(conn);
 		return RS_EUNAVAIL;
 	}
-	w->w_pg = c;
-	rv = rs_pg_exec(c,
+	c->w_pg = conn;
+	rv = rs_pg_exec(conn,
 	                "create temp table if not exists ing_stage (seq int not null, event_id "
 	                "text not null, user_id bigint not null, item_id bigint not null, type "
 	                "smallint not null, value double precision, price numeric(12,2), ts_ms "
 	                "bigint not null, rec_id text, variant text) on commit delete rows",
 	                0, NULL, PGRES_COMMAND_OK, "create_stage");
 	if (rv == 0)
-		rv = writer_load_items(w);
-	if (rv == 0)
-		rv = writer_ensure_partitions(w);
+		rv = writer_load_items(c);
+	/* One thread creates partitions, so two never race to create the same one. */
+	if (rv == 0 && c->c_idx == 0)
+		rv = writer_ensure_partitions(c);
 	if (rv != 0) {
-		PQfinish(c);
-		w->w_pg = NULL;
+		PQfinish(conn);
+		c->w_pg = NULL;
 		return rv;
 	}
-	atomic_store(&w->w_pg_up, 1);
-	rs_log_info("ingest.pg_up", "items_known=%zu spool_pending=%" PRIu64, w->w_items.is_len,
-	            (uint64_t) atomic_load(&w->w_spool_pending));
+	atomic_fetch_add(&w->w_pg_up, 1);
+	rs_log_info("ingest.pg_up", "writer=%d items_known=%zu spool_pending=%" PRIu64, c->c_idx,
+	            c->w_items.is_len, (uint64_t) atomic_load(&w->w_spool_pending));
 	pthread_mutex_lock(&w->w_mu);
 	pthread_cond_broadcast(&w->w_cv_done);
 	pthread_mutex_unlock(&w->w_mu);
@@ -221,31 +234,31 @@ writer_publish(ing_writer *w, const Rs__Event *ev)
 /* Builds "{1,2,3}" of the distinct ids in refs[*] (by item or user) that are not in `known`,
  * into w_buf. Returns the count (0 = all known), or RS_ENOMEM. */
 static int
-writer_missing_ids(ing_writer *w, writer_ref *refs, size_t n, int items, const ing_idset *known)
+writer_missing_ids(writer_conn *c, writer_ref *refs, size_t n, int items, const ing_idset *known)
 {
 	ing_idset seen;
 	int count = 0;
 	ing_idset_init(&seen);
-	w->w_buflen = 0;
-	if (buf_reserve(w, 2) != 0)
+	c->w_buflen = 0;
+	if (buf_reserve(c, 2) != 0)
 		return RS_ENOMEM;
-	w->w_buf[w->w_buflen++] = '{';
+	c->w_buf[c->w_buflen++] = '{';
 	for (size_t i = 0; i < n; i++) {
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;
 		int64_t id = items ? refs[i].r_ev->item_id : refs[i].r_ev->user_id;
 		if (ing_idset_has(known, id) || ing_idset_has(&seen, id))
 			continue;
-		if (ing_idset_add(&seen, id) < 0 || buf_reserve(w, 24) != 0) {
+		if (ing_idset_add(&seen, id) < 0 || buf_reserve(c, 24) != 0) {
 			ing_idset_fini(&seen);
 			return RS_ENOMEM;
 		}
-		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 24, "%s%" PRId64,
+		c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 24, "%s%" PRId64,
 		                                 count ? "," : "", id);
 		count++;
 	}
-	w->w_buf[w->w_buflen++] = '}';
-	w->w_buf[w->w_buflen] = '\0';
+	c->w_buf[c->w_buflen++] = '}';
+	c->w_buf[c->w_buflen] = '\0';
 	ing_idset_fini(&seen);
 	return count;
 }
@@ -254,29 +267,29 @@ writer_missing_ids(ing_writer *w, writer_ref *refs, size_t n, int items, const i
  * marked ING_R_UNKNOWN_ITEM when PostgreSQL answered. Without a connection they stay accepted
  * (they cannot be checked) and get placeholder catalog rows when replayed. */
 static int
-writer_check_items(ing_writer *w, writer_ref *refs, size_t n)
+writer_check_items(writer_conn *c, writer_ref *refs, size_t n)
 {
-	int miss = writer_missing_ids(w, refs, n, 1, &w->w_items);
-	if (miss <= 0 || w->w_pg == NULL)
+	int miss = writer_missing_ids(c, refs, n, 1, &c->w_items);
+	if (miss <= 0 || c->w_pg == NULL)
 		return miss < 0 ? miss : 0;
-	const char *params[1] = {w->w_buf};
+	const char *params[1] = {c->w_buf};
 	PGresult *res =
-	        PQexecParams(w->w_pg, "select item_id from items where item_id = any($1::bigint[])",
+	        PQexecParams(c->w_pg, "select item_id from items where item_id = any($1::bigint[])",
 	                     1, NULL, params, NULL, NULL, 0);
-	int rv = rs_pg_check(w->w_pg, res, PGRES_TUPLES_OK, "check_items");
+	int rv = rs_pg_check(c->w_pg, res, PGRES_TUPLES_OK, "check_items");
 	for (int i = 0; rv == 0 && i < PQntuples(res); i++)
-		if (ing_idset_add(&w->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0)
+		if (ing_idset_add(&c->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0)
 			rv = RS_ENOMEM;
 	PQclear(res);
 	if (rv == RS_EUNAVAIL) {
-		writer_pg_lost(w, "check_items");
+		writer_pg_lost(c, "check_items");
 		return 0;
 	}
 	if (rv != 0)
 		return rv;
 	for (size_t i = 0; i < n; i++)
 		if (*refs[i].r_result == ING_R_ACCEPTED &&
-		    !ing_idset_has(&w->w_items, refs[i].r_ev->item_id))
+		    !ing_idset_has(&c->w_items, refs[i].r_ev->item_id))
 			*refs[i].r_result = ING_R_UNKNOWN_ITEM;
 	return 0;
 }
@@ -297,12 +310,12 @@ writer_dedupe_group(writer_ref *refs, size_t n)
 }
 
 static int
-writer_copy_flush(ing_writer *w)
+writer_copy_flush(writer_conn *c)
 {
-	if (w->w_buflen == 0)
+	if (c->w_buflen == 0)
 		return 0;
-	int r = PQputCopyData(w->w_pg, w->w_buf, (int) w->w_buflen);
-	w->w_buflen = 0;
+	int r = PQputCopyData(c->w_pg, c->w_buf, (int) c->w_buflen);
+	c->w_buflen = 0;
 	return r == 1 ? 0 : RS_EUNAVAIL;
 }
 
@@ -320,42 +333,42 @@ static const char *const WRITER_COPY_SQL[] = {
 /* ---- binary COPY (events, event_ids): no text parsing of timestamps/numbers on the server ---- */
 
 static void
-bin_u16(ing_writer *w, uint16_t v)
+bin_u16(writer_conn *c, uint16_t v)
 {
-	w->w_buf[w->w_buflen++] = (char) (v >> 8);
-	w->w_buf[w->w_buflen++] = (char) v;
+	c->w_buf[c->w_buflen++] = (char) (v >> 8);
+	c->w_buf[c->w_buflen++] = (char) v;
 }
 
 static void
-bin_u32(ing_writer *w, uint32_t v)
+bin_u32(writer_conn *c, uint32_t v)
 {
-	bin_u16(w, (uint16_t) (v >> 16));
-	bin_u16(w, (uint16_t) v);
+	bin_u16(c, (uint16_t) (v >> 16));
+	bin_u16(c, (uint16_t) v);
 }
 
 static void
-bin_u64(ing_writer *w, uint64_t v)
+bin_u64(writer_conn *c, uint64_t v)
 {
-	bin_u32(w, (uint32_t) (v >> 32));
-	bin_u32(w, (uint32_t) v);
+	bin_u32(c, (uint32_t) (v >> 32));
+	bin_u32(c, (uint32_t) v);
 }
 
 static void
-bin_text(ing_writer *w, const char *str, int null_if_empty)
+bin_text(writer_conn *c, const char *str, int null_if_empty)
 {
 	size_t n = str != NULL ? strlen(str) : 0;
 	if (str == NULL || (null_if_empty && n == 0)) {
-		bin_u32(w, 0xffffffffu);
+		bin_u32(c, 0xffffffffu);
 		return;
 	}
-	bin_u32(w, (uint32_t) n);
-	memcpy(w->w_buf + w->w_buflen, str, n);
-	w->w_buflen += n;
+	bin_u32(c, (uint32_t) n);
+	memcpy(c->w_buf + c->w_buflen, str, n);
+	c->w_buflen += n;
 }
 
 /* numeric(12,2) in the binary wire format: base-10000 digits, weight, sign, dscale 2. */
 static void
-bin_price(ing_writer *w, double price)
+bin_price(writer_conn *c, double price)
 {
 	uint64_t cents = (uint64_t) llround(price * 100.0);
 	uint64_t ip = cents / 100;
@@ -364,128 +377,128 @@ bin_price(ing_writer *w, double price)
 	for (; ip > 0 && ng < 8; ip /= 10000)
 		groups[ng++] = (uint16_t) (ip % 10000);
 	int ndigits = ng + (frac != 0);
-	bin_u32(w, (uint32_t) (8 + 2 * ndigits));
-	bin_u16(w, (uint16_t) ndigits);
-	bin_u16(w, (uint16_t) (ng > 0 ? ng - 1 : -1));
-	bin_u16(w, 0); /* positive */
-	bin_u16(w, 2); /* dscale */
+	bin_u32(c, (uint32_t) (8 + 2 * ndigits));
+	bin_u16(c, (uint16_t) ndigits);
+	bin_u16(c, (uint16_t) (ng > 0 ? ng - 1 : -1));
+	bin_u16(c, 0); /* positive */
+	bin_u16(c, 2); /* dscale */
 	for (int i = ng - 1; i >= 0; i--)
-		bin_u16(w, groups[i]);
+		bin_u16(c, groups[i]);
 	if (frac != 0)
-		bin_u16(w, frac);
+		bin_u16(c, frac);
 }
 
 static void
-bin_row(ing_writer *w, const Rs__Event *ev, enum writer_copy_mode mode)
+bin_row(writer_conn *c, const Rs__Event *ev, enum writer_copy_mode mode)
 {
 	union {
 		double d;
 		uint64_t u;
 	} f;
 	if (mode == COPY_IDS) {
-		bin_u16(w, 1);
-		bin_text(w, ev->event_id, 0);
+		bin_u16(c, 1);
+		bin_text(c, ev->event_id, 0);
 		return;
 	}
-	bin_u16(w, 9);
-	bin_text(w, ev->event_id, 0);
-	bin_u32(w, 8);
-	bin_u64(w, (uint64_t) ev->user_id);
-	bin_u32(w, 8);
-	bin_u64(w, (uint64_t) ev->item_id);
-	bin_u32(w, 2);
-	bin_u16(w, (uint16_t) ev->type);
+	bin_u16(c, 9);
+	bin_text(c, ev->event_id, 0);
+	bin_u32(c, 8);
+	bin_u64(c, (uint64_t) ev->user_id);
+	bin_u32(c, 8);
+	bin_u64(c, (uint64_t) ev->item_id);
+	bin_u32(c, 2);
+	bin_u16(c, (uint16_t) ev->type);
 	if (ev->has_value) {
 		f.d = ev->value;
-		bin_u32(w, 8);
-		bin_u64(w, f.u);
+		bin_u32(c, 8);
+		bin_u64(c, f.u);
 	} else {
-		bin_u32(w, 0xffffffffu);
+		bin_u32(c, 0xffffffffu);
 	}
 	if (ev->price > 0)
-		bin_price(w, ev->price);
+		bin_price(c, ev->price);
 	else
-		bin_u32(w, 0xffffffffu);
-	bin_u32(w, 8); /* timestamptz: microseconds since 2000-01-01 UTC */
-	bin_u64(w, (uint64_t) ((ev->ts_ms - 946684800000LL) * 1000));
-	bin_text(w, ev->rec_id, 1);
-	bin_text(w, ev->variant, 1);
+		bin_u32(c, 0xffffffffu);
+	bin_u32(c, 8); /* timestamptz: microseconds since 2000-01-01 UTC */
+	bin_u64(c, (uint64_t) ((ev->ts_ms - 946684800000LL) * 1000));
+	bin_text(c, ev->rec_id, 1);
+	bin_text(c, ev->variant, 1);
 }
 
 static void
-buf_row(ing_writer *w, const Rs__Event *ev, size_t seq, enum writer_copy_mode mode)
+buf_row(writer_conn *c, const Rs__Event *ev, size_t seq, enum writer_copy_mode mode)
 {
 	if (mode != COPY_STAGE) {
-		bin_row(w, ev, mode);
+		bin_row(c, ev, mode);
 		return;
 	}
-	w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 24, "%zu\t", seq);
-	buf_copy_str(w, ev->event_id, 0);
-	w->w_buflen +=
-	        (size_t) snprintf(w->w_buf + w->w_buflen, 80, "\t%" PRId64 "\t%" PRId64 "\t%d\t",
+	c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 24, "%zu\t", seq);
+	buf_copy_str(c, ev->event_id, 0);
+	c->w_buflen +=
+	        (size_t) snprintf(c->w_buf + c->w_buflen, 80, "\t%" PRId64 "\t%" PRId64 "\t%d\t",
 	                          ev->user_id, ev->item_id, (int) ev->type);
 	if (ev->has_value)
-		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%.17g\t", ev->value);
+		c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 40, "%.17g\t", ev->value);
 	else
-		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "\\N\t");
+		c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 40, "\\N\t");
 	if (ev->price > 0)
-		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%.2f\t", ev->price);
+		c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 40, "%.2f\t", ev->price);
 	else
-		w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "\\N\t");
-	w->w_buflen += (size_t) snprintf(w->w_buf + w->w_buflen, 40, "%" PRId64 "\t", ev->ts_ms);
-	buf_copy_str(w, ev->rec_id, 1);
-	w->w_buf[w->w_buflen++] = '\t';
-	buf_copy_str(w, ev->variant, 1);
-	w->w_buf[w->w_buflen++] = '\n';
+		c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 40, "\\N\t");
+	c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 40, "%" PRId64 "\t", ev->ts_ms);
+	buf_copy_str(c, ev->rec_id, 1);
+	c->w_buf[c->w_buflen++] = '\t';
+	buf_copy_str(c, ev->variant, 1);
+	c->w_buf[c->w_buflen++] = '\n';
 }
 
 /* COPYs the ACCEPTED refs. *dup is set when the COPY failed on a unique violation (an event_id
  * that is already stored), which the caller handles by taking the slow path. */
 static int
-writer_copy(ing_writer *w, writer_ref *refs, size_t n, enum writer_copy_mode mode, int *dup)
+writer_copy(writer_conn *c, writer_ref *refs, size_t n, enum writer_copy_mode mode, int *dup)
 {
-	PGresult *res = PQexec(w->w_pg, WRITER_COPY_SQL[mode]);
-	int rv = rs_pg_check(w->w_pg, res, PGRES_COPY_IN, "copy_begin");
+	PGresult *res = PQexec(c->w_pg, WRITER_COPY_SQL[mode]);
+	int rv = rs_pg_check(c->w_pg, res, PGRES_COPY_IN, "copy_begin");
 	PQclear(res);
 	if (rv != 0)
 		return rv;
-	w->w_buflen = 0;
+	c->w_buflen = 0;
 	if (mode != COPY_STAGE) {
 		static const char hdr[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
-		if ((rv = buf_reserve(w, sizeof(hdr))) != 0)
+		if ((rv = buf_reserve(c, sizeof(hdr))) != 0)
 			return rv;
-		memcpy(w->w_buf, hdr, sizeof(hdr));
-		w->w_buflen = sizeof(hdr);
+		memcpy(c->w_buf, hdr, sizeof(hdr));
+		c->w_buflen = sizeof(hdr);
 	}
 	for (size_t i = 0; rv == 0 && i < n; i++) {
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;
 		/* 3 strings of at most 128 chars, each escaped at most 2x, plus numbers. */
-		if ((rv = buf_reserve(w, 3 * 2 * 130 + 256)) != 0)
+		if ((rv = buf_reserve(c, 3 * 2 * 130 + 256)) != 0)
 			break;
-		buf_row(w, refs[i].r_ev, i, mode);
-		if (w->w_buflen >= WRITER_COPY_CHUNK)
-			rv = writer_copy_flush(w);
+		buf_row(c, refs[i].r_ev, i, mode);
+		if (c->w_buflen >= WRITER_COPY_CHUNK)
+			rv = writer_copy_flush(c);
 	}
-	if (rv == 0 && mode != COPY_STAGE && (rv = buf_reserve(w, 2)) == 0)
-		bin_u16(w, 0xffff); /* trailer */
+	if (rv == 0 && mode != COPY_STAGE && (rv = buf_reserve(c, 2)) == 0)
+		bin_u16(c, 0xffff); /* trailer */
 	if (rv == 0)
-		rv = writer_copy_flush(w);
-	if (PQputCopyEnd(w->w_pg, rv == 0 ? NULL : "aborted") != 1 && rv == 0)
+		rv = writer_copy_flush(c);
+	if (PQputCopyEnd(c->w_pg, rv == 0 ? NULL : "aborted") != 1 && rv == 0)
 		rv = RS_EUNAVAIL;
-	while ((res = PQgetResult(w->w_pg)) != NULL) {
+	while ((res = PQgetResult(c->w_pg)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rv == 0) {
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			if (dup != NULL && state != NULL && strcmp(state, "23505") == 0) {
 				*dup = 1;
 				rv = RS_EEXIST;
 			} else {
-				rv = rs_pg_check(w->w_pg, res, PGRES_COMMAND_OK, "copy_end");
+				rv = rs_pg_check(c->w_pg, res, PGRES_COMMAND_OK, "copy_end");
 			}
 		}
 		PQclear(res);
 	}
-	if (rv == 0 && PQstatus(w->w_pg) != CONNECTION_OK)
+	if (rv == 0 && PQstatus(c->w_pg) != CONNECTION_OK)
 		rv = RS_EUNAVAIL;
 	return rv;
 }
@@ -502,14 +515,14 @@ static const char WRITER_INSERT_SQL[] =
 /* Creates the missing users (and, on replay, placeholder items) of the group inside the
  * current transaction. */
 static int
-writer_insert_refs_ids(ing_writer *w, writer_ref *refs, size_t n, int items, const char *sql,
+writer_insert_refs_ids(writer_conn *c, writer_ref *refs, size_t n, int items, const char *sql,
                        const char *what)
 {
-	int missing = writer_missing_ids(w, refs, n, items, items ? &w->w_items : &w->w_users);
+	int missing = writer_missing_ids(c, refs, n, items, items ? &c->w_items : &c->w_users);
 	if (missing <= 0)
 		return missing;
-	const char *params[1] = {w->w_buf};
-	return rs_pg_exec(w->w_pg, sql, 1, params, PGRES_COMMAND_OK, what);
+	const char *params[1] = {c->w_buf};
+	return rs_pg_exec(c->w_pg, sql, 1, params, PGRES_COMMAND_OK, what);
 }
 
 /* Writes the ACCEPTED refs in one transaction. On 0 every ref's result is final (accepted or
@@ -523,15 +536,16 @@ writer_insert_refs_ids(ing_writer *w, writer_ref *refs, size_t n, int items, con
  * returning the new ids, insert those). After a violation the next groups go the slow path
  * directly for a while, since retried batches tend to come in runs. */
 static int
-writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
+writer_pg_write(writer_conn *c, writer_ref *refs, size_t n, int replay)
 {
+	ing_writer *w = c->c_w;
 	uint8_t *fresh = NULL;
 	PGresult *res = NULL;
 	size_t staged = 0;
 	int rv, dup = 0, fast = 0;
 	double t0 = rs_mono_ms();
 
-	if (w->w_pg == NULL)
+	if (c->w_pg == NULL)
 		return RS_EUNAVAIL;
 	for (size_t i = 0; i < n; i++)
 		staged += *refs[i].r_result == ING_R_ACCEPTED;
@@ -539,35 +553,35 @@ writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
 		return 0;
 	if ((fresh = calloc(n, 1)) == NULL)
 		return RS_ENOMEM;
-	if ((rv = rs_pg_exec(w->w_pg, "begin", 0, NULL, PGRES_COMMAND_OK, "begin")) != 0)
+	if ((rv = rs_pg_exec(c->w_pg, "begin", 0, NULL, PGRES_COMMAND_OK, "begin")) != 0)
 		goto out;
-	if ((rv = writer_insert_refs_ids(w, refs, n, 0,
+	if ((rv = writer_insert_refs_ids(c, refs, n, 0,
 	                                 "insert into users (user_id) select unnest($1::bigint[]) "
 	                                 "on conflict do nothing",
 	                                 "insert_users")) < 0)
 		goto rollback;
-	if (replay && (rv = writer_insert_refs_ids(w, refs, n, 1,
+	if (replay && (rv = writer_insert_refs_ids(c, refs, n, 1,
 	                                           "insert into items (item_id, attributes) select "
 	                                           "unnest($1::bigint[]), '{\"placeholder\": "
 	                                           "true}'::jsonb on conflict do nothing",
 	                                           "insert_placeholder_items")) < 0)
 		goto rollback;
-	if (w->w_slow_groups > 0) {
-		w->w_slow_groups--;
+	if (c->w_slow_groups > 0) {
+		c->w_slow_groups--;
 	} else {
-		if ((rv = rs_pg_exec(w->w_pg, "savepoint fast", 0, NULL, PGRES_COMMAND_OK,
+		if ((rv = rs_pg_exec(c->w_pg, "savepoint fast", 0, NULL, PGRES_COMMAND_OK,
 		                     "savepoint")) != 0)
 			goto rollback;
-		rv = writer_copy(w, refs, n, COPY_IDS, &dup);
+		rv = writer_copy(c, refs, n, COPY_IDS, &dup);
 		if (rv == 0)
-			rv = writer_copy(w, refs, n, COPY_EVENTS, NULL);
+			rv = writer_copy(c, refs, n, COPY_EVENTS, NULL);
 		if (rv == 0) {
 			fast = 1;
 			for (size_t i = 0; i < n; i++)
 				fresh[i] = *refs[i].r_result == ING_R_ACCEPTED;
 		} else if (dup) {
-			w->w_slow_groups = 16;
-			if ((rv = rs_pg_exec(w->w_pg, "rollback to savepoint fast", 0, NULL,
+			c->w_slow_groups = 16;
+			if ((rv = rs_pg_exec(c->w_pg, "rollback to savepoint fast", 0, NULL,
 			                     PGRES_COMMAND_OK, "rollback_savepoint")) != 0)
 				goto rollback;
 		} else {
@@ -575,10 +589,10 @@ writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
 		}
 	}
 	if (!fast) {
-		if ((rv = writer_copy(w, refs, n, COPY_STAGE, NULL)) != 0)
+		if ((rv = writer_copy(c, refs, n, COPY_STAGE, NULL)) != 0)
 			goto rollback;
-		res = PQexecParams(w->w_pg, WRITER_INSERT_SQL, 0, NULL, NULL, NULL, NULL, 0);
-		if ((rv = rs_pg_check(w->w_pg, res, PGRES_TUPLES_OK, "insert_events")) != 0)
+		res = PQexecParams(c->w_pg, WRITER_INSERT_SQL, 0, NULL, NULL, NULL, NULL, 0);
+		if ((rv = rs_pg_check(c->w_pg, res, PGRES_TUPLES_OK, "insert_events")) != 0)
 			goto rollback;
 		for (int i = 0; i < PQntuples(res); i++) {
 			size_t seq = (size_t) strtoull(PQgetvalue(res, i, 0), NULL, 10);
@@ -588,7 +602,7 @@ writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
 		PQclear(res);
 		res = NULL;
 	}
-	if ((rv = rs_pg_exec(w->w_pg, "commit", 0, NULL, PGRES_COMMAND_OK, "commit")) != 0)
+	if ((rv = rs_pg_exec(c->w_pg, "commit", 0, NULL, PGRES_COMMAND_OK, "commit")) != 0)
 		goto out;
 
 	/* Durable: finalize results, learn ids, publish. */
@@ -596,9 +610,9 @@ writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
 	for (size_t i = 0; i < n; i++) {
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;
-		ing_idset_add(&w->w_users, refs[i].r_ev->user_id);
+		ing_idset_add(&c->w_users, refs[i].r_ev->user_id);
 		if (replay)
-			ing_idset_add(&w->w_items, refs[i].r_ev->item_id);
+			ing_idset_add(&c->w_items, refs[i].r_ev->item_id);
 		if (fresh[i]) {
 			acc++;
 			writer_publish(w, refs[i].r_ev);
@@ -620,14 +634,14 @@ writer_pg_write(ing_writer *w, writer_ref *refs, size_t n, int replay)
 rollback:
 	PQclear(res);
 	res = NULL;
-	if (PQstatus(w->w_pg) == CONNECTION_OK)
-		rs_pg_exec(w->w_pg, "rollback", 0, NULL, PGRES_COMMAND_OK, "rollback");
+	if (PQstatus(c->w_pg) == CONNECTION_OK)
+		rs_pg_exec(c->w_pg, "rollback", 0, NULL, PGRES_COMMAND_OK, "rollback");
 out:
 	PQclear(res);
 	free(fresh);
 	if (rv > 0)
 		rv = 0;
-	if (rv != 0 && w->w_pg != NULL && PQstatus(w->w_pg) != CONNECTION_OK)
+	if (rv != 0 && c->w_pg != NULL && PQstatus(c->w_pg) != CONNECTION_OK)
 		rv = RS_EUNAVAIL;
 	return rv;
 }
@@ -658,12 +672,14 @@ writer_spool_write(ing_writer *w, writer_ref *refs, size_t n)
 		return RS_ENOMEM;
 	}
 	rs__event_batch__pack(&batch, buf);
+	pthread_mutex_lock(&w->w_spool_mu);
 	rv = ing_spool_append(w->w_spool, buf, len);
 	if (rv == 0) {
 		rs_metric_add(w->m_spooled, batch.n_events);
 		atomic_store(&w->w_spool_pending, ing_spool_pending(w->w_spool));
 		rs_metric_set(w->m_spool_gauge, (double) ing_spool_pending(w->w_spool));
 	}
+	pthread_mutex_unlock(&w->w_spool_mu);
 	free(buf);
 	free(evs);
 	return rv;
@@ -671,10 +687,11 @@ writer_spool_write(ing_writer *w, writer_ref *refs, size_t n)
 
 /* Replays spool records into PostgreSQL for at most WRITER_REPLAY_MS. */
 static void
-writer_replay(ing_writer *w)
+writer_replay(writer_conn *c)
 {
+	ing_writer *w = c->c_w;
 	double t0 = rs_mono_ms();
-	while (w->w_pg != NULL && rs_mono_ms() - t0 < WRITER_REPLAY_MS) {
+	while (c->w_pg != NULL && rs_mono_ms() - t0 < WRITER_REPLAY_MS) {
 		const uint8_t *data;
 		size_t len;
 		int rv = ing_spool_peek(w->w_spool, &data, &len);
@@ -700,24 +717,25 @@ writer_replay(ing_writer *w)
 		if (rv == 0)
 			rv = writer_dedupe_group(refs, b->n_events);
 		if (rv == 0)
-			rv = writer_pg_write(w, refs, b->n_events, 1);
+			rv = writer_pg_write(c, refs, b->n_events, 1);
 		free(refs);
 		free(res);
 		rs__event_batch__free_unpacked(b, NULL);
 		if (rv == RS_EUNAVAIL) {
-			writer_pg_lost(w, "replay");
+			writer_pg_lost(c, "replay");
 			break;
 		}
 		if (rv != 0) {
 			rs_log_error("ingest.replay_failed", "err=%s", rs_strerror(rv));
-			w->w_next_connect_ms = rs_now_ms() + w->w_reconnect_ms;
+			c->w_next_connect_ms = rs_now_ms() + w->w_reconnect_ms;
 			break;
 		}
 		ing_spool_pop(w->w_spool);
 		atomic_store(&w->w_spool_pending, ing_spool_pending(w->w_spool));
 		rs_metric_set(w->m_spool_gauge, (double) ing_spool_pending(w->w_spool));
 		if (ing_spool_pending(w->w_spool) == 0) {
-			rs_log_info("ingest.spool_drained", "ms=%.0f", rs_mono_ms() - t0);
+			rs_log_info("ingest.spool_drained", "writer=%d ms=%.0f", c->c_idx,
+			            rs_mono_ms() - t0);
 			pthread_mutex_lock(&w->w_mu);
 			pthread_cond_broadcast(&w->w_cv_done);
 			pthread_mutex_unlock(&w->w_mu);
@@ -728,8 +746,9 @@ writer_replay(ing_writer *w)
 /* ---- the thread ---- */
 
 static void
-writer_process(ing_writer *w, ing_job *jobs)
+writer_process(writer_conn *c, ing_job *jobs)
 {
+	ing_writer *w = c->c_w;
 	size_t n = 0, k = 0;
 	int rv = 0, spooled = 0;
 	for (ing_job *j = jobs; j != NULL; j = j->j_next)
@@ -744,13 +763,14 @@ writer_process(ing_writer *w, ing_job *jobs)
 			j->j_results[i] = ING_R_ACCEPTED;
 			refs[k++] = (writer_ref){j->j_events[i], &j->j_results[i]};
 		}
-	if ((rv = writer_dedupe_group(refs, n)) != 0 || (rv = writer_check_items(w, refs, n)) != 0)
+	if ((rv = writer_dedupe_group(refs, n)) != 0 || (rv = writer_check_items(c, refs, n)) != 0)
 		goto done;
 	rv = RS_EUNAVAIL;
-	if (w->w_pg != NULL && (w->w_spool == NULL || ing_spool_pending(w->w_spool) == 0)) {
-		rv = writer_pg_write(w, refs, n, 0);
+	/* While the spool holds records, new groups queue behind them (order). */
+	if (c->w_pg != NULL && atomic_load(&w->w_spool_pending) == 0) {
+		rv = writer_pg_write(c, refs, n, 0);
 		if (rv == RS_EUNAVAIL)
-			writer_pg_lost(w, "write");
+			writer_pg_lost(c, "write");
 	}
 	if (rv == RS_EUNAVAIL && w->w_spool != NULL) {
 		rv = writer_spool_write(w, refs, n);
@@ -781,7 +801,8 @@ done:
 static void *
 writer_main(void *arg)
 {
-	ing_writer *w = arg;
+	writer_conn *c = arg;
+	ing_writer *w = c->c_w;
 	for (;;) {
 		ing_job *jobs = NULL, **tailp = &jobs;
 		size_t nev = 0;
@@ -789,8 +810,8 @@ writer_main(void *arg)
 
 		pthread_mutex_lock(&w->w_mu);
 		if (w->w_head == NULL && !w->w_stop) {
-			int ms = (w->w_pg != NULL && atomic_load(&w->w_spool_pending) > 0)
-			                 ? 1
+			int ms = (c->w_pg != NULL && atomic_load(&w->w_spool_pending) > 0)
+			                 ? 2
 			                 : WRITER_TICK_MS;
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -815,15 +836,19 @@ writer_main(void *arg)
 		if (stopping)
 			break;
 
-		if (w->w_pg == NULL && rs_now_ms() >= w->w_next_connect_ms)
-			writer_connect(w);
-		if (w->w_pg != NULL && rs_now_ms() >= w->w_next_partition_ms &&
-		    writer_ensure_partitions(w) == RS_EUNAVAIL)
-			writer_pg_lost(w, "partitions");
+		if (c->w_pg == NULL && rs_now_ms() >= c->w_next_connect_ms)
+			writer_connect(c);
+		if (c->w_pg != NULL && c->c_idx == 0 && rs_now_ms() >= c->w_next_partition_ms &&
+		    writer_ensure_partitions(c) == RS_EUNAVAIL)
+			writer_pg_lost(c, "partitions");
 		if (jobs != NULL)
-			writer_process(w, jobs);
-		if (w->w_pg != NULL && w->w_spool != NULL && ing_spool_pending(w->w_spool) > 0)
-			writer_replay(w);
+			writer_process(c, jobs);
+		/* One thread at a time replays; appends by the others wait for it. */
+		if (c->w_pg != NULL && atomic_load(&w->w_spool_pending) > 0 &&
+		    pthread_mutex_trylock(&w->w_spool_mu) == 0) {
+			writer_replay(c);
+			pthread_mutex_unlock(&w->w_spool_mu);
+		}
 	}
 	return NULL;
 }
@@ -897,10 +922,20 @@ ing_writer_open(ing_writer **out, const ing_writer_opts *o)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return RS_ENOMEM;
 	pthread_mutex_init(&w->w_mu, NULL);
+	pthread_mutex_init(&w->w_spool_mu, NULL);
 	pthread_cond_init(&w->w_cv_work, NULL);
 	pthread_cond_init(&w->w_cv_done, NULL);
-	ing_idset_init(&w->w_items);
-	ing_idset_init(&w->w_users);
+	w->w_nconns = o->writers > 0 ? o->writers : 2;
+	if ((w->w_conns = calloc((size_t) w->w_nconns, sizeof(*w->w_conns))) == NULL) {
+		free(w);
+		return RS_ENOMEM;
+	}
+	for (int i = 0; i < w->w_nconns; i++) {
+		w->w_conns[i].c_w = w;
+		w->w_conns[i].c_idx = i;
+		ing_idset_init(&w->w_conns[i].w_items);
+		ing_idset_init(&w->w_conns[i].w_users);
+	}
 	w->w_dsn = writer_strdup(o->dsn);
 	w->w_search_path = writer_strdup(o->search_path);
 	w->w_spool_dir = writer_strdup(o->spool_dir);
@@ -950,12 +985,15 @@ ing_writer_open(ing_writer **out, const ing_writer_opts *o)
 			goto fail;
 		}
 	}
-	writer_connect(w); /* PostgreSQL may be down: the thread retries */
-	if (pthread_create(&w->w_thread, NULL, writer_main, w) != 0) {
-		rv = RS_ENOMEM;
-		goto fail;
+	for (int i = 0; i < w->w_nconns; i++) {
+		writer_conn *c = &w->w_conns[i];
+		writer_connect(c); /* PostgreSQL may be down: the thread retries */
+		if (pthread_create(&c->c_thread, NULL, writer_main, c) != 0) {
+			rv = RS_ENOMEM;
+			goto fail;
+		}
+		c->c_started = 1;
 	}
-	w->w_started = 1;
 	*out = w;
 	return 0;
 fail:
@@ -968,21 +1006,25 @@ ing_writer_close(ing_writer *w)
 {
 	if (w == NULL)
 		return;
-	if (w->w_started) {
-		pthread_mutex_lock(&w->w_mu);
-		w->w_stop = 1;
-		pthread_cond_signal(&w->w_cv_work);
-		pthread_mutex_unlock(&w->w_mu);
-		pthread_join(w->w_thread, NULL);
+	/* Every thread drains the queue before it exits. */
+	pthread_mutex_lock(&w->w_mu);
+	w->w_stop = 1;
+	pthread_cond_broadcast(&w->w_cv_work);
+	pthread_mutex_unlock(&w->w_mu);
+	for (int i = 0; i < w->w_nconns; i++) {
+		writer_conn *c = &w->w_conns[i];
+		if (c->c_started)
+			pthread_join(c->c_thread, NULL);
+		if (c->w_pg != NULL)
+			PQfinish(c->w_pg);
+		ing_idset_fini(&c->w_items);
+		ing_idset_fini(&c->w_users);
+		free(c->w_buf);
 	}
-	if (w->w_pg != NULL)
-		PQfinish(w->w_pg);
+	free(w->w_conns);
 	ing_spool_close(w->w_spool);
 	if (w->w_pub_open)
 		nng_close(w->w_pub);
-	ing_idset_fini(&w->w_items);
-	ing_idset_fini(&w->w_users);
-	free(w->w_buf);
 	free(w->w_dsn);
 	free(w->w_search_path);
 	free(w->w_spool_dir);
@@ -990,5 +1032,6 @@ ing_writer_close(ing_writer *w)
 	pthread_cond_destroy(&w->w_cv_work);
 	pthread_cond_destroy(&w->w_cv_done);
 	pthread_mutex_destroy(&w->w_mu);
+	pthread_mutex_destroy(&w->w_spool_mu);
 	free(w);
 }

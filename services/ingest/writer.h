@@ -1,12 +1,15 @@
-/* writer: the single thread that makes events durable, in arrival order.
+/* writer: the threads that make events durable.
  *
  * Workers hand validated, normalized events (event_id and ts_ms set) to ing_writer_submit(),
- * which blocks until they are durable. The writer takes every queued job at once (group commit,
- * up to group_max_events) and, while PostgreSQL is up and the spool is empty, writes them in one
- * transaction: COPY into a temporary staging table, insert the new ids into event_ids
- * (ON CONFLICT DO NOTHING), insert only those rows into events, COMMIT. Events whose id already
- * existed (or repeats within the group) are duplicates. Accepted events are published on the
- * pub socket after the commit.
+ * which blocks until they are durable. A free writer thread (each has its own PostgreSQL
+ * connection, so one can COPY while another waits for its COMMIT to reach disk) takes every
+ * queued job at once (group commit, up to group_max_events) and, while PostgreSQL is up and the
+ * spool is empty, writes them in one transaction: binary COPY of the ids into event_ids and of the
+ * rows into events; if an id is already stored (unique violation) it rolls back to a savepoint
+ * and takes the staging path instead (COPY into a temp table, insert the new ids into event_ids
+ * ON CONFLICT DO NOTHING, insert only those rows into events), then COMMIT. Events whose id
+ * already existed (or repeats within the group) are duplicates. Accepted events are published
+ * on the pub socket after the commit.
  *
  * When PostgreSQL is unreachable (or the spool still holds records, to keep order), the group is
  * appended to the fsync'ed spool instead and acknowledged from there; once PostgreSQL answers
@@ -35,6 +38,7 @@ typedef struct ing_writer_opts {
 	size_t group_max_events;    /* 0 = 20000 */
 	int reconnect_ms;           /* 0 = 500: delay between reconnect attempts */
 	size_t spool_segment_bytes; /* 0 = 64 MiB */
+	int writers;                /* writer threads, each with its own connection; 0 = 2 */
 } ing_writer_opts;
 
 /* One submission. events are borrowed until ing_writer_submit returns; results[i] gets an
