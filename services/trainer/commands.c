@@ -11,6 +11,7 @@
 #include "csv.h"
 #include "dataset.h"
 #include "generate.h"
+#include "publish.h"
 #include "metrics.h"
 #include "model.h"
 #include "recommend.h"
@@ -850,5 +851,48 @@ tr_cmd_generate(int argc, char **argv)
 	if (tr_generate(out, (int64_t) users, (int64_t) items, (int64_t) nnz, zipf, (uint64_t) seed,
 	                &err) != 0)
 		return cmd_fail(cmd, &err);
+	return 0;
+}
+
+int
+tr_cmd_publish(int argc, char **argv)
+{
+	static const char *cmd = "publish";
+	const char *model = NULL, *out = NULL, *metrics = NULL;
+	tr_error err;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MODEL:
+			model = optarg;
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_JSON:
+			metrics = optarg;
+			break;
+		case OPT_HELP:
+			printf("usage: rs-train publish --model DIR --out VERSION_DIR [--json "
+			       "metrics.json]\n\n"
+			       "Writes an immutable model version folder for the online services: "
+			       "LMDB\n"
+			       "(items, item_codes, item_factors, neighbours, popular, meta), the\n"
+			       "manifest (with the metrics of --json, e.g. from rs-train evaluate\n"
+			       "--json) and, for two-stage, ranker.json. An existing VERSION_DIR "
+			       "is\n"
+			       "refused. Layout: services/trainer/publish.h.\n");
+			return 0;
+		default:
+			return cmd_usage_error(cmd, "unknown option");
+		}
+	}
+	if (model == NULL || out == NULL || optind < argc)
+		return cmd_usage_error(cmd, "--model and --out are required");
+	if (tr_publish(model, out, metrics, &err) != 0)
+		return cmd_fail(cmd, &err);
+	fprintf(stderr, "rs-train publish: %s -> %s\n", model, out);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* rs-train: the offline pipeline (split, fit, recommend, evaluate, tune).
+/* rs-train: the offline pipeline (split, fit, recommend, evaluate, tune, publish, generate).
  * main only dispatches to commands.c; see README.md for the tour. */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +16,8 @@ static const struct {
         {"recommend", tr_cmd_recommend, "model folder + users -> user,item,rank CSV"},
         {"evaluate", tr_cmd_evaluate, "test.csv + train.csv + recs.csv -> metrics"},
         {"tune", tr_cmd_tune, "grid search on a validation split carved from train.csv"},
+        {"publish", tr_cmd_publish, "model folder -> immutable version folder (LMDB + manifest)"},
+        {"generate", tr_cmd_generate, "synthetic Zipf interaction data (speed tests)"},
 };
 
 static void

@@ -50,6 +50,12 @@ tr_twostage_nsources(const tr_twostage *ts)
 	return ts->n_src;
 }
 
+const tr_model *
+tr_twostage_source_model(const tr_twostage *ts, int s)
+{
+	return &ts->src[s];
+}
+
 const char *
 tr_twostage_source(const tr_twostage *ts, int s)
 {

@@ -30,6 +30,8 @@ void tr_twostage_destroy(tr_twostage *ts);
 /* info for the manifest: the sources used and the feature names */
 int tr_twostage_nsources(const tr_twostage *ts);
 const char *tr_twostage_source(const tr_twostage *ts, int s);
+/* tr_twostage_source_model: source s, fitted on all of train (borrowed). */
+const tr_model *tr_twostage_source_model(const tr_twostage *ts, int s);
 /* tr_twostage_sources_str: the sources actually used, "ease,als,..." */
 void tr_twostage_sources_str(const tr_twostage *ts, char *buf, size_t n);
 

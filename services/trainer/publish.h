@@ -1,0 +1,23 @@
+/* publish: turn a fitted model folder into an immutable model version folder for the
+ * online services:
+ *   VERSION/manifest.json   the model's manifest plus "published" (time, source folder,
+ *                           metrics from --metrics if given) and "lmdb_layout": 1
+ *   VERSION/data.mdb        LMDB (read-only memory-mapped by candidate/feature), named dbs:
+ *     items        u32 code (MDB_INTEGERKEY) -> item id bytes
+ *     item_codes   item id bytes -> u32 code
+ *     item_factors u32 code -> float32[factors]    (als, or two-stage's als source)
+ *     neighbours   u32 code -> {u32 code, float32 sim}[<= 100], best first
+ *                                                  (itemknn, or two-stage's itemknn source)
+ *     popular      "all" -> u32 codes of the 1,000 most popular items, best first
+ *     meta         "factors" -> u32, "model" -> name, "items" -> u32
+ *   VERSION/ranker.json     two-stage only (XGBoost model)
+ * An existing VERSION folder is never overwritten (RS_EEXIST). */
+#ifndef TR_PUBLISH_H
+#define TR_PUBLISH_H
+
+#include "util.h"
+
+int tr_publish(const char *model_dir, const char *version_dir, const char *metrics_json,
+               tr_error *err);
+
+#endif

@@ -1,0 +1,52 @@
+#include <criterion/criterion.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "model.h"
+#include "publish.h"
+#include "rs_err.h"
+
+TestSuite(publish, .fini = th_cleanup);
+
+Test(publish, lmdb_holds_factors_ids_and_is_immutable)
+{
+	const char *train = th_write_tmp("user,item,timestamp\na,x,1\na,y,2\nb,x,1\nb,z,2\n"
+	                                 "c,y,1\nc,z,2\n");
+	const char *dir = th_tmpdir(), *base = th_tmpdir();
+	char ver[512];
+	tr_dataset ds;
+	tr_model m;
+	tr_params p;
+	tr_error err;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi fac, ids;
+	unsigned code = 1;
+	MDB_val k = {sizeof(code), &code}, v, kid = {1, (void *) "z"};
+
+	snprintf(ver, sizeof(ver), "%s/v1", base);
+	tr_params_defaults(&p);
+	p.factors = 4;
+	cr_assert_eq(tr_dataset_load(train, &ds, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_fit(TR_ALS, &p, &ds, &m, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_save(&m, &ds, dir, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(dir, ver, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(dir, ver, NULL, &err), RS_EEXIST);
+	cr_assert_eq(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	cr_assert_eq(mdb_env_open(env, ver, MDB_RDONLY, 0644), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "item_factors", MDB_INTEGERKEY, &fac), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "item_codes", 0, &ids), 0);
+	cr_assert_eq(mdb_get(txn, fac, &k, &v), 0);
+	cr_assert_eq(v.mv_size, 4 * sizeof(float));
+	cr_assert_eq(memcmp(v.mv_data, m.als.V + 4, 4 * sizeof(float)), 0); /* item y = code 1 */
+	cr_assert_eq(mdb_get(txn, ids, &kid, &v), 0);
+	cr_assert_eq(*(unsigned *) v.mv_data, 2u); /* z first appears third */
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	tr_model_fini(&m);
+	tr_dataset_fini(&ds);
+}
