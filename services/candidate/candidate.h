@@ -43,7 +43,8 @@ typedef struct cand_state {
 	cand_snap *cs_snap;            /* NULL until the first refresh */
 	pthread_mutex_t cs_refresh_mu; /* one refresh at a time; guards cs_pg */
 	PGconn *cs_pg;
-	char *cs_dsn; /* pg_dsn plus connect_timeout */
+	char *cs_dsn;                       /* pg_dsn plus connect_timeout */
+	double cs_built_at_ms, cs_build_ms; /* the last build: when it ended, how long it took */
 	pthread_t cs_thread;
 	int cs_thread_started;
 	atomic_int cs_stop;
@@ -61,7 +62,8 @@ int cand_open(cand_state **out, const cand_config *cfg);
 void cand_close(cand_state *st);
 
 /* cand_refresh: rebuild the snapshot from PostgreSQL now (blocking; serialised with the
- * background thread). An unchanged input keeps the current snapshot. Returns 0,
+ * background thread, which rebuilds a changed input at most every 4 build-durations; this one
+ * does not wait). An unchanged input keeps the current snapshot. Returns 0,
  * RS_EUNAVAIL (database down), RS_EDB, RS_ENOMEM; on error the current snapshot stays. */
 int cand_refresh(cand_state *st);
 

@@ -14,16 +14,34 @@ static const char items_sql[] =
         "select item_id, title, category, coalesce(price, 0)::float8, price is not null, in_stock "
         "from items";
 
-/* The newest events inside the window; partition pruning keeps old months out. */
+/* What changed since the last build, cheaply (one scan, no rows shipped): the number and the
+ * newest ingestion of the events in the window, and a hash over the catalog. */
+static const char check_window_sql[] =
+        "select count(*), coalesce(max(ingested_at)::text, ''), coalesce(max(ts)::text, '') "
+        "from events where ts > now() - make_interval(days => $1::int)";
+static const char check_all_sql[] =
+        "select count(*), coalesce(max(ingested_at)::text, ''), coalesce(max(ts)::text, '') "
+        "from events";
+static const char check_items_sql[] =
+        "select count(*), coalesce(sum(hashtext(concat_ws('|', item_id, title, category, price, "
+        "in_stock)))::text, '') from items";
+
+/* The events of the window (or of all time when the window is empty); ordered and limited
+ * only when there are more than max_events of them. $1 is always the window in days (the
+ * all-time forms ignore it) so every form takes the same parameters. */
 static const char events_window_sql[] =
         "select user_id, item_id, type, (extract(epoch from ts) * 1000)::bigint, "
-        "coalesce(value, 0) from events "
-        "where ts > now() - make_interval(days => $1::int) order by ts desc limit $2::int";
-
-/* Fallback for a history that ended before the window (an imported, older data set). */
+        "coalesce(value, 0) from events where ts > now() - make_interval(days => $1::int)";
+static const char events_window_newest_sql[] =
+        "select user_id, item_id, type, (extract(epoch from ts) * 1000)::bigint, "
+        "coalesce(value, 0) from events where ts > now() - make_interval(days => $1::int) "
+        "order by ts desc limit $2::int";
 static const char events_all_sql[] =
         "select user_id, item_id, type, (extract(epoch from ts) * 1000)::bigint, "
-        "coalesce(value, 0) from events order by ts desc limit $1::int";
+        "coalesce(value, 0) from events where $1::int > 0";
+static const char events_all_newest_sql[] =
+        "select user_id, item_id, type, (extract(epoch from ts) * 1000)::bigint, "
+        "coalesce(value, 0) from events where $1::int > 0 order by ts desc limit $2::int";
 
 static uint64_t
 fnv(uint64_t h, const void *p, size_t n)
@@ -92,8 +110,47 @@ cand_current(cand_state *st)
 	return s;
 }
 
+static uint64_t
+fnv_str(uint64_t h, const char *str)
+{
+	return fnv(h, str, strlen(str) + 1);
+}
+
+/* The input's fingerprint from the check queries; *window_empty when the window has no
+ * events (the build then uses all of them), *count the events it would read. */
 static int
-refresh_locked(cand_state *st)
+refresh_check(cand_state *st, const char *days, uint64_t *fp, int *window_empty, long *count)
+{
+	PGresult *r = NULL;
+	const char *wp[1] = {days};
+	int rv;
+
+	*fp = 1469598103934665603ULL;
+	if ((rv = refresh_query(st, check_window_sql, 1, wp, "candidate.check", &r)) != 0)
+		return rv;
+	*count = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	*window_empty = *count == 0;
+	if (*window_empty) {
+		PQclear(r);
+		if ((rv = refresh_query(st, check_all_sql, 0, NULL, "candidate.check_all", &r)) !=
+		    0)
+			return rv;
+		*count = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	}
+	for (int c = 0; c < 3; c++)
+		*fp = fnv_str(*fp, PQgetvalue(r, 0, c));
+	PQclear(r);
+	if ((rv = refresh_query(st, check_items_sql, 0, NULL, "candidate.check_items", &r)) != 0)
+		return rv;
+	for (int c = 0; c < 2; c++)
+		*fp = fnv_str(*fp, PQgetvalue(r, 0, c));
+	*fp = fnv(*fp, window_empty, sizeof(*window_empty));
+	PQclear(r);
+	return 0;
+}
+
+static int
+refresh_locked(cand_state *st, int force)
 {
 	PGresult *ri = NULL, *re = NULL;
 	cand_item_row *items = NULL;
@@ -101,25 +158,40 @@ refresh_locked(cand_state *st)
 	cand_snap *snap = NULL, *cur = NULL;
 	char days[16], lim[16];
 	double t0 = rs_mono_ms();
-	uint64_t fp = 1469598103934665603ULL;
-	int rv;
+	uint64_t fp;
+	int window_empty, rv;
+	long count;
 
 	if ((rv = refresh_connect(st)) != 0)
 		return rv;
 	snprintf(days, sizeof(days), "%d", st->cs_cfg.window_days);
 	snprintf(lim, sizeof(lim), "%d", st->cs_cfg.max_events);
-	const char *wp[2] = {days, lim}, *ap[1] = {lim};
-	if ((rv = refresh_query(st, items_sql, 0, NULL, "candidate.items", &ri)) != 0 ||
-	    (rv = refresh_query(st, events_window_sql, 2, wp, "candidate.events", &re)) != 0)
-		goto out;
-	if (PQntuples(re) == 0) {
-		PQclear(re);
-		re = NULL;
-		if ((rv = refresh_query(st, events_all_sql, 1, ap, "candidate.events_all", &re)) !=
-		    0)
-			goto out;
+	if ((rv = refresh_check(st, days, &fp, &window_empty, &count)) != 0)
+		return rv;
+	cur = cand_current(st);
+	if (cur != NULL && cur->fingerprint == fp) {
+		cand_snap_unref(cur); /* nothing changed: keep the snapshot (and its version) */
+		return 0;
 	}
+	/* A changed input waits until the last build is 4 build-durations old, so rebuilding
+	 * under a steady event stream takes at most a fifth of a core. */
+	if (!force && cur != NULL && rs_mono_ms() - st->cs_built_at_ms < 4 * st->cs_build_ms) {
+		cand_snap_unref(cur);
+		return 0;
+	}
+	cand_snap_unref(cur);
+
+	const char *wp[2] = {days, lim};
+	const char *sql = window_empty ? (count > st->cs_cfg.max_events ? events_all_newest_sql
+	                                                                : events_all_sql)
+	                               : (count > st->cs_cfg.max_events ? events_window_newest_sql
+	                                                                : events_window_sql);
+	int np = count > st->cs_cfg.max_events ? 2 : 1;
+	if ((rv = refresh_query(st, items_sql, 0, NULL, "candidate.items", &ri)) != 0 ||
+	    (rv = refresh_query(st, sql, np, wp, "candidate.events", &re)) != 0)
+		goto out;
 	size_t ni = (size_t) PQntuples(ri), ne = (size_t) PQntuples(re);
+	double t_query = rs_mono_ms() - t0;
 	rv = RS_ENOMEM;
 	if ((items = malloc((ni ? ni : 1) * sizeof(*items))) == NULL ||
 	    (events = malloc((ne ? ne : 1) * sizeof(*events))) == NULL)
@@ -132,11 +204,6 @@ refresh_locked(cand_state *st)
 		items[i].price = strtod(PQgetvalue(ri, r, 3), NULL);
 		items[i].has_price = PQgetvalue(ri, r, 4)[0] == 't';
 		items[i].in_stock = PQgetvalue(ri, r, 5)[0] == 't';
-		fp = fnv(fp, &items[i].id, sizeof(items[i].id));
-		fp = fnv(fp, &items[i].price, sizeof(items[i].price));
-		fp = fnv(fp, &items[i].in_stock, sizeof(items[i].in_stock));
-		fp = fnv(fp, items[i].title, strlen(items[i].title));
-		fp = fnv(fp, items[i].category, strlen(items[i].category));
 	}
 	for (size_t i = 0; i < ne; i++) {
 		int r = (int) i;
@@ -146,15 +213,8 @@ refresh_locked(cand_state *st)
 		e->type = (int32_t) strtol(PQgetvalue(re, r, 2), NULL, 10);
 		e->ts_ms = strtoll(PQgetvalue(re, r, 3), NULL, 10);
 		e->value = strtod(PQgetvalue(re, r, 4), NULL);
-		fp = fnv(fp, e, sizeof(*e) - 4); /* the struct's tail padding is not data */
 	}
-	fp = fnv(fp, &ni, sizeof(ni));
-	fp = fnv(fp, &ne, sizeof(ne));
-	cur = cand_current(st);
-	if (cur != NULL && cur->fingerprint == fp) {
-		rv = 0; /* nothing changed: keep the snapshot (and its version) */
-		goto out;
-	}
+	double t_parse = rs_mono_ms() - t0;
 	cand_build_params bp = {
 	        .half_life_ms = st->cs_cfg.half_life_h * 3600.0 * 1000.0,
 	        .covisit_n = (uint32_t) st->cs_cfg.covisit_n,
@@ -164,16 +224,18 @@ refresh_locked(cand_state *st)
 	};
 	if ((rv = cand_snap_build(items, ni, events, ne, &bp, fp, &snap)) != 0)
 		goto out;
+	st->cs_built_at_ms = rs_mono_ms();
+	st->cs_build_ms = st->cs_built_at_ms - t0;
 	rs_metric_set(st->cs_items, (double) snap->n_items);
 	rs_metric_set(st->cs_events, (double) snap->n_events);
 	rs_log_info("candidate.refreshed",
-	            "version=%s items=%zu events=%zu popular=%zu neighbours=%zu ms=%.1f",
+	            "version=%s items=%zu events=%zu popular=%zu neighbours=%zu ms=%.1f "
+	            "query_ms=%.1f parse_ms=%.1f",
 	            snap->version, snap->n_items, snap->n_events, snap->n_popular, snap->n_nbs,
-	            rs_mono_ms() - t0);
+	            st->cs_build_ms, t_query, t_parse - t_query);
 	cand_swap(st, snap);
 	rv = 0;
 out:
-	cand_snap_unref(cur);
 	PQclear(ri);
 	PQclear(re);
 	free(items);
@@ -181,17 +243,23 @@ out:
 	return rv;
 }
 
-int
-cand_refresh(cand_state *st)
+static int
+refresh_run(cand_state *st, int force)
 {
 	double t0 = rs_mono_ms();
 	pthread_mutex_lock(&st->cs_refresh_mu);
-	int rv = refresh_locked(st);
+	int rv = refresh_locked(st, force);
 	pthread_mutex_unlock(&st->cs_refresh_mu);
 	atomic_store(&st->cs_pg_ok, rv == 0 || rv == RS_ENOMEM);
 	rs_metric_add(rv == 0 ? st->cs_refresh_ok : st->cs_refresh_fail, 1);
 	rs_metric_observe(st->cs_refresh_ms, rs_mono_ms() - t0);
 	return rv;
+}
+
+int
+cand_refresh(cand_state *st)
+{
+	return refresh_run(st, 1);
 }
 
 static void *
@@ -201,7 +269,7 @@ cand_background(void *arg)
 	int failures = 0;
 
 	while (!atomic_load(&st->cs_stop)) {
-		int rv = cand_refresh(st);
+		int rv = refresh_run(st, 0);
 		if (rv != 0 && failures++ % 30 == 0)
 			rs_log_warn("candidate.refresh_failed", "err=\"%s\" failures=%d",
 			            rs_strerror(rv), failures);

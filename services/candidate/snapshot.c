@@ -70,72 +70,6 @@ cand_snap_find(const cand_snap *s, int64_t id)
 	return lo < s->n_items && s->items[lo].id == id ? (int64_t) lo : -1;
 }
 
-/* ---- co-visitation pair counts: open addressing on (a << 32 | b) ---- */
-
-typedef struct pair_ent {
-	uint64_t key; /* PAIR_EMPTY when free */
-	float w, cb;
-} pair_ent;
-
-#define PAIR_EMPTY UINT64_MAX
-
-typedef struct pair_map {
-	pair_ent *e;
-	size_t cap, n; /* cap is a power of two */
-} pair_map;
-
-static int
-pair_map_init(pair_map *m, size_t cap)
-{
-	m->cap = cap;
-	m->n = 0;
-	if ((m->e = malloc(cap * sizeof(*m->e))) == NULL)
-		return RS_ENOMEM;
-	for (size_t i = 0; i < cap; i++)
-		m->e[i].key = PAIR_EMPTY;
-	return 0;
-}
-
-static size_t
-pair_slot(const pair_map *m, uint64_t key)
-{
-	uint64_t h = key * 0x9E3779B97F4A7C15ULL;
-	size_t i = (size_t) (h >> 20) & (m->cap - 1);
-	while (m->e[i].key != PAIR_EMPTY && m->e[i].key != key)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-static int
-pair_add(pair_map *m, uint32_t a, uint32_t b, float w, float cb)
-{
-	uint64_t key = ((uint64_t) a << 32) | b;
-	size_t i = pair_slot(m, key);
-	if (m->e[i].key == PAIR_EMPTY) {
-		if ((m->n + 1) * 2 > m->cap) {
-			pair_map bigger;
-			if (pair_map_init(&bigger, m->cap * 2) != 0)
-				return RS_ENOMEM;
-			for (size_t j = 0; j < m->cap; j++) {
-				if (m->e[j].key == PAIR_EMPTY)
-					continue;
-				bigger.e[pair_slot(&bigger, m->e[j].key)] = m->e[j];
-				bigger.n++;
-			}
-			free(m->e);
-			*m = bigger;
-			i = pair_slot(m, key);
-		}
-		m->e[i].key = key;
-		m->e[i].w = 0;
-		m->e[i].cb = 0;
-		m->n++;
-	}
-	m->e[i].w += w;
-	m->e[i].cb += cb;
-	return 0;
-}
-
 /* ---- sorting helpers ---- */
 
 static int
@@ -179,109 +113,189 @@ cmp_rank_ent(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* One user's newest distinct items (newest first) with their strongest weight. */
-typedef struct user_item {
-	uint32_t item;
-	float w;
-	int bought;
-} user_item;
+/* Co-visitation in three passes over the events sorted by (user, ts):
+ *   1. per user, the newest user_items distinct items (newest first, strongest event weight,
+ *      bought or not) into one flat sequence `seq` with per-user bounds;
+ *   2. an inverted index item -> positions in seq;
+ *   3. per item a, every position of a, every item b within covisit_span positions of it in the
+ *      same user's sequence: accumulate into a dense scratch row, then keep the best covisit_n.
+ * No hash table: the work is proportional to the pairs, the scratch is one row of n_items. */
+typedef struct covisit_seq {
+	uint32_t *item;
+	float *w;
+	uint8_t *bought;
+	uint32_t *user;   /* index of the user's block */
+	size_t *user_off; /* block u is [user_off[u], user_off[u + 1]) */
+	size_t n, n_users;
+} covisit_seq;
 
 static int
-covisit_user(pair_map *pm, float *mass, const cand_snap *s, const cand_event_row *ev, size_t n,
-             const cand_build_params *p, user_item *ui)
+covisit_sequence(const cand_snap *s, const cand_event_row *ev, size_t n_events,
+                 const cand_build_params *p, covisit_seq *q)
 {
-	size_t m = 0;
-	for (size_t k = n; k-- > 0;) {
-		float w = cand_type_weight(ev[k].type, ev[k].value);
-		if (w <= 0)
-			continue;
-		uint32_t it = (uint32_t) cand_snap_find(s, ev[k].item_id);
-		size_t j;
-		for (j = 0; j < m && ui[j].item != it; j++)
+	size_t cap = n_events ? n_events : 1;
+	q->item = malloc(cap * sizeof(*q->item));
+	q->w = malloc(cap * sizeof(*q->w));
+	q->bought = malloc(cap * sizeof(*q->bought));
+	q->user = malloc(cap * sizeof(*q->user));
+	q->user_off = malloc((cap + 1) * sizeof(*q->user_off));
+	if (q->item == NULL || q->w == NULL || q->bought == NULL || q->user == NULL ||
+	    q->user_off == NULL)
+		return RS_ENOMEM;
+	for (size_t i = 0, j; i < n_events; i = j) {
+		size_t start = q->n, m = 0;
+		for (j = i; j < n_events && ev[j].user_id == ev[i].user_id; j++)
 			;
-		if (j == m) {
-			if (m == p->user_items)
-				continue; /* older distinct items no longer take part */
-			ui[m++] = (user_item){it, w, ev[k].type == 4};
-		} else {
-			if (w > ui[j].w)
-				ui[j].w = w;
-			ui[j].bought |= ev[k].type == 4;
+		for (size_t k = j; k-- > i;) { /* newest first */
+			float w = cand_type_weight(ev[k].type, ev[k].value);
+			if (w <= 0)
+				continue;
+			uint32_t it = (uint32_t) cand_snap_find(s, ev[k].item_id);
+			size_t x;
+			for (x = start; x < start + m && q->item[x] != it; x++)
+				;
+			if (x == start + m) {
+				if (m == p->user_items)
+					continue; /* older distinct items no longer take part */
+				q->item[x] = it;
+				q->w[x] = w;
+				q->bought[x] = 0;
+				q->user[x] = (uint32_t) q->n_users;
+				m++;
+			} else if (w > q->w[x]) {
+				q->w[x] = w;
+			}
+			q->bought[x] |= ev[k].type == 4;
 		}
+		if (m < 2)
+			continue; /* a single item pairs with nothing */
+		q->user_off[q->n_users++] = start;
+		q->n = start + m;
 	}
-	for (size_t i = 0; i < m; i++) {
-		mass[ui[i].item] += ui[i].w;
-		for (size_t j = i + 1; j < m && j - i <= p->covisit_span; j++) {
-			float w = sqrtf(ui[i].w * ui[j].w);
-			float cb = ui[i].bought && ui[j].bought ? w : 0.0f;
-			if (pair_add(pm, ui[i].item, ui[j].item, w, cb) != 0 ||
-			    pair_add(pm, ui[j].item, ui[i].item, w, cb) != 0)
-				return RS_ENOMEM;
-		}
-	}
+	q->user_off[q->n_users] = q->n;
 	return 0;
+}
+
+static void
+covisit_seq_fini(covisit_seq *q)
+{
+	free(q->item);
+	free(q->w);
+	free(q->bought);
+	free(q->user);
+	free(q->user_off);
+}
+
+typedef struct nb_cand {
+	uint32_t item;
+	float score, cobought;
+	int64_t id;
+} nb_cand;
+
+static int
+cmp_nb_cand(const void *x, const void *y)
+{
+	const nb_cand *a = x, *b = y;
+	if (a->score != b->score)
+		return a->score < b->score ? 1 : -1;
+	return (a->id > b->id) - (a->id < b->id);
 }
 
 static int
 build_covisit(cand_snap *s, const cand_event_row *events, size_t n_events,
               const cand_build_params *p)
 {
+	covisit_seq q = {0};
 	cand_event_row *ev = NULL;
-	float *mass = NULL;
-	user_item *ui = NULL;
-	rank_ent *re = NULL;
-	pair_map pm = {0};
+	size_t *inv_off = NULL, *fill = NULL, *inv = NULL;
+	float *mass = NULL, *row = NULL, *cb = NULL;
+	uint32_t *touched = NULL;
+	nb_cand *nc = NULL;
+	size_t keep = p->covisit_n < CAND_COVISIT_MAX ? p->covisit_n : CAND_COVISIT_MAX;
+	size_t ni = s->n_items;
 	int rv = RS_ENOMEM;
 
-	if (n_events == 0 || p->covisit_n == 0 || p->user_items < 2)
+	if (n_events == 0 || keep == 0 || p->user_items < 2 || ni == 0)
 		return 0;
-	ev = malloc(n_events * sizeof(*ev));
-	mass = calloc(s->n_items, sizeof(*mass));
-	ui = malloc(p->user_items * sizeof(*ui));
-	if (ev == NULL || mass == NULL || ui == NULL || pair_map_init(&pm, 1 << 16) != 0)
+	if ((ev = malloc(n_events * sizeof(*ev))) == NULL)
 		goto out;
 	memcpy(ev, events, n_events * sizeof(*ev));
 	qsort(ev, n_events, sizeof(*ev), cmp_event_user_ts);
-	for (size_t i = 0, j; i < n_events; i = j) {
-		for (j = i; j < n_events && ev[j].user_id == ev[i].user_id; j++)
-			;
-		if ((rv = covisit_user(&pm, mass, s, &ev[i], j - i, p, ui)) != 0)
-			goto out;
-	}
-	rv = RS_ENOMEM;
-	if ((re = malloc((pm.n ? pm.n : 1) * sizeof(*re))) == NULL)
+	if (covisit_sequence(s, ev, n_events, p, &q) != 0)
 		goto out;
-	size_t nr = 0;
-	for (size_t i = 0; i < pm.cap; i++) {
-		if (pm.e[i].key == PAIR_EMPTY)
-			continue;
-		uint32_t a = (uint32_t) (pm.e[i].key >> 32), b = (uint32_t) pm.e[i].key;
-		float norm = sqrtf(mass[a] * mass[b]);
-		if (norm <= 0)
-			continue;
-		re[nr++] = (rank_ent){a, b, pm.e[i].w / norm, pm.e[i].cb / norm, s->items[b].id};
-	}
-	qsort(re, nr, sizeof(*re), cmp_rank_ent);
-	if ((s->nbs = malloc((nr ? nr : 1) * sizeof(*s->nbs))) == NULL)
+	free(ev);
+	ev = NULL;
+
+	inv_off = calloc(ni + 1, sizeof(*inv_off));
+	fill = calloc(ni, sizeof(*fill));
+	inv = malloc((q.n ? q.n : 1) * sizeof(*inv));
+	mass = calloc(ni, sizeof(*mass));
+	row = calloc(ni, sizeof(*row));
+	cb = calloc(ni, sizeof(*cb));
+	touched = malloc(ni * sizeof(*touched));
+	nc = malloc(ni * sizeof(*nc));
+	s->nbs = malloc(ni * keep * sizeof(*s->nbs));
+	if (inv_off == NULL || fill == NULL || inv == NULL || mass == NULL || row == NULL ||
+	    cb == NULL || touched == NULL || nc == NULL || s->nbs == NULL)
 		goto out;
-	for (size_t i = 0, j; i < nr; i = j) {
-		cand_item *it = &s->items[re[i].group];
-		it->nb_off = (uint32_t) s->n_nbs;
-		for (j = i; j < nr && re[j].group == re[i].group; j++) {
-			if (j - i >= p->covisit_n || j - i >= CAND_COVISIT_MAX)
-				continue;
-			float score = re[j].score > 1.0f ? 1.0f : re[j].score;
-			s->nbs[s->n_nbs++] = (cand_nb){re[j].item, score, re[j].extra};
+	for (size_t g = 0; g < q.n; g++) {
+		inv_off[q.item[g] + 1]++;
+		mass[q.item[g]] += q.w[g];
+	}
+	for (size_t a = 0; a < ni; a++)
+		inv_off[a + 1] += inv_off[a];
+	for (size_t g = 0; g < q.n; g++)
+		inv[inv_off[q.item[g]] + fill[q.item[g]]++] = g;
+
+	for (size_t a = 0; a < ni; a++) {
+		size_t nt = 0;
+		for (size_t k = inv_off[a]; k < inv_off[a + 1]; k++) {
+			size_t g = inv[k], u = q.user[g];
+			size_t lo = q.user_off[u], hi = q.user_off[u + 1];
+			size_t from = g - lo > p->covisit_span ? g - p->covisit_span : lo;
+			size_t to = hi - g > p->covisit_span ? g + p->covisit_span + 1 : hi;
+			for (size_t x = from; x < to; x++) {
+				if (x == g)
+					continue;
+				uint32_t b = q.item[x];
+				float w = sqrtf(q.w[g] * q.w[x]);
+				if (row[b] == 0 && cb[b] == 0)
+					touched[nt++] = b;
+				row[b] += w;
+				if (q.bought[g] && q.bought[x])
+					cb[b] += w;
+			}
 		}
-		it->nb_len = (uint32_t) s->n_nbs - it->nb_off;
+		s->items[a].nb_off = (uint32_t) s->n_nbs;
+		size_t m = 0;
+		for (size_t t = 0; t < nt; t++) {
+			uint32_t b = touched[t];
+			float norm = sqrtf(mass[a] * mass[b]);
+			if (norm > 0) {
+				float sc = row[b] / norm;
+				nc[m++] = (nb_cand){b, sc > 1.0f ? 1.0f : sc, cb[b] / norm,
+				                    s->items[b].id};
+			}
+			row[b] = 0;
+			cb[b] = 0;
+		}
+		qsort(nc, m, sizeof(*nc), cmp_nb_cand);
+		for (size_t t = 0; t < m && t < keep; t++)
+			s->nbs[s->n_nbs++] = (cand_nb){nc[t].item, nc[t].score, nc[t].cobought};
+		s->items[a].nb_len = (uint32_t) s->n_nbs - s->items[a].nb_off;
 	}
 	rv = 0;
 out:
+	covisit_seq_fini(&q);
 	free(ev);
+	free(inv_off);
+	free(fill);
+	free(inv);
 	free(mass);
-	free(ui);
-	free(re);
-	free(pm.e);
+	free(row);
+	free(cb);
+	free(touched);
+	free(nc);
 	return rv;
 }
 
