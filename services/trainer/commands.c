@@ -12,6 +12,7 @@
 #include "dataset.h"
 #include "generate.h"
 #include "publish.h"
+#include "runlog.h"
 #include "metrics.h"
 #include "model.h"
 #include "recommend.h"
@@ -71,6 +72,9 @@ enum {
 	OPT_ZIPF,
 	OPT_HOLDOUTP,
 	OPT_FOLDS,
+	OPT_MLRUNS,
+	OPT_EXPERIMENT,
+	OPT_RUNID,
 };
 
 static const struct option long_opts[] = {
@@ -101,6 +105,9 @@ static const struct option long_opts[] = {
         {"leave-one-out", no_argument, NULL, OPT_LOO},
         {"holdout", required_argument, NULL, OPT_HOLDOUTP},
         {"label-folds", required_argument, NULL, OPT_FOLDS},
+        {"mlruns", required_argument, NULL, OPT_MLRUNS},
+        {"experiment", required_argument, NULL, OPT_EXPERIMENT},
+        {"run-id", required_argument, NULL, OPT_RUNID},
         {"users", required_argument, NULL, OPT_USERS},
         {"test", required_argument, NULL, OPT_TEST},
         {"recs", required_argument, NULL, OPT_RECS},
@@ -293,7 +300,8 @@ int
 tr_cmd_fit(int argc, char **argv)
 {
 	static const char *cmd = "fit";
-	const char *train = NULL, *model = NULL, *out = NULL;
+	const char *train = NULL, *model = NULL, *out = NULL, *mlruns = NULL;
+	const char *experiment = "rs-train";
 	tr_params p;
 	tr_kind kind;
 	tr_dataset ds;
@@ -321,6 +329,12 @@ tr_cmd_fit(int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			quiet = 1;
+			break;
+		case OPT_MLRUNS:
+			mlruns = optarg;
+			break;
+		case OPT_EXPERIMENT:
+			experiment = optarg;
 			break;
 		case OPT_HELP:
 			printf("usage: rs-train fit --train train.csv --model NAME --out DIR "
@@ -352,6 +366,11 @@ tr_cmd_fit(int argc, char **argv)
 		return cmd_fail(cmd, &err);
 	}
 	r = tr_model_save(&m, &ds, out, &err);
+	if (r == 0 && mlruns != NULL) { /* MLflow-compatible run record */
+		char run_id[33];
+		if ((r = tr_runlog_fit(mlruns, experiment, &m, train, out, run_id, &err)) == 0)
+			printf("run_id %s\n", run_id);
+	}
 	if (r == 0 && !quiet)
 		fprintf(stderr,
 		        "rs-train fit: %s on %d users, %d items, %lld pairs: load %.2fs, fit "
@@ -516,6 +535,7 @@ tr_cmd_evaluate(int argc, char **argv)
 {
 	static const char *cmd = "evaluate";
 	const char *test = NULL, *train = NULL, *recs = NULL, *json = NULL;
+	const char *mlruns = NULL, *experiment = "rs-train", *run_id = NULL;
 	int c, ks[TR_MAX_K], nk = 0, drop = 0, quiet = 0;
 	tr_metrics m;
 	tr_error err;
@@ -541,6 +561,15 @@ tr_cmd_evaluate(int argc, char **argv)
 		case OPT_DROPTRAIN:
 			drop = 1;
 			break;
+		case OPT_MLRUNS:
+			mlruns = optarg;
+			break;
+		case OPT_EXPERIMENT:
+			experiment = optarg;
+			break;
+		case OPT_RUNID:
+			run_id = optarg;
+			break;
 		case OPT_QUIET:
 			quiet = 1;
 			break;
@@ -552,7 +581,10 @@ tr_cmd_evaluate(int argc, char **argv)
 			printf("usage: rs-train evaluate --test test.csv --train train.csv --recs "
 			       "recs.csv\n"
 			       "                         [--k 10,20] [--json out.json] "
-			       "[--drop-train-items]\n\n"
+			       "[--drop-train-items]\n"
+			       "                         [--mlruns DIR --run-id ID [--experiment "
+			       "NAME]]"
+			       "\n\n"
 			       "Full-ranking metrics with the definitions of "
 			       "shared/bench/score.py:\n"
 			       "Recall, RecallPlain, NDCG, MAP, MRR, HitRate, Precision (means "
@@ -572,6 +604,17 @@ tr_cmd_evaluate(int argc, char **argv)
 	if (tr_evaluate_files(test, train, recs, ks, nk, drop, &m, &err) != 0 ||
 	    (json != NULL && tr_metrics_json(&m, json, &err) != 0))
 		return cmd_fail(cmd, &err);
+	if (mlruns != NULL && run_id != NULL) { /* add the metrics to the fit's run */
+		char name[64];
+		for (int q = 0; q < m.nk; q++)
+			for (int x = 0; x < TR_M_COUNT; x++) {
+				snprintf(name, sizeof(name), "%s_at_%d", tr_metric_names[x],
+				         m.ks[q]);
+				if (tr_runlog_metric(mlruns, experiment, run_id, name, m.val[q][x],
+				                     &err) != 0)
+					return cmd_fail(cmd, &err);
+			}
+	}
 	if (!quiet || json == NULL)
 		tr_metrics_print(&m, stdout);
 	return 0;

@@ -1,11 +1,13 @@
 #include <criterion/criterion.h>
 #include <lmdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
 #include "model.h"
 #include "publish.h"
+#include "runlog.h"
 #include "rs_err.h"
 
 TestSuite(publish, .fini = th_cleanup);
@@ -47,6 +49,53 @@ Test(publish, lmdb_holds_factors_ids_and_is_immutable)
 	cr_assert_eq(*(unsigned *) v.mv_data, 2u); /* z first appears third */
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
+	tr_model_fini(&m);
+	tr_dataset_fini(&ds);
+}
+
+Test(publish, mlflow_run_folder)
+{
+	const char *train = th_write_tmp("user,item\na,x\na,y\nb,x\n"), *store = th_tmpdir();
+	tr_dataset ds;
+	tr_model m;
+	tr_params p;
+	tr_error err;
+	char run_id[33], path[600];
+	FILE *f;
+	char line[128] = "";
+	double v = 0;
+	long long ms = 0;
+	int step = -1;
+
+	tr_params_defaults(&p);
+	cr_assert_eq(tr_dataset_load(train, &ds, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_fit(TR_POP, &p, &ds, &m, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_runlog_fit(store, "exp", &m, train, "/m", run_id, &err), 0, "%s", err.msg);
+	cr_assert_eq(strlen(run_id), 32);
+	cr_assert_eq(tr_runlog_metric(store, "exp", run_id, "NDCG_at_20", 0.25, &err), 0, "%s",
+	             err.msg);
+	cr_assert_eq(tr_runlog_metric(store, "exp", "nope", "x", 1, &err), RS_ENOTFOUND);
+	/* find the experiment folder through the run's params/model file */
+	snprintf(path, sizeof(path), "ls -d %s/*/%s/params/model > %s/found", store, run_id, store);
+	cr_assert_eq(system(path), 0);
+	snprintf(path, sizeof(path), "%s/found", store);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	f = fopen(line, "r");
+	cr_assert_not_null(f, "%s", line);
+	cr_assert_not_null(fgets(path, sizeof(path), f));
+	fclose(f);
+	cr_assert_str_eq(path, "pop");
+	strcpy(strstr(line, "/params/model"), "/metrics/NDCG_at_20");
+	f = fopen(line, "r");
+	cr_assert_not_null(f, "%s", line);
+	cr_assert_eq(fscanf(f, "%lld %lf %d", &ms, &v, &step), 3);
+	fclose(f);
+	cr_assert_float_eq(v, 0.25, 1e-12);
+	cr_assert_eq(step, 0);
 	tr_model_fini(&m);
 	tr_dataset_fini(&ds);
 }
