@@ -2,6 +2,7 @@
  *
  *   rs-ingest-load --url tcp://127.0.0.1:7100 --events 200000 --batch 1000 --clients 4
  *                  [--items 3000] [--users 1000] [--run ID] [--acked FILE] [--max-seconds S]
+ *                  [--rate EV_PER_S]
  *                  [--rate EV_PER_S]   (pace the load instead of sending as fast as acked)
  *
  * Each client thread sends EventBatch requests of --batch events with unique ids
@@ -218,7 +219,7 @@ main(int argc, char **argv)
 			printf("usage: rs-ingest-load [--url U] [--events N] [--batch B] "
 			       "[--clients C] "
 			       "[--items M] [--users U] [--run ID] [--acked FILE] [--max-seconds "
-			       "S]\n");
+			       "S] [--rate EV_PER_S]\n");
 			return 0;
 		default:
 			return 2;
