@@ -2,7 +2,6 @@
  *
  *   rs-ingest-load --url tcp://127.0.0.1:7100 --events 200000 --batch 1000 --clients 4
  *                  [--items 3000] [--users 1000] [--run ID] [--acked FILE] [--max-seconds S]
- *                  [--rate EV_PER_S]
  *                  [--rate EV_PER_S]   (pace the load instead of sending as fast as acked)
  *
  * Each client thread sends EventBatch requests of --batch events with unique ids
