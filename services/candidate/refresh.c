@@ -192,6 +192,10 @@ refresh_locked(cand_state *st, int force)
 		goto out;
 	size_t ni = (size_t) PQntuples(ri), ne = (size_t) PQntuples(re);
 	double t_query = rs_mono_ms() - t0;
+	if (atomic_load(&st->cs_stop)) {
+		rv = 0; /* shutting down: a build would only delay the exit */
+		goto out;
+	}
 	rv = RS_ENOMEM;
 	if ((items = malloc((ni ? ni : 1) * sizeof(*items))) == NULL ||
 	    (events = malloc((ne ? ne : 1) * sizeof(*events))) == NULL)

@@ -22,8 +22,9 @@
 
 typedef struct store_slot {
 	PGconn *ss_conn;
-	int ss_busy;   /* taken by a request or by maintenance */
-	int ss_broken; /* must be reset before reuse (failed, or abandoned mid-query) */
+	int ss_busy;      /* taken by a request or by maintenance */
+	int ss_broken;    /* must be reset before reuse (failed, or abandoned mid-query) */
+	int ss_abandoned; /* broken only because a request stopped waiting: try a cancel first */
 } store_slot;
 
 struct feat_store {
@@ -180,12 +181,13 @@ out:
 }
 
 static void
-store_release(feat_store *s, int slot, int broken)
+store_release(feat_store *s, int slot, int broken, int abandoned)
 {
 	pthread_mutex_lock(&s->st_mu);
 	s->st_slots[slot].ss_busy = 0;
 	if (broken)
 		s->st_slots[slot].ss_broken = 1;
+	s->st_slots[slot].ss_abandoned = broken && abandoned;
 	store_update_ready_locked(s);
 	pthread_cond_broadcast(&s->st_cv);
 	pthread_mutex_unlock(&s->st_mu);
@@ -263,7 +265,7 @@ feat_store_load_user(feat_store *s, int64_t user_id, uint32_t limit, int64_t dea
 	snprintf(lim, sizeof(lim), "%u", limit);
 	rv = store_query(s->st_slots[slot].ss_conn, load_sql, 2, params, deadline_unix_ms,
 	                 "feature.load_user", &res, &broken);
-	store_release(s, slot, broken);
+	store_release(s, slot, broken, rv == RS_ETIMEDOUT);
 	if (rv != 0)
 		return rv;
 
@@ -304,6 +306,40 @@ store_take_idle(feat_store *s, int want_broken)
 	return slot;
 }
 
+/* A connection a request gave up on still runs its query: cancel it and read the results
+ * away (at most a second), which is cheaper than a new connection for an overloaded server.
+ * Returns 1 when the connection is idle and usable again. */
+static int
+store_recover(PGconn *c)
+{
+	int64_t deadline = rs_now_ms() + 1000;
+	char err[128];
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		return 0;
+	if (PQtransactionStatus(c) == PQTRANS_ACTIVE) {
+		PGcancel *cn = PQgetCancel(c);
+		if (cn != NULL) {
+			PQcancel(cn, err, sizeof(err));
+			PQfreeCancel(cn);
+		}
+	}
+	for (;;) {
+		while (PQisBusy(c)) {
+			int left = (int) (deadline - rs_now_ms());
+			struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+			if (left <= 0 || (poll(&pfd, 1, left) < 0 && errno != EINTR) ||
+			    !PQconsumeInput(c))
+				return 0;
+		}
+		if ((r = PQgetResult(c)) == NULL)
+			break;
+		PQclear(r);
+	}
+	return PQtransactionStatus(c) == PQTRANS_IDLE;
+}
+
 void
 feat_store_maintain(feat_store *s)
 {
@@ -314,6 +350,14 @@ feat_store_maintain(feat_store *s)
 		while ((slot = store_take_idle(s, 1)) >= 0) {
 			store_slot *sl = &s->st_slots[slot];
 			PGconn *c = NULL;
+			if (sl->ss_conn != NULL && sl->ss_abandoned && store_recover(sl->ss_conn)) {
+				pthread_mutex_lock(&s->st_mu);
+				sl->ss_broken = sl->ss_abandoned = sl->ss_busy = 0;
+				store_update_ready_locked(s);
+				pthread_cond_broadcast(&s->st_cv);
+				pthread_mutex_unlock(&s->st_mu);
+				continue;
+			}
 			if (sl->ss_conn != NULL) {
 				PQfinish(sl->ss_conn); /* also abandons a query that ran out of time
 				                        */
@@ -322,7 +366,7 @@ feat_store_maintain(feat_store *s)
 			int rv = store_connect(s, &c);
 			pthread_mutex_lock(&s->st_mu);
 			sl->ss_conn = c;
-			sl->ss_broken = 0;
+			sl->ss_broken = sl->ss_abandoned = 0;
 			sl->ss_busy = 0;
 			store_update_ready_locked(s);
 			pthread_cond_broadcast(&s->st_cv);
@@ -345,7 +389,7 @@ feat_store_maintain(feat_store *s)
 		if (store_query(s->st_slots[slot].ss_conn, "select 1", 0, NULL, rs_now_ms() + 1000,
 		                "feature.ping", &res, &broken) == 0)
 			PQclear(res);
-		store_release(s, slot, broken);
+		store_release(s, slot, broken, 0);
 		if (broken) {
 			/* The server went away: every idle connection to it is dead too. */
 			pthread_mutex_lock(&s->st_mu);

@@ -79,16 +79,18 @@ teardown(void)
 	fx_pg_teardown(&fx);
 }
 
-/* One USER_FEATURES call; returns the status (or -1000 + RS_E* on transport failure). */
+/* One USER_FEATURES call with a deadline deadline_ms from now; returns the status (or
+ * -1000 + RS_E* on transport failure). */
 static int
-get_features(int64_t user, uint32_t max_events, Rs__UserFeaturesResponse **out)
+get_features_within(int64_t user, uint32_t max_events, int deadline_ms,
+                    Rs__UserFeaturesResponse **out)
 {
 	Rs__UserFeaturesRequest req = RS__USER_FEATURES_REQUEST__INIT;
 	Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
 	Rs__Status status;
 	char err[256];
 	h.request_id = "t";
-	h.deadline_unix_ms = rs_now_ms() + 2000;
+	h.deadline_unix_ms = rs_now_ms() + deadline_ms;
 	req.header = &h;
 	req.user_id = user;
 	req.max_events = max_events;
@@ -96,6 +98,12 @@ get_features(int64_t user, uint32_t max_events, Rs__UserFeaturesResponse **out)
 	                        &rs__user_features_response__descriptor, 2000, arena, (void **) out,
 	                        &status, err, sizeof(err));
 	return rv != 0 ? -1000 + rv : (int) status;
+}
+
+static int
+get_features(int64_t user, uint32_t max_events, Rs__UserFeaturesResponse **out)
+{
+	return get_features_within(user, max_events, 2000, out);
 }
 
 static int
@@ -344,4 +352,36 @@ Test(feature, database_down_answers_unavailable_quickly)
 	double t0 = rs_mono_ms();
 	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_UNAVAILABLE);
 	cr_assert_lt(rs_mono_ms() - t0, 200.0);
+}
+
+Test(feature, a_stalled_database_costs_a_request_its_deadline_and_recovers)
+{
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 50);
+	fx_sql(&fx, "begin");
+	fx_sql(&fx, "lock table events in access exclusive mode");
+	double t0 = rs_mono_ms();
+	cr_assert_eq(get_features_within(1, 0, 150, &r), RS__STATUS__STATUS_DEADLINE);
+	double dt = rs_mono_ms() - t0;
+	cr_assert(dt >= 140.0 && dt < 400.0, "answered after %.1f ms", dt);
+	fx_sql(&fx, "commit");
+	/* The abandoned query is cancelled in the background; the pool serves again. */
+	int ok = 0;
+	for (int i = 0; i < 60 && !ok; i++) {
+		ok = get_features(1, 0, &r) == RS__STATUS__STATUS_OK;
+		if (!ok)
+			usleep(50 * 1000);
+	}
+	cr_assert(ok, "the pool did not recover");
+	cr_assert_eq(r->n_recent, 3);
+	/* Every connection is usable again: as many parallel loads as slots succeed. */
+	for (int i = 0; i < 40; i++) {
+		int ready = 0;
+		for (int j = 0; j < 3; j++)
+			ready += get_features(2, 0, &r) == RS__STATUS__STATUS_OK;
+		if (ready == 3 && feat_store_ready(st->fs_store))
+			break;
+		usleep(50 * 1000);
+	}
+	cr_assert(feat_store_ready(st->fs_store));
 }
