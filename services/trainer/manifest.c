@@ -13,7 +13,7 @@ static json_t *
 manifest_params(const tr_params *p)
 {
 	return json_pack("{s:f, s:i, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:s, s:i,"
-	                 " s:i, s:i, s:f, s:f, s:s, s:I, s:s}",
+	                 " s:i, s:i, s:f, s:f, s:s, s:I, s:s, s:i}",
 	                 "half_life", p->half_life, "k", p->knn_k, "shrink", p->shrink,
 	                 "seq_weight", p->seq_weight, "factors", p->factors, "iterations",
 	                 p->iterations, "cg_steps", p->cg_steps, "reg", p->reg, "alpha", p->alpha,
@@ -21,7 +21,7 @@ manifest_params(const tr_params *p)
 	                 p->max_items, "sources", p->sources, "cand_n", p->cand_n, "trees",
 	                 p->trees, "depth", p->depth, "eta", p->eta, "holdout_frac",
 	                 p->holdout_frac, "objective", p->objective, "seed", (json_int_t) p->seed,
-	                 "holdout", p->holdout);
+	                 "holdout", p->holdout, "fallback_source", p->fallback);
 }
 
 int
@@ -88,7 +88,7 @@ tr_manifest_read(const char *dir, tr_model *m, int *ease_dual, tr_error *err)
 	                   &users, "items", &items, "interactions", &nnz) != 0 ||
 	    json_unpack_ex(params, &jerr, 0,
 	                   "{s?F, s?i, s?F, s?F, s?i, s?i, s?i, s?F, s?F, s?F, s?F, s?i, s?s, s?i,"
-	                   " s?i, s?i, s?F, s?F, s?s, s?I, s?s}",
+	                   " s?i, s?i, s?F, s?F, s?s, s?I, s?s, s?i}",
 	                   "half_life", &p->half_life, "k", &p->knn_k, "shrink", &p->shrink,
 	                   "seq_weight", &p->seq_weight, "factors", &p->factors, "iterations",
 	                   &p->iterations, "cg_steps", &p->cg_steps, "reg", &p->reg, "alpha",
@@ -96,7 +96,7 @@ tr_manifest_read(const char *dir, tr_model *m, int *ease_dual, tr_error *err)
 	                   "max_items", &p->max_items, "sources", &sources, "cand_n", &p->cand_n,
 	                   "trees", &p->trees, "depth", &p->depth, "eta", &p->eta, "holdout_frac",
 	                   &p->holdout_frac, "objective", &objective, "seed", &seed, "holdout",
-	                   &holdout) != 0) {
+	                   &holdout, "fallback_source", &p->fallback) != 0) {
 		rv = tr_error_set(err, RS_ECORRUPT, "%s: %s", path, jerr.text);
 		json_decref(root);
 		return rv;

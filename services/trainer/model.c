@@ -38,6 +38,7 @@ tr_params_defaults(tr_params *p)
 	p->eta = 0.1;
 	p->holdout_frac = 0.2;
 	snprintf(p->holdout, sizeof(p->holdout), "%s", "temporal-user");
+	p->fallback = -1;
 	snprintf(p->objective, sizeof(p->objective), "%s", "rank:pairwise");
 	p->nthreads = tr_nthreads();
 	p->seed = 0;
@@ -120,8 +121,10 @@ tr_model_fit(tr_kind kind, const tr_params *p, const tr_dataset *ds, tr_model *m
 		tr_model_fini(m);
 		return rv;
 	}
-	if (kind == TR_TWOSTAGE)
+	if (kind == TR_TWOSTAGE) {
 		tr_twostage_sources_str(m->ts, m->params.sources, sizeof(m->params.sources));
+		m->params.fallback = tr_twostage_fallback(m->ts);
+	}
 	m->fit_seconds = tr_now() - t0;
 	return 0;
 }

@@ -44,6 +44,7 @@ typedef struct tr_params {
 	int cand_n;        /* candidates per source */
 	int trees, depth;
 	int label_folds;          /* ranker label slices (0: 3 for random-user, else 1) */
+	int fallback;             /* two-stage: -1, or the source it ranks by (set by fit) */
 	double eta, holdout_frac; /* holdout_frac <= 0: leave the last one out */
 	char objective[32];
 	char holdout[24]; /* how the ranker's label slice is carved (split.py protocol) */

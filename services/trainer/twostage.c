@@ -9,6 +9,7 @@
 
 #include "rs_err.h"
 #include "rs_log.h"
+#include "recommend.h"
 #include "topk.h"
 
 #define TS_MAX_SRC   6
@@ -23,7 +24,8 @@ struct tr_twostage {
 	tr_model src[TS_MAX_SRC];
 	BoosterHandle booster;
 	int cand_n, nthreads;
-	int fitted; /* src[] hold models fitted on all of train */
+	int fitted;   /* src[] hold models fitted on all of train */
+	int fallback; /* >= 0: the ranker lost to this source on validation; rank by it */
 };
 
 /* Side information derived from a dataset (recomputed at recommend time from train.csv). */
@@ -432,6 +434,37 @@ ts_parse_eval(const char *s, const char *name)
 	return p != NULL ? atof(p + strlen(name)) : NAN;
 }
 
+/* mean NDCG@20 over groups of the ordering by score[] (ties: candidate order) */
+static double
+ts_group_ndcg(const float *score, size_t stride, const float *label, const unsigned *groups,
+              size_t ng)
+{
+	size_t g, at = 0, a, b;
+	double sum = 0;
+
+	for (g = 0; g < ng; g++) {
+		size_t n = groups[g], npos = 0;
+		double dcg = 0, idcg = 0;
+		for (a = 0; a < n; a++) {
+			size_t rank = 0;
+			if (label[at + a] <= 0)
+				continue;
+			npos++;
+			for (b = 0; b < n; b++) { /* position of a in the ordering */
+				float sb = score[(at + b) * stride], sa = score[(at + a) * stride];
+				rank += sb > sa || (sb == sa && b < a);
+			}
+			if (rank < 20)
+				dcg += 1.0 / log2((double) rank + 2.0);
+		}
+		for (a = 0; a < npos && a < 20; a++)
+			idcg += 1.0 / log2((double) a + 2.0);
+		sum += idcg > 0 ? dcg / idcg : 0;
+		at += n;
+	}
+	return ng ? sum / (double) ng : 0;
+}
+
 int
 tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_error *err)
 {
@@ -612,6 +645,29 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	}
 	rs_log_info("train.ranker_fit", "trees=%d valid_ndcg20=%.4f seconds=%.2f", best_it, best,
 	            tr_now() - t0);
+	/* model selection: keep the ranker only if it beats every single source on the
+	 * validation users (same candidates, same labels) */
+	ts->fallback = -1;
+	if (dm[1] != NULL) {
+		bst_ulong len = 0;
+		const float *pred = NULL;
+		double r_ndcg, s_ndcg, best_src = -1;
+		if (XGBoosterPredict(ts->booster, dm[1], 0, 0, 0, &len, &pred) != 0 ||
+		    len != nrows[1]) {
+			rv = ts_xgb_err(err, "predict");
+			goto out;
+		}
+		r_ndcg = ts_group_ndcg(pred, 1, Y[1], G[1], ng[1]);
+		for (s = 0; s < ts->n_src; s++) {
+			s_ndcg = ts_group_ndcg(X[1] + 3 * s + 1, (size_t) nf, Y[1], G[1], ng[1]);
+			if (s_ndcg > r_ndcg && s_ndcg > best_src) {
+				best_src = s_ndcg;
+				ts->fallback = s;
+			}
+		}
+		rs_log_info("train.ranker_check", "ranker_ndcg20=%.4f fallback=%s", r_ndcg,
+		            ts->fallback >= 0 ? tr_kind_name(ts->kinds[ts->fallback]) : "none");
+	}
 	/* 5. first stage again, on all of train */
 	if ((rv = ts_fit_sources(p, ds, ts->kinds, ts->src, &ts->n_src, 1, err)) != 0)
 		ts->n_src = 0; /* ts_fit_sources freed what it had fitted */
@@ -669,6 +725,7 @@ tr_twostage_load(const tr_params *p, int32_t n_users, int32_t n_items, const cha
 
 	ts->cand_n = p->cand_n;
 	ts->nthreads = p->nthreads;
+	ts->fallback = p->fallback;
 	snprintf(buf, sizeof(buf), "%s", p->sources);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
 		tr_kind k;
@@ -708,6 +765,12 @@ tr_twostage_load(const tr_params *p, int32_t n_users, int32_t n_items, const cha
 fail:
 	tr_twostage_destroy(ts);
 	return rv;
+}
+
+int
+tr_twostage_fallback(const tr_twostage *ts)
+{
+	return ts->fallback;
 }
 
 void
@@ -773,6 +836,14 @@ tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_d
 	ts_sort *srt = NULL;
 	size_t srt_cap = 0;
 
+	if (ts->fallback >= 0) { /* the ranker lost on validation: its best source decides */
+		tr_model src = ts->src[ts->fallback]; /* shallow copy, not freed here */
+		free(rows);
+		free(pop_order);
+		free(pop_s);
+		src.params.nthreads = nt;
+		return tr_recommend_batch(&src, ds, users, n, k, out, counts, err);
+	}
 	tr_topk(m->pop, m->n_items, m->n_items, pop_order, pop_s);
 	free(pop_s);
 	ts_ctx_init(&c, ds, ts->src, ts->n_src, ts->cand_n);

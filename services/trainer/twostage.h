@@ -32,6 +32,9 @@ int tr_twostage_nsources(const tr_twostage *ts);
 const char *tr_twostage_source(const tr_twostage *ts, int s);
 /* tr_twostage_source_model: source s, fitted on all of train (borrowed). */
 const tr_model *tr_twostage_source_model(const tr_twostage *ts, int s);
+/* tr_twostage_fallback: -1, or the source the model ranks by because the ranker did not beat
+ * it on the validation users. */
+int tr_twostage_fallback(const tr_twostage *ts);
 /* tr_twostage_sources_str: the sources actually used, "ease,als,..." */
 void tr_twostage_sources_str(const tr_twostage *ts, char *buf, size_t n);
 
