@@ -555,15 +555,17 @@ writer_pg_write(writer_conn *c, writer_ref *refs, size_t n, int replay)
 		return RS_ENOMEM;
 	if ((rv = rs_pg_exec(c->w_pg, "begin", 0, NULL, PGRES_COMMAND_OK, "begin")) != 0)
 		goto out;
-	if ((rv = writer_insert_refs_ids(c, refs, n, 0,
-	                                 "insert into users (user_id) select unnest($1::bigint[]) "
-	                                 "on conflict do nothing",
-	                                 "insert_users")) < 0)
+	if ((rv = writer_insert_refs_ids(
+	             c, refs, n, 0,
+	             "insert into users (user_id) select u from unnest($1::bigint[]) u "
+	             "order by 1 on conflict do nothing",
+	             "insert_users")) < 0)
 		goto rollback;
 	if (replay && (rv = writer_insert_refs_ids(c, refs, n, 1,
 	                                           "insert into items (item_id, attributes) select "
-	                                           "unnest($1::bigint[]), '{\"placeholder\": "
-	                                           "true}'::jsonb on conflict do nothing",
+	                                           "i, '{\"placeholder\": true}'::jsonb from "
+	                                           "unnest($1::bigint[]) i order by 1 on "
+	                                           "conflict do nothing",
 	                                           "insert_placeholder_items")) < 0)
 		goto rollback;
 	if (c->w_slow_groups > 0) {
@@ -769,6 +771,10 @@ writer_process(writer_conn *c, ing_job *jobs)
 	/* While the spool holds records, new groups queue behind them (order). */
 	if (c->w_pg != NULL && atomic_load(&w->w_spool_pending) == 0) {
 		rv = writer_pg_write(c, refs, n, 0);
+		/* A database error such as a deadlock between the two writers (both creating the
+		 * same new users, or a retried batch racing its original) goes away on a retry. */
+		for (int attempt = 0; rv == RS_EDB && attempt < 2; attempt++)
+			rv = writer_pg_write(c, refs, n, 0);
 		if (rv == RS_EUNAVAIL)
 			writer_pg_lost(c, "write");
 	}
