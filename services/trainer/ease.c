@@ -1,6 +1,7 @@
 /* ease: see ease.h. */
 #include "ease.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,7 @@ tr_ease_fit(const tr_dataset *ds, const tr_ease_opts *o, tr_ease *out, tr_error 
 		                    "--max-mem %.1f GiB; use als/itemknn",
 		                    need / 1073741824.0, ds->n_users, ds->n_items,
 		                    dual ? "dual" : "primal", o->max_bytes / 1073741824.0);
+	openblas_set_num_threads(o->nthreads); /* the factorisation is BLAS-3: all cores */
 	out->dual = dual;
 	out->n_users = ds->n_users;
 	out->n_items = ds->n_items;

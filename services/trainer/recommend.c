@@ -1,6 +1,7 @@
 /* recommend: see recommend.h. */
 #include "recommend.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ tr_recommend_batch(const tr_model *m, const tr_dataset *ds, const int32_t *users
 
 	if (k <= 0)
 		return tr_error_set(err, RS_EINVAL, "--k must be positive");
+	/* our threads score users in parallel; BLAS threads inside them only contend */
+	openblas_set_num_threads(1);
 	if (m->kind == TR_TWOSTAGE)
 		return tr_twostage_recommend_batch(m->ts, m, ds, users, n, k, out, counts, err);
 	c.m = m;

@@ -1,6 +1,7 @@
 /* twostage: see twostage.h. */
 #include "twostage.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +356,7 @@ ts_rows_for_users(const ts_ctx *c, int nthreads, const int32_t *users, size_t n,
 	ts_batch bt;
 	int t;
 
+	openblas_set_num_threads(1); /* parallel over users, not inside BLAS */
 	bt.c = c;
 	bt.users = users;
 	bt.rows = rows;
