@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rs_err.h"
+#include "topk.h"
 
 const char *const cand_src_names[CAND_NSRC] = {"covisit", "bought_together", "category", "popular"};
 
@@ -60,14 +61,18 @@ acc_init(acc *a, size_t cap)
 	a->icap = 16;
 	while (a->icap < a->cap * 2)
 		a->icap <<= 1;
-	a->item = malloc(a->cap * sizeof(*a->item));
-	a->score = malloc(a->cap * sizeof(*a->score));
-	a->because = malloc(a->cap * sizeof(*a->because));
-	a->best = malloc(a->cap * sizeof(*a->best));
-	a->index = malloc(a->icap * sizeof(*a->index));
-	if (a->item == NULL || a->score == NULL || a->because == NULL || a->best == NULL ||
-	    a->index == NULL)
+	/* One block, widest members first so each array stays aligned. */
+	size_t bytes = a->cap * (sizeof(*a->because) + sizeof(*a->item) + sizeof(*a->score) +
+	                         sizeof(*a->best)) +
+	               a->icap * sizeof(*a->index);
+	char *p = malloc(bytes);
+	if (p == NULL)
 		return RS_ENOMEM;
+	a->because = (int64_t *) p;
+	a->item = (uint32_t *) (a->because + a->cap);
+	a->score = (float *) (a->item + a->cap);
+	a->best = a->score + a->cap;
+	a->index = (int32_t *) (a->best + a->cap);
 	memset(a->index, 0xff, a->icap * sizeof(*a->index));
 	return 0;
 }
@@ -75,11 +80,7 @@ acc_init(acc *a, size_t cap)
 static void
 acc_fini(acc *a)
 {
-	free(a->item);
-	free(a->score);
-	free(a->because);
-	free(a->best);
-	free(a->index);
+	free(a->because); /* the block */
 }
 
 static int32_t *
@@ -113,37 +114,21 @@ acc_add(acc *a, uint32_t item, float w, int64_t because)
 	}
 }
 
-typedef struct ranked {
-	uint32_t item;
-	float score;
-	int64_t because;
-	int64_t id;
-} ranked;
-
-static int
-cmp_ranked(const void *x, const void *y)
-{
-	const ranked *a = x, *b = y;
-	if (a->score != b->score)
-		return a->score < b->score ? 1 : -1;
-	return (a->id > b->id) - (a->id < b->id);
-}
-
 /* Sorts the source, keeps its top k and folds it into the merged accumulator m, whose
  * per-item results live in res (indexed like m). */
 static int
 merge_source(const cand_snap *s, acc *src, int which, uint32_t k, acc *m, cand_result *res)
 {
-	ranked *r;
+	cand_ranked *r;
 	if (src->n == 0)
 		return 0;
 	if ((r = malloc(src->n * sizeof(*r))) == NULL)
 		return RS_ENOMEM;
 	for (size_t i = 0; i < src->n; i++)
-		r[i] = (ranked){src->item[i], src->score[i], src->because[i],
-		                s->items[src->item[i]].id};
-	qsort(r, src->n, sizeof(*r), cmp_ranked);
+		r[i] = (cand_ranked){src->item[i], src->score[i], src->because[i],
+		                     s->items[src->item[i]].id};
 	size_t n = src->n < k ? src->n : k;
+	cand_top_k(r, src->n, n);
 	float top = r[0].score > 0 ? r[0].score : 1.0f;
 	for (size_t i = 0; i < n; i++) {
 		int32_t *slot = acc_slot(m, r[i].item);
@@ -163,17 +148,6 @@ merge_source(const cand_snap *s, acc *src, int which, uint32_t k, acc *m, cand_r
 	}
 	free(r);
 	return 0;
-}
-
-static int
-cmp_result(const void *x, const void *y, void *ctx)
-{
-	const cand_result *a = x, *b = y;
-	const cand_snap *s = ctx;
-	if (a->score != b->score)
-		return a->score < b->score ? 1 : -1;
-	int64_t ia = s->items[a->item].id, ib = s->items[b->item].id;
-	return (ia > ib) - (ia < ib);
 }
 
 static int
@@ -305,9 +279,19 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 	for (int i = 0; i < CAND_NSRC; i++)
 		if (merge_source(r->s, &r->src[i], i, k, &m, res) != 0)
 			goto out;
-	qsort_r(res, m.n, sizeof(*res), cmp_result, (void *) r->s);
 	*n_out = m.n < k ? m.n : k;
-	memcpy(out, res, *n_out * sizeof(*res));
+	if (m.n > 0) {
+		cand_ranked *order = malloc(m.n * sizeof(*order));
+		if (order == NULL)
+			goto out;
+		for (size_t i = 0; i < m.n; i++)
+			order[i] = (cand_ranked){(uint32_t) i, res[i].score, 0,
+			                         r->s->items[res[i].item].id};
+		cand_top_k(order, m.n, *n_out);
+		for (size_t i = 0; i < *n_out; i++)
+			out[i] = res[order[i].item];
+		free(order);
+	}
 	rv = 0;
 out:
 	free(res);

@@ -4,6 +4,7 @@
 
 #include "retrieve.h"
 #include "snapshot.h"
+#include "topk.h"
 
 static const cand_build_params params = {
         .half_life_ms = 3600.0 * 1000.0, /* one hour */
@@ -94,4 +95,67 @@ Test(snapshot, empty_input_builds_an_empty_snapshot)
 	cr_assert_eq(cand_retrieve(s, NULL, 0, NULL, 4, out, &n), 0);
 	cr_assert_eq(n, 0);
 	cand_snap_unref(s);
+}
+
+static int
+cmp_pop_desc(const void *a, const void *b)
+{
+	const cand_item *x = *(const cand_item *const *) a, *y = *(const cand_item *const *) b;
+	if (x->pop != y->pop)
+		return x->pop < y->pop ? 1 : -1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+Test(snapshot, popular_top_k_matches_a_full_sort)
+{
+	enum { N = 2000 };
+	static cand_event_row ev[N * 3];
+	static const cand_item *all[N];
+	size_t ne = 0;
+	unsigned seed = 12345;
+	for (int i = 0; i < N; i++) {
+		int times = 1 + (int) ((seed = seed * 1103515245u + 12345u) >> 16) % 3;
+		for (int t = 0; t < times; t++) /* ties on purpose: many items share a count */
+			ev[ne++] = (cand_event_row){1 + t, 100 + i, 1, 0,
+			                            (int32_t) (1 + (seed >> 8) % 4)};
+	}
+	cand_snap *s;
+	cr_assert_eq(cand_snap_build(NULL, 0, ev, ne, &params, 0, &s), 0);
+	for (size_t i = 0; i < s->n_items; i++)
+		all[i] = &s->items[i];
+	qsort(all, s->n_items, sizeof(*all), cmp_pop_desc);
+	static const uint32_t ks[] = {1, 7, 37, 200, 999};
+	for (size_t q = 0; q < sizeof(ks) / sizeof(ks[0]); q++) {
+		cand_result out[999];
+		size_t n;
+		cr_assert_eq(cand_retrieve(s, NULL, 0, NULL, ks[q], out, &n), 0);
+		cr_assert_eq(n, ks[q]);
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(s->items[out[i].item].id, all[i]->id, "k=%u position %zu",
+			             ks[q], i);
+	}
+	cand_snap_unref(s);
+}
+
+Test(topk, matches_a_full_sort_for_every_k)
+{
+	enum { N = 700 };
+	static cand_ranked a[N], b[N];
+	unsigned seed = 7;
+	for (int i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		/* few distinct scores: ties decided by id */
+		a[i] = (cand_ranked){(uint32_t) i, (float) ((seed >> 16) % 50), 0,
+		                     (int64_t) (seed % 100000)};
+	}
+	memcpy(b, a, sizeof(a));
+	qsort(b, N, sizeof(*b), cand_ranked_cmp);
+	for (size_t k = 0; k <= N; k += (k < 40 ? 1 : 37)) {
+		static cand_ranked c[N];
+		memcpy(c, a, sizeof(a));
+		cand_top_k(c, N, k);
+		for (size_t i = 0; i < k; i++)
+			cr_assert(c[i].score == b[i].score && c[i].id == b[i].id,
+			          "k=%zu position %zu", k, i);
+	}
 }
