@@ -44,7 +44,8 @@ stack_db_reset(test_stack *st, const char *name)
 		return -1;
 	}
 	snprintf(cmd, sizeof(cmd),
-	         "psql '%s' -qX -v ON_ERROR_STOP=1 -c 'drop database if exists %s with (force)' "
+	         "psql '%s' -qX -v ON_ERROR_STOP=1 -c 'set client_min_messages = warning' -c 'drop "
+	         "database if exists %s with (force)' "
 	         "-c 'create database %s' >/dev/null",
 	         base, name, name);
 	if (run_cmd(cmd) != 0) {
@@ -52,7 +53,7 @@ stack_db_reset(test_stack *st, const char *name)
 		return -1;
 	}
 	snprintf(st->dsn, sizeof(st->dsn), "%s dbname=%s", base, name); /* last dbname wins */
-	snprintf(cmd, sizeof(cmd), "'%s/scripts/migrate.sh' '%s' >/dev/null", root, st->dsn);
+	snprintf(cmd, sizeof(cmd), "'%s/scripts/migrate.sh' '%s' >/dev/null 2>&1", root, st->dsn);
 	if (run_cmd(cmd) != 0) {
 		fprintf(stderr, "stack: migrations failed\n");
 		return -1;

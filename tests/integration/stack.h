@@ -11,8 +11,8 @@
 
 typedef struct test_stack {
 	char dsn[512];
-	char http[64];         /* host:port of the gateway */
-	char url[80];          /* http://host:port */
+	char http[64]; /* host:port of the gateway */
+	char url[80];  /* http://host:port */
 	char spool[256];
 	int base_port;
 	pid_t pids[STACK_NSVC]; /* ingest feature candidate ranking gateway */

@@ -18,9 +18,12 @@ static const char seed_sql[] =
         "insert into users(user_id, external_id, display_name)\n"
         "  select u, 'u' || u, 'Customer ' || u from generate_series(1, 50) u;\n"
         "insert into events(event_id, user_id, item_id, type, ts)\n"
-        "  select 'seed-v1-' || u, u, (u % 20) + 1, 1, now() - interval '2 days' from generate_series(1, 50) u\n"
-        "  union all select 'seed-v2-' || u, u, (u % 20) + 21, 1, now() - interval '2 days' from generate_series(1, 50) u\n"
-        "  union all select 'seed-p-' || u, u, (u % 20) + 1, 4, now() - interval '1 day' from generate_series(1, 50) u;\n";
+        "  select 'seed-v1-' || u, u, (u % 20) + 1, 1, now() - interval '2 days' from "
+        "generate_series(1, 50) u\n"
+        "  union all select 'seed-v2-' || u, u, (u % 20) + 21, 1, now() - interval '2 days' from "
+        "generate_series(1, 50) u\n"
+        "  union all select 'seed-p-' || u, u, (u % 20) + 1, 4, now() - interval '1 day' from "
+        "generate_series(1, 50) u;\n";
 
 static test_stack st;
 
@@ -91,10 +94,11 @@ Test(system, posted_events_change_recommendations, .timeout = 120)
 	/* Customers 10..39 buy item 37: it must become the top pick for user 1, who has not. */
 	n += (size_t) snprintf(body + n, sizeof(body) - n, "{\"events\": [");
 	for (int u = 10; u < 40; u++)
-		n += (size_t) snprintf(body + n, sizeof(body) - n,
-		                       "%s{\"event_id\": \"it-buy-%d\", \"user_id\": %d, \"item_id\": 37, "
-		                       "\"type\": \"purchase\"}",
-		                       u > 10 ? "," : "", u, u);
+		n += (size_t) snprintf(
+		        body + n, sizeof(body) - n,
+		        "%s{\"event_id\": \"it-buy-%d\", \"user_id\": %d, \"item_id\": 37, "
+		        "\"type\": \"purchase\"}",
+		        u > 10 ? "," : "", u, u);
 	snprintf(body + n, sizeof(body) - n, "]}");
 	post_events(body, 30);
 
@@ -107,7 +111,8 @@ Test(system, posted_events_change_recommendations, .timeout = 120)
 	          "retry: %s", r.body);
 	http_reply_free(&r);
 	char count[32];
-	cr_assert_eq(stack_sql_value(&st, "select count(*) from events where item_id = 37 and type = 4",
+	cr_assert_eq(stack_sql_value(&st,
+	                             "select count(*) from events where item_id = 37 and type = 4",
 	                             count, sizeof(count)),
 	             0);
 	cr_assert_str_eq(count, "30", "purchases stored: %s", count);
@@ -131,7 +136,8 @@ Test(system, posted_events_change_recommendations, .timeout = 120)
 	json_t *cold = get_json("/v1/users/777/recommendations?k=10", 200);
 	char *cold_s = json_dumps(json_object_get(cold, "items"), JSON_COMPACT);
 	json_decref(cold);
-	post_events("{\"event_id\": \"it-new-1\", \"user_id\": 777, \"item_id\": 5, \"type\": \"view\"}",
+	post_events("{\"event_id\": \"it-new-1\", \"user_id\": 777, \"item_id\": 5, \"type\": "
+	            "\"view\"}",
 	            1);
 	int changed = 0;
 	for (int tries = 0; tries < 20 && !changed; tries++) {
@@ -206,10 +212,11 @@ Test(system, a_downstream_that_is_down_never_hangs_the_gateway, .timeout = 120)
 	stack_kill(&st, 0);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	expect_error("POST", "/v1/events",
-	             "{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\"}", 503);
+	expect_error("POST", "/v1/events", "{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\"}",
+	             503);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double ms = (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	double ms =
+	        (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
 	cr_assert_lt(ms, 3000.0, "503 took %.0f ms", ms);
 	cr_assert_eq(stack_stop(&st), 0, "a service did not exit 0 on SIGTERM");
 }
