@@ -380,11 +380,70 @@ rs_rpc_server_close(rs_rpc_server *s)
 	free(s);
 }
 
+/* A context with its aio, reused across calls: opening and closing them per call costs
+ * about as much as the round trip itself on a small machine. */
+typedef struct rpc_slot {
+	struct rpc_slot *s_next;
+	nng_ctx s_ctx;
+	nng_aio *s_aio;
+} rpc_slot;
+
 struct rs_rpc_client {
 	nng_socket c_sock;
 	atomic_int c_pipes;
+	pthread_mutex_t c_lock;
+	rpc_slot *c_free; /* idle slots, guarded by c_lock */
 	char c_url[256];
 };
+
+static rpc_slot *
+rpc_slot_get(rs_rpc_client *c)
+{
+	rpc_slot *s;
+
+	pthread_mutex_lock(&c->c_lock);
+	s = c->c_free;
+	if (s != NULL)
+		c->c_free = s->s_next;
+	pthread_mutex_unlock(&c->c_lock);
+	if (s != NULL)
+		return s;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if (nng_ctx_open(&s->s_ctx, c->c_sock) != 0) {
+		free(s);
+		return NULL;
+	}
+	if (nng_aio_alloc(&s->s_aio, NULL, NULL) != 0) {
+		nng_ctx_close(s->s_ctx);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+rpc_slot_free(rpc_slot *s)
+{
+	nng_aio_free(s->s_aio);
+	nng_ctx_close(s->s_ctx);
+	free(s);
+}
+
+/* A slot whose call timed out or failed may still have a request outstanding: closing its
+ * context abandons that request, so such a slot is not reused. */
+static void
+rpc_slot_put(rs_rpc_client *c, rpc_slot *s, int reusable)
+{
+	if (!reusable) {
+		rpc_slot_free(s);
+		return;
+	}
+	pthread_mutex_lock(&c->c_lock);
+	s->s_next = c->c_free;
+	c->c_free = s;
+	pthread_mutex_unlock(&c->c_lock);
+}
 
 static void
 rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -407,6 +466,7 @@ rs_rpc_client_open(rs_rpc_client **out, const char *url)
 		return RS_EINVAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return RS_ENOMEM;
+	pthread_mutex_init(&c->c_lock, NULL);
 	snprintf(c->c_url, sizeof(c->c_url), "%s", url);
 	if ((rv = nng_req0_open(&c->c_sock)) != 0) {
 		free(c);
@@ -433,6 +493,12 @@ rs_rpc_client_close(rs_rpc_client *c)
 	if (c == NULL)
 		return;
 	nng_close(c->c_sock);
+	while (c->c_free != NULL) {
+		rpc_slot *s = c->c_free;
+		c->c_free = s->s_next;
+		rpc_slot_free(s);
+	}
+	pthread_mutex_destroy(&c->c_lock);
 	free(c);
 }
 
@@ -454,8 +520,9 @@ rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
                void **resp, Rs__Status *status, char *err, size_t errn)
 {
 	Rs__Envelope env = RS__ENVELOPE__INIT;
-	nng_ctx ctx = NNG_CTX_INITIALIZER;
-	nng_aio *aio = NULL;
+	rpc_slot *slot;
+	nng_ctx ctx;
+	nng_aio *aio;
 	nng_msg *msg = NULL;
 	int rv;
 
@@ -487,12 +554,12 @@ rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
 	}
 	rs__envelope__pack(&env, nng_msg_body(msg));
 
-	if ((rv = nng_ctx_open(&ctx, c->c_sock)) != 0 ||
-	    (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+	if ((slot = rpc_slot_get(c)) == NULL) {
 		nng_msg_free(msg);
-		rv = rs_err_from_nng(rv);
-		goto out;
+		return RS_ENOMEM;
 	}
+	ctx = slot->s_ctx;
+	aio = slot->s_aio;
 	nng_aio_set_timeout(aio, timeout_ms);
 	nng_aio_set_msg(aio, msg);
 	nng_ctx_send(ctx, aio);
@@ -530,9 +597,6 @@ rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
 	}
 	rv = 0;
 out:
-	if (aio != NULL)
-		nng_aio_free(aio);
-	if (nng_ctx_id(ctx) > 0)
-		nng_ctx_close(ctx);
+	rpc_slot_put(c, slot, rv == 0 || rv == RS_EPROTO);
 	return rv;
 }
