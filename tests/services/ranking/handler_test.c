@@ -66,7 +66,16 @@ teardown(void)
 	fx_pg_teardown(&fx);
 }
 
+/* Tests that need item titles from PostgreSQL. */
 TestSuite(ranking, .init = setup, .fini = teardown, .timeout = 20);
+
+/* Tests that need no database: the service runs against one that is down. */
+#define DOWN_DSN "host=127.0.0.1 port=1 user=postgres dbname=none"
+static void
+setup_nodb(void)
+{
+}
+TestSuite(ranking_nodb, .init = setup_nodb, .fini = teardown, .timeout = 20);
 
 /* The request: user 5 viewed the knife (2 h ago), bought beans (1 h), has the frother in the
  * cart (30 min); five candidates, each led by a different signal. */
@@ -185,11 +194,11 @@ Test(ranking, orders_by_score_with_reasons)
 	cr_assert_eq(r->items[0]->n_features, 0, "features only when explain");
 }
 
-Test(ranking, k_bounds_the_answer_and_defaults_from_config)
+Test(ranking_nodb, k_bounds_the_answer_and_defaults_from_config)
 {
 	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
 	Rs__RankResponse *r;
-	start(fx.dsn);
+	start(DOWN_DSN);
 	fill_request(&req);
 	req.k = 2;
 	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
@@ -227,11 +236,11 @@ Test(ranking, explain_returns_named_features)
 	cr_assert_float_eq(seen, 0.0f, 1e-9);
 }
 
-Test(ranking, duplicate_candidates_are_ranked_once)
+Test(ranking_nodb, duplicate_candidates_are_ranked_once)
 {
 	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
 	Rs__RankResponse *r;
-	start(fx.dsn);
+	start(DOWN_DSN);
 	fill_request(&req);
 	cand_p[3] = &cand[0]; /* item 1 twice, item 4 gone */
 	req.k = 10;
@@ -239,11 +248,11 @@ Test(ranking, duplicate_candidates_are_ranked_once)
 	cr_assert_eq(r->n_items, NC - 1);
 }
 
-Test(ranking, database_down_still_ranks_with_ids_in_reasons)
+Test(ranking_nodb, database_down_still_ranks_with_ids_in_reasons)
 {
 	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
 	Rs__RankResponse *r;
-	start("host=127.0.0.1 port=1 user=postgres dbname=none");
+	start(DOWN_DSN);
 	cr_assert_eq(rank_refresh_catalog(st), RS_EUNAVAIL);
 	fill_request(&req);
 	req.k = 10;
@@ -285,11 +294,11 @@ raw_call(Rs__Method method, const uint8_t *body, size_t len)
 	return status;
 }
 
-Test(ranking, bad_requests_are_invalid)
+Test(ranking_nodb, bad_requests_are_invalid)
 {
 	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
 	Rs__RankResponse *r;
-	start(fx.dsn);
+	start(DOWN_DSN);
 	cr_assert_eq(raw_call(RS__METHOD__METHOD_RANK, (const uint8_t *) "\x2a\x10\x08", 3),
 	             RS__STATUS__STATUS_INVALID);
 	fill_request(&req);
@@ -309,12 +318,12 @@ Test(ranking, bad_requests_are_invalid)
 	cr_assert_eq(r->n_items, 0);
 }
 
-Test(ranking, health_is_ready_with_the_scorer)
+Test(ranking_nodb, health_is_ready_with_the_scorer)
 {
 	Rs__HealthRequest req = RS__HEALTH_REQUEST__INIT;
 	Rs__HealthResponse *resp;
 	Rs__Status status;
-	start(fx.dsn);
+	start(DOWN_DSN);
 	cr_assert_eq(rs_rpc_request(cli, RS__METHOD__METHOD_HEALTH, &req.base,
 	                            &rs__health_response__descriptor, 1000, arena, (void **) &resp,
 	                            &status, NULL, 0),
