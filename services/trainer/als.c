@@ -204,6 +204,7 @@ void
 tr_als_fit(const tr_dataset *ds, const tr_als_opts *o, tr_als *out)
 {
 	int it, f = o->factors;
+	double t0 = tr_now();
 	uint64_t seed = o->seed * 7919 + 1;
 
 	out->n_users = ds->n_users;
@@ -215,11 +216,13 @@ tr_als_fit(const tr_dataset *ds, const tr_als_opts *o, tr_als *out)
 	als_init(out->V, (size_t) ds->n_items * f, &seed);
 	openblas_set_num_threads(1); /* only f x f products here; our threads do the rows */
 	for (it = 0; it < o->iterations; it++) {
+		tr_progress("als: iteration", (size_t) it, (size_t) o->iterations, t0);
 		tr_als_half_sweep(ds->u_ptr, ds->u_items, ds->n_users, out->U, out->V, ds->n_items,
 		                  f, o->reg, o->alpha, o->cg_steps, o->nthreads);
 		tr_als_half_sweep(ds->i_ptr, ds->i_users, ds->n_items, out->V, out->U, ds->n_users,
 		                  f, o->reg, o->alpha, o->cg_steps, o->nthreads);
 	}
+	tr_progress("als: iteration", (size_t) o->iterations, (size_t) o->iterations, t0);
 }
 
 void

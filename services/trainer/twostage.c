@@ -831,6 +831,7 @@ tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_d
 {
 	ts_ctx c;
 	size_t b, j, chunk = 4096, nr, at;
+	double t_start = 0;
 	int a, rv = 0, nt = m->params.nthreads > 0 ? m->params.nthreads : 1;
 	ts_rows *rows = tr_xcalloc(chunk, sizeof(ts_rows));
 	int32_t *pop_order = tr_xmalloc(((size_t) m->n_items + 1) * sizeof(int32_t));
@@ -849,6 +850,7 @@ tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_d
 	tr_topk(m->pop, m->n_items, m->n_items, pop_order, pop_s);
 	free(pop_s);
 	ts_ctx_init(&c, ds, ts->src, ts->n_src, ts->cand_n);
+	t_start = tr_now();
 	for (b = 0; b < n && rv == 0; b += chunk) {
 		size_t e = b + chunk < n ? b + chunk : n;
 		float *X;
@@ -856,6 +858,7 @@ tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_d
 		bst_ulong len = 0;
 		const float *pred = NULL;
 
+		tr_progress("two-stage: users", b, n, t_start);
 		ts_rows_for_users(&c, nt, users + b, e - b, rows);
 		for (nr = 0, j = 0; j < e - b; j++)
 			nr += (size_t) rows[j].n;
@@ -897,6 +900,7 @@ tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_d
 			XGDMatrixFree(dm);
 		free(X);
 	}
+	tr_progress("two-stage: users", n, n, t_start);
 	ts_ctx_fini(&c);
 	free(srt);
 	free(rows);

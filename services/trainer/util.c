@@ -159,6 +159,19 @@ tr_parallel_for(size_t n, size_t chunk, int nthreads, tr_range_fn fn, void *ctx)
 	free(workers);
 }
 
+void
+tr_progress(const char *what, size_t done, size_t total, double t0)
+{
+	double el = tr_now() - t0;
+
+	if (!isatty(2) || total == 0)
+		return;
+	fprintf(stderr, "\r%s %zu/%zu, %.1fs elapsed, ETA %.1fs   ", what, done, total, el,
+	        done > 0 ? el * (double) (total - done) / (double) done : 0.0);
+	if (done >= total)
+		fputc('\n', stderr);
+}
+
 uint64_t
 tr_fnv1a(uint64_t h, const void *data, size_t n)
 {

@@ -38,6 +38,10 @@ int tr_nthreads(void);
 typedef void (*tr_range_fn)(void *ctx, size_t begin, size_t end, int tid);
 void tr_parallel_for(size_t n, size_t chunk, int nthreads, tr_range_fn fn, void *ctx);
 
+/* tr_progress: when stderr is a terminal, redraw one line "what done/total, ETA s" (the
+ * estimate assumes constant speed since t0); done == total ends the line. No-op otherwise. */
+void tr_progress(const char *what, size_t done, size_t total, double t0);
+
 /* FNV-1a 64-bit hashing, used for id hashing and data fingerprints. */
 #define TR_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t tr_fnv1a(uint64_t h, const void *data, size_t n);
