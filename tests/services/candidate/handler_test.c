@@ -423,3 +423,34 @@ Test(candidate, ready_when_data_loaded)
 	cr_assert_eq(health(&ready), 0);
 	cr_assert_eq(ready, 1);
 }
+
+Test(candidate, serves_the_last_snapshot_while_the_database_is_gone_then_reconnects)
+{
+	Rs__CandidatesRequest req = RS__CANDIDATES_REQUEST__INIT;
+	Rs__CandidatesResponse *r;
+	char dsn[1200], sql[200], version[64];
+	snprintf(dsn, sizeof(dsn), "%s application_name=cand_t_%d", fx.dsn, (int) getpid());
+	start(dsn);
+	/* Let the background thread's first refresh finish: it then sleeps for refresh_ms. */
+	for (int i = 0; i < 200 && rs_metric_count(st->cs_refresh_ok) == 0; i++)
+		usleep(10 * 1000);
+	cr_assert_eq(rs_metric_count(st->cs_refresh_ok), 1);
+	cr_assert_eq(cand_refresh(st), 0);
+	req.user_id = 1000;
+	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+	snprintf(version, sizeof(version), "%s", r->header->model_version);
+	snprintf(sql, sizeof(sql),
+	         "select pg_terminate_backend(pid) from pg_stat_activity "
+	         "where application_name = 'cand_t_%d'",
+	         (int) getpid());
+	fx_sql(&fx, sql);
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) "
+	            "select 'p8-' || u, u, 8, 4, now() from generate_series(100, 109) u");
+	cr_assert_neq(cand_refresh(st), 0, "the refresh used a dead connection");
+	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, version, "the old snapshot keeps serving");
+	cr_assert_eq(r->candidates[0]->item_id, 3);
+	cr_assert_eq(cand_refresh(st), 0, "the next refresh reconnects");
+	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->candidates[0]->item_id, 8);
+}

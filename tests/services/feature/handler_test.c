@@ -386,3 +386,31 @@ Test(feature, a_stalled_database_costs_a_request_its_deadline_and_recovers)
 	}
 	cr_assert(feat_store_ready(st->fs_store));
 }
+
+Test(feature, reconnects_after_the_database_drops_its_connections)
+{
+	Rs__UserFeaturesResponse *r;
+	char dsn[1200], sql[200];
+	snprintf(dsn, sizeof(dsn), "%s application_name=feat_t_%d", fx.dsn, (int) getpid());
+	start("", dsn, 50);
+	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_OK);
+	snprintf(sql, sizeof(sql),
+	         "select pg_terminate_backend(pid) from pg_stat_activity "
+	         "where application_name = 'feat_t_%d'",
+	         (int) getpid());
+	fx_sql(&fx, sql);
+	/* A request may meet a dead connection once (UNAVAILABLE, never a hang); the
+	 * background thread notices and reconnects. */
+	int ok = 0;
+	for (int i = 0; i < 100 && !ok; i++) {
+		int status = get_features_within(1, 0, 500, &r);
+		cr_assert(status == RS__STATUS__STATUS_OK ||
+		                  status == RS__STATUS__STATUS_UNAVAILABLE,
+		          "status %d", status);
+		ok = status == RS__STATUS__STATUS_OK;
+		if (!ok)
+			usleep(50 * 1000);
+	}
+	cr_assert(ok, "no reconnect within 5 s");
+	cr_assert_eq(r->n_recent, 3);
+}
