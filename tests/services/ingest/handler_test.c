@@ -38,11 +38,11 @@ fx_count(const char *sql)
 
 /* Opens writer + server + client; dsn may differ from the test database (a dead port). */
 static void
-fx_start(const char *dsn)
+fx_start_opts(const char *dsn, int spool)
 {
 	ing_writer_opts wo = {.dsn = dsn,
 	                      .search_path = fx.schema,
-	                      .spool_dir = fx.spool_dir,
+	                      .spool_dir = spool ? fx.spool_dir : NULL,
 	                      .pub_url = fx.pub_url,
 	                      .reconnect_ms = 50};
 	cr_assert_eq(ing_writer_open(&fx.writer, &wo), 0);
@@ -54,6 +54,12 @@ fx_start(const char *dsn)
 	for (int i = 0; i < 200 && rs_rpc_client_connected(fx.cli) == 0; i++)
 		usleep(5000);
 	cr_assert_gt(rs_rpc_client_connected(fx.cli), 0);
+}
+
+static void
+fx_start(const char *dsn)
+{
+	fx_start_opts(dsn, 1);
 }
 
 static void
@@ -415,5 +421,41 @@ Test(ingest, values_prices_and_timestamps_are_stored_exactly)
 	cr_assert_eq(fx_count("select count(*) from events where price is not null and rec_id is "
 	                      "null and variant is null"),
 	             7);
+	rs_arena_destroy(a);
+}
+
+static Rs__HealthResponse *
+health(rs_arena *a)
+{
+	Rs__HealthRequest req = RS__HEALTH_REQUEST__INIT;
+	Rs__HealthResponse *resp;
+	Rs__Status st;
+	cr_assert_eq(rs_rpc_request(fx.cli, RS__METHOD__METHOD_HEALTH, &req.base,
+	                            &rs__health_response__descriptor, 2000, a, (void **) &resp, &st,
+	                            NULL, 0),
+	             0);
+	cr_assert_eq(st, RS__STATUS__STATUS_OK);
+	return resp;
+}
+
+Test(ingest, postgres_down_with_spool_is_ready_without_spool_is_unavailable)
+{
+	rs_arena *a;
+	post_result r;
+	const char *down = "host=127.0.0.1 port=1 user=postgres dbname=recsys connect_timeout=1";
+	rs_arena_create(&a, 0);
+	fx_start_opts(down, 1);
+	Rs__HealthResponse *h = health(a);
+	cr_assert(h->ready, "spool writable: ready");
+	cr_assert_not_null(strstr(h->detail, "postgres=down spool=writable"), "%s", h->detail);
+	fx_stop();
+
+	fx_start_opts(down, 0);
+	h = health(a);
+	cr_assert(!h->ready, "no database and no spool: not ready");
+	Rs__Event *evs[1] = {mk_event(a, "u-1", 1, 1, 1)};
+	post(a, evs, 1, &r);
+	cr_assert_eq(r.status, RS__STATUS__STATUS_UNAVAILABLE, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "unavailable"), "%s", r.err);
 	rs_arena_destroy(a);
 }
