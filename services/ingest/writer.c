@@ -168,15 +168,25 @@ static int
 writer_connect(writer_conn *c)
 {
 	ing_writer *w = c->c_w;
-	const char *keys[4] = {"connect_timeout", "dbname", NULL, NULL};
-	const char *vals[4] = {"3", w->w_dsn, NULL, NULL};
+	/* Defaults first (the DSN overrides them): a dead peer that sends no reset (cable, VM
+	 * pause) is noticed in ~10 s instead of the kernel's TCP timeout, so the writer spools. */
+	const char *keys[9] = {"connect_timeout",
+	                       "keepalives",
+	                       "keepalives_idle",
+	                       "keepalives_interval",
+	                       "keepalives_count",
+	                       "tcp_user_timeout",
+	                       "dbname",
+	                       NULL,
+	                       NULL};
+	const char *vals[9] = {"3", "1", "5", "2", "3", "10000", w->w_dsn, NULL, NULL};
 	char opts[300];
 	int rv;
 
 	if (w->w_search_path != NULL) {
 		snprintf(opts, sizeof(opts), "-c search_path=%s", w->w_search_path);
-		keys[2] = "options";
-		vals[2] = opts;
+		keys[7] = "options";
+		vals[7] = opts;
 	}
 	c->w_next_connect_ms = rs_now_ms() + w->w_reconnect_ms;
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
@@ -187,12 +197,17 @@ writer_connect(writer_conn *c)
 		return RS_EUNAVAIL;
 	}
 	c->w_pg = conn;
-	rv = rs_pg_exec(conn,
-	                "create temp table if not exists ing_stage (seq int not null, event_id "
-	                "text not null, user_id bigint not null, item_id bigint not null, type "
-	                "smallint not null, value double precision, price numeric(12,2), ts_ms "
-	                "bigint not null, rec_id text, variant text) on commit delete rows",
-	                0, NULL, PGRES_COMMAND_OK, "create_stage");
+	/* A statement that runs this long means a stuck server: fail the request, do not hang. */
+	rv = rs_pg_exec(conn, "set statement_timeout = '30s'", 0, NULL, PGRES_COMMAND_OK,
+	                "statement_timeout");
+	if (rv == 0)
+		rv = rs_pg_exec(
+		        conn,
+		        "create temp table if not exists ing_stage (seq int not null, event_id "
+		        "text not null, user_id bigint not null, item_id bigint not null, type "
+		        "smallint not null, value double precision, price numeric(12,2), ts_ms "
+		        "bigint not null, rec_id text, variant text) on commit delete rows",
+		        0, NULL, PGRES_COMMAND_OK, "create_stage");
 	if (rv == 0)
 		rv = writer_load_items(c);
 	/* One thread creates partitions, so two never race to create the same one. */
