@@ -116,6 +116,7 @@ typedef struct gen_item {
 	uint32_t leaf, brand; /* brand: index into the top's list */
 	double price;
 	double logpop;
+	int in_stock;
 	float v[GEN_K];
 } gen_item;
 
@@ -349,13 +350,14 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		char attrs[96];
 		snprintf(attrs, sizeof(attrs), "{\"synthetic\": true, \"consumable\": %s}",
 		         lf->consumable ? "true" : "false");
+		it->in_stock = dio_rng_unif(&r) < 0.92;
 		dio_item di = {.id = i + 1,
 		               .external_id = ext,
 		               .title = title,
 		               .category = lf->path,
 		               .brand = GEN_BRANDS_BY_TOP[top].brands[it->brand],
 		               .price = it->price,
-		               .in_stock = dio_rng_unif(&r) < 0.92,
+		               .in_stock = it->in_stock,
 		               .attributes = attrs};
 		if ((rv = dio_sink_item(sink, &di)) != 0)
 			goto sinkerr;
@@ -464,7 +466,10 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 					if ((rv = gen_push(&evs, t, id, 2, it->price, 0, 0)) != 0)
 						goto nomem;
 					if (dio_rng_unif(&r) < 0.6 * gen_sigmoid(sc - 1.5) &&
-					    ncart < 16) {
+					    ncart < 16 &&
+					    (it->in_stock || t < end_ms - 7 * 86400000LL)) {
+						/* out-of-stock items sold out during the last week
+						 */
 						t += 5000 + (int64_t) (dio_rng_unif(&r) * 60000);
 						if ((rv = gen_push(&evs, t, id, 3, it->price, 1,
 						                   1)) != 0)
@@ -501,7 +506,8 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 					int64_t rt = t;
 					while (dio_rng_unif(&r) < 0.7) {
 						rt += 86400000LL * (14 + dio_rng_below(&r, 29));
-						if (rt >= end_ms)
+						if (rt >= end_ms || (!it->in_stock &&
+						                     rt >= end_ms - 7 * 86400000LL))
 							break;
 						if ((rv = gen_push(&evs, rt, cart[ci], 1, it->price,
 						                   0, 0)) != 0 ||
