@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ struct ing_spool {
 	size_t sp_segbytes;
 	uint64_t *sp_segs; /* sequence numbers of existing segments, ascending */
 	size_t sp_nsegs, sp_capsegs;
+	int sp_lockfd;     /* flock'ed spool.lock: one process per spool directory */
 	int sp_wfd;        /* append fd of the last segment, -1 if none open */
 	uint64_t sp_wsize; /* its size */
 	int sp_rfd;        /* read fd of the first segment, -1 if none open */
@@ -194,7 +196,7 @@ ing_spool_open(ing_spool **out, const char *dir, size_t segment_bytes)
 		return RS_ENOMEM;
 	snprintf(sp->sp_dir, sizeof(sp->sp_dir), "%s", dir);
 	sp->sp_segbytes = segment_bytes ? segment_bytes : (64u << 20);
-	sp->sp_wfd = sp->sp_rfd = -1;
+	sp->sp_wfd = sp->sp_rfd = sp->sp_lockfd = -1;
 	/* mkdir -p */
 	char tmp[512];
 	snprintf(tmp, sizeof(tmp), "%s", dir);
@@ -210,9 +212,18 @@ ing_spool_open(ing_spool **out, const char *dir, size_t segment_bytes)
 		free(sp);
 		return RS_EIO;
 	}
+	snprintf(tmp, sizeof(tmp), "%s/spool.lock", dir);
+	if ((sp->sp_lockfd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0 ||
+	    flock(sp->sp_lockfd, LOCK_EX | LOCK_NB) != 0) {
+		rs_log_error("ingest.spool_open_failed", "dir=%s err=\"%s\"", dir,
+		             errno == EWOULDBLOCK ? "spool directory in use by another process"
+		                                  : strerror(errno));
+		ing_spool_close(sp);
+		return RS_EBUSY;
+	}
 	if ((d = opendir(dir)) == NULL) {
 		rs_log_error("ingest.spool_open_failed", "dir=%s err=\"%s\"", dir, strerror(errno));
-		free(sp);
+		ing_spool_close(sp);
 		return RS_EIO;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -258,6 +269,8 @@ ing_spool_close(ing_spool *sp)
 		close(sp->sp_wfd);
 	if (sp->sp_rfd >= 0)
 		close(sp->sp_rfd);
+	if (sp->sp_lockfd >= 0)
+		close(sp->sp_lockfd); /* releases the flock */
 	free(sp->sp_segs);
 	free(sp->sp_buf);
 	free(sp);

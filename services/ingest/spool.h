@@ -18,8 +18,9 @@
 typedef struct ing_spool ing_spool;
 
 /* ing_spool_open: open (creating it) the spool in dir; scans existing segments, truncating a
- * torn tail. segment_bytes is the rotation size (0 = 64 MiB). Returns 0, RS_EIO (dir not usable,
- * logged), RS_ENOMEM. */
+ * torn tail. segment_bytes is the rotation size (0 = 64 MiB). The directory is locked (flock on
+ * dir/spool.lock) until close, so two processes never share a spool. Returns 0, RS_EIO (dir not
+ * usable, logged), RS_EBUSY (locked by another process), RS_ENOMEM. */
 int ing_spool_open(ing_spool **out, const char *dir, size_t segment_bytes);
 void ing_spool_close(ing_spool *sp); /* NULL is a no-op; pending records stay on disk */
 

@@ -96,3 +96,13 @@ Test(spool, torn_tail_is_truncated_and_appends_continue)
 	expect_next(sp, "three");
 	ing_spool_close(sp);
 }
+
+Test(spool, a_spool_directory_has_one_owner)
+{
+	ing_spool *a, *b;
+	cr_assert_eq(ing_spool_open(&a, dir, 0), 0);
+	cr_assert_eq(ing_spool_open(&b, dir, 0), RS_EBUSY);
+	ing_spool_close(a);
+	cr_assert_eq(ing_spool_open(&b, dir, 0), 0);
+	ing_spool_close(b);
+}
