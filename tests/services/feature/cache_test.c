@@ -1,0 +1,95 @@
+/* feat_cache on its own: order, bounds, de-duplication, epochs, the in-flight ring, LRU. */
+#include <criterion/criterion.h>
+
+#include "cache.h"
+#include "rs_err.h"
+
+static feat_event
+ev(int64_t item, int64_t ts, const char *id)
+{
+	return (feat_event){
+	        .item_id = item, .ts_ms = ts, .type = 1, .id_hash = feat_event_id_hash(id)};
+}
+
+Test(cache, stream_events_keep_time_order_and_the_bound)
+{
+	feat_cache *c;
+	feat_event out[8];
+	uint32_t n;
+	uint64_t total;
+	int known;
+	feat_event loaded[3] = {ev(3, 300, "c"), ev(2, 200, "b"), ev(1, 100, "a")};
+
+	cr_assert_eq(feat_cache_create(&c, 10, 4), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 3, 3, 1), 0);
+	feat_event late = ev(9, 250, "late"), newest = ev(8, 400, "new"), oldest = ev(5, 50, "old");
+	cr_assert_eq(feat_cache_apply(c, 7, &late), 1);
+	cr_assert_eq(feat_cache_apply(c, 7, &newest), 1); /* now 5 events for room 4 */
+	cr_assert_eq(feat_cache_apply(c, 7, &late), 0, "a repeated id is ignored");
+	cr_assert_eq(feat_cache_apply(c, 7, &oldest), 1, "older than the window: counted only");
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 8, out, &n, &total, &known), 0);
+	cr_assert_eq(n, 4);
+	cr_assert_eq(total, 6);
+	int64_t want[4] = {8, 3, 9, 2};
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(out[i].item_id, want[i], "position %d", i);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 2, out, &n, &total, &known), 0);
+	cr_assert_eq(n, 2, "max_n bounds the copy");
+	feat_cache_destroy(c);
+}
+
+Test(cache, another_epoch_misses)
+{
+	feat_cache *c;
+	feat_event out[2];
+	uint32_t n;
+	uint64_t total;
+	int known;
+	cr_assert_eq(feat_cache_create(&c, 10, 4), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, NULL, 0, 0, 0), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 2, out, &n, &total, &known), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(feat_cache_get(c, 7, 2, 0, 2, out, &n, &total, &known), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_get(c, 8, 1, 0, 2, out, &n, &total, &known), RS_ENOTFOUND);
+	feat_cache_destroy(c);
+}
+
+Test(cache, events_that_arrived_during_a_load_are_merged_once)
+{
+	feat_cache *c;
+	feat_event out[8];
+	uint32_t n;
+	uint64_t total;
+	int known;
+	cr_assert_eq(feat_cache_create(&c, 10, 8), 0);
+	/* Two stream events for an uncached user: one the load saw, one it missed. */
+	feat_event seen = ev(1, 100, "seen"), missed = ev(2, 200, "missed");
+	cr_assert_eq(feat_cache_apply(c, 7, &seen), 0);
+	cr_assert_eq(feat_cache_apply(c, 7, &missed), 0);
+	feat_event loaded[1] = {ev(1, 100, "seen")};
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 1, 1, 1), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 8, out, &n, &total, &known), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(total, 2);
+	cr_assert_eq(out[0].item_id, 2);
+	feat_cache_destroy(c);
+}
+
+Test(cache, least_recently_used_user_is_evicted)
+{
+	feat_cache *c;
+	feat_event out[1];
+	uint32_t n;
+	uint64_t total;
+	int known;
+	cr_assert_eq(feat_cache_create(&c, 2, 1), 0);
+	cr_assert_eq(feat_cache_put(c, 1, 1, NULL, 0, 0, 0), 0);
+	cr_assert_eq(feat_cache_put(c, 2, 1, NULL, 0, 0, 0), 0);
+	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known), 0); /* 1 is fresh */
+	cr_assert_eq(feat_cache_put(c, 3, 1, NULL, 0, 0, 0), 0);
+	cr_assert_eq(feat_cache_users(c), 2);
+	cr_assert_eq(feat_cache_get(c, 2, 1, 0, 1, out, &n, &total, &known), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known), 0);
+	cr_assert_eq(feat_cache_get(c, 3, 1, 0, 1, out, &n, &total, &known), 0);
+	feat_cache_destroy(c);
+}
