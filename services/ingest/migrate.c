@@ -111,6 +111,10 @@ ing_migrate(PGconn *conn, const char *dir, int *applied)
 	DIR *d;
 	struct dirent *de;
 
+	/* "already exists, skipping" notices are noise here */
+	if ((rv = rs_pg_exec(conn, "set client_min_messages = warning", 0, NULL, PGRES_COMMAND_OK,
+	                     "client_min_messages")) != 0)
+		return rv;
 	if ((rv = rs_pg_exec(conn,
 	                     "create table if not exists schema_migrations (version text primary "
 	                     "key, applied_at timestamptz not null default now())",
