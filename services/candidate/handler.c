@@ -1,4 +1,5 @@
 /* Request handlers of rs-candidate: CANDIDATES, SIMILAR and HEALTH. */
+#include <math.h>
 #include <stdio.h>
 
 #include "candidate.h"
@@ -92,8 +93,8 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 	}
 	if (req->filter != NULL) {
 		const Rs__CandidateFilter *f = req->filter;
-		if (f->min_price < 0 || f->max_price < 0 ||
-		    (f->max_price > 0 && f->min_price > f->max_price)) {
+		if (!isfinite(f->min_price) || !isfinite(f->max_price) || f->min_price < 0 ||
+		    f->max_price < 0 || (f->max_price > 0 && f->min_price > f->max_price)) {
 			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
 			            "price range must satisfy 0 <= min_price <= max_price");
 			return;

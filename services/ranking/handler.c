@@ -1,4 +1,5 @@
 /* Request handlers of rs-ranking: RANK and HEALTH. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,13 +155,14 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 			continue;
 		memset(rc, 0, sizeof(*rc));
 		rc->item_id = c->item_id;
-		rc->first_stage = c->score;
+		rc->first_stage =
+		        isfinite(c->score) ? c->score : 0; /* bad input must not poison the sort */
 		rc->category = c->category != NULL ? c->category : "";
 		for (size_t s = 0; s < c->n_sources; s++) {
 			int si = rank_source_index(c->sources[s]->source);
 			if (si < 0)
 				continue;
-			rc->src[si] = c->sources[s]->score;
+			rc->src[si] = isfinite(c->sources[s]->score) ? c->sources[s]->score : 0;
 			rc->because[si] = c->sources[s]->because_item;
 		}
 		from[n++] = i;

@@ -1,5 +1,6 @@
 /* rs-candidate handlers over inproc:// against a real PostgreSQL schema (pg_fixture.h). */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdio.h>
@@ -383,6 +384,8 @@ Test(candidate, bad_requests_are_invalid)
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_INVALID);
 	f.min_price = -1;
 	f.max_price = 0;
+	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_INVALID);
+	f.min_price = NAN;
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_INVALID);
 	req.filter = NULL;
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);

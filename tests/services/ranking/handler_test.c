@@ -1,5 +1,6 @@
 /* rs-ranking handlers over inproc:// (the catalog comes from a real PostgreSQL schema). */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdio.h>
@@ -312,6 +313,12 @@ Test(ranking_nodb, bad_requests_are_invalid)
 	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_INVALID);
 	cand[2].item_id = 3;
 	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	/* Non-finite scores count as 0 instead of breaking the order. */
+	src[0][0].score = NAN;
+	cand[1].score = INFINITY;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	for (size_t i = 0; i < r->n_items; i++)
+		cr_assert(isfinite(r->items[i]->score));
 	/* No candidates is not an error: an empty list. */
 	req.n_candidates = 0;
 	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
