@@ -857,13 +857,17 @@ writer_main(void *arg)
 		if (stopping)
 			break;
 
-		if (c->w_pg == NULL && rs_now_ms() >= c->w_next_connect_ms)
+		/* Jobs first: without a connection they go to the spool at once. */
+		if (jobs != NULL)
+			writer_process(c, jobs);
+		/* While PostgreSQL is down only writer 0 probes it (a connect to an unreachable
+		 * host blocks for connect_timeout); the others follow once it answers. */
+		if (c->w_pg == NULL && rs_now_ms() >= c->w_next_connect_ms &&
+		    (c->c_idx == 0 || atomic_load(&w->w_pg_up) > 0))
 			writer_connect(c);
 		if (c->w_pg != NULL && c->c_idx == 0 && rs_now_ms() >= c->w_next_partition_ms &&
 		    writer_ensure_partitions(c) == RS_EUNAVAIL)
 			writer_pg_lost(c, "partitions");
-		if (jobs != NULL)
-			writer_process(c, jobs);
 		/* One thread at a time replays; appends by the others wait for it. */
 		if (c->w_pg != NULL && atomic_load(&w->w_spool_pending) > 0 &&
 		    pthread_mutex_trylock(&w->w_spool_mu) == 0) {
