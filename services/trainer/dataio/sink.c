@@ -37,6 +37,7 @@ struct dio_sink {
 	dio_stats st;
 	char err[300];
 	int failed;
+	int slow; /* an id was already stored: use the on-conflict path from now on */
 };
 
 static int sink_fail(dio_sink *s, int rv, const char *fmt, ...)
@@ -308,6 +309,43 @@ sink_flush_events(dio_sink *s)
 	                    "nothing",
 	                    PGRES_COMMAND_OK)) != 0)
 		goto rollback;
+	/* Fast path: plain inserts (the staging table holds each id once); an id that is already
+	 * stored raises a unique violation, and then the chunk (and the rest of the load) takes
+	 * the on-conflict path. */
+	if (!s->slow) {
+		if ((rv = sink_exec(s, "savepoint fast", PGRES_COMMAND_OK)) != 0)
+			goto rollback;
+		r = PQexec(s->pg, "insert into event_ids (event_id) select event_id from "
+		                  "dio_events_stage");
+		if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+			PQclear(r);
+			r = PQexec(s->pg,
+			           "insert into events (event_id, user_id, item_id, type, value, "
+			           "price, "
+			           "ts) select event_id, user_id, item_id, type, value, price, "
+			           "timestamptz 'epoch' + ts_ms * interval '1 millisecond' from "
+			           "dio_events_stage");
+		}
+		if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+			uint64_t fresh = strtoull(PQcmdTuples(r), NULL, 10);
+			if ((rv = sink_exec(s, "commit", PGRES_COMMAND_OK)) != 0)
+				goto out;
+			s->st.events_new += fresh;
+			s->st.events_dup += s->events.rows - fresh;
+			goto out;
+		}
+		const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		if (state == NULL || strcmp(state, "23505") != 0) {
+			rv = sink_fail(s, RS_EDB, "insert events: %s",
+			               r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->pg));
+			goto rollback;
+		}
+		PQclear(r);
+		r = NULL;
+		s->slow = 1;
+		if ((rv = sink_exec(s, "rollback to savepoint fast", PGRES_COMMAND_OK)) != 0)
+			goto rollback;
+	}
 	r = PQexec(
 	        s->pg,
 	        "with ins as (insert into event_ids (event_id) select event_id from "
