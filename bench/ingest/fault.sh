@@ -30,7 +30,7 @@ step() { echo "fault: $* (stored so far: $(bi_q "select count(*) from events" 2>
 sleep 1;   step "kill -9 rs-ingest";          bi_ingest_kill9
 sleep 0.5; step "restart rs-ingest";          bi_ingest_start
 sleep 1;   step "crash PostgreSQL";           bi_pg_crash
-sleep 1.5; step "rs-ingest is spooling: $(ls "$WORK"/spool 2>/dev/null | wc -l) segment(s)"
+sleep 1.5; step "rs-ingest is spooling: $(ls "$WORK"/spool/spool-*.log 2>/dev/null | wc -l) segment(s)"
            step "kill -9 rs-ingest while spooling"; bi_ingest_kill9
            bi_ingest_start
 sleep 0.5; step "restart PostgreSQL";         bi_pg_start
