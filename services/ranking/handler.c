@@ -118,6 +118,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	Rs__RankResponse resp = RS__RANK_RESPONSE__INIT;
 	Rs__ResponseHeader h;
 	rank_catalog *cat = NULL;
+	rank_scorer *scorer = NULL;
 	rank_user user;
 	size_t n = 0;
 
@@ -184,7 +185,8 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	if (x == NULL || contrib == NULL || scores == NULL || ord == NULL)
 		goto nomem;
 	rank_features_compute(&user, cands, n, x);
-	int rv = rank_scorer_score(st->rs_scorer, x, n, scores, contrib);
+	scorer = rank_current_scorer(st);
+	int rv = rank_scorer_score(scorer, x, n, scores, contrib);
 	if (rv != 0) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "scorer failed: %s",
 		            rs_strerror(rv));
@@ -229,7 +231,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 			goto nomem;
 		ip[r] = it;
 	}
-	rs_rpc_header_init(call, &h, RANK_SVC, st->rs_scorer->version);
+	rs_rpc_header_init(call, &h, RANK_SVC, scorer->version);
 	resp.header = &h;
 	resp.items = ip;
 	resp.n_items = nout;
@@ -238,6 +240,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 nomem:
 	rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 out:
+	rank_scorer_unref(scorer); /* after the reply is packed: it names the version */
 	rank_catalog_unref(cat);
 }
 
@@ -249,14 +252,17 @@ rank_handle_health(void *ud, rs_rpc_call *call)
 	Rs__ResponseHeader h;
 	char detail[160];
 	rank_catalog *cat = rank_current_catalog(st);
+	rank_scorer *scorer = rank_current_scorer(st);
 
 	snprintf(detail, sizeof(detail), "scorer=%s pg=%s catalog_items=%zu",
-	         st->rs_scorer->version, atomic_load(&st->rs_pg_ok) ? "up" : "down",
-	         cat != NULL ? cat->n : 0);
+	         scorer != NULL ? scorer->version : "none",
+	         atomic_load(&st->rs_pg_ok) ? "up" : "down", cat != NULL ? cat->n : 0);
 	rank_catalog_unref(cat);
-	rs_rpc_header_init(call, &h, RANK_SVC, st->rs_scorer->version);
+	rs_rpc_header_init(call, &h, RANK_SVC,
+	                   scorer != NULL ? rs_arena_strdup(call->arena, scorer->version) : "");
 	resp.header = &h;
-	resp.ready = st->rs_scorer != NULL; /* titles are optional: reasons fall back to ids */
+	resp.ready = scorer != NULL; /* titles are optional: reasons fall back to ids */
+	rank_scorer_unref(scorer);
 	resp.detail = rs_arena_strdup(call->arena, detail);
 	resp.uptime_ms = (int64_t) (rs_mono_ms() - st->rs_started_ms);
 	rs_rpc_reply(call, &resp.base);

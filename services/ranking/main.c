@@ -46,7 +46,7 @@ main(void)
 		goto out;
 	}
 	rs_log_info("svc.ready", "url=%s workers=%d scorer=%s", cfg.url, cfg.workers,
-	            st->rs_scorer->version);
+	            st->rs_scorer->version); /* no swap can have happened yet */
 	while (!rs_proc_stop_requested())
 		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
 	rs_log_info("svc.stopping", "reason=signal");

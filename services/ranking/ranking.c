@@ -13,6 +13,27 @@
 
 static const char catalog_sql[] = "select item_id, title, category from items";
 
+rank_scorer *
+rank_current_scorer(rank_state *st)
+{
+	pthread_mutex_lock(&st->rs_cat_mu);
+	rank_scorer *s = rank_scorer_ref(st->rs_scorer);
+	pthread_mutex_unlock(&st->rs_cat_mu);
+	return s;
+}
+
+void
+rank_set_scorer(rank_state *st, rank_scorer *s)
+{
+	pthread_mutex_lock(&st->rs_cat_mu);
+	rank_scorer *old = st->rs_scorer;
+	st->rs_scorer = s;
+	pthread_mutex_unlock(&st->rs_cat_mu);
+	rs_log_info("ranking.scorer_swapped", "from=%s to=%s", old != NULL ? old->version : "",
+	            s->version);
+	rank_scorer_unref(old);
+}
+
 rank_catalog *
 rank_current_catalog(rank_state *st)
 {
@@ -148,7 +169,7 @@ rank_open(rank_state **out, const rank_config *cfg)
 		snprintf(st->rs_dsn, n, "%s connect_timeout=2", cfg->pg_dsn);
 	else
 		snprintf(st->rs_dsn, n, "%s", cfg->pg_dsn);
-	if ((rv = rank_scorer_linear_create(NULL, &st->rs_scorer)) != 0)
+	if ((rv = rank_scorer_linear_create(NULL, NULL, &st->rs_scorer)) != 0)
 		goto fail;
 	if (pthread_create(&st->rs_thread, NULL, rank_background, st) != 0) {
 		rv = RS_ENOMEM;
@@ -171,7 +192,7 @@ rank_close(rank_state *st)
 	if (st->rs_thread_started)
 		pthread_join(st->rs_thread, NULL);
 	rank_catalog_unref(st->rs_catalog);
-	rank_scorer_destroy(st->rs_scorer);
+	rank_scorer_unref(st->rs_scorer);
 	if (st->rs_pg != NULL)
 		PQfinish(st->rs_pg);
 	pthread_mutex_destroy(&st->rs_cat_mu);

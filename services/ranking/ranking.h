@@ -61,6 +61,13 @@ void rank_close(rank_state *st);
  * RS_EUNAVAIL, RS_EDB, RS_ENOMEM; on error the current catalog stays. */
 int rank_refresh_catalog(rank_state *st);
 
+/* rank_current_scorer: a reference to the scorer in use; drop with rank_scorer_unref. */
+rank_scorer *rank_current_scorer(rank_state *st);
+
+/* rank_set_scorer: make s (whose reference moves to the state) the scorer of new requests;
+ * requests in flight finish with the old one, which is destroyed after the last of them. */
+void rank_set_scorer(rank_state *st, rank_scorer *s);
+
 /* rank_current_catalog: a reference (NULL before the first load); drop with
  * rank_catalog_unref. */
 rank_catalog *rank_current_catalog(rank_state *st);

@@ -46,7 +46,7 @@ linear_destroy(void *impl)
 static const rank_scorer_ops linear_ops = {"linear", linear_score, linear_destroy};
 
 int
-rank_scorer_linear_create(const float *w, rank_scorer **out)
+rank_scorer_linear_create(const float *w, const char *version, rank_scorer **out)
 {
 	rank_scorer *s = calloc(1, sizeof(*s));
 	linear *l = calloc(1, sizeof(*l));
@@ -58,7 +58,8 @@ rank_scorer_linear_create(const float *w, rank_scorer **out)
 	memcpy(l->w, w != NULL ? w : rank_linear_weights, sizeof(l->w));
 	s->ops = &linear_ops;
 	s->impl = l;
-	snprintf(s->version, sizeof(s->version), "linear-v1");
+	snprintf(s->version, sizeof(s->version), "%s", version != NULL ? version : "linear-v1");
+	atomic_init(&s->refs, 1);
 	*out = s;
 	return 0;
 }
@@ -69,10 +70,18 @@ rank_scorer_score(const rank_scorer *s, const float *x, size_t n, float *scores,
 	return s->ops->score(s->impl, x, n, scores, contrib);
 }
 
-void
-rank_scorer_destroy(rank_scorer *s)
+rank_scorer *
+rank_scorer_ref(rank_scorer *s)
 {
-	if (s == NULL)
+	if (s != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void
+rank_scorer_unref(rank_scorer *s)
+{
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	s->ops->destroy(s->impl);
 	free(s);

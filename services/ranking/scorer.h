@@ -9,6 +9,7 @@
 #ifndef RANK_SCORER_H
 #define RANK_SCORER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "featurize.h"
@@ -24,11 +25,13 @@ typedef struct rank_scorer {
 	const rank_scorer_ops *ops;
 	void *impl;
 	char version[64]; /* reported as the response's model_version */
+	atomic_int refs;  /* a swapped-out scorer lives until its last request lets go */
 } rank_scorer;
 
 /* rank_scorer_linear_create: the transparent scorer, score = sum of w[f] x x[f] with the
- * weights of rank_linear_weights (or w when not NULL). Returns 0 and *out, or RS_ENOMEM. */
-int rank_scorer_linear_create(const float *w, rank_scorer **out);
+ * weights of rank_linear_weights (or w when not NULL), reporting `version` (NULL: "linear-v1").
+ * Returns 0 and *out (one reference), or RS_ENOMEM. */
+int rank_scorer_linear_create(const float *w, const char *version, rank_scorer **out);
 
 /* The default linear weights, one per feature (featurize.h order). */
 extern const float rank_linear_weights[RANK_NF];
@@ -37,7 +40,9 @@ extern const float rank_linear_weights[RANK_NF];
 int rank_scorer_score(const rank_scorer *s, const float *x, size_t n, float *scores,
                       float *contrib);
 
-/* rank_scorer_destroy: NULL is a no-op. */
-void rank_scorer_destroy(rank_scorer *s);
+/* rank_scorer_ref / rank_scorer_unref: take and drop a reference; the last unref destroys.
+ * NULL is a no-op. */
+rank_scorer *rank_scorer_ref(rank_scorer *s);
+void rank_scorer_unref(rank_scorer *s);
 
 #endif

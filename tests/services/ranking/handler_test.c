@@ -339,3 +339,26 @@ Test(ranking_nodb, health_is_ready_with_the_scorer)
 	cr_assert(resp->ready);
 	cr_assert_str_eq(resp->header->model_version, "linear-v1");
 }
+
+Test(ranking_nodb, a_swapped_scorer_serves_the_next_request)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	rank_scorer *pop_only;
+	float w[RANK_NF] = {0};
+	start(DOWN_DSN);
+	fill_request(&req);
+	req.k = 10;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->items[0]->item_id, 1);
+	/* Hold the old scorer like a request in flight would. */
+	rank_scorer *old = rank_current_scorer(st);
+	w[RANK_F_POPULAR] = 1.0f;
+	cr_assert_eq(rank_scorer_linear_create(w, "linear-popular", &pop_only), 0);
+	rank_set_scorer(st, pop_only);
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "linear-popular");
+	cr_assert_eq(r->items[0]->item_id, 3, "the popular item leads under the new scorer");
+	cr_assert_str_eq(old->version, "linear-v1", "the old scorer lives while referenced");
+	rank_scorer_unref(old);
+}

@@ -29,10 +29,10 @@ reason_for(const rank_hist *hist, size_t nh, char *buf, size_t n)
 	cr_assert_eq(rs_arena_create(&a, 0), 0);
 	cr_assert_eq(rank_user_build(a, hist, nh, NULL, 1000000, &u), 0);
 	rank_features_compute(&u, &c, 1, x);
-	cr_assert_eq(rank_scorer_linear_create(NULL, &s), 0);
+	cr_assert_eq(rank_scorer_linear_create(NULL, NULL, &s), 0);
 	cr_assert_eq(rank_scorer_score(s, x, 1, &score, contrib), 0);
 	rank_reason(&u, &c, contrib, titles, NULL, buf, n);
-	rank_scorer_destroy(s);
+	rank_scorer_unref(s);
 	rs_arena_destroy(a);
 }
 
