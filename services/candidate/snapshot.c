@@ -284,6 +284,9 @@ build_covisit(cand_snap *s, const cand_event_row *events, size_t n_events,
 			s->nbs[s->n_nbs++] = (cand_nb){nc[t].item, nc[t].score, nc[t].cobought};
 		s->items[a].nb_len = (uint32_t) s->n_nbs - s->items[a].nb_off;
 	}
+	cand_nb *fit = realloc(s->nbs, (s->n_nbs ? s->n_nbs : 1) * sizeof(*s->nbs));
+	if (fit != NULL) /* allocated for the worst case: give the rest back */
+		s->nbs = fit;
 	rv = 0;
 out:
 	covisit_seq_fini(&q);

@@ -13,8 +13,8 @@
 
 typedef struct cache_user {
 	int64_t cu_user;
-	feat_event *cu_ev; /* newest first, cu_n of cache max_events */
-	uint32_t cu_n;
+	feat_event *cu_ev; /* newest first, cu_n used of cu_cap (cu_cap <= max_events) */
+	uint32_t cu_n, cu_cap;
 	uint64_t cu_total;
 	int cu_known;
 	uint64_t cu_epoch;
@@ -168,7 +168,21 @@ user_insert(feat_cache *c, cache_user *u, const feat_event *e)
 		u->cu_total++; /* older than the whole bounded window: it only counts */
 		return 1;
 	}
-	uint32_t keep = u->cu_n < c->c_max_events ? u->cu_n : c->c_max_events - 1;
+	if (u->cu_n == u->cu_cap && u->cu_cap < c->c_max_events) {
+		/* Memory follows the actual history: grow by half, up to the bound. */
+		uint32_t cap = u->cu_cap + u->cu_cap / 2 + 4;
+		if (cap > c->c_max_events)
+			cap = c->c_max_events;
+		feat_event *grown = realloc(u->cu_ev, (size_t) cap * sizeof(feat_event));
+		if (grown == NULL) {
+			u->cu_total++; /* out of memory: the history misses it, the count does not
+			                */
+			return 1;
+		}
+		u->cu_ev = grown;
+		u->cu_cap = cap;
+	}
+	uint32_t keep = u->cu_n < u->cu_cap ? u->cu_n : u->cu_cap - 1;
 	memmove(&u->cu_ev[pos + 1], &u->cu_ev[pos], (keep - pos) * sizeof(feat_event));
 	u->cu_ev[pos] = *e;
 	u->cu_n = keep + 1;
@@ -205,11 +219,13 @@ int
 feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event *ev, uint32_t n,
                uint64_t total, int known)
 {
-	feat_event *copy = malloc((size_t) c->c_max_events * sizeof(feat_event));
-	if (copy == NULL)
-		return RS_ENOMEM;
 	if (n > c->c_max_events)
 		n = c->c_max_events;
+	/* Room for a few stream events before the first growth. */
+	uint32_t cap = n + 4 < c->c_max_events ? n + 4 : c->c_max_events;
+	feat_event *copy = malloc((size_t) cap * sizeof(feat_event));
+	if (copy == NULL)
+		return RS_ENOMEM;
 	if (n > 0)
 		memcpy(copy, ev, n * sizeof(feat_event));
 
@@ -231,6 +247,7 @@ feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event 
 		free(u->cu_ev);
 	}
 	u->cu_ev = copy;
+	u->cu_cap = cap;
 	u->cu_n = n;
 	u->cu_total = total;
 	u->cu_known = known;

@@ -1,5 +1,6 @@
 /* feat_cache on its own: order, bounds, de-duplication, epochs, the in-flight ring, LRU. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 
 #include "cache.h"
 #include "rs_err.h"
@@ -91,5 +92,30 @@ Test(cache, least_recently_used_user_is_evicted)
 	cr_assert_eq(feat_cache_get(c, 2, 1, 0, 1, out, &n, &total, &known), RS_ENOTFOUND);
 	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known), 0);
 	cr_assert_eq(feat_cache_get(c, 3, 1, 0, 1, out, &n, &total, &known), 0);
+	feat_cache_destroy(c);
+}
+
+Test(cache, a_history_grows_from_empty_to_the_bound)
+{
+	feat_cache *c;
+	static feat_event out[64];
+	uint32_t n;
+	uint64_t total;
+	int known;
+	char id[16];
+	cr_assert_eq(feat_cache_create(&c, 10, 50), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, NULL, 0, 0, 0), 0);
+	for (int i = 0; i < 80; i++) {
+		snprintf(id, sizeof(id), "e%d", i);
+		feat_event e = ev(i, (i * 37) % 80, id); /* out of time order on purpose */
+		cr_assert_eq(feat_cache_apply(c, 7, &e), 1);
+	}
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 64, out, &n, &total, &known), 0);
+	cr_assert_eq(n, 50);
+	cr_assert_eq(total, 80);
+	cr_assert(known);
+	for (uint32_t i = 1; i < n; i++)
+		cr_assert_geq(out[i - 1].ts_ms, out[i].ts_ms);
+	cr_assert_eq(out[0].ts_ms, 79);
 	feat_cache_destroy(c);
 }
