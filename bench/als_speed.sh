@@ -7,7 +7,7 @@
 #    3 CG steps, on 1 and on 2 threads; best of 3 runs. implicit 0.7.3 (CPU): 0.46 s on one
 #    core, 0.26 s on two (issue 4).
 # 2. A generated 100,000 x 20,000 matrix with 5,000,000 non-zeros (Zipf 0.8 item popularity,
-#    `rs-train generate`), same settings, 2 threads. implicit: about 23-28 s on two cores.
+#    `rs-train synth`), same settings, 2 threads. implicit: about 23-28 s on two cores.
 # Only the fit is timed (rs-train prints load and fit separately). Writes the table to
 # bench/work/als_speed/als_speed.md (report.py copies it into docs/BENCHMARKS.md) and stdout.
 # environment: RS_DATA (REPO/../shared/data), RS_TRAIN (rs-train binary), RS_WORK (REPO/bench/work)
@@ -62,7 +62,7 @@ else
   echo "als_speed.sh: $DATA/ml-100k/u.data not found; skipping ML-100K" >&2
 fi
 if [ "$QUICK" -eq 0 ]; then
-  [ -f "$WORK/zipf.csv" ] || "$BIN" generate --out "$WORK/zipf.csv" --n-users 100000 --n-items 20000 \
+  [ -f "$WORK/zipf.csv" ] || "$BIN" synth --out "$WORK/zipf.csv" --n-users 100000 --n-items 20000 \
     --nnz 5000000 --zipf 0.8 --seed 1
   s=$(fit_seconds 2 "$WORK/zipf.csv")
   printf '| generated 100,000 x 20,000, 5,000,000 nnz, Zipf 0.8 | 2 | %.2f | 23-28 | %.1f-%.1fx |\n' "$s" \

@@ -846,9 +846,9 @@ tr_cmd_tune(int argc, char **argv)
 }
 
 int
-tr_cmd_generate(int argc, char **argv)
+tr_cmd_synth(int argc, char **argv)
 {
-	static const char *cmd = "generate";
+	static const char *cmd = "synth";
 	const char *out = NULL;
 	double users = 100000, items = 20000, nnz = 5000000, zipf = 0.8, seed = 0;
 	int c;
@@ -881,7 +881,7 @@ tr_cmd_generate(int argc, char **argv)
 				return 2;
 			break;
 		case OPT_HELP:
-			printf("usage: rs-train generate --out train.csv [--n-users 100000] "
+			printf("usage: rs-train synth --out train.csv [--n-users 100000] "
 			       "[--n-items 20000]\n"
 			       "                         [--nnz 5000000] [--zipf 0.8] [--seed "
 			       "0]\n\n"

@@ -9,7 +9,7 @@ int tr_cmd_recommend(int argc, char **argv);
 int tr_cmd_evaluate(int argc, char **argv);
 int tr_cmd_split(int argc, char **argv);
 int tr_cmd_tune(int argc, char **argv);
-int tr_cmd_generate(int argc, char **argv);
+int tr_cmd_synth(int argc, char **argv);
 int tr_cmd_publish(int argc, char **argv);
 
 #endif

@@ -1,9 +1,10 @@
-/* rs-train: the offline pipeline (split, fit, recommend, evaluate, tune, publish, generate).
- * main only dispatches to commands.c; see README.md for the tour. */
+/* rs-train: the offline pipeline (split, fit, recommend, evaluate, tune, publish, generate, import,
+ * synth). main only dispatches to commands.c; see README.md for the tour. */
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
+#include "dataio.h"
 #include "rs_log.h"
 
 static const struct {
@@ -17,7 +18,9 @@ static const struct {
         {"evaluate", tr_cmd_evaluate, "test.csv + train.csv + recs.csv -> metrics"},
         {"tune", tr_cmd_tune, "grid search on a validation split carved from train.csv"},
         {"publish", tr_cmd_publish, "model folder -> immutable version folder (LMDB + manifest)"},
-        {"generate", tr_cmd_generate, "synthetic Zipf interaction data (speed tests)"},
+        {"generate", trn_cmd_generate, "synthetic marketplace -> PostgreSQL and/or CSV"},
+        {"import", trn_cmd_import, "public dataset formats -> PostgreSQL"},
+        {"synth", tr_cmd_synth, "synthetic Zipf interaction matrix as train.csv (speed tests)"},
 };
 
 static void
