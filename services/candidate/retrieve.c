@@ -26,8 +26,8 @@ cand_filter_pass(const cand_snap *s, uint32_t i, const cand_filter *f)
 		size_t n = strlen(f->category);
 		if (f->category[n - 1] == '/')
 			n--;
-		if (strncmp(it->category, f->category, n) != 0 ||
-		    (it->category[n] != '\0' && it->category[n] != '/'))
+		if (n > 0 && (strncmp(it->category, f->category, n) != 0 ||
+		              (it->category[n] != '\0' && it->category[n] != '/')))
 			return 0;
 	}
 	if ((f->min_price > 0 || f->max_price > 0) && !it->has_price)
@@ -99,7 +99,7 @@ acc_add(acc *a, uint32_t item, float w, int64_t because)
 	int32_t *slot = acc_slot(a, item);
 	if (*slot < 0) {
 		if (a->n == a->cap)
-			return; /* bounded by construction; never silently grow */
+			return; /* cannot happen: every cap covers its source's bound */
 		*slot = (int32_t) a->n;
 		a->item[a->n] = item;
 		a->score[a->n] = 0;

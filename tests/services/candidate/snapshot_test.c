@@ -80,6 +80,8 @@ Test(snapshot, category_filter_is_a_path_prefix)
 	cr_assert_not(cand_filter_pass(s, (uint32_t) cand_snap_find(s, 30), &f));
 	f.category = "X/";
 	cr_assert(cand_filter_pass(s, (uint32_t) cand_snap_find(s, 30), &f));
+	f.category = "/"; /* the root: everything */
+	cr_assert(cand_filter_pass(s, (uint32_t) cand_snap_find(s, 40), &f));
 	f = (cand_filter){.max_price = 10};
 	cr_assert_not(cand_filter_pass(s, (uint32_t) cand_snap_find(s, 40), &f), "no price");
 	cand_snap_unref(s);
