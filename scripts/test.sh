@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # test.sh: build and run every test against a throwaway PostgreSQL cluster.
-#   scripts/test.sh               Release-ish build in build/, all CTest suites
+#   scripts/test.sh               RelWithDebInfo build in build-test/, all CTest suites
 #   scripts/test.sh --sanitize    ASan+UBSan build in build-asan/, same suites
 # Extra arguments after -- go to ctest (e.g. -- -R gateway).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-BUILD=build; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+BUILD=build-test; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_BUILD_TESTS=ON -DRS_SANITIZE=)
 PGDIR="$ROOT/var/pg-test"; PGPORT="${RS_TEST_PG_PORT:-55433}"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --sanitize) BUILD=build-asan; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug "-DRS_SANITIZE=address;undefined"); shift ;;
+    --sanitize) BUILD=build-asan; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DRS_BUILD_TESTS=ON "-DRS_SANITIZE=address;undefined"); shift ;;
     --) shift; break ;;
     *) echo "usage: scripts/test.sh [--sanitize] [-- ctest args]" >&2; exit 2 ;;
   esac
@@ -20,7 +20,7 @@ cmake -S . -B "$BUILD" -G Ninja "${CMAKE_ARGS[@]}" >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
 
 scripts/pg.sh start "$PGDIR" "$PGPORT" >/dev/null
-trap 'scripts/pg.sh stop "$PGDIR"' EXIT
+trap '"$ROOT/scripts/pg.sh" stop "$PGDIR"' EXIT
 export RS_TEST_PG_DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
 export RS_TEST_ROOT="$ROOT" RS_TEST_BUILD="$ROOT/$BUILD"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
