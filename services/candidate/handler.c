@@ -127,7 +127,7 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
 		return;
 	}
-	if (cand_retrieve(snap, h, req->n_recent, &filt, k, res, &n) != 0)
+	if (cand_retrieve(snap, req->user_id, h, req->n_recent, &filt, k, res, &n) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
 		cand_reply(call, snap, res, n);

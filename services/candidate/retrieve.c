@@ -334,8 +334,8 @@ cmp_hist_newest(const void *x, const void *y)
 }
 
 int
-cand_retrieve(const cand_snap *s, const cand_hist *h, size_t nh, const cand_filter *f, uint32_t k,
-              cand_result *out, size_t *n_out)
+cand_retrieve(const cand_snap *s, int64_t user_id, const cand_hist *h, size_t nh,
+              const cand_filter *f, uint32_t k, cand_result *out, size_t *n_out)
 {
 	retrieval r;
 	seed seeds[MAX_SEEDS];
@@ -345,8 +345,11 @@ cand_retrieve(const cand_snap *s, const cand_hist *h, size_t nh, const cand_filt
 	size_t n_neg = 0;
 	int rv = RS_ENOMEM;
 
+	size_t n_past = 0;
+	const int64_t *past = user_id > 0 ? cand_snap_excluded(s, user_id, &n_past) : NULL;
+
 	*n_out = 0;
-	if (ret_init(&r, s, f, nh + (f != NULL ? f->n_exclude : 0), k) != 0)
+	if (ret_init(&r, s, f, nh + n_past + (f != NULL ? f->n_exclude : 0), k) != 0)
 		goto out;
 	if ((hs = malloc((nh ? nh : 1) * sizeof(*hs))) == NULL ||
 	    (neg = malloc((nh ? nh : 1) * sizeof(*neg))) == NULL)
@@ -363,6 +366,8 @@ cand_retrieve(const cand_snap *s, const cand_hist *h, size_t nh, const cand_filt
 	qsort(neg, n_neg, sizeof(*neg), cmp_i64);
 	for (size_t i = 0; f != NULL && i < f->n_exclude; i++)
 		r.excl[r.n_excl++] = f->exclude[i];
+	for (size_t i = 0; i < n_past; i++)
+		r.excl[r.n_excl++] = past[i];
 	qsort(r.excl, r.n_excl, sizeof(*r.excl), cmp_i64);
 
 	/* Seeds: distinct recent items (not the ones marked not_interested), newest first,

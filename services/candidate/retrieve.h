@@ -53,11 +53,11 @@ typedef struct cand_result {
 	cand_src src[CAND_NSRC];
 } cand_result;
 
-/* cand_retrieve: up to k candidates for a user with history h (any order; purchases and
- * not_interested items are excluded), best first, into out (room for k).
- * Returns 0 and *n_out, or RS_ENOMEM. */
-int cand_retrieve(const cand_snap *s, const cand_hist *h, size_t nh, const cand_filter *f,
-                  uint32_t k, cand_result *out, size_t *n_out);
+/* cand_retrieve: up to k candidates for user_id (0: anonymous) with history h (any order),
+ * best first, into out (room for k). Items the user bought or marked not_interested, in h or
+ * in the snapshot's window, are excluded. Returns 0 and *n_out, or RS_ENOMEM. */
+int cand_retrieve(const cand_snap *s, int64_t user_id, const cand_hist *h, size_t nh,
+                  const cand_filter *f, uint32_t k, cand_result *out, size_t *n_out);
 
 /* cand_similar: up to k items like item index `item` (its co-visitation neighbours, then
  * popular items of its category), never the item itself. Returns 0 or RS_ENOMEM. */

@@ -46,6 +46,9 @@ cand_snap_unref(cand_snap *s)
 	}
 	for (size_t i = 0; i < s->n_cats; i++)
 		free(s->cats[i]);
+	free(s->excl_users);
+	free(s->excl_off);
+	free(s->excl_items);
 	free(s->items);
 	free(s->popular);
 	free(s->nbs);
@@ -70,6 +73,25 @@ cand_snap_find(const cand_snap *s, int64_t id)
 	return lo < s->n_items && s->items[lo].id == id ? (int64_t) lo : -1;
 }
 
+const int64_t *
+cand_snap_excluded(const cand_snap *s, int64_t user_id, size_t *n)
+{
+	size_t lo = 0, hi = s->n_excl_users;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->excl_users[mid] < user_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->n_excl_users || s->excl_users[lo] != user_id) {
+		*n = 0;
+		return NULL;
+	}
+	*n = s->excl_off[lo + 1] - s->excl_off[lo];
+	return &s->excl_items[s->excl_off[lo]];
+}
+
 /* ---- sorting helpers ---- */
 
 static int
@@ -92,6 +114,60 @@ cmp_event_user_ts(const void *a, const void *b)
 	if (x->user_id != y->user_id)
 		return (x->user_id > y->user_id) - (x->user_id < y->user_id);
 	return (x->ts_ms > y->ts_ms) - (x->ts_ms < y->ts_ms);
+}
+
+typedef struct user_item_pair {
+	int64_t user, item;
+} user_item_pair;
+
+static int
+cmp_pair(const void *a, const void *b)
+{
+	const user_item_pair *x = a, *y = b;
+	if (x->user != y->user)
+		return (x->user > y->user) - (x->user < y->user);
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+/* Purchases and not_interested marks, grouped by user (CSR), duplicates removed. */
+static int
+build_exclusions(cand_snap *s, const cand_event_row *events, size_t n_events)
+{
+	size_t n = 0, nu = 0, k = 0;
+	user_item_pair *p;
+
+	for (size_t i = 0; i < n_events; i++)
+		n += events[i].type == 4 || events[i].type == 6;
+	if (n == 0)
+		return 0;
+	if ((p = malloc(n * sizeof(*p))) == NULL)
+		return RS_ENOMEM;
+	for (size_t i = 0; i < n_events; i++)
+		if (events[i].type == 4 || events[i].type == 6)
+			p[k++] = (user_item_pair){events[i].user_id, events[i].item_id};
+	qsort(p, n, sizeof(*p), cmp_pair);
+	for (size_t i = 0; i < n; i++)
+		nu += i == 0 || p[i].user != p[i - 1].user;
+	s->excl_users = malloc(nu * sizeof(*s->excl_users));
+	s->excl_off = malloc((nu + 1) * sizeof(*s->excl_off));
+	s->excl_items = malloc(n * sizeof(*s->excl_items));
+	if (s->excl_users == NULL || s->excl_off == NULL || s->excl_items == NULL) {
+		free(p);
+		return RS_ENOMEM;
+	}
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || p[i].user != p[i - 1].user) {
+			s->excl_users[s->n_excl_users] = p[i].user;
+			s->excl_off[s->n_excl_users++] = k;
+		} else if (p[i].item == p[i - 1].item) {
+			continue;
+		}
+		s->excl_items[k++] = p[i].item;
+	}
+	s->excl_off[s->n_excl_users] = k;
+	free(p);
+	return 0;
 }
 
 typedef struct rank_ent {
@@ -456,7 +532,8 @@ cand_snap_build(const cand_item_row *items, size_t n_items, const cand_event_row
 	if ((rv = build_items(s, items, n_items, events, n_events)) != 0 ||
 	    (rv = build_popular(s, events, n_events, p)) != 0 ||
 	    (rv = build_categories(s, p)) != 0 ||
-	    (rv = build_covisit(s, events, n_events, p)) != 0) {
+	    (rv = build_covisit(s, events, n_events, p)) != 0 ||
+	    (rv = build_exclusions(s, events, n_events)) != 0) {
 		cand_snap_unref(s); /* item categories are never freed: cats[] owns them */
 		return rv;
 	}

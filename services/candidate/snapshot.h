@@ -70,6 +70,12 @@ typedef struct cand_snap {
 	size_t n_cats;
 	uint32_t *cat_off, *cat_len; /* per category: cat_items[cat_off .. +cat_len), best first */
 	uint32_t *cat_items;
+	/* Per user, the items they bought or marked not_interested inside the window: never
+	 * offered again, even when older than the history a request carries. */
+	int64_t *excl_users; /* sorted */
+	size_t n_excl_users;
+	size_t *excl_off; /* user u's items: excl_items[excl_off[u] .. excl_off[u + 1]), sorted */
+	int64_t *excl_items;
 	size_t n_events;      /* events that went into this snapshot */
 	uint64_t fingerprint; /* of the input rows: an unchanged input keeps the old snapshot */
 	int64_t built_unix_ms;
@@ -89,6 +95,10 @@ void cand_snap_unref(cand_snap *s);
 
 /* cand_snap_find: index of item id, or -1. */
 int64_t cand_snap_find(const cand_snap *s, int64_t id);
+
+/* cand_snap_excluded: the sorted items user_id must not be offered (*n of them, maybe 0);
+ * borrowed from s. */
+const int64_t *cand_snap_excluded(const cand_snap *s, int64_t user_id, size_t *n);
 
 /* cand_type_weight: how much one event of `type` says about interest (view 1, click 2,
  * add_to_cart 4, purchase 8, rating by value, not_interested 0). */

@@ -457,3 +457,28 @@ Test(candidate, serves_the_last_snapshot_while_the_database_is_gone_then_reconne
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_eq(r->candidates[0]->item_id, 8);
 }
+
+Test(candidate, purchases_older_than_the_request_history_are_excluded_too)
+{
+	Rs__CandidatesRequest req = RS__CANDIDATES_REQUEST__INIT;
+	Rs__CandidatesResponse *r;
+	start(fx.dsn);
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) "
+	            "values ('ni-50', 50, 3, 6, now() - interval '1 hour')");
+	cr_assert_eq(cand_refresh(st), 0);
+	/* User 40 bought the knife (1) and the sharpener (6); the request carries no history. */
+	req.user_id = 40;
+	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_gt(r->n_candidates, 0);
+	cr_assert_null(find(r, 1));
+	cr_assert_null(find(r, 6));
+	cr_assert_not_null(find(r, 3));
+	/* User 50 said not_interested to the pan (3); others still get it. */
+	req.user_id = 50;
+	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_null(find(r, 3));
+	cr_assert_not_null(find(r, 6));
+	req.user_id = 0; /* anonymous */
+	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_not_null(find(r, 3));
+}

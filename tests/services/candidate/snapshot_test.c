@@ -94,7 +94,7 @@ Test(snapshot, empty_input_builds_an_empty_snapshot)
 	size_t n = 9;
 	cr_assert_eq(cand_snap_build(NULL, 0, NULL, 0, &params, 0, &s), 0);
 	cr_assert_eq(s->n_items, 0);
-	cr_assert_eq(cand_retrieve(s, NULL, 0, NULL, 4, out, &n), 0);
+	cr_assert_eq(cand_retrieve(s, 0, NULL, 0, NULL, 4, out, &n), 0);
 	cr_assert_eq(n, 0);
 	cand_snap_unref(s);
 }
@@ -130,7 +130,7 @@ Test(snapshot, popular_top_k_matches_a_full_sort)
 	for (size_t q = 0; q < sizeof(ks) / sizeof(ks[0]); q++) {
 		cand_result out[999];
 		size_t n;
-		cr_assert_eq(cand_retrieve(s, NULL, 0, NULL, ks[q], out, &n), 0);
+		cr_assert_eq(cand_retrieve(s, 0, NULL, 0, NULL, ks[q], out, &n), 0);
 		cr_assert_eq(n, ks[q]);
 		for (size_t i = 0; i < n; i++)
 			cr_assert_eq(s->items[out[i].item].id, all[i]->id, "k=%u position %zu",
