@@ -163,8 +163,9 @@ ts_ctx_init(ts_ctx *c, const tr_dataset *ds, const tr_model *src, int n_src, int
 			f[0] = (float) log((double) (ds->i_ptr[i + 1] - ds->i_ptr[i] + 1) /
 			                   (maxpop + 1));
 			f[1] = (float) log((recent[i] + 1) / (maxrec + 1));
-			f[2] = (float) ((c->tmax - last[i]) / c->span);
-			f[3] = (float) ((c->tmax - first[i]) / c->span);
+			/* items without interactions here (all held out) count as oldest */
+			f[2] = isfinite(last[i]) ? (float) ((c->tmax - last[i]) / c->span) : 1.0f;
+			f[3] = isfinite(first[i]) ? (float) ((c->tmax - first[i]) / c->span) : 0.0f;
 		}
 	}
 	/* transitions: count equal (i, j) pairs into a CSR with rows sorted by j */
@@ -323,6 +324,9 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 		f[q++] = simk;
 		f[q++] = tr1;
 		f[q++] = trk;
+		for (t = 0; t < q; t++) /* XGBoost refuses inf/nan; no feature should be one */
+			if (!isfinite(f[t]))
+				f[t] = 0.0f;
 	}
 }
 
