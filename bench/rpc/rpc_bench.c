@@ -31,7 +31,8 @@ bench_thread(void *arg)
 		Rs__Status st;
 		double t0 = rs_mono_ms();
 		int rv = rs_rpc_request(client, RS__METHOD__METHOD_HEALTH, &req.base,
-		                        &rs__health_response__descriptor, 1000, a, &resp, &st, NULL, 0);
+		                        &rs__health_response__descriptor, 1000, a, &resp, &st, NULL,
+		                        0);
 		out[i] = rs_mono_ms() - t0;
 		if (rv != 0 || st != RS__STATUS__STATUS_OK) {
 			fprintf(stderr, "call failed: %s\n", rs_strerror(rv));
