@@ -18,11 +18,15 @@ typedef struct als_ctx {
 	float alpha;
 	float *ws; /* per thread: 4 f floats (+ f*f for exact) */
 	size_t ws_stride;
+	float **gather;     /* per thread: gather_max x f floats, or NULL */
+	int64_t gather_max; /* rows longer than this use the indexed path */
 } als_ctx;
 
-/* out = G v + alpha * sum_i y_i (y_i . v) */
+/* out = G v + alpha * sum_i y_i (y_i . v) over n rows: rows + p*f when ix is NULL (the
+ * row's items gathered into a contiguous buffer), else rows + ix[p]*f */
 static inline __attribute__((always_inline)) void
-als_apply(const als_ctx *c, const int64_t b, const int64_t e, const float *v, float *out)
+als_apply(const als_ctx *c, const float *rows, const int32_t *ix, int64_t n, const float *v,
+          float *out)
 {
 	int f = c->f, a, d;
 	int64_t p;
@@ -34,8 +38,8 @@ als_apply(const als_ctx *c, const int64_t b, const int64_t e, const float *v, fl
 			s += g[d] * v[d];
 		out[a] = s;
 	}
-	for (p = b; p < e; p++) {
-		const float *y = c->Y + (size_t) c->idx[p] * f;
+	for (p = 0; p < n; p++) {
+		const float *y = rows + (size_t) (ix != NULL ? ix[p] : p) * f;
 		float dot = 0;
 		for (d = 0; d < f; d++)
 			dot += y[d] * v[d];
@@ -51,23 +55,35 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 	als_ctx *c = vctx;
 	int f = c->f, d, s;
 	float *r = c->ws + (size_t) tid * c->ws_stride, *pv = r + f, *ap = pv + f;
+	float *buf = c->gather != NULL ? c->gather[tid] : NULL;
 	size_t u;
 
 	for (u = begin; u < end; u++) {
 		float *x = c->X + u * (size_t) f;
-		int64_t b = c->ptr[u], e = c->ptr[u + 1];
+		int64_t b = c->ptr[u], e = c->ptr[u + 1], n = e - b;
 		float rs = 0, rs_new, pap, step, beta;
+		const float *rows = c->Y;
+		const int32_t *ix = c->idx + b;
 		int64_t p;
 
-		/* r = b - A x, with b = (1 + alpha) sum y_i */
-		als_apply(c, b, e, x, ap);
+		/* r = b - A x, with b = (1 + alpha) sum y_i; the rows are gathered once into a
+		 * contiguous buffer so the 1 + cg_steps products below stream them */
 		for (d = 0; d < f; d++)
-			r[d] = -ap[d];
-		for (p = b; p < e; p++) {
-			const float *y = c->Y + (size_t) c->idx[p] * f;
+			r[d] = 0;
+		for (p = 0; p < n; p++) {
+			const float *y = c->Y + (size_t) ix[p] * f;
+			if (buf != NULL && n <= c->gather_max)
+				memcpy(buf + (size_t) p * f, y, (size_t) f * sizeof(float));
 			for (d = 0; d < f; d++)
 				r[d] += (1.0f + c->alpha) * y[d];
 		}
+		if (buf != NULL && n <= c->gather_max) {
+			rows = buf;
+			ix = NULL;
+		}
+		als_apply(c, rows, ix, n, x, ap);
+		for (d = 0; d < f; d++)
+			r[d] -= ap[d];
 		for (d = 0; d < f; d++) {
 			pv[d] = r[d];
 			rs += r[d] * r[d];
@@ -75,7 +91,7 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 		for (s = 0; s < c->cg_steps; s++) {
 			if (rs < 1e-20f)
 				break;
-			als_apply(c, b, e, pv, ap);
+			als_apply(c, rows, ix, n, pv, ap);
 			pap = 0;
 			for (d = 0; d < f; d++)
 				pap += pv[d] * ap[d];
@@ -160,6 +176,19 @@ tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float 
 	c.cg_steps = cg_steps;
 	c.alpha = (float) alpha;
 	if (cg_steps > 0) {
+		int64_t maxdeg = 0, r;
+		int t;
+		for (r = 0; r < n_rows; r++)
+			if (ptr[r + 1] - ptr[r] > maxdeg)
+				maxdeg = ptr[r + 1] - ptr[r];
+		/* at most 64 MiB of gathered rows per thread */
+		c.gather_max = maxdeg < (int64_t) ((64u << 20) / (sizeof(float) * (size_t) f))
+		                       ? maxdeg
+		                       : (int64_t) ((64u << 20) / (sizeof(float) * (size_t) f));
+		c.gather = tr_xcalloc((size_t) nthreads, sizeof(float *));
+		for (t = 0; t < nthreads; t++)
+			c.gather[t] = tr_xmalloc(((size_t) c.gather_max + 1) * (size_t) f *
+			                         sizeof(float));
 		c.ws_stride = (size_t) 4 * f + 16;
 		c.ws = tr_xmalloc((size_t) nthreads * c.ws_stride * sizeof(float));
 		__builtin_cpu_init();
@@ -172,6 +201,11 @@ tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float 
 		c.ws_stride = ((size_t) f * f + f) * 2 + 16; /* doubles, counted in floats */
 		c.ws = tr_xmalloc((size_t) nthreads * c.ws_stride * sizeof(float));
 		tr_parallel_for((size_t) n_rows, 16, nthreads, als_rows_exact, &c);
+	}
+	if (c.gather != NULL) {
+		for (int t = 0; t < nthreads; t++)
+			free(c.gather[t]);
+		free(c.gather);
 	}
 	free(c.ws);
 	free(G);
