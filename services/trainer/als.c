@@ -19,6 +19,7 @@ typedef struct als_ctx {
 	float *ws; /* per thread: 4 f floats (+ f*f for exact) */
 	size_t ws_stride;
 	float **gather;     /* per thread: gather_max x f floats, or NULL */
+	float **dots;       /* per thread: gather_max floats */
 	int64_t gather_max; /* rows longer than this use the indexed path */
 } als_ctx;
 
@@ -26,11 +27,21 @@ typedef struct als_ctx {
  * row's items gathered into a contiguous buffer), else rows + ix[p]*f */
 static inline __attribute__((always_inline)) void
 als_apply(const als_ctx *c, const float *rows, const int32_t *ix, int64_t n, const float *v,
-          float *out)
+          float *out, float *dots)
 {
 	int f = c->f, a, d;
 	int64_t p;
 
+	if (ix == NULL) { /* contiguous rows: two BLAS-2 calls (OpenBLAS kernels) */
+		cblas_ssymv(CblasRowMajor, CblasUpper, f, 1.0f, c->G, f, v, 1, 0.0f, out, 1);
+		if (n > 0) {
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, c->alpha, rows, f, v,
+			            1, 0.0f, dots, 1);
+			cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1,
+			            1.0f, out, 1);
+		}
+		return;
+	}
 	for (a = 0; a < f; a++) {
 		const float *g = c->G + (size_t) a * f;
 		float s = 0;
@@ -39,7 +50,7 @@ als_apply(const als_ctx *c, const float *rows, const int32_t *ix, int64_t n, con
 		out[a] = s;
 	}
 	for (p = 0; p < n; p++) {
-		const float *y = rows + (size_t) (ix != NULL ? ix[p] : p) * f;
+		const float *y = rows + (size_t) ix[p] * f;
 		float dot = 0;
 		for (d = 0; d < f; d++)
 			dot += y[d] * v[d];
@@ -56,6 +67,7 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 	int f = c->f, d, s;
 	float *r = c->ws + (size_t) tid * c->ws_stride, *pv = r + f, *ap = pv + f;
 	float *buf = c->gather != NULL ? c->gather[tid] : NULL;
+	float *dots = c->dots != NULL ? c->dots[tid] : NULL;
 	size_t u;
 
 	for (u = begin; u < end; u++) {
@@ -81,7 +93,7 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 			rows = buf;
 			ix = NULL;
 		}
-		als_apply(c, rows, ix, n, x, ap);
+		als_apply(c, rows, ix, n, x, ap, dots);
 		for (d = 0; d < f; d++)
 			r[d] -= ap[d];
 		for (d = 0; d < f; d++) {
@@ -91,7 +103,7 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 		for (s = 0; s < c->cg_steps; s++) {
 			if (rs < 1e-20f)
 				break;
-			als_apply(c, rows, ix, n, pv, ap);
+			als_apply(c, rows, ix, n, pv, ap, dots);
 			pap = 0;
 			for (d = 0; d < f; d++)
 				pap += pv[d] * ap[d];
@@ -186,9 +198,12 @@ tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float 
 		                       ? maxdeg
 		                       : (int64_t) ((64u << 20) / (sizeof(float) * (size_t) f));
 		c.gather = tr_xcalloc((size_t) nthreads, sizeof(float *));
-		for (t = 0; t < nthreads; t++)
+		c.dots = tr_xcalloc((size_t) nthreads, sizeof(float *));
+		for (t = 0; t < nthreads; t++) {
 			c.gather[t] = tr_xmalloc(((size_t) c.gather_max + 1) * (size_t) f *
 			                         sizeof(float));
+			c.dots[t] = tr_xmalloc(((size_t) c.gather_max + 1) * sizeof(float));
+		}
 		c.ws_stride = (size_t) 4 * f + 16;
 		c.ws = tr_xmalloc((size_t) nthreads * c.ws_stride * sizeof(float));
 		__builtin_cpu_init();
@@ -203,9 +218,12 @@ tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float 
 		tr_parallel_for((size_t) n_rows, 16, nthreads, als_rows_exact, &c);
 	}
 	if (c.gather != NULL) {
-		for (int t = 0; t < nthreads; t++)
+		for (int t = 0; t < nthreads; t++) {
 			free(c.gather[t]);
+			free(c.dots[t]);
+		}
 		free(c.gather);
+		free(c.dots);
 	}
 	free(c.ws);
 	free(G);
