@@ -1,0 +1,243 @@
+/* rs-serving-fresh: freshness of recommendations, measured over HTTP against the gateway.
+ *
+ *   rs-serving-fresh --url http://127.0.0.1:8080 [--n 100] [--type view] [--k 10]
+ *                    [--user-base ID] [--timeout-ms 2000]
+ *
+ * For each of --n brand-new users (ids --user-base + i; default derived from the clock so
+ * reruns against the same database use unseen users): fetch the recommendations (k items),
+ * POST one event of --type for the first recommended item, and from the moment the POST
+ * returned poll the recommendations back to back until the list of item ids differs from the
+ * first one. The time from the POST's return to the end of the first GET that shows the change
+ * is the freshness of that event. Degraded answers are not counted as a change (polling goes
+ * on). Prints one line:
+ *   FRESH n=.. changed=.. unchanged=.. errors=.. degraded_polls=.. polls_per_event=..
+ *         p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. post_p50_ms=.. post_p99_ms=..
+ * Exit status 1 when any HTTP request failed or an event never showed (unchanged > 0). */
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FR_KMAX 100
+
+typedef struct fr_buf {
+	char *p;
+	size_t n, cap;
+} fr_buf;
+
+static double
+fr_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
+static size_t
+fr_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+	fr_buf *b = ud;
+	size_t n = size * nmemb;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16384;
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (np == NULL)
+			return 0;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, data, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+	return n;
+}
+
+/* One HTTP exchange on the reused handle (keep-alive). Returns the status, or -1. */
+static long
+fr_http(CURL *h, const char *url, const char *post, fr_buf *b)
+{
+	long status = 0;
+	b->n = 0;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (post != NULL) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+	} else {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	}
+	if (curl_easy_perform(h) != CURLE_OK)
+		return -1;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+/* Parses the recommendation list: item ids into ids (at most FR_KMAX), degraded flag. */
+static int
+fr_parse(const fr_buf *b, int64_t *ids, size_t *n, int *degraded)
+{
+	json_error_t err;
+	json_t *root = json_loadb(b->p, b->n, 0, &err);
+	json_t *items = json_object_get(root, "items");
+	if (root == NULL || !json_is_array(items)) {
+		json_decref(root);
+		return -1;
+	}
+	*degraded = json_is_true(json_object_get(root, "degraded"));
+	*n = 0;
+	for (size_t i = 0; i < json_array_size(items) && *n < FR_KMAX; i++)
+		ids[(*n)++] = json_integer_value(json_object_get(json_array_get(items, i), "item_id"));
+	json_decref(root);
+	return 0;
+}
+
+static int
+fr_cmp(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+fr_pct(const double *v, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	size_t i = (size_t) (p / 100.0 * (double) (n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *base = "http://127.0.0.1:8080", *type = "view";
+	long n = 100, k = 10, timeout_ms = 2000;
+	int64_t user_base = 0;
+	static const struct option opts[] = {
+	        {"url", required_argument, NULL, 'u'},
+	        {"n", required_argument, NULL, 'n'},
+	        {"type", required_argument, NULL, 't'},
+	        {"k", required_argument, NULL, 'k'},
+	        {"user-base", required_argument, NULL, 'b'},
+	        {"timeout-ms", required_argument, NULL, 'T'},
+	        {NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			base = optarg;
+			break;
+		case 'n':
+			n = strtol(optarg, NULL, 10);
+			break;
+		case 't':
+			type = optarg;
+			break;
+		case 'k':
+			k = strtol(optarg, NULL, 10);
+			break;
+		case 'b':
+			user_base = strtoll(optarg, NULL, 10);
+			break;
+		case 'T':
+			timeout_ms = strtol(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "usage: rs-serving-fresh --url URL [--n N] [--type T] [--k K] "
+			                "[--user-base ID] [--timeout-ms MS]\n");
+			return 2;
+		}
+	}
+	if (n < 1 || k < 1 || k > FR_KMAX || timeout_ms < 1) {
+		fprintf(stderr, "rs-serving-fresh: bad --n, --k or --timeout-ms\n");
+		return 2;
+	}
+	if (user_base <= 0)
+		user_base = (int64_t) time(NULL) * 1000;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	fr_buf b = {0};
+	double *fresh = calloc((size_t) n, sizeof(*fresh));
+	double *post = calloc((size_t) n, sizeof(*post));
+	if (h == NULL || hdrs == NULL || fresh == NULL || post == NULL) {
+		fprintf(stderr, "rs-serving-fresh: out of memory\n");
+		return 1;
+	}
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fr_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+
+	size_t nfresh = 0, npost = 0;
+	long unchanged = 0, errors = 0, degraded_polls = 0, polls = 0;
+	char url[512], events_url[512], body[256];
+	snprintf(events_url, sizeof(events_url), "%s/v1/events", base);
+	for (long i = 0; i < n; i++) {
+		int64_t user = user_base + i, before[FR_KMAX], after[FR_KMAX];
+		size_t nb = 0, na = 0;
+		int deg = 0;
+		snprintf(url, sizeof(url), "%s/v1/users/%" PRId64 "/recommendations?k=%ld", base, user,
+		         k);
+		if (fr_http(h, url, NULL, &b) != 200 || fr_parse(&b, before, &nb, &deg) != 0 ||
+		    nb == 0) {
+			errors++;
+			continue;
+		}
+		snprintf(body, sizeof(body),
+		         "{\"user_id\":%" PRId64 ",\"item_id\":%" PRId64 ",\"type\":\"%s\"}", user,
+		         before[0], type);
+		double p0 = fr_now_ms();
+		if (fr_http(h, events_url, body, &b) != 202 || strstr(b.p, "\"accepted\":1") == NULL) {
+			fprintf(stderr, "rs-serving-fresh: event not accepted: %s\n", b.p ? b.p : "");
+			errors++;
+			continue;
+		}
+		double t0 = fr_now_ms();
+		post[npost++] = t0 - p0;
+		for (;;) {
+			long st = fr_http(h, url, NULL, &b);
+			double t = fr_now_ms() - t0;
+			polls++;
+			if (st != 200 || fr_parse(&b, after, &na, &deg) != 0) {
+				errors++;
+				break;
+			}
+			if (deg) {
+				degraded_polls++;
+			} else if (na != nb || memcmp(after, before, na * sizeof(*after)) != 0) {
+				fresh[nfresh++] = t;
+				break;
+			}
+			if (t > (double) timeout_ms) {
+				unchanged++;
+				break;
+			}
+		}
+	}
+	qsort(fresh, nfresh, sizeof(*fresh), fr_cmp);
+	qsort(post, npost, sizeof(*post), fr_cmp);
+	printf("FRESH n=%ld changed=%zu unchanged=%ld errors=%ld degraded_polls=%ld "
+	       "polls_per_event=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f "
+	       "post_p50_ms=%.2f post_p99_ms=%.2f\n",
+	       n, nfresh, unchanged, errors, degraded_polls,
+	       nfresh + (size_t) unchanged > 0 ? (double) polls / (double) (nfresh + (size_t) unchanged)
+	                                      : 0.0,
+	       fr_pct(fresh, nfresh, 50), fr_pct(fresh, nfresh, 90), fr_pct(fresh, nfresh, 99),
+	       nfresh ? fresh[nfresh - 1] : 0.0, fr_pct(post, npost, 50), fr_pct(post, npost, 99));
+	free(fresh);
+	free(post);
+	free(b.p);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	curl_global_cleanup();
+	return errors > 0 || unchanged > 0 ? 1 : 0;
+}
