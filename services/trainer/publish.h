@@ -11,6 +11,7 @@
  *     popular      "all" -> u32 codes of the 1,000 most popular items, best first
  *     meta         "factors" -> u32, "model" -> name, "items" -> u32
  *   VERSION/ranker.json     two-stage only (XGBoost model)
+ * Values are native-endian and not aligned: copy them out (memcpy) before use.
  * An existing VERSION folder is never overwritten (RS_EEXIST). */
 #ifndef TR_PUBLISH_H
 #define TR_PUBLISH_H
