@@ -1,0 +1,838 @@
+/* rs_model: see rs_model.h. */
+#include "rs_model.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_metrics.h"
+#include "rs_pg.h"
+#include "rs_time.h"
+
+typedef struct id_code {
+	int64_t id;
+	uint32_t code;
+} id_code;
+
+struct rs_model {
+	atomic_int refs;
+	char *dir, *version, *kind;
+	MDB_env *env;
+	MDB_dbi d_items, d_codes, d_nb, d_pop;
+	uint32_t n_items, factors;
+	int has_nb, has_ranker;
+	int64_t *ids;   /* code -> item id (0 if not numeric) */
+	id_code *by_id; /* sorted by id; numeric ids only */
+	size_t n_by_id;
+	float *fac;     /* n_items x factors, 64-byte aligned */
+	json_t *params; /* manifest "params" (owned) */
+	void *aux;
+	void (*aux_destroy)(void *);
+};
+
+/* LMDB and errno codes become RS_E* here, where they enter. */
+static int
+model_mdb_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+	case ENOENT:
+		return RS_ENOTFOUND;
+	case ENOMEM:
+		return RS_ENOMEM;
+	case MDB_VERSION_MISMATCH:
+		return RS_EVERSION;
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INCOMPATIBLE:
+	case MDB_BAD_VALSIZE:
+		return RS_ECORRUPT;
+	default:
+		return RS_EIO;
+	}
+}
+
+static int
+model_fail(char *err, size_t errn, int rv, const char *fmt, ...)
+{
+	va_list ap;
+	if (err != NULL && errn > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errn, fmt, ap);
+		va_end(ap);
+	}
+	return rv;
+}
+
+static int
+cmp_id_code(const void *a, const void *b)
+{
+	const id_code *x = a, *y = b;
+	if (x->id != y->id)
+		return (x->id > y->id) - (x->id < y->id);
+	return (x->code > y->code) - (x->code < y->code);
+}
+
+/* Parses a stored id ("123") as a positive int64; 0 when it is anything else. */
+static int64_t
+model_parse_id(const char *p, size_t n)
+{
+	char buf[24];
+	char *end;
+	long long v;
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0 || buf[0] == '+' || buf[0] == ' ')
+		return 0;
+	return (int64_t) v;
+}
+
+/* manifest.json: format and layout version, kind, params. */
+static int
+model_manifest(rs_model *m, char *err, size_t errn)
+{
+	char path[PATH_MAX];
+	json_error_t jerr;
+	json_t *root, *pub, *params;
+	const char *format, *kind;
+	int layout, rv = 0;
+
+	snprintf(path, sizeof(path), "%s/manifest.json", m->dir);
+	if ((root = json_load_file(path, 0, &jerr)) == NULL) {
+		struct stat st;
+		if (stat(path, &st) != 0)
+			return model_fail(err, errn, RS_ENOTFOUND,
+			                  "%s: missing (not a published model version)", path);
+		return model_fail(err, errn, RS_ECORRUPT, "%s: %s", path, jerr.text);
+	}
+	format = json_string_value(json_object_get(root, "format"));
+	kind = json_string_value(json_object_get(root, "model"));
+	pub = json_object_get(root, "published");
+	if (format == NULL || strcmp(format, RS_MODEL_FORMAT) != 0) {
+		rv = model_fail(err, errn, RS_EVERSION, "%s: format \"%s\", expected \"%s\"", path,
+		                format ? format : "", RS_MODEL_FORMAT);
+		goto out;
+	}
+	if (!json_is_object(pub) || !json_is_integer(json_object_get(pub, "lmdb_layout"))) {
+		rv = model_fail(err, errn, RS_EVERSION,
+		                "%s: a model folder, not a published version (no "
+		                "published.lmdb_layout); run rs-train publish",
+		                path);
+		goto out;
+	}
+	layout = (int) json_integer_value(json_object_get(pub, "lmdb_layout"));
+	if (layout != RS_MODEL_LAYOUT) {
+		rv = model_fail(err, errn, RS_EVERSION,
+		                "%s: published layout version %d, this service reads layout %d",
+		                path, layout, RS_MODEL_LAYOUT);
+		goto out;
+	}
+	if ((m->kind = strdup(kind != NULL ? kind : "")) == NULL) {
+		rv = RS_ENOMEM;
+		goto out;
+	}
+	params = json_object_get(root, "params");
+	m->params = json_is_object(params) ? json_incref(params) : json_object();
+out:
+	json_decref(root);
+	return rv;
+}
+
+static int
+model_get_u32(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *out)
+{
+	MDB_val k = {strlen(key), (void *) key}, v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+	if (rc != 0)
+		return model_mdb_err(rc);
+	if (v.mv_size != sizeof(uint32_t))
+		return RS_ECORRUPT;
+	memcpy(out, v.mv_data, sizeof(*out));
+	return 0;
+}
+
+/* The LMDB part: dbis, sizes, ids and factors into memory. */
+static int
+model_load(rs_model *m, char *err, size_t errn)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi d_meta, d_fac;
+	MDB_val k, v;
+	int rc, rv;
+	uint32_t n_seen = 0;
+
+#define MDB_TRY(call, what)                                                                  \
+	do {                                                                                 \
+		if ((rc = (call)) != 0) {                                                    \
+			rv = model_fail(err, errn, model_mdb_err(rc), "%s/data.mdb: %s: %s", \
+			                m->dir, what, mdb_strerror(rc));                     \
+			goto out;                                                            \
+		}                                                                            \
+	} while (0)
+
+	MDB_TRY(mdb_env_create(&m->env), "env");
+	MDB_TRY(mdb_env_set_maxdbs(m->env, 8), "maxdbs");
+	MDB_TRY(mdb_env_open(m->env, m->dir, MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0644),
+	        "open");
+	MDB_TRY(mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn), "begin");
+	MDB_TRY(mdb_dbi_open(txn, "items", MDB_INTEGERKEY, &m->d_items), "db items");
+	MDB_TRY(mdb_dbi_open(txn, "item_codes", 0, &m->d_codes), "db item_codes");
+	MDB_TRY(mdb_dbi_open(txn, "item_factors", MDB_INTEGERKEY, &d_fac), "db item_factors");
+	MDB_TRY(mdb_dbi_open(txn, "neighbours", MDB_INTEGERKEY, &m->d_nb), "db neighbours");
+	MDB_TRY(mdb_dbi_open(txn, "popular", 0, &m->d_pop), "db popular");
+	MDB_TRY(mdb_dbi_open(txn, "meta", 0, &d_meta), "db meta");
+	if ((rv = model_get_u32(txn, d_meta, "items", &m->n_items)) != 0 ||
+	    (rv = model_get_u32(txn, d_meta, "factors", &m->factors)) != 0) {
+		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: meta items/factors: %s",
+		                m->dir, rs_strerror(rv));
+		goto out;
+	}
+	if (m->factors > 4096) {
+		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: %u factors", m->dir,
+		                m->factors);
+		goto out;
+	}
+	rv = RS_ENOMEM;
+	if ((m->ids = calloc(m->n_items ? m->n_items : 1, sizeof(*m->ids))) == NULL ||
+	    (m->by_id = malloc((m->n_items ? m->n_items : 1) * sizeof(*m->by_id))) == NULL)
+		goto out;
+	MDB_TRY(mdb_cursor_open(txn, m->d_items, &cur), "cursor items");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint32_t code;
+		if (k.mv_size != sizeof(code)) {
+			rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: items key size %zu",
+			                m->dir, k.mv_size);
+			goto out;
+		}
+		memcpy(&code, k.mv_data, sizeof(code));
+		if (code >= m->n_items) {
+			rv = model_fail(err, errn, RS_ECORRUPT,
+			                "%s/data.mdb: item code %u >= %u items", m->dir, code,
+			                m->n_items);
+			goto out;
+		}
+		m->ids[code] = model_parse_id(v.mv_data, v.mv_size);
+		if (m->ids[code] > 0)
+			m->by_id[m->n_by_id++] = (id_code){m->ids[code], code};
+		n_seen++;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	if (rc != MDB_NOTFOUND || n_seen != m->n_items) {
+		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: %u item ids for %u items",
+		                m->dir, n_seen, m->n_items);
+		goto out;
+	}
+	qsort(m->by_id, m->n_by_id, sizeof(*m->by_id), cmp_id_code);
+	if (m->factors > 0) {
+		size_t row = (size_t) m->factors * sizeof(float);
+		size_t bytes = ((size_t) m->n_items * row + 63) / 64 * 64;
+		uint32_t n_fac = 0;
+		if ((m->fac = aligned_alloc(64, bytes ? bytes : 64)) == NULL) {
+			rv = RS_ENOMEM;
+			goto out;
+		}
+		memset(m->fac, 0, bytes);
+		MDB_TRY(mdb_cursor_open(txn, d_fac, &cur), "cursor item_factors");
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			uint32_t code = UINT32_MAX;
+			if (k.mv_size == sizeof(code))
+				memcpy(&code, k.mv_data, sizeof(code));
+			if (code >= m->n_items || v.mv_size != row) {
+				rv = model_fail(err, errn, RS_ECORRUPT,
+				                "%s/data.mdb: item_factors entry (code %u, %zu "
+				                "bytes) does not fit %u items x %u factors",
+				                m->dir, code, v.mv_size, m->n_items, m->factors);
+				goto out;
+			}
+			memcpy(m->fac + (size_t) code * m->factors, v.mv_data, row);
+			n_fac++;
+		}
+		mdb_cursor_close(cur);
+		cur = NULL;
+		if (n_fac != m->n_items) {
+			rv = model_fail(err, errn, RS_ECORRUPT,
+			                "%s/data.mdb: %u factor rows for %u items", m->dir, n_fac,
+			                m->n_items);
+			goto out;
+		}
+	}
+	{
+		MDB_stat ms;
+		MDB_TRY(mdb_stat(txn, m->d_nb, &ms), "stat neighbours");
+		m->has_nb = ms.ms_entries > 0;
+	}
+	/* A committed read transaction keeps its dbi handles open for the environment. */
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	MDB_TRY(rc, "commit");
+	rv = 0;
+#undef MDB_TRY
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return rv;
+}
+
+static void
+model_free(rs_model *m)
+{
+	if (m == NULL)
+		return;
+	if (m->aux_destroy != NULL)
+		m->aux_destroy(m->aux);
+	if (m->env != NULL)
+		mdb_env_close(m->env);
+	json_decref(m->params);
+	free(m->fac);
+	free(m->ids);
+	free(m->by_id);
+	free(m->dir);
+	free(m->version);
+	free(m->kind);
+	free(m);
+}
+
+int
+rs_model_open(const char *dir, const char *version, rs_model **out, char *err, size_t errn)
+{
+	rs_model *m;
+	struct stat st;
+	char path[PATH_MAX];
+	int rv;
+
+	if (dir == NULL || dir[0] == '\0' || out == NULL)
+		return model_fail(err, errn, RS_EINVAL, "no model folder given");
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return model_fail(err, errn, RS_ENOTFOUND, "%s: not a folder", dir);
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return RS_ENOMEM;
+	atomic_init(&m->refs, 1);
+	if (version == NULL || version[0] == '\0') {
+		const char *slash;
+		size_t n = strlen(dir);
+		while (n > 1 && dir[n - 1] == '/')
+			n--;
+		slash = memrchr(dir, '/', n);
+		version = slash != NULL ? slash + 1 : dir;
+		m->version = strndup(version, n - (size_t) (version - dir));
+	} else {
+		m->version = strdup(version);
+	}
+	m->dir = strdup(dir);
+	if (m->dir == NULL || m->version == NULL) {
+		model_free(m);
+		return RS_ENOMEM;
+	}
+	if ((rv = model_manifest(m, err, errn)) != 0 || (rv = model_load(m, err, errn)) != 0) {
+		model_free(m);
+		return rv;
+	}
+	snprintf(path, sizeof(path), "%s/ranker.json", dir);
+	m->has_ranker = stat(path, &st) == 0;
+	*out = m;
+	return 0;
+}
+
+rs_model *
+rs_model_ref(rs_model *m)
+{
+	if (m != NULL)
+		atomic_fetch_add(&m->refs, 1);
+	return m;
+}
+
+void
+rs_model_unref(rs_model *m)
+{
+	if (m != NULL && atomic_fetch_sub(&m->refs, 1) == 1)
+		model_free(m);
+}
+
+const char *
+rs_model_version(const rs_model *m)
+{
+	return m->version;
+}
+
+const char *
+rs_model_dir(const rs_model *m)
+{
+	return m->dir;
+}
+
+const char *
+rs_model_kind(const rs_model *m)
+{
+	return m->kind;
+}
+
+uint32_t
+rs_model_n_items(const rs_model *m)
+{
+	return m->n_items;
+}
+
+uint32_t
+rs_model_factors(const rs_model *m)
+{
+	return m->factors;
+}
+
+int
+rs_model_has_neighbours(const rs_model *m)
+{
+	return m->has_nb;
+}
+
+int
+rs_model_has_ranker(const rs_model *m)
+{
+	return m->has_ranker;
+}
+
+double
+rs_model_param(const rs_model *m, const char *name, double def)
+{
+	json_t *v = json_object_get(m->params, name);
+	return json_is_number(v) ? json_number_value(v) : def;
+}
+
+int
+rs_model_code(const rs_model *m, int64_t item_id, uint32_t *code)
+{
+	size_t lo = 0, hi = m->n_by_id;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->by_id[mid].id < item_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < m->n_by_id && m->by_id[lo].id == item_id) {
+		*code = m->by_id[lo].code;
+		return 0;
+	}
+	return RS_ENOTFOUND;
+}
+
+int64_t
+rs_model_item_id(const rs_model *m, uint32_t code)
+{
+	return code < m->n_items ? m->ids[code] : 0;
+}
+
+const int64_t *
+rs_model_item_ids(const rs_model *m)
+{
+	return m->ids;
+}
+
+const float *
+rs_model_item_factors(const rs_model *m)
+{
+	return m->fac;
+}
+
+int
+rs_model_code_bytes(const rs_model *m, const void *id, size_t len, uint32_t *code)
+{
+	MDB_txn *txn;
+	MDB_val k = {len, (void *) id}, v;
+	int rc, rv;
+
+	if (len == 0 || len > 511)
+		return RS_ENOTFOUND;
+	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return model_mdb_err(rc);
+	rc = mdb_get(txn, m->d_codes, &k, &v);
+	rv = rc != 0 ? model_mdb_err(rc) : v.mv_size != sizeof(*code) ? RS_ECORRUPT : 0;
+	if (rv == 0)
+		memcpy(code, v.mv_data, sizeof(*code));
+	mdb_txn_abort(txn);
+	return rv;
+}
+
+/* Copies the value of key in dbi (up to max elements of size el); count or RS_E*. */
+static int
+model_copy(const rs_model *m, MDB_dbi dbi, const void *key, size_t klen, void *out, size_t el,
+           size_t max)
+{
+	MDB_txn *txn;
+	MDB_val k = {klen, (void *) key}, v;
+	int rc, n;
+
+	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return model_mdb_err(rc);
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if (rc != 0 || v.mv_size % el != 0) {
+		mdb_txn_abort(txn);
+		return rc != 0 ? model_mdb_err(rc) : RS_ECORRUPT;
+	}
+	n = (int) (v.mv_size / el < max ? v.mv_size / el : max);
+	memcpy(out, v.mv_data, (size_t) n * el);
+	mdb_txn_abort(txn);
+	return n;
+}
+
+int
+rs_model_neighbours(const rs_model *m, uint32_t code, rs_model_nb *out, size_t max)
+{
+	if (!m->has_nb || code >= m->n_items)
+		return 0;
+	int n = model_copy(m, m->d_nb, &code, sizeof(code), out, sizeof(*out), max);
+	for (int i = 0; i < n; i++)
+		if (out[i].code >= m->n_items)
+			return RS_ECORRUPT;
+	return n;
+}
+
+int
+rs_model_popular(const rs_model *m, uint32_t *out, size_t max)
+{
+	int n = model_copy(m, m->d_pop, "all", 3, out, sizeof(*out), max);
+	for (int i = 0; i < n; i++)
+		if (out[i] >= m->n_items)
+			return RS_ECORRUPT;
+	return n;
+}
+
+void
+rs_model_set_aux(rs_model *m, void *aux, void (*destroy)(void *))
+{
+	m->aux = aux;
+	m->aux_destroy = destroy;
+}
+
+void *
+rs_model_aux(const rs_model *m)
+{
+	return m->aux;
+}
+
+/* ---- slot ---- */
+
+struct rs_model_slot {
+	pthread_mutex_t mu;
+	rs_model *cur;
+	rs_metric *info; /* rs_model_info{version=cur} */
+};
+
+int
+rs_model_slot_create(rs_model_slot **out)
+{
+	rs_model_slot *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return RS_ENOMEM;
+	pthread_mutex_init(&s->mu, NULL);
+	*out = s;
+	return 0;
+}
+
+void
+rs_model_slot_destroy(rs_model_slot *s)
+{
+	if (s == NULL)
+		return;
+	rs_model_unref(s->cur);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+rs_model *
+rs_model_slot_get(rs_model_slot *s)
+{
+	pthread_mutex_lock(&s->mu);
+	rs_model *m = rs_model_ref(s->cur);
+	pthread_mutex_unlock(&s->mu);
+	return m;
+}
+
+void
+rs_model_slot_set(rs_model_slot *s, rs_model *m)
+{
+	char labels[300];
+	rs_metric *info = NULL;
+
+	if (m != NULL) {
+		snprintf(labels, sizeof(labels), "version=\"%s\"", m->version);
+		info = rs_metrics_gauge(
+		        "rs_model_info",
+		        "The model version serving requests (1) and earlier ones (0)", labels);
+	}
+	pthread_mutex_lock(&s->mu);
+	rs_model *old = s->cur;
+	rs_metric *old_info = s->info;
+	s->cur = m;
+	s->info = info;
+	pthread_mutex_unlock(&s->mu);
+	if (old_info != info)
+		rs_metric_set(old_info, 0);
+	rs_metric_set(info, 1);
+	rs_model_unref(old); /* closed once its last request lets go */
+}
+
+/* ---- watch ---- */
+
+struct rs_model_watch {
+	rs_model_watch_config cfg;
+	char *dsn, *dir, *svc;
+	rs_model_slot *slot;
+	pthread_mutex_t mu; /* one check at a time; guards pg and the fields below */
+	PGconn *pg;
+	int listening;
+	char failed_key[PATH_MAX + 256]; /* version|path that failed to open */
+	double failed_at;
+	pthread_t thread;
+	int thread_started;
+	atomic_int stop;
+};
+
+static void
+watch_disconnect(rs_model_watch *w)
+{
+	if (w->pg != NULL)
+		PQfinish(w->pg);
+	w->pg = NULL;
+	w->listening = 0;
+}
+
+static int
+watch_connect(rs_model_watch *w)
+{
+	int rv;
+	if (w->pg != NULL && PQstatus(w->pg) == CONNECTION_OK)
+		return 0;
+	watch_disconnect(w);
+	if ((rv = rs_pg_connect(w->dsn, &w->pg)) != 0) {
+		w->pg = NULL;
+		return rv;
+	}
+	/* LISTEN is best effort: the periodic check alone is correct, only slower. */
+	w->listening = rs_pg_exec(w->pg, "listen model_versions", 0, NULL, PGRES_COMMAND_OK,
+	                          "model.listen") == 0;
+	return 0;
+}
+
+static int
+watch_check_locked(rs_model_watch *w)
+{
+	PGresult *r;
+	char path[PATH_MAX], key[sizeof(w->failed_key)], err[512];
+	const char *version, *p;
+	rs_model *cur, *m = NULL;
+	int rv;
+
+	if ((rv = watch_connect(w)) != 0)
+		return rv;
+	r = PQexec(w->pg, "select version, path from model_versions where active limit 1");
+	if ((rv = rs_pg_check(w->pg, r, PGRES_TUPLES_OK, "model.check")) != 0) {
+		PQclear(r);
+		if (PQstatus(w->pg) != CONNECTION_OK)
+			watch_disconnect(w);
+		return rv;
+	}
+	cur = rs_model_slot_get(w->slot);
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		if (cur != NULL) {
+			rs_log_warn("model.deactivated", "svc=%s version=%s", w->svc,
+			            rs_model_version(cur));
+			rs_model_slot_set(w->slot, NULL);
+			if (w->cfg.swapped != NULL)
+				w->cfg.swapped(w->cfg.ud, NULL);
+		}
+		rs_model_unref(cur);
+		return 0;
+	}
+	version = PQgetvalue(r, 0, 0);
+	p = PQgetvalue(r, 0, 1);
+	if (p[0] == '\0')
+		snprintf(path, sizeof(path), "%s%s%s", w->dir, w->dir[0] ? "/" : "", version);
+	else if (p[0] == '/' || w->dir[0] == '\0')
+		snprintf(path, sizeof(path), "%s", p);
+	else
+		snprintf(path, sizeof(path), "%s/%s", w->dir, p);
+	if (cur != NULL && strcmp(rs_model_version(cur), version) == 0 &&
+	    strcmp(rs_model_dir(cur), path) == 0) {
+		PQclear(r);
+		rs_model_unref(cur);
+		return 0; /* already serving it */
+	}
+	rs_model_unref(cur);
+	snprintf(key, sizeof(key), "%s|%s", version, path);
+	if (strcmp(key, w->failed_key) == 0 && rs_mono_ms() - w->failed_at < 30000) {
+		PQclear(r);
+		return RS_EIO; /* failed lately: no retry storm, no log spam */
+	}
+	double t0 = rs_mono_ms();
+	if ((rv = rs_model_open(path, version, &m, err, sizeof(err))) == 0 &&
+	    w->cfg.prepare != NULL && (rv = w->cfg.prepare(w->cfg.ud, m)) != 0)
+		snprintf(err, sizeof(err), "prepare: %s", rs_strerror(rv));
+	if (rv != 0) {
+		rs_model_unref(m);
+		snprintf(w->failed_key, sizeof(w->failed_key), "%s", key);
+		w->failed_at = rs_mono_ms();
+		rs_log_error("model.open_failed", "svc=%s version=%s path=%s err=\"%s\"", w->svc,
+		             version, path, err);
+		PQclear(r);
+		return rv;
+	}
+	w->failed_key[0] = '\0';
+	rs_log_info("model.activated", "svc=%s version=%s path=%s items=%u factors=%u ms=%.1f",
+	            w->svc, version, path, rs_model_n_items(m), rs_model_factors(m),
+	            rs_mono_ms() - t0);
+	PQclear(r);
+	rs_model_slot_set(w->slot, rs_model_ref(m));
+	if (w->cfg.swapped != NULL)
+		w->cfg.swapped(w->cfg.ud, m);
+	rs_model_unref(m);
+	return 0;
+}
+
+int
+rs_model_watch_check(rs_model_watch *w)
+{
+	pthread_mutex_lock(&w->mu);
+	int rv = watch_check_locked(w);
+	pthread_mutex_unlock(&w->mu);
+	return rv;
+}
+
+/* Waits up to ms for a notification on channel model_versions; 1 if one came. */
+static int
+watch_wait(rs_model_watch *w, int ms)
+{
+	int got = 0;
+	pthread_mutex_lock(&w->mu);
+	int fd = w->pg != NULL && w->listening ? PQsocket(w->pg) : -1;
+	pthread_mutex_unlock(&w->mu);
+	if (fd < 0) {
+		nanosleep(&(struct timespec){.tv_nsec = (long) ms * 1000000L}, NULL);
+		return 0;
+	}
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	if (w->pg != NULL && PQconsumeInput(w->pg)) {
+		PGnotify *n;
+		while ((n = PQnotifies(w->pg)) != NULL) {
+			got = 1;
+			PQfreemem(n);
+		}
+	} else if (w->pg != NULL) {
+		watch_disconnect(w); /* broken: the next check reconnects */
+	}
+	pthread_mutex_unlock(&w->mu);
+	return got;
+}
+
+static void *
+watch_thread(void *arg)
+{
+	rs_model_watch *w = arg;
+	int failures = 0;
+
+	while (!atomic_load(&w->stop)) {
+		int rv = rs_model_watch_check(w);
+		if ((rv == RS_EUNAVAIL || rv == RS_EDB) && failures++ % 30 == 0)
+			rs_log_warn("model.check_failed", "svc=%s err=\"%s\"", w->svc,
+			            rs_strerror(rv));
+		if (rv == 0)
+			failures = 0;
+		double until = rs_mono_ms() + w->cfg.poll_ms;
+		while (!atomic_load(&w->stop) && rs_mono_ms() < until)
+			if (watch_wait(w, 50))
+				break; /* notified: check now */
+	}
+	return NULL;
+}
+
+int
+rs_model_watch_start(rs_model_watch **out, const rs_model_watch_config *cfg, rs_model_slot *slot)
+{
+	rs_model_watch *w;
+	size_t n;
+
+	if (cfg == NULL || cfg->pg_dsn == NULL || slot == NULL)
+		return RS_EINVAL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return RS_ENOMEM;
+	w->cfg = *cfg;
+	w->slot = slot;
+	n = strlen(cfg->pg_dsn) + 32;
+	w->dsn = malloc(n);
+	w->dir = strdup(cfg->model_dir != NULL ? cfg->model_dir : "");
+	w->svc = strdup(cfg->svc != NULL ? cfg->svc : "");
+	if (w->dsn == NULL || w->dir == NULL || w->svc == NULL) {
+		free(w->dsn);
+		free(w->dir);
+		free(w->svc);
+		free(w);
+		return RS_ENOMEM;
+	}
+	/* A connect attempt must not hang on an unreachable host (keyword DSNs only). */
+	if (strstr(cfg->pg_dsn, "connect_timeout") == NULL && strstr(cfg->pg_dsn, "://") == NULL)
+		snprintf(w->dsn, n, "%s connect_timeout=2", cfg->pg_dsn);
+	else
+		snprintf(w->dsn, n, "%s", cfg->pg_dsn);
+	for (size_t l = strlen(w->dir); l > 1 && w->dir[l - 1] == '/'; l--)
+		w->dir[l - 1] = '\0';
+	pthread_mutex_init(&w->mu, NULL);
+	atomic_init(&w->stop, 0);
+	if (cfg->poll_ms > 0) {
+		if (pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
+			rs_model_watch_stop(w);
+			return RS_ENOMEM;
+		}
+		w->thread_started = 1;
+	}
+	*out = w;
+	return 0;
+}
+
+void
+rs_model_watch_stop(rs_model_watch *w)
+{
+	if (w == NULL)
+		return;
+	atomic_store(&w->stop, 1);
+	if (w->thread_started)
+		pthread_join(w->thread, NULL);
+	watch_disconnect(w);
+	pthread_mutex_destroy(&w->mu);
+	free(w->dsn);
+	free(w->dir);
+	free(w->svc);
+	free(w);
+}

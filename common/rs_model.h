@@ -1,0 +1,148 @@
+/* rs_model: read-only access to a published model version folder (layout:
+ * services/trainer/publish.h) and the machinery that keeps a service on the active version.
+ *
+ *   VERSION/manifest.json  format "rs-train-model", published.lmdb_layout == RS_MODEL_LAYOUT
+ *   VERSION/data.mdb       named dbs items, item_codes, item_factors, neighbours, popular, meta
+ *
+ * rs_model: one opened version, immutable and reference-counted. rs_model_open loads what every
+ * request needs in memory (code -> item id, a sorted id -> code index, the item factors as one
+ * contiguous row-major n x f float matrix for BLAS) and keeps the LMDB environment open for the
+ * rest (neighbour lists, popular list), read zero-copy in short read transactions. The last
+ * rs_model_unref closes the environment, so a service can swap to a new version while requests
+ * in flight keep the old one.
+ *
+ * LMDB flags: MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD. A published version is immutable (publish
+ * refuses an existing folder and writes the manifest, which we require, only after the LMDB
+ * commit), so there is never a writer and the lock file protects nothing. MDB_NOLOCK is also what
+ * makes a swap back to the same folder safe: LMDB forbids opening one environment twice in a
+ * process with locking on (closing one copy drops the other's fcntl locks), and a rollback can
+ * reopen a folder whose old handle is still held by in-flight requests. It also needs no write
+ * access to the folder (read-only mounts) and leaves no stale reader slots after a crash.
+ *
+ * rs_model_slot: the current version of a service (a mutex around one pointer; acquire = ref).
+ * rs_model_watch: a background thread that follows PostgreSQL's model_versions table (the row
+ * with active = true; LISTEN on channel "model_versions" plus a periodic check), opens a newly
+ * activated version, lets the service prepare derived data, then swaps it into the slot.
+ *
+ * Errors are RS_E* (LMDB's codes are translated here): RS_ENOTFOUND (no such folder or file),
+ * RS_EVERSION (another format or layout version), RS_ECORRUPT (inconsistent content), RS_EIO,
+ * RS_ENOMEM. Functions that take err/errn write a one-line message there on failure. */
+#ifndef RS_MODEL_H
+#define RS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_MODEL_LAYOUT 1 /* the published layout this code reads */
+#define RS_MODEL_FORMAT "rs-train-model"
+
+typedef struct rs_model rs_model;
+
+/* One neighbour entry as stored in the neighbours db. */
+typedef struct rs_model_nb {
+	uint32_t code;
+	float sim;
+} rs_model_nb;
+
+/* rs_model_open: open the version folder dir; version names it in responses (NULL: the folder's
+ * base name). Returns 0 and *out (one reference), or an RS_E* with a message in err. */
+int rs_model_open(const char *dir, const char *version, rs_model **out, char *err, size_t errn);
+
+/* rs_model_ref / rs_model_unref (acquire / release): the last unref closes the environment and
+ * frees everything, the aux data included. NULL is a no-op; ref returns its argument. */
+rs_model *rs_model_ref(rs_model *m);
+void rs_model_unref(rs_model *m);
+
+const char *rs_model_version(const rs_model *m); /* borrowed, lives with m */
+const char *rs_model_dir(const rs_model *m);
+const char *rs_model_kind(const rs_model *m); /* "als", "itemknn", "two-stage", ... */
+uint32_t rs_model_n_items(const rs_model *m);
+uint32_t rs_model_factors(const rs_model *m); /* 0 when the version has no item factors */
+int rs_model_has_neighbours(const rs_model *m);
+int rs_model_has_ranker(const rs_model *m); /* VERSION/ranker.json exists */
+
+/* rs_model_param: a numeric field of the manifest's "params" (e.g. "alpha", "reg"); def when
+ * absent or not a number. */
+double rs_model_param(const rs_model *m, const char *name, double def);
+
+/* rs_model_code: the code of item_id (items whose stored id is not a decimal int64 are not
+ * addressable by id). Returns 0 and *code, or RS_ENOTFOUND. O(log n), no LMDB access. */
+int rs_model_code(const rs_model *m, int64_t item_id, uint32_t *code);
+
+/* rs_model_item_id: the item id of code (0 if the stored id is not a decimal int64 or code is
+ * out of range). */
+int64_t rs_model_item_id(const rs_model *m, uint32_t code);
+
+/* rs_model_item_ids: code -> item id for all codes (n_items entries), borrowed. */
+const int64_t *rs_model_item_ids(const rs_model *m);
+
+/* rs_model_item_factors: the n_items x factors row-major matrix (NULL without factors). */
+const float *rs_model_item_factors(const rs_model *m);
+
+/* rs_model_code_bytes: look an item id up by its stored bytes (item_codes db). 0 or
+ * RS_ENOTFOUND / RS_EIO. */
+int rs_model_code_bytes(const rs_model *m, const void *id, size_t len, uint32_t *code);
+
+/* rs_model_neighbours: copy up to max neighbours of code (best first) into out. Returns the
+ * number copied (0 when the item has none), or a negative RS_E*. */
+int rs_model_neighbours(const rs_model *m, uint32_t code, rs_model_nb *out, size_t max);
+
+/* rs_model_popular: copy up to max codes of the "all" popular list (best first). Returns the
+ * number copied or a negative RS_E*. */
+int rs_model_popular(const rs_model *m, uint32_t *out, size_t max);
+
+/* Per-version derived data of the service (e.g. a Gram matrix): set once before the model is
+ * shared (the watch's prepare callback), freed by destroy on the last unref. */
+void rs_model_set_aux(rs_model *m, void *aux, void (*destroy)(void *));
+void *rs_model_aux(const rs_model *m);
+
+/* ---- the current version of a service ---- */
+
+typedef struct rs_model_slot rs_model_slot;
+
+/* rs_model_slot_create: an empty slot (also registers the gauge
+ * rs_model_info{version="..."}, 1 for the version in the slot, 0 for the ones before). */
+int rs_model_slot_create(rs_model_slot **out);
+void rs_model_slot_destroy(rs_model_slot *s); /* drops the slot's reference; NULL ok */
+
+/* rs_model_slot_get: a reference to the current version (NULL if none); release it with
+ * rs_model_unref when the request is done. */
+rs_model *rs_model_slot_get(rs_model_slot *s);
+
+/* rs_model_slot_set: m (whose reference moves to the slot; NULL clears) serves the next
+ * request; the previous version is released (closed after its last request). */
+void rs_model_slot_set(rs_model_slot *s, rs_model *m);
+
+/* ---- following model_versions in PostgreSQL ---- */
+
+typedef struct rs_model_watch_config {
+	const char *pg_dsn;
+	const char *model_dir; /* a relative model_versions.path resolves against it ("" = cwd);
+	                          an empty path means model_dir/version */
+	int poll_ms;           /* periodic check; <= 0: no thread (rs_model_watch_check only) */
+	const char *svc;       /* for logs */
+	/* prepare: called from the watch thread on a freshly opened version before it is swapped
+	 * in (attach derived data with rs_model_set_aux). Nonzero refuses the version. May be
+	 * NULL. */
+	int (*prepare)(void *ud, rs_model *m);
+	/* swapped: called after a swap (m = the new version, or NULL). May be NULL. */
+	void (*swapped)(void *ud, rs_model *m);
+	void *ud;
+} rs_model_watch_config;
+
+typedef struct rs_model_watch rs_model_watch;
+
+/* rs_model_watch_start: follow the active version into slot (first check at once, in the
+ * background; a database that is down is not an error). Returns 0, RS_EINVAL, RS_ENOMEM. */
+int rs_model_watch_start(rs_model_watch **out, const rs_model_watch_config *cfg,
+                         rs_model_slot *slot);
+
+/* rs_model_watch_check: check now (blocking; serialised with the thread). Returns 0 (the slot
+ * holds the active version, or nothing when no row is active), RS_EUNAVAIL / RS_EDB (database),
+ * or the open error of the active version (the slot keeps what it had). */
+int rs_model_watch_check(rs_model_watch *w);
+
+/* rs_model_watch_stop: stop the thread and free (the slot is the caller's). NULL ok. */
+void rs_model_watch_stop(rs_model_watch *w);
+
+#endif

@@ -1,0 +1,198 @@
+/* rs_model: opening a published version folder (written by model_fixture.h exactly as
+ * rs-train publish lays it out), lookups, refusal of other layouts, and the slot's swap. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model_fixture.h" /* tests/common, beside this file */
+#include "rs_err.h"
+#include "rs_model.h"
+
+static char root[64];
+
+static void
+setup(void)
+{
+	snprintf(root, sizeof(root), "/tmp/rs-model-test-XXXXXX");
+	fx_tmpdir(root);
+}
+
+static void
+teardown(void)
+{
+	fx_rmtree(root);
+}
+
+TestSuite(model, .init = setup, .fini = teardown, .timeout = 20);
+
+static const int64_t ids[4] = {101, 7, 55, 9000000000LL};
+static const float V[4 * 3] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5f, 0.5f, 0};
+static const fx_nb nb0[2] = {{2, 0.9f}, {1, 0.1f}};
+static const fx_nb nb2[1] = {{0, 0.7f}};
+static const fx_nb *const nbs[4] = {nb0, NULL, nb2, NULL};
+static const uint32_t nb_len[4] = {2, 0, 1, 0};
+static const uint32_t pop[3] = {3, 0, 2};
+
+static void
+write_version(const char *name, int layout)
+{
+	char dir[128];
+	fx_model m = {.n_items = 4,
+	              .factors = 3,
+	              .ids = ids,
+	              .V = V,
+	              .nb = nbs,
+	              .nb_len = nb_len,
+	              .popular = pop,
+	              .n_popular = 3,
+	              .alpha = 2.5,
+	              .reg = -1,
+	              .layout = layout};
+	snprintf(dir, sizeof(dir), "%s/%s", root, name);
+	fx_model_write(dir, &m);
+}
+
+Test(model, open_and_lookups)
+{
+	char dir[128], err[256] = "";
+	rs_model *m;
+	uint32_t code, codes[8];
+	rs_model_nb nb[8];
+
+	write_version("v1", 1);
+	snprintf(dir, sizeof(dir), "%s/v1/", root);
+	cr_assert_eq(rs_model_open(dir, NULL, &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(rs_model_version(m), "v1");
+	cr_assert_str_eq(rs_model_kind(m), "als");
+	cr_assert_eq(rs_model_n_items(m), 4);
+	cr_assert_eq(rs_model_factors(m), 3);
+	cr_assert(rs_model_has_neighbours(m));
+	cr_assert_not(rs_model_has_ranker(m));
+	cr_assert_float_eq(rs_model_param(m, "alpha", 1), 2.5, 1e-12);
+	cr_assert_float_eq(rs_model_param(m, "reg", 0.01), 0.01, 1e-12);
+	cr_assert_eq(rs_model_code(m, 55, &code), 0);
+	cr_assert_eq(code, 2);
+	cr_assert_eq(rs_model_code(m, 9000000000LL, &code), 0);
+	cr_assert_eq(code, 3);
+	cr_assert_eq(rs_model_code(m, 8, &code), RS_ENOTFOUND);
+	cr_assert_eq(rs_model_code_bytes(m, "7", 1, &code), 0);
+	cr_assert_eq(code, 1);
+	cr_assert_eq(rs_model_code_bytes(m, "8", 1, &code), RS_ENOTFOUND);
+	cr_assert_eq(rs_model_item_id(m, 0), 101);
+	cr_assert_eq(rs_model_item_id(m, 4), 0);
+	cr_assert_eq(memcmp(rs_model_item_factors(m), V, sizeof(V)), 0);
+	cr_assert_eq(rs_model_neighbours(m, 0, nb, 8), 2);
+	cr_assert_eq(nb[0].code, 2);
+	cr_assert_float_eq(nb[0].sim, 0.9f, 1e-6);
+	cr_assert_eq(rs_model_neighbours(m, 0, nb, 1), 1);
+	cr_assert_eq(rs_model_neighbours(m, 1, nb, 8), 0);
+	cr_assert_eq(rs_model_neighbours(m, 99, nb, 8), 0);
+	cr_assert_eq(rs_model_popular(m, codes, 8), 3);
+	cr_assert_eq(codes[0], 3);
+	rs_model_unref(m);
+}
+
+Test(model, named_version_and_same_folder_twice)
+{
+	char dir[128], err[256] = "";
+	rs_model *a, *b;
+
+	write_version("v1", 1);
+	snprintf(dir, sizeof(dir), "%s/v1", root);
+	cr_assert_eq(rs_model_open(dir, "2026-11-28.1", &a, err, sizeof(err)), 0, "%s", err);
+	/* MDB_NOLOCK: a rollback may reopen a folder whose old handle is still in use */
+	cr_assert_eq(rs_model_open(dir, NULL, &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(rs_model_version(a), "2026-11-28.1");
+	rs_model_unref(a);
+	cr_assert_eq(rs_model_neighbours(b, 2, (rs_model_nb[4]){0}, 4), 1);
+	rs_model_unref(b);
+}
+
+Test(model, refuses_other_layouts_and_model_folders)
+{
+	char dir[128], path[160], err[256] = "";
+	rs_model *m = NULL;
+	FILE *f;
+
+	write_version("v2", 2);
+	snprintf(dir, sizeof(dir), "%s/v2", root);
+	cr_assert_eq(rs_model_open(dir, NULL, &m, err, sizeof(err)), RS_EVERSION);
+	cr_assert_null(m);
+	cr_assert_not_null(strstr(err, "layout version 2"), "%s", err);
+
+	/* a fitted model folder (no "published") */
+	write_version("m", 1);
+	snprintf(path, sizeof(path), "%s/m/manifest.json", root);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("{\"format\": \"rs-train-model\", \"format_version\": 1, \"model\": \"als\"}", f);
+	fclose(f);
+	snprintf(dir, sizeof(dir), "%s/m", root);
+	cr_assert_eq(rs_model_open(dir, NULL, &m, err, sizeof(err)), RS_EVERSION);
+	cr_assert_not_null(strstr(err, "rs-train publish"), "%s", err);
+
+	snprintf(path, sizeof(path), "%s/m/manifest.json", root);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("{\"format\": \"something-else\"}", f);
+	fclose(f);
+	cr_assert_eq(rs_model_open(dir, NULL, &m, err, sizeof(err)), RS_EVERSION);
+
+	snprintf(dir, sizeof(dir), "%s/nope", root);
+	cr_assert_eq(rs_model_open(dir, NULL, &m, err, sizeof(err)), RS_ENOTFOUND);
+	cr_assert_eq(rs_model_open(root, NULL, &m, err, sizeof(err)), RS_ENOTFOUND);
+	cr_assert_not_null(strstr(err, "manifest.json"), "%s", err);
+}
+
+Test(model, corrupt_data_is_refused)
+{
+	char dir[128], path[160], err[256] = "";
+	rs_model *m = NULL;
+	FILE *f;
+
+	write_version("v1", 1);
+	snprintf(path, sizeof(path), "%s/v1/data.mdb", root);
+	cr_assert_not_null(f = fopen(path, "r+"));
+	for (int i = 0; i < 8192; i++)
+		fputc(0x5a, f);
+	fclose(f);
+	snprintf(dir, sizeof(dir), "%s/v1", root);
+	int rv = rs_model_open(dir, NULL, &m, err, sizeof(err));
+	cr_assert(rv == RS_ECORRUPT || rv == RS_EIO, "rv=%d %s", rv, err);
+	cr_assert_null(m);
+}
+
+static void
+aux_free(void *p)
+{
+	(*(int *) p)++;
+}
+
+Test(model, slot_swap_keeps_old_until_release)
+{
+	char d1[128], d2[128], err[256] = "";
+	rs_model *a, *b, *held;
+	rs_model_slot *slot;
+	int freed = 0;
+
+	write_version("v1", 1);
+	write_version("v2", 1);
+	snprintf(d1, sizeof(d1), "%s/v1", root);
+	snprintf(d2, sizeof(d2), "%s/v2", root);
+	cr_assert_eq(rs_model_open(d1, NULL, &a, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs_model_open(d2, NULL, &b, err, sizeof(err)), 0, "%s", err);
+	rs_model_set_aux(a, &freed, aux_free);
+	cr_assert_eq(rs_model_slot_create(&slot), 0);
+	cr_assert_null(rs_model_slot_get(slot));
+	rs_model_slot_set(slot, a);
+	held = rs_model_slot_get(slot); /* an in-flight request */
+	rs_model_slot_set(slot, b);     /* a new version */
+	cr_assert_eq(freed, 0);
+	cr_assert_str_eq(rs_model_version(held), "v1");
+	cr_assert_eq(rs_model_neighbours(held, 0, (rs_model_nb[4]){0}, 4), 2); /* env still open */
+	rs_model_unref(held);
+	cr_assert_eq(freed, 1); /* the last reader closed it */
+	rs_model *cur = rs_model_slot_get(slot);
+	cr_assert_str_eq(rs_model_version(cur), "v2");
+	rs_model_unref(cur);
+	rs_model_slot_destroy(slot);
+}
