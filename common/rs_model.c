@@ -665,7 +665,7 @@ watch_check_locked(rs_model_watch *w)
 	if (PQntuples(r) == 0) {
 		PQclear(r);
 		if (cur != NULL) {
-			rs_log_warn("model.deactivated", "svc=%s version=%s", w->svc,
+			rs_log_warn("model.deactivated", "consumer=%s version=%s", w->svc,
 			            rs_model_version(cur));
 			rs_model_slot_set(w->slot, NULL);
 			if (w->cfg.swapped != NULL)
@@ -702,13 +702,13 @@ watch_check_locked(rs_model_watch *w)
 		rs_model_unref(m);
 		snprintf(w->failed_key, sizeof(w->failed_key), "%s", key);
 		w->failed_at = rs_mono_ms();
-		rs_log_error("model.open_failed", "svc=%s version=%s path=%s err=\"%s\"", w->svc,
-		             version, path, err);
+		rs_log_error("model.open_failed", "consumer=%s version=%s path=%s err=\"%s\"",
+		             w->svc, version, path, err);
 		PQclear(r);
 		return rv;
 	}
 	w->failed_key[0] = '\0';
-	rs_log_info("model.activated", "svc=%s version=%s path=%s items=%u factors=%u ms=%.1f",
+	rs_log_info("model.activated", "consumer=%s version=%s path=%s items=%u factors=%u ms=%.1f",
 	            w->svc, version, path, rs_model_n_items(m), rs_model_factors(m),
 	            rs_mono_ms() - t0);
 	PQclear(r);
@@ -766,7 +766,7 @@ watch_thread(void *arg)
 	while (!atomic_load(&w->stop)) {
 		int rv = rs_model_watch_check(w);
 		if ((rv == RS_EUNAVAIL || rv == RS_EDB) && failures++ % 30 == 0)
-			rs_log_warn("model.check_failed", "svc=%s err=\"%s\"", w->svc,
+			rs_log_warn("model.check_failed", "consumer=%s err=\"%s\"", w->svc,
 			            rs_strerror(rv));
 		if (rv == 0)
 			failures = 0;

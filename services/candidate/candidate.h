@@ -12,7 +12,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "modelsrc.h"
 #include "retrieve.h"
+#include "rs_model.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_rpc.h"
@@ -28,13 +30,15 @@ typedef struct cand_config {
 	const char *url; /* RS_CANDIDATE_URL */
 	int workers;
 	rs_log_level log_level;
-	int refresh_ms;     /* rebuild period */
-	int default_k;      /* candidates when the request says 0 */
-	int window_days;    /* events newer than this feed the snapshot */
-	int max_events;     /* at most this many (the newest) events per rebuild */
-	double half_life_h; /* popularity half-life */
-	int covisit_n;      /* neighbours kept per item */
-	int pg_timeout_ms;  /* statement_timeout of the refresh queries */
+	int refresh_ms;        /* rebuild period */
+	int default_k;         /* candidates when the request says 0 */
+	int window_days;       /* events newer than this feed the snapshot */
+	int max_events;        /* at most this many (the newest) events per rebuild */
+	double half_life_h;    /* popularity half-life */
+	int covisit_n;         /* neighbours kept per item */
+	int pg_timeout_ms;     /* statement_timeout of the refresh queries */
+	const char *model_dir; /* RS_MODEL_DIR: relative model_versions.path resolves here */
+	int model_poll_ms;     /* check of the active version; 0 = only cand_model_check */
 } cand_config;
 
 typedef struct cand_state {
@@ -50,6 +54,10 @@ typedef struct cand_state {
 	atomic_int cs_stop;
 	atomic_int cs_pg_ok;
 	double cs_started_ms;
+	rs_model_slot *cs_slot;     /* the active model version (empty: live sources only) */
+	rs_model_watch *cs_watch;   /* follows model_versions into cs_slot */
+	pthread_mutex_t cs_join_mu; /* guards cs_join */
+	cand_join *cs_join;         /* snapshot x model of the last request (NULL before) */
 	rs_metric *cs_refresh_ok, *cs_refresh_fail, *cs_refresh_ms, *cs_items, *cs_events;
 } cand_state;
 
@@ -70,6 +78,17 @@ int cand_refresh(cand_state *st);
 /* cand_current: a reference to the current snapshot (NULL before the first refresh); drop it
  * with cand_snap_unref. */
 cand_snap *cand_current(cand_state *st);
+
+/* cand_model_check: look for a newly activated model version now (blocking). Returns 0 or
+ * the RS_E* of rs_model_watch_check. */
+int cand_model_check(cand_state *st);
+
+/* cand_current_model: a reference to the active version (NULL if none); rs_model_unref. */
+rs_model *cand_current_model(cand_state *st);
+
+/* cand_join_get: the join of snap and model (built on first use after either changed; NULL
+ * when model is NULL or out of memory); drop with cand_join_unref. */
+cand_join *cand_join_get(cand_state *st, cand_snap *snap, rs_model *model);
 
 /* The RPC routes (ud = cand_state *): CANDIDATES, SIMILAR, HEALTH (ready = a snapshot). */
 extern const rs_rpc_route cand_routes[];

@@ -50,7 +50,8 @@ cand_to_pb(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, siz
 }
 
 static void
-cand_reply(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, size_t n)
+cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, const cand_result *res,
+           size_t n)
 {
 	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
 	Rs__ResponseHeader h;
@@ -59,7 +60,8 @@ cand_reply(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, siz
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 		return;
 	}
-	rs_rpc_header_init(call, &h, CAND_SVC, snap->version);
+	rs_rpc_header_init(call, &h, CAND_SVC,
+	                   model != NULL ? rs_model_version(model) : snap->version);
 	resp.header = &h;
 	resp.candidates = cs;
 	resp.n_candidates = n;
@@ -123,14 +125,25 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 		const Rs__HistoryEvent *e = req->recent[i];
 		h[i] = (cand_hist){e->item_id, e->ts_ms, e->value, (int32_t) e->type};
 	}
+	for (size_t i = 0; i < req->n_embedding; i++)
+		if (!isfinite(req->embedding[i])) {
+			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "embedding must be finite");
+			return;
+		}
 	if ((snap = cand_current(st)) == NULL) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
 		return;
 	}
-	if (cand_retrieve(snap, req->user_id, h, req->n_recent, &filt, k, res, &n) != 0)
+	/* The version this request uses from start to end, whatever is activated meanwhile. */
+	rs_model *model = cand_current_model(st);
+	cand_join *join = cand_join_get(st, snap, model);
+	cand_model_in mi = {join, req->embedding, req->n_embedding};
+	if (cand_retrieve_ex(snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
-		cand_reply(call, snap, res, n);
+		cand_reply(call, snap, join != NULL ? model : NULL, res, n);
+	cand_join_unref(join);
+	rs_model_unref(model);
 	cand_snap_unref(snap);
 }
 
@@ -163,14 +176,19 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
 		return;
 	}
+	rs_model *model = cand_current_model(st);
+	cand_join *join = cand_join_get(st, snap, model);
+	cand_model_in mi = {join, NULL, 0};
 	int64_t idx = cand_snap_find(snap, req->item_id);
 	if (idx < 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "item %lld is unknown",
 		            (long long) req->item_id);
-	else if (cand_similar(snap, (uint32_t) idx, k, res, &n) != 0)
+	else if (cand_similar_ex(snap, &mi, (uint32_t) idx, k, res, &n) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
-		cand_reply(call, snap, res, n);
+		cand_reply(call, snap, join != NULL ? model : NULL, res, n);
+	cand_join_unref(join);
+	rs_model_unref(model);
 	cand_snap_unref(snap);
 }
 
@@ -182,11 +200,12 @@ cand_handle_health(void *ud, rs_rpc_call *call)
 	Rs__ResponseHeader h;
 	char detail[200];
 	cand_snap *snap = cand_current(st);
+	rs_model *model = cand_current_model(st);
 
 	if (snap != NULL)
-		snprintf(detail, sizeof(detail), "pg=%s version=%s items=%zu events=%zu",
+		snprintf(detail, sizeof(detail), "pg=%s version=%s items=%zu events=%zu model=%s",
 		         atomic_load(&st->cs_pg_ok) ? "up" : "down", snap->version, snap->n_items,
-		         snap->n_events);
+		         snap->n_events, model != NULL ? rs_model_version(model) : "none");
 	else
 		snprintf(detail, sizeof(detail), "pg=%s no snapshot yet",
 		         atomic_load(&st->cs_pg_ok) ? "up" : "down");
@@ -196,7 +215,9 @@ cand_handle_health(void *ud, rs_rpc_call *call)
 	resp.detail = rs_arena_strdup(call->arena, detail);
 	resp.uptime_ms = (int64_t) (rs_mono_ms() - st->cs_started_ms);
 	if (snap != NULL)
-		h.model_version = rs_arena_strdup(call->arena, snap->version);
+		h.model_version = rs_arena_strdup(
+		        call->arena, model != NULL ? rs_model_version(model) : snap->version);
+	rs_model_unref(model);
 	cand_snap_unref(snap);
 	rs_rpc_reply(call, &resp.base);
 }

@@ -11,8 +11,8 @@
 #include "rs_time.h"
 
 static const char items_sql[] =
-        "select item_id, title, category, coalesce(price, 0)::float8, price is not null, in_stock "
-        "from items";
+        "select item_id, title, category, coalesce(price, 0)::float8, price is not null, in_stock, "
+        "brand from items";
 
 /* What changed since the last build, cheaply (one scan, no rows shipped): the number and the
  * newest ingestion of the events in the window, and a hash over the catalog. */
@@ -24,7 +24,7 @@ static const char check_all_sql[] =
         "from events";
 static const char check_items_sql[] =
         "select count(*), coalesce(sum(hashtext(concat_ws('|', item_id, title, category, price, "
-        "in_stock)))::text, '') from items";
+        "in_stock, brand)))::text, '') from items";
 
 /* The events of the window (or of all time when the window is empty); ordered and limited
  * only when there are more than max_events of them. $1 is always the window in days (the
@@ -208,6 +208,7 @@ refresh_locked(cand_state *st, int force)
 		items[i].price = strtod(PQgetvalue(ri, r, 3), NULL);
 		items[i].has_price = PQgetvalue(ri, r, 4)[0] == 't';
 		items[i].in_stock = PQgetvalue(ri, r, 5)[0] == 't';
+		items[i].brand = PQgetvalue(ri, r, 6);
 	}
 	for (size_t i = 0; i < ne; i++) {
 		int r = (int) i;
@@ -312,6 +313,7 @@ cand_open(cand_state **out, const cand_config *cfg)
 		snprintf(st->cs_dsn, n, "%s", cfg->pg_dsn);
 	st->cs_started_ms = rs_mono_ms();
 	pthread_mutex_init(&st->cs_snap_mu, NULL);
+	pthread_mutex_init(&st->cs_join_mu, NULL);
 	pthread_mutex_init(&st->cs_refresh_mu, NULL);
 	atomic_init(&st->cs_stop, 0);
 	atomic_init(&st->cs_pg_ok, 0);
@@ -323,6 +325,17 @@ cand_open(cand_state **out, const cand_config *cfg)
 	                                         "Snapshot refresh time in milliseconds", NULL);
 	st->cs_items = rs_metrics_gauge("rs_candidate_items", "Items in the snapshot", NULL);
 	st->cs_events = rs_metrics_gauge("rs_candidate_events", "Events in the snapshot", NULL);
+	rs_model_watch_config wc = {
+	        .pg_dsn = cfg->pg_dsn,
+	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",
+	        .poll_ms = cfg->model_poll_ms,
+	        .svc = "candidate",
+	};
+	if (rs_model_slot_create(&st->cs_slot) != 0 ||
+	    rs_model_watch_start(&st->cs_watch, &wc, st->cs_slot) != 0) {
+		cand_close(st);
+		return RS_ENOMEM;
+	}
 	if (pthread_create(&st->cs_thread, NULL, cand_background, st) != 0) {
 		cand_close(st);
 		return RS_ENOMEM;
@@ -340,11 +353,53 @@ cand_close(cand_state *st)
 	atomic_store(&st->cs_stop, 1);
 	if (st->cs_thread_started)
 		pthread_join(st->cs_thread, NULL);
+	rs_model_watch_stop(st->cs_watch);
+	cand_join_unref(st->cs_join);
+	rs_model_slot_destroy(st->cs_slot);
 	cand_snap_unref(st->cs_snap);
 	if (st->cs_pg != NULL)
 		PQfinish(st->cs_pg);
 	pthread_mutex_destroy(&st->cs_snap_mu);
 	pthread_mutex_destroy(&st->cs_refresh_mu);
+	pthread_mutex_destroy(&st->cs_join_mu);
 	free(st->cs_dsn);
 	free(st);
+}
+
+int
+cand_model_check(cand_state *st)
+{
+	return rs_model_watch_check(st->cs_watch);
+}
+
+rs_model *
+cand_current_model(cand_state *st)
+{
+	return rs_model_slot_get(st->cs_slot);
+}
+
+cand_join *
+cand_join_get(cand_state *st, cand_snap *snap, rs_model *model)
+{
+	cand_join *j, *old;
+
+	if (snap == NULL || model == NULL)
+		return NULL;
+	pthread_mutex_lock(&st->cs_join_mu);
+	j = st->cs_join;
+	if (j != NULL && j->snap == snap && j->model == model) {
+		cand_join_ref(j);
+		pthread_mutex_unlock(&st->cs_join_mu);
+		return j;
+	}
+	pthread_mutex_unlock(&st->cs_join_mu);
+	/* Built outside the lock (~1 ms per 20k items); two racing requests may both build. */
+	if (cand_join_build(snap, model, &j) != 0)
+		return NULL;
+	pthread_mutex_lock(&st->cs_join_mu);
+	old = st->cs_join;
+	st->cs_join = cand_join_ref(j);
+	pthread_mutex_unlock(&st->cs_join_mu);
+	cand_join_unref(old); /* the join holds refs: its snapshot/model addresses stay unique */
+	return j;
 }

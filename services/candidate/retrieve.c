@@ -7,14 +7,23 @@
 #include "rs_err.h"
 #include "topk.h"
 
-const char *const cand_src_names[CAND_NSRC] = {"covisit", "bought_together", "category", "popular"};
+const char *const cand_src_names[CAND_NSRC] = {"covisit", "bought_together", "category", "popular",
+                                               "als",     "itemknn",         "metadata"};
 
 /* How much each source's normalised score counts in the merged first-stage score. */
-static const float src_weight[CAND_NSRC] = {1.0f, 0.6f, 0.5f, 0.4f};
+static const float src_weight[CAND_NSRC] = {1.0f, 0.6f, 0.5f, 0.4f, 1.0f, 0.9f, 0.3f};
 
 #define MAX_SEEDS  20    /* distinct recent items used as co-visitation seeds */
 #define MAX_CATS   5     /* categories of recent items used by the category source */
 #define SEED_DECAY 0.85f /* each older distinct item counts this much less */
+#define META_SEEDS 5     /* recent items compared with new items by metadata */
+#define MODEL_NB   100   /* trained neighbours read per seed */
+
+static size_t
+min_sz(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
 
 int
 cand_filter_pass(const cand_snap *s, uint32_t i, const cand_filter *f)
@@ -165,6 +174,7 @@ typedef struct seed {
 
 typedef struct retrieval {
 	const cand_snap *s;
+	const cand_model_in *mi; /* NULL or without a join: no model sources */
 	const cand_filter *f;
 	int64_t *excl; /* sorted item ids never returned */
 	size_t n_excl;
@@ -260,6 +270,100 @@ ret_popular(retrieval *r, uint32_t k)
 	}
 }
 
+/* "als": exact scores of every item, then the best k that pass, selected in growing slices so a
+ * restrictive filter still fills k without sorting everything. */
+static int
+ret_als(retrieval *r, uint32_t k)
+{
+	const cand_join *j = r->mi->join;
+	uint32_t n = rs_model_n_items(j->model), f = rs_model_factors(j->model);
+	const float *V = rs_model_item_factors(j->model);
+	if (f == 0 || V == NULL || r->mi->emb == NULL || r->mi->n_emb != f || n == 0 || k == 0)
+		return 0;
+	float *sc = malloc((size_t) n * sizeof(*sc));
+	cand_ranked *rk = malloc((size_t) n * sizeof(*rk));
+	if (sc == NULL || rk == NULL) {
+		free(sc);
+		free(rk);
+		return RS_ENOMEM;
+	}
+	cand_factor_scores(V, n, f, r->mi->emb, sc);
+	size_t m = 0, done = 0, step = (size_t) k + 32, taken = 0;
+	for (uint32_t c = 0; c < n; c++) {
+		uint32_t idx = j->code2idx[c];
+		if (idx != CAND_NO_ITEM && isfinite(sc[c]))
+			rk[m++] = (cand_ranked){idx, sc[c], 0, r->s->items[idx].id};
+	}
+	while (taken < k && done < m) {
+		size_t len = min_sz(step, m - done);
+		cand_top_k(rk + done, m - done, len);
+		for (size_t i = done; i < done + len && taken < k; i++)
+			if (ret_pass(r, rk[i].item)) {
+				acc_add(&r->src[CAND_SRC_ALS], rk[i].item, rk[i].score, 0);
+				taken++;
+			}
+		done += len;
+		step *= 4;
+	}
+	free(sc);
+	free(rk);
+	return 0;
+}
+
+/* "itemknn": the version's neighbours of each seed the model knows. */
+static int
+ret_itemknn(retrieval *r, const seed *seeds, size_t ns)
+{
+	const cand_join *j = r->mi->join;
+	rs_model_nb nb[MODEL_NB];
+	for (size_t i = 0; i < ns; i++) {
+		uint32_t code;
+		if (rs_model_code(j->model, seeds[i].id, &code) != 0)
+			continue;
+		int n = rs_model_neighbours(j->model, code, nb, MODEL_NB);
+		if (n <= 0)
+			continue; /* none, or unreadable: this source just has less */
+		for (int a = 0; a < n; a++) {
+			uint32_t idx = j->code2idx[nb[a].code];
+			if (idx == CAND_NO_ITEM || !(nb[a].sim > 0) || !ret_pass(r, idx))
+				continue;
+			acc_add(&r->src[CAND_SRC_ITEMKNN], idx, seeds[i].w * nb[a].sim,
+			        seeds[i].id);
+		}
+	}
+	return 0;
+}
+
+static void
+meta_add(retrieval *r, const seed *sd, uint32_t cand)
+{
+	if (cand == sd->item || !ret_pass(r, cand))
+		return;
+	float sim = cand_meta_sim(&r->s->items[sd->item], &r->s->items[cand]);
+	if (sim > 0)
+		acc_add(&r->src[CAND_SRC_META], cand, sd->w * sim, sd->id);
+}
+
+/* "metadata": seeds the model does not know get their category peers; the first META_SEEDS
+ * seeds are compared with every item added after training. */
+static void
+ret_meta(retrieval *r, const seed *seeds, size_t ns, int peers_always)
+{
+	const cand_snap *s = r->s;
+	const cand_join *j = r->mi->join;
+	for (size_t i = 0; i < ns; i++) {
+		uint32_t code, c = s->items[seeds[i].item].cat;
+		if ((peers_always || rs_model_code(j->model, seeds[i].id, &code) != 0) &&
+		    s->cats[c][0] != '\0') {
+			const uint32_t *list = &s->cat_items[s->cat_off[c]];
+			for (uint32_t a = 0; a < s->cat_len[c]; a++)
+				meta_add(r, &seeds[i], list[a]);
+		}
+		for (size_t a = 0; i < META_SEEDS && a < j->n_new; a++)
+			meta_add(r, &seeds[i], j->new_items[a]);
+	}
+}
+
 /* Merges every source into out: the best k by merged score. */
 static int
 ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
@@ -308,12 +412,15 @@ ret_fini(retrieval *r)
 }
 
 static int
-ret_init(retrieval *r, const cand_snap *s, const cand_filter *f, size_t n_excl_max, uint32_t k)
+ret_init(retrieval *r, const cand_snap *s, const cand_model_in *mi, const cand_filter *f,
+         size_t n_excl_max, uint32_t k)
 {
 	size_t cov = (size_t) MAX_SEEDS * CAND_COVISIT_MAX;
+	size_t n_new = mi != NULL && mi->join != NULL ? mi->join->n_new : 0;
 
 	memset(r, 0, sizeof(*r));
 	r->s = s;
+	r->mi = mi != NULL && mi->join != NULL ? mi : NULL;
 	r->f = f;
 	r->excl = malloc((n_excl_max ? n_excl_max : 1) * sizeof(*r->excl));
 	if (r->excl == NULL)
@@ -321,7 +428,12 @@ ret_init(retrieval *r, const cand_snap *s, const cand_filter *f, size_t n_excl_m
 	if (acc_init(&r->src[CAND_SRC_COVISIT], cov > s->n_items ? s->n_items : cov) != 0 ||
 	    acc_init(&r->src[CAND_SRC_BOUGHT], cov > s->n_items ? s->n_items : cov) != 0 ||
 	    acc_init(&r->src[CAND_SRC_CATEGORY], (size_t) MAX_CATS * k) != 0 ||
-	    acc_init(&r->src[CAND_SRC_POPULAR], k) != 0)
+	    acc_init(&r->src[CAND_SRC_POPULAR], k) != 0 ||
+	    acc_init(&r->src[CAND_SRC_ALS], k) != 0 ||
+	    acc_init(&r->src[CAND_SRC_ITEMKNN],
+	             min_sz(s->n_items, (size_t) MAX_SEEDS * MODEL_NB)) != 0 ||
+	    acc_init(&r->src[CAND_SRC_META],
+	             min_sz(s->n_items, n_new + (size_t) MAX_SEEDS * 500)) != 0)
 		return RS_ENOMEM;
 	return 0;
 }
@@ -337,6 +449,13 @@ int
 cand_retrieve(const cand_snap *s, int64_t user_id, const cand_hist *h, size_t nh,
               const cand_filter *f, uint32_t k, cand_result *out, size_t *n_out)
 {
+	return cand_retrieve_ex(s, NULL, user_id, h, nh, f, k, out, n_out);
+}
+
+int
+cand_retrieve_ex(const cand_snap *s, const cand_model_in *mi, int64_t user_id, const cand_hist *h,
+                 size_t nh, const cand_filter *f, uint32_t k, cand_result *out, size_t *n_out)
+{
 	retrieval r;
 	seed seeds[MAX_SEEDS];
 	size_t ns = 0;
@@ -349,7 +468,7 @@ cand_retrieve(const cand_snap *s, int64_t user_id, const cand_hist *h, size_t nh
 	const int64_t *past = user_id > 0 ? cand_snap_excluded(s, user_id, &n_past) : NULL;
 
 	*n_out = 0;
-	if (ret_init(&r, s, f, nh + n_past + (f != NULL ? f->n_exclude : 0), k) != 0)
+	if (ret_init(&r, s, mi, f, nh + n_past + (f != NULL ? f->n_exclude : 0), k) != 0)
 		goto out;
 	if ((hs = malloc((nh ? nh : 1) * sizeof(*hs))) == NULL ||
 	    (neg = malloc((nh ? nh : 1) * sizeof(*neg))) == NULL)
@@ -395,6 +514,11 @@ cand_retrieve(const cand_snap *s, int64_t user_id, const cand_hist *h, size_t nh
 	ret_covisit(&r, seeds, ns);
 	ret_category(&r, seeds, ns, k);
 	ret_popular(&r, k);
+	if (r.mi != NULL) {
+		if ((rv = ret_als(&r, k)) != 0 || (rv = ret_itemknn(&r, seeds, ns)) != 0)
+			goto out;
+		ret_meta(&r, seeds, ns, 0);
+	}
 	rv = ret_finish(&r, k, out, n_out);
 out:
 	free(hs);
@@ -406,16 +530,27 @@ out:
 int
 cand_similar(const cand_snap *s, uint32_t item, uint32_t k, cand_result *out, size_t *n_out)
 {
+	return cand_similar_ex(s, NULL, item, k, out, n_out);
+}
+
+int
+cand_similar_ex(const cand_snap *s, const cand_model_in *mi, uint32_t item, uint32_t k,
+                cand_result *out, size_t *n_out)
+{
 	retrieval r;
 	seed sd = {item, 1.0f, s->items[item].id};
 	int rv = RS_ENOMEM;
 
 	*n_out = 0;
-	if (ret_init(&r, s, NULL, 1, k) == 0) {
+	if (ret_init(&r, s, mi, NULL, 1, k) == 0) {
 		r.excl[r.n_excl++] = s->items[item].id;
 		ret_covisit(&r, &sd, 1);
 		ret_category(&r, &sd, 1, k);
-		rv = ret_finish(&r, k, out, n_out);
+		rv = 0;
+		if (r.mi != NULL && (rv = ret_itemknn(&r, &sd, 1)) == 0)
+			ret_meta(&r, &sd, 1, 1);
+		if (rv == 0)
+			rv = ret_finish(&r, k, out, n_out);
 	}
 	ret_fini(&r);
 	return rv;

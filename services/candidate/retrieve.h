@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "modelsrc.h"
 #include "snapshot.h"
 
 enum {
@@ -19,6 +20,9 @@ enum {
 	CAND_SRC_BOUGHT,
 	CAND_SRC_CATEGORY,
 	CAND_SRC_POPULAR,
+	CAND_SRC_ALS,     /* exact top-K of item factors . user embedding (model version) */
+	CAND_SRC_ITEMKNN, /* trained neighbours of recent items (model version) */
+	CAND_SRC_META,    /* category/brand/price similarity: items the model does not know */
 	CAND_NSRC,
 };
 
@@ -52,6 +56,30 @@ typedef struct cand_result {
 	unsigned has;  /* bit s set when source s produced it */
 	cand_src src[CAND_NSRC];
 } cand_result;
+
+/* The model side of one request: a join of the snapshot with the active version (NULL: none)
+ * and the user's embedding from the feature service (n_emb must equal the model's factors for
+ * the "als" source to run). */
+typedef struct cand_model_in {
+	const cand_join *join;
+	const float *emb;
+	size_t n_emb;
+} cand_model_in;
+
+/* cand_retrieve_ex: cand_retrieve plus the model's sources (mi may be NULL: live sources only;
+ * mi->join->snap must be s). Sources: als (exact top-K over all item factors), itemknn (the
+ * version's neighbours of the recent items), metadata (for recent items the model does not
+ * know: their category peers; for all recent items: items added after training, by
+ * cand_meta_sim). Returns 0 or RS_ENOMEM. */
+int cand_retrieve_ex(const cand_snap *s, const cand_model_in *mi, int64_t user_id,
+                     const cand_hist *h, size_t nh, const cand_filter *f, uint32_t k,
+                     cand_result *out, size_t *n_out);
+
+/* cand_similar_ex: cand_similar plus the version's neighbours of the item and metadata
+ * neighbours (its category peers and items added after training), so an item added after
+ * training has neighbours at once. */
+int cand_similar_ex(const cand_snap *s, const cand_model_in *mi, uint32_t item, uint32_t k,
+                    cand_result *out, size_t *n_out);
 
 /* cand_retrieve: up to k candidates for user_id (0: anonymous) with history h (any order),
  * best first, into out (room for k). Items the user bought or marked not_interested, in h or

@@ -42,6 +42,7 @@ cand_snap_unref(cand_snap *s)
 		return;
 	for (size_t i = 0; i < s->n_items; i++) {
 		free(s->items[i].title);
+		free(s->items[i].brand);
 		/* category strings are shared with cats[] */
 	}
 	for (size_t i = 0; i < s->n_cats; i++)
@@ -411,15 +412,19 @@ build_items(cand_snap *s, const cand_item_row *rows, size_t n_rows, const cand_e
 		cand_item *it = &s->items[cand_snap_find(s, rows[i].id)];
 		free(it->title); /* a duplicated row: the last one wins */
 		it->title = strdup(rows[i].title != NULL ? rows[i].title : "");
+		free(it->brand);
+		it->brand = strdup(rows[i].brand != NULL ? rows[i].brand : "");
 		it->category = (char *) (rows[i].category != NULL ? rows[i].category : "");
 		it->price = rows[i].price;
 		it->has_price = rows[i].has_price;
 		it->in_stock = rows[i].in_stock;
-		if (it->title == NULL)
+		if (it->title == NULL || it->brand == NULL)
 			return RS_ENOMEM;
 	}
 	for (size_t i = 0; i < u; i++) {
 		if (s->items[i].title == NULL && (s->items[i].title = strdup("")) == NULL)
+			return RS_ENOMEM;
+		if (s->items[i].brand == NULL && (s->items[i].brand = strdup("")) == NULL)
 			return RS_ENOMEM;
 		if (s->items[i].category == NULL)
 			s->items[i].category = "";

@@ -21,6 +21,7 @@ typedef struct cand_item_row {
 	double price;
 	int has_price;
 	int in_stock;
+	const char *brand; /* NULL = unknown */
 } cand_item_row;
 
 /* One row of the events table. */
@@ -44,6 +45,7 @@ typedef struct cand_item {
 	int64_t id;
 	char *title;    /* never NULL */
 	char *category; /* never NULL; "" when unknown */
+	char *brand;    /* never NULL; "" when unknown */
 	double price;
 	int has_price;
 	int in_stock;

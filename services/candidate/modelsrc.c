@@ -1,0 +1,152 @@
+#include "modelsrc.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs_err.h"
+
+static int
+cmp_u32_by_id_desc(const void *a, const void *b, void *arg)
+{
+	const cand_snap *s = arg;
+	int64_t x = s->items[*(const uint32_t *) a].id, y = s->items[*(const uint32_t *) b].id;
+	return (x < y) - (x > y);
+}
+
+int
+cand_join_build(cand_snap *snap, rs_model *model, cand_join **out)
+{
+	cand_join *j = calloc(1, sizeof(*j));
+	uint32_t n = rs_model_n_items(model);
+	const int64_t *ids = rs_model_item_ids(model);
+
+	if (j == NULL)
+		return RS_ENOMEM;
+	atomic_init(&j->refs, 1);
+	j->code2idx = malloc((n ? n : 1) * sizeof(*j->code2idx));
+	j->new_items = malloc((snap->n_items ? snap->n_items : 1) * sizeof(*j->new_items));
+	if (j->code2idx == NULL || j->new_items == NULL) {
+		free(j->code2idx);
+		free(j->new_items);
+		free(j);
+		return RS_ENOMEM;
+	}
+	for (uint32_t c = 0; c < n; c++) {
+		int64_t idx = ids[c] > 0 ? cand_snap_find(snap, ids[c]) : -1;
+		j->code2idx[c] = idx >= 0 ? (uint32_t) idx : CAND_NO_ITEM;
+	}
+	for (size_t i = 0; i < snap->n_items; i++) {
+		uint32_t code;
+		if (rs_model_code(model, snap->items[i].id, &code) != 0)
+			j->new_items[j->n_new++] = (uint32_t) i;
+	}
+	/* newest first (ids grow with time in this catalog), bounded */
+	qsort_r(j->new_items, j->n_new, sizeof(*j->new_items), cmp_u32_by_id_desc, snap);
+	if (j->n_new > CAND_NEW_ITEMS)
+		j->n_new = CAND_NEW_ITEMS;
+	j->snap = cand_snap_ref(snap);
+	j->model = rs_model_ref(model);
+	*out = j;
+	return 0;
+}
+
+cand_join *
+cand_join_ref(cand_join *j)
+{
+	if (j != NULL)
+		atomic_fetch_add(&j->refs, 1);
+	return j;
+}
+
+void
+cand_join_unref(cand_join *j)
+{
+	if (j == NULL || atomic_fetch_sub(&j->refs, 1) != 1)
+		return;
+	cand_snap_unref(j->snap);
+	rs_model_unref(j->model);
+	free(j->code2idx);
+	free(j->new_items);
+	free(j);
+}
+
+void
+cand_factor_scores_blas(const float *V, size_t n, size_t f, const float *u, float *out)
+{
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint) n, (blasint) f, 1.0f, V, (blasint) f, u,
+	            1, 0.0f, out, 1);
+}
+
+/* Eight independent partial sums per row so the compiler can keep them in vector registers
+ * without reassociating a single reduction. */
+void
+cand_factor_scores_loop(const float *V, size_t n, size_t f, const float *u, float *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const float *r = V + i * f;
+		float acc[8] = {0};
+		size_t j = 0;
+		for (; j + 8 <= f; j += 8)
+			for (int l = 0; l < 8; l++)
+				acc[l] += r[j + l] * u[j + l];
+		float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+		          ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+		for (; j < f; j++)
+			s += r[j] * u[j];
+		out[i] = s;
+	}
+}
+
+void
+cand_factor_scores(const float *V, size_t n, size_t f, const float *u, float *out)
+{
+	cand_factor_scores_blas(V, n, f, u, out);
+}
+
+/* Number of leading '/'-separated segments a and b share, and each one's segment count. */
+static void
+cat_common(const char *a, const char *b, int *common, int *na, int *nb)
+{
+	*common = 0;
+	*na = a[0] != '\0';
+	*nb = b[0] != '\0';
+	for (const char *p = a; *p; p++)
+		*na += *p == '/';
+	for (const char *p = b; *p; p++)
+		*nb += *p == '/';
+	while (*a != '\0' && *b != '\0') {
+		size_t la = strcspn(a, "/"), lb = strcspn(b, "/");
+		if (la != lb || strncmp(a, b, la) != 0)
+			break;
+		(*common)++;
+		a += la;
+		b += lb;
+		if (*a == '/')
+			a++;
+		if (*b == '/')
+			b++;
+	}
+}
+
+float
+cand_meta_sim(const cand_item *a, const cand_item *b)
+{
+	int common, na, nb;
+	float sim = 0;
+	int brand = a->brand[0] != '\0' && strcmp(a->brand, b->brand) == 0;
+
+	cat_common(a->category, b->category, &common, &na, &nb);
+	if (common == 0 && !brand)
+		return 0;
+	if (common > 0)
+		sim += 0.6f * (float) common / (float) (na > nb ? na : nb);
+	if (brand)
+		sim += 0.25f;
+	if (a->has_price && b->has_price && a->price > 0 && b->price > 0) {
+		float d = fabsf(logf((float) (a->price / b->price))) / logf(4.0f);
+		sim += 0.15f * (d < 1 ? 1 - d : 0);
+	}
+	return sim;
+}

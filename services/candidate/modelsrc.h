@@ -1,0 +1,49 @@
+/* The trained model's side of retrieval: a join between one catalog snapshot and one published
+ * model version (model code -> snapshot item, and the snapshot's items the model does not know,
+ * i.e. added after training), the exact top-K scorer over all item factors, and the metadata
+ * similarity that stands in for trained neighbours of new items.
+ *
+ * A cand_join is immutable and reference-counted; it holds a reference to its snapshot and its
+ * model, so neither can be freed (or its address reused) while the join is in use. */
+#ifndef CAND_MODELSRC_H
+#define CAND_MODELSRC_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rs_model.h"
+#include "snapshot.h"
+
+#define CAND_NO_ITEM   UINT32_MAX
+#define CAND_NEW_ITEMS 2000 /* newest absent items considered by the new_items source */
+
+typedef struct cand_join {
+	atomic_int refs;
+	cand_snap *snap;
+	rs_model *model;
+	uint32_t *code2idx;  /* per model code: snapshot index or CAND_NO_ITEM */
+	uint32_t *new_items; /* snapshot indices absent from the model, highest id first */
+	size_t n_new;        /* at most CAND_NEW_ITEMS */
+} cand_join;
+
+/* cand_join_build: join snap and model (both referenced by the join). Returns 0 and *out (one
+ * reference) or RS_ENOMEM. */
+int cand_join_build(cand_snap *snap, rs_model *model, cand_join **out);
+cand_join *cand_join_ref(cand_join *j);
+void cand_join_unref(cand_join *j); /* NULL ok */
+
+/* cand_factor_scores: out[i] = V[i] . u for the n x f row-major V (exact, all rows). */
+void cand_factor_scores(const float *V, size_t n, size_t f, const float *u, float *out);
+
+/* The two implementations cand_factor_scores chooses between (measured in
+ * tests/services/candidate/model_test.c, see README): OpenBLAS sgemv and a plain loop. */
+void cand_factor_scores_blas(const float *V, size_t n, size_t f, const float *u, float *out);
+void cand_factor_scores_loop(const float *V, size_t n, size_t f, const float *u, float *out);
+
+/* cand_meta_sim: 0..1 metadata similarity of two catalog items: shared leading category path
+ * segments (0.6), same brand (0.25), price within a factor of 4 (0.15, log scale); 0 unless
+ * they share a category prefix or a brand. */
+float cand_meta_sim(const cand_item *a, const cand_item *b);
+
+#endif
