@@ -48,6 +48,18 @@ feat_open(feat_state **out, const feat_config *cfg)
 	                                   "result=\"miss\"");
 	st->fs_pg_fail = rs_metrics_counter("rs_feature_pg_failures_total",
 	                                    "History loads that PostgreSQL could not answer", NULL);
+	st->fs_fold_ms = rs_metrics_histogram(
+	        "rs_feature_fold_ms", "Online embedding (fold-in) time in milliseconds", NULL);
+	rs_model_watch_config wc = {
+	        .pg_dsn = cfg->pg_dsn,
+	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",
+	        .poll_ms = cfg->model_poll_ms,
+	        .svc = "feature",
+	        .prepare = feat_fold_prepare,
+	};
+	if ((rv = rs_model_slot_create(&st->fs_slot)) != 0 ||
+	    (rv = rs_model_watch_start(&st->fs_watch, &wc, st->fs_slot)) != 0)
+		goto fail;
 	if ((rv = feat_cache_create(&st->fs_cache, (size_t) cfg->cache_users,
 	                            (uint32_t) cfg->history_cap)) != 0)
 		goto fail;
@@ -78,8 +90,16 @@ feat_close(feat_state *st)
 	atomic_store(&st->fs_stop, 1);
 	if (st->fs_thread_started)
 		pthread_join(st->fs_thread, NULL);
+	rs_model_watch_stop(st->fs_watch);
+	rs_model_slot_destroy(st->fs_slot);
 	feat_sub_close(st->fs_sub);
 	feat_store_close(st->fs_store);
 	feat_cache_destroy(st->fs_cache);
 	free(st);
+}
+
+int
+feat_model_check(feat_state *st)
+{
+	return rs_model_watch_check(st->fs_watch);
 }

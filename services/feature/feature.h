@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "cache.h"
+#include "fold.h"
+#include "rs_model.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_rpc.h"
@@ -26,11 +28,13 @@ typedef struct feat_config {
 	const char *pub_url; /* RS_INGEST_PUB_URL: ingest's event stream; "" disables it */
 	int workers;
 	rs_log_level log_level;
-	int max_events;    /* default history length per request */
-	int history_cap;   /* events kept per cached user (and the most a request gets) */
-	int cache_users;   /* users kept in memory (LRU) */
-	int cache_ttl_ms;  /* reload a cached user from PostgreSQL after this long */
-	int pg_timeout_ms; /* statement_timeout, and the wait when a request has no deadline */
+	int max_events;        /* default history length per request */
+	int history_cap;       /* events kept per cached user (and the most a request gets) */
+	int cache_users;       /* users kept in memory (LRU) */
+	int cache_ttl_ms;      /* reload a cached user from PostgreSQL after this long */
+	int pg_timeout_ms;     /* statement_timeout, and the wait when a request has no deadline */
+	const char *model_dir; /* RS_MODEL_DIR: relative model_versions.path resolves here */
+	int model_poll_ms;     /* check of the active version; 0 = only feat_model_check */
 } feat_config;
 
 typedef struct feat_state {
@@ -42,7 +46,9 @@ typedef struct feat_state {
 	int fs_thread_started;
 	atomic_int fs_stop;
 	double fs_started_ms;
-	rs_metric *fs_hits, *fs_misses, *fs_pg_fail;
+	rs_model_slot *fs_slot;   /* the active model version (its aux: fold.h's Gram matrix) */
+	rs_model_watch *fs_watch; /* follows model_versions into fs_slot */
+	rs_metric *fs_hits, *fs_misses, *fs_pg_fail, *fs_fold_ms;
 } feat_state;
 
 /* feat_open: cache, database pool (a database that is down is not an error), stream
@@ -52,6 +58,10 @@ int feat_open(feat_state **out, const feat_config *cfg);
 /* feat_close: stop the background thread and free everything, after the RPC server that
  * uses the state has been closed. NULL is a no-op. */
 void feat_close(feat_state *st);
+
+/* feat_model_check: look for a newly activated model version now (blocking). Returns 0 or
+ * the RS_E* of rs_model_watch_check. */
+int feat_model_check(feat_state *st);
 
 /* The RPC routes (ud = feat_state *): USER_FEATURES and HEALTH (ready = PostgreSQL usable). */
 extern const rs_rpc_route feat_routes[];

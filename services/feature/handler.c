@@ -94,7 +94,27 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 		hs[i].value = ev[i].value;
 		hp[i] = &hs[i];
 	}
-	rs_rpc_header_init(call, &h, FEAT_SVC, "");
+	/* The embedding of the version this request sees, from the returned history. */
+	rs_model *model = rs_model_slot_get(st->fs_slot);
+	if (model != NULL && rs_model_aux(model) != NULL && n > 0) {
+		uint32_t f = rs_model_factors(model);
+		float *emb = rs_arena_alloc(call->arena, f * sizeof(float));
+		double t0 = rs_mono_ms();
+		rv = emb != NULL ? feat_fold_user(model, ev, n, emb) : RS_ENOMEM;
+		rs_metric_observe(st->fs_fold_ms, rs_mono_ms() - t0);
+		if (rv > 0) {
+			resp.embedding = emb;
+			resp.n_embedding = f;
+		} else if (rv < 0) {
+			rs_log_warn("feature.fold_failed", "user=%lld version=%s err=\"%s\"",
+			            (long long) req->user_id, rs_model_version(model),
+			            rs_strerror(rv));
+		}
+	}
+	rs_rpc_header_init(call, &h, FEAT_SVC,
+	                   model != NULL ? rs_arena_strdup(call->arena, rs_model_version(model))
+	                                 : "");
+	rs_model_unref(model); /* the header holds an arena copy */
 	resp.header = &h;
 	resp.user_id = req->user_id;
 	resp.n_recent = n;
@@ -112,13 +132,18 @@ feat_handle_health(void *ud, rs_rpc_call *call)
 	Rs__ResponseHeader h;
 	char detail[160];
 	int pg = feat_store_ready(st->fs_store);
+	rs_model *model = rs_model_slot_get(st->fs_slot);
 
-	snprintf(detail, sizeof(detail), "pg=%s stream=%s users_cached=%zu", pg ? "up" : "down",
+	snprintf(detail, sizeof(detail), "pg=%s stream=%s users_cached=%zu model=%s",
+	         pg ? "up" : "down",
 	         st->fs_sub == NULL                   ? "off"
 	         : feat_sub_connected(st->fs_sub) > 0 ? "connected"
 	                                              : "disconnected",
-	         feat_cache_users(st->fs_cache));
-	rs_rpc_header_init(call, &h, FEAT_SVC, "");
+	         feat_cache_users(st->fs_cache), model != NULL ? rs_model_version(model) : "none");
+	rs_rpc_header_init(call, &h, FEAT_SVC,
+	                   model != NULL ? rs_arena_strdup(call->arena, rs_model_version(model))
+	                                 : "");
+	rs_model_unref(model);
 	resp.header = &h;
 	resp.ready = pg;
 	resp.detail = rs_arena_strdup(call->arena, detail);

@@ -1,0 +1,144 @@
+#include "fold.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs_err.h"
+
+typedef struct fold_aux {
+	uint32_t f;
+	float alpha, reg;
+	float *G; /* f x f, Y'Y, upper triangle valid (row-major) */
+} fold_aux;
+
+static void
+fold_aux_free(void *p)
+{
+	fold_aux *a = p;
+	if (a != NULL)
+		free(a->G);
+	free(a);
+}
+
+int
+feat_fold_prepare(void *ud, rs_model *m)
+{
+	uint32_t f = rs_model_factors(m), n = rs_model_n_items(m);
+	const float *Y = rs_model_item_factors(m);
+	fold_aux *a;
+
+	(void) ud;
+	if (f == 0 || Y == NULL)
+		return 0;
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->G = calloc((size_t) f * f, sizeof(float))) == NULL) {
+		free(a);
+		return RS_ENOMEM;
+	}
+	a->f = f;
+	a->alpha = (float) rs_model_param(m, "alpha", FEAT_FOLD_ALPHA);
+	a->reg = (float) rs_model_param(m, "reg", FEAT_FOLD_REG);
+	if (!(a->alpha >= 0) || !(a->reg > 0)) {
+		a->alpha = (float) FEAT_FOLD_ALPHA;
+		a->reg = (float) FEAT_FOLD_REG;
+	}
+	if (n > 0)
+		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint) f, (blasint) n, 1.0f,
+		            Y, (blasint) f, 0.0f, a->G, (blasint) f);
+	rs_model_set_aux(m, a, fold_aux_free);
+	return 0;
+}
+
+float
+feat_fold_weight(int32_t type, double value)
+{
+	switch (type) {
+	case 1: /* view */
+		return 1.0f;
+	case 2: /* click */
+		return 1.5f;
+	case 3: /* add_to_cart */
+		return 2.0f;
+	case 4: /* purchase */
+		return 3.0f;
+	case 5: /* rating */
+		return value >= 4 ? 2.0f : value >= 3 ? 1.0f : 0.0f;
+	default: /* not_interested, unknown */
+		return 0.0f;
+	}
+}
+
+typedef struct fold_item {
+	uint32_t code;
+	float w;
+	int neg; /* marked not_interested or rated low: left out */
+} fold_item;
+
+int
+feat_fold_user(const rs_model *m, const feat_event *ev, uint32_t n, float *out)
+{
+	const fold_aux *a = rs_model_aux(m);
+	const float *Y = rs_model_item_factors(m);
+	fold_item *items;
+	uint32_t ni = 0, used = 0;
+	int rv;
+
+	if (a == NULL || Y == NULL || a->f != rs_model_factors(m))
+		return RS_EINVAL;
+	size_t f = a->f;
+	if ((items = malloc((n ? n : 1) * sizeof(*items))) == NULL)
+		return RS_ENOMEM;
+	for (uint32_t e = 0; e < n; e++) {
+		uint32_t code, j;
+		if (rs_model_code(m, ev[e].item_id, &code) != 0)
+			continue;
+		for (j = 0; j < ni && items[j].code != code; j++)
+			;
+		if (j == ni)
+			items[ni++] = (fold_item){code, 0, 0};
+		float w = feat_fold_weight(ev[e].type, ev[e].value);
+		if (w <= 0)
+			items[j].neg = 1; /* an explicit negative wins over any positive */
+		else if (w > items[j].w)
+			items[j].w = w;
+	}
+	for (uint32_t j = 0; j < ni; j++)
+		used += !items[j].neg && items[j].w > 0;
+	if (used == 0) {
+		free(items);
+		return 0;
+	}
+	float *A = malloc(f * f * sizeof(float));
+	float *b = calloc(f, sizeof(float));
+	if (A == NULL || b == NULL) {
+		free(A);
+		free(b);
+		free(items);
+		return RS_ENOMEM;
+	}
+	memcpy(A, a->G, f * f * sizeof(float));
+	for (size_t d = 0; d < f; d++)
+		A[d * f + d] += a->reg;
+	for (uint32_t j = 0; j < ni; j++) {
+		if (items[j].neg || items[j].w <= 0)
+			continue;
+		const float *y = Y + (size_t) items[j].code * f;
+		float c = 1.0f + a->alpha * items[j].w;
+		cblas_ssyr(CblasRowMajor, CblasUpper, (blasint) f, c - 1.0f, y, 1, A, (blasint) f);
+		cblas_saxpy((blasint) f, c, y, 1, b, 1);
+	}
+	if (LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int) f, A, (lapack_int) f) != 0 ||
+	    LAPACKE_spotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int) f, 1, A, (lapack_int) f, b, 1) !=
+	            0) {
+		rv = RS_EINTERNAL;
+	} else {
+		memcpy(out, b, f * sizeof(float));
+		rv = (int) used;
+	}
+	free(A);
+	free(b);
+	free(items);
+	return rv;
+}

@@ -1,0 +1,324 @@
+/* rs-feature's online embedding: the fold-in against a direct double-precision solve of the
+ * same normal equations on a tiny fixture version, the reported version, a version switch
+ * under load, and the fold-in time for 20,000 x 64. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../common/model_fixture.h"
+#include "feature.h"
+#include "feature.pb-c.h"
+#include "pg_fixture.h"
+#include "rs_err.h"
+#include "rs_rpc.h"
+#include "rs_time.h"
+
+static fx_pg fx;
+static feat_state *st;
+static rs_rpc_server *srv;
+static rs_rpc_client *cli;
+static rs_arena *arena;
+static char url[64], root[64];
+
+/* user 1: view 10, click 11, purchase 10; user 2: one view of 12; user 4: viewed 10, then
+ * not_interested in it; user 5: only an item the model does not know (13). */
+static const char seed_sql[] =
+        "insert into items(item_id, title) values (10, 'a'), (11, 'b'), (12, 'c'), (13, 'd');\n"
+        "insert into events(event_id, user_id, item_id, type, ts) values\n"
+        "  ('e1', 1, 10, 1, now() - interval '3 hours'),\n"
+        "  ('e2', 1, 11, 2, now() - interval '2 hours'),\n"
+        "  ('e3', 1, 10, 4, now() - interval '1 hour'),\n"
+        "  ('e4', 2, 12, 1, now() - interval '1 day'),\n"
+        "  ('e5', 4, 10, 1, now() - interval '2 hours'),\n"
+        "  ('e6', 4, 10, 6, now() - interval '1 hour'),\n"
+        "  ('e7', 5, 13, 1, now() - interval '1 hour');\n";
+
+#define NI 5
+#define NF 3
+static const int64_t ids[NI] = {10, 11, 12, 20, 21};
+static const float Y1[NI * NF] = {0.9f, 0.1f,  0.0f, 0.2f, 0.8f, 0.1f, 0.0f, 0.3f,
+                                  0.7f, -0.4f, 0.2f, 0.1f, 0.3f, 0.3f, 0.3f};
+static const float Y2[NI * NF] = {0.1f, 0.9f, 0.0f, 0.8f, 0.2f, 0.1f, 0.3f, 0.0f,
+                                  0.7f, 0.2f, 0.2f, 0.1f, 0.3f, 0.3f, 0.3f};
+static const double ALPHA = 1.5, REG = 0.5;
+
+static void
+write_version(const char *name, const float *Y)
+{
+	char dir[128];
+	fx_model m = {.n_items = NI, .factors = NF, .ids = ids, .V = Y, .alpha = ALPHA, .reg = REG};
+	snprintf(dir, sizeof(dir), "%s/%s", root, name);
+	fx_model_write(dir, &m);
+}
+
+static void
+start(int poll_ms)
+{
+	feat_config cfg = {
+	        .pg_dsn = fx.dsn,
+	        .url = url,
+	        .pub_url = "",
+	        .workers = 2,
+	        .log_level = RS_LOG_WARN,
+	        .max_events = 50,
+	        .history_cap = 100,
+	        .cache_users = 1000,
+	        .cache_ttl_ms = 60000,
+	        .pg_timeout_ms = 1000,
+	        .model_dir = root,
+	        .model_poll_ms = poll_ms,
+	};
+	snprintf(url, sizeof(url), "inproc://feature-model-test-%d", (int) getpid());
+	rs_log_init("feature-test", RS_LOG_WARN);
+	cr_assert_eq(feat_open(&st, &cfg), 0);
+	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, feat_routes, st), 0);
+	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
+	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
+		usleep(5000);
+	cr_assert_gt(rs_rpc_client_connected(cli), 0);
+	cr_assert_eq(rs_arena_create(&arena, 0), 0);
+}
+
+static void
+setup(void)
+{
+	snprintf(root, sizeof(root), "/tmp/rs-feat-model-XXXXXX");
+	fx_tmpdir(root);
+	write_version("fv1", Y1);
+	write_version("fv2", Y2);
+	fx_pg_setup(&fx, "feat_m");
+	fx_sql(&fx, seed_sql);
+	fx_sql(&fx, "insert into model_versions(version, path) values ('fv1', 'fv1'), ('fv2', "
+	            "'fv2'); select rs_model_activate('fv1')");
+}
+
+static void
+teardown(void)
+{
+	rs_rpc_client_close(cli);
+	rs_rpc_server_close(srv);
+	feat_close(st);
+	rs_arena_destroy(arena);
+	fx_pg_teardown(&fx);
+	fx_rmtree(root);
+}
+
+TestSuite(feat_model, .init = setup, .fini = teardown, .timeout = 20);
+
+static int
+features(rs_arena *a, int64_t user, Rs__UserFeaturesResponse **out)
+{
+	Rs__UserFeaturesRequest req = RS__USER_FEATURES_REQUEST__INIT;
+	Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
+	Rs__Status status;
+	char err[256];
+	h.request_id = "f";
+	h.deadline_unix_ms = rs_now_ms() + 2000;
+	req.header = &h;
+	req.user_id = user;
+	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_USER_FEATURES, &req.base,
+	                        &rs__user_features_response__descriptor, 2000, a, (void **) out,
+	                        &status, err, sizeof(err));
+	return rv != 0 ? -1000 + rv : (int) status;
+}
+
+/* The expected u in double precision: Gaussian elimination with partial pivoting. */
+static void
+direct_solve(const float *Y, const int *codes, const double *w, int nh, double *u)
+{
+	double A[NF][NF + 1];
+	memset(A, 0, sizeof(A));
+	for (int i = 0; i < NI; i++)
+		for (int a = 0; a < NF; a++)
+			for (int b = 0; b < NF; b++)
+				A[a][b] += (double) Y[i * NF + a] * Y[i * NF + b];
+	for (int a = 0; a < NF; a++)
+		A[a][a] += REG;
+	for (int h = 0; h < nh; h++) {
+		const float *y = &Y[codes[h] * NF];
+		double c = 1 + ALPHA * w[h];
+		for (int a = 0; a < NF; a++) {
+			for (int b = 0; b < NF; b++)
+				A[a][b] += (c - 1) * y[a] * y[b];
+			A[a][NF] += c * y[a];
+		}
+	}
+	for (int p = 0; p < NF; p++) {
+		int best = p;
+		for (int r = p + 1; r < NF; r++)
+			if (fabs(A[r][p]) > fabs(A[best][p]))
+				best = r;
+		for (int c = 0; c <= NF; c++) {
+			double t = A[p][c];
+			A[p][c] = A[best][c];
+			A[best][c] = t;
+		}
+		for (int r = 0; r < NF; r++) {
+			if (r == p)
+				continue;
+			double q = A[r][p] / A[p][p];
+			for (int c = p; c <= NF; c++)
+				A[r][c] -= q * A[p][c];
+		}
+	}
+	for (int a = 0; a < NF; a++)
+		u[a] = A[a][NF] / A[a][a];
+}
+
+Test(feat_model, fold_in_matches_a_direct_solve)
+{
+	Rs__UserFeaturesResponse *r;
+	double u[NF];
+	start(0);
+	cr_assert_eq(feat_model_check(st), 0);
+
+	/* user 1: item 10 strongest event purchase (3), item 11 click (1.5) */
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "fv1");
+	cr_assert_eq(r->n_embedding, NF);
+	direct_solve(Y1, (int[]){0, 1}, (double[]){3.0, 1.5}, 2, u);
+	for (int a = 0; a < NF; a++)
+		cr_assert_float_eq(r->embedding[a], u[a], 1e-4, "dim %d: %f vs %f", a,
+		                   r->embedding[a], u[a]);
+
+	/* user 2: one view is enough for a personal vector */
+	cr_assert_eq(features(arena, 2, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_embedding, NF);
+	direct_solve(Y1, (int[]){2}, (double[]){1.0}, 1, u);
+	for (int a = 0; a < NF; a++)
+		cr_assert_float_eq(r->embedding[a], u[a], 1e-4);
+
+	/* no history, only a not_interested item, only unknown items: no embedding */
+	cr_assert_eq(features(arena, 3, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_embedding, 0);
+	cr_assert_str_eq(r->header->model_version, "fv1");
+	cr_assert_eq(features(arena, 4, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_embedding, 0);
+	cr_assert_eq(features(arena, 5, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_embedding, 0);
+}
+
+Test(feat_model, no_active_version_no_embedding)
+{
+	Rs__UserFeaturesResponse *r;
+	fx_sql(&fx, "update model_versions set active = false");
+	start(0);
+	cr_assert_eq(feat_model_check(st), 0);
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_embedding, 0);
+	cr_assert_str_eq(r->header->model_version, "");
+	cr_assert_eq(r->n_recent, 3);
+}
+
+typedef struct hammer {
+	atomic_int stop, ok, failed, v1, v2;
+} hammer;
+
+static void *
+hammer_run(void *arg)
+{
+	hammer *hm = arg;
+	rs_arena *a;
+	double u1[NF], u2[NF];
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	direct_solve(Y1, (int[]){0, 1}, (double[]){3.0, 1.5}, 2, u1);
+	direct_solve(Y2, (int[]){0, 1}, (double[]){3.0, 1.5}, 2, u2);
+	while (!atomic_load(&hm->stop)) {
+		Rs__UserFeaturesResponse *r;
+		rs_arena_reset(a);
+		if (features(a, 1, &r) != RS__STATUS__STATUS_OK || r->n_embedding != NF) {
+			atomic_fetch_add(&hm->failed, 1);
+			continue;
+		}
+		atomic_fetch_add(&hm->ok, 1);
+		/* the vector must come from the factors of the version the header names */
+		const double *u = strcmp(r->header->model_version, "fv1") == 0 ? u1 : u2;
+		int good = strcmp(r->header->model_version, "fv1") == 0 ||
+		           strcmp(r->header->model_version, "fv2") == 0;
+		for (int d = 0; d < NF && good; d++)
+			good = fabs(r->embedding[d] - u[d]) < 1e-4;
+		atomic_fetch_add(!good ? &hm->failed : u == u1 ? &hm->v1 : &hm->v2, 1);
+	}
+	rs_arena_destroy(a);
+	return NULL;
+}
+
+static void
+wait_for(atomic_int *c, int n)
+{
+	for (int i = 0; i < 400 && atomic_load(c) < n; i++)
+		usleep(10000);
+	cr_assert_geq(atomic_load(c), n);
+}
+
+Test(feat_model, switching_versions_fails_no_request)
+{
+	hammer hm;
+	pthread_t t;
+	memset(&hm, 0, sizeof(hm));
+	start(60000); /* switches arrive by NOTIFY */
+	for (int i = 0; i < 300; i++) {
+		rs_model *m = rs_model_slot_get(st->fs_slot);
+		rs_model_unref(m);
+		if (m != NULL)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(pthread_create(&t, NULL, hammer_run, &hm), 0);
+	wait_for(&hm.v1, 20);
+	fx_sql(&fx, "select rs_model_activate('fv2')");
+	wait_for(&hm.v2, 20);
+	int before = atomic_load(&hm.v1);
+	fx_sql(&fx, "select rs_model_activate('fv1')");
+	wait_for(&hm.v1, before + 20);
+	atomic_store(&hm.stop, 1);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&hm.failed), 0, "%d failed of %d", atomic_load(&hm.failed),
+	             atomic_load(&hm.ok));
+}
+
+/* Fold-in cost at the scale: 20,000 items x 64 factors, 50 history items. */
+Test(feat_model, fold_in_time_20000x64)
+{
+	const uint32_t n = 20000, f = 64;
+	char dir[128], err[256] = "";
+	int64_t *big_ids = malloc(n * sizeof(*big_ids));
+	float *Y = malloc((size_t) n * f * sizeof(float));
+	uint32_t x = 7;
+	rs_model *m;
+	feat_event ev[50];
+	float out[64];
+
+	for (uint32_t i = 0; i < n; i++)
+		big_ids[i] = 1000 + i;
+	for (size_t i = 0; i < (size_t) n * f; i++) {
+		x = x * 1664525u + 1013904223u;
+		Y[i] = ((float) (x >> 8) / 16777216.0f - 0.5f) * 0.2f;
+	}
+	snprintf(dir, sizeof(dir), "%s/big", root);
+	fx_model m_fx = {.n_items = n, .factors = f, .ids = big_ids, .V = Y, .alpha = 2, .reg = 10};
+	fx_model_write(dir, &m_fx);
+	double t0 = rs_mono_ms();
+	cr_assert_eq(rs_model_open(dir, NULL, &m, err, sizeof(err)), 0, "%s", err);
+	double t1 = rs_mono_ms();
+	cr_assert_eq(feat_fold_prepare(NULL, m), 0);
+	double t2 = rs_mono_ms();
+	for (int i = 0; i < 50; i++)
+		ev[i] = (feat_event){1000 + (int64_t) (i * 397) % n, 0, 0, 0, 1 + i % 4};
+	double best = 1e9;
+	for (int rep = 0; rep < 50; rep++) {
+		double a = rs_mono_ms();
+		cr_assert_eq(feat_fold_user(m, ev, 50, out), 50);
+		best = fmin(best, rs_mono_ms() - a);
+	}
+	fprintf(stderr,
+	        "fold-in 20000x64: open %.1f ms, Gram (ssyrk) %.2f ms, per user (50 items) "
+	        "%.3f ms best of 50\n",
+	        t1 - t0, t2 - t1, best);
+	rs_model_unref(m);
+	free(big_ids);
+	free(Y);
+}
