@@ -17,6 +17,8 @@ static const rs_cfg_field rank_cfg_fields[] = {
         RS_CFG_INT("RS_RANKING_K", rank_config, default_k, 20, 1, RANK_MAX_K),
         RS_CFG_INT("RS_RANKING_REFRESH_MS", rank_config, refresh_ms, 10000, 50, 3600000),
         RS_CFG_INT("RS_RANKING_PG_TIMEOUT_MS", rank_config, pg_timeout_ms, 10000, 100, 600000),
+        RS_CFG_STR("RS_MODEL_DIR", rank_config, model_dir, ""),
+        RS_CFG_INT("RS_RANKING_MODEL_POLL_MS", rank_config, model_poll_ms, 2000, 0, 3600000),
         RS_CFG_END,
 };
 

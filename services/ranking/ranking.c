@@ -140,6 +140,26 @@ rank_background(void *arg)
 	return NULL;
 }
 
+/* A new active version: the scorer of the next requests reports it. The learned ranker
+ * (ranker.json) is not loaded yet: its features must first match rs-train's two-stage
+ * features (see README), so the transparent linear scorer serves every version. */
+static void
+rank_model_swapped(void *ud, rs_model *m)
+{
+	rank_state *st = ud;
+	rank_scorer *s;
+	if (rank_scorer_linear_create(NULL, m != NULL ? rs_model_version(m) : NULL, &s) == 0)
+		rank_set_scorer(st, s);
+	else
+		rs_log_error("ranking.scorer_failed", "err=\"%s\"", rs_strerror(RS_ENOMEM));
+}
+
+int
+rank_model_check(rank_state *st)
+{
+	return rs_model_watch_check(st->rs_watch);
+}
+
 int
 rank_open(rank_state **out, const rank_config *cfg)
 {
@@ -171,6 +191,17 @@ rank_open(rank_state **out, const rank_config *cfg)
 		snprintf(st->rs_dsn, n, "%s", cfg->pg_dsn);
 	if ((rv = rank_scorer_linear_create(NULL, NULL, &st->rs_scorer)) != 0)
 		goto fail;
+	rs_model_watch_config wc = {
+	        .pg_dsn = cfg->pg_dsn,
+	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",
+	        .poll_ms = cfg->model_poll_ms,
+	        .svc = "ranking",
+	        .swapped = rank_model_swapped,
+	        .ud = st,
+	};
+	if ((rv = rs_model_slot_create(&st->rs_slot)) != 0 ||
+	    (rv = rs_model_watch_start(&st->rs_watch, &wc, st->rs_slot)) != 0)
+		goto fail;
 	if (pthread_create(&st->rs_thread, NULL, rank_background, st) != 0) {
 		rv = RS_ENOMEM;
 		goto fail;
@@ -191,6 +222,8 @@ rank_close(rank_state *st)
 	atomic_store(&st->rs_stop, 1);
 	if (st->rs_thread_started)
 		pthread_join(st->rs_thread, NULL);
+	rs_model_watch_stop(st->rs_watch);
+	rs_model_slot_destroy(st->rs_slot);
 	rank_catalog_unref(st->rs_catalog);
 	rank_scorer_unref(st->rs_scorer);
 	if (st->rs_pg != NULL)

@@ -14,6 +14,7 @@
 #include "catalog.h"
 #include "featurize.h"
 #include "reasons.h"
+#include "rs_model.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_rpc.h"
@@ -28,9 +29,11 @@ typedef struct rank_config {
 	const char *url; /* RS_RANKING_URL */
 	int workers;
 	rs_log_level log_level;
-	int default_k;     /* items returned when the request says k = 0 */
-	int refresh_ms;    /* catalog reload period */
-	int pg_timeout_ms; /* statement_timeout of the catalog query */
+	int default_k;         /* items returned when the request says k = 0 */
+	int refresh_ms;        /* catalog reload period */
+	int pg_timeout_ms;     /* statement_timeout of the catalog query */
+	const char *model_dir; /* RS_MODEL_DIR: relative model_versions.path resolves here */
+	int model_poll_ms;     /* check of the active version; 0 = only rank_model_check */
 } rank_config;
 
 typedef struct rank_state {
@@ -46,6 +49,8 @@ typedef struct rank_state {
 	atomic_int rs_stop;
 	atomic_int rs_pg_ok;
 	double rs_started_ms;
+	rs_model_slot *rs_slot;   /* the active model version */
+	rs_model_watch *rs_watch; /* follows model_versions; a swap installs a scorer for it */
 	rs_metric *rs_catalog_items;
 } rank_state;
 
@@ -71,6 +76,11 @@ void rank_set_scorer(rank_state *st, rank_scorer *s);
 /* rank_current_catalog: a reference (NULL before the first load); drop with
  * rank_catalog_unref. */
 rank_catalog *rank_current_catalog(rank_state *st);
+
+/* rank_model_check: look for a newly activated model version now (blocking); on a change the
+ * scorer is replaced by one that reports the new version. Returns 0 or the RS_E* of
+ * rs_model_watch_check. */
+int rank_model_check(rank_state *st);
 
 /* The RPC routes (ud = rank_state *): RANK, HEALTH (ready once the scorer is loaded). */
 extern const rs_rpc_route rank_routes[];
