@@ -270,8 +270,45 @@ ret_popular(retrieval *r, uint32_t k)
 	}
 }
 
-/* "als": exact scores of every item, then the best k that pass, selected in growing slices so a
- * restrictive filter still fills k without sorting everything. */
+/* Min-heap of (score, code) on score: the best m of a stream in O(n log m), mostly one compare
+ * per item. */
+typedef struct hent {
+	float score;
+	uint32_t code;
+} hent;
+
+static void
+heap_sift(hent *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && h[l].score < h[m].score)
+			m = l;
+		if (r < n && h[r].score < h[m].score)
+			m = r;
+		if (m == i)
+			return;
+		hent t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* Feeds the ranked entries [from, to) of r (best first) into the als source until k pass. */
+static size_t
+als_take(retrieval *r, const cand_ranked *rk, size_t from, size_t to, size_t taken, uint32_t k)
+{
+	for (size_t i = from; i < to && taken < k; i++)
+		if (ret_pass(r, rk[i].item)) {
+			acc_add(&r->src[CAND_SRC_ALS], rk[i].item, rk[i].score, 0);
+			taken++;
+		}
+	return taken;
+}
+
+/* "als": exact scores of every item (sgemv), the best k + 32 by a heap; only when filters or
+ * exclusions reject too many of those, every item is ranked in growing slices. */
 static int
 ret_als(retrieval *r, uint32_t k)
 {
@@ -280,32 +317,65 @@ ret_als(retrieval *r, uint32_t k)
 	const float *V = rs_model_item_factors(j->model);
 	if (f == 0 || V == NULL || r->mi->emb == NULL || r->mi->n_emb != f || n == 0 || k == 0)
 		return 0;
+	size_t want = min_sz((size_t) k + 32, n), nh = 0, taken;
 	float *sc = malloc((size_t) n * sizeof(*sc));
+	hent *h = malloc(want * sizeof(*h));
 	cand_ranked *rk = malloc((size_t) n * sizeof(*rk));
-	if (sc == NULL || rk == NULL) {
+	if (sc == NULL || h == NULL || rk == NULL) {
 		free(sc);
+		free(h);
 		free(rk);
 		return RS_ENOMEM;
 	}
 	cand_factor_scores(V, n, f, r->mi->emb, sc);
-	size_t m = 0, done = 0, step = (size_t) k + 32, taken = 0;
 	for (uint32_t c = 0; c < n; c++) {
-		uint32_t idx = j->code2idx[c];
-		if (idx != CAND_NO_ITEM && isfinite(sc[c]))
-			rk[m++] = (cand_ranked){idx, sc[c], 0, r->s->items[idx].id};
+		if (j->code2idx[c] == CAND_NO_ITEM || !isfinite(sc[c]))
+			continue;
+		if (nh < want) {
+			h[nh++] = (hent){sc[c], c};
+			if (nh == want)
+				for (size_t i = want / 2 + 1; i-- > 0;)
+					heap_sift(h, nh, i);
+		} else if (sc[c] > h[0].score) {
+			h[0] = (hent){sc[c], c};
+			heap_sift(h, nh, 0);
+		}
 	}
-	while (taken < k && done < m) {
-		size_t len = min_sz(step, m - done);
-		cand_top_k(rk + done, m - done, len);
-		for (size_t i = done; i < done + len && taken < k; i++)
-			if (ret_pass(r, rk[i].item)) {
-				acc_add(&r->src[CAND_SRC_ALS], rk[i].item, rk[i].score, 0);
-				taken++;
-			}
-		done += len;
-		step *= 4;
+	for (size_t i = 0; i < nh; i++)
+		rk[i] = (cand_ranked){j->code2idx[h[i].code], h[i].score, 0,
+		                      r->s->items[j->code2idx[h[i].code]].id};
+	qsort(rk, nh, sizeof(*rk), cand_ranked_cmp);
+	taken = als_take(r, rk, 0, nh, 0, k);
+	if (taken < k && nh == want) {
+		/* A restrictive filter: rank everything, skipping the nh already offered. */
+		size_t m = 0, done = 0, step = (size_t) k * 4;
+		uint8_t *in_heap = calloc((size_t) n / 8 + 1, 1);
+		if (in_heap == NULL) {
+			free(sc);
+			free(h);
+			free(rk);
+			return RS_ENOMEM;
+		}
+		for (size_t i = 0; i < nh; i++)
+			in_heap[h[i].code / 8] |= (uint8_t) (1u << (h[i].code % 8));
+		for (uint32_t c = 0; c < n; c++) {
+			uint32_t idx = j->code2idx[c];
+			if (idx == CAND_NO_ITEM || !isfinite(sc[c]) ||
+			    (in_heap[c / 8] >> (c % 8)) & 1)
+				continue; /* unknown to the catalog, or already offered */
+			rk[m++] = (cand_ranked){idx, sc[c], 0, r->s->items[idx].id};
+		}
+		free(in_heap);
+		while (taken < k && done < m) {
+			size_t len = min_sz(step, m - done);
+			cand_top_k(rk + done, m - done, len);
+			taken = als_take(r, rk, done, done + len, taken, k);
+			done += len;
+			step *= 4;
+		}
 	}
 	free(sc);
+	free(h);
 	free(rk);
 	return 0;
 }
