@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RPC_POLL_MS      200  /* workers wake this often to notice a stop */
 #define RPC_SEND_MS      2000 /* a reply that cannot be sent in this time is dropped */
 #define RPC_MAX_MSG      (64u << 20)
 #define RPC_STATUS_COUNT 7
@@ -31,6 +30,7 @@ typedef struct rpc_worker {
 	nng_aio *w_aio;
 	rs_arena *w_arena;
 	int w_started;
+	int w_receiving; /* waiting in recv, guarded by s_lock */
 } rpc_worker;
 
 struct rs_rpc_server {
@@ -42,6 +42,7 @@ struct rs_rpc_server {
 	rpc_worker *s_workers;
 	int s_nworkers;
 	atomic_int s_stop;
+	pthread_mutex_t s_lock; /* s_stop changes and w_receiving */
 	rs_metric *s_unknown;
 };
 
@@ -248,10 +249,23 @@ rpc_worker_main(void *arg)
 	rpc_worker *w = arg;
 	rs_rpc_server *s = w->w_srv;
 
-	while (!atomic_load(&s->s_stop)) {
-		nng_aio_set_timeout(w->w_aio, RPC_POLL_MS);
+	for (;;) {
+		/* No timeout on the receive: an aio with a deadline goes on NNG's global expiry
+		 * list and often wakes its timer thread, a context switch per request. Close
+		 * cancels a waiting receive instead (under s_lock, so none is missed). */
+		pthread_mutex_lock(&s->s_lock);
+		if (atomic_load(&s->s_stop)) {
+			pthread_mutex_unlock(&s->s_lock);
+			break;
+		}
+		w->w_receiving = 1;
+		nng_aio_set_timeout(w->w_aio, NNG_DURATION_INFINITE);
 		nng_ctx_recv(w->w_ctx, w->w_aio);
+		pthread_mutex_unlock(&s->s_lock);
 		nng_aio_wait(w->w_aio);
+		pthread_mutex_lock(&s->s_lock);
+		w->w_receiving = 0;
+		pthread_mutex_unlock(&s->s_lock);
 		int rv = nng_aio_result(w->w_aio);
 		if (rv == NNG_ETIMEDOUT)
 			continue;
@@ -298,6 +312,7 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 		return RS_EINVAL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return RS_ENOMEM;
+	pthread_mutex_init(&s->s_lock, NULL);
 	s->s_routes = routes;
 	s->s_ud = ud;
 	while (routes[s->s_nroutes].fn != NULL)
@@ -350,6 +365,7 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 	*out = s;
 	return 0;
 fail_mem:
+	pthread_mutex_destroy(&s->s_lock);
 	free(s->s_stats);
 	free(s->s_workers);
 	free(s);
@@ -361,8 +377,14 @@ rs_rpc_server_close(rs_rpc_server *s)
 {
 	if (s == NULL)
 		return;
-	/* Workers check the flag between requests, so an in-flight one is answered first. */
+	/* Workers check the flag between requests, so an in-flight one is answered first;
+	 * a worker waiting for a request has its receive cancelled. */
+	pthread_mutex_lock(&s->s_lock);
 	atomic_store(&s->s_stop, 1);
+	for (int i = 0; i < s->s_nworkers; i++)
+		if (s->s_workers[i].w_receiving)
+			nng_aio_cancel(s->s_workers[i].w_aio);
+	pthread_mutex_unlock(&s->s_lock);
 	for (int i = 0; i < s->s_nworkers; i++)
 		if (s->s_workers[i].w_started)
 			pthread_join(s->s_workers[i].w_thread, NULL);
@@ -375,6 +397,7 @@ rs_rpc_server_close(rs_rpc_server *s)
 		rs_arena_destroy(w->w_arena);
 	}
 	nng_close(s->s_sock);
+	pthread_mutex_destroy(&s->s_lock);
 	free(s->s_stats);
 	free(s->s_workers);
 	free(s);
@@ -477,6 +500,8 @@ rs_rpc_client_open(rs_rpc_client **out, const char *url)
 	nng_socket_set_ms(c->c_sock, NNG_OPT_RECONNMINT, 20);
 	nng_socket_set_ms(c->c_sock, NNG_OPT_RECONNMAXT, 500);
 	nng_socket_set_size(c->c_sock, NNG_OPT_RECVMAXSZ, RPC_MAX_MSG);
+	/* Every call has its own timeout, far below req's default 60 s resend; no resends. */
+	nng_socket_set_ms(c->c_sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	if ((rv = nng_dial(c->c_sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
 		rs_log_error("rpc.dial_failed", "url=%s err=\"%s\"", url, nng_strerror(rv));
 		nng_close(c->c_sock);

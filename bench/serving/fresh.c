@@ -2,6 +2,7 @@
  *
  *   rs-serving-fresh --url http://127.0.0.1:8080 [--n 100] [--type view] [--k 10]
  *                    [--user-base ID] [--timeout-ms 2000]
+ *   rs-serving-fresh --url URL --warm-users N [--warm-conns 8]
  *
  * For each of --n brand-new users (ids --user-base + i; default derived from the clock so
  * reruns against the same database use unseen users): fetch the recommendations (k items),
@@ -12,11 +13,17 @@
  * on). Prints one line:
  *   FRESH n=.. changed=.. unchanged=.. errors=.. degraded_polls=.. polls_per_event=..
  *         p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. post_p50_ms=.. post_p99_ms=..
- * Exit status 1 when any HTTP request failed or an event never showed (unchanged > 0). */
+ * Exit status 1 when any HTTP request failed or an event never showed (unchanged > 0).
+ *
+ * --warm-users N: instead, fetch the recommendations of users 1..N once each over
+ * --warm-conns parallel connections (the feature service loads a user's history from
+ * PostgreSQL on first sight) and print "WARM users=N seconds=S errors=E". */
 #include <curl/curl.h>
 #include <jansson.h>
 
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +98,8 @@ fr_parse(const fr_buf *b, int64_t *ids, size_t *n, int *degraded)
 	*degraded = json_is_true(json_object_get(root, "degraded"));
 	*n = 0;
 	for (size_t i = 0; i < json_array_size(items) && *n < FR_KMAX; i++)
-		ids[(*n)++] = json_integer_value(json_object_get(json_array_get(items, i), "item_id"));
+		ids[(*n)++] =
+		        json_integer_value(json_object_get(json_array_get(items, i), "item_id"));
 	json_decref(root);
 	return 0;
 }
@@ -112,11 +120,68 @@ fr_pct(const double *v, size_t n, double p)
 	return v[i < n ? i : n - 1];
 }
 
+typedef struct fr_warm {
+	const char *base;
+	long k;
+	atomic_long *next;
+	long users;
+	long errors;
+	pthread_t th;
+} fr_warm;
+
+static void *
+fr_warm_main(void *arg)
+{
+	fr_warm *w = arg;
+	CURL *h = curl_easy_init();
+	fr_buf b = {0};
+	char url[512];
+	if (h == NULL) {
+		w->errors++;
+		return NULL;
+	}
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fr_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	for (long u; (u = atomic_fetch_add(w->next, 1)) <= w->users;) {
+		snprintf(url, sizeof(url), "%s/v1/users/%ld/recommendations?k=%ld", w->base, u,
+		         w->k);
+		if (fr_http(h, url, NULL, &b) != 200)
+			w->errors++;
+	}
+	free(b.p);
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+/* Every user once over conns connections; returns the number of failed requests. */
+static long
+fr_warm_users(const char *base, long k, long users, long conns)
+{
+	fr_warm w[64];
+	atomic_long next = 1;
+	long errors = 0;
+	double t0 = fr_now_ms();
+	if (conns > 64)
+		conns = 64;
+	for (long i = 0; i < conns; i++) {
+		w[i] = (fr_warm){.base = base, .k = k, .next = &next, .users = users};
+		if (pthread_create(&w[i].th, NULL, fr_warm_main, &w[i]) != 0)
+			return -1;
+	}
+	for (long i = 0; i < conns; i++) {
+		pthread_join(w[i].th, NULL);
+		errors += w[i].errors;
+	}
+	printf("WARM users=%ld seconds=%.1f errors=%ld\n", users, (fr_now_ms() - t0) / 1e3, errors);
+	return errors;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *base = "http://127.0.0.1:8080", *type = "view";
-	long n = 100, k = 10, timeout_ms = 2000;
+	long n = 100, k = 10, timeout_ms = 2000, warm_users = 0, warm_conns = 8;
 	int64_t user_base = 0;
 	static const struct option opts[] = {
 	        {"url", required_argument, NULL, 'u'},
@@ -125,6 +190,8 @@ main(int argc, char **argv)
 	        {"k", required_argument, NULL, 'k'},
 	        {"user-base", required_argument, NULL, 'b'},
 	        {"timeout-ms", required_argument, NULL, 'T'},
+	        {"warm-users", required_argument, NULL, 'w'},
+	        {"warm-conns", required_argument, NULL, 'W'},
 	        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -148,9 +215,16 @@ main(int argc, char **argv)
 		case 'T':
 			timeout_ms = strtol(optarg, NULL, 10);
 			break;
+		case 'w':
+			warm_users = strtol(optarg, NULL, 10);
+			break;
+		case 'W':
+			warm_conns = strtol(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: rs-serving-fresh --url URL [--n N] [--type T] [--k K] "
-			                "[--user-base ID] [--timeout-ms MS]\n");
+			fprintf(stderr,
+			        "usage: rs-serving-fresh --url URL [--n N] [--type T] [--k K] "
+			        "[--user-base ID] [--timeout-ms MS]\n");
 			return 2;
 		}
 	}
@@ -162,6 +236,11 @@ main(int argc, char **argv)
 		user_base = (int64_t) time(NULL) * 1000;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (warm_users > 0) {
+		long e = fr_warm_users(base, k, warm_users, warm_conns < 1 ? 1 : warm_conns);
+		curl_global_cleanup();
+		return e != 0;
+	}
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	fr_buf b = {0};
@@ -185,8 +264,8 @@ main(int argc, char **argv)
 		int64_t user = user_base + i, before[FR_KMAX], after[FR_KMAX];
 		size_t nb = 0, na = 0;
 		int deg = 0;
-		snprintf(url, sizeof(url), "%s/v1/users/%" PRId64 "/recommendations?k=%ld", base, user,
-		         k);
+		snprintf(url, sizeof(url), "%s/v1/users/%" PRId64 "/recommendations?k=%ld", base,
+		         user, k);
 		if (fr_http(h, url, NULL, &b) != 200 || fr_parse(&b, before, &nb, &deg) != 0 ||
 		    nb == 0) {
 			errors++;
@@ -196,8 +275,10 @@ main(int argc, char **argv)
 		         "{\"user_id\":%" PRId64 ",\"item_id\":%" PRId64 ",\"type\":\"%s\"}", user,
 		         before[0], type);
 		double p0 = fr_now_ms();
-		if (fr_http(h, events_url, body, &b) != 202 || strstr(b.p, "\"accepted\":1") == NULL) {
-			fprintf(stderr, "rs-serving-fresh: event not accepted: %s\n", b.p ? b.p : "");
+		if (fr_http(h, events_url, body, &b) != 202 ||
+		    strstr(b.p, "\"accepted\":1") == NULL) {
+			fprintf(stderr, "rs-serving-fresh: event not accepted: %s\n",
+			        b.p ? b.p : "");
 			errors++;
 			continue;
 		}
@@ -229,8 +310,9 @@ main(int argc, char **argv)
 	       "polls_per_event=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f "
 	       "post_p50_ms=%.2f post_p99_ms=%.2f\n",
 	       n, nfresh, unchanged, errors, degraded_polls,
-	       nfresh + (size_t) unchanged > 0 ? (double) polls / (double) (nfresh + (size_t) unchanged)
-	                                      : 0.0,
+	       nfresh + (size_t) unchanged > 0
+	               ? (double) polls / (double) (nfresh + (size_t) unchanged)
+	               : 0.0,
 	       fr_pct(fresh, nfresh, 50), fr_pct(fresh, nfresh, 90), fr_pct(fresh, nfresh, 99),
 	       nfresh ? fresh[nfresh - 1] : 0.0, fr_pct(post, npost, 50), fr_pct(post, npost, 99));
 	free(fresh);

@@ -135,39 +135,54 @@ cpu_ticks() {  # utime+stime of a pid in clock ticks
   awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+pg_ticks() {  # the private cluster: postmaster and its children
+  local pm; pm="$(head -n 1 "$WORK/pg/data/postmaster.pid" 2>/dev/null || echo 0)"
+  { echo "$pm"; pgrep -P "$pm" 2>/dev/null || true; } | while read -r p; do cpu_ticks "$p"; done | awk '{ s += $1 } END { print s + 0 }'
+}
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 export BS_USERS="$USERS" BS_K="$K"
 HZ="$(getconf CLK_TCK)"
 fail=0
 
-say "== warm-up: wrk -c16 -d${WARMUP}s"
-wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >"$WORK/log/warmup.txt" 2>&1 || true
+# Warm-up: every user once (the feature service loads a user's history from PostgreSQL on first
+# sight; afterwards the event stream keeps it current), then BS_WARMUP seconds of random load.
+say "== warm-up: all $USERS users once, then wrk -c16 -d${WARMUP}s"
+"$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns 8 >"$WORK/log/warmup.txt" 2>&1 \
+  || { say "run.sh: warm-up failed: $(cat "$WORK/log/warmup.txt")"; fail=1; }
+say "   $(cat "$WORK/log/warmup.txt")"
+wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >>"$WORK/log/warmup.txt" 2>&1 || true
 
 echo "Serving benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)),"
 echo "commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $USERS users, $ITEMS items, $NEVENTS events, k=$K, transport $TRANSPORT."
 echo "Settings: $(env | grep -E '^RS_(GATEWAY_(THREADS|ACCESS_LOG|DEADLINE_MS)|[A-Z]+_WORKERS|LOG_LEVEL)=' | sort | tr '\n' ' ')"
 echo
-echo "| wrk | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | non-2xx | degraded | sock err | CPU% gw/feat/cand/rank/ingest | load before -> after |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| wrk | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | non-2xx | degraded | sock err | CPU% gw/feat/cand/rank/ingest/pg | CPU ms/req | machine busy % | load before -> after |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for c in $CONNS; do
   for r in $(seq 1 "$REPEAT"); do
     declare -A t0c=()
     for svc in "${SERVICES[@]}"; do t0c[$svc]=$(cpu_ticks "${PID[$svc]}"); done
+    pg0=$(pg_ticks); read -r b0 a0 < <(busy_ticks)
     la0="$(loadavg)"
     out="$(wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$HERE/recs.lua" "$URL" 2>&1)" || true
     echo "$out" >>"$WORK/log/wrk-c$c.txt"
     la1="$(loadavg)"
+    pg1=$(pg_ticks); read -r b1 a1 < <(busy_ticks)
     res="$(grep '^RESULT' <<<"$out" || true)"
     if [ -z "$res" ]; then say "run.sh: wrk failed: $out"; fail=1; continue; fi
     kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $res"; }
-    cpu=""
+    cpu=""; dsum=0
     for svc in gateway feature candidate ranking ingest; do
-      d=$(( $(cpu_ticks "${PID[$svc]}") - ${t0c[$svc]} ))
+      d=$(( $(cpu_ticks "${PID[$svc]}") - ${t0c[$svc]} )); dsum=$((dsum + d))
       cpu="$cpu${cpu:+/}$(awk -v d="$d" -v hz="$HZ" -v s="$(kv seconds)" 'BEGIN { printf "%.0f", 100 * d / hz / s }')"
     done
-    printf '| -t2 -c%s -d%ss | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s -> %s |\n' \
+    cpu="$cpu/$(awk -v d="$((pg1 - pg0))" -v hz="$HZ" -v s="$(kv seconds)" 'BEGIN { printf "%.0f", 100 * d / hz / s }')"
+    msreq="$(awk -v d="$dsum" -v hz="$HZ" -v n="$(kv requests)" 'BEGIN { printf "%.2f", (n > 0 ? 1000 * d / hz / n : 0) }')"
+    busy="$(awk -v b="$((b1 - b0))" -v a="$((a1 - a0))" 'BEGIN { printf "%.0f", (a > 0 ? 100 * b / a : 0) }')"
+    printf '| -t2 -c%s -d%ss | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s -> %s |\n' \
       "$c" "$DURATION" "$(kv rps)" "$(kv p50_ms)" "$(kv p90_ms)" "$(kv p99_ms)" "$(kv p999_ms)" \
       "$(kv max_ms)" "$(kv non2xx)" "$(kv degraded)" "$(( $(kv sock_errors) + $(kv timeouts) ))" \
-      "$cpu" "$la0" "$la1"
+      "$cpu" "$msreq" "$busy" "$la0" "$la1"
     if [ "$(kv non2xx)" != 0 ] || [ "$(kv sock_errors)" != 0 ] || [ "$(kv timeouts)" != 0 ]; then fail=1; fi
   done
 done

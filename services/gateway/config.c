@@ -20,6 +20,7 @@ static const rs_cfg_field gw_cfg_fields[] = {
                    600000),
         RS_CFG_INT("RS_GATEWAY_POPULAR_K", gw_config, popular_k, 200, 1, 1000),
         RS_CFG_INT("RS_GATEWAY_ACCESS_LOG", gw_config, access_log, 1, 0, 1),
+        RS_CFG_INT("RS_GATEWAY_CANDIDATES", gw_config, candidates_min, 100, 10, 1000),
         RS_CFG_END,
 };
 

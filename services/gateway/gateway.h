@@ -29,6 +29,7 @@ typedef struct gw_config {
 	int popular_refresh_ms; /* background refresh of the popular list */
 	int popular_k;          /* how many popular items are cached */
 	int access_log;         /* 1: one info line per HTTP request */
+	int candidates_min;     /* candidates asked for: max(candidates_min, 5k), at most 1000 */
 } gw_config;
 
 /* gw_config_load: read every RS_GATEWAY_* / RS_*_URL variable (defaults in config.c).

@@ -29,7 +29,7 @@
 
 #define REC_K_MAX          100
 #define REC_K_DEFAULT      10
-#define REC_CAND_MIN       200
+#define REC_CAND_PER_K     5 /* candidates per requested item, at least cfg.candidates_min */
 #define REC_CAND_MAX       1000
 #define REC_RENDER_RESERVE 2    /* ms kept for rendering the answer */
 #define REC_POPULAR_OFFER  1000 /* live answers refresh the cache at most this often */
@@ -172,7 +172,8 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	Rs__CandidatesRequest creq = RS__CANDIDATES_REQUEST__INIT;
 	creq.header = &chdr;
 	creq.user_id = user_id;
-	creq.k = (uint32_t) (10 * k > REC_CAND_MIN ? 10 * k : REC_CAND_MIN);
+	int cmin = srv->s_cfg.candidates_min;
+	creq.k = (uint32_t) (REC_CAND_PER_K * k > cmin ? REC_CAND_PER_K * k : cmin);
 	if (creq.k > REC_CAND_MAX)
 		creq.k = REC_CAND_MAX;
 	if (feat != NULL) {

@@ -53,6 +53,7 @@ t_start(int mask)
 	        .popular_refresh_ms = 100,
 	        .popular_k = 50,
 	        .access_log = 0,
+	        .candidates_min = 100,
 	};
 	memset(&t_fake, 0, sizeof(t_fake));
 	rs_log_init("gateway-test", RS_LOG_WARN);

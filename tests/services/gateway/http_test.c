@@ -68,17 +68,17 @@ Test(gateway, recommendation_renders_the_rankers_items_in_order)
 	cr_assert(json_is_number(json_object_get(tm, "ranking")));
 	cr_assert(json_is_number(json_object_get(tm, "total")));
 	cr_assert_null(json_object_get(b, "explain"));
-	/* the candidate got the history and k = max(200, 10k) */
+	/* the candidate got the history and k = max(100, 5k) */
 	cr_assert_eq(t_fake.last_cand_n_recent, 2);
-	cr_assert_eq(t_fake.last_cand_k, 200);
+	cr_assert_eq(t_fake.last_cand_k, 100);
 	cr_assert_eq(t_fake.last_cand_user, 42);
 	cr_assert_eq(t_fake.last_rank_n_cands, T_FAKE_NCAND);
 	t_resp_free(&r);
 
-	/* k=50 asks for 500 candidates; a bad X-Request-Id is replaced */
+	/* k=50 asks for 250 candidates; a bad X-Request-Id is replaced */
 	t_http("GET", "/v1/users/42/recommendations?k=50", NULL, "X-Request-Id: bad id{}", &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_eq(t_fake.last_cand_k, 500);
+	cr_assert_eq(t_fake.last_cand_k, 250);
 	cr_assert_eq(json_array_size(json_object_get(r.json, "items")), T_FAKE_NCAND);
 	cr_assert_eq(strlen(r.request_id), 16, "%s", r.request_id);
 	cr_assert_str_eq(json_string_value(json_object_get(r.json, "request_id")), r.request_id);
