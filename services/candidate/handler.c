@@ -1,6 +1,7 @@
 /* Request handlers of rs-candidate: CANDIDATES, SIMILAR and HEALTH. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "candidate.h"
 #include "candidate.pb-c.h"
@@ -138,6 +139,9 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 	rs_model *model = cand_current_model(st);
 	cand_join *join = cand_join_get(st, snap, model);
 	cand_model_in mi = {join, req->embedding, req->n_embedding};
+	if (model != NULL && req->embedding_version != NULL && req->embedding_version[0] != '\0' &&
+	    strcmp(req->embedding_version, rs_model_version(model)) != 0)
+		mi.n_emb = 0; /* computed with another version's factors (a switch in progress) */
 	if (cand_retrieve_ex(snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else

@@ -226,6 +226,14 @@ Test(cand_model, als_top_k_reports_the_version)
 	request(&req, toward4, 3, 0, 0);
 	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_null(source(find(r, 4), "als"));
+	/* an embedding of another version is not used; of this version it is */
+	request(&req, toward4, 4, 0, 0);
+	req.embedding_version = "v2";
+	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_null(source(find(r, 4), "als"));
+	req.embedding_version = "v1";
+	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_not_null(source(find(r, 4), "als"));
 	/* a non-finite embedding is invalid */
 	float bad[4] = {0, NAN, 0, 1};
 	request(&req, bad, 4, 0, 0);
