@@ -603,6 +603,8 @@ rs_model_slot_set(rs_model_slot *s, rs_model *m)
 
 /* ---- watch ---- */
 
+#define WATCH_RECONNECT_MS 5000
+
 struct rs_model_watch {
 	rs_model_watch_config cfg;
 	char *dsn, *dir, *svc;
@@ -610,6 +612,7 @@ struct rs_model_watch {
 	pthread_mutex_t mu; /* one check at a time; guards pg and the fields below */
 	PGconn *pg;
 	int listening;
+	double connect_failed_at;        /* a failed connect is retried after WATCH_RECONNECT_MS */
 	char failed_key[PATH_MAX + 256]; /* version|path that failed to open */
 	double failed_at;
 	pthread_t thread;
@@ -633,10 +636,15 @@ watch_connect(rs_model_watch *w)
 	if (w->pg != NULL && PQstatus(w->pg) == CONNECTION_OK)
 		return 0;
 	watch_disconnect(w);
+	if (w->connect_failed_at > 0 && rs_mono_ms() - w->connect_failed_at < WATCH_RECONNECT_MS)
+		return RS_EUNAVAIL; /* no connect storm (and log line) every poll while it is down
+		                     */
 	if ((rv = rs_pg_connect(w->dsn, &w->pg)) != 0) {
 		w->pg = NULL;
+		w->connect_failed_at = rs_mono_ms();
 		return rv;
 	}
+	w->connect_failed_at = 0;
 	/* LISTEN is best effort: the periodic check alone is correct, only slower. */
 	w->listening = rs_pg_exec(w->pg, "listen model_versions", 0, NULL, PGRES_COMMAND_OK,
 	                          "model.listen") == 0;

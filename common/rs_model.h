@@ -137,9 +137,10 @@ typedef struct rs_model_watch rs_model_watch;
 int rs_model_watch_start(rs_model_watch **out, const rs_model_watch_config *cfg,
                          rs_model_slot *slot);
 
-/* rs_model_watch_check: check now (blocking; serialised with the thread). Returns 0 (the slot
- * holds the active version, or nothing when no row is active), RS_EUNAVAIL / RS_EDB (database),
- * or the open error of the active version (the slot keeps what it had). */
+/* rs_model_watch_check: check now (blocking; serialised with the thread; after a failed connect
+ * the next attempt waits 5 s). Returns 0 (the slot holds the active version, or nothing when no
+ * row is active), RS_EUNAVAIL / RS_EDB (database), or the open error of the active version (the
+ * slot keeps what it had). */
 int rs_model_watch_check(rs_model_watch *w);
 
 /* rs_model_watch_stop: stop the thread and free (the slot is the caller's). NULL ok. */
