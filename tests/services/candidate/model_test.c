@@ -404,9 +404,25 @@ Test(cand_model, a_broken_version_is_refused_and_the_old_one_serves)
 	cr_assert(strncmp(r->header->model_version, "live-pop-", 9) == 0);
 }
 
+/* The speed tests need no database: their own suite (same timeout as the others). */
+static void
+perf_setup(void)
+{
+	snprintf(root, sizeof(root), "/tmp/rs-cand-perf-XXXXXX");
+	fx_tmpdir(root);
+}
+
+static void
+perf_teardown(void)
+{
+	fx_rmtree(root);
+}
+
+TestSuite(cand_perf, .init = perf_setup, .fini = perf_teardown, .timeout = 20);
+
 /* Exact scores over 20,000 x 64: both implementations agree; their times go to the log (the
  * README quotes them). */
-Test(cand_model, factor_scores_blas_and_loop, .init = NULL, .fini = NULL)
+Test(cand_perf, factor_scores_blas_and_loop)
 {
 	const size_t n = 20000, f = 64;
 	float *V = malloc(n * f * sizeof(float)), *u = malloc(f * sizeof(float));
@@ -419,7 +435,7 @@ Test(cand_model, factor_scores_blas_and_loop, .init = NULL, .fini = NULL)
 	for (size_t j = 0; j < f; j++)
 		u[j] = (float) j / 64.0f - 0.5f;
 	double best_blas = 1e9, best_loop = 1e9;
-	for (int rep = 0; rep < 30; rep++) {
+	for (int rep = 0; rep < 15; rep++) {
 		double t0 = rs_mono_ms();
 		cand_factor_scores_blas(V, n, f, u, a);
 		double t1 = rs_mono_ms();
@@ -430,7 +446,7 @@ Test(cand_model, factor_scores_blas_and_loop, .init = NULL, .fini = NULL)
 	}
 	for (size_t i = 0; i < n; i++)
 		cr_assert_float_eq(a[i], b[i], 1e-4, "row %zu", i);
-	fprintf(stderr, "factor_scores 20000x64: blas %.3f ms, loop %.3f ms (best of 30)\n",
+	fprintf(stderr, "factor_scores 20000x64: blas %.3f ms, loop %.3f ms (best of 15)\n",
 	        best_blas, best_loop);
 	free(V);
 	free(u);
@@ -440,7 +456,7 @@ Test(cand_model, factor_scores_blas_and_loop, .init = NULL, .fini = NULL)
 
 /* Retrieval with the model at the issue's scale: 20,000 catalog items, all in a 64-factor
  * version; one request = als top-200 (sgemv + selection) + itemknn + live sources. */
-Test(cand_model, retrieve_time_20000x64)
+Test(cand_perf, retrieve_time_20000x64)
 {
 	const uint32_t n = 20000, f = 64;
 	char dir[128], err[256] = "";
