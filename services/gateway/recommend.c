@@ -181,6 +181,10 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		creq.recent = feat->recent;
 		creq.n_embedding = feat->n_embedding;
 		creq.embedding = feat->embedding;
+		/* Tells candidate which version's factors the embedding lives in, so a version
+		 * switch between the two hops never mixes factor spaces. */
+		if (feat->header != NULL && feat->header->model_version != NULL)
+			creq.embedding_version = feat->header->model_version;
 	}
 	Rs__CandidatesResponse *cands = NULL;
 	int from_popular = 0;

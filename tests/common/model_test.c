@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model_fixture.h" /* tests/common, beside this file */
+#include "model_fixture.h"
 #include "rs_err.h"
 #include "rs_model.h"
 

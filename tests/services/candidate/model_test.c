@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/model_fixture.h"
+#include "model_fixture.h"
 #include "candidate.h"
 #include "candidate.pb-c.h"
 #include "pg_fixture.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/model_fixture.h"
+#include "model_fixture.h"
 #include "pg_fixture.h"
 #include "ranking.h"
 #include "ranking.pb-c.h"

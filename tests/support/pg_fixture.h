@@ -3,7 +3,8 @@
  * fx_pg_setup() connects to RS_TEST_PG_DSN (the suite fails with a clear message if it is
  * unset), creates schema <prefix>_<pid>, applies db/migrations/NNNN_*.sql into it in version
  * order, and writes a DSN whose search_path selects that schema (for the service under test).
- * fx_pg_teardown() drops the schema. Header-only so each suite folder stays self-contained. */
+ * fx_pg_teardown() drops the schema. Header-only; shared by every service suite (tests/support is
+ * on each test's include path). */
 #ifndef PG_FIXTURE_H
 #define PG_FIXTURE_H
 
