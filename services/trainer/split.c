@@ -226,7 +226,7 @@ sp_read_delimited(const tr_split_opts *o, const char *fmt, char *buf, size_t len
 	const char *delim = NULL;
 	char *p = buf, *end = buf + len, *nl, *f[SP_MAXF];
 	int roles[SP_MAXF], nroles = 0, idx[4] = {-1, -1, -1, -1}, need = 0, nf, k;
-	int header = o->header, first = 1, rv = 0;
+	int header = o->header, rv = 0;
 	long line = 0;
 	char **pending = NULL; /* lines scanned for positional roles */
 	int64_t npend = 0;
@@ -416,7 +416,6 @@ sp_read_delimited(const tr_split_opts *o, const char *fmt, char *buf, size_t len
 			sp_push(d, us, strlen(us), is, strlen(is), ts, rating);
 		}
 	}
-	(void) first;
 	free(pending);
 	return rv;
 }
@@ -876,7 +875,8 @@ tr_split_run(const tr_split_opts *o, tr_error *err)
 		json_t *sum = json_pack("{s:s}", "protocol", o->protocol);
 		json_object_update(sum, counts);
 		line = json_dumps(sum, JSON_COMPACT);
-		printf("%s\n", line);
+		if (!o->quiet)
+			printf("%s\n", line);
 		free(line);
 		json_decref(sum);
 	}

@@ -20,13 +20,14 @@ typedef struct tr_split_opts {
 	int header;           /* -1 auto, 0 no, 1 yes */
 	double test_frac, min_rating;
 	int has_min_rating, min_holdout, min_user, min_item, keep_cold;
+	int quiet; /* do not print the one-line JSON summary */
 	uint64_t seed;
 } tr_split_opts;
 
 void tr_split_opts_defaults(tr_split_opts *o);
 
 /* tr_split_run: do everything and write the three files. Prints split.py's one-line JSON
- * summary to stdout. */
+ * summary to stdout unless o->quiet. */
 int tr_split_run(const tr_split_opts *o, tr_error *err);
 
 /* tr_split_format_ts: a timestamp as split.py writes it: as_int -> "%lld", else Python's

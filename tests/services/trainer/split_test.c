@@ -67,6 +67,7 @@ Test(split, temporal_user_by_hand)
 	o.input = in;
 	o.out_dir = dir;
 	o.format = "ml100k";
+	o.quiet = 1;
 	cr_assert_eq(tr_split_run(&o, &err), 0, "%s", err.msg);
 	train = slurp(dir, "train.csv");
 	test = slurp(dir, "test.csv");
@@ -98,6 +99,7 @@ Test(split, seq_format_and_errors)
 	o.input = in;
 	o.out_dir = dir;
 	o.format = "seq";
+	o.quiet = 1;
 	o.protocol = "leave-one-out";
 	cr_assert_eq(tr_split_run(&o, &err), 0, "%s", err.msg);
 	test = slurp(dir, "test.csv");
