@@ -11,7 +11,7 @@ if(RS_SANITIZE)
 endif()
 
 # rs_service(NAME SOURCES a.c b.c LIBS x y [EXE rs-name])
-# Builds NAME_lib from every source except main.c (so tests can link the handlers)
+# Builds NAME_lib from SOURCES (list every source but main.c, so tests can link the handlers)
 # and the rs-NAME executable from main.c.
 function(rs_service name)
   cmake_parse_arguments(S "" "EXE" "SOURCES;LIBS" ${ARGN})
