@@ -11,6 +11,7 @@
 #include "candidate.pb-c.h"
 #include "common.pb-c.h"
 #include "pg_fixture.h"
+#include "rpc_raw.h"
 #include "rs_err.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
@@ -332,35 +333,6 @@ Test(candidate, similar_items_from_covisit_then_category)
 	cr_assert_eq(similar(1, CAND_MAX_K + 1, &r), RS__STATUS__STATUS_INVALID);
 }
 
-/* Sends body as an Envelope for method over a raw req socket; returns the reply status. */
-static int
-raw_call(Rs__Method method, const uint8_t *body, size_t len)
-{
-	nng_socket s;
-	Rs__Envelope env = RS__ENVELOPE__INIT;
-	uint8_t buf[512];
-	void *reply;
-	size_t rlen;
-
-	env.schema_version = RS_SCHEMA_VERSION;
-	env.method = method;
-	env.body.data = (uint8_t *) body;
-	env.body.len = len;
-	size_t n = rs__envelope__pack(&env, buf);
-	cr_assert_eq(nng_req0_open(&s), 0);
-	cr_assert_eq(nng_dial(s, url, NULL, 0), 0);
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
-	cr_assert_eq(nng_send(s, buf, n, 0), 0);
-	cr_assert_eq(nng_recv(s, &reply, &rlen, NNG_FLAG_ALLOC), 0);
-	Rs__Envelope *r = rs__envelope__unpack(NULL, rlen, reply);
-	cr_assert_not_null(r);
-	int status = (int) r->status;
-	rs__envelope__free_unpacked(r, NULL);
-	nng_free(reply, rlen);
-	nng_close(s);
-	return status;
-}
-
 Test(candidate, bad_requests_are_invalid)
 {
 	Rs__CandidatesRequest req = RS__CANDIDATES_REQUEST__INIT;
@@ -368,9 +340,10 @@ Test(candidate, bad_requests_are_invalid)
 	Rs__CandidatesResponse *r;
 	start(fx.dsn);
 	cr_assert_eq(cand_refresh(st), 0);
-	cr_assert_eq(raw_call(RS__METHOD__METHOD_CANDIDATES, (const uint8_t *) "\x22\x05\x01", 3),
+	cr_assert_eq(rpc_raw_call(url, RS__METHOD__METHOD_CANDIDATES,
+	                          (const uint8_t *) "\x22\x05\x01", 3),
 	             RS__STATUS__STATUS_INVALID);
-	cr_assert_eq(raw_call(RS__METHOD__METHOD_SIMILAR, (const uint8_t *) "\xff", 1),
+	cr_assert_eq(rpc_raw_call(url, RS__METHOD__METHOD_SIMILAR, (const uint8_t *) "\xff", 1),
 	             RS__STATUS__STATUS_INVALID);
 	req.k = CAND_MAX_K + 1;
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_INVALID);

@@ -12,6 +12,7 @@
 #include "feature.h"
 #include "feature.pb-c.h"
 #include "pg_fixture.h"
+#include "rpc_raw.h"
 #include "rs_err.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
@@ -277,42 +278,13 @@ Test(feature, stream_event_for_a_user_loaded_later_is_not_doubled)
 	nng_close(pub);
 }
 
-/* Sends body as an Envelope for method over a raw req socket; returns the reply status. */
-static int
-raw_call(Rs__Method method, const uint8_t *body, size_t len)
-{
-	nng_socket s;
-	Rs__Envelope env = RS__ENVELOPE__INIT;
-	uint8_t buf[512];
-	void *reply;
-	size_t rlen;
-
-	env.schema_version = RS_SCHEMA_VERSION;
-	env.method = method;
-	env.body.data = (uint8_t *) body;
-	env.body.len = len;
-	size_t n = rs__envelope__pack(&env, buf);
-	cr_assert_eq(nng_req0_open(&s), 0);
-	cr_assert_eq(nng_dial(s, url, NULL, 0), 0);
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
-	cr_assert_eq(nng_send(s, buf, n, 0), 0);
-	cr_assert_eq(nng_recv(s, &reply, &rlen, NNG_FLAG_ALLOC), 0);
-	Rs__Envelope *r = rs__envelope__unpack(NULL, rlen, reply);
-	cr_assert_not_null(r);
-	int status = (int) r->status;
-	rs__envelope__free_unpacked(r, NULL);
-	nng_free(reply, rlen);
-	nng_close(s);
-	return status;
-}
-
 Test(feature, bad_requests_are_invalid)
 {
 	Rs__UserFeaturesResponse *r;
 	start("", fx.dsn, 50);
-	cr_assert_eq(
-	        raw_call(RS__METHOD__METHOD_USER_FEATURES, (const uint8_t *) "\x12\xff\x01", 3),
-	        RS__STATUS__STATUS_INVALID);
+	cr_assert_eq(rpc_raw_call(url, RS__METHOD__METHOD_USER_FEATURES,
+	                          (const uint8_t *) "\x12\xff\x01", 3),
+	             RS__STATUS__STATUS_INVALID);
 	cr_assert_eq(get_features(0, 0, &r), RS__STATUS__STATUS_INVALID);
 	cr_assert_eq(get_features(-5, 0, &r), RS__STATUS__STATUS_INVALID);
 	cr_assert_eq(get_features(1, FEAT_MAX_EVENTS_LIMIT + 1, &r), RS__STATUS__STATUS_INVALID);

@@ -9,6 +9,7 @@
 
 #include "common.pb-c.h"
 #include "pg_fixture.h"
+#include "rpc_raw.h"
 #include "ranking.h"
 #include "ranking.pb-c.h"
 #include "rs_err.h"
@@ -266,42 +267,14 @@ Test(ranking_nodb, database_down_still_ranks_with_ids_in_reasons)
 			                 "often bought together with item 101");
 }
 
-/* Sends body as an Envelope for method over a raw req socket; returns the reply status. */
-static int
-raw_call(Rs__Method method, const uint8_t *body, size_t len)
-{
-	nng_socket s;
-	Rs__Envelope env = RS__ENVELOPE__INIT;
-	uint8_t buf[512];
-	void *reply;
-	size_t rlen;
-
-	env.schema_version = RS_SCHEMA_VERSION;
-	env.method = method;
-	env.body.data = (uint8_t *) body;
-	env.body.len = len;
-	size_t n = rs__envelope__pack(&env, buf);
-	cr_assert_eq(nng_req0_open(&s), 0);
-	cr_assert_eq(nng_dial(s, url, NULL, 0), 0);
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
-	cr_assert_eq(nng_send(s, buf, n, 0), 0);
-	cr_assert_eq(nng_recv(s, &reply, &rlen, NNG_FLAG_ALLOC), 0);
-	Rs__Envelope *r = rs__envelope__unpack(NULL, rlen, reply);
-	cr_assert_not_null(r);
-	int status = (int) r->status;
-	rs__envelope__free_unpacked(r, NULL);
-	nng_free(reply, rlen);
-	nng_close(s);
-	return status;
-}
-
 Test(ranking_nodb, bad_requests_are_invalid)
 {
 	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
 	Rs__RankResponse *r;
 	start(DOWN_DSN);
-	cr_assert_eq(raw_call(RS__METHOD__METHOD_RANK, (const uint8_t *) "\x2a\x10\x08", 3),
-	             RS__STATUS__STATUS_INVALID);
+	cr_assert_eq(
+	        rpc_raw_call(url, RS__METHOD__METHOD_RANK, (const uint8_t *) "\x2a\x10\x08", 3),
+	        RS__STATUS__STATUS_INVALID);
 	fill_request(&req);
 	req.k = RANK_MAX_K + 1;
 	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_INVALID);
