@@ -5,7 +5,7 @@
 # DSN defaults to $RS_PG_DSN, then the project default.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DSN="${1:-${RS_PG_DSN:-host=127.0.0.1 port=55432 user=postgres dbname=recsys}}"
+DSN="${1:-${RS_PG_DSN:-host=127.0.0.1 port=25432 user=postgres dbname=recsys}}"
 DIR="${RS_MIGRATIONS_DIR:-$ROOT/db/migrations}"
 PSQL=(psql "$DSN" -X -q -v ON_ERROR_STOP=1)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pg.sh: a throwaway PostgreSQL 15 cluster inside the project (default var/pg, port 55432).
+# pg.sh: a throwaway PostgreSQL 15 cluster inside the project (default var/pg, port 25432).
 #   scripts/pg.sh start [DIR] [PORT]   initdb if needed, start, create database "recsys", print the DSN
 #   scripts/pg.sh stop  [DIR]          fast shutdown
 #   scripts/pg.sh dsn   [DIR] [PORT]   print the DSN
@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cmd="${1:-}"
 DIR="${2:-${RS_PG_DIR:-$ROOT/var/pg}}"
-PORT="${3:-${RS_PG_PORT:-55432}}"
+PORT="${3:-${RS_PG_PORT:-25432}}"
 DB="${RS_PG_DB:-recsys}"
 PGBIN="${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
 [ -x "$PGBIN/initdb" ] || { echo "pg.sh: PostgreSQL server binaries not found (install postgresql)" >&2; exit 1; }

@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BUILD=build-test; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_BUILD_TESTS=ON -DRS_SANITIZE=)
-PGDIR="$ROOT/var/pg-test"; PGPORT="${RS_TEST_PG_PORT:-55433}"
+PGDIR="$ROOT/var/pg-test"; PGPORT="${RS_TEST_PG_PORT:-25433}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) BUILD=build-asan; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DRS_BUILD_TESTS=ON "-DRS_SANITIZE=address;undefined"); shift ;;

@@ -3,17 +3,17 @@
 #   1. installs missing Debian packages      4. applies the schema migrations
 #   2. builds (build/, warnings are errors)  5. loads a generated demo shop (first run only)
 #   3. starts a throwaway PostgreSQL         6. trains and publishes models (when rs-train can)
-#      cluster in var/pg (127.0.0.1:55432)   7. starts the five services in the background
+#      cluster in var/pg (127.0.0.1:25432)   7. starts the five services in the background
 # then waits until /readyz answers and prints the URL. scripts/down.sh stops everything.
 # Environment: RS_DEMO_USERS (1000), RS_DEMO_ITEMS (3000), RS_DEMO_DAYS (28), RS_DEMO_SEED (42),
-# RS_GATEWAY_HTTP (127.0.0.1:8080), RS_PG_PORT (55432).
+# RS_GATEWAY_HTTP (127.0.0.1:8080), RS_PG_PORT (25432).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VAR="$ROOT/var"; LOG="$VAR/log"; RUN="$VAR/run"
 mkdir -p "$LOG" "$RUN"
 BIN="$ROOT/build/services"
-export RS_PG_PORT="${RS_PG_PORT:-55432}"
+export RS_PG_PORT="${RS_PG_PORT:-25432}"
 export RS_GATEWAY_HTTP="${RS_GATEWAY_HTTP:-127.0.0.1:8080}"
 export RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
 

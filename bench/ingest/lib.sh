@@ -4,7 +4,7 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${BUILD:-$ROOT/build}"
 WORK="${WORK:-$ROOT/var/bench-ingest}"
-PGPORT="${BI_PG_PORT:-55462}"
+PGPORT="${BI_PG_PORT:-25462}"
 INGEST_PORT="${BI_INGEST_PORT:-27160}"
 PGDIR="$WORK/pg"
 DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"

@@ -11,7 +11,7 @@
 
 static const rs_cfg_field cand_cfg_fields[] = {
         RS_CFG_SECRET("RS_PG_DSN", cand_config, pg_dsn,
-                      "host=127.0.0.1 port=55432 user=postgres dbname=recsys"),
+                      "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_CANDIDATE_URL", cand_config, url, "tcp://127.0.0.1:7300"),
         RS_CFG_INT("RS_CANDIDATE_WORKERS", cand_config, workers, 4, 1, 64),
         RS_CFG_LEVEL("RS_LOG_LEVEL", cand_config, log_level, "info"),

@@ -11,7 +11,7 @@
 
 static const rs_cfg_field feat_cfg_fields[] = {
         RS_CFG_SECRET("RS_PG_DSN", feat_config, pg_dsn,
-                      "host=127.0.0.1 port=55432 user=postgres dbname=recsys"),
+                      "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_FEATURE_URL", feat_config, url, "tcp://127.0.0.1:7200"),
         RS_CFG_STR("RS_INGEST_PUB_URL", feat_config, pub_url, "tcp://127.0.0.1:7101"),
         RS_CFG_INT("RS_FEATURE_WORKERS", feat_config, workers, 4, 1, 64),

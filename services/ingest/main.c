@@ -16,7 +16,7 @@
 
 static const rs_cfg_field ing_cfg[] = {
         RS_CFG_SECRET("RS_PG_DSN", ing_config, pg_dsn,
-                      "host=127.0.0.1 port=55432 user=postgres dbname=recsys"),
+                      "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_INGEST_URL", ing_config, listen_url, "tcp://127.0.0.1:7100"),
         RS_CFG_STR("RS_INGEST_PUB_URL", ing_config, pub_url, "tcp://127.0.0.1:7101"),
         RS_CFG_STR("RS_INGEST_SPOOL_DIR", ing_config, spool_dir, "var/spool"),

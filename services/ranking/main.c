@@ -10,7 +10,7 @@
 
 static const rs_cfg_field rank_cfg_fields[] = {
         RS_CFG_SECRET("RS_PG_DSN", rank_config, pg_dsn,
-                      "host=127.0.0.1 port=55432 user=postgres dbname=recsys"),
+                      "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_RANKING_URL", rank_config, url, "tcp://127.0.0.1:7400"),
         RS_CFG_INT("RS_RANKING_WORKERS", rank_config, workers, 4, 1, 64),
         RS_CFG_LEVEL("RS_LOG_LEVEL", rank_config, log_level, "info"),
