@@ -10,14 +10,14 @@
 
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_rankfeat.h"
 #include "recommend.h"
 #include "topk.h"
 
-#define TS_MAX_SRC   6
-#define TS_LAST      3 /* how many of the user's last items the sequential features use */
-#define TS_ITEM_FEAT 4
-#define TS_USER_FEAT 2
-#define TS_SEQ_FEAT  4
+/* the feature row is rs_rankfeat's (common/rs_rankfeat.h), shared with rs-ranking */
+#define TS_MAX_SRC   RS_RANKFEAT_MAX_SRC
+#define TS_LAST      RS_RANKFEAT_LAST
+#define TS_ITEM_FEAT RS_RANKFEAT_ITEM
 
 struct tr_twostage {
 	int n_src;
@@ -34,10 +34,10 @@ typedef struct ts_ctx {
 	const tr_dataset *ds;
 	const tr_model *src;
 	int n_src, cand_n, nfeat, knn_src;
-	float *item_feat;          /* n_items x TS_ITEM_FEAT */
-	double tmax, span, mean_n; /* mean items per active user */
-	float *trans_out;          /* n_items: transitions leaving each item */
-	tr_knn trans;              /* i -> j "next item" counts, rows sorted by j */
+	float *item_feat;      /* n_items x TS_ITEM_FEAT */
+	rs_rankfeat_norm norm; /* tmax, span, mean_n (mean items per active user) */
+	float *trans_out;      /* n_items: transitions leaving each item */
+	tr_knn trans;          /* i -> j "next item" counts, rows sorted by j */
 } ts_ctx;
 
 /* One user's candidates and features. */
@@ -68,7 +68,7 @@ tr_twostage_source(const tr_twostage *ts, int s)
 static int
 ts_nfeat(int n_src)
 {
-	return 3 * n_src + TS_ITEM_FEAT + TS_USER_FEAT + TS_SEQ_FEAT;
+	return rs_rankfeat_nfeat(n_src);
 }
 
 static int
@@ -118,9 +118,9 @@ ts_ctx_init(ts_ctx *c, const tr_dataset *ds, const tr_model *src, int n_src, int
 	memcpy(sorted, ds->u_ts, (size_t) n * sizeof(double));
 	qsort(sorted, (size_t) n, sizeof(double), ts_cmp_double);
 	tmin = n ? sorted[0] : 0;
-	c->tmax = n ? sorted[n - 1] : 0;
+	c->norm.tmax = n ? sorted[n - 1] : 0;
 	t90 = n ? sorted[(size_t) (0.9 * (double) (n - 1))] : 0;
-	c->span = c->tmax - tmin > 0 ? c->tmax - tmin : 1;
+	c->norm.span = c->norm.tmax - tmin > 0 ? c->norm.tmax - tmin : 1;
 	free(sorted);
 	for (i = 0; i < ds->n_items; i++) {
 		last[i] = -INFINITY;
@@ -155,7 +155,7 @@ ts_ctx_init(ts_ctx *c, const tr_dataset *ds, const tr_model *src, int n_src, int
 		}
 		for (u = 0; u < ds->n_users; u++)
 			active += ds->u_ptr[u + 1] > ds->u_ptr[u];
-		c->mean_n = active ? (double) ds->nnz / (double) active : 1;
+		c->norm.mean_n = active ? (double) ds->nnz / (double) active : 1;
 		c->item_feat =
 		        tr_xmalloc(((size_t) ds->n_items + 1) * TS_ITEM_FEAT * sizeof(float));
 		for (i = 0; i < ds->n_items; i++) {
@@ -164,8 +164,11 @@ ts_ctx_init(ts_ctx *c, const tr_dataset *ds, const tr_model *src, int n_src, int
 			                   (maxpop + 1));
 			f[1] = (float) log((recent[i] + 1) / (maxrec + 1));
 			/* items without interactions here (all held out) count as oldest */
-			f[2] = isfinite(last[i]) ? (float) ((c->tmax - last[i]) / c->span) : 1.0f;
-			f[3] = isfinite(first[i]) ? (float) ((c->tmax - first[i]) / c->span) : 0.0f;
+			f[2] = isfinite(last[i]) ? (float) ((c->norm.tmax - last[i]) / c->norm.span)
+			                         : 1.0f;
+			f[3] = isfinite(first[i])
+			               ? (float) ((c->norm.tmax - first[i]) / c->norm.span)
+			               : 0.0f;
 		}
 	}
 	/* transitions: count equal (i, j) pairs into a CSR with rows sorted by j */
@@ -259,7 +262,8 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 	size_t ni = (size_t) ds->n_items, maxc = (size_t) c->n_src * c->cand_n + 1;
 	int s, a, n = 0, got, nf = c->nfeat;
 	int64_t p, b = ds->u_ptr[u], e = ds->u_ptr[u + 1];
-	float best[TS_MAX_SRC], low[TS_MAX_SRC], top[TS_MAX_SRC];
+	rs_rankfeat_src norm[TS_MAX_SRC];
+	rs_rankfeat_user user;
 	int32_t lastk[TS_LAST];
 	int nlast = 0;
 
@@ -270,9 +274,8 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 		for (p = b; p < e; p++)
 			sc[ds->u_items[p]] = -INFINITY;
 		got = tr_topk(sc, ds->n_items, c->cand_n, w->top_i, w->top_s);
-		best[s] = got > 0 && fabsf(w->top_s[0]) > 1e-12f ? fabsf(w->top_s[0]) : 1.0f;
-		low[s] = got > 0 ? w->top_s[got - 1] : 0.0f;
-		top[s] = got > 0 ? w->top_s[0] : 0.0f;
+		rs_rankfeat_src_init(&norm[s], got > 0 ? w->top_s[0] : 0.0f,
+		                     got > 0 ? w->top_s[got - 1] : 0.0f, got);
 		for (a = 0; a < got; a++) {
 			int32_t j = w->top_i[a];
 			if (w->slot[j] < 0) {
@@ -289,44 +292,29 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 		lastk[nlast++] = ds->u_items[p];
 	out->n = n;
 	out->feat = tr_xmalloc(((size_t) n * nf + 1) * sizeof(float));
+	user.n_items = e - b;
+	user.has_last = e > b;
+	user.last_ts = e > b ? ds->u_ts[e - 1] : 0.0;
 	for (a = 0; a < n; a++) {
 		int32_t j = out->items[a];
-		float *f = out->feat + (size_t) a * nf;
-		int q = 0, t;
-		float sim1 = 0, simk = 0, tr1 = 0, trk = 0;
+		float sv[TS_LAST], tv[TS_LAST], v[TS_MAX_SRC];
+		int32_t rk[TS_MAX_SRC];
+		rs_rankfeat_cand cd = {v,     rk, c->item_feat + (size_t) j * TS_ITEM_FEAT,
+		                       nlast, sv, tv};
+		int t;
 
 		w->slot[j] = -1;
 		for (s = 0; s < c->n_src; s++) {
-			float v = w->scores[(size_t) s * ni + (size_t) j];
-			float hi = top[s];
-			f[q++] = hi - low[s] > 1e-12f ? (v - low[s]) / (hi - low[s]) : 0.0f;
-			f[q++] = v / best[s];
-			f[q++] = (float) w->rank[(size_t) s * maxc + a];
+			v[s] = w->scores[(size_t) s * ni + (size_t) j];
+			rk[s] = w->rank[(size_t) s * maxc + a];
 		}
-		memcpy(f + q, c->item_feat + (size_t) j * TS_ITEM_FEAT,
-		       TS_ITEM_FEAT * sizeof(float));
-		q += TS_ITEM_FEAT;
-		f[q++] = (float) log(((double) (e - b) + 1) / (c->mean_n + 1));
-		f[q++] = e > b ? (float) ((c->tmax - ds->u_ts[e - 1]) / c->span) : 1.0f;
 		for (t = 0; t < nlast; t++) {
-			float sv = c->knn_src >= 0 ? ts_lookup(&c->src[c->knn_src].knn, lastk[t], j)
-			                           : 0.0f;
-			float tv = ts_lookup(&c->trans, lastk[t], j);
-			tv = tv > 0 ? tv / c->trans_out[lastk[t]] : 0.0f;
-			if (t == 0) {
-				sim1 = sv;
-				tr1 = tv;
-			}
-			simk += sv;
-			trk += tv;
+			float x = ts_lookup(&c->trans, lastk[t], j);
+			sv[t] = c->knn_src >= 0 ? ts_lookup(&c->src[c->knn_src].knn, lastk[t], j)
+			                        : 0.0f;
+			tv[t] = x > 0 ? x / c->trans_out[lastk[t]] : 0.0f;
 		}
-		f[q++] = sim1;
-		f[q++] = simk;
-		f[q++] = tr1;
-		f[q++] = trk;
-		for (t = 0; t < q; t++) /* XGBoost refuses inf/nan; no feature should be one */
-			if (!isfinite(f[t]))
-				f[t] = 0.0f;
+		rs_rankfeat_row(c->n_src, norm, &c->norm, &user, &cd, out->feat + (size_t) a * nf);
 	}
 }
 
