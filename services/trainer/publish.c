@@ -13,6 +13,7 @@
 #include "csv.h"
 #include "model.h"
 #include "rs_err.h"
+#include "rs_rankfeat.h"
 #include "topk.h"
 #include "twostage.h"
 
@@ -82,6 +83,148 @@ typedef struct pub_nb {
 	float sim;
 } pub_nb;
 
+/* The two-stage ranker's serving data (twostage.c ts_save_serving), when the model folder has
+ * it (older folders do not: rs-ranking then keeps its linear scorer). */
+typedef struct pub_rank {
+	json_t *json; /* rankfeat.json */
+	float *items; /* n_items x RS_RANKFEAT_ITEM */
+	int64_t *tptr;
+	int32_t *tidx;
+	float *tshare;
+} pub_rank;
+
+static void
+pub_rank_fini(pub_rank *r)
+{
+	json_decref(r->json);
+	free(r->items);
+	free(r->tptr);
+	free(r->tidx);
+	free(r->tshare);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+pub_rank_load(const char *model_dir, int32_t n_items, pub_rank *r, tr_error *err)
+{
+	char path[4096];
+	json_error_t jerr;
+	void *p = NULL;
+	int64_t nnz;
+	int rv;
+
+	memset(r, 0, sizeof(*r));
+	tr_path_join(path, sizeof(path), model_dir, "rankfeat.json");
+	if ((r->json = json_load_file(path, 0, &jerr)) == NULL)
+		return 0; /* an older model folder */
+	if (json_integer_value(json_object_get(r->json, "layout")) != RS_RANKFEAT_LAYOUT) {
+		rv = tr_error_set(
+		        err, RS_EVERSION, "%s: feature layout %lld, this rs-train writes %d", path,
+		        (long long) json_integer_value(json_object_get(r->json, "layout")),
+		        RS_RANKFEAT_LAYOUT);
+		goto fail;
+	}
+	if ((rv = tr_blob_read(model_dir, "rankfeat_items.f32",
+	                       (size_t) n_items * RS_RANKFEAT_ITEM * sizeof(float), &p, err)) != 0)
+		goto fail;
+	r->items = p;
+	if ((rv = tr_blob_read(model_dir, "rankfeat_trans_ptr.i64",
+	                       ((size_t) n_items + 1) * sizeof(int64_t), &p, err)) != 0)
+		goto fail;
+	r->tptr = p;
+	nnz = r->tptr[n_items];
+	if ((rv = tr_blob_read(model_dir, "rankfeat_trans_idx.i32", (size_t) nnz * sizeof(int32_t),
+	                       &p, err)) != 0)
+		goto fail;
+	r->tidx = p;
+	if ((rv = tr_blob_read(model_dir, "rankfeat_trans_share.f32", (size_t) nnz * sizeof(float),
+	                       &p, err)) != 0)
+		goto fail;
+	r->tshare = p;
+	return 0;
+fail:
+	pub_rank_fini(r);
+	return rv;
+}
+
+/* one CSR row (columns ascending) as {u32 code, f32 value}[] */
+static int
+pub_put_row(MDB_txn *txn, MDB_dbi dbi, uint32_t code, const int32_t *idx, const float *val,
+            int64_t n, pub_nb **buf, int64_t *cap, tr_error *err)
+{
+	if (n > *cap) {
+		*cap = n * 2;
+		*buf = tr_xrealloc(*buf, (size_t) *cap * sizeof(pub_nb));
+	}
+	for (int64_t a = 0; a < n; a++)
+		(*buf)[a] = (pub_nb){(uint32_t) idx[a], val[a]};
+	return pub_put(txn, dbi, &code, sizeof(code), *buf, (size_t) n * sizeof(pub_nb), MDB_APPEND,
+	               err);
+}
+
+/* item_features, transitions, knn_rows (the itemknn source's full rows), source_scores (the
+ * pop source's scores) and the normalisers in meta */
+static int
+pub_ranker(MDB_txn *txn, const tr_model *m, const pub_rank *r, MDB_dbi d_meta, tr_error *err)
+{
+	MDB_dbi d_feat, d_trans, d_knn, d_src;
+	pub_nb *buf = NULL;
+	int64_t cap = 0;
+	const tr_model *knn = NULL;
+	int rv, s;
+	uint32_t layout = RS_RANKFEAT_LAYOUT,
+	         cand_n = (uint32_t) json_integer_value(json_object_get(r->json, "cand_n"));
+	double norm[3] = {json_real_value(json_object_get(r->json, "tmax")),
+	                  json_real_value(json_object_get(r->json, "span")),
+	                  json_real_value(json_object_get(r->json, "mean_n"))};
+
+	if ((rv = pub_mdb(mdb_dbi_open(txn, "item_features", MDB_CREATE | MDB_INTEGERKEY, &d_feat),
+	                  "dbi item_features", err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(txn, "transitions", MDB_CREATE | MDB_INTEGERKEY, &d_trans),
+	                  "dbi transitions", err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(txn, "knn_rows", MDB_CREATE | MDB_INTEGERKEY, &d_knn),
+	                  "dbi knn_rows", err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(txn, "source_scores", MDB_CREATE, &d_src),
+	                  "dbi source_scores", err)) != 0)
+		return rv;
+	for (s = 0; s < tr_twostage_nsources(m->ts); s++) {
+		const tr_model *sm = tr_twostage_source_model(m->ts, s);
+		if (sm->kind == TR_ITEMKNN)
+			knn = sm;
+		if (sm->kind == TR_POP &&
+		    (rv = pub_put(txn, d_src, tr_kind_name(sm->kind),
+		                  strlen(tr_kind_name(sm->kind)), sm->pop_score,
+		                  (size_t) m->n_items * sizeof(float), 0, err)) != 0)
+			return rv;
+	}
+	for (int32_t i = 0; i < m->n_items && rv == 0; i++) {
+		uint32_t code = (uint32_t) i;
+		rv = pub_put(txn, d_feat, &code, sizeof(code),
+		             r->items + (size_t) i * RS_RANKFEAT_ITEM,
+		             RS_RANKFEAT_ITEM * sizeof(float), MDB_APPEND, err);
+		if (rv == 0)
+			rv = pub_put_row(txn, d_trans, code, r->tidx + r->tptr[i],
+			                 r->tshare + r->tptr[i], r->tptr[i + 1] - r->tptr[i], &buf,
+			                 &cap, err);
+		if (rv == 0 && knn != NULL)
+			rv = pub_put_row(txn, d_knn, code, knn->knn.idx + knn->knn.ptr[i],
+			                 knn->knn.val + knn->knn.ptr[i],
+			                 knn->knn.ptr[i + 1] - knn->knn.ptr[i], &buf, &cap, err);
+	}
+	free(buf);
+	if (rv == 0)
+		rv = pub_put(txn, d_meta, "rankfeat_layout", 15, &layout, sizeof(layout), 0, err);
+	if (rv == 0)
+		rv = pub_put(txn, d_meta, "cand_n", 6, &cand_n, sizeof(cand_n), 0, err);
+	if (rv == 0)
+		rv = pub_put(txn, d_meta, "tmax", 4, &norm[0], sizeof(double), 0, err);
+	if (rv == 0)
+		rv = pub_put(txn, d_meta, "span", 4, &norm[1], sizeof(double), 0, err);
+	if (rv == 0)
+		rv = pub_put(txn, d_meta, "mean_n", 6, &norm[2], sizeof(double), 0, err);
+	return rv;
+}
+
 int
 tr_publish(const char *model_dir, const char *version_dir, const char *metrics_json, tr_error *err)
 {
@@ -99,8 +242,10 @@ tr_publish(const char *model_dir, const char *version_dir, const char *metrics_j
 	pub_nb *nb = tr_xmalloc(PUB_NEIGHBOURS * sizeof(pub_nb));
 	int32_t *top = NULL;
 	float *top_s = NULL;
+	pub_rank rank;
 
 	memset(&m, 0, sizeof(m));
+	memset(&rank, 0, sizeof(rank));
 	if (stat(version_dir, &st) == 0) {
 		free(nb);
 		return tr_error_set(err, RS_EEXIST,
@@ -130,14 +275,21 @@ tr_publish(const char *model_dir, const char *version_dir, const char *metrics_j
 			if (sm->kind == TR_ITEMKNN)
 				knn = sm;
 		}
+	if (m.kind == TR_TWOSTAGE && (rv = pub_rank_load(model_dir, m.n_items, &rank, err)) != 0)
+		goto out;
 	if ((rv = tr_mkdir_p(version_dir, err)) != 0)
 		goto out;
 	map = (size_t) m.n_items *
 	              (64 + (als ? (size_t) als->als.f * 4 : 0) + PUB_NEIGHBOURS * sizeof(pub_nb)) *
 	              2 +
 	      (64u << 20);
+	if (rank.json != NULL) /* features, pop scores, transitions, knn rows (x2: B-tree slack) */
+		map += ((size_t) m.n_items * (RS_RANKFEAT_ITEM * 4 + 4 + 64) +
+		        (size_t) rank.tptr[m.n_items] * sizeof(pub_nb) +
+		        (knn ? (size_t) knn->knn.ptr[m.n_items] * sizeof(pub_nb) : 0)) *
+		       2;
 	if ((rv = pub_mdb(mdb_env_create(&env), "create", err)) != 0 ||
-	    (rv = pub_mdb(mdb_env_set_maxdbs(env, 8), "maxdbs", err)) != 0 ||
+	    (rv = pub_mdb(mdb_env_set_maxdbs(env, 16), "maxdbs", err)) != 0 ||
 	    (rv = pub_mdb(mdb_env_set_mapsize(env, map), "mapsize", err)) != 0 ||
 	    (rv = pub_mdb(mdb_env_open(env, version_dir, 0, 0644), "open", err)) != 0 ||
 	    (rv = pub_mdb(mdb_txn_begin(env, NULL, 0, &txn), "begin", err)) != 0 ||
@@ -208,6 +360,8 @@ tr_publish(const char *model_dir, const char *version_dir, const char *metrics_j
 		}
 		free(codes);
 	}
+	if (rank.json != NULL && (rv = pub_ranker(txn, &m, &rank, d_meta, err)) != 0)
+		goto out;
 	rv = pub_mdb(mdb_txn_commit(txn), "commit", err);
 	txn = NULL;
 	if (rv != 0)
@@ -235,6 +389,8 @@ tr_publish(const char *model_dir, const char *version_dir, const char *metrics_j
 		                knn != NULL);
 		if (metrics != NULL)
 			json_object_set_new(pub, "metrics", metrics);
+		if (rank.json != NULL) /* the ranker's feature names/order and layout */
+			json_object_set(pub, "ranker", rank.json);
 		json_object_set_new(root, "published", pub);
 		tr_path_join(path, sizeof(path), version_dir, "manifest.json");
 		if (json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
@@ -259,6 +415,7 @@ out:
 	free(nb);
 	free(top);
 	free(top_s);
+	pub_rank_fini(&rank);
 	tr_model_fini(&m);
 	return rv;
 }

@@ -2,6 +2,7 @@
 #include "twostage.h"
 
 #include <cblas.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -692,6 +693,63 @@ out:
 	return 0;
 }
 
+/* What rs-ranking needs to compute the same rows online (published by rs-train publish):
+ * rankfeat.json (layout, normalisers, sources, feature names), rankfeat_items.f32 (n_items x
+ * TS_ITEM_FEAT) and the transitions as a CSR with rows sorted by target, values = share of
+ * the row's transitions (rankfeat_trans_{ptr.i64,idx.i32,share.f32}). */
+static int
+ts_save_serving(const tr_twostage *ts, const tr_dataset *ds, const char *dir, tr_error *err)
+{
+	ts_ctx c;
+	json_t *root, *srcs, *names;
+	char path[4096], name[64];
+	const char *sn[TS_MAX_SRC];
+	int s, f, rv;
+	int64_t a, nnz;
+	float *share;
+
+	ts_ctx_init(&c, ds, ts->src, ts->n_src, ts->cand_n);
+	nnz = c.trans.ptr[ds->n_items];
+	share = tr_xmalloc((size_t) (nnz > 0 ? nnz : 1) * sizeof(float));
+	for (int32_t i = 0; i < ds->n_items; i++)
+		for (a = c.trans.ptr[i]; a < c.trans.ptr[i + 1]; a++)
+			share[a] = c.trans.val[a] > 0 ? c.trans.val[a] / c.trans_out[i] : 0.0f;
+	srcs = json_array();
+	names = json_array();
+	for (s = 0; s < ts->n_src; s++) {
+		sn[s] = tr_kind_name(ts->kinds[s]);
+		json_array_append_new(srcs, json_string(sn[s]));
+	}
+	for (f = 0; f < c.nfeat; f++)
+		if (rs_rankfeat_name(sn, ts->n_src, f, name, sizeof(name)) == 0)
+			json_array_append_new(names, json_string(name));
+	root = json_pack("{s:i, s:f, s:f, s:f, s:i, s:o, s:o, s:s?}", "layout", RS_RANKFEAT_LAYOUT,
+	                 "tmax", c.norm.tmax, "span", c.norm.span, "mean_n", c.norm.mean_n,
+	                 "cand_n", ts->cand_n, "sources", srcs, "features", names, "knn_source",
+	                 c.knn_src >= 0 ? sn[c.knn_src] : NULL);
+	tr_path_join(path, sizeof(path), dir, "rankfeat.json");
+	rv = root != NULL && json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) ==
+	                             0
+	             ? 0
+	             : tr_error_set(err, RS_EIO, "%s: cannot write", path);
+	json_decref(root);
+	if (rv == 0)
+		rv = tr_blob_write(dir, "rankfeat_items.f32", c.item_feat,
+		                   (size_t) ds->n_items * TS_ITEM_FEAT * sizeof(float), err);
+	if (rv == 0)
+		rv = tr_blob_write(dir, "rankfeat_trans_ptr.i64", c.trans.ptr,
+		                   ((size_t) ds->n_items + 1) * sizeof(int64_t), err);
+	if (rv == 0)
+		rv = tr_blob_write(dir, "rankfeat_trans_idx.i32", c.trans.idx,
+		                   (size_t) nnz * sizeof(int32_t), err);
+	if (rv == 0)
+		rv = tr_blob_write(dir, "rankfeat_trans_share.f32", share,
+		                   (size_t) nnz * sizeof(float), err);
+	free(share);
+	ts_ctx_fini(&c);
+	return rv;
+}
+
 int
 tr_twostage_save(const tr_twostage *ts, const tr_dataset *ds, const char *dir, tr_error *err)
 {
@@ -706,7 +764,7 @@ tr_twostage_save(const tr_twostage *ts, const tr_dataset *ds, const char *dir, t
 	tr_path_join(path, sizeof(path), dir, "ranker.json");
 	if (XGBoosterSaveModel(ts->booster, path) != 0)
 		return ts_xgb_err(err, "save");
-	return 0;
+	return ts_save_serving(ts, ds, dir, err);
 }
 
 int
