@@ -53,12 +53,14 @@ extern const char *const gw_downstream_names[GW_NDOWN];
 
 typedef struct gw_popular gw_popular;
 typedef struct gw_http gw_http;
+typedef struct gw_admin gw_admin;
 
 typedef struct gw_server {
 	gw_config s_cfg;
 	rs_rpc_client *s_clients[GW_NDOWN];
 	gw_popular *s_popular;
 	gw_http *s_http;
+	gw_admin *s_admin; /* admin routes: token, lazy PostgreSQL connection (admin.h) */
 } gw_server;
 
 /* gw_server_open: dial the downstreams (in the background), start the popular-list refresher

@@ -1,4 +1,5 @@
 #include "router.h"
+#include "admin.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,8 @@ const gw_route gw_routes[] = {
         {"GET", "/healthz", "healthz", gw_handle_healthz},
         {"GET", "/readyz", "readyz", gw_handle_readyz},
         {"GET", "/metrics", "metrics", gw_handle_metrics},
+        {"GET", "/v1/admin/models", "admin_models", gw_handle_admin_models},
+        {"POST", "/v1/admin/models/{version}/activate", "admin_activate", gw_handle_admin_activate},
         {NULL, NULL, NULL, NULL},
 };
 

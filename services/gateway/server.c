@@ -1,3 +1,4 @@
+#include "admin.h"
 #include "gateway.h"
 #include "http.h"
 #include "metrics.h"
@@ -37,6 +38,8 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 	                       cfg->popular_refresh_ms, cfg->popular_k, cfg->deadline_ms);
 	if (rv != 0)
 		goto fail;
+	if ((rv = gw_admin_open(&srv->s_admin)) != 0)
+		goto fail;
 	if ((rv = gw_http_open(&srv->s_http, srv, &srv->s_cfg)) != 0)
 		goto fail;
 	*out = srv;
@@ -59,6 +62,7 @@ gw_server_close(gw_server *srv)
 		return;
 	gw_http_close(srv->s_http);
 	gw_popular_destroy(srv->s_popular);
+	gw_admin_close(srv->s_admin);
 	for (int i = 0; i < GW_NDOWN; i++)
 		rs_rpc_client_close(srv->s_clients[i]);
 	free(srv);
