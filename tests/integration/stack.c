@@ -119,7 +119,7 @@ spawn_svc(const test_stack *st, int idx)
 	size_t n = 0;
 	while (environ[n] != NULL)
 		n++;
-	char **env = calloc(n + 16, sizeof(char *));
+	char **env = calloc(n + 16 + 8, sizeof(char *));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "RS_", 3) != 0)
@@ -134,6 +134,8 @@ spawn_svc(const test_stack *st, int idx)
 	env[k++] = e_spool;
 	env[k++] = "RS_CANDIDATE_REFRESH_MS=200";
 	env[k++] = "RS_LOG_LEVEL=info";
+	for (size_t i = 0; i < 8 && st->extra_env[i] != NULL; i++)
+		env[k++] = (char *) st->extra_env[i];
 	env[k] = NULL;
 
 	posix_spawn_file_actions_init(&fa);
@@ -175,6 +177,15 @@ stack_start(test_stack *st, int base_port, int timeout_ms)
 	}
 	fprintf(stderr, "stack: not ready after %d ms\n", timeout_ms);
 	return -1;
+}
+
+int
+stack_start_one(test_stack *st, int idx)
+{
+	if (st->pids[idx] > 0)
+		return -1;
+	st->pids[idx] = spawn_svc(st, idx);
+	return st->pids[idx] > 0 ? 0 : -1;
 }
 
 void
@@ -239,6 +250,13 @@ int
 http_do(const test_stack *st, const char *method, const char *path, const char *body,
         http_reply *out)
 {
+	return http_do_h(st, method, path, body, NULL, out);
+}
+
+int
+http_do_h(const test_stack *st, const char *method, const char *path, const char *body,
+          const char *const *headers, http_reply *out)
+{
 	char url[512];
 	struct curl_slist *hdr = NULL;
 	CURL *c = curl_easy_init();
@@ -254,11 +272,14 @@ http_do(const test_stack *st, const char *method, const char *path, const char *
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+		hdr = curl_slist_append(hdr, headers[i]);
 	if (body != NULL) {
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	}
+	if (hdr != NULL)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	CURLcode rc = curl_easy_perform(c);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);

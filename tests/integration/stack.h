@@ -16,6 +16,9 @@ typedef struct test_stack {
 	char spool[256];
 	int base_port;
 	pid_t pids[STACK_NSVC]; /* ingest feature candidate ranking gateway */
+	/* Extra "NAME=value" entries for every service's environment (e.g. RS_ADMIN_TOKEN), NULL
+	 * ends the list; read when a service is (re)started. */
+	const char *extra_env[8];
 } test_stack;
 
 extern const char *const stack_svc_names[STACK_NSVC];
@@ -33,6 +36,10 @@ int stack_sql_value(const test_stack *st, const char *sql, char *out, size_t n);
 /* stack_start: start every service on ports base_port.. and wait until /readyz is 200
  * (timeout_ms). Returns 0 or -1. */
 int stack_start(test_stack *st, int base_port, int timeout_ms);
+
+/* stack_start_one: (re)start one service (index into pids) that is not running, with the
+ * current extra_env. Returns 0 or -1. The caller waits for it to be ready. */
+int stack_start_one(test_stack *st, int idx);
 
 /* stack_kill / stack_stop_one: SIGKILL / SIGTERM one service (index into pids). stack_stop_one
  * returns its exit status (or -1 if it did not exit in 10 s). */
@@ -53,5 +60,9 @@ typedef struct http_reply {
 int http_do(const test_stack *st, const char *method, const char *path, const char *body,
             http_reply *out);
 void http_reply_free(http_reply *r);
+
+/* http_do_h: http_do with extra request headers ("Name: value", NULL-terminated; may be NULL). */
+int http_do_h(const test_stack *st, const char *method, const char *path, const char *body,
+              const char *const *headers, http_reply *out);
 
 #endif

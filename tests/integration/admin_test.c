@@ -1,0 +1,237 @@
+/* Rollback is one admin call: two published versions, activate B over HTTP while customers keep
+ * asking for recommendations, see B in the answers, roll back to A, see A again; no request
+ * fails meanwhile. Also who may call the admin routes (401, 403) and the 400/404/405 answers. */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "it_models.h"
+#include "stack.h"
+
+#define TOKEN "it-admin-token-0123456789abcdef"
+
+static test_stack st;
+static const char *const auth[] = {"Authorization: Bearer " TOKEN, NULL};
+
+static json_t *
+call_json(const char *method, const char *path, const char *const *hdr, long want)
+{
+	http_reply r;
+	json_error_t jerr;
+	cr_assert_eq(http_do_h(&st, method, path, NULL, hdr, &r), 0, "%s %s failed", method, path);
+	cr_assert_eq(r.status, want, "%s %s: status %ld, body %s", method, path, r.status, r.body);
+	cr_assert(strstr(r.content_type, "application/json") != NULL, "%s %s: content type %s",
+	          method, path, r.content_type);
+	json_t *j = json_loads(r.body, 0, &jerr);
+	cr_assert_not_null(j, "%s %s: not JSON: %s", method, path, r.body);
+	http_reply_free(&r);
+	return j;
+}
+
+/* An error answer with this status and error code. */
+static void
+expect_error(const char *method, const char *path, const char *const *hdr, long want,
+             const char *code)
+{
+	json_t *j = call_json(method, path, hdr, want);
+	json_t *e = json_object_get(j, "error");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "code")), code, "%s %s", method,
+	                 path);
+	cr_assert(json_is_string(json_object_get(e, "message")));
+	json_decref(j);
+}
+
+/* Background customers: recommendations back to back, every answer checked. */
+typedef struct load {
+	atomic_int stop;
+	int requests, failed, degraded;
+	char versions[4][64];
+	int nversions, version_overflow;
+	char first_failure[300];
+} load;
+
+static void
+load_note_version(load *l, const char *v)
+{
+	for (int i = 0; i < l->nversions; i++)
+		if (strcmp(l->versions[i], v) == 0)
+			return;
+	if (l->nversions < 4)
+		snprintf(l->versions[l->nversions++], sizeof(l->versions[0]), "%s", v);
+	else
+		l->version_overflow = 1;
+}
+
+static void *
+load_run(void *arg)
+{
+	load *l = arg;
+	char path[96];
+	for (int i = 0; !atomic_load(&l->stop); i++) {
+		http_reply r;
+		json_error_t jerr;
+		snprintf(path, sizeof(path), "/v1/users/%d/recommendations?k=5", i % 50 + 1);
+		int rc = http_do(&st, "GET", path, NULL, &r);
+		l->requests++;
+		json_t *j = rc == 0 && r.status == 200 ? json_loads(r.body, 0, &jerr) : NULL;
+		if (j == NULL) {
+			if (l->failed++ == 0)
+				snprintf(l->first_failure, sizeof(l->first_failure),
+				         "%s: rc %d status %ld %s", path, rc, r.status,
+				         r.body != NULL ? r.body : "");
+		} else {
+			if (json_is_true(json_object_get(j, "degraded")))
+				l->degraded++;
+			const char *v = json_string_value(json_object_get(j, "model_version"));
+			load_note_version(l, v != NULL ? v : "(none)");
+			json_decref(j);
+		}
+		http_reply_free(&r);
+	}
+	return NULL;
+}
+
+/* Polls user 1's recommendations until they report version v (at most timeout_ms). */
+static int
+wait_version(const char *v, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		json_t *j = call_json("GET", "/v1/users/1/recommendations?k=5", NULL, 200);
+		int same = strcmp(json_string_value(json_object_get(j, "model_version")), v) == 0;
+		json_decref(j);
+		if (same)
+			return waited;
+		usleep(50 * 1000);
+	}
+	return -1;
+}
+
+static void
+activate(const char *version, const char *want_previous)
+{
+	char path[200];
+	snprintf(path, sizeof(path), "/v1/admin/models/%s/activate", version);
+	json_t *j = call_json("POST", path, auth, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "active")), version);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "previous")), want_previous);
+	json_decref(j);
+}
+
+Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120)
+{
+	char root[] = "/tmp/rs-it-admin-XXXXXX";
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	fx_tmpdir(root);
+	cr_assert_eq(stack_db_reset(&st, "rs_it_admin"), 0);
+	cr_assert_eq(stack_sql(&st, it_seed_sql), 0, "seeding failed");
+	itm_publish(&st, root, "it-A", 0, "{\"ndcg@10\": 0.31, \"recall@20\": 0.42}");
+	itm_publish(&st, root, "it-B", 1, "{\"ndcg@10\": 0.35, \"recall@20\": 0.47}");
+	cr_assert_eq(stack_sql(&st, "select rs_model_activate('it-A');"), 0);
+	st.extra_env[0] = "RS_ADMIN_TOKEN=" TOKEN;
+	cr_assert_eq(stack_start(&st, 18200, 20000), 0, "stack did not become ready");
+	cr_assert_geq(wait_version("it-A", 10000), 0, "the services never reported it-A");
+
+	/* The registry as the admin UI sees it. */
+	json_t *list = call_json("GET", "/v1/admin/models", auth, 200);
+	json_t *models = json_object_get(list, "models");
+	cr_assert_eq(json_array_size(models), 2, "models: %zu", json_array_size(models));
+	cr_assert_str_eq(json_string_value(json_object_get(list, "active")), "it-A");
+	size_t i;
+	json_t *m;
+	json_array_foreach(models, i, m)
+	{
+		const char *v = json_string_value(json_object_get(m, "version"));
+		cr_assert(v != NULL && (strcmp(v, "it-A") == 0 || strcmp(v, "it-B") == 0));
+		cr_assert_eq(json_is_true(json_object_get(m, "active")), strcmp(v, "it-A") == 0);
+		cr_assert(json_is_string(json_object_get(m, "created_at")));
+		cr_assert(
+		        json_is_number(json_object_get(json_object_get(m, "metrics"), "ndcg@10")));
+	}
+	json_decref(list);
+
+	/* Customers keep coming while the version goes A -> B -> A. */
+	load l = {0};
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, load_run, &l), 0);
+	usleep(300 * 1000);
+	activate("it-B", "it-A");
+	int ms_b = wait_version("it-B", 10000);
+	usleep(300 * 1000);
+	activate("it-A", "it-B");
+	int ms_a = wait_version("it-A", 10000);
+	usleep(300 * 1000);
+	atomic_store(&l.stop, 1);
+	pthread_join(th, NULL);
+	cr_assert_geq(ms_b, 0, "B never showed in the answers");
+	cr_assert_geq(ms_a, 0, "A never came back after the rollback");
+	fprintf(stderr,
+	        "admin: %d requests during A->B->A, %d failed, %d degraded; B after %d ms, A "
+	        "after %d ms; versions seen:",
+	        l.requests, l.failed, l.degraded, ms_b, ms_a);
+	for (int k = 0; k < l.nversions; k++)
+		fprintf(stderr, " %s", l.versions[k]);
+	fprintf(stderr, "\n");
+	cr_assert_eq(l.failed, 0, "%d of %d requests failed; first: %s", l.failed, l.requests,
+	             l.first_failure);
+	cr_assert_eq(l.degraded, 0, "%d of %d answers degraded", l.degraded, l.requests);
+	cr_assert_gt(l.requests, 10);
+	cr_assert_eq(l.version_overflow, 0);
+	for (int k = 0; k < l.nversions; k++)
+		cr_assert(strcmp(l.versions[k], "it-A") == 0 || strcmp(l.versions[k], "it-B") == 0,
+		          "an answer reported version %s", l.versions[k]);
+
+	/* The registry agrees, and re-activating the active version is harmless. */
+	char active[64];
+	cr_assert_eq(stack_sql_value(&st, "select version from model_versions where active", active,
+	                             sizeof(active)),
+	             0);
+	cr_assert_str_eq(active, "it-A");
+	activate("it-A", "it-A");
+
+	/* Who may call, and what bad calls get. */
+	const char *const wrong[] = {"Authorization: Bearer it-admin-token-0123456789abcdeX", NULL};
+	const char *const basic[] = {"Authorization: Basic YWRtaW46YWRtaW4=", NULL};
+	const char *const empty[] = {"Authorization: Bearer ", NULL};
+	expect_error("GET", "/v1/admin/models", NULL, 401, "unauthorized");
+	expect_error("GET", "/v1/admin/models", wrong, 401, "unauthorized");
+	expect_error("GET", "/v1/admin/models", basic, 401, "unauthorized");
+	expect_error("GET", "/v1/admin/models", empty, 401, "unauthorized");
+	expect_error("POST", "/v1/admin/models/it-B/activate", NULL, 401, "unauthorized");
+	expect_error("POST", "/v1/admin/models/it-B/activate", wrong, 401, "unauthorized");
+	expect_error("POST", "/v1/admin/models/no-such-version/activate", auth, 404, "not_found");
+	expect_error("POST", "/v1/admin/models/bad%01version/activate", auth, 400, "bad_request");
+	expect_error("GET", "/v1/admin/models/it-B/activate", auth, 405, "method_not_allowed");
+	expect_error("DELETE", "/v1/admin/models", auth, 405, "method_not_allowed");
+	cr_assert_eq(stack_sql_value(&st, "select version from model_versions where active", active,
+	                             sizeof(active)),
+	             0);
+	cr_assert_str_eq(active, "it-A", "a refused call changed the active version");
+
+	/* Without RS_ADMIN_TOKEN the admin routes are off: 403, whatever is sent. */
+	cr_assert_eq(stack_stop_one(&st, 4), 0, "the gateway did not exit 0 on SIGTERM");
+	st.extra_env[0] = NULL;
+	cr_assert_eq(stack_start_one(&st, 4), 0);
+	http_reply r = {0};
+	int up = 0;
+	for (int tries = 0; tries < 100 && !up; tries++) {
+		up = http_do(&st, "GET", "/healthz", NULL, &r) == 0 && r.status == 200;
+		http_reply_free(&r);
+		if (!up)
+			usleep(100 * 1000);
+	}
+	cr_assert(up, "the gateway did not come back");
+	expect_error("GET", "/v1/admin/models", NULL, 403, "admin_disabled");
+	expect_error("GET", "/v1/admin/models", auth, 403, "admin_disabled");
+	expect_error("POST", "/v1/admin/models/it-B/activate", auth, 403, "admin_disabled");
+
+	cr_assert_eq(stack_stop(&st), 0, "a service did not exit 0 on SIGTERM");
+	fx_rmtree(root);
+	curl_global_cleanup();
+}
