@@ -22,4 +22,5 @@ endif()
 find_library(MATH_LIBRARY m REQUIRED)
 if(RS_BUILD_TESTS)
   pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)   # HTTP client for gateway and integration tests
+  pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)  # libyaml: the OpenAPI walk reads docs/openapi.yaml
 endif()

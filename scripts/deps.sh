@@ -12,6 +12,7 @@ PKGS=(
   libsodium-dev                                         # password hashing, tokens
   libopenblas-dev liblapacke-dev libxgboost-dev         # training: BLAS/LAPACK, LambdaMART
   libcriterion-dev libcurl4-openssl-dev                 # tests
+  libyaml-dev                                           # tests: docs/openapi.yaml walk
   curl procps psmisc clang-format
 )
 if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk python3-numpy python3-scipy); fi
