@@ -35,7 +35,8 @@
 #define RS_RANKFEAT_USER    2
 #define RS_RANKFEAT_SEQ     4
 #define RS_RANKFEAT_LAST    3 /* how many of the user's last items the seq_ features use */
-#define RS_RANKFEAT_MAX     (3 * RS_RANKFEAT_MAX_SRC + RS_RANKFEAT_ITEM + RS_RANKFEAT_USER + RS_RANKFEAT_SEQ)
+#define RS_RANKFEAT_MAX \
+	(3 * RS_RANKFEAT_MAX_SRC + RS_RANKFEAT_ITEM + RS_RANKFEAT_USER + RS_RANKFEAT_SEQ)
 
 /* One source's normalisers for one user: from the scores of the source's top list. */
 typedef struct rs_rankfeat_src {

@@ -95,15 +95,15 @@ rank_validate(rs_rpc_call *call, const Rs__RankRequest *req)
 }
 
 static Rs__Feature **
-rank_explain(rs_rpc_call *call, const float *x)
+rank_explain(rs_rpc_call *call, const float *x, const char *const *names, int nf)
 {
-	Rs__Feature **fp = rs_arena_alloc(call->arena, RANK_NF * sizeof(*fp));
-	Rs__Feature *fs = rs_arena_alloc(call->arena, RANK_NF * sizeof(*fs));
+	Rs__Feature **fp = rs_arena_alloc(call->arena, (size_t) nf * sizeof(*fp));
+	Rs__Feature *fs = rs_arena_alloc(call->arena, (size_t) nf * sizeof(*fs));
 	if (fp == NULL || fs == NULL)
 		return NULL;
-	for (int f = 0; f < RANK_NF; f++) {
+	for (int f = 0; f < nf; f++) {
 		rs__feature__init(&fs[f]);
-		fs[f].name = (char *) rank_feature_names[f];
+		fs[f].name = (char *) names[f];
 		fs[f].value = x[f];
 		fp[f] = &fs[f];
 	}
@@ -186,7 +186,31 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		goto nomem;
 	rank_features_compute(&user, cands, n, x);
 	scorer = rank_current_scorer(st);
-	int rv = rank_scorer_score(scorer, x, n, scores, contrib);
+	const rank_ranker *rk = scorer->ranker;
+	int nf = rk != NULL ? rank_ranker_nfeat(rk) : RANK_NF;
+	float *rx = x; /* the rows the scorer reads: the ranker's, else the linear features */
+	int64_t *because = NULL;
+	if (rk != NULL) {
+		const Rs__Candidate **cp = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*cp));
+		int missing = 0;
+		rx = rs_arena_alloc(call->arena, (n ? n : 1) * (size_t) nf * sizeof(float));
+		because = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*because));
+		if (cp == NULL || rx == NULL || because == NULL)
+			goto nomem;
+		for (size_t i = 0; i < n; i++)
+			cp[i] = req->candidates[from[i]];
+		int rrv = rank_ranker_rows(rk, req, (const Rs__Candidate *const *) cp, n,
+		                           call->arena, rx, because, &missing);
+		if (rrv != 0) {
+			rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "ranker features: %s",
+			            rs_strerror(rrv));
+			goto out;
+		}
+		if (missing > 0)
+			rs_metric_add(st->rs_missing_sources, (uint64_t) missing);
+	}
+	double t_score = rs_mono_ms();
+	int rv = rank_scorer_score(scorer, rx, n, scores, rk != NULL ? NULL : contrib);
 	if (rv != 0) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "scorer failed: %s",
 		            rs_strerror(rv));
@@ -197,6 +221,36 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	qsort(ord, n, sizeof(*ord), cmp_order);
 
 	size_t nout = n < k ? n : k;
+	if (rk != NULL && nout > 0) {
+		/* contributions (TreeSHAP) only for the rows shown, mapped onto the reason groups
+		 * of the linear features */
+		float *xt = rs_arena_alloc(call->arena, nout * (size_t) nf * sizeof(float));
+		float *ct = rs_arena_alloc(call->arena, nout * (size_t) (nf + 1) * sizeof(float));
+		float *st_ = rs_arena_alloc(call->arena, nout * sizeof(float));
+		if (xt == NULL || ct == NULL || st_ == NULL)
+			goto nomem;
+		for (size_t r = 0; r < nout; r++)
+			memcpy(xt + r * (size_t) nf, rx + ord[r].i * (size_t) nf,
+			       (size_t) nf * sizeof(float));
+		if ((rv = rank_scorer_score(scorer, xt, nout, st_, ct)) != 0) {
+			rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "scorer failed: %s",
+			            rs_strerror(rv));
+			goto out;
+		}
+		for (size_t r = 0; r < nout; r++) {
+			size_t i = ord[r].i;
+			float *lc = &contrib[i * RANK_NF];
+			memset(lc, 0, RANK_NF * sizeof(float));
+			for (int f = 0; f < nf; f++) {
+				int g = rank_ranker_reason_group(rk, f);
+				if (g >= 0)
+					lc[g] += ct[r * (size_t) (nf + 1) + (size_t) f];
+			}
+			if (because[i] != 0)
+				cands[i].because[RANK_SRC_COVISIT] = because[i];
+		}
+	}
+	rs_metric_observe(rk != NULL ? st->rs_xgb_ms : st->rs_linear_ms, rs_mono_ms() - t_score);
 	Rs__RankedItem *items = rs_arena_alloc(call->arena, (nout ? nout : 1) * sizeof(*items));
 	Rs__RankedItem **ip = rs_arena_alloc(call->arena, (nout ? nout : 1) * sizeof(*ip));
 	if (items == NULL || ip == NULL)
@@ -223,9 +277,12 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		it->category = (char *) cands[i].category;
 		it->price = c->price;
 		if (req->explain) {
-			if ((it->features = rank_explain(call, &x[i * RANK_NF])) == NULL)
+			const char *const *names =
+			        rk != NULL ? rank_ranker_names(rk) : rank_feature_names;
+			if ((it->features = rank_explain(call, &rx[i * (size_t) nf], names, nf)) ==
+			    NULL)
 				goto nomem;
-			it->n_features = RANK_NF;
+			it->n_features = (size_t) nf;
 		}
 		if (it->reason == NULL)
 			goto nomem;

@@ -140,18 +140,50 @@ rank_background(void *arg)
 	return NULL;
 }
 
-/* A new active version: the scorer of the next requests reports it. The learned ranker
- * (ranker.json) is not loaded yet: its features must first match rs-train's two-stage
- * features (see README), so the transparent linear scorer serves every version. */
+/* A new active version (called from the watch thread, so loading never delays a request):
+ * its learned ranker when it has one we can serve, else the linear scorer reporting it. The
+ * old scorer serves until the swap and is destroyed after its last request. */
+int
+rank_use_version(rank_state *st, rs_model *m)
+{
+	rank_scorer *s = NULL;
+	rank_ranker *r = NULL;
+	char err[512] = "";
+	int rv = RS_ENOTFOUND;
+
+	if (m != NULL) {
+		double t0 = rs_mono_ms();
+		rv = rank_ranker_open(m, st->rs_cfg.workers, &r, err, sizeof(err));
+		if (rv == 0 && (rv = rank_scorer_xgb_create(r, rs_model_version(m), &s)) != 0)
+			rank_ranker_destroy(r);
+		if (rv == 0)
+			rs_log_info("ranking.ranker_loaded",
+			            "version=%s features=%d boosters=%d ms=%.1f",
+			            rs_model_version(m), rank_ranker_nfeat(r), st->rs_cfg.workers,
+			            rs_mono_ms() - t0);
+	}
+	if (rv != 0) {
+		if (m != NULL) {
+			rs_log_warn("ranking.ranker_fallback",
+			            "version=%s scorer=linear err=\"%s\"", rs_model_version(m),
+			            err[0] ? err : rs_strerror(rv));
+			rs_metric_add(st->rs_ranker_fallbacks, 1);
+		}
+		if (rank_scorer_linear_create(NULL, m != NULL ? rs_model_version(m) : NULL, &s) !=
+		    0) {
+			rs_log_error("ranking.scorer_failed", "err=\"%s\"", rs_strerror(RS_ENOMEM));
+			return RS_ENOMEM;
+		}
+	}
+	rs_metric_set(st->rs_ranker_active, s->ranker != NULL ? 1 : 0);
+	rank_set_scorer(st, s);
+	return s->ranker != NULL ? 0 : rv;
+}
+
 static void
 rank_model_swapped(void *ud, rs_model *m)
 {
-	rank_state *st = ud;
-	rank_scorer *s;
-	if (rank_scorer_linear_create(NULL, m != NULL ? rs_model_version(m) : NULL, &s) == 0)
-		rank_set_scorer(st, s);
-	else
-		rs_log_error("ranking.scorer_failed", "err=\"%s\"", rs_strerror(RS_ENOMEM));
+	(void) rank_use_version(ud, m);
 }
 
 int
@@ -179,6 +211,18 @@ rank_open(rank_state **out, const rank_config *cfg)
 	atomic_init(&st->rs_pg_ok, 0);
 	st->rs_catalog_items = rs_metrics_gauge("rs_ranking_catalog_items",
 	                                        "Items with titles known to ranking", NULL);
+	st->rs_missing_sources = rs_metrics_counter(
+	        "rs_ranking_missing_sources_total",
+	        "Ranker sources no candidate of a request carried (scored as 0)", NULL);
+	st->rs_xgb_ms = rs_metrics_histogram("rs_ranking_score_ms", "Scoring time per request",
+	                                     "scorer=\"xgboost\"");
+	st->rs_linear_ms = rs_metrics_histogram("rs_ranking_score_ms", "Scoring time per request",
+	                                        "scorer=\"linear\"");
+	st->rs_ranker_active = rs_metrics_gauge(
+	        "rs_ranking_ranker_active", "1 while the learned ranker serves, 0 linear", NULL);
+	st->rs_ranker_fallbacks = rs_metrics_counter(
+	        "rs_ranking_ranker_fallbacks_total",
+	        "Model versions served by the linear scorer (no ranker or serving data)", NULL);
 	/* A connect attempt must not hang on an unreachable host (keyword DSNs only). */
 	size_t n = strlen(cfg->pg_dsn) + 32;
 	if ((st->rs_dsn = malloc(n)) == NULL) {

@@ -52,6 +52,11 @@ typedef struct rank_state {
 	rs_model_slot *rs_slot;   /* the active model version */
 	rs_model_watch *rs_watch; /* follows model_versions; a swap installs a scorer for it */
 	rs_metric *rs_catalog_items;
+	rs_metric
+	        *rs_missing_sources; /* model sources absent from a request (counted per source) */
+	rs_metric *rs_xgb_ms, *rs_linear_ms; /* scoring time per request (rows + predict) */
+	rs_metric *rs_ranker_active;         /* 1 while the learned ranker serves, 0 = linear */
+	rs_metric *rs_ranker_fallbacks;      /* versions served by the linear scorer */
 } rank_state;
 
 /* rank_open: scorer, state and the catalog thread (first load at once, in the background; a
@@ -78,9 +83,18 @@ void rank_set_scorer(rank_state *st, rank_scorer *s);
 rank_catalog *rank_current_catalog(rank_state *st);
 
 /* rank_model_check: look for a newly activated model version now (blocking); on a change the
- * scorer is replaced by one that reports the new version. Returns 0 or the RS_E* of
- * rs_model_watch_check. */
+ * scorer is replaced: the version's learned ranker (ranker.h) when it has one with serving data
+ * of a known feature layout, else the linear scorer reporting the new version (logged as
+ * ranking.ranker_fallback). Returns 0 or the RS_E* of rs_model_watch_check. */
 int rank_model_check(rank_state *st);
+
+/* rank_use_version: install the scorer for version m (NULL: none active) as the watch's swap
+ * does: the learned ranker when m has one we can serve, else the linear scorer reporting m's
+ * version (logged as ranking.ranker_fallback, counted in rs_ranking_ranker_fallbacks_total).
+ * m stays the caller's (the ranker takes its own reference). Returns 0 when the learned ranker
+ * serves, else why not (RS_ENOTFOUND: no ranker or serving data, RS_EVERSION, ...; the linear
+ * scorer then serves), or RS_ENOMEM (nothing changed). */
+int rank_use_version(rank_state *st, rs_model *m);
 
 /* The RPC routes (ud = rank_state *): RANK, HEALTH (ready once the scorer is loaded). */
 extern const rs_rpc_route rank_routes[];

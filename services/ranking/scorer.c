@@ -64,6 +64,35 @@ rank_scorer_linear_create(const float *w, const char *version, rank_scorer **out
 	return 0;
 }
 
+static int
+xgb_score(const void *impl, const float *x, size_t n, float *scores, float *contrib)
+{
+	return rank_ranker_predict(impl, x, n, scores, contrib);
+}
+
+static void
+xgb_destroy(void *impl)
+{
+	rank_ranker_destroy(impl);
+}
+
+static const rank_scorer_ops xgb_ops = {"xgboost", xgb_score, xgb_destroy};
+
+int
+rank_scorer_xgb_create(rank_ranker *r, const char *version, rank_scorer **out)
+{
+	rank_scorer *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return RS_ENOMEM;
+	s->ops = &xgb_ops;
+	s->impl = r;
+	s->ranker = r;
+	snprintf(s->version, sizeof(s->version), "%s", version != NULL ? version : "xgboost");
+	atomic_init(&s->refs, 1);
+	*out = s;
+	return 0;
+}
+
 int
 rank_scorer_score(const rank_scorer *s, const float *x, size_t n, float *scores, float *contrib)
 {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "featurize.h"
+#include "ranker.h"
 
 typedef struct rank_scorer_ops {
 	const char *name;
@@ -24,6 +25,10 @@ typedef struct rank_scorer_ops {
 typedef struct rank_scorer {
 	const rank_scorer_ops *ops;
 	void *impl;
+	/* the learned ranker (rank_scorer_xgb_create), or NULL: then rows are the RANK_NF features
+	 * of featurize.h. With a ranker, rows are rank_ranker_rows' (rank_ranker_nfeat columns) and
+	 * contrib has rank_ranker_nfeat + 1 columns (the last one the bias). */
+	const rank_ranker *ranker;
 	char version[64]; /* reported as the response's model_version */
 	atomic_int refs;  /* a swapped-out scorer lives until its last request lets go */
 } rank_scorer;
@@ -32,6 +37,11 @@ typedef struct rank_scorer {
  * weights of rank_linear_weights (or w when not NULL), reporting `version` (NULL: "linear-v1").
  * Returns 0 and *out (one reference), or RS_ENOMEM. */
 int rank_scorer_linear_create(const float *w, const char *version, rank_scorer **out);
+
+/* rank_scorer_xgb_create: a scorer over the learned ranker r (whose ownership moves to the
+ * scorer on success; destroyed with the scorer's last reference), reporting version. Returns 0
+ * and *out (one reference), or RS_ENOMEM (r is still the caller's). */
+int rank_scorer_xgb_create(rank_ranker *r, const char *version, rank_scorer **out);
 
 /* The default linear weights, one per feature (featurize.h order). */
 extern const float rank_linear_weights[RANK_NF];

@@ -229,7 +229,8 @@ typedef struct ts_ws {
 	int32_t *slot; /* n_items, -1 = not a candidate */
 	int32_t *top_i;
 	float *top_s;
-	int32_t *rank; /* n_src x max candidates */
+	int32_t *rank;                    /* n_src x max candidates */
+	rs_rankfeat_src norm[TS_MAX_SRC]; /* of the last user's rows */
 } ts_ws;
 
 static void
@@ -263,7 +264,7 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 	size_t ni = (size_t) ds->n_items, maxc = (size_t) c->n_src * c->cand_n + 1;
 	int s, a, n = 0, got, nf = c->nfeat;
 	int64_t p, b = ds->u_ptr[u], e = ds->u_ptr[u + 1];
-	rs_rankfeat_src norm[TS_MAX_SRC];
+	const rs_rankfeat_src *norm = w->norm;
 	rs_rankfeat_user user;
 	int32_t lastk[TS_LAST];
 	int nlast = 0;
@@ -275,7 +276,7 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 		for (p = b; p < e; p++)
 			sc[ds->u_items[p]] = -INFINITY;
 		got = tr_topk(sc, ds->n_items, c->cand_n, w->top_i, w->top_s);
-		rs_rankfeat_src_init(&norm[s], got > 0 ? w->top_s[0] : 0.0f,
+		rs_rankfeat_src_init(&w->norm[s], got > 0 ? w->top_s[0] : 0.0f,
 		                     got > 0 ? w->top_s[got - 1] : 0.0f, got);
 		for (a = 0; a < got; a++) {
 			int32_t j = w->top_i[a];
@@ -956,6 +957,68 @@ tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_d
 	free(rows);
 	free(pop_order);
 	return rv;
+}
+
+int
+tr_twostage_user(const tr_twostage *ts, const tr_dataset *ds, int32_t u, tr_twostage_row *out,
+                 tr_error *err)
+{
+	ts_ctx c;
+	ts_ws w;
+	ts_rows rows;
+	DMatrixHandle dm = NULL;
+	bst_ulong len = 0;
+	const float *pred = NULL;
+	size_t ni = (size_t) ds->n_items, maxc = (size_t) ts->n_src * ts->cand_n + 1;
+	int a, s, rv = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (u < 0 || u >= ds->n_users)
+		return tr_error_set(err, RS_EINVAL, "two-stage: no user %d", u);
+	ts_ctx_init(&c, ds, ts->src, ts->n_src, ts->cand_n);
+	ts_ws_init(&w, &c);
+	ts_user_rows(&c, &w, u, &rows);
+	out->n = rows.n;
+	out->n_src = ts->n_src;
+	out->nfeat = c.nfeat;
+	out->items = rows.items;
+	out->feat = rows.feat;
+	out->score = tr_xmalloc(((size_t) rows.n * ts->n_src + 1) * sizeof(float));
+	out->rank = tr_xmalloc(((size_t) rows.n * ts->n_src + 1) * sizeof(int32_t));
+	out->pred = tr_xcalloc((size_t) rows.n + 1, sizeof(float));
+	for (s = 0; s < ts->n_src; s++) {
+		out->norm[s] = w.norm[s];
+		for (a = 0; a < rows.n; a++) {
+			out->score[(size_t) a * ts->n_src + s] =
+			        w.scores[(size_t) s * ni + (size_t) rows.items[a]];
+			out->rank[(size_t) a * ts->n_src + s] = w.rank[(size_t) s * maxc + a];
+		}
+	}
+	if (rows.n > 0 && (XGDMatrixCreateFromMat(rows.feat, (bst_ulong) rows.n,
+	                                          (bst_ulong) c.nfeat, NAN, &dm) != 0 ||
+	                   XGBoosterPredict(ts->booster, dm, 0, 0, 0, &len, &pred) != 0 ||
+	                   len != (bst_ulong) rows.n))
+		rv = ts_xgb_err(err, "predict");
+	else if (rows.n > 0)
+		memcpy(out->pred, pred, (size_t) rows.n * sizeof(float));
+	if (dm != NULL)
+		XGDMatrixFree(dm);
+	ts_ws_fini(&w);
+	ts_ctx_fini(&c);
+	if (rv != 0)
+		tr_twostage_row_fini(out);
+	return rv;
+}
+
+void
+tr_twostage_row_fini(tr_twostage_row *r)
+{
+	free(r->items);
+	free(r->feat);
+	free(r->score);
+	free(r->rank);
+	free(r->pred);
+	memset(r, 0, sizeof(*r));
 }
 
 void

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "rs_rankfeat.h"
 
 int tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_error *err);
 int tr_twostage_save(const tr_twostage *ts, const tr_dataset *ds, const char *dir, tr_error *err);
@@ -26,6 +27,26 @@ int tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const 
                                 const int32_t *users, size_t n, int k, int32_t *out, int *counts,
                                 tr_error *err);
 void tr_twostage_destroy(tr_twostage *ts);
+
+/* One user's ranking as the model computes it: candidates (codes of ds) with each source's raw
+ * score and rank (cand_n + 1 outside the source's top list), the sources' normalisers, the
+ * feature rows (common/rs_rankfeat.h) and the ranker's scores. For checks of the online
+ * ranker against the offline one (rs-ranking's tests). Arrays are tr_twostage_row_fini's. */
+typedef struct tr_twostage_row {
+	int n, n_src, nfeat;
+	int32_t *items; /* n */
+	float *score;   /* n x n_src */
+	int32_t *rank;  /* n x n_src */
+	rs_rankfeat_src norm[RS_RANKFEAT_MAX_SRC];
+	float *feat; /* n x nfeat */
+	float *pred; /* n */
+} tr_twostage_row;
+
+/* tr_twostage_user: user u (a code of ds, the data ts was fitted on) into *out. 0, RS_EINVAL
+ * (no such user) or RS_EINTERNAL (xgboost); on error *out holds nothing. */
+int tr_twostage_user(const tr_twostage *ts, const tr_dataset *ds, int32_t u, tr_twostage_row *out,
+                     tr_error *err);
+void tr_twostage_row_fini(tr_twostage_row *r);
 
 /* info for the manifest: the sources used and the feature names */
 int tr_twostage_nsources(const tr_twostage *ts);

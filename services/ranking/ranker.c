@@ -1,0 +1,599 @@
+/* rank_ranker: see ranker.h. */
+#include "ranker.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <lmdb.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xgboost/c_api.h>
+
+#include "rs_err.h"
+
+#define RANKER_NOT_INTERESTED 6 /* rs.EventType: not a training interaction */
+
+typedef struct ranker_booster {
+	BoosterHandle h;
+	pthread_mutex_t mu;
+} ranker_booster;
+
+struct rank_ranker {
+	rs_model *model;
+	int n_src, cand_n, knn_src, pop_src, nfeat;
+	char src[RS_RANKFEAT_MAX_SRC][32];
+	rs_rankfeat_norm norm;
+	char names_buf[RS_RANKFEAT_MAX][48];
+	const char *names[RS_RANKFEAT_MAX];
+	int group[RS_RANKFEAT_MAX];
+	uint32_t n_items;
+	float *item_feat;    /* n_items x RS_RANKFEAT_ITEM */
+	float *pop;          /* n_items, when pop_src >= 0 */
+	uint32_t *pop_order; /* codes by pop desc, code asc (rs-train's tr_topk order) */
+	MDB_env *env;
+	MDB_dbi d_trans, d_knn;
+	int has_knn;
+	int nb;
+	ranker_booster *b;
+	atomic_uint next;
+};
+
+/* {u32 code, f32 value} entries as published (unaligned) */
+typedef struct ranker_ent {
+	uint32_t code;
+	float v;
+} ranker_ent;
+
+static int ranker_err(char *err, size_t errn, int rv, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int
+ranker_err(char *err, size_t errn, int rv, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errn, fmt, ap);
+	va_end(ap);
+	return rv;
+}
+
+static int
+ranker_mdb(int rc)
+{
+	return rc == 0 ? 0 : rc == MDB_NOTFOUND ? RS_ENOTFOUND : rc == ENOMEM ? RS_ENOMEM : RS_EIO;
+}
+
+static const float *ranker_pop_scores; /* qsort context (open is serialised by the caller) */
+static pthread_mutex_t ranker_sort_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+ranker_cmp_pop(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+	float sx = ranker_pop_scores[x], sy = ranker_pop_scores[y];
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+/* the manifest's published.ranker: sources, layout, names, normalisers */
+static int
+ranker_manifest(rank_ranker *r, const char *dir, char *err, size_t errn)
+{
+	char path[4096];
+	json_error_t jerr;
+	json_t *root, *rk, *srcs, *names;
+	int rv = 0;
+	const char *knn;
+
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	if ((root = json_load_file(path, 0, &jerr)) == NULL)
+		return ranker_err(err, errn, RS_EIO, "%s: %s", path, jerr.text);
+	rk = json_object_get(json_object_get(root, "published"), "ranker");
+	srcs = json_object_get(rk, "sources");
+	names = json_object_get(rk, "features");
+	if (rk == NULL) {
+		rv = ranker_err(err, errn, RS_ENOTFOUND, "%s: %s", path,
+		                "no published.ranker (published before feature layout 1)");
+		goto out;
+	}
+	if (json_integer_value(json_object_get(rk, "layout")) != RS_RANKFEAT_LAYOUT) {
+		rv = ranker_err(err, errn, RS_EVERSION, "%s: %s", path,
+		                "feature layout unknown to this rs-ranking");
+		goto out;
+	}
+	r->n_src = (int) json_array_size(srcs);
+	if (r->n_src < 1 || r->n_src > RS_RANKFEAT_MAX_SRC) {
+		rv = ranker_err(err, errn, RS_ECORRUPT, "%s: %s", path, "bad ranker.sources");
+		goto out;
+	}
+	const char *sp[RS_RANKFEAT_MAX_SRC];
+	for (int s = 0; s < r->n_src; s++) {
+		const char *v = json_string_value(json_array_get(srcs, (size_t) s));
+		snprintf(r->src[s], sizeof(r->src[s]), "%s", v != NULL ? v : "");
+		sp[s] = r->src[s];
+	}
+	r->nfeat = rs_rankfeat_nfeat(r->n_src);
+	if ((int) json_array_size(names) != r->nfeat) {
+		rv = ranker_err(err, errn, RS_EVERSION, "%s: %s", path,
+		                "ranker.features has another length than layout 1");
+		goto out;
+	}
+	for (int f = 0; f < r->nfeat; f++) {
+		const char *v = json_string_value(json_array_get(names, (size_t) f));
+		rs_rankfeat_name(sp, r->n_src, f, r->names_buf[f], sizeof(r->names_buf[f]));
+		r->names[f] = r->names_buf[f];
+		if (v == NULL || strcmp(v, r->names_buf[f]) != 0) {
+			rv = ranker_err(err, errn, RS_EVERSION, "ranker.features: %s where %s",
+			                v != NULL ? v : "?", r->names_buf[f]);
+			goto out;
+		}
+		r->group[f] = -1;
+		if (strncmp(v, "itemknn_", 8) == 0 || strncmp(v, "seq_", 4) == 0)
+			r->group[f] = RANK_F_COVISIT;
+		else if (strncmp(v, "pop_", 4) == 0 || strncmp(v, "item_log_", 9) == 0)
+			r->group[f] = RANK_F_POPULAR;
+	}
+	r->cand_n = (int) json_integer_value(json_object_get(rk, "cand_n"));
+	r->norm.tmax = json_number_value(json_object_get(rk, "tmax"));
+	r->norm.span = json_number_value(json_object_get(rk, "span"));
+	r->norm.mean_n = json_number_value(json_object_get(rk, "mean_n"));
+	knn = json_string_value(json_object_get(rk, "knn_source"));
+	r->knn_src = -1;
+	r->pop_src = -1;
+	for (int s = 0; s < r->n_src; s++) {
+		if (knn != NULL && strcmp(r->src[s], knn) == 0)
+			r->knn_src = s;
+		if (strcmp(r->src[s], "pop") == 0)
+			r->pop_src = s;
+	}
+	if (r->cand_n < 1 || !(r->norm.span > 0))
+		rv = ranker_err(err, errn, RS_ECORRUPT, "%s: %s", path,
+		                "bad ranker.cand_n or span");
+out:
+	json_decref(root);
+	return rv;
+}
+
+/* item features (in memory), pop scores and order, the dbs read per request */
+static int
+ranker_lmdb(rank_ranker *r, const char *dir, char *err, size_t errn)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi d_feat, d_src;
+	MDB_val k, v;
+	int rc;
+
+	r->n_items = rs_model_n_items(r->model);
+	if ((rc = mdb_env_create(&r->env)) != 0 || (rc = mdb_env_set_maxdbs(r->env, 16)) != 0 ||
+	    (rc = mdb_env_open(r->env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0644)) != 0 ||
+	    (rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "item_features", MDB_INTEGERKEY, &d_feat)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "transitions", MDB_INTEGERKEY, &r->d_trans)) != 0)
+		goto fail;
+	r->has_knn = mdb_dbi_open(txn, "knn_rows", MDB_INTEGERKEY, &r->d_knn) == 0;
+	r->item_feat = calloc((size_t) r->n_items * RS_RANKFEAT_ITEM + 1, sizeof(float));
+	if (r->item_feat == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < r->n_items; i++) {
+		unsigned int code = i;
+		k = (MDB_val){sizeof(code), &code};
+		if ((rc = mdb_get(txn, d_feat, &k, &v)) != 0)
+			goto fail;
+		if (v.mv_size != RS_RANKFEAT_ITEM * sizeof(float)) {
+			mdb_txn_abort(txn);
+			return ranker_err(err, errn, RS_ECORRUPT, "%s: %s", dir,
+			                  "item_features value of another size");
+		}
+		memcpy(r->item_feat + (size_t) i * RS_RANKFEAT_ITEM, v.mv_data, v.mv_size);
+	}
+	if (r->pop_src >= 0) {
+		k = (MDB_val){3, "pop"};
+		if (mdb_dbi_open(txn, "source_scores", 0, &d_src) != 0 ||
+		    mdb_get(txn, d_src, &k, &v) != 0 || v.mv_size != (size_t) r->n_items * 4) {
+			r->pop_src = -1; /* served as a missing source */
+		} else {
+			r->pop = malloc((size_t) r->n_items * sizeof(float) + 1);
+			r->pop_order = malloc((size_t) r->n_items * sizeof(uint32_t) + 1);
+			if (r->pop == NULL || r->pop_order == NULL) {
+				rc = ENOMEM;
+				goto fail;
+			}
+			memcpy(r->pop, v.mv_data, v.mv_size);
+			for (uint32_t i = 0; i < r->n_items; i++)
+				r->pop_order[i] = i;
+			pthread_mutex_lock(&ranker_sort_mu);
+			ranker_pop_scores = r->pop;
+			qsort(r->pop_order, r->n_items, sizeof(uint32_t), ranker_cmp_pop);
+			pthread_mutex_unlock(&ranker_sort_mu);
+		}
+	}
+	rc = mdb_txn_commit(txn); /* keeps the dbi handles */
+	txn = NULL;
+	if (rc == 0)
+		return 0;
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return ranker_err(err, errn, ranker_mdb(rc), "%s: lmdb: %s", dir, mdb_strerror(rc));
+}
+
+static int
+ranker_boosters(rank_ranker *r, const char *dir, int n, char *err, size_t errn)
+{
+	char path[4096];
+	float zero[RS_RANKFEAT_MAX] = {0}, s, c[RS_RANKFEAT_MAX + 1];
+
+	snprintf(path, sizeof(path), "%s/ranker.json", dir);
+	if ((r->b = calloc((size_t) n, sizeof(*r->b))) == NULL)
+		return RS_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		if (XGBoosterCreate(NULL, 0, &r->b[i].h) != 0 ||
+		    XGBoosterLoadModel(r->b[i].h, path) != 0 ||
+		    XGBoosterSetParam(r->b[i].h, "nthread", "1") != 0) {
+			if (r->b[i].h != NULL)
+				XGBoosterFree(r->b[i].h);
+			r->b[i].h = NULL;
+			return ranker_err(err, errn, RS_ECORRUPT, "%s: xgboost: %s", path,
+			                  XGBGetLastError());
+		}
+		pthread_mutex_init(&r->b[i].mu, NULL);
+		r->nb = i + 1;
+	}
+	/* first predictions configure the learner (not thread-safe): do them now, and check the
+	 * model takes rows of our width */
+	for (int i = 0; i < n; i++) {
+		atomic_store(&r->next, (unsigned) i);
+		if (rank_ranker_predict(r, zero, 1, &s, c) != 0)
+			return ranker_err(err, errn, RS_ECORRUPT, "%s: xgboost: %s", path,
+			                  XGBGetLastError());
+	}
+	atomic_store(&r->next, 0);
+	return 0;
+}
+
+int
+rank_ranker_open(rs_model *m, int n_boosters, rank_ranker **out, char *err, size_t errn)
+{
+	rank_ranker *r;
+	int rv;
+
+	if (!rs_model_has_ranker(m))
+		return ranker_err(err, errn, RS_ENOTFOUND, "%s: %s", rs_model_dir(m),
+		                  "no ranker.json");
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return RS_ENOMEM;
+	r->model = rs_model_ref(m);
+	atomic_init(&r->next, 0);
+	if ((rv = ranker_manifest(r, rs_model_dir(m), err, errn)) != 0 ||
+	    (rv = ranker_lmdb(r, rs_model_dir(m), err, errn)) != 0 ||
+	    (rv = ranker_boosters(r, rs_model_dir(m), n_boosters > 0 ? n_boosters : 1, err,
+	                          errn)) != 0) {
+		if (rv == RS_ENOTFOUND && strstr(err, "lmdb") != NULL)
+			snprintf(err, errn,
+			         "%s: no item_features/transitions dbs (published before "
+			         "feature layout 1)",
+			         rs_model_dir(m));
+		rank_ranker_destroy(r);
+		return rv;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+rank_ranker_destroy(rank_ranker *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < r->nb; i++) {
+		XGBoosterFree(r->b[i].h);
+		pthread_mutex_destroy(&r->b[i].mu);
+	}
+	free(r->b);
+	if (r->env != NULL)
+		mdb_env_close(r->env);
+	free(r->item_feat);
+	free(r->pop);
+	free(r->pop_order);
+	rs_model_unref(r->model);
+	free(r);
+}
+
+int
+rank_ranker_nfeat(const rank_ranker *r)
+{
+	return r->nfeat;
+}
+
+const char *const *
+rank_ranker_names(const rank_ranker *r)
+{
+	return r->names;
+}
+
+int
+rank_ranker_reason_group(const rank_ranker *r, int f)
+{
+	return f >= 0 && f < r->nfeat ? r->group[f] : -1;
+}
+
+int
+rank_ranker_predict(const rank_ranker *r, const float *x, size_t n, float *scores, float *contrib)
+{
+	rank_ranker *rw = (rank_ranker *) r; /* the pool cursor and locks only */
+	ranker_booster *b = &rw->b[atomic_fetch_add(&rw->next, 1) % (unsigned) r->nb];
+	char arr[160];
+	static const char cfg_value[] =
+	        "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
+	        "\"iteration_end\": 0, \"strict_shape\": false, "
+	        "\"missing\": NaN}";
+	static const char cfg_contrib[] = "{\"type\": 2, \"training\": false, \"iteration_begin\": "
+	                                  "0, \"iteration_end\": 0, \"strict_shape\": false}";
+	const bst_ulong *shape = NULL;
+	bst_ulong dim = 0;
+	const float *res = NULL;
+	DMatrixHandle dm = NULL;
+	int rv = 0;
+
+	if (n == 0)
+		return 0;
+	snprintf(arr, sizeof(arr),
+	         "{\"data\": [%llu, true], \"shape\": [%zu, %d], \"typestr\": \"<f4\", "
+	         "\"version\": 3}",
+	         (unsigned long long) (uintptr_t) x, n, r->nfeat);
+	pthread_mutex_lock(&b->mu);
+	if (XGBoosterPredictFromDense(b->h, arr, cfg_value, NULL, &shape, &dim, &res) != 0)
+		rv = RS_EINTERNAL;
+	else
+		memcpy(scores, res, n * sizeof(float)); /* the buffer is the booster's */
+	if (rv == 0 && contrib != NULL) {
+		if (XGDMatrixCreateFromMat(x, (bst_ulong) n, (bst_ulong) r->nfeat, NAN, &dm) != 0 ||
+		    XGBoosterPredictFromDMatrix(b->h, dm, cfg_contrib, &shape, &dim, &res) != 0)
+			rv = RS_EINTERNAL;
+		else
+			memcpy(contrib, res, n * (size_t) (r->nfeat + 1) * sizeof(float));
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (dm != NULL)
+		XGDMatrixFree(dm);
+	return rv;
+}
+
+/* ---- rows ---- */
+
+typedef struct hist_ent {
+	int64_t id;
+	int64_t ts;
+	size_t pos;
+} hist_ent;
+
+static int
+cmp_hist_id(const void *a, const void *b)
+{
+	const hist_ent *x = a, *y = b;
+	if (x->id != y->id)
+		return (x->id > y->id) - (x->id < y->id);
+	if (x->ts != y->ts)
+		return (x->ts > y->ts) - (x->ts < y->ts);
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int
+cmp_hist_time(const void *a, const void *b)
+{
+	const hist_ent *x = a, *y = b;
+	if (x->ts != y->ts)
+		return (x->ts > y->ts) - (x->ts < y->ts);
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+	return (x > y) - (x < y);
+}
+
+/* value of code in a published row (codes ascending), 0 if absent */
+static float
+row_lookup(const MDB_val *row, uint32_t code)
+{
+	const unsigned char *p = row->mv_data;
+	size_t lo = 0, hi = row->mv_size / sizeof(ranker_ent);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		ranker_ent e;
+		memcpy(&e, p + mid * sizeof(e), sizeof(e));
+		if (e.code < code)
+			lo = mid + 1;
+		else if (e.code > code)
+			hi = mid;
+		else
+			return e.v;
+	}
+	return 0.0f;
+}
+
+static const Rs__SourceScore *
+cand_source(const Rs__Candidate *c, const char *name)
+{
+	for (size_t s = 0; s < c->n_sources; s++)
+		if (c->sources[s]->source != NULL && strcmp(c->sources[s]->source, name) == 0)
+			return c->sources[s];
+	return NULL;
+}
+
+int
+rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Candidate *const *cand,
+                 size_t n, rs_arena *a, float *x, int64_t *because, int *missing)
+{
+	size_t nh = req->n_recent, nd = 0, i;
+	int s, t, nlast = 0, rv = 0;
+	hist_ent *h = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(*h));
+	uint32_t *hcodes = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(*hcodes));
+	uint32_t *codes = rs_arena_alloc(a, (n ? n : 1) * sizeof(*codes));
+	uint32_t *pop_top = NULL; /* sorted {code, rank} pairs of the pop list */
+	int pop_got = 0;
+	rs_rankfeat_src st[RS_RANKFEAT_MAX_SRC];
+	rs_rankfeat_user user = {0, 0, 0};
+	int64_t last_id[RS_RANKFEAT_LAST];
+	uint32_t last_code[RS_RANKFEAT_LAST];
+	MDB_val trow[RS_RANKFEAT_LAST], krow[RS_RANKFEAT_LAST];
+	MDB_txn *txn = NULL;
+	size_t nhc = 0;
+
+	*missing = 0;
+	if (h == NULL || hcodes == NULL || codes == NULL)
+		return RS_ENOMEM;
+	/* the user's items as rs-train sees them: each once, at its first time */
+	for (i = 0; i < nh; i++)
+		if (req->recent[i]->type != RANKER_NOT_INTERESTED && req->recent[i]->item_id > 0)
+			h[nd++] = (hist_ent){req->recent[i]->item_id, req->recent[i]->ts_ms, i};
+	qsort(h, nd, sizeof(*h), cmp_hist_id);
+	size_t w = 0;
+	for (i = 0; i < nd; i++)
+		if (w == 0 || h[w - 1].id != h[i].id)
+			h[w++] = h[i];
+	nd = w;
+	for (i = 0; i < nd; i++)
+		if (rs_model_code(r->model, h[i].id, &hcodes[nhc]) == 0)
+			nhc++;
+	qsort(hcodes, nhc, sizeof(uint32_t), cmp_u32);
+	qsort(h, nd, sizeof(*h), cmp_hist_time);
+	user.n_items = (int64_t) nd;
+	user.has_last = nd > 0;
+	user.last_ts = nd > 0 ? (double) h[nd - 1].ts / 1000.0 : 0.0;
+	for (i = nd; i > 0 && nlast < RS_RANKFEAT_LAST; i--) {
+		last_id[nlast] = h[i - 1].id;
+		if (rs_model_code(r->model, h[i - 1].id, &last_code[nlast]) != 0)
+			last_code[nlast] = UINT32_MAX;
+		nlast++;
+	}
+	for (i = 0; i < n; i++)
+		if (rs_model_code(r->model, cand[i]->item_id, &codes[i]) != 0)
+			codes[i] = UINT32_MAX;
+
+	/* per-source normalisers */
+	for (s = 0; s < r->n_src; s++) {
+		if (s == r->pop_src) { /* computed here from the version: rs-train's exact list */
+			pop_top = rs_arena_alloc(a, 2 * (size_t) r->cand_n * sizeof(uint32_t));
+			if (pop_top == NULL)
+				return RS_ENOMEM;
+			float top = 0, low = 0;
+			for (uint32_t q = 0; q < r->n_items && pop_got < r->cand_n; q++) {
+				uint32_t c = r->pop_order[q];
+				if (bsearch(&c, hcodes, nhc, sizeof(uint32_t), cmp_u32) != NULL)
+					continue;
+				if (pop_got == 0)
+					top = r->pop[c];
+				low = r->pop[c];
+				pop_top[2 * pop_got] = c;
+				pop_top[2 * pop_got + 1] = (uint32_t) pop_got + 1;
+				pop_got++;
+			}
+			rs_rankfeat_src_init(&st[s], top, low, pop_got);
+			qsort(pop_top, (size_t) pop_got, 2 * sizeof(uint32_t), cmp_u32);
+			continue;
+		}
+		const Rs__SourceStats *ss = NULL;
+		for (size_t q = 0; q < req->n_source_stats; q++)
+			if (req->source_stats[q]->source != NULL &&
+			    strcmp(req->source_stats[q]->source, r->src[s]) == 0)
+				ss = req->source_stats[q];
+		if (ss != NULL) {
+			rs_rankfeat_src_init(&st[s], ss->top, ss->low, (int) ss->count);
+			continue;
+		}
+		float top = 0, low = 0;
+		int got = 0, seen = 0;
+		for (i = 0; i < n; i++) {
+			const Rs__SourceScore *sc = cand_source(cand[i], r->src[s]);
+			if (sc == NULL)
+				continue;
+			seen = 1;
+			if (sc->rank == 0 || sc->rank > (uint32_t) r->cand_n ||
+			    !isfinite(sc->score))
+				continue;
+			if (got == 0 || sc->score > top)
+				top = sc->score;
+			if (got == 0 || sc->score < low)
+				low = sc->score;
+			got++;
+		}
+		*missing += !seen;
+		rs_rankfeat_src_init(&st[s], top, low, got);
+	}
+
+	/* the last items' transition and kNN rows, read in place */
+	if (nlast > 0 && (rv = ranker_mdb(mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rv;
+	for (t = 0; t < nlast; t++) {
+		MDB_val k = {sizeof(uint32_t), &last_code[t]};
+		trow[t] = (MDB_val){0, NULL};
+		krow[t] = (MDB_val){0, NULL};
+		if (last_code[t] == UINT32_MAX)
+			continue;
+		if (mdb_get(txn, r->d_trans, &k, &trow[t]) != 0)
+			trow[t] = (MDB_val){0, NULL};
+		if (r->knn_src >= 0 && r->has_knn && mdb_get(txn, r->d_knn, &k, &krow[t]) != 0)
+			krow[t] = (MDB_val){0, NULL};
+	}
+	for (i = 0; i < n; i++) {
+		float v[RS_RANKFEAT_MAX_SRC], sim[RS_RANKFEAT_LAST], tr[RS_RANKFEAT_LAST];
+		float unknown[RS_RANKFEAT_ITEM] = {0, 0, 1, 0}, best = 0;
+		int32_t rk[RS_RANKFEAT_MAX_SRC];
+		uint32_t c = codes[i];
+		rs_rankfeat_cand rc = {
+		        v,
+		        rk,
+		        c != UINT32_MAX ? r->item_feat + (size_t) c * RS_RANKFEAT_ITEM : unknown,
+		        nlast,
+		        sim,
+		        tr};
+
+		for (s = 0; s < r->n_src; s++) {
+			v[s] = 0;
+			rk[s] = r->cand_n + 1;
+			if (s == r->pop_src) {
+				uint32_t *hit = c == UINT32_MAX
+				                        ? NULL
+				                        : bsearch(&c, pop_top, (size_t) pop_got,
+				                                  2 * sizeof(uint32_t), cmp_u32);
+				v[s] = c != UINT32_MAX ? r->pop[c] : 0;
+				if (hit != NULL)
+					rk[s] = (int32_t) hit[1];
+				continue;
+			}
+			const Rs__SourceScore *sc = cand_source(cand[i], r->src[s]);
+			if (sc == NULL)
+				continue;
+			v[s] = isfinite(sc->score) ? sc->score : 0;
+			if (sc->rank >= 1 && sc->rank <= (uint32_t) r->cand_n)
+				rk[s] = (int32_t) sc->rank;
+		}
+		because[i] = 0;
+		for (t = 0; t < nlast; t++) {
+			sim[t] = krow[t].mv_data != NULL && c != UINT32_MAX
+			                 ? row_lookup(&krow[t], c)
+			                 : 0;
+			tr[t] = trow[t].mv_data != NULL && c != UINT32_MAX ? row_lookup(&trow[t], c)
+			                                                   : 0;
+			if (sim[t] + tr[t] > best) {
+				best = sim[t] + tr[t];
+				because[i] = last_id[t];
+			}
+		}
+		rs_rankfeat_row(r->n_src, st, &r->norm, &user, &rc, x + i * (size_t) r->nfeat);
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* rank_ranker: the learned ranker of one model version (rs-train two-stage: ranker.json, an
+ * XGBoost LambdaMART model) with the data rs-train published to compute its feature rows
+ * online (services/trainer/publish.h: item_features, transitions, knn_rows, source_scores,
+ * manifest "published"."ranker"). Rows come from common/rs_rankfeat.h, the same function
+ * rs-train fits and evaluates with, so the same inputs give the same scores offline and online.
+ *
+ * Immutable after rank_ranker_open; every function is safe from many threads. XGBoost 1.7's
+ * predict is not documented thread-safe for every booster (lazy configuration on first use,
+ * a per-thread output buffer), so the ranker holds a pool of boosters, each behind a mutex and
+ * warmed up once at open; a request locks one (round robin) for its predict calls.
+ *
+ * The ranker keeps a reference to its rs_model (item codes), dropped by rank_ranker_destroy. */
+#ifndef RANK_RANKER_H
+#define RANK_RANKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "featurize.h"
+#include "ranking.pb-c.h"
+#include "rs_arena.h"
+#include "rs_model.h"
+#include "rs_rankfeat.h"
+
+typedef struct rank_ranker rank_ranker;
+
+/* rank_ranker_open: the ranker of m with n_boosters boosters (>= 1). Returns 0 and *out;
+ * RS_ENOTFOUND when m has no ranker or no serving data (an older version: callers keep the
+ * linear scorer), RS_EVERSION for a feature layout this code does not know, RS_ECORRUPT,
+ * RS_EIO, RS_ENOMEM; err says why. */
+int rank_ranker_open(rs_model *m, int n_boosters, rank_ranker **out, char *err, size_t errn);
+void rank_ranker_destroy(rank_ranker *r); /* NULL ok */
+
+int rank_ranker_nfeat(const rank_ranker *r);
+const char *const *rank_ranker_names(const rank_ranker *r); /* nfeat names, row order */
+
+/* rank_ranker_rows: the rows of the request's candidates cand[0..n) (n x nfeat, row-major,
+ * into x) from their per-source scores and ranks, the request's source_stats (else derived
+ * from the candidates), the history and the published data. because[i] gets the history
+ * item most similar to candidate i (kNN or transitions; 0 if none). *missing counts model
+ * sources no candidate or stat carried (their columns are as if the source scored 0).
+ * Returns 0, RS_ENOMEM (arena) or RS_EIO (LMDB). */
+int rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req,
+                     const Rs__Candidate *const *cand, size_t n, rs_arena *a, float *x,
+                     int64_t *because, int *missing);
+
+/* rank_ranker_predict: scores[n] for rows x; contrib (n x (nfeat + 1), the last column the
+ * bias) when not NULL (TreeSHAP, costlier: ask only for the rows shown). 0 or RS_EINTERNAL. */
+int rank_ranker_predict(const rank_ranker *r, const float *x, size_t n, float *scores,
+                        float *contrib);
+
+/* rank_ranker_reason_group: the linear feature (featurize.h RANK_F_*) whose reason group the
+ * ranker's column f belongs to (RANK_F_COVISIT: item-kNN and sequence columns, RANK_F_POPULAR:
+ * pop and item popularity columns), or -1. */
+int rank_ranker_reason_group(const rank_ranker *r, int f);
+
+#endif
