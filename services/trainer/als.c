@@ -12,6 +12,7 @@
 typedef struct als_ctx {
 	const int64_t *ptr;
 	const int32_t *idx;
+	const float *w; /* NULL (binary), or per entry: > 0 confidence weight, < 0 negative */
 	float *X;
 	const float *Y, *G; /* G = Y'Y + reg I, f x f */
 	int f, cg_steps;
@@ -26,8 +27,8 @@ typedef struct als_ctx {
 /* out = G v + alpha * sum_i y_i (y_i . v) over n rows: rows + p*f when ix is NULL (the
  * row's items gathered into a contiguous buffer), else rows + ix[p]*f */
 static inline __attribute__((always_inline)) void
-als_apply(const als_ctx *c, const float *rows, const int32_t *ix, int64_t n, const float *v,
-          float *out, float *dots)
+als_apply(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
+          const float *v, float *out, float *dots)
 {
 	int f = c->f, a, d;
 	int64_t p;
@@ -37,6 +38,9 @@ als_apply(const als_ctx *c, const float *rows, const int32_t *ix, int64_t n, con
 		if (n > 0) {
 			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, c->alpha, rows, f, v,
 			            1, 0.0f, dots, 1);
+			if (wr != NULL) /* c_ui - 1 = alpha |w_ui| */
+				for (p = 0; p < n; p++)
+					dots[p] *= fabsf(wr[p]);
 			cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1,
 			            1.0f, out, 1);
 		}
@@ -54,7 +58,7 @@ als_apply(const als_ctx *c, const float *rows, const int32_t *ix, int64_t n, con
 		float dot = 0;
 		for (d = 0; d < f; d++)
 			dot += y[d] * v[d];
-		dot *= c->alpha;
+		dot *= c->alpha * (wr != NULL ? fabsf(wr[p]) : 1.0f);
 		for (d = 0; d < f; d++)
 			out[d] += dot * y[d];
 	}
@@ -76,6 +80,7 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 		float rs = 0, rs_new, pap, step, beta;
 		const float *rows = c->Y;
 		const int32_t *ix = c->idx + b;
+		const float *wr = c->w != NULL ? c->w + b : NULL;
 		int64_t p;
 
 		/* r = b - A x, with b = (1 + alpha) sum y_i; the rows are gathered once into a
@@ -86,14 +91,18 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 			const float *y = c->Y + (size_t) ix[p] * f;
 			if (buf != NULL && n <= c->gather_max)
 				memcpy(buf + (size_t) p * f, y, (size_t) f * sizeof(float));
-			for (d = 0; d < f; d++)
-				r[d] += (1.0f + c->alpha) * y[d];
+			if (wr == NULL)
+				for (d = 0; d < f; d++)
+					r[d] += (1.0f + c->alpha) * y[d];
+			else if (wr[p] > 0) /* p_ui = 1; negatives have p_ui = 0 */
+				for (d = 0; d < f; d++)
+					r[d] += (1.0f + c->alpha * wr[p]) * y[d];
 		}
 		if (buf != NULL && n <= c->gather_max) {
 			rows = buf;
 			ix = NULL;
 		}
-		als_apply(c, rows, ix, n, x, ap, dots);
+		als_apply(c, rows, ix, wr, n, x, ap, dots);
 		for (d = 0; d < f; d++)
 			r[d] -= ap[d];
 		for (d = 0; d < f; d++) {
@@ -103,7 +112,7 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 		for (s = 0; s < c->cg_steps; s++) {
 			if (rs < 1e-20f)
 				break;
-			als_apply(c, rows, ix, n, pv, ap, dots);
+			als_apply(c, rows, ix, wr, n, pv, ap, dots);
 			pap = 0;
 			for (d = 0; d < f; d++)
 				pap += pv[d] * ap[d];
@@ -154,10 +163,13 @@ als_rows_exact(void *vctx, size_t begin, size_t end, int tid)
 			rhs[d] = 0;
 		for (p = b; p < e; p++) {
 			const float *y = c->Y + (size_t) c->idx[p] * f;
+			double wp = c->w != NULL ? c->w[p] : 1.0;
+			double pref = wp > 0 ? 1.0 + c->alpha * wp : 0.0,
+			       conf = c->alpha * fabs(wp);
 			for (a = 0; a < f; a++) {
-				rhs[a] += (1.0 + c->alpha) * y[a];
+				rhs[a] += pref * y[a];
 				for (d = 0; d < f; d++)
-					A[(size_t) a * f + d] += c->alpha * (double) y[a] * y[d];
+					A[(size_t) a * f + d] += conf * (double) y[a] * y[d];
 			}
 		}
 		if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', f, 1, A, f, rhs, 1) == 0)
@@ -170,6 +182,15 @@ void
 tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float *X, const float *Y,
                   int32_t n_cols, int f, double reg, double alpha, int cg_steps, int nthreads)
 {
+	tr_als_half_sweep_w(ptr, idx, NULL, n_rows, X, Y, n_cols, f, reg, alpha, cg_steps,
+	                    nthreads);
+}
+
+void
+tr_als_half_sweep_w(const int64_t *ptr, const int32_t *idx, const float *w, int32_t n_rows,
+                    float *X, const float *Y, int32_t n_cols, int f, double reg, double alpha,
+                    int cg_steps, int nthreads)
+{
 	als_ctx c;
 	float *G = tr_xmalloc((size_t) f * f * sizeof(float));
 	int d;
@@ -181,6 +202,7 @@ tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float 
 	memset(&c, 0, sizeof(c));
 	c.ptr = ptr;
 	c.idx = idx;
+	c.w = w;
 	c.X = X;
 	c.Y = Y;
 	c.G = G;
@@ -252,12 +274,73 @@ als_init(float *m, size_t n, uint64_t *seed)
 	}
 }
 
+/* als_signed: weighted data as two signed CSR matrices (positives w > 0 then negatives
+ * w = -strength per user row; the transpose per item row, users ascending) */
+typedef struct als_signed {
+	int64_t *u_ptr, *i_ptr;
+	int32_t *u_idx, *i_idx;
+	float *u_w, *i_w;
+} als_signed;
+
+static void
+als_signed_build(const tr_dataset *ds, als_signed *s)
+{
+	int64_t n = ds->nnz + (ds->neg_ptr != NULL ? ds->n_neg : 0), e, at, *fill;
+	int32_t u, i;
+
+	s->u_ptr = tr_xcalloc((size_t) ds->n_users + 1, sizeof(int64_t));
+	s->i_ptr = tr_xcalloc((size_t) ds->n_items + 1, sizeof(int64_t));
+	s->u_idx = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int32_t));
+	s->i_idx = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int32_t));
+	s->u_w = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(float));
+	s->i_w = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(float));
+	at = 0;
+	for (u = 0; u < ds->n_users; u++) {
+		for (e = ds->u_ptr[u]; e < ds->u_ptr[u + 1]; e++, at++) {
+			s->u_idx[at] = ds->u_items[e];
+			s->u_w[at] = ds->u_w != NULL ? ds->u_w[e] : 1.0f;
+		}
+		if (ds->neg_ptr != NULL)
+			for (e = ds->neg_ptr[u]; e < ds->neg_ptr[u + 1]; e++, at++) {
+				s->u_idx[at] = ds->neg_items[e];
+				s->u_w[at] = -ds->neg_w[e];
+			}
+		s->u_ptr[u + 1] = at;
+	}
+	for (e = 0; e < at; e++)
+		s->i_ptr[s->u_idx[e] + 1]++;
+	for (i = 0; i < ds->n_items; i++)
+		s->i_ptr[i + 1] += s->i_ptr[i];
+	fill = tr_xmalloc(((size_t) ds->n_items + 1) * sizeof(int64_t));
+	memcpy(fill, s->i_ptr, ((size_t) ds->n_items + 1) * sizeof(int64_t));
+	for (u = 0; u < ds->n_users; u++)
+		for (e = s->u_ptr[u]; e < s->u_ptr[u + 1]; e++) {
+			int64_t q = fill[s->u_idx[e]]++;
+			s->i_idx[q] = u;
+			s->i_w[q] = s->u_w[e];
+		}
+	free(fill);
+}
+
+static void
+als_signed_free(als_signed *s)
+{
+	free(s->u_ptr);
+	free(s->i_ptr);
+	free(s->u_idx);
+	free(s->i_idx);
+	free(s->u_w);
+	free(s->i_w);
+}
+
 void
 tr_als_fit(const tr_dataset *ds, const tr_als_opts *o, tr_als *out)
 {
 	int it, f = o->factors;
 	double t0 = tr_now();
 	uint64_t seed = o->seed * 7919 + 1;
+	als_signed sg;
+	int weighted = tr_dataset_is_weighted(ds);
 
 	out->n_users = ds->n_users;
 	out->n_items = ds->n_items;
@@ -267,14 +350,28 @@ tr_als_fit(const tr_dataset *ds, const tr_als_opts *o, tr_als *out)
 	als_init(out->U, (size_t) ds->n_users * f, &seed);
 	als_init(out->V, (size_t) ds->n_items * f, &seed);
 	openblas_set_num_threads(1); /* only f x f products here; our threads do the rows */
+	memset(&sg, 0, sizeof(sg));
+	if (weighted)
+		als_signed_build(ds, &sg);
 	for (it = 0; it < o->iterations; it++) {
 		tr_progress("als: iteration", (size_t) it, (size_t) o->iterations, t0);
+		if (weighted) {
+			tr_als_half_sweep_w(sg.u_ptr, sg.u_idx, sg.u_w, ds->n_users, out->U, out->V,
+			                    ds->n_items, f, o->reg, o->alpha, o->cg_steps,
+			                    o->nthreads);
+			tr_als_half_sweep_w(sg.i_ptr, sg.i_idx, sg.i_w, ds->n_items, out->V, out->U,
+			                    ds->n_users, f, o->reg, o->alpha, o->cg_steps,
+			                    o->nthreads);
+			continue;
+		}
 		tr_als_half_sweep(ds->u_ptr, ds->u_items, ds->n_users, out->U, out->V, ds->n_items,
 		                  f, o->reg, o->alpha, o->cg_steps, o->nthreads);
 		tr_als_half_sweep(ds->i_ptr, ds->i_users, ds->n_items, out->V, out->U, ds->n_users,
 		                  f, o->reg, o->alpha, o->cg_steps, o->nthreads);
 	}
 	tr_progress("als: iteration", (size_t) o->iterations, (size_t) o->iterations, t0);
+	if (weighted)
+		als_signed_free(&sg);
 }
 
 void

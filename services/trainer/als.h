@@ -5,7 +5,10 @@
  * (1 + alpha) sum_{i in I_u} y_i by cg_steps conjugate-gradient steps warm-started from
  * the previous x_u (cg_steps <= 0: exact Cholesky solve). float32; Y'Y by OpenBLAS sgemm;
  * rows in parallel on nthreads threads.
- * Memory: (n_users + n_items) * factors floats, plus factors^2 per thread. */
+ * Weighted data (events.h): c_ui = 1 + alpha w_ui for positives, and explicit negatives
+ * are observations with p_ui = 0 and c_ui = 1 + alpha * strength.
+ * Memory: (n_users + n_items) * factors floats, plus factors^2 per thread (weighted data:
+ * plus 24 bytes per interaction for the signed copies). */
 #ifndef TR_ALS_H
 #define TR_ALS_H
 
@@ -32,6 +35,13 @@ void tr_als_fit(const tr_dataset *ds, const tr_als_opts *o, tr_als *out);
 void tr_als_half_sweep(const int64_t *ptr, const int32_t *idx, int32_t n_rows, float *X,
                        const float *Y, int32_t n_cols, int f, double reg, double alpha,
                        int cg_steps, int nthreads);
+
+/* tr_als_half_sweep_w: the same with per-entry weights w (NULL = binary): w > 0 is an
+ * observed positive with p = 1, c = 1 + alpha w; w < 0 an explicit negative with p = 0,
+ * c = 1 + alpha |w| (Hu et al. allow p = 0 with c > 1: the item is pushed towards 0). */
+void tr_als_half_sweep_w(const int64_t *ptr, const int32_t *idx, const float *w, int32_t n_rows,
+                         float *X, const float *Y, int32_t n_cols, int f, double reg, double alpha,
+                         int cg_steps, int nthreads);
 
 /* tr_als_score: scores[n_items] = V x_u. */
 void tr_als_score(const tr_als *m, int32_t user, float *scores);

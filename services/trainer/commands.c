@@ -10,11 +10,13 @@
 
 #include "csv.h"
 #include "dataset.h"
+#include "events.h"
 #include "generate.h"
 #include "publish.h"
 #include "runlog.h"
 #include "metrics.h"
 #include "model.h"
+#include "pipeline.h"
 #include "recommend.h"
 #include "rs_err.h"
 #include "split.h"
@@ -75,6 +77,12 @@ enum {
 	OPT_MLRUNS,
 	OPT_EXPERIMENT,
 	OPT_RUNID,
+	OPT_WEIGHTS,
+	OPT_DSN,
+	OPT_MODELSDIR,
+	OPT_NOTUNE,
+	OPT_VERSION,
+	OPT_RUNSDIR,
 };
 
 static const struct option long_opts[] = {
@@ -130,6 +138,12 @@ static const struct option long_opts[] = {
         {"n-items", required_argument, NULL, OPT_NITEMS},
         {"nnz", required_argument, NULL, OPT_NNZ},
         {"zipf", required_argument, NULL, OPT_ZIPF},
+        {"weights", required_argument, NULL, OPT_WEIGHTS},
+        {"dsn", required_argument, NULL, OPT_DSN},
+        {"models-dir", required_argument, NULL, OPT_MODELSDIR},
+        {"no-tune", no_argument, NULL, OPT_NOTUNE},
+        {"quick", no_argument, NULL, OPT_NOTUNE},
+        {"version", required_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
 };
@@ -246,6 +260,15 @@ parse_model_opt(const char *cmd, int c, tr_params *p, int *holdout_set)
 	case OPT_SOURCES:
 		snprintf(p->sources, sizeof(p->sources), "%s", optarg);
 		return 1;
+	case OPT_WEIGHTS: {
+		tr_weights w;
+		tr_error err;
+		tr_weights_defaults(&w);
+		if (tr_weights_parse(optarg, &w, &err) != 0)
+			return cmd_usage_error(cmd, err.msg), 2;
+		tr_weights_format(&w, p->weights, sizeof(p->weights));
+		return 1;
+	}
 	case OPT_OBJ:
 		if (strcmp(optarg, "rank:ndcg") != 0 && strcmp(optarg, "rank:pairwise") != 0 &&
 		    strcmp(optarg, "rank:map") != 0)
@@ -275,7 +298,23 @@ static const char model_opts_help[] =
         "             leave-one-out = --leave-one-out), --holdout-frac X [0.2]\n"
         "             --label-folds N [0: 3 random slices for random-user, else 1]\n"
         "             (first-stage sources use the parameters above)\n"
-        "  all:       --threads N [all cores; or RS_TRAIN_THREADS]\n";
+        "  all:       --threads N [all cores; or RS_TRAIN_THREADS]\n"
+        "event logs (a CSV with a type and/or value column; see docs/TRAINING.md):\n"
+        "             --weights view=1,click=2,add_to_cart=4,purchase=8,rating=2,\n"
+        "                       not_interested=8,rating_low=3  [these defaults]\n";
+
+/* params_load_train: the training CSV, weighted with p->weights when it is an event log */
+static int
+params_load_train(const tr_params *p, const char *path, tr_dataset *ds, tr_error *err)
+{
+	tr_weights w;
+	int rv;
+
+	tr_weights_defaults(&w);
+	if (p->weights[0] != '\0' && (rv = tr_weights_parse(p->weights, &w, err)) != 0)
+		return rv;
+	return tr_dataset_load_w(path, &w, ds, err);
+}
 
 /* split.json next to train.csv: leave-one-out data trains the ranker on the last item */
 static void
@@ -361,7 +400,7 @@ tr_cmd_fit(int argc, char **argv)
 		return cmd_fail(cmd, &err);
 	if (!holdout_set)
 		params_from_split_json(train, &p);
-	if (tr_dataset_load(train, &ds, &err) != 0)
+	if (params_load_train(&p, train, &ds, &err) != 0)
 		return cmd_fail(cmd, &err);
 	t_load = tr_now() - t0;
 	if (tr_model_fit(kind, &p, &ds, &m, &err) != 0) {
@@ -474,7 +513,7 @@ tr_cmd_recommend(int argc, char **argv)
 		return cmd_fail(cmd, &err);
 	if (nthreads > 0)
 		m.params.nthreads = nthreads;
-	if ((rv = tr_dataset_load(train, &ds, &err)) != 0) {
+	if ((rv = params_load_train(&m.params, train, &ds, &err)) != 0) {
 		tr_model_fini(&m);
 		return cmd_fail(cmd, &err);
 	}
@@ -822,7 +861,7 @@ tr_cmd_tune(int argc, char **argv)
 	o.grid = grid;
 	if (!holdout_set)
 		params_from_split_json(train, &p);
-	if (tr_dataset_load(train, &ds, &err) != 0) {
+	if (params_load_train(&p, train, &ds, &err) != 0) {
 		free((char *) o.protocol);
 		return cmd_fail(cmd, &err);
 	}
@@ -940,5 +979,99 @@ tr_cmd_publish(int argc, char **argv)
 	if (tr_publish(model, out, metrics, &err) != 0)
 		return cmd_fail(cmd, &err);
 	fprintf(stderr, "rs-train publish: %s -> %s\n", model, out);
+	return 0;
+}
+
+/* -------------------------------------------------------------------- pipeline */
+
+int
+tr_cmd_pipeline(int argc, char **argv)
+{
+	static const char *cmd = "pipeline";
+	tr_pipeline_opts o;
+	tr_pipeline_result res;
+	tr_error err;
+	int c, r, holdout_set = 0;
+
+	tr_pipeline_opts_defaults(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (c == OPT_WEIGHTS) {
+			if (tr_weights_parse(optarg, &o.weights, &err) != 0)
+				return cmd_usage_error(cmd, err.msg);
+			tr_weights_format(&o.weights, o.weights_spec, sizeof(o.weights_spec));
+			continue;
+		}
+		if ((r = parse_model_opt(cmd, c, &o.base, &holdout_set)) == 1)
+			continue;
+		if (r == 2)
+			return 2;
+		switch (c) {
+		case OPT_DSN:
+			o.dsn = optarg;
+			break;
+		case OPT_MODELSDIR:
+			o.models_dir = optarg;
+			break;
+		case OPT_MLRUNS:
+			o.mlruns = optarg;
+			break;
+		case OPT_VERSION:
+			o.version = optarg;
+			break;
+		case OPT_MODELS:
+			o.models = optarg;
+			break;
+		case OPT_NOTUNE:
+			o.tune = 0;
+			break;
+		case OPT_QUIET:
+			o.out = NULL;
+			break;
+		case OPT_HELP:
+			printf("usage: rs-train pipeline --dsn DSN --models-dir DIR "
+			       "[--no-tune|--quick]\n"
+			       "                         [--models LIST] [--weights SPEC] "
+			       "[--version "
+			       "NAME]\n"
+			       "                         [--mlruns DIR] [--quiet] [model "
+			       "parameters]\n\n"
+			       "Retrains from the event store and publishes the best model:\n"
+			       "snapshot PostgreSQL events -> weighted interactions + explicit "
+			       "negatives\n"
+			       "-> per-user temporal 80/20 split -> tune (bounded grids; --no-tune "
+			       "or\n"
+			       "--quick: the defaults) and fit each model of --models [%s]\n"
+			       "-> NDCG@20 etc. on the test split, table vs pop -> the best "
+			       "refitted "
+			       "on\n"
+			       "all the data -> DIR/<version> (immutable; LMDB + manifest) -> "
+			       "model_versions\n"
+			       "row + rs_model_activate (serving switches) -> training_runs row "
+			       "and "
+			       "an\n"
+			       "MLflow run (--mlruns, default DIR/mlruns). A failed run publishes "
+			       "nothing\n"
+			       "and leaves the active version alone. Prints the version on the "
+			       "last "
+			       "line.\n\n%s",
+			       TR_PIPELINE_MODELS, model_opts_help);
+			return 0;
+		default:
+			return cmd_usage_error(cmd, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error(cmd, "unexpected argument");
+	if (o.dsn == NULL || o.models_dir == NULL)
+		return cmd_usage_error(cmd, "--dsn and --models-dir are required");
+	if (tr_pipeline_run(&o, &res, &err) != 0)
+		return cmd_fail(cmd, &err);
+	if (o.out != NULL)
+		fprintf(o.out,
+		        "published %s: %s, NDCG@20 %.4f (pop %.4f) in %.1fs; run %s; previous "
+		        "active: %s\n",
+		        res.version, res.model, res.ndcg, res.ndcg_pop, res.seconds, res.run_id,
+		        res.previous[0] ? res.previous : "none");
 	return 0;
 }

@@ -11,5 +11,6 @@ int tr_cmd_split(int argc, char **argv);
 int tr_cmd_tune(int argc, char **argv);
 int tr_cmd_synth(int argc, char **argv);
 int tr_cmd_publish(int argc, char **argv);
+int tr_cmd_pipeline(int argc, char **argv);
 
 #endif

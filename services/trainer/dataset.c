@@ -2,10 +2,13 @@
 #include "dataset.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "csv.h"
+#include "events.h"
 #include "rs_err.h"
 
 typedef struct load_ctx {
@@ -15,6 +18,8 @@ typedef struct load_ctx {
 	double *ts;
 	int64_t n, cap;
 	int has_ts;
+	int events; /* the CSV has a type and/or value column */
+	tr_event_log log;
 } load_ctx;
 
 static int
@@ -23,6 +28,27 @@ dataset_row(void *vctx, char **vals, long line, tr_error *err)
 	load_ctx *c = vctx;
 	double t;
 
+	if (c->events) { /* vals[3] type, vals[4] value (either may be missing) */
+		int type = TR_EV_RATING;
+		double v = NAN;
+		if (vals[2] == NULL)
+			t = (double) c->log.n;
+		else if (tr_parse_double(vals[2], &t) != 0)
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s:%ld: timestamp '%s' is not a number", c->path, line,
+			                    vals[2]);
+		if (vals[3] != NULL && (type = tr_event_type_parse(vals[3])) < 0)
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s:%ld: unknown event type '%s' (view, click, "
+			                    "add_to_cart, purchase, rating, not_interested or 1-6)",
+			                    c->path, line, vals[3]);
+		if (vals[4] != NULL && vals[4][0] != '\0' && tr_parse_double(vals[4], &v) != 0)
+			return tr_error_set(err, RS_EINVAL, "%s:%ld: value '%s' is not a number",
+			                    c->path, line, vals[4]);
+		tr_event_log_push(&c->log, vals[0], strlen(vals[0]), vals[1], strlen(vals[1]), type,
+		                  v, t);
+		return 0;
+	}
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 1 << 16;
 		c->u = tr_xrealloc(c->u, (size_t) c->cap * sizeof(int32_t));
@@ -45,16 +71,77 @@ dataset_row(void *vctx, char **vals, long line, tr_error *err)
 	return 0;
 }
 
+/* csv_has_column: 1 if the header line of path names col (as tr_csv_each matches) */
+static int
+csv_has_column(const char *path, const char *col)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], *tok, *save = NULL;
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fgets(line, sizeof(line), f) != NULL)
+		for (tok = strtok_r(line, ",\r\n", &save); tok != NULL && !found;
+		     tok = strtok_r(NULL, ",\r\n", &save)) {
+			while (*tok == ' ' || *tok == '"')
+				tok++;
+			size_t n = strlen(tok);
+			while (n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '"'))
+				tok[--n] = '\0';
+			found = strcasecmp(tok, col) == 0;
+		}
+	fclose(f);
+	return found;
+}
+
+static int
+dataset_load_events(const char *path, const tr_weights *w, tr_dataset *ds, tr_error *err)
+{
+	static const char *const cols[] = {"user", "item", "timestamp", "type", "value"};
+	load_ctx c;
+	tr_weights def;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	c.path = path;
+	c.events = 1;
+	tr_event_log_init(&c.log);
+	if (w == NULL) {
+		tr_weights_defaults(&def);
+		w = &def;
+	}
+	rv = tr_csv_each(path, cols, 5, 2, dataset_row, &c, err);
+	if (rv == 0 && c.log.n == 0)
+		rv = tr_error_set(err, RS_EINVAL, "%s: no interactions (empty training set)", path);
+	if (rv == 0 && (rv = tr_events_build(&c.log, w, ds, err)) != 0) {
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		rv = tr_error_set(err, rv, "%s: %.700s", path, why);
+	}
+	tr_event_log_fini(&c.log);
+	return rv;
+}
+
 int
 tr_dataset_load(const char *path, tr_dataset *ds, tr_error *err)
 {
+	return tr_dataset_load_w(path, NULL, ds, err);
+}
+
+int
+tr_dataset_load_w(const char *path, const tr_weights *w, tr_dataset *ds, tr_error *err)
+{
 	static const char *const cols[] = {"user", "item", "timestamp"};
 	load_ctx c;
-	tr_ids *users = tr_xmalloc(sizeof(*users));
-	tr_ids *items = tr_xmalloc(sizeof(*items));
+	tr_ids *users, *items;
 	int rv;
 
 	memset(ds, 0, sizeof(*ds));
+	if (csv_has_column(path, "type") || csv_has_column(path, "value"))
+		return dataset_load_events(path, w, ds, err);
+	users = tr_xmalloc(sizeof(*users));
+	items = tr_xmalloc(sizeof(*items));
 	memset(&c, 0, sizeof(c));
 	tr_ids_init(users);
 	tr_ids_init(items);
@@ -85,6 +172,7 @@ typedef struct ent {
 	double ts;
 	int64_t row;
 	int32_t item;
+	float w;
 } ent;
 
 static int
@@ -117,6 +205,13 @@ dataset_fingerprint(tr_dataset *ds)
 		}
 	h = tr_fnv1a(h, ds->u_ptr, (size_t) (ds->n_users + 1) * sizeof(int64_t));
 	h = tr_fnv1a(h, ds->u_items, (size_t) ds->nnz * sizeof(int32_t));
+	if (ds->u_w != NULL) /* plain data keeps its old fingerprint */
+		h = tr_fnv1a(h, ds->u_w, (size_t) ds->nnz * sizeof(float));
+	if (ds->n_neg > 0) {
+		h = tr_fnv1a(h, ds->neg_ptr, (size_t) (ds->n_users + 1) * sizeof(int64_t));
+		h = tr_fnv1a(h, ds->neg_items, (size_t) ds->n_neg * sizeof(int32_t));
+		h = tr_fnv1a(h, ds->neg_w, (size_t) ds->n_neg * sizeof(float));
+	}
 	ds->fingerprint = h;
 }
 
@@ -128,7 +223,9 @@ dataset_index_items(tr_dataset *ds)
 	int64_t e;
 
 	ds->i_ptr = tr_xcalloc((size_t) ds->n_items + 1, sizeof(int64_t));
-	ds->i_users = tr_xmalloc((size_t) ds->nnz * sizeof(int32_t));
+	ds->i_users = tr_xmalloc((size_t) (ds->nnz > 0 ? ds->nnz : 1) * sizeof(int32_t));
+	if (ds->u_w != NULL)
+		ds->i_w = tr_xmalloc((size_t) (ds->nnz > 0 ? ds->nnz : 1) * sizeof(float));
 	for (e = 0; e < ds->nnz; e++)
 		ds->i_ptr[ds->u_items[e] + 1]++;
 	for (u = 0; u < ds->n_items; u++)
@@ -136,14 +233,20 @@ dataset_index_items(tr_dataset *ds)
 	fill = tr_xmalloc((size_t) ds->n_items * sizeof(int64_t));
 	memcpy(fill, ds->i_ptr, (size_t) ds->n_items * sizeof(int64_t));
 	for (u = 0; u < ds->n_users; u++)
-		for (e = ds->u_ptr[u]; e < ds->u_ptr[u + 1]; e++)
-			ds->i_users[fill[ds->u_items[e]]++] = u;
+		for (e = ds->u_ptr[u]; e < ds->u_ptr[u + 1]; e++) {
+			int64_t at = fill[ds->u_items[e]]++;
+			ds->i_users[at] = u;
+			if (ds->i_w != NULL)
+				ds->i_w[at] = ds->u_w[e];
+		}
 	free(fill);
 }
 
-void
-tr_dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users, int32_t n_items,
-                 int64_t n, const int32_t *u, const int32_t *i, const double *ts)
+/* dataset_build: rows r with keep_r (w == NULL or w[r] > 0) become entries; weights are
+ * kept when w != NULL */
+static void
+dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users, int32_t n_items,
+              int64_t n, const int32_t *u, const int32_t *i, const double *ts, const float *w)
 {
 	int64_t *start = tr_xcalloc((size_t) n_users + 1, sizeof(int64_t));
 	int64_t *fill;
@@ -161,21 +264,27 @@ tr_dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users, 
 	ds->rows_read = (long) n;
 	ds->has_ts = ts != NULL;
 	for (r = 0; r < n; r++)
-		start[u[r] + 1]++;
+		if (w == NULL || w[r] > 0)
+			start[u[r] + 1]++;
 	for (uu = 0; uu < n_users; uu++)
 		start[uu + 1] += start[uu];
 	fill = tr_xmalloc(((size_t) n_users + 1) * sizeof(int64_t));
 	memcpy(fill, start, ((size_t) n_users + 1) * sizeof(int64_t));
 	for (r = 0; r < n; r++) {
+		if (w != NULL && !(w[r] > 0))
+			continue;
 		ent *x = &ents[fill[u[r]]++];
 		x->ts = ts != NULL ? ts[r] : (double) r;
 		x->row = r;
 		x->item = i[r];
+		x->w = w != NULL ? w[r] : 1.0f;
 	}
 	free(fill);
 	ds->u_ptr = tr_xcalloc((size_t) n_users + 1, sizeof(int64_t));
 	ds->u_items = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int32_t));
 	ds->u_ts = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(double));
+	if (w != NULL)
+		ds->u_w = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(float));
 	memset(seen, 0xff, (size_t) (n_items > 0 ? n_items : 1) * sizeof(int32_t));
 	for (uu = 0; uu < n_users; uu++) {
 		qsort(ents + start[uu], (size_t) (start[uu + 1] - start[uu]), sizeof(ent), ent_cmp);
@@ -187,6 +296,8 @@ tr_dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users, 
 			seen[ents[e].item] = uu;
 			ds->u_items[out] = ents[e].item;
 			ds->u_ts[out] = ents[e].ts;
+			if (ds->u_w != NULL)
+				ds->u_w[out] = ents[e].w;
 			out++;
 		}
 		ds->u_ptr[uu + 1] = out;
@@ -195,8 +306,106 @@ tr_dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users, 
 	free(ents);
 	free(seen);
 	free(start);
+}
+
+void
+tr_dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users, int32_t n_items,
+                 int64_t n, const int32_t *u, const int32_t *i, const double *ts)
+{
+	dataset_build(ds, users, items, n_users, n_items, n, u, i, ts, NULL);
 	dataset_index_items(ds);
 	dataset_fingerprint(ds);
+}
+
+/* negatives of a user in time order */
+typedef struct neg_ent {
+	double ts;
+	int32_t item;
+	float w;
+} neg_ent;
+
+static int
+neg_cmp(const void *a, const void *b)
+{
+	const neg_ent *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+void
+tr_dataset_build_signed(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users,
+                        int32_t n_items, int64_t n, const int32_t *u, const int32_t *i,
+                        const double *ts, const float *w)
+{
+	int64_t r, nn = 0, *fill;
+	neg_ent *ne;
+	int32_t uu;
+
+	dataset_build(ds, users, items, n_users, n_items, n, u, i, ts, w);
+	for (r = 0; r < n; r++)
+		nn += w[r] < 0;
+	if (nn > 0) {
+		ds->n_neg = nn;
+		ds->neg_ptr = tr_xcalloc((size_t) n_users + 1, sizeof(int64_t));
+		ds->neg_items = tr_xmalloc((size_t) nn * sizeof(int32_t));
+		ds->neg_w = tr_xmalloc((size_t) nn * sizeof(float));
+		ds->neg_ts = tr_xmalloc((size_t) nn * sizeof(double));
+		ne = tr_xmalloc((size_t) nn * sizeof(neg_ent));
+		for (r = 0; r < n; r++)
+			if (w[r] < 0)
+				ds->neg_ptr[u[r] + 1]++;
+		for (uu = 0; uu < n_users; uu++)
+			ds->neg_ptr[uu + 1] += ds->neg_ptr[uu];
+		fill = tr_xmalloc(((size_t) n_users + 1) * sizeof(int64_t));
+		memcpy(fill, ds->neg_ptr, ((size_t) n_users + 1) * sizeof(int64_t));
+		for (r = 0; r < n; r++)
+			if (w[r] < 0)
+				ne[fill[u[r]]++] =
+				        (neg_ent){ts != NULL ? ts[r] : (double) r, i[r], -w[r]};
+		free(fill);
+		for (uu = 0; uu < n_users; uu++)
+			qsort(ne + ds->neg_ptr[uu],
+			      (size_t) (ds->neg_ptr[uu + 1] - ds->neg_ptr[uu]), sizeof(neg_ent),
+			      neg_cmp);
+		for (r = 0; r < nn; r++) {
+			ds->neg_items[r] = ne[r].item;
+			ds->neg_w[r] = ne[r].w;
+			ds->neg_ts[r] = ne[r].ts;
+		}
+		free(ne);
+	}
+	dataset_index_items(ds);
+	dataset_fingerprint(ds);
+}
+
+/* subset_negatives: parent's negatives of each user up to the user's last kept entry */
+static void
+subset_negatives(const tr_dataset *parent, tr_dataset *out)
+{
+	int64_t e, n = 0;
+	int32_t u;
+
+	out->neg_ptr = tr_xcalloc((size_t) parent->n_users + 1, sizeof(int64_t));
+	out->neg_items = tr_xmalloc((size_t) parent->n_neg * sizeof(int32_t));
+	out->neg_w = tr_xmalloc((size_t) parent->n_neg * sizeof(float));
+	out->neg_ts = tr_xmalloc((size_t) parent->n_neg * sizeof(double));
+	for (u = 0; u < parent->n_users; u++) {
+		double last = -INFINITY;
+		for (e = out->u_ptr[u]; e < out->u_ptr[u + 1]; e++)
+			if (out->u_ts[e] > last)
+				last = out->u_ts[e];
+		for (e = parent->neg_ptr[u]; e < parent->neg_ptr[u + 1]; e++)
+			if (parent->neg_ts[e] <= last) {
+				out->neg_items[n] = parent->neg_items[e];
+				out->neg_w[n] = parent->neg_w[e];
+				out->neg_ts[n] = parent->neg_ts[e];
+				n++;
+			}
+		out->neg_ptr[u + 1] = n;
+	}
+	out->n_neg = n;
 }
 
 void
@@ -215,17 +424,23 @@ tr_dataset_subset(const tr_dataset *parent, const unsigned char *keep, tr_datase
 	out->u_ptr = tr_xcalloc((size_t) parent->n_users + 1, sizeof(int64_t));
 	out->u_items = tr_xmalloc((size_t) (parent->nnz > 0 ? parent->nnz : 1) * sizeof(int32_t));
 	out->u_ts = tr_xmalloc((size_t) (parent->nnz > 0 ? parent->nnz : 1) * sizeof(double));
+	if (parent->u_w != NULL)
+		out->u_w = tr_xmalloc((size_t) (parent->nnz > 0 ? parent->nnz : 1) * sizeof(float));
 	for (u = 0; u < parent->n_users; u++) {
 		for (e = parent->u_ptr[u]; e < parent->u_ptr[u + 1]; e++)
 			if (keep[e]) {
 				out->u_items[n] = parent->u_items[e];
 				out->u_ts[n] = parent->u_ts[e];
+				if (out->u_w != NULL)
+					out->u_w[n] = parent->u_w[e];
 				n++;
 			}
 		out->u_ptr[u + 1] = n;
 	}
 	out->nnz = n;
 	out->rows_read = (long) n;
+	if (parent->n_neg > 0)
+		subset_negatives(parent, out);
 	dataset_index_items(out);
 	dataset_fingerprint(out);
 }
@@ -342,5 +557,11 @@ tr_dataset_fini(tr_dataset *ds)
 	free(ds->u_ts);
 	free(ds->i_ptr);
 	free(ds->i_users);
+	free(ds->u_w);
+	free(ds->i_w);
+	free(ds->neg_ptr);
+	free(ds->neg_items);
+	free(ds->neg_w);
+	free(ds->neg_ts);
 	memset(ds, 0, sizeof(*ds));
 }

@@ -26,13 +26,32 @@ typedef struct tr_dataset {
 	int64_t *i_ptr;   /* n_items + 1 */
 	int32_t *i_users; /* nnz, per item, users ascending */
 	int has_ts;
+	/* Weighted data (event logs with types, see events.h); NULL/0 for plain user,item CSVs,
+	 * whose behaviour does not change. u_w[e] > 0 is the confidence weight of entry e (in
+	 * u_items order), i_w the same in i_users order. Explicit negatives (not_interested,
+	 * low ratings) are kept apart from the positives, per user in time order: items
+	 * neg_items[neg_ptr[u] .. neg_ptr[u+1]) with strength neg_w > 0 and time neg_ts. */
+	float *u_w, *i_w;
+	int64_t n_neg;
+	int64_t *neg_ptr; /* n_users + 1, or NULL when there are no negatives */
+	int32_t *neg_items;
+	float *neg_w;
+	double *neg_ts;
 	long rows_read, duplicates;
 	uint64_t fingerprint; /* of the id lists and the pairs; see tr_dataset_fingerprint */
 } tr_dataset;
 
 /* tr_dataset_load: read a user,item[,timestamp] CSV with header. An empty file (header
- * only) is RS_EINVAL "no interactions". On error *ds is left zeroed. */
+ * only) is RS_EINVAL "no interactions". On error *ds is left zeroed. A CSV with a `type`
+ * column (event names or rs.EventType numbers) and/or a `value` column (a rating; without
+ * `type` every row is a rating) is an event log: its rows are weighted and aggregated as
+ * events.h describes, with the default weights. */
 int tr_dataset_load(const char *path, tr_dataset *ds, tr_error *err);
+
+/* tr_dataset_load_w: the same with the weights for an event log (NULL = defaults); a plain
+ * user,item[,timestamp] CSV ignores them. */
+struct tr_weights;
+int tr_dataset_load_w(const char *path, const struct tr_weights *w, tr_dataset *ds, tr_error *err);
 
 /* tr_dataset_build: from n triples of codes (u < n_users, i < n_items), taking ownership
  * of the id tables (which may be NULL for tests). Duplicates keep the earliest. */
@@ -40,8 +59,24 @@ void tr_dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_us
                       int32_t n_items, int64_t n, const int32_t *u, const int32_t *i,
                       const double *ts);
 
+/* tr_dataset_build_signed: like tr_dataset_build for unique (u, i) pairs with a signed
+ * weight w[r]: w > 0 a positive of that confidence, w < 0 an explicit negative of strength
+ * -w, w == 0 dropped. The fingerprint also covers the weights and the negatives. */
+void tr_dataset_build_signed(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users,
+                             int32_t n_items, int64_t n, const int32_t *u, const int32_t *i,
+                             const double *ts, const float *w);
+
+/* tr_dataset_is_weighted: 1 if ds carries weights or negatives (an event log). */
+static inline int
+tr_dataset_is_weighted(const tr_dataset *ds)
+{
+	return ds->u_w != NULL || ds->n_neg > 0;
+}
+
 /* tr_dataset_subset: the entries e (in u_ptr order) with keep[e] != 0, same code space,
- * borrowing parent's id tables. */
+ * borrowing parent's id tables. Weights follow their entries; a user's negatives are kept
+ * up to the time of the user's last kept entry (none if the user keeps no entry), so a
+ * time-ordered holdout does not see later negatives. */
 void tr_dataset_subset(const tr_dataset *parent, const unsigned char *keep, tr_dataset *out);
 
 /* tr_dataset_holdout: mark each user's last entries as held out, like split.py

@@ -172,6 +172,12 @@ tr_ease_score(const tr_ease *m, const tr_dataset *ds, int32_t user, float *score
 		for (j = 0; j < n; j++)
 			scores[j] += row[j];
 	}
+	if (ds->neg_ptr != NULL) /* explicit negatives: minus their rows (x_ui = -1) */
+		for (p = ds->neg_ptr[user]; p < ds->neg_ptr[user + 1]; p++) {
+			const float *row = m->W + (size_t) ds->neg_items[p] * n;
+			for (j = 0; j < n; j++)
+				scores[j] -= row[j];
+		}
 }
 
 int

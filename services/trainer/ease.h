@@ -6,6 +6,9 @@
  * Memory: primal 12 * items^2 bytes (float64 P, float32 B); dual 8 * users^2 +
  * 12 * users * items bytes. tr_ease_fit refuses (RS_ETOOBIG, clear message) when the form it
  * needs exceeds max_items (primal) or max_bytes, before allocating anything. */
+/* Weighted data (events.h): B is fitted on the binary positives; in the primal form a
+ * user's explicit negatives enter the score as x_ui = -1 (minus their rows), in the dual
+ * form they are only excluded from the lists. */
 #ifndef TR_EASE_H
 #define TR_EASE_H
 

@@ -158,6 +158,26 @@ tr_knn_score(const tr_knn *m, const int32_t *hist, int64_t n, float *scores)
 	}
 }
 
+void
+tr_knn_score_w(const tr_knn *m, const int32_t *hist, const float *w, int64_t n, const int32_t *neg,
+               const float *neg_w, int64_t nn, float *scores)
+{
+	int64_t a, p;
+
+	memset(scores, 0, (size_t) m->n_items * sizeof(float));
+	for (a = 0; a < n; a++) {
+		int32_t i = hist[a];
+		float wi = w != NULL ? w[a] : 1.0f;
+		for (p = m->ptr[i]; p < m->ptr[i + 1]; p++)
+			scores[m->idx[p]] += wi * m->val[p];
+	}
+	for (a = 0; a < nn; a++) {
+		int32_t i = neg[a];
+		for (p = m->ptr[i]; p < m->ptr[i + 1]; p++)
+			scores[m->idx[p]] -= neg_w[a] * m->val[p];
+	}
+}
+
 int
 tr_knn_save(const tr_knn *m, const char *dir, tr_error *err)
 {

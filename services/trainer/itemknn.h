@@ -25,6 +25,12 @@ void tr_knn_fit(const tr_dataset *ds, int k, double shrink, double seq_weight, i
 /* tr_knn_score: scores[n_items] = sum over hist[0..n) of that item's row. */
 void tr_knn_score(const tr_knn *m, const int32_t *hist, int64_t n, float *scores);
 
+/* tr_knn_score_w: weighted data (events.h): scores = sum_a w[a] * row(hist[a]) (w NULL =
+ * 1) minus sum_b neg_w[b] * row(neg[b]) for the user's explicit negatives, so items similar
+ * to what the user rejected move down. */
+void tr_knn_score_w(const tr_knn *m, const int32_t *hist, const float *w, int64_t n,
+                    const int32_t *neg, const float *neg_w, int64_t nn, float *scores);
+
 /* tr_knn_save/load: files knn_ptr.i64, knn_idx.i32, knn_val.f32 in dir. */
 int tr_knn_save(const tr_knn *m, const char *dir, tr_error *err);
 int tr_knn_load(tr_knn *m, int32_t n_items, const char *dir, tr_error *err);

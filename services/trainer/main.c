@@ -1,5 +1,5 @@
-/* rs-train: the offline pipeline (split, fit, recommend, evaluate, tune, publish, generate, import,
- * synth). main only dispatches to commands.c; see README.md for the tour. */
+/* rs-train: the offline pipeline (split, fit, recommend, evaluate, tune, publish, pipeline,
+ * generate, import, synth). main only dispatches to commands.c; see README.md for the tour. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +18,8 @@ static const struct {
         {"evaluate", tr_cmd_evaluate, "test.csv + train.csv + recs.csv -> metrics"},
         {"tune", tr_cmd_tune, "grid search on a validation split carved from train.csv"},
         {"publish", tr_cmd_publish, "model folder -> immutable version folder (LMDB + manifest)"},
+        {"pipeline", tr_cmd_pipeline,
+         "event store -> tune/fit/evaluate all -> publish + activate the best"},
         {"generate", trn_cmd_generate, "synthetic marketplace -> PostgreSQL and/or CSV"},
         {"import", trn_cmd_import, "public dataset formats -> PostgreSQL"},
         {"synth", tr_cmd_synth, "synthetic Zipf interaction matrix as train.csv (speed tests)"},

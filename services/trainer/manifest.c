@@ -9,8 +9,20 @@
 
 #include "rs_err.h"
 
+static json_t *manifest_params_base(const tr_params *p);
+
 static json_t *
 manifest_params(const tr_params *p)
+{
+	json_t *o = manifest_params_base(p);
+
+	if (o != NULL && p->weights[0] != '\0')
+		json_object_set_new(o, "weights", json_string(p->weights));
+	return o;
+}
+
+static json_t *
+manifest_params_base(const tr_params *p)
 {
 	return json_pack("{s:f, s:i, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:s, s:i,"
 	                 " s:i, s:i, s:f, s:f, s:s, s:I, s:s, s:i}",
@@ -104,6 +116,11 @@ tr_manifest_read(const char *dir, tr_model *m, int *ease_dual, tr_error *err)
 	if ((rv = tr_kind_parse(model, &m->kind, err)) != 0 || users < 0 || items < 0) {
 		json_decref(root);
 		return rv ? rv : tr_error_set(err, RS_ECORRUPT, "%s: bad sizes", path);
+	}
+	{
+		const char *weights = "";
+		json_unpack(params, "{s?s}", "weights", &weights);
+		snprintf(p->weights, sizeof(p->weights), "%s", weights);
 	}
 	snprintf(p->sources, sizeof(p->sources), "%s", sources);
 	snprintf(p->objective, sizeof(p->objective), "%s", objective);

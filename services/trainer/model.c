@@ -248,7 +248,16 @@ tr_model_score(const tr_model *m, const tr_dataset *ds, int32_t user, float *sco
 		memcpy(scores, m->pop_score, (size_t) m->n_items * sizeof(float));
 		break;
 	case TR_ITEMKNN:
-		tr_knn_score(&m->knn, ds->u_items + b, e - b, scores);
+		if (tr_dataset_is_weighted(ds)) {
+			int64_t nb = ds->neg_ptr != NULL ? ds->neg_ptr[user] : 0;
+			int64_t ne = ds->neg_ptr != NULL ? ds->neg_ptr[user + 1] : 0;
+			tr_knn_score_w(
+			        &m->knn, ds->u_items + b, ds->u_w != NULL ? ds->u_w + b : NULL,
+			        e - b, ds->neg_ptr != NULL ? ds->neg_items + nb : NULL,
+			        ds->neg_ptr != NULL ? ds->neg_w + nb : NULL, ne - nb, scores);
+		} else {
+			tr_knn_score(&m->knn, ds->u_items + b, e - b, scores);
+		}
 		break;
 	case TR_ALS:
 		tr_als_score(&m->als, user, scores);
@@ -281,6 +290,9 @@ tr_model_recommend(const tr_model *m, const tr_dataset *ds, int32_t user, int k,
 		tr_model_score(m, ds, user, scores);
 		for (p = ds->u_ptr[user]; p < ds->u_ptr[user + 1]; p++)
 			scores[ds->u_items[p]] = -INFINITY;
+		if (ds->neg_ptr != NULL) /* what the user rejected is never recommended */
+			for (p = ds->neg_ptr[user]; p < ds->neg_ptr[user + 1]; p++)
+				scores[ds->neg_items[p]] = -INFINITY;
 	}
 	return tr_topk(scores, m->n_items, k, out, out_score);
 }

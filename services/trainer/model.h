@@ -48,6 +48,8 @@ typedef struct tr_params {
 	double eta, holdout_frac; /* holdout_frac <= 0: leave the last one out */
 	char objective[32];
 	char holdout[24]; /* how the ranker's label slice is carved (split.py protocol) */
+	/* event logs (events.h): the --weights spec the data was weighted with, "" = defaults */
+	char weights[192];
 	/* all */
 	int nthreads;
 	uint64_t seed;

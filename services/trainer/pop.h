@@ -1,5 +1,7 @@
 /* pop: popularity baseline. score(i) = number of train users of i, or with half_life > 0
- * the time-decayed count sum_u 2^(-(t_max - t_ui) / half_life) (t in timestamp units). */
+ * the time-decayed count sum_u 2^(-(t_max - t_ui) / half_life) (t in timestamp units).
+ * Weighted data (events.h): each pair counts with its weight, and each explicit negative
+ * subtracts its strength (decayed the same way). */
 #ifndef TR_POP_H
 #define TR_POP_H
 

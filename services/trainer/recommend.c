@@ -33,6 +33,48 @@ rec_range(void *vctx, size_t begin, size_t end, int tid)
 		                           c->out + j * (size_t) c->k, c->sc[tid], c->ws[tid]);
 }
 
+/* rec_twostage_filtered: two-stage lists without the user's explicit negatives (the ranker
+ * may still place them): ask for k + the most negatives any user has, drop, keep k */
+static int
+rec_twostage_filtered(const tr_model *m, const tr_dataset *ds, const int32_t *users, size_t n,
+                      int k, int32_t *out, int *counts, tr_error *err)
+{
+	int64_t extra = 0, p;
+	size_t j;
+	int32_t *tmp;
+	int *tc, rv, r, kk;
+	unsigned char *neg = tr_xcalloc((size_t) ds->n_items + 1, 1);
+
+	for (j = 0; j < n; j++)
+		if (users[j] >= 0 && users[j] < ds->n_users &&
+		    ds->neg_ptr[users[j] + 1] - ds->neg_ptr[users[j]] > extra)
+			extra = ds->neg_ptr[users[j] + 1] - ds->neg_ptr[users[j]];
+	kk = k + (int) (extra < 100000 ? extra : 100000);
+	tmp = tr_xmalloc((n > 0 ? n : 1) * (size_t) kk * sizeof(int32_t));
+	tc = tr_xcalloc(n > 0 ? n : 1, sizeof(int));
+	rv = tr_twostage_recommend_batch(m->ts, m, ds, users, n, kk, tmp, tc, err);
+	for (j = 0; rv == 0 && j < n; j++) {
+		int32_t u = users[j];
+		int got = 0;
+		if (u >= 0 && u < ds->n_users)
+			for (p = ds->neg_ptr[u]; p < ds->neg_ptr[u + 1]; p++)
+				neg[ds->neg_items[p]] = 1;
+		for (r = 0; r < tc[j] && got < k; r++) {
+			int32_t it = tmp[j * (size_t) kk + (size_t) r];
+			if (!neg[it])
+				out[j * (size_t) k + (size_t) got++] = it;
+		}
+		counts[j] = got;
+		if (u >= 0 && u < ds->n_users)
+			for (p = ds->neg_ptr[u]; p < ds->neg_ptr[u + 1]; p++)
+				neg[ds->neg_items[p]] = 0;
+	}
+	free(tmp);
+	free(tc);
+	free(neg);
+	return rv;
+}
+
 int
 tr_recommend_batch(const tr_model *m, const tr_dataset *ds, const int32_t *users, size_t n, int k,
                    int32_t *out, int *counts, tr_error *err)
@@ -45,7 +87,10 @@ tr_recommend_batch(const tr_model *m, const tr_dataset *ds, const int32_t *users
 	/* our threads score users in parallel; BLAS threads inside them only contend */
 	openblas_set_num_threads(1);
 	if (m->kind == TR_TWOSTAGE)
-		return tr_twostage_recommend_batch(m->ts, m, ds, users, n, k, out, counts, err);
+		return ds->neg_ptr != NULL
+		               ? rec_twostage_filtered(m, ds, users, n, k, out, counts, err)
+		               : tr_twostage_recommend_batch(m->ts, m, ds, users, n, k, out, counts,
+		                                             err);
 	c.m = m;
 	c.ds = ds;
 	c.users = users;

@@ -79,9 +79,26 @@ int
 tr_runlog_fit(const char *store, const char *experiment, const tr_model *m, const char *train_path,
               const char *model_dir, char run_id[33], tr_error *err)
 {
-	char run_dir[4200], sub[4300], text[8192], abs_store[4096], eid[16], v[64];
-	long long end = runlog_ms(), start = end - (long long) (m->fit_seconds * 1000);
+	long long end = runlog_ms();
 	uint64_t h = tr_fnv1a(TR_FNV_INIT, &end, sizeof(end));
+	pid_t pid = getpid();
+	uint64_t h2;
+
+	h = tr_fnv1a(h, &m->fingerprint, sizeof(m->fingerprint));
+	h2 = tr_fnv1a(h ^ 0x5bd1e995u, &pid, sizeof(pid));
+	snprintf(run_id, 33, "%016" PRIx64 "%016" PRIx64, h, h2);
+	return tr_runlog_fit_as(store, experiment, m, train_path, model_dir, run_id, 0, err);
+}
+
+int
+tr_runlog_fit_as(const char *store, const char *experiment, const tr_model *m,
+                 const char *train_path, const char *model_dir, const char *run_id,
+                 double run_seconds, tr_error *err)
+{
+	char run_dir[4200], sub[4300], text[8192], abs_store[4096], eid[16], v[64];
+	long long end = runlog_ms(),
+	          start = end -
+	                  (long long) ((run_seconds > 0 ? run_seconds : m->fit_seconds) * 1000);
 	const tr_params *p = &m->params;
 	int rv;
 	struct {
@@ -95,12 +112,6 @@ tr_runlog_fit(const char *store, const char *experiment, const tr_model *m, cons
 	            {"candidates", p->cand_n},   {"trees", p->trees},
 	            {"depth", p->depth},         {"eta", p->eta}};
 
-	h = tr_fnv1a(h, &m->fingerprint, sizeof(m->fingerprint));
-	{
-		pid_t pid = getpid();
-		uint64_t h2 = tr_fnv1a(h ^ 0x5bd1e995u, &pid, sizeof(pid));
-		snprintf(run_id, 33, "%016" PRIx64 "%016" PRIx64, h, h2);
-	}
 	if ((rv = runlog_dirs(store, experiment, run_id, run_dir, sizeof(run_dir), err)) != 0)
 		return rv;
 	runlog_exp_id(experiment, eid);
@@ -174,4 +185,19 @@ tr_runlog_metric(const char *store, const char *experiment, const char *run_id, 
 		return rv;
 	snprintf(text, sizeof(text), "%lld %.10g 0\n", runlog_ms(), value);
 	return runlog_write(sub, name, "a", text, err);
+}
+
+int
+tr_runlog_tag(const char *store, const char *experiment, const char *run_id, const char *name,
+              const char *value, tr_error *err)
+{
+	char run_dir[4200], sub[4300];
+	int rv;
+
+	if ((rv = runlog_dirs(store, experiment, run_id, run_dir, sizeof(run_dir), err)) != 0)
+		return rv;
+	snprintf(sub, sizeof(sub), "%s/tags", run_dir);
+	if ((rv = tr_mkdir_p(sub, err)) != 0)
+		return rv;
+	return runlog_write(sub, name, "w", value, err);
 }

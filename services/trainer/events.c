@@ -1,0 +1,263 @@
+/* events: see events.h. */
+#include "events.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "csv.h"
+#include "rs_err.h"
+
+static const char *const ev_names[TR_EV_NTYPES] = {
+        "", "view", "click", "add_to_cart", "purchase", "rating", "not_interested"};
+
+void
+tr_weights_defaults(tr_weights *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->w[TR_EV_VIEW] = 1;
+	w->w[TR_EV_CLICK] = 2;
+	w->w[TR_EV_ADD_TO_CART] = 4;
+	w->w[TR_EV_PURCHASE] = 8;
+	w->w[TR_EV_RATING] = 2;
+	w->w[TR_EV_NOT_INTERESTED] = 8;
+	w->rating_low = 3;
+}
+
+int
+tr_event_type_parse(const char *s)
+{
+	int t;
+	double v;
+
+	for (t = 1; t < TR_EV_NTYPES; t++)
+		if (strcasecmp(s, ev_names[t]) == 0)
+			return t;
+	if (strcasecmp(s, "cart") == 0 || strcasecmp(s, "add-to-cart") == 0 ||
+	    strcasecmp(s, "addtocart") == 0)
+		return TR_EV_ADD_TO_CART;
+	if (strcasecmp(s, "not-interested") == 0)
+		return TR_EV_NOT_INTERESTED;
+	if (tr_parse_double(s, &v) == 0 && v >= 1 && v < TR_EV_NTYPES && v == floor(v))
+		return (int) v;
+	return -1;
+}
+
+int
+tr_weights_parse(const char *spec, tr_weights *w, tr_error *err)
+{
+	char *copy = tr_xstrdup(spec), *save = NULL, *tok;
+	int rv = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		double v;
+		int t;
+
+		while (*tok == ' ')
+			tok++;
+		if (eq == NULL || tr_parse_double(eq + 1, &v) != 0 || v < 0 || v > 1e6) {
+			rv = tr_error_set(
+			        err, RS_EINVAL,
+			        "--weights: '%s' is not name=number (a number in [0, 1e6])", tok);
+			break;
+		}
+		*eq = '\0';
+		if (strcmp(tok, "rating_low") == 0) {
+			w->rating_low = v;
+			continue;
+		}
+		if ((t = tr_event_type_parse(tok)) < 0 || isdigit((unsigned char) tok[0])) {
+			rv = tr_error_set(
+			        err, RS_EINVAL,
+			        "--weights: unknown event type '%s' (known: view, click, "
+			        "add_to_cart, purchase, rating, not_interested, rating_low)",
+			        tok);
+			break;
+		}
+		w->w[t] = v;
+	}
+	free(copy);
+	return rv;
+}
+
+void
+tr_weights_format(const tr_weights *w, char *buf, size_t n)
+{
+	snprintf(buf, n,
+	         "view=%g,click=%g,add_to_cart=%g,purchase=%g,rating=%g,not_interested=%g,"
+	         "rating_low=%g",
+	         w->w[1], w->w[2], w->w[3], w->w[4], w->w[5], w->w[6], w->rating_low);
+}
+
+void
+tr_event_log_init(tr_event_log *log)
+{
+	memset(log, 0, sizeof(*log));
+	log->users = tr_xmalloc(sizeof(*log->users));
+	log->items = tr_xmalloc(sizeof(*log->items));
+	tr_ids_init(log->users);
+	tr_ids_init(log->items);
+}
+
+void
+tr_event_log_push(tr_event_log *log, const char *user, size_t ulen, const char *item, size_t ilen,
+                  int type, double value, double ts)
+{
+	if (log->n == log->cap) {
+		log->cap = log->cap ? log->cap * 2 : 1 << 16;
+		log->u = tr_xrealloc(log->u, (size_t) log->cap * sizeof(int32_t));
+		log->i = tr_xrealloc(log->i, (size_t) log->cap * sizeof(int32_t));
+		log->type = tr_xrealloc(log->type, (size_t) log->cap);
+		log->value = tr_xrealloc(log->value, (size_t) log->cap * sizeof(double));
+		log->ts = tr_xrealloc(log->ts, (size_t) log->cap * sizeof(double));
+	}
+	log->u[log->n] = tr_ids_intern(log->users, user, ulen);
+	log->i[log->n] = tr_ids_intern(log->items, item, ilen);
+	log->type[log->n] = (int8_t) type;
+	log->value[log->n] = value;
+	log->ts[log->n] = ts;
+	log->n++;
+}
+
+void
+tr_event_log_fini(tr_event_log *log)
+{
+	if (log->users != NULL) {
+		tr_ids_fini(log->users);
+		free(log->users);
+	}
+	if (log->items != NULL) {
+		tr_ids_fini(log->items);
+		free(log->items);
+	}
+	free(log->u);
+	free(log->i);
+	free(log->type);
+	free(log->value);
+	free(log->ts);
+	memset(log, 0, sizeof(*log));
+}
+
+/* the signed amount of one event; *override = it cancels an earlier negative */
+static double
+ev_amount(const tr_weights *w, int type, double value, int *override)
+{
+	*override = 0;
+	switch (type) {
+	case TR_EV_VIEW:
+	case TR_EV_CLICK:
+		return w->w[type];
+	case TR_EV_ADD_TO_CART:
+	case TR_EV_PURCHASE:
+		*override = 1;
+		return w->w[type];
+	case TR_EV_RATING:
+		if (isnan(value))
+			return w->w[TR_EV_RATING];
+		if (value < w->rating_low)
+			return -w->w[TR_EV_RATING] * (w->rating_low - value);
+		*override = 1;
+		return w->w[TR_EV_RATING] * (value - w->rating_low + 1);
+	case TR_EV_NOT_INTERESTED:
+		return -w->w[TR_EV_NOT_INTERESTED];
+	default:
+		return 0;
+	}
+}
+
+static const tr_event_log *sort_log;
+
+static int
+ev_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+	const tr_event_log *l = sort_log;
+
+	if (l->u[x] != l->u[y])
+		return l->u[x] < l->u[y] ? -1 : 1;
+	if (l->i[x] != l->i[y])
+		return l->i[x] < l->i[y] ? -1 : 1;
+	if (l->ts[x] != l->ts[y])
+		return l->ts[x] < l->ts[y] ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+int
+tr_events_build(tr_event_log *log, const tr_weights *w, tr_dataset *ds, tr_error *err)
+{
+	int64_t *ord, a, b, np = 0, npos = 0;
+	int32_t *pu, *pi;
+	double *pts;
+	float *pw;
+
+	memset(ds, 0, sizeof(*ds));
+	ord = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(int64_t));
+	for (a = 0; a < log->n; a++)
+		ord[a] = a;
+	sort_log = log; /* qsort has no context argument; rs-train builds one log at a time */
+	qsort(ord, (size_t) log->n, sizeof(int64_t), ev_cmp);
+	sort_log = NULL;
+	pu = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(int32_t));
+	pi = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(int32_t));
+	pts = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(double));
+	pw = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(float));
+	for (a = 0; a < log->n; a = b) {
+		int64_t x = ord[a];
+		double pos = 0, neg = 0, t_neg = -INFINITY, t_first = log->ts[x];
+		int negative = 0;
+
+		for (b = a;
+		     b < log->n && log->u[ord[b]] == log->u[x] && log->i[ord[b]] == log->i[x];
+		     b++) {
+			int64_t y = ord[b];
+			int override;
+			double amt = ev_amount(w, log->type[y], log->value[y], &override);
+			if (amt < 0) {
+				neg -= amt;
+				negative = 1;
+				t_neg = log->ts[y];
+			} else {
+				pos += amt;
+				if (override && amt > 0)
+					negative = 0; /* a later purchase / good rating wins */
+			}
+		}
+		if (negative && neg > 0) {
+			pu[np] = log->u[x];
+			pi[np] = log->i[x];
+			pts[np] = t_neg;
+			pw[np++] = (float) -neg;
+		} else if (pos > 0) {
+			pu[np] = log->u[x];
+			pi[np] = log->i[x];
+			pts[np] = t_first;
+			pw[np++] = (float) pos;
+			npos++;
+		}
+	}
+	free(ord);
+	if (npos == 0) {
+		free(pu);
+		free(pi);
+		free(pts);
+		free(pw);
+		return tr_error_set(err, RS_EINVAL,
+		                    "no interactions (%lld events, none with a positive weight)",
+		                    (long long) log->n);
+	}
+	tr_dataset_build_signed(ds, log->users, log->items, tr_ids_count(log->users),
+	                        tr_ids_count(log->items), np, pu, pi, pts, pw);
+	ds->has_ts = 1;
+	ds->rows_read = (long) log->n;
+	log->users = NULL; /* now the dataset's */
+	log->items = NULL;
+	free(pu);
+	free(pi);
+	free(pts);
+	free(pw);
+	return 0;
+}
