@@ -333,10 +333,11 @@ rank_ranker_predict(const rank_ranker *r, const float *x, size_t n, float *score
 	char arr[160];
 	static const char cfg_value[] =
 	        "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
-	        "\"iteration_end\": 0, \"strict_shape\": false, "
+	        "\"iteration_end\": 0, \"strict_shape\": false, \"cache_id\": 0, "
 	        "\"missing\": NaN}";
 	static const char cfg_contrib[] = "{\"type\": 2, \"training\": false, \"iteration_begin\": "
-	                                  "0, \"iteration_end\": 0, \"strict_shape\": false}";
+	                                  "0, \"iteration_end\": 0, \"strict_shape\": false, "
+	                                  "\"cache_id\": 0}";
 	const bst_ulong *shape = NULL;
 	bst_ulong dim = 0;
 	const float *res = NULL;

@@ -1,0 +1,465 @@
+/* The learned ranker online = offline: rs-train fits and publishes a tiny two-stage model,
+ * rs-ranking loads the version and, given the candidates rs-train generated for a user (each
+ * source's raw score and rank) and the user's history, computes the same feature rows and the
+ * same scores. Also: versions without serving data fall back to the linear scorer, and
+ * switching between a linear and a learned version under load fails no request.
+ * No database: the service runs against one that is down, versions are installed with
+ * rank_use_version (what the model watch's swap callback calls). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "publish.h"
+#include "ranker.h"
+#include "ranking.h"
+#include "ranking.pb-c.h"
+#include "rs_err.h"
+#include "rs_model.h"
+#include "rs_rankfeat.h"
+#include "rs_rpc.h"
+#include "rs_time.h"
+#include "twostage.h"
+
+#define DOWN_DSN "host=127.0.0.1 port=1 user=postgres dbname=none"
+
+static rank_state *st;
+static rs_rpc_server *srv;
+static rs_rpc_client *cli;
+static char url[64], root[64], mdir[128], vdir[128], vold[128], vals[128];
+static tr_dataset ds;
+static tr_model model;
+
+/* run "<what> '<dir>'<tail>" (rm -rf of the test folder, rm -f of the rankfeat files) */
+static void
+sh(const char *what, const char *dir, const char *tail)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s '%s'%s", what, dir, tail);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* 60 users walk a cycle of 24 items (numeric ids 101..124) with a second, user-dependent
+ * stride, so als, itemknn and pop all see structure; timestamps in seconds. */
+static void
+write_train(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "user,item,timestamp\n");
+	for (int u = 0; u < 60; u++)
+		for (int s = 0; s < 9; s++) {
+			int it = (u + s * (1 + u % 3)) % 24;
+			fprintf(f, "%d,%d,%d\n", 1000 + u, 101 + it, 1700000000 + u * 100 + s * 10);
+		}
+	fclose(f);
+}
+
+static void
+fit_publish(void)
+{
+	tr_params p;
+	tr_error err;
+	char train[160];
+
+	snprintf(root, sizeof(root), "/tmp/rs-rank-xgb-XXXXXX");
+	cr_assert_not_null(mkdtemp(root));
+	snprintf(train, sizeof(train), "%s/train.csv", root);
+	snprintf(mdir, sizeof(mdir), "%s/model", root);
+	snprintf(vdir, sizeof(vdir), "%s/v-xgb", root);
+	snprintf(vold, sizeof(vold), "%s/v-old", root);
+	snprintf(vals, sizeof(vals), "%s/v-als", root);
+	write_train(train);
+	cr_assert_eq(tr_dataset_load(train, &ds, &err), 0, "%s", err.msg);
+	tr_params_defaults(&p);
+	snprintf(p.sources, sizeof(p.sources), "als,itemknn,pop");
+	snprintf(p.holdout, sizeof(p.holdout), "leave-one-out");
+	p.factors = 8;
+	p.iterations = 5;
+	p.cand_n = 10;
+	p.trees = 30;
+	p.depth = 4;
+	p.nthreads = 1;
+	cr_assert_eq(tr_model_fit(TR_TWOSTAGE, &p, &ds, &model, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_save(&model, &ds, mdir, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(mdir, vdir, NULL, &err), 0, "%s", err.msg);
+}
+
+static void
+start(void)
+{
+	rank_config cfg = {
+	        .pg_dsn = DOWN_DSN,
+	        .url = url,
+	        .workers = 2,
+	        .log_level = RS_LOG_WARN,
+	        .default_k = 20,
+	        .refresh_ms = 60000,
+	        .pg_timeout_ms = 5000,
+	        .model_dir = "",
+	        .model_poll_ms = 0,
+	};
+	snprintf(url, sizeof(url), "inproc://ranking-xgb-test-%d", (int) getpid());
+	rs_log_init("ranking-test", RS_LOG_ERROR);
+	cr_assert_eq(rank_open(&st, &cfg), 0);
+	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, rank_routes, st), 0);
+	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
+	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
+		usleep(5000);
+	cr_assert_gt(rs_rpc_client_connected(cli), 0);
+}
+
+static void
+setup(void)
+{
+	fit_publish();
+	start();
+}
+
+static void
+teardown(void)
+{
+	rs_rpc_client_close(cli);
+	rs_rpc_server_close(srv);
+	rank_close(st);
+	tr_model_fini(&model);
+	tr_dataset_fini(&ds);
+	if (root[0] != '\0')
+		sh("rm -rf", root, "");
+}
+
+TestSuite(ranker, .init = setup, .fini = teardown, .timeout = 60);
+
+static int
+use(const char *dir, const char *version)
+{
+	rs_model *m;
+	char err[256];
+	cr_assert_eq(rs_model_open(dir, version, &m, err, sizeof(err)), 0, "%s", err);
+	int rv = rank_use_version(st, m);
+	rs_model_unref(m);
+	return rv;
+}
+
+static int64_t
+item_id(int32_t code)
+{
+	return atoll(tr_ids_name(ds.items, code));
+}
+
+/* One user's request as rs-candidate would send it for this model: the candidates rs-train
+ * generated, with the als and itemknn raw scores and ranks (pop: ranking computes it from the
+ * version), and the user's history. All memory in the arena. */
+typedef struct req_buf {
+	Rs__RankRequest req;
+	Rs__RequestHeader hdr;
+} req_buf;
+
+static Rs__RankRequest *
+build_request(rs_arena *a, int32_t u, const tr_twostage_row *row, int with_stats)
+{
+	req_buf *b = rs_arena_alloc(a, sizeof(*b));
+	int64_t pb = ds.u_ptr[u], pe = ds.u_ptr[u + 1];
+	size_t nh = (size_t) (pe - pb), ns = 0;
+
+	rs__rank_request__init(&b->req);
+	rs__request_header__init(&b->hdr);
+	b->hdr.request_id = "xgb";
+	b->hdr.deadline_unix_ms = rs_now_ms() + 5000;
+	b->req.header = &b->hdr;
+	b->req.user_id = atoll(tr_ids_name(ds.users, u));
+	b->req.k = (uint32_t) row->n;
+	b->req.explain = 1;
+	b->req.recent = rs_arena_alloc(a, nh * sizeof(void *));
+	for (size_t i = 0; i < nh; i++) {
+		Rs__HistoryEvent *h = rs_arena_alloc(a, sizeof(*h));
+		rs__history_event__init(h);
+		h->item_id = item_id(ds.u_items[pb + (int64_t) i]);
+		h->ts_ms = (int64_t) (ds.u_ts[pb + (int64_t) i] * 1000.0);
+		h->type = RS__EVENT_TYPE__EVENT_VIEW;
+		b->req.recent[nh - 1 - i] = h; /* newest first, like rs-feature */
+	}
+	b->req.n_recent = nh;
+	b->req.candidates = rs_arena_alloc(a, (size_t) row->n * sizeof(void *));
+	for (int c = 0; c < row->n; c++) {
+		Rs__Candidate *cd = rs_arena_alloc(a, sizeof(*cd));
+		rs__candidate__init(cd);
+		cd->item_id = item_id(row->items[c]);
+		cd->sources = rs_arena_alloc(a, (size_t) row->n_src * sizeof(void *));
+		for (int s = 0; s < row->n_src; s++) {
+			const char *name = tr_twostage_source(model.ts, s);
+			if (strcmp(name, "pop") == 0)
+				continue;
+			Rs__SourceScore *sc = rs_arena_alloc(a, sizeof(*sc));
+			int32_t rk = row->rank[c * row->n_src + s];
+			rs__source_score__init(sc);
+			sc->source = (char *) name;
+			sc->score = row->score[c * row->n_src + s];
+			sc->rank = rk <= model.params.cand_n ? (uint32_t) rk : 0;
+			cd->sources[cd->n_sources++] = sc;
+		}
+		b->req.candidates[c] = cd;
+	}
+	b->req.n_candidates = (size_t) row->n;
+	if (with_stats) {
+		b->req.source_stats = rs_arena_alloc(a, (size_t) row->n_src * sizeof(void *));
+		for (int s = 0; s < row->n_src; s++) {
+			Rs__SourceStats *ss = rs_arena_alloc(a, sizeof(*ss));
+			rs__source_stats__init(ss);
+			ss->source = (char *) tr_twostage_source(model.ts, s);
+			ss->top = row->norm[s].top;
+			ss->low = row->norm[s].low;
+			ss->count = 1;
+			b->req.source_stats[ns++] = ss;
+		}
+		b->req.n_source_stats = ns;
+	}
+	return &b->req;
+}
+
+static Rs__RankResponse *
+rank(rs_arena *a, Rs__RankRequest *req)
+{
+	Rs__RankResponse *r = NULL;
+	Rs__Status status;
+	char err[256] = "";
+	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_RANK, &req->base,
+	                        &rs__rank_response__descriptor, 5000, a, (void **) &r, &status, err,
+	                        sizeof(err));
+	cr_assert_eq(rv, 0, "rpc: %s", rs_strerror(rv));
+	cr_assert_eq(status, RS__STATUS__STATUS_OK, "status %d: %s", status, err);
+	return r;
+}
+
+/* the response against rs-train's rows and scores for user u; returns the max |diff| */
+static double
+compare_user(int32_t u, int with_stats)
+{
+	tr_twostage_row row;
+	tr_error err;
+	rs_arena *a;
+	double maxd = 0;
+
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, u, &row, &err), 0, "%s", err.msg);
+	cr_assert_gt(row.n, 1);
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	Rs__RankResponse *r = rank(a, build_request(a, u, &row, with_stats));
+	cr_assert_str_eq(r->header->model_version, "v-xgb");
+	cr_assert_eq(r->n_items, (size_t) row.n);
+	for (size_t i = 0; i < r->n_items; i++) {
+		const Rs__RankedItem *it = r->items[i];
+		int c = -1;
+		for (int q = 0; q < row.n; q++)
+			if (item_id(row.items[q]) == it->item_id)
+				c = q;
+		cr_assert_geq(c, 0);
+		cr_assert_eq(it->n_features, (size_t) row.nfeat);
+		for (int f = 0; f < row.nfeat; f++)
+			cr_assert_eq(it->features[f]->value, row.feat[c * row.nfeat + f],
+			             "user %d item %lld feature %s: online %.9g offline %.9g", u,
+			             (long long) it->item_id, it->features[f]->name,
+			             it->features[f]->value, row.feat[c * row.nfeat + f]);
+		double d = fabs((double) it->score - (double) row.pred[c]);
+		maxd = d > maxd ? d : maxd;
+		cr_assert_lt(d, 1e-5, "user %d item %lld: online %.7g offline %.7g", u,
+		             (long long) it->item_id, it->score, row.pred[c]);
+		cr_assert_gt(strlen(it->reason), 0);
+	}
+	tr_twostage_row_fini(&row);
+	rs_arena_destroy(a);
+	return maxd;
+}
+
+Test(ranker, online_rows_and_scores_equal_rs_train)
+{
+	double maxd = 0, d;
+	cr_assert_eq(use(vdir, "v-xgb"), 0);
+	for (int32_t u = 0; u < ds.n_users; u += 7) {
+		d = compare_user(u, 1);
+		maxd = d > maxd ? d : maxd;
+		d = compare_user(u, 0); /* normalisers derived from the candidates */
+		maxd = d > maxd ? d : maxd;
+	}
+	cr_log_info("ranker: max |online - offline| score over users = %.3g", maxd);
+}
+
+Test(ranker, explain_names_the_ranker_features)
+{
+	tr_twostage_row row;
+	tr_error err;
+	rs_arena *a;
+	const char *src[] = {"als", "itemknn", "pop"};
+	char name[48];
+
+	cr_assert_eq(use(vdir, "v-xgb"), 0);
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 3, &row, &err), 0, "%s", err.msg);
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	Rs__RankResponse *r = rank(a, build_request(a, 3, &row, 1));
+	cr_assert_gt(r->n_items, 0);
+	for (int f = 0; f < row.nfeat; f++) {
+		rs_rankfeat_name(src, 3, f, name, sizeof(name));
+		cr_assert_str_eq(r->items[0]->features[f]->name, name);
+	}
+	cr_assert_str_eq(r->items[0]->features[0]->name, "als_norm");
+	tr_twostage_row_fini(&row);
+	rs_arena_destroy(a);
+}
+
+/* a version published before the serving data existed (no rankfeat files in the model
+ * folder: no item_features db, no manifest ranker) and a version without a ranker at all */
+Test(ranker, versions_without_serving_data_fall_back_to_linear)
+{
+	tr_error err;
+	tr_model als;
+	tr_params p;
+	char adir[160];
+	rs_arena *a;
+
+	sh("rm -f", mdir, "/rankfeat*");
+	cr_assert_eq(tr_publish(mdir, vold, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(use(vold, "v-old"), RS_ENOTFOUND);
+	tr_params_defaults(&p);
+	p.factors = 4;
+	p.nthreads = 1;
+	snprintf(adir, sizeof(adir), "%s/als", root);
+	cr_assert_eq(tr_model_fit(TR_ALS, &p, &ds, &als, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_save(&als, &ds, adir, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(adir, vals, NULL, &err), 0, "%s", err.msg);
+	tr_model_fini(&als);
+	cr_assert_eq(use(vals, "v-als"), RS_ENOTFOUND);
+	/* the linear scorer serves and names the version */
+	tr_twostage_row row;
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 1, &row, &err), 0, "%s", err.msg);
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	Rs__RankResponse *r = rank(a, build_request(a, 1, &row, 1));
+	cr_assert_str_eq(r->header->model_version, "v-als");
+	cr_assert_gt(r->n_items, 0);
+	cr_assert_str_eq(r->items[0]->features[0]->name, "src_covisit");
+	tr_twostage_row_fini(&row);
+	rs_arena_destroy(a);
+}
+
+/* ---- switching under load ---- */
+
+static atomic_int stop_load, failed, served_xgb, served_lin;
+
+static void *
+load_thread(void *arg)
+{
+	tr_twostage_row *row = arg;
+	rs_arena *a;
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	while (!atomic_load(&stop_load)) {
+		Rs__RankResponse *r = NULL;
+		Rs__Status status;
+		int rv = rs_rpc_request(
+		        cli, RS__METHOD__METHOD_RANK, &build_request(a, 5, row, 1)->base,
+		        &rs__rank_response__descriptor, 5000, a, (void **) &r, &status, NULL, 0);
+		if (rv != 0 || status != RS__STATUS__STATUS_OK || r->n_items == 0)
+			atomic_fetch_add(&failed, 1);
+		else if (strcmp(r->header->model_version, "v-xgb") == 0 &&
+		         r->items[0]->n_features > 0 &&
+		         strcmp(r->items[0]->features[0]->name, "als_norm") == 0)
+			atomic_fetch_add(&served_xgb, 1);
+		else if (strcmp(r->header->model_version, "v-xgb") == 0)
+			atomic_fetch_add(&failed,
+			                 1); /* the learned version served by the linear scorer */
+		else
+			atomic_fetch_add(&served_lin, 1);
+		rs_arena_reset(a);
+	}
+	rs_arena_destroy(a);
+	return NULL;
+}
+
+Test(ranker, switching_linear_and_learned_under_load_fails_no_request)
+{
+	tr_twostage_row row;
+	tr_error err;
+	tr_model als;
+	tr_params p;
+	char adir[160];
+	pthread_t th[3];
+
+	tr_params_defaults(&p);
+	p.factors = 4;
+	p.nthreads = 1;
+	snprintf(adir, sizeof(adir), "%s/als", root);
+	cr_assert_eq(tr_model_fit(TR_ALS, &p, &ds, &als, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_save(&als, &ds, adir, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(adir, vals, NULL, &err), 0, "%s", err.msg);
+	tr_model_fini(&als);
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 5, &row, &err), 0, "%s", err.msg);
+	cr_assert_eq(use(vals, "v-als"), RS_ENOTFOUND);
+	atomic_store(&stop_load, 0);
+	atomic_store(&failed, 0);
+	for (int t = 0; t < 3; t++)
+		cr_assert_eq(pthread_create(&th[t], NULL, load_thread, &row), 0);
+	for (int i = 0; i < 6; i++) {
+		usleep(40000);
+		cr_assert_eq(use(i % 2 == 0 ? vdir : vals, i % 2 == 0 ? "v-xgb" : "v-als"),
+		             i % 2 == 0 ? 0 : RS_ENOTFOUND);
+	}
+	usleep(40000);
+	atomic_store(&stop_load, 1);
+	for (int t = 0; t < 3; t++)
+		pthread_join(th[t], NULL);
+	cr_log_info("ranker: switch under load: xgb %d linear %d failed %d",
+	            atomic_load(&served_xgb), atomic_load(&served_lin), atomic_load(&failed));
+	cr_assert_eq(atomic_load(&failed), 0);
+	cr_assert_gt(atomic_load(&served_xgb), 0);
+	cr_assert_gt(atomic_load(&served_lin), 0);
+	tr_twostage_row_fini(&row);
+}
+
+/* per-request cost of the learned ranker (rows + predict of 150 candidates, then TreeSHAP for
+ * the 20 shown): printed, bounded only loosely (sanitizer builds are slow) */
+Test(ranker, cost_per_request)
+{
+	tr_twostage_row row;
+	tr_error err;
+	rs_arena *a;
+	rs_model *m;
+	rank_ranker *rk;
+	char e[256];
+	enum { NC = 150, ITER = 200 };
+
+	cr_assert_eq(rs_model_open(vdir, "v-xgb", &m, e, sizeof(e)), 0, "%s", e);
+	cr_assert_eq(rank_ranker_open(m, 1, &rk, e, sizeof(e)), 0, "%s", e);
+	rs_model_unref(m);
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 9, &row, &err), 0, "%s", err.msg);
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	Rs__RankRequest *req = build_request(a, 9, &row, 1);
+	/* 150 candidates: the user's, repeated (cost does not depend on the values) */
+	const Rs__Candidate **cp = rs_arena_alloc(a, NC * sizeof(*cp));
+	for (int i = 0; i < NC; i++)
+		cp[i] = req->candidates[i % row.n];
+	int nf = rank_ranker_nfeat(rk), missing;
+	float *x = rs_arena_alloc(a, NC * (size_t) nf * sizeof(float)), sc[NC];
+	float *ct = rs_arena_alloc(a, 20 * (size_t) (nf + 1) * sizeof(float));
+	int64_t because[NC];
+	double t0 = rs_mono_ms(), t_rows = 0, t_pred = 0, t_shap = 0;
+	for (int it = 0; it < ITER; it++) {
+		double a0 = rs_mono_ms();
+		cr_assert_eq(rank_ranker_rows(rk, req, cp, NC, a, x, because, &missing), 0);
+		double a1 = rs_mono_ms();
+		cr_assert_eq(rank_ranker_predict(rk, x, NC, sc, NULL), 0);
+		double a2 = rs_mono_ms();
+		cr_assert_eq(rank_ranker_predict(rk, x, 20, sc, ct), 0);
+		t_rows += a1 - a0;
+		t_pred += a2 - a1;
+		t_shap += rs_mono_ms() - a2;
+	}
+	cr_log_info("ranker cost per request (%d candidates, %d features, 30 trees depth 4): "
+	            "rows %.3f ms, predict %.3f ms, contribs(20) %.3f ms, total %.3f ms",
+	            NC, nf, t_rows / ITER, t_pred / ITER, t_shap / ITER,
+	            (rs_mono_ms() - t0) / ITER);
+	rank_ranker_destroy(rk);
+	tr_twostage_row_fini(&row);
+	rs_arena_destroy(a);
+}
