@@ -1,4 +1,5 @@
 #include "rs_rpc.h"
+#include "rs_rpc_sp.h"
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
@@ -44,6 +45,7 @@ struct rs_rpc_server {
 	atomic_int s_stop;
 	pthread_mutex_t s_lock; /* s_stop changes and w_receiving */
 	rs_metric *s_unknown;
+	rpc_sp_server *s_sp; /* tcp:// and ipc://: plain sockets instead of NNG */
 };
 
 const char *
@@ -243,6 +245,13 @@ reply:
 	return 0;
 }
 
+static int
+rpc_sp_dispatch(void *ud, rs_arena *arena, const uint8_t *req, size_t len, uint8_t **out,
+                size_t *outlen)
+{
+	return rpc_dispatch(ud, req, len, arena, out, outlen);
+}
+
 static void *
 rpc_worker_main(void *arg)
 {
@@ -338,6 +347,12 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 	}
 	s->s_unknown = rs_metrics_counter("rs_rpc_rejected_total",
 	                                  "RPC messages rejected before dispatch", NULL);
+	if (rpc_sp_handles(url)) {
+		if ((rv = rpc_sp_server_open(&s->s_sp, url, workers, rpc_sp_dispatch, s)) != 0)
+			goto fail_mem;
+		*out = s;
+		return 0;
+	}
 	if ((rv = nng_rep0_open(&s->s_sock)) != 0) {
 		rv = rs_err_from_nng(rv);
 		goto fail_mem;
@@ -377,6 +392,14 @@ rs_rpc_server_close(rs_rpc_server *s)
 {
 	if (s == NULL)
 		return;
+	if (s->s_sp != NULL) {
+		rpc_sp_server_close(s->s_sp);
+		pthread_mutex_destroy(&s->s_lock);
+		free(s->s_stats);
+		free(s->s_workers);
+		free(s);
+		return;
+	}
 	/* Workers check the flag between requests, so an in-flight one is answered first;
 	 * a worker waiting for a request has its receive cancelled. */
 	pthread_mutex_lock(&s->s_lock);
@@ -417,6 +440,7 @@ struct rs_rpc_client {
 	pthread_mutex_t c_lock;
 	rpc_slot *c_free; /* idle slots, guarded by c_lock */
 	char c_url[256];
+	rpc_sp_client *c_sp; /* tcp:// and ipc://: plain sockets instead of NNG */
 };
 
 static rpc_slot *
@@ -491,6 +515,16 @@ rs_rpc_client_open(rs_rpc_client **out, const char *url)
 		return RS_ENOMEM;
 	pthread_mutex_init(&c->c_lock, NULL);
 	snprintf(c->c_url, sizeof(c->c_url), "%s", url);
+	if (rpc_sp_handles(url)) {
+		if ((rv = rpc_sp_client_open(&c->c_sp, url)) != 0) {
+			rs_log_error("rpc.dial_failed", "url=%s err=\"%s\"", url, rs_strerror(rv));
+			pthread_mutex_destroy(&c->c_lock);
+			free(c);
+			return rv;
+		}
+		*out = c;
+		return 0;
+	}
 	if ((rv = nng_req0_open(&c->c_sock)) != 0) {
 		free(c);
 		return rs_err_from_nng(rv);
@@ -517,6 +551,12 @@ rs_rpc_client_close(rs_rpc_client *c)
 {
 	if (c == NULL)
 		return;
+	if (c->c_sp != NULL) {
+		rpc_sp_client_close(c->c_sp);
+		pthread_mutex_destroy(&c->c_lock);
+		free(c);
+		return;
+	}
 	nng_close(c->c_sock);
 	while (c->c_free != NULL) {
 		rpc_slot *s = c->c_free;
@@ -530,6 +570,8 @@ rs_rpc_client_close(rs_rpc_client *c)
 int
 rs_rpc_client_connected(const rs_rpc_client *c)
 {
+	if (c->c_sp != NULL)
+		return rpc_sp_client_connected(c->c_sp);
 	return atomic_load(&((rs_rpc_client *) c)->c_pipes);
 }
 
@@ -537,6 +579,60 @@ const char *
 rs_rpc_client_url(const rs_rpc_client *c)
 {
 	return c->c_url;
+}
+
+/* Parses a reply envelope (arena memory) into *status, err and *resp. */
+static int
+rpc_read_reply(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *resp_desc,
+               rs_arena *arena, void **resp, Rs__Status *status, char *err, size_t errn)
+{
+	Rs__Envelope *re = rs__envelope__unpack(rs_arena_pb(arena), len, data);
+	if (re == NULL)
+		return RS_EPROTO;
+	*status = re->status;
+	if (err != NULL && errn > 0)
+		snprintf(err, errn, "%s", re->error != NULL ? re->error : "");
+	*resp = NULL;
+	if (resp_desc != NULL && (re->status == RS__STATUS__STATUS_OK || re->body.len > 0)) {
+		*resp = protobuf_c_message_unpack(resp_desc, rs_arena_pb(arena), re->body.len,
+		                                  re->body.data);
+		if (*resp == NULL && re->status == RS__STATUS__STATUS_OK)
+			return RS_EPROTO;
+	}
+	return 0;
+}
+
+/* rs_rpc_request over plain sockets: the envelope is packed into the arena in one pass. */
+static int
+rpc_sp_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, rs_arena *arena,
+               void **resp, Rs__Status *status, char *err, size_t errn)
+{
+	Rs__Envelope env = RS__ENVELOPE__INIT;
+	uint8_t *rbuf = NULL;
+	size_t rlen = 0;
+	int rv;
+
+	if (rpc_sp_client_connected(c->c_sp) <= 0)
+		return RS_EUNAVAIL;
+	if (timeout_ms <= 0)
+		return RS_ETIMEDOUT;
+	env.schema_version = RS_SCHEMA_VERSION;
+	env.method = method;
+	env.body.len = protobuf_c_message_get_packed_size(req);
+	uint8_t *body = rs_arena_alloc(arena, env.body.len ? env.body.len : 1);
+	if (body == NULL)
+		return RS_ENOMEM;
+	protobuf_c_message_pack(req, body);
+	env.body.data = body;
+	size_t envlen = rs__envelope__get_packed_size(&env);
+	uint8_t *buf = rs_arena_alloc(arena, envlen ? envlen : 1);
+	if (buf == NULL)
+		return RS_ENOMEM;
+	envlen = rs__envelope__pack(&env, buf);
+	if ((rv = rpc_sp_call(c->c_sp, buf, envlen, timeout_ms, arena, &rbuf, &rlen)) != 0)
+		return rv;
+	return rpc_read_reply(rbuf, rlen, resp_desc, arena, resp, status, err, errn);
 }
 
 int
@@ -553,6 +649,9 @@ rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
 
 	if (err != NULL && errn > 0)
 		err[0] = '\0';
+	if (c->c_sp != NULL)
+		return rpc_sp_request(c, method, req, resp_desc, timeout_ms, arena, resp, status,
+		                      err, errn);
 	if (atomic_load(&c->c_pipes) <= 0)
 		return RS_EUNAVAIL;
 	if (timeout_ms <= 0)
@@ -601,26 +700,9 @@ rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
 		goto out;
 	}
 	msg = nng_aio_get_msg(aio);
-	Rs__Envelope *re =
-	        rs__envelope__unpack(rs_arena_pb(arena), nng_msg_len(msg), nng_msg_body(msg));
+	rv = rpc_read_reply(nng_msg_body(msg), nng_msg_len(msg), resp_desc, arena, resp, status,
+	                    err, errn);
 	nng_msg_free(msg);
-	if (re == NULL) {
-		rv = RS_EPROTO;
-		goto out;
-	}
-	*status = re->status;
-	if (err != NULL && errn > 0)
-		snprintf(err, errn, "%s", re->error != NULL ? re->error : "");
-	*resp = NULL;
-	if (resp_desc != NULL && (re->status == RS__STATUS__STATUS_OK || re->body.len > 0)) {
-		*resp = protobuf_c_message_unpack(resp_desc, rs_arena_pb(arena), re->body.len,
-		                                  re->body.data);
-		if (*resp == NULL && re->status == RS__STATUS__STATUS_OK) {
-			rv = RS_EPROTO;
-			goto out;
-		}
-	}
-	rv = 0;
 out:
 	rpc_slot_put(c, slot, rv == 0 || rv == RS_EPROTO);
 	return rv;

@@ -1,4 +1,9 @@
-/* rs_rpc: request/reply over NNG with protobuf envelopes (proto/common.proto Envelope).
+/* rs_rpc: request/reply with protobuf envelopes (proto/common.proto Envelope).
+ *
+ * Transports: tcp:// (tcp4://, tcp6://) and ipc:// URLs are served over plain blocking sockets
+ * speaking NNG's SP REQ0/REP0 wire protocol (rs_rpc_sp.c: ~2 context switches per call instead
+ * of NNG's ~12; NNG req/rep sockets still interoperate). Every other scheme (inproc://, ...)
+ * goes through NNG's req/rep sockets.
  *
  * Server: one rep socket, N worker threads, each with its own nng context and arena, so N
  * requests are handled at once. A route table maps Method -> handler. HEALTH has a default
@@ -45,8 +50,9 @@ typedef struct rs_rpc_route {
 
 typedef struct rs_rpc_server rs_rpc_server;
 
-/* rs_rpc_server_open: listen on url with `workers` concurrent handlers. routes ends with an
- * entry whose fn is NULL. ud is passed to every handler; it must outlive the server.
+/* rs_rpc_server_open: listen on url with `workers` concurrent handlers (over plain sockets a
+ * connection has its own thread and at most `workers` of them run a handler at once). routes ends
+ * with an entry whose fn is NULL. ud is passed to every handler; it must outlive the server.
  * Returns 0, RS_EINVAL (bad url), RS_EEXIST (address in use), RS_ENOMEM. */
 int rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers,
                        const rs_rpc_route *routes, void *ud);
@@ -70,7 +76,9 @@ void rs_rpc_header_init(rs_rpc_call *call, Rs__ResponseHeader *h, const char *sv
 typedef struct rs_rpc_client rs_rpc_client;
 
 /* rs_rpc_client_open: a client for url; dialling happens in the background, so this
- * succeeds while the server is down. Returns 0, RS_EINVAL, RS_ENOMEM. */
+ * succeeds while the server is down. Over plain sockets the client keeps one monitor
+ * connection (connected > 0 while it is up) and a pool of call connections opened on demand.
+ * Returns 0, RS_EINVAL, RS_ENOMEM. */
 int rs_rpc_client_open(rs_rpc_client **out, const char *url);
 void rs_rpc_client_close(rs_rpc_client *c);          /* NULL is a no-op */
 int rs_rpc_client_connected(const rs_rpc_client *c); /* number of live connections */

@@ -1,0 +1,62 @@
+/* rs_rpc_sp: rs_rpc's transport for tcp:// and ipc:// URLs, NNG's SP wire protocol (REQ/REP
+ * version 0 over the TCP and IPC mappings) spoken over plain blocking sockets.
+ *
+ * Why: an NNG req/rep round trip costs ~12 context switches on this machine (the caller, NNG's
+ * poller and task-queue threads on both sides, the handler); a blocking socket per call costs
+ * 2 (the caller wakes the connection's server thread, which answers and wakes the caller).
+ * The bytes on the wire are the same as NNG's, so NNG req sockets (tests/support/rpc_raw.h,
+ * nngcat) can still call an rs_rpc server and rs_rpc clients can call a plain NNG rep socket.
+ *
+ * Server: a listening socket, an accept thread and one thread per connection; a semaphore
+ * keeps at most `workers` handlers running at once. Client: a pool of idle connections (one
+ * call at a time per connection, opened on demand) plus one monitor connection that tells
+ * whether the peer is up and reconnects in the background with backoff (20 ms .. 500 ms).
+ *
+ * Internal to common/ (rs_rpc.c is the only user). */
+#ifndef RS_RPC_SP_H
+#define RS_RPC_SP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rs_arena.h"
+
+/* rpc_sp_handles: 1 when url is served by this transport (tcp://, tcp4://, tcp6://, ipc://). */
+int rpc_sp_handles(const char *url);
+
+/* Handles one request (the body after the SP header). Writes the reply into arena memory
+ * (*out, *outlen); returns 0, or non-zero to send no reply (the connection is closed). */
+typedef int (*rpc_sp_handler)(void *ud, rs_arena *arena, const uint8_t *req, size_t len,
+                              uint8_t **out, size_t *outlen);
+
+typedef struct rpc_sp_server rpc_sp_server;
+
+/* rpc_sp_server_open: listen on url; at most `workers` calls of fn at once. ud must outlive
+ * the server. Returns 0, RS_EINVAL (bad url), RS_EEXIST (address in use), RS_ENOMEM, RS_EIO. */
+int rpc_sp_server_open(rpc_sp_server **out, const char *url, int workers, rpc_sp_handler fn,
+                       void *ud);
+
+/* rpc_sp_server_close: stop accepting, let every request being handled be answered, close all
+ * connections, join all threads, free. An ipc:// socket file is removed. NULL is a no-op. */
+void rpc_sp_server_close(rpc_sp_server *s);
+
+typedef struct rpc_sp_client rpc_sp_client;
+
+/* rpc_sp_client_open: a client for url; connecting happens in the background. Returns 0,
+ * RS_EINVAL, RS_ENOMEM. */
+int rpc_sp_client_open(rpc_sp_client **out, const char *url);
+
+/* rpc_sp_client_close: close every connection, stop the monitor, free. No call may be in
+ * progress. NULL is a no-op. */
+void rpc_sp_client_close(rpc_sp_client *c);
+
+/* rpc_sp_client_connected: live connections (0 while the peer is down). */
+int rpc_sp_client_connected(const rpc_sp_client *c);
+
+/* rpc_sp_call: send req (len bytes), wait at most timeout_ms for the reply; on 0 *resp is arena
+ * memory of *resplen bytes (the body after the SP header). Thread-safe. Errors: RS_EUNAVAIL
+ * (peer down or refusing connections), RS_ETIMEDOUT, RS_EPROTO (bad reply), RS_EIO, RS_ENOMEM. */
+int rpc_sp_call(rpc_sp_client *c, const uint8_t *req, size_t len, int timeout_ms, rs_arena *arena,
+                uint8_t **resp, size_t *resplen);
+
+#endif
