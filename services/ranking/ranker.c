@@ -432,6 +432,105 @@ cand_source(const Rs__Candidate *c, const char *name)
 	return NULL;
 }
 
+/* rs-train's tr_topk order: score descending, then code ascending; -inf and nan never */
+static int
+top_better(float sa, uint32_t ca, float sb, uint32_t cb)
+{
+	return sa > sb || (sa == sb && ca < cb);
+}
+
+/* the best cand_n codes of dense[n_items] as {code, rank} pairs sorted by code, and the
+ * source's normalisers */
+static int
+ranker_top_list(const rank_ranker *r, const float *dense, rs_arena *a, uint32_t **list, int *got,
+                rs_rankfeat_src *st)
+{
+	int k = r->cand_n, n = 0;
+	uint32_t *best = rs_arena_alloc(a, (size_t) k * sizeof(uint32_t));
+	uint32_t *pairs = rs_arena_alloc(a, 2 * (size_t) k * sizeof(uint32_t));
+
+	if (best == NULL || pairs == NULL)
+		return RS_ENOMEM;
+	for (uint32_t c = 0; c < r->n_items; c++) { /* insertion into a sorted array of <= k */
+		float sc = dense[c];
+		int at;
+		if (isnan(sc) || sc == -INFINITY)
+			continue;
+		if (n == k && !top_better(sc, c, dense[best[k - 1]], best[k - 1]))
+			continue;
+		at = n < k ? n++ : k - 1;
+		while (at > 0 && top_better(sc, c, dense[best[at - 1]], best[at - 1])) {
+			best[at] = best[at - 1];
+			at--;
+		}
+		best[at] = c;
+	}
+	for (int q = 0; q < n; q++) {
+		pairs[2 * q] = best[q];
+		pairs[2 * q + 1] = (uint32_t) q + 1;
+	}
+	rs_rankfeat_src_init(st, n > 0 ? dense[best[0]] : 0.0f, n > 0 ? dense[best[n - 1]] : 0.0f,
+	                     n);
+	qsort(pairs, (size_t) n, 2 * sizeof(uint32_t), cmp_u32);
+	*list = pairs;
+	*got = n;
+	return 0;
+}
+
+/* pop: the version's order, skipping the user's items */
+static int
+ranker_pop_list(const rank_ranker *r, const uint32_t *hcodes, size_t nhc, rs_arena *a,
+                uint32_t **list, int *got, rs_rankfeat_src *st)
+{
+	uint32_t *pairs = rs_arena_alloc(a, 2 * (size_t) r->cand_n * sizeof(uint32_t));
+	float top = 0, low = 0;
+	int n = 0;
+
+	if (pairs == NULL)
+		return RS_ENOMEM;
+	for (uint32_t q = 0; q < r->n_items && n < r->cand_n; q++) {
+		uint32_t c = r->pop_order[q];
+		if (bsearch(&c, hcodes, nhc, sizeof(uint32_t), cmp_u32) != NULL)
+			continue;
+		if (n == 0)
+			top = r->pop[c];
+		low = r->pop[c];
+		pairs[2 * n] = c;
+		pairs[2 * n + 1] = (uint32_t) n + 1;
+		n++;
+	}
+	rs_rankfeat_src_init(st, top, low, n);
+	qsort(pairs, (size_t) n, 2 * sizeof(uint32_t), cmp_u32);
+	*list = pairs;
+	*got = n;
+	return 0;
+}
+
+/* itemknn: the sum of the user's items' kNN rows, added in the user's time order (rs-train's
+ * tr_knn_score; float sums depend on the order), the user's items excluded */
+static void
+ranker_knn_scores(const rank_ranker *r, MDB_txn *txn, const hist_ent *h, size_t nd,
+                  const uint32_t *hcodes, size_t nhc, float *dense)
+{
+	memset(dense, 0, (size_t) r->n_items * sizeof(float));
+	for (size_t i = 0; i < nd; i++) {
+		uint32_t code;
+		MDB_val k = {sizeof(code), &code}, v;
+		if (rs_model_code(r->model, h[i].id, &code) != 0 ||
+		    mdb_get(txn, r->d_knn, &k, &v) != 0)
+			continue;
+		const unsigned char *p = v.mv_data;
+		for (size_t e = 0; e < v.mv_size / sizeof(ranker_ent); e++) {
+			ranker_ent en;
+			memcpy(&en, p + e * sizeof(en), sizeof(en));
+			if (en.code < r->n_items)
+				dense[en.code] += en.v;
+		}
+	}
+	for (size_t i = 0; i < nhc; i++)
+		dense[hcodes[i]] = -INFINITY;
+}
+
 int
 rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Candidate *const *cand,
                  size_t n, rs_arena *a, float *x, int64_t *because, int *missing)
@@ -441,8 +540,11 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 	hist_ent *h = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(*h));
 	uint32_t *hcodes = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(*hcodes));
 	uint32_t *codes = rs_arena_alloc(a, (n ? n : 1) * sizeof(*codes));
-	uint32_t *pop_top = NULL; /* sorted {code, rank} pairs of the pop list */
-	int pop_got = 0;
+	/* sources computed here (pop, itemknn): scores by code and their top list as {code, rank}
+	 * pairs sorted by code */
+	const float *iscore[RS_RANKFEAT_MAX_SRC] = {NULL};
+	uint32_t *ilist[RS_RANKFEAT_MAX_SRC] = {NULL};
+	int igot[RS_RANKFEAT_MAX_SRC] = {0};
 	rs_rankfeat_src st[RS_RANKFEAT_MAX_SRC];
 	rs_rankfeat_user user = {0, 0, 0};
 	int64_t last_id[RS_RANKFEAT_LAST];
@@ -482,26 +584,31 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 		if (rs_model_code(r->model, cand[i]->item_id, &codes[i]) != 0)
 			codes[i] = UINT32_MAX;
 
-	/* per-source normalisers */
+	/* the version's rows are read in place inside one read transaction */
+	if ((nlast > 0 || (r->knn_src >= 0 && r->has_knn)) &&
+	    (rv = ranker_mdb(mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rv;
+
+	/* per-source normalisers; pop and itemknn are computed here from the version exactly as
+	 * rs-train computes them (the user's whole list, not only the candidates sent) */
 	for (s = 0; s < r->n_src; s++) {
-		if (s == r->pop_src) { /* computed here from the version: rs-train's exact list */
-			pop_top = rs_arena_alloc(a, 2 * (size_t) r->cand_n * sizeof(uint32_t));
-			if (pop_top == NULL)
-				return RS_ENOMEM;
-			float top = 0, low = 0;
-			for (uint32_t q = 0; q < r->n_items && pop_got < r->cand_n; q++) {
-				uint32_t c = r->pop_order[q];
-				if (bsearch(&c, hcodes, nhc, sizeof(uint32_t), cmp_u32) != NULL)
-					continue;
-				if (pop_got == 0)
-					top = r->pop[c];
-				low = r->pop[c];
-				pop_top[2 * pop_got] = c;
-				pop_top[2 * pop_got + 1] = (uint32_t) pop_got + 1;
-				pop_got++;
+		if (s == r->pop_src) {
+			if ((rv = ranker_pop_list(r, hcodes, nhc, a, &ilist[s], &igot[s],
+			                          &st[s])) != 0)
+				goto out;
+			iscore[s] = r->pop;
+			continue;
+		}
+		if (s == r->knn_src && r->has_knn) {
+			float *dense = rs_arena_alloc(a, ((size_t) r->n_items + 1) * sizeof(float));
+			if (dense == NULL) {
+				rv = RS_ENOMEM;
+				goto out;
 			}
-			rs_rankfeat_src_init(&st[s], top, low, pop_got);
-			qsort(pop_top, (size_t) pop_got, 2 * sizeof(uint32_t), cmp_u32);
+			ranker_knn_scores(r, txn, h, nd, hcodes, nhc, dense);
+			if ((rv = ranker_top_list(r, dense, a, &ilist[s], &igot[s], &st[s])) != 0)
+				goto out;
+			iscore[s] = dense;
 			continue;
 		}
 		const Rs__SourceStats *ss = NULL;
@@ -509,12 +616,8 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 			if (req->source_stats[q]->source != NULL &&
 			    strcmp(req->source_stats[q]->source, r->src[s]) == 0)
 				ss = req->source_stats[q];
-		if (ss != NULL) {
-			rs_rankfeat_src_init(&st[s], ss->top, ss->low, (int) ss->count);
-			continue;
-		}
 		float top = 0, low = 0;
-		int got = 0, seen = 0;
+		int got = 0, seen = ss != NULL;
 		for (i = 0; i < n; i++) {
 			const Rs__SourceScore *sc = cand_source(cand[i], r->src[s]);
 			if (sc == NULL)
@@ -530,12 +633,13 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 			got++;
 		}
 		*missing += !seen;
-		rs_rankfeat_src_init(&st[s], top, low, got);
+		if (ss != NULL)
+			rs_rankfeat_src_init(&st[s], ss->top, ss->low, (int) ss->count);
+		else
+			rs_rankfeat_src_init(&st[s], top, low, got);
 	}
 
-	/* the last items' transition and kNN rows, read in place */
-	if (nlast > 0 && (rv = ranker_mdb(mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn))) != 0)
-		return rv;
+	/* the last items' transition and kNN rows */
 	for (t = 0; t < nlast; t++) {
 		MDB_val k = {sizeof(uint32_t), &last_code[t]};
 		trow[t] = (MDB_val){0, NULL};
@@ -563,12 +667,12 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 		for (s = 0; s < r->n_src; s++) {
 			v[s] = 0;
 			rk[s] = r->cand_n + 1;
-			if (s == r->pop_src) {
+			if (iscore[s] != NULL) {
 				uint32_t *hit = c == UINT32_MAX
 				                        ? NULL
-				                        : bsearch(&c, pop_top, (size_t) pop_got,
+				                        : bsearch(&c, ilist[s], (size_t) igot[s],
 				                                  2 * sizeof(uint32_t), cmp_u32);
-				v[s] = c != UINT32_MAX ? r->pop[c] : 0;
+				v[s] = c != UINT32_MAX ? iscore[s][c] : 0;
 				if (hit != NULL)
 					rk[s] = (int32_t) hit[1];
 				continue;
@@ -594,7 +698,8 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 		}
 		rs_rankfeat_row(r->n_src, st, &r->norm, &user, &rc, x + i * (size_t) r->nfeat);
 	}
+out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	return 0;
+	return rv;
 }

@@ -153,8 +153,8 @@ item_id(int32_t code)
 }
 
 /* One user's request as rs-candidate would send it for this model: the candidates rs-train
- * generated, with the als and itemknn raw scores and ranks (pop: ranking computes it from the
- * version), and the user's history. All memory in the arena. */
+ * generated, with the als raw scores and ranks (pop and itemknn: ranking computes them from
+ * the version), and the user's history. All memory in the arena. */
 typedef struct req_buf {
 	Rs__RankRequest req;
 	Rs__RequestHeader hdr;
@@ -193,8 +193,8 @@ build_request(rs_arena *a, int32_t u, const tr_twostage_row *row, int with_stats
 		cd->sources = rs_arena_alloc(a, (size_t) row->n_src * sizeof(void *));
 		for (int s = 0; s < row->n_src; s++) {
 			const char *name = tr_twostage_source(model.ts, s);
-			if (strcmp(name, "pop") == 0)
-				continue;
+			if (strcmp(name, "pop") == 0 || strcmp(name, "itemknn") == 0)
+				continue; /* ranking computes these from the version */
 			Rs__SourceScore *sc = rs_arena_alloc(a, sizeof(*sc));
 			int32_t rk = row->rank[c * row->n_src + s];
 			rs__source_score__init(sc);
