@@ -693,6 +693,17 @@ tr_pipeline_run(const tr_pipeline_opts *o, tr_pipeline_result *res, tr_error *er
 	params = pl_dump(r.params);
 	rv = tr_registry_run_start(r.pg, res->run_id, "pipeline", params, git, err);
 	free(params);
+	if (rv == 0 && o->version != NULL) { /* a taken name fails before any work */
+		int exists = 0;
+		struct stat st;
+		snprintf(r.final, sizeof(r.final), "%s/%s", o->models_dir, o->version);
+		if ((rv = tr_registry_version_exists(r.pg, o->version, &exists, err)) == 0 &&
+		    (exists || stat(r.final, &st) == 0))
+			rv = tr_error_set(err, RS_EEXIST,
+			                  "model version %s already exists (%s); versions are "
+			                  "immutable, pick another name",
+			                  o->version, exists ? "in model_versions" : r.final);
+	}
 	if (rv == 0)
 		rv = pl_body(&r, err);
 	if (rv != 0 && r.published) { /* registration failed: the folder never was a version */
