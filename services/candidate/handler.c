@@ -34,8 +34,8 @@ cand_to_pb(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, siz
 		if (c->sources == NULL || ss == NULL)
 			return NULL;
 		for (int s = 0; s < CAND_NSRC; s++) {
-			if (!(res[i].has & (1u << s)))
-				continue;
+			if (!((res[i].has | res[i].scored) & (1u << s)))
+				continue; /* scored only: rank 0 */
 			rs__source_score__init(&ss[ns]);
 			ss[ns].source = (char *) cand_src_names[s];
 			ss[ns].score = res[i].src[s].score;
@@ -52,7 +52,7 @@ cand_to_pb(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, siz
 
 static void
 cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, const cand_result *res,
-           size_t n)
+           size_t n, const cand_stat *stats)
 {
 	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
 	Rs__ResponseHeader h;
@@ -66,6 +66,26 @@ cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, cons
 	resp.header = &h;
 	resp.candidates = cs;
 	resp.n_candidates = n;
+	if (stats != NULL) { /* each source's own list, for the learned ranker's normalisers */
+		Rs__SourceStats **sp = rs_arena_alloc(call->arena, CAND_NSRC * sizeof(*sp));
+		Rs__SourceStats *ss = rs_arena_alloc(call->arena, CAND_NSRC * sizeof(*ss));
+		if (sp == NULL || ss == NULL) {
+			rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+			return;
+		}
+		for (int s = 0; s < CAND_NSRC; s++) {
+			if (stats[s].count == 0)
+				continue;
+			rs__source_stats__init(&ss[resp.n_source_stats]);
+			ss[resp.n_source_stats].source = (char *) cand_src_names[s];
+			ss[resp.n_source_stats].top = stats[s].top;
+			ss[resp.n_source_stats].low = stats[s].low;
+			ss[resp.n_source_stats].count = stats[s].count;
+			sp[resp.n_source_stats] = &ss[resp.n_source_stats];
+			resp.n_source_stats++;
+		}
+		resp.source_stats = sp;
+	}
 	rs_rpc_reply(call, &resp.base);
 }
 
@@ -138,14 +158,17 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 	/* The version this request uses from start to end, whatever is activated meanwhile. */
 	rs_model *model = cand_current_model(st);
 	cand_join *join = cand_join_get(st, snap, model);
-	cand_model_in mi = {join, req->embedding, req->n_embedding};
+	cand_stat stats[CAND_NSRC] = {{0, 0, 0}};
+	cand_model_in mi = {join, req->embedding, req->n_embedding, stats, 0};
+	if (model != NULL) /* a two-stage version: its ranker normalises by the top cand_n */
+		mi.stat_n = (uint32_t) rs_model_param(model, "cand_n", 0);
 	if (model != NULL && req->embedding_version != NULL && req->embedding_version[0] != '\0' &&
 	    strcmp(req->embedding_version, rs_model_version(model)) != 0)
 		mi.n_emb = 0; /* computed with another version's factors (a switch in progress) */
 	if (cand_retrieve_ex(snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
-		cand_reply(call, snap, join != NULL ? model : NULL, res, n);
+		cand_reply(call, snap, join != NULL ? model : NULL, res, n, stats);
 	cand_join_unref(join);
 	rs_model_unref(model);
 	cand_snap_unref(snap);
@@ -190,7 +213,7 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 	else if (cand_similar_ex(snap, &mi, (uint32_t) idx, k, res, &n) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
-		cand_reply(call, snap, join != NULL ? model : NULL, res, n);
+		cand_reply(call, snap, join != NULL ? model : NULL, res, n, NULL);
 	cand_join_unref(join);
 	rs_model_unref(model);
 	cand_snap_unref(snap);

@@ -126,7 +126,8 @@ acc_add(acc *a, uint32_t item, float w, int64_t because)
 /* Sorts the source, keeps its top k and folds it into the merged accumulator m, whose
  * per-item results live in res (indexed like m). */
 static int
-merge_source(const cand_snap *s, acc *src, int which, uint32_t k, acc *m, cand_result *res)
+merge_source(const cand_snap *s, acc *src, int which, uint32_t k, acc *m, cand_result *res,
+             cand_stat *stat, uint32_t stat_n)
 {
 	cand_ranked *r;
 	if (src->n == 0)
@@ -139,6 +140,10 @@ merge_source(const cand_snap *s, acc *src, int which, uint32_t k, acc *m, cand_r
 	size_t n = src->n < k ? src->n : k;
 	cand_top_k(r, src->n, n);
 	float top = r[0].score > 0 ? r[0].score : 1.0f;
+	if (stat != NULL && n > 0) {
+		size_t c = stat_n > 0 && stat_n < n ? stat_n : n;
+		*stat = (cand_stat){r[0].score, r[c - 1].score, (uint32_t) c};
+	}
 	for (size_t i = 0; i < n; i++) {
 		int32_t *slot = acc_slot(m, r[i].item);
 		if (*slot < 0) {
@@ -434,6 +439,32 @@ ret_meta(retrieval *r, const seed *seeds, size_t ns, int peers_always)
 	}
 }
 
+/* The learned ranker reads every candidate's als score: the ones als did not retrieve get
+ * their raw score (factors . embedding) with rank 0. */
+static void
+als_score_rest(const retrieval *r, cand_result *out, size_t n)
+{
+	if (r->mi == NULL || r->mi->join == NULL)
+		return;
+	const cand_join *j = r->mi->join;
+	uint32_t f = rs_model_factors(j->model);
+	const float *V = rs_model_item_factors(j->model);
+	if (f == 0 || V == NULL || r->mi->emb == NULL || r->mi->n_emb != f)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t code;
+		if (out[i].has & (1u << CAND_SRC_ALS) ||
+		    rs_model_code(j->model, r->s->items[out[i].item].id, &code) != 0)
+			continue;
+		const float *v = V + (size_t) code * f;
+		float d = 0;
+		for (uint32_t q = 0; q < f; q++)
+			d += v[q] * r->mi->emb[q];
+		out[i].src[CAND_SRC_ALS] = (cand_src){d, 0, 0};
+		out[i].scored |= 1u << CAND_SRC_ALS;
+	}
+}
+
 /* Merges every source into out: the best k by merged score. */
 static int
 ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
@@ -450,8 +481,12 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 		acc_fini(&m);
 		return RS_ENOMEM;
 	}
+	cand_stat *stats = r->mi != NULL ? r->mi->stats : NULL;
+	if (stats != NULL)
+		memset(stats, 0, CAND_NSRC * sizeof(*stats));
 	for (int i = 0; i < CAND_NSRC; i++)
-		if (merge_source(r->s, &r->src[i], i, k, &m, res) != 0)
+		if (merge_source(r->s, &r->src[i], i, k, &m, res, stats != NULL ? &stats[i] : NULL,
+		                 r->mi != NULL ? r->mi->stat_n : 0) != 0)
 			goto out;
 	*n_out = m.n < k ? m.n : k;
 	if (m.n > 0) {
@@ -466,6 +501,7 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 			out[i] = res[order[i].item];
 		free(order);
 	}
+	als_score_rest(r, out, *n_out);
 	rv = 0;
 out:
 	free(res);

@@ -51,11 +51,20 @@ typedef struct cand_src {
 } cand_src;
 
 typedef struct cand_result {
-	uint32_t item; /* index into the snapshot's items */
-	float score;   /* merged */
-	unsigned has;  /* bit s set when source s produced it */
+	uint32_t item;   /* index into the snapshot's items */
+	float score;     /* merged */
+	unsigned has;    /* bit s set when source s produced it */
+	unsigned scored; /* bit s set when source s only scored it (src[s].rank 0): "als" scores
+	                    every candidate it did not retrieve, for the learned ranker */
 	cand_src src[CAND_NSRC];
 } cand_result;
+
+/* One source's list before merging, for the learned ranker's normalisers. */
+typedef struct cand_stat {
+	float top;      /* best score */
+	float low;      /* score of the last entry counted */
+	uint32_t count; /* entries counted (0: the source produced nothing) */
+} cand_stat;
 
 /* The model side of one request: a join of the snapshot with the active version (NULL: none)
  * and the user's embedding from the feature service (n_emb must equal the model's factors for
@@ -64,6 +73,9 @@ typedef struct cand_model_in {
 	const cand_join *join;
 	const float *emb;
 	size_t n_emb;
+	cand_stat *stats; /* NULL, or CAND_NSRC entries written by cand_retrieve_ex */
+	uint32_t stat_n;  /* count at most this many entries per source (the version's ranker
+	                     cand_n); 0 = the whole kept list */
 } cand_model_in;
 
 /* cand_retrieve_ex: cand_retrieve plus the model's sources (mi may be NULL: live sources only;

@@ -240,6 +240,36 @@ Test(cand_model, als_top_k_reports_the_version)
 	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_INVALID);
 }
 
+/* For the learned ranker: every candidate carries its als score (rank 0 when als did not
+ * retrieve it), and the response carries each source's list statistics. */
+Test(cand_model, als_scores_every_candidate_and_sources_report_stats)
+{
+	Rs__CandidatesRequest req;
+	Rs__CandidatesResponse *r;
+	start(0);
+	cr_assert_eq(cand_model_check(st), 0);
+	request(&req, toward4, 4, 0, 0);
+	req.k = 3; /* als keeps 4, 8, 7 (1, 0.9, 0.2); popular item 3 outranks 7 */
+	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
+	const Rs__SourceScore *a3 = source(find(r, 3), "als");
+	cr_assert_not_null(a3, "item 3 has no als score");
+	cr_assert_eq(a3->rank, 0);
+	cr_assert_float_eq(a3->score, 0.0f, 1e-6);
+	cr_assert_eq(source(find(r, 4), "als")->rank, 1);
+	const Rs__SourceStats *als = NULL, *popular = NULL;
+	for (size_t i = 0; i < r->n_source_stats; i++) {
+		if (strcmp(r->source_stats[i]->source, "als") == 0)
+			als = r->source_stats[i];
+		if (strcmp(r->source_stats[i]->source, "popular") == 0)
+			popular = r->source_stats[i];
+	}
+	cr_assert_not_null(als);
+	cr_assert_not_null(popular);
+	cr_assert_eq(als->count, 3);
+	cr_assert_float_eq(als->top, 1.0f, 1e-6);
+	cr_assert_float_eq(als->low, 0.2f, 1e-6);
+}
+
 Test(cand_model, itemknn_and_metadata_for_new_items)
 {
 	Rs__CandidatesRequest req;
