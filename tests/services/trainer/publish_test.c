@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "publish.h"
 #include "runlog.h"
 #include "rs_err.h"
+#include "rs_rankfeat.h"
 
 TestSuite(publish, .fini = th_cleanup);
 
@@ -98,6 +100,84 @@ Test(publish, mlflow_run_folder)
 	fclose(f);
 	cr_assert_float_eq(v, 0.25, 1e-12);
 	cr_assert_eq(step, 0);
+	tr_model_fini(&m);
+	tr_dataset_fini(&ds);
+}
+
+/* A two-stage model publishes what rs-ranking needs to compute its feature rows online:
+ * item_features, transitions, knn_rows, the pop source's scores, the normalisers and, in the
+ * manifest, the ranker's feature names and layout. */
+Test(publish, two_stage_publishes_the_ranker_serving_data)
+{
+	const char *dir = th_tmpdir(), *base = th_tmpdir();
+	char ver[512], path[600], csv[4096];
+	size_t used = 0;
+	tr_dataset ds;
+	tr_model m;
+	tr_params p;
+	tr_error err;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi feat, trans, knn, meta, srcs;
+	unsigned code = 0;
+	MDB_val k = {sizeof(code), &code}, v, kl = {15, (void *) "rankfeat_layout"},
+	        kp = {3, (void *) "pop"};
+	uint32_t layout;
+
+	used += (size_t) snprintf(csv, sizeof(csv), "user,item,timestamp\n");
+	for (int u = 0; u < 30; u++)
+		for (int s = 0; s < 6; s++)
+			used += (size_t) snprintf(csv + used, sizeof(csv) - used, "u%d,i%d,%d\n", u,
+			                          (u + s) % 12, u * 10 + s);
+	snprintf(ver, sizeof(ver), "%s/v1", base);
+	tr_params_defaults(&p);
+	snprintf(p.sources, sizeof(p.sources), "itemknn,pop");
+	snprintf(p.holdout, sizeof(p.holdout), "leave-one-out");
+	p.cand_n = 6;
+	p.trees = 5;
+	p.nthreads = 1;
+	cr_assert_eq(tr_dataset_load(th_write_tmp(csv), &ds, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_fit(TR_TWOSTAGE, &p, &ds, &m, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_save(&m, &ds, dir, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(dir, ver, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	cr_assert_eq(mdb_env_open(env, ver, MDB_RDONLY, 0644), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "item_features", MDB_INTEGERKEY, &feat), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "transitions", MDB_INTEGERKEY, &trans), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "knn_rows", MDB_INTEGERKEY, &knn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "source_scores", 0, &srcs), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	cr_assert_eq(mdb_get(txn, feat, &k, &v), 0);
+	cr_assert_eq(v.mv_size, RS_RANKFEAT_ITEM * sizeof(float));
+	/* i0 -> i1 is the only transition leaving i0: share 1 */
+	cr_assert_eq(mdb_get(txn, trans, &k, &v), 0);
+	cr_assert_eq(v.mv_size, 8u);
+	float share;
+	memcpy(&share, (char *) v.mv_data + 4, sizeof(share));
+	cr_assert_float_eq(share, 1.0f, 1e-6);
+	cr_assert_eq(mdb_get(txn, knn, &k, &v), 0);
+	cr_assert_gt(v.mv_size, 0u);
+	cr_assert_eq(mdb_get(txn, srcs, &kp, &v), 0);
+	cr_assert_eq(v.mv_size, 12 * sizeof(float));
+	cr_assert_eq(mdb_get(txn, meta, &kl, &v), 0);
+	memcpy(&layout, v.mv_data, sizeof(layout));
+	cr_assert_eq(layout, RS_RANKFEAT_LAYOUT);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	snprintf(path, sizeof(path), "%s/manifest.json", ver);
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr), *rk;
+	cr_assert_not_null(root, "%s", jerr.text);
+	rk = json_object_get(json_object_get(root, "published"), "ranker");
+	cr_assert_eq(json_integer_value(json_object_get(rk, "layout")), RS_RANKFEAT_LAYOUT);
+	cr_assert_eq(json_array_size(json_object_get(rk, "features")),
+	             (size_t) rs_rankfeat_nfeat(2));
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(rk, "features"), 0)),
+	                 "itemknn_norm");
+	cr_assert_str_eq(json_string_value(json_object_get(rk, "knn_source")), "itemknn");
+	json_decref(root);
 	tr_model_fini(&m);
 	tr_dataset_fini(&ds);
 }
