@@ -80,6 +80,18 @@ gw_reply_json(gw_req *r, unsigned status, json_t *body)
 }
 
 void
+gw_reply_jw(gw_req *r, unsigned status, gw_jw *w)
+{
+	size_t len = 0;
+	char *s = gw_jw_take(w, &len);
+	if (s == NULL) {
+		gw_reply_error(r, 500, "internal", "cannot render reply");
+		return;
+	}
+	gw_reply_text(r, status, "application/json", s, len);
+}
+
+void
 gw_reply_error(gw_req *r, unsigned status, const char *code, const char *fmt, ...)
 {
 	char msg[512];

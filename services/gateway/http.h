@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "gateway.h"
+#include "jsonw.h"
 #include "rs_arena.h"
 
 #define GW_REQID_MAX  64
@@ -44,6 +45,10 @@ const char *gw_req_header(gw_req *r, const char *name);
 /* gw_reply_json: answer with status and body serialized compactly. Takes the reference to
  * body (decref'd here). Serialization failure becomes a 500 JSON error. */
 void gw_reply_json(gw_req *r, unsigned status, json_t *body);
+
+/* gw_reply_jw: answer with status and the JSON text in w (taken; w is empty afterwards). An
+ * allocation failure while writing becomes a 500 JSON error. */
+void gw_reply_jw(gw_req *r, unsigned status, gw_jw *w);
 
 /* gw_reply_text: answer with a malloc'd text body the reply takes ownership of. */
 void gw_reply_text(gw_req *r, unsigned status, const char *ctype, char *text, size_t len);

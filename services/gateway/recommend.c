@@ -115,6 +115,17 @@ rec_model_version(const Rs__ResponseHeader *h)
 	return h != NULL && h->model_version != NULL ? h->model_version : "";
 }
 
+/* The first k candidates as response items, comma-separated. */
+static void
+rec_render_candidates(gw_jw *w, const Rs__CandidatesResponse *c, int k)
+{
+	for (size_t i = 0; i < c->n_candidates && i < (size_t) k; i++) {
+		if (i > 0)
+			gw_jw_lit(w, ",");
+		gw_render_candidate(w, c->candidates[i]);
+	}
+}
+
 static json_t *
 rec_hop_explain(const rec_hop *hop)
 {
@@ -247,35 +258,45 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 
 	char rec_id[33];
 	rs_proc_random_id(rec_id, sizeof(rec_id));
-	json_t *items = json_array();
 	const char *model_version = rec_model_version(cands->header);
+	if (ranked != NULL && rec_model_version(ranked->header)[0] != '\0')
+		model_version = rec_model_version(ranked->header);
+	gw_jw w;
+	gw_jw_init(&w, explain ? 16384 : 4096);
+	gw_jw_lit(&w, "{\"user_id\":");
+	gw_jw_int(&w, user_id);
+	gw_jw_lit(&w, ",\"model_version\":");
+	gw_jw_str(&w, model_version);
+	gw_jw_lit(&w, ",\"rec_id\":");
+	gw_jw_str(&w, rec_id);
+	gw_jw_lit(&w, ",\"request_id\":");
+	gw_jw_str(&w, req->r_request_id);
+	gw_jw_lit(&w, ",\"items\":[");
 	if (ranked != NULL) {
-		if (rec_model_version(ranked->header)[0] != '\0')
-			model_version = rec_model_version(ranked->header);
-		for (size_t i = 0; i < ranked->n_items && i < (size_t) k; i++)
-			json_array_append_new(
-			        items, gw_render_ranked(ranked->items[i],
-			                                rec_find_candidate(
-			                                        cands, ranked->items[i]->item_id)));
+		for (size_t i = 0; i < ranked->n_items && i < (size_t) k; i++) {
+			if (i > 0)
+				gw_jw_lit(&w, ",");
+			gw_render_ranked(&w, ranked->items[i],
+			                 rec_find_candidate(cands, ranked->items[i]->item_id));
+		}
 	} else {
-		for (size_t i = 0; i < cands->n_candidates && i < (size_t) k; i++)
-			json_array_append_new(items, gw_render_candidate(cands->candidates[i]));
+		rec_render_candidates(&w, cands, k);
 	}
-	json_t *body = json_object();
-	json_object_set_new(body, "user_id", json_integer(user_id));
-	json_object_set_new(body, "model_version", gw_json_str(model_version));
-	json_object_set_new(body, "rec_id", json_string(rec_id));
-	json_object_set_new(body, "request_id", gw_json_str(req->r_request_id));
-	json_object_set_new(body, "items", items);
-	json_object_set_new(body, "degraded", json_boolean(ndeg > 0));
-	if (ndeg > 0)
-		json_object_set_new(body, "degraded_reason", gw_json_str(reasons));
-	json_t *tm = json_object();
-	json_object_set_new(tm, "feature", gw_json_ms(fh.h_ms));
-	json_object_set_new(tm, "candidate", gw_json_ms(ch.h_ms));
-	json_object_set_new(tm, "ranking", gw_json_ms(rh.h_ms));
-	json_object_set_new(tm, "total", gw_json_ms(rs_mono_ms() - t0));
-	json_object_set_new(body, "timings_ms", tm);
+	gw_jw_lit(&w, "],\"degraded\":");
+	gw_jw_bool(&w, ndeg > 0);
+	if (ndeg > 0) {
+		gw_jw_lit(&w, ",\"degraded_reason\":");
+		gw_jw_str(&w, reasons);
+	}
+	gw_jw_lit(&w, ",\"timings_ms\":{\"feature\":");
+	gw_jw_ms(&w, fh.h_ms);
+	gw_jw_lit(&w, ",\"candidate\":");
+	gw_jw_ms(&w, ch.h_ms);
+	gw_jw_lit(&w, ",\"ranking\":");
+	gw_jw_ms(&w, rh.h_ms);
+	gw_jw_lit(&w, ",\"total\":");
+	gw_jw_ms(&w, rs_mono_ms() - t0);
+	gw_jw_lit(&w, "}");
 	if (explain) {
 		json_t *ex = json_object();
 		json_t *fe = rec_hop_explain(&fh);
@@ -295,11 +316,13 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		json_object_set_new(ex, "candidate", ce);
 		json_object_set_new(ex, "ranking", re);
 		json_object_set_new(ex, "deadline_ms", json_integer(srv->s_cfg.deadline_ms));
-		json_object_set_new(body, "explain", ex);
+		gw_jw_lit(&w, ",\"explain\":");
+		gw_jw_json(&w, ex);
 	}
+	gw_jw_lit(&w, "}");
 	if (ndeg > 0)
 		req->r_note = "degraded";
-	gw_reply_json(req, 200, body);
+	gw_reply_jw(req, 200, &w);
 }
 
 void
@@ -332,15 +355,18 @@ gw_handle_similar(gw_server *srv, gw_req *req)
 		return;
 	}
 	Rs__CandidatesResponse *r = hop.h_resp;
-	json_t *items = json_array();
-	for (size_t i = 0; i < r->n_candidates && i < (size_t) k; i++)
-		json_array_append_new(items, gw_render_candidate(r->candidates[i]));
-	json_t *body = json_object();
-	json_object_set_new(body, "item_id", json_integer(item_id));
-	json_object_set_new(body, "model_version", gw_json_str(rec_model_version(r->header)));
-	json_object_set_new(body, "request_id", gw_json_str(req->r_request_id));
-	json_object_set_new(body, "items", items);
-	gw_reply_json(req, 200, body);
+	gw_jw w;
+	gw_jw_init(&w, 4096);
+	gw_jw_lit(&w, "{\"item_id\":");
+	gw_jw_int(&w, item_id);
+	gw_jw_lit(&w, ",\"model_version\":");
+	gw_jw_str(&w, rec_model_version(r->header));
+	gw_jw_lit(&w, ",\"request_id\":");
+	gw_jw_str(&w, req->r_request_id);
+	gw_jw_lit(&w, ",\"items\":[");
+	rec_render_candidates(&w, r, k);
+	gw_jw_lit(&w, "]}");
+	gw_reply_jw(req, 200, &w);
 }
 
 void
@@ -362,13 +388,16 @@ gw_handle_popular(gw_server *srv, gw_req *req)
 			return;
 		}
 	}
-	json_t *items = json_array();
-	for (size_t i = 0; i < r->n_candidates && i < (size_t) k; i++)
-		json_array_append_new(items, gw_render_candidate(r->candidates[i]));
-	json_t *body = json_object();
-	json_object_set_new(body, "model_version", gw_json_str(rec_model_version(r->header)));
-	json_object_set_new(body, "request_id", gw_json_str(req->r_request_id));
-	json_object_set_new(body, "items", items);
-	json_object_set_new(body, "age_ms", json_integer(age));
-	gw_reply_json(req, 200, body);
+	gw_jw w;
+	gw_jw_init(&w, 4096);
+	gw_jw_lit(&w, "{\"model_version\":");
+	gw_jw_str(&w, rec_model_version(r->header));
+	gw_jw_lit(&w, ",\"request_id\":");
+	gw_jw_str(&w, req->r_request_id);
+	gw_jw_lit(&w, ",\"items\":[");
+	rec_render_candidates(&w, r, k);
+	gw_jw_lit(&w, "],\"age_ms\":");
+	gw_jw_int(&w, age);
+	gw_jw_lit(&w, "}");
+	gw_reply_jw(req, 200, &w);
 }

@@ -116,21 +116,40 @@ gw_render_sources(Rs__SourceScore *const *s, size_t n)
 	return a;
 }
 
-static json_t *
-render_item(int64_t item_id, float score, const char *reason, const char *title,
+/* One response item: {"item_id","score","reason","title","category","price","sources"}. */
+static void
+render_item(gw_jw *w, int64_t item_id, float score, const char *reason, const char *title,
             const char *category, double price, Rs__SourceScore *const *src, size_t nsrc)
 {
-	json_t *o = json_object();
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "item_id", json_integer(item_id));
-	json_object_set_new(o, "score", gw_json_f32(score));
-	json_object_set_new(o, "reason", gw_json_str(reason));
-	json_object_set_new(o, "title", gw_json_str(title));
-	json_object_set_new(o, "category", gw_json_str(category));
-	json_object_set_new(o, "price", gw_json_num(price));
-	json_object_set_new(o, "sources", gw_render_sources(src, nsrc));
-	return o;
+	gw_jw_lit(w, "{\"item_id\":");
+	gw_jw_int(w, item_id);
+	gw_jw_lit(w, ",\"score\":");
+	gw_jw_f32(w, score);
+	gw_jw_lit(w, ",\"reason\":");
+	gw_jw_str(w, reason);
+	gw_jw_lit(w, ",\"title\":");
+	gw_jw_str(w, title);
+	gw_jw_lit(w, ",\"category\":");
+	gw_jw_str(w, category);
+	gw_jw_lit(w, ",\"price\":");
+	gw_jw_real(w, price);
+	gw_jw_lit(w, ",\"sources\":[");
+	for (size_t i = 0; i < nsrc; i++) {
+		if (i > 0)
+			gw_jw_lit(w, ",");
+		gw_jw_lit(w, "{\"source\":");
+		gw_jw_str(w, src[i]->source);
+		gw_jw_lit(w, ",\"score\":");
+		gw_jw_f32(w, src[i]->score);
+		gw_jw_lit(w, ",\"rank\":");
+		gw_jw_int(w, src[i]->rank);
+		if (src[i]->because_item != 0) {
+			gw_jw_lit(w, ",\"because_item\":");
+			gw_jw_int(w, src[i]->because_item);
+		}
+		gw_jw_lit(w, "}");
+	}
+	gw_jw_lit(w, "]}");
 }
 
 static int
@@ -139,8 +158,8 @@ str_empty(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
-json_t *
-gw_render_ranked(const Rs__RankedItem *it, const Rs__Candidate *fill)
+void
+gw_render_ranked(gw_jw *w, const Rs__RankedItem *it, const Rs__Candidate *fill)
 {
 	const char *title = it->title, *category = it->category;
 	double price = it->price;
@@ -161,7 +180,7 @@ gw_render_ranked(const Rs__RankedItem *it, const Rs__Candidate *fill)
 	const char *reason = it->reason;
 	if (str_empty(reason) && fill != NULL)
 		reason = gw_candidate_reason(fill);
-	return render_item(it->item_id, it->score, reason, title, category, price, src, nsrc);
+	render_item(w, it->item_id, it->score, reason, title, category, price, src, nsrc);
 }
 
 const char *
@@ -186,11 +205,11 @@ gw_candidate_reason(const Rs__Candidate *c)
 	return "popular right now";
 }
 
-json_t *
-gw_render_candidate(const Rs__Candidate *c)
+void
+gw_render_candidate(gw_jw *w, const Rs__Candidate *c)
 {
-	return render_item(c->item_id, c->score, gw_candidate_reason(c), c->title, c->category,
-	                   c->price, c->sources, c->n_sources);
+	render_item(w, c->item_id, c->score, gw_candidate_reason(c), c->title, c->category,
+	            c->price, c->sources, c->n_sources);
 }
 
 json_t *

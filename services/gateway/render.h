@@ -1,6 +1,6 @@
-/* render: protobuf answers -> JSON (jansson) for HTTP clients. Every function returns a new
- * reference (NULL only when out of memory); invalid UTF-8 and non-finite numbers are made
- * safe rather than dropped. */
+/* render: protobuf answers -> JSON for HTTP clients. The response items are written straight
+ * into a gw_jw (jsonw.h); the json_t functions return a new reference (NULL only when out of
+ * memory). Invalid UTF-8 and non-finite numbers are made safe rather than dropped. */
 #ifndef GW_RENDER_H
 #define GW_RENDER_H
 
@@ -8,6 +8,7 @@
 
 #include "candidate.pb-c.h"
 #include "feature.pb-c.h"
+#include "jsonw.h"
 #include "ranking.pb-c.h"
 
 /* gw_json_str: a JSON string of s (NULL -> ""), with invalid UTF-8 bytes replaced by '?'. */
@@ -26,13 +27,13 @@ json_t *gw_json_ms(double ms);
 /* gw_render_sources: [{"source","score","rank"[,"because_item"]}] */
 json_t *gw_render_sources(Rs__SourceScore *const *s, size_t n);
 
-/* gw_render_ranked: one response item from the ranker. Title/category/price/sources the
- * ranker left empty are taken from fill (the same item's candidate), if given. */
-json_t *gw_render_ranked(const Rs__RankedItem *it, const Rs__Candidate *fill);
+/* gw_render_ranked: one response item from the ranker, appended to w. Title/category/price/
+ * sources the ranker left empty are taken from fill (the same item's candidate), if given. */
+void gw_render_ranked(gw_jw *w, const Rs__RankedItem *it, const Rs__Candidate *fill);
 
-/* gw_render_candidate: one response item from a candidate (fallback order); the reason is
- * derived from its strongest source. */
-json_t *gw_render_candidate(const Rs__Candidate *c);
+/* gw_render_candidate: one response item from a candidate (fallback order), appended to w;
+ * the reason is derived from its strongest source. */
+void gw_render_candidate(gw_jw *w, const Rs__Candidate *c);
 
 /* gw_candidate_reason: a short reason for a candidate served without the ranker. */
 const char *gw_candidate_reason(const Rs__Candidate *c);

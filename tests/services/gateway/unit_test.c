@@ -1,9 +1,13 @@
 /* Parsers and the metrics merge, without HTTP. */
 #include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "events.h"
+#include "jsonw.h"
+#include "render.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -115,4 +119,113 @@ Test(metrics, merge_groups_families_and_labels_each_service)
 	                      "h_ms_sum{svc=\"ranking\"} 0.5\n"
 	                      "h_ms_count{svc=\"ranking\"} 1\n");
 	free(out);
+}
+
+/* jsonw writes what json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(10)) writes for the same
+ * values built with render.h's helpers. */
+static void
+jw_same(gw_jw *w, json_t *j)
+{
+	size_t len = 0;
+	char *got = gw_jw_take(w, &len);
+	char *want = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY);
+	cr_assert_not_null(got);
+	cr_assert_not_null(want);
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(len, strlen(want));
+	free(got);
+	free(want);
+	json_decref(j);
+}
+
+Test(jsonw, matches_jansson)
+{
+	static const float f32s[] = {0.98f,    0.0f,     -1.5f,     1.0f,      3.14159265f, 1e-5f,
+	                             1.23e-7f, 12345.6f, 999999.4f, 999999.6f, 1234567.0f,  4.2e12f,
+	                             -0.0f,    NAN,      INFINITY,  1e-38f};
+	static const double reals[] = {0.0, 1.0, 19.99,          1e21, -2.5e-7, 123456789012.0,
+	                               0.1, NAN, 1234.5678901234};
+	static const double mss[] = {0.0, 1.2345678, 12.3456, 1000.0, -3.0, 0.0004999};
+	static const int64_t ints[] = {0, 1, -1, 42, INT64_MAX, INT64_MIN, 1234567890123};
+	static const char *const strs[] = {"",
+	                                   "plain",
+	                                   "quo\"te\\back/slash",
+	                                   "tab\tnl\ncr\r\b\f",
+	                                   "ctl\x01\x1f\x7f",
+	                                   "Küche Ā €",
+	                                   "bad\xff\xc3(x\xe2\x82",
+	                                   "emoji \xf0\x9f\x98\x80",
+	                                   "sur\xed\xa0\x80rogate"};
+	gw_jw w;
+	for (size_t i = 0; i < sizeof(f32s) / sizeof(f32s[0]); i++) {
+		gw_jw_init(&w, 8);
+		gw_jw_f32(&w, f32s[i]);
+		jw_same(&w, gw_json_f32(f32s[i]));
+	}
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+		gw_jw_init(&w, 8);
+		gw_jw_real(&w, reals[i]);
+		jw_same(&w, gw_json_num(reals[i]));
+	}
+	for (size_t i = 0; i < sizeof(mss) / sizeof(mss[0]); i++) {
+		gw_jw_init(&w, 8);
+		gw_jw_ms(&w, mss[i]);
+		jw_same(&w, gw_json_ms(mss[i]));
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		gw_jw_init(&w, 8);
+		gw_jw_int(&w, ints[i]);
+		jw_same(&w, json_integer(ints[i]));
+	}
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		gw_jw_init(&w, 8);
+		gw_jw_str(&w, strs[i]);
+		jw_same(&w, gw_json_str(strs[i]));
+	}
+	/* Structure and embedded jansson values. */
+	gw_jw_init(&w, 8);
+	gw_jw_lit(&w, "{\"a\":[");
+	gw_jw_bool(&w, 1);
+	gw_jw_lit(&w, ",");
+	gw_jw_bool(&w, 0);
+	gw_jw_lit(&w, "],\"b\":");
+	gw_jw_json(&w, json_pack("{s:i,s:[s,f]}", "x", 1, "y", "z", 0.5));
+	gw_jw_lit(&w, "}");
+	jw_same(&w, json_pack("{s:[b,b],s:{s:i,s:[s,f]}}", "a", 1, 0, "b", "x", 1, "y", "z", 0.5));
+}
+
+/* A ranked item renders like the jansson tree the gateway used to build. */
+Test(jsonw, ranked_item_with_candidate_fill)
+{
+	Rs__SourceScore s1 = RS__SOURCE_SCORE__INIT, s2 = RS__SOURCE_SCORE__INIT;
+	Rs__SourceScore *srcs[2] = {&s1, &s2};
+	Rs__Candidate c = RS__CANDIDATE__INIT;
+	Rs__RankedItem it = RS__RANKED_ITEM__INIT;
+	s1.source = "covisit";
+	s1.score = 0.75f;
+	s1.rank = 3;
+	s1.because_item = 77;
+	s2.source = "als";
+	s2.score = 0.125f;
+	s2.rank = 9;
+	c.item_id = 5;
+	c.title = "Chef \"knife\"";
+	c.category = "Home/Kitchen";
+	c.price = 19.99;
+	c.n_sources = 2;
+	c.sources = srcs;
+	it.item_id = 5;
+	it.score = 0.98f;
+	it.reason = "";
+	gw_jw w;
+	gw_jw_init(&w, 8);
+	gw_render_ranked(&w, &it, &c);
+	json_t *want = json_pack("{s:I,s:o,s:s,s:s,s:s,s:o,s:[{s:s,s:o,s:i,s:i},{s:s,s:o,s:i}]}",
+	                         "item_id", (json_int_t) 5, "score", gw_json_f32(0.98f), "reason",
+	                         "often viewed together with items you viewed", "title",
+	                         "Chef \"knife\"", "category", "Home/Kitchen", "price",
+	                         gw_json_num(19.99), "sources", "source", "covisit", "score",
+	                         gw_json_f32(0.75f), "rank", 3, "because_item", 77, "source", "als",
+	                         "score", gw_json_f32(0.125f), "rank", 9);
+	jw_same(&w, want);
 }
