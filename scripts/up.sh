@@ -2,11 +2,16 @@
 # up.sh: the whole system on one machine, from a fresh Debian 12 checkout.
 #   1. installs missing Debian packages      4. applies the schema migrations
 #   2. builds (build/, warnings are errors)  5. loads a generated demo shop (first run only)
-#   3. starts a throwaway PostgreSQL         6. trains and publishes models (when rs-train can)
-#      cluster in var/pg (127.0.0.1:25432)   7. starts the five services in the background
+#   3. starts a throwaway PostgreSQL         6. trains and publishes a model version into var/models
+#      cluster in var/pg (127.0.0.1:25432)      (rs-train pipeline --quick; skipped when a version is
+#                                               active, unless RS_RETRAIN=1)
+#                                            7. starts the five services in the background, serving
+#                                               the active version (RS_MODEL_DIR=var/models)
 # then waits until /readyz answers and prints the URL. scripts/down.sh stops everything.
 # Environment: RS_DEMO_USERS (1000), RS_DEMO_ITEMS (3000), RS_DEMO_DAYS (28), RS_DEMO_SEED (42),
-# RS_GATEWAY_HTTP (127.0.0.1:8080), RS_PG_PORT (25432).
+# RS_GATEWAY_HTTP (127.0.0.1:8080), RS_PG_PORT (25432), RS_RETRAIN (0; 1 = train a new version
+# even if one is active), RS_TRAIN_ARGS (extra rs-train pipeline flags, e.g. "" for full tuning
+# instead of --quick).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -16,6 +21,8 @@ BIN="$ROOT/build/services"
 export RS_PG_PORT="${RS_PG_PORT:-25432}"
 export RS_GATEWAY_HTTP="${RS_GATEWAY_HTTP:-127.0.0.1:8080}"
 export RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
+# Published model versions: rs-train writes them here, feature/candidate/ranking read the active one.
+export RS_MODEL_DIR="${RS_MODEL_DIR:-$VAR/models}"
 
 step() { printf '==> %s\n' "$*"; }
 
@@ -38,10 +45,18 @@ else
   step "demo shop already loaded ($n_events events)"
 fi
 
-if "$BIN/trainer/rs-train" pipeline --help >/dev/null 2>&1; then
-  step "train + publish models"
-  "$BIN/trainer/rs-train" pipeline --dsn "$RS_PG_DSN" --models-dir "$VAR/models" >"$LOG/train.log" 2>&1 \
-    || { echo "training failed (see $LOG/train.log); serving falls back to live popularity"; }
+active="$(psql "$RS_PG_DSN" -qAtc 'select path from model_versions where active')"
+if [ -n "$active" ] && [ -d "$RS_MODEL_DIR/$active" ] && [ "${RS_RETRAIN:-0}" != 1 ]; then
+  step "model version $active already active (RS_RETRAIN=1 trains a new one)"
+elif "$BIN/trainer/rs-train" pipeline --help >/dev/null 2>&1; then
+  step "train + publish models (log: $LOG/train.log)"
+  # shellcheck disable=SC2086  # RS_TRAIN_ARGS is a list of flags
+  if "$BIN/trainer/rs-train" pipeline --dsn "$RS_PG_DSN" --models-dir "$RS_MODEL_DIR" \
+      ${RS_TRAIN_ARGS---quick} >"$LOG/train.log" 2>&1; then
+    tail -n 1 "$LOG/train.log"
+  else
+    echo "training failed (see $LOG/train.log); serving falls back to live popularity"
+  fi
 fi
 
 step "services"

@@ -991,11 +991,13 @@ tr_cmd_pipeline(int argc, char **argv)
 	tr_pipeline_opts o;
 	tr_pipeline_result res;
 	tr_error err;
-	int c, r, holdout_set = 0;
+	int c, r, holdout_set = 0, cands_set = 0;
 
 	tr_pipeline_opts_defaults(&o);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (c == OPT_CANDS)
+			cands_set = 1;
 		if (c == OPT_WEIGHTS) {
 			if (tr_weights_parse(optarg, &o.weights, &err) != 0)
 				return cmd_usage_error(cmd, err.msg);
@@ -1041,7 +1043,8 @@ tr_cmd_pipeline(int argc, char **argv)
 			       "negatives\n"
 			       "-> per-user temporal 80/20 split -> tune (bounded grids; --no-tune "
 			       "or\n"
-			       "--quick: the defaults) and fit each model of --models [%s]\n"
+			       "--quick: the defaults, two-stage --candidates 50) and fit each "
+			       "model of --models [%s]\n"
 			       "-> NDCG@20 etc. on the test split, table vs pop -> the best "
 			       "refitted "
 			       "on\n"
@@ -1065,6 +1068,8 @@ tr_cmd_pipeline(int argc, char **argv)
 		return cmd_usage_error(cmd, "unexpected argument");
 	if (o.dsn == NULL || o.models_dir == NULL)
 		return cmd_usage_error(cmd, "--dsn and --models-dir are required");
+	if (!o.tune && !cands_set) /* --quick: half the two-stage candidates (~2x faster) */
+		o.base.cand_n = 50;
 	if (tr_pipeline_run(&o, &res, &err) != 0)
 		return cmd_fail(cmd, &err);
 	if (o.out != NULL)
