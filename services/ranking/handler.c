@@ -222,8 +222,8 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 
 	size_t nout = n < k ? n : k;
 	if (rk != NULL && nout > 0) {
-		/* contributions (TreeSHAP) only for the rows shown, mapped onto the reason groups
-		 * of the linear features */
+		/* contributions (approximate) only for the rows shown, mapped onto the reason
+		 * groups of the linear features */
 		float *xt = rs_arena_alloc(call->arena, nout * (size_t) nf * sizeof(float));
 		float *ct = rs_arena_alloc(call->arena, nout * (size_t) (nf + 1) * sizeof(float));
 		float *st_ = rs_arena_alloc(call->arena, nout * sizeof(float));

@@ -335,7 +335,7 @@ rank_ranker_predict(const rank_ranker *r, const float *x, size_t n, float *score
 	        "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
 	        "\"iteration_end\": 0, \"strict_shape\": false, \"cache_id\": 0, "
 	        "\"missing\": NaN}";
-	static const char cfg_contrib[] = "{\"type\": 2, \"training\": false, \"iteration_begin\": "
+	static const char cfg_contrib[] = "{\"type\": 3, \"training\": false, \"iteration_begin\": "
 	                                  "0, \"iteration_end\": 0, \"strict_shape\": false, "
 	                                  "\"cache_id\": 0}";
 	const bst_ulong *shape = NULL;

@@ -45,7 +45,8 @@ int rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req,
                      int64_t *because, int *missing);
 
 /* rank_ranker_predict: scores[n] for rows x; contrib (n x (nfeat + 1), the last column the
- * bias) when not NULL (TreeSHAP, costlier: ask only for the rows shown). 0 or RS_EINTERNAL. */
+ * bias) when not NULL: XGBoost's approximate (Saabas) per-feature contributions, costlier than
+ * the scores (ask only for the rows shown). 0 or RS_EINTERNAL. */
 int rank_ranker_predict(const rank_ranker *r, const float *x, size_t n, float *scores,
                         float *contrib);
 
