@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "pg_fixture.h"
 #include "publish.h"
 #include "ranker.h"
 #include "ranking.h"
@@ -91,10 +92,10 @@ fit_publish(void)
 }
 
 static void
-start(void)
+start(const char *dsn, int poll_ms)
 {
 	rank_config cfg = {
-	        .pg_dsn = DOWN_DSN,
+	        .pg_dsn = dsn,
 	        .url = url,
 	        .workers = 2,
 	        .log_level = RS_LOG_WARN,
@@ -102,7 +103,7 @@ start(void)
 	        .refresh_ms = 60000,
 	        .pg_timeout_ms = 5000,
 	        .model_dir = "",
-	        .model_poll_ms = 0,
+	        .model_poll_ms = poll_ms,
 	};
 	snprintf(url, sizeof(url), "inproc://ranking-xgb-test-%d", (int) getpid());
 	rs_log_init("ranking-test", RS_LOG_ERROR);
@@ -118,7 +119,7 @@ static void
 setup(void)
 {
 	fit_publish();
-	start();
+	start(DOWN_DSN, 0);
 }
 
 static void
@@ -462,4 +463,83 @@ Test(ranker, cost_per_request)
 	rank_ranker_destroy(rk);
 	tr_twostage_row_fini(&row);
 	rs_arena_destroy(a);
+}
+
+/* ---- the model watch (PostgreSQL model_versions) installs the learned ranker ---- */
+
+static fx_pg fx;
+
+static void
+setup_watch(void)
+{
+	char sql[1024];
+	tr_error err;
+	tr_model als;
+	tr_params p;
+	char adir[160];
+
+	fit_publish();
+	tr_params_defaults(&p);
+	p.factors = 4;
+	p.nthreads = 1;
+	snprintf(adir, sizeof(adir), "%s/als", root);
+	cr_assert_eq(tr_model_fit(TR_ALS, &p, &ds, &als, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_model_save(&als, &ds, adir, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(adir, vals, NULL, &err), 0, "%s", err.msg);
+	tr_model_fini(&als);
+	fx_pg_setup(&fx, "rank_xw");
+	snprintf(sql, sizeof(sql),
+	         "insert into model_versions(version, path) values ('v-xgb', '%s'), ('v-als', "
+	         "'%s'); select rs_model_activate('v-als')",
+	         vdir, vals);
+	fx_sql(&fx, sql);
+	start(fx.dsn, 100);
+}
+
+static void
+teardown_watch(void)
+{
+	teardown();
+	fx_pg_teardown(&fx);
+}
+
+TestSuite(ranker_watch, .init = setup_watch, .fini = teardown_watch, .timeout = 60);
+
+/* served_xgb counts responses of the learned ranker; wait until one arrives after a switch */
+static void
+wait_for(atomic_int *counter, int from)
+{
+	for (int i = 0; i < 400 && atomic_load(counter) <= from; i++)
+		usleep(10000);
+	cr_assert_gt(atomic_load(counter), from, "the switch did not reach the requests");
+}
+
+Test(ranker_watch, activation_switches_linear_to_learned_and_back_under_load)
+{
+	tr_twostage_row row;
+	tr_error err;
+	pthread_t th[2];
+
+	cr_assert_eq(rank_model_check(st), 0);
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 5, &row, &err), 0, "%s", err.msg);
+	atomic_store(&stop_load, 0);
+	atomic_store(&failed, 0);
+	atomic_store(&served_xgb, 0);
+	atomic_store(&served_lin, 0);
+	for (int t = 0; t < 2; t++)
+		cr_assert_eq(pthread_create(&th[t], NULL, load_thread, &row), 0);
+	wait_for(&served_lin, 0);
+	fx_sql(&fx, "select rs_model_activate('v-xgb')"); /* NOTIFY; the watch swaps */
+	wait_for(&served_xgb, 0);
+	int lin = atomic_load(&served_lin);
+	fx_sql(&fx, "select rs_model_activate('v-als')"); /* rollback */
+	usleep(300000);
+	wait_for(&served_lin, lin);
+	atomic_store(&stop_load, 1);
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	cr_log_info("ranker_watch: xgb %d linear %d failed %d", atomic_load(&served_xgb),
+	            atomic_load(&served_lin), atomic_load(&failed));
+	cr_assert_eq(atomic_load(&failed), 0);
+	tr_twostage_row_fini(&row);
 }
