@@ -216,7 +216,8 @@ vers="$(sed -n 's/^VERSIONS //p' <<<"$out")"
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $res"; }
 
 echo "Publish under load: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'),"
-echo "$USERS users, $ITEMS items, $NEVENTS events, ALS $FACTORS factors, k=$K; $SWITCHES publishes + 1 rollback during wrk -t2 -c$CONNS -d${DURATION}s."
+plan="$SWITCHES publishes + 1 rollback"; [ "$SWITCHES" -gt 0 ] || plan="no switch (baseline)"
+echo "$USERS users, $ITEMS items, $NEVENTS events, ALS $FACTORS factors, k=$K; $plan during wrk -t2 -c$CONNS -d${DURATION}s."
 echo
 echo "| req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | non-2xx | degraded | sock err | answers per model_version | load before -> after |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
