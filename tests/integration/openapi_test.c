@@ -315,7 +315,10 @@ send_req(const char *method, const char *path, const char *body, const char *aut
 	nrequests++;
 	snprintf(url, sizeof(url), "%s%s", st.url, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	else
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -609,6 +612,16 @@ walk_op(op *o)
 			problem("%s: the example answered %ld: %.200s", what, r.status, r.body);
 		else
 			check_answer(o, what, &r, 0);
+		/* HEAD is served wherever GET is: same status, no body. */
+		if (strcmp(M, "GET") == 0) {
+			reply h;
+			if (send_req("HEAD", path, NULL, authz_for(o), &h) != 0)
+				problem("HEAD %s: no answer", path);
+			else if (h.status != r.status || h.len != 0)
+				problem("HEAD %s: %ld with %zu body bytes, GET answered %ld", path,
+				        h.status, h.len, r.status);
+			free(h.body);
+		}
 		free(r.body);
 	}
 
