@@ -27,6 +27,8 @@ struct rank_ranker {
 	int n_src, cand_n, knn_src, pop_src, nfeat;
 	char src[RS_RANKFEAT_MAX_SRC][32];
 	rs_rankfeat_norm norm;
+	int weighted;               /* trained on an event log (services/trainer/events.h) */
+	double ev_w[7], rating_low; /* its weights by rs.EventType number */
 	char names_buf[RS_RANKFEAT_MAX][48];
 	const char *names[RS_RANKFEAT_MAX];
 	int group[RS_RANKFEAT_MAX];
@@ -78,6 +80,68 @@ ranker_cmp_pop(const void *a, const void *b)
 	if (sx != sy)
 		return sx > sy ? -1 : 1;
 	return (x > y) - (x < y);
+}
+
+/* rs-train's event weights (services/trainer/events.h: tr_weights_defaults, the spec format of
+ * tr_weights_format); spec NULL or "" = the defaults */
+static int
+ranker_weights(rank_ranker *r, const char *spec)
+{
+	static const char *const names[7] = {"",         "view",   "click",         "add_to_cart",
+	                                     "purchase", "rating", "not_interested"};
+	static const double defaults[7] = {0, 1, 2, 4, 8, 2, 8};
+	char buf[256], *tok, *save = NULL;
+
+	memcpy(r->ev_w, defaults, sizeof(defaults));
+	r->rating_low = 3;
+	snprintf(buf, sizeof(buf), "%s", spec != NULL ? spec : "");
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		int k;
+		if (eq == NULL)
+			return -1;
+		*eq = '\0';
+		double v = strtod(eq + 1, &end);
+		if (*end != '\0' || !isfinite(v))
+			return -1;
+		if (strcmp(tok, "rating_low") == 0) {
+			r->rating_low = v;
+			continue;
+		}
+		for (k = 1; k < 7 && strcmp(tok, names[k]) != 0; k++)
+			;
+		if (k == 7)
+			return -1;
+		r->ev_w[k] = v;
+	}
+	return 0;
+}
+
+/* rs-train's signed amount of one event (events.c ev_amount) */
+static double
+ranker_amount(const rank_ranker *r, int32_t type, double value, int *override)
+{
+	*override = 0;
+	switch (type) {
+	case 1:
+	case 2:
+		return r->ev_w[type];
+	case 3:
+	case 4:
+		*override = 1;
+		return r->ev_w[type];
+	case 5:
+		if (isnan(value))
+			return r->ev_w[5];
+		if (value < r->rating_low)
+			return -r->ev_w[5] * (r->rating_low - value);
+		*override = 1;
+		return r->ev_w[5] * (value - r->rating_low + 1);
+	case 6:
+		return -r->ev_w[6];
+	default:
+		return 0;
+	}
 }
 
 /* the manifest's published.ranker: sources, layout, names, normalisers */
@@ -143,6 +207,13 @@ ranker_manifest(rank_ranker *r, const char *dir, char *err, size_t errn)
 	r->norm.span = json_number_value(json_object_get(rk, "span"));
 	r->norm.mean_n = json_number_value(json_object_get(rk, "mean_n"));
 	knn = json_string_value(json_object_get(rk, "knn_source"));
+	r->weighted = json_is_true(json_object_get(rk, "weighted"));
+	if (r->weighted &&
+	    ranker_weights(r, json_string_value(json_object_get(json_object_get(root, "params"),
+	                                                        "weights"))) != 0) {
+		rv = ranker_err(err, errn, RS_ECORRUPT, "%s: %s", path, "bad params.weights");
+		goto out;
+	}
 	r->knn_src = -1;
 	r->pop_src = -1;
 	for (int s = 0; s < r->n_src; s++) {
@@ -374,6 +445,10 @@ typedef struct hist_ent {
 	int64_t id;
 	int64_t ts;
 	size_t pos;
+	uint32_t code; /* UINT32_MAX: unknown to the version */
+	float w;       /* rs-train's confidence weight (1 for unweighted data) */
+	int32_t type;
+	double value;
 } hist_ent;
 
 static int
@@ -394,6 +469,16 @@ cmp_hist_time(const void *a, const void *b)
 	if (x->ts != y->ts)
 		return (x->ts > y->ts) - (x->ts < y->ts);
 	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* an event log's pairs: rs-train orders them by (time, item code) */
+static int
+cmp_hist_time_code(const void *a, const void *b)
+{
+	const hist_ent *x = a, *y = b;
+	if (x->ts != y->ts)
+		return (x->ts > y->ts) - (x->ts < y->ts);
+	return (x->code > y->code) - (x->code < y->code);
 }
 
 static int
@@ -508,25 +593,40 @@ ranker_pop_list(const rank_ranker *r, const uint32_t *hcodes, size_t nhc, rs_are
 
 /* itemknn: the sum of the user's items' kNN rows, added in the user's time order (rs-train's
  * tr_knn_score; float sums depend on the order), the user's items excluded */
+/* add sign x w x the kNN row of code to dense (rs-train's tr_knn_score(_w): float products,
+ * rows in the user's order, since float sums depend on the order) */
+static void
+ranker_knn_add(const rank_ranker *r, MDB_txn *txn, uint32_t code, float w, int sign, float *dense)
+{
+	MDB_val k = {sizeof(code), &code}, v;
+	if (code == UINT32_MAX || mdb_get(txn, r->d_knn, &k, &v) != 0)
+		return;
+	const unsigned char *p = v.mv_data;
+	for (size_t e = 0; e < v.mv_size / sizeof(ranker_ent); e++) {
+		ranker_ent en;
+		memcpy(&en, p + e * sizeof(en), sizeof(en));
+		if (en.code >= r->n_items)
+			continue;
+		if (!r->weighted)
+			dense[en.code] += en.v;
+		else if (sign > 0)
+			dense[en.code] += w * en.v;
+		else
+			dense[en.code] -= w * en.v;
+	}
+}
+
+/* itemknn: the user's items' kNN rows (weighted, minus the explicit negatives' rows for an
+ * event log), the user's items excluded */
 static void
 ranker_knn_scores(const rank_ranker *r, MDB_txn *txn, const hist_ent *h, size_t nd,
-                  const uint32_t *hcodes, size_t nhc, float *dense)
+                  const hist_ent *ng, size_t nng, const uint32_t *hcodes, size_t nhc, float *dense)
 {
 	memset(dense, 0, (size_t) r->n_items * sizeof(float));
-	for (size_t i = 0; i < nd; i++) {
-		uint32_t code;
-		MDB_val k = {sizeof(code), &code}, v;
-		if (rs_model_code(r->model, h[i].id, &code) != 0 ||
-		    mdb_get(txn, r->d_knn, &k, &v) != 0)
-			continue;
-		const unsigned char *p = v.mv_data;
-		for (size_t e = 0; e < v.mv_size / sizeof(ranker_ent); e++) {
-			ranker_ent en;
-			memcpy(&en, p + e * sizeof(en), sizeof(en));
-			if (en.code < r->n_items)
-				dense[en.code] += en.v;
-		}
-	}
+	for (size_t i = 0; i < nd; i++)
+		ranker_knn_add(r, txn, h[i].code, h[i].w, 1, dense);
+	for (size_t i = 0; i < nng; i++)
+		ranker_knn_add(r, txn, ng[i].code, ng[i].w, -1, dense);
 	for (size_t i = 0; i < nhc; i++)
 		dense[hcodes[i]] = -INFINITY;
 }
@@ -538,6 +638,8 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 	size_t nh = req->n_recent, nd = 0, i;
 	int s, t, nlast = 0, rv = 0;
 	hist_ent *h = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(*h));
+	hist_ent *ng = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(*ng)); /* explicit negatives */
+	size_t nng = 0;
 	uint32_t *hcodes = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(*hcodes));
 	uint32_t *codes = rs_arena_alloc(a, (n ? n : 1) * sizeof(*codes));
 	/* sources computed here (pop, itemknn): scores by code and their top list as {code, rank}
@@ -554,31 +656,64 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 	size_t nhc = 0;
 
 	*missing = 0;
-	if (h == NULL || hcodes == NULL || codes == NULL)
+	if (h == NULL || ng == NULL || hcodes == NULL || codes == NULL)
 		return RS_ENOMEM;
-	/* the user's items as rs-train sees them: each once, at its first time */
-	for (i = 0; i < nh; i++)
-		if (req->recent[i]->type != RANKER_NOT_INTERESTED && req->recent[i]->item_id > 0)
-			h[nd++] = (hist_ent){req->recent[i]->item_id, req->recent[i]->ts_ms, i};
+	/* the user's items as rs-train sees them: each once, at its first time; for an event log
+	 * (weighted) each item's events are summed with rs-train's weights into a positive (its
+	 * first time) or an explicit negative (its last negative event's time) */
+	for (i = 0; i < nh; i++) {
+		const Rs__HistoryEvent *e = req->recent[i];
+		if (e->item_id <= 0 || (!r->weighted && e->type == RANKER_NOT_INTERESTED))
+			continue;
+		h[nd] = (hist_ent){e->item_id, e->ts_ms,          i,       UINT32_MAX,
+		                   1.0f,       (int32_t) e->type, e->value};
+		if (rs_model_code(r->model, e->item_id, &h[nd].code) != 0)
+			h[nd].code = UINT32_MAX;
+		nd++;
+	}
 	qsort(h, nd, sizeof(*h), cmp_hist_id);
-	size_t w = 0;
-	for (i = 0; i < nd; i++)
-		if (w == 0 || h[w - 1].id != h[i].id)
-			h[w++] = h[i];
+	size_t w = 0, b;
+	for (i = 0; i < nd; i = b) {
+		double pos = 0, neg = 0;
+		int64_t t_neg = 0;
+		int negative = 0;
+		for (b = i; b < nd && h[b].id == h[i].id; b++) {
+			int override = 0;
+			double amt = r->weighted
+			                     ? ranker_amount(r, h[b].type, h[b].value, &override)
+			                     : 1;
+			if (amt < 0) {
+				neg -= amt;
+				negative = 1;
+				t_neg = h[b].ts;
+			} else {
+				pos += amt;
+				if (override && amt > 0)
+					negative = 0; /* a later purchase / good rating wins */
+			}
+		}
+		if (r->weighted && negative && neg > 0) {
+			ng[nng] = h[i];
+			ng[nng].ts = t_neg;
+			ng[nng++].w = (float) neg;
+		} else if (pos > 0) {
+			h[w] = h[i];
+			h[w++].w = r->weighted ? (float) pos : 1.0f;
+		}
+	}
 	nd = w;
 	for (i = 0; i < nd; i++)
-		if (rs_model_code(r->model, h[i].id, &hcodes[nhc]) == 0)
-			nhc++;
+		if (h[i].code != UINT32_MAX)
+			hcodes[nhc++] = h[i].code;
 	qsort(hcodes, nhc, sizeof(uint32_t), cmp_u32);
-	qsort(h, nd, sizeof(*h), cmp_hist_time);
+	qsort(h, nd, sizeof(*h), r->weighted ? cmp_hist_time_code : cmp_hist_time);
+	qsort(ng, nng, sizeof(*ng), cmp_hist_time_code);
 	user.n_items = (int64_t) nd;
 	user.has_last = nd > 0;
 	user.last_ts = nd > 0 ? (double) h[nd - 1].ts / 1000.0 : 0.0;
 	for (i = nd; i > 0 && nlast < RS_RANKFEAT_LAST; i--) {
 		last_id[nlast] = h[i - 1].id;
-		if (rs_model_code(r->model, h[i - 1].id, &last_code[nlast]) != 0)
-			last_code[nlast] = UINT32_MAX;
-		nlast++;
+		last_code[nlast++] = h[i - 1].code;
 	}
 	for (i = 0; i < n; i++)
 		if (rs_model_code(r->model, cand[i]->item_id, &codes[i]) != 0)
@@ -605,7 +740,7 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 				rv = RS_ENOMEM;
 				goto out;
 			}
-			ranker_knn_scores(r, txn, h, nd, hcodes, nhc, dense);
+			ranker_knn_scores(r, txn, h, nd, ng, nng, hcodes, nhc, dense);
 			if ((rv = ranker_top_list(r, dense, a, &ilist[s], &igot[s], &st[s])) != 0)
 				goto out;
 			iscore[s] = dense;

@@ -724,10 +724,13 @@ ts_save_serving(const tr_twostage *ts, const tr_dataset *ds, const char *dir, tr
 	for (f = 0; f < c.nfeat; f++)
 		if (rs_rankfeat_name(sn, ts->n_src, f, name, sizeof(name)) == 0)
 			json_array_append_new(names, json_string(name));
-	root = json_pack("{s:i, s:f, s:f, s:f, s:i, s:o, s:o, s:s?}", "layout", RS_RANKFEAT_LAYOUT,
-	                 "tmax", c.norm.tmax, "span", c.norm.span, "mean_n", c.norm.mean_n,
-	                 "cand_n", ts->cand_n, "sources", srcs, "features", names, "knn_source",
-	                 c.knn_src >= 0 ? sn[c.knn_src] : NULL);
+	/* weighted: an event log (events.h); rs-ranking then weighs the history the same way,
+	 * with the manifest's params.weights */
+	root = json_pack("{s:i, s:f, s:f, s:f, s:i, s:o, s:o, s:s?, s:b}", "layout",
+	                 RS_RANKFEAT_LAYOUT, "tmax", c.norm.tmax, "span", c.norm.span, "mean_n",
+	                 c.norm.mean_n, "cand_n", ts->cand_n, "sources", srcs, "features", names,
+	                 "knn_source", c.knn_src >= 0 ? sn[c.knn_src] : NULL, "weighted",
+	                 tr_dataset_is_weighted(ds));
 	tr_path_join(path, sizeof(path), dir, "rankfeat.json");
 	rv = root != NULL && json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) ==
 	                             0

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "model.h"
 #include "pg_fixture.h"
 #include "publish.h"
@@ -542,4 +543,142 @@ Test(ranker_watch, activation_switches_linear_to_learned_and_back_under_load)
 	            atomic_load(&served_lin), atomic_load(&failed));
 	cr_assert_eq(atomic_load(&failed), 0);
 	tr_twostage_row_fini(&row);
+}
+
+/* ---- a model trained on an event log (weights, explicit negatives): rs-ranking weighs the
+ * request's raw history the way rs-train weighed the log ---- */
+
+static tr_event_log evlog;
+
+static void
+setup_events(void)
+{
+	tr_params p;
+	tr_error err;
+	char buf[32], ib[32];
+
+	snprintf(root, sizeof(root), "/tmp/rs-rank-xgbw-XXXXXX");
+	cr_assert_not_null(mkdtemp(root));
+	snprintf(mdir, sizeof(mdir), "%s/model", root);
+	snprintf(vdir, sizeof(vdir), "%s/v-xgb", root);
+	tr_event_log_init(&evlog);
+	for (int u = 0; u < 60; u++)
+		for (int s = 0; s < 10; s++) {
+			int it = (u + s * (1 + u % 3)) % 24, type = s % 4 == 3   ? 4
+			                                            : s % 3 == 1 ? 2
+			                                                         : 1;
+			double value = NAN;
+			if (s == 8 && u % 5 == 0) { /* an explicit negative on an item not seen */
+				it = (u + 17) % 24;
+				type = 6;
+			}
+			if (s == 9 && u % 4 == 1) { /* a rating */
+				type = 5;
+				value = 1 + u % 5;
+			}
+			snprintf(buf, sizeof(buf), "%d", 1000 + u);
+			snprintf(ib, sizeof(ib), "%d", 101 + it);
+			tr_event_log_push(&evlog, buf, strlen(buf), ib, strlen(ib), type, value,
+			                  1700000000.0 + u * 100 + s * 10);
+			if (s == 2) /* the same item again: its weight adds up */
+				tr_event_log_push(&evlog, buf, strlen(buf), ib, strlen(ib), 1, NAN,
+				                  1700000000.0 + u * 100 + s * 10 + 5);
+		}
+	/* keep a copy of the events for the requests: tr_events_build consumes the log */
+	tr_weights w;
+	tr_weights_defaults(&w);
+	cr_assert_eq(tr_events_build(&evlog, &w, &ds, &err), 0, "%s", err.msg);
+	tr_params_defaults(&p);
+	snprintf(p.sources, sizeof(p.sources), "als,itemknn,pop");
+	snprintf(p.holdout, sizeof(p.holdout), "leave-one-out");
+	p.factors = 8;
+	p.iterations = 5;
+	p.cand_n = 10;
+	p.trees = 30;
+	p.depth = 4;
+	p.nthreads = 1;
+	cr_assert_eq(tr_model_fit(TR_TWOSTAGE, &p, &ds, &model, &err), 0, "%s", err.msg);
+	cr_assert(tr_dataset_is_weighted(&ds));
+	cr_assert_gt(ds.n_neg, 0); /* the log has explicit negatives */
+	cr_assert_eq(tr_model_save(&model, &ds, mdir, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(mdir, vdir, NULL, &err), 0, "%s", err.msg);
+	start(DOWN_DSN, 0);
+}
+
+static void
+teardown_events(void)
+{
+	teardown();
+	tr_event_log_fini(&evlog);
+}
+
+TestSuite(ranker_events, .init = setup_events, .fini = teardown_events, .timeout = 60);
+
+Test(ranker_events, weighted_history_and_negatives_give_rs_train_rows)
+{
+	double maxd = 0;
+	cr_assert_eq(use(vdir, "v-xgb"), 0);
+	for (int32_t u = 0; u < 60; u += 3) {
+		tr_twostage_row row;
+		tr_error err;
+		rs_arena *a;
+		char uid[32];
+		int32_t uc;
+
+		snprintf(uid, sizeof(uid), "%d", 1000 + u);
+		uc = tr_ids_find(ds.users, uid, strlen(uid));
+		cr_assert_geq(uc, 0);
+		cr_assert_eq(tr_twostage_user(model.ts, &ds, uc, &row, &err), 0, "%s", err.msg);
+		cr_assert_eq(rs_arena_create(&a, 0), 0);
+		Rs__RankRequest *req = build_request(a, uc, &row, 1);
+		/* the raw events of this user instead of the dataset's pairs */
+		size_t ne = 0;
+		req->recent = rs_arena_alloc(a, 64 * sizeof(void *));
+		for (int s = 0; s < 10; s++) {
+			int it = (u + s * (1 + u % 3)) % 24, type = s % 4 == 3   ? 4
+			                                            : s % 3 == 1 ? 2
+			                                                         : 1;
+			double value = 0;
+			if (s == 8 && u % 5 == 0) {
+				it = (u + 17) % 24;
+				type = 6;
+			}
+			if (s == 9 && u % 4 == 1) {
+				type = 5;
+				value = 1 + u % 5;
+			}
+			for (int rep = 0; rep < (s == 2 ? 2 : 1); rep++) {
+				Rs__HistoryEvent *h = rs_arena_alloc(a, sizeof(*h));
+				rs__history_event__init(h);
+				h->item_id = 101 + it;
+				h->type = (Rs__EventType) (rep ? 1 : type);
+				h->value = rep ? 0 : value;
+				h->ts_ms = (1700000000LL + u * 100 + s * 10 + rep * 5) * 1000;
+				req->recent[ne++] = h;
+			}
+		}
+		req->n_recent = ne;
+		Rs__RankResponse *r = rank(a, req);
+		for (size_t i = 0; i < r->n_items; i++) {
+			int c = -1;
+			for (int q = 0; q < row.n; q++)
+				if (item_id(row.items[q]) == r->items[i]->item_id)
+					c = q;
+			cr_assert_geq(c, 0);
+			for (int f = 0; f < row.nfeat; f++)
+				cr_assert_eq(r->items[i]->features[f]->value,
+				             row.feat[c * row.nfeat + f],
+				             "user %d item %lld %s: online %.9g offline %.9g", u,
+				             (long long) r->items[i]->item_id,
+				             r->items[i]->features[f]->name,
+				             r->items[i]->features[f]->value,
+				             row.feat[c * row.nfeat + f]);
+			double d = fabs((double) r->items[i]->score - (double) row.pred[c]);
+			maxd = d > maxd ? d : maxd;
+		}
+		tr_twostage_row_fini(&row);
+		rs_arena_destroy(a);
+	}
+	cr_log_info("ranker_events: max |online - offline| score = %.3g", maxd);
+	cr_assert_lt(maxd, 1e-5);
 }
