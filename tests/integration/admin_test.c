@@ -123,6 +123,23 @@ activate(const char *version, const char *want_previous)
 	json_decref(j);
 }
 
+/* SIGTERM the gateway, start it again with the current extra_env, wait for /healthz. */
+static void
+restart_gateway(void)
+{
+	http_reply r = {0};
+	int up = 0;
+	cr_assert_eq(stack_stop_one(&st, 4), 0, "the gateway did not exit 0 on SIGTERM");
+	cr_assert_eq(stack_start_one(&st, 4), 0);
+	for (int tries = 0; tries < 100 && !up; tries++) {
+		up = http_do(&st, "GET", "/healthz", NULL, &r) == 0 && r.status == 200;
+		http_reply_free(&r);
+		if (!up)
+			usleep(100 * 1000);
+	}
+	cr_assert(up, "the gateway did not come back");
+}
+
 Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120)
 {
 	char root[] = "/tmp/rs-it-admin-XXXXXX";
@@ -214,19 +231,18 @@ Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120)
 	             0);
 	cr_assert_str_eq(active, "it-A", "a refused call changed the active version");
 
+	/* The registry unreachable: admin answers 503, recommendations do not notice. */
+	st.extra_env[1] = "RS_PG_DSN=host=127.0.0.1 port=1 user=postgres dbname=recsys";
+	restart_gateway();
+	expect_error("GET", "/v1/admin/models", auth, 503, "unavailable");
+	expect_error("POST", "/v1/admin/models/it-B/activate", auth, 503, "unavailable");
+	json_t *rec = call_json("GET", "/v1/users/1/recommendations?k=5", NULL, 200);
+	cr_assert(!json_is_true(json_object_get(rec, "degraded")));
+	json_decref(rec);
+
 	/* Without RS_ADMIN_TOKEN the admin routes are off: 403, whatever is sent. */
-	cr_assert_eq(stack_stop_one(&st, 4), 0, "the gateway did not exit 0 on SIGTERM");
-	st.extra_env[0] = NULL;
-	cr_assert_eq(stack_start_one(&st, 4), 0);
-	http_reply r = {0};
-	int up = 0;
-	for (int tries = 0; tries < 100 && !up; tries++) {
-		up = http_do(&st, "GET", "/healthz", NULL, &r) == 0 && r.status == 200;
-		http_reply_free(&r);
-		if (!up)
-			usleep(100 * 1000);
-	}
-	cr_assert(up, "the gateway did not come back");
+	st.extra_env[0] = NULL; /* also drops the bad DSN */
+	restart_gateway();
 	expect_error("GET", "/v1/admin/models", NULL, 403, "admin_disabled");
 	expect_error("GET", "/v1/admin/models", auth, 403, "admin_disabled");
 	expect_error("POST", "/v1/admin/models/it-B/activate", auth, 403, "admin_disabled");

@@ -124,6 +124,9 @@ spawn_svc(const test_stack *st, int idx)
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "RS_", 3) != 0)
 			env[k++] = environ[i];
+	/* extra_env first: getenv returns the first match, so these override the stack's own. */
+	for (size_t i = 0; i < 8 && st->extra_env[i] != NULL; i++)
+		env[k++] = (char *) st->extra_env[i];
 	env[k++] = e_dsn;
 	env[k++] = e_http;
 	env[k++] = e_ing;
@@ -134,8 +137,6 @@ spawn_svc(const test_stack *st, int idx)
 	env[k++] = e_spool;
 	env[k++] = "RS_CANDIDATE_REFRESH_MS=200";
 	env[k++] = "RS_LOG_LEVEL=info";
-	for (size_t i = 0; i < 8 && st->extra_env[i] != NULL; i++)
-		env[k++] = (char *) st->extra_env[i];
 	env[k] = NULL;
 
 	posix_spawn_file_actions_init(&fa);

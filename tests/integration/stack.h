@@ -17,7 +17,7 @@ typedef struct test_stack {
 	int base_port;
 	pid_t pids[STACK_NSVC]; /* ingest feature candidate ranking gateway */
 	/* Extra "NAME=value" entries for every service's environment (e.g. RS_ADMIN_TOKEN), NULL
-	 * ends the list; read when a service is (re)started. */
+	 * ends the list; read when a service is (re)started; they win over the stack's own. */
 	const char *extra_env[8];
 } test_stack;
 
