@@ -7,8 +7,9 @@
  *    the operation lists, the Content-Type the listed one, and a JSON body must match the listed
  *    schema (types, required fields, enums, nested objects and arrays, $ref/allOf/oneOf);
  *  - known-bad inputs derived from the parameter schemas (a non-integer or out-of-range integer,
- *    a value outside an enum, an unknown string id, malformed JSON, no or a wrong token, a method
- *    the path does not have) must answer a 4xx the operation lists, with an Error body;
+ *    a value outside an enum, an unknown string id, malformed JSON, an array over its maxItems,
+ *    a body over 1 MiB, no or a wrong token, a method the path does not have) must answer a 4xx
+ *    the operation lists, with an Error body; HEAD must answer as GET does;
  *  - the gateway's route table (gw_routes, services/gateway/router.c) must hold exactly the
  *    spec's paths and methods, and a 405's Allow header must name the spec's methods.
  * Every disagreement is collected and printed; the test fails when there is any. */
@@ -591,6 +592,59 @@ bad_inputs_for_param(const op *o, json_t *prm)
 	}
 }
 
+/* The example body with one of its arrays grown past the schema's maxItems, and a body over
+ * the gateway's default size limit (RS_GATEWAY_MAX_BODY, 1 MiB): both must be a listed 4xx. */
+static void
+oversized_bodies(const op *o, const char *path)
+{
+	json_t *rb = deref(json_object_get(o->node, "requestBody"));
+	json_t *media = json_object_get(json_object_get(rb, "content"), "application/json");
+	json_t *ex = json_object_get(media, "example");
+	json_t *sc = deref(json_object_get(media, "schema"));
+	json_t *alts = json_object_get(sc, "oneOf");
+	size_t i;
+	json_t *alt;
+	char why[160];
+
+	if (alts == NULL) {
+		alts = json_array();
+		json_array_append(alts, sc);
+	} else {
+		json_incref(alts);
+	}
+	json_array_foreach(alts, i, alt)
+	{
+		const char *name;
+		json_t *ps;
+		json_object_foreach(json_object_get(deref(alt), "properties"), name, ps)
+		{
+			json_t *max = json_object_get(deref(ps), "maxItems");
+			json_t *arr = json_object_get(ex, name);
+			if (!json_is_integer(max) || json_array_size(arr) == 0)
+				continue;
+			json_t *big = json_deep_copy(ex), *barr = json_object_get(big, name);
+			while ((json_int_t) json_array_size(barr) <= json_integer_value(max))
+				json_array_append(barr, json_array_get(arr, 0));
+			char *text = json_dumps(big, JSON_COMPACT);
+			snprintf(why, sizeof(why), "%s over maxItems %lld", name,
+			         (long long) json_integer_value(max));
+			send_and_check(o, path, text, authz_for(o), 1, why);
+			free(text);
+			json_decref(big);
+		}
+	}
+	json_decref(alts);
+	size_t n = ((size_t) 1 << 20) + 16;
+	char *huge = malloc(n + 1);
+	cr_assert_not_null(huge);
+	memset(huge, ' ', n);
+	huge[0] = '{';
+	huge[n - 1] = '}';
+	huge[n] = '\0';
+	send_and_check(o, path, huge, authz_for(o), 1, "body over 1 MiB");
+	free(huge);
+}
+
 static void
 walk_op(op *o)
 {
@@ -631,6 +685,7 @@ walk_op(op *o)
 		send_and_check(o, path, "{\"events\": [", authz_for(o), 1, "malformed JSON");
 		send_and_check(o, path, "[]", authz_for(o), 1, "not an object");
 		send_and_check(o, path, "{}", authz_for(o), 1, "empty object");
+		oversized_bodies(o, path);
 	}
 	if (o->secured) {
 		send_and_check(o, path, body, NULL, 1, "no token");
