@@ -31,10 +31,10 @@ function response(status, headers, body)
     non2xx = non2xx + 1
     return
   end
-  if body:find('"degraded":true', 1, true) then
+  if body:find('"degraded"%s*:%s*true') then
     degraded = degraded + 1
   end
-  local v = body:match('"model_version":"([^"]*)"') or "(none)"
+  local v = body:match('"model_version"%s*:%s*"([^"]*)"') or "(none)"
   versions[v] = (versions[v] or 0) + 1
   if last ~= nil and v ~= last then
     changes = changes + 1

@@ -139,7 +139,7 @@ activate() {
 seen() {
   local end=$(( $(now_ms) + 15000 ))
   while [ "$(now_ms)" -lt "$end" ]; do
-    curl -sS "$URL/v1/users/1/recommendations?k=1" 2>/dev/null | grep -q "\"model_version\":\"$1\"" && return 0
+    curl -sS "$URL/v1/users/1/recommendations?k=1" 2>/dev/null | grep -Eq "\"model_version\" *: *\"$1\"" && return 0
     sleep 0.01
   done
   return 1
