@@ -1,4 +1,5 @@
 #include "rs_rpc.h"
+#include "rs_pbwire.h"
 #include "rs_rpc_sp.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -154,17 +155,92 @@ rpc_builtin_metrics(void *ud, rs_rpc_call *call)
 	rs_rpc_reply(call, &resp.base);
 }
 
-/* Reads request id and deadline from any body: field 1 of every request is its header. */
+/* An Envelope read in place: body and error point into the message (protobuf-c's unpack
+ * would copy the body, ~30 KB for a candidate list, on both sides of every hop). */
+typedef struct rpc_env {
+	uint32_t e_schema_version;
+	int32_t e_method;
+	int32_t e_status;
+	const uint8_t *e_body;
+	size_t e_body_len;
+	const char *e_error; /* not NUL-terminated */
+	size_t e_error_len;
+} rpc_env;
+
+/* Returns 0, or -1 when data is not a well-formed Envelope. Later occurrences of a field
+ * win, as in protobuf. */
+static int
+rpc_env_parse(const uint8_t *data, size_t len, rpc_env *e)
+{
+	const uint8_t *p = data, *end = data + len;
+	rs_pbw_field f;
+	int rv;
+
+	memset(e, 0, sizeof(*e));
+	e->e_body = (const uint8_t *) "";
+	e->e_error = "";
+	while ((rv = rs_pbw_next(&p, end, &f)) == 1) {
+		if (f.f_num == 1 && f.f_type == RS_PBW_VARINT)
+			e->e_schema_version = (uint32_t) f.f_varint;
+		else if (f.f_num == 2 && f.f_type == RS_PBW_VARINT)
+			e->e_method = (int32_t) f.f_varint;
+		else if (f.f_num == 3 && f.f_type == RS_PBW_LEN) {
+			e->e_body = f.f_data;
+			e->e_body_len = f.f_len;
+		} else if (f.f_num == 4 && f.f_type == RS_PBW_VARINT)
+			e->e_status = (int32_t) f.f_varint;
+		else if (f.f_num == 5 && f.f_type == RS_PBW_LEN) {
+			e->e_error = (const char *) f.f_data;
+			e->e_error_len = f.f_len;
+		} else if (f.f_num <= 5)
+			return -1; /* a known field with the wrong wire type */
+	}
+	return rv;
+}
+
+/* Packs the envelope's fields before the body (schema_version, method, body's tag and
+ * length) into out (room for 32 bytes); returns the length. */
+static size_t
+rpc_env_prefix(uint8_t *out, Rs__Method method, size_t body_len)
+{
+	size_t n = 0;
+	out[n++] = (1 << 3) | RS_PBW_VARINT;
+	n += rs_pbw_put_varint(out + n, RS_SCHEMA_VERSION);
+	if (method != 0) {
+		out[n++] = (2 << 3) | RS_PBW_VARINT;
+		n += rs_pbw_put_varint(out + n, (uint64_t) (int64_t) method);
+	}
+	if (body_len > 0) {
+		out[n++] = (3 << 3) | RS_PBW_LEN;
+		n += rs_pbw_put_varint(out + n, body_len);
+	}
+	return n;
+}
+
+/* Reads request id and deadline from any body: field 1 of every request is its header.
+ * Only that field is unpacked (unpacking the body as a RequestPrefix would copy every
+ * other field into the arena as an unknown field). */
 static void
 rpc_read_prefix(rs_rpc_call *call)
 {
-	Rs__RequestPrefix *p =
-	        rs__request_prefix__unpack(rs_arena_pb(call->arena), call->body_len, call->body);
+	const uint8_t *p = call->body, *end = call->body + call->body_len;
+	const uint8_t *hdr = NULL;
+	size_t hlen = 0;
+	rs_pbw_field f;
+
 	call->request_id = "";
 	call->deadline_unix_ms = 0;
-	if (p != NULL && p->header != NULL) {
-		call->request_id = p->header->request_id != NULL ? p->header->request_id : "";
-		call->deadline_unix_ms = p->header->deadline_unix_ms;
+	while (rs_pbw_next(&p, end, &f) == 1)
+		if (f.f_num == 1 && f.f_type == RS_PBW_LEN) {
+			hdr = f.f_data;
+			hlen = f.f_len;
+		}
+	if (hdr == NULL)
+		return;
+	Rs__RequestHeader *h = rs__request_header__unpack(rs_arena_pb(call->arena), hlen, hdr);
+	if (h != NULL) {
+		call->request_id = h->request_id != NULL ? h->request_id : "";
+		call->deadline_unix_ms = h->deadline_unix_ms;
 	}
 }
 
@@ -179,35 +255,35 @@ rpc_dispatch(rs_rpc_server *s, const uint8_t *data, size_t len, rs_arena *arena,
 	size_t ri = 0;
 	double t0 = rs_mono_ms();
 
-	Rs__Envelope *env = rs__envelope__unpack(rs_arena_pb(arena), len, data);
-	if (env == NULL) {
+	rpc_env env;
+	if (rpc_env_parse(data, len, &env) != 0) {
 		rs_rpc_fail(&call, RS__STATUS__STATUS_INVALID, "message is not an Envelope");
 		rs_metric_add(s->s_unknown, 1);
 		goto reply;
 	}
-	reply.method = call.method = env->method;
-	if (env->schema_version < 1) {
+	reply.method = call.method = (Rs__Method) env.e_method;
+	if (env.e_schema_version < 1) {
 		rs_rpc_fail(&call, RS__STATUS__STATUS_UNSUPPORTED, "schema version %u unsupported",
-		            env->schema_version);
+		            env.e_schema_version);
 		rs_metric_add(s->s_unknown, 1);
 		goto reply;
 	}
 	for (ri = 0; ri < s->s_nroutes; ri++) {
-		if (s->s_routes[ri].method == env->method) {
+		if ((int32_t) s->s_routes[ri].method == env.e_method) {
 			route = &s->s_routes[ri];
 			break;
 		}
 	}
-	call.body = env->body.data;
-	call.body_len = env->body.len;
+	call.body = env.e_body;
+	call.body_len = env.e_body_len;
 	rpc_read_prefix(&call);
-	if (route == NULL && env->method == RS__METHOD__METHOD_HEALTH) {
+	if (route == NULL && env.e_method == RS__METHOD__METHOD_HEALTH) {
 		rpc_builtin_health(s->s_ud, &call);
-	} else if (route == NULL && env->method == RS__METHOD__METHOD_METRICS) {
+	} else if (route == NULL && env.e_method == RS__METHOD__METHOD_METRICS) {
 		rpc_builtin_metrics(s->s_ud, &call);
 	} else if (route == NULL) {
 		rs_rpc_fail(&call, RS__STATUS__STATUS_UNSUPPORTED, "method %d not served here",
-		            (int) env->method);
+		            (int) env.e_method);
 		rs_metric_add(s->s_unknown, 1);
 	} else if (call.deadline_unix_ms > 0 && rs_now_ms() >= call.deadline_unix_ms) {
 		rs_rpc_fail(&call, RS__STATUS__STATUS_DEADLINE, "deadline passed before start");
@@ -581,58 +657,86 @@ rs_rpc_client_url(const rs_rpc_client *c)
 	return c->c_url;
 }
 
-/* Parses a reply envelope (arena memory) into *status, err and *resp. */
+/* Sends one envelope (prefix bytes + body) and returns the reply's body as arena memory. */
 static int
-rpc_read_reply(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *resp_desc,
-               rs_arena *arena, void **resp, Rs__Status *status, char *err, size_t errn)
+rpc_call_nng(rs_rpc_client *c, const uint8_t *pre, size_t plen, const uint8_t *body, size_t blen,
+             int timeout_ms, rs_arena *arena, uint8_t **reply, size_t *rlen)
 {
-	Rs__Envelope *re = rs__envelope__unpack(rs_arena_pb(arena), len, data);
-	if (re == NULL)
-		return RS_EPROTO;
-	*status = re->status;
-	if (err != NULL && errn > 0)
-		snprintf(err, errn, "%s", re->error != NULL ? re->error : "");
-	*resp = NULL;
-	if (resp_desc != NULL && (re->status == RS__STATUS__STATUS_OK || re->body.len > 0)) {
-		*resp = protobuf_c_message_unpack(resp_desc, rs_arena_pb(arena), re->body.len,
-		                                  re->body.data);
-		if (*resp == NULL && re->status == RS__STATUS__STATUS_OK)
-			return RS_EPROTO;
-	}
-	return 0;
-}
-
-/* rs_rpc_request over plain sockets: the envelope is packed into the arena in one pass. */
-static int
-rpc_sp_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
-               const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, rs_arena *arena,
-               void **resp, Rs__Status *status, char *err, size_t errn)
-{
-	Rs__Envelope env = RS__ENVELOPE__INIT;
-	uint8_t *rbuf = NULL;
-	size_t rlen = 0;
+	rpc_slot *slot;
+	nng_msg *msg = NULL;
 	int rv;
 
-	if (rpc_sp_client_connected(c->c_sp) <= 0)
+	if (atomic_load(&c->c_pipes) <= 0)
+		return RS_EUNAVAIL;
+	if ((rv = nng_msg_alloc(&msg, plen + blen)) != 0)
+		return rs_err_from_nng(rv);
+	memcpy(nng_msg_body(msg), pre, plen);
+	if (blen > 0)
+		memcpy((uint8_t *) nng_msg_body(msg) + plen, body, blen);
+	if ((slot = rpc_slot_get(c)) == NULL) {
+		nng_msg_free(msg);
+		return RS_ENOMEM;
+	}
+	nng_aio_set_timeout(slot->s_aio, timeout_ms);
+	nng_aio_set_msg(slot->s_aio, msg);
+	nng_ctx_send(slot->s_ctx, slot->s_aio);
+	nng_aio_wait(slot->s_aio);
+	if ((rv = nng_aio_result(slot->s_aio)) != 0) {
+		nng_msg_free(msg);
+		rv = rv == NNG_ETIMEDOUT ? RS_ETIMEDOUT : rs_err_from_nng(rv);
+		goto out;
+	}
+	nng_ctx_recv(slot->s_ctx, slot->s_aio);
+	nng_aio_wait(slot->s_aio);
+	if ((rv = nng_aio_result(slot->s_aio)) != 0) {
+		rv = rv == NNG_ETIMEDOUT ? RS_ETIMEDOUT : rs_err_from_nng(rv);
+		goto out;
+	}
+	msg = nng_aio_get_msg(slot->s_aio);
+	*rlen = nng_msg_len(msg);
+	*reply = rs_arena_alloc(arena, *rlen ? *rlen : 1);
+	if (*reply == NULL)
+		rv = RS_ENOMEM;
+	else
+		memcpy(*reply, nng_msg_body(msg), *rlen);
+	nng_msg_free(msg);
+out:
+	rpc_slot_put(c, slot, rv == 0 || rv == RS_ENOMEM);
+	return rv;
+}
+
+int
+rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, size_t len,
+                      int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
+                      Rs__Status *status, char *err, size_t errn)
+{
+	uint8_t pre[32], *reply = NULL;
+	size_t plen, rlen = 0;
+	rpc_env re;
+	int rv;
+
+	if (err != NULL && errn > 0)
+		err[0] = '\0';
+	if (rs_rpc_client_connected(c) <= 0)
 		return RS_EUNAVAIL;
 	if (timeout_ms <= 0)
 		return RS_ETIMEDOUT;
-	env.schema_version = RS_SCHEMA_VERSION;
-	env.method = method;
-	env.body.len = protobuf_c_message_get_packed_size(req);
-	uint8_t *body = rs_arena_alloc(arena, env.body.len ? env.body.len : 1);
-	if (body == NULL)
-		return RS_ENOMEM;
-	protobuf_c_message_pack(req, body);
-	env.body.data = body;
-	size_t envlen = rs__envelope__get_packed_size(&env);
-	uint8_t *buf = rs_arena_alloc(arena, envlen ? envlen : 1);
-	if (buf == NULL)
-		return RS_ENOMEM;
-	envlen = rs__envelope__pack(&env, buf);
-	if ((rv = rpc_sp_call(c->c_sp, buf, envlen, timeout_ms, arena, &rbuf, &rlen)) != 0)
+	plen = rpc_env_prefix(pre, method, len);
+	if (c->c_sp != NULL)
+		rv = rpc_sp_call(c->c_sp, pre, plen, body, len, timeout_ms, arena, &reply, &rlen);
+	else
+		rv = rpc_call_nng(c, pre, plen, body, len, timeout_ms, arena, &reply, &rlen);
+	if (rv != 0)
 		return rv;
-	return rpc_read_reply(rbuf, rlen, resp_desc, arena, resp, status, err, errn);
+	if (rpc_env_parse(reply, rlen, &re) != 0)
+		return RS_EPROTO;
+	*status = (Rs__Status) re.e_status;
+	if (err != NULL && errn > 0)
+		snprintf(err, errn, "%.*s", (int) (re.e_error_len < errn ? re.e_error_len : errn),
+		         re.e_error);
+	*resp = re.e_body;
+	*resp_len = re.e_body_len;
+	return 0;
 }
 
 int
@@ -640,70 +744,30 @@ rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
                const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, rs_arena *arena,
                void **resp, Rs__Status *status, char *err, size_t errn)
 {
-	Rs__Envelope env = RS__ENVELOPE__INIT;
-	rpc_slot *slot;
-	nng_ctx ctx;
-	nng_aio *aio;
-	nng_msg *msg = NULL;
+	const uint8_t *rb = NULL;
+	size_t rl = 0;
 	int rv;
 
 	if (err != NULL && errn > 0)
 		err[0] = '\0';
-	if (c->c_sp != NULL)
-		return rpc_sp_request(c, method, req, resp_desc, timeout_ms, arena, resp, status,
-		                      err, errn);
-	if (atomic_load(&c->c_pipes) <= 0)
+	if (rs_rpc_client_connected(c) <= 0)
 		return RS_EUNAVAIL;
 	if (timeout_ms <= 0)
 		return RS_ETIMEDOUT;
-
-	env.schema_version = RS_SCHEMA_VERSION;
-	env.method = method;
-	env.body.len = protobuf_c_message_get_packed_size(req);
-	size_t envlen_max = env.body.len + 64;
-	if ((rv = nng_msg_alloc(&msg, envlen_max)) != 0)
-		return rs_err_from_nng(rv);
-	/* Pack the body straight into the message, then the envelope around it. */
-	uint8_t *body = rs_arena_alloc(arena, env.body.len ? env.body.len : 1);
-	if (body == NULL) {
-		nng_msg_free(msg);
+	size_t blen = protobuf_c_message_get_packed_size(req);
+	uint8_t *body = rs_arena_alloc(arena, blen ? blen : 1);
+	if (body == NULL)
 		return RS_ENOMEM;
+	blen = protobuf_c_message_pack(req, body);
+	rv = rs_rpc_request_packed(c, method, body, blen, timeout_ms, arena, &rb, &rl, status, err,
+	                           errn);
+	if (rv != 0)
+		return rv;
+	*resp = NULL;
+	if (resp_desc != NULL && (*status == RS__STATUS__STATUS_OK || rl > 0)) {
+		*resp = protobuf_c_message_unpack(resp_desc, rs_arena_pb(arena), rl, rb);
+		if (*resp == NULL && *status == RS__STATUS__STATUS_OK)
+			return RS_EPROTO;
 	}
-	protobuf_c_message_pack(req, body);
-	env.body.data = body;
-	size_t envlen = rs__envelope__get_packed_size(&env);
-	if (nng_msg_realloc(msg, envlen) != 0) {
-		nng_msg_free(msg);
-		return RS_ENOMEM;
-	}
-	rs__envelope__pack(&env, nng_msg_body(msg));
-
-	if ((slot = rpc_slot_get(c)) == NULL) {
-		nng_msg_free(msg);
-		return RS_ENOMEM;
-	}
-	ctx = slot->s_ctx;
-	aio = slot->s_aio;
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_aio_set_msg(aio, msg);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		nng_msg_free(msg);
-		rv = rv == NNG_ETIMEDOUT ? RS_ETIMEDOUT : rs_err_from_nng(rv);
-		goto out;
-	}
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		rv = rv == NNG_ETIMEDOUT ? RS_ETIMEDOUT : rs_err_from_nng(rv);
-		goto out;
-	}
-	msg = nng_aio_get_msg(aio);
-	rv = rpc_read_reply(nng_msg_body(msg), nng_msg_len(msg), resp_desc, arena, resp, status,
-	                    err, errn);
-	nng_msg_free(msg);
-out:
-	rpc_slot_put(c, slot, rv == 0 || rv == RS_EPROTO);
-	return rv;
+	return 0;
 }

@@ -92,6 +92,14 @@ int rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *
                    const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, rs_arena *arena,
                    void **resp, Rs__Status *status, char *err, size_t errn);
 
+/* rs_rpc_request_packed: rs_rpc_request with the request body already packed (body, len)
+ * and the reply body returned as bytes (*resp, *resp_len: arena memory, or static "" when
+ * empty) for the caller to read or unpack; *status and err as above. Same errors, except
+ * that an unparseable body is the caller's business. */
+int rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, size_t len,
+                          int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
+                          Rs__Status *status, char *err, size_t errn);
+
 /* rs_rpc_status_name: "ok", "invalid", "unavailable", ... */
 const char *rs_rpc_status_name(Rs__Status s);
 

@@ -818,8 +818,8 @@ sp_client_put(rpc_sp_client *c, sp_cconn *q, int keep)
 /* One exchange on q. Returns 0 or an RS_E*; RS_ECLOSED means the peer closed the connection
  * before answering anything (a stale pooled connection: safe to retry on a new one). */
 static int
-sp_exchange(rpc_sp_client *c, sp_cconn *q, const uint8_t *req, size_t len, double deadline,
-            rs_arena *arena, uint8_t **resp, size_t *resplen)
+sp_exchange(rpc_sp_client *c, sp_cconn *q, const uint8_t *req, size_t rlen, const uint8_t *body,
+            size_t blen, double deadline, rs_arena *arena, uint8_t **resp, size_t *resplen)
 {
 	int ipc = c->c_addr.a_ipc;
 	size_t plen = ipc ? 9 : 8;
@@ -828,10 +828,10 @@ sp_exchange(rpc_sp_client *c, sp_cconn *q, const uint8_t *req, size_t len, doubl
 	int rv;
 
 	pre[0] = 1;
-	sp_put64(pre + plen - 8, (uint64_t) len + 4);
+	sp_put64(pre + plen - 8, (uint64_t) (rlen + blen) + 4);
 	sp_put32(pre + plen, id);
-	struct iovec iov[2] = {{pre, plen + 4}, {(void *) req, len}};
-	if ((rv = sp_writev(q->q_fd, iov, 2, deadline)) != 0)
+	struct iovec iov[3] = {{pre, plen + 4}, {(void *) req, rlen}, {(void *) body, blen}};
+	if ((rv = sp_writev(q->q_fd, iov, 3, deadline)) != 0)
 		return rv;
 	for (;;) {
 		if ((rv = sp_read(q->q_fd, pre, plen, deadline)) != 0)
@@ -855,8 +855,8 @@ sp_exchange(rpc_sp_client *c, sp_cconn *q, const uint8_t *req, size_t len, doubl
 }
 
 int
-rpc_sp_call(rpc_sp_client *c, const uint8_t *req, size_t len, int timeout_ms, rs_arena *arena,
-            uint8_t **resp, size_t *resplen)
+rpc_sp_call(rpc_sp_client *c, const uint8_t *pre, size_t plen, const uint8_t *body, size_t blen,
+            int timeout_ms, rs_arena *arena, uint8_t **resp, size_t *resplen)
 {
 	double deadline = rs_mono_ms() + timeout_ms;
 	int rv = RS_EUNAVAIL;
@@ -885,7 +885,7 @@ rpc_sp_call(rpc_sp_client *c, const uint8_t *req, size_t len, int timeout_ms, rs
 			q->q_fd = fd;
 			atomic_fetch_add(&c->c_nopen, 1);
 		}
-		rv = sp_exchange(c, q, req, len, deadline, arena, resp, resplen);
+		rv = sp_exchange(c, q, pre, plen, body, blen, deadline, arena, resp, resplen);
 		/* After a timeout or error the connection may still carry our request or a
 		 * partial reply: it is closed, not reused. */
 		sp_client_put(c, q, rv == 0);

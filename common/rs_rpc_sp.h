@@ -53,10 +53,11 @@ void rpc_sp_client_close(rpc_sp_client *c);
 /* rpc_sp_client_connected: live connections (0 while the peer is down). */
 int rpc_sp_client_connected(const rpc_sp_client *c);
 
-/* rpc_sp_call: send req (len bytes), wait at most timeout_ms for the reply; on 0 *resp is arena
- * memory of *resplen bytes (the body after the SP header). Thread-safe. Errors: RS_EUNAVAIL
- * (peer down or refusing connections), RS_ETIMEDOUT, RS_EPROTO (bad reply), RS_EIO, RS_ENOMEM. */
-int rpc_sp_call(rpc_sp_client *c, const uint8_t *req, size_t len, int timeout_ms, rs_arena *arena,
-                uint8_t **resp, size_t *resplen);
+/* rpc_sp_call: send the request made of pre (plen bytes) followed by body (blen bytes), wait
+ * at most timeout_ms for the reply; on 0 *resp is arena memory of *resplen bytes (the body
+ * after the SP header). Thread-safe. Errors: RS_EUNAVAIL (peer down or refusing
+ * connections), RS_ETIMEDOUT, RS_EPROTO (bad reply), RS_EIO, RS_ENOMEM. */
+int rpc_sp_call(rpc_sp_client *c, const uint8_t *pre, size_t plen, const uint8_t *body, size_t blen,
+                int timeout_ms, rs_arena *arena, uint8_t **resp, size_t *resplen);
 
 #endif

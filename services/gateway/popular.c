@@ -58,6 +58,29 @@ gw_popular_offer(gw_popular *p, const Rs__CandidatesResponse *resp, int min_age_
 		gw_popular_store(p, resp);
 }
 
+void
+gw_popular_offer_packed(gw_popular *p, const uint8_t *data, size_t len, size_t ncand,
+                        int min_age_ms)
+{
+	pthread_mutex_lock(&p->p_lock);
+	int fresh = p->p_data != NULL && rs_mono_ms() - p->p_stored_mono_ms < min_age_ms;
+	pthread_mutex_unlock(&p->p_lock);
+	if (fresh || ncand == 0)
+		return;
+	uint8_t *buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return;
+	memcpy(buf, data, len);
+	pthread_mutex_lock(&p->p_lock);
+	uint8_t *old = p->p_data;
+	p->p_data = buf;
+	p->p_len = len;
+	p->p_stored_mono_ms = rs_mono_ms();
+	pthread_mutex_unlock(&p->p_lock);
+	free(old);
+	gw_metrics_popular_age(0);
+}
+
 int
 gw_popular_load(gw_popular *p, rs_arena *arena, Rs__CandidatesResponse **out, int64_t *age_ms)
 {

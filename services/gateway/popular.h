@@ -28,6 +28,11 @@ int gw_popular_store(gw_popular *p, const Rs__CandidatesResponse *resp);
  * answers arrive far more often than the list changes). */
 void gw_popular_offer(gw_popular *p, const Rs__CandidatesResponse *resp, int min_age_ms);
 
+/* gw_popular_offer_packed: gw_popular_offer for a packed CandidatesResponse (data, len; copied)
+ * holding ncand candidates. */
+void gw_popular_offer_packed(gw_popular *p, const uint8_t *data, size_t len, size_t ncand,
+                             int min_age_ms);
+
 /* gw_popular_load: the cached list, unpacked into arena (*out is arena memory) and its age.
  * Returns 0, RS_ENOTFOUND (never filled), RS_ENOMEM. */
 int gw_popular_load(gw_popular *p, rs_arena *arena, Rs__CandidatesResponse **out, int64_t *age_ms);

@@ -21,6 +21,7 @@
 #include "feature.pb-c.h"
 #include "ranking.pb-c.h"
 #include "rs_err.h"
+#include "rs_pbwire.h"
 #include "rs_proc.h"
 #include "rs_time.h"
 
@@ -43,13 +44,18 @@ typedef struct rec_hop {
 	int h_rv;              /* rs_rpc_request's result */
 	Rs__Status h_status;   /* the downstream's status when h_rv == 0 */
 	char h_err[192];
-	void *h_resp;
+	void *h_resp;         /* unpacked answer, or h_raw when called without a descriptor */
+	const uint8_t *h_raw; /* the answer's bytes (arena) */
+	size_t h_raw_len;
 } rec_hop;
 
-/* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable. */
+/* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable.
+ * tail (tail_len bytes, may be NULL) is appended to the packed msg: fields passed through as
+ * bytes. With desc NULL the answer is not unpacked: hop->h_raw holds its bytes. */
 static int
 rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__RequestHeader *hdr,
-         const ProtobufCMessageDescriptor *desc, int budget_ms, gw_req *req, rec_hop *hop)
+         const ProtobufCMessageDescriptor *desc, int budget_ms, gw_req *req, rec_hop *hop,
+         const uint8_t *tail, size_t tail_len)
 {
 	Rs__Status st = RS__STATUS__STATUS_OK;
 	char err[160];
@@ -60,11 +66,30 @@ rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__R
 	hdr->request_id = req->r_request_id;
 	hdr->deadline_unix_ms = rs_now_ms() + budget_ms;
 	double t0 = rs_mono_ms();
-	if (budget_ms <= 0)
+	if (budget_ms <= 0) {
 		rv = RS_ETIMEDOUT;
-	else
-		rv = rs_rpc_request(srv->s_clients[ds], method, msg, desc, budget_ms, req->r_arena,
-		                    &hop->h_resp, &st, err, sizeof(err));
+	} else {
+		size_t n = protobuf_c_message_get_packed_size(msg);
+		uint8_t *body = rs_arena_alloc(req->r_arena, n + tail_len + 1);
+		if (body == NULL) {
+			rv = RS_ENOMEM;
+		} else {
+			n = protobuf_c_message_pack(msg, body);
+			if (tail_len > 0)
+				memcpy(body + n, tail, tail_len);
+			rv = rs_rpc_request_packed(srv->s_clients[ds], method, body, n + tail_len,
+			                           budget_ms, req->r_arena, &hop->h_raw,
+			                           &hop->h_raw_len, &st, err, sizeof(err));
+		}
+		if (rv == 0 && desc == NULL) {
+			hop->h_resp = (void *) hop->h_raw;
+		} else if (rv == 0 && (st == RS__STATUS__STATUS_OK || hop->h_raw_len > 0)) {
+			hop->h_resp = protobuf_c_message_unpack(desc, rs_arena_pb(req->r_arena),
+			                                        hop->h_raw_len, hop->h_raw);
+			if (hop->h_resp == NULL && st == RS__STATUS__STATUS_OK)
+				rv = RS_EPROTO;
+		}
+	}
 	hop->h_ms = rs_mono_ms() - t0;
 	hop->h_rv = rv;
 	hop->h_status = st;
@@ -100,12 +125,96 @@ rec_budget(int64_t deadline, double share)
 	return b < 1 && left > 0 ? 1 : b;
 }
 
-static const Rs__Candidate *
-rec_find_candidate(const Rs__CandidatesResponse *c, int64_t item)
+/* candidate's answer read as bytes: the header unpacked, the candidate list located but not
+ * unpacked. The list goes on to ranking as bytes (rc_tail: CandidatesResponse.candidates (2)
+ * as RankRequest.candidates (5) and source_stats (3) as RankRequest.source_stats (7)); only
+ * the candidates of the items shown are unpacked, unless a path needs the whole answer. */
+typedef struct rec_cands {
+	const uint8_t *rc_raw;
+	size_t rc_raw_len;
+	Rs__ResponseHeader *rc_header;
+	size_t rc_n;
+	const uint8_t **rc_data; /* each candidate's bytes */
+	size_t *rc_len;
+	int64_t *rc_item;
+	uint8_t *rc_tail;
+	size_t rc_tail_len;
+} rec_cands;
+
+/* Returns 0, RS_EPROTO (malformed answer) or RS_ENOMEM. */
+static int
+rec_cands_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_cands *rc)
 {
-	for (size_t i = 0; c != NULL && i < c->n_candidates; i++)
-		if (c->candidates[i]->item_id == item)
-			return c->candidates[i];
+	const uint8_t *p = raw, *end = raw + len;
+	rs_pbw_field f;
+	size_t tail = 0, i = 0;
+	int rv;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->rc_raw = raw;
+	rc->rc_raw_len = len;
+	while ((rv = rs_pbw_next(&p, end, &f)) == 1) {
+		if (f.f_num == 1 && f.f_type == RS_PBW_LEN) {
+			rc->rc_header =
+			        rs__response_header__unpack(rs_arena_pb(arena), f.f_len, f.f_data);
+			if (rc->rc_header == NULL)
+				return RS_EPROTO;
+		} else if ((f.f_num == 2 || f.f_num == 3) && f.f_type == RS_PBW_LEN) {
+			rc->rc_n += f.f_num == 2;
+			tail += f.f_len + 11;
+		} else if (f.f_num <= 3) {
+			return RS_EPROTO;
+		}
+	}
+	if (rv != 0)
+		return RS_EPROTO;
+	rc->rc_data = rs_arena_alloc(arena, (rc->rc_n + 1) * sizeof(*rc->rc_data));
+	rc->rc_len = rs_arena_alloc(arena, (rc->rc_n + 1) * sizeof(*rc->rc_len));
+	rc->rc_item = rs_arena_alloc(arena, (rc->rc_n + 1) * sizeof(*rc->rc_item));
+	rc->rc_tail = rs_arena_alloc(arena, tail + 1);
+	if (rc->rc_data == NULL || rc->rc_len == NULL || rc->rc_item == NULL || rc->rc_tail == NULL)
+		return RS_ENOMEM;
+	for (p = raw; rs_pbw_next(&p, end, &f) == 1;) {
+		if (f.f_num != 2 && f.f_num != 3)
+			continue;
+		uint8_t *o = rc->rc_tail + rc->rc_tail_len;
+		*o++ = f.f_num == 2 ? (5 << 3) | RS_PBW_LEN : (7 << 3) | RS_PBW_LEN;
+		o += rs_pbw_put_varint(o, f.f_len);
+		memcpy(o, f.f_data, f.f_len);
+		rc->rc_tail_len = (size_t) (o + f.f_len - rc->rc_tail);
+		if (f.f_num == 3)
+			continue;
+		/* Candidate.item_id (1); protobuf-c writes it first. */
+		const uint8_t *q = f.f_data, *qe = f.f_data + f.f_len;
+		rs_pbw_field g;
+		rc->rc_item[i] = 0;
+		while (rs_pbw_next(&q, qe, &g) == 1)
+			if (g.f_num == 1 && g.f_type == RS_PBW_VARINT) {
+				rc->rc_item[i] = (int64_t) g.f_varint;
+				break;
+			}
+		rc->rc_data[i] = f.f_data;
+		rc->rc_len[i] = f.f_len;
+		i++;
+	}
+	return 0;
+}
+
+/* The whole answer unpacked (explain and the paths without ranking). NULL if out of memory. */
+static Rs__CandidatesResponse *
+rec_cands_unpack(rs_arena *arena, const rec_cands *rc)
+{
+	return rs__candidates_response__unpack(rs_arena_pb(arena), rc->rc_raw_len, rc->rc_raw);
+}
+
+/* The candidate of item, unpacked, or NULL. */
+static const Rs__Candidate *
+rec_cands_find(rs_arena *arena, const rec_cands *rc, int64_t item)
+{
+	for (size_t i = 0; i < rc->rc_n; i++)
+		if (rc->rc_item[i] == item)
+			return rs__candidate__unpack(rs_arena_pb(arena), rc->rc_len[i],
+			                             rc->rc_data[i]);
 	return NULL;
 }
 
@@ -146,7 +255,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	rec_hop fh = {0}, ch = {0}, rh = {0};
 	char reasons[512] = "";
 	size_t rlen = 0;
-	const char *deg_stage[3];
+	const char *deg_stage[4];
 	int ndeg = 0;
 
 	if (gw_parse_id(req->r_params[0], &user_id) != 0) {
@@ -173,7 +282,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	Rs__UserFeaturesResponse *feat = NULL;
 	if (rec_call(srv, GW_FEATURE, RS__METHOD__METHOD_USER_FEATURES, &freq.base, &fhdr,
 	             &rs__user_features_response__descriptor, rec_budget(deadline, 1.0 / 3), req,
-	             &fh))
+	             &fh, NULL, 0))
 		feat = fh.h_resp;
 	else
 		deg_stage[ndeg++] = "feature";
@@ -197,15 +306,25 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		if (feat->header != NULL && feat->header->model_version != NULL)
 			creq.embedding_version = feat->header->model_version;
 	}
-	Rs__CandidatesResponse *cands = NULL;
+	Rs__CandidatesResponse *cands = NULL; /* unpacked: the popular list, or when needed */
+	rec_cands rc = {0};
 	int from_popular = 0;
 	int64_t popular_age = 0;
-	if (rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_CANDIDATES, &creq.base, &chdr,
-	             &rs__candidates_response__descriptor, rec_budget(deadline, 0.5), req, &ch)) {
-		cands = ch.h_resp;
-		if (feat != NULL && feat->n_recent == 0)
-			gw_popular_offer(srv->s_popular, cands, REC_POPULAR_OFFER);
-	} else {
+	if (rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_CANDIDATES, &creq.base, &chdr, NULL,
+	             rec_budget(deadline, 0.5), req, &ch, NULL, 0)) {
+		int prv = rec_cands_parse(req->r_arena, ch.h_raw, ch.h_raw_len, &rc);
+		if (prv != 0) {
+			ch.h_ok = 0;
+			ch.h_rv = prv;
+			ch.h_failure = "error";
+			snprintf(ch.h_err, sizeof(ch.h_err), "%s failed: %s", ch.h_name,
+			         rs_strerror(prv));
+		} else if (feat != NULL && feat->n_recent == 0) {
+			gw_popular_offer_packed(srv->s_popular, rc.rc_raw, rc.rc_raw_len, rc.rc_n,
+			                        REC_POPULAR_OFFER);
+		}
+	}
+	if (!ch.h_ok) {
 		deg_stage[ndeg++] = "candidate";
 		if (gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) == 0) {
 			from_popular = 1;
@@ -218,26 +337,44 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 	}
 
-	/* 3. ranking: second stage over the candidates. */
+	/* 3. ranking: second stage over the candidates, passed on as bytes. */
 	Rs__RankResponse *ranked = NULL;
-	if (!from_popular && cands->n_candidates > 0) {
+	if (!from_popular && rc.rc_n > 0) {
 		Rs__RequestHeader rhdr = RS__REQUEST_HEADER__INIT;
 		Rs__RankRequest rreq = RS__RANK_REQUEST__INIT;
 		rreq.header = &rhdr;
 		rreq.user_id = user_id;
 		rreq.k = (uint32_t) k;
 		rreq.explain = explain;
-		rreq.n_candidates = cands->n_candidates;
-		rreq.candidates = cands->candidates;
 		if (feat != NULL) {
 			rreq.n_recent = feat->n_recent;
 			rreq.recent = feat->recent;
 		}
 		if (rec_call(srv, GW_RANKING, RS__METHOD__METHOD_RANK, &rreq.base, &rhdr,
-		             &rs__rank_response__descriptor, rec_budget(deadline, 1.0), req, &rh))
+		             &rs__rank_response__descriptor, rec_budget(deadline, 1.0), req, &rh,
+		             rc.rc_tail, rc.rc_tail_len))
 			ranked = rh.h_resp;
 		else
 			deg_stage[ndeg++] = "ranking";
+	}
+	/* Without ranking (or for explain) the whole candidate answer is needed; one that cannot
+	 * be read counts as a failed candidate hop. */
+	if (cands == NULL && (ranked == NULL || explain) &&
+	    (cands = rec_cands_unpack(req->r_arena, &rc)) == NULL) {
+		ch.h_ok = 0;
+		ch.h_failure = "error";
+		snprintf(ch.h_err, sizeof(ch.h_err), "%s failed: %s", ch.h_name,
+		         rs_strerror(RS_EPROTO));
+		deg_stage[ndeg++] = "candidate";
+		if (gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) != 0) {
+			gw_metrics_degraded("candidate");
+			req->r_note = "candidate_down";
+			gw_reply_error(req, 503, "unavailable", "%s and no popular list is cached",
+			               ch.h_err);
+			return;
+		}
+		from_popular = 1;
+		ranked = NULL;
 	}
 
 	/* Render. */
@@ -258,7 +395,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 
 	char rec_id[33];
 	rs_proc_random_id(rec_id, sizeof(rec_id));
-	const char *model_version = rec_model_version(cands->header);
+	const char *model_version = rec_model_version(cands != NULL ? cands->header : rc.rc_header);
 	if (ranked != NULL && rec_model_version(ranked->header)[0] != '\0')
 		model_version = rec_model_version(ranked->header);
 	gw_jw w;
@@ -276,8 +413,9 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		for (size_t i = 0; i < ranked->n_items && i < (size_t) k; i++) {
 			if (i > 0)
 				gw_jw_lit(&w, ",");
-			gw_render_ranked(&w, ranked->items[i],
-			                 rec_find_candidate(cands, ranked->items[i]->item_id));
+			gw_render_ranked(
+			        &w, ranked->items[i],
+			        rec_cands_find(req->r_arena, &rc, ranked->items[i]->item_id));
 		}
 	} else {
 		rec_render_candidates(&w, cands, k);
@@ -344,7 +482,8 @@ gw_handle_similar(gw_server *srv, gw_req *req)
 	sreq.item_id = item_id;
 	sreq.k = (uint32_t) k;
 	if (!rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_SIMILAR, &sreq.base, &hdr,
-	              &rs__candidates_response__descriptor, srv->s_cfg.deadline_ms, req, &hop)) {
+	              &rs__candidates_response__descriptor, srv->s_cfg.deadline_ms, req, &hop, NULL,
+	              0)) {
 		if (hop.h_rv == 0 && hop.h_status == RS__STATUS__STATUS_NOT_FOUND)
 			gw_reply_error(req, 404, "not_found", "item %lld is not known",
 			               (long long) item_id);

@@ -424,3 +424,71 @@ Test(rpc_sock, rs_rpc_client_calls_an_nng_rep_socket)
 		nng_close(p);
 	}
 }
+
+/* rs_rpc_request_packed: a packed body in, the reply body out as bytes; on every transport.
+ * A message that is no Envelope is answered with STATUS_INVALID. */
+Test(rpc_sock, packed_request_returns_the_reply_bytes)
+{
+	const char *kinds[3] = {"tcp", "ipc", "inproc"};
+	for (int k = 0; k < 3; k++) {
+		rs_rpc_server *s;
+		rs_rpc_client *c;
+		rs_arena *a;
+		char url[128], err[64];
+		Rs__HealthRequest req = RS__HEALTH_REQUEST__INIT;
+		Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
+		uint8_t body[64];
+		const uint8_t *rb;
+		size_t rl;
+		Rs__Status st;
+		if (k < 2)
+			t_url(url, sizeof(url), kinds[k], 4);
+		else
+			snprintf(url, sizeof(url), "inproc://rpc-packed");
+		cr_assert_eq(rs_rpc_server_open(&s, url, 1, t_routes, NULL), 0);
+		cr_assert_eq(rs_rpc_client_open(&c, url), 0);
+		wait_connected(c);
+		rs_arena_create(&a, 0);
+		h.request_id = "packed";
+		req.header = &h;
+		size_t n = rs__health_request__pack(&req, body);
+		cr_assert_eq(rs_rpc_request_packed(c, RS__METHOD__METHOD_HEALTH, body, n, 1000, a,
+		                                   &rb, &rl, &st, err, sizeof(err)),
+		             0);
+		cr_assert_eq(st, RS__STATUS__STATUS_OK);
+		Rs__HealthResponse *hr = rs__health_response__unpack(NULL, rl, rb);
+		cr_assert_not_null(hr);
+		cr_assert_str_eq(hr->detail, "packed");
+		rs__health_response__free_unpacked(hr, NULL);
+		/* An empty body: the handler sees no header and answers with an empty detail. */
+		cr_assert_eq(rs_rpc_request_packed(c, RS__METHOD__METHOD_HEALTH, NULL, 0, 1000, a,
+		                                   &rb, &rl, &st, err, sizeof(err)),
+		             0);
+		cr_assert_eq(st, RS__STATUS__STATUS_OK);
+		/* The wrong method: an error status with its text. */
+		cr_assert_eq(rs_rpc_request_packed(c, RS__METHOD__METHOD_RANK, body, n, 1000, a,
+		                                   &rb, &rl, &st, err, sizeof(err)),
+		             0);
+		cr_assert_eq(st, RS__STATUS__STATUS_UNSUPPORTED);
+		cr_assert_not_null(strstr(err, "not served"), "err: %s", err);
+		rs_arena_destroy(a);
+		rs_rpc_client_close(c);
+		if (k == 0) { /* garbage instead of an Envelope, through a plain NNG req socket */
+			nng_socket q;
+			void *reply;
+			size_t rlen;
+			cr_assert_eq(nng_req0_open(&q), 0);
+			cr_assert_eq(nng_dial(q, url, NULL, 0), 0);
+			nng_socket_set_ms(q, NNG_OPT_RECVTIMEO, 2000);
+			cr_assert_eq(nng_send(q, "\x0a\xff\xff", 3, 0), 0);
+			cr_assert_eq(nng_recv(q, &reply, &rlen, NNG_FLAG_ALLOC), 0);
+			Rs__Envelope *r = rs__envelope__unpack(NULL, rlen, reply);
+			cr_assert_not_null(r);
+			cr_assert_eq(r->status, RS__STATUS__STATUS_INVALID);
+			rs__envelope__free_unpacked(r, NULL);
+			nng_free(reply, rlen);
+			nng_close(q);
+		}
+		rs_rpc_server_close(s);
+	}
+}
