@@ -172,6 +172,7 @@ main(int argc, char **argv)
 	printf("ranker_agree: %d users, %.1f candidates/user, %d features: rows identical %ld/%ld, "
 	       "max |online - offline| score %.3g\n",
 	       done, done ? (double) cands / done : 0, nf, rows_exact, rows_total, maxd);
+	printf("ranker_agree: predictor %s\n", rank_ranker_uses_forest(rk) ? "forest" : "xgboost");
 	printf("ranker_agree: CPU per request: rows %.3f ms, predict %.3f ms, contributions (top "
 	       "20) "
 	       "%.3f ms, total %.3f ms\n",

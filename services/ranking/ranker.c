@@ -13,7 +13,9 @@
 #include <string.h>
 #include <xgboost/c_api.h>
 
+#include "forest.h"
 #include "rs_err.h"
+#include "rs_log.h"
 
 #define RANKER_NOT_INTERESTED 6 /* rs.EventType: not a training interaction */
 
@@ -41,6 +43,8 @@ struct rank_ranker {
 	int has_knn;
 	int nb;
 	ranker_booster *b;
+	rank_forest
+	        *forest; /* NULL: XGBoost's predictor (the forest differed from it, or failed) */
 	atomic_uint next;
 };
 
@@ -296,6 +300,43 @@ fail:
 	return ranker_err(err, errn, ranker_mdb(rc), "%s: lmdb: %s", dir, mdb_strerror(rc));
 }
 
+/* The flat copy of the trees (forest.h) replaces XGBoost's predictor when it gives the same
+ * scores, bit for bit, on rows along the model's split boundaries. */
+enum { RANKER_CHECK_ROWS = 512 };
+
+static void
+ranker_forest(rank_ranker *r, const char *path)
+{
+	char err[256] = "";
+	rank_forest *f = NULL;
+	float *x = NULL, *a = NULL, *b = NULL;
+	int rv = rank_forest_load(path, r->nfeat, &f, err, sizeof(err)), same = 0;
+
+	if (rv == 0) {
+		x = malloc(RANKER_CHECK_ROWS * (size_t) r->nfeat * sizeof(float));
+		a = malloc(RANKER_CHECK_ROWS * sizeof(float));
+		b = malloc(RANKER_CHECK_ROWS * sizeof(float));
+	}
+	if (x != NULL && a != NULL && b != NULL) {
+		rank_forest_sample_rows(f, x, RANKER_CHECK_ROWS, 42);
+		rank_forest_predict(f, x, RANKER_CHECK_ROWS, a);
+		same = rank_ranker_predict(r, x, RANKER_CHECK_ROWS, b, NULL) == 0 &&
+		       memcmp(a, b, RANKER_CHECK_ROWS * sizeof(float)) == 0;
+		if (!same)
+			snprintf(err, sizeof(err), "scores differ from xgboost's");
+	}
+	if (same) {
+		r->forest = f;
+	} else {
+		rs_log_warn("ranking.forest_unused", "path=%s err=\"%s\" predictor=xgboost", path,
+		            err[0] ? err : rs_strerror(rv != 0 ? rv : RS_ENOMEM));
+		rank_forest_destroy(f);
+	}
+	free(x);
+	free(a);
+	free(b);
+}
+
 static int
 ranker_boosters(rank_ranker *r, const char *dir, int n, char *err, size_t errn)
 {
@@ -327,6 +368,7 @@ ranker_boosters(rank_ranker *r, const char *dir, int n, char *err, size_t errn)
 			                  XGBGetLastError());
 	}
 	atomic_store(&r->next, 0);
+	ranker_forest(r, path);
 	return 0;
 }
 
@@ -364,6 +406,7 @@ rank_ranker_destroy(rank_ranker *r)
 {
 	if (r == NULL)
 		return;
+	rank_forest_destroy(r->forest);
 	for (int i = 0; i < r->nb; i++) {
 		XGBoosterFree(r->b[i].h);
 		pthread_mutex_destroy(&r->b[i].mu);
@@ -376,6 +419,12 @@ rank_ranker_destroy(rank_ranker *r)
 	free(r->pop_order);
 	rs_model_unref(r->model);
 	free(r);
+}
+
+int
+rank_ranker_uses_forest(const rank_ranker *r)
+{
+	return r->forest != NULL;
 }
 
 int
@@ -417,6 +466,12 @@ rank_ranker_predict(const rank_ranker *r, const float *x, size_t n, float *score
 
 	if (n == 0)
 		return 0;
+	if (r->forest != NULL) { /* checked equal to XGBoost at load; no lock */
+		rank_forest_predict(r->forest, x, n, scores);
+		if (contrib != NULL)
+			rank_forest_contrib(r->forest, x, n, contrib);
+		return 0;
+	}
 	snprintf(arr, sizeof(arr),
 	         "{\"data\": [%llu, true], \"shape\": [%zu, %d], \"typestr\": \"<f4\", "
 	         "\"version\": 3}",

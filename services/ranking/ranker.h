@@ -4,10 +4,12 @@
  * manifest "published"."ranker"). Rows come from common/rs_rankfeat.h, the same function
  * rs-train fits and evaluates with, so the same inputs give the same scores offline and online.
  *
- * Immutable after rank_ranker_open; every function is safe from many threads. XGBoost 1.7's
- * predict is not documented thread-safe for every booster (lazy configuration on first use,
- * a per-thread output buffer), so the ranker holds a pool of boosters, each behind a mutex and
- * warmed up once at open; a request locks one (round robin) for its predict calls.
+ * Immutable after rank_ranker_open; every function is safe from many threads. Scores come from
+ * a flat copy of the trees (forest.h: lock-free, several times faster) when it gives XGBoost's
+ * scores bit for bit on rows along the model's splits (checked at open), else from XGBoost.
+ * XGBoost 1.7's predict is not documented thread-safe for every booster (lazy configuration on
+ * first use, a per-thread output buffer), so the ranker holds a pool of boosters, each behind a
+ * mutex and warmed up once at open; a request locks one (round robin) for its predict calls.
  *
  * The ranker keeps a reference to its rs_model (item codes), dropped by rank_ranker_destroy. */
 #ifndef RANK_RANKER_H
@@ -32,6 +34,9 @@ int rank_ranker_open(rs_model *m, int n_boosters, rank_ranker **out, char *err, 
 void rank_ranker_destroy(rank_ranker *r); /* NULL ok */
 
 int rank_ranker_nfeat(const rank_ranker *r);
+/* rank_ranker_uses_forest: 1 when scores come from the flat tree copy (forest.h), which was
+ * equal to XGBoost's predictor on rows along the model's splits; 0: XGBoost's predictor. */
+int rank_ranker_uses_forest(const rank_ranker *r);
 const char *const *rank_ranker_names(const rank_ranker *r); /* nfeat names, row order */
 
 /* rank_ranker_rows: the rows of the request's candidates cand[0..n) (n x nfeat, row-major,

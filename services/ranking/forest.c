@@ -1,0 +1,342 @@
+/* rank_forest: see forest.h. */
+#include "forest.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs_err.h"
+
+/* 16 bytes: a tree of depth 6 (127 nodes) fits in 2 kB of cache. Missing values never occur
+ * (rs_rankfeat rows are finite), so the default direction is not kept. */
+typedef struct forest_node {
+	int32_t left, right; /* absolute node indices; left < 0: a leaf */
+	uint32_t feat;
+	float cond; /* split condition, or the leaf value */
+} forest_node;
+
+/* The layout predict walks: a node's children are consecutive (right = left + 1), and a leaf
+ * points at itself with an infinite condition, so every row takes exactly depth steps per
+ * tree with no branch on the data (several rows walk at once). 12 bytes per node. */
+typedef struct forest_step {
+	int32_t left; /* the left child, or the leaf itself */
+	uint32_t feat;
+	float cond; /* +inf at a leaf: x < +inf always, so it stays */
+} forest_step;
+
+struct rank_forest {
+	int nfeat, ntrees;
+	float base;
+	int32_t *root;          /* ntrees */
+	int32_t *croot, *depth; /* per tree: root and depth in steps */
+	forest_step *steps;
+	float *leafv; /* per step node: the leaf value (0 for inner nodes) */
+	float *cmean; /* per step node: the node mean (Saabas) */
+	forest_node *nodes;
+	float *mean; /* per node: hessian-weighted mean of the leaves below (Saabas) */
+	size_t nnodes;
+};
+
+static int forest_err(char *err, size_t errn, int rv, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int
+forest_err(char *err, size_t errn, int rv, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errn, fmt, ap);
+	va_end(ap);
+	return rv;
+}
+
+static double
+json_num(json_t *v)
+{
+	if (json_is_string(v))
+		return strtod(json_string_value(v), NULL);
+	return json_number_value(v);
+}
+
+/* hessian-weighted means, children before parents (node ids of a tree are not ordered) */
+static double
+forest_mean(const forest_node *nd, float *mean, const double *hess, int32_t at, int depth)
+{
+	if (nd[at].left < 0 || depth > 64) {
+		mean[at] = nd[at].cond;
+		return nd[at].cond;
+	}
+	double l = forest_mean(nd, mean, hess, nd[at].left, depth + 1);
+	double r = forest_mean(nd, mean, hess, nd[at].right, depth + 1);
+	double hl = hess[nd[at].left], hr = hess[nd[at].right];
+	double m = hl + hr > 0 ? (l * hl + r * hr) / (hl + hr) : (l + r) / 2;
+	mean[at] = (float) m;
+	return m;
+}
+
+/* the step layout (see forest_step): breadth first per tree, children side by side */
+static int
+forest_compile(rank_forest *f, char *err, size_t errn, const char *path)
+{
+	int32_t *queue = malloc((f->nnodes + 1) * sizeof(int32_t)); /* original ids */
+	int32_t *lvl = malloc((f->nnodes + 1) * sizeof(int32_t));
+	f->croot = calloc((size_t) f->ntrees + 1, sizeof(int32_t));
+	f->depth = calloc((size_t) f->ntrees + 1, sizeof(int32_t));
+	f->steps = calloc(f->nnodes + 1, sizeof(forest_step));
+	f->leafv = calloc(f->nnodes + 1, sizeof(float));
+	f->cmean = calloc(f->nnodes + 1, sizeof(float));
+	int rv = 0;
+
+	if (queue == NULL || lvl == NULL || f->croot == NULL || f->depth == NULL ||
+	    f->steps == NULL || f->leafv == NULL || f->cmean == NULL) {
+		rv = RS_ENOMEM;
+		goto out;
+	}
+	size_t next = 0;
+	for (int t = 0; t < f->ntrees; t++) {
+		size_t base = next, head = 0, tail = 0, end;
+		/* tree t's original nodes span [root[t], root[t + 1]) */
+		end = t + 1 < f->ntrees ? (size_t) f->root[t + 1] : f->nnodes;
+		queue[tail] = f->root[t];
+		lvl[tail++] = 0;
+		f->croot[t] = (int32_t) base;
+		next = base + 1; /* the root takes slot base */
+		while (head < tail) {
+			int32_t o = queue[head];
+			int32_t d = lvl[head];
+			size_t slot = base + head;
+			forest_step *st = &f->steps[slot];
+			head++;
+			f->cmean[slot] = f->mean[o];
+			if (f->nodes[o].left < 0) {
+				st->left = (int32_t) slot;
+				st->feat = 0;
+				st->cond = INFINITY;
+				f->leafv[slot] = f->nodes[o].cond;
+				if (d > f->depth[t])
+					f->depth[t] = d;
+				continue;
+			}
+			if (next + 2 > end || tail + 2 > end - (size_t) f->root[t] || d > 64) {
+				rv = forest_err(err, errn, RS_EINVAL, "%s: tree %d: %s", path, t,
+				                "not a tree");
+				goto out;
+			}
+			st->left = (int32_t) next;
+			st->feat = f->nodes[o].feat;
+			st->cond = f->nodes[o].cond;
+			queue[tail] = f->nodes[o].left;
+			lvl[tail++] = d + 1;
+			queue[tail] = f->nodes[o].right;
+			lvl[tail++] = d + 1;
+			next += 2;
+		}
+		next = base + tail;
+	}
+out:
+	free(queue);
+	free(lvl);
+	return rv;
+}
+
+int
+rank_forest_load(const char *path, int nfeat, rank_forest **out, char *err, size_t errn)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr), *learner, *gb, *trees, *info;
+	rank_forest *f = NULL;
+	double *hess = NULL;
+	int rv = 0;
+
+	if (root == NULL)
+		return forest_err(err, errn, RS_EIO, "%s: %s", path, jerr.text);
+	learner = json_object_get(root, "learner");
+	gb = json_object_get(learner, "gradient_booster");
+	trees = json_object_get(json_object_get(gb, "model"), "trees");
+	info = json_object_get(json_object_get(gb, "model"), "tree_info");
+	const char *gbname = json_string_value(json_object_get(gb, "name"));
+	json_t *mp = json_object_get(learner, "learner_model_param");
+	if (gbname == NULL || strcmp(gbname, "gbtree") != 0 || !json_is_array(trees) ||
+	    json_num(json_object_get(mp, "num_class")) > 1 ||
+	    json_num(json_object_get(mp, "num_target")) > 1 ||
+	    (int) json_num(json_object_get(mp, "num_feature")) != nfeat) {
+		rv = forest_err(err, errn, RS_EINVAL, "%s: %s", path,
+		                "not a single-output gbtree model of the expected width");
+		goto out;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		rv = RS_ENOMEM;
+		goto out;
+	}
+	f->nfeat = nfeat;
+	f->ntrees = (int) json_array_size(trees);
+	f->base = (float) json_num(json_object_get(mp, "base_score"));
+	for (int t = 0; t < f->ntrees; t++)
+		f->nnodes += json_array_size(
+		        json_object_get(json_array_get(trees, (size_t) t), "left_children"));
+	f->root = calloc((size_t) f->ntrees + 1, sizeof(*f->root));
+	f->nodes = calloc(f->nnodes + 1, sizeof(*f->nodes));
+	f->mean = calloc(f->nnodes + 1, sizeof(*f->mean));
+	hess = calloc(f->nnodes + 1, sizeof(*hess));
+	if (f->root == NULL || f->nodes == NULL || f->mean == NULL || hess == NULL) {
+		rv = RS_ENOMEM;
+		goto out;
+	}
+	size_t at = 0;
+	for (int t = 0; t < f->ntrees; t++) {
+		json_t *tr = json_array_get(trees, (size_t) t);
+		json_t *lc = json_object_get(tr, "left_children"),
+		       *rc = json_object_get(tr, "right_children");
+		json_t *si = json_object_get(tr, "split_indices"),
+		       *sc = json_object_get(tr, "split_conditions");
+		json_t *sh = json_object_get(tr, "sum_hessian");
+		json_t *st = json_object_get(tr, "split_type");
+		size_t nn = json_array_size(lc);
+		if (json_integer_value(json_array_get(info, (size_t) t)) != 0 || nn == 0 ||
+		    json_array_size(rc) != nn || json_array_size(si) != nn ||
+		    json_array_size(sc) != nn || json_array_size(sh) != nn) {
+			rv = forest_err(err, errn, RS_EINVAL, "%s: tree %d: %s", path, t,
+			                "unexpected shape");
+			goto out;
+		}
+		f->root[t] = (int32_t) at;
+		for (size_t q = 0; q < nn; q++) {
+			forest_node *nd = &f->nodes[at + q];
+			json_int_t l = json_integer_value(json_array_get(lc, q));
+			json_int_t r = json_integer_value(json_array_get(rc, q));
+			json_int_t feat = json_integer_value(json_array_get(si, q));
+			if (json_integer_value(json_array_get(st, q)) != 0 ||
+			    l >= (json_int_t) nn || r >= (json_int_t) nn ||
+			    (l >= 0 && (r < 0 || feat < 0 || feat >= nfeat))) {
+				rv = forest_err(err, errn, RS_EINVAL, "%s: tree %d: %s", path, t,
+				                "categorical split or bad node");
+				goto out;
+			}
+			nd->left = l >= 0 ? (int32_t) (at + (size_t) l) : -1;
+			nd->right = l >= 0 ? (int32_t) (at + (size_t) r) : -1;
+			nd->feat = (uint32_t) (feat > 0 ? feat : 0);
+			nd->cond = (float) json_real_value(json_array_get(sc, q));
+			if (json_is_integer(json_array_get(sc, q)))
+				nd->cond = (float) json_integer_value(json_array_get(sc, q));
+			hess[at + q] = json_num(json_array_get(sh, q));
+		}
+		forest_mean(f->nodes, f->mean, hess, f->root[t], 0);
+		at += nn;
+	}
+	rv = forest_compile(f, err, errn, path);
+out:
+	json_decref(root);
+	free(hess);
+	if (rv != 0) {
+		rank_forest_destroy(f);
+		return rv;
+	}
+	*out = f;
+	return 0;
+}
+
+void
+rank_forest_destroy(rank_forest *f)
+{
+	if (f == NULL)
+		return;
+	free(f->root);
+	free(f->nodes);
+	free(f->mean);
+	free(f->croot);
+	free(f->depth);
+	free(f->steps);
+	free(f->leafv);
+	free(f->cmean);
+	free(f);
+}
+
+int
+rank_forest_trees(const rank_forest *f)
+{
+	return f->ntrees;
+}
+
+void
+rank_forest_predict(const rank_forest *f, const float *x, size_t n, float *out)
+{
+	const forest_step *st = f->steps;
+	size_t w = (size_t) f->nfeat;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = f->base;
+	/* trees outside, rows inside: one tree stays in cache for all rows; each row still adds
+	 * the trees in order (float sums depend on it). 8 rows walk at once, branch-free. */
+	for (int t = 0; t < f->ntrees; t++) {
+		int32_t root = f->croot[t], depth = f->depth[t];
+		for (size_t i = 0; i < n; i += 8) {
+			size_t m = n - i < 8 ? n - i : 8;
+			int32_t at[8];
+			const float *row[8];
+			for (size_t j = 0; j < 8; j++) {
+				at[j] = root;
+				row[j] = x + (i + (j < m ? j : 0)) * w;
+			}
+			for (int32_t d = 0; d < depth; d++)
+				for (size_t j = 0; j < 8; j++) {
+					const forest_step *s = &st[at[j]];
+					at[j] = s->left + !(row[j][s->feat] < s->cond);
+				}
+			for (size_t j = 0; j < m; j++)
+				out[i + j] += f->leafv[at[j]];
+		}
+	}
+}
+
+void
+rank_forest_contrib(const rank_forest *f, const float *x, size_t n, float *contrib)
+{
+	const forest_step *st = f->steps;
+	size_t w = (size_t) f->nfeat + 1;
+	for (size_t i = 0; i < n; i++) {
+		const float *row = x + i * (size_t) f->nfeat;
+		float *c = contrib + i * w;
+		memset(c, 0, w * sizeof(float));
+		c[f->nfeat] = f->base;
+		for (int t = 0; t < f->ntrees; t++) {
+			int32_t at = f->croot[t];
+			float v = f->cmean[at];
+			c[f->nfeat] += v;
+			while (st[at].left != at) { /* a leaf points at itself */
+				uint32_t feat = st[at].feat;
+				at = st[at].left + !(row[feat] < st[at].cond);
+				c[feat] += f->cmean[at] - v;
+				v = f->cmean[at];
+			}
+		}
+	}
+}
+
+void
+rank_forest_sample_rows(const rank_forest *f, float *x, size_t n, uint64_t seed)
+{
+	uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	for (size_t i = 0; i < n * (size_t) f->nfeat; i++)
+		x[i] = 0;
+	for (size_t i = 0; i < n; i++) {
+		float *row = x + i * (size_t) f->nfeat;
+		/* walk random paths: each split on the way sets its feature just left or right of
+		 * the condition, so the rows sit on the model's boundaries */
+		for (int t = 0; t < f->ntrees; t++) {
+			int32_t at = f->root[t];
+			while (f->nodes[at].left >= 0) {
+				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+				const forest_node *nd = &f->nodes[at];
+				int left = (s >> 33) & 1;
+				if ((s >> 40) % 4 == 0) /* sometimes set it, else follow the row */
+					row[nd->feat] =
+					        left ? nextafterf(nd->cond, -INFINITY) : nd->cond;
+				at = row[nd->feat] < nd->cond ? nd->left : nd->right;
+			}
+		}
+	}
+}
