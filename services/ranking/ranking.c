@@ -158,8 +158,9 @@ rank_use_version(rank_state *st, rs_model *m)
 			rank_ranker_destroy(r);
 		if (rv == 0)
 			rs_log_info("ranking.ranker_loaded",
-			            "version=%s features=%d boosters=%d ms=%.1f",
+			            "version=%s features=%d boosters=%d predictor=%s ms=%.1f",
 			            rs_model_version(m), rank_ranker_nfeat(r), st->rs_cfg.workers,
+			            rank_ranker_uses_forest(r) ? "forest" : "xgboost",
 			            rs_mono_ms() - t0);
 	}
 	if (rv != 0) {
