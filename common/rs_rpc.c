@@ -244,10 +244,11 @@ rpc_read_prefix(rs_rpc_call *call)
 	}
 }
 
-/* Handles one request message; returns the reply envelope packed in the arena. */
+/* Handles one request message; the reply envelope is *pre (its fields up to the body's tag
+ * and length) followed by *body, both arena memory (or static). */
 static int
-rpc_dispatch(rs_rpc_server *s, const uint8_t *data, size_t len, rs_arena *arena, uint8_t **out,
-             size_t *outlen)
+rpc_dispatch(rs_rpc_server *s, const uint8_t *data, size_t len, rs_arena *arena, uint8_t **pre,
+             size_t *prelen, const uint8_t **body, size_t *bodylen)
 {
 	rs_rpc_call call = {.arena = arena, .status = RS__STATUS__STATUS_OK};
 	Rs__Envelope reply = RS__ENVELOPE__INIT;
@@ -291,9 +292,6 @@ rpc_dispatch(rs_rpc_server *s, const uint8_t *data, size_t len, rs_arena *arena,
 		route->fn(s->s_ud, &call);
 	}
 reply:
-	reply.schema_version = RS_SCHEMA_VERSION;
-	reply.status = call.status;
-	reply.error = call.error;
 	if (call.status == RS__STATUS__STATUS_OK || call.resp != NULL) {
 		reply.body.data = call.resp;
 		reply.body.len = call.resp_len;
@@ -313,19 +311,47 @@ reply:
 			            rs_log_quote(q, sizeof(q), call.error));
 		}
 	}
-	size_t n = rs__envelope__get_packed_size(&reply);
-	*out = rs_arena_alloc(arena, n ? n : 1);
-	if (*out == NULL)
+	/* The envelope's other fields, then the body's tag and length: the body itself is sent
+	 * from where the handler packed it, not copied into the envelope. */
+	size_t elen = strlen(call.error);
+	uint8_t *p = rs_arena_alloc(arena, 48 + elen);
+	if (p == NULL)
 		return RS_ENOMEM;
-	*outlen = rs__envelope__pack(&reply, *out);
+	size_t n = 0;
+	p[n++] = (1 << 3) | RS_PBW_VARINT;
+	n += rs_pbw_put_varint(p + n, RS_SCHEMA_VERSION);
+	if (reply.method != 0) {
+		p[n++] = (2 << 3) | RS_PBW_VARINT;
+		n += rs_pbw_put_varint(p + n, (uint64_t) (int64_t) reply.method);
+	}
+	if (call.status != 0) {
+		p[n++] = (4 << 3) | RS_PBW_VARINT;
+		n += rs_pbw_put_varint(p + n, (uint64_t) (int64_t) call.status);
+	}
+	if (elen > 0) {
+		p[n++] = (5 << 3) | RS_PBW_LEN;
+		n += rs_pbw_put_varint(p + n, elen);
+		memcpy(p + n, call.error, elen);
+		n += elen;
+	}
+	*body = (const uint8_t *) "";
+	*bodylen = 0;
+	if (reply.body.len > 0) {
+		p[n++] = (3 << 3) | RS_PBW_LEN;
+		n += rs_pbw_put_varint(p + n, reply.body.len);
+		*body = reply.body.data;
+		*bodylen = reply.body.len;
+	}
+	*pre = p;
+	*prelen = n;
 	return 0;
 }
 
 static int
-rpc_sp_dispatch(void *ud, rs_arena *arena, const uint8_t *req, size_t len, uint8_t **out,
-                size_t *outlen)
+rpc_sp_dispatch(void *ud, rs_arena *arena, const uint8_t *req, size_t len, uint8_t **pre,
+                size_t *prelen, const uint8_t **body, size_t *bodylen)
 {
-	return rpc_dispatch(ud, req, len, arena, out, outlen);
+	return rpc_dispatch(ud, req, len, arena, pre, prelen, body, bodylen);
 }
 
 static void *
@@ -361,16 +387,18 @@ rpc_worker_main(void *arg)
 			continue;
 		}
 		nng_msg *msg = nng_aio_get_msg(w->w_aio);
-		uint8_t *out = NULL;
-		size_t outlen = 0;
-		if (rpc_dispatch(s, nng_msg_body(msg), nng_msg_len(msg), w->w_arena, &out,
-		                 &outlen) != 0) {
+		uint8_t *pre = NULL;
+		const uint8_t *body = NULL;
+		size_t prelen = 0, bodylen = 0;
+		if (rpc_dispatch(s, nng_msg_body(msg), nng_msg_len(msg), w->w_arena, &pre, &prelen,
+		                 &body, &bodylen) != 0) {
 			nng_msg_free(msg);
 			rs_arena_reset(w->w_arena);
 			continue;
 		}
 		nng_msg_clear(msg);
-		if (nng_msg_append(msg, out, outlen) != 0) {
+		if (nng_msg_append(msg, pre, prelen) != 0 ||
+		    (bodylen > 0 && nng_msg_append(msg, body, bodylen) != 0)) {
 			nng_msg_free(msg);
 			rs_arena_reset(w->w_arena);
 			continue;

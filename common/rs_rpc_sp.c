@@ -345,16 +345,20 @@ sp_conn_main(void *arg)
 		if (!found)
 			continue; /* NNG drops such a message too */
 		uint8_t *out = NULL;
-		size_t outlen = 0;
+		const uint8_t *body = NULL;
+		size_t outlen = 0, bodylen = 0;
 		while (sem_wait(&s->s_slots) != 0 && errno == EINTR)
 			;
-		int rv =
-		        s->s_fn(s->s_ud, k->k_arena, k->k_buf + hl, (size_t) n - hl, &out, &outlen);
+		int rv = s->s_fn(s->s_ud, k->k_arena, k->k_buf + hl, (size_t) n - hl, &out, &outlen,
+		                 &body, &bodylen);
 		sem_post(&s->s_slots);
 		if (rv == 0) {
-			sp_put64(pre + plen - 8, (uint64_t) (hl + outlen));
-			struct iovec iov[3] = {{pre, plen}, {k->k_buf, hl}, {out, outlen}};
-			rv = sp_writev(k->k_fd, iov, 3, rs_mono_ms() + SP_SEND_MS);
+			sp_put64(pre + plen - 8, (uint64_t) (hl + outlen + bodylen));
+			struct iovec iov[4] = {{pre, plen},
+			                       {k->k_buf, hl},
+			                       {out, outlen},
+			                       {(void *) body, bodylen}};
+			rv = sp_writev(k->k_fd, iov, 4, rs_mono_ms() + SP_SEND_MS);
 		}
 		rs_arena_reset(k->k_arena);
 		if (rv != 0)

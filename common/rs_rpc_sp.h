@@ -24,10 +24,11 @@
 /* rpc_sp_handles: 1 when url is served by this transport (tcp://, tcp4://, tcp6://, ipc://). */
 int rpc_sp_handles(const char *url);
 
-/* Handles one request (the body after the SP header). Writes the reply into arena memory
- * (*out, *outlen); returns 0, or non-zero to send no reply (the connection is closed). */
+/* Handles one request (the body after the SP header). The reply is *pre (prelen bytes)
+ * followed by *body (bodylen bytes), memory that stays valid until the arena is reset.
+ * Returns 0, or non-zero to send no reply (the connection is closed). */
 typedef int (*rpc_sp_handler)(void *ud, rs_arena *arena, const uint8_t *req, size_t len,
-                              uint8_t **out, size_t *outlen);
+                              uint8_t **pre, size_t *prelen, const uint8_t **body, size_t *bodylen);
 
 typedef struct rpc_sp_server rpc_sp_server;
 
