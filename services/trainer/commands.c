@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 #include "model.h"
 #include "pipeline.h"
 #include "recommend.h"
+#include "registry.h"
+#include "rs_proc.h"
 #include "rs_err.h"
 #include "split.h"
 #include "tune.h"
@@ -338,11 +341,72 @@ params_from_split_json(const char *train, tr_params *p)
 
 /* ------------------------------------------------------------------------- fit */
 
+/* fit_run_start: a 'running' training_runs row for this fit (--dsn) */
+static int
+fit_run_start(const char *dsn, PGconn **pg, const char *run_id, tr_kind kind, const tr_params *p,
+              const char *train, const char *out, tr_error *err)
+{
+	char git[96], *params;
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "model", tr_kind_name(kind), "train", train,
+	                      "out", out, "weights", p->weights);
+	int rv;
+
+	if ((rv = tr_registry_connect(dsn, pg, err)) != 0) {
+		json_decref(j);
+		return rv;
+	}
+	tr_git_revision(git, sizeof(git));
+	params = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	rv = tr_registry_run_start(*pg, run_id, "fit", params, git, err);
+	free(params);
+	json_decref(j);
+	if (rv != 0) {
+		PQfinish(*pg);
+		*pg = NULL;
+	}
+	return rv;
+}
+
+/* fit_run_finish: close the row (m NULL or failed: status failed with err's message) and the
+ * connection; pg NULL is a no-op. Returns 0 or the registry error (into err unless failed). */
+static int
+fit_run_finish(PGconn *pg, const char *run_id, const tr_model *m, double t_load, double total,
+               tr_error *err, int failed)
+{
+	char fp[24] = "", *metrics = NULL, *durations = NULL;
+	tr_error ferr;
+	int rv;
+
+	if (pg == NULL)
+		return 0;
+	if (m != NULL) {
+		json_t *mj = json_pack("{s:f, s:i, s:i, s:I}", "fit_seconds", m->fit_seconds,
+		                       "users", m->n_users, "items", m->n_items, "interactions",
+		                       (json_int_t) m->nnz);
+		json_t *dj = json_pack("{s:f, s:f, s:f}", "load", t_load, "fit", m->fit_seconds,
+		                       "total", total);
+		metrics = json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS);
+		durations = json_dumps(dj, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(mj);
+		json_decref(dj);
+		snprintf(fp, sizeof(fp), "%016" PRIx64, m->fingerprint);
+	}
+	rv = tr_registry_run_finish(pg, run_id, failed || m == NULL ? "failed" : "finished", NULL,
+	                            metrics, durations, fp[0] ? fp : NULL, NULL,
+	                            failed || m == NULL ? err->msg : NULL, &ferr);
+	if (rv != 0 && !failed && m != NULL)
+		tr_error_set(err, rv, "%s", ferr.msg);
+	free(metrics);
+	free(durations);
+	PQfinish(pg);
+	return failed ? 0 : rv;
+}
+
 int
 tr_cmd_fit(int argc, char **argv)
 {
 	static const char *cmd = "fit";
-	const char *train = NULL, *model = NULL, *out = NULL, *mlruns = NULL;
+	const char *train = NULL, *model = NULL, *out = NULL, *mlruns = NULL, *dsn = NULL;
 	const char *experiment = "rs-train";
 	tr_params p;
 	tr_kind kind;
@@ -351,7 +415,10 @@ tr_cmd_fit(int argc, char **argv)
 	tr_error err;
 	int c, r, quiet = 0, holdout_set = 0;
 	double t0 = tr_now(), t_load;
+	PGconn *pg = NULL;
+	char run_id[33];
 
+	rs_proc_random_id(run_id, sizeof(run_id));
 	tr_params_defaults(&p);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -378,9 +445,14 @@ tr_cmd_fit(int argc, char **argv)
 		case OPT_EXPERIMENT:
 			experiment = optarg;
 			break;
+		case OPT_DSN:
+			dsn = optarg;
+			break;
 		case OPT_HELP:
 			printf("usage: rs-train fit --train train.csv --model NAME --out DIR "
-			       "[options]\n\n"
+			       "[options]\n"
+			       "       [--mlruns DIR [--experiment NAME]] [--dsn DSN (a "
+			       "training_runs row)]\n\n"
 			       "Fits one model on a user,item[,timestamp] CSV (header required; "
 			       "every\n"
 			       "row is a positive) and writes a model folder (manifest.json + "
@@ -400,18 +472,27 @@ tr_cmd_fit(int argc, char **argv)
 		return cmd_fail(cmd, &err);
 	if (!holdout_set)
 		params_from_split_json(train, &p);
-	if (params_load_train(&p, train, &ds, &err) != 0)
+	if (dsn != NULL && fit_run_start(dsn, &pg, run_id, kind, &p, train, out, &err) != 0)
 		return cmd_fail(cmd, &err);
+	if (params_load_train(&p, train, &ds, &err) != 0) {
+		fit_run_finish(pg, run_id, NULL, 0, 0, &err, 1);
+		return cmd_fail(cmd, &err);
+	}
 	t_load = tr_now() - t0;
 	if (tr_model_fit(kind, &p, &ds, &m, &err) != 0) {
 		tr_dataset_fini(&ds);
+		fit_run_finish(pg, run_id, NULL, 0, 0, &err, 1);
 		return cmd_fail(cmd, &err);
 	}
 	r = tr_model_save(&m, &ds, out, &err);
-	if (r == 0 && mlruns != NULL) { /* MLflow-compatible run record */
-		char run_id[33];
-		if ((r = tr_runlog_fit(mlruns, experiment, &m, train, out, run_id, &err)) == 0)
+	if (r == 0 && mlruns != NULL) { /* MLflow-compatible run record, same id as the row */
+		if ((r = tr_runlog_fit_as(mlruns, experiment, &m, train, out, run_id, 0, &err)) ==
+		    0)
 			printf("run_id %s\n", run_id);
+	}
+	if (pg != NULL) { /* the training_runs row: finished, or failed with the error */
+		int rr = fit_run_finish(pg, run_id, &m, t_load, tr_now() - t0, &err, r != 0);
+		r = r != 0 ? r : rr;
 	}
 	if (r == 0 && !quiet)
 		fprintf(stderr,
