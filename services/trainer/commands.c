@@ -455,8 +455,11 @@ tr_cmd_fit(int argc, char **argv)
 			       "training_runs row)]\n\n"
 			       "Fits one model on a user,item[,timestamp] CSV (header required; "
 			       "every\n"
-			       "row is a positive) and writes a model folder (manifest.json + "
-			       "arrays).\n"
+			       "row is a positive; with a type and/or value column the rows are "
+			       "weighted\n"
+			       "events and explicit negatives, see --weights) and writes a model "
+			       "folder\n"
+			       "(manifest.json + arrays).\n"
 			       "NAME: pop, itemknn, als, ease, two-stage.\n\n%s",
 			       model_opts_help);
 			return 0;
