@@ -9,7 +9,8 @@
 
 /* tr_recommend_batch: for users[0..n) (codes of ds, or -1 for users ds does not know:
  * they get the popularity list), write up to k items into out[j*k ..] (caller storage of
- * n*k) and the count into counts[j]. */
+ * n*k) and the count into counts[j]. A user's explicit negatives (events.h) are never in
+ * their list, for every model kind. */
 int tr_recommend_batch(const tr_model *m, const tr_dataset *ds, const int32_t *users, size_t n,
                        int k, int32_t *out, int *counts, tr_error *err);
 
