@@ -354,15 +354,23 @@ gw_http_open(gw_http **out, gw_server *srv, const gw_config *cfg)
 	h->h_max_body = (size_t) cfg->max_body;
 	h->h_access_log = cfg->access_log;
 	atomic_init(&h->h_inflight, 0);
-	/* Handlers block on NNG calls, so several poll threads each serve their own share of
-	 * the connections; a slow downstream stalls only the connections of one thread. */
-	h->h_daemon =
-	        MHD_start_daemon(flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
-	                         http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-	                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned) cfg->threads,
-	                         MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
-	                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) cfg->idle_timeout_s,
-	                         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+	/* Handlers block on downstream calls. threads > 0: that many poll threads each serve
+	 * their own share of the connections (a slow request stalls the other connections of
+	 * its thread); threads == 0: a thread per connection, so no request waits behind
+	 * another one's downstream calls. */
+	unsigned pool = (unsigned) cfg->threads;
+	if (cfg->threads == 0) {
+		flags &= ~(unsigned) MHD_USE_EPOLL_INTERNAL_THREAD;
+		flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		         MHD_USE_POLL;
+		pool = 0;
+	}
+	h->h_daemon = MHD_start_daemon(
+	        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
+	        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss, MHD_OPTION_THREAD_POOL_SIZE,
+	        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) cfg->idle_timeout_s,
+	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
 	if (h->h_daemon == NULL) {
 		rs_log_error("http.listen_failed", "addr=%s", cfg->http_addr);
 		free(h);

@@ -38,7 +38,8 @@ t_start(int mask)
 {
 	gw_config cfg = {
 	        .http_addr = "127.0.0.1:0",
-	        .threads = 2,
+	        /* GW_TEST_THREADS=0: the same suite with a thread per connection */
+	        .threads = getenv("GW_TEST_THREADS") != NULL ? atoi(getenv("GW_TEST_THREADS")) : 2,
 	        .deadline_ms = 250,
 	        .ingest_url = fake_urls[0],
 	        .feature_url = fake_urls[1],
