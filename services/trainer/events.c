@@ -169,13 +169,12 @@ ev_amount(const tr_weights *w, int type, double value, int *override)
 	}
 }
 
-static const tr_event_log *sort_log;
-
+/* order of events: user, item, time, then position in the log (glibc qsort_r) */
 static int
-ev_cmp(const void *a, const void *b)
+ev_cmp(const void *a, const void *b, void *ctx)
 {
 	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
-	const tr_event_log *l = sort_log;
+	const tr_event_log *l = ctx;
 
 	if (l->u[x] != l->u[y])
 		return l->u[x] < l->u[y] ? -1 : 1;
@@ -198,9 +197,7 @@ tr_events_build(tr_event_log *log, const tr_weights *w, tr_dataset *ds, tr_error
 	ord = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(int64_t));
 	for (a = 0; a < log->n; a++)
 		ord[a] = a;
-	sort_log = log; /* qsort has no context argument; rs-train builds one log at a time */
-	qsort(ord, (size_t) log->n, sizeof(int64_t), ev_cmp);
-	sort_log = NULL;
+	qsort_r(ord, (size_t) log->n, sizeof(int64_t), ev_cmp, log);
 	pu = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(int32_t));
 	pi = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(int32_t));
 	pts = tr_xmalloc((size_t) (log->n > 0 ? log->n : 1) * sizeof(double));
