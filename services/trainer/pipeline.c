@@ -28,11 +28,11 @@
 
 /* bounded grids for the shop-sized data (rs-train tune's defaults are for benchmarks) */
 static const char *const pl_grids[TR_KIND_COUNT] = {
-        "half_life=0,86400,604800",         /* pop: seconds (1 day, 1 week) */
-        "k=50,200;shrink=0,10",             /* itemknn */
-        "factors=32,64;reg=1,10;alpha=1,4", /* als */
-        "lambda=50,200,500",                /* ease */
-        NULL,                               /* two-stage: its sources' tuned values */
+        "half_life=0,86400,604800",                  /* pop: seconds (1 day, 1 week) */
+        "k=50,200;shrink=0,10",                      /* itemknn */
+        "factors=32,64;reg=1,10;alpha=0.05,0.1,0.5", /* als: c = 1 + alpha w, w up to ~50 */
+        "lambda=50,200,500",                         /* ease */
+        NULL,                                        /* two-stage: its sources' tuned values */
 };
 
 void
@@ -42,8 +42,9 @@ tr_pipeline_opts_defaults(tr_pipeline_opts *o)
 	o->models = TR_PIPELINE_MODELS;
 	o->tune = 1;
 	tr_weights_defaults(&o->weights);
+	tr_weights_format(&o->weights, o->weights_spec, sizeof(o->weights_spec));
 	tr_params_defaults(&o->base);
-	o->base.alpha = 1; /* weighted confidences are already > 1 */
+	o->base.alpha = 0.1; /* event weights (1-8 per event, summed) already scale c */
 	o->out = stdout;
 }
 
