@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cmd="${1:-}"
-DIR="${2:-${RS_PG_DIR:-$ROOT/var/pg}}"
+DIR="$(realpath -m "${2:-${RS_PG_DIR:-$ROOT/var/pg}}")"   # absolute: the server and its socket need it
 PORT="${3:-${RS_PG_PORT:-25432}}"
 DB="${RS_PG_DB:-recsys}"
 PGBIN="${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
