@@ -11,7 +11,8 @@
 # Environment: RS_DEMO_USERS (1000), RS_DEMO_ITEMS (3000), RS_DEMO_DAYS (28), RS_DEMO_SEED (42),
 # RS_GATEWAY_HTTP (127.0.0.1:8080), RS_PG_PORT (25432), RS_RETRAIN (0; 1 = train a new version
 # even if one is active), RS_TRAIN_ARGS (extra rs-train pipeline flags, e.g. "" for full tuning
-# instead of --quick).
+# instead of --quick), RS_ADMIN_TOKEN (bearer token of the gateway's /v1/admin/ routes; default: a
+# random one made on the first run and kept in var/admin-token, readable by root only).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -25,6 +26,14 @@ export RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
 export RS_MODEL_DIR="${RS_MODEL_DIR:-$VAR/models}"
 
 step() { printf '==> %s\n' "$*"; }
+
+if [ -z "${RS_ADMIN_TOKEN:-}" ]; then
+  if [ ! -s "$VAR/admin-token" ]; then
+    (umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$VAR/admin-token")
+  fi
+  RS_ADMIN_TOKEN="$(cat "$VAR/admin-token")"
+fi
+export RS_ADMIN_TOKEN
 
 step "packages"
 scripts/deps.sh
@@ -73,6 +82,8 @@ for _ in $(seq 1 150); do
   if curl -fsS "$URL/readyz" >/dev/null 2>&1; then
     step "ready"
     echo "RecSysSoA is up: $URL   (try: curl '$URL/v1/users/1/recommendations?k=5')"
+    [ -s "$VAR/admin-token" ] && [ "$RS_ADMIN_TOKEN" = "$(cat "$VAR/admin-token")" ] &&
+      echo "admin: curl -H \"Authorization: Bearer \$(cat $VAR/admin-token)\" $URL/v1/admin/models"
     echo "logs: $LOG   stop: scripts/down.sh"
     exit 0
   fi
