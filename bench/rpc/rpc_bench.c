@@ -1,4 +1,5 @@
-/* rpc_bench: round trips through common/rs_rpc (client -> NNG -> server worker -> back).
+/* rpc_bench: round trips through common/rs_rpc (client -> socket -> server thread -> back;
+ * tcp:// and ipc:// use rs_rpc_sp.c, inproc:// NNG).
  *   rpc_bench [URL] [THREADS] [CALLS_PER_THREAD] [SERVER_WORKERS]
  * Prints calls/s and latency percentiles. The handler does no work, so this is the RPC cost. */
 #include <pthread.h>

@@ -17,7 +17,7 @@
 #
 # Environment: BUILD (build), RS_TRAIN (rs-train binary), WORK (var/bench-serving[-short]),
 # BS_USERS (10000), BS_ITEMS (20000), BS_CONNS ("16 32 64"), BS_DURATION (20), BS_REPEAT (1),
-# BS_WARMUP (5), BS_K (10), BS_FRESH_N (200), BS_TRANSPORT (tcp | ipc: the four NNG hops over
+# BS_WARMUP (5), BS_K (10), BS_FRESH_N (200), BS_TRANSPORT (tcp | ipc: the four rs_rpc hops over
 # Unix sockets), BS_PG_PORT (25470), BS_PORT (27500: ingest +1, pub +2, feature +3,
 # candidate +4, ranking +5, HTTP +80). Any RS_* variable set by the caller reaches the services
 # (e.g. RS_GATEWAY_THREADS=8, RS_CANDIDATE_WORKERS=2, RS_GATEWAY_ACCESS_LOG=0).
