@@ -454,6 +454,7 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 	if (rpc_sp_handles(url)) {
 		if ((rv = rpc_sp_server_open(&s->s_sp, url, workers, rpc_sp_dispatch, s)) != 0)
 			goto fail_mem;
+		rs_log_info("rpc.listening", "url=%s transport=socket workers=%d", url, workers);
 		*out = s;
 		return 0;
 	}
@@ -468,6 +469,7 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 		nng_close(s->s_sock);
 		goto fail_mem;
 	}
+	rs_log_info("rpc.listening", "url=%s transport=nng workers=%d", url, workers);
 	s->s_nworkers = workers;
 	for (int i = 0; i < workers; i++) {
 		rpc_worker *w = &s->s_workers[i];

@@ -21,7 +21,10 @@
 
 #include "rs_arena.h"
 
-/* rpc_sp_handles: 1 when url is served by this transport (tcp://, tcp4://, tcp6://, ipc://). */
+/* rpc_sp_handles: 1 when url is served by this transport (tcp://, tcp4://, tcp6://, ipc://),
+ * unless the environment says RS_RPC_TRANSPORT=nng: then NNG's req/rep sockets serve every
+ * URL (same wire bytes, ~6x the CPU per call; kept selectable and tested by ctest
+ * integration_nng so either side can be an NNG peer). */
 int rpc_sp_handles(const char *url);
 
 /* Handles one request (the body after the SP header). The reply is *pre (prelen bytes)
