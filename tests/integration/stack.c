@@ -123,7 +123,8 @@ spawn_svc(const test_stack *st, int idx)
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "RS_", 3) != 0 ||
-		    strncmp(environ[i], "RS_RPC_TRANSPORT=", 17) == 0) /* the ctest variants' switch */
+		    strncmp(environ[i], "RS_RPC_TRANSPORT=", 17) ==
+		            0) /* the ctest variants' switch */
 			env[k++] = environ[i];
 	/* extra_env first: getenv returns the first match, so these override the stack's own. */
 	for (size_t i = 0; i < 8 && st->extra_env[i] != NULL; i++)
