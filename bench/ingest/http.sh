@@ -30,7 +30,7 @@ GW_PID=$!
 for _ in $(seq 1 100); do curl -fs "http://$GW_ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 
 # name batch connections
-SCENARIOS=("single-c8 1 8" "batch100-c4 100 4" "batch1000-c4 1000 4")
+SCENARIOS=("single-c8 1 8" "batch100-c4 100 4" "batch1000-c4 1000 4" "batch1000-c8 1000 8")
 acked=0
 echo "| HTTP scenario | events/request | connections | seconds | events/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|---|---|"
