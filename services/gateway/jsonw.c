@@ -1,4 +1,5 @@
 #include "jsonw.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -68,38 +69,6 @@ gw_jw_raw(gw_jw *w, const char *s, size_t n)
 	w->w_len += n;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is invalid (as render.c). */
-static size_t
-jw_utf8_seq(const unsigned char *s)
-{
-	unsigned c = s[0];
-	size_t n;
-	unsigned min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	unsigned v = c & (0x7F >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 void
 gw_jw_str(gw_jw *w, const char *s)
 {
@@ -119,7 +88,7 @@ gw_jw_str(gw_jw *w, const char *s)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t k = jw_utf8_seq(p + i);
+			size_t k = gw_utf8_seq(p + i);
 			if (k == 0) {
 				*o++ = '?';
 				i++;
