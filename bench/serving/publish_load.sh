@@ -55,59 +55,20 @@ declare -A PID=()
 SWITCH_PID=""
 mkdir -p "$WORK/log"
 
-say() { printf '%s\n' "$*" >&2; }
 now_ms() { date +%s%3N; }
-
+ME=publish_load.sh
+. "$HERE/lib.sh"
 cleanup() {
-  local svc
   [ -n "$SWITCH_PID" ] && kill "$SWITCH_PID" 2>/dev/null || true
-  for svc in gateway ranking candidate feature ingest; do
-    [ -n "${PID[$svc]:-}" ] && kill -TERM "${PID[$svc]}" 2>/dev/null || true
-  done
-  for svc in gateway ranking candidate feature ingest; do
-    if [ -n "${PID[$svc]:-}" ]; then
-      for _ in $(seq 1 100); do kill -0 "${PID[$svc]}" 2>/dev/null || break; sleep 0.05; done
-      kill -KILL "${PID[$svc]}" 2>/dev/null || true
-      wait "${PID[$svc]}" 2>/dev/null || true
-    fi
-  done
-  "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
+  bs_stop
 }
-
-# --- binaries -------------------------------------------------------------------------------
-need=()
-for svc in "${SERVICES[@]}"; do [ -x "$BUILD/services/$svc/rs-$svc" ] || need+=("rs-$svc"); done
-[ -x "$RS_TRAIN" ] || need+=(rs-train)
-FRESH_BIN="$BUILD/bench/serving/rs-serving-fresh"
-[ -x "$FRESH_BIN" ] || need+=(rs-serving-fresh)
-if [ ${#need[@]} -gt 0 ]; then
-  [ -f "$BUILD/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD" --target "${need[@]}" >"$WORK/log/build.log" 2>&1 || true
-fi
-for svc in "${SERVICES[@]}"; do
-  [ -x "$BUILD/services/$svc/rs-$svc" ] || { say "publish_load.sh: no $BUILD/services/$svc/rs-$svc"; exit 1; }
-done
-[ -x "$RS_TRAIN" ] || { say "publish_load.sh: no $RS_TRAIN"; exit 1; }
-[ -x "$FRESH_BIN" ] || { say "publish_load.sh: no $FRESH_BIN"; exit 1; }
-command -v wrk >/dev/null || { say "publish_load.sh: wrk missing (scripts/deps.sh --bench installs it)"; exit 1; }
-
+bs_binaries
 trap cleanup EXIT
 
 # --- database and model ---------------------------------------------------------------------
-"$ROOT/scripts/pg.sh" start "$WORK/pg" "$PGPORT" >/dev/null
+bs_shop
+[ "$BS_GENERATED" = 1 ] && rm -rf "$WORK/model"
 marker="users=$USERS items=$ITEMS"
-if [ "$(cat "$WORK/pg/bench-data" 2>/dev/null)" != "$marker" ]; then
-  say "== generating $marker (rs-train generate)"
-  psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "set client_min_messages=warning; drop schema public cascade; create schema public" >/dev/null
-  "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
-  "$RS_TRAIN" generate --dsn "$DSN" --users "$USERS" --items "$ITEMS" >"$WORK/log/generate.log" 2>&1 \
-    || { tail -n 20 "$WORK/log/generate.log" >&2; exit 1; }
-  echo "$marker" >"$WORK/pg/bench-data"
-  rm -rf "$WORK/model"
-else
-  "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
-fi
-NEVENTS="$(psql "$DSN" -X -Atq -c 'select count(*) from events')"
 MODEL="$WORK/model"
 model_marker="$marker als factors=$FACTORS iterations=$ITERATIONS"
 if [ ! -f "$MODEL/manifest.json" ] || [ "$(cat "$WORK/model-params" 2>/dev/null)" != "$model_marker" ]; then
@@ -155,19 +116,7 @@ export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://12
 export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
 export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
 export RS_ADMIN_TOKEN="$TOKEN" RS_GATEWAY_ACCESS_LOG="${RS_GATEWAY_ACCESS_LOG:-0}"
-for svc in "${SERVICES[@]}"; do
-  "$BUILD/services/$svc/rs-$svc" >"$WORK/log/$svc.log" 2>&1 </dev/null &
-  PID[$svc]=$!
-done
-ready=0
-for _ in $(seq 1 600); do
-  if curl -fsS "$URL/readyz" >/dev/null 2>&1; then ready=1; break; fi
-  for svc in "${SERVICES[@]}"; do
-    kill -0 "${PID[$svc]}" 2>/dev/null || { say "publish_load.sh: rs-$svc exited:"; tail -n 20 "$WORK/log/$svc.log" >&2; exit 1; }
-  done
-  sleep 0.1
-done
-[ $ready -eq 1 ] || { say "publish_load.sh: not ready after 60 s"; exit 1; }
+bs_start
 seen "$V0" || { say "publish_load.sh: the services never served $V0"; exit 1; }
 
 export BS_USERS="$USERS" BS_K="$K"

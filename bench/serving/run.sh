@@ -51,60 +51,13 @@ SERVICES=(ingest feature candidate ranking gateway)
 declare -A PID=()
 mkdir -p "$WORK/log" "$WORK/run"
 
-say() { printf '%s\n' "$*" >&2; }
-
-cleanup() {
-  local svc
-  for svc in gateway ranking candidate feature ingest; do
-    [ -n "${PID[$svc]:-}" ] && kill -TERM "${PID[$svc]}" 2>/dev/null || true
-  done
-  for svc in gateway ranking candidate feature ingest; do
-    if [ -n "${PID[$svc]:-}" ]; then
-      for _ in $(seq 1 100); do kill -0 "${PID[$svc]}" 2>/dev/null || break; sleep 0.05; done
-      kill -KILL "${PID[$svc]}" 2>/dev/null || true
-      wait "${PID[$svc]}" 2>/dev/null || true
-    fi
-  done
-  "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
-}
-
-# --- binaries -------------------------------------------------------------------------------
-need=()
-for svc in "${SERVICES[@]}"; do [ -x "$BUILD/services/$svc/rs-$svc" ] || need+=("rs-$svc"); done
-[ -x "$RS_TRAIN" ] || need+=(rs-train)
-FRESH_BIN="$BUILD/bench/serving/rs-serving-fresh"
-[ -x "$FRESH_BIN" ] || need+=(rs-serving-fresh)
-if [ ${#need[@]} -gt 0 ]; then
-  [ -f "$BUILD/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD" --target "${need[@]}" >"$WORK/log/build.log" 2>&1 || true
-fi
-if [ ! -x "$FRESH_BIN" ]; then  # build folder configured before bench/serving existed
-  FRESH_BIN="$WORK/rs-serving-fresh"
-  cc -O2 -std=c11 -D_GNU_SOURCE "$HERE/fresh.c" -lcurl -ljansson -o "$FRESH_BIN"
-fi
-for svc in "${SERVICES[@]}"; do
-  [ -x "$BUILD/services/$svc/rs-$svc" ] || { say "run.sh: no $BUILD/services/$svc/rs-$svc"; exit 1; }
-done
-command -v wrk >/dev/null || { say "run.sh: wrk missing (scripts/deps.sh --bench installs it)"; exit 1; }
-
-trap cleanup EXIT
+ME=run.sh
+. "$HERE/lib.sh"
+bs_binaries
+trap bs_stop EXIT
 
 # --- database -------------------------------------------------------------------------------
-"$ROOT/scripts/pg.sh" start "$WORK/pg" "$PGPORT" >/dev/null
-marker="users=$USERS items=$ITEMS"
-if [ $FRESH_DB -eq 1 ] || [ "$(cat "$WORK/pg/bench-data" 2>/dev/null)" != "$marker" ]; then
-  say "== generating $marker (rs-train generate)"
-  psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "set client_min_messages=warning; drop schema public cascade; create schema public" >/dev/null
-  "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
-  t0=$(date +%s)
-  "$RS_TRAIN" generate --dsn "$DSN" --users "$USERS" --items "$ITEMS" >"$WORK/log/generate.log" 2>&1 \
-    || { tail -n 20 "$WORK/log/generate.log" >&2; exit 1; }
-  say "   $(tail -n 1 "$WORK/log/generate.log") ($(( $(date +%s) - t0 )) s)"
-  echo "$marker" >"$WORK/pg/bench-data"
-else
-  "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
-fi
-NEVENTS="$(psql "$DSN" -X -Atq -c 'select count(*) from events')"
+if [ $FRESH_DB -eq 1 ]; then bs_shop fresh; else bs_shop; fi
 
 # --- services -------------------------------------------------------------------------------
 if [ "$TRANSPORT" = ipc ]; then
@@ -116,19 +69,7 @@ export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-in
 export RS_INGEST_URL="$(ep ingest 1)" RS_INGEST_PUB_URL="$(ep pub 2)" RS_FEATURE_URL="$(ep feature 3)"
 export RS_CANDIDATE_URL="$(ep candidate 4)" RS_RANKING_URL="$(ep ranking 5)"
 export RS_INGEST_SPOOL_DIR="$WORK/spool"
-for svc in "${SERVICES[@]}"; do
-  "$BUILD/services/$svc/rs-$svc" >"$WORK/log/$svc.log" 2>&1 </dev/null &
-  PID[$svc]=$!
-done
-ready=0
-for _ in $(seq 1 600); do
-  if curl -fsS "$URL/readyz" >/dev/null 2>&1; then ready=1; break; fi
-  for svc in "${SERVICES[@]}"; do
-    kill -0 "${PID[$svc]}" 2>/dev/null || { say "run.sh: rs-$svc exited:"; tail -n 20 "$WORK/log/$svc.log" >&2; exit 1; }
-  done
-  sleep 0.1
-done
-[ $ready -eq 1 ] || { say "run.sh: not ready after 60 s"; curl -sS "$URL/readyz" >&2 || true; exit 1; }
+bs_start
 
 # --- load -----------------------------------------------------------------------------------
 cpu_ticks() {  # utime+stime of a pid in clock ticks

@@ -1,0 +1,83 @@
+# bench/serving/lib.sh: what run.sh and publish_load.sh share (sourced, not executed): the
+# binaries, the private PostgreSQL with a generated shop, starting and stopping the services.
+# The caller sets ROOT, BUILD, WORK, DSN, PGPORT, USERS, ITEMS, RS_TRAIN, URL, SERVICES (array),
+# PID (associative array) and ME (its name, for messages), and exports the services' RS_* env.
+
+say() { printf '%s\n' "$*" >&2; }
+
+# bs_binaries: builds what is missing (the services, rs-train, rs-serving-fresh) and checks
+# it is there; sets FRESH_BIN.
+bs_binaries() {
+  local need=() svc
+  for svc in "${SERVICES[@]}"; do [ -x "$BUILD/services/$svc/rs-$svc" ] || need+=("rs-$svc"); done
+  [ -x "$RS_TRAIN" ] || need+=(rs-train)
+  FRESH_BIN="$BUILD/bench/serving/rs-serving-fresh"
+  [ -x "$FRESH_BIN" ] || need+=(rs-serving-fresh)
+  if [ ${#need[@]} -gt 0 ]; then
+    [ -f "$BUILD/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD" --target "${need[@]}" >"$WORK/log/build.log" 2>&1 || true
+  fi
+  for svc in "${SERVICES[@]}"; do
+    [ -x "$BUILD/services/$svc/rs-$svc" ] || { say "$ME: no $BUILD/services/$svc/rs-$svc"; exit 1; }
+  done
+  [ -x "$RS_TRAIN" ] || { say "$ME: no $RS_TRAIN"; exit 1; }
+  [ -x "$FRESH_BIN" ] || { say "$ME: no $FRESH_BIN"; exit 1; }
+  command -v wrk >/dev/null || { say "$ME: wrk missing (scripts/deps.sh --bench installs it)"; exit 1; }
+}
+
+# bs_shop [fresh]: starts the private cluster and makes sure it holds the generated shop of
+# USERS x ITEMS (kept between runs; regenerated when the sizes differ or "fresh" is given).
+# Sets BS_GENERATED (1 when it generated) and NEVENTS.
+bs_shop() {
+  local marker="users=$USERS items=$ITEMS" t0
+  BS_GENERATED=0
+  "$ROOT/scripts/pg.sh" start "$WORK/pg" "$PGPORT" >/dev/null
+  if [ "${1:-}" = fresh ] || [ "$(cat "$WORK/pg/bench-data" 2>/dev/null)" != "$marker" ]; then
+    say "== generating $marker (rs-train generate)"
+    psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "set client_min_messages=warning; drop schema public cascade; create schema public" >/dev/null
+    "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
+    t0=$(date +%s)
+    "$RS_TRAIN" generate --dsn "$DSN" --users "$USERS" --items "$ITEMS" >"$WORK/log/generate.log" 2>&1 \
+      || { tail -n 20 "$WORK/log/generate.log" >&2; exit 1; }
+    say "   $(tail -n 1 "$WORK/log/generate.log") ($(( $(date +%s) - t0 )) s)"
+    echo "$marker" >"$WORK/pg/bench-data"
+    BS_GENERATED=1
+  else
+    "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
+  fi
+  NEVENTS="$(psql "$DSN" -X -Atq -c 'select count(*) from events')"
+}
+
+# bs_start: starts every service of SERVICES in the background (logs in $WORK/log) and waits
+# up to 60 s for the gateway's /readyz; exits when a service dies or nothing gets ready.
+bs_start() {
+  local svc ready=0
+  for svc in "${SERVICES[@]}"; do
+    "$BUILD/services/$svc/rs-$svc" >"$WORK/log/$svc.log" 2>&1 </dev/null &
+    PID[$svc]=$!
+  done
+  for _ in $(seq 1 600); do
+    if curl -fsS "$URL/readyz" >/dev/null 2>&1; then ready=1; break; fi
+    for svc in "${SERVICES[@]}"; do
+      kill -0 "${PID[$svc]}" 2>/dev/null || { say "$ME: rs-$svc exited:"; tail -n 20 "$WORK/log/$svc.log" >&2; exit 1; }
+    done
+    sleep 0.1
+  done
+  [ $ready -eq 1 ] || { say "$ME: not ready after 60 s"; curl -sS "$URL/readyz" >&2 || true; exit 1; }
+}
+
+# bs_stop: SIGTERM to every service (gateway first), SIGKILL after 5 s, then stops PostgreSQL.
+bs_stop() {
+  local svc
+  for svc in gateway ranking candidate feature ingest; do
+    [ -n "${PID[$svc]:-}" ] && kill -TERM "${PID[$svc]}" 2>/dev/null || true
+  done
+  for svc in gateway ranking candidate feature ingest; do
+    if [ -n "${PID[$svc]:-}" ]; then
+      for _ in $(seq 1 100); do kill -0 "${PID[$svc]}" 2>/dev/null || break; sleep 0.05; done
+      kill -KILL "${PID[$svc]}" 2>/dev/null || true
+      wait "${PID[$svc]}" 2>/dev/null || true
+    fi
+  done
+  "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
+}
