@@ -12,10 +12,11 @@
 #include <string.h>
 
 /* Pre-registered (route x status) counters, so a request never takes the registry lock. */
-static const char *const m_routes[] = {"recommendations", "similar", "popular", "events",
-                                       "healthz",         "readyz",  "metrics", "not_found"};
+static const char *const m_routes[] = {"recommendations", "similar",  "popular", "events",
+                                       "healthz",         "readyz",   "metrics", "admin_models",
+                                       "admin_activate",  "not_found"};
 #define M_NROUTES (sizeof(m_routes) / sizeof(m_routes[0]))
-static const unsigned m_statuses[] = {200, 202, 400, 404, 405, 413, 500, 502, 503, 504};
+static const unsigned m_statuses[] = {200, 202, 400, 401, 403, 404, 405, 413, 500, 502, 503, 504};
 #define M_NSTATUS (sizeof(m_statuses) / sizeof(m_statuses[0]))
 static const char *const m_hops[] = {"ingest", "feature", "candidate", "ranking"};
 #define M_NHOPS 4

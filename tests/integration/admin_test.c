@@ -230,6 +230,13 @@ Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120)
 	                             sizeof(active)),
 	             0);
 	cr_assert_str_eq(active, "it-A", "a refused call changed the active version");
+	/* /metrics counts the admin routes like any other (the 401s above). */
+	http_reply mr;
+	cr_assert_eq(http_do(&st, "GET", "/metrics", NULL, &mr), 0);
+	cr_assert(strstr(mr.body, "route=\"admin_activate\",status=\"401\"} 2") != NULL &&
+	                  strstr(mr.body, "route=\"admin_models\",status=\"401\"} 4") != NULL,
+	          "admin requests not counted in /metrics");
+	http_reply_free(&mr);
 
 	/* The registry unreachable: admin answers 503, recommendations do not notice. */
 	st.extra_env[1] = "RS_PG_DSN=host=127.0.0.1 port=1 user=postgres dbname=recsys";
