@@ -25,20 +25,27 @@ min_sz(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-int
-cand_filter_pass(const cand_snap *s, uint32_t i, const cand_filter *f)
+/* Length of f's category prefix without a trailing '/' (0: no category filter). */
+static size_t
+filter_cat_len(const cand_filter *f)
+{
+	size_t n;
+	if (f == NULL || f->category == NULL || f->category[0] == '\0')
+		return 0;
+	n = strlen(f->category);
+	return f->category[n - 1] == '/' ? n - 1 : n;
+}
+
+/* cand_filter_pass with the category prefix length already known. */
+static int
+filter_pass(const cand_snap *s, uint32_t i, const cand_filter *f, size_t cat_n)
 {
 	const cand_item *it = &s->items[i];
 	if (f == NULL)
 		return 1;
-	if (f->category != NULL && f->category[0] != '\0') {
-		size_t n = strlen(f->category);
-		if (f->category[n - 1] == '/')
-			n--;
-		if (n > 0 && (strncmp(it->category, f->category, n) != 0 ||
-		              (it->category[n] != '\0' && it->category[n] != '/')))
-			return 0;
-	}
+	if (cat_n > 0 && (strncmp(it->category, f->category, cat_n) != 0 ||
+	                  (it->category[cat_n] != '\0' && it->category[cat_n] != '/')))
+		return 0;
 	if ((f->min_price > 0 || f->max_price > 0) && !it->has_price)
 		return 0;
 	if (f->min_price > 0 && it->price < f->min_price)
@@ -48,6 +55,20 @@ cand_filter_pass(const cand_snap *s, uint32_t i, const cand_filter *f)
 	if (f->in_stock_only && !it->in_stock)
 		return 0;
 	return 1;
+}
+
+int
+cand_filter_pass(const cand_snap *s, uint32_t i, const cand_filter *f)
+{
+	return filter_pass(s, i, f, filter_cat_len(f));
+}
+
+/* 1 when f rejects anything at all (an empty filter passes every item without reading it). */
+static int
+filter_active(const cand_filter *f)
+{
+	return f != NULL &&
+	       (filter_cat_len(f) > 0 || f->min_price > 0 || f->max_price > 0 || f->in_stock_only);
 }
 
 /* ---- an accumulator: item -> (score, because, strongest contribution), bounded ---- */
@@ -126,17 +147,18 @@ acc_add(acc *a, uint32_t item, float w, int64_t because)
 /* Sorts the source, keeps its top k and folds it into the merged accumulator m, whose
  * per-item results live in res (indexed like m). */
 static int
-merge_source(const cand_snap *s, acc *src, int which, uint32_t k, acc *m, cand_result *res,
-             cand_stat *stat, uint32_t stat_n)
+merge_source(acc *src, int which, uint32_t k, acc *m, cand_result *res, cand_stat *stat,
+             uint32_t stat_n)
 {
 	cand_ranked *r;
 	if (src->n == 0)
 		return 0;
 	if ((r = malloc(src->n * sizeof(*r))) == NULL)
 		return RS_ENOMEM;
+	/* Ties go to the smaller id; items are sorted by distinct ids, so the smaller index is
+	 * the same order without reading the item. */
 	for (size_t i = 0; i < src->n; i++)
-		r[i] = (cand_ranked){src->item[i], src->score[i], src->because[i],
-		                     s->items[src->item[i]].id};
+		r[i] = (cand_ranked){src->item[i], src->score[i], src->because[i], src->item[i]};
 	size_t n = src->n < k ? src->n : k;
 	cand_top_k(r, src->n, n);
 	float top = r[0].score > 0 ? r[0].score : 1.0f;
@@ -180,25 +202,87 @@ typedef struct seed {
 typedef struct retrieval {
 	const cand_snap *s;
 	const cand_model_in *mi; /* NULL or without a join: no model sources */
-	const cand_filter *f;
-	int64_t *excl; /* sorted item ids never returned */
+	const cand_filter *f;    /* NULL when it rejects nothing */
+	size_t cat_n;            /* f's category prefix length */
+	int64_t *excl;           /* item ids never returned (gathered, then mapped to excl_idx) */
 	size_t n_excl;
+	uint32_t *excl_idx; /* the snapshot indices of excl that exist, sorted, distinct */
+	size_t n_excl_idx;
+	/* Per snapshot item, 2 bits once f was evaluated for it: bit 0 known, bit 1 passes. Every
+	 * source asks about the same items many times (20 seeds x 50 neighbours). NULL: no f. */
+	uint8_t *fmemo;
 	acc src[CAND_NSRC];
 } retrieval;
+
+/* Maps the gathered exclusion ids to snapshot indices (ids absent from s can never be
+ * offered) and allocates the filter memo. Returns 0 or RS_ENOMEM. */
+static int
+ret_prepare(retrieval *r)
+{
+	size_t m = 0;
+	if (r->n_excl > 0) {
+		if ((r->excl_idx = malloc(r->n_excl * sizeof(*r->excl_idx))) == NULL)
+			return RS_ENOMEM;
+		for (size_t i = 0; i < r->n_excl; i++) {
+			int64_t idx = cand_snap_find(r->s, r->excl[i]);
+			if (idx >= 0)
+				r->excl_idx[m++] = (uint32_t) idx;
+		}
+		/* excl is sorted by id and ids ascend with the index: excl_idx is sorted too */
+		size_t u = 0;
+		for (size_t i = 0; i < m; i++)
+			if (u == 0 || r->excl_idx[u - 1] != r->excl_idx[i])
+				r->excl_idx[u++] = r->excl_idx[i];
+		m = u;
+	}
+	r->n_excl_idx = m;
+	if (r->f != NULL && (r->fmemo = calloc(r->s->n_items / 4 + 1, 1)) == NULL)
+		return RS_ENOMEM;
+	return 0;
+}
+
+static int
+ret_excluded(const retrieval *r, uint32_t item)
+{
+	size_t lo = 0, hi = r->n_excl_idx;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->excl_idx[mid] < item)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->n_excl_idx && r->excl_idx[lo] == item;
+}
 
 static int
 ret_pass(const retrieval *r, uint32_t item)
 {
-	int64_t id = r->s->items[item].id;
-	if (r->n_excl > 0 && bsearch(&id, r->excl, r->n_excl, sizeof(id), cmp_i64) != NULL)
+	if (r->n_excl_idx > 0 && ret_excluded(r, item))
 		return 0;
-	return cand_filter_pass(r->s, item, r->f);
+	if (r->fmemo == NULL)
+		return 1;
+	uint8_t *b = &r->fmemo[item / 4];
+	unsigned sh = (item % 4) * 2;
+	if (!((*b >> sh) & 1u)) {
+		unsigned pass = (unsigned) filter_pass(r->s, item, r->f, r->cat_n);
+		*b = (uint8_t) (*b | ((1u | pass << 1) << sh));
+	}
+	return (*b >> (sh + 1)) & 1u;
 }
 
-static void
+/* Sized by the seeds' neighbour lists, so a short history clears small tables. */
+static int
 ret_covisit(retrieval *r, const seed *seeds, size_t ns)
 {
 	const cand_snap *s = r->s;
+	size_t total = 0;
+	for (size_t i = 0; i < ns; i++)
+		total += s->items[seeds[i].item].nb_len;
+	total = min_sz(total, s->n_items);
+	if (acc_init(&r->src[CAND_SRC_COVISIT], total) != 0 ||
+	    acc_init(&r->src[CAND_SRC_BOUGHT], total) != 0)
+		return RS_ENOMEM;
 	for (size_t i = 0; i < ns; i++) {
 		const cand_item *it = &s->items[seeds[i].item];
 		for (uint32_t j = 0; j < it->nb_len; j++) {
@@ -212,6 +296,7 @@ ret_covisit(retrieval *r, const seed *seeds, size_t ns)
 				        seeds[i].w * nb->cobought, seeds[i].id);
 		}
 	}
+	return 0;
 }
 
 typedef struct cat_weight {
@@ -348,8 +433,8 @@ ret_als(retrieval *r, uint32_t k)
 	}
 	for (size_t i = 0; i < nh; i++)
 		rk[i] = (cand_ranked){j->code2idx[h[i].code], h[i].score, 0,
-		                      r->s->items[j->code2idx[h[i].code]].id};
-	qsort(rk, nh, sizeof(*rk), cand_ranked_cmp);
+		                      j->code2idx[h[i].code]}; /* index order = id order */
+	cand_ranked_sort(rk, nh);
 	taken = als_take(r, rk, 0, nh, 0, k);
 	if (taken < k && nh == want) {
 		/* A restrictive filter: rank everything, skipping the nh already offered. */
@@ -368,7 +453,7 @@ ret_als(retrieval *r, uint32_t k)
 			if (idx == CAND_NO_ITEM || !isfinite(sc[c]) ||
 			    (in_heap[c / 8] >> (c % 8)) & 1)
 				continue; /* unknown to the catalog, or already offered */
-			rk[m++] = (cand_ranked){idx, sc[c], 0, r->s->items[idx].id};
+			rk[m++] = (cand_ranked){idx, sc[c], 0, idx};
 		}
 		free(in_heap);
 		while (taken < k && done < m) {
@@ -485,7 +570,7 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 	if (stats != NULL)
 		memset(stats, 0, CAND_NSRC * sizeof(*stats));
 	for (int i = 0; i < CAND_NSRC; i++)
-		if (merge_source(r->s, &r->src[i], i, k, &m, res, stats != NULL ? &stats[i] : NULL,
+		if (merge_source(&r->src[i], i, k, &m, res, stats != NULL ? &stats[i] : NULL,
 		                 r->mi != NULL ? r->mi->stat_n : 0) != 0)
 			goto out;
 	*n_out = m.n < k ? m.n : k;
@@ -494,8 +579,7 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 		if (order == NULL)
 			goto out;
 		for (size_t i = 0; i < m.n; i++)
-			order[i] = (cand_ranked){(uint32_t) i, res[i].score, 0,
-			                         r->s->items[res[i].item].id};
+			order[i] = (cand_ranked){(uint32_t) i, res[i].score, 0, res[i].item};
 		cand_top_k(order, m.n, *n_out);
 		for (size_t i = 0; i < *n_out; i++)
 			out[i] = res[order[i].item];
@@ -515,31 +599,32 @@ ret_fini(retrieval *r)
 	for (int i = 0; i < CAND_NSRC; i++)
 		acc_fini(&r->src[i]);
 	free(r->excl);
+	free(r->excl_idx);
+	free(r->fmemo);
 }
 
 static int
 ret_init(retrieval *r, const cand_snap *s, const cand_model_in *mi, const cand_filter *f,
          size_t n_excl_max, uint32_t k)
 {
-	size_t cov = (size_t) MAX_SEEDS * CAND_COVISIT_MAX;
-	size_t n_new = mi != NULL && mi->join != NULL ? mi->join->n_new : 0;
-
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, sizeof(*r)); /* every acc zeroed: empty, and acc_fini frees nothing */
 	r->s = s;
 	r->mi = mi != NULL && mi->join != NULL ? mi : NULL;
-	r->f = f;
+	r->f = filter_active(f) ? f : NULL;
+	r->cat_n = filter_cat_len(r->f);
 	r->excl = malloc((n_excl_max ? n_excl_max : 1) * sizeof(*r->excl));
 	if (r->excl == NULL)
 		return RS_ENOMEM;
-	if (acc_init(&r->src[CAND_SRC_COVISIT], cov > s->n_items ? s->n_items : cov) != 0 ||
-	    acc_init(&r->src[CAND_SRC_BOUGHT], cov > s->n_items ? s->n_items : cov) != 0 ||
-	    acc_init(&r->src[CAND_SRC_CATEGORY], (size_t) MAX_CATS * k) != 0 ||
-	    acc_init(&r->src[CAND_SRC_POPULAR], k) != 0 ||
-	    acc_init(&r->src[CAND_SRC_ALS], k) != 0 ||
-	    acc_init(&r->src[CAND_SRC_ITEMKNN],
-	             min_sz(s->n_items, (size_t) MAX_SEEDS * MODEL_NB)) != 0 ||
-	    acc_init(&r->src[CAND_SRC_META],
-	             min_sz(s->n_items, n_new + (size_t) MAX_SEEDS * 500)) != 0)
+	/* covisit and bought_together are sized by ret_covisit; the model's only with a model */
+	if (acc_init(&r->src[CAND_SRC_CATEGORY], (size_t) MAX_CATS * k) != 0 ||
+	    acc_init(&r->src[CAND_SRC_POPULAR], k) != 0)
+		return RS_ENOMEM;
+	if (r->mi != NULL &&
+	    (acc_init(&r->src[CAND_SRC_ALS], k) != 0 ||
+	     acc_init(&r->src[CAND_SRC_ITEMKNN],
+	              min_sz(s->n_items, (size_t) MAX_SEEDS * MODEL_NB)) != 0 ||
+	     acc_init(&r->src[CAND_SRC_META],
+	              min_sz(s->n_items, r->mi->join->n_new + (size_t) MAX_SEEDS * 500)) != 0))
 		return RS_ENOMEM;
 	return 0;
 }
@@ -617,7 +702,8 @@ cand_retrieve_ex(const cand_snap *s, const cand_model_in *mi, int64_t user_id, c
 			seeds[j].w = w * decay;
 		}
 	}
-	ret_covisit(&r, seeds, ns);
+	if (ret_prepare(&r) != 0 || ret_covisit(&r, seeds, ns) != 0)
+		goto out;
 	ret_category(&r, seeds, ns, k);
 	ret_popular(&r, k);
 	if (r.mi != NULL) {
@@ -650,10 +736,11 @@ cand_similar_ex(const cand_snap *s, const cand_model_in *mi, uint32_t item, uint
 	*n_out = 0;
 	if (ret_init(&r, s, mi, NULL, 1, k) == 0) {
 		r.excl[r.n_excl++] = s->items[item].id;
-		ret_covisit(&r, &sd, 1);
-		ret_category(&r, &sd, 1, k);
-		rv = 0;
-		if (r.mi != NULL && (rv = ret_itemknn(&r, &sd, 1)) == 0)
+		if (ret_prepare(&r) == 0 && ret_covisit(&r, &sd, 1) == 0) {
+			ret_category(&r, &sd, 1, k);
+			rv = 0;
+		}
+		if (rv == 0 && r.mi != NULL && (rv = ret_itemknn(&r, &sd, 1)) == 0)
 			ret_meta(&r, &sd, 1, 1);
 		if (rv == 0)
 			rv = ret_finish(&r, k, out, n_out);
