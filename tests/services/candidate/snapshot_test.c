@@ -161,3 +161,49 @@ Test(topk, matches_a_full_sort_for_every_k)
 			          "k=%zu position %zu", k, i);
 	}
 }
+
+Test(topk, sort_matches_qsort_for_every_length)
+{
+	enum { N = 300 };
+	static cand_ranked a[N], b[N];
+	unsigned seed = 99;
+	for (size_t n = 0; n <= N; n += (n < 40 ? 1 : 13)) {
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* few distinct scores, distinct ids: ties decided by id */
+			a[i] = (cand_ranked){(uint32_t) i, (float) ((seed >> 16) % 7), 0,
+			                     (int64_t) ((seed % 1000) * N + i)};
+		}
+		memcpy(b, a, n * sizeof(*a));
+		qsort(b, n, sizeof(*b), cand_ranked_cmp);
+		cand_ranked_sort(a, n);
+		for (size_t i = 0; i < n; i++)
+			cr_assert(a[i].score == b[i].score && a[i].id == b[i].id,
+			          "n=%zu position %zu", n, i);
+	}
+}
+
+Test(snapshot, exclusions_and_filters_hold_with_unknown_and_repeated_ids)
+{
+	/* users 1..3 viewed every item: each item is every other item's neighbour */
+	cand_event_row ev[12];
+	for (int u = 0; u < 3; u++)
+		for (int i = 0; i < 4; i++)
+			ev[u * 4 + i] = (cand_event_row){1 + u, 10 * (i + 1), 1000 * i + u, 0, 1};
+	cand_snap *s;
+	cr_assert_eq(cand_snap_build(items, 4, ev, 12, &params, 0, &s), 0);
+	cand_hist h[] = {{10, 5000, 0, 1}};
+	int64_t ex[] = {20, 999, 20, 5}; /* repeated, and ids the snapshot does not know */
+	cand_filter f = {.category = "X", .exclude = ex, .n_exclude = 4};
+	cand_result out[8];
+	size_t n;
+	cr_assert_eq(cand_retrieve(s, 9, h, 1, &f, 8, out, &n), 0);
+	int saw30 = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = s->items[out[i].item].id;
+		cr_assert(id != 20 && id != 40, "id %lld offered", (long long) id);
+		saw30 |= id == 30;
+	}
+	cr_assert(saw30, "30 passes the filter and is a neighbour of 10");
+	cand_snap_unref(s);
+}
