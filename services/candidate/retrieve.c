@@ -333,13 +333,14 @@ ret_category(retrieval *r, const seed *seeds, size_t ns, uint32_t k)
 		nc = MAX_CATS;
 	for (size_t j = 0; j < nc; j++) {
 		const uint32_t *list = &s->cat_items[s->cat_off[cw[j].cat]];
+		const float *pops = &s->cat_pop[s->cat_off[cw[j].cat]];
 		uint32_t len = s->cat_len[cw[j].cat], taken = 0;
-		float top = len > 0 ? s->items[list[0]].pop : 0;
+		float top = len > 0 ? pops[0] : 0;
 		float cwn = cw[j].w / cw[0].w;
 		for (uint32_t i = 0; i < len && taken < k; i++) {
 			if (!ret_pass(r, list[i]))
 				continue;
-			float pop = s->items[list[i]].pop;
+			float pop = pops[i];
 			acc_add(&r->src[CAND_SRC_CATEGORY], list[i],
 			        cwn * (top > 0 ? pop / top : 1.0f / (float) (i + 1)), 0);
 			taken++;
@@ -355,7 +356,7 @@ ret_popular(retrieval *r, uint32_t k)
 	for (size_t i = 0; i < s->n_popular && taken < k; i++) {
 		if (!ret_pass(r, s->popular[i]))
 			continue;
-		acc_add(&r->src[CAND_SRC_POPULAR], s->popular[i], s->items[s->popular[i]].pop, 0);
+		acc_add(&r->src[CAND_SRC_POPULAR], s->popular[i], s->popular_pop[i], 0);
 		taken++;
 	}
 }

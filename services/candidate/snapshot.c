@@ -52,11 +52,13 @@ cand_snap_unref(cand_snap *s)
 	free(s->excl_items);
 	free(s->items);
 	free(s->popular);
+	free(s->popular_pop);
 	free(s->nbs);
 	free(s->cats);
 	free(s->cat_off);
 	free(s->cat_len);
 	free(s->cat_items);
+	free(s->cat_pop);
 	free(s);
 }
 
@@ -455,9 +457,10 @@ build_categories(cand_snap *s, const cand_build_params *p)
 	s->cat_off = calloc(u, sizeof(*s->cat_off));
 	s->cat_len = calloc(u, sizeof(*s->cat_len));
 	s->cat_items = malloc((s->n_items ? s->n_items : 1) * sizeof(*s->cat_items));
+	s->cat_pop = malloc((s->n_items ? s->n_items : 1) * sizeof(*s->cat_pop));
 	re = malloc((s->n_items ? s->n_items : 1) * sizeof(*re));
 	if (s->cats == NULL || s->cat_off == NULL || s->cat_len == NULL || s->cat_items == NULL ||
-	    re == NULL)
+	    s->cat_pop == NULL || re == NULL)
 		goto out;
 	for (size_t i = 0; i < u; i++) {
 		if ((s->cats[i] = strdup(tmp[i])) == NULL)
@@ -477,8 +480,10 @@ build_categories(cand_snap *s, const cand_build_params *p)
 	for (size_t i = 0, j; i < s->n_items; i = j) {
 		s->cat_off[re[i].group] = (uint32_t) n;
 		for (j = i; j < s->n_items && re[j].group == re[i].group; j++)
-			if (j - i < p->category_top)
+			if (j - i < p->category_top) {
+				s->cat_pop[n] = s->items[re[j].item].pop;
 				s->cat_items[n++] = re[j].item;
+			}
 		s->cat_len[re[i].group] = (uint32_t) n - s->cat_off[re[i].group];
 	}
 	rv = 0;
@@ -513,12 +518,15 @@ build_popular(cand_snap *s, const cand_event_row *events, size_t n_events,
 		if (s->items[i].pop > 0)
 			re[n++] = (rank_ent){0, (uint32_t) i, s->items[i].pop, 0, s->items[i].id};
 	qsort(re, n, sizeof(*re), cmp_rank_ent);
-	if ((s->popular = malloc((n ? n : 1) * sizeof(*s->popular))) == NULL) {
+	if ((s->popular = malloc((n ? n : 1) * sizeof(*s->popular))) == NULL ||
+	    (s->popular_pop = malloc((n ? n : 1) * sizeof(*s->popular_pop))) == NULL) {
 		free(re);
 		return RS_ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		s->popular[i] = re[i].item;
+		s->popular_pop[i] = s->items[re[i].item].pop;
+	}
 	s->n_popular = n;
 	free(re);
 	return 0;

@@ -64,7 +64,8 @@ typedef struct cand_snap {
 	atomic_int refs;
 	cand_item *items; /* sorted by id */
 	size_t n_items;
-	uint32_t *popular; /* items with pop > 0, best first */
+	uint32_t *popular;  /* items with pop > 0, best first */
+	float *popular_pop; /* items[popular[i]].pop, read without touching the items */
 	size_t n_popular;
 	cand_nb *nbs;
 	size_t n_nbs;
@@ -72,6 +73,7 @@ typedef struct cand_snap {
 	size_t n_cats;
 	uint32_t *cat_off, *cat_len; /* per category: cat_items[cat_off .. +cat_len), best first */
 	uint32_t *cat_items;
+	float *cat_pop; /* items[cat_items[i]].pop */
 	/* Per user, the items they bought or marked not_interested inside the window: never
 	 * offered again, even when older than the history a request carries. */
 	int64_t *excl_users; /* sorted */
