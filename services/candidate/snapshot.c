@@ -51,6 +51,7 @@ cand_snap_unref(cand_snap *s)
 	free(s->excl_off);
 	free(s->excl_items);
 	free(s->items);
+	free(s->ids);
 	free(s->popular);
 	free(s->popular_pop);
 	free(s->nbs);
@@ -66,14 +67,15 @@ int64_t
 cand_snap_find(const cand_snap *s, int64_t id)
 {
 	size_t lo = 0, hi = s->n_items;
+	const int64_t *ids = s->ids; /* 8 bytes a step instead of a 64-byte item */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->items[mid].id < id)
+		if (ids[mid] < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < s->n_items && s->items[lo].id == id ? (int64_t) lo : -1;
+	return lo < s->n_items && ids[lo] == id ? (int64_t) lo : -1;
 }
 
 const int64_t *
@@ -409,7 +411,8 @@ build_items(cand_snap *s, const cand_item_row *rows, size_t n_rows, const cand_e
 		s->items[i].id = ids[i];
 		s->items[i].in_stock = 1;
 	}
-	free(ids);
+	int64_t *fit = realloc(ids, (u ? u : 1) * sizeof(*ids));
+	s->ids = fit != NULL ? fit : ids; /* the distinct ids, ascending */
 	for (size_t i = 0; i < n_rows; i++) {
 		cand_item *it = &s->items[cand_snap_find(s, rows[i].id)];
 		free(it->title); /* a duplicated row: the last one wins */

@@ -63,6 +63,7 @@ typedef struct cand_nb {
 typedef struct cand_snap {
 	atomic_int refs;
 	cand_item *items; /* sorted by id */
+	int64_t *ids;     /* items[i].id, dense for cand_snap_find */
 	size_t n_items;
 	uint32_t *popular;  /* items with pop > 0, best first */
 	float *popular_pop; /* items[popular[i]].pop, read without touching the items */
