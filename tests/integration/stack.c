@@ -201,6 +201,35 @@ stack_kill(test_stack *st, int idx)
 	}
 }
 
+/* The last lines of a service's log on stderr: what a failed stop or start needs to be
+ * understood after the next run has overwritten nothing (logs are appended). */
+static void
+stack_log_tail(int idx)
+{
+	const char *build = getenv("RS_TEST_BUILD");
+	char path[512], line[1024];
+	long off[40];
+	int n = 0;
+	snprintf(path, sizeof(path), "%s/it-%s.log", build != NULL ? build : ".",
+	         stack_svc_names[idx]);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	for (;;) { /* offsets of the last 40 lines */
+		long at = ftell(f);
+		if (fgets(line, sizeof(line), f) == NULL)
+			break;
+		off[n % 40] = at;
+		n++;
+	}
+	if (n > 0 && fseek(f, off[n > 40 ? n % 40 : 0], SEEK_SET) == 0) {
+		fprintf(stderr, "stack: last lines of %s:\n", path);
+		while (fgets(line, sizeof(line), f) != NULL)
+			fputs(line, stderr);
+	}
+	fclose(f);
+}
+
 int
 stack_stop_one(test_stack *st, int idx)
 {
@@ -211,8 +240,11 @@ stack_stop_one(test_stack *st, int idx)
 	for (int i = 0; i < 100; i++) {
 		pid_t r = waitpid(st->pids[idx], &status, WNOHANG);
 		if (r == st->pids[idx]) {
+			int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			st->pids[idx] = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			if (rc != 0)
+				stack_log_tail(idx);
+			return rc;
 		}
 		sleep_ms(100);
 	}
@@ -289,11 +321,15 @@ http_do_h(const test_stack *st, const char *method, const char *path, const char
 		if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL)
 			snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
 	}
-	if (out->body == NULL)
-		out->body = calloc(1, 1);
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(c);
-	return rc == CURLE_OK ? 0 : -1;
+	if (rc != CURLE_OK) { /* callers free only what a successful call returns */
+		http_reply_free(out);
+		return -1;
+	}
+	if (out->body == NULL)
+		out->body = calloc(1, 1);
+	return 0;
 }
 
 void
