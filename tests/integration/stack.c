@@ -338,3 +338,20 @@ http_reply_free(http_reply *r)
 	free(r->body);
 	r->body = NULL;
 }
+
+/* 40 items in two categories, 50 customers, a small history: user u viewed items
+ * (u % 20) + 1 and (u % 20) + 21, and bought (u % 20) + 1. */
+const char it_seed_sql[] =
+        "insert into items(item_id, external_id, title, category, brand, price, in_stock)\n"
+        "  select i, 'sku-' || i, case when i <= 20 then 'Novel ' else 'Pan ' end || i,\n"
+        "         case when i <= 20 then 'Books/Fiction' else 'Home/Kitchen' end, 'Acme',\n"
+        "         10 + i, true from generate_series(1, 40) i;\n"
+        "insert into users(user_id, external_id, display_name)\n"
+        "  select u, 'u' || u, 'Customer ' || u from generate_series(1, 50) u;\n"
+        "insert into events(event_id, user_id, item_id, type, ts)\n"
+        "  select 'seed-v1-' || u, u, (u % 20) + 1, 1, now() - interval '2 days' from "
+        "generate_series(1, 50) u\n"
+        "  union all select 'seed-v2-' || u, u, (u % 20) + 21, 1, now() - interval '2 days' "
+        "from generate_series(1, 50) u\n"
+        "  union all select 'seed-p-' || u, u, (u % 20) + 1, 4, now() - interval '1 day' from "
+        "generate_series(1, 50) u;\n";

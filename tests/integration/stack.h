@@ -65,4 +65,8 @@ void http_reply_free(http_reply *r);
 int http_do_h(const test_stack *st, const char *method, const char *path, const char *body,
               const char *const *headers, http_reply *out);
 
+/* 40 items in two categories, 50 customers, a small history: user u viewed items
+ * (u % 20) + 1 and (u % 20) + 21, and bought (u % 20) + 1. */
+extern const char it_seed_sql[];
+
 #endif

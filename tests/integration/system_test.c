@@ -8,30 +8,13 @@
 
 #include "stack.h"
 
-/* 40 items in two categories, 50 customers, a small history: user u viewed items
- * (u % 20) + 1 and (u % 20) + 21, and bought (u % 20) + 1. */
-static const char seed_sql[] =
-        "insert into items(item_id, external_id, title, category, brand, price, in_stock)\n"
-        "  select i, 'sku-' || i, case when i <= 20 then 'Novel ' else 'Pan ' end || i,\n"
-        "         case when i <= 20 then 'Books/Fiction' else 'Home/Kitchen' end, 'Acme',\n"
-        "         10 + i, true from generate_series(1, 40) i;\n"
-        "insert into users(user_id, external_id, display_name)\n"
-        "  select u, 'u' || u, 'Customer ' || u from generate_series(1, 50) u;\n"
-        "insert into events(event_id, user_id, item_id, type, ts)\n"
-        "  select 'seed-v1-' || u, u, (u % 20) + 1, 1, now() - interval '2 days' from "
-        "generate_series(1, 50) u\n"
-        "  union all select 'seed-v2-' || u, u, (u % 20) + 21, 1, now() - interval '2 days' from "
-        "generate_series(1, 50) u\n"
-        "  union all select 'seed-p-' || u, u, (u % 20) + 1, 4, now() - interval '1 day' from "
-        "generate_series(1, 50) u;\n";
-
 static test_stack st;
 
 static void
 start_stack(const char *db, int port)
 {
 	cr_assert_eq(stack_db_reset(&st, db), 0);
-	cr_assert_eq(stack_sql(&st, seed_sql), 0, "seeding failed");
+	cr_assert_eq(stack_sql(&st, it_seed_sql), 0, "seeding failed");
 	cr_assert_eq(stack_start(&st, port, 20000), 0, "stack did not become ready");
 }
 
