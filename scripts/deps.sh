@@ -8,7 +8,7 @@ PKGS=(
   libnng-dev libprotobuf-c-dev protobuf-c-compiler      # NNG messaging + protobuf contract
   libpq-dev postgresql                                  # event store
   liblmdb-dev lmdb-utils                                # model versions on the hot path
-  libmicrohttpd-dev libjansson-dev                      # gateway HTTP + JSON
+  libmicrohttpd-dev libjansson-dev libyajl-dev          # gateway HTTP + JSON (tree, streaming)
   libsodium-dev                                         # password hashing, tokens
   libopenblas-dev liblapacke-dev libxgboost-dev         # training: BLAS/LAPACK, LambdaMART
   libcriterion-dev libcurl4-openssl-dev                 # tests

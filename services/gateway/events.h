@@ -9,7 +9,6 @@
 #ifndef GW_EVENTS_H
 #define GW_EVENTS_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,23 +24,20 @@ typedef struct gw_event_reject {
 } gw_event_reject;
 
 typedef struct gw_events {
-	json_t *e_root;       /* the parsed body; the events borrow its strings */
-	Rs__Event **e_events; /* the valid events, arena memory */
+	Rs__Event **e_events; /* the valid events, arena memory (strings too) */
 	size_t e_n;
 	uint32_t *e_index;           /* e_index[i]: body position of e_events[i] */
 	size_t e_total;              /* events in the body */
-	gw_event_reject *e_rejected; /* arena, capacity e_total + ingest's */
+	gw_event_reject *e_rejected; /* arena, room for ingest's rejections of e_events too */
 	size_t e_nrejected;
+	size_t e_rejected_cap;
 	int e_single; /* the body was one event object */
 } gw_events;
 
-/* gw_events_parse: parse and validate body into out (arena memory). Returns 0, or the HTTP
- * status for a body that is unusable as a whole (400, 413) with *code and msg set. Call
- * gw_events_fini afterwards in both cases. */
+/* gw_events_parse: parse and validate body into out (all in arena a, nothing else to free).
+ * Returns 0, or the HTTP status for a body that is unusable as a whole (400, 413; 500 when
+ * out of memory) with *code and msg set. Implemented in events_parse.c. */
 int gw_events_parse(const char *body, size_t len, rs_arena *a, gw_events *out, const char **code,
                     char *msg, size_t msgn);
-
-/* gw_events_fini: release the parsed body. */
-void gw_events_fini(gw_events *ev);
 
 #endif

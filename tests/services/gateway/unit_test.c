@@ -77,7 +77,154 @@ Test(events, parse_maps_fields_and_rejects_per_event)
 	cr_assert_eq(ev.e_index[1], 4);
 	cr_assert_eq(ev.e_events[1]->type, RS__EVENT_TYPE__EVENT_NOT_INTERESTED);
 	cr_assert_eq(ev.e_events[1]->has_value, 0);
-	gw_events_fini(&ev);
+	rs_arena_destroy(a);
+}
+
+/* Parses body into ev with a fresh arena (returned in *a); the status of gw_events_parse. */
+static int
+t_parse(const char *body, size_t len, rs_arena **a, gw_events *ev, const char **code, char *msg,
+        size_t msgn)
+{
+	cr_assert_eq(rs_arena_create(a, 0), 0);
+	*code = NULL;
+	return gw_events_parse(body, len, *a, ev, code, msg, msgn);
+}
+
+Test(events, streaming_parse_skips_what_it_does_not_keep)
+{
+	rs_arena *a;
+	gw_events ev;
+	const char *code;
+	char msg[256];
+	/* unknown keys with nested values, a nested value in a known field, elements that are not
+	 * objects (an array, a number, null), keys that look like fields at the wrong depth */
+	const char *body =
+	        "{\"meta\": {\"events\": [1], \"user_id\": 9}, \"events\": ["
+	        "{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\", \"x\": [{\"user_id\": 5}],"
+	        " \"attrs\": {\"a\": [1, {\"b\": null}]}},"
+	        "[{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\"}], 7, null,"
+	        "{\"user_id\": {\"v\": 1}, \"item_id\": 2, \"type\": \"view\"},"
+	        "{\"user_id\": 3, \"item_id\": 4, \"type\": \"click\", \"event_id\": "
+	        "\"a\\u00e9\\n\"}"
+	        "], \"trailer\": true}";
+	cr_assert_eq(t_parse(body, strlen(body), &a, &ev, &code, msg, sizeof(msg)), 0, "%s", msg);
+	cr_assert_eq(ev.e_total, 6);
+	cr_assert_eq(ev.e_n, 2);
+	cr_assert_eq(ev.e_events[0]->user_id, 1);
+	cr_assert_eq(ev.e_index[1], 5);
+	cr_assert_str_eq(ev.e_events[1]->event_id, "a\xc3\xa9\n");
+	cr_assert_eq(ev.e_nrejected, 4);
+	for (uint32_t i = 0; i < 3; i++) {
+		cr_assert_eq(ev.e_rejected[i].index, i + 1);
+		cr_assert_str_eq(ev.e_rejected[i].reason, "event must be an object");
+	}
+	cr_assert_str_eq(ev.e_rejected[3].reason, "user_id must be a positive integer");
+	cr_assert_geq(ev.e_rejected_cap, ev.e_nrejected + ev.e_n);
+	rs_arena_destroy(a);
+}
+
+Test(events, streaming_parse_single_event_and_field_errors)
+{
+	rs_arena *a;
+	gw_events ev;
+	const char *code;
+	char msg[256];
+	const char *one = "{\"user_id\": 1, \"item_id\": 2, \"type\": \"purchase\", \"value\": 2,"
+	                  " \"price\": 3, \"ts\": \"2026-11-28T10:00:00Z\", \"rec_id\": null}";
+	cr_assert_eq(t_parse(one, strlen(one), &a, &ev, &code, msg, sizeof(msg)), 0, "%s", msg);
+	cr_assert(ev.e_single);
+	cr_assert_eq(ev.e_n, 1);
+	cr_assert_eq(ev.e_events[0]->ts_ms, 1795860000000LL);
+	cr_assert_float_eq(ev.e_events[0]->value, 2.0, 1e-12);
+	cr_assert_float_eq(ev.e_events[0]->price, 3.0, 1e-12);
+	cr_assert_str_eq(ev.e_events[0]->rec_id, "");
+	rs_arena_destroy(a);
+
+	static const struct {
+		const char *body;
+		const char *reason;
+	} bad[] = {
+	        {"{\"user_id\": 1, \"item_id\": 2}", "type is required"},
+	        {"{\"user_id\": 1, \"item_id\": 2, \"type\": [\"view\"]}", "type must be one of"},
+	        {"{\"user_id\": 0, \"item_id\": 2, \"type\": \"view\"}", "user_id must be"},
+	        {"{\"user_id\": \"1\", \"item_id\": 2, \"type\": \"view\"}", "user_id must be"},
+	        {"{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\", \"event_id\": "
+	         "\"a\\u0000b\"}",
+	         "event_id must be"},
+	        {"{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\", \"ts\": "
+	         "\"2026-11-28\\u0000Z\"}",
+	         "ts must be an ISO-8601"},
+	        {"{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\", \"ts\": 1e3}",
+	         "ts must be unix"},
+	        {"{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\", \"value\": \"5\"}",
+	         "value must be a number"},
+	        {"{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\", \"price\": {}}",
+	         "price must be a number"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(
+		        t_parse(bad[i].body, strlen(bad[i].body), &a, &ev, &code, msg, sizeof(msg)),
+		        400, "%s", bad[i].body);
+		cr_assert_str_eq(code, "invalid_event");
+		cr_assert(strncmp(msg, bad[i].reason, strlen(bad[i].reason)) == 0, "%s: %s",
+		          bad[i].body, msg);
+		rs_arena_destroy(a);
+	}
+
+	/* a long event_id is rejected by its length, whatever it holds */
+	char longid[400];
+	int n = snprintf(longid, sizeof(longid),
+	                 "{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\", \"event_id\": \"");
+	memset(longid + n, 'x', 300);
+	snprintf(longid + n + 300, sizeof(longid) - (size_t) n - 300, "\"}");
+	cr_assert_eq(t_parse(longid, strlen(longid), &a, &ev, &code, msg, sizeof(msg)), 400);
+	cr_assert(strstr(msg, "event_id") != NULL, "%s", msg);
+	rs_arena_destroy(a);
+}
+
+Test(events, streaming_parse_whole_body_errors)
+{
+	rs_arena *a;
+	gw_events ev;
+	const char *code;
+	char msg[256];
+	static const struct {
+		const char *body;
+		size_t len; /* 0: strlen */
+		int status;
+		const char *code;
+		const char *in_msg;
+	} cases[] = {
+	        {"", 0, 400, "bad_json", "line 1"},
+	        {"{\"events\": [{}", 0, 400, "bad_json", "column 15"},
+	        {"{\n\"events\": [\n{\"user_id\": 1,,}]}", 0, 400, "bad_json", "line 3 column 15"},
+	        {"{\"events\": [{\"event_id\": \"\xff\"}]}", 0, 400, "bad_json", "malformed JSON"},
+	        {"{\"user_id\": 99999999999999999999999}", 0, 400, "bad_json", "malformed JSON"},
+	        {"{\"a\": 1} {\"b\": 2}", 0, 400, "bad_json", "malformed JSON"},
+	        {"{\"a\": 1}\0", 9, 400, "bad_json", "malformed JSON"},
+	        {"\"view\"", 0, 400, "bad_request", "body must be"},
+	        {"[{\"user_id\": 1, \"item_id\": 2, \"type\": \"view\"}]", 0, 400, "bad_request",
+	         "body must be"},
+	        {"{\"events\": {\"user_id\": 1}}", 0, 400, "bad_request",
+	         "events must be an array"},
+	        {"{\"events\": null}", 0, 400, "bad_request", "events must be an array"},
+	        {"{\"events\": [], \"user_id\": 1}", 0, 400, "bad_request", "must not be empty"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].body);
+		cr_assert_eq(t_parse(cases[i].body, len, &a, &ev, &code, msg, sizeof(msg)),
+		             cases[i].status, "case %zu: %s", i, msg);
+		cr_assert_str_eq(code, cases[i].code, "case %zu: %s", i, msg);
+		cr_assert(strstr(msg, cases[i].in_msg) != NULL, "case %zu: %s", i, msg);
+		rs_arena_destroy(a);
+	}
+	/* a repeated "events" key: the last one counts */
+	const char *twice = "{\"events\": [1, 2, 3], \"events\": [{\"user_id\": 1, \"item_id\": 2,"
+	                    " \"type\": \"view\"}]}";
+	cr_assert_eq(t_parse(twice, strlen(twice), &a, &ev, &code, msg, sizeof(msg)), 0, "%s", msg);
+	cr_assert_eq(ev.e_total, 1);
+	cr_assert_eq(ev.e_n, 1);
+	cr_assert_eq(ev.e_nrejected, 0);
 	rs_arena_destroy(a);
 }
 
@@ -96,7 +243,6 @@ Test(events, too_many_events_is_413)
 	cr_assert_eq(rs_arena_create(&a, 0), 0);
 	cr_assert_eq(gw_events_parse(body, strlen(body), a, &ev, &code, msg, sizeof(msg)), 413);
 	cr_assert_str_eq(code, "too_many_events");
-	gw_events_fini(&ev);
 	rs_arena_destroy(a);
 	free(body);
 }
