@@ -49,6 +49,12 @@ typedef struct cand_state {
 	PGconn *cs_pg;
 	char *cs_dsn;                       /* pg_dsn plus connect_timeout */
 	double cs_built_at_ms, cs_build_ms; /* the last build: when it ended, how long it took */
+	/* The last exact check of the events (refresh.c): its result, PostgreSQL's write
+	 * counters of the event partitions just before it, and when it ran. */
+	uint64_t cs_events_fp, cs_events_stats;
+	long cs_events_count;
+	int cs_events_window_empty, cs_events_valid;
+	double cs_events_checked_ms;
 	pthread_t cs_thread;
 	int cs_thread_started;
 	atomic_int cs_stop;

@@ -58,14 +58,14 @@ static const char seed_sql[] =
         "  union all select 'v9-60', 60, 9, 1, now() - interval '1 hour';\n";
 
 static void
-start(const char *dsn)
+start_every(const char *dsn, int refresh_ms)
 {
 	cand_config cfg = {
 	        .pg_dsn = dsn,
 	        .url = url,
 	        .workers = 2,
 	        .log_level = RS_LOG_WARN,
-	        .refresh_ms = 60000, /* tests refresh explicitly */
+	        .refresh_ms = refresh_ms,
 	        .default_k = 200,
 	        .window_days = 90,
 	        .max_events = 100000,
@@ -82,6 +82,12 @@ start(const char *dsn)
 		usleep(5000);
 	cr_assert_gt(rs_rpc_client_connected(cli), 0);
 	cr_assert_eq(rs_arena_create(&arena, 0), 0);
+}
+
+static void
+start(const char *dsn)
+{
+	start_every(dsn, 60000); /* tests refresh explicitly */
 }
 
 static void
@@ -429,6 +435,61 @@ Test(candidate, serves_the_last_snapshot_while_the_database_is_gone_then_reconne
 	cr_assert_eq(cand_refresh(st), 0, "the next refresh reconnects");
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_eq(r->candidates[0]->item_id, 8);
+}
+
+static double
+checked_at(void)
+{
+	pthread_mutex_lock(&st->cs_refresh_mu);
+	double t = st->cs_events_checked_ms;
+	pthread_mutex_unlock(&st->cs_refresh_mu);
+	return t;
+}
+
+Test(candidate, background_refresh_scans_only_after_writes)
+{
+	Rs__CandidatesRequest req = RS__CANDIDATES_REQUEST__INIT;
+	Rs__CandidatesResponse *r;
+	start_every(fx.dsn, 50);
+	for (int i = 0; i < 200 && rs_metric_count(st->cs_refresh_ok) == 0; i++)
+		usleep(10 * 1000);
+	req.user_id = 1000;
+	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->candidates[0]->item_id, 3);
+	/* Once the seed's write counters have settled, checks every 50 ms scan no events: the
+	 * last scan's time stands still for 600 ms. */
+	fx_sql(&fx, "select pg_stat_force_next_flush()");
+	int quiet = 0;
+	for (int i = 0; i < 30 && !quiet; i++) {
+		double t = checked_at();
+		usleep(600 * 1000);
+		quiet = checked_at() == t;
+	}
+	cr_assert(quiet, "the background loop kept scanning with nothing written");
+	/* A backend publishes its write counts within 1-10 s of a commit; this one at once. */
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) "
+	            "select 'p8-' || u, u, 8, 4, now() from generate_series(100, 109) u; "
+	            "select pg_stat_force_next_flush()");
+	int seen = 0;
+	for (int i = 0; i < 100 && !seen; i++) {
+		usleep(50 * 1000);
+		cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+		seen = r->candidates[0]->item_id == 8;
+	}
+	cr_assert(seen, "10 fresh purchases did not reach the snapshot within 5 s");
+	/* The catalog is read on every check: a new item in a category shows up at once, with no
+	 * counters involved. */
+	fx_sql(&fx,
+	       "insert into items(item_id, title, category) values (77, 'New', 'Books/Fiction')");
+	Rs__SimilarRequest sreq = RS__SIMILAR_REQUEST__INIT;
+	sreq.item_id = 77;
+	sreq.k = 10;
+	int found = 0;
+	for (int i = 0; i < 100 && !found; i++) {
+		usleep(20 * 1000);
+		found = call(RS__METHOD__METHOD_SIMILAR, &sreq.base, &r) == RS__STATUS__STATUS_OK;
+	}
+	cr_assert(found, "a new catalog item did not reach the snapshot within 2 s");
 }
 
 Test(candidate, purchases_older_than_the_request_history_are_excluded_too)
