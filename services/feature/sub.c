@@ -93,20 +93,17 @@ feat_sub_epoch(feat_sub *s)
 	return s != NULL ? atomic_load(&s->su_epoch) : 0;
 }
 
+/* Applies one event of the stream; 1 when it was well-formed. */
 static int
-sub_apply(feat_sub *s, const uint8_t *data, size_t len)
+sub_apply_event(feat_sub *s, const Rs__Event *ev)
 {
-	Rs__Event *ev = rs__event__unpack(NULL, len, data);
 	feat_event e;
-	int changed;
 
 	rs_metric_add(s->su_events, 1);
 	if (ev == NULL || ev->user_id <= 0 || ev->item_id <= 0 ||
 	    ev->type <= RS__EVENT_TYPE__EVENT_UNSPECIFIED ||
 	    ev->type > RS__EVENT_TYPE__EVENT_NOT_INTERESTED) {
 		rs_metric_add(s->su_bad, 1);
-		if (ev != NULL)
-			rs__event__free_unpacked(ev, NULL);
 		return 0;
 	}
 	e.item_id = ev->item_id;
@@ -114,11 +111,28 @@ sub_apply(feat_sub *s, const uint8_t *data, size_t len)
 	e.ts_ms = ev->ts_ms > 0 ? ev->ts_ms : rs_now_ms();
 	e.value = ev->has_value ? ev->value : 0;
 	e.id_hash = feat_event_id_hash(ev->event_id);
-	changed = feat_cache_apply(s->su_cache, ev->user_id, &e);
-	if (changed)
+	if (feat_cache_apply(s->su_cache, ev->user_id, &e))
 		rs_metric_add(s->su_applied, 1);
-	rs__event__free_unpacked(ev, NULL);
 	return 1;
+}
+
+/* One stream message: a packed rs.EventBatch (ingest publishes one per committed group).
+ * Returns the events applied; a message that does not decode counts as one bad event. */
+static int
+sub_apply(feat_sub *s, const uint8_t *data, size_t len)
+{
+	Rs__EventBatch *b = rs__event_batch__unpack(NULL, len, data);
+	int n = 0;
+
+	if (b == NULL) {
+		rs_metric_add(s->su_events, 1);
+		rs_metric_add(s->su_bad, 1);
+		return 0;
+	}
+	for (size_t i = 0; i < b->n_events; i++)
+		n += sub_apply_event(s, b->events[i]);
+	rs__event_batch__free_unpacked(b, NULL);
+	return n;
 }
 
 int

@@ -179,19 +179,42 @@ Test(feature, without_stream_a_new_event_in_postgres_shows_at_once)
 	cr_assert_eq(r->recent[0]->type, RS__EVENT_TYPE__EVENT_ADD_TO_CART);
 }
 
+/* One stream message as ingest sends it: an rs.EventBatch, here of n events for user. */
+typedef struct t_ev {
+	const char *id;
+	int64_t item;
+	Rs__EventType type;
+	int64_t ts_ms;
+} t_ev;
+
+static void
+publish_batch(nng_socket pub, int64_t user, const t_ev *evs, size_t n)
+{
+	Rs__Event e[4], *ep[4];
+	Rs__EventBatch b = RS__EVENT_BATCH__INIT;
+	uint8_t buf[1024];
+	cr_assert_leq(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		rs__event__init(&e[i]);
+		e[i].event_id = (char *) evs[i].id;
+		e[i].user_id = user;
+		e[i].item_id = evs[i].item;
+		e[i].type = evs[i].type;
+		e[i].ts_ms = evs[i].ts_ms;
+		ep[i] = &e[i];
+	}
+	b.n_events = n;
+	b.events = ep;
+	size_t len = rs__event_batch__pack(&b, buf);
+	cr_assert_eq(nng_send(pub, buf, len, 0), 0);
+}
+
 static void
 publish(nng_socket pub, const char *id, int64_t user, int64_t item, Rs__EventType type,
         int64_t ts_ms)
 {
-	Rs__Event e = RS__EVENT__INIT;
-	uint8_t buf[256];
-	e.event_id = (char *) id;
-	e.user_id = user;
-	e.item_id = item;
-	e.type = type;
-	e.ts_ms = ts_ms;
-	size_t n = rs__event__pack(&e, buf);
-	cr_assert_eq(nng_send(pub, buf, n, 0), 0);
+	t_ev e = {id, item, type, ts_ms};
+	publish_batch(pub, user, &e, 1);
 }
 
 Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
@@ -227,10 +250,12 @@ Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
 	cr_assert_lt(dt, 100.0, "stream event took %.1f ms", dt);
 	cr_assert_eq(r->total_events, 2);
 
-	/* The same event id again (a re-publish, or one also loaded from PostgreSQL) is one. */
-	publish(pub, "s1", 2, 11, RS__EVENT_TYPE__EVENT_CLICK, rs_now_ms());
-	/* An event older than the newest lands in time order, not at the front. */
-	publish(pub, "s2", 2, 10, RS__EVENT_TYPE__EVENT_VIEW, rs_now_ms() - 2 * 86400000LL);
+	/* One message of two events: the same event id again (a re-publish, or one also loaded
+	 * from PostgreSQL) is one; an event older than the newest lands in time order, not at
+	 * the front. */
+	t_ev two[2] = {{"s1", 11, RS__EVENT_TYPE__EVENT_CLICK, rs_now_ms()},
+	               {"s2", 10, RS__EVENT_TYPE__EVENT_VIEW, rs_now_ms() - 2 * 86400000LL}};
+	publish_batch(pub, 2, two, 2);
 	t0 = rs_mono_ms();
 	do {
 		usleep(2000);

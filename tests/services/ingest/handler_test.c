@@ -303,7 +303,8 @@ sub_open(void)
 	return s;
 }
 
-static Rs__Event *
+/* One stream message: the rs.EventBatch of one committed group, or NULL on timeout. */
+static Rs__EventBatch *
 sub_recv(nng_socket s, int timeout_ms)
 {
 	void *buf;
@@ -311,10 +312,10 @@ sub_recv(nng_socket s, int timeout_ms)
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms);
 	if (nng_recv(s, &buf, &len, NNG_FLAG_ALLOC) != 0)
 		return NULL;
-	Rs__Event *e = rs__event__unpack(NULL, len, buf);
+	Rs__EventBatch *b = rs__event_batch__unpack(NULL, len, buf);
 	nng_free(buf, len);
-	cr_assert_not_null(e);
-	return e;
+	cr_assert_not_null(b);
+	return b;
 }
 
 Test(ingest, subscriber_receives_only_newly_stored_events)
@@ -329,17 +330,18 @@ Test(ingest, subscriber_receives_only_newly_stored_events)
 	evs[0]->ts_ms = 1700000000123;
 	post(a, evs, 3, &r);
 	cr_assert_eq(r.resp->accepted, 2);
-	Rs__Event *e1 = sub_recv(s, 2000), *e2 = sub_recv(s, 2000);
-	cr_assert_not_null(e1);
-	cr_assert_not_null(e2);
+	/* one message for the group, the duplicate left out */
+	Rs__EventBatch *b = sub_recv(s, 2000);
+	cr_assert_not_null(b);
+	cr_assert_eq(b->n_events, 2);
+	const Rs__Event *e1 = b->events[0], *e2 = b->events[1];
 	cr_assert_str_eq(e1->event_id, "p-1");
 	cr_assert_eq(e1->ts_ms, 1700000000123);
 	cr_assert_eq(e1->item_id, 4);
 	cr_assert_str_eq(e2->event_id, "p-2");
 	cr_assert_eq(e2->type, RS__EVENT_TYPE__EVENT_ADD_TO_CART);
 	cr_assert_gt(e2->ts_ms, 0, "ts assigned by ingest is published");
-	rs__event__free_unpacked(e1, NULL);
-	rs__event__free_unpacked(e2, NULL);
+	rs__event_batch__free_unpacked(b, NULL);
 	post(a, evs, 3, &r); /* all duplicates: nothing published */
 	cr_assert_eq(r.resp->duplicates, 3);
 	cr_assert_null(sub_recv(s, 300));
