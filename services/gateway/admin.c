@@ -125,6 +125,8 @@ gw_admin_authorize(gw_server *srv, gw_req *req, gw_principal *who)
 	int same = sodium_memcmp(got, a->a_token_hash, sizeof(got)) == 0;
 	sodium_memzero(got, sizeof(got));
 	if (!same) {
+		/* RFC 6750 section 3.1 */
+		req->r_challenge = "Bearer realm=\"recsys\", error=\"invalid_token\"";
 		gw_reply_error(req, 401, "unauthorized", "the bearer token is not valid");
 		return -1;
 	}

@@ -148,6 +148,10 @@ http_queue(struct MHD_Connection *conn, http_ctx *c)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (r->r_allow[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->r_allow);
+	if (r->r_status == 401) /* RFC 7235: a 401 names the scheme the client must use */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        r->r_challenge != NULL ? r->r_challenge
+		                                               : "Bearer realm=\"recsys\"");
 	ret = MHD_queue_response(conn, r->r_status, resp);
 	MHD_destroy_response(resp);
 	c->c_queued = 1;

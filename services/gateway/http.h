@@ -33,7 +33,9 @@ typedef struct gw_req {
 	char *r_resp; /* malloc'd, handed to MHD */
 	size_t r_resp_len;
 	const char *r_ctype;
-	char r_allow[64];   /* Allow header for 405, "" otherwise */
+	char r_allow[64]; /* Allow header for 405, "" otherwise */
+	/* WWW-Authenticate for a 401 (static; NULL: the plain Bearer challenge) */
+	const char *r_challenge;
 	const char *r_note; /* short tag for the access log ("degraded", ...), static */
 } gw_req;
 

@@ -17,6 +17,12 @@
 #define TOKEN "it-admin-token-0123456789abcdef"
 
 static test_stack st;
+
+static void
+kill_leftovers(void)
+{
+	stack_kill_all(&st);
+}
 static const char *const auth[] = {"Authorization: Bearer " TOKEN, NULL};
 
 static json_t *
@@ -28,6 +34,15 @@ call_json(const char *method, const char *path, const char *const *hdr, long wan
 	cr_assert_eq(r.status, want, "%s %s: status %ld, body %s", method, path, r.status, r.body);
 	cr_assert(strstr(r.content_type, "application/json") != NULL, "%s %s: content type %s",
 	          method, path, r.content_type);
+	/* a 401 names the scheme (RFC 7235), and a wrong token says so (RFC 6750) */
+	int wrong_token = hdr != NULL && strncmp(hdr[0], "Authorization: Bearer ", 22) == 0;
+	if (want == 401)
+		cr_assert_str_eq(r.www_authenticate,
+		                 wrong_token ? "Bearer realm=\"recsys\", error=\"invalid_token\""
+		                             : "Bearer realm=\"recsys\"",
+		                 "%s %s", method, path);
+	else
+		cr_assert_str_eq(r.www_authenticate, "", "%s %s", method, path);
 	json_t *j = json_loads(r.body, 0, &jerr);
 	cr_assert_not_null(j, "%s %s: not JSON: %s", method, path, r.body);
 	http_reply_free(&r);
@@ -140,7 +155,7 @@ restart_gateway(void)
 	cr_assert(up, "the gateway did not come back");
 }
 
-Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120)
+Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120, .fini = kill_leftovers)
 {
 	char root[] = "/tmp/rs-it-admin-XXXXXX";
 

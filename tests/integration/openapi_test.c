@@ -32,6 +32,12 @@
 #define TOKEN "it-openapi-token-0123456789abcdef"
 
 static test_stack st;
+
+static void
+kill_leftovers(void)
+{
+	stack_kill_all(&st);
+}
 static json_t *spec;
 static json_t *problems; /* array of strings */
 static int nrequests;
@@ -787,7 +793,7 @@ compare_routes(void)
 	}
 }
 
-Test(openapi, the_spec_and_the_gateway_agree, .timeout = 120)
+Test(openapi, the_spec_and_the_gateway_agree, .timeout = 120, .fini = kill_leftovers)
 {
 	char root[] = "/tmp/rs-it-openapi-XXXXXX";
 	char version[256] = "";

@@ -201,6 +201,13 @@ stack_kill(test_stack *st, int idx)
 	}
 }
 
+void
+stack_kill_all(test_stack *st)
+{
+	for (int i = 0; i < STACK_NSVC; i++)
+		stack_kill(st, i);
+}
+
 /* The last lines of a service's log on stderr: what a failed stop or start needs to be
  * understood after the next run has overwritten nothing (logs are appended). */
 static void
@@ -320,6 +327,10 @@ http_do_h(const test_stack *st, const char *method, const char *path, const char
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 		if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL)
 			snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+		struct curl_header *wa = NULL;
+		if (curl_easy_header(c, "WWW-Authenticate", 0, CURLH_HEADER, -1, &wa) == CURLHE_OK)
+			snprintf(out->www_authenticate, sizeof(out->www_authenticate), "%s",
+			         wa->value);
 	}
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(c);

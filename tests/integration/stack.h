@@ -49,11 +49,17 @@ int stack_stop_one(test_stack *st, int idx);
 /* stack_stop: SIGTERM every running service; returns the number that did not exit 0. */
 int stack_stop(test_stack *st);
 
+/* stack_kill_all: SIGKILL whatever is still running. Every test's .fini calls it, so a failed
+ * assertion (which skips the stack_stop at the end of the body) leaves no service behind to
+ * hold the next run's ports and spool. */
+void stack_kill_all(test_stack *st);
+
 typedef struct http_reply {
 	long status;
 	char *body; /* malloc'd, NUL-terminated */
 	size_t len;
 	char content_type[128];
+	char www_authenticate[160]; /* the WWW-Authenticate response header, "" when absent */
 } http_reply;
 
 /* http_do: one request to st->url + path; body may be NULL. Returns 0 or -1 (transport). */

@@ -11,6 +11,12 @@
 static test_stack st;
 
 static void
+kill_leftovers(void)
+{
+	stack_kill_all(&st);
+}
+
+static void
 start_stack(const char *db, int port)
 {
 	cr_assert_eq(stack_db_reset(&st, db), 0);
@@ -62,7 +68,7 @@ post_events(const char *body, int want_accepted)
 	http_reply_free(&r);
 }
 
-Test(system, posted_events_change_recommendations, .timeout = 120)
+Test(system, posted_events_change_recommendations, .timeout = 120, .fini = kill_leftovers)
 {
 	char body[8192];
 	size_t n = 0;
@@ -156,7 +162,7 @@ expect_error(const char *method, const char *path, const char *body, long status
 	http_reply_free(&r);
 }
 
-Test(system, bad_requests_get_json_errors, .timeout = 120)
+Test(system, bad_requests_get_json_errors, .timeout = 120, .fini = kill_leftovers)
 {
 	start_stack("rs_it_errors", 18280);
 	expect_error("GET", "/v1/users/abc/recommendations?k=5", NULL, 400);
@@ -178,7 +184,8 @@ Test(system, bad_requests_get_json_errors, .timeout = 120)
 	cr_assert_eq(stack_stop(&st), 0, "a service did not exit 0 on SIGTERM");
 }
 
-Test(system, a_downstream_that_is_down_never_hangs_the_gateway, .timeout = 120)
+Test(system, a_downstream_that_is_down_never_hangs_the_gateway, .timeout = 120,
+     .fini = kill_leftovers)
 {
 	start_stack("rs_it_down", 18380);
 
