@@ -131,12 +131,12 @@ fake_ranking(void *ud, rs_rpc_call *call)
 	Rs__RankResponse resp = RS__RANK_RESPONSE__INIT;
 	Rs__ResponseHeader h;
 	(void) ud;
+	atomic_fetch_add(&t_fake.ranking_calls, 1); /* counted on arrival, before the delay */
 	int delay = atomic_load(&t_fake.ranking_delay_ms);
 	if (delay > 0)
 		usleep((useconds_t) delay * 1000);
 	if (rs_rpc_unpack(call, &rs__rank_request__descriptor, (void **) &req) != 0)
 		return;
-	atomic_fetch_add(&t_fake.ranking_calls, 1);
 	atomic_store(&t_fake.last_rank_n_cands, (int) req->n_candidates);
 	size_t n = req->n_candidates < req->k ? req->n_candidates : req->k;
 	resp.n_items = n;

@@ -95,6 +95,56 @@ t_stop_fake(int which)
 }
 
 void
+t_close_gateway(void)
+{
+	gw_server_close(gw);
+	gw = NULL;
+}
+
+typedef struct fresh_body {
+	char *p;
+	size_t n, len;
+} fresh_body;
+
+static size_t
+fresh_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	fresh_body *b = ud;
+	size_t n = size * nmemb;
+	for (size_t i = 0; i < n && b->len + 1 < b->n; i++)
+		b->p[b->len++] = ptr[i];
+	b->p[b->len] = '\0';
+	return n;
+}
+
+long
+t_get_fresh(const char *path, char *body, size_t n)
+{
+	char url[512];
+	long status = 0;
+	fresh_body b = {body, n, 0};
+	CURL *c = curl_easy_init();
+	if (c == NULL)
+		return -1;
+	body[0] = '\0';
+	snprintf(url, sizeof(url), "%s%s", base_url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fresh_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	else {
+		snprintf(body, n, "transfer failed: %s", curl_easy_strerror(rc));
+		status = -1;
+	}
+	curl_easy_cleanup(c);
+	return status;
+}
+
+void
 t_stop(void)
 {
 	if (curl != NULL)

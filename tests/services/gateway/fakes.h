@@ -18,6 +18,14 @@ void t_start(int mask);
 /* t_stop_fake: close one fake (T_RANKING...) and wait until the gateway sees it gone. */
 void t_stop_fake(int which);
 
+/* t_close_gateway: gw_server_close now (it waits for requests in flight); t_stop then closes
+ * only the fakes. */
+void t_close_gateway(void);
+
+/* t_get_fresh: GET base_url + path on a new connection of its own (thread-safe); returns the
+ * status and copies up to n bytes of the body into body. */
+long t_get_fresh(const char *path, char *body, size_t n);
+
 /* t_stop: close the gateway and the remaining fakes. */
 void t_stop(void);
 

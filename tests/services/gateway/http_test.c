@@ -1,6 +1,7 @@
 /* rs-gateway over real HTTP (libcurl) with fake downstreams on inproc://. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -188,6 +189,54 @@ Test(gateway, ranking_closed_gives_candidate_order_degraded)
 	json_t *it0 = json_array_get(json_object_get(r.json, "items"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(it0, "reason")), "popular right now");
 	t_resp_free(&r);
+}
+
+typedef struct t_bg {
+	long status;
+	char body[4096];
+} t_bg;
+
+static void *
+bg_recommend(void *arg)
+{
+	t_bg *b = arg;
+	b->status = t_get_fresh("/v1/users/5/recommendations?k=4", b->body, sizeof(b->body));
+	return NULL;
+}
+
+static void *
+bg_close(void *arg)
+{
+	(void) arg;
+	t_close_gateway();
+	return NULL;
+}
+
+Test(gateway, shutdown_answers_new_requests_503_and_finishes_those_in_flight)
+{
+	pthread_t inflight, closer;
+	t_bg a = {0};
+	char body[4096];
+	t_start(T_ALL);
+	atomic_store(&t_fake.ranking_delay_ms, 200);
+	cr_assert_eq(pthread_create(&inflight, NULL, bg_recommend, &a), 0);
+	for (int i = 0; i < 200 && atomic_load(&t_fake.ranking_calls) == 0; i++)
+		usleep(2000);
+	cr_assert_eq(atomic_load(&t_fake.ranking_calls), 1,
+	             "the first request never reached ranking");
+	/* SIGTERM's path: close while that request sits in ranking for 200 ms */
+	cr_assert_eq(pthread_create(&closer, NULL, bg_close, NULL), 0);
+	usleep(50 * 1000);
+	long st = t_get_fresh("/v1/users/6/recommendations?k=4", body, sizeof(body));
+	cr_assert_eq(st, 503, "a request during shutdown: %ld %s", st, body);
+	cr_assert(strstr(body, "\"code\":\"unavailable\"") != NULL &&
+	                  strstr(body, "shutting down") != NULL,
+	          "%s", body);
+	pthread_join(inflight, NULL);
+	pthread_join(closer, NULL);
+	cr_assert_eq(a.status, 200, "the request in flight was dropped: %ld %s", a.status, a.body);
+	cr_assert(strstr(a.body, "\"items\"") != NULL, "%s", a.body);
+	atomic_store(&t_fake.ranking_delay_ms, 0);
 }
 
 Test(gateway, slow_ranking_is_cut_at_the_deadline)
