@@ -53,6 +53,8 @@ static const char events_all_newest_sql[] =
         "select user_id, item_id, type, (extract(epoch from ts) * 1000)::bigint, "
         "coalesce(value, 0) from events where $1::int > 0 order by ts desc limit $2::int";
 
+#define FNV_OFFSET 1469598103934665603ULL /* FNV-1a 64-bit offset basis */
+
 static uint64_t
 fnv(uint64_t h, const void *p, size_t n)
 {
@@ -135,7 +137,7 @@ refresh_events_stats(cand_state *st, uint64_t *fp)
 	int rv = refresh_query(st, check_events_stats_sql, 0, NULL, "candidate.check_stats", &r);
 	if (rv != 0)
 		return rv;
-	*fp = fnv_str(fnv_str(1469598103934665603ULL, PQgetvalue(r, 0, 0)), PQgetvalue(r, 0, 1));
+	*fp = fnv_str(fnv_str(FNV_OFFSET, PQgetvalue(r, 0, 0)), PQgetvalue(r, 0, 1));
 	PQclear(r);
 	return 0;
 }
@@ -166,7 +168,7 @@ refresh_check_events(cand_state *st, const char *days, int cheap)
 			return rv;
 		count = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	}
-	uint64_t fp = 1469598103934665603ULL;
+	uint64_t fp = FNV_OFFSET;
 	for (int c = 0; c < 3; c++)
 		fp = fnv_str(fp, PQgetvalue(r, 0, c));
 	PQclear(r);

@@ -383,20 +383,15 @@ cb_start_map(void *ctx)
 }
 
 static int
-cb_end_map(void *ctx)
-{
-	return close_container(ctx);
-}
-
-static int
 cb_start_array(void *ctx)
 {
 	open_container(ctx, 0);
 	return 1;
 }
 
+/* the end of an object or an array */
 static int
-cb_end_array(void *ctx)
+cb_end(void *ctx)
 {
 	return close_container(ctx);
 }
@@ -428,9 +423,9 @@ static const yajl_callbacks parse_callbacks = {
         .yajl_string = cb_string,
         .yajl_start_map = cb_start_map,
         .yajl_map_key = cb_map_key,
-        .yajl_end_map = cb_end_map,
+        .yajl_end_map = cb_end,
         .yajl_start_array = cb_start_array,
-        .yajl_end_array = cb_end_array,
+        .yajl_end_array = cb_end,
 };
 
 /* "malformed JSON: <what> at line L column C" from yajl's terse error and the offset `at`. */
