@@ -183,7 +183,7 @@ refresh_check_events(cand_state *st, const char *days, int cheap)
 }
 
 /* The input's fingerprint: the events' part (refresh_check_events) and a hash over the
- * catalog, read every time (new items must show at once; ~20 ms for 20,000 items).
+ * catalog, read every time (new items must show at once; 11-12 ms for 20,000 items).
  * *window_empty when the window has no events (the build then uses all of them), *count the
  * events it would read. */
 static int

@@ -215,8 +215,22 @@ target_slot(parse_state *ps)
 	return NULL;
 }
 
-/* A scalar (or, with kind K_OTHER, the start of a container) arrives. Returns 1 when the
- * caller keeps the value in the returned slot. */
+/* One more element of the events array: 1 when it is an object to read, 0 when it is to be
+ * skipped (not an object: rejected; beyond GW_EVENTS_MAX: only counted). */
+static int
+next_element(parse_state *ps, int is_object)
+{
+	ps->out->e_total++;
+	if (ps->out->e_total > GW_EVENTS_MAX)
+		return 0;
+	if (is_object)
+		return 1;
+	if (add_reject(ps, (uint32_t) (ps->out->e_total - 1), "event must be an object") != 0)
+		ps->oom = 1;
+	return 0;
+}
+
+/* A scalar arrives: the slot to store it in (kind set), or NULL when nobody keeps it. */
 static ev_slot *
 on_value(parse_state *ps, int kind)
 {
@@ -232,12 +246,7 @@ on_value(parse_state *ps, int kind)
 		return NULL;
 	}
 	if (ps->in_events && ps->depth == ps->in_events) {
-		/* an element of the events array that is not an object */
-		ps->out->e_total++;
-		if (ps->out->e_total <= GW_EVENTS_MAX &&
-		    add_reject(ps, (uint32_t) (ps->out->e_total - 1), "event must be an object") !=
-		            0)
-			ps->oom = 1;
+		next_element(ps, 0); /* a scalar in the events array */
 		return NULL;
 	}
 	ev_slot *s = target_slot(ps);
@@ -331,15 +340,10 @@ open_container(parse_state *ps, int is_map)
 		return;
 	}
 	if (ps->in_events && ps->depth == ps->in_events) {
-		ps->out->e_total++;
-		if (is_map && ps->out->e_total <= GW_EVENTS_MAX) {
+		if (next_element(ps, is_map)) {
 			memset(&ps->cur, 0, sizeof(ps->cur));
 			ps->field = F_NONE;
 		} else {
-			if (!is_map && ps->out->e_total <= GW_EVENTS_MAX &&
-			    add_reject(ps, (uint32_t) (ps->out->e_total - 1),
-			               "event must be an object") != 0)
-				ps->oom = 1;
 			ps->skip_above = ps->depth;
 		}
 		ps->depth++;

@@ -648,7 +648,8 @@ writer_pg_write(writer_conn *c, writer_ref *refs, size_t n, int replay)
 
 	/* Durable: finalize results, learn ids, publish. */
 	uint64_t acc = 0, dupl = 0;
-	Rs__Event **pub = malloc((n ? n : 1) * sizeof(*pub)); /* NULL: nothing is published */
+	/* NULL (no pub socket, or no memory): nothing is published */
+	Rs__Event **pub = w->w_pub_open ? malloc((n ? n : 1) * sizeof(*pub)) : NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;

@@ -101,49 +101,6 @@ t_close_gateway(void)
 	gw = NULL;
 }
 
-typedef struct fresh_body {
-	char *p;
-	size_t n, len;
-} fresh_body;
-
-static size_t
-fresh_write(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	fresh_body *b = ud;
-	size_t n = size * nmemb;
-	for (size_t i = 0; i < n && b->len + 1 < b->n; i++)
-		b->p[b->len++] = ptr[i];
-	b->p[b->len] = '\0';
-	return n;
-}
-
-long
-t_get_fresh(const char *path, char *body, size_t n)
-{
-	char url[512];
-	long status = 0;
-	fresh_body b = {body, n, 0};
-	CURL *c = curl_easy_init();
-	if (c == NULL)
-		return -1;
-	body[0] = '\0';
-	snprintf(url, sizeof(url), "%s%s", base_url, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fresh_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	CURLcode rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	else {
-		snprintf(body, n, "transfer failed: %s", curl_easy_strerror(rc));
-		status = -1;
-	}
-	curl_easy_cleanup(c);
-	return status;
-}
-
 void
 t_stop(void)
 {
@@ -201,9 +158,11 @@ t_header(char *line, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-void
-t_http(const char *method, const char *path, const char *body, const char *extra_header,
-       t_resp *out)
+/* One request on handle h into out (body parsed as JSON when it is); no assertions, so any
+ * thread may call it. */
+static CURLcode
+t_perform(CURL *h, const char *method, const char *path, const char *body, const char *extra_header,
+          t_resp *out)
 {
 	char url[512];
 	struct curl_slist *hdrs = NULL;
@@ -212,36 +171,60 @@ t_http(const char *method, const char *path, const char *body, const char *extra
 
 	memset(out, 0, sizeof(*out));
 	snprintf(url, sizeof(url), "%s%s", base_url, path);
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, t_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, t_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, t_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, t_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (extra_header != NULL)
 		hdrs = curl_slist_append(hdrs, extra_header);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	if (body != NULL) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
 	}
 	double t0 = rs_mono_ms();
-	CURLcode rc = curl_easy_perform(curl);
+	CURLcode rc = curl_easy_perform(h);
 	out->ms = rs_mono_ms() - t0;
 	curl_slist_free_all(hdrs);
-	cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
-	curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
-	curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &out->connects);
+	if (rc != CURLE_OK)
+		return rc;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &out->connects);
 	snprintf(out->ctype, sizeof(out->ctype), "%s", ct != NULL ? ct : "");
 	if (out->body == NULL)
 		out->body = calloc(1, 1);
 	out->json = json_loads(out->body, 0, &jerr);
+	return CURLE_OK;
+}
+
+void
+t_http(const char *method, const char *path, const char *body, const char *extra_header,
+       t_resp *out)
+{
+	CURLcode rc = t_perform(curl, method, path, body, extra_header, out);
+	cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+}
+
+CURLcode
+t_get_fresh(const char *path, t_resp *out)
+{
+	CURL *h = curl_easy_init();
+	if (h == NULL) {
+		memset(out, 0, sizeof(*out));
+		return CURLE_FAILED_INIT;
+	}
+	CURLcode rc = t_perform(h, "GET", path, NULL, NULL, out);
+	curl_easy_cleanup(h);
+	return rc;
 }
 
 void

@@ -3,6 +3,7 @@
 #ifndef GW_TEST_FAKES_H
 #define GW_TEST_FAKES_H
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdatomic.h>
 
@@ -21,10 +22,6 @@ void t_stop_fake(int which);
 /* t_close_gateway: gw_server_close now (it waits for requests in flight); t_stop then closes
  * only the fakes. */
 void t_close_gateway(void);
-
-/* t_get_fresh: GET base_url + path on a new connection of its own (thread-safe); returns the
- * status and copies up to n bytes of the body into body. */
-long t_get_fresh(const char *path, char *body, size_t n);
 
 /* t_stop: close the gateway and the remaining fakes. */
 void t_stop(void);
@@ -48,6 +45,10 @@ typedef struct t_resp {
 void t_http(const char *method, const char *path, const char *body, const char *extra_header,
             t_resp *out);
 void t_resp_free(t_resp *r);
+
+/* t_get_fresh: GET base_url + path on a new connection of its own into out (free with
+ * t_resp_free); asserts nothing, so any thread may call it. Returns curl's result. */
+CURLcode t_get_fresh(const char *path, t_resp *out);
 
 /* t_expect_error: the reply is status with a JSON {"error": {"code", "message"}} body;
  * returns nothing, asserts. code may be NULL (not checked). */

@@ -192,15 +192,15 @@ Test(gateway, ranking_closed_gives_candidate_order_degraded)
 }
 
 typedef struct t_bg {
-	long status;
-	char body[4096];
+	CURLcode rc;
+	t_resp r;
 } t_bg;
 
 static void *
 bg_recommend(void *arg)
 {
 	t_bg *b = arg;
-	b->status = t_get_fresh("/v1/users/5/recommendations?k=4", b->body, sizeof(b->body));
+	b->rc = t_get_fresh("/v1/users/5/recommendations?k=4", &b->r);
 	return NULL;
 }
 
@@ -216,7 +216,7 @@ Test(gateway, shutdown_answers_new_requests_503_and_finishes_those_in_flight)
 {
 	pthread_t inflight, closer;
 	t_bg a = {0};
-	char body[4096];
+	t_resp c;
 	t_start(T_ALL);
 	atomic_store(&t_fake.ranking_delay_ms, 200);
 	cr_assert_eq(pthread_create(&inflight, NULL, bg_recommend, &a), 0);
@@ -227,15 +227,23 @@ Test(gateway, shutdown_answers_new_requests_503_and_finishes_those_in_flight)
 	/* SIGTERM's path: close while that request sits in ranking for 200 ms */
 	cr_assert_eq(pthread_create(&closer, NULL, bg_close, NULL), 0);
 	usleep(50 * 1000);
-	long st = t_get_fresh("/v1/users/6/recommendations?k=4", body, sizeof(body));
-	cr_assert_eq(st, 503, "a request during shutdown: %ld %s", st, body);
-	cr_assert(strstr(body, "\"code\":\"unavailable\"") != NULL &&
-	                  strstr(body, "shutting down") != NULL,
-	          "%s", body);
+	CURLcode rc = t_get_fresh("/v1/users/6/recommendations?k=4", &c);
+	cr_assert_eq(rc, CURLE_OK, "a request during shutdown: %s", curl_easy_strerror(rc));
+	cr_assert_eq(c.status, 503, "a request during shutdown: %ld %s", c.status, c.body);
+	json_t *err = json_object_get(c.json, "error");
+	cr_assert_str_eq(json_string_value(json_object_get(err, "code")), "unavailable", "%s",
+	                 c.body);
+	cr_assert(strstr(json_string_value(json_object_get(err, "message")), "shutting down") !=
+	                  NULL,
+	          "%s", c.body);
+	t_resp_free(&c);
 	pthread_join(inflight, NULL);
 	pthread_join(closer, NULL);
-	cr_assert_eq(a.status, 200, "the request in flight was dropped: %ld %s", a.status, a.body);
-	cr_assert(strstr(a.body, "\"items\"") != NULL, "%s", a.body);
+	cr_assert_eq(a.rc, CURLE_OK, "the request in flight failed: %s", curl_easy_strerror(a.rc));
+	cr_assert_eq(a.r.status, 200, "the request in flight was dropped: %ld %s", a.r.status,
+	             a.r.body);
+	cr_assert(json_is_array(json_object_get(a.r.json, "items")), "%s", a.r.body);
+	t_resp_free(&a.r);
 	atomic_store(&t_fake.ranking_delay_ms, 0);
 }
 
