@@ -6,11 +6,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-BUILD=build-test; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_BUILD_TESTS=ON -DRS_SANITIZE=)
-PGDIR="$ROOT/var/pg-test"; PGPORT="${RS_TEST_PG_PORT:-25433}"
+# RS_TEST_BUILD_DIR, RS_TEST_PG_PORT and RS_TEST_PORT_OFFSET (added to the integration suites'
+# HTTP/NNG ports) let two checkouts' or two people's runs share a machine.
+BUILD="${RS_TEST_BUILD_DIR:-build-test}"; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_BUILD_TESTS=ON -DRS_SANITIZE=)
+PGPORT="${RS_TEST_PG_PORT:-25433}"; PGDIR="$ROOT/var/pg-test"
+[ "$PGPORT" = 25433 ] || PGDIR="$ROOT/var/pg-test-$PGPORT"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --sanitize) BUILD=build-asan; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DRS_BUILD_TESTS=ON "-DRS_SANITIZE=address;undefined"); shift ;;
+    --sanitize) BUILD="${RS_TEST_BUILD_DIR:-build-asan}"; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DRS_BUILD_TESTS=ON "-DRS_SANITIZE=address;undefined"); shift ;;
     --) shift; break ;;
     *) echo "usage: scripts/test.sh [--sanitize] [-- ctest args]" >&2; exit 2 ;;
   esac

@@ -158,7 +158,9 @@ spawn_svc(const test_stack *st, int idx)
 int
 stack_start(test_stack *st, int base_port, int timeout_ms)
 {
-	st->base_port = base_port;
+	const char *off = getenv("RS_TEST_PORT_OFFSET");
+	st->base_port = base_port + (off != NULL ? atoi(off) : 0);
+	base_port = st->base_port;
 	snprintf(st->http, sizeof(st->http), "127.0.0.1:%d", base_port);
 	snprintf(st->url, sizeof(st->url), "http://%s", st->http);
 	snprintf(st->spool, sizeof(st->spool), "%s/it-spool-%d", getenv("RS_TEST_BUILD"),
