@@ -31,6 +31,13 @@ rs_pg_ensure(PGconn *conn)
 }
 
 int
+rs_pg_reusable(PGconn *conn)
+{
+	return conn != NULL && PQstatus(conn) == CONNECTION_OK &&
+	       PQtransactionStatus(conn) == PQTRANS_IDLE;
+}
+
+int
 rs_pg_check(PGconn *conn, PGresult *res, ExecStatusType want, const char *what)
 {
 	char q[300];
@@ -38,8 +45,10 @@ rs_pg_check(PGconn *conn, PGresult *res, ExecStatusType want, const char *what)
 		return 0;
 	rs_log_warn("pg.query_failed", "what=%s err=\"%s\"", what,
 	            rs_log_quote(q, sizeof(q),
-	                         res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn)));
-	if (res == NULL || PQstatus(conn) != CONNECTION_OK)
+	                         res != NULL    ? PQresultErrorMessage(res)
+	                         : conn != NULL ? PQerrorMessage(conn)
+	                                        : "no result"));
+	if (res == NULL || (conn != NULL && PQstatus(conn) != CONNECTION_OK))
 		return RS_EUNAVAIL;
 	return RS_EDB;
 }

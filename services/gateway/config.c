@@ -21,6 +21,10 @@ static const rs_cfg_field gw_cfg_fields[] = {
         RS_CFG_INT("RS_GATEWAY_POPULAR_K", gw_config, popular_k, 200, 1, 1000),
         RS_CFG_INT("RS_GATEWAY_ACCESS_LOG", gw_config, access_log, 1, 0, 1),
         RS_CFG_INT("RS_GATEWAY_CANDIDATES", gw_config, candidates_min, 100, 10, 1000),
+        RS_CFG_STR("RS_PG_DSN", gw_config, pg_dsn,
+                   "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
+        RS_CFG_INT("RS_GATEWAY_PG_POOL", gw_config, pg_pool, 4, 1, 64),
+        RS_CFG_INT("RS_GATEWAY_PG_TIMEOUT_MS", gw_config, pg_timeout_ms, 5000, 100, 60000),
         RS_CFG_END,
 };
 

@@ -1,8 +1,6 @@
 #include "events.h"
-#include "http.h"
 #include "metrics.h"
 #include "render.h"
-#include "router.h"
 #include "util.h"
 
 #include "rs_err.h"

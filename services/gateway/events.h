@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "event.pb-c.h"
+#include "req.h"
 #include "rs_arena.h"
 
 #define GW_EVENTS_MAX    1000
@@ -39,5 +40,8 @@ typedef struct gw_events {
  * out of memory) with *code and msg set. Implemented in events_parse.c. */
 int gw_events_parse(const char *body, size_t len, rs_arena *a, gw_events *out, const char **code,
                     char *msg, size_t msgn);
+
+/* POST /v1/events */
+void gw_handle_events(gw_server *srv, gw_req *req);
 
 #endif

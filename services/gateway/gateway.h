@@ -30,6 +30,9 @@ typedef struct gw_config {
 	int popular_k;          /* how many popular items are cached */
 	int access_log;         /* 1: one info line per HTTP request */
 	int candidates_min;     /* candidates asked for: max(candidates_min, 5k), at most 1000 */
+	const char *pg_dsn;     /* PostgreSQL for admin, accounts and the catalog */
+	int pg_pool;            /* connections in the gateway's pool */
+	int pg_timeout_ms;      /* statement timeout, and the longest wait for a free connection */
 } gw_config;
 
 /* gw_config_load: read every RS_GATEWAY_* / RS_*_URL variable (defaults in config.c).
@@ -53,14 +56,16 @@ extern const char *const gw_downstream_names[GW_NDOWN];
 
 typedef struct gw_popular gw_popular;
 typedef struct gw_http gw_http;
-typedef struct gw_admin gw_admin;
+typedef struct gw_auth gw_auth;
+typedef struct gw_db gw_db;
 
 typedef struct gw_server {
 	gw_config s_cfg;
 	rs_rpc_client *s_clients[GW_NDOWN];
 	gw_popular *s_popular;
 	gw_http *s_http;
-	gw_admin *s_admin; /* admin routes: token, lazy PostgreSQL connection (admin.h) */
+	gw_auth *s_auth; /* credentials: admin token (auth.h) */
+	gw_db *s_db;     /* PostgreSQL pool (db.h) */
 } gw_server;
 
 /* gw_server_open: dial the downstreams (in the background), start the popular-list refresher

@@ -1,10 +1,10 @@
 #include "health.h"
-#include "http.h"
+#include "metrics.h"
 #include "render.h"
-#include "router.h"
 
 #include "common.pb-c.h"
 #include "rs_err.h"
+#include "rs_metrics.h"
 #include "rs_time.h"
 
 #include <pthread.h>
@@ -138,4 +138,31 @@ gw_handle_readyz(gw_server *srv, gw_req *req)
 	json_t *body =
 	        json_pack("{s:s,s:o}", "status", all ? "ready" : "not_ready", "downstreams", ds);
 	gw_reply_json(req, all ? 200 : 503, body);
+}
+
+void
+gw_handle_metrics(gw_server *srv, gw_req *req)
+{
+	gw_probe probes[GW_NDOWN];
+	const char *parts[GW_NDOWN + 1];
+	const char *svcs[GW_NDOWN + 1];
+
+	char *own = rs_metrics_render(NULL);
+	gw_probe_all(srv, RS__METHOD__METHOD_METRICS, srv->s_cfg.health_timeout_ms,
+	             req->r_request_id, probes);
+	parts[0] = own;
+	svcs[0] = "gateway";
+	for (int i = 0; i < GW_NDOWN; i++) {
+		parts[i + 1] = probes[i].p_text;
+		svcs[i + 1] = gw_downstream_names[i];
+	}
+	char *text = own != NULL ? gw_metrics_merge(parts, svcs, GW_NDOWN + 1) : NULL;
+	free(own);
+	for (int i = 0; i < GW_NDOWN; i++)
+		free(probes[i].p_text);
+	if (text == NULL) {
+		gw_reply_error(req, 500, "internal", "out of memory rendering metrics");
+		return;
+	}
+	gw_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
 }

@@ -1,9 +1,10 @@
-/* health: GET /healthz, GET /readyz, and the parallel per-downstream probe that /readyz and
- * /metrics share. */
+/* health: GET /healthz, GET /readyz, GET /metrics, and the parallel per-downstream probe that
+ * /readyz and /metrics share. */
 #ifndef GW_HEALTH_H
 #define GW_HEALTH_H
 
 #include "gateway.h"
+#include "req.h"
 
 typedef struct gw_probe {
 	int p_ok;            /* the call returned STATUS_OK */
@@ -19,5 +20,11 @@ typedef struct gw_probe {
  * timeout_ms, and wait for all. out[i] is filled for downstream i. */
 void gw_probe_all(gw_server *srv, Rs__Method method, int timeout_ms, const char *request_id,
                   gw_probe out[GW_NDOWN]);
+
+void gw_handle_healthz(gw_server *srv, gw_req *req);
+void gw_handle_readyz(gw_server *srv, gw_req *req);
+
+/* GET /metrics: the gateway's series (svc="gateway") then each reachable downstream's. */
+void gw_handle_metrics(gw_server *srv, gw_req *req);
 
 #endif

@@ -1,6 +1,6 @@
 #include "http.h"
 #include "metrics.h"
-#include "render.h"
+#include "req.h"
 #include "router.h"
 
 #include "rs_err.h"
@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,70 +41,39 @@ typedef struct http_ctx {
 	double c_t0;
 } http_ctx;
 
-const char *
-gw_req_query(gw_req *r, const char *key)
+static const char *
+http_query(void *conn, const char *key)
 {
-	return MHD_lookup_connection_value(r->r_conn, MHD_GET_ARGUMENT_KIND, key);
+	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-const char *
-gw_req_header(gw_req *r, const char *name)
+static const char *
+http_header(void *conn, const char *name)
 {
-	return MHD_lookup_connection_value(r->r_conn, MHD_HEADER_KIND, name);
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
-void
-gw_reply_text(gw_req *r, unsigned status, const char *ctype, char *text, size_t len)
+static const char *
+http_cookie(void *conn, const char *name)
 {
-	free(r->r_resp);
-	r->r_status = status;
-	r->r_ctype = ctype;
-	r->r_resp = text;
-	r->r_resp_len = len;
+	return MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, name);
 }
 
-void
-gw_reply_json(gw_req *r, unsigned status, json_t *body)
+static int
+http_client(void *conn, char *buf, size_t n)
 {
-	char *s = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-	json_decref(body);
-	if (s == NULL) {
-		static const char oom[] =
-		        "{\"error\":{\"code\":\"internal\",\"message\":\"cannot render reply\"}}";
-		s = strdup(oom);
-		status = 500;
-		if (s == NULL) {
-			gw_reply_text(r, 500, "application/json", NULL, 0);
-			return;
-		}
-	}
-	gw_reply_text(r, status, "application/json", s, strlen(s));
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return -1;
+	const struct sockaddr *sa = ci->client_addr;
+	const void *a = sa->sa_family == AF_INET6
+	                        ? (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr
+	                        : (const void *) &((const struct sockaddr_in *) sa)->sin_addr;
+	return inet_ntop(sa->sa_family, a, buf, (socklen_t) n) != NULL ? 0 : -1;
 }
 
-void
-gw_reply_jw(gw_req *r, unsigned status, gw_jw *w)
-{
-	size_t len = 0;
-	char *s = gw_jw_take(w, &len);
-	if (s == NULL) {
-		gw_reply_error(r, 500, "internal", "cannot render reply");
-		return;
-	}
-	gw_reply_text(r, status, "application/json", s, len);
-}
-
-void
-gw_reply_error(gw_req *r, unsigned status, const char *code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_t *body =
-	        json_pack("{s:{s:s,s:o}}", "error", "code", code, "message", gw_json_str(msg));
-	gw_reply_json(r, status, body);
-}
+static const gw_req_io http_io = {http_query, http_header, http_cookie, http_client};
 
 /* A client's X-Request-Id is reused only when it is short and plain, so it is safe to log
  * and to echo; anything else gets a fresh random id. */
@@ -137,15 +107,29 @@ http_queue(struct MHD_Connection *conn, http_ctx *c)
 		r->r_resp = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"no reply\"}}");
 		r->r_resp_len = r->r_resp != NULL ? strlen(r->r_resp) : 0;
 	}
-	resp = MHD_create_response_from_buffer(r->r_resp_len, r->r_resp != NULL ? r->r_resp : "",
-	                                       r->r_resp != NULL ? MHD_RESPMEM_MUST_FREE
-	                                                         : MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO; /* r_resp is still ours; freed on completion */
-	r->r_resp = NULL;      /* MHD frees it with the response */
+	if (r->r_resp_fd >= 0) {
+		resp = MHD_create_response_from_fd((uint64_t) r->r_resp_len, r->r_resp_fd);
+		if (resp == NULL)
+			return MHD_NO; /* the fd is still ours; closed on completion */
+		r->r_resp_fd = -1;     /* MHD closes it with the response */
+	} else {
+		resp = MHD_create_response_from_buffer(
+		        r->r_resp_len, r->r_resp != NULL ? r->r_resp : "",
+		        r->r_resp != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+		if (resp == NULL)
+			return MHD_NO; /* r_resp is still ours; freed on completion */
+		r->r_resp = NULL;      /* MHD frees it with the response */
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->r_ctype);
 	MHD_add_response_header(resp, "X-Request-Id", r->r_request_id);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	                        r->r_cache != NULL ? r->r_cache : "no-store");
+	for (size_t off = 0; off < r->r_hdrs_len;) {
+		const char *name = r->r_hdrs + off;
+		const char *value = name + strlen(name) + 1;
+		MHD_add_response_header(resp, name, value);
+		off = (size_t) (value - r->r_hdrs) + strlen(value) + 1;
+	}
 	if (r->r_allow[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->r_allow);
 	if (r->r_status == 401) /* RFC 7235: a 401 names the scheme the client must use */
@@ -193,12 +177,7 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return MHD_NO;
 		c->c_t0 = rs_mono_ms();
-		c->c_req.r_srv = h->h_srv;
-		c->c_req.r_conn = conn;
-		c->c_req.r_method = method;
-		c->c_req.r_path = url;
-		c->c_req.r_route = "not_found";
-		c->c_req.r_ctype = "application/json";
+		gw_req_init(&c->c_req, h->h_srv, &http_io, conn, method, url);
 		http_request_id(conn, c->c_req.r_request_id);
 		*con_cls = c;
 		atomic_fetch_add(&h->h_inflight, 1);
@@ -276,7 +255,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			            toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? " aborted=1" : "");
 		}
 	}
-	free(r->r_resp);
+	gw_reply_clear(r);
 	free(c->c_body);
 	free(c);
 	atomic_fetch_sub(&h->h_inflight, 1);

@@ -40,6 +40,10 @@ void gw_jw_real(gw_jw *w, double v); /* like gw_json_num: 0 for NaN/inf */
 void gw_jw_f32(gw_jw *w, float v);   /* like gw_json_f32: 6 significant digits */
 void gw_jw_ms(gw_jw *w, double ms);  /* like gw_json_ms: rounded to µs, 0 if negative */
 
+/* gw_utf8_seq: length (1-4) of the valid UTF-8 sequence at s, or 0 when it is invalid
+ * (overlong, surrogate, above U+10FFFF, truncated). s must be NUL-terminated. */
+size_t gw_utf8_seq(const unsigned char *s);
+
 /* gw_jw_json: dumps a jansson value (compact) into the writer; takes the reference. */
 void gw_jw_json(gw_jw *w, json_t *j);
 

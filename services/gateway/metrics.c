@@ -1,7 +1,4 @@
 #include "metrics.h"
-#include "health.h"
-#include "http.h"
-#include "router.h"
 
 #include "rs_metrics.h"
 
@@ -11,12 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Pre-registered (route x status) counters, so a request never takes the registry lock. */
-static const char *const m_routes[] = {"recommendations", "similar",  "popular", "events",
-                                       "healthz",         "readyz",   "metrics", "admin_models",
-                                       "admin_activate",  "not_found"};
-#define M_NROUTES (sizeof(m_routes) / sizeof(m_routes[0]))
-static const unsigned m_statuses[] = {200, 202, 400, 401, 403, 404, 405, 413, 500, 502, 503, 504};
+/* Pre-registered (route x status) counters, so a request never takes the registry lock. The
+ * route names are the route table's (gw_metrics_init). */
+#define M_NROUTES GW_METRICS_MAX_ROUTES
+static const char *m_routes[M_NROUTES];
+static size_t m_nroutes;
+static const unsigned m_statuses[] = {200, 202, 204, 304, 400, 401, 403, 404,
+                                      405, 409, 413, 429, 500, 502, 503, 504};
 #define M_NSTATUS (sizeof(m_statuses) / sizeof(m_statuses[0]))
 static const char *const m_hops[] = {"ingest", "feature", "candidate", "ranking"};
 #define M_NHOPS 4
@@ -42,7 +40,7 @@ static void
 metrics_register(void)
 {
 	char l[128];
-	for (size_t r = 0; r < M_NROUTES; r++) {
+	for (size_t r = 0; r < m_nroutes; r++) {
 		for (size_t s = 0; s < M_NSTATUS; s++) {
 			snprintf(l, sizeof(l), "route=\"%s\",status=\"%u\"", m_routes[r],
 			         m_statuses[s]);
@@ -76,8 +74,16 @@ metrics_register(void)
 }
 
 void
-gw_metrics_init(void)
+gw_metrics_init(const char *const *routes, size_t n)
 {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&mu);
+	if (m_nroutes == 0) {
+		for (size_t i = 0; i < n && i < M_NROUTES; i++)
+			m_routes[i] = routes[i];
+		m_nroutes = n < M_NROUTES ? n : M_NROUTES;
+	}
+	pthread_mutex_unlock(&mu);
 	pthread_once(&gm_once, metrics_register);
 }
 
@@ -93,7 +99,7 @@ metrics_index(const char *const *names, size_t n, const char *name)
 void
 gw_metrics_http(const char *route, unsigned status, double ms)
 {
-	int r = metrics_index(m_routes, M_NROUTES, route);
+	int r = metrics_index(m_routes, m_nroutes, route);
 	if (r < 0)
 		return;
 	for (size_t s = 0; s < M_NSTATUS; s++) {
@@ -314,31 +320,4 @@ gw_metrics_merge(const char *const *parts, const char *const *svcs, int n)
 	if (out.s == NULL)
 		out.s = calloc(1, 1);
 	return out.s;
-}
-
-void
-gw_handle_metrics(gw_server *srv, gw_req *req)
-{
-	gw_probe probes[GW_NDOWN];
-	const char *parts[GW_NDOWN + 1];
-	const char *svcs[GW_NDOWN + 1];
-
-	char *own = rs_metrics_render(NULL);
-	gw_probe_all(srv, RS__METHOD__METHOD_METRICS, srv->s_cfg.health_timeout_ms,
-	             req->r_request_id, probes);
-	parts[0] = own;
-	svcs[0] = "gateway";
-	for (int i = 0; i < GW_NDOWN; i++) {
-		parts[i + 1] = probes[i].p_text;
-		svcs[i + 1] = gw_downstream_names[i];
-	}
-	char *text = own != NULL ? gw_metrics_merge(parts, svcs, GW_NDOWN + 1) : NULL;
-	free(own);
-	for (int i = 0; i < GW_NDOWN; i++)
-		free(probes[i].p_text);
-	if (text == NULL) {
-		gw_reply_error(req, 500, "internal", "out of memory rendering metrics");
-		return;
-	}
-	gw_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
 }

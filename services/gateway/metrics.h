@@ -13,8 +13,14 @@
 #ifndef GW_METRICS_H
 #define GW_METRICS_H
 
-/* gw_metrics_init: register every series. Call once before serving (idempotent). */
-void gw_metrics_init(void);
+#include <stddef.h>
+
+#define GW_METRICS_MAX_ROUTES 64
+
+/* gw_metrics_init: register every series, with a counter per (route, status) for the n route
+ * names given (the route table's: router.h gw_route_names). Call before serving; later calls
+ * register nothing new. */
+void gw_metrics_init(const char *const *routes, size_t n);
 
 void gw_metrics_http(const char *route, unsigned status, double ms);
 void gw_metrics_hop(const char *hop, double ms, const char *failure /* NULL = ok */);

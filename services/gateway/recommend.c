@@ -10,11 +10,10 @@
  *   feature fails    -> candidates without history
  *   candidate fails  -> the cached popular list (no ranking); none cached -> 503
  *   ranking fails    -> candidates in their own order */
-#include "http.h"
 #include "metrics.h"
 #include "popular.h"
+#include "recommend.h"
 #include "render.h"
-#include "router.h"
 #include "util.h"
 
 #include "candidate.pb-c.h"

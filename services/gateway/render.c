@@ -1,5 +1,4 @@
 #include "render.h"
-#include "util.h"
 
 #include <math.h>
 #include <stdio.h>

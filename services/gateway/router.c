@@ -1,21 +1,42 @@
 #include "router.h"
 #include "admin.h"
+#include "events.h"
+#include "health.h"
+#include "recommend.h"
 
 #include <stdio.h>
 #include <string.h>
 
 const gw_route gw_routes[] = {
-        {"GET", "/v1/users/{id}/recommendations", "recommendations", gw_handle_recommend},
-        {"GET", "/v1/items/{id}/similar", "similar", gw_handle_similar},
-        {"GET", "/v1/popular", "popular", gw_handle_popular},
-        {"POST", "/v1/events", "events", gw_handle_events},
-        {"GET", "/healthz", "healthz", gw_handle_healthz},
-        {"GET", "/readyz", "readyz", gw_handle_readyz},
-        {"GET", "/metrics", "metrics", gw_handle_metrics},
-        {"GET", "/v1/admin/models", "admin_models", gw_handle_admin_models},
-        {"POST", "/v1/admin/models/{version}/activate", "admin_activate", gw_handle_admin_activate},
-        {NULL, NULL, NULL, NULL},
+        {"GET", "/v1/users/{id}/recommendations", "recommendations", GW_ACCESS_PUBLIC,
+         gw_handle_recommend},
+        {"GET", "/v1/items/{id}/similar", "similar", GW_ACCESS_PUBLIC, gw_handle_similar},
+        {"GET", "/v1/popular", "popular", GW_ACCESS_PUBLIC, gw_handle_popular},
+        {"POST", "/v1/events", "events", GW_ACCESS_PUBLIC, gw_handle_events},
+        {"GET", "/healthz", "healthz", GW_ACCESS_PUBLIC, gw_handle_healthz},
+        {"GET", "/readyz", "readyz", GW_ACCESS_PUBLIC, gw_handle_readyz},
+        {"GET", "/metrics", "metrics", GW_ACCESS_PUBLIC, gw_handle_metrics},
+        {"GET", "/v1/admin/models", "admin_models", GW_ACCESS_ADMIN, gw_handle_admin_models},
+        {"POST", "/v1/admin/models/{version}/activate", "admin_activate", GW_ACCESS_ADMIN,
+         gw_handle_admin_activate},
+        {NULL, NULL, NULL, GW_ACCESS_PUBLIC, NULL},
 };
+
+size_t
+gw_route_names(const char **out, size_t max)
+{
+	size_t n = 0;
+	for (const gw_route *rt = gw_routes; rt->method != NULL && n < max; rt++) {
+		size_t i = 0;
+		while (i < n && strcmp(out[i], rt->name) != 0)
+			i++;
+		if (i == n)
+			out[n++] = rt->name;
+	}
+	if (n < max)
+		out[n++] = "not_found";
+	return n;
+}
 
 /* Matches path against pattern; on success the captures are copied into the arena. */
 static int
@@ -73,7 +94,8 @@ gw_route_dispatch(gw_server *srv, gw_req *req)
 		if (strcmp(rt->method, method) == 0) {
 			route_match(rt->pattern, req->r_path, req, 1);
 			req->r_route = rt->name;
-			rt->fn(srv, req);
+			if (gw_auth_check(srv, req, rt->access) == 0)
+				rt->fn(srv, req);
 			req->r_allow[0] = '\0';
 			return;
 		}

@@ -1,8 +1,10 @@
-#include "admin.h"
+#include "auth.h"
+#include "db.h"
 #include "gateway.h"
 #include "http.h"
 #include "metrics.h"
 #include "popular.h"
+#include "router.h"
 
 #include "rs_err.h"
 #include "rs_log.h"
@@ -15,11 +17,12 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 {
 	gw_server *srv;
 	const char *urls[GW_NDOWN];
+	const char *routes[GW_METRICS_MAX_ROUTES];
 	int rv;
 
 	/* jansson seeds its hash function on first use; do it before threads exist. */
 	json_object_seed(0);
-	gw_metrics_init();
+	gw_metrics_init(routes, gw_route_names(routes, GW_METRICS_MAX_ROUTES));
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return RS_ENOMEM;
 	srv->s_cfg = *cfg;
@@ -38,7 +41,9 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 	                       cfg->popular_refresh_ms, cfg->popular_k, cfg->deadline_ms);
 	if (rv != 0)
 		goto fail;
-	if ((rv = gw_admin_open(&srv->s_admin)) != 0)
+	if ((rv = gw_auth_open(&srv->s_auth)) != 0)
+		goto fail;
+	if ((rv = gw_db_open(&srv->s_db, cfg->pg_dsn, cfg->pg_pool, cfg->pg_timeout_ms)) != 0)
 		goto fail;
 	if ((rv = gw_http_open(&srv->s_http, srv, &srv->s_cfg)) != 0)
 		goto fail;
@@ -62,7 +67,8 @@ gw_server_close(gw_server *srv)
 		return;
 	gw_http_close(srv->s_http);
 	gw_popular_destroy(srv->s_popular);
-	gw_admin_close(srv->s_admin);
+	gw_auth_close(srv->s_auth);
+	gw_db_close(srv->s_db);
 	for (int i = 0; i < GW_NDOWN; i++)
 		rs_rpc_client_close(srv->s_clients[i]);
 	free(srv);

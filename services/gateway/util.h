@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "req.h"
 
 /* gw_parse_id: a positive decimal int64 with no sign, spaces or leading zeros beyond "0".
  * Returns 0 or RS_EINVAL. */
@@ -21,9 +21,5 @@ int gw_query_flag(gw_req *req, const char *key);
 /* gw_parse_iso8601: "2026-11-28T10:00:00Z", with optional ".fff" fraction and "+hh:mm" /
  * "-hh:mm" offset ('T' or ' ' between date and time) -> unix ms. Returns 0 or RS_EINVAL. */
 int gw_parse_iso8601(const char *s, int64_t *out_ms);
-
-/* gw_utf8_seq: length (1-4) of the valid UTF-8 sequence at s, or 0 when it is invalid
- * (overlong, surrogate, above U+10FFFF, truncated). s must be NUL-terminated. */
-size_t gw_utf8_seq(const unsigned char *s);
 
 #endif

@@ -55,6 +55,10 @@ t_start(int mask)
 	        .popular_k = 50,
 	        .access_log = 0,
 	        .candidates_min = 100,
+	        /* no database: the routes that need one answer 503 */
+	        .pg_dsn = "host=127.0.0.1 port=1 dbname=none",
+	        .pg_pool = 1,
+	        .pg_timeout_ms = 500,
 	};
 	memset(&t_fake, 0, sizeof(t_fake));
 	rs_log_init("gateway-test", RS_LOG_WARN);
