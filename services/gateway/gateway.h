@@ -33,6 +33,7 @@ typedef struct gw_config {
 	const char *pg_dsn;     /* PostgreSQL for admin, accounts and the catalog */
 	int pg_pool;            /* connections in the gateway's pool */
 	int pg_timeout_ms;      /* statement timeout, and the longest wait for a free connection */
+	const char *ui_dir;     /* the built web UI (frontend/dist); "" = none */
 } gw_config;
 
 /* gw_config_load: read every RS_GATEWAY_* / RS_*_URL variable (defaults in config.c).
@@ -58,14 +59,16 @@ typedef struct gw_popular gw_popular;
 typedef struct gw_http gw_http;
 typedef struct gw_auth gw_auth;
 typedef struct gw_db gw_db;
+typedef struct gw_static gw_static;
 
 typedef struct gw_server {
 	gw_config s_cfg;
 	rs_rpc_client *s_clients[GW_NDOWN];
 	gw_popular *s_popular;
 	gw_http *s_http;
-	gw_auth *s_auth; /* credentials: admin token (auth.h) */
-	gw_db *s_db;     /* PostgreSQL pool (db.h) */
+	gw_auth *s_auth;     /* credentials: admin token (auth.h) */
+	gw_db *s_db;         /* PostgreSQL pool (db.h) */
+	gw_static *s_static; /* the web UI's files (static.h); NULL = no UI */
 } gw_server;
 
 /* gw_server_open: dial the downstreams (in the background), start the popular-list refresher

@@ -101,7 +101,8 @@ http_queue(struct MHD_Connection *conn, http_ctx *c)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if (r->r_resp == NULL) {
+	if (r->r_status == 0) { /* no handler replied */
+		free(r->r_resp);
 		r->r_status = 500;
 		r->r_ctype = "application/json";
 		r->r_resp = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"no reply\"}}");

@@ -3,6 +3,7 @@
 #include "events.h"
 #include "health.h"
 #include "recommend.h"
+#include "static.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,8 @@ gw_route_names(const char **out, size_t max)
 		if (i == n)
 			out[n++] = rt->name;
 	}
+	if (n < max)
+		out[n++] = "static";
 	if (n < max)
 		out[n++] = "not_found";
 	return n;
@@ -109,6 +112,11 @@ gw_route_dispatch(gw_server *srv, gw_req *req)
 	if (req->r_allow[0] != '\0') {
 		gw_reply_error(req, 405, "method_not_allowed", "%s is not allowed here; use %s",
 		               req->r_method, req->r_allow);
+		return;
+	}
+	if (srv->s_static != NULL && gw_static_claims(req)) {
+		req->r_route = "static";
+		gw_static_serve(srv->s_static, req);
 		return;
 	}
 	req->r_route = "not_found";

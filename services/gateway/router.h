@@ -2,7 +2,8 @@
  * Patterns are literal segments plus "{name}" captures of one non-empty segment; captures land
  * in req->r_params in order. A path that matches no pattern gets 404, a path that matches only
  * with another method gets 405 with an Allow header. HEAD is served as GET. Before a handler
- * runs, auth (auth.h) resolves the caller and checks the route's access level. */
+ * runs, auth (auth.h) resolves the caller and checks the route's access level. A GET/HEAD that
+ * matches no route and is not an API path goes to the web UI's files (static.h) when served. */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
 
@@ -24,8 +25,8 @@ typedef struct gw_route {
 /* The table, ending with a NULL method. */
 extern const gw_route gw_routes[];
 
-/* gw_route_names: the distinct route names (the table's, then "not_found"), for the metric
- * labels. Returns how many were written (at most max). */
+/* gw_route_names: the distinct route names (the table's, then "static" and "not_found"), for
+ * the metric labels. Returns how many were written (at most max). */
 size_t gw_route_names(const char **out, size_t max);
 
 /* gw_route_dispatch: find the route for req, set r_route and r_params, check access, run the

@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "popular.h"
 #include "router.h"
+#include "static.h"
 
 #include "rs_err.h"
 #include "rs_log.h"
@@ -45,6 +46,9 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 		goto fail;
 	if ((rv = gw_db_open(&srv->s_db, cfg->pg_dsn, cfg->pg_pool, cfg->pg_timeout_ms)) != 0)
 		goto fail;
+	if (cfg->ui_dir != NULL && cfg->ui_dir[0] != '\0' &&
+	    (rv = gw_static_open(&srv->s_static, cfg->ui_dir)) != 0)
+		goto fail;
 	if ((rv = gw_http_open(&srv->s_http, srv, &srv->s_cfg)) != 0)
 		goto fail;
 	*out = srv;
@@ -69,6 +73,7 @@ gw_server_close(gw_server *srv)
 	gw_popular_destroy(srv->s_popular);
 	gw_auth_close(srv->s_auth);
 	gw_db_close(srv->s_db);
+	gw_static_close(srv->s_static);
 	for (int i = 0; i < GW_NDOWN; i++)
 		rs_rpc_client_close(srv->s_clients[i]);
 	free(srv);
