@@ -2,6 +2,7 @@
 # up.sh: the whole system on one machine, from a fresh Debian 12 checkout.
 #   1. installs missing Debian packages      4. applies the schema migrations
 #   2. builds (build/, warnings are errors)  5. loads a generated demo shop (first run only)
+#      and the web UI (frontend/dist)
 #   3. starts a throwaway PostgreSQL         6. trains and publishes a model version into var/models
 #      cluster in var/pg (127.0.0.1:25432)      (rs-train pipeline --quick; skipped when a version is
 #                                               active, unless RS_RETRAIN=1)
@@ -40,6 +41,10 @@ scripts/deps.sh
 step "build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DRS_BUILD_TESTS=OFF >"$LOG/cmake.log"
 cmake --build build -j "$(nproc)" >"$LOG/build.log" 2>&1 || { tail -n 40 "$LOG/build.log"; exit 1; }
+
+step "web UI (log: $LOG/ui.log)"
+scripts/ui-build.sh >"$LOG/ui.log" 2>&1 || { tail -n 30 "$LOG/ui.log"; exit 1; }
+export RS_GATEWAY_UI_DIR="${RS_GATEWAY_UI_DIR:-$ROOT/frontend/dist}"
 
 step "postgresql"
 export RS_PG_DSN="$(scripts/pg.sh start "$VAR/pg" "$RS_PG_PORT")"
