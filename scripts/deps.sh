@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh: install the Debian packages the project needs, only those missing.
-#   scripts/deps.sh            build + run + test dependencies
-#   scripts/deps.sh --bench    also the benchmark tools (wrk, python3-numpy/scipy for ../shared/bench)
+#   scripts/deps.sh            build + run dependencies (also Node.js for the web UI)
+#   scripts/deps.sh --test     also the browser of the end-to-end tests (Debian's chromium)
+#   scripts/deps.sh --bench    also that and the benchmark tools (wrk, python3-numpy/scipy)
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates
@@ -15,7 +16,12 @@ PKGS=(
   libyaml-dev                                           # tests: docs/openapi.yaml walk
   curl procps psmisc clang-format
 )
-if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk python3-numpy python3-scipy); fi
+case "${1:-}" in
+  --test) PKGS+=(chromium) ;;
+  --bench) PKGS+=(chromium wrk python3-numpy python3-scipy) ;;
+esac
+# The web UI builds with Vite 7, which needs Node.js >= 20: take Debian's only when there is none.
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
