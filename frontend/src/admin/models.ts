@@ -1,0 +1,54 @@
+// Pure helpers of the models page (tested): metrics of a version, training time, run chart data.
+import type { ChartConfiguration } from 'chart.js';
+import type { ModelVersion } from '../api/types';
+
+export const RUN_MODELS = ['pop', 'itemknn', 'als', 'ease', 'two-stage'];
+
+/** A metric of the version: its own metrics, else the run's entry for the version's model. */
+export function versionMetric(m: ModelVersion, key: string): number | null {
+  const own = (m.metrics as Record<string, unknown>)[key];
+  if (typeof own === 'number') return own;
+  const model = typeof m.metrics.model === 'string' ? m.metrics.model : 'two-stage';
+  const v = m.run?.metrics?.[model]?.[key];
+  return typeof v === 'number' ? v : null;
+}
+
+/** Training time in seconds: run.durations' total (or the sum of its numeric stages), else fit_seconds. */
+export function trainingSeconds(m: ModelVersion): number | null {
+  const d = m.run?.durations;
+  if (d && typeof d === 'object') {
+    const total = d.total ?? d.total_s ?? d.total_seconds;
+    if (typeof total === 'number') return total;
+    const nums = Object.values(d).filter((v): v is number => typeof v === 'number');
+    if (nums.length) return nums.reduce((a, b) => a + b, 0);
+  }
+  const fit = (m.metrics as Record<string, unknown>).fit_seconds;
+  return typeof fit === 'number' ? fit : null;
+}
+
+type Cfg = ChartConfiguration<'bar', (number | null)[], string>;
+
+/** Grouped bars: one group per metric, one bar per model of the run; null without run metrics. */
+export function runMetricsChart(m: ModelVersion, metrics: string[], colours: Record<string, string>): Cfg | null {
+  const rm = m.run?.metrics;
+  if (!rm || typeof rm !== 'object') return null;
+  const names = [...RUN_MODELS.filter((n) => n in rm), ...Object.keys(rm).filter((n) => !RUN_MODELS.includes(n)).sort()];
+  if (names.length === 0) return null;
+  return {
+    type: 'bar',
+    data: {
+      labels: metrics,
+      datasets: names.map((n) => ({
+        label: n,
+        data: metrics.map((k) => (typeof rm[n]?.[k] === 'number' ? rm[n][k] : null)),
+        backgroundColor: colours[n] ?? '#6e7781',
+      })),
+    },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: { y: { beginAtZero: true } },
+      plugins: { legend: { position: 'bottom' } },
+    },
+  };
+}
