@@ -41,6 +41,7 @@ struct rs_model {
 	json_t *params; /* manifest "params" (owned) */
 	void *aux;
 	void (*aux_destroy)(void *);
+	size_t aux_bytes; /* declared by the service (rs_model_set_aux_bytes) */
 };
 
 /* LMDB and errno codes become RS_E* here, where they enter. */
@@ -539,6 +540,22 @@ rs_model_aux(const rs_model *m)
 	return m->aux;
 }
 
+void
+rs_model_set_aux_bytes(rs_model *m, size_t bytes)
+{
+	m->aux_bytes = bytes;
+}
+
+size_t
+rs_model_bytes(const rs_model *m)
+{
+	size_t n = sizeof(*m) + strlen(m->dir) + strlen(m->version) + strlen(m->kind) + 3;
+	n += (size_t) m->n_items * sizeof(*m->ids) + m->n_by_id * sizeof(*m->by_id);
+	if (m->fac != NULL)
+		n += (size_t) m->n_items * m->factors * sizeof(float);
+	return n + m->aux_bytes;
+}
+
 /* ---- slot ---- */
 
 struct rs_model_slot {
@@ -618,7 +635,21 @@ struct rs_model_watch {
 	pthread_t thread;
 	int thread_started;
 	atomic_int stop;
+	/* per-request versions (rs_model_watch_get) */
+	pthread_mutex_t lmu; /* the lookup connection */
+	PGconn *lpg;
+	double lpg_failed_at;
+	pthread_mutex_t cmu; /* the cache */
+	struct watch_cached *cache;
+	int cache_n, cache_cap;
+	uint64_t cache_tick;
+	rs_metric *c_hit, *c_miss, *c_evict, *c_versions, *c_bytes;
 };
+
+typedef struct watch_cached {
+	rs_model *m;
+	uint64_t used; /* cache_tick of the last use */
+} watch_cached;
 
 static void
 watch_disconnect(rs_model_watch *w)
@@ -649,6 +680,19 @@ watch_connect(rs_model_watch *w)
 	w->listening = rs_pg_exec(w->pg, "listen model_versions", 0, NULL, PGRES_COMMAND_OK,
 	                          "model.listen") == 0;
 	return 0;
+}
+
+/* The folder of a model_versions row: an empty path means model_dir/version; a relative one
+ * resolves against model_dir. */
+static void
+watch_path(const rs_model_watch *w, const char *version, const char *p, char *path, size_t n)
+{
+	if (p[0] == '\0')
+		snprintf(path, n, "%s%s%s", w->dir, w->dir[0] ? "/" : "", version);
+	else if (p[0] == '/' || w->dir[0] == '\0')
+		snprintf(path, n, "%s", p);
+	else
+		snprintf(path, n, "%s/%s", w->dir, p);
 }
 
 static int
@@ -684,12 +728,7 @@ watch_check_locked(rs_model_watch *w)
 	}
 	version = PQgetvalue(r, 0, 0);
 	p = PQgetvalue(r, 0, 1);
-	if (p[0] == '\0')
-		snprintf(path, sizeof(path), "%s%s%s", w->dir, w->dir[0] ? "/" : "", version);
-	else if (p[0] == '/' || w->dir[0] == '\0')
-		snprintf(path, sizeof(path), "%s", p);
-	else
-		snprintf(path, sizeof(path), "%s/%s", w->dir, p);
+	watch_path(w, version, p, path, sizeof(path));
 	if (cur != NULL && strcmp(rs_model_version(cur), version) == 0 &&
 	    strcmp(rs_model_dir(cur), path) == 0) {
 		PQclear(r);
@@ -786,13 +825,16 @@ watch_thread(void *arg)
 	return NULL;
 }
 
+static void watch_cache_metrics(rs_model_watch *w);
+
 int
 rs_model_watch_start(rs_model_watch **out, const rs_model_watch_config *cfg, rs_model_slot *slot)
 {
 	rs_model_watch *w;
 	size_t n;
 
-	if (cfg == NULL || cfg->pg_dsn == NULL || slot == NULL)
+	if (cfg == NULL || cfg->pg_dsn == NULL || slot == NULL || cfg->cache_size < 0 ||
+	    cfg->cache_size > RS_MODEL_CACHE_MAX)
 		return RS_EINVAL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return RS_ENOMEM;
@@ -802,10 +844,13 @@ rs_model_watch_start(rs_model_watch **out, const rs_model_watch_config *cfg, rs_
 	w->dsn = malloc(n);
 	w->dir = strdup(cfg->model_dir != NULL ? cfg->model_dir : "");
 	w->svc = strdup(cfg->svc != NULL ? cfg->svc : "");
-	if (w->dsn == NULL || w->dir == NULL || w->svc == NULL) {
+	w->cache_cap = cfg->cache_size;
+	w->cache = calloc((size_t) w->cache_cap + 1, sizeof(*w->cache));
+	if (w->dsn == NULL || w->dir == NULL || w->svc == NULL || w->cache == NULL) {
 		free(w->dsn);
 		free(w->dir);
 		free(w->svc);
+		free(w->cache);
 		free(w);
 		return RS_ENOMEM;
 	}
@@ -817,7 +862,10 @@ rs_model_watch_start(rs_model_watch **out, const rs_model_watch_config *cfg, rs_
 	for (size_t l = strlen(w->dir); l > 1 && w->dir[l - 1] == '/'; l--)
 		w->dir[l - 1] = '\0';
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_mutex_init(&w->lmu, NULL);
+	pthread_mutex_init(&w->cmu, NULL);
 	atomic_init(&w->stop, 0);
+	watch_cache_metrics(w);
 	if (cfg->poll_ms > 0) {
 		if (pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
 			rs_model_watch_stop(w);
@@ -838,9 +886,215 @@ rs_model_watch_stop(rs_model_watch *w)
 	if (w->thread_started)
 		pthread_join(w->thread, NULL);
 	watch_disconnect(w);
+	for (int i = 0; i < w->cache_n; i++)
+		rs_model_unref(w->cache[i].m);
+	rs_metric_set(w->c_versions, 0);
+	rs_metric_set(w->c_bytes, 0);
+	if (w->lpg != NULL)
+		PQfinish(w->lpg);
 	pthread_mutex_destroy(&w->mu);
+	pthread_mutex_destroy(&w->lmu);
+	pthread_mutex_destroy(&w->cmu);
+	free(w->cache);
 	free(w->dsn);
 	free(w->dir);
 	free(w->svc);
 	free(w);
+}
+
+/* ---- per-request versions: the cache ---- */
+
+static void
+watch_cache_metrics(rs_model_watch *w)
+{
+	w->c_hit = rs_metrics_counter("rs_model_cache_total",
+	                              "Requests naming a model version, by where it came from",
+	                              "result=\"hit\"");
+	w->c_miss = rs_metrics_counter("rs_model_cache_total",
+	                               "Requests naming a model version, by where it came from",
+	                               "result=\"open\"");
+	w->c_evict = rs_metrics_counter("rs_model_cache_evictions_total",
+	                                "Cached model versions closed to make room", NULL);
+	w->c_versions = rs_metrics_gauge("rs_model_cache_versions",
+	                                 "Model versions open besides the active one", NULL);
+	w->c_bytes =
+	        rs_metrics_gauge("rs_model_cache_bytes",
+	                         "Heap held by the cached model versions (rs_model_bytes)", NULL);
+}
+
+/* Under cmu: the gauges follow the cache. */
+static void
+watch_cache_gauges_locked(rs_model_watch *w)
+{
+	size_t bytes = 0;
+	for (int i = 0; i < w->cache_n; i++)
+		bytes += rs_model_bytes(w->cache[i].m);
+	rs_metric_set(w->c_versions, w->cache_n);
+	rs_metric_set(w->c_bytes, (double) bytes);
+}
+
+/* The cached version named version (a new reference), or NULL. */
+static rs_model *
+watch_cache_find(rs_model_watch *w, const char *version)
+{
+	rs_model *m = NULL;
+	pthread_mutex_lock(&w->cmu);
+	for (int i = 0; i < w->cache_n && m == NULL; i++)
+		if (strcmp(rs_model_version(w->cache[i].m), version) == 0) {
+			w->cache[i].used = ++w->cache_tick;
+			m = rs_model_ref(w->cache[i].m);
+		}
+	pthread_mutex_unlock(&w->cmu);
+	return m;
+}
+
+/* Keeps m (the caller's reference stays the caller's) unless a racing request cached the same
+ * version first: then that copy is returned (a new reference) and m released. Evicts the least
+ * recently used version when the cache is full. */
+static rs_model *
+watch_cache_put(rs_model_watch *w, rs_model *m)
+{
+	rs_model *evicted = NULL, *out = m;
+	int i;
+
+	pthread_mutex_lock(&w->cmu);
+	for (i = 0; i < w->cache_n; i++)
+		if (strcmp(rs_model_version(w->cache[i].m), rs_model_version(m)) == 0)
+			break;
+	if (i < w->cache_n) {
+		w->cache[i].used = ++w->cache_tick;
+		out = rs_model_ref(w->cache[i].m);
+		evicted = m; /* ours is the duplicate */
+	} else if (w->cache_cap > 0) {
+		if (w->cache_n == w->cache_cap) {
+			int lru = 0;
+			for (i = 1; i < w->cache_n; i++)
+				if (w->cache[i].used < w->cache[lru].used)
+					lru = i;
+			evicted = w->cache[lru].m;
+			w->cache[lru] = w->cache[--w->cache_n];
+			rs_metric_add(w->c_evict, 1);
+		}
+		w->cache[w->cache_n++] = (watch_cached){rs_model_ref(m), ++w->cache_tick};
+	}
+	watch_cache_gauges_locked(w);
+	pthread_mutex_unlock(&w->cmu);
+	if (evicted != NULL && evicted != m)
+		rs_log_info("model.cache_evicted", "consumer=%s version=%s", w->svc,
+		            rs_model_version(evicted));
+	rs_model_unref(evicted); /* closes after its last request */
+	return out;
+}
+
+/* The model_versions path of version into p (n bytes) on the lookup connection. 0,
+ * RS_ENOTFOUND, RS_EUNAVAIL, RS_EDB. */
+static int
+watch_lookup(rs_model_watch *w, const char *version, char *p, size_t n)
+{
+	const char *params[1] = {version};
+	PGresult *r;
+	int rv;
+
+	pthread_mutex_lock(&w->lmu);
+	if (w->lpg != NULL && PQstatus(w->lpg) != CONNECTION_OK) {
+		PQfinish(w->lpg);
+		w->lpg = NULL;
+	}
+	if (w->lpg == NULL) {
+		if (w->lpg_failed_at > 0 && rs_mono_ms() - w->lpg_failed_at < 1000) {
+			pthread_mutex_unlock(&w->lmu);
+			return RS_EUNAVAIL; /* no connect attempt per request while it is down */
+		}
+		if ((rv = rs_pg_connect(w->dsn, &w->lpg)) != 0) {
+			w->lpg = NULL;
+			w->lpg_failed_at = rs_mono_ms();
+			pthread_mutex_unlock(&w->lmu);
+			return rv;
+		}
+		w->lpg_failed_at = 0;
+	}
+	r = PQexecParams(w->lpg, "select path from model_versions where version = $1", 1, NULL,
+	                 params, NULL, NULL, 0);
+	if ((rv = rs_pg_check(w->lpg, r, PGRES_TUPLES_OK, "model.lookup")) == 0) {
+		if (PQntuples(r) == 0)
+			rv = RS_ENOTFOUND;
+		else
+			snprintf(p, n, "%s", PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	pthread_mutex_unlock(&w->lmu);
+	return rv;
+}
+
+int
+rs_model_watch_get(rs_model_watch *w, const char *version, rs_model **out, char *err, size_t errn)
+{
+	char p[PATH_MAX], path[PATH_MAX];
+	rs_model *m;
+	int rv;
+
+	if (version == NULL || version[0] == '\0')
+		return model_fail(err, errn, RS_EINVAL, "no model version named");
+	m = rs_model_slot_get(w->slot);
+	if (m != NULL && strcmp(rs_model_version(m), version) == 0) {
+		*out = m; /* the active one */
+		return 0;
+	}
+	rs_model_unref(m);
+	if ((m = watch_cache_find(w, version)) != NULL) {
+		rs_metric_add(w->c_hit, 1);
+		*out = m;
+		return 0;
+	}
+	if ((rv = watch_lookup(w, version, p, sizeof(p))) != 0)
+		return model_fail(err, errn, rv,
+		                  rv == RS_ENOTFOUND ? "model version %s is not published"
+		                                     : "model version %s: registry: %s",
+		                  version, rs_strerror(rv));
+	watch_path(w, version, p, path, sizeof(path));
+	double t0 = rs_mono_ms();
+	if ((rv = rs_model_open(path, version, &m, err, errn)) == 0 && w->cfg.prepare != NULL &&
+	    (rv = w->cfg.prepare(w->cfg.ud, m)) != 0)
+		model_fail(err, errn, rv, "%s: prepare: %s", path, rs_strerror(rv));
+	if (rv != 0) {
+		rs_model_unref(m);
+		rs_log_warn("model.open_failed", "consumer=%s version=%s path=%s err=\"%s\"",
+		            w->svc, version, path, err != NULL ? err : "");
+		return rv;
+	}
+	rs_metric_add(w->c_miss, 1);
+	rs_log_info("model.cache_opened",
+	            "consumer=%s version=%s path=%s items=%u factors=%u bytes=%zu ms=%.1f", w->svc,
+	            version, path, rs_model_n_items(m), rs_model_factors(m), rs_model_bytes(m),
+	            rs_mono_ms() - t0);
+	*out = watch_cache_put(w, m);
+	if (*out != m)
+		rs_model_unref(m);
+	return 0;
+}
+
+int
+rs_model_watch_cached(rs_model_watch *w, char *buf, size_t n)
+{
+	int count;
+	size_t len = 0;
+
+	pthread_mutex_lock(&w->cmu);
+	count = w->cache_n;
+	if (buf != NULL && n > 0) {
+		uint64_t below = UINT64_MAX;
+		buf[0] = '\0';
+		for (int k = 0; k < w->cache_n && len < n; k++) { /* most recently used first */
+			int best = -1;
+			for (int i = 0; i < w->cache_n; i++)
+				if (w->cache[i].used < below &&
+				    (best < 0 || w->cache[i].used > w->cache[best].used))
+					best = i;
+			below = w->cache[best].used;
+			len += (size_t) snprintf(buf + len, n - len, "%s%s", k > 0 ? "," : "",
+			                         rs_model_version(w->cache[best].m));
+		}
+	}
+	pthread_mutex_unlock(&w->cmu);
+	return count;
 }

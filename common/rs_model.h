@@ -23,6 +23,10 @@
  * rs_model_watch: a background thread that follows PostgreSQL's model_versions table (the row
  * with active = true; LISTEN on channel "model_versions" plus a periodic check), opens a newly
  * activated version, lets the service prepare derived data, then swaps it into the slot.
+ * Besides the active version, the watch keeps a small LRU cache of other published versions
+ * that requests name (RequestHeader.model_version): rs_model_watch_get opens one on demand by
+ * its model_versions row, with the same path rules and prepare callback, so a service can
+ * serve several versions at once while everyone else keeps the active one.
  *
  * Errors are RS_E* (LMDB's codes are translated here): RS_ENOTFOUND (no such folder or file),
  * RS_EVERSION (another format or layout version), RS_ECORRUPT (inconsistent content), RS_EIO,
@@ -96,6 +100,16 @@ int rs_model_popular(const rs_model *m, uint32_t *out, size_t max);
 void rs_model_set_aux(rs_model *m, void *aux, void (*destroy)(void *));
 void *rs_model_aux(const rs_model *m);
 
+/* rs_model_set_aux_bytes: the heap the aux holds (counted by rs_model_bytes); set it in the
+ * prepare callback when the aux is large. */
+void rs_model_set_aux_bytes(rs_model *m, size_t bytes);
+
+/* rs_model_bytes: the heap a version holds: the code <-> id indexes (24 bytes per item), the
+ * factor matrix (4 x items x factors bytes), the manifest params and the aux bytes the service
+ * declared. The LMDB map (neighbour lists, popular list) is a read-only file mapping shared
+ * with the page cache and not counted. */
+size_t rs_model_bytes(const rs_model *m);
+
 /* ---- the current version of a service ---- */
 
 typedef struct rs_model_slot rs_model_slot;
@@ -128,7 +142,15 @@ typedef struct rs_model_watch_config {
 	/* swapped: called after a swap (m = the new version, or NULL). May be NULL. */
 	void (*swapped)(void *ud, rs_model *m);
 	void *ud;
+	/* cache_size: other (not active) versions rs_model_watch_get keeps open, least recently
+	 * used evicted first (0..RS_MODEL_CACHE_MAX; 0 = none kept: every request that names one
+	 * opens and closes it). Services read it from RS_<SVC>_MODEL_CACHE, default
+	 * RS_MODEL_CACHE_DEFAULT. */
+	int cache_size;
 } rs_model_watch_config;
+
+#define RS_MODEL_CACHE_DEFAULT 2
+#define RS_MODEL_CACHE_MAX     16
 
 typedef struct rs_model_watch rs_model_watch;
 
@@ -143,7 +165,30 @@ int rs_model_watch_start(rs_model_watch **out, const rs_model_watch_config *cfg,
  * slot keeps what it had). */
 int rs_model_watch_check(rs_model_watch *w);
 
-/* rs_model_watch_stop: stop the thread and free (the slot is the caller's). NULL ok. */
+/* rs_model_watch_stop: stop the thread and free (the slot is the caller's); the cached
+ * versions are released (each closes after its last request). NULL ok. */
 void rs_model_watch_stop(rs_model_watch *w);
+
+/* ---- per-request versions ---- */
+
+/* rs_model_watch_get: a reference to the published version named `version` for one request:
+ *  - the slot's version when that is the one named (no database access);
+ *  - else a cached version (it becomes the most recently used);
+ *  - else (blocking, on the caller's thread) its model_versions row is read on the watch's
+ *    own lookup connection (one parameterized query), the folder opened and prepared exactly
+ *    like an activated one, and kept in the cache, evicting the least recently used version
+ *    when cache_size are open (an evicted version closes after its last request).
+ * Two requests missing the same version at once may both open it; one copy is kept.
+ * Release the reference with rs_model_unref. Returns 0 and *out; RS_EINVAL (empty name),
+ * RS_ENOTFOUND (no model_versions row of that name: "not published"), RS_EUNAVAIL / RS_EDB
+ * (database), or the open / prepare error of the version's folder; err says why. Requests
+ * that name no version never call this: the active version is untouched by it. */
+int rs_model_watch_get(rs_model_watch *w, const char *version, rs_model **out, char *err,
+                       size_t errn);
+
+/* rs_model_watch_cached: how many versions the cache holds; when buf is not NULL, their names
+ * comma-separated, most recently used first, into buf (n bytes, truncated). For tests, health
+ * details and logs. */
+int rs_model_watch_cached(rs_model_watch *w, char *buf, size_t n);
 
 #endif

@@ -2,12 +2,15 @@
  * rs-train publish lays it out), lookups, refusal of other layouts, and the slot's swap. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "model_fixture.h"
+#include "pg_fixture.h"
 #include "rs_err.h"
 #include "rs_model.h"
+#include "rs_time.h"
 
 static char root[64];
 
@@ -194,5 +197,190 @@ Test(model, slot_swap_keeps_old_until_release)
 	rs_model *cur = rs_model_slot_get(slot);
 	cr_assert_str_eq(rs_model_version(cur), "v2");
 	rs_model_unref(cur);
+	rs_model_slot_destroy(slot);
+}
+
+/* ---- per-request versions: rs_model_watch_get and its LRU cache (needs RS_TEST_PG_DSN) ---- */
+
+static fx_pg cfx;
+static char croot[64];
+static atomic_int prepared, closed;
+
+static void
+count_close(void *p)
+{
+	(void) p;
+	atomic_fetch_add(&closed, 1);
+}
+
+/* The watch's prepare callback: attaches an aux whose destroy counts closed versions. */
+static int
+count_prepare(void *ud, rs_model *m)
+{
+	(void) ud;
+	atomic_fetch_add(&prepared, 1);
+	rs_model_set_aux(m, NULL, count_close);
+	rs_model_set_aux_bytes(m, 1000);
+	return 0;
+}
+
+static void
+cache_setup(void)
+{
+	char dir[128];
+	snprintf(croot, sizeof(croot), "/tmp/rs-model-cache-XXXXXX");
+	fx_tmpdir(croot);
+	snprintf(root, sizeof(root), "%s", croot); /* write_version writes under root */
+	write_version("A", 1);
+	write_version("B", 1);
+	write_version("C", 1);
+	write_version("D", 1);
+	write_version("L2", 2);
+	fx_pg_setup(&cfx, "model_cache");
+	/* A is active; B by a relative path, C by an absolute one, D by the empty path */
+	snprintf(dir, sizeof(dir), "%s/C", croot);
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "insert into model_versions(version, path) values ('A', 'A'), ('B', 'B'), "
+	         "('C', '%s'), ('D', ''), ('L2', 'L2'); select rs_model_activate('A')",
+	         dir);
+	fx_sql(&cfx, sql);
+	atomic_store(&prepared, 0);
+	atomic_store(&closed, 0);
+}
+
+static void
+cache_teardown(void)
+{
+	fx_pg_teardown(&cfx);
+	fx_rmtree(croot);
+}
+
+static void
+cache_open(int size, rs_model_slot **slot, rs_model_watch **w)
+{
+	rs_model_watch_config wc = {.pg_dsn = cfx.dsn,
+	                            .model_dir = croot,
+	                            .poll_ms = 0,
+	                            .svc = "test",
+	                            .prepare = count_prepare,
+	                            .cache_size = size};
+	cr_assert_eq(rs_model_slot_create(slot), 0);
+	cr_assert_eq(rs_model_watch_start(w, &wc, *slot), 0);
+	cr_assert_eq(rs_model_watch_check(*w), 0);
+}
+
+TestSuite(model_cache, .init = cache_setup, .fini = cache_teardown, .timeout = 30);
+
+Test(model_cache, named_versions_open_once_and_the_lru_one_is_evicted)
+{
+	rs_model_slot *slot;
+	rs_model_watch *w;
+	rs_model *m, *a, *held;
+	char err[256] = "", names[128], dir[128];
+
+	cache_open(2, &slot, &w);
+	cr_assert_eq(atomic_load(&prepared), 1, "the active version is prepared once");
+
+	/* the active version by name: the slot's own, nothing opened or cached */
+	cr_assert_eq(rs_model_watch_get(w, "A", &a, err, sizeof(err)), 0, "%s", err);
+	m = rs_model_slot_get(slot);
+	cr_assert_eq(a, m);
+	rs_model_unref(m);
+	rs_model_unref(a);
+	cr_assert_eq(rs_model_watch_cached(w, NULL, 0), 0);
+
+	/* B and C open on first use, prepared like the active one, then come from the cache */
+	cr_assert_eq(rs_model_watch_get(w, "B", &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(rs_model_version(m), "B");
+	cr_assert_eq(rs_model_n_items(m), 4);
+	cr_assert_geq(rs_model_bytes(m), 1000 + 4 * 24 + 4 * 3 * 4);
+	held = m; /* a request that is still running with B */
+	cr_assert_eq(rs_model_watch_get(w, "C", &m, err, sizeof(err)), 0, "%s", err);
+	snprintf(dir, sizeof(dir), "%s/C", croot);
+	cr_assert_str_eq(rs_model_dir(m), dir, "an absolute path is used as it is");
+	rs_model_unref(m);
+	cr_assert_eq(rs_model_watch_get(w, "B", &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(m, held, "B came from the cache");
+	rs_model_unref(m);
+	cr_assert_eq(atomic_load(&prepared), 3);
+	cr_assert_eq(rs_model_watch_cached(w, names, sizeof(names)), 2);
+	cr_assert_str_eq(names, "B,C");
+
+	/* a third version evicts the least recently used one (C), which closes at once: no
+	 * request holds it */
+	cr_assert_eq(rs_model_watch_get(w, "D", &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(rs_model_version(m), "D");
+	snprintf(dir, sizeof(dir), "%s/D", croot);
+	cr_assert_str_eq(rs_model_dir(m), dir, "an empty path is model_dir/version");
+	rs_model_unref(m);
+	cr_assert_eq(rs_model_watch_cached(w, names, sizeof(names)), 2);
+	cr_assert_str_eq(names, "D,B");
+	cr_assert_eq(atomic_load(&closed), 1, "the evicted version was closed");
+
+	/* B evicted while a request holds it: it stays usable until that request lets go */
+	cr_assert_eq(rs_model_watch_get(w, "C", &m, err, sizeof(err)), 0, "%s", err);
+	rs_model_unref(m);
+	cr_assert_str_eq((rs_model_watch_cached(w, names, sizeof(names)), names), "C,D");
+	cr_assert_eq(atomic_load(&closed), 1);
+	cr_assert_eq(rs_model_neighbours(held, 0, (rs_model_nb[4]){0}, 4), 2);
+	rs_model_unref(held);
+	cr_assert_eq(atomic_load(&closed), 2);
+
+	/* the active version still serves, untouched */
+	m = rs_model_slot_get(slot);
+	cr_assert_str_eq(rs_model_version(m), "A");
+	rs_model_unref(m);
+	rs_model_watch_stop(w); /* releases C and D */
+	cr_assert_eq(atomic_load(&closed), 4);
+	rs_model_slot_destroy(slot);
+	cr_assert_eq(atomic_load(&closed), 5, "every version opened was closed");
+}
+
+Test(model_cache, unknown_broken_and_uncached_versions)
+{
+	rs_model_slot *slot;
+	rs_model_watch *w;
+	rs_model *m = NULL;
+	char err[256] = "";
+
+	cache_open(0, &slot, &w);
+	cr_assert_eq(rs_model_watch_get(w, "nope", &m, err, sizeof(err)), RS_ENOTFOUND);
+	cr_assert_null(m);
+	cr_assert_not_null(strstr(err, "not published"), "%s", err);
+	cr_assert_eq(rs_model_watch_get(w, "", &m, err, sizeof(err)), RS_EINVAL);
+	cr_assert_eq(rs_model_watch_get(w, "L2", &m, err, sizeof(err)), RS_EVERSION);
+	cr_assert_not_null(strstr(err, "layout version 2"), "%s", err);
+	/* a parameter, never SQL text */
+	cr_assert_eq(rs_model_watch_get(w, "x' or ''='", &m, err, sizeof(err)), RS_ENOTFOUND);
+
+	/* cache size 0: each request opens and closes its version */
+	cr_assert_eq(rs_model_watch_get(w, "B", &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs_model_watch_cached(w, NULL, 0), 0);
+	int before = atomic_load(&closed);
+	rs_model_unref(m);
+	cr_assert_eq(atomic_load(&closed), before + 1);
+	rs_model_watch_stop(w);
+	rs_model_slot_destroy(slot);
+}
+
+Test(model_cache, database_down_is_unavailable_at_once)
+{
+	rs_model_slot *slot;
+	rs_model_watch *w;
+	rs_model *m;
+	char err[256] = "";
+	rs_model_watch_config wc = {.pg_dsn = "host=127.0.0.1 port=1 dbname=none",
+	                            .model_dir = croot,
+	                            .svc = "test",
+	                            .cache_size = 2};
+
+	cr_assert_eq(rs_model_slot_create(&slot), 0);
+	cr_assert_eq(rs_model_watch_start(&w, &wc, slot), 0);
+	double t0 = rs_mono_ms();
+	cr_assert_eq(rs_model_watch_get(w, "B", &m, err, sizeof(err)), RS_EUNAVAIL);
+	cr_assert_eq(rs_model_watch_get(w, "B", &m, err, sizeof(err)), RS_EUNAVAIL);
+	cr_assert_lt(rs_mono_ms() - t0, 3000.0);
+	rs_model_watch_stop(w);
 	rs_model_slot_destroy(slot);
 }
