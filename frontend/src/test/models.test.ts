@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { runMetricsChart, trainingSeconds, versionMetric } from '../admin/models';
+import { match } from '../router';
+import { niceTicks } from '../inspector/charts';
+import type { ModelVersion } from '../api/types';
+
+const base: ModelVersion = {
+  version: 'v1',
+  created_at: '2026-12-06T20:26:08.549Z',
+  active: true,
+  path: 'v1',
+  metrics: { model: 'two-stage', 'NDCG@20': 0.2, fit_seconds: 2.5 },
+  params: {},
+};
+
+describe('models page helpers', () => {
+  it('metric from the version, else from its run', () => {
+    expect(versionMetric(base, 'NDCG@20')).toBe(0.2);
+    expect(versionMetric({ ...base, run: { run_id: 1, status: 'ok', started_at: null, finished_at: null, durations: null, data_fingerprint: null, params: null, metrics: { 'two-stage': { 'Recall@20': 0.3 } } } }, 'Recall@20')).toBe(0.3);
+    expect(versionMetric(base, 'Recall@20')).toBeNull();
+  });
+  it('training time: durations total, else sum of stages, else fit_seconds', () => {
+    const run = { run_id: 1, status: 'ok', started_at: null, finished_at: null, data_fingerprint: null, params: null, metrics: null };
+    expect(trainingSeconds({ ...base, run: { ...run, durations: { total: 12 } } })).toBe(12);
+    expect(trainingSeconds({ ...base, run: { ...run, durations: { split: 1, fit: 2.5, eval: 'x' } } })).toBe(3.5);
+    expect(trainingSeconds(base)).toBe(2.5);
+  });
+  it('grouped bars: one dataset per model in the fixed order, null for missing metrics', () => {
+    const c = runMetricsChart(
+      { ...base, run: { run_id: 1, status: 'ok', started_at: null, finished_at: null, durations: null, data_fingerprint: null, params: null, metrics: { als: { 'NDCG@20': 0.1 }, pop: { 'NDCG@20': 0.05, 'Recall@20': 0.07 } } } },
+      ['NDCG@20', 'Recall@20'],
+      { pop: '#111111' },
+    )!;
+    expect(c.data.labels).toEqual(['NDCG@20', 'Recall@20']);
+    expect(c.data.datasets.map((d) => [d.label, d.data])).toEqual([
+      ['pop', [0.05, 0.07]],
+      ['als', [0.1, null]],
+    ]);
+    expect(c.data.datasets[0]!.backgroundColor).toBe('#111111');
+    expect(runMetricsChart(base, ['NDCG@20'], {})).toBeNull();
+  });
+});
+
+describe('router match', () => {
+  it('extracts params', () => expect(match('/item/:id', '/item/42')).toEqual({ id: '42' }));
+  it('rejects other shapes', () => {
+    expect(match('/item/:id', '/item/42/x')).toBeNull();
+    expect(match('/item/:id', '/cart')).toBeNull();
+  });
+});
+
+describe('waterfall axis', () => {
+  it('nice ticks cover the range', () => {
+    expect(niceTicks(9)).toEqual([0, 5]);
+    expect(niceTicks(20)).toEqual([0, 5, 10, 15, 20]);
+  });
+});
