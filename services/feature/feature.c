@@ -56,6 +56,7 @@ feat_open(feat_state **out, const feat_config *cfg)
 	        .poll_ms = cfg->model_poll_ms,
 	        .svc = "feature",
 	        .prepare = feat_fold_prepare,
+	        .cache_size = cfg->model_cache,
 	};
 	if ((rv = rs_model_slot_create(&st->fs_slot)) != 0 ||
 	    (rv = rs_model_watch_start(&st->fs_watch, &wc, st->fs_slot)) != 0)

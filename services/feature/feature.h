@@ -21,6 +21,7 @@
 #include "sub.h"
 
 #define FEAT_MAX_EVENTS_LIMIT 1000 /* a request asking for more is invalid */
+#define FEAT_MAX_HYPOTHETICAL 100  /* what-if events per request */
 
 typedef struct feat_config {
 	const char *pg_dsn;
@@ -35,6 +36,7 @@ typedef struct feat_config {
 	int pg_timeout_ms;     /* statement_timeout, and the wait when a request has no deadline */
 	const char *model_dir; /* RS_MODEL_DIR: relative model_versions.path resolves here */
 	int model_poll_ms;     /* check of the active version; 0 = only feat_model_check */
+	int model_cache;       /* other versions kept open for requests that name one */
 } feat_config;
 
 typedef struct feat_state {

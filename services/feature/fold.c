@@ -48,6 +48,7 @@ feat_fold_prepare(void *ud, rs_model *m)
 		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint) f, (blasint) n, 1.0f,
 		            Y, (blasint) f, 0.0f, a->G, (blasint) f);
 	rs_model_set_aux(m, a, fold_aux_free);
+	rs_model_set_aux_bytes(m, sizeof(*a) + (size_t) f * f * sizeof(float));
 	return 0;
 }
 

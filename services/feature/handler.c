@@ -1,5 +1,7 @@
 /* Request handlers of rs-feature: USER_FEATURES and HEALTH. */
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "event.pb-c.h"
 #include "feature.h"
@@ -21,6 +23,72 @@ feat_status_of(int rv)
 	default:
 		return RS__STATUS__STATUS_INTERNAL;
 	}
+}
+
+/* The version a request is served with: the one its header names (opened on demand by the
+ * watch's cache), else the active one (NULL when none is active). Returns 0, or fails the call
+ * (STATUS_NOT_FOUND for a version that is not published) and returns an RS_E*. */
+static int
+feat_request_model(feat_state *st, rs_rpc_call *call, const Rs__RequestHeader *hdr, rs_model **out)
+{
+	char err[300];
+	int rv;
+
+	if (hdr == NULL || hdr->model_version == NULL || hdr->model_version[0] == '\0') {
+		*out = rs_model_slot_get(st->fs_slot);
+		return 0;
+	}
+	if ((rv = rs_model_watch_get(st->fs_watch, hdr->model_version, out, err, sizeof(err))) == 0)
+		return 0;
+	rs_rpc_fail(call,
+	            rv == RS_ENOTFOUND ? RS__STATUS__STATUS_NOT_FOUND
+	            : rv == RS_ENOMEM  ? RS__STATUS__STATUS_INTERNAL
+	                               : RS__STATUS__STATUS_UNAVAILABLE,
+	            "%s", err);
+	return rv;
+}
+
+/* A what-if request's hypothetical events must be plain events on real ids. */
+static int
+feat_check_hypothetical(rs_rpc_call *call, const Rs__UserFeaturesRequest *req)
+{
+	if (req->n_hypothetical > FEAT_MAX_HYPOTHETICAL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "at most %d hypothetical events",
+		            FEAT_MAX_HYPOTHETICAL);
+		return RS_EINVAL;
+	}
+	for (size_t i = 0; i < req->n_hypothetical; i++) {
+		const Rs__HistoryEvent *e = req->hypothetical[i];
+		if (e->item_id <= 0 || e->type <= RS__EVENT_TYPE__EVENT_UNSPECIFIED ||
+		    e->type > RS__EVENT_TYPE__EVENT_NOT_INTERESTED || !isfinite(e->value)) {
+			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
+			            "hypothetical event %zu needs item_id > 0 and a known type", i);
+			return RS_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The history the answer and the embedding use: the hypothetical events as if they had just
+ * happened (the last one given is the newest, 1 ms apart, ending now), then the stored ones.
+ * Arena memory; nothing is written back. NULL when out of memory. */
+static feat_event *
+feat_with_hypothetical(rs_rpc_call *call, const Rs__UserFeaturesRequest *req, const feat_event *ev,
+                       uint32_t n)
+{
+	size_t nh = req->n_hypothetical;
+	feat_event *all = rs_arena_alloc(call->arena, (n + nh) * sizeof(*all));
+	int64_t now = rs_now_ms();
+	if (all == NULL)
+		return NULL;
+	for (size_t i = 0; i < nh; i++) {
+		const Rs__HistoryEvent *e = req->hypothetical[nh - 1 - i];
+		all[i] =
+		        (feat_event){e->item_id, now - (int64_t) i, e->value, 0, (int32_t) e->type};
+	}
+	if (n > 0)
+		memcpy(all + nh, ev, n * sizeof(*ev));
+	return all;
 }
 
 static void
@@ -45,6 +113,12 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 		            FEAT_MAX_EVENTS_LIMIT);
 		return;
 	}
+	if (feat_check_hypothetical(call, req) != 0)
+		return;
+	/* The version this request is served with (an unknown one fails before any work). */
+	rs_model *model;
+	if (feat_request_model(st, call, req->header, &model) != 0)
+		return;
 	want = req->max_events != 0 ? req->max_events : (uint32_t) st->fs_cfg.max_events;
 	if (want > (uint32_t) st->fs_cfg.history_cap)
 		want = (uint32_t) st->fs_cfg.history_cap;
@@ -53,6 +127,7 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 	uint32_t cap = (uint32_t) st->fs_cfg.history_cap;
 	feat_event *ev = rs_arena_alloc(call->arena, cap * sizeof(feat_event));
 	if (ev == NULL) {
+		rs_model_unref(model);
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 		return;
 	}
@@ -68,6 +143,7 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 		rv = feat_store_load_user(st->fs_store, req->user_id, cap, call->deadline_unix_ms,
 		                          ev, &n, &total, &known);
 		if (rv != 0) {
+			rs_model_unref(model);
 			rs_metric_add(st->fs_pg_fail, 1);
 			rs_rpc_fail(call, feat_status_of(rv), "history unavailable: %s",
 			            rs_strerror(rv));
@@ -79,10 +155,21 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 		if (n > want)
 			n = want;
 	}
+	if (req->n_hypothetical > 0) { /* what-if: for this answer only */
+		if ((ev = feat_with_hypothetical(call, req, ev, n)) == NULL) {
+			rs_model_unref(model);
+			rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+			return;
+		}
+		n += (uint32_t) req->n_hypothetical;
+		total += req->n_hypothetical;
+		known = 1;
+	}
 
 	Rs__HistoryEvent *hs = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*hs));
 	Rs__HistoryEvent **hp = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*hp));
 	if (hs == NULL || hp == NULL) {
+		rs_model_unref(model);
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 		return;
 	}
@@ -95,7 +182,6 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 		hp[i] = &hs[i];
 	}
 	/* The embedding of the version this request sees, from the returned history. */
-	rs_model *model = rs_model_slot_get(st->fs_slot);
 	if (model != NULL && rs_model_aux(model) != NULL && n > 0) {
 		uint32_t f = rs_model_factors(model);
 		float *emb = rs_arena_alloc(call->arena, f * sizeof(float));

@@ -23,6 +23,8 @@ static const rs_cfg_field feat_cfg_fields[] = {
         RS_CFG_INT("RS_FEATURE_PG_TIMEOUT_MS", feat_config, pg_timeout_ms, 500, 10, 60000),
         RS_CFG_STR("RS_MODEL_DIR", feat_config, model_dir, ""),
         RS_CFG_INT("RS_FEATURE_MODEL_POLL_MS", feat_config, model_poll_ms, 2000, 0, 3600000),
+        RS_CFG_INT("RS_FEATURE_MODEL_CACHE", feat_config, model_cache, RS_MODEL_CACHE_DEFAULT, 0,
+                   RS_MODEL_CACHE_MAX),
         RS_CFG_END,
 };
 

@@ -3,6 +3,8 @@
  * under load, and the fold-in time for 20,000 x 64. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,12 +57,12 @@ write_version(const char *name, const float *Y)
 }
 
 static void
-start(int poll_ms)
+start_pub(int poll_ms, const char *pub_url)
 {
 	feat_config cfg = {
 	        .pg_dsn = fx.dsn,
 	        .url = url,
-	        .pub_url = "",
+	        .pub_url = pub_url,
 	        .workers = 2,
 	        .log_level = RS_LOG_WARN,
 	        .max_events = 50,
@@ -70,6 +72,7 @@ start(int poll_ms)
 	        .pg_timeout_ms = 1000,
 	        .model_dir = root,
 	        .model_poll_ms = poll_ms,
+	        .model_cache = 2,
 	};
 	snprintf(url, sizeof(url), "inproc://feature-model-test-%d", (int) getpid());
 	rs_log_init("feature-test", RS_LOG_WARN);
@@ -83,16 +86,24 @@ start(int poll_ms)
 }
 
 static void
+start(int poll_ms)
+{
+	start_pub(poll_ms, "");
+}
+
+static void
 setup(void)
 {
 	snprintf(root, sizeof(root), "/tmp/rs-feat-model-XXXXXX");
 	fx_tmpdir(root);
 	write_version("fv1", Y1);
 	write_version("fv2", Y2);
+	write_version("fv3", Y2);
+	write_version("fv4", Y1);
 	fx_pg_setup(&fx, "feat_m");
 	fx_sql(&fx, seed_sql);
 	fx_sql(&fx, "insert into model_versions(version, path) values ('fv1', 'fv1'), ('fv2', "
-	            "'fv2'); select rs_model_activate('fv1')");
+	            "'fv2'), ('fv3', 'fv3'), ('fv4', 'fv4'); select rs_model_activate('fv1')");
 }
 
 static void
@@ -107,6 +118,29 @@ teardown(void)
 }
 
 TestSuite(feat_model, .init = setup, .fini = teardown, .timeout = 20);
+
+/* One USER_FEATURES call served with `version` ("" = the active one) and the hypothetical
+ * events hyp[0..nh) (what-if); returns the status (or -1000 + RS_E*). */
+static int
+features_ex(rs_arena *a, int64_t user, const char *version, Rs__HistoryEvent *const *hyp, size_t nh,
+            Rs__UserFeaturesResponse **out)
+{
+	Rs__UserFeaturesRequest req = RS__USER_FEATURES_REQUEST__INIT;
+	Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
+	Rs__Status status;
+	char err[256];
+	h.request_id = "f";
+	h.deadline_unix_ms = rs_now_ms() + 2000;
+	h.model_version = (char *) version;
+	req.header = &h;
+	req.user_id = user;
+	req.n_hypothetical = nh;
+	req.hypothetical = (Rs__HistoryEvent **) hyp;
+	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_USER_FEATURES, &req.base,
+	                        &rs__user_features_response__descriptor, 2000, a, (void **) out,
+	                        &status, err, sizeof(err));
+	return rv != 0 ? -1000 + rv : (int) status;
+}
 
 static int
 features(rs_arena *a, int64_t user, Rs__UserFeaturesResponse **out)
@@ -321,4 +355,181 @@ Test(feat_model, fold_in_time_20000x64)
 	rs_model_unref(m);
 	free(big_ids);
 	free(Y);
+}
+
+static void
+assert_embedding(const Rs__UserFeaturesResponse *r, const double *u)
+{
+	cr_assert_eq(r->n_embedding, NF);
+	for (int a = 0; a < NF; a++)
+		cr_assert_float_eq(r->embedding[a], u[a], 1e-4, "dim %d: %f vs %f", a,
+		                   r->embedding[a], u[a]);
+}
+
+/* A request that names a published version is served with it (fold-in with its factors, the
+ * answer names it) while requests that name none keep the active one; an unknown version is
+ * NOT_FOUND; at most model_cache (2) other versions stay open, the least recently used goes. */
+Test(feat_model, a_named_version_serves_one_request_and_the_active_one_the_rest)
+{
+	Rs__UserFeaturesResponse *r;
+	double u1[NF], u2[NF];
+	char names[64];
+	start(0);
+	cr_assert_eq(feat_model_check(st), 0);
+	direct_solve(Y1, (int[]){0, 1}, (double[]){3.0, 1.5}, 2, u1);
+	direct_solve(Y2, (int[]){0, 1}, (double[]){3.0, 1.5}, 2, u2);
+
+	cr_assert_eq(features_ex(arena, 1, "fv2", NULL, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "fv2");
+	assert_embedding(r, u2);
+	cr_assert_eq(r->n_recent, 3);
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "fv1");
+	assert_embedding(r, u1);
+	cr_assert_eq(features_ex(arena, 1, "fv1", NULL, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "fv1");
+	cr_assert_eq(rs_model_watch_cached(st->fs_watch, names, sizeof(names)), 1);
+	cr_assert_str_eq(names, "fv2", "the active version is not cached twice");
+
+	cr_assert_eq(features_ex(arena, 1, "no-such-version", NULL, 0, &r),
+	             RS__STATUS__STATUS_NOT_FOUND);
+
+	/* a third named version evicts the least recently used one */
+	cr_assert_eq(features_ex(arena, 1, "fv3", NULL, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "fv3");
+	assert_embedding(r, u2);
+	cr_assert_eq(features_ex(arena, 1, "fv2", NULL, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(features_ex(arena, 1, "fv4", NULL, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "fv4");
+	assert_embedding(r, u1);
+	cr_assert_eq(rs_model_watch_cached(st->fs_watch, names, sizeof(names)), 2);
+	cr_assert_str_eq(names, "fv4,fv2");
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "fv1");
+	assert_embedding(r, u1);
+}
+
+static Rs__HistoryEvent *
+hyp_event(Rs__HistoryEvent *e, int64_t item, Rs__EventType type)
+{
+	rs__history_event__init(e);
+	e->item_id = item;
+	e->type = type;
+	e->ts_ms = 1; /* ignored: what-if events happen now */
+	return e;
+}
+
+static int64_t
+event_rows(void)
+{
+	PGresult *res = PQexec(fx.conn, "select count(*) from events");
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	int64_t n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
+}
+
+/* What-if: hypothetical events join the returned history (newest first: the last one given is
+ * the newest, all newer than what is stored) and the embedding is the fold-in of exactly that
+ * history; nothing is stored (events table), cached (the user's cache entry, with the event
+ * stream connected, still holds the stored history) or kept for the next request. */
+Test(feat_model, hypothetical_events_fold_into_this_answer_only)
+{
+	Rs__UserFeaturesResponse *r;
+	Rs__HistoryEvent e[3], *hyp[3];
+	double u[NF];
+	nng_socket pub;
+	char pub_url[64];
+
+	snprintf(pub_url, sizeof(pub_url), "inproc://feature-model-pub-%d", (int) getpid());
+	cr_assert_eq(nng_pub0_open(&pub), 0);
+	cr_assert_eq(nng_listen(pub, pub_url, NULL, 0), 0);
+	start_pub(0, pub_url);
+	cr_assert_eq(feat_model_check(st), 0);
+	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) == 0; i++)
+		usleep(5000);
+	cr_assert_gt(feat_sub_connected(st->fs_sub), 0);
+	int64_t rows = event_rows();
+
+	/* user 2 viewed 12 (code 2); what if they bought 10 (code 0) and then viewed 11? */
+	cr_assert_eq(features(arena, 2, &r), RS__STATUS__STATUS_OK); /* loads the cache */
+	int64_t stored_ts = r->recent[0]->ts_ms;
+	hyp[0] = hyp_event(&e[0], 10, RS__EVENT_TYPE__EVENT_PURCHASE);
+	hyp[1] = hyp_event(&e[1], 11, RS__EVENT_TYPE__EVENT_VIEW);
+	int64_t t0 = rs_now_ms();
+	cr_assert_eq(features_ex(arena, 2, "", hyp, 2, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 3);
+	cr_assert_eq(r->recent[0]->item_id, 11);
+	cr_assert_eq(r->recent[0]->type, RS__EVENT_TYPE__EVENT_VIEW);
+	cr_assert_eq(r->recent[1]->item_id, 10);
+	cr_assert_eq(r->recent[1]->type, RS__EVENT_TYPE__EVENT_PURCHASE);
+	cr_assert_eq(r->recent[2]->item_id, 12);
+	cr_assert_eq(r->recent[2]->ts_ms, stored_ts);
+	cr_assert(r->recent[0]->ts_ms >= t0 && r->recent[0]->ts_ms > r->recent[1]->ts_ms &&
+	          r->recent[1]->ts_ms > stored_ts);
+	cr_assert_eq(r->total_events, 3);
+	/* the fold-in of {10: purchase 3, 11: view 1, 12: view 1} */
+	direct_solve(Y1, (int[]){0, 1, 2}, (double[]){3.0, 1.0, 1.0}, 3, u);
+	assert_embedding(r, u);
+
+	/* not_interested as a what-if takes the item out of the fold-in; with a named version */
+	hyp[0] = hyp_event(&e[0], 12, RS__EVENT_TYPE__EVENT_NOT_INTERESTED);
+	hyp[1] = hyp_event(&e[1], 11, RS__EVENT_TYPE__EVENT_ADD_TO_CART);
+	cr_assert_eq(features_ex(arena, 2, "fv2", hyp, 2, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "fv2");
+	cr_assert_eq(r->recent[1]->type, RS__EVENT_TYPE__EVENT_NOT_INTERESTED);
+	direct_solve(Y2, (int[]){1}, (double[]){2.0}, 1, u);
+	assert_embedding(r, u);
+
+	/* a new user with only hypothetical events has a history and a vector */
+	hyp[0] = hyp_event(&e[0], 11, RS__EVENT_TYPE__EVENT_CLICK);
+	cr_assert_eq(features_ex(arena, 77, "", hyp, 1, &r), RS__STATUS__STATUS_OK);
+	cr_assert(r->known_user);
+	cr_assert_eq(r->n_recent, 1);
+	direct_solve(Y1, (int[]){1}, (double[]){1.5}, 1, u);
+	assert_embedding(r, u);
+
+	/* nothing was kept: the next answer, the cache entry and the table are as before */
+	cr_assert_eq(features(arena, 2, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 1);
+	cr_assert_eq(r->recent[0]->item_id, 12);
+	cr_assert_eq(r->total_events, 1);
+	direct_solve(Y1, (int[]){2}, (double[]){1.0}, 1, u);
+	assert_embedding(r, u);
+	feat_event ev[8];
+	uint32_t n = 0;
+	uint64_t total = 0;
+	int known = 0;
+	cr_assert_eq(feat_cache_get(st->fs_cache, 2, feat_sub_epoch(st->fs_sub), 0, 8, ev, &n,
+	                            &total, &known),
+	             0, "user 2 is served from the stream-fed cache");
+	cr_assert_eq(n, 1);
+	cr_assert_eq(ev[0].item_id, 12);
+	cr_assert_eq(total, 1);
+	cr_assert_eq(feat_cache_get(st->fs_cache, 77, feat_sub_epoch(st->fs_sub), 0, 8, ev, &n,
+	                            &total, &known),
+	             0);
+	cr_assert_eq(n, 0, "the what-if user's cache entry holds no hypothetical event");
+	cr_assert_eq(event_rows(), rows, "a what-if request stored an event");
+	cr_assert_eq(features(arena, 77, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 0);
+	nng_close(pub);
+}
+
+Test(feat_model, bad_hypothetical_events_are_invalid)
+{
+	Rs__UserFeaturesResponse *r;
+	Rs__HistoryEvent e[FEAT_MAX_HYPOTHETICAL + 1], *hyp[FEAT_MAX_HYPOTHETICAL + 1];
+	start(0);
+	hyp[0] = hyp_event(&e[0], 0, RS__EVENT_TYPE__EVENT_VIEW);
+	cr_assert_eq(features_ex(arena, 1, "", hyp, 1, &r), RS__STATUS__STATUS_INVALID);
+	hyp[0] = hyp_event(&e[0], 10, RS__EVENT_TYPE__EVENT_UNSPECIFIED);
+	cr_assert_eq(features_ex(arena, 1, "", hyp, 1, &r), RS__STATUS__STATUS_INVALID);
+	for (int i = 0; i <= FEAT_MAX_HYPOTHETICAL; i++)
+		hyp[i] = hyp_event(&e[i], 10, RS__EVENT_TYPE__EVENT_VIEW);
+	cr_assert_eq(features_ex(arena, 1, "", hyp, FEAT_MAX_HYPOTHETICAL + 1, &r),
+	             RS__STATUS__STATUS_INVALID);
+	cr_assert_eq(features_ex(arena, 1, "", hyp, FEAT_MAX_HYPOTHETICAL, &r),
+	             RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, FEAT_MAX_HYPOTHETICAL + 3);
 }
