@@ -2,7 +2,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { Header } from './components/Header';
 import { Toast } from './components/Toast';
 import { match, navigate, useLocation } from './router';
-import { session, sessionNote } from './state/app';
+import { session, sessionNote, setSessionHint } from './state/app';
 import { useStore } from './state/store';
 import { setUnauthorizedHandler } from './api/http';
 import { Home } from './pages/Home';
@@ -19,6 +19,7 @@ export const Health = lazyPage<object>(() => import('./admin/HealthPage').then((
 
 setUnauthorizedHandler((_path, e) => {
   if (!session.get()) return;
+  setSessionHint(false);
   session.set(null);
   sessionNote.set(e.message === 'session expired' ? 'Your session has expired: please log in again.' : 'You are no longer logged in: please log in again.');
   const here = window.location.pathname + window.location.search;

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Link, navigate, useLocation } from '../router';
-import { activeVersion, cart, cartTick, session, sessionNote } from '../state/app';
+import { activeVersion, cart, cartTick, session, sessionNote, setSessionHint } from '../state/app';
 import { useStore, store } from '../state/store';
 import { categories as fetchCategories, logout } from '../api/client';
 import { topCategory } from '../lib/picture';
@@ -78,6 +78,7 @@ export function Header() {
                   void logout()
                     .catch(() => undefined)
                     .then(() => {
+                      setSessionHint(false);
                       session.set(null);
                       navigate('/login');
                     });
@@ -101,7 +102,15 @@ export function Header() {
             {cats?.length === 0 && <li class="muted">no categories available</li>}
             {cats?.map((c) => (
               <li key={c}>
-                <Link href={`/browse?category=${encodeURIComponent(c)}`}>{c}</Link>
+                <Link
+                  href={`/browse?category=${encodeURIComponent(c)}`}
+                  onClick={(e) => {
+                    const d = (e.currentTarget as HTMLElement).closest('details');
+                    if (d) d.open = false;
+                  }}
+                >
+                  {c}
+                </Link>
               </li>
             ))}
           </ul>

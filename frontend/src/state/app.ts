@@ -44,15 +44,45 @@ export function dismissed(): Dismissed {
   return dismissedObj;
 }
 
+// The session cookie is HttpOnly, so the page cannot see it. A hint in localStorage says whether
+// this browser logged in: without it GET /v1/me is not asked (its 401 for anonymous visitors
+// would be a console error on every page).
+const HINT = 'rs.session-hint';
+export function setSessionHint(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(HINT, '1');
+    else localStorage.removeItem(HINT);
+  } catch {
+    /* storage disabled: /v1/me is always asked */
+  }
+}
+function sessionHint(): boolean {
+  try {
+    return localStorage.getItem(HINT) !== '0' && localStorage.getItem(HINT) !== null;
+  } catch {
+    return true;
+  }
+}
+
+session.subscribe((m) => {
+  if (m) setSessionHint(true);
+});
+
 export async function refreshSession(): Promise<void> {
+  if (!sessionHint()) {
+    session.set(null);
+    return;
+  }
   try {
     session.set(await fetchMe());
   } catch (e) {
     // 401: anonymous. Anything else (server down): anonymous too, with a note the header shows.
     session.set(null);
     if (e instanceof ApiError && e.status === 401) {
-      if (e.message === 'session expired') sessionNote.set('Your session has expired: please log in again.');
-    } else sessionNote.set('Could not check your login: the server did not answer.');
+      setSessionHint(false);
+      sessionNote.set('Your session has expired: please log in again.');
+    }
+    else sessionNote.set('Could not check your login: the server did not answer.');
   }
   cartTick.update((n) => n + 1);
 }
