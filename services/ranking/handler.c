@@ -94,8 +94,10 @@ rank_validate(rs_rpc_call *call, const Rs__RankRequest *req)
 	return 0;
 }
 
+/* One item's explain row: every feature with its label, value and contribution. */
 static Rs__Feature **
-rank_explain(rs_rpc_call *call, const float *x, const char *const *names, int nf)
+rank_explain(rs_rpc_call *call, const float *x, const float *contrib, const char *const *names,
+             char *const *labels, int nf)
 {
 	Rs__Feature **fp = rs_arena_alloc(call->arena, (size_t) nf * sizeof(*fp));
 	Rs__Feature *fs = rs_arena_alloc(call->arena, (size_t) nf * sizeof(*fs));
@@ -104,10 +106,59 @@ rank_explain(rs_rpc_call *call, const float *x, const char *const *names, int nf
 	for (int f = 0; f < nf; f++) {
 		rs__feature__init(&fs[f]);
 		fs[f].name = (char *) names[f];
+		fs[f].label = labels[f];
 		fs[f].value = x[f];
+		fs[f].contribution = contrib[f];
 		fp[f] = &fs[f];
 	}
 	return fp;
+}
+
+/* The labels of a scorer's features (labels.h), once per request; a name without one (a source
+ * the table does not know) is shown as itself. Arena memory; NULL when out of memory. */
+static char **
+rank_labels(rs_rpc_call *call, const char *const *names, int nf)
+{
+	char **out = rs_arena_alloc(call->arena, (size_t) nf * sizeof(*out));
+	char buf[160];
+	for (int f = 0; out != NULL && f < nf; f++) {
+		const char *l = rank_feature_label(names[f], buf, sizeof(buf));
+		if ((out[f] = rs_arena_strdup(call->arena, l != NULL ? l : names[f])) == NULL)
+			return NULL;
+	}
+	return out;
+}
+
+/* The scorer a request is served with: the version its header names (an active one by name is
+ * the current scorer; another one comes from the watch's cache, *vm holding it for the
+ * request), else the current scorer. NULL after failing the call (STATUS_NOT_FOUND for a
+ * version that is not published). */
+static rank_scorer *
+rank_request_scorer(rank_state *st, rs_rpc_call *call, const Rs__RequestHeader *hdr, rs_model **vm)
+{
+	const char *v = hdr != NULL ? hdr->model_version : NULL;
+	rank_scorer *s = rank_current_scorer(st);
+	char err[300];
+	int rv;
+
+	*vm = NULL;
+	if (v == NULL || v[0] == '\0' || strcmp(s->version, v) == 0)
+		return s;
+	rank_scorer_unref(s);
+	if ((rv = rs_model_watch_get(st->rs_watch, v, vm, err, sizeof(err))) != 0) {
+		rs_rpc_fail(call,
+		            rv == RS_ENOTFOUND ? RS__STATUS__STATUS_NOT_FOUND
+		            : rv == RS_ENOMEM  ? RS__STATUS__STATUS_INTERNAL
+		                               : RS__STATUS__STATUS_UNAVAILABLE,
+		            "%s", err);
+		return NULL;
+	}
+	if ((s = rank_version_scorer(st, *vm)) == NULL) {
+		rs_model_unref(*vm);
+		*vm = NULL;
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+	}
+	return s;
 }
 
 static void
@@ -119,12 +170,15 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	Rs__ResponseHeader h;
 	rank_catalog *cat = NULL;
 	rank_scorer *scorer = NULL;
+	rs_model *vm = NULL; /* a version the request names (held while its scorer is used) */
 	rank_user user;
 	size_t n = 0;
 
 	if (rs_rpc_unpack(call, &rs__rank_request__descriptor, (void **) &req) != 0)
 		return;
 	if (rank_validate(call, req) != 0)
+		return;
+	if ((scorer = rank_request_scorer(st, call, req->header, &vm)) == NULL)
 		return;
 	uint32_t k = req->k != 0 ? req->k : (uint32_t) st->rs_cfg.default_k;
 	size_t nc = req->n_candidates, nh = req->n_recent;
@@ -185,7 +239,6 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	if (x == NULL || contrib == NULL || scores == NULL || ord == NULL)
 		goto nomem;
 	rank_features_compute(&user, cands, n, x);
-	scorer = rank_current_scorer(st);
 	const rank_ranker *rk = scorer->ranker;
 	int nf = rk != NULL ? rank_ranker_nfeat(rk) : RANK_NF;
 	float *rx = x; /* the rows the scorer reads: the ranker's, else the linear features */
@@ -220,13 +273,18 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		ord[i] = (order){scores[i], i};
 	qsort(ord, n, sizeof(*ord), cmp_order);
 
+	/* The answer: the best k; with explain, the best explain_items of all (each with its
+	 * features and their contributions). Without explain nothing beyond k is computed. */
 	size_t nout = n < k ? n : k;
+	if (req->explain && req->explain_items > nout)
+		nout = req->explain_items < n ? req->explain_items : n;
+	float *ct = NULL; /* learned ranker: contributions of the rows shown, (nf + 1) each */
 	if (rk != NULL && nout > 0) {
 		/* contributions (approximate) only for the rows shown, mapped onto the reason
 		 * groups of the linear features */
 		float *xt = rs_arena_alloc(call->arena, nout * (size_t) nf * sizeof(float));
-		float *ct = rs_arena_alloc(call->arena, nout * (size_t) (nf + 1) * sizeof(float));
 		float *st_ = rs_arena_alloc(call->arena, nout * sizeof(float));
+		ct = rs_arena_alloc(call->arena, nout * (size_t) (nf + 1) * sizeof(float));
 		if (xt == NULL || ct == NULL || st_ == NULL)
 			goto nomem;
 		for (size_t r = 0; r < nout; r++)
@@ -255,6 +313,10 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	Rs__RankedItem **ip = rs_arena_alloc(call->arena, (nout ? nout : 1) * sizeof(*ip));
 	if (items == NULL || ip == NULL)
 		goto nomem;
+	const char *const *names = rk != NULL ? rank_ranker_names(rk) : rank_feature_names;
+	char **labels = NULL;
+	if (req->explain && (labels = rank_labels(call, names, nf)) == NULL)
+		goto nomem;
 	title_ctx tctx = {ids, nc, cat};
 	for (size_t r = 0; r < nout; r++) {
 		size_t i = ord[r].i;
@@ -277,10 +339,10 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		it->category = (char *) cands[i].category;
 		it->price = c->price;
 		if (req->explain) {
-			const char *const *names =
-			        rk != NULL ? rank_ranker_names(rk) : rank_feature_names;
-			if ((it->features = rank_explain(call, &rx[i * (size_t) nf], names, nf)) ==
-			    NULL)
+			const float *cb =
+			        rk != NULL ? &ct[r * (size_t) (nf + 1)] : &contrib[i * RANK_NF];
+			if ((it->features = rank_explain(call, &rx[i * (size_t) nf], cb, names,
+			                                 labels, nf)) == NULL)
 				goto nomem;
 			it->n_features = (size_t) nf;
 		}
@@ -292,12 +354,21 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	resp.header = &h;
 	resp.items = ip;
 	resp.n_items = nout;
+	if (req->explain) {
+		/* score = base_score + the contributions: the linear scorer has no intercept; the
+		 * learned ranker's bias column (base_score + the trees' root means) is the same for
+		 * every row */
+		resp.ranker = (char *) scorer->ops->name;
+		resp.base_score = rk != NULL && nout > 0 ? ct[nf] : 0.0f;
+		resp.contributions = rk != NULL ? "approximate" : "exact";
+	}
 	rs_rpc_reply(call, &resp.base); /* packs now: catalog strings are still referenced */
 	goto out;
 nomem:
 	rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 out:
 	rank_scorer_unref(scorer); /* after the reply is packed: it names the version */
+	rs_model_unref(vm);        /* after its scorer: a named version owns it */
 	rank_catalog_unref(cat);
 }
 

@@ -19,6 +19,8 @@ static const rs_cfg_field rank_cfg_fields[] = {
         RS_CFG_INT("RS_RANKING_PG_TIMEOUT_MS", rank_config, pg_timeout_ms, 10000, 100, 600000),
         RS_CFG_STR("RS_MODEL_DIR", rank_config, model_dir, ""),
         RS_CFG_INT("RS_RANKING_MODEL_POLL_MS", rank_config, model_poll_ms, 2000, 0, 3600000),
+        RS_CFG_INT("RS_RANKING_MODEL_CACHE", rank_config, model_cache, RS_MODEL_CACHE_DEFAULT, 0,
+                   RS_MODEL_CACHE_MAX),
         RS_CFG_END,
 };
 

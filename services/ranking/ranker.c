@@ -26,6 +26,7 @@ typedef struct ranker_booster {
 
 struct rank_ranker {
 	rs_model *model;
+	int holds_model; /* 1: a reference on model (rank_ranker_open), 0: borrowed */
 	int n_src, cand_n, knn_src, pop_src, nfeat;
 	char src[RS_RANKFEAT_MAX_SRC][32];
 	rs_rankfeat_norm norm;
@@ -372,8 +373,8 @@ ranker_boosters(rank_ranker *r, const char *dir, int n, char *err, size_t errn)
 	return 0;
 }
 
-int
-rank_ranker_open(rs_model *m, int n_boosters, rank_ranker **out, char *err, size_t errn)
+static int
+ranker_open(rs_model *m, int n_boosters, int hold, rank_ranker **out, char *err, size_t errn)
 {
 	rank_ranker *r;
 	int rv;
@@ -383,7 +384,8 @@ rank_ranker_open(rs_model *m, int n_boosters, rank_ranker **out, char *err, size
 		                  "no ranker.json");
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return RS_ENOMEM;
-	r->model = rs_model_ref(m);
+	r->model = hold ? rs_model_ref(m) : m;
+	r->holds_model = hold;
 	atomic_init(&r->next, 0);
 	if ((rv = ranker_manifest(r, rs_model_dir(m), err, errn)) != 0 ||
 	    (rv = ranker_lmdb(r, rs_model_dir(m), err, errn)) != 0 ||
@@ -399,6 +401,18 @@ rank_ranker_open(rs_model *m, int n_boosters, rank_ranker **out, char *err, size
 	}
 	*out = r;
 	return 0;
+}
+
+int
+rank_ranker_open(rs_model *m, int n_boosters, rank_ranker **out, char *err, size_t errn)
+{
+	return ranker_open(m, n_boosters, 1, out, err, errn);
+}
+
+int
+rank_ranker_open_borrowed(rs_model *m, int n_boosters, rank_ranker **out, char *err, size_t errn)
+{
+	return ranker_open(m, n_boosters, 0, out, err, errn);
 }
 
 void
@@ -417,7 +431,8 @@ rank_ranker_destroy(rank_ranker *r)
 	free(r->item_feat);
 	free(r->pop);
 	free(r->pop_order);
-	rs_model_unref(r->model);
+	if (r->holds_model)
+		rs_model_unref(r->model);
 	free(r);
 }
 

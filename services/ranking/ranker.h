@@ -11,7 +11,8 @@
  * first use, a per-thread output buffer), so the ranker holds a pool of boosters, each behind a
  * mutex and warmed up once at open; a request locks one (round robin) for its predict calls.
  *
- * The ranker keeps a reference to its rs_model (item codes), dropped by rank_ranker_destroy. */
+ * The ranker keeps a reference to its rs_model (item codes), dropped by rank_ranker_destroy
+ * (rank_ranker_open_borrowed: none, for a ranker its model owns). */
 #ifndef RANK_RANKER_H
 #define RANK_RANKER_H
 
@@ -32,6 +33,12 @@ typedef struct rank_ranker rank_ranker;
  * RS_EIO, RS_ENOMEM; err says why. */
 int rank_ranker_open(rs_model *m, int n_boosters, rank_ranker **out, char *err, size_t errn);
 void rank_ranker_destroy(rank_ranker *r); /* NULL ok */
+
+/* rank_ranker_open_borrowed: rank_ranker_open for a ranker that m itself owns (attached to m
+ * as its aux and destroyed on m's last unref): it takes no reference on m, which would keep m
+ * alive forever. Use it only while m is referenced. */
+int rank_ranker_open_borrowed(rs_model *m, int n_boosters, rank_ranker **out, char *err,
+                              size_t errn);
 
 int rank_ranker_nfeat(const rank_ranker *r);
 /* rank_ranker_uses_forest: 1 when scores come from the flat tree copy (forest.h), which was

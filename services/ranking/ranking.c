@@ -140,28 +140,31 @@ rank_background(void *arg)
 	return NULL;
 }
 
-/* A new active version (called from the watch thread, so loading never delays a request):
- * its learned ranker when it has one we can serve, else the linear scorer reporting it. The
- * old scorer serves until the swap and is destroyed after its last request. */
-int
-rank_use_version(rank_state *st, rs_model *m)
+/* The scorer of version m (NULL: none active): its learned ranker when it has one we can
+ * serve, else the linear scorer reporting m's version. owned: the scorer becomes m's aux (its
+ * ranker only borrows m). Returns 0 with the learned ranker, else why not (the linear scorer
+ * is in *out), or RS_ENOMEM (*out NULL). */
+static int
+rank_build_scorer(rank_state *st, rs_model *m, int owned, rank_scorer **out)
 {
 	rank_scorer *s = NULL;
 	rank_ranker *r = NULL;
 	char err[512] = "";
 	int rv = RS_ENOTFOUND;
 
+	*out = NULL;
 	if (m != NULL) {
 		double t0 = rs_mono_ms();
-		rv = rank_ranker_open(m, st->rs_cfg.workers, &r, err, sizeof(err));
+		rv = owned ? rank_ranker_open_borrowed(m, st->rs_cfg.workers, &r, err, sizeof(err))
+		           : rank_ranker_open(m, st->rs_cfg.workers, &r, err, sizeof(err));
 		if (rv == 0 && (rv = rank_scorer_xgb_create(r, rs_model_version(m), &s)) != 0)
 			rank_ranker_destroy(r);
 		if (rv == 0)
 			rs_log_info("ranking.ranker_loaded",
-			            "version=%s features=%d boosters=%d predictor=%s ms=%.1f",
+			            "version=%s features=%d boosters=%d predictor=%s ms=%.1f%s",
 			            rs_model_version(m), rank_ranker_nfeat(r), st->rs_cfg.workers,
 			            rank_ranker_uses_forest(r) ? "forest" : "xgboost",
-			            rs_mono_ms() - t0);
+			            rs_mono_ms() - t0, owned ? " for=named_requests" : "");
 	}
 	if (rv != 0) {
 		if (m != NULL) {
@@ -176,9 +179,75 @@ rank_use_version(rank_state *st, rs_model *m)
 			return RS_ENOMEM;
 		}
 	}
+	*out = s;
+	return s->ranker != NULL ? 0 : rv;
+}
+
+/* A new active version (called from the watch thread, so loading never delays a request):
+ * its learned ranker when it has one we can serve, else the linear scorer reporting it. The
+ * old scorer serves until the swap and is destroyed after its last request. */
+int
+rank_use_version(rank_state *st, rs_model *m)
+{
+	rank_scorer *s;
+	int rv = rank_build_scorer(st, m, 0, &s);
+
+	if (s == NULL)
+		return RS_ENOMEM;
 	rs_metric_set(st->rs_ranker_active, s->ranker != NULL ? 1 : 0);
 	rank_set_scorer(st, s);
-	return s->ranker != NULL ? 0 : rv;
+	return rv;
+}
+
+/* ---- versions named by requests (the watch's cache) ---- */
+
+/* A named version's scorer, built by the first request that needs it. */
+typedef struct rank_vaux {
+	pthread_mutex_t mu;
+	rank_scorer *s; /* NULL until built */
+} rank_vaux;
+
+static void
+rank_vaux_free(void *p)
+{
+	rank_vaux *v = p;
+	if (v == NULL)
+		return;
+	rank_scorer_unref(v->s); /* its ranker borrowed the version, which is closing now */
+	pthread_mutex_destroy(&v->mu);
+	free(v);
+}
+
+/* The watch's prepare callback, for the active version and every cached one: only the empty
+ * holder. The active version's scorer is built by the swap (rank_use_version), a named
+ * version's on its first request (rank_version_scorer), so no version loads its boosters
+ * twice. */
+static int
+rank_version_prepare(void *ud, rs_model *m)
+{
+	rank_vaux *v = calloc(1, sizeof(*v));
+	(void) ud;
+	if (v == NULL)
+		return RS_ENOMEM;
+	pthread_mutex_init(&v->mu, NULL);
+	rs_model_set_aux(m, v, rank_vaux_free);
+	return 0;
+}
+
+rank_scorer *
+rank_version_scorer(rank_state *st, rs_model *m)
+{
+	rank_vaux *v = rs_model_aux(m);
+	rank_scorer *s = NULL;
+
+	if (v == NULL) /* opened without the prepare callback (tests): a scorer of its own */
+		return rank_build_scorer(st, m, 0, &s) == RS_ENOMEM ? NULL : s;
+	pthread_mutex_lock(&v->mu); /* one build; requests for the same version wait for it */
+	if (v->s == NULL)
+		(void) rank_build_scorer(st, m, 1, &v->s);
+	s = rank_scorer_ref(v->s);
+	pthread_mutex_unlock(&v->mu);
+	return s;
 }
 
 static void
@@ -241,8 +310,10 @@ rank_open(rank_state **out, const rank_config *cfg)
 	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",
 	        .poll_ms = cfg->model_poll_ms,
 	        .svc = "ranking",
+	        .prepare = rank_version_prepare,
 	        .swapped = rank_model_swapped,
 	        .ud = st,
+	        .cache_size = cfg->model_cache,
 	};
 	if ((rv = rs_model_slot_create(&st->rs_slot)) != 0 ||
 	    (rv = rs_model_watch_start(&st->rs_watch, &wc, st->rs_slot)) != 0)

@@ -13,6 +13,7 @@
 
 #include "catalog.h"
 #include "featurize.h"
+#include "labels.h"
 #include "reasons.h"
 #include "rs_model.h"
 #include "rs_log.h"
@@ -34,6 +35,7 @@ typedef struct rank_config {
 	int pg_timeout_ms;     /* statement_timeout of the catalog query */
 	const char *model_dir; /* RS_MODEL_DIR: relative model_versions.path resolves here */
 	int model_poll_ms;     /* check of the active version; 0 = only rank_model_check */
+	int model_cache;       /* other versions kept open for requests that name one */
 } rank_config;
 
 typedef struct rank_state {
@@ -95,6 +97,13 @@ int rank_model_check(rank_state *st);
  * serves, else why not (RS_ENOTFOUND: no ranker or serving data, RS_EVERSION, ...; the linear
  * scorer then serves), or RS_ENOMEM (nothing changed). */
 int rank_use_version(rank_state *st, rs_model *m);
+
+/* rank_version_scorer: the scorer of version m for the requests that name it (m is the
+ * caller's reference from rs_model_watch_get): built on first use and owned by m (its aux,
+ * set up by the watch's prepare callback), so it closes with m; learned when m has a ranker we
+ * can serve, else the linear scorer reporting m's version. Returns a scorer reference (drop it
+ * with rank_scorer_unref before m), or NULL when out of memory. */
+rank_scorer *rank_version_scorer(rank_state *st, rs_model *m);
 
 /* The RPC routes (ud = rank_state *): RANK, HEALTH (ready once the scorer is loaded). */
 extern const rs_rpc_route rank_routes[];

@@ -335,3 +335,78 @@ Test(ranking_nodb, a_swapped_scorer_serves_the_next_request)
 	cr_assert_str_eq(old->version, "linear-v1", "the old scorer lives while referenced");
 	rank_scorer_unref(old);
 }
+
+/* The linear scorer's explain: each feature's contribution is its weight x its value (stated
+ * "exact"), so base_score (0: no intercept) + the contributions is the score; every feature has
+ * a label; explain_items extends the answer past k up to all candidates, best first. */
+Test(ranking_nodb, linear_explain_contributions_are_exact_and_labelled)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start(DOWN_DSN);
+	fill_request(&req);
+	req.k = 2;
+	req.explain = 1;
+	req.explain_items = NC;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_items, NC);
+	cr_assert_str_eq(r->ranker, "linear");
+	cr_assert_str_eq(r->contributions, "exact");
+	cr_assert_eq(r->base_score, 0.0f);
+	for (size_t i = 0; i < r->n_items; i++) {
+		const Rs__RankedItem *it = r->items[i];
+		double sum = 0;
+		cr_assert_eq(it->n_features, RANK_NF);
+		for (size_t f = 0; f < it->n_features; f++) {
+			const Rs__Feature *ft = it->features[f];
+			cr_assert_str_eq(ft->name, rank_feature_names[f]);
+			cr_assert_float_eq(ft->contribution, rank_linear_weights[f] * ft->value,
+			                   1e-7, "%s", ft->name);
+			cr_assert(ft->label != NULL && strcmp(ft->label, ft->name) != 0, "%s",
+			          ft->name);
+			sum += ft->contribution;
+		}
+		cr_assert_float_eq(sum, it->score, 1e-6, "item %lld", (long long) it->item_id);
+		cr_assert_gt(strlen(it->reason), 0);
+		if (i > 0)
+			cr_assert_geq(r->items[i - 1]->score, it->score);
+	}
+	cr_assert_str_eq(r->items[0]->features[0]->label, "co-visited with your recent items");
+	/* explain_items 3: k 2 plus one */
+	req.explain_items = 3;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_items, 3);
+	/* no explain_items: the k items only */
+	req.explain_items = 0;
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_items, 2);
+	cr_assert_eq(r->items[0]->n_features, RANK_NF);
+}
+
+Test(ranking_nodb, an_unknown_named_version_is_not_found)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start(DOWN_DSN);
+	fill_request(&req);
+	hdr.model_version = "no-such-version";
+	/* the registry is down here: the version cannot be looked up */
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_UNAVAILABLE);
+	hdr.model_version = "linear-v1"; /* the scorer in use, by name: no lookup */
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "linear-v1");
+	hdr.model_version = "";
+}
+
+Test(ranking, an_unpublished_named_version_is_not_found)
+{
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__RankResponse *r;
+	start(fx.dsn);
+	fill_request(&req);
+	hdr.model_version = "no-such-version";
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_NOT_FOUND);
+	hdr.model_version = "";
+	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "linear-v1");
+}

@@ -106,6 +106,7 @@ start(const char *dsn, int poll_ms)
 	        .pg_timeout_ms = 5000,
 	        .model_dir = "",
 	        .model_poll_ms = poll_ms,
+	        .model_cache = 2,
 	};
 	snprintf(url, sizeof(url), "inproc://ranking-xgb-test-%d", (int) getpid());
 	rs_log_init("ranking-test", RS_LOG_ERROR);
@@ -322,6 +323,78 @@ Test(ranker, explain_names_the_ranker_features)
 	rs_arena_destroy(a);
 }
 
+static void
+assert_contributions_add_up(const Rs__RankResponse *r, double tol)
+{
+	for (size_t i = 0; i < r->n_items; i++) {
+		const Rs__RankedItem *it = r->items[i];
+		double sum = r->base_score;
+		cr_assert_gt(it->n_features, 0, "item %zu has no features", i);
+		for (size_t f = 0; f < it->n_features; f++) {
+			const Rs__Feature *ft = it->features[f];
+			cr_assert(ft->label != NULL && ft->label[0] != '\0' &&
+			                  strcmp(ft->label, ft->name) != 0,
+			          "feature %s has no label of its own", ft->name);
+			sum += ft->contribution;
+		}
+		cr_assert_float_eq(sum, it->score, tol,
+		                   "item %lld: base %g + contributions = %.7g, score %.7g",
+		                   (long long) it->item_id, r->base_score, sum, it->score);
+		if (i > 0)
+			cr_assert_geq(r->items[i - 1]->score, it->score, "not best first");
+	}
+}
+
+/* explain: every scored candidate (up to explain_items) with each feature's label, value and
+ * contribution; the contributions (XGBoost's approximate, Saabas) plus base_score give the
+ * score up to float rounding; without explain nothing of it is computed or sent. */
+Test(ranker, explain_contributions_add_up_to_the_score_for_every_candidate)
+{
+	tr_twostage_row row;
+	tr_error err;
+	rs_arena *a;
+
+	cr_assert_eq(use(vdir, "v-xgb"), 0);
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 3, &row, &err), 0, "%s", err.msg);
+	cr_assert_gt(row.n, 6);
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	Rs__RankRequest *req = build_request(a, 3, &row, 1);
+	req->k = 3;
+	req->explain_items = (uint32_t) row.n; /* what the gateway asks: all it sent */
+	Rs__RankResponse *r = rank(a, req);
+	cr_assert_eq(r->n_items, (size_t) row.n);
+	cr_assert_str_eq(r->ranker, "xgboost");
+	cr_assert_str_eq(r->contributions, "approximate");
+	cr_assert_neq(r->base_score, 0.0f);
+	assert_contributions_add_up(r, 1e-4);
+	/* the same row and score as the shortlist's (explain changes nothing it does not add) */
+	req->explain_items = 0;
+	Rs__RankResponse *k3 = rank(a, req);
+	cr_assert_eq(k3->n_items, 3);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(k3->items[i]->item_id, r->items[i]->item_id);
+		cr_assert_eq(k3->items[i]->score, r->items[i]->score);
+		cr_assert_str_eq(k3->items[i]->reason, r->items[i]->reason);
+	}
+	/* explain_items caps the list: 5 > k, more than the candidates is all of them */
+	req->explain_items = 5;
+	cr_assert_eq(rank(a, req)->n_items, 5);
+	req->explain_items = 10000;
+	cr_assert_eq(rank(a, req)->n_items, (size_t) row.n);
+	/* without explain: k items, no features, no explain fields */
+	req->explain = 0;
+	req->explain_items = (uint32_t) row.n;
+	Rs__RankResponse *plain = rank(a, req);
+	cr_assert_eq(plain->n_items, 3);
+	cr_assert_eq(plain->items[0]->n_features, 0);
+	cr_assert_str_eq(plain->ranker, "");
+	cr_assert_str_eq(plain->contributions, "");
+	cr_assert_eq(plain->base_score, 0.0f);
+	cr_assert_eq(plain->items[0]->score, r->items[0]->score);
+	tr_twostage_row_fini(&row);
+	rs_arena_destroy(a);
+}
+
 /* a version published before the serving data existed (no rankfeat files in the model
  * folder: no item_features db, no manifest ranker) and a version without a ranker at all */
 Test(ranker, versions_without_serving_data_fall_back_to_linear)
@@ -352,6 +425,9 @@ Test(ranker, versions_without_serving_data_fall_back_to_linear)
 	cr_assert_str_eq(r->header->model_version, "v-als");
 	cr_assert_gt(r->n_items, 0);
 	cr_assert_str_eq(r->items[0]->features[0]->name, "src_covisit");
+	cr_assert_str_eq(r->ranker, "linear");
+	cr_assert_str_eq(r->contributions, "exact");
+	assert_contributions_add_up(r, 1e-5);
 	tr_twostage_row_fini(&row);
 	rs_arena_destroy(a);
 }
@@ -487,6 +563,7 @@ Test(ranker, cost_per_request)
 /* ---- the model watch (PostgreSQL model_versions) installs the learned ranker ---- */
 
 static fx_pg fx;
+static char vx2[160], vx3[160];
 
 static void
 setup_watch(void)
@@ -506,11 +583,15 @@ setup_watch(void)
 	cr_assert_eq(tr_model_save(&als, &ds, adir, &err), 0, "%s", err.msg);
 	cr_assert_eq(tr_publish(adir, vals, NULL, &err), 0, "%s", err.msg);
 	tr_model_fini(&als);
+	snprintf(vx2, sizeof(vx2), "%s/v-xgb2", root);
+	snprintf(vx3, sizeof(vx3), "%s/v-xgb3", root);
+	cr_assert_eq(tr_publish(mdir, vx2, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(tr_publish(mdir, vx3, NULL, &err), 0, "%s", err.msg);
 	fx_pg_setup(&fx, "rank_xw");
 	snprintf(sql, sizeof(sql),
 	         "insert into model_versions(version, path) values ('v-xgb', '%s'), ('v-als', "
-	         "'%s'); select rs_model_activate('v-als')",
-	         vdir, vals);
+	         "'%s'), ('v-xgb2', '%s'), ('v-xgb3', '%s'); select rs_model_activate('v-als')",
+	         vdir, vals, vx2, vx3);
 	fx_sql(&fx, sql);
 	start(fx.dsn, 100);
 }
@@ -561,6 +642,78 @@ Test(ranker_watch, activation_switches_linear_to_learned_and_back_under_load)
 	            atomic_load(&served_lin), atomic_load(&failed));
 	cr_assert_eq(atomic_load(&failed), 0);
 	tr_twostage_row_fini(&row);
+}
+
+static int
+rank_status(rs_arena *a, Rs__RankRequest *req, Rs__RankResponse **out)
+{
+	Rs__Status status;
+	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_RANK, &req->base,
+	                        &rs__rank_response__descriptor, 5000, a, (void **) out, &status,
+	                        NULL, 0);
+	cr_assert_eq(rv, 0, "rpc: %s", rs_strerror(rv));
+	return (int) status;
+}
+
+/* A request that names a version is ranked by that version's scorer (here the learned ranker
+ * of v-xgb, while the active v-als is served by the linear scorer to everyone else); an
+ * unknown version is NOT_FOUND; at most model_cache (2) named versions stay loaded. */
+Test(ranker_watch, a_named_version_ranks_one_request_and_the_active_one_the_rest)
+{
+	tr_twostage_row row;
+	tr_error err;
+	rs_arena *a;
+	Rs__RankResponse *r;
+	char names[128];
+
+	cr_assert_eq(rank_model_check(st), 0);
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 5, &row, &err), 0, "%s", err.msg);
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	Rs__RankRequest *req = build_request(a, 5, &row, 1);
+	req->header->model_version = "v-xgb";
+	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v-xgb");
+	cr_assert_str_eq(r->items[0]->features[0]->name, "als_norm");
+	cr_assert_str_eq(r->ranker, "xgboost");
+	Rs__RankResponse *named = r;
+
+	req->header->model_version = "";
+	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v-als");
+	cr_assert_str_eq(r->items[0]->features[0]->name, "src_covisit");
+	req->header->model_version = "v-als"; /* the active one by name */
+	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v-als");
+
+	/* the same scores as the learned ranker installed as the active one */
+	req->header->model_version = "no-such-version";
+	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_NOT_FOUND);
+	fx_sql(&fx, "select rs_model_activate('v-xgb')");
+	cr_assert_eq(rank_model_check(st), 0);
+	req->header->model_version = "";
+	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v-xgb");
+	for (size_t i = 0; i < r->n_items; i++) {
+		cr_assert_eq(r->items[i]->item_id, named->items[i]->item_id);
+		cr_assert_eq(r->items[i]->score, named->items[i]->score);
+	}
+	fx_sql(&fx, "select rs_model_activate('v-als')");
+	cr_assert_eq(rank_model_check(st), 0);
+
+	/* a third named version evicts the least recently used (v-xgb) */
+	req->header->model_version = "v-xgb2";
+	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v-xgb2");
+	req->header->model_version = "v-xgb3";
+	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v-xgb3");
+	cr_assert_eq(rs_model_watch_cached(st->rs_watch, names, sizeof(names)), 2);
+	cr_assert_str_eq(names, "v-xgb3,v-xgb2");
+	req->header->model_version = "";
+	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v-als");
+	tr_twostage_row_fini(&row);
+	rs_arena_destroy(a);
 }
 
 /* ---- a model trained on an event log (weights, explicit negatives): rs-ranking weighs the
