@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: build and run every test against a throwaway PostgreSQL cluster.
-#   scripts/test.sh               RelWithDebInfo build in build-test/, all CTest suites
+#   scripts/test.sh               RelWithDebInfo build in build-test/, the web UI's checks (lint,
+#                                 types, unit tests, build), all CTest suites (C unit, handler,
+#                                 integration, and the UI end to end in Chromium)
 #   scripts/test.sh --sanitize    ASan+UBSan build in build-asan/, same suites
 # Extra arguments after -- go to ctest (e.g. -- -R gateway).
 set -euo pipefail
@@ -8,19 +10,25 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # RS_TEST_BUILD_DIR, RS_TEST_PG_PORT and RS_TEST_PORT_OFFSET (added to the integration suites'
 # HTTP/NNG ports) let two checkouts' or two people's runs share a machine.
-BUILD="${RS_TEST_BUILD_DIR:-build-test}"; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_BUILD_TESTS=ON -DRS_SANITIZE=)
+BUILD="${RS_TEST_BUILD_DIR:-build-test}"; SANITIZE=0
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_BUILD_TESTS=ON -DRS_SANITIZE=)
 PGPORT="${RS_TEST_PG_PORT:-25433}"; PGDIR="$ROOT/var/pg-test"
 [ "$PGPORT" = 25433 ] || PGDIR="$ROOT/var/pg-test-$PGPORT"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --sanitize) BUILD="${RS_TEST_BUILD_DIR:-build-asan}"; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DRS_BUILD_TESTS=ON "-DRS_SANITIZE=address;undefined"); shift ;;
+    --sanitize) BUILD="${RS_TEST_BUILD_DIR:-build-asan}"; SANITIZE=1; CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DRS_BUILD_TESTS=ON "-DRS_SANITIZE=address;undefined"); shift ;;
     --) shift; break ;;
     *) echo "usage: scripts/test.sh [--sanitize] [-- ctest args]" >&2; exit 2 ;;
   esac
 done
-scripts/deps.sh
+scripts/deps.sh --test
 cmake -S . -B "$BUILD" -G Ninja "${CMAKE_ARGS[@]}" >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
+# The UI is built (and, outside the sanitizer run, linted, type-checked and unit-tested) whenever
+# the run includes the end-to-end suite: always, unless ctest arguments select other suites only.
+if [ $# -eq 0 ] || printf '%s ' "$@" | grep -q e2e; then
+  if [ "$SANITIZE" = 1 ]; then scripts/ui-build.sh; else scripts/ui-build.sh --check; fi
+fi
 
 scripts/pg.sh start "$PGDIR" "$PGPORT" >/dev/null
 trap '"$ROOT/scripts/pg.sh" stop "$PGDIR"' EXIT
@@ -28,4 +36,5 @@ export RS_TEST_PG_DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
 export RS_TEST_ROOT="$ROOT" RS_TEST_BUILD="$ROOT/$BUILD"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 cd "$BUILD"
-ctest --output-on-failure --timeout 600 "$@"
+# --no-tests=error: a filter or a build that drops every suite fails instead of passing.
+ctest --output-on-failure --no-tests=error --timeout 900 "$@"
