@@ -59,7 +59,7 @@ export function ModelsPage() {
       {state.status === 'error' && <ErrorBox error={state.error} onRetry={retry} what="The model versions could not be loaded" />}
       {data && data.models.length === 0 && <p class="empty">No model version has been published yet. Run rs-train pipeline.</p>}
       {data && data.models.length > 0 && (
-        <div class="panel table-wrap">
+        <div class="panel table-wrap" tabIndex={0} role="region" aria-label="Model versions">
           <table data-testid="models">
             <caption class="sr-only">Published model versions, newest first</caption>
             <thead>

@@ -4,18 +4,25 @@ import type { ModelVersion } from '../api/types';
 
 export const RUN_MODELS = ['pop', 'itemknn', 'als', 'ease', 'two-stage'];
 
+/** metrics[model][key] of a training run, when it is a number. */
+export function runMetric(rm: Record<string, unknown> | null | undefined, model: string, key: string): number | null {
+  const m = rm?.[model];
+  if (typeof m !== 'object' || m === null) return null;
+  const v = (m as Record<string, unknown>)[key];
+  return typeof v === 'number' ? v : null;
+}
+
 /** A metric of the version: its own metrics, else the run's entry for the version's model. */
 export function versionMetric(m: ModelVersion, key: string): number | null {
   const own = (m.metrics as Record<string, unknown>)[key];
   if (typeof own === 'number') return own;
   const model = typeof m.metrics.model === 'string' ? m.metrics.model : 'two-stage';
-  const v = m.run?.metrics?.[model]?.[key];
-  return typeof v === 'number' ? v : null;
+  return runMetric(m.run?.metrics, model, key);
 }
 
 /** Training time in seconds: run.durations' total (or the sum of its numeric stages), else fit_seconds. */
 export function trainingSeconds(m: ModelVersion): number | null {
-  const d = m.run?.durations;
+  const d: Record<string, unknown> | undefined = m.run?.durations;
   if (d && typeof d === 'object') {
     const total = d.total ?? d.total_s ?? d.total_seconds;
     if (typeof total === 'number') return total;
@@ -40,7 +47,7 @@ export function runMetricsChart(m: ModelVersion, metrics: string[], colours: Rec
       labels: metrics,
       datasets: names.map((n) => ({
         label: n,
-        data: metrics.map((k) => (typeof rm[n]?.[k] === 'number' ? rm[n][k] : null)),
+        data: metrics.map((k) => runMetric(rm, n, k)),
         backgroundColor: colours[n] ?? '#6e7781',
       })),
     },

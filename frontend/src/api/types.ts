@@ -105,15 +105,20 @@ export type Recommendations = Omit<Schemas['Recommendations'], 'explain'> & {
   what_if?: { type: string; item_id: number }[];
 };
 
-export type ModelRun = {
-  run_id: number | string;
-  status: string;
-  started_at: string | null;
-  finished_at: string | null;
-  durations: Record<string, unknown> | null;
-  data_fingerprint: unknown;
-  metrics: Record<string, Record<string, number>> | null;
-  params: Record<string, unknown> | null;
-};
-export type ModelVersion = Schemas['ModelVersion'] & { run?: ModelRun | null };
+export type ModelRun = NonNullable<
+  FromSpec<
+    'TrainingRun',
+    {
+      run_id: string;
+      status: 'running' | 'finished' | 'failed';
+      started_at: string;
+      finished_at: string | null;
+      durations: Record<string, unknown>;
+      data_fingerprint: string | null;
+      metrics: Record<string, unknown>;
+      params: Record<string, unknown>;
+    }
+  >
+>;
+export type ModelVersion = Omit<Schemas['ModelVersion'], 'run'> & { run?: ModelRun | null };
 export type ModelVersions = Omit<Schemas['ModelVersions'], 'models'> & { models: ModelVersion[] };

@@ -41,3 +41,12 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
     </p>
   );
 }
+
+/** A horizontally scrollable table area that keyboard users can focus and scroll. */
+export function TableWrap({ label, children }: { label: string; children: preact.ComponentChildren }) {
+  return (
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={label}>
+      {children}
+    </div>
+  );
+}

@@ -1,3 +1,4 @@
+import { TableWrap } from '../components/States';
 import type { RecItem } from '../api/types';
 import { diffLists, summarize } from '../lib/whatif';
 
@@ -11,7 +12,7 @@ export function BeforeAfter({ before, after, labels, testid }: { before: RecItem
       <p class="small" data-testid={`${testid}-summary`}>
         {s.new} new · {s.gone} gone · {s.up} rose · {s.down} fell · {s.same} unchanged
       </p>
-      <div class="table-wrap">
+      <TableWrap label={`${labels[0]} and ${labels[1]} lists`}>
         <table>
           <caption class="sr-only">
             {labels[0]} compared with {labels[1]}
@@ -41,7 +42,7 @@ export function BeforeAfter({ before, after, labels, testid }: { before: RecItem
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
     </div>
   );
 }

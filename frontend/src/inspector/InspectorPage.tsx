@@ -2,7 +2,7 @@
 // with the list itself beside it. Every number comes from the answer.
 import { useState } from 'preact/hooks';
 import { useAsync } from '../components/async';
-import { ErrorBox, SkeletonCards } from '../components/States';
+import { ErrorBox, SkeletonCards, TableWrap } from '../components/States';
 import { Picture, itemHref } from '../components/Card';
 import { Link } from '../router';
 import { dismissed, session } from '../state/app';
@@ -16,11 +16,11 @@ import { sourceColour, sourceName } from '../lib/sources';
 import { ago, ms, num } from '../lib/format';
 import { ContributionBars, Waterfall } from './charts';
 import { WhatIf } from './WhatIf';
+import { TypeIcon } from './icons';
 import { CompareVersions } from './Compare';
 import './inspector.css';
 
 const K = 12;
-const TYPE_ICON: Record<string, string> = { view: '👁', click: '👆', add_to_cart: '🛒', purchase: '💳', rating: '★', not_interested: '⊘' };
 const TYPE_NAME: Record<string, string> = { view: 'viewed', click: 'clicked', add_to_cart: 'added to cart', purchase: 'bought', rating: 'rated', not_interested: 'not interested' };
 
 function Stat({ id, label, count, time }: { id: string; label: string; count: number | null; time: number | null }) {
@@ -155,9 +155,7 @@ export function InspectorPage({ userId }: { userId: number }) {
                     <ol class="timeline" data-testid="history">
                       {(ex.feature.recent ?? []).slice(0, 20).map((h, i) => (
                         <li key={i} data-item-id={h.item_id} data-type={h.type}>
-                          <span class="ev-icon" role="img" aria-label={TYPE_NAME[h.type] ?? h.type}>
-                            {TYPE_ICON[h.type] ?? '•'}
-                          </span>
+                          <TypeIcon type={h.type} label={TYPE_NAME[h.type] ?? h.type} />
                           <span>
                             <span class="small">{TYPE_NAME[h.type] ?? h.type}</span> <Link href={itemHref(h.item_id)}>{titleOf(r, h.item_id)}</Link>
                             <span class="xs muted"> · {ago(h.ts_ms)}</span>
@@ -209,7 +207,7 @@ export function InspectorPage({ userId }: { userId: number }) {
                 {overlap && (
                   <>
                     <h3>Which sources gave the final items</h3>
-                    <div class="table-wrap">
+                    <TableWrap label="Final items by source">
                       <table class="overlap" data-testid="overlap">
                         <caption class="sr-only">Final items by source</caption>
                         <thead>
@@ -249,7 +247,7 @@ export function InspectorPage({ userId }: { userId: number }) {
                           </tr>
                         </tfoot>
                       </table>
-                    </div>
+                    </TableWrap>
                   </>
                 )}
               </section>
@@ -313,7 +311,7 @@ export function InspectorPage({ userId }: { userId: number }) {
 
               <section id="st-final" class="panel stage-panel" aria-labelledby="h-final">
                 <h2 id="h-final">5 · Final list</h2>
-                <div class="table-wrap">
+                <TableWrap label="Final list">
                   <table data-testid="final">
                     <caption class="sr-only">The final list with scores and reasons</caption>
                     <thead>
@@ -347,7 +345,7 @@ export function InspectorPage({ userId }: { userId: number }) {
                       ))}
                     </tbody>
                   </table>
-                </div>
+                </TableWrap>
               </section>
 
               <section id="st-latency" class="panel stage-panel" aria-labelledby="h-lat">

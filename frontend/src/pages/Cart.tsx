@@ -8,7 +8,7 @@ import { money, randomId } from '../lib/format';
 import { orderEvents } from '../lib/cart';
 import { postEvents } from '../api/client';
 import { Picture, itemHref } from '../components/Card';
-import { ErrorBox } from '../components/States';
+import { ErrorBox, TableWrap } from '../components/States';
 
 export function CartPage() {
   useStore(cartTick);
@@ -51,7 +51,7 @@ export function CartPage() {
       )}
       {lines.length > 0 && (
         <div class="panel">
-          <div class="table-wrap">
+          <TableWrap label="Cart lines">
             <table data-testid="cart-lines">
               <caption class="sr-only">Items in your cart</caption>
               <thead>
@@ -96,7 +96,7 @@ export function CartPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
           <p class="item-price num" data-testid="cart-total">
             Total {money(c.total)}
           </p>

@@ -46,8 +46,18 @@ export function ItemPage({ id }: { id: number }) {
   const it = state.status === 'ready' ? state.data : null;
   return (
     <>
-      {state.status === 'loading' && <Loading label="Loading the item…" />}
-      {state.status === 'error' && <ErrorBox error={state.error} onRetry={retry} what="The item could not be loaded" />}
+      {state.status === 'loading' && (
+        <>
+          <h1 class="sr-only">Item {id}</h1>
+          <Loading label="Loading the item…" />
+        </>
+      )}
+      {state.status === 'error' && (
+        <>
+          <h1>Item {id}</h1>
+          <ErrorBox error={state.error} onRetry={retry} what="The item could not be loaded" />
+        </>
+      )}
       {it && (
         <div class="item-page" data-testid="item" data-item-id={it.item_id}>
           <Picture title={it.title} category={it.category} size={420} />

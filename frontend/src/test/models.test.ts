@@ -16,18 +16,18 @@ const base: ModelVersion = {
 describe('models page helpers', () => {
   it('metric from the version, else from its run', () => {
     expect(versionMetric(base, 'NDCG@20')).toBe(0.2);
-    expect(versionMetric({ ...base, run: { run_id: 1, status: 'ok', started_at: null, finished_at: null, durations: null, data_fingerprint: null, params: null, metrics: { 'two-stage': { 'Recall@20': 0.3 } } } }, 'Recall@20')).toBe(0.3);
+    expect(versionMetric({ ...base, run: { run_id: 'r1', status: 'finished' as const, started_at: '2026-12-06T20:00:00Z', finished_at: null, durations: {}, data_fingerprint: null, params: {}, metrics: { 'two-stage': { 'Recall@20': 0.3 } } } }, 'Recall@20')).toBe(0.3);
     expect(versionMetric(base, 'Recall@20')).toBeNull();
   });
   it('training time: durations total, else sum of stages, else fit_seconds', () => {
-    const run = { run_id: 1, status: 'ok', started_at: null, finished_at: null, data_fingerprint: null, params: null, metrics: null };
+    const run = { run_id: 'r1', status: 'finished' as const, started_at: '2026-12-06T20:00:00Z', finished_at: null, data_fingerprint: null, params: {}, metrics: {} };
     expect(trainingSeconds({ ...base, run: { ...run, durations: { total: 12 } } })).toBe(12);
     expect(trainingSeconds({ ...base, run: { ...run, durations: { split: 1, fit: 2.5, eval: 'x' } } })).toBe(3.5);
     expect(trainingSeconds(base)).toBe(2.5);
   });
   it('grouped bars: one dataset per model in the fixed order, null for missing metrics', () => {
     const c = runMetricsChart(
-      { ...base, run: { run_id: 1, status: 'ok', started_at: null, finished_at: null, durations: null, data_fingerprint: null, params: null, metrics: { als: { 'NDCG@20': 0.1 }, pop: { 'NDCG@20': 0.05, 'Recall@20': 0.07 } } } },
+      { ...base, run: { run_id: 'r1', status: 'finished' as const, started_at: '2026-12-06T20:00:00Z', finished_at: null, durations: {}, data_fingerprint: null, params: {}, metrics: { als: { 'NDCG@20': 0.1 }, pop: { 'NDCG@20': 0.05, 'Recall@20': 0.07 } } } },
       ['NDCG@20', 'Recall@20'],
       { pop: '#111111' },
     )!;
