@@ -1,6 +1,11 @@
 /* recommend: GET /v1/users/{id}/recommendations and its two cheap siblings,
  * GET /v1/items/{id}/similar and GET /v1/popular.
  *
+ * Recommendations take, besides k and explain: what_if (hypothetical events rs-feature folds
+ * into this answer's history and embedding only), exclude (items not to show) and, for
+ * admins, version (the published model version every hop serves instead of the active one;
+ * RequestHeader.model_version). explain=1 adds the inspector's data (explain below).
+ *
  * One deadline per request (cfg.deadline_ms), split across the hops so a slow hop cannot
  * starve the next: feature may use 1/3 of what is left, candidate 1/2 of what is left after
  * it, ranking the rest minus a small reserve for rendering. Every hop's RequestHeader carries
@@ -14,6 +19,7 @@
 #include "popular.h"
 #include "recommend.h"
 #include "render.h"
+#include "titles.h"
 #include "util.h"
 
 #include "candidate.pb-c.h"
@@ -24,7 +30,9 @@
 #include "rs_proc.h"
 #include "rs_time.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define REC_K_MAX          100
@@ -33,6 +41,10 @@
 #define REC_CAND_MAX       1000
 #define REC_RENDER_RESERVE 2    /* ms kept for rendering the answer */
 #define REC_POPULAR_OFFER  1000 /* live answers refresh the cache at most this often */
+#define REC_WHAT_IF_MAX    10   /* hypothetical events per request */
+#define REC_EXCLUDE_MAX    100  /* excluded items per request */
+#define REC_VERSION_MAX    200  /* bytes of a model version name (as the admin routes) */
+#define REC_NEAREST        5    /* explain.feature.nearest: the als source's ranks 1..5 */
 
 typedef struct rec_hop {
 	const char *h_name;
@@ -46,6 +58,7 @@ typedef struct rec_hop {
 	void *h_resp;         /* unpacked answer, or h_raw when called without a descriptor */
 	const uint8_t *h_raw; /* the answer's bytes (arena) */
 	size_t h_raw_len;
+	double h_t0; /* rs_mono_ms() when the call started (explain's time axis) */
 } rec_hop;
 
 /* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable.
@@ -65,6 +78,7 @@ rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__R
 	hdr->request_id = req->r_request_id;
 	hdr->deadline_unix_ms = rs_now_ms() + budget_ms;
 	double t0 = rs_mono_ms();
+	hop->h_t0 = t0;
 	if (budget_ms <= 0) {
 		rv = RS_ETIMEDOUT;
 	} else {
@@ -234,6 +248,168 @@ rec_render_candidates(gw_jw *w, const Rs__CandidatesResponse *c, int k)
 	}
 }
 
+/* ---- the query parameters ---- */
+
+typedef struct rec_what_if {
+	Rs__EventType w_type;
+	int64_t w_item;
+} rec_what_if;
+
+/* The what-if event types a person can try (no rating: it needs a value). */
+static const struct {
+	const char *name;
+	Rs__EventType type;
+} rec_what_if_types[] = {
+        {"view", RS__EVENT_TYPE__EVENT_VIEW},
+        {"click", RS__EVENT_TYPE__EVENT_CLICK},
+        {"add_to_cart", RS__EVENT_TYPE__EVENT_ADD_TO_CART},
+        {"purchase", RS__EVENT_TYPE__EVENT_PURCHASE},
+        {"not_interested", RS__EVENT_TYPE__EVENT_NOT_INTERESTED},
+};
+
+/* A part of a comma-separated parameter, for error messages: at most 40 bytes, control
+ * characters as '?'. */
+static void
+rec_part(char *out, size_t n, const char *p, size_t len)
+{
+	size_t m = len < n - 1 ? len : n - 1;
+	if (m > 40)
+		m = 40;
+	for (size_t i = 0; i < m; i++)
+		out[i] = (unsigned char) p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
+	out[m] = '\0';
+}
+
+/* what_if=TYPE:ITEM[,TYPE:ITEM...] (1..REC_WHAT_IF_MAX). Absent: *n = 0. On a bad value the 400
+ * naming the bad part is in req and RS_EINVAL returned. */
+static int
+rec_parse_what_if(gw_req *req, rec_what_if *out, size_t *n)
+{
+	const char *s = gw_req_query(req, "what_if");
+	char part[48];
+	size_t idx = 0;
+
+	*n = 0;
+	if (s == NULL)
+		return 0;
+	for (const char *p = s;; idx++) {
+		size_t len = strcspn(p, ",");
+		const char *colon = memchr(p, ':', len);
+		rec_part(part, sizeof(part), p, len);
+		if (idx == REC_WHAT_IF_MAX) {
+			gw_reply_error(req, 400, "bad_request", "what_if: at most %d events",
+			               REC_WHAT_IF_MAX);
+			return RS_EINVAL;
+		}
+		if (colon == NULL) {
+			gw_reply_error(
+			        req, 400, "bad_request",
+			        "what_if event %zu \"%s\": expected TYPE:ITEM (e.g. view:42)",
+			        idx + 1, part);
+			return RS_EINVAL;
+		}
+		size_t tl = (size_t) (colon - p), t;
+		for (t = 0; t < sizeof(rec_what_if_types) / sizeof(rec_what_if_types[0]); t++)
+			if (strlen(rec_what_if_types[t].name) == tl &&
+			    strncmp(rec_what_if_types[t].name, p, tl) == 0)
+				break;
+		if (t == sizeof(rec_what_if_types) / sizeof(rec_what_if_types[0])) {
+			gw_reply_error(req, 400, "bad_request",
+			               "what_if event %zu \"%s\": unknown type (view, click, "
+			               "add_to_cart, purchase, not_interested)",
+			               idx + 1, part);
+			return RS_EINVAL;
+		}
+		char id[24];
+		size_t il = len - tl - 1;
+		if (il >= sizeof(id)) {
+			il = sizeof(id) - 1;
+			id[0] = 'x'; /* too long: cannot be an id */
+		}
+		memcpy(id, colon + 1, il);
+		id[il] = '\0';
+		if (gw_parse_id(id, &out[idx].w_item) != 0) {
+			gw_reply_error(
+			        req, 400, "bad_request",
+			        "what_if event %zu \"%s\": the item must be a positive integer",
+			        idx + 1, part);
+			return RS_EINVAL;
+		}
+		out[idx].w_type = rec_what_if_types[t].type;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	*n = idx + 1;
+	return 0;
+}
+
+/* exclude=ID[,ID...] (1..REC_EXCLUDE_MAX positive ids). */
+static int
+rec_parse_exclude(gw_req *req, int64_t *out, size_t *n)
+{
+	const char *s = gw_req_query(req, "exclude");
+	char part[48];
+	size_t idx = 0;
+
+	*n = 0;
+	if (s == NULL)
+		return 0;
+	for (const char *p = s;; idx++) {
+		size_t len = strcspn(p, ",");
+		rec_part(part, sizeof(part), p, len);
+		if (idx == REC_EXCLUDE_MAX) {
+			gw_reply_error(req, 400, "bad_request", "exclude: at most %d items",
+			               REC_EXCLUDE_MAX);
+			return RS_EINVAL;
+		}
+		char id[24];
+		if (len >= sizeof(id) ||
+		    (memcpy(id, p, len), id[len] = '\0', gw_parse_id(id, &out[idx]) != 0)) {
+			gw_reply_error(req, 400, "bad_request",
+			               "exclude item %zu \"%s\": must be a positive integer",
+			               idx + 1, part);
+			return RS_EINVAL;
+		}
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	*n = idx + 1;
+	return 0;
+}
+
+/* version=V: admins only (403 forbidden otherwise), 1..REC_VERSION_MAX bytes without control
+ * characters. *out NULL when absent. */
+static int
+rec_parse_version(gw_req *req, const char **out)
+{
+	const char *v = gw_req_query(req, "version");
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (req->r_who.p_role != GW_ROLE_ADMIN) {
+		gw_reply_error(req, 403, "forbidden",
+		               "version= is for admins: the other callers get the active version");
+		return RS_EINVAL;
+	}
+	size_t n = strlen(v);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) v[i] < 0x20 || v[i] == 0x7f)
+			n = 0;
+	if (n == 0 || n > REC_VERSION_MAX) {
+		gw_reply_error(req, 400, "bad_request",
+		               "version must be 1..%d bytes without control characters",
+		               REC_VERSION_MAX);
+		return RS_EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- explain ---- */
+
+/* A hop as explain shows it: {"called","ok","ms","error"?}. */
 static json_t *
 rec_hop_explain(const rec_hop *hop)
 {
@@ -246,9 +422,173 @@ rec_hop_explain(const rec_hop *hop)
 	return o;
 }
 
+/* explain.hops: the hops that ran and the render, on one axis from the request's start t0. */
+static json_t *
+rec_hops(const rec_hop *const *hops, size_t n, double t0, double render_t0, double end)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i <= n; i++) {
+		json_t *o = json_object();
+		if (i < n && !hops[i]->h_called) {
+			json_decref(o);
+			continue;
+		}
+		json_object_set_new(o, "name", json_string(i < n ? hops[i]->h_name : "render"));
+		json_object_set_new(o, "start_ms",
+		                    gw_json_ms(i < n ? hops[i]->h_t0 - t0 : render_t0 - t0));
+		json_object_set_new(o, "ms", gw_json_ms(i < n ? hops[i]->h_ms : end - render_t0));
+		json_object_set_new(o, "ok", json_boolean(i < n ? hops[i]->h_ok : 1));
+		if (i < n && hops[i]->h_failure != NULL)
+			json_object_set_new(o, "error", gw_json_str(hops[i]->h_err));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* explain.feature.nearest: the items nearest to the embedding, which are the "als" source's
+ * ranks 1..REC_NEAREST among the candidates (exact top-K of factors . embedding). */
+static json_t *
+rec_nearest(const Rs__CandidatesResponse *c)
+{
+	const Rs__Candidate *best[REC_NEAREST + 1] = {NULL};
+	float score[REC_NEAREST + 1] = {0};
+	json_t *a = json_array();
+
+	for (size_t i = 0; c != NULL && i < c->n_candidates; i++)
+		for (size_t s = 0; s < c->candidates[i]->n_sources; s++) {
+			const Rs__SourceScore *src = c->candidates[i]->sources[s];
+			if (src->source != NULL && strcmp(src->source, "als") == 0 &&
+			    src->rank >= 1 && src->rank <= REC_NEAREST) {
+				best[src->rank] = c->candidates[i];
+				score[src->rank] = src->score;
+			}
+		}
+	for (int r = 1; a != NULL && r <= REC_NEAREST; r++) {
+		if (best[r] == NULL)
+			continue;
+		json_t *o = json_object();
+		json_object_set_new(o, "item_id", json_integer(best[r]->item_id));
+		json_object_set_new(o, "score", gw_json_f32(score[r]));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* Every item id the explain mentions (history, candidates and their because items, ranked
+ * items, filtered items) into the arena; *n the count (with duplicates). */
+static int64_t *
+rec_mentioned(rs_arena *a, const Rs__UserFeaturesResponse *feat,
+              const Rs__CandidatesResponse *cands, const Rs__RankResponse *ranked, json_t *filtered,
+              size_t *n)
+{
+	size_t cap = 0, m = 0;
+	if (feat != NULL)
+		cap += feat->n_recent;
+	for (size_t i = 0; cands != NULL && i < cands->n_candidates; i++)
+		cap += 1 + cands->candidates[i]->n_sources;
+	if (ranked != NULL)
+		cap += ranked->n_items;
+	size_t fi;
+	json_t *f;
+	json_array_foreach(filtered, fi, f) cap += json_array_size(json_object_get(f, "items"));
+	int64_t *ids = rs_arena_alloc(a, (cap ? cap : 1) * sizeof(*ids));
+	if (ids == NULL)
+		return NULL;
+	for (size_t i = 0; feat != NULL && i < feat->n_recent; i++)
+		ids[m++] = feat->recent[i]->item_id;
+	for (size_t i = 0; cands != NULL && i < cands->n_candidates; i++) {
+		const Rs__Candidate *c = cands->candidates[i];
+		ids[m++] = c->item_id;
+		for (size_t s = 0; s < c->n_sources; s++)
+			if (c->sources[s]->because_item > 0)
+				ids[m++] = c->sources[s]->because_item;
+	}
+	for (size_t i = 0; ranked != NULL && i < ranked->n_items; i++)
+		ids[m++] = ranked->items[i]->item_id;
+	json_array_foreach(filtered, fi, f)
+	{
+		size_t j;
+		json_t *id;
+		json_array_foreach(json_object_get(f, "items"), j, id) ids[m++] =
+		        json_integer_value(id);
+	}
+	*n = m;
+	return ids;
+}
+
+/* The explain object (the request's hops and answers, catalog facts for every id it names).
+ * The catalog is one query through the pool; when the database cannot answer, the catalog is
+ * empty and catalog_error says why. */
+static json_t *
+rec_explain(gw_server *srv, gw_req *req, const rec_hop *fh, const rec_hop *ch, const rec_hop *rh,
+            const Rs__UserFeaturesResponse *feat, const Rs__CandidatesResponse *cands,
+            const rec_cands *rc, const Rs__RankResponse *ranked, int from_popular,
+            int64_t popular_age, uint32_t requested_k)
+{
+	json_t *ex = json_object();
+	json_t *fe = rec_hop_explain(fh);
+	if (feat != NULL) {
+		double norm = 0;
+		json_object_update_new(fe, gw_render_explain_feature(feat));
+		for (size_t i = 0; i < feat->n_embedding; i++)
+			norm += (double) feat->embedding[i] * feat->embedding[i];
+		json_object_set_new(fe, "embedding_norm", gw_json_num(sqrt(norm)));
+	} else {
+		json_object_set_new(fe, "embedding_norm", json_real(0));
+	}
+	json_object_set_new(fe, "nearest", rec_nearest(from_popular ? NULL : cands));
+
+	json_t *ce = rec_hop_explain(ch);
+	json_object_set_new(ce, "source",
+	                    json_string(from_popular ? "popular_cache" : "candidate"));
+	if (from_popular)
+		json_object_set_new(ce, "cache_age_ms", json_integer(popular_age));
+	json_object_set_new(ce, "requested_k", json_integer(requested_k));
+	json_object_set_new(ce, "candidates", gw_render_explain_candidates(cands));
+	json_object_set_new(ce, "source_stats", gw_render_explain_source_stats(cands));
+	json_t *filtered = !from_popular && rc->rc_raw != NULL
+	                           ? gw_render_explain_filtered(rc->rc_raw, rc->rc_raw_len)
+	                           : json_array();
+	json_object_set(ce, "filtered", filtered);
+
+	json_t *re = rec_hop_explain(rh);
+	if (ranked != NULL)
+		json_object_update_new(re, gw_render_explain_ranking(ranked));
+
+	size_t nids = 0;
+	int64_t *ids = rec_mentioned(req->r_arena, feat, cands, ranked, filtered, &nids);
+	gw_titles titles = {0};
+	int rv = ids != NULL ? gw_titles_lookup(srv->s_db, req->r_arena, ids, nids, &titles)
+	                     : RS_ENOMEM;
+	json_object_set_new(ex, "catalog", gw_titles_json(&titles));
+	if (rv != 0)
+		json_object_set_new(ex, "catalog_error",
+		                    json_string(rv == RS_EUNAVAIL ? "catalog unavailable: the "
+		                                                    "database cannot be reached"
+		                                                  : "catalog lookup failed"));
+	json_decref(filtered);
+	json_object_set_new(ex, "feature", fe);
+	json_object_set_new(ex, "candidate", ce);
+	json_object_set_new(ex, "ranking", re);
+	json_object_set_new(ex, "deadline_ms", json_integer(srv->s_cfg.deadline_ms));
+	return ex;
+}
+
+/* A downstream that says the named version is not published: 404 for the whole request. */
+static int
+rec_version_missing(gw_req *req, const char *version, const rec_hop *hop)
+{
+	if (version == NULL || hop->h_rv != 0 || hop->h_status != RS__STATUS__STATUS_NOT_FOUND)
+		return 0;
+	gw_reply_error(req, 404, "not_found", "model version \"%s\" is not published (%s)", version,
+	               hop->h_name);
+	return 1;
+}
+
 void
 gw_handle_recommend(gw_server *srv, gw_req *req)
 {
+	double t0 = rs_mono_ms(); /* the request's start: explain's time axis */
 	int64_t user_id;
 	int k, explain;
 	rec_hop fh = {0}, ch = {0}, rh = {0};
@@ -256,6 +596,10 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	size_t rlen = 0;
 	const char *deg_stage[4];
 	int ndeg = 0;
+	rec_what_if what_if[REC_WHAT_IF_MAX];
+	int64_t exclude[REC_EXCLUDE_MAX];
+	size_t n_what_if = 0, n_exclude = 0;
+	const char *version = NULL;
 
 	if (gw_parse_id(req->r_params[0], &user_id) != 0) {
 		gw_reply_error(req, 400, "bad_request", "user id must be a positive integer");
@@ -267,30 +611,52 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		gw_reply_error(req, 400, "bad_request", "explain must be 0 or 1");
 		return;
 	}
-	double t0 = rs_mono_ms();
+	if (rec_parse_version(req, &version) != 0 ||
+	    rec_parse_what_if(req, what_if, &n_what_if) != 0 ||
+	    rec_parse_exclude(req, exclude, &n_exclude) != 0)
+		return;
 	int64_t deadline = rs_now_ms() + srv->s_cfg.deadline_ms;
 	fh.h_name = "feature";
 	ch.h_name = "candidate";
 	rh.h_name = "ranking";
 
-	/* 1. feature: the user's recent history and online vector. */
+	/* 1. feature: the user's recent history and online vector (what-if events folded in). */
 	Rs__RequestHeader fhdr = RS__REQUEST_HEADER__INIT;
 	Rs__UserFeaturesRequest freq = RS__USER_FEATURES_REQUEST__INIT;
+	Rs__HistoryEvent hyp[REC_WHAT_IF_MAX], *hyp_p[REC_WHAT_IF_MAX];
+	fhdr.model_version = (char *) version;
 	freq.header = &fhdr;
 	freq.user_id = user_id;
+	for (size_t i = 0; i < n_what_if; i++) {
+		rs__history_event__init(&hyp[i]);
+		hyp[i].item_id = what_if[i].w_item;
+		hyp[i].type = what_if[i].w_type;
+		hyp_p[i] = &hyp[i];
+	}
+	freq.n_hypothetical = n_what_if;
+	freq.hypothetical = hyp_p;
 	Rs__UserFeaturesResponse *feat = NULL;
 	if (rec_call(srv, GW_FEATURE, RS__METHOD__METHOD_USER_FEATURES, &freq.base, &fhdr,
 	             &rs__user_features_response__descriptor, rec_budget(deadline, 1.0 / 3), req,
 	             &fh, NULL, 0))
 		feat = fh.h_resp;
+	else if (rec_version_missing(req, version, &fh))
+		return;
 	else
 		deg_stage[ndeg++] = "feature";
 
 	/* 2. candidate: retrieval, with the history when we have it. */
 	Rs__RequestHeader chdr = RS__REQUEST_HEADER__INIT;
 	Rs__CandidatesRequest creq = RS__CANDIDATES_REQUEST__INIT;
+	Rs__CandidateFilter cfilt = RS__CANDIDATE_FILTER__INIT;
+	chdr.model_version = (char *) version;
 	creq.header = &chdr;
 	creq.user_id = user_id;
+	if (n_exclude > 0) {
+		cfilt.n_exclude_items = n_exclude;
+		cfilt.exclude_items = exclude;
+		creq.filter = &cfilt;
+	}
 	int cmin = srv->s_cfg.candidates_min;
 	creq.k = (uint32_t) (REC_CAND_PER_K * k > cmin ? REC_CAND_PER_K * k : cmin);
 	if (creq.k > REC_CAND_MAX)
@@ -305,6 +671,8 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		if (feat->header != NULL && feat->header->model_version != NULL)
 			creq.embedding_version = feat->header->model_version;
 	}
+	/* Only a plain answer may stand for everyone's popular list. */
+	int plain = version == NULL && n_what_if == 0 && n_exclude == 0;
 	Rs__CandidatesResponse *cands = NULL; /* unpacked: the popular list, or when needed */
 	rec_cands rc = {0};
 	int from_popular = 0;
@@ -318,10 +686,12 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 			ch.h_failure = "error";
 			snprintf(ch.h_err, sizeof(ch.h_err), "%s failed: %s", ch.h_name,
 			         rs_strerror(prv));
-		} else if (feat != NULL && feat->n_recent == 0) {
+		} else if (plain && feat != NULL && feat->n_recent == 0) {
 			gw_popular_offer_packed(srv->s_popular, rc.rc_raw, rc.rc_raw_len, rc.rc_n,
 			                        REC_POPULAR_OFFER);
 		}
+	} else if (rec_version_missing(req, version, &ch)) {
+		return;
 	}
 	if (!ch.h_ok) {
 		deg_stage[ndeg++] = "candidate";
@@ -336,15 +706,18 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 	}
 
-	/* 3. ranking: second stage over the candidates, passed on as bytes. */
+	/* 3. ranking: second stage over the candidates, passed on as bytes. With explain, every
+	 * candidate sent comes back with its features and their contributions. */
 	Rs__RankResponse *ranked = NULL;
 	if (!from_popular && rc.rc_n > 0) {
 		Rs__RequestHeader rhdr = RS__REQUEST_HEADER__INIT;
 		Rs__RankRequest rreq = RS__RANK_REQUEST__INIT;
+		rhdr.model_version = (char *) version;
 		rreq.header = &rhdr;
 		rreq.user_id = user_id;
 		rreq.k = (uint32_t) k;
 		rreq.explain = explain;
+		rreq.explain_items = explain ? (uint32_t) rc.rc_n : 0;
 		if (feat != NULL) {
 			rreq.n_recent = feat->n_recent;
 			rreq.recent = feat->recent;
@@ -353,9 +726,12 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		             &rs__rank_response__descriptor, rec_budget(deadline, 1.0), req, &rh,
 		             rc.rc_tail, rc.rc_tail_len))
 			ranked = rh.h_resp;
+		else if (rec_version_missing(req, version, &rh))
+			return;
 		else
 			deg_stage[ndeg++] = "ranking";
 	}
+	double render_t0 = rs_mono_ms();
 	/* Without ranking (or for explain) the whole candidate answer is needed; one that cannot
 	 * be read counts as a failed candidate hop. */
 	if (cands == NULL && (ranked == NULL || explain) &&
@@ -398,7 +774,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	if (ranked != NULL && rec_model_version(ranked->header)[0] != '\0')
 		model_version = rec_model_version(ranked->header);
 	gw_jw w;
-	gw_jw_init(&w, explain ? 16384 : 4096);
+	gw_jw_init(&w, explain ? 65536 : 4096);
 	gw_jw_lit(&w, "{\"user_id\":");
 	gw_jw_int(&w, user_id);
 	gw_jw_lit(&w, ",\"model_version\":");
@@ -425,6 +801,24 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		gw_jw_lit(&w, ",\"degraded_reason\":");
 		gw_jw_str(&w, reasons);
 	}
+	if (n_what_if > 0) {
+		gw_jw_lit(&w, ",\"what_if\":[");
+		for (size_t i = 0; i < n_what_if; i++) {
+			if (i > 0)
+				gw_jw_lit(&w, ",");
+			gw_jw_lit(&w, "{\"type\":");
+			gw_jw_str(&w, gw_event_type_name(what_if[i].w_type));
+			gw_jw_lit(&w, ",\"item_id\":");
+			gw_jw_int(&w, what_if[i].w_item);
+			gw_jw_lit(&w, "}");
+		}
+		gw_jw_lit(&w, "]");
+	}
+	json_t *ex = explain ? rec_explain(srv, req, &fh, &ch, &rh, feat, cands, &rc,
+	                                   from_popular ? NULL : ranked, from_popular, popular_age,
+	                                   creq.k)
+	                     : NULL;
+	double end = rs_mono_ms(); /* the render hop ends here: only the explain text remains */
 	gw_jw_lit(&w, ",\"timings_ms\":{\"feature\":");
 	gw_jw_ms(&w, fh.h_ms);
 	gw_jw_lit(&w, ",\"candidate\":");
@@ -432,27 +826,11 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	gw_jw_lit(&w, ",\"ranking\":");
 	gw_jw_ms(&w, rh.h_ms);
 	gw_jw_lit(&w, ",\"total\":");
-	gw_jw_ms(&w, rs_mono_ms() - t0);
+	gw_jw_ms(&w, end - t0);
 	gw_jw_lit(&w, "}");
-	if (explain) {
-		json_t *ex = json_object();
-		json_t *fe = rec_hop_explain(&fh);
-		if (feat != NULL)
-			json_object_update_new(fe, gw_render_explain_feature(feat));
-		json_t *ce = rec_hop_explain(&ch);
-		json_object_set_new(ce, "source",
-		                    json_string(from_popular ? "popular_cache" : "candidate"));
-		if (from_popular)
-			json_object_set_new(ce, "cache_age_ms", json_integer(popular_age));
-		json_object_set_new(ce, "requested_k", json_integer(creq.k));
-		json_object_set_new(ce, "candidates", gw_render_explain_candidates(cands));
-		json_t *re = rec_hop_explain(&rh);
-		if (ranked != NULL)
-			json_object_set_new(re, "items", gw_render_explain_ranking(ranked));
-		json_object_set_new(ex, "feature", fe);
-		json_object_set_new(ex, "candidate", ce);
-		json_object_set_new(ex, "ranking", re);
-		json_object_set_new(ex, "deadline_ms", json_integer(srv->s_cfg.deadline_ms));
+	if (ex != NULL) {
+		const rec_hop *hops[3] = {&fh, &ch, &rh};
+		json_object_set_new(ex, "hops", rec_hops(hops, 3, t0, render_t0, end));
 		gw_jw_lit(&w, ",\"explain\":");
 		gw_jw_json(&w, ex);
 	}

@@ -1,5 +1,7 @@
 #include "render.h"
 
+#include "rs_pbwire.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,20 +223,110 @@ gw_render_explain_candidates(const Rs__CandidatesResponse *c)
 }
 
 json_t *
-gw_render_explain_ranking(const Rs__RankResponse *r)
+gw_render_explain_source_stats(const Rs__CandidatesResponse *c)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; a != NULL && i < r->n_items; i++) {
+	for (size_t i = 0; a != NULL && c != NULL && i < c->n_source_stats; i++) {
+		const Rs__SourceStats *s = c->source_stats[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "source", gw_json_str(s->source));
+		json_object_set_new(o, "count", json_integer(s->count));
+		json_object_set_new(o, "top", gw_json_f32(s->top));
+		json_object_set_new(o, "low", gw_json_f32(s->low));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* One FilterCount from the wire; NULL when malformed. */
+static json_t *
+render_filter_count(const uint8_t *p, const uint8_t *end)
+{
+	json_t *o = json_object(), *items = json_array();
+	rs_pbw_field f;
+	int rv;
+	char reason[64] = "";
+	uint64_t count = 0;
+
+	while ((rv = rs_pbw_next(&p, end, &f)) == 1) {
+		if (f.f_num == 1 && f.f_type == RS_PBW_LEN) {
+			size_t n = f.f_len < sizeof(reason) - 1 ? f.f_len : sizeof(reason) - 1;
+			memcpy(reason, f.f_data, n);
+			reason[n] = '\0';
+		} else if (f.f_num == 2 && f.f_type == RS_PBW_VARINT) {
+			count = f.f_varint;
+		} else if (f.f_num == 3 && f.f_type == RS_PBW_VARINT) {
+			json_array_append_new(items, json_integer((json_int_t) f.f_varint));
+		} else if (f.f_num == 3 && f.f_type == RS_PBW_LEN) { /* packed */
+			const uint8_t *q = f.f_data, *qe = f.f_data + f.f_len;
+			uint64_t v;
+			while (q < qe)
+				if (rs_pbw_varint(&q, qe, &v) != 0)
+					rv = -1;
+				else
+					json_array_append_new(items, json_integer((json_int_t) v));
+		}
+	}
+	if (rv != 0 || o == NULL || items == NULL) {
+		json_decref(o);
+		json_decref(items);
+		return NULL;
+	}
+	json_object_set_new(o, "reason", gw_json_str(reason));
+	json_object_set_new(o, "count", json_integer((json_int_t) count));
+	json_object_set_new(o, "items", items);
+	return o;
+}
+
+json_t *
+gw_render_explain_filtered(const uint8_t *raw, size_t len)
+{
+	const uint8_t *p = raw, *end = raw + len;
+	json_t *a = json_array();
+	rs_pbw_field f;
+
+	while (a != NULL && rs_pbw_next(&p, end, &f) == 1) {
+		if (f.f_num != 4 || f.f_type != RS_PBW_LEN)
+			continue;
+		json_t *o = render_filter_count(f.f_data, f.f_data + f.f_len);
+		if (o != NULL)
+			json_array_append_new(a, o);
+	}
+	return a;
+}
+
+json_t *
+gw_render_explain_ranking(const Rs__RankResponse *r)
+{
+	json_t *out = json_object(), *a = json_array();
+	if (out == NULL || a == NULL) {
+		json_decref(out);
+		json_decref(a);
+		return NULL;
+	}
+	for (size_t i = 0; i < r->n_items; i++) {
 		const Rs__RankedItem *it = r->items[i];
-		json_t *o = json_object(), *feats = json_object();
-		for (size_t f = 0; feats != NULL && f < it->n_features; f++)
-			if (it->features[f]->name != NULL)
-				json_object_set_new(feats, it->features[f]->name,
-				                    gw_json_f32(it->features[f]->value));
+		json_t *o = json_object(), *feats = json_array();
+		for (size_t f = 0; feats != NULL && f < it->n_features; f++) {
+			const Rs__Feature *ft = it->features[f];
+			json_t *fo = json_object();
+			json_object_set_new(fo, "name", gw_json_str(ft->name));
+			json_object_set_new(fo, "label",
+			                    gw_json_str(ft->label != NULL && ft->label[0] != '\0'
+			                                        ? ft->label
+			                                        : ft->name));
+			json_object_set_new(fo, "value", gw_json_f32(ft->value));
+			json_object_set_new(fo, "contribution", gw_json_f32(ft->contribution));
+			json_array_append_new(feats, fo);
+		}
 		json_object_set_new(o, "item_id", json_integer(it->item_id));
 		json_object_set_new(o, "score", gw_json_f32(it->score));
 		json_object_set_new(o, "features", feats);
 		json_array_append_new(a, o);
 	}
-	return a;
+	json_object_set_new(out, "ranker", gw_json_str(r->ranker));
+	json_object_set_new(out, "base_score", gw_json_f32(r->base_score));
+	json_object_set_new(out, "contributions", gw_json_str(r->contributions));
+	json_object_set_new(out, "items", a);
+	return out;
 }

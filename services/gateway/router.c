@@ -2,6 +2,7 @@
 #include "admin.h"
 #include "events.h"
 #include "health.h"
+#include "history.h"
 #include "recommend.h"
 #include "static.h"
 
@@ -11,6 +12,7 @@
 const gw_route gw_routes[] = {
         {"GET", "/v1/users/{id}/recommendations", "recommendations", GW_ACCESS_PUBLIC,
          gw_handle_recommend},
+        {"GET", "/v1/users/{id}/history", "history", GW_ACCESS_USER, gw_handle_history},
         {"GET", "/v1/items/{id}/similar", "similar", GW_ACCESS_PUBLIC, gw_handle_similar},
         {"GET", "/v1/popular", "popular", GW_ACCESS_PUBLIC, gw_handle_popular},
         {"POST", "/v1/events", "events", GW_ACCESS_PUBLIC, gw_handle_events},

@@ -13,6 +13,15 @@
 t_fake_state t_fake;
 int fake_ncand = T_FAKE_NCAND;
 
+/* The version a request names ("" when none), noted in last (64 bytes). */
+static const char *
+fake_version(const Rs__RequestHeader *h, char *last)
+{
+	const char *v = h != NULL && h->model_version != NULL ? h->model_version : "";
+	snprintf(last, 64, "%s", v);
+	return v;
+}
+
 static void
 fake_feature(void *ud, rs_rpc_call *call)
 {
@@ -28,22 +37,43 @@ fake_feature(void *ud, rs_rpc_call *call)
 	atomic_fetch_add(&t_fake.feature_calls, 1);
 	snprintf(t_fake.last_request_id, sizeof(t_fake.last_request_id), "%s",
 	         req->header != NULL ? req->header->request_id : "");
-	Rs__HistoryEvent *ev = rs_arena_alloc(call->arena, 2 * sizeof(*ev));
-	Rs__HistoryEvent **recent = rs_arena_alloc(call->arena, 2 * sizeof(*recent));
+	const char *version = fake_version(req->header, t_fake.last_feat_version);
+	if (strcmp(version, T_MISSING_VERSION) == 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "model version %s is not published",
+		            version);
+		return;
+	}
+	atomic_store(&t_fake.last_feat_max_events, (int) req->max_events);
+	atomic_store(&t_fake.last_feat_n_hyp, (int) req->n_hypothetical);
+	atomic_store(&t_fake.last_feat_hyp_item0,
+	             req->n_hypothetical > 0 ? (long) req->hypothetical[0]->item_id : 0);
+	atomic_store(&t_fake.last_feat_hyp_type0,
+	             req->n_hypothetical > 0 ? (int) req->hypothetical[0]->type : 0);
+	/* like rs-feature: the hypothetical events first (the last given newest), then 7, 8 */
+	size_t nh = req->n_hypothetical, n = nh + 2;
+	Rs__HistoryEvent *ev = rs_arena_alloc(call->arena, n * sizeof(*ev));
+	Rs__HistoryEvent **recent = rs_arena_alloc(call->arena, n * sizeof(*recent));
 	float *emb = rs_arena_alloc(call->arena, 4 * sizeof(*emb));
-	for (int i = 0; i < 2; i++) {
-		rs__history_event__init(&ev[i]);
-		ev[i].item_id = 7 + i;
-		ev[i].type = i == 0 ? RS__EVENT_TYPE__EVENT_VIEW : RS__EVENT_TYPE__EVENT_PURCHASE;
-		ev[i].ts_ms = 1700000000000 + 1000 * i;
+	for (size_t i = 0; i < nh; i++) {
+		ev[i] = *req->hypothetical[nh - 1 - i];
+		ev[i].base.n_unknown_fields = 0;
+		ev[i].ts_ms = 1800000000000 - (int64_t) i;
 		recent[i] = &ev[i];
+	}
+	for (int i = 0; i < 2; i++) {
+		rs__history_event__init(&ev[nh + i]);
+		ev[nh + i].item_id = 7 + i;
+		ev[nh + i].type =
+		        i == 0 ? RS__EVENT_TYPE__EVENT_VIEW : RS__EVENT_TYPE__EVENT_PURCHASE;
+		ev[nh + i].ts_ms = 1700000000000 + 1000 * i;
+		recent[nh + i] = &ev[nh + i];
 	}
 	for (int i = 0; i < 4; i++)
 		emb[i] = 0.1f * (float) (i + 1);
-	rs_rpc_header_init(call, &h, "feature", "");
+	rs_rpc_header_init(call, &h, "feature", version);
 	resp.header = &h;
 	resp.user_id = req->user_id;
-	resp.n_recent = 2;
+	resp.n_recent = n;
 	resp.recent = recent;
 	resp.n_embedding = 4;
 	resp.embedding = emb;
@@ -94,13 +124,63 @@ fake_candidate(void *ud, rs_rpc_call *call)
 		atomic_store(&t_fake.last_cand_user, (long) req->user_id);
 		atomic_store(&t_fake.last_cand_n_recent, (int) req->n_recent);
 		atomic_store(&t_fake.last_cand_k, (int) req->k);
+		const Rs__CandidateFilter *f = req->filter;
+		atomic_store(&t_fake.last_cand_n_exclude, f != NULL ? (int) f->n_exclude_items : 0);
+		atomic_store(&t_fake.last_cand_exclude0,
+		             f != NULL && f->n_exclude_items > 0 ? (long) f->exclude_items[0] : 0);
 	}
-	rs_rpc_header_init(call, &h, "candidate", "cand-v1");
+	const char *version = fake_version(req->header, t_fake.last_cand_version);
+	if (strcmp(version, T_MISSING_VERSION) == 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "model version %s is not published",
+		            version);
+		return;
+	}
+	rs_rpc_header_init(call, &h, "candidate", version[0] != '\0' ? version : "cand-v1");
 	resp.header = &h;
-	if (req->user_id == 0)
+	if (req->user_id == 0) {
 		fake_fill_candidates(call, T_POPULAR_BASE, 20, &resp);
-	else
-		fake_fill_candidates(call, 100, fake_ncand, &resp);
+		rs_rpc_reply(call, &resp.base);
+		return;
+	}
+	fake_fill_candidates(call, 100, fake_ncand, &resp);
+	/* the inspector's extras: als ranks 1..6 on items 111..116, each source's list
+	 * statistics, and what was filtered (field 4, written as an unknown field so the fake
+	 * needs no FilterCount in the proto) */
+	for (int i = 10; i < 16 && i < fake_ncand; i++) {
+		Rs__Candidate *c = resp.candidates[i];
+		Rs__SourceScore **sv = rs_arena_alloc(call->arena, 2 * sizeof(*sv));
+		Rs__SourceScore *als = rs_arena_alloc(call->arena, sizeof(*als));
+		rs__source_score__init(als);
+		als->source = "als";
+		als->rank = (uint32_t) (i - 9);
+		als->score = 0.06f - 0.01f * (float) (i - 10);
+		sv[0] = c->sources[0];
+		sv[1] = als;
+		c->sources = sv;
+		c->n_sources = 2;
+	}
+	static const char *const stat_src[3] = {"popular", "covisit", "als"};
+	Rs__SourceStats *ss = rs_arena_alloc(call->arena, 3 * sizeof(*ss));
+	resp.source_stats = rs_arena_alloc(call->arena, 3 * sizeof(*resp.source_stats));
+	for (int i = 0; i < 3; i++) {
+		rs__source_stats__init(&ss[i]);
+		ss[i].source = (char *) stat_src[i];
+		ss[i].count = (uint32_t) (15 - 5 * i);
+		ss[i].top = 1.0f - 0.1f * (float) i;
+		ss[i].low = 0.5f - 0.1f * (float) i;
+		resp.source_stats[i] = &ss[i];
+	}
+	resp.n_source_stats = 3;
+	/* FilterCount{reason "purchased", count 2, items [7, 9] (packed)}; protobuf-c writes an
+	 * unknown field's tag, then its data as stored: the length prefix included */
+	static const uint8_t filtered[] = {17,  0x0a, 9,   'p',  'u', 'r',  'c', 'h', 'a',
+	                                   's', 'e',  'd', 0x10, 2,   0x1a, 2,   7,   9};
+	ProtobufCMessageUnknownField uf = {.tag = 4,
+	                                   .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+	                                   .len = sizeof(filtered),
+	                                   .data = (uint8_t *) filtered};
+	resp.base.n_unknown_fields = 1;
+	resp.base.unknown_fields = &uf;
 	rs_rpc_reply(call, &resp.base);
 }
 
@@ -138,7 +218,15 @@ fake_ranking(void *ud, rs_rpc_call *call)
 	if (rs_rpc_unpack(call, &rs__rank_request__descriptor, (void **) &req) != 0)
 		return;
 	atomic_store(&t_fake.last_rank_n_cands, (int) req->n_candidates);
-	size_t n = req->n_candidates < req->k ? req->n_candidates : req->k;
+	atomic_store(&t_fake.last_rank_explain_items, (int) req->explain_items);
+	const char *version = fake_version(req->header, t_fake.last_rank_version);
+	if (strcmp(version, T_MISSING_VERSION) == 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "model version %s is not published",
+		            version);
+		return;
+	}
+	size_t want = req->explain && req->explain_items > req->k ? req->explain_items : req->k;
+	size_t n = req->n_candidates < want ? req->n_candidates : want;
 	resp.n_items = n;
 	resp.items = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(Rs__RankedItem *));
 	for (size_t i = 0; i < n; i++) {
@@ -149,19 +237,32 @@ fake_ranking(void *ud, rs_rpc_call *call)
 		it->score = 10.0f - (float) i;
 		it->reason = "because you viewed Item 7";
 		it->title = c->title; /* category, price and sources left for the gateway */
-		if (req->explain) {
-			Rs__Feature *f = rs_arena_alloc(call->arena, sizeof(*f));
-			Rs__Feature **fv = rs_arena_alloc(call->arena, sizeof(*fv));
-			rs__feature__init(f);
-			f->name = "cand_score";
-			f->value = c->score;
-			fv[0] = f;
-			it->n_features = 1;
+		if (req->explain) {   /* base_score + the contributions = the score */
+			Rs__Feature *f = rs_arena_alloc(call->arena, 2 * sizeof(*f));
+			Rs__Feature **fv = rs_arena_alloc(call->arena, 2 * sizeof(*fv));
+			rs__feature__init(&f[0]);
+			f[0].name = "cand_score";
+			f[0].label = "the candidate's own score";
+			f[0].value = c->score;
+			f[0].contribution = 1.0f;
+			rs__feature__init(&f[1]);
+			f[1].name = "position";
+			f[1].label = "how far down the list it came";
+			f[1].value = (float) i;
+			f[1].contribution = it->score - T_FAKE_BASE_SCORE - 1.0f;
+			fv[0] = &f[0];
+			fv[1] = &f[1];
+			it->n_features = 2;
 			it->features = fv;
 		}
 		resp.items[i] = it;
 	}
-	rs_rpc_header_init(call, &h, "ranking", "rank-v1");
+	if (req->explain) {
+		resp.ranker = "linear";
+		resp.base_score = T_FAKE_BASE_SCORE;
+		resp.contributions = "exact";
+	}
+	rs_rpc_header_init(call, &h, "ranking", version[0] != '\0' ? version : "rank-v1");
 	resp.header = &h;
 	rs_rpc_reply(call, &resp.base);
 }

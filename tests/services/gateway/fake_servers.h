@@ -18,7 +18,22 @@ typedef struct t_fake_state {
 	atomic_int ranking_delay_ms; /* sleep before answering */
 	atomic_int feature_delay_ms;
 	char last_request_id[80]; /* the feature call's request id */
+	/* what the last recommendation's hops carried (inspector parameters) */
+	atomic_int last_feat_n_hyp, last_feat_max_events, last_cand_n_exclude,
+	        last_rank_explain_items;
+	atomic_long last_feat_hyp_item0, last_cand_exclude0;
+	atomic_int last_feat_hyp_type0;
+	char last_feat_version[64], last_cand_version[64], last_rank_version[64];
 } t_fake_state;
+
+/* A model version the fakes do not know: feature, candidate and ranking answer NOT_FOUND. */
+#define T_MISSING_VERSION "no-such-version"
+/* The fake candidate's answer also carries (explain): "als" ranks 1..6 on items 111..116
+ * (score 0.06 - 0.01 (rank - 1)), source_stats for popular, covisit and als, and a filtered
+ * report {purchased: 2, [7, 9]} as CandidatesResponse field 4. The fake ranking answers
+ * explain with ranker "linear", base_score 0.25, contributions "exact" and two features per
+ * item whose contributions add up to the score. */
+#define T_FAKE_BASE_SCORE 0.25f
 
 extern t_fake_state t_fake;
 extern int fake_ncand; /* candidates per answer (T_FAKE_NCAND unless changed) */

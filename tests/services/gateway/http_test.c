@@ -104,8 +104,10 @@ Test(gateway, explain_returns_each_stage)
 	cr_assert_eq(json_array_size(json_object_get(c0, "sources")), 1);
 	json_t *re = json_object_get(ex, "ranking");
 	json_t *r0 = json_array_get(json_object_get(re, "items"), 0);
-	cr_assert(json_is_number(json_object_get(json_object_get(r0, "features"), "cand_score")),
-	          "%s", r.body);
+	json_t *f0 = json_array_get(json_object_get(r0, "features"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(f0, "name")), "cand_score", "%s",
+	                 r.body);
+	cr_assert(json_is_number(json_object_get(f0, "value")), "%s", r.body);
 	t_resp_free(&r);
 }
 
