@@ -24,6 +24,7 @@
 #define CAND_SIMILAR_K    20   /* SimilarRequest default k */
 #define CAND_MAX_HISTORY  10000
 #define CAND_MAX_EXCLUDED 10000
+#define CAND_JOINS        4 /* joins kept: the active version, two named ones, one switching */
 
 typedef struct cand_config {
 	const char *pg_dsn;
@@ -39,6 +40,7 @@ typedef struct cand_config {
 	int pg_timeout_ms;     /* statement_timeout of the refresh queries */
 	const char *model_dir; /* RS_MODEL_DIR: relative model_versions.path resolves here */
 	int model_poll_ms;     /* check of the active version; 0 = only cand_model_check */
+	int model_cache;       /* other versions kept open for requests that name one */
 } cand_config;
 
 typedef struct cand_state {
@@ -62,8 +64,11 @@ typedef struct cand_state {
 	double cs_started_ms;
 	rs_model_slot *cs_slot;     /* the active model version (empty: live sources only) */
 	rs_model_watch *cs_watch;   /* follows model_versions into cs_slot */
-	pthread_mutex_t cs_join_mu; /* guards cs_join */
-	cand_join *cs_join;         /* snapshot x model of the last request (NULL before) */
+	pthread_mutex_t cs_join_mu; /* guards cs_joins */
+	/* snapshot x model joins of the latest requests: one per version in use (the active one
+	 * and those requests name), the least recently used replaced; NULL = free */
+	cand_join *cs_joins[CAND_JOINS];
+	uint64_t cs_join_used[CAND_JOINS], cs_join_tick;
 	rs_metric *cs_refresh_ok, *cs_refresh_fail, *cs_refresh_ms, *cs_items, *cs_events;
 } cand_state;
 
@@ -92,8 +97,9 @@ int cand_model_check(cand_state *st);
 /* cand_current_model: a reference to the active version (NULL if none); rs_model_unref. */
 rs_model *cand_current_model(cand_state *st);
 
-/* cand_join_get: the join of snap and model (built on first use after either changed; NULL
- * when model is NULL or out of memory); drop with cand_join_unref. */
+/* cand_join_get: the join of snap and model (built on first use of the pair, kept for the
+ * CAND_JOINS most recently used versions of the current snapshot; NULL when model is NULL or
+ * out of memory); drop with cand_join_unref. */
 cand_join *cand_join_get(cand_state *st, cand_snap *snap, rs_model *model);
 
 /* The RPC routes (ud = cand_state *): CANDIDATES, SIMILAR, HEALTH (ready = a snapshot). */

@@ -89,6 +89,30 @@ cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, cons
 	rs_rpc_reply(call, &resp.base);
 }
 
+/* The version a request is served with: the one its header names (RequestHeader.model_version,
+ * opened on demand by the watch's version cache), else the active one (NULL when none is).
+ * Returns 0, or fails the call (STATUS_NOT_FOUND for a version that is not published) and
+ * returns an RS_E*. */
+static int
+cand_request_model(cand_state *st, rs_rpc_call *call, const Rs__RequestHeader *hdr, rs_model **out)
+{
+	char err[300];
+	int rv;
+
+	if (hdr == NULL || hdr->model_version == NULL || hdr->model_version[0] == '\0') {
+		*out = cand_current_model(st);
+		return 0;
+	}
+	if ((rv = rs_model_watch_get(st->cs_watch, hdr->model_version, out, err, sizeof(err))) == 0)
+		return 0;
+	rs_rpc_fail(call,
+	            rv == RS_ENOTFOUND ? RS__STATUS__STATUS_NOT_FOUND
+	            : rv == RS_ENOMEM  ? RS__STATUS__STATUS_INTERNAL
+	                               : RS__STATUS__STATUS_UNAVAILABLE,
+	            "%s", err);
+	return rv;
+}
+
 static void
 cand_handle_candidates(void *ud, rs_rpc_call *call)
 {
@@ -155,8 +179,13 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
 		return;
 	}
-	/* The version this request uses from start to end, whatever is activated meanwhile. */
-	rs_model *model = cand_current_model(st);
+	/* The version this request uses from start to end, whatever is activated meanwhile: the
+	 * one its header names, else the active one. */
+	rs_model *model;
+	if (cand_request_model(st, call, req->header, &model) != 0) {
+		cand_snap_unref(snap);
+		return;
+	}
 	cand_join *join = cand_join_get(st, snap, model);
 	cand_stat stats[CAND_NSRC] = {{0, 0, 0}};
 	cand_model_in mi = {join, req->embedding, req->n_embedding, stats, 0};
@@ -203,7 +232,11 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
 		return;
 	}
-	rs_model *model = cand_current_model(st);
+	rs_model *model;
+	if (cand_request_model(st, call, req->header, &model) != 0) {
+		cand_snap_unref(snap);
+		return;
+	}
 	cand_join *join = cand_join_get(st, snap, model);
 	cand_model_in mi = {join, NULL, 0};
 	int64_t idx = cand_snap_find(snap, req->item_id);

@@ -24,6 +24,8 @@ static const rs_cfg_field cand_cfg_fields[] = {
         RS_CFG_INT("RS_CANDIDATE_PG_TIMEOUT_MS", cand_config, pg_timeout_ms, 30000, 100, 600000),
         RS_CFG_STR("RS_MODEL_DIR", cand_config, model_dir, ""),
         RS_CFG_INT("RS_CANDIDATE_MODEL_POLL_MS", cand_config, model_poll_ms, 2000, 0, 3600000),
+        RS_CFG_INT("RS_CANDIDATE_MODEL_CACHE", cand_config, model_cache, RS_MODEL_CACHE_DEFAULT, 0,
+                   RS_MODEL_CACHE_MAX),
         RS_CFG_END,
 };
 

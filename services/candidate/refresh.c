@@ -390,6 +390,7 @@ cand_open(cand_state **out, const cand_config *cfg)
 	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",
 	        .poll_ms = cfg->model_poll_ms,
 	        .svc = "candidate",
+	        .cache_size = cfg->model_cache,
 	};
 	if (rs_model_slot_create(&st->cs_slot) != 0 ||
 	    rs_model_watch_start(&st->cs_watch, &wc, st->cs_slot) != 0) {
@@ -414,7 +415,8 @@ cand_close(cand_state *st)
 	if (st->cs_thread_started)
 		pthread_join(st->cs_thread, NULL);
 	rs_model_watch_stop(st->cs_watch);
-	cand_join_unref(st->cs_join);
+	for (int i = 0; i < CAND_JOINS; i++)
+		cand_join_unref(st->cs_joins[i]);
 	rs_model_slot_destroy(st->cs_slot);
 	cand_snap_unref(st->cs_snap);
 	if (st->cs_pg != NULL)
@@ -441,25 +443,49 @@ cand_current_model(cand_state *st)
 cand_join *
 cand_join_get(cand_state *st, cand_snap *snap, rs_model *model)
 {
-	cand_join *j, *old;
+	cand_join *j, *drop[CAND_JOINS];
+	int nd = 0, slot = -1;
 
 	if (snap == NULL || model == NULL)
 		return NULL;
 	pthread_mutex_lock(&st->cs_join_mu);
-	j = st->cs_join;
-	if (j != NULL && j->snap == snap && j->model == model) {
-		cand_join_ref(j);
-		pthread_mutex_unlock(&st->cs_join_mu);
-		return j;
+	for (int i = 0; i < CAND_JOINS; i++) {
+		j = st->cs_joins[i];
+		if (j != NULL && j->snap == snap && j->model == model) {
+			st->cs_join_used[i] = ++st->cs_join_tick;
+			cand_join_ref(j);
+			pthread_mutex_unlock(&st->cs_join_mu);
+			return j;
+		}
 	}
 	pthread_mutex_unlock(&st->cs_join_mu);
 	/* Built outside the lock (~1 ms per 20k items); two racing requests may both build. */
 	if (cand_join_build(snap, model, &j) != 0)
 		return NULL;
 	pthread_mutex_lock(&st->cs_join_mu);
-	old = st->cs_join;
-	st->cs_join = cand_join_ref(j);
+	for (int i = 0; i < CAND_JOINS; i++) {
+		cand_join *o = st->cs_joins[i];
+		/* joins of an older snapshot are never asked for again; one of this very pair was
+		 * built by a racing request */
+		if (o != NULL && (o->snap != snap || o->model == model)) {
+			drop[nd++] = o;
+			st->cs_joins[i] = NULL;
+		}
+	}
+	for (int i = 0; i < CAND_JOINS && slot < 0; i++)
+		if (st->cs_joins[i] == NULL)
+			slot = i;
+	if (slot < 0) { /* full: the least recently used version's goes */
+		slot = 0;
+		for (int i = 1; i < CAND_JOINS; i++)
+			if (st->cs_join_used[i] < st->cs_join_used[slot])
+				slot = i;
+		drop[nd++] = st->cs_joins[slot];
+	}
+	st->cs_joins[slot] = cand_join_ref(j);
+	st->cs_join_used[slot] = ++st->cs_join_tick;
 	pthread_mutex_unlock(&st->cs_join_mu);
-	cand_join_unref(old); /* the join holds refs: its snapshot/model addresses stay unique */
+	for (int i = 0; i < nd; i++)
+		cand_join_unref(drop[i]); /* the join holds refs: its snapshot/model stay unique */
 	return j;
 }

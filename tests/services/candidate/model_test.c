@@ -86,6 +86,7 @@ start(int poll_ms)
 	        .pg_timeout_ms = 5000,
 	        .model_dir = root,
 	        .model_poll_ms = poll_ms,
+	        .model_cache = 2,
 	};
 	snprintf(url, sizeof(url), "inproc://candidate-model-test-%d", (int) getpid());
 	rs_log_init("candidate-test", RS_LOG_WARN);
@@ -107,12 +108,14 @@ setup(void)
 	fx_tmpdir(root);
 	write_version("v1", V1);
 	write_version("v2", V2);
+	write_version("v2b", V2);
+	write_version("v1b", V1);
 	fx_pg_setup(&fx, "cand_m");
 	fx_sql(&fx, seed_sql);
 	/* v1 by absolute path, v2 relative to RS_MODEL_DIR */
 	snprintf(sql, sizeof(sql),
-	         "insert into model_versions(version, path) values ('v1', '%s/v1'), ('v2', 'v2');"
-	         "select rs_model_activate('v1')",
+	         "insert into model_versions(version, path) values ('v1', '%s/v1'), ('v2', 'v2'),"
+	         " ('v2b', 'v2b'), ('v1b', 'v1b'); select rs_model_activate('v1')",
 	         root);
 	fx_sql(&fx, sql);
 }
@@ -153,6 +156,24 @@ request(Rs__CandidatesRequest *req, const float *e, size_t ne, int64_t item, Rs_
 		req->recent = hptr;
 		req->n_recent = 1;
 	}
+}
+
+/* One CANDIDATES call served with `version` ("" or NULL: the active one). */
+static int
+candidates_v(rs_arena *a, Rs__CandidatesRequest *req, const char *version,
+             Rs__CandidatesResponse **out)
+{
+	Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
+	Rs__Status status;
+	char err[256];
+	h.request_id = "m";
+	h.deadline_unix_ms = rs_now_ms() + 2000;
+	h.model_version = (char *) version;
+	req->header = &h;
+	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_CANDIDATES, &req->base,
+	                        &rs__candidates_response__descriptor, 2000, a, (void **) out,
+	                        &status, err, sizeof(err));
+	return rv != 0 ? -1000 + rv : (int) status;
 }
 
 static int
@@ -238,6 +259,73 @@ Test(cand_model, als_top_k_reports_the_version)
 	float bad[4] = {0, NAN, 0, 1};
 	request(&req, bad, 4, 0, 0);
 	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_INVALID);
+}
+
+/* A request that names a published version is served with its sources (here its factors: v2
+ * turns the last factor towards item 2) and named by it, while requests that name none keep
+ * the active v1; an unknown version is NOT_FOUND; at most model_cache (2) other versions stay
+ * open, the least recently used one goes. */
+Test(cand_model, a_named_version_serves_one_request_and_the_active_one_the_rest)
+{
+	Rs__CandidatesRequest req;
+	Rs__CandidatesResponse *r;
+	char names[64];
+	start(0);
+	cr_assert_eq(cand_model_check(st), 0);
+	request(&req, toward4, 4, 0, 0);
+	req.embedding_version = "v2"; /* rs-feature folded it in with v2's factors */
+	cr_assert_eq(candidates_v(arena, &req, "v2", &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v2");
+	cr_assert_eq(source(find(r, 2), "als")->rank, 1);
+	cr_assert_float_eq(source(find(r, 2), "als")->score, 1.0f, 1e-6);
+	cr_assert_neq(source(find(r, 4), "als")->rank, 1);
+	/* the same request without a version: the active v1 (its embedding_version says v2, so
+	 * v1 does not use it) */
+	cr_assert_eq(candidates_v(arena, &req, NULL, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v1");
+	cr_assert_null(source(find(r, 4), "als"));
+	req.embedding_version = "";
+	cr_assert_eq(candidates_v(arena, &req, "", &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v1");
+	cr_assert_eq(source(find(r, 4), "als")->rank, 1);
+	cr_assert_eq(candidates_v(arena, &req, "v1", &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(source(find(r, 4), "als")->rank, 1);
+
+	cr_assert_eq(candidates_v(arena, &req, "no-such-version", &r),
+	             RS__STATUS__STATUS_NOT_FOUND);
+
+	/* similar items with a named version */
+	Rs__SimilarRequest sr = RS__SIMILAR_REQUEST__INIT;
+	Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
+	Rs__Status status;
+	h.model_version = "v2";
+	sr.header = &h;
+	sr.item_id = 2;
+	cr_assert_eq(rs_rpc_request(cli, RS__METHOD__METHOD_SIMILAR, &sr.base,
+	                            &rs__candidates_response__descriptor, 2000, arena, (void **) &r,
+	                            &status, NULL, 0),
+	             0);
+	cr_assert_eq(status, RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v2");
+	h.model_version = "no-such-version";
+	cr_assert_eq(rs_rpc_request(cli, RS__METHOD__METHOD_SIMILAR, &sr.base,
+	                            &rs__candidates_response__descriptor, 2000, arena, (void **) &r,
+	                            &status, NULL, 0),
+	             0);
+	cr_assert_eq(status, RS__STATUS__STATUS_NOT_FOUND);
+
+	/* a third named version evicts the least recently used one */
+	cr_assert_eq(candidates_v(arena, &req, "v2b", &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(source(find(r, 2), "als")->rank, 1);
+	cr_assert_eq(candidates_v(arena, &req, "v1b", &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v1b");
+	cr_assert_eq(source(find(r, 4), "als")->rank, 1);
+	cr_assert_eq(rs_model_watch_cached(st->cs_watch, names, sizeof(names)), 2);
+	cr_assert_str_eq(names, "v1b,v2b");
+	cr_assert_eq(candidates_v(arena, &req, "v2", &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v2");
+	cr_assert_eq(candidates_v(arena, &req, NULL, &r), RS__STATUS__STATUS_OK);
+	cr_assert_str_eq(r->header->model_version, "v1");
 }
 
 /* For the learned ranker: every candidate carries its als score (rank 0 when als did not
