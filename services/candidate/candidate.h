@@ -47,8 +47,12 @@ typedef struct cand_state {
 	cand_config cs_cfg;
 	pthread_mutex_t cs_snap_mu;    /* guards cs_snap (the pointer, not the snapshot) */
 	cand_snap *cs_snap;            /* NULL until the first refresh */
-	pthread_mutex_t cs_refresh_mu; /* one refresh at a time; guards cs_pg */
+	pthread_mutex_t cs_refresh_mu; /* one refresh at a time; guards cs_pg and the catalog */
 	PGconn *cs_pg;
+	int cs_listening; /* cs_pg LISTENs on channel catalog */
+	/* PostgreSQL's now() just before the last catalog read: the next one asks for the rows
+	 * changed since (minus a margin); "" = read the whole catalog. */
+	char cs_cat_mark[48];
 	char *cs_dsn;                       /* pg_dsn plus connect_timeout */
 	double cs_built_at_ms, cs_build_ms; /* the last build: when it ended, how long it took */
 	/* The last exact check of the events (refresh.c): its result, PostgreSQL's write
@@ -70,6 +74,7 @@ typedef struct cand_state {
 	cand_join *cs_joins[CAND_JOINS];
 	uint64_t cs_join_used[CAND_JOINS], cs_join_tick;
 	rs_metric *cs_refresh_ok, *cs_refresh_fail, *cs_refresh_ms, *cs_items, *cs_events;
+	rs_metric *cs_cat_delta, *cs_cat_full, *cs_cat_ms;
 } cand_state;
 
 /* cand_open: state and the refresh thread (first refresh at once, in the background; a
@@ -82,9 +87,18 @@ void cand_close(cand_state *st);
 
 /* cand_refresh: rebuild the snapshot from PostgreSQL now (blocking; serialised with the
  * background thread, which rebuilds a changed input at most every 4 build-durations; this one
- * does not wait). An unchanged input keeps the current snapshot. Returns 0,
- * RS_EUNAVAIL (database down), RS_EDB, RS_ENOMEM; on error the current snapshot stays. */
+ * does not wait). Changed events rebuild everything; a changed catalog alone is applied to the
+ * current snapshot (cand_catalog_sync with verify). An unchanged input keeps the current
+ * snapshot. Returns 0, RS_EUNAVAIL (database down), RS_EDB, RS_ENOMEM; on error the current
+ * snapshot stays. */
 int cand_refresh(cand_state *st);
+
+/* cand_catalog_sync: apply the catalog rows changed since the last read to the current
+ * snapshot now (what a NOTIFY on channel catalog triggers). verify = 1 also compares the
+ * catalog's row count and hash sum with the snapshot's in the same database snapshot and, on a
+ * difference (a change the time-based read could not see), reads the whole catalog. Nothing
+ * to do before the first build. Returns 0 or an RS_E* (the current snapshot stays). */
+int cand_catalog_sync(cand_state *st, int verify);
 
 /* cand_current: a reference to the current snapshot (NULL before the first refresh); drop it
  * with cand_snap_unref. */

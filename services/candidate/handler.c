@@ -50,9 +50,32 @@ cand_to_pb(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, siz
 	return out;
 }
 
+/* CandidatesResponse.filtered: one FilterCount per reason that removed anything. */
+static int
+cand_filtered_pb(rs_rpc_call *call, const cand_filtered *fl, Rs__CandidatesResponse *resp)
+{
+	Rs__FilterCount **fp = rs_arena_alloc(call->arena, CAND_NWHY * sizeof(*fp));
+	Rs__FilterCount *fc = rs_arena_alloc(call->arena, CAND_NWHY * sizeof(*fc));
+	if (fp == NULL || fc == NULL)
+		return RS_ENOMEM;
+	for (int w = 0; w < CAND_NWHY; w++) {
+		if (fl[w].count == 0)
+			continue;
+		Rs__FilterCount *c = &fc[resp->n_filtered];
+		rs__filter_count__init(c);
+		c->reason = (char *) cand_why_names[w];
+		c->count = fl[w].count;
+		c->n_items = fl[w].n_ids;
+		c->items = (int64_t *) fl[w].ids;
+		fp[resp->n_filtered++] = c;
+	}
+	resp->filtered = fp;
+	return 0;
+}
+
 static void
 cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, const cand_result *res,
-           size_t n, const cand_stat *stats)
+           size_t n, const cand_stat *stats, const cand_filtered *filtered)
 {
 	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
 	Rs__ResponseHeader h;
@@ -85,6 +108,10 @@ cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, cons
 			resp.n_source_stats++;
 		}
 		resp.source_stats = sp;
+	}
+	if (filtered != NULL && cand_filtered_pb(call, filtered, &resp) != 0) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		return;
 	}
 	rs_rpc_reply(call, &resp.base);
 }
@@ -188,7 +215,8 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 	}
 	cand_join *join = cand_join_get(st, snap, model);
 	cand_stat stats[CAND_NSRC] = {{0, 0, 0}};
-	cand_model_in mi = {join, req->embedding, req->n_embedding, stats, 0};
+	cand_filtered filtered[CAND_NWHY];
+	cand_model_in mi = {join, req->embedding, req->n_embedding, stats, 0, filtered};
 	if (model != NULL) /* a two-stage version: its ranker normalises by the top cand_n */
 		mi.stat_n = (uint32_t) rs_model_param(model, "cand_n", 0);
 	if (model != NULL && req->embedding_version != NULL && req->embedding_version[0] != '\0' &&
@@ -197,7 +225,7 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 	if (cand_retrieve_ex(snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
-		cand_reply(call, snap, join != NULL ? model : NULL, res, n, stats);
+		cand_reply(call, snap, join != NULL ? model : NULL, res, n, stats, filtered);
 	cand_join_unref(join);
 	rs_model_unref(model);
 	cand_snap_unref(snap);
@@ -222,6 +250,12 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 		            CAND_MAX_K);
 		return;
 	}
+	int bought = req->mode != NULL && strcmp(req->mode, "bought_together") == 0;
+	if (!bought && req->mode != NULL && req->mode[0] != '\0') {
+		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
+		            "mode must be \"\" (similar) or \"bought_together\"");
+		return;
+	}
 	uint32_t k = req->k != 0 ? req->k : CAND_SIMILAR_K;
 	cand_result *res = rs_arena_alloc(call->arena, k * sizeof(*res));
 	if (res == NULL) {
@@ -243,10 +277,11 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 	if (idx < 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "item %lld is unknown",
 		            (long long) req->item_id);
-	else if (cand_similar_ex(snap, &mi, (uint32_t) idx, k, res, &n) != 0)
+	else if ((bought ? cand_bought_together(snap, (uint32_t) idx, k, res, &n)
+	                 : cand_similar_ex(snap, &mi, (uint32_t) idx, k, res, &n)) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
-		cand_reply(call, snap, join != NULL ? model : NULL, res, n, NULL);
+		cand_reply(call, snap, join != NULL ? model : NULL, res, n, NULL, NULL);
 	cand_join_unref(join);
 	rs_model_unref(model);
 	cand_snap_unref(snap);

@@ -1,4 +1,6 @@
-/* The snapshot refresh: PostgreSQL -> rows -> cand_snap_build -> atomic swap. */
+/* The snapshot refresh: PostgreSQL -> rows -> cand_snap_build -> atomic swap; and the catalog's
+ * changes (NOTIFY catalog, or found by the periodic check) applied to the current snapshot. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +12,21 @@
 #include "rs_pg.h"
 #include "rs_time.h"
 
-static const char items_sql[] =
-        "select item_id, title, category, coalesce(price, 0)::float8, price is not null, in_stock, "
-        "brand from items";
+/* Each catalog row with PostgreSQL's hash of it; the snapshot keeps the hashes and their sum,
+ * so a row re-read unchanged costs nothing and the periodic check can compare sums. */
+#define ITEM_HASH \
+	"hashtext(concat_ws('|', item_id, title, category, price, in_stock, brand, available))"
+#define ITEMS_SELECT                                                                       \
+	"select item_id, title, category, coalesce(price, 0)::float8, price is not null, " \
+	"in_stock, brand, not available, " ITEM_HASH " from items"
+static const char items_sql[] = ITEMS_SELECT;
+/* The rows changed since the last read ($1: PostgreSQL's now() just before it). A row's
+ * updated_at is its writer's transaction start (0005_catalog.sql), so a writer that started
+ * before the last read but committed after it is seen through the margin; one that took longer
+ * than the margin is found by the periodic check's sums. */
+static const char items_changed_sql[] =
+        ITEMS_SELECT " where updated_at > $1::timestamptz - interval '2 seconds'";
+static const char now_sql[] = "select now()::text";
 
 /* What changed since the last build, cheaply (one scan, no rows shipped): the number and the
  * newest ingestion of the events in the window, and a hash over the catalog. */
@@ -22,9 +36,7 @@ static const char check_window_sql[] =
 static const char check_all_sql[] =
         "select count(*), coalesce(max(ingested_at)::text, ''), coalesce(max(ts)::text, '') "
         "from events";
-static const char check_items_sql[] =
-        "select count(*), coalesce(sum(hashtext(concat_ws('|', item_id, title, category, price, "
-        "in_stock, brand)))::text, '') from items";
+static const char check_items_sql[] = "select count(*), coalesce(sum(" ITEM_HASH "), 0) from items";
 
 /* Cheaper still, for the background loop: PostgreSQL's cumulative write counters of the event
  * partitions (no table is read; a backend publishes them within 1-10 s of its commit). The
@@ -78,6 +90,7 @@ refresh_connect(cand_state *st)
 		PQfinish(st->cs_pg);
 		st->cs_pg = NULL;
 	}
+	st->cs_listening = 0;
 	if ((rv = rs_pg_connect(st->cs_dsn, &st->cs_pg)) != 0)
 		return rv;
 	st->cs_events_valid = 0; /* a new server may have new counters */
@@ -86,8 +99,12 @@ refresh_connect(cand_state *st)
 	    0) {
 		PQfinish(st->cs_pg);
 		st->cs_pg = NULL;
+		return rv;
 	}
-	return rv;
+	/* Best effort: without it catalog changes arrive with the periodic check instead. */
+	st->cs_listening = rs_pg_exec(st->cs_pg, "listen catalog", 0, NULL, PGRES_COMMAND_OK,
+	                              "candidate.listen") == 0;
+	return 0;
 }
 
 static int
@@ -182,15 +199,13 @@ refresh_check_events(cand_state *st, const char *days, int cheap)
 	return 0;
 }
 
-/* The input's fingerprint: the events' part (refresh_check_events) and a hash over the
- * catalog, read every time (new items must show at once; 11-12 ms for 20,000 items).
+/* The events' fingerprint (refresh_check_events) and whether the window is empty.
  * *window_empty when the window has no events (the build then uses all of them), *count the
- * events it would read. */
+ * events it would read. The catalog is checked apart (catalog_sync_locked). */
 static int
 refresh_check(cand_state *st, const char *days, int cheap, uint64_t *fp, int *window_empty,
               long *count)
 {
-	PGresult *r = NULL;
 	int rv;
 
 	if ((rv = refresh_check_events(st, days, cheap)) != 0)
@@ -198,13 +213,176 @@ refresh_check(cand_state *st, const char *days, int cheap, uint64_t *fp, int *wi
 	*fp = st->cs_events_fp;
 	*count = st->cs_events_count;
 	*window_empty = st->cs_events_window_empty;
-	if ((rv = refresh_query(st, check_items_sql, 0, NULL, "candidate.check_items", &r)) != 0)
-		return rv;
-	for (int c = 0; c < 2; c++)
-		*fp = fnv_str(*fp, PQgetvalue(r, 0, c));
 	*fp = fnv(*fp, window_empty, sizeof(*window_empty));
-	PQclear(r);
 	return 0;
+}
+
+/* The rows of an items_sql result, borrowing its strings (valid until PQclear). Returns 0 and
+ * *out (malloc'd), or RS_ENOMEM. */
+static int
+items_parse(PGresult *r, cand_item_row **out)
+{
+	size_t n = (size_t) PQntuples(r);
+	cand_item_row *items = malloc((n ? n : 1) * sizeof(*items));
+	if (items == NULL)
+		return RS_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int row = (int) i;
+		items[i] = (cand_item_row){
+		        .id = strtoll(PQgetvalue(r, row, 0), NULL, 10),
+		        .title = PQgetvalue(r, row, 1),
+		        .category = PQgetvalue(r, row, 2),
+		        .price = strtod(PQgetvalue(r, row, 3), NULL),
+		        .has_price = PQgetvalue(r, row, 4)[0] == 't',
+		        .in_stock = PQgetvalue(r, row, 5)[0] == 't',
+		        .brand = PQgetvalue(r, row, 6),
+		        .withdrawn = PQgetvalue(r, row, 7)[0] == 't',
+		        .row_hash = (int32_t) strtol(PQgetvalue(r, row, 8), NULL, 10),
+		};
+	}
+	*out = items;
+	return 0;
+}
+
+/* 1 when any row differs from what s holds (a new id, or another hash). */
+static int
+catalog_differs(const cand_snap *s, const cand_item_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t idx = cand_snap_find(s, rows[i].id);
+		if (idx < 0 || !s->items[idx].in_catalog ||
+		    s->items[idx].row_hash != rows[i].row_hash)
+			return 1;
+	}
+	return 0;
+}
+
+/* now() of a fresh statement into mark. */
+static int
+catalog_mark(cand_state *st, char *mark, size_t n)
+{
+	PGresult *r = NULL;
+	int rv = refresh_query(st, now_sql, 0, NULL, "candidate.now", &r);
+	if (rv == 0)
+		snprintf(mark, n, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rv;
+}
+
+/* Reads the changed rows (every row when there is no mark) and, with verify, the catalog's
+ * count and hash sum, all in one database snapshot. */
+static int
+catalog_read(cand_state *st, int verify, char *mark, size_t markn, PGresult **rows,
+             long long *count, long long *sum)
+{
+	PGresult *h = NULL;
+	const char *p[1] = {st->cs_cat_mark};
+	int rv;
+
+	if (verify && (rv = rs_pg_exec(st->cs_pg, "begin isolation level repeatable read read only",
+	                               0, NULL, PGRES_COMMAND_OK, "candidate.begin")) != 0)
+		return rv;
+	if ((rv = catalog_mark(st, mark, markn)) != 0 ||
+	    (rv = refresh_query(st, st->cs_cat_mark[0] ? items_changed_sql : items_sql,
+	                        st->cs_cat_mark[0] ? 1 : 0, p, "candidate.items_changed", rows)) !=
+	            0 ||
+	    (verify && (rv = refresh_query(st, check_items_sql, 0, NULL, "candidate.check_items",
+	                                   &h)) != 0)) {
+		if (verify && PQstatus(st->cs_pg) == CONNECTION_OK)
+			rs_pg_exec(st->cs_pg, "rollback", 0, NULL, PGRES_COMMAND_OK, "rollback");
+		return rv;
+	}
+	if (verify) {
+		*count = strtoll(PQgetvalue(h, 0, 0), NULL, 10);
+		*sum = strtoll(PQgetvalue(h, 0, 1), NULL, 10);
+		PQclear(h);
+		if ((rv = rs_pg_exec(st->cs_pg, "commit", 0, NULL, PGRES_COMMAND_OK,
+		                     "candidate.commit")) != 0) {
+			PQclear(*rows);
+			*rows = NULL;
+			return rv;
+		}
+	}
+	return 0;
+}
+
+/* Applies rows (of r) to *snap: the result replaces *snap (the old reference dropped) when
+ * anything changed. *changed tells. */
+static int
+catalog_apply(PGresult *r, int full, cand_snap **snap, int *changed)
+{
+	cand_item_row *rows = NULL;
+	cand_snap *next = NULL;
+	size_t n = (size_t) PQntuples(r);
+	int rv;
+
+	*changed = 0;
+	if (!full && !catalog_differs(*snap, NULL, 0) && n == 0)
+		return 0;
+	if ((rv = items_parse(r, &rows)) != 0)
+		return rv;
+	if (full || catalog_differs(*snap, rows, n)) {
+		if ((rv = cand_snap_apply_catalog(*snap, rows, n, full, &next)) == 0) {
+			cand_snap_unref(*snap);
+			*snap = next;
+			*changed = 1;
+		}
+	}
+	free(rows);
+	return rv;
+}
+
+static int
+catalog_sync_locked(cand_state *st, int verify)
+{
+	PGresult *r = NULL;
+	cand_snap *cur;
+	char mark[sizeof(st->cs_cat_mark)];
+	long long count = 0, sum = 0;
+	int rv, changed = 0, full, again = 0;
+	double t0 = rs_mono_ms();
+
+	if ((rv = refresh_connect(st)) != 0)
+		return rv;
+	if ((cur = cand_current(st)) == NULL)
+		return 0; /* the first build reads the catalog */
+	full = st->cs_cat_mark[0] == '\0';
+	if ((rv = catalog_read(st, verify, mark, sizeof(mark), &r, &count, &sum)) != 0 ||
+	    (rv = catalog_apply(r, full, &cur, &changed)) != 0)
+		goto out;
+	if (verify && ((long long) cur->cat_count != count || cur->cat_sum != sum)) {
+		/* A change the time-based read missed (a writer slower than the margin, rows
+		 * deleted): read everything. */
+		PQclear(r);
+		r = NULL;
+		st->cs_cat_mark[0] = '\0';
+		full = again = 1;
+		int c2 = 0;
+		if ((rv = catalog_read(st, 0, mark, sizeof(mark), &r, NULL, NULL)) != 0 ||
+		    (rv = catalog_apply(r, 1, &cur, &c2)) != 0)
+			goto out;
+		changed = 1;
+	}
+	snprintf(st->cs_cat_mark, sizeof(st->cs_cat_mark), "%s", mark);
+	if (changed) {
+		double ms = rs_mono_ms() - t0;
+		rs_metric_add(full ? st->cs_cat_full : st->cs_cat_delta, 1);
+		rs_metric_observe(st->cs_cat_ms, ms);
+		rs_metric_set(st->cs_items, (double) cur->n_items);
+		if (full)
+			rs_log_info("candidate.catalog_applied",
+			            "rows=%d full=1 missed=%d items=%zu withdrawn=%zu ms=%.1f",
+			            PQntuples(r), again, cur->n_items, cur->n_withdrawn, ms);
+		else
+			rs_log_debug("candidate.catalog_applied",
+			             "rows=%d full=0 items=%zu withdrawn=%zu ms=%.1f", PQntuples(r),
+			             cur->n_items, cur->n_withdrawn, ms);
+		cand_swap(st, cand_snap_ref(cur));
+	}
+out:
+	PQclear(r);
+	cand_snap_unref(cur);
+	return rv;
 }
 
 static int
@@ -214,7 +392,7 @@ refresh_locked(cand_state *st, int force)
 	cand_item_row *items = NULL;
 	cand_event_row *events = NULL;
 	cand_snap *snap = NULL, *cur = NULL;
-	char days[16], lim[16];
+	char days[16], lim[16], mark[sizeof(st->cs_cat_mark)];
 	double t0 = rs_mono_ms();
 	uint64_t fp;
 	int window_empty, rv;
@@ -229,17 +407,15 @@ refresh_locked(cand_state *st, int force)
 	if ((rv = refresh_check(st, days, !force, &fp, &window_empty, &count)) != 0)
 		return rv;
 	cur = cand_current(st);
-	if (cur != NULL && cur->fingerprint == fp) {
-		cand_snap_unref(cur); /* nothing changed: keep the snapshot (and its version) */
-		return 0;
-	}
-	/* A changed input waits until the last build is 4 build-durations old, so rebuilding
-	 * under a steady event stream takes at most a fifth of a core. */
-	if (!force && cur != NULL && rs_mono_ms() - st->cs_built_at_ms < 4 * st->cs_build_ms) {
-		cand_snap_unref(cur);
-		return 0;
-	}
+	/* Unchanged events keep the snapshot (and its version), and so does a changed input
+	 * until the last build is 4 build-durations old, so rebuilding under a steady event
+	 * stream takes at most a fifth of a core; the catalog is brought up to date either way. */
+	int keep = cur != NULL &&
+	           (cur->fingerprint == fp ||
+	            (!force && rs_mono_ms() - st->cs_built_at_ms < 4 * st->cs_build_ms));
 	cand_snap_unref(cur);
+	if (keep)
+		return catalog_sync_locked(st, 1);
 
 	const char *wp[2] = {days, lim};
 	const char *sql = window_empty ? (count > st->cs_cfg.max_events ? events_all_newest_sql
@@ -247,7 +423,8 @@ refresh_locked(cand_state *st, int force)
 	                               : (count > st->cs_cfg.max_events ? events_window_newest_sql
 	                                                                : events_window_sql);
 	int np = count > st->cs_cfg.max_events ? 2 : 1;
-	if ((rv = refresh_query(st, items_sql, 0, NULL, "candidate.items", &ri)) != 0 ||
+	if ((rv = catalog_mark(st, mark, sizeof(mark))) != 0 ||
+	    (rv = refresh_query(st, items_sql, 0, NULL, "candidate.items", &ri)) != 0 ||
 	    (rv = refresh_query(st, sql, np, wp, "candidate.events", &re)) != 0)
 		goto out;
 	size_t ni = (size_t) PQntuples(ri), ne = (size_t) PQntuples(re);
@@ -256,20 +433,11 @@ refresh_locked(cand_state *st, int force)
 		rv = 0; /* shutting down: a build would only delay the exit */
 		goto out;
 	}
-	rv = RS_ENOMEM;
-	if ((items = malloc((ni ? ni : 1) * sizeof(*items))) == NULL ||
-	    (events = malloc((ne ? ne : 1) * sizeof(*events))) == NULL)
+	if ((rv = items_parse(ri, &items)) != 0)
 		goto out;
-	for (size_t i = 0; i < ni; i++) {
-		int r = (int) i;
-		items[i].id = strtoll(PQgetvalue(ri, r, 0), NULL, 10);
-		items[i].title = PQgetvalue(ri, r, 1);
-		items[i].category = PQgetvalue(ri, r, 2);
-		items[i].price = strtod(PQgetvalue(ri, r, 3), NULL);
-		items[i].has_price = PQgetvalue(ri, r, 4)[0] == 't';
-		items[i].in_stock = PQgetvalue(ri, r, 5)[0] == 't';
-		items[i].brand = PQgetvalue(ri, r, 6);
-	}
+	rv = RS_ENOMEM;
+	if ((events = malloc((ne ? ne : 1) * sizeof(*events))) == NULL)
+		goto out;
 	for (size_t i = 0; i < ne; i++) {
 		int r = (int) i;
 		cand_event_row *e = &events[i];
@@ -299,6 +467,7 @@ refresh_locked(cand_state *st, int force)
 	            snap->version, snap->n_items, snap->n_events, snap->n_popular, snap->n_nbs,
 	            st->cs_build_ms, t_query, t_parse - t_query);
 	cand_swap(st, snap);
+	snprintf(st->cs_cat_mark, sizeof(st->cs_cat_mark), "%s", mark);
 	rv = 0;
 out:
 	PQclear(ri);
@@ -327,6 +496,60 @@ cand_refresh(cand_state *st)
 	return refresh_run(st, 1);
 }
 
+int
+cand_catalog_sync(cand_state *st, int verify)
+{
+	pthread_mutex_lock(&st->cs_refresh_mu);
+	int rv = catalog_sync_locked(st, verify);
+	pthread_mutex_unlock(&st->cs_refresh_mu);
+	if (rv != 0 && rv != RS_ENOMEM)
+		atomic_store(&st->cs_pg_ok, 0);
+	return rv;
+}
+
+/* Takes the notifications libpq has read on cs_pg (during any query); 1 if there was one. */
+static int
+refresh_drain_locked(cand_state *st)
+{
+	PGnotify *n;
+	int got = 0;
+	while ((n = PQnotifies(st->cs_pg)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
+}
+
+/* Waits up to ms for a NOTIFY on channel catalog; 1 when one came (all pending are taken). */
+static int
+refresh_wait_notify(cand_state *st, int ms)
+{
+	int got = 0, fd = -1;
+	pthread_mutex_lock(&st->cs_refresh_mu);
+	if (st->cs_pg != NULL && st->cs_listening) {
+		got = refresh_drain_locked(st);
+		fd = PQsocket(st->cs_pg);
+	}
+	pthread_mutex_unlock(&st->cs_refresh_mu);
+	if (got)
+		return 1;
+	if (fd < 0) {
+		nanosleep(&(struct timespec){.tv_nsec = (long) ms * 1000000L}, NULL);
+		return 0;
+	}
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	pthread_mutex_lock(&st->cs_refresh_mu);
+	/* the connection may have been replaced meanwhile: only read the one we waited on */
+	if (st->cs_pg != NULL && PQsocket(st->cs_pg) == fd && PQconsumeInput(st->cs_pg))
+		got = refresh_drain_locked(st);
+	pthread_mutex_unlock(&st->cs_refresh_mu);
+	if (!got)
+		nanosleep(&(struct timespec){.tv_nsec = 1000000L}, NULL); /* no busy loop */
+	return got;
+}
+
 static void *
 cand_background(void *arg)
 {
@@ -340,10 +563,12 @@ cand_background(void *arg)
 			            rs_strerror(rv), failures);
 		if (rv == 0)
 			failures = 0;
-		/* Sleep in short steps so a stop is noticed at once. */
+		/* Until the next check: catalog changes as they are notified. Short waits so a
+		 * stop is noticed at once. */
 		double until = rs_mono_ms() + st->cs_cfg.refresh_ms;
 		while (!atomic_load(&st->cs_stop) && rs_mono_ms() < until)
-			nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
+			if (refresh_wait_notify(st, 20) && !atomic_load(&st->cs_stop))
+				cand_catalog_sync(st, 0);
 	}
 	return NULL;
 }
@@ -385,6 +610,15 @@ cand_open(cand_state **out, const cand_config *cfg)
 	                                         "Snapshot refresh time in milliseconds", NULL);
 	st->cs_items = rs_metrics_gauge("rs_candidate_items", "Items in the snapshot", NULL);
 	st->cs_events = rs_metrics_gauge("rs_candidate_events", "Events in the snapshot", NULL);
+	st->cs_cat_delta =
+	        rs_metrics_counter("rs_candidate_catalog_applied_total",
+	                           "Catalog changes applied to the snapshot", "kind=\"changed\"");
+	st->cs_cat_full =
+	        rs_metrics_counter("rs_candidate_catalog_applied_total",
+	                           "Catalog changes applied to the snapshot", "kind=\"full\"");
+	st->cs_cat_ms =
+	        rs_metrics_histogram("rs_candidate_catalog_apply_ms",
+	                             "Catalog change read + apply time in milliseconds", NULL);
 	rs_model_watch_config wc = {
 	        .pg_dsn = cfg->pg_dsn,
 	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",

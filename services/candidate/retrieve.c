@@ -3,12 +3,16 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "rs_err.h"
 #include "topk.h"
 
 const char *const cand_src_names[CAND_NSRC] = {"covisit", "bought_together", "category", "popular",
                                                "als",     "itemknn",         "metadata"};
+
+const char *const cand_why_names[CAND_NWHY] = {"purchased", "not_interested", "excluded",
+                                               "unavailable"};
 
 /* How much each source's normalised score counts in the merged first-stage score. */
 static const float src_weight[CAND_NSRC] = {1.0f, 0.6f, 0.5f, 0.4f, 1.0f, 0.9f, 0.3f};
@@ -193,6 +197,105 @@ cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* An item never to offer, and why: CAND_EXCL_* bits, EXCL_LISTED, or 0 (the seed of a
+ * similar-items request: dropped, never reported). */
+#define EXCL_LISTED 4u
+typedef struct excl_ent {
+	int64_t id;
+	uint8_t why;
+} excl_ent;
+
+static int
+cmp_excl(const void *a, const void *b)
+{
+	const excl_ent *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The reason a removal is reported under: the first that applies (retrieve.h's order). */
+static int
+excl_reason(uint8_t why)
+{
+	return why & CAND_EXCL_PURCHASED        ? CAND_WHY_PURCHASED
+	       : why & CAND_EXCL_NOT_INTERESTED ? CAND_WHY_NOT_INTERESTED
+	       : why & EXCL_LISTED              ? CAND_WHY_EXCLUDED
+	                                        : -1;
+}
+
+/* The items sources reached and dropped: an open-addressing set of item indices with the
+ * reason of each, grown as needed (removals are few next to the items that pass). */
+typedef struct removed {
+	uint32_t *slot; /* item index + 1; 0 = free */
+	uint8_t *why;
+	size_t n, cap;
+	int oom;
+} removed;
+
+static void
+removed_add(removed *m, uint32_t item, int why)
+{
+	if (m->oom)
+		return;
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		uint32_t *ns = calloc(cap, sizeof(*ns));
+		uint8_t *nw = malloc(cap);
+		if (ns == NULL || nw == NULL) {
+			free(ns);
+			free(nw);
+			m->oom = 1;
+			return;
+		}
+		for (size_t i = 0; i < m->cap; i++) {
+			if (m->slot[i] == 0)
+				continue;
+			size_t j = (size_t) ((m->slot[i] * 2654435761u) & (cap - 1));
+			while (ns[j] != 0)
+				j = (j + 1) & (cap - 1);
+			ns[j] = m->slot[i];
+			nw[j] = m->why[i];
+		}
+		free(m->slot);
+		free(m->why);
+		m->slot = ns;
+		m->why = nw;
+		m->cap = cap;
+	}
+	uint32_t key = item + 1;
+	size_t j = (size_t) ((key * 2654435761u) & (m->cap - 1));
+	while (m->slot[j] != 0 && m->slot[j] != key)
+		j = (j + 1) & (m->cap - 1);
+	if (m->slot[j] == 0) {
+		m->slot[j] = key;
+		m->why[j] = (uint8_t) why;
+		m->n++;
+	}
+}
+
+/* Counts per reason and the smallest CAND_FILTERED_IDS ids of each (index order = id order). */
+static void
+removed_report(const removed *m, const cand_snap *s, cand_filtered *out)
+{
+	uint32_t low[CAND_NWHY][CAND_FILTERED_IDS];
+	memset(out, 0, CAND_NWHY * sizeof(*out));
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->slot[i] == 0)
+			continue;
+		cand_filtered *f = &out[m->why[i]];
+		uint32_t item = m->slot[i] - 1, *l = low[m->why[i]];
+		f->count++;
+		if (f->n_ids == CAND_FILTERED_IDS && item >= l[CAND_FILTERED_IDS - 1])
+			continue;
+		size_t at = f->n_ids < CAND_FILTERED_IDS ? f->n_ids++ : CAND_FILTERED_IDS - 1;
+		for (; at > 0 && l[at - 1] > item; at--)
+			l[at] = l[at - 1];
+		l[at] = item;
+	}
+	for (int w = 0; w < CAND_NWHY; w++)
+		for (uint32_t i = 0; i < out[w].n_ids; i++)
+			out[w].ids[i] = s->ids[low[w][i]];
+}
+
 typedef struct seed {
 	uint32_t item;
 	float w;
@@ -204,10 +307,12 @@ typedef struct retrieval {
 	const cand_model_in *mi; /* NULL or without a join: no model sources */
 	const cand_filter *f;    /* NULL when it rejects nothing */
 	size_t cat_n;            /* f's category prefix length */
-	int64_t *excl;           /* item ids never returned (gathered, then mapped to excl_idx) */
+	excl_ent *excl;          /* item ids never returned (gathered, then mapped to excl_idx) */
 	size_t n_excl;
 	uint32_t *excl_idx; /* the snapshot indices of excl that exist, sorted, distinct */
+	uint8_t *excl_why;  /* per excl_idx entry, its excl_ent.why bits */
 	size_t n_excl_idx;
+	removed *rm; /* NULL: removals are not reported */
 	/* Per snapshot item, 2 bits once f was evaluated for it: bit 0 known, bit 1 passes. Every
 	 * source asks about the same items many times (20 seeds x 50 neighbours). NULL: no f. */
 	uint8_t *fmemo;
@@ -221,19 +326,23 @@ ret_prepare(retrieval *r)
 {
 	size_t m = 0;
 	if (r->n_excl > 0) {
-		if ((r->excl_idx = malloc(r->n_excl * sizeof(*r->excl_idx))) == NULL)
+		if ((r->excl_idx = malloc(r->n_excl * sizeof(*r->excl_idx))) == NULL ||
+		    (r->excl_why = malloc(r->n_excl)) == NULL)
 			return RS_ENOMEM;
+		qsort(r->excl, r->n_excl, sizeof(*r->excl), cmp_excl);
+		/* excl is sorted by id and ids ascend with the index: excl_idx is sorted too; an
+		 * item named twice (bought and listed) keeps every reason */
 		for (size_t i = 0; i < r->n_excl; i++) {
-			int64_t idx = cand_snap_find(r->s, r->excl[i]);
-			if (idx >= 0)
-				r->excl_idx[m++] = (uint32_t) idx;
+			int64_t idx = cand_snap_find(r->s, r->excl[i].id);
+			if (idx < 0)
+				continue;
+			if (m > 0 && r->excl_idx[m - 1] == (uint32_t) idx) {
+				r->excl_why[m - 1] |= r->excl[i].why;
+				continue;
+			}
+			r->excl_idx[m] = (uint32_t) idx;
+			r->excl_why[m++] = r->excl[i].why;
 		}
-		/* excl is sorted by id and ids ascend with the index: excl_idx is sorted too */
-		size_t u = 0;
-		for (size_t i = 0; i < m; i++)
-			if (u == 0 || r->excl_idx[u - 1] != r->excl_idx[i])
-				r->excl_idx[u++] = r->excl_idx[i];
-		m = u;
 	}
 	r->n_excl_idx = m;
 	if (r->f != NULL && (r->fmemo = calloc(r->s->n_items / 4 + 1, 1)) == NULL)
@@ -241,7 +350,8 @@ ret_prepare(retrieval *r)
 	return 0;
 }
 
-static int
+/* The position of item in excl_idx, or -1. */
+static ssize_t
 ret_excluded(const retrieval *r, uint32_t item)
 {
 	size_t lo = 0, hi = r->n_excl_idx;
@@ -252,14 +362,26 @@ ret_excluded(const retrieval *r, uint32_t item)
 		else
 			hi = mid;
 	}
-	return lo < r->n_excl_idx && r->excl_idx[lo] == item;
+	return lo < r->n_excl_idx && r->excl_idx[lo] == item ? (ssize_t) lo : -1;
 }
 
+/* 1 when a source may offer item: not excluded, not withdrawn, passing the filter. A removal
+ * for a reason the caller asked about is recorded. */
 static int
 ret_pass(const retrieval *r, uint32_t item)
 {
-	if (r->n_excl_idx > 0 && ret_excluded(r, item))
+	ssize_t x;
+	if (r->n_excl_idx > 0 && (x = ret_excluded(r, item)) >= 0) {
+		int why = excl_reason(r->excl_why[x]);
+		if (r->rm != NULL && why >= 0)
+			removed_add(r->rm, item, why);
 		return 0;
+	}
+	if (cand_snap_withdrawn(r->s, item)) {
+		if (r->rm != NULL)
+			removed_add(r->rm, item, CAND_WHY_UNAVAILABLE);
+		return 0;
+	}
 	if (r->fmemo == NULL)
 		return 1;
 	uint8_t *b = &r->fmemo[item / 4];
@@ -601,7 +723,13 @@ ret_fini(retrieval *r)
 		acc_fini(&r->src[i]);
 	free(r->excl);
 	free(r->excl_idx);
+	free(r->excl_why);
 	free(r->fmemo);
+	if (r->rm != NULL) {
+		free(r->rm->slot);
+		free(r->rm->why);
+		free(r->rm);
+	}
 }
 
 static int
@@ -615,6 +743,8 @@ ret_init(retrieval *r, const cand_snap *s, const cand_model_in *mi, const cand_f
 	r->cat_n = filter_cat_len(r->f);
 	r->excl = malloc((n_excl_max ? n_excl_max : 1) * sizeof(*r->excl));
 	if (r->excl == NULL)
+		return RS_ENOMEM;
+	if (mi != NULL && mi->filtered != NULL && (r->rm = calloc(1, sizeof(*r->rm))) == NULL)
 		return RS_ENOMEM;
 	/* covisit and bought_together are sized by ret_covisit; the model's only with a model */
 	if (acc_init(&r->src[CAND_SRC_CATEGORY], (size_t) MAX_CATS * k) != 0 ||
@@ -657,7 +787,9 @@ cand_retrieve_ex(const cand_snap *s, const cand_model_in *mi, int64_t user_id, c
 	int rv = RS_ENOMEM;
 
 	size_t n_past = 0;
-	const int64_t *past = user_id > 0 ? cand_snap_excluded(s, user_id, &n_past) : NULL;
+	const uint8_t *past_why = NULL;
+	const int64_t *past =
+	        user_id > 0 ? cand_snap_excluded(s, user_id, &n_past, &past_why) : NULL;
 
 	*n_out = 0;
 	if (ret_init(&r, s, mi, f, nh + n_past + (f != NULL ? f->n_exclude : 0), k) != 0)
@@ -669,17 +801,18 @@ cand_retrieve_ex(const cand_snap *s, const cand_model_in *mi, int64_t user_id, c
 		memcpy(hs, h, nh * sizeof(*hs));
 	qsort(hs, nh, sizeof(*hs), cmp_hist_newest);
 	for (size_t i = 0; i < nh; i++) {
-		if (hs[i].type == 4 || hs[i].type == 6) /* purchase, not_interested */
-			r.excl[r.n_excl++] = hs[i].item_id;
-		if (hs[i].type == 6)
+		if (hs[i].type == 4) /* purchase */
+			r.excl[r.n_excl++] = (excl_ent){hs[i].item_id, CAND_EXCL_PURCHASED};
+		if (hs[i].type == 6) { /* not_interested */
+			r.excl[r.n_excl++] = (excl_ent){hs[i].item_id, CAND_EXCL_NOT_INTERESTED};
 			neg[n_neg++] = hs[i].item_id;
+		}
 	}
 	qsort(neg, n_neg, sizeof(*neg), cmp_i64);
 	for (size_t i = 0; f != NULL && i < f->n_exclude; i++)
-		r.excl[r.n_excl++] = f->exclude[i];
+		r.excl[r.n_excl++] = (excl_ent){f->exclude[i], EXCL_LISTED};
 	for (size_t i = 0; i < n_past; i++)
-		r.excl[r.n_excl++] = past[i];
-	qsort(r.excl, r.n_excl, sizeof(*r.excl), cmp_i64);
+		r.excl[r.n_excl++] = (excl_ent){past[i], past_why[i]};
 
 	/* Seeds: distinct recent items (not the ones marked not_interested), newest first,
 	 * weighted by their strongest event and by recency of position. */
@@ -713,6 +846,12 @@ cand_retrieve_ex(const cand_snap *s, const cand_model_in *mi, int64_t user_id, c
 		ret_meta(&r, seeds, ns, 0);
 	}
 	rv = ret_finish(&r, k, out, n_out);
+	if (rv == 0 && r.rm != NULL) {
+		if (r.rm->oom)
+			rv = RS_ENOMEM;
+		else
+			removed_report(r.rm, s, mi->filtered);
+	}
 out:
 	free(hs);
 	free(neg);
@@ -736,7 +875,7 @@ cand_similar_ex(const cand_snap *s, const cand_model_in *mi, uint32_t item, uint
 
 	*n_out = 0;
 	if (ret_init(&r, s, mi, NULL, 1, k) == 0) {
-		r.excl[r.n_excl++] = s->items[item].id;
+		r.excl[r.n_excl++] = (excl_ent){s->items[item].id, 0};
 		if (ret_prepare(&r) == 0 && ret_covisit(&r, &sd, 1) == 0) {
 			ret_category(&r, &sd, 1, k);
 			rv = 0;
@@ -745,6 +884,25 @@ cand_similar_ex(const cand_snap *s, const cand_model_in *mi, uint32_t item, uint
 			ret_meta(&r, &sd, 1, 1);
 		if (rv == 0)
 			rv = ret_finish(&r, k, out, n_out);
+	}
+	ret_fini(&r);
+	return rv;
+}
+
+int
+cand_bought_together(const cand_snap *s, uint32_t item, uint32_t k, cand_result *out, size_t *n_out)
+{
+	retrieval r;
+	seed sd = {item, 1.0f, s->items[item].id};
+	int rv = RS_ENOMEM;
+
+	*n_out = 0;
+	if (ret_init(&r, s, NULL, NULL, 1, k) == 0) {
+		r.excl[r.n_excl++] = (excl_ent){s->items[item].id, 0};
+		if (ret_prepare(&r) == 0 && ret_covisit(&r, &sd, 1) == 0) {
+			r.src[CAND_SRC_COVISIT].n = 0; /* only the buyers' part of co-visitation */
+			rv = ret_finish(&r, k, out, n_out);
+		}
 	}
 	ret_fini(&r);
 	return rv;

@@ -4,7 +4,9 @@
  * that contributed most), "bought_together" (the part of co-visitation from users who bought
  * both), "category" (popular items of the categories of the user's recent items) and
  * "popular" (global, time-decayed). Each source keeps its own top k; the merged score is a
- * weighted sum of the per-source scores normalised by that source's best score.
+ * weighted sum of the per-source scores normalised by that source's best score. No source
+ * ever offers a withdrawn item, an item the user bought or marked not_interested, or one on
+ * the filter's exclude list.
  * Pure functions of their inputs: no locks, no I/O. */
 #ifndef CAND_RETRIEVE_H
 #define CAND_RETRIEVE_H
@@ -59,6 +61,27 @@ typedef struct cand_result {
 	cand_src src[CAND_NSRC];
 } cand_result;
 
+/* Why a source had to drop an item it reached (each item counted once, under the first reason
+ * that applies in this order). */
+enum {
+	CAND_WHY_PURCHASED,      /* the user bought it (request history or the snapshot's window) */
+	CAND_WHY_NOT_INTERESTED, /* the user marked it not_interested */
+	CAND_WHY_EXCLUDED,       /* cand_filter.exclude */
+	CAND_WHY_UNAVAILABLE,    /* withdrawn from the catalog */
+	CAND_NWHY,
+};
+
+extern const char *const cand_why_names[CAND_NWHY]; /* "purchased", ... (the proto's reasons) */
+
+#define CAND_FILTERED_IDS 20
+
+/* What retrieval removed for one reason: distinct items, and the smallest of their ids. */
+typedef struct cand_filtered {
+	uint32_t count;
+	uint32_t n_ids;
+	int64_t ids[CAND_FILTERED_IDS]; /* ascending */
+} cand_filtered;
+
 /* One source's list before merging, for the learned ranker's normalisers. */
 typedef struct cand_stat {
 	float top;      /* best score */
@@ -76,6 +99,9 @@ typedef struct cand_model_in {
 	cand_stat *stats; /* NULL, or CAND_NSRC entries written by cand_retrieve_ex */
 	uint32_t stat_n;  /* count at most this many entries per source (the version's ranker
 	                     cand_n); 0 = the whole kept list */
+	/* NULL, or CAND_NWHY entries cand_retrieve_ex fills with what the sources reached and
+	 * removed (read also without a join). Costs a set insert per removal, nothing per pass. */
+	cand_filtered *filtered;
 } cand_model_in;
 
 /* cand_retrieve_ex: cand_retrieve plus the model's sources (mi may be NULL: live sources only;
@@ -93,6 +119,12 @@ int cand_retrieve_ex(const cand_snap *s, const cand_model_in *mi, int64_t user_i
 int cand_similar_ex(const cand_snap *s, const cand_model_in *mi, uint32_t item, uint32_t k,
                     cand_result *out, size_t *n_out);
 
+/* cand_bought_together: up to k of item index `item`'s bought_together neighbours (users who
+ * bought both), best first, never the item itself nor a withdrawn item. Returns 0 or
+ * RS_ENOMEM. */
+int cand_bought_together(const cand_snap *s, uint32_t item, uint32_t k, cand_result *out,
+                         size_t *n_out);
+
 /* cand_retrieve: up to k candidates for user_id (0: anonymous) with history h (any order),
  * best first, into out (room for k). Items the user bought or marked not_interested, in h or
  * in the snapshot's window, are excluded. Returns 0 and *n_out, or RS_ENOMEM. */
@@ -103,7 +135,8 @@ int cand_retrieve(const cand_snap *s, int64_t user_id, const cand_hist *h, size_
  * popular items of its category), never the item itself. Returns 0 or RS_ENOMEM. */
 int cand_similar(const cand_snap *s, uint32_t item, uint32_t k, cand_result *out, size_t *n_out);
 
-/* cand_filter_pass: 1 when item index i passes f (NULL passes everything). */
+/* cand_filter_pass: 1 when item index i passes f (NULL passes everything). Withdrawn items
+ * are not f's business: every source skips them (cand_snap_withdrawn). */
 int cand_filter_pass(const cand_snap *s, uint32_t i, const cand_filter *f);
 
 #endif

@@ -50,6 +50,8 @@ cand_snap_unref(cand_snap *s)
 	free(s->excl_users);
 	free(s->excl_off);
 	free(s->excl_items);
+	free(s->excl_why);
+	free(s->wd_bits);
 	free(s->items);
 	free(s->ids);
 	free(s->popular);
@@ -79,7 +81,7 @@ cand_snap_find(const cand_snap *s, int64_t id)
 }
 
 const int64_t *
-cand_snap_excluded(const cand_snap *s, int64_t user_id, size_t *n)
+cand_snap_excluded(const cand_snap *s, int64_t user_id, size_t *n, const uint8_t **why)
 {
 	size_t lo = 0, hi = s->n_excl_users;
 	while (lo < hi) {
@@ -94,6 +96,8 @@ cand_snap_excluded(const cand_snap *s, int64_t user_id, size_t *n)
 		return NULL;
 	}
 	*n = s->excl_off[lo + 1] - s->excl_off[lo];
+	if (why != NULL)
+		*why = &s->excl_why[s->excl_off[lo]];
 	return &s->excl_items[s->excl_off[lo]];
 }
 
@@ -123,6 +127,7 @@ cmp_event_user_ts(const void *a, const void *b)
 
 typedef struct user_item_pair {
 	int64_t user, item;
+	uint8_t why; /* CAND_EXCL_* */
 } user_item_pair;
 
 static int
@@ -149,14 +154,18 @@ build_exclusions(cand_snap *s, const cand_event_row *events, size_t n_events)
 		return RS_ENOMEM;
 	for (size_t i = 0; i < n_events; i++)
 		if (events[i].type == 4 || events[i].type == 6)
-			p[k++] = (user_item_pair){events[i].user_id, events[i].item_id};
+			p[k++] = (user_item_pair){events[i].user_id, events[i].item_id,
+			                          events[i].type == 4 ? CAND_EXCL_PURCHASED
+			                                              : CAND_EXCL_NOT_INTERESTED};
 	qsort(p, n, sizeof(*p), cmp_pair);
 	for (size_t i = 0; i < n; i++)
 		nu += i == 0 || p[i].user != p[i - 1].user;
 	s->excl_users = malloc(nu * sizeof(*s->excl_users));
 	s->excl_off = malloc((nu + 1) * sizeof(*s->excl_off));
 	s->excl_items = malloc(n * sizeof(*s->excl_items));
-	if (s->excl_users == NULL || s->excl_off == NULL || s->excl_items == NULL) {
+	s->excl_why = malloc(n * sizeof(*s->excl_why));
+	if (s->excl_users == NULL || s->excl_off == NULL || s->excl_items == NULL ||
+	    s->excl_why == NULL) {
 		free(p);
 		return RS_ENOMEM;
 	}
@@ -166,8 +175,10 @@ build_exclusions(cand_snap *s, const cand_event_row *events, size_t n_events)
 			s->excl_users[s->n_excl_users] = p[i].user;
 			s->excl_off[s->n_excl_users++] = k;
 		} else if (p[i].item == p[i - 1].item) {
+			s->excl_why[k - 1] |= p[i].why;
 			continue;
 		}
+		s->excl_why[k] = p[i].why;
 		s->excl_items[k++] = p[i].item;
 	}
 	s->excl_off[s->n_excl_users] = k;
@@ -383,6 +394,40 @@ out:
 	return rv;
 }
 
+/* Copies one catalog row into it (title and brand duplicated; category borrowed from the row
+ * until build_categories moves it into cats[]). Returns 0 or RS_ENOMEM. */
+static int
+item_set_row(cand_item *it, const cand_item_row *row)
+{
+	free(it->title);
+	free(it->brand);
+	it->title = strdup(row->title != NULL ? row->title : "");
+	it->brand = strdup(row->brand != NULL ? row->brand : "");
+	it->category = (char *) (row->category != NULL ? row->category : "");
+	it->price = row->price;
+	it->has_price = row->has_price;
+	it->in_stock = row->in_stock;
+	it->withdrawn = row->withdrawn != 0;
+	it->in_catalog = 1;
+	it->row_hash = row->row_hash;
+	return it->title == NULL || it->brand == NULL ? RS_ENOMEM : 0;
+}
+
+/* Items no catalog row describes: empty strings, in stock, offered. */
+static int
+items_fill_empty(cand_snap *s)
+{
+	for (size_t i = 0; i < s->n_items; i++) {
+		if (s->items[i].title == NULL && (s->items[i].title = strdup("")) == NULL)
+			return RS_ENOMEM;
+		if (s->items[i].brand == NULL && (s->items[i].brand = strdup("")) == NULL)
+			return RS_ENOMEM;
+		if (s->items[i].category == NULL)
+			s->items[i].category = "";
+	}
+	return 0;
+}
+
 static int
 build_items(cand_snap *s, const cand_item_row *rows, size_t n_rows, const cand_event_row *events,
             size_t n_events)
@@ -413,26 +458,33 @@ build_items(cand_snap *s, const cand_item_row *rows, size_t n_rows, const cand_e
 	}
 	int64_t *fit = realloc(ids, (u ? u : 1) * sizeof(*ids));
 	s->ids = fit != NULL ? fit : ids; /* the distinct ids, ascending */
-	for (size_t i = 0; i < n_rows; i++) {
-		cand_item *it = &s->items[cand_snap_find(s, rows[i].id)];
-		free(it->title); /* a duplicated row: the last one wins */
-		it->title = strdup(rows[i].title != NULL ? rows[i].title : "");
-		free(it->brand);
-		it->brand = strdup(rows[i].brand != NULL ? rows[i].brand : "");
-		it->category = (char *) (rows[i].category != NULL ? rows[i].category : "");
-		it->price = rows[i].price;
-		it->has_price = rows[i].has_price;
-		it->in_stock = rows[i].in_stock;
-		if (it->title == NULL || it->brand == NULL)
-			return RS_ENOMEM;
-	}
-	for (size_t i = 0; i < u; i++) {
-		if (s->items[i].title == NULL && (s->items[i].title = strdup("")) == NULL)
-			return RS_ENOMEM;
-		if (s->items[i].brand == NULL && (s->items[i].brand = strdup("")) == NULL)
-			return RS_ENOMEM;
-		if (s->items[i].category == NULL)
-			s->items[i].category = "";
+	for (size_t i = 0; i < n_rows; i++)
+		if (item_set_row(&s->items[cand_snap_find(s, rows[i].id)], &rows[i]) != 0)
+			return RS_ENOMEM; /* a duplicated row: the last one wins */
+	return items_fill_empty(s);
+}
+
+/* The catalog totals refresh.c compares with PostgreSQL's (rows and the sum of their hashes),
+ * and the withdrawn items' bitmap. Returns 0 or RS_ENOMEM. */
+static int
+catalog_totals(cand_snap *s)
+{
+	s->cat_count = 0;
+	s->cat_sum = 0;
+	s->n_withdrawn = 0;
+	free(s->wd_bits);
+	if ((s->wd_bits = calloc(s->n_items / 64 + 1, sizeof(*s->wd_bits))) == NULL)
+		return RS_ENOMEM;
+	for (size_t i = 0; i < s->n_items; i++) {
+		const cand_item *it = &s->items[i];
+		if (it->in_catalog) {
+			s->cat_count++;
+			s->cat_sum += it->row_hash;
+		}
+		if (it->withdrawn) {
+			s->wd_bits[i / 64] |= 1ull << (i % 64);
+			s->n_withdrawn++;
+		}
 	}
 	return 0;
 }
@@ -555,9 +607,165 @@ cand_snap_build(const cand_item_row *items, size_t n_items, const cand_event_row
 	}
 	s->n_events = n_events;
 	s->fingerprint = fingerprint;
+	s->category_top = p->category_top;
+	if (catalog_totals(s) != 0) {
+		cand_snap_unref(s);
+		return RS_ENOMEM;
+	}
 	s->built_unix_ms = rs_now_ms();
 	snprintf(s->version, sizeof(s->version), "live-pop-%lld",
 	         (long long) (s->built_unix_ms / 1000));
 	*out = s;
 	return 0;
+}
+
+/* ---- a catalog change applied to a built snapshot ---- */
+
+/* The distinct ids of rows, ascending (malloc'd; *n_out of them), or NULL when out of memory. */
+static int64_t *
+rows_ids(const cand_item_row *rows, size_t n, size_t *n_out)
+{
+	int64_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+	size_t u = 0;
+	if (ids == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = rows[i].id;
+	qsort(ids, n, sizeof(*ids), cmp_i64);
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || ids[u - 1] != ids[i])
+			ids[u++] = ids[i];
+	*n_out = u;
+	return ids;
+}
+
+/* t's items and ids: s's and the rows' ids merged (ascending); map[i] = the new index of s's
+ * item i (a monotone map, so every order by index is kept). s's items are copied with their
+ * own title and brand; their category still points into s->cats. */
+static int
+apply_merge_items(cand_snap *t, const cand_snap *s, const int64_t *rid, size_t nr, uint32_t *map)
+{
+	size_t i = 0, j = 0, k = 0;
+	if ((t->ids = malloc((s->n_items + nr + 1) * sizeof(*t->ids))) == NULL ||
+	    (t->items = calloc(s->n_items + nr + 1, sizeof(*t->items))) == NULL)
+		return RS_ENOMEM;
+	while (i < s->n_items || j < nr) {
+		if (j == nr || (i < s->n_items && s->ids[i] <= rid[j])) {
+			if (j < nr && s->ids[i] == rid[j])
+				j++;
+			map[i] = (uint32_t) k;
+			cand_item *it = &t->items[k];
+			*it = s->items[i];
+			it->title = NULL; /* still s's: owned only once copied */
+			it->brand = NULL;
+			t->ids[k++] = s->ids[i++];
+			if ((it->title = strdup(s->items[i - 1].title)) == NULL ||
+			    (it->brand = strdup(s->items[i - 1].brand)) == NULL) {
+				t->n_items = k;
+				return RS_ENOMEM;
+			}
+		} else {
+			t->items[k] = (cand_item){.id = rid[j], .in_stock = 1};
+			t->ids[k++] = rid[j++];
+		}
+	}
+	t->n_items = k;
+	return 0;
+}
+
+/* The index-valued parts that events made (neighbours, popular list), renumbered by map, and
+ * the exclusions (by id) copied. */
+static int
+apply_carry_events(cand_snap *t, const cand_snap *s, const uint32_t *map)
+{
+	if ((t->nbs = malloc((s->n_nbs ? s->n_nbs : 1) * sizeof(*t->nbs))) == NULL ||
+	    (t->popular = malloc((s->n_popular ? s->n_popular : 1) * sizeof(*t->popular))) ==
+	            NULL ||
+	    (t->popular_pop =
+	             malloc((s->n_popular ? s->n_popular : 1) * sizeof(*t->popular_pop))) == NULL)
+		return RS_ENOMEM;
+	for (size_t x = 0; x < s->n_nbs; x++) {
+		t->nbs[x] = s->nbs[x];
+		t->nbs[x].item = map[s->nbs[x].item];
+	}
+	t->n_nbs = s->n_nbs;
+	for (size_t x = 0; x < s->n_popular; x++)
+		t->popular[x] = map[s->popular[x]];
+	memcpy(t->popular_pop, s->popular_pop, s->n_popular * sizeof(*t->popular_pop));
+	t->n_popular = s->n_popular;
+	if (s->n_excl_users > 0) {
+		size_t ni = s->excl_off[s->n_excl_users];
+		if ((t->excl_users = malloc(s->n_excl_users * sizeof(*t->excl_users))) == NULL ||
+		    (t->excl_off = malloc((s->n_excl_users + 1) * sizeof(*t->excl_off))) == NULL ||
+		    (t->excl_items = malloc((ni ? ni : 1) * sizeof(*t->excl_items))) == NULL ||
+		    (t->excl_why = malloc((ni ? ni : 1) * sizeof(*t->excl_why))) == NULL)
+			return RS_ENOMEM;
+		memcpy(t->excl_users, s->excl_users, s->n_excl_users * sizeof(*t->excl_users));
+		memcpy(t->excl_off, s->excl_off, (s->n_excl_users + 1) * sizeof(*t->excl_off));
+		memcpy(t->excl_items, s->excl_items, ni * sizeof(*t->excl_items));
+		memcpy(t->excl_why, s->excl_why, ni * sizeof(*t->excl_why));
+		t->n_excl_users = s->n_excl_users;
+	}
+	return 0;
+}
+
+int
+cand_snap_apply_catalog(const cand_snap *s, const cand_item_row *rows, size_t n, int full,
+                        cand_snap **out)
+{
+	cand_snap *t = calloc(1, sizeof(*t));
+	uint32_t *map = malloc((s->n_items ? s->n_items : 1) * sizeof(*map));
+	size_t nr = 0;
+	int64_t *rid = rows_ids(rows, n, &nr);
+	uint8_t *seen = NULL;
+	int rv = RS_ENOMEM;
+
+	if (t == NULL || map == NULL || rid == NULL)
+		goto out;
+	atomic_init(&t->refs, 1);
+	if ((rv = apply_merge_items(t, s, rid, nr, map)) != 0)
+		goto out;
+	rv = RS_ENOMEM;
+	if ((seen = calloc(t->n_items ? t->n_items : 1, 1)) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		int64_t idx = cand_snap_find(t, rows[i].id);
+		if (item_set_row(&t->items[idx], &rows[i]) != 0)
+			goto out;
+		seen[idx] = 1;
+	}
+	for (size_t i = 0; full && i < t->n_items; i++) {
+		cand_item *it = &t->items[i];
+		if (!it->in_catalog || seen[i])
+			continue;
+		/* the row is gone: what events alone said of it, as in cand_snap_build */
+		it->title[0] = '\0';
+		it->brand[0] = '\0';
+		it->category = "";
+		it->price = 0;
+		it->has_price = 0;
+		it->in_stock = 1;
+		it->withdrawn = 0;
+		it->in_catalog = 0;
+		it->row_hash = 0;
+	}
+	if ((rv = items_fill_empty(t)) != 0 || (rv = apply_carry_events(t, s, map)) != 0 ||
+	    (rv = build_categories(t, &(cand_build_params){.category_top = s->category_top})) != 0)
+		goto out;
+	t->n_events = s->n_events;
+	t->fingerprint = s->fingerprint;
+	t->built_unix_ms = s->built_unix_ms;
+	t->category_top = s->category_top;
+	memcpy(t->version, s->version, sizeof(t->version));
+	if ((rv = catalog_totals(t)) != 0)
+		goto out;
+	*out = t;
+	t = NULL;
+	rv = 0;
+out:
+	cand_snap_unref(t);
+	free(map);
+	free(rid);
+	free(seen);
+	return rv;
 }

@@ -22,6 +22,8 @@ typedef struct cand_item_row {
 	int has_price;
 	int in_stock;
 	const char *brand; /* NULL = unknown */
+	int withdrawn;     /* items.available = false: never offered by any source */
+	int32_t row_hash;  /* PostgreSQL's hash of the row (refresh.c), summed into cat_sum */
 } cand_item_row;
 
 /* One row of the events table. */
@@ -49,6 +51,9 @@ typedef struct cand_item {
 	double price;
 	int has_price;
 	int in_stock;
+	uint8_t withdrawn;       /* never offered (items.available = false) */
+	uint8_t in_catalog;      /* an items row exists (else only events named it) */
+	int32_t row_hash;        /* cand_item_row.row_hash of that row */
 	float pop;               /* weighted, time-decayed event count */
 	uint32_t cat;            /* index into cats */
 	uint32_t nb_off, nb_len; /* neighbours: nbs[nb_off .. nb_off + nb_len), best first */
@@ -81,10 +86,21 @@ typedef struct cand_snap {
 	size_t n_excl_users;
 	size_t *excl_off; /* user u's items: excl_items[excl_off[u] .. excl_off[u + 1]), sorted */
 	int64_t *excl_items;
+	uint8_t *
+	        excl_why; /* per excl_items entry: CAND_EXCL_PURCHASED | CAND_EXCL_NOT_INTERESTED */
+	/* Bit i set: items[i] is withdrawn (cand_snap_withdrawn); a dense bitmap so retrieval
+	 * never reads an item to learn it. n_withdrawn = bits set (0: no check at all). */
+	uint64_t *wd_bits;
+	size_t n_withdrawn;
 	size_t n_events;      /* events that went into this snapshot */
-	uint64_t fingerprint; /* of the input rows: an unchanged input keeps the old snapshot */
+	uint64_t fingerprint; /* of the input events: unchanged events keep the co-visitation */
 	int64_t built_unix_ms;
 	char version[48]; /* "live-pop-<unix seconds>" */
+	/* The catalog as applied (refresh.c compares these with PostgreSQL's): rows and the sum
+	 * of their row_hash. */
+	size_t cat_count;
+	int64_t cat_sum;
+	uint32_t category_top; /* cand_build_params.category_top, for cand_snap_apply_catalog */
 } cand_snap;
 
 /* cand_snap_build: build a snapshot from the rows (neither array is kept). Events of items
@@ -94,6 +110,16 @@ int cand_snap_build(const cand_item_row *items, size_t n_items, const cand_event
                     size_t n_events, const cand_build_params *p, uint64_t fingerprint,
                     cand_snap **out);
 
+/* cand_snap_apply_catalog: a new snapshot that is s with catalog rows applied (upserted by
+ * id; neither s nor rows is changed or kept). With full = 1, rows are the whole catalog: items
+ * of s that are not among them leave it (they keep only what events said of them). Popularity,
+ * co-visitation and the exclusions are carried over (a new id has none yet); category lists
+ * are rebuilt. version and fingerprint stay. Cost: one pass over the items and the neighbours
+ * plus sorting the categories (measured in the README). Returns 0 and *out (one reference),
+ * RS_ENOMEM. */
+int cand_snap_apply_catalog(const cand_snap *s, const cand_item_row *rows, size_t n, int full,
+                            cand_snap **out);
+
 /* cand_snap_ref / cand_snap_unref: take and drop a reference; the last unref frees. NULL ok. */
 cand_snap *cand_snap_ref(cand_snap *s);
 void cand_snap_unref(cand_snap *s);
@@ -101,9 +127,20 @@ void cand_snap_unref(cand_snap *s);
 /* cand_snap_find: index of item id, or -1. */
 int64_t cand_snap_find(const cand_snap *s, int64_t id);
 
+#define CAND_EXCL_PURCHASED      1u
+#define CAND_EXCL_NOT_INTERESTED 2u
+
 /* cand_snap_excluded: the sorted items user_id must not be offered (*n of them, maybe 0);
- * borrowed from s. */
-const int64_t *cand_snap_excluded(const cand_snap *s, int64_t user_id, size_t *n);
+ * borrowed from s. why (may be NULL) gets the parallel CAND_EXCL_* bits of each. */
+const int64_t *cand_snap_excluded(const cand_snap *s, int64_t user_id, size_t *n,
+                                  const uint8_t **why);
+
+/* cand_snap_withdrawn: 1 when items[i] must never be offered (withdrawn from the catalog). */
+static inline int
+cand_snap_withdrawn(const cand_snap *s, uint32_t i)
+{
+	return s->n_withdrawn > 0 && (s->wd_bits[i / 64] >> (i % 64)) & 1u;
+}
 
 /* cand_type_weight: how much one event of `type` says about interest (view 1, click 2,
  * add_to_cart 4, purchase 8, rating by value, not_interested 0). */

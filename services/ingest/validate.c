@@ -46,5 +46,7 @@ ing_validate_event(const Rs__Event *ev, int64_t now_ms)
 		return "rating needs a value in [0, 10]";
 	if (!isfinite(ev->price) || ev->price < 0 || ev->price > ING_PRICE_MAX)
 		return "price out of range [0, 9999999999.99]";
+	if (ev->position < 0)
+		return "position must not be negative (0 = none)";
 	return NULL;
 }

@@ -207,7 +207,9 @@ writer_connect(writer_conn *c)
 		        "create temp table if not exists ing_stage (seq int not null, event_id "
 		        "text not null, user_id bigint not null, item_id bigint not null, type "
 		        "smallint not null, value double precision, price numeric(12,2), ts_ms "
-		        "bigint not null, rec_id text, variant text) on commit delete rows",
+		        "bigint not null, rec_id text, variant text, position int) on commit "
+		        "delete "
+		        "rows",
 		        0, NULL, PGRES_COMMAND_OK, "create_stage");
 	if (rv == 0)
 		rv = writer_load_items(c);
@@ -357,9 +359,9 @@ enum writer_copy_mode { COPY_STAGE, COPY_EVENTS, COPY_IDS };
 
 static const char *const WRITER_COPY_SQL[] = {
         "copy ing_stage (seq, event_id, user_id, item_id, type, value, price, ts_ms, rec_id, "
-        "variant) from stdin",
-        "copy events (event_id, user_id, item_id, type, value, price, ts, rec_id, variant) from "
-        "stdin (format binary)",
+        "variant, position) from stdin",
+        "copy events (event_id, user_id, item_id, type, value, price, ts, rec_id, variant, "
+        "position) from stdin (format binary)",
         "copy event_ids (event_id) from stdin (format binary)",
 };
 
@@ -433,7 +435,7 @@ bin_row(writer_conn *c, const Rs__Event *ev, enum writer_copy_mode mode)
 		bin_text(c, ev->event_id, 0);
 		return;
 	}
-	bin_u16(c, 9);
+	bin_u16(c, 10);
 	bin_text(c, ev->event_id, 0);
 	bin_u32(c, 8);
 	bin_u64(c, (uint64_t) ev->user_id);
@@ -456,6 +458,12 @@ bin_row(writer_conn *c, const Rs__Event *ev, enum writer_copy_mode mode)
 	bin_u64(c, (uint64_t) ((ev->ts_ms - 946684800000LL) * 1000));
 	bin_text(c, ev->rec_id, 1);
 	bin_text(c, ev->variant, 1);
+	if (ev->position > 0) { /* 0: none (and every event spooled before positions existed) */
+		bin_u32(c, 4);
+		bin_u32(c, (uint32_t) ev->position);
+	} else {
+		bin_u32(c, 0xffffffffu);
+	}
 }
 
 static void
@@ -482,7 +490,11 @@ buf_row(writer_conn *c, const Rs__Event *ev, size_t seq, enum writer_copy_mode m
 	buf_copy_str(c, ev->rec_id, 1);
 	c->w_buf[c->w_buflen++] = '\t';
 	buf_copy_str(c, ev->variant, 1);
-	c->w_buf[c->w_buflen++] = '\n';
+	if (ev->position > 0)
+		c->w_buflen +=
+		        (size_t) snprintf(c->w_buf + c->w_buflen, 16, "\t%d\n", (int) ev->position);
+	else
+		c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 16, "\t\\N\n");
 }
 
 /* COPYs the ACCEPTED refs. *dup is set when the COPY failed on a unique violation (an event_id
@@ -507,7 +519,7 @@ writer_copy(writer_conn *c, writer_ref *refs, size_t n, enum writer_copy_mode mo
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;
 		/* 3 strings of at most 128 chars, each escaped at most 2x, plus numbers. */
-		if ((rv = buf_reserve(c, 3 * 2 * 130 + 256)) != 0)
+		if ((rv = buf_reserve(c, 3 * 2 * 130 + 320)) != 0)
 			break;
 		buf_row(c, refs[i].r_ev, i, mode);
 		if (c->w_buflen >= WRITER_COPY_CHUNK)
@@ -540,9 +552,9 @@ static const char WRITER_INSERT_SQL[] =
         "with ins as (insert into event_ids (event_id) select event_id from ing_stage "
         "on conflict do nothing returning event_id), "
         "ev as (insert into events (event_id, user_id, item_id, type, value, price, ts, rec_id, "
-        "variant) select s.event_id, s.user_id, s.item_id, s.type, s.value, s.price, "
-        "timestamptz 'epoch' + s.ts_ms * interval '1 millisecond', s.rec_id, s.variant "
-        "from ing_stage s join ins using (event_id)) "
+        "variant, position) select s.event_id, s.user_id, s.item_id, s.type, s.value, s.price, "
+        "timestamptz 'epoch' + s.ts_ms * interval '1 millisecond', s.rec_id, s.variant, "
+        "s.position from ing_stage s join ins using (event_id)) "
         "select s.seq from ing_stage s join ins using (event_id)";
 
 /* Creates the missing users (and, on replay, placeholder items) of the group inside the

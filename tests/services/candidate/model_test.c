@@ -412,6 +412,58 @@ Test(cand_model, itemknn_and_metadata_for_new_items)
 	cr_assert_not_null(source(find(r, 7), "itemknn"));
 }
 
+/* A withdrawn item leaves the model's sources too: als (the best item for the embedding),
+ * itemknn (a trained neighbour) and metadata (an item added after training), in candidates and
+ * in similar items. */
+Test(cand_model, withdrawn_items_leave_the_model_sources)
+{
+	Rs__CandidatesRequest req;
+	Rs__CandidatesResponse *r;
+	start(0);
+	cr_assert_eq(cand_model_check(st), 0);
+	request(&req, toward4, 4, 0, 0);
+	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(source(find(r, 4), "als")->rank, 1);
+	fx_sql(&fx, "update items set available = false where item_id in (4, 7, 10)");
+	cr_assert_eq(cand_catalog_sync(st, 0), 0);
+
+	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_null(find(r, 4), "als still offers the withdrawn item");
+	cr_assert_eq(source(find(r, 8), "als")->rank, 1, "the next als item moves up");
+	int reported = 0;
+	for (size_t i = 0; i < r->n_filtered; i++)
+		if (strcmp(r->filtered[i]->reason, "unavailable") == 0)
+			for (size_t j = 0; j < r->filtered[i]->n_items; j++)
+				reported |= r->filtered[i]->items[j] == 4;
+	cr_assert(reported, "the als item's removal is not reported");
+	request(&req, NULL, 0, 2, RS__EVENT_TYPE__EVENT_VIEW); /* itemknn of 2: 7, 3 */
+	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_null(find(r, 7));
+	cr_assert_eq(source(find(r, 3), "itemknn")->rank, 1);
+	request(&req, NULL, 0, 1, RS__EVENT_TYPE__EVENT_VIEW); /* metadata: the new knife 10 */
+	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
+	cr_assert_null(find(r, 10));
+
+	Rs__SimilarRequest sr = RS__SIMILAR_REQUEST__INIT;
+	Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
+	Rs__Status status;
+	char err[200];
+	h.request_id = "s";
+	sr.header = &h;
+	int64_t seeds[] = {2, 1, 6};
+	for (size_t q = 0; q < 3; q++) {
+		sr.item_id = seeds[q];
+		cr_assert_eq(rs_rpc_request(cli, RS__METHOD__METHOD_SIMILAR, &sr.base,
+		                            &rs__candidates_response__descriptor, 2000, arena,
+		                            (void **) &r, &status, err, sizeof(err)),
+		             0);
+		cr_assert_eq(status, RS__STATUS__STATUS_OK, "%s", err);
+		cr_assert_null(find(r, 4));
+		cr_assert_null(find(r, 7), "similar to %lld", (long long) seeds[q]);
+		cr_assert_null(find(r, 10), "similar to %lld", (long long) seeds[q]);
+	}
+}
+
 typedef struct hammer {
 	atomic_int stop;
 	atomic_int ok, failed, saw_v1, saw_v2;
