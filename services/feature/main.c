@@ -9,6 +9,9 @@
 #include "rs_log.h"
 #include "rs_proc.h"
 
+/* RS_CFG_INT takes its default as text: the literal is RS_MODEL_CACHE_DEFAULT */
+_Static_assert(RS_MODEL_CACHE_DEFAULT == 2, "RS_*_MODEL_CACHE default");
+
 static const rs_cfg_field feat_cfg_fields[] = {
         RS_CFG_SECRET("RS_PG_DSN", feat_config, pg_dsn,
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
@@ -23,8 +26,7 @@ static const rs_cfg_field feat_cfg_fields[] = {
         RS_CFG_INT("RS_FEATURE_PG_TIMEOUT_MS", feat_config, pg_timeout_ms, 500, 10, 60000),
         RS_CFG_STR("RS_MODEL_DIR", feat_config, model_dir, ""),
         RS_CFG_INT("RS_FEATURE_MODEL_POLL_MS", feat_config, model_poll_ms, 2000, 0, 3600000),
-        RS_CFG_INT("RS_FEATURE_MODEL_CACHE", feat_config, model_cache, RS_MODEL_CACHE_DEFAULT, 0,
-                   RS_MODEL_CACHE_MAX),
+        RS_CFG_INT("RS_FEATURE_MODEL_CACHE", feat_config, model_cache, 2, 0, RS_MODEL_CACHE_MAX),
         RS_CFG_END,
 };
 

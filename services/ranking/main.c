@@ -8,6 +8,9 @@
 #include "rs_log.h"
 #include "rs_proc.h"
 
+/* RS_CFG_INT takes its default as text: the literal is RS_MODEL_CACHE_DEFAULT */
+_Static_assert(RS_MODEL_CACHE_DEFAULT == 2, "RS_*_MODEL_CACHE default");
+
 static const rs_cfg_field rank_cfg_fields[] = {
         RS_CFG_SECRET("RS_PG_DSN", rank_config, pg_dsn,
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
@@ -19,8 +22,7 @@ static const rs_cfg_field rank_cfg_fields[] = {
         RS_CFG_INT("RS_RANKING_PG_TIMEOUT_MS", rank_config, pg_timeout_ms, 10000, 100, 600000),
         RS_CFG_STR("RS_MODEL_DIR", rank_config, model_dir, ""),
         RS_CFG_INT("RS_RANKING_MODEL_POLL_MS", rank_config, model_poll_ms, 2000, 0, 3600000),
-        RS_CFG_INT("RS_RANKING_MODEL_CACHE", rank_config, model_cache, RS_MODEL_CACHE_DEFAULT, 0,
-                   RS_MODEL_CACHE_MAX),
+        RS_CFG_INT("RS_RANKING_MODEL_CACHE", rank_config, model_cache, 2, 0, RS_MODEL_CACHE_MAX),
         RS_CFG_END,
 };
 
