@@ -102,22 +102,22 @@ mapfile -t CUSTOMERS < <(psql "$DSN" -X -qAt -F' ' -c "select u.user_id, u.login
 [ "${#CUSTOMERS[@]}" -eq 2 ] || die "no demo customers with logins (users.login empty after account demo?)"
 
 # the services' environment, shared with ctl.sh (the tests stop and start services through it)
-cat >"$WORK/env" <<ENV
-RS_PG_DSN=$DSN
-RS_GATEWAY_HTTP=127.0.0.1:$BASE
-RS_INGEST_URL=tcp://127.0.0.1:$((BASE + 1))
-RS_INGEST_PUB_URL=tcp://127.0.0.1:$((BASE + 2))
-RS_FEATURE_URL=tcp://127.0.0.1:$((BASE + 3))
-RS_CANDIDATE_URL=tcp://127.0.0.1:$((BASE + 4))
-RS_RANKING_URL=tcp://127.0.0.1:$((BASE + 5))
-RS_INGEST_SPOOL_DIR=$WORK/spool
-RS_MODEL_DIR=$WORK/models
-RS_CANDIDATE_REFRESH_MS=200
-RS_GATEWAY_UI_DIR=$ROOT/frontend/dist
-RS_SESSION_KEY_FILE=$WORK/session-key
-RS_ADMIN_TOKEN=$(cat "$WORK/admin-token")
-RS_LOG_LEVEL=info
-ENV
+{
+  printf "RS_PG_DSN=%q\n" "$DSN"
+  printf "RS_GATEWAY_HTTP=%q\n" "127.0.0.1:$BASE"
+  printf "RS_INGEST_URL=%q\n" "tcp://127.0.0.1:$((BASE + 1))"
+  printf "RS_INGEST_PUB_URL=%q\n" "tcp://127.0.0.1:$((BASE + 2))"
+  printf "RS_FEATURE_URL=%q\n" "tcp://127.0.0.1:$((BASE + 3))"
+  printf "RS_CANDIDATE_URL=%q\n" "tcp://127.0.0.1:$((BASE + 4))"
+  printf "RS_RANKING_URL=%q\n" "tcp://127.0.0.1:$((BASE + 5))"
+  printf "RS_INGEST_SPOOL_DIR=%q\n" "$WORK/spool"
+  printf "RS_MODEL_DIR=%q\n" "$WORK/models"
+  printf "RS_CANDIDATE_REFRESH_MS=200\n"
+  printf "RS_GATEWAY_UI_DIR=%q\n" "$ROOT/frontend/dist"
+  printf "RS_SESSION_KEY_FILE=%q\n" "$WORK/session-key"
+  printf "RS_ADMIN_TOKEN=%q\n" "$(cat "$WORK/admin-token")"
+  printf "RS_LOG_LEVEL=info\n"
+} >"$WORK/env"
 cat >"$WORK/ctl.sh" <<CTL
 #!/usr/bin/env bash
 # ctl.sh stop NAME | start NAME [VAR=VALUE...]: one service of this e2e stack
