@@ -25,6 +25,8 @@ static const rs_cfg_field gw_cfg_fields[] = {
                    "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_INT("RS_GATEWAY_PG_POOL", gw_config, pg_pool, 4, 1, 64),
         RS_CFG_INT("RS_GATEWAY_PG_TIMEOUT_MS", gw_config, pg_timeout_ms, 5000, 100, 60000),
+        RS_CFG_INT("RS_GATEWAY_IMPRESSIONS_QUEUE", gw_config, impressions_queue, 50000, 100,
+                   10000000),
         RS_CFG_STR("RS_GATEWAY_UI_DIR", gw_config, ui_dir, ""),
         RS_CFG_END,
 };

@@ -41,11 +41,13 @@ enum {
 	F_PRICE,
 	F_REC_ID,
 	F_VARIANT,
+	F_POSITION,
 	F_COUNT,
 	F_NONE = -1
 };
 static const char *const field_names[F_COUNT] = {
-        "event_id", "user_id", "item_id", "type", "ts", "value", "price", "rec_id", "variant",
+        "event_id", "user_id", "item_id", "type",    "ts",
+        "value",    "price",   "rec_id",  "variant", "position",
 };
 
 /* What a field held: K_ABSENT until seen. K_OTHER is an object, an array or a boolean. */
@@ -179,6 +181,11 @@ ev_from_fields(const ev_fields *fl, Rs__Event *e)
 	} else if (p->kind != K_ABSENT && p->kind != K_NULL) {
 		return "price must be a number";
 	}
+	const ev_slot *pos = &f[F_POSITION];
+	if (pos->kind == K_INT && pos->i >= 1 && pos->i <= INT32_MAX)
+		e->position = (int32_t) pos->i;
+	else if (pos->kind != K_ABSENT && pos->kind != K_NULL)
+		return "position must be a positive integer (the 1-based place in the list)";
 	return NULL;
 }
 

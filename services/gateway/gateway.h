@@ -33,6 +33,7 @@ typedef struct gw_config {
 	const char *pg_dsn;     /* PostgreSQL for admin, accounts and the catalog */
 	int pg_pool;            /* connections in the gateway's pool */
 	int pg_timeout_ms;      /* statement timeout, and the longest wait for a free connection */
+	int impressions_queue;  /* rows POST /v1/impressions may have waiting for the writer */
 	const char *ui_dir;     /* the built web UI (frontend/dist); "" = none */
 } gw_config;
 
@@ -60,6 +61,7 @@ typedef struct gw_http gw_http;
 typedef struct gw_auth gw_auth;
 typedef struct gw_db gw_db;
 typedef struct gw_static gw_static;
+typedef struct gw_impressions gw_impressions;
 
 typedef struct gw_server {
 	gw_config s_cfg;
@@ -69,6 +71,7 @@ typedef struct gw_server {
 	gw_auth *s_auth;     /* credentials: admin token (auth.h) */
 	gw_db *s_db;         /* PostgreSQL pool (db.h) */
 	gw_static *s_static; /* the web UI's files (static.h); NULL = no UI */
+	gw_impressions *s_impressions; /* POST /v1/impressions queue + writer (impressions.h) */
 } gw_server;
 
 /* gw_server_open: dial the downstreams (in the background), start the popular-list refresher

@@ -13,6 +13,15 @@
 
 #define POPULAR_RETRY_MS 250
 
+/* A catalog change held over lists stored until `until` (monotonic ms). */
+typedef struct pop_override {
+	int64_t o_id;
+	int o_available;
+	char *o_title, *o_category;
+	double o_price;
+	double o_until;
+} pop_override;
+
 struct gw_popular {
 	pthread_mutex_t p_lock;
 	uint8_t *p_data; /* packed CandidatesResponse, NULL while empty */
@@ -26,8 +35,164 @@ struct gw_popular {
 	pthread_t p_thread;
 	int p_started;
 	int p_stop;
+	int p_kick; /* fetch now */
 	pthread_cond_t p_cond;
+	pop_override *p_ovr; /* under p_lock */
+	size_t p_novr, p_ovr_cap;
 };
+
+static void
+ovr_free(pop_override *o)
+{
+	free(o->o_title);
+	free(o->o_category);
+}
+
+/* Drops expired overrides; 1 when some are left. Under p_lock. */
+static int
+ovr_active(gw_popular *p)
+{
+	double now = rs_mono_ms();
+	size_t k = 0;
+	for (size_t i = 0; i < p->p_novr; i++) {
+		if (p->p_ovr[i].o_until < now)
+			ovr_free(&p->p_ovr[i]);
+		else
+			p->p_ovr[k++] = p->p_ovr[i];
+	}
+	p->p_novr = k;
+	return k > 0;
+}
+
+static const pop_override *
+ovr_find(const gw_popular *p, int64_t id)
+{
+	for (size_t i = 0; i < p->p_novr; i++)
+		if (p->p_ovr[i].o_id == id)
+			return &p->p_ovr[i];
+	return NULL;
+}
+
+/* The packed list (data, len) with the overrides applied, as a new malloc'd buffer in *out
+ * (NULL when nothing had to change). Under p_lock. Returns 0 or RS_ENOMEM. */
+static int
+ovr_apply(gw_popular *p, const uint8_t *data, size_t len, uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	if (!ovr_active(p))
+		return 0;
+	Rs__CandidatesResponse *r = rs__candidates_response__unpack(NULL, len, data);
+	if (r == NULL)
+		return RS_ENOMEM;
+	Rs__Candidate **keep = malloc((r->n_candidates ? r->n_candidates : 1) * sizeof(*keep));
+	Rs__Candidate *copies = malloc((r->n_candidates ? r->n_candidates : 1) * sizeof(*copies));
+	int rv = RS_ENOMEM, touched = 0;
+	size_t n = 0;
+	if (keep == NULL || copies == NULL)
+		goto out;
+	for (size_t i = 0; i < r->n_candidates; i++) {
+		const pop_override *o = ovr_find(p, r->candidates[i]->item_id);
+		if (o == NULL) {
+			keep[n++] = r->candidates[i];
+			continue;
+		}
+		touched = 1;
+		if (!o->o_available)
+			continue;
+		copies[n] = *r->candidates[i]; /* shallow: packed only, never freed as such */
+		copies[n].title = o->o_title;
+		copies[n].category = o->o_category;
+		copies[n].price = o->o_price;
+		keep[n] = &copies[n];
+		n++;
+	}
+	rv = 0;
+	if (!touched)
+		goto out;
+	Rs__CandidatesResponse view = *r;
+	view.candidates = keep;
+	view.n_candidates = n;
+	*out_len = rs__candidates_response__get_packed_size(&view);
+	if ((*out = malloc(*out_len ? *out_len : 1)) == NULL)
+		rv = RS_ENOMEM;
+	else
+		rs__candidates_response__pack(&view, *out);
+out:
+	free(keep);
+	free(copies);
+	rs__candidates_response__free_unpacked(r, NULL);
+	return rv;
+}
+
+/* Installs buf (malloc'd, taken) as the cached list, with the overrides applied. */
+static void
+popular_install(gw_popular *p, uint8_t *buf, size_t len)
+{
+	uint8_t *patched = NULL;
+	size_t plen = 0;
+	pthread_mutex_lock(&p->p_lock);
+	if (ovr_apply(p, buf, len, &patched, &plen) == 0 && patched != NULL) {
+		free(buf);
+		buf = patched;
+		len = plen;
+	}
+	uint8_t *old = p->p_data;
+	p->p_data = buf;
+	p->p_len = len;
+	p->p_stored_mono_ms = rs_mono_ms();
+	pthread_mutex_unlock(&p->p_lock);
+	free(old);
+	gw_metrics_popular_age(0);
+}
+
+int
+gw_popular_catalog(gw_popular *p, const gw_popular_patch *c, size_t n, int hold_ms)
+{
+	int rv = 0;
+	pthread_mutex_lock(&p->p_lock);
+	for (size_t i = 0; i < n && rv == 0; i++) {
+		pop_override o = {
+		        .o_id = c[i].item_id,
+		        .o_available = c[i].available,
+		        .o_title = strdup(c[i].title != NULL ? c[i].title : ""),
+		        .o_category = strdup(c[i].category != NULL ? c[i].category : ""),
+		        .o_price = c[i].price,
+		        .o_until = rs_mono_ms() + hold_ms,
+		};
+		pop_override *slot = (pop_override *) ovr_find(p, o.o_id);
+		if (slot == NULL && p->p_novr == p->p_ovr_cap) {
+			size_t cap = p->p_ovr_cap ? 2 * p->p_ovr_cap : 16;
+			pop_override *g = realloc(p->p_ovr, cap * sizeof(*g));
+			if (g != NULL) {
+				p->p_ovr = g;
+				p->p_ovr_cap = cap;
+			}
+		}
+		if (o.o_title == NULL || o.o_category == NULL ||
+		    (slot == NULL && p->p_novr == p->p_ovr_cap)) {
+			ovr_free(&o);
+			rv = RS_ENOMEM;
+			break;
+		}
+		if (slot != NULL)
+			ovr_free(slot);
+		else
+			slot = &p->p_ovr[p->p_novr++];
+		*slot = o;
+	}
+	uint8_t *patched = NULL;
+	size_t plen = 0;
+	if (rv == 0 && p->p_data != NULL &&
+	    (rv = ovr_apply(p, p->p_data, p->p_len, &patched, &plen)) == 0 && patched != NULL) {
+		free(p->p_data);
+		p->p_data = patched;
+		p->p_len = plen; /* its age stays: the list is as old as before */
+	}
+	p->p_kick = 1;
+	pthread_cond_signal(&p->p_cond);
+	pthread_mutex_unlock(&p->p_lock);
+	return rv;
+}
 
 int
 gw_popular_store(gw_popular *p, const Rs__CandidatesResponse *resp)
@@ -37,14 +202,7 @@ gw_popular_store(gw_popular *p, const Rs__CandidatesResponse *resp)
 	if (buf == NULL)
 		return RS_ENOMEM;
 	rs__candidates_response__pack(resp, buf);
-	pthread_mutex_lock(&p->p_lock);
-	uint8_t *old = p->p_data;
-	p->p_data = buf;
-	p->p_len = n;
-	p->p_stored_mono_ms = rs_mono_ms();
-	pthread_mutex_unlock(&p->p_lock);
-	free(old);
-	gw_metrics_popular_age(0);
+	popular_install(p, buf, n);
 	return 0;
 }
 
@@ -71,14 +229,7 @@ gw_popular_offer_packed(gw_popular *p, const uint8_t *data, size_t len, size_t n
 	if (buf == NULL)
 		return;
 	memcpy(buf, data, len);
-	pthread_mutex_lock(&p->p_lock);
-	uint8_t *old = p->p_data;
-	p->p_data = buf;
-	p->p_len = len;
-	p->p_stored_mono_ms = rs_mono_ms();
-	pthread_mutex_unlock(&p->p_lock);
-	free(old);
-	gw_metrics_popular_age(0);
+	popular_install(p, buf, len);
 }
 
 int
@@ -179,9 +330,10 @@ popular_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		while (!p->p_stop &&
+		while (!p->p_stop && !p->p_kick &&
 		       pthread_cond_timedwait(&p->p_cond, &p->p_lock, &ts) != ETIMEDOUT)
 			;
+		p->p_kick = 0;
 	}
 	pthread_mutex_unlock(&p->p_lock);
 	return NULL;
@@ -229,6 +381,9 @@ gw_popular_destroy(gw_popular *p)
 	}
 	pthread_cond_destroy(&p->p_cond);
 	pthread_mutex_destroy(&p->p_lock);
+	for (size_t i = 0; i < p->p_novr; i++)
+		ovr_free(&p->p_ovr[i]);
+	free(p->p_ovr);
 	free(p->p_data);
 	free(p);
 }

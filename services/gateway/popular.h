@@ -3,7 +3,8 @@
  * The cache holds one packed CandidatesResponse. It is refreshed by a background thread
  * (a CandidatesRequest for user 0, "anonymous", every refresh_ms; every 250 ms while empty)
  * and also offered the live answers for users with no history. Readers get their own copy
- * unpacked into their arena, so the cache can be replaced at any time. */
+ * unpacked into their arena, so the cache can be replaced at any time. The gateway's own
+ * catalog writes patch it at once (gw_popular_catalog). */
 #ifndef GW_POPULAR_H
 #define GW_POPULAR_H
 
@@ -36,6 +37,22 @@ void gw_popular_offer_packed(gw_popular *p, const uint8_t *data, size_t len, siz
 /* gw_popular_load: the cached list, unpacked into arena (*out is arena memory) and its age.
  * Returns 0, RS_ENOTFOUND (never filled), RS_ENOMEM. */
 int gw_popular_load(gw_popular *p, rs_arena *arena, Rs__CandidatesResponse **out, int64_t *age_ms);
+
+/* One catalog change this gateway wrote (catalog.c): strings are copied. */
+typedef struct gw_popular_patch {
+	int64_t item_id;
+	int available; /* 0: withdrawn, dropped from every list */
+	const char *title;
+	const char *category;
+	double price; /* 0 = none */
+} gw_popular_patch;
+
+/* gw_popular_catalog: the cached list reflects the n changes now (withdrawn items leave it,
+ * the others get the new title, category and price), and so does every list stored during
+ * the next hold_ms (the candidate service may answer from before the change for a moment);
+ * the refresher fetches a new list at once. Returns 0 or RS_ENOMEM (the cache is then left
+ * to the next refresh). */
+int gw_popular_catalog(gw_popular *p, const gw_popular_patch *c, size_t n, int hold_ms);
 
 /* gw_popular_fetch: one CandidatesRequest for user 0 now; stores the answer on success.
  * Returns 0 or an RS_E* error (RS_EUNAVAIL, RS_ETIMEDOUT, RS_EPROTO...). */

@@ -840,8 +840,10 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	gw_reply_jw(req, 200, &w);
 }
 
-void
-gw_handle_similar(gw_server *srv, gw_req *req)
+/* GET /v1/items/{id}/similar (mode "") and /v1/items/{id}/bought-together: the same answer
+ * from SimilarRequest{mode}. */
+static void
+rec_similar(gw_server *srv, gw_req *req, const char *mode)
 {
 	int64_t item_id;
 	int k;
@@ -858,6 +860,7 @@ gw_handle_similar(gw_server *srv, gw_req *req)
 	sreq.header = &hdr;
 	sreq.item_id = item_id;
 	sreq.k = (uint32_t) k;
+	sreq.mode = (char *) mode;
 	if (!rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_SIMILAR, &sreq.base, &hdr,
 	              &rs__candidates_response__descriptor, srv->s_cfg.deadline_ms, req, &hop, NULL,
 	              0)) {
@@ -886,6 +889,92 @@ gw_handle_similar(gw_server *srv, gw_req *req)
 }
 
 void
+gw_handle_similar(gw_server *srv, gw_req *req)
+{
+	rec_similar(srv, req, "");
+}
+
+void
+gw_handle_bought_together(gw_server *srv, gw_req *req)
+{
+	rec_similar(srv, req, "bought_together");
+}
+
+/* 1 when category is cat or a path below it ("Home" matches "Home/Kitchen", not "Homeware");
+ * n = strlen(cat) without a trailing '/'. */
+static int
+rec_in_category(const char *category, const char *cat, size_t n)
+{
+	return category != NULL && strncmp(category, cat, n) == 0 &&
+	       (category[n] == '\0' || category[n] == '/');
+}
+
+/* GET /v1/popular?category=: a live CandidatesRequest{user_id 0, filter.category}; when the
+ * candidate service cannot answer, the cached list restricted to the category. */
+static void
+rec_popular_category(gw_server *srv, gw_req *req, const char *cat, int k)
+{
+	rec_hop hop = {0};
+	Rs__CandidatesResponse *r = NULL;
+	int64_t age = 0;
+	size_t n = strlen(cat);
+
+	if (n > 0 && cat[n - 1] == '/')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) cat[i] < 0x20 || cat[i] == 0x7f)
+			n = 0;
+	if (n == 0 || n > 1200) {
+		gw_reply_error(req, 400, "bad_request",
+		               "category must be a category path without control characters");
+		return;
+	}
+	char *prefix = rs_arena_alloc(req->r_arena, n + 1);
+	if (prefix == NULL) {
+		gw_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	memcpy(prefix, cat, n);
+	prefix[n] = '\0';
+	Rs__RequestHeader hdr = RS__REQUEST_HEADER__INIT;
+	Rs__CandidatesRequest creq = RS__CANDIDATES_REQUEST__INIT;
+	Rs__CandidateFilter filt = RS__CANDIDATE_FILTER__INIT;
+	filt.category = prefix;
+	creq.header = &hdr;
+	creq.user_id = 0;
+	creq.k = (uint32_t) k;
+	creq.filter = &filt;
+	if (rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_CANDIDATES, &creq.base, &hdr,
+	             &rs__candidates_response__descriptor, srv->s_cfg.deadline_ms, req, &hop, NULL,
+	             0)) {
+		r = hop.h_resp;
+	} else if (gw_popular_load(srv->s_popular, req->r_arena, &r, &age) == 0) {
+		size_t kept = 0; /* the cached list, restricted to the category */
+		for (size_t i = 0; i < r->n_candidates; i++)
+			if (rec_in_category(r->candidates[i]->category, prefix, n))
+				r->candidates[kept++] = r->candidates[i];
+		r->n_candidates = kept;
+		req->r_note = "degraded";
+	} else {
+		gw_reply_error(req, 503, "unavailable", "%s and no popular list is cached",
+		               hop.h_err);
+		return;
+	}
+	gw_jw w;
+	gw_jw_init(&w, 4096);
+	gw_jw_lit(&w, "{\"model_version\":");
+	gw_jw_str(&w, rec_model_version(r->header));
+	gw_jw_lit(&w, ",\"request_id\":");
+	gw_jw_str(&w, req->r_request_id);
+	gw_jw_lit(&w, ",\"items\":[");
+	rec_render_candidates(&w, r, k);
+	gw_jw_lit(&w, "],\"age_ms\":");
+	gw_jw_int(&w, age);
+	gw_jw_lit(&w, "}");
+	gw_reply_jw(req, 200, &w);
+}
+
+void
 gw_handle_popular(gw_server *srv, gw_req *req)
 {
 	int k;
@@ -894,6 +983,11 @@ gw_handle_popular(gw_server *srv, gw_req *req)
 
 	if (gw_query_int(req, "k", 1, REC_K_MAX, REC_K_DEFAULT, &k) != 0)
 		return;
+	const char *cat = gw_req_query(req, "category");
+	if (cat != NULL) {
+		rec_popular_category(srv, req, cat, k);
+		return;
+	}
 	if (gw_popular_load(srv->s_popular, req->r_arena, &r, &age) != 0) {
 		/* Nothing cached yet: one live attempt before giving up. */
 		int rv =

@@ -1,7 +1,5 @@
 #include "render.h"
 
-#include "rs_pbwire.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,59 +236,19 @@ gw_render_explain_source_stats(const Rs__CandidatesResponse *c)
 	return a;
 }
 
-/* One FilterCount from the wire; NULL when malformed. */
-static json_t *
-render_filter_count(const uint8_t *p, const uint8_t *end)
-{
-	json_t *o = json_object(), *items = json_array();
-	rs_pbw_field f;
-	int rv;
-	char reason[64] = "";
-	uint64_t count = 0;
-
-	while ((rv = rs_pbw_next(&p, end, &f)) == 1) {
-		if (f.f_num == 1 && f.f_type == RS_PBW_LEN) {
-			size_t n = f.f_len < sizeof(reason) - 1 ? f.f_len : sizeof(reason) - 1;
-			memcpy(reason, f.f_data, n);
-			reason[n] = '\0';
-		} else if (f.f_num == 2 && f.f_type == RS_PBW_VARINT) {
-			count = f.f_varint;
-		} else if (f.f_num == 3 && f.f_type == RS_PBW_VARINT) {
-			json_array_append_new(items, json_integer((json_int_t) f.f_varint));
-		} else if (f.f_num == 3 && f.f_type == RS_PBW_LEN) { /* packed */
-			const uint8_t *q = f.f_data, *qe = f.f_data + f.f_len;
-			uint64_t v;
-			while (q < qe)
-				if (rs_pbw_varint(&q, qe, &v) != 0)
-					rv = -1;
-				else
-					json_array_append_new(items, json_integer((json_int_t) v));
-		}
-	}
-	if (rv != 0 || o == NULL || items == NULL) {
-		json_decref(o);
-		json_decref(items);
-		return NULL;
-	}
-	json_object_set_new(o, "reason", gw_json_str(reason));
-	json_object_set_new(o, "count", json_integer((json_int_t) count));
-	json_object_set_new(o, "items", items);
-	return o;
-}
-
 json_t *
-gw_render_explain_filtered(const uint8_t *raw, size_t len)
+gw_render_explain_filtered(const Rs__CandidatesResponse *c)
 {
-	const uint8_t *p = raw, *end = raw + len;
 	json_t *a = json_array();
-	rs_pbw_field f;
-
-	while (a != NULL && rs_pbw_next(&p, end, &f) == 1) {
-		if (f.f_num != 4 || f.f_type != RS_PBW_LEN)
-			continue;
-		json_t *o = render_filter_count(f.f_data, f.f_data + f.f_len);
-		if (o != NULL)
-			json_array_append_new(a, o);
+	for (size_t i = 0; a != NULL && c != NULL && i < c->n_filtered; i++) {
+		const Rs__FilterCount *f = c->filtered[i];
+		json_t *o = json_object(), *items = json_array();
+		for (size_t k = 0; items != NULL && k < f->n_items; k++)
+			json_array_append_new(items, json_integer(f->items[k]));
+		json_object_set_new(o, "reason", gw_json_str(f->reason));
+		json_object_set_new(o, "count", json_integer(f->count));
+		json_object_set_new(o, "items", items);
+		json_array_append_new(a, o);
 	}
 	return a;
 }

@@ -45,11 +45,9 @@ json_t *gw_render_explain_candidates(const Rs__CandidatesResponse *c);
 /* gw_render_explain_source_stats: [{"source","count","top","low"}] (c may be NULL: []). */
 json_t *gw_render_explain_source_stats(const Rs__CandidatesResponse *c);
 
-/* gw_render_explain_filtered: [{"reason","count","items"}] from the packed CandidatesResponse
- * (raw, len): its field 4 (repeated FilterCount{reason 1, count 2, items 3}), read from the
- * wire so the gateway shows it whatever proto version it was built with; [] when absent or
- * malformed. */
-json_t *gw_render_explain_filtered(const uint8_t *raw, size_t len);
+/* gw_render_explain_filtered: [{"reason","count","items"}] from CandidatesResponse.filtered
+ * (c may be NULL: []). */
+json_t *gw_render_explain_filtered(const Rs__CandidatesResponse *c);
 
 /* gw_render_explain_ranking: {"ranker","base_score","contributions","items": [{"item_id",
  * "score","features": [{"name","label","value","contribution"}]}]} for every item ranking

@@ -1,8 +1,10 @@
 #include "router.h"
 #include "admin.h"
+#include "catalog.h"
 #include "events.h"
 #include "health.h"
 #include "history.h"
+#include "impressions.h"
 #include "recommend.h"
 #include "static.h"
 
@@ -14,7 +16,16 @@ const gw_route gw_routes[] = {
          gw_handle_recommend},
         {"GET", "/v1/users/{id}/history", "history", GW_ACCESS_USER, gw_handle_history},
         {"GET", "/v1/items/{id}/similar", "similar", GW_ACCESS_PUBLIC, gw_handle_similar},
+        {"GET", "/v1/items/{id}/bought-together", "bought_together", GW_ACCESS_PUBLIC,
+         gw_handle_bought_together},
         {"GET", "/v1/popular", "popular", GW_ACCESS_PUBLIC, gw_handle_popular},
+        {"GET", "/v1/items", "items", GW_ACCESS_PUBLIC, gw_handle_items_list},
+        {"POST", "/v1/items", "items_upsert", GW_ACCESS_WRITER, gw_handle_items_post},
+        {"GET", "/v1/items/{id}", "item", GW_ACCESS_PUBLIC, gw_handle_item_get},
+        {"PUT", "/v1/items/{id}", "item_put", GW_ACCESS_WRITER, gw_handle_item_put},
+        {"DELETE", "/v1/items/{id}", "item_withdraw", GW_ACCESS_WRITER, gw_handle_item_delete},
+        {"GET", "/v1/categories", "categories", GW_ACCESS_PUBLIC, gw_handle_categories},
+        {"POST", "/v1/impressions", "impressions", GW_ACCESS_EVENTS, gw_handle_impressions},
         {"POST", "/v1/events", "events", GW_ACCESS_PUBLIC, gw_handle_events},
         {"GET", "/healthz", "healthz", GW_ACCESS_PUBLIC, gw_handle_healthz},
         {"GET", "/readyz", "readyz", GW_ACCESS_PUBLIC, gw_handle_readyz},

@@ -2,6 +2,7 @@
 #include "db.h"
 #include "gateway.h"
 #include "http.h"
+#include "impressions.h"
 #include "metrics.h"
 #include "popular.h"
 #include "router.h"
@@ -44,6 +45,9 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 		goto fail;
 	if ((rv = gw_auth_open(&srv->s_auth)) != 0)
 		goto fail;
+	if ((rv = gw_impressions_open(&srv->s_impressions, cfg->pg_dsn, cfg->impressions_queue)) !=
+	    0)
+		goto fail;
 	if ((rv = gw_db_open(&srv->s_db, cfg->pg_dsn, cfg->pg_pool, cfg->pg_timeout_ms)) != 0)
 		goto fail;
 	if (cfg->ui_dir != NULL && cfg->ui_dir[0] != '\0' &&
@@ -70,6 +74,7 @@ gw_server_close(gw_server *srv)
 	if (srv == NULL)
 		return;
 	gw_http_close(srv->s_http);
+	gw_impressions_close(srv->s_impressions); /* after the requests: writes what they queued */
 	gw_popular_destroy(srv->s_popular);
 	gw_auth_close(srv->s_auth);
 	gw_db_close(srv->s_db);

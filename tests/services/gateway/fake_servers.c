@@ -144,8 +144,7 @@ fake_candidate(void *ud, rs_rpc_call *call)
 	}
 	fake_fill_candidates(call, 100, fake_ncand, &resp);
 	/* the inspector's extras: als ranks 1..6 on items 111..116, each source's list
-	 * statistics, and what was filtered (field 4, written as an unknown field so the fake
-	 * needs no FilterCount in the proto) */
+	 * statistics, and what was filtered */
 	for (int i = 10; i < 16 && i < fake_ncand; i++) {
 		Rs__Candidate *c = resp.candidates[i];
 		Rs__SourceScore **sv = rs_arena_alloc(call->arena, 2 * sizeof(*sv));
@@ -171,16 +170,14 @@ fake_candidate(void *ud, rs_rpc_call *call)
 		resp.source_stats[i] = &ss[i];
 	}
 	resp.n_source_stats = 3;
-	/* FilterCount{reason "purchased", count 2, items [7, 9] (packed)}; protobuf-c writes an
-	 * unknown field's tag, then its data as stored: the length prefix included */
-	static const uint8_t filtered[] = {17,  0x0a, 9,   'p',  'u', 'r',  'c', 'h', 'a',
-	                                   's', 'e',  'd', 0x10, 2,   0x1a, 2,   7,   9};
-	ProtobufCMessageUnknownField uf = {.tag = 4,
-	                                   .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
-	                                   .len = sizeof(filtered),
-	                                   .data = (uint8_t *) filtered};
-	resp.base.n_unknown_fields = 1;
-	resp.base.unknown_fields = &uf;
+	static int64_t filtered_items[2] = {7, 9};
+	Rs__FilterCount fc = RS__FILTER_COUNT__INIT, *fcp = &fc;
+	fc.reason = "purchased";
+	fc.count = 2;
+	fc.n_items = 2;
+	fc.items = filtered_items;
+	resp.n_filtered = 1;
+	resp.filtered = &fcp;
 	rs_rpc_reply(call, &resp.base);
 }
 

@@ -30,7 +30,7 @@ typedef struct t_fake_state {
 #define T_MISSING_VERSION "no-such-version"
 /* The fake candidate's answer also carries (explain): "als" ranks 1..6 on items 111..116
  * (score 0.06 - 0.01 (rank - 1)), source_stats for popular, covisit and als, and a filtered
- * report {purchased: 2, [7, 9]} as CandidatesResponse field 4. The fake ranking answers
+ * report {purchased: 2, [7, 9]} (CandidatesResponse.filtered). The fake ranking answers
  * explain with ranker "linear", base_score 0.25, contributions "exact" and two features per
  * item whose contributions add up to the score. */
 #define T_FAKE_BASE_SCORE 0.25f
