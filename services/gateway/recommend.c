@@ -522,8 +522,8 @@ rec_mentioned(rs_arena *a, const Rs__UserFeaturesResponse *feat,
 static json_t *
 rec_explain(gw_server *srv, gw_req *req, const rec_hop *fh, const rec_hop *ch, const rec_hop *rh,
             const Rs__UserFeaturesResponse *feat, const Rs__CandidatesResponse *cands,
-            const rec_cands *rc, const Rs__RankResponse *ranked, int from_popular,
-            int64_t popular_age, uint32_t requested_k)
+            const Rs__RankResponse *ranked, int from_popular, int64_t popular_age,
+            uint32_t requested_k)
 {
 	json_t *ex = json_object();
 	json_t *fe = rec_hop_explain(fh);
@@ -546,9 +546,7 @@ rec_explain(gw_server *srv, gw_req *req, const rec_hop *fh, const rec_hop *ch, c
 	json_object_set_new(ce, "requested_k", json_integer(requested_k));
 	json_object_set_new(ce, "candidates", gw_render_explain_candidates(cands));
 	json_object_set_new(ce, "source_stats", gw_render_explain_source_stats(cands));
-	json_t *filtered = !from_popular && rc->rc_raw != NULL
-	                           ? gw_render_explain_filtered(rc->rc_raw, rc->rc_raw_len)
-	                           : json_array();
+	json_t *filtered = gw_render_explain_filtered(from_popular ? NULL : cands);
 	json_object_set(ce, "filtered", filtered);
 
 	json_t *re = rec_hop_explain(rh);
@@ -814,7 +812,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 		gw_jw_lit(&w, "]");
 	}
-	json_t *ex = explain ? rec_explain(srv, req, &fh, &ch, &rh, feat, cands, &rc,
+	json_t *ex = explain ? rec_explain(srv, req, &fh, &ch, &rh, feat, cands,
 	                                   from_popular ? NULL : ranked, from_popular, popular_age,
 	                                   creq.k)
 	                     : NULL;
