@@ -13,11 +13,21 @@ import { showToast } from './Toast';
 
 export interface RowData {
   items: CardItem[];
+  /** the answer's rec_id; lists without one use the answer's request_id (or a page id for catalog
+   * pages), so impressions (which need a rec_id) and the events from the list share one id */
   rec_id?: string;
   model_version?: string;
   degraded?: boolean;
   degraded_reason?: string;
   note?: string | null;
+}
+
+/** What a degraded answer is, in words; the gateway's degraded_reason names the hop that failed. */
+export function degradedLabel(reason: string | undefined): string {
+  const r = (reason ?? '').toLowerCase();
+  if (r.startsWith('feature')) return 'degraded: not personalized right now';
+  if (r.startsWith('ranking')) return 'degraded: shown unranked';
+  return 'degraded: showing popular items';
 }
 
 export function notInterested(item: CardItem, from: { surface: string; rec_id?: string; position?: number }): void {
@@ -78,11 +88,11 @@ export function Row({
         <h2 id={`${id}-h`}>{title}</h2>
         {data?.degraded && (
           <span class="degraded" title={data.degraded_reason ?? ''} data-testid="degraded">
-            degraded: showing popular items
+            {degradedLabel(data.degraded_reason)}
             <span class="sr-only"> ({data.degraded_reason})</span>
           </span>
         )}
-        {data?.note && (
+        {data?.note && !data.degraded && (
           <span class="row-note" data-testid="cold-start">
             {data.note}
           </span>

@@ -5,6 +5,7 @@ import { Link, useLocation } from '../router';
 import { categories, items } from '../api/client';
 import type { CatalogItem } from '../api/types';
 import type { CardItem } from '../components/Card';
+import { randomId } from '../lib/format';
 
 const PER_PAGE = 24;
 
@@ -20,7 +21,7 @@ export function Browse() {
   const page = Math.max(1, Number(loc.query.get('page') ?? '1') || 1);
   const [state, retry] = useAsync<RowData & { total: number }>(async (signal) => {
     const r = await items(isSearch ? { q, page, per_page: PER_PAGE } : { category, page, per_page: PER_PAGE }, signal);
-    return { items: r.items.map(toCard), total: r.total };
+    return { items: r.items.map(toCard), total: r.total, rec_id: `ui-${randomId()}` };
   }, [isSearch, q, category, page]);
   const [cats] = useAsync(async (signal) => (isSearch ? null : await categories(signal)), [isSearch]);
   const depth = category ? category.split('/').length : 0;

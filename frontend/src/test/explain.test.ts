@@ -85,3 +85,13 @@ describe('cold start', () => {
     expect(coldStartNote(rec.items)).toBeNull();
   });
 });
+
+import { degradedLabel } from '../components/Row';
+describe('degraded label', () => {
+  it('names what the customer gets for each failed hop', () => {
+    expect(degradedLabel('candidate unavailable; served the cached popular list')).toBe('degraded: showing popular items');
+    expect(degradedLabel('feature timed out after 87 ms; served without history')).toBe('degraded: not personalized right now');
+    expect(degradedLabel('ranking timed out after 248 ms; served in candidate order')).toBe('degraded: shown unranked');
+    expect(degradedLabel(undefined)).toBe('degraded: showing popular items');
+  });
+});
