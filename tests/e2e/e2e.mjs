@@ -180,8 +180,10 @@ async function api(path) {
   if (!r.ok()) throw new Error(`GET ${path}: ${r.status()} ${await r.text()}`);
   return r.json();
 }
+// events.type is the rs.EventType number (db/migrations/0001_init.sql)
+const TYPE = { view: 1, click: 2, add_to_cart: 3, purchase: 4, rating: 5, not_interested: 6 };
 function eventsOf(user, item, type) {
-  return psql(`select coalesce(rec_id,'') || '|' || coalesce(position::text,'') from events where user_id=${user} and item_id=${item} and type='${type}' order by ts desc limit 1`);
+  return psql(`select coalesce(rec_id,'') || '|' || coalesce(position::text,'') from events where user_id=${user} and item_id=${item} and type=${TYPE[type]} order by ts desc limit 1`);
 }
 
 // ---------------------------------------------------------------- the customer flow
@@ -279,7 +281,7 @@ async function customerFlow() {
     const price = Number((await api(`/v1/items/${bought}`)).price);
     let row = '';
     for (let i = 0; i < 30 && !row; i++) {
-      row = psql(`select price || '|' || coalesce(rec_id,'') from events where user_id=${A_ID} and item_id=${bought} and type='purchase' order by ts desc limit 1`);
+      row = psql(`select price || '|' || coalesce(rec_id,'') from events where user_id=${A_ID} and item_id=${bought} and type=${TYPE.purchase} order by ts desc limit 1`);
       if (!row) await sleep(200);
     }
     assert(row, 'no purchase event stored');
