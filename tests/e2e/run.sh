@@ -8,7 +8,7 @@
 #   4. starts the five services from RS_TEST_BUILD (default build-test) on 18600+RS_TEST_PORT_OFFSET..+5,
 #      the gateway serving frontend/dist
 #   5. runs tests/e2e/e2e.mjs (flows, failure paths, axe, overflow at 375 px, console errors,
-#      screenshots at 375 and 1440 px into tests/e2e/output/)
+#      screenshots at 375 and 1440 px into tests/e2e/output/); RS_E2E_BENCH=1 then runs bench/ui
 # and always stops what it started and drops its database. Exit 0 only when every check passed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -153,4 +153,10 @@ say "stack ready at $URL"
 export E2E_URL="$URL" E2E_DSN="$DSN" E2E_CTL="$WORK/ctl.sh" E2E_OUT="$OUT" E2E_ROOT="$ROOT"
 export E2E_CUSTOMER_A="${CUSTOMERS[0]}" E2E_CUSTOMER_B="${CUSTOMERS[1]}" E2E_NEWBIE="$NEWBIE_ID newbie"
 export E2E_DEMO_PASSWORD_FILE="$WORK/demo-password" E2E_ADMIN_PASSWORD_FILE="$WORK/admin-password" E2E_API_KEY_FILE="$WORK/api-key"
-node tests/e2e/e2e.mjs
+rc=0
+node tests/e2e/e2e.mjs || rc=$?
+# RS_E2E_BENCH=1: also measure the UI budgets (bench/ui) on this stack before it stops
+if [ "${RS_E2E_BENCH:-0}" = 1 ]; then
+  RS_UI_URL="$URL" RS_UI_LOGIN="${CUSTOMERS[0]#* }" RS_UI_PASSWORD_FILE="$WORK/demo-password" bench/ui/run.sh || rc=1
+fi
+exit "$rc"
