@@ -682,6 +682,8 @@ watch_connect(rs_model_watch *w)
 	return 0;
 }
 
+static rs_model *watch_cache_take(rs_model_watch *w, const char *version, const char *dir);
+
 /* The folder of a model_versions row: an empty path means model_dir/version; a relative one
  * resolves against model_dir. */
 static void
@@ -742,7 +744,10 @@ watch_check_locked(rs_model_watch *w)
 		return RS_EIO; /* failed lately: no retry storm, no log spam */
 	}
 	double t0 = rs_mono_ms();
-	if ((rv = rs_model_open(path, version, &m, err, sizeof(err))) == 0 &&
+	/* A version requests have named is open and prepared already: it becomes the active one
+	 * (and leaves the cache) instead of being opened a second time. */
+	int from_cache = (m = watch_cache_take(w, version, path)) != NULL;
+	if (!from_cache && (rv = rs_model_open(path, version, &m, err, sizeof(err))) == 0 &&
 	    w->cfg.prepare != NULL && (rv = w->cfg.prepare(w->cfg.ud, m)) != 0)
 		snprintf(err, sizeof(err), "prepare: %s", rs_strerror(rv));
 	if (rv != 0) {
@@ -755,9 +760,10 @@ watch_check_locked(rs_model_watch *w)
 		return rv;
 	}
 	w->failed_key[0] = '\0';
-	rs_log_info("model.activated", "consumer=%s version=%s path=%s items=%u factors=%u ms=%.1f",
-	            w->svc, version, path, rs_model_n_items(m), rs_model_factors(m),
-	            rs_mono_ms() - t0);
+	rs_log_info("model.activated",
+	            "consumer=%s version=%s path=%s items=%u factors=%u ms=%.1f from=%s", w->svc,
+	            version, path, rs_model_n_items(m), rs_model_factors(m), rs_mono_ms() - t0,
+	            from_cache ? "cache" : "folder");
 	PQclear(r);
 	rs_model_slot_set(w->slot, rs_model_ref(m));
 	if (w->cfg.swapped != NULL)
@@ -944,6 +950,24 @@ watch_cache_find(rs_model_watch *w, const char *version)
 			w->cache[i].used = ++w->cache_tick;
 			m = rs_model_ref(w->cache[i].m);
 		}
+	pthread_mutex_unlock(&w->cmu);
+	return m;
+}
+
+/* Removes the cached version named version opened from dir and returns the cache's reference
+ * to it, or NULL. */
+static rs_model *
+watch_cache_take(rs_model_watch *w, const char *version, const char *dir)
+{
+	rs_model *m = NULL;
+	pthread_mutex_lock(&w->cmu);
+	for (int i = 0; i < w->cache_n && m == NULL; i++)
+		if (strcmp(rs_model_version(w->cache[i].m), version) == 0 &&
+		    strcmp(rs_model_dir(w->cache[i].m), dir) == 0) {
+			m = w->cache[i].m;
+			w->cache[i] = w->cache[--w->cache_n];
+		}
+	watch_cache_gauges_locked(w);
 	pthread_mutex_unlock(&w->cmu);
 	return m;
 }

@@ -178,7 +178,8 @@ void rs_model_watch_stop(rs_model_watch *w);
  *    own lookup connection (one parameterized query), the folder opened and prepared exactly
  *    like an activated one, and kept in the cache, evicting the least recently used version
  *    when cache_size are open (an evicted version closes after its last request).
- * Two requests missing the same version at once may both open it; one copy is kept.
+ * Two requests missing the same version at once may both open it; one copy is kept. When a
+ * cached version is activated, the watch moves it into the slot instead of opening it again.
  * Release the reference with rs_model_unref. Returns 0 and *out; RS_EINVAL (empty name),
  * RS_ENOTFOUND (no model_versions row of that name: "not published"), RS_EUNAVAIL / RS_EDB
  * (database), or the open / prepare error of the version's folder; err says why. Requests

@@ -691,6 +691,14 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	} else if (rec_version_missing(req, version, &ch)) {
 		return;
 	}
+	if (!ch.h_ok && version != NULL) {
+		/* the cached popular list is the active version's: no answer for the one named */
+		gw_metrics_degraded("candidate");
+		req->r_note = "candidate_down";
+		gw_reply_error(req, 503, "unavailable", "%s (model version \"%s\")", ch.h_err,
+		               version);
+		return;
+	}
 	if (!ch.h_ok) {
 		deg_stage[ndeg++] = "candidate";
 		if (gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) == 0) {
@@ -739,7 +747,8 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		snprintf(ch.h_err, sizeof(ch.h_err), "%s failed: %s", ch.h_name,
 		         rs_strerror(RS_EPROTO));
 		deg_stage[ndeg++] = "candidate";
-		if (gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) != 0) {
+		if (version != NULL ||
+		    gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) != 0) {
 			gw_metrics_degraded("candidate");
 			req->r_note = "candidate_down";
 			gw_reply_error(req, 503, "unavailable", "%s and no popular list is cached",

@@ -384,3 +384,36 @@ Test(model_cache, database_down_is_unavailable_at_once)
 	rs_model_watch_stop(w);
 	rs_model_slot_destroy(slot);
 }
+
+/* Activating a version that requests have named moves the open, prepared copy into the slot
+ * (it leaves the cache); the version it replaces is not cached by that. */
+Test(model_cache, activating_a_cached_version_reuses_it)
+{
+	rs_model_slot *slot;
+	rs_model_watch *w;
+	rs_model *b, *cur;
+	char err[256] = "", names[64];
+
+	cache_open(2, &slot, &w);
+	cr_assert_eq(rs_model_watch_get(w, "B", &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(atomic_load(&prepared), 2);
+	fx_sql(&cfx, "select rs_model_activate('B')");
+	cr_assert_eq(rs_model_watch_check(w), 0);
+	cur = rs_model_slot_get(slot);
+	cr_assert_eq(cur, b, "the cached copy serves as the active version");
+	cr_assert_eq(atomic_load(&prepared), 2, "opened and prepared again");
+	cr_assert_eq(rs_model_watch_cached(w, names, sizeof(names)), 0);
+	rs_model_unref(cur);
+	rs_model_unref(b);
+	cr_assert_eq(atomic_load(&closed), 1, "A closed once B took over");
+	/* B by name is now the slot's; A by name is opened again into the cache */
+	cr_assert_eq(rs_model_watch_get(w, "B", &b, err, sizeof(err)), 0, "%s", err);
+	rs_model_unref(b);
+	cr_assert_eq(rs_model_watch_get(w, "A", &b, err, sizeof(err)), 0, "%s", err);
+	rs_model_unref(b);
+	cr_assert_eq(rs_model_watch_cached(w, names, sizeof(names)), 1);
+	cr_assert_str_eq(names, "A");
+	rs_model_watch_stop(w);
+	rs_model_slot_destroy(slot);
+	cr_assert_eq(atomic_load(&closed), 3);
+}
