@@ -254,6 +254,16 @@ static void
 rank_model_swapped(void *ud, rs_model *m)
 {
 	(void) rank_use_version(ud, m);
+	/* A version that requests named before it was activated (the watch moves it out of its
+	 * cache) may hold a scorer of its own: the active scorer serves those requests now. */
+	rank_vaux *v = m != NULL ? rs_model_aux(m) : NULL;
+	if (v != NULL) {
+		pthread_mutex_lock(&v->mu);
+		rank_scorer *old = v->s;
+		v->s = NULL;
+		pthread_mutex_unlock(&v->mu);
+		rank_scorer_unref(old); /* requests still using it hold m: its ranker stays valid */
+	}
 }
 
 int

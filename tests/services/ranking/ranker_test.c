@@ -690,6 +690,8 @@ Test(ranker_watch, a_named_version_ranks_one_request_and_the_active_one_the_rest
 	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_NOT_FOUND);
 	fx_sql(&fx, "select rs_model_activate('v-xgb')");
 	cr_assert_eq(rank_model_check(st), 0);
+	cr_assert_eq(rs_model_watch_cached(st->rs_watch, names, sizeof(names)), 0,
+	             "the activated version left the cache: %s", names);
 	req->header->model_version = "";
 	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_str_eq(r->header->model_version, "v-xgb");
