@@ -202,6 +202,10 @@ cmp_rank_ent(const void *a, const void *b)
 		return (x->group > y->group) - (x->group < y->group);
 	if (x->score != y->score)
 		return x->score < y->score ? 1 : -1;
+	/* Items nobody interacted with yet: the newest first, so a category list (its
+	 * category_top most popular) keeps a new catalog item rather than an old unsold one. */
+	if (x->score == 0)
+		return (x->id < y->id) - (x->id > y->id);
 	return (x->id > y->id) - (x->id < y->id);
 }
 
