@@ -14,10 +14,18 @@ export function toCard(it: RecItem): CardItem {
   return { item_id: it.item_id, title: it.title, category: it.category, price: it.price ?? null, reason: it.reason };
 }
 
+/** Once the first list is drawn, the inspector's chunk is fetched while the browser is idle. */
+function prefetchInspectorWhenIdle(): void {
+  const w = window as Window & { requestIdleCallback?: (f: () => void) => number };
+  if (w.requestIdleCallback) w.requestIdleCallback(() => Inspector.prefetch());
+  else setTimeout(() => Inspector.prefetch(), 500);
+}
+
 function ForYou({ me }: { me: Me }) {
   const [state, retry] = useAsync<RowData>(async (signal) => {
     const r = await recommendations(me.user_id, { k: 12, exclude: dismissed().excludeIds() }, signal);
     if (!r.degraded) activeVersion.set(r.model_version);
+    prefetchInspectorWhenIdle();
     return {
       items: r.items.map(toCard),
       rec_id: r.rec_id,
