@@ -34,10 +34,22 @@ json_column(PGresult *res, int row, int col)
 void
 gw_handle_admin_models(gw_server *srv, gw_req *req)
 {
+	/* run: the newest training_runs row that published this version (0003), or null. */
 	static const char sql[] =
-	        "select version, to_char(created_at at time zone 'UTC', "
-	        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), active, path, metrics::text, params::text "
-	        "from model_versions order by created_at desc, version desc";
+	        "select v.version, to_char(v.created_at at time zone 'UTC', "
+	        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), v.active, v.path, v.metrics::text, "
+	        "v.params::text, r.run::text "
+	        "from model_versions v left join lateral ("
+	        "  select json_build_object('run_id', t.run_id, 'status', t.status, "
+	        "    'started_at', to_char(t.started_at at time zone 'UTC', "
+	        "      'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+	        "    'finished_at', to_char(t.finished_at at time zone 'UTC', "
+	        "      'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+	        "    'durations', t.durations, 'data_fingerprint', t.data_fingerprint, "
+	        "    'metrics', t.metrics, 'params', t.params) as run "
+	        "  from training_runs t where t.model_version = v.version "
+	        "  order by t.started_at desc limit 1) r on true "
+	        "order by v.created_at desc, v.version desc";
 	int rv;
 
 	PGresult *res = gw_db_query(srv->s_db, sql, 0, NULL, &rv);
@@ -50,11 +62,13 @@ gw_handle_admin_models(gw_server *srv, gw_req *req)
 	json_t *active = json_null();
 	for (int i = 0; i < PQntuples(res); i++) {
 		int on = strcmp(PQgetvalue(res, i, 2), "t") == 0;
-		json_t *m = json_pack("{s:o,s:o,s:b,s:o,s:o,s:o}", "version",
-		                      gw_json_str(PQgetvalue(res, i, 0)), "created_at",
-		                      gw_json_str(PQgetvalue(res, i, 1)), "active", on, "path",
-		                      gw_json_str(PQgetvalue(res, i, 3)), "metrics",
-		                      json_column(res, i, 4), "params", json_column(res, i, 5));
+		json_t *m =
+		        json_pack("{s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "version",
+		                  gw_json_str(PQgetvalue(res, i, 0)), "created_at",
+		                  gw_json_str(PQgetvalue(res, i, 1)), "active", on, "path",
+		                  gw_json_str(PQgetvalue(res, i, 3)), "metrics",
+		                  json_column(res, i, 4), "params", json_column(res, i, 5), "run",
+		                  PQgetisnull(res, i, 6) ? json_null() : json_column(res, i, 6));
 		json_array_append_new(models, m);
 		if (on) {
 			json_decref(active);

@@ -6,7 +6,8 @@
 
 #include "req.h"
 
-/* GET /v1/admin/models: every model_versions row, newest first. */
+/* GET /v1/admin/models: every model_versions row, newest first, each with its training run
+ * (the newest training_runs row whose model_version it is) or null. */
 void gw_handle_admin_models(gw_server *srv, gw_req *req);
 
 /* POST /v1/admin/models/{version}/activate: select rs_model_activate($1); 404 for an unknown

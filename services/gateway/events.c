@@ -29,6 +29,16 @@ gw_handle_events(gw_server *srv, gw_req *req)
 		gw_reply_error(req, (unsigned) st, code, "%s", msg);
 		return;
 	}
+	/* A customer's session posts only that customer's events: all or nothing. */
+	for (size_t i = 0; req->r_who.p_role == GW_ROLE_CUSTOMER && i < ev.e_n; i++) {
+		if (ev.e_events[i]->user_id != req->r_who.p_user_id) {
+			gw_reply_error(req, 403, "forbidden",
+			               "a customer may only post their own events: event %u is for "
+			               "user %lld; nothing was stored",
+			               ev.e_index[i], (long long) ev.e_events[i]->user_id);
+			return;
+		}
+	}
 	if (ev.e_n > 0) {
 		Rs__EventBatch batch = RS__EVENT_BATCH__INIT;
 		Rs__RequestHeader hdr = RS__REQUEST_HEADER__INIT;

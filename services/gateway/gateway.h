@@ -62,15 +62,17 @@ typedef struct gw_auth gw_auth;
 typedef struct gw_db gw_db;
 typedef struct gw_static gw_static;
 typedef struct gw_impressions gw_impressions;
+typedef struct gw_account gw_account;
 
 typedef struct gw_server {
 	gw_config s_cfg;
 	rs_rpc_client *s_clients[GW_NDOWN];
 	gw_popular *s_popular;
 	gw_http *s_http;
-	gw_auth *s_auth;     /* credentials: admin token (auth.h) */
-	gw_db *s_db;         /* PostgreSQL pool (db.h) */
-	gw_static *s_static; /* the web UI's files (static.h); NULL = no UI */
+	gw_auth *s_auth;               /* credentials and access (auth.h) */
+	gw_account *s_account;         /* login state: failure limits (account.h) */
+	gw_db *s_db;                   /* PostgreSQL pool (db.h) */
+	gw_static *s_static;           /* the web UI's files (static.h); NULL = no UI */
 	gw_impressions *s_impressions; /* POST /v1/impressions queue + writer (impressions.h) */
 } gw_server;
 

@@ -1,5 +1,7 @@
 /* rs-gateway: wiring only. Config -> log -> server (clients, popular cache, HTTP) -> wait for
- * SIGTERM/SIGINT -> close (in-flight requests finish) -> exit 0. */
+ * SIGTERM/SIGINT -> close (in-flight requests finish) -> exit 0. With arguments: the account
+ * tooling (cli.h: `rs-gateway account ...`, `rs-gateway apikey ...`, `rs-gateway --help`). */
+#include "cli.h"
 #include "gateway.h"
 
 #include "rs_err.h"
@@ -10,13 +12,15 @@
 #include <unistd.h>
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	gw_config cfg;
 	gw_server *srv = NULL;
 	char err[512];
 	int rv;
 
+	if (argc > 1)
+		return gw_cli_main(argc, argv);
 	if (gw_config_load(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rs-gateway: %s\n", err);
 		return 2;

@@ -33,6 +33,8 @@ typedef struct gw_principal {
 	char p_name[72];   /* login, API key name or "admin-token" (for logs) */
 	int p_session;     /* 1: from the session cookie */
 	int p_stale;       /* 1: a session cookie was sent but is expired, forged or revoked */
+	unsigned char p_session_id[16]; /* the session's random id (p_session only) */
+	int64_t p_expires_ms;           /* when the session ends, unix ms (p_session only) */
 } gw_principal;
 
 /* What the HTTP glue lends a request: lookups into the connection (conn). */

@@ -1,4 +1,5 @@
 #include "router.h"
+#include "account.h"
 #include "admin.h"
 #include "catalog.h"
 #include "events.h"
@@ -12,7 +13,7 @@
 #include <string.h>
 
 const gw_route gw_routes[] = {
-        {"GET", "/v1/users/{id}/recommendations", "recommendations", GW_ACCESS_PUBLIC,
+        {"GET", "/v1/users/{id}/recommendations", "recommendations", GW_ACCESS_USER,
          gw_handle_recommend},
         {"GET", "/v1/users/{id}/history", "history", GW_ACCESS_USER, gw_handle_history},
         {"GET", "/v1/items/{id}/similar", "similar", GW_ACCESS_PUBLIC, gw_handle_similar},
@@ -26,7 +27,10 @@ const gw_route gw_routes[] = {
         {"DELETE", "/v1/items/{id}", "item_withdraw", GW_ACCESS_WRITER, gw_handle_item_delete},
         {"GET", "/v1/categories", "categories", GW_ACCESS_PUBLIC, gw_handle_categories},
         {"POST", "/v1/impressions", "impressions", GW_ACCESS_EVENTS, gw_handle_impressions},
-        {"POST", "/v1/events", "events", GW_ACCESS_PUBLIC, gw_handle_events},
+        {"POST", "/v1/events", "events", GW_ACCESS_EVENTS, gw_handle_events},
+        {"POST", "/v1/auth/login", "auth_login", GW_ACCESS_PUBLIC, gw_handle_login},
+        {"POST", "/v1/auth/logout", "auth_logout", GW_ACCESS_PUBLIC, gw_handle_logout},
+        {"GET", "/v1/me", "me", GW_ACCESS_SESSION, gw_handle_me},
         {"GET", "/healthz", "healthz", GW_ACCESS_PUBLIC, gw_handle_healthz},
         {"GET", "/readyz", "readyz", GW_ACCESS_PUBLIC, gw_handle_readyz},
         {"GET", "/metrics", "metrics", GW_ACCESS_PUBLIC, gw_handle_metrics},

@@ -1,3 +1,4 @@
+#include "account.h"
 #include "auth.h"
 #include "db.h"
 #include "gateway.h"
@@ -43,12 +44,14 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 	                       cfg->popular_refresh_ms, cfg->popular_k, cfg->deadline_ms);
 	if (rv != 0)
 		goto fail;
-	if ((rv = gw_auth_open(&srv->s_auth)) != 0)
+	if ((rv = gw_db_open(&srv->s_db, cfg->pg_dsn, cfg->pg_pool, cfg->pg_timeout_ms)) != 0)
+		goto fail;
+	if ((rv = gw_auth_open(&srv->s_auth, srv->s_db)) != 0)
+		goto fail;
+	if ((rv = gw_account_open(&srv->s_account)) != 0)
 		goto fail;
 	if ((rv = gw_impressions_open(&srv->s_impressions, cfg->pg_dsn, cfg->impressions_queue)) !=
 	    0)
-		goto fail;
-	if ((rv = gw_db_open(&srv->s_db, cfg->pg_dsn, cfg->pg_pool, cfg->pg_timeout_ms)) != 0)
 		goto fail;
 	if (cfg->ui_dir != NULL && cfg->ui_dir[0] != '\0' &&
 	    (rv = gw_static_open(&srv->s_static, cfg->ui_dir)) != 0)
@@ -76,7 +79,8 @@ gw_server_close(gw_server *srv)
 	gw_http_close(srv->s_http);
 	gw_impressions_close(srv->s_impressions); /* after the requests: writes what they queued */
 	gw_popular_destroy(srv->s_popular);
-	gw_auth_close(srv->s_auth);
+	gw_account_close(srv->s_account);
+	gw_auth_close(srv->s_auth); /* stops the refresher, which uses the pool */
 	gw_db_close(srv->s_db);
 	gw_static_close(srv->s_static);
 	for (int i = 0; i < GW_NDOWN; i++)

@@ -24,6 +24,9 @@ kill_leftovers(void)
 	stack_kill_all(&st);
 }
 static const char *const auth[] = {"Authorization: Bearer " TOKEN, NULL};
+/* the customers' traffic comes from the marketplace's backend: an API key */
+static char key_header[200];
+static const char *const key[] = {key_header, NULL};
 
 static json_t *
 call_json(const char *method, const char *path, const char *const *hdr, long want)
@@ -92,7 +95,7 @@ load_run(void *arg)
 		http_reply r;
 		json_error_t jerr;
 		snprintf(path, sizeof(path), "/v1/users/%d/recommendations?k=5", i % 50 + 1);
-		int rc = http_do(&st, "GET", path, NULL, &r);
+		int rc = http_do_h(&st, "GET", path, NULL, key, &r);
 		l->requests++;
 		json_t *j = rc == 0 && r.status == 200 ? json_loads(r.body, 0, &jerr) : NULL;
 		if (j == NULL) {
@@ -117,7 +120,7 @@ static int
 wait_version(const char *v, int timeout_ms)
 {
 	for (int waited = 0; waited < timeout_ms; waited += 50) {
-		json_t *j = call_json("GET", "/v1/users/1/recommendations?k=5", NULL, 200);
+		json_t *j = call_json("GET", "/v1/users/1/recommendations?k=5", key, 200);
 		int same = strcmp(json_string_value(json_object_get(j, "model_version")), v) == 0;
 		json_decref(j);
 		if (same)
@@ -166,6 +169,22 @@ Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120, .fini = k
 	itm_publish(&st, root, "it-A", 0, "{\"ndcg@10\": 0.31, \"recall@20\": 0.42}");
 	itm_publish(&st, root, "it-B", 1, "{\"ndcg@10\": 0.35, \"recall@20\": 0.47}");
 	cr_assert_eq(stack_sql(&st, "select rs_model_activate('it-A');"), 0);
+	/* it-A's training runs: the newest one is the version's `run`; it-B has none */
+	cr_assert_eq(
+	        stack_sql(&st,
+	                  "insert into training_runs (run_id, command, started_at, finished_at, "
+	                  "status, params, metrics, data_fingerprint, durations, model_version) "
+	                  "values ('run-a-old', 'pipeline', now() - interval '2 days', null, "
+	                  "'failed', '{}', '{}', null, '{}', 'it-A'), "
+	                  "('run-a', 'pipeline', now() - interval '1 hour', now(), 'finished', "
+	                  "'{\"factors\": 8}', '{\"als\": {\"NDCG@20\": 0.31}}', "
+	                  "'0123456789abcdef', '{\"fit\": 1.5}', 'it-A');"),
+	        0);
+	char apikey[160];
+	cr_assert_eq(stack_apikey(&st, "admin-test", apikey, sizeof(apikey)), 0);
+	snprintf(key_header, sizeof(key_header), "Authorization: Bearer %s", apikey);
+	cr_assert_eq(stack_account(&st, "ops", "admin", 0, "it-ops-password"), 0);
+	cr_assert_eq(stack_account(&st, "u3", "customer", 3, "it-customer-password"), 0);
 	st.extra_env[0] = "RS_ADMIN_TOKEN=" TOKEN;
 	cr_assert_eq(stack_start(&st, 18200, 20000), 0, "stack did not become ready");
 	cr_assert_geq(wait_version("it-A", 10000), 0, "the services never reported it-A");
@@ -185,8 +204,44 @@ Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120, .fini = k
 		cr_assert(json_is_string(json_object_get(m, "created_at")));
 		cr_assert(
 		        json_is_number(json_object_get(json_object_get(m, "metrics"), "ndcg@10")));
+		json_t *run = json_object_get(m, "run");
+		if (strcmp(v, "it-B") == 0) {
+			cr_assert(json_is_null(run), "it-B has no training run");
+			continue;
+		}
+		cr_assert_str_eq(json_string_value(json_object_get(run, "run_id")), "run-a");
+		cr_assert_str_eq(json_string_value(json_object_get(run, "status")), "finished");
+		cr_assert_str_eq(json_string_value(json_object_get(run, "data_fingerprint")),
+		                 "0123456789abcdef");
+		cr_assert(json_is_string(json_object_get(run, "started_at")));
+		cr_assert(json_is_string(json_object_get(run, "finished_at")));
+		cr_assert_float_eq(json_number_value(json_object_get(
+		                           json_object_get(json_object_get(run, "metrics"), "als"),
+		                           "NDCG@20")),
+		                   0.31, 1e-9);
+		cr_assert_float_eq(json_number_value(json_object_get(
+		                           json_object_get(run, "durations"), "fit")),
+		                   1.5, 1e-9);
+		cr_assert_eq(json_integer_value(
+		                     json_object_get(json_object_get(run, "params"), "factors")),
+		             8);
 	}
 	json_decref(list);
+
+	/* An admin's session works like the token; a customer's does not. */
+	char ops[200], cust[200];
+	cr_assert_eq(stack_login(&st, "ops", "it-ops-password", ops, sizeof(ops), NULL), 200);
+	cr_assert_eq(stack_login(&st, "u3", "it-customer-password", cust, sizeof(cust), NULL), 200);
+	const char *const ops_h[] = {ops, NULL}, *const cust_h[] = {cust, NULL};
+	list = call_json("GET", "/v1/admin/models", ops_h, 200);
+	cr_assert_eq(json_array_size(json_object_get(list, "models")), 2);
+	json_decref(list);
+	json_t *again = call_json("POST", "/v1/admin/models/it-A/activate", ops_h, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(again, "previous")), "it-A");
+	json_decref(again);
+	expect_error("GET", "/v1/admin/models", cust_h, 403, "forbidden");
+	expect_error("POST", "/v1/admin/models/it-B/activate", cust_h, 403, "forbidden");
+	expect_error("GET", "/v1/admin/models", key, 403, "forbidden");
 
 	/* Customers keep coming while the version goes A -> B -> A. */
 	load l = {0};
@@ -258,7 +313,8 @@ Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120, .fini = k
 	restart_gateway();
 	expect_error("GET", "/v1/admin/models", auth, 503, "unavailable");
 	expect_error("POST", "/v1/admin/models/it-B/activate", auth, 503, "unavailable");
-	json_t *rec = call_json("GET", "/v1/users/1/recommendations?k=5", NULL, 200);
+	/* (a gateway that started without its database has no API keys yet: the token here) */
+	json_t *rec = call_json("GET", "/v1/users/1/recommendations?k=5", auth, 200);
 	cr_assert(!json_is_true(json_object_get(rec, "degraded")));
 	json_decref(rec);
 
@@ -268,6 +324,14 @@ Test(admin, rollback_is_one_call_and_no_request_fails, .timeout = 120, .fini = k
 	expect_error("GET", "/v1/admin/models", NULL, 403, "admin_disabled");
 	expect_error("GET", "/v1/admin/models", auth, 403, "admin_disabled");
 	expect_error("POST", "/v1/admin/models/it-B/activate", auth, 403, "admin_disabled");
+	/* ... except for an admin's session (a new login: the restarted gateway has a new
+	 * per-process session key) */
+	expect_error("GET", "/v1/admin/models", ops_h, 401, "unauthorized");
+	cr_assert_eq(stack_login(&st, "ops", "it-ops-password", ops, sizeof(ops), NULL), 200);
+	list = call_json("GET", "/v1/admin/models", ops_h, 200);
+	json_decref(list);
+	/* the customer's session of the previous process: ended (401, not admin_disabled) */
+	expect_error("GET", "/v1/admin/models", cust_h, 401, "unauthorized");
 
 	cr_assert_eq(stack_stop(&st), 0, "a service did not exit 0 on SIGTERM");
 	fx_rmtree(root);

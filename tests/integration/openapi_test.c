@@ -3,13 +3,21 @@
  * The spec is parsed with libyaml into a jansson tree. Against a full stack (PostgreSQL, the
  * five services, a seeded shop, the spec's example model version published and active):
  *  - every operation is called with the spec's own examples (path and query parameters,
- *    request body; the bearer token where the operation has `security`): the status must be one
- *    the operation lists, the Content-Type the listed one, and a JSON body must match the listed
- *    schema (types, required fields, enums, nested objects and arrays, $ref/allOf/oneOf);
+ *    request body) once with each credential its `security` lists (an API key and accounts made
+ *    with `rs-gateway apikey create` / `account set`, sessions from POST /v1/auth/login, the
+ *    admin token): the status must be a 2xx the operation lists, the Content-Type the listed
+ *    one, and a JSON body must match the listed schema (types, required fields, enums, nested
+ *    objects and arrays, $ref/allOf/oneOf);
+ *  - `security` must agree with the route's access level in router.c (fail closed: a
+ *    protected route without `security`, a public one with it, a scheme the level refuses or
+ *    an unknown scheme is a disagreement);
  *  - known-bad inputs derived from the parameter schemas (a non-integer or out-of-range integer,
  *    a value outside an enum, an unknown string id, malformed JSON, an array over its maxItems,
- *    a body over 1 MiB, no or a wrong token, a method the path does not have) must answer a 4xx
- *    the operation lists, with an Error body; HEAD must answer as GET does;
+ *    a body over 1 MiB, a method the path does not have) must answer a 4xx the operation lists,
+ *    with an Error body; no credentials, a wrong bearer token, Basic auth and a forged session
+ *    cookie must answer a listed 401; credentials of the wrong kind (another customer's
+ *    session, a customer on a writer or admin route, an API key on an admin route) a listed
+ *    403 (or 401 on a session-only route); HEAD must answer as GET does;
  *  - the gateway's route table (gw_routes, services/gateway/router.c) must hold exactly the
  *    spec's paths and methods, and a 405's Allow header must name the spec's methods.
  * Every disagreement is collected and printed; the test fails when there is any. */
@@ -266,6 +274,7 @@ typedef struct reply {
 	char ctype[128];
 	char allow[128];
 	char reqid[96];
+	char set_cookie[256];
 } reply;
 
 static size_t
@@ -305,13 +314,15 @@ on_header(char *p, size_t sz, size_t nm, void *ud)
 	size_t n = sz * nm;
 	header_value(p, n, "Allow", r->allow, sizeof(r->allow));
 	header_value(p, n, "X-Request-Id", r->reqid, sizeof(r->reqid));
+	header_value(p, n, "Set-Cookie", r->set_cookie, sizeof(r->set_cookie));
 	return n;
 }
 
+/* cred: one whole request header ("Authorization: ...", "Cookie: ...") or NULL. */
 static int
-send_req(const char *method, const char *path, const char *body, const char *authz, reply *r)
+send_req(const char *method, const char *path, const char *body, const char *cred, reply *r)
 {
-	char url[1024], ah[256];
+	char url[1024];
 	struct curl_slist *hdr = NULL;
 	char *ct = NULL;
 	CURL *c = curl_easy_init();
@@ -332,10 +343,8 @@ send_req(const char *method, const char *path, const char *body, const char *aut
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	if (authz != NULL) {
-		snprintf(ah, sizeof(ah), "Authorization: %s", authz);
-		hdr = curl_slist_append(hdr, ah);
-	}
+	if (cred != NULL)
+		hdr = curl_slist_append(hdr, cred);
 	if (body != NULL) {
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -366,6 +375,8 @@ typedef struct op {
 	json_t *node;       /* the operation object */
 	json_t *params;     /* resolved parameters (new reference) */
 	int secured;
+	int access;      /* the route's gw_access in router.c, -1 when it has none */
+	json_t *schemes; /* the security scheme names the operation lists (new reference) */
 } op;
 
 /* Checks one answer against the operation: status listed (want_4xx: and a 4xx), Content-Type
@@ -500,10 +511,76 @@ build_path(const op *o, const char *over, const char *over_value, char *out, siz
 	}
 }
 
+/* ---- credentials ---- */
+
+static char cred_key[256];      /* the API key (rs-gateway apikey create) */
+static char cred_customer[200]; /* the session of customer 1 (the spec's example user) */
+static char cred_other[200];    /* the session of customer 2 */
+static char cred_admin[200];    /* an admin's session */
+static const char cred_token[] = "Authorization: Bearer " TOKEN;
+static const char cred_forged[] =
+        "Cookie: rs_session=AQAAAAAAAAABAQAAAZrOTQAAq83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4mrze8"
+        "BI0VniavN7wEjRWeJ";
+
+/* Whether a route of this access level takes the scheme. */
+static int
+scheme_allowed(int access, const char *scheme)
+{
+	int session = strcmp(scheme, "sessionCookie") == 0;
+	int key = strcmp(scheme, "apiKey") == 0, token = strcmp(scheme, "adminToken") == 0;
+	switch (access) {
+	case GW_ACCESS_SESSION:
+		return session;
+	case GW_ACCESS_USER:
+	case GW_ACCESS_EVENTS:
+	case GW_ACCESS_WRITER:
+		return session || key || token;
+	case GW_ACCESS_ADMIN:
+		return session || token;
+	default:
+		return 0;
+	}
+}
+
+/* The credential for scheme on o (a session reaches writer and admin routes only as an
+ * admin's), or NULL for an unknown scheme (a disagreement). */
+static const char *
+scheme_cred(const op *o, const char *scheme)
+{
+	if (strcmp(scheme, "apiKey") == 0)
+		return cred_key;
+	if (strcmp(scheme, "adminToken") == 0)
+		return cred_token;
+	if (strcmp(scheme, "sessionCookie") == 0)
+		return o->access == GW_ACCESS_ADMIN || o->access == GW_ACCESS_WRITER
+		               ? cred_admin
+		               : cred_customer;
+	problem("%s %s: unknown security scheme %s", o->method, o->path, scheme);
+	return NULL;
+}
+
+static int
+lists_scheme(const op *o, const char *scheme)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(o->schemes, i,
+	                   v) if (strcmp(json_string_value(v), scheme) == 0) return 1;
+	return 0;
+}
+
+/* The credential every request of o carries: an API key, else the admin token, else a
+ * session (in that order, among the schemes listed); NULL for a public operation. */
 static const char *
 authz_for(const op *o)
 {
-	return o->secured ? "Bearer " TOKEN : NULL;
+	static const char *const pref[] = {"apiKey", "adminToken", "sessionCookie"};
+	if (!o->secured)
+		return NULL;
+	for (int i = 0; i < 3; i++)
+		if (lists_scheme(o, pref[i]))
+			return scheme_cred(o, pref[i]);
+	return cred_token;
 }
 
 static char *
@@ -542,6 +619,25 @@ send_and_check(const op *o, const char *path, const char *body, const char *auth
 		problem("%s: no answer", what);
 	else
 		check_answer(o, what, &r, want_4xx);
+	free(r.body);
+}
+
+/* A refusal: exactly status want, listed, with an Error body. */
+static void
+send_and_expect(const op *o, const char *path, const char *body, const char *cred, long want,
+                const char *why)
+{
+	char M[16], what[1200];
+	reply r;
+	upper(o->method, M, sizeof(M));
+	snprintf(what, sizeof(what), "%s %s (%s)", M, path, why);
+	if (send_req(M, path, body, cred, &r) != 0) {
+		problem("%s: no answer", what);
+	} else if (r.status != want) {
+		problem("%s: answered %ld, want %ld (body %.200s)", what, r.status, want, r.body);
+	} else {
+		check_answer(o, what, &r, 1);
+	}
 	free(r.body);
 }
 
@@ -684,6 +780,27 @@ walk_op(op *o)
 		}
 		free(r.body);
 	}
+	/* The same example with every other credential the operation lists. */
+	size_t si;
+	json_t *sv;
+	json_array_foreach(o->schemes, si, sv)
+	{
+		const char *cred = scheme_cred(o, json_string_value(sv));
+		if (cred == NULL || cred == authz_for(o))
+			continue;
+		char M[16], what[1200];
+		reply r;
+		upper(o->method, M, sizeof(M));
+		snprintf(what, sizeof(what), "%s %s (the example with %s)", M, path,
+		         json_string_value(sv));
+		if (send_req(M, path, body, cred, &r) != 0)
+			problem("%s: no answer", what);
+		else if (r.status < 200 || r.status > 299)
+			problem("%s: answered %ld: %.200s", what, r.status, r.body);
+		else
+			check_answer(o, what, &r, 0);
+		free(r.body);
+	}
 
 	/* Known-bad inputs. */
 	json_array_foreach(o->params, i, prm) bad_inputs_for_param(o, prm);
@@ -694,10 +811,22 @@ walk_op(op *o)
 		oversized_bodies(o, path);
 	}
 	if (o->secured) {
-		send_and_check(o, path, body, NULL, 1, "no token");
-		send_and_check(o, path, body, "Bearer wrong-token-0123456789abcdef", 1,
-		               "wrong token");
-		send_and_check(o, path, body, "Basic YWRtaW46YWRtaW4=", 1, "not a bearer token");
+		send_and_expect(o, path, body, NULL, 401, "no credentials");
+		send_and_expect(o, path, body, "Authorization: Bearer wrong-token-0123456789abcdef",
+		                401, "wrong bearer token");
+		send_and_expect(o, path, body, "Authorization: Basic YWRtaW46YWRtaW4=", 401,
+		                "not a bearer token");
+		send_and_expect(o, path, body, cred_forged, 401, "forged session cookie");
+		/* credentials of the wrong kind */
+		if (o->access == GW_ACCESS_USER || o->access == GW_ACCESS_EVENTS)
+			send_and_expect(o, path, body, cred_other, 403,
+			                "another customer's session");
+		if (o->access == GW_ACCESS_WRITER || o->access == GW_ACCESS_ADMIN)
+			send_and_expect(o, path, body, cred_customer, 403, "a customer's session");
+		if (o->access == GW_ACCESS_ADMIN)
+			send_and_expect(o, path, body, cred_key, 403, "an API key");
+		if (o->access == GW_ACCESS_SESSION)
+			send_and_expect(o, path, body, cred_key, 401, "an API key, no session");
 	}
 	free(body);
 }
@@ -816,8 +945,33 @@ Test(openapi, the_spec_and_the_gateway_agree, .timeout = 120, .fini = kill_lefto
 	cr_assert_eq(stack_db_reset(&st, "rs_it_openapi"), 0);
 	cr_assert_eq(stack_sql(&st, it_seed_sql), 0, "seeding failed");
 	itm_publish(&st, root, version, 0, "{\"ndcg@10\": 0.3}");
+	/* The accounts: the login example's (customer 1, the examples' user), customer 2, an
+	 * admin, and an API key, made with the gateway's tool. */
+	json_t *lex = json_object_get(json_object_get(paths, "/v1/auth/login"), "post");
+	lex = json_object_get(
+	        json_object_get(deref(json_object_get(lex, "requestBody")), "content"),
+	        "application/json");
+	lex = json_object_get(lex, "example");
+	const char *ex_login = json_string_value(json_object_get(lex, "login"));
+	const char *ex_password = json_string_value(json_object_get(lex, "password"));
+	cr_assert(ex_login != NULL && ex_password != NULL, "POST /v1/auth/login has no example");
+	cr_assert_eq(stack_account(&st, ex_login, "customer", 1, ex_password), 0, "account set");
+	cr_assert_eq(stack_account(&st, "it-customer-2", "customer", 2, "it-openapi-pw-2"), 0);
+	cr_assert_eq(stack_account(&st, "it-admin", "admin", 0, "it-openapi-admin-pw"), 0);
+	char key[160];
+	cr_assert_eq(stack_apikey(&st, "openapi", key, sizeof(key)), 0, "apikey create");
+	snprintf(cred_key, sizeof(cred_key), "Authorization: Bearer %s", key);
 	st.extra_env[0] = "RS_ADMIN_TOKEN=" TOKEN;
 	cr_assert_eq(stack_start(&st, 18230, 20000), 0, "stack did not become ready");
+	cr_assert_eq(
+	        stack_login(&st, ex_login, ex_password, cred_customer, sizeof(cred_customer), NULL),
+	        200);
+	cr_assert_eq(stack_login(&st, "it-customer-2", "it-openapi-pw-2", cred_other,
+	                         sizeof(cred_other), NULL),
+	             200);
+	cr_assert_eq(stack_login(&st, "it-admin", "it-openapi-admin-pw", cred_admin,
+	                         sizeof(cred_admin), NULL),
+	             200);
 
 	const char *p;
 	json_t *item;
@@ -839,8 +993,41 @@ Test(openapi, the_spec_and_the_gateway_agree, .timeout = 120, .fini = kill_lefto
 			if (sec == NULL)
 				sec = json_object_get(spec, "security");
 			o.secured = json_array_size(sec) > 0;
+			o.schemes = json_array();
+			json_t *req;
+			json_array_foreach(sec, i, req)
+			{
+				const char *name;
+				json_t *scopes;
+				json_object_foreach(req, name, scopes)
+				        json_array_append_new(o.schemes, json_string(name));
+			}
+			/* security must agree with the route's access level (fail closed) */
+			o.access = -1;
+			for (const gw_route *rt = gw_routes; rt->method != NULL; rt++)
+				if (strcmp(rt->pattern, p) == 0 &&
+				    strcasecmp(rt->method, methods[m]) == 0)
+					o.access = (int) rt->access;
+			if (o.access == GW_ACCESS_PUBLIC && o.secured)
+				problem("%s %s: public in router.c, but the spec lists security",
+				        methods[m], p);
+			if (o.access > GW_ACCESS_PUBLIC && !o.secured)
+				problem("%s %s: router.c needs credentials, the spec lists no "
+				        "security",
+				        methods[m], p);
+			json_t *sv;
+			json_array_foreach(o.schemes, i, sv)
+			{
+				if (o.access > GW_ACCESS_PUBLIC &&
+				    !scheme_allowed(o.access, json_string_value(sv)))
+					problem("%s %s: security lists %s, which router.c's access "
+					        "level "
+					        "refuses",
+					        methods[m], p, json_string_value(sv));
+			}
 			walk_op(&o);
 			json_decref(o.params);
+			json_decref(o.schemes);
 		}
 		walk_path_methods(p, item);
 	}

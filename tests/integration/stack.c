@@ -333,6 +333,10 @@ http_do_h(const test_stack *st, const char *method, const char *path, const char
 		if (curl_easy_header(c, "WWW-Authenticate", 0, CURLH_HEADER, -1, &wa) == CURLHE_OK)
 			snprintf(out->www_authenticate, sizeof(out->www_authenticate), "%s",
 			         wa->value);
+		if (curl_easy_header(c, "Set-Cookie", 0, CURLH_HEADER, -1, &wa) == CURLHE_OK)
+			snprintf(out->set_cookie, sizeof(out->set_cookie), "%s", wa->value);
+		if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &wa) == CURLHE_OK)
+			snprintf(out->retry_after, sizeof(out->retry_after), "%s", wa->value);
 	}
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(c);
@@ -350,6 +354,89 @@ http_reply_free(http_reply *r)
 {
 	free(r->body);
 	r->body = NULL;
+}
+
+int
+stack_tool(const test_stack *st, const char *args)
+{
+	const char *build = getenv("RS_TEST_BUILD");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+	         "'%s/services/gateway/rs-gateway' %s --dsn '%s' >>'%s/it-tool.log' 2>&1", build,
+	         args, st->dsn, build);
+	return run_cmd(cmd);
+}
+
+/* A temporary file (0600) holding text; its path into path[32]. 0 or -1. */
+static int
+temp_file(const char *text, char *path)
+{
+	snprintf(path, 32, "/tmp/rs-it-secret-XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	size_t n = strlen(text);
+	int ok = write(fd, text, n) == (ssize_t) n;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+int
+stack_account(const test_stack *st, const char *login, const char *role, long long user_id,
+              const char *password)
+{
+	char pw[32], args[512], uid[48] = "";
+	if (temp_file(password, pw) != 0)
+		return -1;
+	if (user_id > 0)
+		snprintf(uid, sizeof(uid), " --user-id %lld", user_id);
+	snprintf(args, sizeof(args), "account set --login '%s' --role %s%s --password-file %s",
+	         login, role, uid, pw);
+	int rc = stack_tool(st, args);
+	unlink(pw);
+	return rc;
+}
+
+int
+stack_apikey(const test_stack *st, const char *name, char *key, size_t n)
+{
+	char path[] = "/tmp/rs-it-key-XXXXXX", args[256];
+	int fd = mkstemp(path); /* empty: the tool writes a new key into it */
+	if (fd < 0)
+		return -1;
+	close(fd);
+	snprintf(args, sizeof(args), "apikey create --name '%s' --key-file %s", name, path);
+	int rc = stack_tool(st, args);
+	FILE *f = rc == 0 ? fopen(path, "r") : NULL;
+	int ok = f != NULL && fgets(key, (int) n, f) != NULL;
+	if (f != NULL)
+		fclose(f);
+	unlink(path);
+	if (!ok)
+		return -1;
+	key[strcspn(key, "\n")] = '\0';
+	return key[0] != '\0' ? 0 : -1;
+}
+
+long
+stack_login(const test_stack *st, const char *login, const char *password, char *cookie, size_t n,
+            http_reply *out)
+{
+	char body[512];
+	http_reply r;
+	snprintf(body, sizeof(body), "{\"login\": \"%s\", \"password\": \"%s\"}", login, password);
+	if (http_do(st, "POST", "/v1/auth/login", body, &r) != 0)
+		return -1;
+	long status = r.status;
+	if (cookie != NULL && n > 0) {
+		size_t len = strcspn(r.set_cookie, ";");
+		snprintf(cookie, n, "Cookie: %.*s", (int) len, r.set_cookie);
+	}
+	if (out != NULL)
+		*out = r;
+	else
+		http_reply_free(&r);
+	return status;
 }
 
 /* 40 items in two categories, 50 customers, a small history: user u viewed items

@@ -60,6 +60,8 @@ typedef struct http_reply {
 	size_t len;
 	char content_type[128];
 	char www_authenticate[160]; /* the WWW-Authenticate response header, "" when absent */
+	char set_cookie[256];       /* the Set-Cookie response header, "" when absent */
+	char retry_after[16];       /* the Retry-After response header, "" when absent */
 } http_reply;
 
 /* http_do: one request to st->url + path; body may be NULL. Returns 0 or -1 (transport). */
@@ -70,6 +72,25 @@ void http_reply_free(http_reply *r);
 /* http_do_h: http_do with extra request headers ("Name: value", NULL-terminated; may be NULL). */
 int http_do_h(const test_stack *st, const char *method, const char *path, const char *body,
               const char *const *headers, http_reply *out);
+
+/* stack_tool: run `rs-gateway ARGS --dsn <st->dsn>` (the account tooling) from RS_TEST_BUILD,
+ * its output into the build folder's it-tool.log. Returns its exit status. */
+int stack_tool(const test_stack *st, const char *args);
+
+/* stack_account: `rs-gateway account set` for login with role ("customer"/"admin"), user_id
+ * (0: a new one) and password (written to a temporary 0600 file). Returns the exit status. */
+int stack_account(const test_stack *st, const char *login, const char *role, long long user_id,
+                  const char *password);
+
+/* stack_apikey: `rs-gateway apikey create --name name` into a temporary key file; the key it
+ * wrote into key (n bytes). Returns 0 or -1. */
+int stack_apikey(const test_stack *st, const char *name, char *key, size_t n);
+
+/* stack_login: POST /v1/auth/login; on 200 the session as a request header ("Cookie:
+ * rs_session=...") into cookie (n bytes). Returns the HTTP status (or -1); *out (may be NULL)
+ * gets the reply, which the caller frees. */
+long stack_login(const test_stack *st, const char *login, const char *password, char *cookie,
+                 size_t n, http_reply *out);
 
 /* 40 items in two categories, 50 customers, a small history: user u viewed items
  * (u % 20) + 1 and (u % 20) + 21, and bought (u % 20) + 1. */

@@ -9,6 +9,8 @@
 #include "stack.h"
 
 static test_stack st;
+static char key_header[200]; /* the API key of the marketplace's backend (stack_apikey) */
+static const char *cred[] = {key_header, NULL};
 
 static void
 kill_leftovers(void)
@@ -21,6 +23,9 @@ start_stack(const char *db, int port)
 {
 	cr_assert_eq(stack_db_reset(&st, db), 0);
 	cr_assert_eq(stack_sql(&st, it_seed_sql), 0, "seeding failed");
+	char key[160];
+	cr_assert_eq(stack_apikey(&st, "system-test", key, sizeof(key)), 0, "apikey create");
+	snprintf(key_header, sizeof(key_header), "Authorization: Bearer %s", key);
 	cr_assert_eq(stack_start(&st, port, 20000), 0, "stack did not become ready");
 }
 
@@ -29,7 +34,7 @@ get_json(const char *path, long want_status)
 {
 	http_reply r;
 	json_error_t jerr;
-	cr_assert_eq(http_do(&st, "GET", path, NULL, &r), 0, "GET %s failed", path);
+	cr_assert_eq(http_do_h(&st, "GET", path, NULL, cred, &r), 0, "GET %s failed", path);
 	cr_assert_eq(r.status, want_status, "GET %s: status %ld, body %s", path, r.status, r.body);
 	cr_assert(strstr(r.content_type, "application/json") != NULL, "GET %s: content type %s",
 	          path, r.content_type);
@@ -58,7 +63,7 @@ post_events(const char *body, int want_accepted)
 {
 	http_reply r;
 	json_error_t jerr;
-	cr_assert_eq(http_do(&st, "POST", "/v1/events", body, &r), 0);
+	cr_assert_eq(http_do_h(&st, "POST", "/v1/events", body, cred, &r), 0);
 	cr_assert_eq(r.status, 202, "POST /v1/events: %ld %s", r.status, r.body);
 	json_t *j = json_loads(r.body, 0, &jerr);
 	cr_assert_not_null(j);
@@ -93,7 +98,7 @@ Test(system, posted_events_change_recommendations, .timeout = 120, .fini = kill_
 
 	/* Retrying the same batch stores nothing twice. */
 	http_reply r;
-	cr_assert_eq(http_do(&st, "POST", "/v1/events", body, &r), 0);
+	cr_assert_eq(http_do_h(&st, "POST", "/v1/events", body, cred, &r), 0);
 	cr_assert_eq(r.status, 202);
 	cr_assert(strstr(r.body, "\"duplicates\": 30") != NULL ||
 	                  strstr(r.body, "\"duplicates\":30") != NULL,
@@ -149,7 +154,7 @@ expect_error(const char *method, const char *path, const char *body, long status
 {
 	http_reply r;
 	json_error_t jerr;
-	cr_assert_eq(http_do(&st, method, path, body, &r), 0, "%s %s failed", method, path);
+	cr_assert_eq(http_do_h(&st, method, path, body, cred, &r), 0, "%s %s failed", method, path);
 	cr_assert_eq(r.status, status, "%s %s: got %ld %s", method, path, r.status, r.body);
 	cr_assert(strstr(r.content_type, "application/json") != NULL, "%s %s: content type %s",
 	          method, path, r.content_type);

@@ -5,15 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
+#include "session.h"
+
+#include <sodium.h>
 
 static rs_rpc_server *fakes[4]; /* ingest feature candidate ranking */
 static gw_server *gw;
 static CURL *curl;
 static char base_url[64];
+const char *t_cred;
 
 static const char *const fake_urls[4] = {"inproc://t-ingest", "inproc://t-feature",
                                          "inproc://t-candidate", "inproc://t-ranking"};
@@ -62,12 +68,20 @@ t_start(int mask)
 	};
 	memset(&t_fake, 0, sizeof(t_fake));
 	rs_log_init("gateway-test", RS_LOG_WARN);
+	setenv("RS_ADMIN_TOKEN", T_ADMIN_TOKEN, 1);
+	setenv("RS_SESSION_KEY", T_SESSION_KEY, 1);
+	unsetenv("RS_SESSION_KEY_FILE");
+	t_cred = T_CRED_API_KEY;
 	for (int i = 0; i < 4; i++)
 		if (mask & (1 << i))
 			cr_assert_eq(rs_rpc_server_open(&fakes[i], fake_urls[i], 2, fake_routes[i],
 			                                NULL),
 			             0, "fake %s", fake_urls[i]);
 	cr_assert_eq(gw_server_open(&gw, &cfg), 0, "gateway did not start");
+	/* What the refresher would load from api_keys (no database here). */
+	gw_apikey key = {.k_name = "test"};
+	gw_apikey_hash(T_API_KEY, key.k_hash);
+	cr_assert_eq(gw_authstore_keys_replace(gw_auth_store(gw->s_auth), &key, 1), 0);
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", gw_server_port(gw));
 	for (int i = 0; i < 4; i++) {
 		if (!(mask & (1 << i)))
@@ -159,6 +173,10 @@ t_header(char *line, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 	t_copy_header(line, n, "X-Request-Id", r->request_id, sizeof(r->request_id));
 	t_copy_header(line, n, "Allow", r->allow, sizeof(r->allow));
+	t_copy_header(line, n, "WWW-Authenticate", r->www_authenticate,
+	              sizeof(r->www_authenticate));
+	t_copy_header(line, n, "Set-Cookie", r->set_cookie, sizeof(r->set_cookie));
+	t_copy_header(line, n, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	return n;
 }
 
@@ -187,6 +205,10 @@ t_perform(CURL *h, const char *method, const char *path, const char *body, const
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (extra_header != NULL)
 		hdrs = curl_slist_append(hdrs, extra_header);
+	if (t_cred != NULL &&
+	    (extra_header == NULL || (strncasecmp(extra_header, "Authorization:", 14) != 0 &&
+	                              strncasecmp(extra_header, "Cookie:", 7) != 0)))
+		hdrs = curl_slist_append(hdrs, t_cred);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -258,4 +280,18 @@ t_expect_error(const char *method, const char *path, const char *body, long stat
 		                 method, path, r.body);
 	cr_assert_neq(r.request_id[0], '\0', "no X-Request-Id on an error");
 	t_resp_free(&r);
+}
+
+void
+t_session_cookie(int64_t user_id, int admin, int64_t expires_ms, char *buf, size_t n)
+{
+	unsigned char key[GW_SESSION_KEYBYTES];
+	char token[GW_SESSION_TOKEN_LEN + 1];
+	gw_session s = {.s_user_id = user_id, .s_admin = admin, .s_expires_ms = expires_ms};
+	cr_assert_eq(sodium_hex2bin(key, sizeof(key), T_SESSION_KEY, strlen(T_SESSION_KEY), NULL,
+	                            NULL, NULL),
+	             0);
+	randombytes_buf(s.s_id, sizeof(s.s_id));
+	cr_assert_eq(gw_session_encode(key, &s, token, sizeof(token)), 0);
+	snprintf(buf, n, "Cookie: %s=%s", GW_SESSION_COOKIE, token);
 }

@@ -6,15 +6,33 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "fake_servers.h"
 #include "gateway.h"
 
 enum { T_INGEST = 1, T_FEATURE = 2, T_CANDIDATE = 4, T_RANKING = 8, T_ALL = 15 };
 
+/* Credentials of the test gateway: RS_ADMIN_TOKEN, RS_SESSION_KEY (hex) and one API key that
+ * t_start installs in the gateway's key set (there is no database in these tests). */
+#define T_ADMIN_TOKEN "t-admin-token-0123456789abcdef"
+#define T_SESSION_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define T_API_KEY     "rsk_test-api-key-0123456789abcdef"
+
+/* The credential header every t_http / t_get_fresh request carries unless its extra header is
+ * itself an Authorization or Cookie header: the API key (t_start sets it; NULL = none). */
+extern const char *t_cred;
+#define T_CRED_API_KEY "Authorization: Bearer " T_API_KEY
+#define T_CRED_ADMIN   "Authorization: Bearer " T_ADMIN_TOKEN
+
 /* t_start: start the fakes in mask and a gateway on 127.0.0.1:0 dialling all four, wait
  * until the started fakes are connected. deadline_ms 250, max body 4096. */
 void t_start(int mask);
+
+/* t_session_cookie: "Cookie: rs_session=<token>" for a session of user_id (admin: role admin)
+ * signed with the gateway's key, ending expires_ms (unix ms), into buf. */
+void t_session_cookie(int64_t user_id, int admin, int64_t expires_ms, char *buf, size_t n);
 
 /* t_stop_fake: close one fake (T_RANKING...) and wait until the gateway sees it gone. */
 void t_stop_fake(int which);
@@ -35,6 +53,9 @@ typedef struct t_resp {
 	char ctype[128];
 	char request_id[96];
 	char allow[96];
+	char www_authenticate[160];
+	char set_cookie[256];
+	char retry_after[16];
 	double ms;
 	long connects; /* new connections opened by this transfer */
 	json_t *json;  /* parsed body or NULL */
