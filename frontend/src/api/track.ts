@@ -45,7 +45,7 @@ export function impression(
   rec?: { rec_id?: string; model_version?: string },
   offset = 0,
 ): void {
-  if (!user_id || itemIds.length === 0) return;
+  if (!user_id || itemIds.length === 0 || !rec?.rec_id) return; // the route needs a rec_id
   const key = `${rec?.rec_id ?? surface}:${itemIds.join(',')}`;
   if (sentImpressions.has(key)) return;
   sentImpressions.add(key);
@@ -54,7 +54,7 @@ export function impression(
     user_id,
     surface,
     items: itemIds.slice(0, 100).map((item_id, i) => ({ item_id, position: offset + i + 1 })),
-    ...(rec?.rec_id ? { rec_id: rec.rec_id } : {}),
+    rec_id: rec.rec_id,
     ...(rec?.model_version ? { model_version: rec.model_version } : {}),
   };
   postImpressions(body).catch(() => {

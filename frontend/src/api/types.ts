@@ -34,20 +34,20 @@ export type CatalogItem = FromSpec<
     updated_at: string;
   }
 >;
-export type CatalogPage = FromSpec<'CatalogPage', { items: CatalogItem[]; page: number; per_page: number; total: number }>;
+export type CatalogPage = FromSpec<'ItemPage', { items: CatalogItem[]; page: number; per_page: number; total: number }>;
 export type Categories = FromSpec<'Categories', { categories: { path: string; items: number }[] }>;
 
 export type HistoryEvent = { item_id: number; type: string; ts_ms: number; value?: number; title: string; category: string; price: number | null };
 export type History = FromSpec<'History', { user_id: number; events: HistoryEvent[] }>;
 
-export type Impressions = {
+export type Impressions = FromSpec<'Impressions', {
   rec_id?: string;
   user_id: number;
   model_version?: string;
   variant?: string;
   surface?: string;
   items: { item_id: number; position: number }[];
-};
+}>;
 
 // ---- explain (contract additions; existing fields as in the spec) ----
 export type Hop = { name: string; start_ms: number; ms: number; ok: boolean; error?: string };
@@ -91,7 +91,7 @@ export type ExplainRanking = {
   contributions?: 'exact' | 'approximate';
   items?: RankedItem[];
 };
-export type Explain = {
+export type ExplainContract = {
   deadline_ms?: number;
   feature: ExplainFeature;
   candidate: ExplainCandidate;
@@ -100,10 +100,12 @@ export type Explain = {
   catalog?: Record<string, { title: string; category: string; price: number | null }>;
 };
 
-export type Recommendations = Omit<Schemas['Recommendations'], 'explain'> & {
-  explain?: Explain;
-  what_if?: { type: string; item_id: number }[];
-};
+export type Recommendations = FromSpecRecs;
+type SpecRecs = Schemas['Recommendations'];
+export type Explain = NonNullable<Recommendations['explain']>;
+type FromSpecRecs = 'hops' extends keyof NonNullable<SpecRecs['explain']>
+  ? SpecRecs
+  : Omit<SpecRecs, 'explain'> & { explain?: ExplainContract; what_if?: { type: string; item_id: number }[] };
 
 export type ModelRun = NonNullable<
   FromSpec<

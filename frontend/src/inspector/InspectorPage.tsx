@@ -298,7 +298,7 @@ export function InspectorPage({ userId }: { userId: number }) {
                   <>
                     <Missing what="per-feature contributions (explain.ranking.items[].features[].contribution); the feature values are:" />
                     <dl class="attrs">
-                      {Object.entries(selRank.features as Record<string, number>).map(([k, v]) => (
+                      {Object.entries(selRank.features as unknown as Record<string, number>).map(([k, v]) => (
                         <>
                           <dt key={`${k}t`}>{k}</dt>
                           <dd key={`${k}d`} class="num">{num(v, 4)}</dd>

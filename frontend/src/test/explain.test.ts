@@ -22,11 +22,15 @@ const rec: Recommendations = {
   timings_ms: { feature: 1, candidate: 2, ranking: 3, total: 7 },
   items: [item(30, 0.9, ['als']), item(10, 0.8, ['covisit', 'popular']), item(99, 0.1, ['popular'])],
   explain: {
-    feature: { called: true, ok: true, ms: 1 },
+    deadline_ms: 250,
+    hops: [],
+    feature: { called: true, ok: true, ms: 1, embedding_norm: 0, nearest: [] },
     candidate: {
       called: true,
       ok: true,
       ms: 2,
+      source: 'candidate',
+      requested_k: 100,
       candidates: [
         { item_id: 10, score: 5, sources: [{ source: 'covisit', score: 3, rank: 1 }, { source: 'popular', score: 90, rank: 2 }] },
         { item_id: 20, score: 4, sources: [{ source: 'popular', score: 95, rank: 1 }] },
