@@ -683,6 +683,7 @@ watch_connect(rs_model_watch *w)
 }
 
 static rs_model *watch_cache_take(rs_model_watch *w, const char *version, const char *dir);
+static int watch_lookup_connect_locked(rs_model_watch *w);
 
 /* The folder of a model_versions row: an empty path means model_dir/version; a relative one
  * resolves against model_dir. */
@@ -823,6 +824,11 @@ watch_thread(void *arg)
 			            rs_strerror(rv));
 		if (rv == 0)
 			failures = 0;
+		/* The lookup connection is made here, so the first request that names a version
+		 * does not pay for the connect. */
+		pthread_mutex_lock(&w->lmu);
+		(void) watch_lookup_connect_locked(w);
+		pthread_mutex_unlock(&w->lmu);
 		double until = rs_mono_ms() + w->cfg.poll_ms;
 		while (!atomic_load(&w->stop) && rs_mono_ms() < until)
 			if (watch_wait(w, 50))
@@ -1010,6 +1016,28 @@ watch_cache_put(rs_model_watch *w, rs_model *m)
 	return out;
 }
 
+/* Under lmu: the lookup connection, (re)connected when it is not up (at most one attempt a
+ * second while the database is down). 0 or RS_EUNAVAIL. */
+static int
+watch_lookup_connect_locked(rs_model_watch *w)
+{
+	if (w->lpg != NULL && PQstatus(w->lpg) != CONNECTION_OK) {
+		PQfinish(w->lpg);
+		w->lpg = NULL;
+	}
+	if (w->lpg != NULL)
+		return 0;
+	if (w->lpg_failed_at > 0 && rs_mono_ms() - w->lpg_failed_at < 1000)
+		return RS_EUNAVAIL;
+	if (rs_pg_connect(w->dsn, &w->lpg) != 0) {
+		w->lpg = NULL;
+		w->lpg_failed_at = rs_mono_ms();
+		return RS_EUNAVAIL;
+	}
+	w->lpg_failed_at = 0;
+	return 0;
+}
+
 /* The model_versions path of version into p (n bytes) on the lookup connection. 0,
  * RS_ENOTFOUND, RS_EUNAVAIL, RS_EDB. */
 static int
@@ -1020,22 +1048,9 @@ watch_lookup(rs_model_watch *w, const char *version, char *p, size_t n)
 	int rv;
 
 	pthread_mutex_lock(&w->lmu);
-	if (w->lpg != NULL && PQstatus(w->lpg) != CONNECTION_OK) {
-		PQfinish(w->lpg);
-		w->lpg = NULL;
-	}
-	if (w->lpg == NULL) {
-		if (w->lpg_failed_at > 0 && rs_mono_ms() - w->lpg_failed_at < 1000) {
-			pthread_mutex_unlock(&w->lmu);
-			return RS_EUNAVAIL; /* no connect attempt per request while it is down */
-		}
-		if ((rv = rs_pg_connect(w->dsn, &w->lpg)) != 0) {
-			w->lpg = NULL;
-			w->lpg_failed_at = rs_mono_ms();
-			pthread_mutex_unlock(&w->lmu);
-			return rv;
-		}
-		w->lpg_failed_at = 0;
+	if ((rv = watch_lookup_connect_locked(w)) != 0) {
+		pthread_mutex_unlock(&w->lmu);
+		return rv;
 	}
 	r = PQexecParams(w->lpg, "select path from model_versions where version = $1", 1, NULL,
 	                 params, NULL, NULL, 0);

@@ -13,10 +13,12 @@
 #include "rs_rpc.h"
 
 typedef struct gw_config {
-	const char *http_addr;  /* "host:port" to bind (IPv4 or [IPv6]); port 0 = ephemeral */
-	int threads;            /* HTTP worker threads (MHD thread pool) */
-	int deadline_ms;        /* one budget per recommendation request, split across hops */
-	const char *ingest_url; /* NNG URLs of the downstreams */
+	const char *http_addr;   /* "host:port" to bind (IPv4 or [IPv6]); port 0 = ephemeral */
+	int threads;             /* HTTP worker threads (MHD thread pool) */
+	int deadline_ms;         /* one budget per recommendation request, split across hops */
+	int version_deadline_ms; /* the budget of one that names a model version (an admin's;
+	                            the first request for a version opens it): 0 = deadline_ms */
+	const char *ingest_url;  /* NNG URLs of the downstreams */
 	const char *feature_url;
 	const char *candidate_url;
 	const char *ranking_url;

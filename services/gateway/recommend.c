@@ -520,10 +520,10 @@ rec_mentioned(rs_arena *a, const Rs__UserFeaturesResponse *feat,
  * The catalog is one query through the pool; when the database cannot answer, the catalog is
  * empty and catalog_error says why. */
 static json_t *
-rec_explain(gw_server *srv, gw_req *req, const rec_hop *fh, const rec_hop *ch, const rec_hop *rh,
-            const Rs__UserFeaturesResponse *feat, const Rs__CandidatesResponse *cands,
-            const Rs__RankResponse *ranked, int from_popular, int64_t popular_age,
-            uint32_t requested_k)
+rec_explain(gw_server *srv, gw_req *req, int budget_ms, const rec_hop *fh, const rec_hop *ch,
+            const rec_hop *rh, const Rs__UserFeaturesResponse *feat,
+            const Rs__CandidatesResponse *cands, const Rs__RankResponse *ranked, int from_popular,
+            int64_t popular_age, uint32_t requested_k)
 {
 	json_t *ex = json_object();
 	json_t *fe = rec_hop_explain(fh);
@@ -568,7 +568,7 @@ rec_explain(gw_server *srv, gw_req *req, const rec_hop *fh, const rec_hop *ch, c
 	json_object_set_new(ex, "feature", fe);
 	json_object_set_new(ex, "candidate", ce);
 	json_object_set_new(ex, "ranking", re);
-	json_object_set_new(ex, "deadline_ms", json_integer(srv->s_cfg.deadline_ms));
+	json_object_set_new(ex, "deadline_ms", json_integer(budget_ms));
 	return ex;
 }
 
@@ -613,7 +613,12 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	    rec_parse_what_if(req, what_if, &n_what_if) != 0 ||
 	    rec_parse_exclude(req, exclude, &n_exclude) != 0)
 		return;
-	int64_t deadline = rs_now_ms() + srv->s_cfg.deadline_ms;
+	/* A request that names a version gets its own budget: it is an admin's comparison, and
+	 * the first one for a version opens it in three services. */
+	int budget = srv->s_cfg.deadline_ms;
+	if (version != NULL && srv->s_cfg.version_deadline_ms > budget)
+		budget = srv->s_cfg.version_deadline_ms;
+	int64_t deadline = rs_now_ms() + budget;
 	fh.h_name = "feature";
 	ch.h_name = "candidate";
 	rh.h_name = "ranking";
@@ -821,7 +826,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 		gw_jw_lit(&w, "]");
 	}
-	json_t *ex = explain ? rec_explain(srv, req, &fh, &ch, &rh, feat, cands,
+	json_t *ex = explain ? rec_explain(srv, req, budget, &fh, &ch, &rh, feat, cands,
 	                                   from_popular ? NULL : ranked, from_popular, popular_age,
 	                                   creq.k)
 	                     : NULL;

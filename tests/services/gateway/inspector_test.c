@@ -167,6 +167,25 @@ Test(inspector, version_is_for_admins_reaches_every_hop_and_names_the_answer)
 	cr_assert_str_eq(t_fake.last_rank_version, "");
 	t_resp_free(&r);
 
+	/* a named version has its own budget (the first request opens it in three services):
+	 * a feature hop of 120 ms degrades a plain answer (1/3 of 250 ms), not a named one */
+	t_gateway()->s_cfg.version_deadline_ms = 1000;
+	atomic_store(&t_fake.feature_delay_ms, 120);
+	b = get_ok("/v1/users/5/recommendations?k=3&explain=1", T_CRED_ADMIN, &r);
+	cr_assert(json_is_true(json_object_get(b, "degraded")), "%s", r.body);
+	cr_assert_eq(
+	        json_integer_value(json_object_get(json_object_get(b, "explain"), "deadline_ms")),
+	        250);
+	t_resp_free(&r);
+	b = get_ok("/v1/users/5/recommendations?k=3&explain=1&version=2026-12-01.b", T_CRED_ADMIN,
+	           &r);
+	cr_assert(json_is_false(json_object_get(b, "degraded")), "%s", r.body);
+	cr_assert_eq(
+	        json_integer_value(json_object_get(json_object_get(b, "explain"), "deadline_ms")),
+	        1000);
+	t_resp_free(&r);
+	atomic_store(&t_fake.feature_delay_ms, 0);
+
 	/* a caller that is not an admin: 403 before any hop */
 	int calls = t_fake.feature_calls;
 	expect_error_naming("/v1/users/5/recommendations?version=2026-12-01.b", NULL, 403,
