@@ -6,9 +6,19 @@
 #   3. starts a throwaway PostgreSQL         6. trains and publishes a model version into var/models
 #      cluster in var/pg (127.0.0.1:25432)      (rs-train pipeline --quick; skipped when a version is
 #                                               active, unless RS_RETRAIN=1)
-#                                            7. starts the five services in the background, serving
+#                                            7. makes the accounts (every demo customer, "admin")
+#                                               and the development API key (idempotent)
+#                                            8. starts the five services in the background, serving
 #                                               the active version (RS_MODEL_DIR=var/models)
-# then waits until /readyz answers and prints the URL. scripts/down.sh stops everything.
+# then waits until /readyz answers and prints the URL, three demo logins and their password, and
+# the admin login. scripts/down.sh stops everything.
+# Credentials, made on the first run and kept in var/ (mode 0600; delete one to get a new one):
+#   var/session-key     signs the session cookies (the gateway's RS_SESSION_KEY_FILE)
+#   var/api-key         the API key of the marketplace's backend: any customer's recommendations
+#                       and events (curl -H "Authorization: Bearer $(cat var/api-key)" ...)
+#   var/demo-password   the password of every demo customer (logins cust-000001, ...)
+#   var/admin-password  the password of the login "admin" (the web UI's admin console)
+#   var/admin-token     RS_ADMIN_TOKEN: admin routes from scripts, without a login
 # Environment: RS_DEMO_USERS (1000), RS_DEMO_ITEMS (3000), RS_DEMO_DAYS (28), RS_DEMO_SEED (42),
 # RS_GATEWAY_HTTP (127.0.0.1:8080), RS_PG_PORT (25432), RS_RETRAIN (0; 1 = train a new version
 # even if one is active), RS_TRAIN_ARGS (extra rs-train pipeline flags, e.g. "" for full tuning
@@ -35,6 +45,16 @@ if [ -z "${RS_ADMIN_TOKEN:-}" ]; then
   RS_ADMIN_TOKEN="$(cat "$VAR/admin-token")"
 fi
 export RS_ADMIN_TOKEN
+secret() {  # secret FILE BYTES: BYTES random bytes as hex into FILE (0600) unless it holds one
+  [ -s "$1" ] || (umask 077; od -An -N"$2" -tx1 /dev/urandom | tr -d ' \n' >"$1")
+}
+password() {  # password FILE: 16 random letters and digits into FILE (0600) unless it holds one
+  [ -s "$1" ] || (umask 077; set +o pipefail; tr -dc 'A-Za-z0-9' </dev/urandom | head -c 16 >"$1")
+}
+secret "$VAR/session-key" 32
+password "$VAR/demo-password"
+password "$VAR/admin-password"
+export RS_SESSION_KEY_FILE="$VAR/session-key"
 
 step "packages"
 scripts/deps.sh
@@ -58,6 +78,13 @@ if [ "$n_events" = 0 ]; then
 else
   step "demo shop already loaded ($n_events events)"
 fi
+
+step "accounts: demo customers, admin, development API key"
+GW="$BIN/gateway/rs-gateway"
+"$GW" account demo --dsn "$RS_PG_DSN" --password-file "$VAR/demo-password"
+"$GW" account set --dsn "$RS_PG_DSN" --login admin --role admin --display-name Admin \
+  --password-file "$VAR/admin-password"
+"$GW" apikey create --dsn "$RS_PG_DSN" --name development --key-file "$VAR/api-key"
 
 active="$(psql "$RS_PG_DSN" -qAtc 'select path from model_versions where active')"
 if [ -n "$active" ] && [ -d "$RS_MODEL_DIR/$active" ] && [ "${RS_RETRAIN:-0}" != 1 ]; then
@@ -86,9 +113,17 @@ URL="http://$RS_GATEWAY_HTTP"
 for _ in $(seq 1 150); do
   if curl -fsS "$URL/readyz" >/dev/null 2>&1; then
     step "ready"
-    echo "RecSysSoA is up: $URL   (try: curl '$URL/v1/users/1/recommendations?k=5')"
+    logins="$(psql "$RS_PG_DSN" -qAtc "select string_agg(login, '  ') from (select login from users u
+      where role = 'customer' and login is not null
+        and exists (select 1 from events e where e.user_id = u.user_id)
+      order by user_id limit 3) c")"
+    echo "RecSysSoA is up: $URL"
+    echo "  shop:  log in as $logins   password: $(cat "$VAR/demo-password")"
+    echo "  admin: log in as admin   password: in $VAR/admin-password"
+    echo "  API (the marketplace's backend, key in $VAR/api-key):"
+    echo "    curl -H \"Authorization: Bearer \$(cat $VAR/api-key)\" '$URL/v1/users/1/recommendations?k=5'"
     [ -s "$VAR/admin-token" ] && [ "$RS_ADMIN_TOKEN" = "$(cat "$VAR/admin-token")" ] &&
-      echo "admin: curl -H \"Authorization: Bearer \$(cat $VAR/admin-token)\" $URL/v1/admin/models"
+      echo "  admin token: curl -H \"Authorization: Bearer \$(cat $VAR/admin-token)\" $URL/v1/admin/models"
     echo "logs: $LOG   stop: scripts/down.sh"
     exit 0
   fi

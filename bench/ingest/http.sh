@@ -21,6 +21,9 @@ on_exit() {
 trap on_exit EXIT
 bi_pg_start
 bi_db_fresh
+# Events need credentials: an API key of this database (rs-gateway apikey create).
+"$GW_BIN" apikey create --dsn "$DSN" --name bench-ingest --key-file "$WORK/api-key" >>"$WORK/gateway.log" 2>&1
+export BS_AUTHORIZATION="Bearer $(cat "$WORK/api-key")"
 bi_ingest_start
 # Only ingest matters for /v1/events; the other downstreams point at closed ports.
 RS_GATEWAY_HTTP="$GW_ADDR" RS_INGEST_URL="$URL" RS_PG_DSN="$DSN" \

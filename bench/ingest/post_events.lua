@@ -1,11 +1,17 @@
 -- wrk script: POST /v1/events with BATCH events per request (BATCH=1 sends one event object).
 -- Every event id is unique (run id, thread, request, index), so every acknowledged event is new.
--- Env: BATCH (default 100), RUN (id prefix), ITEMS (default 3000), USERS (default 1000).
+-- Env: BATCH (default 100), RUN (id prefix), ITEMS (default 3000), USERS (default 1000),
+-- BS_AUTHORIZATION (the Authorization header value, "Bearer <API key>": events need credentials).
 local batch = tonumber(os.getenv("BATCH") or "100")
 local run = os.getenv("RUN") or tostring(os.time())
 local items = tonumber(os.getenv("ITEMS") or "3000")
 local users = tonumber(os.getenv("USERS") or "1000")
 local types = { "view", "click", "add_to_cart", "purchase" }
+local headers = { ["Content-Type"] = "application/json" }
+local authorization = os.getenv("BS_AUTHORIZATION")
+if authorization ~= nil and authorization ~= "" then
+  headers["Authorization"] = authorization
+end
 local threads = {}
 local next_tid = 0
 
@@ -33,7 +39,7 @@ request = function()
     for i = 1, batch do parts[i] = event(i) end
     body = '{"events":[' .. table.concat(parts, ",") .. ']}'
   end
-  return wrk.format("POST", "/v1/events", { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", "/v1/events", headers, body)
 end
 
 response = function(status, headers, body)

@@ -1,8 +1,11 @@
 /* rs-serving-fresh: freshness of recommendations, measured over HTTP against the gateway.
  *
  *   rs-serving-fresh --url http://127.0.0.1:8080 [--n 100] [--type view] [--k 10]
- *                    [--user-base ID] [--timeout-ms 2000]
- *   rs-serving-fresh --url URL --warm-users N [--warm-conns 8]
+ *                    [--user-base ID] [--timeout-ms 2000] [--key-file F]
+ *   rs-serving-fresh --url URL --warm-users N [--warm-conns 8] [--key-file F]
+ *
+ * --key-file F: every request carries `Authorization: Bearer <the key in F>` (an API key:
+ * recommendations and events need credentials).
  *
  * For each of --n brand-new users (ids --user-base + i; default derived from the clock so
  * reruns against the same database use unseen users): fetch the recommendations (k items),
@@ -31,6 +34,9 @@
 #include <time.h>
 
 #define FR_KMAX 100
+
+/* The request headers every handle sends (the API key), NULL when none; read-only once made. */
+static struct curl_slist *fr_auth;
 
 typedef struct fr_buf {
 	char *p;
@@ -143,6 +149,8 @@ fr_warm_main(void *arg)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fr_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	if (fr_auth != NULL)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, fr_auth);
 	for (long u; (u = atomic_fetch_add(w->next, 1)) <= w->users;) {
 		snprintf(url, sizeof(url), "%s/v1/users/%ld/recommendations?k=%ld", w->base, u,
 		         w->k);
@@ -180,7 +188,7 @@ fr_warm_users(const char *base, long k, long users, long conns)
 int
 main(int argc, char **argv)
 {
-	const char *base = "http://127.0.0.1:8080", *type = "view";
+	const char *base = "http://127.0.0.1:8080", *type = "view", *key_file = NULL;
 	long n = 100, k = 10, timeout_ms = 2000, warm_users = 0, warm_conns = 8;
 	int64_t user_base = 0;
 	static const struct option opts[] = {
@@ -192,6 +200,7 @@ main(int argc, char **argv)
 	        {"timeout-ms", required_argument, NULL, 'T'},
 	        {"warm-users", required_argument, NULL, 'w'},
 	        {"warm-conns", required_argument, NULL, 'W'},
+	        {"key-file", required_argument, NULL, 'K'},
 	        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -221,10 +230,13 @@ main(int argc, char **argv)
 		case 'W':
 			warm_conns = strtol(optarg, NULL, 10);
 			break;
+		case 'K':
+			key_file = optarg;
+			break;
 		default:
 			fprintf(stderr,
 			        "usage: rs-serving-fresh --url URL [--n N] [--type T] [--k K] "
-			        "[--user-base ID] [--timeout-ms MS]\n");
+			        "[--user-base ID] [--timeout-ms MS] [--key-file F]\n");
 			return 2;
 		}
 	}
@@ -235,14 +247,31 @@ main(int argc, char **argv)
 	if (user_base <= 0)
 		user_base = (int64_t) time(NULL) * 1000;
 
+	if (key_file != NULL) {
+		char key[600], hdr[640];
+		FILE *f = fopen(key_file, "r");
+		if (f == NULL || fgets(key, sizeof(key), f) == NULL) {
+			fprintf(stderr, "rs-serving-fresh: cannot read --key-file %s\n", key_file);
+			if (f != NULL)
+				fclose(f);
+			return 2;
+		}
+		fclose(f);
+		key[strcspn(key, "\r\n")] = '\0';
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", key);
+		fr_auth = curl_slist_append(NULL, hdr);
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (warm_users > 0) {
 		long e = fr_warm_users(base, k, warm_users, warm_conns < 1 ? 1 : warm_conns);
+		curl_slist_free_all(fr_auth);
 		curl_global_cleanup();
 		return e != 0;
 	}
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	for (struct curl_slist *a = fr_auth; a != NULL; a = a->next)
+		hdrs = curl_slist_append(hdrs, a->data);
 	fr_buf b = {0};
 	double *fresh = calloc((size_t) n, sizeof(*fresh));
 	double *post = calloc((size_t) n, sizeof(*post));
@@ -319,6 +348,7 @@ main(int argc, char **argv)
 	free(post);
 	free(b.p);
 	curl_slist_free_all(hdrs);
+	curl_slist_free_all(fr_auth);
 	curl_easy_cleanup(h);
 	curl_global_cleanup();
 	return errors > 0 || unchanged > 0 ? 1 : 0;

@@ -48,6 +48,23 @@ bs_shop() {
   NEVENTS="$(psql "$DSN" -X -Atq -c 'select count(*) from events')"
 }
 
+# bs_apikey: the benchmark's API key (rs-gateway apikey create; kept in $WORK/api-key, stored
+# in the shop's database) and BS_AUTHORIZATION, the Authorization header value every load
+# request sends: "Bearer <the key>", or with BS_AUTH=token "Bearer $RS_ADMIN_TOKEN" (to compare
+# what the key check costs). Exported for wrk's Lua scripts.
+bs_apikey() {
+  "$BUILD/services/gateway/rs-gateway" apikey create --dsn "$DSN" --name bench \
+    --key-file "$WORK/api-key" >"$WORK/log/apikey.log" 2>&1 \
+    || { say "$ME: rs-gateway apikey create failed: $(cat "$WORK/log/apikey.log")"; exit 1; }
+  if [ "${BS_AUTH:-key}" = token ]; then
+    [ -n "${RS_ADMIN_TOKEN:-}" ] || { say "$ME: BS_AUTH=token needs RS_ADMIN_TOKEN"; exit 1; }
+    BS_AUTHORIZATION="Bearer $RS_ADMIN_TOKEN"
+  else
+    BS_AUTHORIZATION="Bearer $(cat "$WORK/api-key")"
+  fi
+  export BS_AUTHORIZATION
+}
+
 # bs_start: starts every service of SERVICES in the background (logs in $WORK/log) and waits
 # up to 60 s for the gateway's /readyz; exits when a service dies or nothing gets ready.
 bs_start() {

@@ -1,9 +1,14 @@
 -- bench/serving/publish_load.lua: wrk script for publish_load.sh. Like recs.lua (random users
 -- 1..BS_USERS, k=BS_K, non-2xx and "degraded":true counted) and also counts the answers per
--- "model_version" and how often a thread saw the version change. done() prints one RESULT line
+-- "model_version" and how often a thread saw the version change. Every request carries
+-- "Authorization: <BS_AUTHORIZATION>" (the API key). done() prints one RESULT line
 -- (req/s, p50/p90/p99/p99.9/max ms, counts) and one VERSIONS line ("v1=120 v2=3400 ...").
 local users = tonumber(os.getenv("BS_USERS") or "10000")
 local k = tonumber(os.getenv("BS_K") or "10")
+local authorization = os.getenv("BS_AUTHORIZATION")
+if authorization ~= nil and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+end
 local threads = {}
 local counter = 0
 

@@ -67,6 +67,7 @@ trap cleanup EXIT
 
 # --- database and model ---------------------------------------------------------------------
 bs_shop
+BS_AUTH=key bs_apikey
 [ "$BS_GENERATED" = 1 ] && rm -rf "$WORK/model"
 marker="users=$USERS items=$ITEMS"
 MODEL="$WORK/model"
@@ -100,7 +101,7 @@ activate() {
 seen() {
   local end=$(( $(now_ms) + 15000 ))
   while [ "$(now_ms)" -lt "$end" ]; do
-    curl -sS "$URL/v1/users/1/recommendations?k=1" 2>/dev/null | grep -Eq "\"model_version\" *: *\"$1\"" && return 0
+    curl -sS -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/1/recommendations?k=1" 2>/dev/null | grep -Eq "\"model_version\" *: *\"$1\"" && return 0
     sleep 0.01
   done
   return 1
@@ -122,7 +123,7 @@ seen "$V0" || { say "publish_load.sh: the services never served $V0"; exit 1; }
 export BS_USERS="$USERS" BS_K="$K"
 fail=0
 say "== warm-up: all $USERS users once"
-"$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns 8 >"$WORK/log/warmup.txt" 2>&1 \
+"$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns 8 --key-file "$WORK/api-key" >"$WORK/log/warmup.txt" 2>&1 \
   || { say "publish_load.sh: warm-up failed: $(cat "$WORK/log/warmup.txt")"; fail=1; }
 
 # --- load with switches ---------------------------------------------------------------------

@@ -1,9 +1,14 @@
 -- bench/serving/recs.lua: wrk script for GET /v1/users/{id}/recommendations.
 -- Spreads requests over users 1..BS_USERS (uniformly at random, per-thread seed), k=BS_K.
+-- Every request carries "Authorization: <BS_AUTHORIZATION>" (run.sh: "Bearer <API key>").
 -- Counts non-2xx answers and bodies saying "degraded":true; done() prints one RESULT line with
 -- req/s and p50/p90/p99/p99.9/max latency in ms (wrk's --latency table stops at p99).
 local users = tonumber(os.getenv("BS_USERS") or "10000")
 local k = tonumber(os.getenv("BS_K") or "10")
+local authorization = os.getenv("BS_AUTHORIZATION")
+if authorization ~= nil and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+end
 local threads = {}
 local counter = 0
 

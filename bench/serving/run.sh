@@ -18,7 +18,9 @@
 # Environment: BUILD (build), RS_TRAIN (rs-train binary), WORK (var/bench-serving[-short]),
 # BS_USERS (10000), BS_ITEMS (20000), BS_CONNS ("16 32 64"), BS_DURATION (20), BS_REPEAT (1),
 # BS_WARMUP (5), BS_K (10), BS_FRESH_N (200), BS_TRANSPORT (tcp | ipc: the four rs_rpc hops over
-# Unix sockets), BS_PG_PORT (25470), BS_PORT (27500: ingest +1, pub +2, feature +3,
+# Unix sockets), BS_AUTH (key: every request sends the benchmark's API key, made with
+# `rs-gateway apikey create` into $WORK/api-key; token: the admin token RS_ADMIN_TOKEN instead,
+# to compare what the key check costs), BS_PG_PORT (25470), BS_PORT (27500: ingest +1, pub +2, feature +3,
 # candidate +4, ranking +5, HTTP +80). Any RS_* variable set by the caller reaches the services
 # (e.g. RS_GATEWAY_THREADS=8, RS_CANDIDATE_WORKERS=2, RS_GATEWAY_ACCESS_LOG=0).
 set -euo pipefail
@@ -58,6 +60,7 @@ trap bs_stop EXIT
 
 # --- database -------------------------------------------------------------------------------
 if [ $FRESH_DB -eq 1 ]; then bs_shop fresh; else bs_shop; fi
+bs_apikey
 
 # --- services -------------------------------------------------------------------------------
 if [ "$TRANSPORT" = ipc ]; then
@@ -88,14 +91,14 @@ fail=0
 # Warm-up: every user once (the feature service loads a user's history from PostgreSQL on first
 # sight; afterwards the event stream keeps it current), then BS_WARMUP seconds of random load.
 say "== warm-up: all $USERS users once, then wrk -c16 -d${WARMUP}s"
-"$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns 8 >"$WORK/log/warmup.txt" 2>&1 \
+"$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns 8 --key-file "$WORK/api-key" >"$WORK/log/warmup.txt" 2>&1 \
   || { say "run.sh: warm-up failed: $(cat "$WORK/log/warmup.txt")"; fail=1; }
 say "   $(cat "$WORK/log/warmup.txt")"
 wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >>"$WORK/log/warmup.txt" 2>&1 || true
 
 echo "Serving benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)),"
 echo "commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $USERS users, $ITEMS items, $NEVENTS events, k=$K, transport $TRANSPORT."
-echo "Settings: $(env | grep -E '^RS_(GATEWAY_(THREADS|ACCESS_LOG|DEADLINE_MS)|[A-Z]+_WORKERS|LOG_LEVEL)=' | sort | tr '\n' ' ')"
+echo "Settings: $(env | grep -E '^RS_(GATEWAY_(THREADS|ACCESS_LOG|DEADLINE_MS)|[A-Z]+_WORKERS|LOG_LEVEL)=' | sort | tr '\n' ' ')BS_AUTH=${BS_AUTH:-key}"
 echo
 echo "| wrk | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | non-2xx | degraded | sock err | CPU% gw/feat/cand/rank/ingest/pg | CPU ms/req | machine busy % | load before -> after |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -130,7 +133,7 @@ done
 
 # --- freshness ------------------------------------------------------------------------------
 echo
-fr="$("$FRESH_BIN" --url "$URL" --n "$FRESH_N" --k "$K")" || fail=1
+fr="$("$FRESH_BIN" --url "$URL" --n "$FRESH_N" --k "$K" --key-file "$WORK/api-key")" || fail=1
 echo "Freshness (POST /v1/events returned -> recommendations changed), $FRESH_N new users, one view each:"
 echo "\`$fr\`"
 for svc in "${SERVICES[@]}"; do

@@ -1,10 +1,11 @@
 // Home: "For you" (personal, with reasons), "Trending", "Because you viewed X".
+import { useEffect, useState } from 'preact/hooks';
 import { Row, type RowData } from '../components/Row';
 import { useAsync } from '../components/async';
 import { Link } from '../router';
 import { activeVersion, dismissed, session } from '../state/app';
 import { useStore } from '../state/store';
-import type { Me, RecItem } from '../api/types';
+import type { Me, RecItem, Recommendations } from '../api/types';
 import { history, popular, recommendations, similar } from '../api/client';
 import { coldStartNote } from '../lib/coldstart';
 import type { CardItem } from '../components/Card';
@@ -21,9 +22,23 @@ function prefetchInspectorWhenIdle(): void {
   else setTimeout(() => Inspector.prefetch(), 500);
 }
 
-function ForYou({ me }: { me: Me }) {
+// The login page starts the first "For you" request as soon as the login answer arrives, before
+// the home page is drawn; ForYou takes it if it is fresh and for the same customer.
+let early: { user: number; at: number; p: Promise<Recommendations> } | null = null;
+export function prefetchForYou(user: number): void {
+  const p = recommendations(user, { k: 12, exclude: dismissed().excludeIds() });
+  p.catch(() => undefined);
+  early = { user, at: Date.now(), p };
+}
+function takeEarly(user: number): Promise<Recommendations> | null {
+  const e = early;
+  early = null;
+  return e && e.user === user && Date.now() - e.at < 3000 ? e.p : null;
+}
+
+function ForYou({ me, onSettled }: { me: Me; onSettled: () => void }) {
   const [state, retry] = useAsync<RowData>(async (signal) => {
-    const r = await recommendations(me.user_id, { k: 12, exclude: dismissed().excludeIds() }, signal);
+    const r = await (takeEarly(me.user_id) ?? recommendations(me.user_id, { k: 12, exclude: dismissed().excludeIds() }, signal));
     if (!r.degraded) activeVersion.set(r.model_version);
     prefetchInspectorWhenIdle();
     return {
@@ -35,6 +50,9 @@ function ForYou({ me }: { me: Me }) {
       note: coldStartNote(r.items),
     };
   }, [me.user_id]);
+  useEffect(() => {
+    if (state.status !== 'loading') onSettled();
+  }, [state.status]);
   return (
     <Row
       id="for-you"
@@ -84,8 +102,22 @@ function BecauseViewed({ me }: { me: Me }) {
   return <Row id="because-viewed" title={title} surface="because_viewed" state={rowState} onRetry={retry} />;
 }
 
+/** The other rows start once "For you" has its answer (or after 300 ms): on a busy server the
+ * first list a customer sees should not wait behind the others. */
+function useGate(open: boolean): boolean {
+  const [go, setGo] = useState(open);
+  useEffect(() => {
+    if (open) return setGo(true);
+    const t = setTimeout(() => setGo(true), 300);
+    return () => clearTimeout(t);
+  }, [open]);
+  return go || open;
+}
+
 export function Home() {
   const me = useStore(session);
+  const [settled, setSettled] = useState(false);
+  const go = useGate(me === null || settled);
   return (
     <>
       <h1 class="sr-only">Home</h1>
@@ -95,9 +127,9 @@ export function Home() {
           <Link href="/login">Log in</Link> to see picks made for you, with the reason for each.
         </div>
       )}
-      {me && <ForYou me={me} />}
-      <Trending />
-      {me && <BecauseViewed me={me} />}
+      {me && <ForYou me={me} onSettled={() => setSettled(true)} />}
+      {go ? <Trending /> : <Row id="trending" title="Trending" surface="trending" state={{ status: 'loading' }} />}
+      {me && go && <BecauseViewed me={me} />}
     </>
   );
 }

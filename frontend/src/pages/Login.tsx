@@ -4,6 +4,7 @@ import { ApiError, describeError } from '../api/http';
 import { navigate, useLocation } from '../router';
 import { cartTick, session, sessionNote } from '../state/app';
 import { useStore } from '../state/store';
+import { prefetchForYou } from './Home';
 
 export function LoginPage() {
   const loc = useLocation();
@@ -34,6 +35,7 @@ export function LoginPage() {
             .then((m) => {
               sessionNote.set('');
               session.set(m);
+              if (target === '/') prefetchForYou(m.user_id);
               cartTick.update((n) => n + 1);
               navigate(target, { replace: true });
             })
