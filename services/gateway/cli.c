@@ -173,7 +173,8 @@ cli_account_demo(const cli_opts *o)
 	        "from cand c where u.user_id = c.user_id",
 	        1, (const char *const[]){hash}, PGRES_COMMAND_OK);
 	if (res != NULL)
-		fprintf(stderr, "rs-gateway %s: %s customers got a login and the password in %s\n",
+		fprintf(stderr,
+		        "rs-gateway %s: %s customers without a login got one (password from %s)\n",
 		        cmd, PQcmdTuples(res), o->password_file);
 	PQclear(res);
 	PQfinish(c);
