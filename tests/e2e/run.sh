@@ -17,7 +17,8 @@ OFF="${RS_TEST_PORT_OFFSET:-0}"
 BASE=$((18600 + OFF))
 BUILD="${RS_TEST_BUILD:-build-test}"
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-OUT="$ROOT/tests/e2e/output"
+# tests/e2e/output/ (a run with a port offset writes to output/port-N/, so runs can overlap)
+OUT="$ROOT/tests/e2e/output"; [ "$OFF" = 0 ] || OUT="$OUT/port-$BASE"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rs-e2e.XXXXXX")"
 DB="rs_e2e_$BASE"
 PIDS="$WORK/pids"; mkdir -p "$PIDS" "$OUT/logs"
