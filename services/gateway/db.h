@@ -28,7 +28,6 @@ void gw_db_release(gw_db *d, PGconn *c, int broken);
  * connection that turns out broken (a restarted server). Returns the result (the caller
  * PQclears it; it may be the error result of a live connection: check it with rs_pg_check),
  * or NULL with RS_EUNAVAIL in *rv. */
-PGresult *gw_db_query(gw_db *d, const char *sql, int nparams, const char *const *params,
-                      int *rv);
+PGresult *gw_db_query(gw_db *d, const char *sql, int nparams, const char *const *params, int *rv);
 
 #endif

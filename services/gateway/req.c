@@ -124,7 +124,8 @@ gw_reply_jw(gw_req *r, unsigned status, gw_jw *w)
 void
 gw_reply_error(gw_req *r, unsigned status, const char *code, const char *fmt, ...)
 {
-	static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+	static const char oom[] =
+	        "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
 	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
