@@ -39,7 +39,9 @@ type Cfg = ChartConfiguration<'bar', (number | null)[], string>;
 export function runMetricsChart(m: ModelVersion, metrics: string[], colours: Record<string, string>): Cfg | null {
   const rm = m.run?.metrics;
   if (!rm || typeof rm !== 'object') return null;
-  const names = [...RUN_MODELS.filter((n) => n in rm), ...Object.keys(rm).filter((n) => !RUN_MODELS.includes(n)).sort()];
+  // entries that are models (objects of metrics); e.g. "best" names one and is not drawn
+  const isModel = (n: string) => typeof rm[n] === 'object' && rm[n] !== null;
+  const names = [...RUN_MODELS.filter((n) => n in rm && isModel(n)), ...Object.keys(rm).filter((n) => !RUN_MODELS.includes(n) && isModel(n)).sort()];
   if (names.length === 0) return null;
   return {
     type: 'bar',

@@ -27,7 +27,7 @@ describe('models page helpers', () => {
   });
   it('grouped bars: one dataset per model in the fixed order, null for missing metrics', () => {
     const c = runMetricsChart(
-      { ...base, run: { run_id: 'r1', status: 'finished' as const, started_at: '2026-12-06T20:00:00Z', finished_at: null, durations: {}, data_fingerprint: null, params: {}, metrics: { als: { 'NDCG@20': 0.1 }, pop: { 'NDCG@20': 0.05, 'Recall@20': 0.07 } } } },
+      { ...base, run: { run_id: 'r1', status: 'finished' as const, started_at: '2026-12-06T20:00:00Z', finished_at: null, durations: {}, data_fingerprint: null, params: {}, metrics: { als: { 'NDCG@20': 0.1 }, best: 'als', pop: { 'NDCG@20': 0.05, 'Recall@20': 0.07 } } } },
       ['NDCG@20', 'Recall@20'],
       { pop: '#111111' },
     )!;
