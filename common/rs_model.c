@@ -686,16 +686,18 @@ static rs_model *watch_cache_take(rs_model_watch *w, const char *version, const 
 static int watch_lookup_connect_locked(rs_model_watch *w);
 
 /* The folder of a model_versions row: an empty path means model_dir/version; a relative one
- * resolves against model_dir. */
-static void
+ * resolves against model_dir. Returns 0, or RS_EINVAL when it does not fit in n bytes. */
+static int
 watch_path(const rs_model_watch *w, const char *version, const char *p, char *path, size_t n)
 {
+	int len;
 	if (p[0] == '\0')
-		snprintf(path, n, "%s%s%s", w->dir, w->dir[0] ? "/" : "", version);
+		len = snprintf(path, n, "%s%s%s", w->dir, w->dir[0] ? "/" : "", version);
 	else if (p[0] == '/' || w->dir[0] == '\0')
-		snprintf(path, n, "%s", p);
+		len = snprintf(path, n, "%s", p);
 	else
-		snprintf(path, n, "%s/%s", w->dir, p);
+		len = snprintf(path, n, "%s/%s", w->dir, p);
+	return len < 0 || (size_t) len >= n ? RS_EINVAL : 0;
 }
 
 static int
@@ -731,7 +733,12 @@ watch_check_locked(rs_model_watch *w)
 	}
 	version = PQgetvalue(r, 0, 0);
 	p = PQgetvalue(r, 0, 1);
-	watch_path(w, version, p, path, sizeof(path));
+	if (watch_path(w, version, p, path, sizeof(path)) != 0) {
+		rs_log_warn("model.path_too_long", "consumer=%s version=%s", w->svc, version);
+		PQclear(r);
+		rs_model_unref(cur);
+		return RS_EINVAL;
+	}
 	if (cur != NULL && strcmp(rs_model_version(cur), version) == 0 &&
 	    strcmp(rs_model_dir(cur), path) == 0) {
 		PQclear(r);
@@ -1090,7 +1097,8 @@ rs_model_watch_get(rs_model_watch *w, const char *version, rs_model **out, char 
 		                  rv == RS_ENOTFOUND ? "model version %s is not published"
 		                                     : "model version %s: registry: %s",
 		                  version, rs_strerror(rv));
-	watch_path(w, version, p, path, sizeof(path));
+	if (watch_path(w, version, p, path, sizeof(path)) != 0)
+		return model_fail(err, errn, RS_EINVAL, "model version %s: path too long", version);
 	double t0 = rs_mono_ms();
 	if ((rv = rs_model_open(path, version, &m, err, errn)) == 0 && w->cfg.prepare != NULL &&
 	    (rv = w->cfg.prepare(w->cfg.ud, m)) != 0)
