@@ -322,13 +322,11 @@ rec_parse_what_if(gw_req *req, rec_what_if *out, size_t *n)
 		}
 		char id[24];
 		size_t il = len - tl - 1;
-		if (il >= sizeof(id)) {
-			il = sizeof(id) - 1;
-			id[0] = 'x'; /* too long: cannot be an id */
+		if (il < sizeof(id)) {
+			memcpy(id, colon + 1, il);
+			id[il] = '\0';
 		}
-		memcpy(id, colon + 1, il);
-		id[il] = '\0';
-		if (gw_parse_id(id, &out[idx].w_item) != 0) {
+		if (il >= sizeof(id) || gw_parse_id(id, &out[idx].w_item) != 0) {
 			gw_reply_error(
 			        req, 400, "bad_request",
 			        "what_if event %zu \"%s\": the item must be a positive integer",

@@ -96,6 +96,7 @@ Test(inspector, bad_what_if_and_exclude_name_the_bad_part)
 	        {"what_if=view:x", "\"view:x\""},
 	        {"what_if=view:-3", "\"view:-3\""},
 	        {"what_if=view:99999999999999999999999", "must be a positive integer"},
+	        {"what_if=view:123456789012345678901234567890", "must be a positive integer"},
 	        {"what_if=view", "\"view\": expected TYPE:ITEM"},
 	        {"what_if=", "expected TYPE:ITEM"},
 	        {"what_if=view:5,", "event 2 \"\": expected TYPE:ITEM"},
