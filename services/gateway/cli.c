@@ -15,6 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Accounts made for staff (admins) without --user-id get ids above this one. Below 2^53, so a
+ * browser reads them exactly. */
+#define CLI_STAFF_IDS "1000000000000"
+
 #define CLI_FILE_MAX 4096
 #define CLI_KEY_MIN  16
 #define CLI_KEY_MAX  512
@@ -242,8 +246,16 @@ cli_account_set(const cli_opts *o)
 	if (id == 0 && want_id != 0)
 		id = want_id;
 	if (id == 0) {
-		res = cli_exec(cmd, c, "select coalesce(max(user_id), 0) + 1 from users", 0, NULL,
-		               PGRES_TUPLES_OK);
+		/* A new customer takes the next id; a new admin one from CLI_STAFF_IDS up, so no
+		 * customer's events (whose ids the marketplace assigns) ever land on an operator.
+		 */
+		const char *sql =
+		        strcmp(o->role, "admin") == 0
+		                ? "select greatest(coalesce(max(user_id), 0), " CLI_STAFF_IDS
+		                  ") + 1 from users where user_id > " CLI_STAFF_IDS
+		                : "select coalesce(max(user_id), 0) + 1 from users "
+		                  "where user_id <= " CLI_STAFF_IDS;
+		res = cli_exec(cmd, c, sql, 0, NULL, PGRES_TUPLES_OK);
 		if (res == NULL)
 			goto rollback;
 		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

@@ -581,6 +581,19 @@ rec_version_missing(gw_req *req, const char *version, const rec_hop *hop)
 	return 1;
 }
 
+/* ,"rec_id":"<fresh id>","request_id":"<the request's>". Every list answer has a rec_id: the
+ * events and impressions that come from the list carry it, so any list can be attributed. */
+static void
+rec_write_ids(gw_jw *w, const gw_req *req)
+{
+	char rec_id[33];
+	rs_proc_random_id(rec_id, sizeof(rec_id));
+	gw_jw_lit(w, ",\"rec_id\":");
+	gw_jw_str(w, rec_id);
+	gw_jw_lit(w, ",\"request_id\":");
+	gw_jw_str(w, req->r_request_id);
+}
+
 void
 gw_handle_recommend(gw_server *srv, gw_req *req)
 {
@@ -778,8 +791,6 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	for (int i = 0; i < ndeg; i++)
 		gw_metrics_degraded(deg_stage[i]);
 
-	char rec_id[33];
-	rs_proc_random_id(rec_id, sizeof(rec_id));
 	const char *model_version = rec_model_version(cands != NULL ? cands->header : rc.rc_header);
 	if (ranked != NULL && rec_model_version(ranked->header)[0] != '\0')
 		model_version = rec_model_version(ranked->header);
@@ -789,10 +800,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	gw_jw_int(&w, user_id);
 	gw_jw_lit(&w, ",\"model_version\":");
 	gw_jw_str(&w, model_version);
-	gw_jw_lit(&w, ",\"rec_id\":");
-	gw_jw_str(&w, rec_id);
-	gw_jw_lit(&w, ",\"request_id\":");
-	gw_jw_str(&w, req->r_request_id);
+	rec_write_ids(&w, req);
 	gw_jw_lit(&w, ",\"items\":[");
 	if (ranked != NULL) {
 		for (size_t i = 0; i < ranked->n_items && i < (size_t) k; i++) {
@@ -890,8 +898,7 @@ rec_similar(gw_server *srv, gw_req *req, const char *mode)
 	gw_jw_int(&w, item_id);
 	gw_jw_lit(&w, ",\"model_version\":");
 	gw_jw_str(&w, rec_model_version(r->header));
-	gw_jw_lit(&w, ",\"request_id\":");
-	gw_jw_str(&w, req->r_request_id);
+	rec_write_ids(&w, req);
 	gw_jw_lit(&w, ",\"items\":[");
 	rec_render_candidates(&w, r, k);
 	gw_jw_lit(&w, "]}");
@@ -974,8 +981,7 @@ rec_popular_category(gw_server *srv, gw_req *req, const char *cat, int k)
 	gw_jw_init(&w, 4096);
 	gw_jw_lit(&w, "{\"model_version\":");
 	gw_jw_str(&w, rec_model_version(r->header));
-	gw_jw_lit(&w, ",\"request_id\":");
-	gw_jw_str(&w, req->r_request_id);
+	rec_write_ids(&w, req);
 	gw_jw_lit(&w, ",\"items\":[");
 	rec_render_candidates(&w, r, k);
 	gw_jw_lit(&w, "],\"age_ms\":");
@@ -1012,8 +1018,7 @@ gw_handle_popular(gw_server *srv, gw_req *req)
 	gw_jw_init(&w, 4096);
 	gw_jw_lit(&w, "{\"model_version\":");
 	gw_jw_str(&w, rec_model_version(r->header));
-	gw_jw_lit(&w, ",\"request_id\":");
-	gw_jw_str(&w, req->r_request_id);
+	rec_write_ids(&w, req);
 	gw_jw_lit(&w, ",\"items\":[");
 	rec_render_candidates(&w, r, k);
 	gw_jw_lit(&w, "],\"age_ms\":");

@@ -38,8 +38,9 @@ gw_static_open(gw_static **out, const char *dir)
 	}
 	snprintf(index, sizeof(index), "%s/index.html", root);
 	if (stat(index, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rs_log_error("gw.ui_dir", "dir=\"%s\" err=\"no index.html (build the UI first: cd "
-		                          "frontend && npm ci && npm run build)\"",
+		rs_log_error("gw.ui_dir",
+		             "dir=\"%s\" err=\"no index.html (build the UI first: cd "
+		             "frontend && npm ci && npm run build)\"",
 		             root);
 		free(root);
 		return RS_ENOTFOUND;
@@ -231,8 +232,8 @@ gw_static_serve(gw_static *s, gw_req *req)
 	         (unsigned long long) st.st_mtim.tv_sec * 1000000000ULL +
 	                 (unsigned long long) st.st_mtim.tv_nsec,
 	         encoding != NULL ? "-" : "", encoding != NULL ? encoding : "");
-	req->r_cache = strncmp(p, "/assets/", 8) == 0 ? "public, max-age=31536000, immutable"
-	                                               : "no-cache";
+	req->r_cache =
+	        strncmp(p, "/assets/", 8) == 0 ? "public, max-age=31536000, immutable" : "no-cache";
 	gw_reply_header(req, "ETag", etag);
 	gw_reply_header(req, "Vary", "Accept-Encoding");
 	gw_reply_header(req, "X-Content-Type-Options", "nosniff");

@@ -95,7 +95,7 @@ say "accounts"
 ACC_LOG="$OUT/logs/accounts.log"
 "$GW" account demo --dsn "$DSN" --password-file "$WORK/demo-password" >"$ACC_LOG" 2>&1 || { cat "$ACC_LOG"; die "rs-gateway account demo failed (is the accounts tool built?)"; }
 "$GW" account set --dsn "$DSN" --login admin --role admin --display-name "Admin" --password-file "$WORK/admin-password" >>"$ACC_LOG" 2>&1 || { cat "$ACC_LOG"; die "rs-gateway account set (admin) failed"; }
-NEWBIE_ID=$(psql "$DSN" -X -qAt -c "select coalesce(max(user_id),0)+1000 from users")
+NEWBIE_ID=$(psql "$DSN" -X -qAt -c "select coalesce(max(user_id),0)+1000 from users where user_id < 1000000000000")
 "$GW" account set --dsn "$DSN" --login newbie --role customer --user-id "$NEWBIE_ID" --display-name "New Customer" --password-file "$WORK/demo-password" >>"$ACC_LOG" 2>&1 || { cat "$ACC_LOG"; die "rs-gateway account set (new customer) failed"; }
 "$GW" apikey create --dsn "$DSN" --name e2e --key-file "$WORK/api-key" >>"$ACC_LOG" 2>&1 || { cat "$ACC_LOG"; die "rs-gateway apikey create failed"; }
 # two active customers (many events) for the flows

@@ -13,8 +13,8 @@ import { showToast } from './Toast';
 
 export interface RowData {
   items: CardItem[];
-  /** the answer's rec_id; lists without one use the answer's request_id (or a page id for catalog
-   * pages), so impressions (which need a rec_id) and the events from the list share one id */
+  /** the answer's rec_id (every list answer has one; catalog pages use a page id), so the
+   * impressions and the events from the list share one id */
   rec_id?: string;
   model_version?: string;
   degraded?: boolean;

@@ -82,7 +82,7 @@ function ForYou({ me, onSettled }: { me: Me; onSettled: () => void }) {
 function Trending() {
   const [state, retry] = useAsync<RowData>(async (signal) => {
     const r = await popular(12, undefined, signal);
-    return { items: r.items.map(toCard), model_version: r.model_version, rec_id: r.request_id };
+    return { items: r.items.map(toCard), model_version: r.model_version, rec_id: r.rec_id };
   }, []);
   return <Row id="trending" title="Trending" surface="trending" state={state} onRetry={retry} />;
 }
@@ -94,7 +94,7 @@ function BecauseViewed({ me }: { me: Me }) {
     const v = h.events.find((e) => e.type === 'view');
     if (!v) return null;
     const r = await similar(v.item_id, 12, signal);
-    return { items: r.items.map(toCard), model_version: r.model_version, rec_id: r.request_id, title: v.title || `item ${v.item_id}` };
+    return { items: r.items.map(toCard), model_version: r.model_version, rec_id: r.rec_id, title: v.title || `item ${v.item_id}` };
   }, [me.user_id]);
   if (state.status === 'ready' && state.data === null) return null;
   const title = state.status === 'ready' && state.data ? `Because you viewed ${state.data.title}` : 'Because you viewed…';

@@ -31,11 +31,11 @@ export function ItemPage({ id }: { id: number }) {
   const [added, setAdded] = useState(0);
   const [sim, retrySim] = useAsync<RowData>(async (signal) => {
     const r = await similar(id, 12, signal);
-    return { items: r.items.map(toCard), model_version: r.model_version, rec_id: r.request_id };
+    return { items: r.items.map(toCard), model_version: r.model_version, rec_id: r.rec_id };
   }, [id]);
   const [bt, retryBt] = useAsync<RowData>(async (signal) => {
     const r = await boughtTogether(id, 12, signal);
-    return { items: r.items.map(toCard), model_version: r.model_version, rec_id: r.request_id };
+    return { items: r.items.map(toCard), model_version: r.model_version, rec_id: r.rec_id };
   }, [id]);
   useEffect(() => {
     setAdded(0);

@@ -184,7 +184,8 @@ Test(gateway_static, index_and_ui_routes_are_html_that_must_be_revalidated)
 		s_get("GET", paths[i], NULL, &r);
 		cr_assert_eq(r.status, 200, "%s: %ld", paths[i], r.status);
 		cr_assert_str_eq(r.body, "<!doctype html><title>shop</title>", "%s", paths[i]);
-		cr_assert_str_eq(s_hdr(&r, "Content-Type", v, sizeof(v)), "text/html; charset=utf-8");
+		cr_assert_str_eq(s_hdr(&r, "Content-Type", v, sizeof(v)),
+		                 "text/html; charset=utf-8");
 		cr_assert_str_eq(s_hdr(&r, "Cache-Control", v, sizeof(v)), "no-cache");
 		cr_assert(strstr(s_hdr(&r, "Content-Security-Policy", v, sizeof(v)),
 		                 "default-src 'self'") != NULL);
@@ -266,10 +267,14 @@ Test(gateway_static, etag_revalidation_answers_304_and_head_has_no_body)
 
 Test(gateway_static, traversal_dotfiles_and_escaping_symlinks_are_refused)
 {
-	const char *bad[] = {"/../secret.txt",         "/assets/../../secret.txt",
-	                     "/%2e%2e/secret.txt",     "/assets/%2e%2e/%2e%2e/secret.txt",
-	                     "/.env",                  "/assets/..%2f..%2fsecret.txt",
-	                     "/assets//app-1a2b3c.js", "/assets\\..\\secret.txt"};
+	const char *bad[] = {"/../secret.txt",
+	                     "/assets/../../secret.txt",
+	                     "/%2e%2e/secret.txt",
+	                     "/assets/%2e%2e/%2e%2e/secret.txt",
+	                     "/.env",
+	                     "/assets/..%2f..%2fsecret.txt",
+	                     "/assets//app-1a2b3c.js",
+	                     "/assets\\..\\secret.txt"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		s_resp r;
 		s_get("GET", bad[i], NULL, &r);
