@@ -11,11 +11,7 @@ import { Browse } from './pages/Browse';
 import { ItemPage } from './pages/Item';
 import { CartPage } from './pages/Cart';
 import { NotFound, Soon } from './pages/Misc';
-import { lazyPage } from './lazy';
-
-export const Inspector = lazyPage<{ userId: number }>(() => import('./inspector/InspectorPage').then((m) => m.InspectorPage));
-export const Models = lazyPage<object>(() => import('./admin/ModelsPage').then((m) => m.ModelsPage));
-export const Health = lazyPage<object>(() => import('./admin/HealthPage').then((m) => m.HealthPage));
+import { Health, Inspector, Models } from './pages/chunks';
 
 setUnauthorizedHandler((_path, e) => {
   if (!session.get()) return;

@@ -4,6 +4,7 @@ import { Link } from '../router';
 import { pictureUrl } from '../lib/picture';
 import { money } from '../lib/format';
 import type { Provenance } from '../lib/cart';
+import type { RecItem } from '../api/types';
 
 export interface CardItem {
   item_id: number;
@@ -11,6 +12,11 @@ export interface CardItem {
   category: string;
   price: number | null;
   reason?: string;
+}
+
+/** A list answer's item as a card. */
+export function toCard(it: RecItem): CardItem {
+  return { item_id: it.item_id, title: it.title, category: it.category, price: it.price ?? null, reason: it.reason };
 }
 
 export function itemHref(id: number, from?: Provenance): string {

@@ -5,15 +5,12 @@ import { useAsync } from '../components/async';
 import { Link } from '../router';
 import { activeVersion, dismissed, session } from '../state/app';
 import { useStore } from '../state/store';
-import type { Me, RecItem, Recommendations } from '../api/types';
+import type { Me } from '../api/types';
 import { history, popular, recommendations, similar } from '../api/client';
 import { coldStartNote } from '../lib/coldstart';
-import type { CardItem } from '../components/Card';
-import { Inspector } from '../app';
-
-export function toCard(it: RecItem): CardItem {
-  return { item_id: it.item_id, title: it.title, category: it.category, price: it.price ?? null, reason: it.reason };
-}
+import { Inspector } from './chunks';
+import { takeEarly } from '../state/foryou';
+import { toCard } from '../components/Card';
 
 /** Once the first list is drawn, the inspector's chunk is fetched while the browser is idle. */
 function prefetchInspectorWhenIdle(): void {
@@ -22,19 +19,6 @@ function prefetchInspectorWhenIdle(): void {
   else setTimeout(() => Inspector.prefetch(), 500);
 }
 
-// The login page starts the first "For you" request as soon as the login answer arrives, before
-// the home page is drawn; ForYou takes it if it is fresh and for the same customer.
-let early: { user: number; at: number; p: Promise<Recommendations> } | null = null;
-export function prefetchForYou(user: number): void {
-  const p = recommendations(user, { k: 12, exclude: dismissed().excludeIds() });
-  p.catch(() => undefined);
-  early = { user, at: Date.now(), p };
-}
-function takeEarly(user: number): Promise<Recommendations> | null {
-  const e = early;
-  early = null;
-  return e && e.user === user && Date.now() - e.at < 3000 ? e.p : null;
-}
 
 function ForYou({ me, onSettled }: { me: Me; onSettled: () => void }) {
   const [state, retry] = useAsync<RowData>(async (signal) => {

@@ -11,7 +11,7 @@ import { cart, session } from '../state/app';
 import { useStore } from '../state/store';
 import { money } from '../lib/format';
 import type { Provenance } from '../lib/cart';
-import { toCard } from './Home';
+import { toCard } from '../components/Card';
 
 function provenance(q: URLSearchParams): Provenance {
   const pos = Number(q.get('pos'));

@@ -4,7 +4,7 @@ import { ApiError, describeError } from '../api/http';
 import { navigate, useLocation } from '../router';
 import { cartTick, session, sessionNote } from '../state/app';
 import { useStore } from '../state/store';
-import { prefetchForYou } from './Home';
+import { prefetchForYou } from '../state/foryou';
 
 export function LoginPage() {
   const loc = useLocation();
