@@ -3,7 +3,7 @@ import { store } from './store';
 import type { Me } from '../api/types';
 import { Cart, type KV } from '../lib/cart';
 import { Dismissed } from '../lib/dismissed';
-import { me as fetchMe, readyz } from '../api/client';
+import { me as fetchMe, popular } from '../api/client';
 import { ApiError } from '../api/http';
 
 function storage(): KV | null {
@@ -87,11 +87,13 @@ export async function refreshSession(): Promise<void> {
   cartTick.update((n) => n + 1);
 }
 
+/** The serving model version for the header, from the cached popular list (a cheap public answer
+ * that names the candidate service's active version; /readyz is for probes and answers 503 while
+ * any service is busy, which the browser would log as an error). */
 export async function refreshVersion(): Promise<void> {
   try {
-    const r = await readyz();
-    const v = r.body.downstreams?.ranking?.model_version ?? r.body.downstreams?.candidate?.model_version;
-    if (v) activeVersion.set(v);
+    const r = await popular(1);
+    if (r.model_version) activeVersion.set(r.model_version);
   } catch {
     /* the header shows "version unknown" */
   }

@@ -151,7 +151,8 @@ Test(accounts_pg, account_set_creates_updates_and_refuses_conflicts)
 	value("select user_id || ' ' || login || ' ' || role || ' ' || display_name from users "
 	      "where login = 'admin'",
 	      v, sizeof(v));
-	cr_assert_str_eq(v, "11 admin admin The Admin", "largest id + 1, lower-cased login");
+	cr_assert_str_eq(v, "1000000000001 admin admin The Admin",
+	                 "a new admin takes the first staff id, lower-cased login");
 	/* update: a new password, the display name kept */
 	cr_assert_eq(cli("account", "set", "--login", "admin", "--role", "admin", "--password-file",
 	                 pw2, NULL),
@@ -164,6 +165,12 @@ Test(accounts_pg, account_set_creates_updates_and_refuses_conflicts)
 	cr_assert_eq(cli("account", "set", "--login", "c42", "--role", "customer", "--user-id",
 	                 "42", "--password-file", pw, NULL),
 	             0);
+	/* a new customer takes the next customer id, below the staff ids */
+	cr_assert_eq(cli("account", "set", "--login", "newcust", "--role", "customer",
+	                 "--password-file", pw, NULL),
+	             0);
+	value("select user_id from users where login = 'newcust'", v, sizeof(v));
+	cr_assert_str_eq(v, "43", "largest customer id + 1");
 	cr_assert_eq(cli("account", "set", "--login", "admin", "--role", "admin", "--user-id", "42",
 	                 "--password-file", pw, NULL),
 	             1, "the login belongs to another user");
@@ -180,7 +187,7 @@ Test(accounts_pg, account_set_creates_updates_and_refuses_conflicts)
 	                 "--password-file", pw, NULL),
 	             1);
 	value("select count(*) from users", v, sizeof(v));
-	cr_assert_str_eq(v, "3");
+	cr_assert_str_eq(v, "4");
 	value("select login from users where user_id = 10", v, sizeof(v));
 	cr_assert_str_eq(v, "other");
 	cr_assert_eq(cli("account", "bogus", NULL), 2);
