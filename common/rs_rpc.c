@@ -49,6 +49,24 @@ struct rs_rpc_server {
 	rpc_sp_server *s_sp; /* tcp:// and ipc://: plain sockets instead of NNG */
 };
 
+Rs__Status
+rs_rpc_status_of(int rv)
+{
+	switch (rv) {
+	case RS_ENOTFOUND:
+		return RS__STATUS__STATUS_NOT_FOUND;
+	case RS_EINVAL:
+		return RS__STATUS__STATUS_INVALID;
+	case RS_ETIMEDOUT:
+		return RS__STATUS__STATUS_DEADLINE;
+	case RS_ENOMEM:
+	case RS_EINTERNAL:
+		return RS__STATUS__STATUS_INTERNAL;
+	default:
+		return RS__STATUS__STATUS_UNAVAILABLE;
+	}
+}
+
 const char *
 rs_rpc_status_name(Rs__Status s)
 {

@@ -103,4 +103,9 @@ int rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *bo
 /* rs_rpc_status_name: "ok", "invalid", "unavailable", ... */
 const char *rs_rpc_status_name(Rs__Status s);
 
+/* rs_rpc_status_of: the reply status for a handler's RS_E* failure: RS_ENOTFOUND -> NOT_FOUND,
+ * RS_EINVAL -> INVALID, RS_ETIMEDOUT -> DEADLINE, RS_ENOMEM / RS_EINTERNAL -> INTERNAL, anything
+ * else -> UNAVAILABLE (a dependency the handler needs is not usable). */
+Rs__Status rs_rpc_status_of(int rv);
+
 #endif

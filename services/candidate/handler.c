@@ -132,11 +132,7 @@ cand_request_model(cand_state *st, rs_rpc_call *call, const Rs__RequestHeader *h
 	}
 	if ((rv = rs_model_watch_get(st->cs_watch, hdr->model_version, out, err, sizeof(err))) == 0)
 		return 0;
-	rs_rpc_fail(call,
-	            rv == RS_ENOTFOUND ? RS__STATUS__STATUS_NOT_FOUND
-	            : rv == RS_ENOMEM  ? RS__STATUS__STATUS_INTERNAL
-	                               : RS__STATUS__STATUS_UNAVAILABLE,
-	            "%s", err);
+	rs_rpc_fail(call, rs_rpc_status_of(rv), "%s", err);
 	return rv;
 }
 

@@ -146,11 +146,7 @@ rank_request_scorer(rank_state *st, rs_rpc_call *call, const Rs__RequestHeader *
 		return s;
 	rank_scorer_unref(s);
 	if ((rv = rs_model_watch_get(st->rs_watch, v, vm, err, sizeof(err))) != 0) {
-		rs_rpc_fail(call,
-		            rv == RS_ENOTFOUND ? RS__STATUS__STATUS_NOT_FOUND
-		            : rv == RS_ENOMEM  ? RS__STATUS__STATUS_INTERNAL
-		                               : RS__STATUS__STATUS_UNAVAILABLE,
-		            "%s", err);
+		rs_rpc_fail(call, rs_rpc_status_of(rv), "%s", err);
 		return NULL;
 	}
 	if ((s = rank_version_scorer(st, *vm)) == NULL) {
