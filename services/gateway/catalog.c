@@ -537,25 +537,36 @@ gw_handle_items_list(gw_server *srv, gw_req *req)
 
 /* ---- one item ---- */
 
+/* Runs sql (one parameter: the path's item id) and returns its one-row result, or NULL after
+ * replying (400 bad id, 404 no such item, 503 database). */
+static PGresult *
+cat_one_item(gw_server *srv, gw_req *req, const char *sql, const char *what, int64_t *id)
+{
+	char ids[24];
+	int rv;
+
+	if (cat_path_id(req, id) != 0)
+		return NULL;
+	snprintf(ids, sizeof(ids), "%lld", (long long) *id);
+	PGresult *res = gw_db_query(srv->s_db, sql, 1, (const char *const[]){ids}, &rv);
+	if (cat_result(req, res, PGRES_TUPLES_OK, what) != 0)
+		return NULL;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		gw_reply_error(req, 404, "not_found", "item %lld is not in the catalog",
+		               (long long) *id);
+		return NULL;
+	}
+	return res;
+}
+
 void
 gw_handle_item_get(gw_server *srv, gw_req *req)
 {
 	int64_t id;
-	char ids[24];
-	int rv;
-
-	if (cat_path_id(req, &id) != 0)
+	PGresult *res = cat_one_item(srv, req, get_sql, "catalog.get", &id);
+	if (res == NULL)
 		return;
-	snprintf(ids, sizeof(ids), "%lld", (long long) id);
-	PGresult *res = gw_db_query(srv->s_db, get_sql, 1, (const char *const[]){ids}, &rv);
-	if (cat_result(req, res, PGRES_TUPLES_OK, "catalog.get") != 0)
-		return;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		gw_reply_error(req, 404, "not_found", "item %lld is not in the catalog",
-		               (long long) id);
-		return;
-	}
 	gw_jw w;
 	gw_jw_init(&w, 1024);
 	cat_render(&w, res, 0, 0);
@@ -724,21 +735,9 @@ void
 gw_handle_item_delete(gw_server *srv, gw_req *req)
 {
 	int64_t id;
-	char ids[24];
-	int rv;
-
-	if (cat_path_id(req, &id) != 0)
+	PGresult *res = cat_one_item(srv, req, withdraw_sql, "catalog.withdraw", &id);
+	if (res == NULL)
 		return;
-	snprintf(ids, sizeof(ids), "%lld", (long long) id);
-	PGresult *res = gw_db_query(srv->s_db, withdraw_sql, 1, (const char *const[]){ids}, &rv);
-	if (cat_result(req, res, PGRES_TUPLES_OK, "catalog.withdraw") != 0)
-		return;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		gw_reply_error(req, 404, "not_found", "item %lld is not in the catalog",
-		               (long long) id);
-		return;
-	}
 	gw_popular_patch pp = {.item_id = id, .available = 0};
 	gw_popular_catalog(srv->s_popular, &pp, 1, CAT_POPULAR_HOLD);
 	gw_jw w;

@@ -926,6 +926,23 @@ rec_in_category(const char *category, const char *cat, size_t n)
 	       (category[n] == '\0' || category[n] == '/');
 }
 
+/* The popular answer: the first k of r, with the age of the list it came from. */
+static void
+rec_reply_popular(gw_req *req, const Rs__CandidatesResponse *r, int k, int64_t age)
+{
+	gw_jw w;
+	gw_jw_init(&w, 4096);
+	gw_jw_lit(&w, "{\"model_version\":");
+	gw_jw_str(&w, rec_model_version(r->header));
+	rec_write_ids(&w, req);
+	gw_jw_lit(&w, ",\"items\":[");
+	rec_render_candidates(&w, r, k);
+	gw_jw_lit(&w, "],\"age_ms\":");
+	gw_jw_int(&w, age);
+	gw_jw_lit(&w, "}");
+	gw_reply_jw(req, 200, &w);
+}
+
 /* GET /v1/popular?category=: a live CandidatesRequest{user_id 0, filter.category}; when the
  * candidate service cannot answer, the cached list restricted to the category. */
 static void
@@ -977,17 +994,7 @@ rec_popular_category(gw_server *srv, gw_req *req, const char *cat, int k)
 		               hop.h_err);
 		return;
 	}
-	gw_jw w;
-	gw_jw_init(&w, 4096);
-	gw_jw_lit(&w, "{\"model_version\":");
-	gw_jw_str(&w, rec_model_version(r->header));
-	rec_write_ids(&w, req);
-	gw_jw_lit(&w, ",\"items\":[");
-	rec_render_candidates(&w, r, k);
-	gw_jw_lit(&w, "],\"age_ms\":");
-	gw_jw_int(&w, age);
-	gw_jw_lit(&w, "}");
-	gw_reply_jw(req, 200, &w);
+	rec_reply_popular(req, r, k, age);
 }
 
 void
@@ -1014,15 +1021,5 @@ gw_handle_popular(gw_server *srv, gw_req *req)
 			return;
 		}
 	}
-	gw_jw w;
-	gw_jw_init(&w, 4096);
-	gw_jw_lit(&w, "{\"model_version\":");
-	gw_jw_str(&w, rec_model_version(r->header));
-	rec_write_ids(&w, req);
-	gw_jw_lit(&w, ",\"items\":[");
-	rec_render_candidates(&w, r, k);
-	gw_jw_lit(&w, "],\"age_ms\":");
-	gw_jw_int(&w, age);
-	gw_jw_lit(&w, "}");
-	gw_reply_jw(req, 200, &w);
+	rec_reply_popular(req, r, k, age);
 }
