@@ -10,7 +10,7 @@ import { activeVersion } from '../state/app';
 import { num, pct } from '../lib/format';
 import { MODEL_COLOURS } from '../lib/sources';
 import { ChartBox } from './ChartBox';
-import { runMetricsChart, trainingSeconds, versionMetric } from './models';
+import { dataSize, runMetricsChart, trainingSeconds, versionMetric } from './models';
 
 const CHART_METRICS = ['NDCG@20', 'Recall@20', 'HitRate@20', 'Coverage@20'];
 
@@ -66,6 +66,7 @@ export function ModelsPage() {
               <tr>
                 <th scope="col">Version</th>
                 <th scope="col">Created</th>
+                <th scope="col">Data</th>
                 <th scope="col" class="num">NDCG@20</th>
                 <th scope="col" class="num">Recall@20</th>
                 <th scope="col" class="num">Coverage@20</th>
@@ -83,6 +84,7 @@ export function ModelsPage() {
                       {m.version} {m.active && <span class="pill ok">active</span>}
                     </th>
                     <td class="small">{new Date(m.created_at).toLocaleString()}</td>
+                    <td class="small">{dataSize(m) ?? <span class="muted">not recorded</span>}</td>
                     <td class="num">{num(versionMetric(m, 'NDCG@20'), 4)}</td>
                     <td class="num">{num(versionMetric(m, 'Recall@20'), 4)}</td>
                     <td class="num">{pct(versionMetric(m, 'Coverage@20'))}</td>

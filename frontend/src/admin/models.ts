@@ -33,6 +33,18 @@ export function trainingSeconds(m: ModelVersion): number | null {
   return typeof fit === 'number' ? fit : null;
 }
 
+/** The size of the data a version was trained on, from its run's params.data ("1,000 users ·
+ * 2,988 items · 162,478 events"); null when the run does not say. */
+export function dataSize(m: ModelVersion): string | null {
+  const data = m.run?.params.data;
+  if (typeof data !== 'object' || data === null) return null;
+  const d = data as Record<string, unknown>;
+  const parts = (['users', 'items', 'events'] as const)
+    .filter((k) => typeof d[k] === 'number')
+    .map((k) => `${(d[k] as number).toLocaleString('en-US')} ${k}`);
+  return parts.length ? parts.join(' · ') : null;
+}
+
 type Cfg = ChartConfiguration<'bar', (number | null)[], string>;
 
 /** Grouped bars: one group per metric, one bar per model of the run; null without run metrics. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runMetricsChart, trainingSeconds, versionMetric } from '../admin/models';
+import { dataSize, runMetricsChart, trainingSeconds, versionMetric } from '../admin/models';
 import { match } from '../router';
 import { niceTicks } from '../inspector/charts';
 import type { ModelVersion } from '../api/types';
@@ -24,6 +24,13 @@ describe('models page helpers', () => {
     expect(trainingSeconds({ ...base, run: { ...run, durations: { total: 12 } } })).toBe(12);
     expect(trainingSeconds({ ...base, run: { ...run, durations: { split: 1, fit: 2.5, eval: 'x' } } })).toBe(3.5);
     expect(trainingSeconds(base)).toBe(2.5);
+  });
+  it('data size from the run\'s params.data, absent parts left out', () => {
+    const run = { run_id: 'r1', status: 'finished' as const, started_at: '2026-12-06T20:00:00Z', finished_at: null, durations: {}, data_fingerprint: null, metrics: {} };
+    expect(dataSize({ ...base, run: { ...run, params: { data: { users: 1000, items: 2988, events: 162478, negatives: 3 } } } })).toBe('1,000 users · 2,988 items · 162,478 events');
+    expect(dataSize({ ...base, run: { ...run, params: { data: { items: 5 } } } })).toBe('5 items');
+    expect(dataSize({ ...base, run: { ...run, params: {} } })).toBeNull();
+    expect(dataSize(base)).toBeNull();
   });
   it('grouped bars: one dataset per model in the fixed order, null for missing metrics', () => {
     const c = runMetricsChart(
