@@ -553,6 +553,8 @@ async function failures() {
       await waitReady();
     }
     await page.click('[data-testid=row-for-you] [data-testid=retry]');
+    // the row is still in its error state right after the click: wait for the retry to start
+    await page.waitForSelector('[data-testid=row-for-you]:not([data-state=error])', { timeout: 10000 });
     const list = await forYou(page);
     assert(list.length > 0, 'retry gave an empty list');
   });
