@@ -372,6 +372,7 @@ async function customerFlow() {
     const want = [...ranked.features].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution) || a.name.localeCompare(b.name)).map((f) => [f.name, f.contribution]);
     eq(bars, want, 'contributions (biggest first)');
     const labels = await page.$$eval('[data-testid=contributions] .bar-label', (l) => l.map((x) => x.textContent));
+    assert(want.length > 0 && labels.length === want.length, `${labels.length} labels for ${want.length} features`);
     assert(labels.every((t) => !/^[a-z0-9_]+ =/.test(t)), `feature names not in words: ${labels.slice(0, 3)}`);
     // latency waterfall
     assert(Array.isArray(e.hops), 'explain.hops missing');
@@ -482,7 +483,11 @@ async function adminFlow() {
     await page.goto(`${URL}/admin/health`);
     // some traffic for the rates
     for (let i = 0; i < 20; i++) await fetch(`${URL}/v1/popular?k=5`);
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-service]')].every((s) => s.getAttribute('data-rate') !== ''), null, { timeout: 15000 });
+    // every() of an empty list is true: wait for the five panels (the page is a lazy chunk) and their rates
+    await page.waitForFunction(() => {
+      const l = [...document.querySelectorAll('[data-service]')];
+      return l.length === 5 && l.every((s) => s.getAttribute('data-rate') !== '');
+    }, null, { timeout: 15000 });
     const svc = await page.$$eval('[data-service]', (l) => l.map((x) => [x.dataset.service, x.dataset.ready, Number(x.dataset.rate)]));
     eq(svc.map((s) => s[0]), ['gateway', 'ingest', 'feature', 'candidate', 'ranking'], 'services');
     assert(svc.every((s) => s[1] === '1'), `not all ready: ${JSON.stringify(svc)}`);
