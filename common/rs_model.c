@@ -32,8 +32,9 @@ struct rs_model {
 	char *dir, *version, *kind;
 	MDB_env *env;
 	MDB_dbi d_items, d_codes, d_nb, d_pop;
+	MDB_dbi d_knn, d_src; /* two-stage serving data (knn_rows, source_scores), when present */
 	uint32_t n_items, factors;
-	int has_nb, has_ranker;
+	int has_nb, has_ranker, has_knn, has_src;
 	int64_t *ids;   /* code -> item id (0 if not numeric) */
 	id_code *by_id; /* sorted by id; numeric ids only */
 	size_t n_by_id;
@@ -193,7 +194,7 @@ model_load(rs_model *m, char *err, size_t errn)
 	} while (0)
 
 	MDB_TRY(mdb_env_create(&m->env), "env");
-	MDB_TRY(mdb_env_set_maxdbs(m->env, 8), "maxdbs");
+	MDB_TRY(mdb_env_set_maxdbs(m->env, 16), "maxdbs");
 	MDB_TRY(mdb_env_open(m->env, m->dir, MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0644),
 	        "open");
 	MDB_TRY(mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn), "begin");
@@ -203,6 +204,9 @@ model_load(rs_model *m, char *err, size_t errn)
 	MDB_TRY(mdb_dbi_open(txn, "neighbours", MDB_INTEGERKEY, &m->d_nb), "db neighbours");
 	MDB_TRY(mdb_dbi_open(txn, "popular", 0, &m->d_pop), "db popular");
 	MDB_TRY(mdb_dbi_open(txn, "meta", 0, &d_meta), "db meta");
+	/* a two-stage version's serving data for its learned ranker (publish.h); optional */
+	m->has_knn = mdb_dbi_open(txn, "knn_rows", MDB_INTEGERKEY, &m->d_knn) == 0;
+	m->has_src = mdb_dbi_open(txn, "source_scores", 0, &m->d_src) == 0;
 	if ((rv = model_get_u32(txn, d_meta, "items", &m->n_items)) != 0 ||
 	    (rv = model_get_u32(txn, d_meta, "factors", &m->factors)) != 0) {
 		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: meta items/factors: %s",
@@ -503,6 +507,59 @@ model_copy(const rs_model *m, MDB_dbi dbi, const void *key, size_t klen, void *o
 	memcpy(out, v.mv_data, (size_t) n * el);
 	mdb_txn_abort(txn);
 	return n;
+}
+
+int
+rs_model_source_scores(const rs_model *m, const char *name, float *out)
+{
+	MDB_txn *txn;
+	MDB_val k = {strlen(name), (void *) name}, v;
+	int rc, rv;
+
+	if (!m->has_src)
+		return RS_ENOTFOUND;
+	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return model_mdb_err(rc);
+	rc = mdb_get(txn, m->d_src, &k, &v);
+	rv = rc != 0                                            ? model_mdb_err(rc)
+	     : v.mv_size != (size_t) m->n_items * sizeof(float) ? RS_ECORRUPT
+	                                                        : 0;
+	if (rv == 0)
+		memcpy(out, v.mv_data, v.mv_size);
+	mdb_txn_abort(txn);
+	return rv;
+}
+
+int
+rs_model_has_knn_rows(const rs_model *m)
+{
+	return m->has_knn;
+}
+
+int
+rs_model_knn_rows(const rs_model *m, const uint32_t *codes, size_t n, rs_model_row_fn fn, void *ud)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (!m->has_knn)
+		return RS_ENOTFOUND;
+	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return model_mdb_err(rc);
+	for (size_t i = 0; i < n; i++) {
+		MDB_val k = {sizeof(codes[i]), (void *) &codes[i]}, v;
+		if (codes[i] >= m->n_items)
+			continue;
+		if ((rc = mdb_get(txn, m->d_knn, &k, &v)) == MDB_NOTFOUND)
+			continue; /* an item without neighbours */
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return model_mdb_err(rc);
+		}
+		fn(ud, i, v.mv_data, v.mv_size);
+	}
+	mdb_txn_abort(txn);
+	return 0;
 }
 
 int

@@ -2,7 +2,10 @@
  * services/trainer/publish.h) and the machinery that keeps a service on the active version.
  *
  *   VERSION/manifest.json  format "rs-train-model", published.lmdb_layout == RS_MODEL_LAYOUT
- *   VERSION/data.mdb       named dbs items, item_codes, item_factors, neighbours, popular, meta
+ *   VERSION/data.mdb       named dbs items, item_codes, item_factors, neighbours, popular, meta;
+ *                          a two-stage version also knn_rows and source_scores (read here for
+ *                          its learned ranker's sources: rs_ranksrc.h) and the dbs that
+ *                          rs-ranking's learned ranker reads itself
  *
  * rs_model: one opened version, immutable and reference-counted. rs_model_open loads what every
  * request needs in memory (code -> item id, a sorted id -> code index, the item factors as one
@@ -90,6 +93,23 @@ int rs_model_code_bytes(const rs_model *m, const void *id, size_t len, uint32_t 
 /* rs_model_neighbours: copy up to max neighbours of code (best first) into out. Returns the
  * number copied (0 when the item has none), or a negative RS_E*. */
 int rs_model_neighbours(const rs_model *m, uint32_t code, rs_model_nb *out, size_t max);
+
+/* rs_model_source_scores: a two-stage version's published scores of its ranker source `name`
+ * (db source_scores, e.g. "pop": n_items floats by code) copied into out (n_items floats).
+ * 0, RS_ENOTFOUND (none published under that name), RS_ECORRUPT (another size), RS_EIO. */
+int rs_model_source_scores(const rs_model *m, const char *name, float *out);
+
+/* rs_model_has_knn_rows: 1 when the version published the itemknn source's full rows. */
+int rs_model_has_knn_rows(const rs_model *m);
+
+/* rs_model_knn_rows: reads the knn_rows of codes[0..n) (a two-stage version's itemknn
+ * source: {u32 code, f32 sim} entries, codes ascending; native-endian and unaligned: memcpy
+ * each entry) in one read transaction, in place: fn(ud, i, data, bytes) for each codes[i] that
+ * has a row, in order (data is valid only during the call). Codes out of range and items
+ * without a row are skipped. 0, RS_ENOTFOUND (no knn_rows published), RS_EIO. */
+typedef void (*rs_model_row_fn)(void *ud, size_t i, const void *data, size_t bytes);
+int rs_model_knn_rows(const rs_model *m, const uint32_t *codes, size_t n, rs_model_row_fn fn,
+                      void *ud);
 
 /* rs_model_popular: copy up to max codes of the "all" popular list (best first). Returns the
  * number copied or a negative RS_E*. */

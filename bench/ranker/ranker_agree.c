@@ -1,9 +1,11 @@
 /* ranker_agree: for a fitted two-stage model folder and its train.csv, publish the version
  * (unless VERSION_DIR exists), load its learned ranker the way rs-ranking does, and for N users
- * compare rs-ranking's rows and scores (from rs-train's candidates with their als scores, the
- * history, and what ranking computes itself) with rs-train's; print the agreement and the cost
- * per request (rows, predict of all candidates, contributions of the top 20 that every request
- * computes for its reasons, and what explain adds: contributions of every candidate).
+ * compare rs-ranking's rows and scores (from rs-train's candidates with the pop and itemknn
+ * scores, ranks and normalisers rs-candidate computes (common/rs_ranksrc.h), rs-train's als and
+ * ease scores, and the history) with rs-train's; print the agreement and the cost per request
+ * (rows, predict of all candidates, contributions of the top 20 that every request computes
+ * for its reasons, what explain adds: contributions of every candidate, and rs-candidate's
+ * share: the pop and itemknn lists).
  *
  *   ranker_agree MODEL_DIR TRAIN_CSV VERSION_DIR [USERS (200)]
  *
@@ -20,6 +22,7 @@
 #include "model.h"
 #include "publish.h"
 #include "ranker.h"
+#include "ranker_retrieval.h"
 #include "ranking.pb-c.h"
 #include "rs_arena.h"
 #include "rs_err.h"
@@ -42,14 +45,17 @@ id_of(const tr_ids *ids, int32_t code)
 	return atoll(tr_ids_name(ids, code));
 }
 
-/* rs-candidate's view of the user for this model: rs-train's candidates, each with the
- * sources ranking does not compute itself (als, ease), and the user's history */
+/* The request rs-ranking gets for this user: the history, and rs-candidate's answer for
+ * rs-train's candidates (ranker_retrieval.h: pop and itemknn scored as rs-candidate scores
+ * them, als and ease with rs-train's scores). */
 static Rs__RankRequest *
-build(rs_arena *a, const tr_model *m, const tr_dataset *ds, int32_t u, const tr_twostage_row *row)
+build(rs_arena *a, const tr_model *m, const tr_dataset *ds, int32_t u, const tr_twostage_row *row,
+      rs_model *vm, const rs_ranksrc *rsrc)
 {
 	Rs__RankRequest *req = rs_arena_alloc(a, sizeof(*req));
 	int64_t pb = ds->u_ptr[u], pe = ds->u_ptr[u + 1];
 	size_t nh = (size_t) (pe - pb);
+	char err[256];
 
 	rs__rank_request__init(req);
 	req->recent = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(void *));
@@ -62,34 +68,11 @@ build(rs_arena *a, const tr_model *m, const tr_dataset *ds, int32_t u, const tr_
 		req->recent[i] = h;
 	}
 	req->n_recent = nh;
-	req->candidates = rs_arena_alloc(a, (size_t) row->n * sizeof(void *));
-	req->source_stats = rs_arena_alloc(a, (size_t) row->n_src * sizeof(void *));
-	for (int s = 0; s < row->n_src; s++) {
-		Rs__SourceStats *ss = rs_arena_alloc(a, sizeof(*ss));
-		rs__source_stats__init(ss);
-		ss->source = (char *) tr_twostage_source(m->ts, s);
-		ss->top = row->norm[s].top;
-		ss->low = row->norm[s].low;
-		ss->count = 1;
-		req->source_stats[req->n_source_stats++] = ss;
+	req->retrieval = rr_retrieval(a, m, ds, row, vm, rsrc, req->recent, nh, err, sizeof(err));
+	if (req->retrieval == NULL) {
+		fprintf(stderr, "ranker_agree: %s\n", err);
+		exit(1);
 	}
-	for (int c = 0; c < row->n; c++) {
-		Rs__Candidate *cd = rs_arena_alloc(a, sizeof(*cd));
-		rs__candidate__init(cd);
-		cd->item_id = id_of(ds->items, row->items[c]);
-		cd->sources = rs_arena_alloc(a, (size_t) row->n_src * sizeof(void *));
-		for (int s = 0; s < row->n_src; s++) {
-			Rs__SourceScore *sc = rs_arena_alloc(a, sizeof(*sc));
-			int32_t rk = row->rank[c * row->n_src + s];
-			rs__source_score__init(sc);
-			sc->source = (char *) tr_twostage_source(m->ts, s);
-			sc->score = row->score[c * row->n_src + s];
-			sc->rank = rk <= m->params.cand_n ? (uint32_t) rk : 0;
-			cd->sources[cd->n_sources++] = sc;
-		}
-		req->candidates[c] = cd;
-	}
-	req->n_candidates = (size_t) row->n;
 	return req;
 }
 
@@ -100,12 +83,14 @@ main(int argc, char **argv)
 	tr_model m;
 	tr_error err;
 	rs_model *rm;
+	rs_ranksrc *rsrc;
 	rank_ranker *rk;
 	struct stat sb;
 	char e[512];
 	int nusers = argc > 4 ? atoi(argv[4]) : 200, done = 0;
 	long rows_total = 0, rows_exact = 0, cands = 0;
 	double maxd = 0, t_rows = 0, t_pred = 0, t_shap = 0, t_explain = 0, max_contrib = 0;
+	double t_cand = 0;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: ranker_agree MODEL_DIR TRAIN_CSV VERSION_DIR [USERS]\n");
@@ -121,11 +106,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (rs_model_open(argv[3], NULL, &rm, e, sizeof(e)) != 0 ||
-	    rank_ranker_open(rm, 1, &rk, e, sizeof(e)) != 0) {
+	    rank_ranker_open(rm, 1, &rk, e, sizeof(e)) != 0 ||
+	    rs_ranksrc_open(rm, &rsrc, e, sizeof(e)) != 0) {
 		fprintf(stderr, "ranker_agree: %s\n", e);
 		return 1;
 	}
-	rs_model_unref(rm);
 	int nf = rank_ranker_nfeat(rk);
 	for (int32_t u = 0; u < ds.n_users && done < nusers; u += 1 + ds.n_users / nusers) {
 		tr_twostage_row row;
@@ -136,14 +121,17 @@ main(int argc, char **argv)
 			continue;
 		}
 		rs_arena_create(&a, 0);
-		Rs__RankRequest *req = build(a, &m, &ds, u, &row);
+		double tc = cpu_ms();
+		Rs__RankRequest *req = build(a, &m, &ds, u, &row, rm, rsrc);
+		t_cand += cpu_ms() - tc;
 		float *x = rs_arena_alloc(a, (size_t) row.n * (size_t) nf * sizeof(float));
 		float *sc = rs_arena_alloc(a, (size_t) row.n * sizeof(float));
 		float *ct = rs_arena_alloc(a, (size_t) row.n * (size_t) (nf + 1) * sizeof(float));
 		float *se = rs_arena_alloc(a, (size_t) row.n * sizeof(float));
 		int64_t *because = rs_arena_alloc(a, (size_t) row.n * sizeof(int64_t));
 		double t0 = cpu_ms();
-		if (rank_ranker_rows(rk, req, (const Rs__Candidate *const *) req->candidates,
+		if (rank_ranker_rows(rk, req,
+		                     (const Rs__Candidate *const *) req->retrieval->candidates,
 		                     (size_t) row.n, a, x, because, &missing) != 0 ||
 		    missing != 0) {
 			fprintf(stderr, "ranker_agree: rows failed (missing %d)\n", missing);
@@ -152,7 +140,7 @@ main(int argc, char **argv)
 		double t1 = cpu_ms();
 		rank_ranker_predict(rk, x, (size_t) row.n, sc, NULL);
 		double t2 = cpu_ms();
-		rank_ranker_predict(rk, x, row.n < 20 ? (size_t) row.n : 20, sc + 0, ct);
+		rank_ranker_predict(rk, x, row.n < 20 ? (size_t) row.n : 20, NULL, ct);
 		double t3 = cpu_ms();
 		rank_ranker_predict(rk, x, (size_t) row.n, se, ct); /* explain: every candidate */
 		double t4 = cpu_ms();
@@ -186,13 +174,16 @@ main(int argc, char **argv)
 	       done, done ? (double) cands / done : 0, nf, rows_exact, rows_total, maxd);
 	printf("ranker_agree: predictor %s\n", rank_ranker_uses_forest(rk) ? "forest" : "xgboost");
 	printf("ranker_agree: CPU per request: rows %.3f ms, predict %.3f ms, contributions (top "
-	       "20) "
-	       "%.3f ms, total %.3f ms\n",
-	       t_rows / done, t_pred / done, t_shap / done, (t_rows + t_pred + t_shap) / done);
+	       "20) %.3f ms, total %.3f ms (rs-candidate's pop and itemknn lists and scores of "
+	       "these candidates, rs_ranksrc: %.3f ms)\n",
+	       t_rows / done, t_pred / done, t_shap / done, (t_rows + t_pred + t_shap) / done,
+	       t_cand / done);
 	printf("ranker_agree: explain (contributions of every candidate instead of the top 20) "
 	       "adds %.3f ms CPU per request; max |base + contributions - score| %.3g\n",
 	       t_explain / done, max_contrib);
 	rank_ranker_destroy(rk);
+	rs_ranksrc_destroy(rsrc);
+	rs_model_unref(rm);
 	tr_model_fini(&m);
 	tr_dataset_fini(&ds);
 	return rows_exact == rows_total && maxd < 1e-5 ? 0 : 1;

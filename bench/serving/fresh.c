@@ -18,9 +18,13 @@
  *         p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. post_p50_ms=.. post_p99_ms=..
  * Exit status 1 when any HTTP request failed or an event never showed (unchanged > 0).
  *
- * --warm-users N: instead, fetch the recommendations of users 1..N once each over
- * --warm-conns parallel connections (the feature service loads a user's history from
- * PostgreSQL on first sight) and print "WARM users=N seconds=S errors=E". */
+ * --warm-users N: instead, fetch the recommendations of users 1..N once each, in turn (the next
+ * free connection asks for the next user), over --warm-conns parallel keep-alive connections
+ * (the feature service loads a user's history from PostgreSQL on first sight: run.sh's cold
+ * first pass) and print "WARM users=N seconds=S errors=E" and one RESULT line in the format of
+ * recs.lua's (requests, seconds, rps, p50/p90/p99/p99.9/max latency in ms from send to the
+ * whole answer, non2xx, degraded answers, sock_errors, timeouts). Exit status 1 on any failed
+ * request. */
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -131,7 +135,8 @@ typedef struct fr_warm {
 	long k;
 	atomic_long *next;
 	long users;
-	long errors;
+	double *lat; /* users entries: latency of user u at lat[u - 1], ms; -1 = failed */
+	long non2xx, degraded, sock_errors, timeouts;
 	pthread_t th;
 } fr_warm;
 
@@ -143,46 +148,89 @@ fr_warm_main(void *arg)
 	fr_buf b = {0};
 	char url[512];
 	if (h == NULL) {
-		w->errors++;
+		w->sock_errors++;
 		return NULL;
 	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fr_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	if (fr_auth != NULL)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, fr_auth);
 	for (long u; (u = atomic_fetch_add(w->next, 1)) <= w->users;) {
+		long st = 0;
 		snprintf(url, sizeof(url), "%s/v1/users/%ld/recommendations?k=%ld", w->base, u,
 		         w->k);
-		if (fr_http(h, url, NULL, &b) != 200)
-			w->errors++;
+		double t0 = fr_now_ms();
+		CURLcode rc;
+		b.n = 0;
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		rc = curl_easy_perform(h);
+		w->lat[u - 1] = fr_now_ms() - t0;
+		if (rc != CURLE_OK) {
+			w->lat[u - 1] = -1;
+			if (rc == CURLE_OPERATION_TIMEDOUT)
+				w->timeouts++;
+			else
+				w->sock_errors++;
+			continue;
+		}
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+		if (st < 200 || st > 299)
+			w->non2xx++;
+		else if (b.p != NULL && strstr(b.p, "\"degraded\":true") != NULL)
+			w->degraded++;
 	}
 	free(b.p);
 	curl_easy_cleanup(h);
 	return NULL;
 }
 
-/* Every user once over conns connections; returns the number of failed requests. */
+/* Every user once over conns connections; returns the number of failed requests (non-2xx,
+ * socket errors, timeouts), -1 when it could not run. */
 static long
 fr_warm_users(const char *base, long k, long users, long conns)
 {
 	fr_warm w[64];
 	atomic_long next = 1;
-	long errors = 0;
-	double t0 = fr_now_ms();
+	long non2xx = 0, degraded = 0, sock = 0, timeouts = 0, started = 0;
+	double *lat = malloc((size_t) users * sizeof(*lat));
+	size_t nok = 0;
+	if (lat == NULL)
+		return -1;
 	if (conns > 64)
 		conns = 64;
-	for (long i = 0; i < conns; i++) {
-		w[i] = (fr_warm){.base = base, .k = k, .next = &next, .users = users};
+	double t0 = fr_now_ms();
+	for (long i = 0; i < conns; i++, started++) {
+		w[i] = (fr_warm){.base = base, .k = k, .next = &next, .users = users, .lat = lat};
 		if (pthread_create(&w[i].th, NULL, fr_warm_main, &w[i]) != 0)
-			return -1;
+			break;
 	}
-	for (long i = 0; i < conns; i++) {
+	for (long i = 0; i < started; i++) {
 		pthread_join(w[i].th, NULL);
-		errors += w[i].errors;
+		non2xx += w[i].non2xx;
+		degraded += w[i].degraded;
+		sock += w[i].sock_errors;
+		timeouts += w[i].timeouts;
 	}
-	printf("WARM users=%ld seconds=%.1f errors=%ld\n", users, (fr_now_ms() - t0) / 1e3, errors);
-	return errors;
+	double secs = (fr_now_ms() - t0) / 1e3;
+	if (started < conns) {
+		free(lat);
+		return -1;
+	}
+	for (long u = 0; u < users; u++) /* the answered requests' latencies, sorted */
+		if (lat[u] >= 0)
+			lat[nok++] = lat[u];
+	qsort(lat, nok, sizeof(*lat), fr_cmp);
+	printf("WARM users=%ld seconds=%.1f errors=%ld\n", users, secs, non2xx + sock + timeouts);
+	printf("RESULT requests=%zu seconds=%.2f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f "
+	       "p999_ms=%.3f max_ms=%.3f non2xx=%ld degraded=%ld sock_errors=%ld timeouts=%ld\n",
+	       nok, secs, secs > 0 ? (double) nok / secs : 0.0, fr_pct(lat, nok, 50),
+	       fr_pct(lat, nok, 90), fr_pct(lat, nok, 99), fr_pct(lat, nok, 99.9),
+	       nok ? lat[nok - 1] : 0.0, non2xx, degraded, sock, timeouts);
+	free(lat);
+	return non2xx + sock + timeouts;
 }
 
 int

@@ -6,12 +6,12 @@
 say() { printf '%s\n' "$*" >&2; }
 
 # bs_binaries: builds what is missing (the services, rs-train, rs-serving-fresh) and checks
-# it is there; sets FRESH_BIN.
+# it is there; sets FRESH_BIN (BS_FRESH_BIN, else the build's rs-serving-fresh).
 bs_binaries() {
   local need=() svc
   for svc in "${SERVICES[@]}"; do [ -x "$BUILD/services/$svc/rs-$svc" ] || need+=("rs-$svc"); done
   [ -x "$RS_TRAIN" ] || need+=(rs-train)
-  FRESH_BIN="$BUILD/bench/serving/rs-serving-fresh"
+  FRESH_BIN="${BS_FRESH_BIN:-$BUILD/bench/serving/rs-serving-fresh}"
   [ -x "$FRESH_BIN" ] || need+=(rs-serving-fresh)
   if [ ${#need[@]} -gt 0 ]; then
     [ -f "$BUILD/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -65,12 +65,14 @@ bs_apikey() {
   export BS_AUTHORIZATION
 }
 
-# bs_start: starts every service of SERVICES in the background (logs in $WORK/log) and waits
-# up to 60 s for the gateway's /readyz; exits when a service dies or nothing gets ready.
+# bs_start [append]: starts every service of SERVICES in the background (logs in $WORK/log,
+# appended to with "append", else started afresh) and waits up to 60 s for the gateway's
+# /readyz; exits when a service dies or nothing gets ready.
 bs_start() {
   local svc ready=0
   for svc in "${SERVICES[@]}"; do
-    "$BUILD/services/$svc/rs-$svc" >"$WORK/log/$svc.log" 2>&1 </dev/null &
+    [ "${1:-}" = append ] || : >"$WORK/log/$svc.log"
+    "$BUILD/services/$svc/rs-$svc" >>"$WORK/log/$svc.log" 2>&1 </dev/null &
     PID[$svc]=$!
   done
   for _ in $(seq 1 600); do
@@ -83,8 +85,8 @@ bs_start() {
   [ $ready -eq 1 ] || { say "$ME: not ready after 60 s"; curl -sS "$URL/readyz" >&2 || true; exit 1; }
 }
 
-# bs_stop: SIGTERM to every service (gateway first), SIGKILL after 5 s, then stops PostgreSQL.
-bs_stop() {
+# bs_stop_services: SIGTERM to every service (gateway first), SIGKILL after 5 s.
+bs_stop_services() {
   local svc
   for svc in gateway ranking candidate feature ingest; do
     [ -n "${PID[$svc]:-}" ] && kill -TERM "${PID[$svc]}" 2>/dev/null || true
@@ -94,7 +96,13 @@ bs_stop() {
       for _ in $(seq 1 100); do kill -0 "${PID[$svc]}" 2>/dev/null || break; sleep 0.05; done
       kill -KILL "${PID[$svc]}" 2>/dev/null || true
       wait "${PID[$svc]}" 2>/dev/null || true
+      PID[$svc]=""
     fi
   done
+}
+
+# bs_stop: the services (bs_stop_services), then PostgreSQL.
+bs_stop() {
+  bs_stop_services
   "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
 }

@@ -1,36 +1,59 @@
 #!/usr/bin/env bash
-# bench/serving/run.sh [--short] [--fresh-db]: recommendation serving speed of the full stack on
-# this machine, and the freshness of events.
+# bench/serving/run.sh [--short] [--fresh-db] [--retrain]: recommendation serving speed of the
+# system that ships (the two-stage model published by `rs-train pipeline`, as scripts/up.sh
+# does), cold and warm, and the freshness of events.
 #
 # Starts a private PostgreSQL cluster, applies the migrations, generates a shop with
-# `rs-train generate` (BS_USERS users, BS_ITEMS items; kept between runs in $WORK unless
-# --fresh-db or other sizes are asked for), starts the five services on private ports, waits
-# for /readyz, warms up, then for every connection count in BS_CONNS runs BS_REPEAT times
-#   wrk -t2 -c<C> -d<BS_DURATION>s --latency -s bench/serving/recs.lua
-# (random users 1..BS_USERS, k=BS_K) and prints one markdown row per run: req/s, p50, p90, p99,
-# p99.9, max, non-2xx, degraded answers, socket errors, each service's CPU use and the load
-# average. Then rs-serving-fresh posts BS_FRESH_N events for brand-new users and reports how
-# long until their recommendations change (p50/p90/p99). Everything started is stopped at exit.
+# `rs-train generate` (BS_USERS customers, BS_ITEMS items; kept between runs in $WORK unless
+# --fresh-db or other sizes are asked for), trains and publishes a model version with
+#   rs-train pipeline --dsn DSN --models-dir $WORK/models $BS_PIPELINE_ARGS
+# (kept between runs with the shop; --retrain trains a new one) and refuses to measure unless
+# the active version is a two-stage model with its ranker. Then it starts the five services on
+# private ports serving that version and measures, for every connection count C:
+#   cold: the services freshly (re)started, every customer 1..BS_USERS once, in turn, over C
+#         keep-alive connections (rs-serving-fresh --warm-users: the feature service loads each
+#         history from PostgreSQL on first sight, candidate and ranking see each user once);
+#   warm: after the cold passes and BS_WARMUP s of load, BS_REPEAT runs of
+#         wrk -t2 -c<C> -d<BS_DURATION>s --latency -s bench/serving/recs.lua (random customers).
+# Between the two it checks the answers (check_answers.py, explain=1 for BS_CHECK customers):
+# every answer is ranked by the learned ranker (explain's ranking.ranker == "xgboost") with
+# the published version, every retrieval source that applies to the version (covisit,
+# bought_together, category, popular; als when it has item factors, itemknn when it has
+# neighbours, metadata when the catalog has items the version does not know) produced
+# candidates, and every ranker source rs-candidate serves (the manifest's, without ease) reached
+# the ranker. One markdown row per pass: req/s, p50/p90/p99/p99.9/max latency, non-2xx,
+# degraded, socket errors, CPU ms per answered request of each service and of the private
+# PostgreSQL (CPU time of the process / requests: the least noisy number on a shared machine),
+# their sum over the five services, how busy the whole machine was and the load average.
+# Then rs-serving-fresh posts BS_FRESH_N events for brand-new customers and reports how long
+# until their recommendations change (p50/p90/p99). Everything started is stopped at exit.
 #
-# --short (CI): 1,000 users and 3,000 items, c16 for 5 s, 20 freshness events; fails only on
-# errors (non-2xx, socket errors, events that never show), never on timings.
+# Exit status 1 on any non-2xx answer, socket error, timeout, failed check, freshness event
+# that never showed or service that died; timings never fail it.
 #
-# Environment: BUILD (build), RS_TRAIN (rs-train binary), WORK (var/bench-serving[-short]),
-# BS_USERS (10000), BS_ITEMS (20000), BS_CONNS ("16 32 64"), BS_DURATION (20), BS_REPEAT (1),
-# BS_WARMUP (5), BS_K (10), BS_FRESH_N (200), BS_TRANSPORT (tcp | ipc: the four rs_rpc hops over
-# Unix sockets), BS_AUTH (key: every request sends the benchmark's API key, made with
-# `rs-gateway apikey create` into $WORK/api-key; token: the admin token RS_ADMIN_TOKEN instead,
-# to compare what the key check costs), BS_PG_PORT (25470), BS_PORT (27500: ingest +1, pub +2, feature +3,
-# candidate +4, ranking +5, HTTP +80). Any RS_* variable set by the caller reaches the services
-# (e.g. RS_GATEWAY_THREADS=8, RS_CANDIDATE_WORKERS=2, RS_GATEWAY_ACCESS_LOG=0).
+# --short (CI): 1,000 customers, 3,000 items, cold pass and 5 s warm at c16, 20 freshness
+# events (~1 min with the pipeline's training on a fresh database).
+#
+# Environment: BUILD (build), RS_TRAIN (rs-train binary), BS_FRESH_BIN (rs-serving-fresh; the
+# build's), WORK (var/bench-serving[-short]),
+# BS_USERS (10000), BS_ITEMS (20000), BS_PIPELINE_ARGS ("--quick --models two-stage"),
+# BS_CONNS ("4 8 16"), BS_COLD_CONNS (BS_CONNS; "" = no cold pass), BS_DURATION (15),
+# BS_REPEAT (1), BS_WARMUP (5), BS_CHECK (100), BS_K (10), BS_FRESH_N (200), BS_TRANSPORT
+# (tcp | ipc: the four rs_rpc hops over Unix sockets), BS_AUTH (key: every request sends the
+# benchmark's API key, made with `rs-gateway apikey create` into $WORK/api-key; token: the admin
+# token RS_ADMIN_TOKEN instead, to compare what the key check costs), BS_PG_PORT (25470),
+# BS_PORT (27500: ingest +1, pub +2, feature +3, candidate +4, ranking +5, HTTP +80). Any RS_*
+# variable set by the caller reaches the services (e.g. RS_GATEWAY_THREADS=8,
+# RS_CANDIDATE_WORKERS=2, RS_GATEWAY_ACCESS_LOG=0). Run it under `flock /tmp/rs-serving.lock`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/bench/serving"
-SHORT=0; FRESH_DB=0
+SHORT=0; FRESH_DB=0; RETRAIN=0
 for a in "$@"; do
   case "$a" in
     --short) SHORT=1 ;;
     --fresh-db) FRESH_DB=1 ;;
+    --retrain) RETRAIN=1 ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -39,16 +62,21 @@ if [ $SHORT -eq 1 ]; then
   WORK="${WORK:-$ROOT/var/bench-serving-short}"
   USERS="${BS_USERS:-1000}"; ITEMS="${BS_ITEMS:-3000}"; CONNS="${BS_CONNS:-16}"
   DURATION="${BS_DURATION:-5}"; WARMUP="${BS_WARMUP:-2}"; FRESH_N="${BS_FRESH_N:-20}"
+  CHECK="${BS_CHECK:-40}"
 else
   WORK="${WORK:-$ROOT/var/bench-serving}"
-  USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"; CONNS="${BS_CONNS:-16 32 64}"
-  DURATION="${BS_DURATION:-20}"; WARMUP="${BS_WARMUP:-5}"; FRESH_N="${BS_FRESH_N:-200}"
+  USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"; CONNS="${BS_CONNS:-4 8 16}"
+  DURATION="${BS_DURATION:-15}"; WARMUP="${BS_WARMUP:-5}"; FRESH_N="${BS_FRESH_N:-200}"
+  CHECK="${BS_CHECK:-100}"
 fi
+COLD_CONNS="${BS_COLD_CONNS-$CONNS}"
+PIPELINE_ARGS="${BS_PIPELINE_ARGS:---quick --models two-stage}"
 REPEAT="${BS_REPEAT:-1}"; K="${BS_K:-10}"; TRANSPORT="${BS_TRANSPORT:-tcp}"
 PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
 RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
 DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
 HTTP="127.0.0.1:$((PORT + 80))"; URL="http://$HTTP"
+MODELS="$WORK/models"
 SERVICES=(ingest feature candidate ranking gateway)
 declare -A PID=()
 mkdir -p "$WORK/log" "$WORK/run"
@@ -62,6 +90,49 @@ trap bs_stop EXIT
 if [ $FRESH_DB -eq 1 ]; then bs_shop fresh; else bs_shop; fi
 bs_apikey
 
+# --- the model version: rs-train pipeline, kept with the shop -------------------------------
+q() { psql "$DSN" -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
+model_marker="users=$USERS items=$ITEMS pipeline=$PIPELINE_ARGS"
+active="$(q "select version from model_versions where active")"
+if [ "$BS_GENERATED" = 1 ] || [ $RETRAIN -eq 1 ] || [ -z "$active" ] ||
+   [ "$(cat "$MODELS/bench-model" 2>/dev/null)" != "$model_marker" ] || [ ! -d "$MODELS/$active" ]; then
+  say "== training and publishing: rs-train pipeline $PIPELINE_ARGS (log: $WORK/log/pipeline.log)"
+  rm -rf "$MODELS"; mkdir -p "$MODELS"
+  q "delete from model_versions" >/dev/null
+  t0=$(date +%s)
+  # shellcheck disable=SC2086  # PIPELINE_ARGS is a list of flags
+  "$RS_TRAIN" pipeline --dsn "$DSN" --models-dir "$MODELS" $PIPELINE_ARGS >"$WORK/log/pipeline.log" 2>&1 \
+    || { tail -n 20 "$WORK/log/pipeline.log" >&2; say "$ME: rs-train pipeline failed"; exit 1; }
+  say "   $(tail -n 1 "$WORK/log/pipeline.log") ($(( $(date +%s) - t0 )) s)"
+  echo "$model_marker" >"$MODELS/bench-model"
+  active="$(q "select version from model_versions where active")"
+fi
+VERSION="$active"
+[ -n "$VERSION" ] && [ -f "$MODELS/$VERSION/manifest.json" ] \
+  || { say "$ME: no active model version with a folder in $MODELS"; exit 1; }
+# what the version is and which sources apply to it (see the header)
+read -r KIND RANKER_SOURCES HAS_FACTORS HAS_NB MODEL_ITEMS < <(python3 - "$MODELS/$VERSION" <<'EOF'
+import json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "manifest.json")))
+pub = m.get("published") or {}
+rk = pub.get("ranker") or {}
+srcs = ",".join(s for s in rk.get("sources") or [] if s != "ease") or "-"
+print(m.get("model", "?"), srcs, int(bool(pub.get("item_factors"))), int(bool(pub.get("neighbours"))),
+      (m.get("data") or {}).get("items", 0))
+EOF
+)
+if [ "$KIND" != two-stage ] || [ ! -f "$MODELS/$VERSION/ranker.json" ] || [ "$RANKER_SOURCES" = - ]; then
+  say "$ME: the active version $VERSION is a \"$KIND\" model without a served learned ranker, not" \
+      "the two-stage model this benchmark measures (pipeline args: $PIPELINE_ARGS; --retrain)"
+  exit 1
+fi
+SOURCES="covisit,bought_together,category,popular"
+[ "$HAS_FACTORS" = 1 ] && SOURCES="$SOURCES,als"
+[ "$HAS_NB" = 1 ] && SOURCES="$SOURCES,itemknn"
+CATALOG_ITEMS="$(q "select count(*) from items where available")"
+[ "$CATALOG_ITEMS" -gt "$MODEL_ITEMS" ] && SOURCES="$SOURCES,metadata"
+
 # --- services -------------------------------------------------------------------------------
 if [ "$TRANSPORT" = ipc ]; then
   ep() { echo "ipc://$WORK/run/$1.sock"; }
@@ -71,8 +142,26 @@ fi
 export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
 export RS_INGEST_URL="$(ep ingest 1)" RS_INGEST_PUB_URL="$(ep pub 2)" RS_FEATURE_URL="$(ep feature 3)"
 export RS_CANDIDATE_URL="$(ep candidate 4)" RS_RANKING_URL="$(ep ranking 5)"
-export RS_INGEST_SPOOL_DIR="$WORK/spool"
+export RS_INGEST_SPOOL_DIR="$WORK/spool" RS_MODEL_DIR="$MODELS"
+
+# wait_model: until an answer (for a customer id nobody has: no cache is warmed) names the
+# version and was ranked by the learned ranker (the services load the version in the
+# background after /readyz); 60 s at most.
+wait_model() {
+  local u=$((USERS + 1000000)) body
+  for _ in $(seq 1 600); do
+    body="$(curl -sS -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$u/recommendations?k=1&explain=1" 2>/dev/null || true)"
+    if grep -q "\"model_version\":\"$VERSION\"" <<<"$body" && grep -q '"ranker":"xgboost"' <<<"$body" &&
+       ! grep -q '"degraded":true' <<<"$body"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  say "$ME: the services never served $VERSION with the learned ranker: $body"
+  exit 1
+}
 bs_start
+wait_model
 
 # --- load -----------------------------------------------------------------------------------
 cpu_ticks() {  # utime+stime of a pid in clock ticks
@@ -87,59 +176,91 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + 
 export BS_USERS="$USERS" BS_K="$K"
 HZ="$(getconf CLK_TCK)"
 fail=0
+declare -A COLD_RPS=() WARM_RPS=() WARM_P99=()
 
-# Warm-up: every user once (the feature service loads a user's history from PostgreSQL on first
-# sight; afterwards the event stream keeps it current), then BS_WARMUP seconds of random load.
-say "== warm-up: all $USERS users once, then wrk -c16 -d${WARMUP}s"
-"$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns 8 --key-file "$WORK/api-key" >"$WORK/log/warmup.txt" 2>&1 \
-  || { say "run.sh: warm-up failed: $(cat "$WORK/log/warmup.txt")"; fail=1; }
-say "   $(cat "$WORK/log/warmup.txt")"
-wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >>"$WORK/log/warmup.txt" 2>&1 || true
+# measured LABEL C CMD...: runs CMD (which prints a RESULT line), prints the row.
+measured() {
+  local label="$1" c="$2" svc d dsum=0 cpu="" out res la0 la1 pg0 pg1 b0 a0 b1 a1
+  shift 2
+  declare -A t0c=()
+  for svc in "${SERVICES[@]}"; do t0c[$svc]=$(cpu_ticks "${PID[$svc]}"); done
+  pg0=$(pg_ticks); read -r b0 a0 < <(busy_ticks)
+  la0="$(loadavg)"
+  out="$("$@" 2>&1)" || true
+  echo "$out" >>"$WORK/log/$label-c$c.txt"
+  la1="$(loadavg)"
+  pg1=$(pg_ticks); read -r b1 a1 < <(busy_ticks)
+  res="$(grep '^RESULT' <<<"$out" || true)"
+  if [ -z "$res" ]; then say "$ME: $label c$c failed: $out"; fail=1; return; fi
+  kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $res"; }
+  local n; n="$(kv requests)"
+  ms() { awk -v d="$1" -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.3f", (n > 0 ? 1000 * d / hz / n : 0) }'; }
+  for svc in gateway feature candidate ranking ingest; do
+    d=$(( $(cpu_ticks "${PID[$svc]}") - ${t0c[$svc]} )); dsum=$((dsum + d))
+    cpu="$cpu${cpu:+ / }$(ms "$d")"
+  done
+  cpu="$cpu / $(ms $((pg1 - pg0)))"
+  local busy; busy="$(awk -v b="$((b1 - b0))" -v a="$((a1 - a0))" 'BEGIN { printf "%.0f", (a > 0 ? 100 * b / a : 0) }')"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | **%s** | %s | %s -> %s |\n' \
+    "$label" "$c" "$(kv rps)" "$(kv p50_ms)" "$(kv p90_ms)" "$(kv p99_ms)" "$(kv p999_ms)" \
+    "$(kv max_ms)" "$(kv non2xx)" "$(kv degraded)" "$(( $(kv sock_errors) + $(kv timeouts) ))" \
+    "$cpu" "$(ms "$dsum")" "$busy" "$la0" "$la1"
+  if [ "$(kv non2xx)" != 0 ] || [ "$(kv sock_errors)" != 0 ] || [ "$(kv timeouts)" != 0 ]; then fail=1; fi
+  if [ "$label" = cold ]; then COLD_RPS[$c]="$(kv rps)"; else WARM_RPS[$c]="${WARM_RPS[$c]:-} $(kv rps)"; WARM_P99[$c]="${WARM_P99[$c]:-} $(kv p99_ms)"; fi
+}
 
 echo "Serving benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)),"
-echo "commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $USERS users, $ITEMS items, $NEVENTS events, k=$K, transport $TRANSPORT."
+echo "commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes'), binaries $BUILD, $USERS customers, $ITEMS items, $NEVENTS events, k=$K, transport $TRANSPORT."
+echo "Model: $VERSION ($KIND, ranker sources served: $RANKER_SOURCES; rs-train pipeline $PIPELINE_ARGS)."
 echo "Settings: $(env | grep -E '^RS_(GATEWAY_(THREADS|ACCESS_LOG|DEADLINE_MS)|[A-Z]+_WORKERS|LOG_LEVEL)=' | sort | tr '\n' ' ')BS_AUTH=${BS_AUTH:-key}"
 echo
-echo "| wrk | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | non-2xx | degraded | sock err | CPU% gw/feat/cand/rank/ingest/pg | CPU ms/req | machine busy % | load before -> after |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| pass | conns | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | non-2xx | degraded | sock err | CPU ms/req gw / feat / cand / rank / ingest / pg | CPU ms/req 5 services | machine busy % | load before -> after |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+first=1
+for c in $COLD_CONNS; do
+  if [ $first -eq 0 ]; then  # every cold pass starts from freshly started services
+    bs_stop_services
+    bs_start append
+    wait_model
+  fi
+  first=0
+  measured cold "$c" "$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns "$c" --key-file "$WORK/api-key"
+done
+if [ -z "$COLD_CONNS" ]; then  # no cold pass: warm every customer once before the checks
+  "$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns 8 --key-file "$WORK/api-key" >"$WORK/log/warmup.txt" 2>&1 \
+    || { say "$ME: warm-up failed: $(head -n 1 "$WORK/log/warmup.txt")"; fail=1; }
+fi
+
+chk="$(python3 "$HERE/check_answers.py" --url "$URL" --key-file "$WORK/api-key" --users "$USERS" \
+  --sample "$CHECK" --k "$K" --version "$VERSION" --sources "$SOURCES" --ranker-sources "$RANKER_SOURCES" 2>"$WORK/log/check.txt")" \
+  || { say "$ME: the answers are not what this benchmark measures:"; cat "$WORK/log/check.txt" >&2; fail=1; }
+
+wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >>"$WORK/log/warmup.txt" 2>&1 || true
 for c in $CONNS; do
-  for r in $(seq 1 "$REPEAT"); do
-    declare -A t0c=()
-    for svc in "${SERVICES[@]}"; do t0c[$svc]=$(cpu_ticks "${PID[$svc]}"); done
-    pg0=$(pg_ticks); read -r b0 a0 < <(busy_ticks)
-    la0="$(loadavg)"
-    out="$(wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$HERE/recs.lua" "$URL" 2>&1)" || true
-    echo "$out" >>"$WORK/log/wrk-c$c.txt"
-    la1="$(loadavg)"
-    pg1=$(pg_ticks); read -r b1 a1 < <(busy_ticks)
-    res="$(grep '^RESULT' <<<"$out" || true)"
-    if [ -z "$res" ]; then say "run.sh: wrk failed: $out"; fail=1; continue; fi
-    kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $res"; }
-    cpu=""; dsum=0
-    for svc in gateway feature candidate ranking ingest; do
-      d=$(( $(cpu_ticks "${PID[$svc]}") - ${t0c[$svc]} )); dsum=$((dsum + d))
-      cpu="$cpu${cpu:+/}$(awk -v d="$d" -v hz="$HZ" -v s="$(kv seconds)" 'BEGIN { printf "%.0f", 100 * d / hz / s }')"
-    done
-    cpu="$cpu/$(awk -v d="$((pg1 - pg0))" -v hz="$HZ" -v s="$(kv seconds)" 'BEGIN { printf "%.0f", 100 * d / hz / s }')"
-    msreq="$(awk -v d="$dsum" -v hz="$HZ" -v n="$(kv requests)" 'BEGIN { printf "%.2f", (n > 0 ? 1000 * d / hz / n : 0) }')"
-    busy="$(awk -v b="$((b1 - b0))" -v a="$((a1 - a0))" 'BEGIN { printf "%.0f", (a > 0 ? 100 * b / a : 0) }')"
-    printf '| -t2 -c%s -d%ss | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s -> %s |\n' \
-      "$c" "$DURATION" "$(kv rps)" "$(kv p50_ms)" "$(kv p90_ms)" "$(kv p99_ms)" "$(kv p999_ms)" \
-      "$(kv max_ms)" "$(kv non2xx)" "$(kv degraded)" "$(( $(kv sock_errors) + $(kv timeouts) ))" \
-      "$cpu" "$msreq" "$busy" "$la0" "$la1"
-    if [ "$(kv non2xx)" != 0 ] || [ "$(kv sock_errors)" != 0 ] || [ "$(kv timeouts)" != 0 ]; then fail=1; fi
+  for _ in $(seq 1 "$REPEAT"); do
+    measured warm "$c" wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$HERE/recs.lua" "$URL"
   done
 done
+echo
+echo "Checked: $chk"
+summary=""
+for c in $CONNS; do
+  best="$(tr ' ' '\n' <<<"${WARM_RPS[$c]:-}" | sort -g | tail -n 1)"
+  [ -n "$best" ] || continue
+  summary="$summary${summary:+; }c$c warm $best req/s (p99 $(xargs <<<"${WARM_P99[$c]}" | tr ' ' '/') ms)"
+  [ -n "${COLD_RPS[$c]:-}" ] && summary="$summary, cold $(awk -v a="${COLD_RPS[$c]}" -v b="$best" 'BEGIN { printf "%.0f req/s = %.2f x warm", a, a / b }')"
+done
+echo "Summary: $summary."
 
 # --- freshness ------------------------------------------------------------------------------
 echo
 fr="$("$FRESH_BIN" --url "$URL" --n "$FRESH_N" --k "$K" --key-file "$WORK/api-key")" || fail=1
-echo "Freshness (POST /v1/events returned -> recommendations changed), $FRESH_N new users, one view each:"
+echo "Freshness (POST /v1/events returned -> recommendations changed), $FRESH_N new customers, one view each:"
 echo "\`$fr\`"
 for svc in "${SERVICES[@]}"; do
-  kill -0 "${PID[$svc]}" 2>/dev/null || { say "run.sh: rs-$svc died during the run"; fail=1; }
+  kill -0 "${PID[$svc]}" 2>/dev/null || { say "$ME: rs-$svc died during the run"; fail=1; }
 done
 if [ $fail -ne 0 ]; then
-  say "run.sh: FAILED (errors above; logs in $WORK/log)"
+  say "$ME: FAILED (errors above; logs in $WORK/log)"
   exit 1
 fi

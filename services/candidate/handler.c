@@ -5,6 +5,7 @@
 
 #include "candidate.h"
 #include "candidate.pb-c.h"
+#include "ranker_in.h"
 #include "rs_err.h"
 #include "rs_time.h"
 
@@ -73,14 +74,42 @@ cand_filtered_pb(rs_rpc_call *call, const cand_filtered *fl, Rs__CandidatesRespo
 	return 0;
 }
 
+/* CandidatesResponse.ranker_sources and every candidate's ranker_scores / ranker_ranks. */
+static int
+cand_rin_pb(rs_rpc_call *call, const cand_rin *rin, Rs__Candidate **cs, size_t n,
+            Rs__CandidatesResponse *resp)
+{
+	Rs__SourceStats **sp = rs_arena_alloc(call->arena, (size_t) rin->ns * sizeof(*sp));
+	Rs__SourceStats *ss = rs_arena_alloc(call->arena, (size_t) rin->ns * sizeof(*ss));
+	if (sp == NULL || ss == NULL)
+		return RS_ENOMEM;
+	for (int j = 0; j < rin->ns; j++) {
+		rs__source_stats__init(&ss[j]);
+		ss[j].source = (char *) rin->name[j];
+		ss[j].top = rin->stat[j].top;
+		ss[j].low = rin->stat[j].low;
+		ss[j].count = rin->stat[j].count;
+		sp[j] = &ss[j];
+	}
+	resp->ranker_sources = sp;
+	resp->n_ranker_sources = (size_t) rin->ns;
+	for (size_t i = 0; i < n; i++) {
+		cs[i]->n_ranker_scores = cs[i]->n_ranker_ranks = (size_t) rin->ns;
+		cs[i]->ranker_scores = &rin->score[i * (size_t) rin->ns];
+		cs[i]->ranker_ranks = &rin->rank[i * (size_t) rin->ns];
+	}
+	return 0;
+}
+
 static void
 cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, const cand_result *res,
-           size_t n, const cand_stat *stats, const cand_filtered *filtered)
+           size_t n, const cand_stat *stats, const cand_filtered *filtered, const cand_rin *rin)
 {
 	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
 	Rs__ResponseHeader h;
 	Rs__Candidate **cs = cand_to_pb(call, snap, res, n);
-	if (cs == NULL) {
+	if (cs == NULL ||
+	    (rin != NULL && rin->ns > 0 && cand_rin_pb(call, rin, cs, n, &resp) != 0)) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 		return;
 	}
@@ -218,10 +247,17 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 	if (model != NULL && req->embedding_version != NULL && req->embedding_version[0] != '\0' &&
 	    strcmp(req->embedding_version, rs_model_version(model)) != 0)
 		mi.n_emb = 0; /* computed with another version's factors (a switch in progress) */
-	if (cand_retrieve_ex(snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n) != 0)
-		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+	cand_rin rin;
+	int rv = cand_retrieve_ex(snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n);
+	if (rv == 0 && join != NULL) /* the learned ranker's inputs, for this version */
+		rv = cand_rin_build(model, snap, h, req->n_recent, res, n, stats,
+		                    mi.n_emb > 0 && mi.n_emb == rs_model_factors(model),
+		                    call->arena, &rin);
+	if (rv != 0)
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "%s", rs_strerror(rv));
 	else
-		cand_reply(call, snap, join != NULL ? model : NULL, res, n, stats, filtered);
+		cand_reply(call, snap, join != NULL ? model : NULL, res, n, stats, filtered,
+		           join != NULL ? &rin : NULL);
 	cand_join_unref(join);
 	rs_model_unref(model);
 	cand_snap_unref(snap);
@@ -277,7 +313,7 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 	                 : cand_similar_ex(snap, &mi, (uint32_t) idx, k, res, &n)) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
-		cand_reply(call, snap, join != NULL ? model : NULL, res, n, NULL, NULL);
+		cand_reply(call, snap, join != NULL ? model : NULL, res, n, NULL, NULL, NULL);
 	cand_join_unref(join);
 	rs_model_unref(model);
 	cand_snap_unref(snap);

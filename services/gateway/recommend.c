@@ -62,8 +62,9 @@ typedef struct rec_hop {
 } rec_hop;
 
 /* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable.
- * tail (tail_len bytes, may be NULL) is appended to the packed msg: fields passed through as
- * bytes. With desc NULL the answer is not unpacked: hop->h_raw holds its bytes. */
+ * tail (tail_len bytes, may be NULL) is appended to the packed msg: a field of msg's message
+ * packed already (RankRequest.retrieval). With desc NULL the answer is not unpacked:
+ * hop->h_raw holds its bytes. */
 static int
 rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__RequestHeader *hdr,
          const ProtobufCMessageDescriptor *desc, int budget_ms, gw_req *req, rec_hop *hop,
@@ -138,20 +139,14 @@ rec_budget(int64_t deadline, double share)
 	return b < 1 && left > 0 ? 1 : b;
 }
 
-/* candidate's answer read as bytes: the header unpacked, the candidate list located but not
- * unpacked. The list goes on to ranking as bytes (rc_tail: CandidatesResponse.candidates (2)
- * as RankRequest.candidates (5) and source_stats (3) as RankRequest.source_stats (7)); only
- * the candidates of the items shown are unpacked, unless a path needs the whole answer. */
+/* candidate's answer read as bytes: the header unpacked and the candidates counted, not
+ * unpacked. It goes on to ranking as it came (RankRequest.retrieval); the whole answer is
+ * unpacked only by the paths that render candidates themselves (explain, no ranking). */
 typedef struct rec_cands {
 	const uint8_t *rc_raw;
 	size_t rc_raw_len;
 	Rs__ResponseHeader *rc_header;
-	size_t rc_n;
-	const uint8_t **rc_data; /* each candidate's bytes */
-	size_t *rc_len;
-	int64_t *rc_item;
-	uint8_t *rc_tail;
-	size_t rc_tail_len;
+	size_t rc_n; /* candidates */
 } rec_cands;
 
 /* Returns 0, RS_EPROTO (malformed answer) or RS_ENOMEM. */
@@ -160,7 +155,6 @@ rec_cands_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_cands *rc)
 {
 	const uint8_t *p = raw, *end = raw + len;
 	rs_pbw_field f;
-	size_t tail = 0, i = 0;
 	int rv;
 
 	memset(rc, 0, sizeof(*rc));
@@ -172,44 +166,28 @@ rec_cands_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_cands *rc)
 			        rs__response_header__unpack(rs_arena_pb(arena), f.f_len, f.f_data);
 			if (rc->rc_header == NULL)
 				return RS_EPROTO;
-		} else if ((f.f_num == 2 || f.f_num == 3) && f.f_type == RS_PBW_LEN) {
+		} else if (f.f_num >= 2 && f.f_num <= 5 && f.f_type == RS_PBW_LEN) {
 			rc->rc_n += f.f_num == 2;
-			tail += f.f_len + 11;
-		} else if (f.f_num <= 3) {
+		} else if (f.f_num <= 5) {
 			return RS_EPROTO;
 		}
 	}
-	if (rv != 0)
-		return RS_EPROTO;
-	rc->rc_data = rs_arena_alloc(arena, (rc->rc_n + 1) * sizeof(*rc->rc_data));
-	rc->rc_len = rs_arena_alloc(arena, (rc->rc_n + 1) * sizeof(*rc->rc_len));
-	rc->rc_item = rs_arena_alloc(arena, (rc->rc_n + 1) * sizeof(*rc->rc_item));
-	rc->rc_tail = rs_arena_alloc(arena, tail + 1);
-	if (rc->rc_data == NULL || rc->rc_len == NULL || rc->rc_item == NULL || rc->rc_tail == NULL)
+	return rv != 0 ? RS_EPROTO : 0;
+}
+
+/* RankRequest.retrieval (field 9): the candidate answer's bytes as the embedded message, after
+ * the packed rest of the request. *out points into the arena. */
+static int
+rec_retrieval_field(rs_arena *arena, const rec_cands *rc, uint8_t **out, size_t *n)
+{
+	uint8_t *p = rs_arena_alloc(arena, rc->rc_raw_len + 11);
+	if (p == NULL)
 		return RS_ENOMEM;
-	for (p = raw; rs_pbw_next(&p, end, &f) == 1;) {
-		if (f.f_num != 2 && f.f_num != 3)
-			continue;
-		uint8_t *o = rc->rc_tail + rc->rc_tail_len;
-		*o++ = f.f_num == 2 ? (5 << 3) | RS_PBW_LEN : (7 << 3) | RS_PBW_LEN;
-		o += rs_pbw_put_varint(o, f.f_len);
-		memcpy(o, f.f_data, f.f_len);
-		rc->rc_tail_len = (size_t) (o + f.f_len - rc->rc_tail);
-		if (f.f_num == 3)
-			continue;
-		/* Candidate.item_id (1); protobuf-c writes it first. */
-		const uint8_t *q = f.f_data, *qe = f.f_data + f.f_len;
-		rs_pbw_field g;
-		rc->rc_item[i] = 0;
-		while (rs_pbw_next(&q, qe, &g) == 1)
-			if (g.f_num == 1 && g.f_type == RS_PBW_VARINT) {
-				rc->rc_item[i] = (int64_t) g.f_varint;
-				break;
-			}
-		rc->rc_data[i] = f.f_data;
-		rc->rc_len[i] = f.f_len;
-		i++;
-	}
+	p[0] = (9 << 3) | RS_PBW_LEN;
+	*n = 1 + rs_pbw_put_varint(p + 1, rc->rc_raw_len);
+	memcpy(p + *n, rc->rc_raw, rc->rc_raw_len);
+	*n += rc->rc_raw_len;
+	*out = p;
 	return 0;
 }
 
@@ -218,17 +196,6 @@ static Rs__CandidatesResponse *
 rec_cands_unpack(rs_arena *arena, const rec_cands *rc)
 {
 	return rs__candidates_response__unpack(rs_arena_pb(arena), rc->rc_raw_len, rc->rc_raw);
-}
-
-/* The candidate of item, unpacked, or NULL. */
-static const Rs__Candidate *
-rec_cands_find(rs_arena *arena, const rec_cands *rc, int64_t item)
-{
-	for (size_t i = 0; i < rc->rc_n; i++)
-		if (rc->rc_item[i] == item)
-			return rs__candidate__unpack(rs_arena_pb(arena), rc->rc_len[i],
-			                             rc->rc_data[i]);
-	return NULL;
 }
 
 static const char *
@@ -728,9 +695,16 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 	}
 
-	/* 3. ranking: second stage over the candidates, passed on as bytes. With explain, every
-	 * candidate sent comes back with its features and their contributions. */
+	/* 3. ranking: second stage over candidate's answer, passed on as it came. With explain,
+	 * every candidate sent comes back with its features and their contributions. */
 	Rs__RankResponse *ranked = NULL;
+	uint8_t *retrieval = NULL;
+	size_t retrieval_len = 0;
+	if (!from_popular && rc.rc_n > 0 &&
+	    rec_retrieval_field(req->r_arena, &rc, &retrieval, &retrieval_len) != 0) {
+		gw_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
 	if (!from_popular && rc.rc_n > 0) {
 		Rs__RequestHeader rhdr = RS__REQUEST_HEADER__INIT;
 		Rs__RankRequest rreq = RS__RANK_REQUEST__INIT;
@@ -746,7 +720,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 		if (rec_call(srv, GW_RANKING, RS__METHOD__METHOD_RANK, &rreq.base, &rhdr,
 		             &rs__rank_response__descriptor, rec_budget(deadline, 1.0), req, &rh,
-		             rc.rc_tail, rc.rc_tail_len))
+		             retrieval, retrieval_len))
 			ranked = rh.h_resp;
 		else if (rec_version_missing(req, version, &rh))
 			return;
@@ -806,9 +780,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		for (size_t i = 0; i < ranked->n_items && i < (size_t) k; i++) {
 			if (i > 0)
 				gw_jw_lit(&w, ",");
-			gw_render_ranked(
-			        &w, ranked->items[i],
-			        rec_cands_find(req->r_arena, &rc, ranked->items[i]->item_id));
+			gw_render_ranked(&w, ranked->items[i]);
 		}
 	} else {
 		rec_render_candidates(&w, cands, k);

@@ -120,35 +120,11 @@ render_item(gw_jw *w, int64_t item_id, float score, const char *reason, const ch
 	gw_jw_lit(w, "]}");
 }
 
-static int
-str_empty(const char *s)
-{
-	return s == NULL || s[0] == '\0';
-}
-
 void
-gw_render_ranked(gw_jw *w, const Rs__RankedItem *it, const Rs__Candidate *fill)
+gw_render_ranked(gw_jw *w, const Rs__RankedItem *it)
 {
-	const char *title = it->title, *category = it->category;
-	double price = it->price;
-	Rs__SourceScore *const *src = it->sources;
-	size_t nsrc = it->n_sources;
-	if (fill != NULL) {
-		if (str_empty(title))
-			title = fill->title;
-		if (str_empty(category))
-			category = fill->category;
-		if (price == 0)
-			price = fill->price;
-		if (nsrc == 0) {
-			src = fill->sources;
-			nsrc = fill->n_sources;
-		}
-	}
-	const char *reason = it->reason;
-	if (str_empty(reason) && fill != NULL)
-		reason = gw_candidate_reason(fill);
-	render_item(w, it->item_id, it->score, reason, title, category, price, src, nsrc);
+	render_item(w, it->item_id, it->score, it->reason, it->title, it->category, it->price,
+	            it->sources, it->n_sources);
 }
 
 const char *

@@ -27,9 +27,9 @@ json_t *gw_json_ms(double ms);
 /* gw_render_sources: [{"source","score","rank"[,"because_item"]}] */
 json_t *gw_render_sources(Rs__SourceScore *const *s, size_t n);
 
-/* gw_render_ranked: one response item from the ranker, appended to w. Title/category/price/
- * sources the ranker left empty are taken from fill (the same item's candidate), if given. */
-void gw_render_ranked(gw_jw *w, const Rs__RankedItem *it, const Rs__Candidate *fill);
+/* gw_render_ranked: one response item from the ranker, appended to w as it came (ranking
+ * fills title, category, price and the candidate's sources: proto/ranking.proto). */
+void gw_render_ranked(gw_jw *w, const Rs__RankedItem *it);
 
 /* gw_render_candidate: one response item from a candidate (fallback order), appended to w;
  * the reason is derived from its strongest source. */

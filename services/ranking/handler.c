@@ -69,6 +69,8 @@ cmp_order(const void *a, const void *b)
 static int
 rank_validate(rs_rpc_call *call, const Rs__RankRequest *req)
 {
+	const Rs__CandidatesResponse *cr = req->retrieval;
+	size_t nc = cr != NULL ? cr->n_candidates : 0;
 	if (req->user_id < 0) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "user_id must not be negative");
 		return RS_EINVAL;
@@ -78,16 +80,26 @@ rank_validate(rs_rpc_call *call, const Rs__RankRequest *req)
 		            RANK_MAX_K);
 		return RS_EINVAL;
 	}
-	if (req->n_candidates > RANK_MAX_CANDIDATES || req->n_recent > RANK_MAX_HISTORY) {
+	if (nc > RANK_MAX_CANDIDATES || req->n_recent > RANK_MAX_HISTORY) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
 		            "at most %d candidates and %d history events", RANK_MAX_CANDIDATES,
 		            RANK_MAX_HISTORY);
 		return RS_EINVAL;
 	}
-	for (size_t i = 0; i < req->n_candidates; i++) {
-		if (req->candidates[i]->item_id <= 0) {
+	for (size_t i = 0; i < nc; i++) {
+		const Rs__Candidate *c = cr->candidates[i];
+		if (c->item_id <= 0) {
 			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
 			            "candidate %zu has a non-positive item_id", i);
+			return RS_EINVAL;
+		}
+		if (c->n_ranker_scores != cr->n_ranker_sources ||
+		    c->n_ranker_ranks != cr->n_ranker_sources) {
+			rs_rpc_fail(
+			        call, RS__STATUS__STATUS_INVALID,
+			        "candidate %zu has %zu ranker scores and %zu ranks for %zu ranker "
+			        "sources",
+			        i, c->n_ranker_scores, c->n_ranker_ranks, cr->n_ranker_sources);
 			return RS_EINVAL;
 		}
 	}
@@ -177,7 +189,8 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	if ((scorer = rank_request_scorer(st, call, req->header, &vm)) == NULL)
 		return;
 	uint32_t k = req->k != 0 ? req->k : (uint32_t) st->rs_cfg.default_k;
-	size_t nc = req->n_candidates, nh = req->n_recent;
+	Rs__Candidate *const *cv = req->retrieval != NULL ? req->retrieval->candidates : NULL;
+	size_t nc = req->retrieval != NULL ? req->retrieval->n_candidates : 0, nh = req->n_recent;
 	rank_hist *hist = rs_arena_alloc(call->arena, (nh ? nh : 1) * sizeof(*hist));
 	rank_cand *cands = rs_arena_alloc(call->arena, (nc ? nc : 1) * sizeof(*cands));
 	id_title *ids = rs_arena_alloc(call->arena, (nc ? nc : 1) * sizeof(*ids));
@@ -190,7 +203,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 
 	/* De-duplicate candidates by id (the first occurrence wins). */
 	for (size_t i = 0; i < nc; i++)
-		ids[i] = (id_title){req->candidates[i]->item_id, req->candidates[i]->title, i};
+		ids[i] = (id_title){cv[i]->item_id, cv[i]->title, i};
 	qsort(ids, nc, sizeof(*ids), cmp_id_title);
 	char *dup = rs_arena_alloc(call->arena, nc ? nc : 1);
 	if (dup == NULL)
@@ -200,7 +213,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		if (ids[i].id == ids[i - 1].id)
 			dup[ids[i].pos] = 1;
 	for (size_t i = 0; i < nc; i++) {
-		const Rs__Candidate *c = req->candidates[i];
+		const Rs__Candidate *c = cv[i];
 		rank_cand *rc = &cands[n];
 		if (dup[i])
 			continue;
@@ -228,26 +241,26 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	}
 	if (rank_user_build(call->arena, hist, nh, cat, rs_now_ms(), &user) != 0)
 		goto nomem;
-	float *x = rs_arena_alloc(call->arena, (n ? n : 1) * RANK_NF * sizeof(float));
+	const rank_ranker *rk = scorer->ranker;
+	int nf = rk != NULL ? rank_ranker_nfeat(rk) : RANK_NF;
+	/* the rows the scorer reads: the learned ranker's, else the linear features (computed
+	 * only for the linear scorer; the contributions of the shown items feed the reasons) */
+	float *rx = rs_arena_alloc(call->arena, (n ? n : 1) * (size_t) nf * sizeof(float));
 	float *contrib = rs_arena_alloc(call->arena, (n ? n : 1) * RANK_NF * sizeof(float));
 	float *scores = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(float));
 	order *ord = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*ord));
-	if (x == NULL || contrib == NULL || scores == NULL || ord == NULL)
-		goto nomem;
-	rank_features_compute(&user, cands, n, x);
-	const rank_ranker *rk = scorer->ranker;
-	int nf = rk != NULL ? rank_ranker_nfeat(rk) : RANK_NF;
-	float *rx = x; /* the rows the scorer reads: the ranker's, else the linear features */
 	int64_t *because = NULL;
+	if (rx == NULL || contrib == NULL || scores == NULL || ord == NULL)
+		goto nomem;
+	double t_score = rs_mono_ms();
 	if (rk != NULL) {
 		const Rs__Candidate **cp = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*cp));
 		int missing = 0;
-		rx = rs_arena_alloc(call->arena, (n ? n : 1) * (size_t) nf * sizeof(float));
 		because = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*because));
-		if (cp == NULL || rx == NULL || because == NULL)
+		if (cp == NULL || because == NULL)
 			goto nomem;
 		for (size_t i = 0; i < n; i++)
-			cp[i] = req->candidates[from[i]];
+			cp[i] = cv[from[i]];
 		int rrv = rank_ranker_rows(rk, req, (const Rs__Candidate *const *) cp, n,
 		                           call->arena, rx, because, &missing);
 		if (rrv != 0) {
@@ -257,8 +270,9 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		}
 		if (missing > 0)
 			rs_metric_add(st->rs_missing_sources, (uint64_t) missing);
+	} else {
+		rank_features_compute(&user, cands, n, rx);
 	}
-	double t_score = rs_mono_ms();
 	int rv = rank_scorer_score(scorer, rx, n, scores, rk != NULL ? NULL : contrib);
 	if (rv != 0) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "scorer failed: %s",
@@ -276,17 +290,16 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		nout = req->explain_items < n ? req->explain_items : n;
 	float *ct = NULL; /* learned ranker: contributions of the rows shown, (nf + 1) each */
 	if (rk != NULL && nout > 0) {
-		/* contributions (approximate) only for the rows shown, mapped onto the reason
-		 * groups of the linear features */
+		/* contributions (approximate) only for the rows shown, which already have their
+		 * scores, mapped onto the reason groups of the linear features */
 		float *xt = rs_arena_alloc(call->arena, nout * (size_t) nf * sizeof(float));
-		float *st_ = rs_arena_alloc(call->arena, nout * sizeof(float));
 		ct = rs_arena_alloc(call->arena, nout * (size_t) (nf + 1) * sizeof(float));
-		if (xt == NULL || ct == NULL || st_ == NULL)
+		if (xt == NULL || ct == NULL)
 			goto nomem;
 		for (size_t r = 0; r < nout; r++)
 			memcpy(xt + r * (size_t) nf, rx + ord[r].i * (size_t) nf,
 			       (size_t) nf * sizeof(float));
-		if ((rv = rank_scorer_score(scorer, xt, nout, st_, ct)) != 0) {
+		if ((rv = rank_ranker_predict(rk, xt, nout, NULL, ct)) != 0) {
 			rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "scorer failed: %s",
 			            rs_strerror(rv));
 			goto out;
@@ -316,7 +329,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	title_ctx tctx = {ids, nc, cat};
 	for (size_t r = 0; r < nout; r++) {
 		size_t i = ord[r].i;
-		const Rs__Candidate *c = req->candidates[from[i]];
+		const Rs__Candidate *c = cv[from[i]];
 		Rs__RankedItem *it = &items[r];
 		char reason[256];
 		int64_t ci = rank_catalog_find(cat, c->item_id);

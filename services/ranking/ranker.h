@@ -24,6 +24,7 @@
 #include "rs_arena.h"
 #include "rs_model.h"
 #include "rs_rankfeat.h"
+#include "rs_ranksrc.h"
 
 typedef struct rank_ranker rank_ranker;
 
@@ -47,18 +48,22 @@ int rank_ranker_uses_forest(const rank_ranker *r);
 const char *const *rank_ranker_names(const rank_ranker *r); /* nfeat names, row order */
 
 /* rank_ranker_rows: the rows of the request's candidates cand[0..n) (n x nfeat, row-major,
- * into x) from their per-source scores and ranks, the request's source_stats (else derived
- * from the candidates), the history and the published data. because[i] gets the history
- * item most similar to candidate i (kNN or transitions; 0 if none). *missing counts model
- * sources no candidate or stat carried (their columns are as if the source scored 0).
+ * into x) from rs-candidate's scores, ranks and list normalisers of every ranker source
+ * (req->retrieval: ranker_sources and each candidate's ranker_scores / ranker_ranks; used
+ * when its header names this ranker's version), the user's items from the request history
+ * (rs_ranksrc_user_build) and the published data (item features, the last items' transitions
+ * and kNN rows). because[i] gets the history item most similar to candidate i (kNN or
+ * transitions; 0 if none). *missing counts ranker sources the retrieval did not score for
+ * this version (their columns are as if the source scored 0 for an empty list).
  * Returns 0, RS_ENOMEM (arena) or RS_EIO (LMDB). */
 int rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req,
                      const Rs__Candidate *const *cand, size_t n, rs_arena *a, float *x,
                      int64_t *because, int *missing);
 
-/* rank_ranker_predict: scores[n] for rows x; contrib (n x (nfeat + 1), the last column the
- * bias) when not NULL: XGBoost's approximate (Saabas) per-feature contributions, costlier than
- * the scores (ask only for the rows shown). 0 or RS_EINTERNAL. */
+/* rank_ranker_predict: scores[n] for rows x when scores is not NULL; contrib (n x (nfeat + 1),
+ * the last column the bias) when not NULL: XGBoost's approximate (Saabas) per-feature
+ * contributions, costlier than the scores (ask only for the rows shown, and without scores
+ * when they are known: they add up to the score). 0 or RS_EINTERNAL. */
 int rank_ranker_predict(const rank_ranker *r, const float *x, size_t n, float *scores,
                         float *contrib);
 

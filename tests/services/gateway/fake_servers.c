@@ -170,6 +170,27 @@ fake_candidate(void *ud, rs_rpc_call *call)
 		resp.source_stats[i] = &ss[i];
 	}
 	resp.n_source_stats = 3;
+	static const char *const rk_src[2] = {"als", "pop"};
+	Rs__SourceStats *rs = rs_arena_alloc(call->arena, 2 * sizeof(*rs));
+	resp.ranker_sources = rs_arena_alloc(call->arena, 2 * sizeof(*resp.ranker_sources));
+	for (int i = 0; i < 2; i++) {
+		rs__source_stats__init(&rs[i]);
+		rs[i].source = (char *) rk_src[i];
+		rs[i].count = 10;
+		rs[i].top = 2.0f;
+		resp.ranker_sources[i] = &rs[i];
+	}
+	resp.n_ranker_sources = 2;
+	for (int i = 0; i < fake_ncand; i++) {
+		Rs__Candidate *c = resp.candidates[i];
+		c->ranker_scores = rs_arena_alloc(call->arena, 2 * sizeof(float));
+		c->ranker_ranks = rs_arena_alloc(call->arena, 2 * sizeof(uint32_t));
+		c->ranker_scores[0] = 0.5f;
+		c->ranker_scores[1] = (float) c->item_id;
+		c->ranker_ranks[0] = 1;
+		c->ranker_ranks[1] = 2;
+		c->n_ranker_scores = c->n_ranker_ranks = 2;
+	}
 	static int64_t filtered_items[2] = {7, 9};
 	Rs__FilterCount fc = RS__FILTER_COUNT__INIT, *fcp = &fc;
 	fc.reason = "purchased";
@@ -214,7 +235,19 @@ fake_ranking(void *ud, rs_rpc_call *call)
 		usleep((useconds_t) delay * 1000);
 	if (rs_rpc_unpack(call, &rs__rank_request__descriptor, (void **) &req) != 0)
 		return;
-	atomic_store(&t_fake.last_rank_n_cands, (int) req->n_candidates);
+	Rs__Candidate **cv = req->retrieval != NULL ? req->retrieval->candidates : NULL;
+	size_t nc = req->retrieval != NULL ? req->retrieval->n_candidates : 0;
+	atomic_store(&t_fake.last_rank_n_cands, (int) nc);
+	const Rs__CandidatesResponse *cr = req->retrieval;
+	int whole = cr != NULL && cr->header != NULL &&
+	            strcmp(cr->header->service, "candidate") == 0 && cr->n_source_stats == 3 &&
+	            cr->n_filtered == 1 && cr->n_ranker_sources == 2 &&
+	            strcmp(cr->ranker_sources[1]->source, "pop") == 0;
+	for (size_t i = 0; whole && i < nc; i++)
+		whole = cv[i]->n_ranker_scores == 2 && cv[i]->n_ranker_ranks == 2 &&
+		        cv[i]->ranker_scores[1] == (float) cv[i]->item_id &&
+		        cv[i]->ranker_ranks[1] == 2;
+	atomic_store(&t_fake.last_rank_retrieval_whole, whole);
 	atomic_store(&t_fake.last_rank_explain_items, (int) req->explain_items);
 	const char *version = fake_version(req->header, t_fake.last_rank_version);
 	if (strcmp(version, T_MISSING_VERSION) == 0) {
@@ -223,18 +256,22 @@ fake_ranking(void *ud, rs_rpc_call *call)
 		return;
 	}
 	size_t want = req->explain && req->explain_items > req->k ? req->explain_items : req->k;
-	size_t n = req->n_candidates < want ? req->n_candidates : want;
+	size_t n = nc < want ? nc : want;
 	resp.n_items = n;
 	resp.items = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(Rs__RankedItem *));
 	for (size_t i = 0; i < n; i++) {
-		const Rs__Candidate *c = req->candidates[req->n_candidates - 1 - i];
+		const Rs__Candidate *c = cv[nc - 1 - i];
 		Rs__RankedItem *it = rs_arena_alloc(call->arena, sizeof(*it));
 		rs__ranked_item__init(it);
 		it->item_id = c->item_id;
 		it->score = 10.0f - (float) i;
 		it->reason = "because you viewed Item 7";
-		it->title = c->title; /* category, price and sources left for the gateway */
-		if (req->explain) {   /* base_score + the contributions = the score */
+		it->title = c->title; /* the item as the real ranking fills it (ranking.proto) */
+		it->category = c->category;
+		it->price = c->price;
+		it->sources = c->sources;
+		it->n_sources = c->n_sources;
+		if (req->explain) { /* base_score + the contributions = the score */
 			Rs__Feature *f = rs_arena_alloc(call->arena, 2 * sizeof(*f));
 			Rs__Feature **fv = rs_arena_alloc(call->arena, 2 * sizeof(*fv));
 			rs__feature__init(&f[0]);

@@ -24,15 +24,19 @@ typedef struct t_fake_state {
 	atomic_long last_feat_hyp_item0, last_cand_exclude0;
 	atomic_int last_feat_hyp_type0;
 	char last_feat_version[64], last_cand_version[64], last_rank_version[64];
+	/* 1 when the last RankRequest.retrieval was the fake candidate's answer whole (header,
+	 * source_stats, filtered, ranker_sources and every candidate's ranker scores) */
+	atomic_int last_rank_retrieval_whole;
 } t_fake_state;
 
 /* A model version the fakes do not know: feature, candidate and ranking answer NOT_FOUND. */
 #define T_MISSING_VERSION "no-such-version"
 /* The fake candidate's answer also carries (explain): "als" ranks 1..6 on items 111..116
- * (score 0.06 - 0.01 (rank - 1)), source_stats for popular, covisit and als, and a filtered
- * report {purchased: 2, [7, 9]} (CandidatesResponse.filtered). The fake ranking answers
- * explain with ranker "linear", base_score 0.25, contributions "exact" and two features per
- * item whose contributions add up to the score. */
+ * (score 0.06 - 0.01 (rank - 1)), source_stats for popular, covisit and als, a filtered
+ * report {purchased: 2, [7, 9]} (CandidatesResponse.filtered), and ranker_sources "als" and
+ * "pop" with each candidate's ranker_scores {0.5, item id} and ranker_ranks {1, 2}. The fake
+ * ranking answers explain with ranker "linear", base_score 0.25, contributions "exact" and two
+ * features per item whose contributions add up to the score. */
 #define T_FAKE_BASE_SCORE 0.25f
 
 extern t_fake_state t_fake;

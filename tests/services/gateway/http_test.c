@@ -57,7 +57,7 @@ Test(gateway, recommendation_renders_the_rankers_items_in_order)
 	cr_assert_str_eq(json_string_value(json_object_get(it0, "reason")),
 	                 "because you viewed Item 7");
 	cr_assert_str_eq(json_string_value(json_object_get(it0, "title")), "Item 130");
-	/* what the ranker left out comes from the candidate */
+	/* the ranked item as ranking filled it (from the candidate it got) */
 	cr_assert_str_eq(json_string_value(json_object_get(it0, "category")), "Books/Fiction");
 	cr_assert_float_eq(json_real_value(json_object_get(it0, "price")), 39.5, 1e-6);
 	json_t *src = json_array_get(json_object_get(it0, "sources"), 0);
@@ -74,6 +74,8 @@ Test(gateway, recommendation_renders_the_rankers_items_in_order)
 	cr_assert_eq(t_fake.last_cand_k, 100);
 	cr_assert_eq(t_fake.last_cand_user, 42);
 	cr_assert_eq(t_fake.last_rank_n_cands, T_FAKE_NCAND);
+	/* ranking got candidate's answer whole as RankRequest.retrieval */
+	cr_assert_eq(t_fake.last_rank_retrieval_whole, 1);
 	t_resp_free(&r);
 
 	/* k=50 asks for 250 candidates; a bad X-Request-Id is replaced */

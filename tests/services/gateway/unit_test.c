@@ -340,12 +340,12 @@ Test(jsonw, matches_jansson)
 	jw_same(&w, json_pack("{s:[b,b],s:{s:i,s:[s,f]}}", "a", 1, 0, "b", "x", 1, "y", "z", 0.5));
 }
 
-/* A ranked item renders like the jansson tree the gateway used to build. */
-Test(jsonw, ranked_item_with_candidate_fill)
+/* A ranked item renders like the jansson tree the gateway used to build, as it came from
+ * ranking (which fills title, category, price and the sources). */
+Test(jsonw, ranked_item)
 {
 	Rs__SourceScore s1 = RS__SOURCE_SCORE__INIT, s2 = RS__SOURCE_SCORE__INIT;
 	Rs__SourceScore *srcs[2] = {&s1, &s2};
-	Rs__Candidate c = RS__CANDIDATE__INIT;
 	Rs__RankedItem it = RS__RANKED_ITEM__INIT;
 	s1.source = "covisit";
 	s1.score = 0.75f;
@@ -354,18 +354,17 @@ Test(jsonw, ranked_item_with_candidate_fill)
 	s2.source = "als";
 	s2.score = 0.125f;
 	s2.rank = 9;
-	c.item_id = 5;
-	c.title = "Chef \"knife\"";
-	c.category = "Home/Kitchen";
-	c.price = 19.99;
-	c.n_sources = 2;
-	c.sources = srcs;
 	it.item_id = 5;
 	it.score = 0.98f;
-	it.reason = "";
+	it.reason = "often viewed together with items you viewed";
+	it.title = "Chef \"knife\"";
+	it.category = "Home/Kitchen";
+	it.price = 19.99;
+	it.n_sources = 2;
+	it.sources = srcs;
 	gw_jw w;
 	gw_jw_init(&w, 8);
-	gw_render_ranked(&w, &it, &c);
+	gw_render_ranked(&w, &it);
 	json_t *want = json_pack("{s:I,s:o,s:s,s:s,s:s,s:o,s:[{s:s,s:o,s:i,s:i},{s:s,s:o,s:i}]}",
 	                         "item_id", (json_int_t) 5, "score", gw_json_f32(0.98f), "reason",
 	                         "often viewed together with items you viewed", "title",

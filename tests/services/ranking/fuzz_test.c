@@ -59,8 +59,10 @@ Test(ranking_fuzz, mutated_bodies_never_crash)
 	req.user_id = 9;
 	req.k = 5;
 	req.explain = 1;
-	req.candidates = cp;
-	req.n_candidates = 30;
+	Rs__CandidatesResponse cr = RS__CANDIDATES_RESPONSE__INIT;
+	cr.candidates = cp;
+	cr.n_candidates = 30;
+	req.retrieval = &cr;
 	req.recent = hp;
 	req.n_recent = 5;
 	size_t n = rs__rank_request__get_packed_size(&req);

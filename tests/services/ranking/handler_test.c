@@ -89,6 +89,7 @@ static Rs__SourceScore *src_p[NC][2];
 static Rs__HistoryEvent hist[3];
 static Rs__HistoryEvent *hist_p[3];
 static Rs__RequestHeader hdr = RS__REQUEST_HEADER__INIT;
+static Rs__CandidatesResponse retrieval = RS__CANDIDATES_RESPONSE__INIT; /* candidate's answer */
 
 static void
 add_source(int i, const char *name, float score, int64_t because)
@@ -149,8 +150,9 @@ fill_request(Rs__RankRequest *req)
 	hdr.deadline_unix_ms = now + 2000;
 	req->header = &hdr;
 	req->user_id = 5;
-	req->candidates = cand_p;
-	req->n_candidates = NC;
+	retrieval.candidates = cand_p;
+	retrieval.n_candidates = NC;
+	req->retrieval = &retrieval;
 	req->recent = hist_p;
 	req->n_recent = 3;
 }
@@ -293,7 +295,7 @@ Test(ranking_nodb, bad_requests_are_invalid)
 	for (size_t i = 0; i < r->n_items; i++)
 		cr_assert(isfinite(r->items[i]->score));
 	/* No candidates is not an error: an empty list. */
-	req.n_candidates = 0;
+	retrieval.n_candidates = 0;
 	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_eq(r->n_items, 0);
 }

@@ -87,6 +87,7 @@ rank(rs_arena *a, Rs__RankResponse **out)
 {
 	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
 	Rs__RequestHeader h = RS__REQUEST_HEADER__INIT;
+	Rs__CandidatesResponse cr = RS__CANDIDATES_RESPONSE__INIT;
 	Rs__Candidate c[3], *cp[3];
 	Rs__Status status;
 	char err[256];
@@ -100,8 +101,9 @@ rank(rs_arena *a, Rs__RankResponse **out)
 	h.deadline_unix_ms = rs_now_ms() + 2000;
 	req.header = &h;
 	req.user_id = 7;
-	req.candidates = cp;
-	req.n_candidates = 3;
+	cr.candidates = cp;
+	cr.n_candidates = 3;
+	req.retrieval = &cr;
 	int rv = rs_rpc_request(cli, RS__METHOD__METHOD_RANK, &req.base,
 	                        &rs__rank_response__descriptor, 2000, a, (void **) out, &status,
 	                        err, sizeof(err));

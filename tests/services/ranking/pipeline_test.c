@@ -145,8 +145,7 @@ recommend(int64_t user, uint32_t k, rec *out)
 	                            (void **) &cresp, &status, NULL, 0),
 	             0);
 	cr_assert_eq(status, RS__STATUS__STATUS_OK);
-	rreq.candidates = cresp->candidates;
-	rreq.n_candidates = cresp->n_candidates;
+	rreq.retrieval = cresp; /* candidate's answer as it came */
 	rreq.k = k;
 	cr_assert_eq(rs_rpc_request(cli[2], RS__METHOD__METHOD_RANK, &rreq.base,
 	                            &rs__rank_response__descriptor, 3000, arena, (void **) &rresp,

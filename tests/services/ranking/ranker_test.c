@@ -20,6 +20,7 @@
 #include "pg_fixture.h"
 #include "publish.h"
 #include "ranker.h"
+#include "ranker_retrieval.h"
 #include "ranking.h"
 #include "ranking.pb-c.h"
 #include "rs_err.h"
@@ -37,6 +38,10 @@ static rs_rpc_client *cli;
 static char url[64], root[64], mdir[128], vdir[128], vold[128], vals[128];
 static tr_dataset ds;
 static tr_model model;
+/* The published version's ranker sources, as rs-candidate opens them (v-xgb, opened on first
+ * use, closed by teardown). */
+static rs_model *vm;
+static rs_ranksrc *vsrc;
 
 /* run "<what> '<dir>'<tail>" (rm -rf of the test folder, rm -f of the rankfeat files) */
 static void
@@ -131,6 +136,10 @@ teardown(void)
 	rs_rpc_client_close(cli);
 	rs_rpc_server_close(srv);
 	rank_close(st);
+	rs_ranksrc_destroy(vsrc);
+	rs_model_unref(vm);
+	vsrc = NULL;
+	vm = NULL;
 	tr_model_fini(&model);
 	tr_dataset_fini(&ds);
 	if (root[0] != '\0')
@@ -165,20 +174,35 @@ item_id(int32_t code)
 	return atoll(tr_ids_name(ds.items, code));
 }
 
-/* One user's request as rs-candidate would send it for this model: the candidates rs-train
- * generated, with the als raw scores and ranks (pop and itemknn: ranking computes them from
- * the version), and the user's history. All memory in the arena. */
+/* rs-candidate's answer for rs-train's candidates of user u under the request's history
+ * (ranker_retrieval.h: pop and itemknn scored as rs-candidate scores them, als with rs-train's
+ * scores): req->retrieval. Call again after changing req->recent. */
+static void
+attach_retrieval(rs_arena *a, Rs__RankRequest *req, const tr_twostage_row *row)
+{
+	char err[256];
+	if (vm == NULL) {
+		cr_assert_eq(rs_model_open(vdir, "v-xgb", &vm, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(rs_ranksrc_open(vm, &vsrc, err, sizeof(err)), 0, "%s", err);
+	}
+	req->retrieval = rr_retrieval(a, &model, &ds, row, vm, vsrc, req->recent, req->n_recent,
+	                              err, sizeof(err));
+	cr_assert_not_null(req->retrieval, "%s", err);
+}
+
+/* One user's request as the gateway sends it for this model: the user's history and
+ * rs-candidate's answer for the candidates rs-train generated. All memory in the arena. */
 typedef struct req_buf {
 	Rs__RankRequest req;
 	Rs__RequestHeader hdr;
 } req_buf;
 
 static Rs__RankRequest *
-build_request(rs_arena *a, int32_t u, const tr_twostage_row *row, int with_stats)
+build_request(rs_arena *a, int32_t u, const tr_twostage_row *row)
 {
 	req_buf *b = rs_arena_alloc(a, sizeof(*b));
 	int64_t pb = ds.u_ptr[u], pe = ds.u_ptr[u + 1];
-	size_t nh = (size_t) (pe - pb), ns = 0;
+	size_t nh = (size_t) (pe - pb);
 
 	rs__rank_request__init(&b->req);
 	rs__request_header__init(&b->hdr);
@@ -198,40 +222,7 @@ build_request(rs_arena *a, int32_t u, const tr_twostage_row *row, int with_stats
 		b->req.recent[nh - 1 - i] = h; /* newest first, like rs-feature */
 	}
 	b->req.n_recent = nh;
-	b->req.candidates = rs_arena_alloc(a, (size_t) row->n * sizeof(void *));
-	for (int c = 0; c < row->n; c++) {
-		Rs__Candidate *cd = rs_arena_alloc(a, sizeof(*cd));
-		rs__candidate__init(cd);
-		cd->item_id = item_id(row->items[c]);
-		cd->sources = rs_arena_alloc(a, (size_t) row->n_src * sizeof(void *));
-		for (int s = 0; s < row->n_src; s++) {
-			const char *name = tr_twostage_source(model.ts, s);
-			if (strcmp(name, "pop") == 0 || strcmp(name, "itemknn") == 0)
-				continue; /* ranking computes these from the version */
-			Rs__SourceScore *sc = rs_arena_alloc(a, sizeof(*sc));
-			int32_t rk = row->rank[c * row->n_src + s];
-			rs__source_score__init(sc);
-			sc->source = (char *) name;
-			sc->score = row->score[c * row->n_src + s];
-			sc->rank = rk <= model.params.cand_n ? (uint32_t) rk : 0;
-			cd->sources[cd->n_sources++] = sc;
-		}
-		b->req.candidates[c] = cd;
-	}
-	b->req.n_candidates = (size_t) row->n;
-	if (with_stats) {
-		b->req.source_stats = rs_arena_alloc(a, (size_t) row->n_src * sizeof(void *));
-		for (int s = 0; s < row->n_src; s++) {
-			Rs__SourceStats *ss = rs_arena_alloc(a, sizeof(*ss));
-			rs__source_stats__init(ss);
-			ss->source = (char *) tr_twostage_source(model.ts, s);
-			ss->top = row->norm[s].top;
-			ss->low = row->norm[s].low;
-			ss->count = 1;
-			b->req.source_stats[ns++] = ss;
-		}
-		b->req.n_source_stats = ns;
-	}
+	attach_retrieval(a, &b->req, row);
 	return &b->req;
 }
 
@@ -251,7 +242,7 @@ rank(rs_arena *a, Rs__RankRequest *req)
 
 /* the response against rs-train's rows and scores for user u; returns the max |diff| */
 static double
-compare_user(int32_t u, int with_stats)
+compare_user(int32_t u)
 {
 	tr_twostage_row row;
 	tr_error err;
@@ -261,7 +252,7 @@ compare_user(int32_t u, int with_stats)
 	cr_assert_eq(tr_twostage_user(model.ts, &ds, u, &row, &err), 0, "%s", err.msg);
 	cr_assert_gt(row.n, 1);
 	cr_assert_eq(rs_arena_create(&a, 0), 0);
-	Rs__RankResponse *r = rank(a, build_request(a, u, &row, with_stats));
+	Rs__RankResponse *r = rank(a, build_request(a, u, &row));
 	cr_assert_str_eq(r->header->model_version, "v-xgb");
 	cr_assert_eq(r->n_items, (size_t) row.n);
 	for (size_t i = 0; i < r->n_items; i++) {
@@ -293,9 +284,7 @@ Test(ranker, online_rows_and_scores_equal_rs_train)
 	double maxd = 0, d;
 	cr_assert_eq(use(vdir, "v-xgb"), 0);
 	for (int32_t u = 0; u < ds.n_users; u += 7) {
-		d = compare_user(u, 1);
-		maxd = d > maxd ? d : maxd;
-		d = compare_user(u, 0); /* normalisers derived from the candidates */
+		d = compare_user(u);
 		maxd = d > maxd ? d : maxd;
 	}
 	cr_log_info("ranker: max |online - offline| score over users = %.3g", maxd);
@@ -312,7 +301,7 @@ Test(ranker, explain_names_the_ranker_features)
 	cr_assert_eq(use(vdir, "v-xgb"), 0);
 	cr_assert_eq(tr_twostage_user(model.ts, &ds, 3, &row, &err), 0, "%s", err.msg);
 	cr_assert_eq(rs_arena_create(&a, 0), 0);
-	Rs__RankResponse *r = rank(a, build_request(a, 3, &row, 1));
+	Rs__RankResponse *r = rank(a, build_request(a, 3, &row));
 	cr_assert_gt(r->n_items, 0);
 	for (int f = 0; f < row.nfeat; f++) {
 		rs_rankfeat_name(src, 3, f, name, sizeof(name));
@@ -358,7 +347,7 @@ Test(ranker, explain_contributions_add_up_to_the_score_for_every_candidate)
 	cr_assert_eq(tr_twostage_user(model.ts, &ds, 3, &row, &err), 0, "%s", err.msg);
 	cr_assert_gt(row.n, 6);
 	cr_assert_eq(rs_arena_create(&a, 0), 0);
-	Rs__RankRequest *req = build_request(a, 3, &row, 1);
+	Rs__RankRequest *req = build_request(a, 3, &row);
 	req->k = 3;
 	req->explain_items = (uint32_t) row.n; /* what the gateway asks: all it sent */
 	Rs__RankResponse *r = rank(a, req);
@@ -421,7 +410,7 @@ Test(ranker, versions_without_serving_data_fall_back_to_linear)
 	tr_twostage_row row;
 	cr_assert_eq(tr_twostage_user(model.ts, &ds, 1, &row, &err), 0, "%s", err.msg);
 	cr_assert_eq(rs_arena_create(&a, 0), 0);
-	Rs__RankResponse *r = rank(a, build_request(a, 1, &row, 1));
+	Rs__RankResponse *r = rank(a, build_request(a, 1, &row));
 	cr_assert_str_eq(r->header->model_version, "v-als");
 	cr_assert_gt(r->n_items, 0);
 	cr_assert_str_eq(r->items[0]->features[0]->name, "src_covisit");
@@ -446,7 +435,7 @@ load_thread(void *arg)
 		Rs__RankResponse *r = NULL;
 		Rs__Status status;
 		int rv = rs_rpc_request(
-		        cli, RS__METHOD__METHOD_RANK, &build_request(a, 5, row, 1)->base,
+		        cli, RS__METHOD__METHOD_RANK, &build_request(a, 5, row)->base,
 		        &rs__rank_response__descriptor, 5000, a, (void **) &r, &status, NULL, 0);
 		if (rv != 0 || status != RS__STATUS__STATUS_OK || r->n_items == 0)
 			atomic_fetch_add(&failed, 1);
@@ -522,11 +511,11 @@ Test(ranker, cost_per_request)
 	rs_model_unref(m);
 	cr_assert_eq(tr_twostage_user(model.ts, &ds, 9, &row, &err), 0, "%s", err.msg);
 	cr_assert_eq(rs_arena_create(&a, 0), 0);
-	Rs__RankRequest *req = build_request(a, 9, &row, 1);
+	Rs__RankRequest *req = build_request(a, 9, &row);
 	/* 150 candidates: the user's, repeated (cost does not depend on the values) */
 	const Rs__Candidate **cp = rs_arena_alloc(a, NC * sizeof(*cp));
 	for (int i = 0; i < NC; i++)
-		cp[i] = req->candidates[i % row.n];
+		cp[i] = req->retrieval->candidates[i % row.n];
 	int nf = rank_ranker_nfeat(rk), missing;
 	float *x = rs_arena_alloc(a, NC * (size_t) nf * sizeof(float)), sc[NC];
 	float *ct = rs_arena_alloc(a, 20 * (size_t) (nf + 1) * sizeof(float));
@@ -538,7 +527,7 @@ Test(ranker, cost_per_request)
 		double a1 = cpu_ms();
 		cr_assert_eq(rank_ranker_predict(rk, x, NC, sc, NULL), 0);
 		double a2 = cpu_ms();
-		cr_assert_eq(rank_ranker_predict(rk, x, 20, sc, ct), 0);
+		cr_assert_eq(rank_ranker_predict(rk, x, 20, NULL, ct), 0);
 		t_rows += a1 - a0;
 		t_pred += a2 - a1;
 		t_shap += cpu_ms() - a2;
@@ -669,7 +658,7 @@ Test(ranker_watch, a_named_version_ranks_one_request_and_the_active_one_the_rest
 	cr_assert_eq(rank_model_check(st), 0);
 	cr_assert_eq(tr_twostage_user(model.ts, &ds, 5, &row, &err), 0, "%s", err.msg);
 	cr_assert_eq(rs_arena_create(&a, 0), 0);
-	Rs__RankRequest *req = build_request(a, 5, &row, 1);
+	Rs__RankRequest *req = build_request(a, 5, &row);
 	req->header->model_version = "v-xgb";
 	cr_assert_eq(rank_status(a, req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_str_eq(r->header->model_version, "v-xgb");
@@ -803,7 +792,7 @@ Test(ranker_events, weighted_history_and_negatives_give_rs_train_rows)
 		cr_assert_geq(uc, 0);
 		cr_assert_eq(tr_twostage_user(model.ts, &ds, uc, &row, &err), 0, "%s", err.msg);
 		cr_assert_eq(rs_arena_create(&a, 0), 0);
-		Rs__RankRequest *req = build_request(a, uc, &row, 1);
+		Rs__RankRequest *req = build_request(a, uc, &row);
 		/* the raw events of this user instead of the dataset's pairs */
 		size_t ne = 0;
 		req->recent = rs_arena_alloc(a, 64 * sizeof(void *));
@@ -831,6 +820,7 @@ Test(ranker_events, weighted_history_and_negatives_give_rs_train_rows)
 			}
 		}
 		req->n_recent = ne;
+		attach_retrieval(a, req, &row); /* rs-candidate's pop and itemknn of this history */
 		Rs__RankResponse *r = rank(a, req);
 		for (size_t i = 0; i < r->n_items; i++) {
 			int c = -1;

@@ -1,0 +1,100 @@
+/* The learned ranker's inputs: see ranker_in.h. */
+#include "ranker_in.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "rs_err.h"
+#include "rs_log.h"
+
+static void
+cand_rin_free(void *p)
+{
+	rs_ranksrc_destroy(p);
+}
+
+int
+cand_rin_prepare(void *ud, rs_model *m)
+{
+	rs_ranksrc *r = NULL;
+	char err[300] = "";
+	int rv;
+
+	(void) ud;
+	if (!rs_model_has_ranker(m))
+		return 0;
+	if ((rv = rs_ranksrc_open(m, &r, err, sizeof(err))) == 0)
+		rs_model_set_aux(m, r, cand_rin_free);
+	else if (rv != RS_ENOTFOUND)
+		rs_log_warn("candidate.ranker_sources_failed", "version=%s err=\"%s\"",
+		            rs_model_version(m), err[0] ? err : rs_strerror(rv));
+	return 0;
+}
+
+int
+cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t nh,
+               const cand_result *res, size_t n, const cand_stat *stats, int als_ran, rs_arena *a,
+               cand_rin *out)
+{
+	const rs_ranksrc *r = m != NULL ? rs_model_aux(m) : NULL;
+	rs_ranksrc_list list[RS_RANKSRC_MAX];
+	int src[RS_RANKSRC_MAX], rv;
+	rs_ranksrc_user u = {0};
+
+	memset(out, 0, sizeof(*out));
+	if (r == NULL)
+		return 0;
+	uint32_t cand_n = (uint32_t) rs_ranksrc_cand_n(r);
+	int lists = 0;
+	for (int q = 0; q < rs_ranksrc_count(r); q++) {
+		int kind = rs_ranksrc_kind(r, q);
+		if (kind == RS_RANKSRC_UNSERVED || (kind == RS_RANKSRC_CALLER && !als_ran))
+			continue;
+		lists |= kind != RS_RANKSRC_CALLER;
+		src[out->ns] = q;
+		out->name[out->ns++] = rs_ranksrc_name(r, q);
+	}
+	if (out->ns == 0)
+		return 0;
+	out->score = rs_arena_alloc(a, (n ? n : 1) * (size_t) out->ns * sizeof(float));
+	out->rank = rs_arena_alloc(a, (n ? n : 1) * (size_t) out->ns * sizeof(uint32_t));
+	if (out->score == NULL || out->rank == NULL)
+		return RS_ENOMEM;
+	if (lists) { /* pop and knn: the user's items as rs-train sees them, then each list */
+		rs_ranksrc_event *ev = rs_arena_alloc(a, (nh ? nh : 1) * sizeof(*ev));
+		if (ev == NULL)
+			return RS_ENOMEM;
+		for (size_t i = 0; i < nh; i++)
+			ev[i] = (rs_ranksrc_event){h[i].item_id, h[i].ts_ms, h[i].type, h[i].value};
+		if ((rv = rs_ranksrc_user_build(m, rs_ranksrc_weights_of(r), ev, nh, a, &u)) != 0)
+			return rv;
+	}
+	for (int j = 0; j < out->ns; j++) {
+		if (rs_ranksrc_kind(r, src[j]) == RS_RANKSRC_CALLER) {
+			out->stat[j] = stats[CAND_SRC_ALS];
+			continue;
+		}
+		if ((rv = rs_ranksrc_list_build(r, src[j], &u, a, &list[j])) != 0)
+			return rv;
+		out->stat[j] = (cand_stat){list[j].top, list[j].low, list[j].n};
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t code;
+		if (rs_model_code(m, s->items[res[i].item].id, &code) != 0)
+			code = UINT32_MAX;
+		for (int j = 0; j < out->ns; j++) {
+			float *v = &out->score[i * (size_t) out->ns + (size_t) j];
+			uint32_t *rk = &out->rank[i * (size_t) out->ns + (size_t) j];
+			if (rs_ranksrc_kind(r, src[j]) != RS_RANKSRC_CALLER) {
+				*v = rs_ranksrc_list_score(&list[j], code, rk);
+				continue;
+			}
+			/* als: retrieved (its rank) or only scored (rank 0) by this request */
+			const cand_src *al = &res[i].src[CAND_SRC_ALS];
+			int scored = ((res[i].has | res[i].scored) >> CAND_SRC_ALS) & 1;
+			*v = scored && isfinite(al->score) ? al->score : 0.0f;
+			*rk = scored && al->rank >= 1 && al->rank <= cand_n ? al->rank : 0;
+		}
+	}
+	return 0;
+}
