@@ -22,10 +22,14 @@
 #include "rs_pg.h"
 #include "rs_time.h"
 
-typedef struct id_code {
-	int64_t id;
-	uint32_t code;
-} id_code;
+/* The rows of a db that requests read by code, located once when the version opens: a
+ * published version is immutable and opened MDB_RDONLY, so its memory map and every value in
+ * it stay put while the environment is open (LMDB never remaps a read-only environment), and a
+ * request reads a row with no transaction and no B-tree search. */
+typedef struct model_rows {
+	const void **ptr; /* n_items: the value of code, NULL = none */
+	uint32_t *len;    /* its bytes */
+} model_rows;
 
 struct rs_model {
 	atomic_int refs;
@@ -35,11 +39,12 @@ struct rs_model {
 	MDB_dbi d_knn, d_src; /* two-stage serving data (knn_rows, source_scores), when present */
 	uint32_t n_items, factors;
 	int has_nb, has_ranker, has_knn, has_src;
-	int64_t *ids;   /* code -> item id (0 if not numeric) */
-	id_code *by_id; /* sorted by id; numeric ids only */
-	size_t n_by_id;
-	float *fac;     /* n_items x factors, 64-byte aligned */
-	json_t *params; /* manifest "params" (owned) */
+	int64_t *ids;    /* code -> item id (0 if not numeric) */
+	uint32_t *hslot; /* item id -> code + 1 (0 = free): open addressing, hmask + 1 slots */
+	size_t hmask;
+	model_rows nb_rows, knn_rows; /* neighbours, knn_rows (when has_nb, has_knn) */
+	float *fac;                   /* n_items x factors, 64-byte aligned */
+	json_t *params;               /* manifest "params" (owned) */
 	void *aux;
 	void (*aux_destroy)(void *);
 	size_t aux_bytes; /* declared by the service (rs_model_set_aux_bytes) */
@@ -82,13 +87,69 @@ model_fail(char *err, size_t errn, int rv, const char *fmt, ...)
 	return rv;
 }
 
-static int
-cmp_id_code(const void *a, const void *b)
+static size_t
+model_hash(int64_t id, size_t mask)
 {
-	const id_code *x = a, *y = b;
-	if (x->id != y->id)
-		return (x->id > y->id) - (x->id < y->id);
-	return (x->code > y->code) - (x->code < y->code);
+	return (size_t) (((uint64_t) id * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+}
+
+/* id -> code for every numeric id (the lowest code wins a duplicated id); 0 or RS_ENOMEM */
+static int
+model_hash_build(rs_model *m)
+{
+	size_t n = 16;
+	while (n < 2 * (size_t) m->n_items)
+		n <<= 1;
+	if ((m->hslot = calloc(n, sizeof(*m->hslot))) == NULL)
+		return RS_ENOMEM;
+	m->hmask = n - 1;
+	for (uint32_t c = 0; c < m->n_items; c++) {
+		if (m->ids[c] <= 0)
+			continue;
+		size_t i = model_hash(m->ids[c], m->hmask);
+		while (m->hslot[i] != 0 && m->ids[m->hslot[i] - 1] != m->ids[c])
+			i = (i + 1) & m->hmask;
+		if (m->hslot[i] == 0)
+			m->hslot[i] = c + 1;
+	}
+	return 0;
+}
+
+/* the row of every code of dbi (keys: u32 codes) into r; 0 or an RS_E* */
+static int
+model_rows_build(rs_model *m, MDB_txn *txn, MDB_dbi dbi, model_rows *r)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	r->ptr = calloc(m->n_items ? m->n_items : 1, sizeof(*r->ptr));
+	r->len = calloc(m->n_items ? m->n_items : 1, sizeof(*r->len));
+	if (r->ptr == NULL || r->len == NULL)
+		return RS_ENOMEM;
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return model_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint32_t code = UINT32_MAX;
+		if (k.mv_size == sizeof(code))
+			memcpy(&code, k.mv_data, sizeof(code));
+		if (code >= m->n_items || v.mv_size > UINT32_MAX) {
+			mdb_cursor_close(cur);
+			return RS_ECORRUPT;
+		}
+		r->ptr[code] = v.mv_data;
+		r->len[code] = (uint32_t) v.mv_size;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : model_mdb_err(rc);
+}
+
+static void
+model_rows_free(model_rows *r)
+{
+	free(r->ptr);
+	free(r->len);
 }
 
 /* Parses a stored id ("123") as a positive int64; 0 when it is anything else. */
@@ -219,8 +280,7 @@ model_load(rs_model *m, char *err, size_t errn)
 		goto out;
 	}
 	rv = RS_ENOMEM;
-	if ((m->ids = calloc(m->n_items ? m->n_items : 1, sizeof(*m->ids))) == NULL ||
-	    (m->by_id = malloc((m->n_items ? m->n_items : 1) * sizeof(*m->by_id))) == NULL)
+	if ((m->ids = calloc(m->n_items ? m->n_items : 1, sizeof(*m->ids))) == NULL)
 		goto out;
 	MDB_TRY(mdb_cursor_open(txn, m->d_items, &cur), "cursor items");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -239,8 +299,6 @@ model_load(rs_model *m, char *err, size_t errn)
 			goto out;
 		}
 		m->ids[code] = model_parse_id(v.mv_data, v.mv_size);
-		if (m->ids[code] > 0)
-			m->by_id[m->n_by_id++] = (id_code){m->ids[code], code};
 		n_seen++;
 	}
 	mdb_cursor_close(cur);
@@ -250,7 +308,8 @@ model_load(rs_model *m, char *err, size_t errn)
 		                m->dir, n_seen, m->n_items);
 		goto out;
 	}
-	qsort(m->by_id, m->n_by_id, sizeof(*m->by_id), cmp_id_code);
+	if ((rv = model_hash_build(m)) != 0)
+		goto out;
 	if (m->factors > 0) {
 		size_t row = (size_t) m->factors * sizeof(float);
 		size_t bytes = ((size_t) m->n_items * row + 63) / 64 * 64;
@@ -290,6 +349,12 @@ model_load(rs_model *m, char *err, size_t errn)
 		MDB_TRY(mdb_stat(txn, m->d_nb, &ms), "stat neighbours");
 		m->has_nb = ms.ms_entries > 0;
 	}
+	if ((m->has_nb && (rv = model_rows_build(m, txn, m->d_nb, &m->nb_rows)) != 0) ||
+	    (m->has_knn && (rv = model_rows_build(m, txn, m->d_knn, &m->knn_rows)) != 0)) {
+		rv = model_fail(err, errn, rv, "%s/data.mdb: neighbours / knn_rows: %s", m->dir,
+		                rs_strerror(rv));
+		goto out;
+	}
 	/* A committed read transaction keeps its dbi handles open for the environment. */
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -316,7 +381,9 @@ model_free(rs_model *m)
 	json_decref(m->params);
 	free(m->fac);
 	free(m->ids);
-	free(m->by_id);
+	free(m->hslot);
+	model_rows_free(&m->nb_rows);
+	model_rows_free(&m->knn_rows);
 	free(m->dir);
 	free(m->version);
 	free(m->kind);
@@ -431,18 +498,13 @@ rs_model_param(const rs_model *m, const char *name, double def)
 int
 rs_model_code(const rs_model *m, int64_t item_id, uint32_t *code)
 {
-	size_t lo = 0, hi = m->n_by_id;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->by_id[mid].id < item_id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < m->n_by_id && m->by_id[lo].id == item_id) {
-		*code = m->by_id[lo].code;
-		return 0;
-	}
+	if (item_id <= 0 || m->hslot == NULL)
+		return RS_ENOTFOUND;
+	for (size_t i = model_hash(item_id, m->hmask); m->hslot[i] != 0; i = (i + 1) & m->hmask)
+		if (m->ids[m->hslot[i] - 1] == item_id) {
+			*code = m->hslot[i] - 1;
+			return 0;
+		}
 	return RS_ENOTFOUND;
 }
 
@@ -537,41 +599,29 @@ rs_model_has_knn_rows(const rs_model *m)
 }
 
 int
-rs_model_knn_rows(const rs_model *m, const uint32_t *codes, size_t n, rs_model_row_fn fn, void *ud)
+rs_model_knn_row(const rs_model *m, uint32_t code, const void **data, size_t *bytes)
 {
-	MDB_txn *txn;
-	int rc;
-
-	if (!m->has_knn)
+	if (!m->has_knn || code >= m->n_items || m->knn_rows.ptr[code] == NULL)
 		return RS_ENOTFOUND;
-	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return model_mdb_err(rc);
-	for (size_t i = 0; i < n; i++) {
-		MDB_val k = {sizeof(codes[i]), (void *) &codes[i]}, v;
-		if (codes[i] >= m->n_items)
-			continue;
-		if ((rc = mdb_get(txn, m->d_knn, &k, &v)) == MDB_NOTFOUND)
-			continue; /* an item without neighbours */
-		if (rc != 0) {
-			mdb_txn_abort(txn);
-			return model_mdb_err(rc);
-		}
-		fn(ud, i, v.mv_data, v.mv_size);
-	}
-	mdb_txn_abort(txn);
+	*data = m->knn_rows.ptr[code];
+	*bytes = m->knn_rows.len[code];
 	return 0;
 }
 
 int
 rs_model_neighbours(const rs_model *m, uint32_t code, rs_model_nb *out, size_t max)
 {
-	if (!m->has_nb || code >= m->n_items)
+	if (!m->has_nb || code >= m->n_items || m->nb_rows.ptr[code] == NULL)
 		return 0;
-	int n = model_copy(m, m->d_nb, &code, sizeof(code), out, sizeof(*out), max);
-	for (int i = 0; i < n; i++)
+	if (m->nb_rows.len[code] % sizeof(*out) != 0)
+		return RS_ECORRUPT;
+	size_t n = m->nb_rows.len[code] / sizeof(*out);
+	n = n < max ? n : max;
+	memcpy(out, m->nb_rows.ptr[code], n * sizeof(*out));
+	for (size_t i = 0; i < n; i++)
 		if (out[i].code >= m->n_items)
 			return RS_ECORRUPT;
-	return n;
+	return (int) n;
 }
 
 int
@@ -607,7 +657,11 @@ size_t
 rs_model_bytes(const rs_model *m)
 {
 	size_t n = sizeof(*m) + strlen(m->dir) + strlen(m->version) + strlen(m->kind) + 3;
-	n += (size_t) m->n_items * sizeof(*m->ids) + m->n_by_id * sizeof(*m->by_id);
+	n += (size_t) m->n_items * sizeof(*m->ids) + (m->hmask + 1) * sizeof(*m->hslot);
+	if (m->has_nb)
+		n += (size_t) m->n_items * (sizeof(*m->nb_rows.ptr) + sizeof(*m->nb_rows.len));
+	if (m->has_knn)
+		n += (size_t) m->n_items * (sizeof(*m->knn_rows.ptr) + sizeof(*m->knn_rows.len));
 	if (m->fac != NULL)
 		n += (size_t) m->n_items * m->factors * sizeof(float);
 	return n + m->aux_bytes;

@@ -8,9 +8,11 @@
  *                          rs-ranking's learned ranker reads itself
  *
  * rs_model: one opened version, immutable and reference-counted. rs_model_open loads what every
- * request needs in memory (code -> item id, a sorted id -> code index, the item factors as one
- * contiguous row-major n x f float matrix for BLAS) and keeps the LMDB environment open for the
- * rest (neighbour lists, popular list), read zero-copy in short read transactions. The last
+ * request needs in memory (code -> item id, an id -> code hash table, the item factors as one
+ * contiguous row-major n x f float matrix for BLAS, where each code's neighbour and knn row is
+ * in the map) and keeps the LMDB environment open for the rest: rows are read zero-copy in
+ * place (the map of a read-only, immutable version never moves), the popular list in a short
+ * read transaction. The last
  * rs_model_unref closes the environment, so a service can swap to a new version while requests
  * in flight keep the old one.
  *
@@ -73,7 +75,8 @@ int rs_model_has_ranker(const rs_model *m); /* VERSION/ranker.json exists */
 double rs_model_param(const rs_model *m, const char *name, double def);
 
 /* rs_model_code: the code of item_id (items whose stored id is not a decimal int64 are not
- * addressable by id). Returns 0 and *code, or RS_ENOTFOUND. O(log n), no LMDB access. */
+ * addressable by id). Returns 0 and *code, or RS_ENOTFOUND. O(1) (a hash table), no LMDB
+ * access. */
 int rs_model_code(const rs_model *m, int64_t item_id, uint32_t *code);
 
 /* rs_model_item_id: the item id of code (0 if the stored id is not a decimal int64 or code is
@@ -91,7 +94,8 @@ const float *rs_model_item_factors(const rs_model *m);
 int rs_model_code_bytes(const rs_model *m, const void *id, size_t len, uint32_t *code);
 
 /* rs_model_neighbours: copy up to max neighbours of code (best first) into out. Returns the
- * number copied (0 when the item has none), or a negative RS_E*. */
+ * number copied (0 when the item has none), or a negative RS_E*. O(1): every row was located
+ * when the version opened (no transaction, no B-tree search per call). */
 int rs_model_neighbours(const rs_model *m, uint32_t code, rs_model_nb *out, size_t max);
 
 /* rs_model_source_scores: a two-stage version's published scores of its ranker source `name`
@@ -102,14 +106,11 @@ int rs_model_source_scores(const rs_model *m, const char *name, float *out);
 /* rs_model_has_knn_rows: 1 when the version published the itemknn source's full rows. */
 int rs_model_has_knn_rows(const rs_model *m);
 
-/* rs_model_knn_rows: reads the knn_rows of codes[0..n) (a two-stage version's itemknn
- * source: {u32 code, f32 sim} entries, codes ascending; native-endian and unaligned: memcpy
- * each entry) in one read transaction, in place: fn(ud, i, data, bytes) for each codes[i] that
- * has a row, in order (data is valid only during the call). Codes out of range and items
- * without a row are skipped. 0, RS_ENOTFOUND (no knn_rows published), RS_EIO. */
-typedef void (*rs_model_row_fn)(void *ud, size_t i, const void *data, size_t bytes);
-int rs_model_knn_rows(const rs_model *m, const uint32_t *codes, size_t n, rs_model_row_fn fn,
-                      void *ud);
+/* rs_model_knn_row: the knn_row of code (a two-stage version's itemknn source: {u32 code,
+ * f32 sim} entries, codes ascending; native-endian and unaligned: memcpy each entry) in place
+ * in the version's memory map, valid while m is referenced. O(1): located when the version
+ * opened. 0, or RS_ENOTFOUND (no row for code, or no knn_rows published). */
+int rs_model_knn_row(const rs_model *m, uint32_t code, const void **data, size_t *bytes);
 
 /* rs_model_popular: copy up to max codes of the "all" popular list (best first). Returns the
  * number copied or a negative RS_E*. */
@@ -124,10 +125,11 @@ void *rs_model_aux(const rs_model *m);
  * prepare callback when the aux is large. */
 void rs_model_set_aux_bytes(rs_model *m, size_t bytes);
 
-/* rs_model_bytes: the heap a version holds: the code <-> id indexes (24 bytes per item), the
- * factor matrix (4 x items x factors bytes), the manifest params and the aux bytes the service
- * declared. The LMDB map (neighbour lists, popular list) is a read-only file mapping shared
- * with the page cache and not counted. */
+/* rs_model_bytes: the heap a version holds: the code <-> id indexes (code -> id 8 bytes per
+ * item, the id -> code hash table 8-16), the locations of the neighbour and knn rows (12 bytes
+ * per item each, when published), the factor matrix (4 x items x factors bytes), the manifest
+ * params and the aux bytes the service declared. The LMDB map (the rows themselves, the
+ * popular list) is a read-only file mapping shared with the page cache and not counted. */
 size_t rs_model_bytes(const rs_model *m);
 
 /* ---- the current version of a service ---- */

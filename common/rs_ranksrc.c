@@ -448,23 +448,25 @@ ranksrc_pop_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 /* knn: the sparse sum of the user's rows (dense scores, the codes any row reached) */
 typedef struct ranksrc_knn {
 	const rs_ranksrc *r;
-	const rs_ranksrc_user *u;
 	float *dense;
 	uint8_t *reached;
 	uint32_t *touched;
 	size_t nt;
 } ranksrc_knn;
 
-/* adds one row: i < npos a positive (+ w x sim), else a negative (- w x sim); the products
- * and their order are rs-train's (tr_knn_score, tr_knn_score_w) */
+/* adds the row of code with sign x w to the sums (rs-train's tr_knn_score / tr_knn_score_w:
+ * the same float products in the same order) */
 static void
-ranksrc_knn_row(void *ud, size_t i, const void *data, size_t bytes)
+ranksrc_knn_row(ranksrc_knn *k, uint32_t code, float w, int sign)
 {
-	ranksrc_knn *k = ud;
-	const unsigned char *p = data;
-	int weighted = k->r->weights.weighted, sign = i < k->u->npos ? 1 : -1;
-	float w = sign > 0 ? k->u->pos[i].w : k->u->neg[i - k->u->npos].w;
+	const unsigned char *p;
+	const void *data;
+	size_t bytes;
+	int weighted = k->r->weights.weighted;
 
+	if (code == UINT32_MAX || rs_model_knn_row(k->r->model, code, &data, &bytes) != 0)
+		return; /* unknown to the version, or no neighbours */
+	p = data;
 	for (size_t e = 0; e < bytes / 8; e++) {
 		uint32_t c;
 		float v;
@@ -488,30 +490,22 @@ ranksrc_knn_row(void *ud, size_t i, const void *data, size_t bytes)
 static int
 ranksrc_knn_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_ranksrc_list *out)
 {
-	size_t ni = (size_t) r->n_items + 1, nrows = u->npos + u->nneg;
-	ranksrc_knn k = {r,
-	                 u,
-	                 rs_arena_alloc(a, ni * sizeof(float)),
-	                 rs_arena_alloc(a, ni),
-	                 rs_arena_alloc(a, ni * sizeof(uint32_t)),
-	                 0};
-	uint32_t *rows = rs_arena_alloc(a, (nrows + 1) * sizeof(uint32_t));
+	size_t ni = (size_t) r->n_items + 1;
+	ranksrc_knn k = {r, rs_arena_alloc(a, ni * sizeof(float)), rs_arena_alloc(a, ni),
+	                 rs_arena_alloc(a, ni * sizeof(uint32_t)), 0};
 	ranksrc_top t = {rs_arena_alloc(a, (size_t) r->cand_n * sizeof(uint32_t)),
 	                 rs_arena_alloc(a, (size_t) r->cand_n * sizeof(float)), 0, r->cand_n};
-	int rv;
 
-	if (k.dense == NULL || k.reached == NULL || k.touched == NULL || rows == NULL ||
-	    t.code == NULL || t.score == NULL)
+	if (k.dense == NULL || k.reached == NULL || k.touched == NULL || t.code == NULL ||
+	    t.score == NULL)
 		return RS_ENOMEM;
 	memset(k.dense, 0, ni * sizeof(float));
 	memset(k.reached, 0, ni);
-	/* the positives' rows in the user's order, then the negatives' (UINT32_MAX: skipped) */
+	/* the positives' rows in the user's order, then the negatives' */
 	for (size_t i = 0; i < u->npos; i++)
-		rows[i] = u->pos[i].code;
+		ranksrc_knn_row(&k, u->pos[i].code, u->pos[i].w, 1);
 	for (size_t i = 0; i < u->nneg; i++)
-		rows[u->npos + i] = u->neg[i].code;
-	if ((rv = rs_model_knn_rows(r->model, rows, nrows, ranksrc_knn_row, &k)) != 0)
-		return rv;
+		ranksrc_knn_row(&k, u->neg[i].code, u->neg[i].w, -1);
 	/* the user's items are never in the list: -inf, and not among the zeros below */
 	for (size_t i = 0; i < u->ncodes; i++) {
 		k.dense[u->codes[i]] = -INFINITY;

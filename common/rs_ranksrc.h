@@ -6,9 +6,9 @@
  * (activity, recency, the last items), so neither recomputes what the other did.
  *
  * The sources of a version's ranker (manifest published.ranker.sources), online:
- *   pop      RS_RANKSRC_POP: the version's published scores (LMDB source_scores "pop"); the
- *            user's list is the best cand_n items by (score desc, code asc) without the user's
- *            items (rs-train's tr_topk order);
+ *   pop      RS_RANKSRC_POP: the version's published scores (LMDB source_scores "pop"), also
+ *            for the user's own items; the user's list is the best cand_n items by (score
+ *            desc, code asc) without the user's items (rs-train's tr_topk order);
  *   knn      RS_RANKSRC_KNN (published.ranker.knn_source, "itemknn"): the sum of the knn_rows
  *            of the user's items, in the user's order (float sums depend on it), weighted and
  *            minus the explicit negatives' rows for a model trained on an event log; the
@@ -111,8 +111,7 @@ typedef struct rs_ranksrc_list {
 } rs_ranksrc_list;
 
 /* rs_ranksrc_list_build: the list of source s (RS_RANKSRC_POP or _KNN) for user u (built with
- * rs_ranksrc_weights_of(r)). Arena memory. 0, RS_ENOMEM, RS_EIO (LMDB), RS_EINVAL (another
- * kind). */
+ * rs_ranksrc_weights_of(r)). Arena memory. 0, RS_ENOMEM, RS_EINVAL (another kind). */
 int rs_ranksrc_list_build(const rs_ranksrc *r, int s, const rs_ranksrc_user *u, rs_arena *a,
                           rs_ranksrc_list *out);
 

@@ -66,23 +66,26 @@ bs_apikey() {
 }
 
 # bs_start [append]: starts every service of SERVICES in the background (logs in $WORK/log,
-# appended to with "append", else started afresh) and waits up to 60 s for the gateway's
-# /readyz; exits when a service dies or nothing gets ready.
+# appended to with "append", else started afresh; BS_WRAP_<svc>, e.g. BS_WRAP_candidate="valgrind
+# --tool=callgrind", is put in front of that service's command) and waits up to BS_READY_S
+# (60) s for the gateway's /readyz; exits when a service dies or nothing gets ready.
 bs_start() {
-  local svc ready=0
+  local svc ready=0 wrap
   for svc in "${SERVICES[@]}"; do
     [ "${1:-}" = append ] || : >"$WORK/log/$svc.log"
-    "$BUILD/services/$svc/rs-$svc" >>"$WORK/log/$svc.log" 2>&1 </dev/null &
+    wrap="BS_WRAP_$svc"
+    # shellcheck disable=SC2086  # the wrapper is a command line
+    ${!wrap:-} "$BUILD/services/$svc/rs-$svc" >>"$WORK/log/$svc.log" 2>&1 </dev/null &
     PID[$svc]=$!
   done
-  for _ in $(seq 1 600); do
+  for _ in $(seq 1 $((${BS_READY_S:-60} * 10))); do
     if curl -fsS "$URL/readyz" >/dev/null 2>&1; then ready=1; break; fi
     for svc in "${SERVICES[@]}"; do
       kill -0 "${PID[$svc]}" 2>/dev/null || { say "$ME: rs-$svc exited:"; tail -n 20 "$WORK/log/$svc.log" >&2; exit 1; }
     done
     sleep 0.1
   done
-  [ $ready -eq 1 ] || { say "$ME: not ready after 60 s"; curl -sS "$URL/readyz" >&2 || true; exit 1; }
+  [ $ready -eq 1 ] || { say "$ME: not ready after ${BS_READY_S:-60} s"; curl -sS "$URL/readyz" >&2 || true; exit 1; }
 }
 
 # bs_stop_services: SIGTERM to every service (gateway first), SIGKILL after 5 s.

@@ -10,7 +10,8 @@
 # (kept between runs with the shop; --retrain trains a new one) and refuses to measure unless
 # the active version is a two-stage model with its ranker. Then it starts the five services on
 # private ports serving that version and measures, for every connection count C:
-#   cold: the services freshly (re)started, every customer 1..BS_USERS once, in turn, over C
+#   cold: the services and PostgreSQL freshly (re)started, the services idle again (their
+#         start-up work done), every customer 1..BS_USERS once, in turn, over C
 #         keep-alive connections (rs-serving-fresh --warm-users: the feature service loads each
 #         history from PostgreSQL on first sight, candidate and ranking see each user once);
 #   warm: after the cold passes and BS_WARMUP s of load, BS_REPEAT runs of
@@ -160,13 +161,26 @@ wait_model() {
   say "$ME: the services never served $VERSION with the learned ranker: $body"
   exit 1
 }
+cpu_ticks() {  # utime+stime of a pid in clock ticks
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+# settle: until the services are idle (their start-up work, e.g. candidate's first snapshot
+# and the model's load, is done: under 3 clock ticks of CPU in half a second), 30 s at most,
+# so a cold pass measures cold caches, not start-up.
+settle() {
+  local svc t prev=-1 now
+  for _ in $(seq 1 60); do
+    now=0
+    for svc in "${SERVICES[@]}"; do t=$(cpu_ticks "${PID[$svc]}"); now=$((now + t)); done
+    [ "$prev" -ge 0 ] && [ $((now - prev)) -lt 3 ] && return 0
+    prev=$now
+    sleep 0.5
+  done
+}
 bs_start
 wait_model
 
 # --- load -----------------------------------------------------------------------------------
-cpu_ticks() {  # utime+stime of a pid in clock ticks
-  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 pg_ticks() {  # the private cluster: postmaster and its children
   local pm; pm="$(head -n 1 "$WORK/pg/data/postmaster.pid" 2>/dev/null || echo 0)"
@@ -216,14 +230,15 @@ echo "Settings: $(env | grep -E '^RS_(GATEWAY_(THREADS|ACCESS_LOG|DEADLINE_MS)|[
 echo
 echo "| pass | conns | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | non-2xx | degraded | sock err | CPU ms/req gw / feat / cand / rank / ingest / pg | CPU ms/req 5 services | machine busy % | load before -> after |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-first=1
 for c in $COLD_CONNS; do
-  if [ $first -eq 0 ]; then  # every cold pass starts from freshly started services
-    bs_stop_services
-    bs_start append
-    wait_model
-  fi
-  first=0
+  # every cold pass starts from freshly started services and PostgreSQL (empty caches and
+  # shared buffers; the OS page cache stays)
+  bs_stop_services
+  "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null
+  "$ROOT/scripts/pg.sh" start "$WORK/pg" "$PGPORT" >/dev/null
+  bs_start append
+  wait_model
+  settle
   measured cold "$c" "$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$USERS" --warm-conns "$c" --key-file "$WORK/api-key"
 done
 if [ -z "$COLD_CONNS" ]; then  # no cold pass: warm every customer once before the checks

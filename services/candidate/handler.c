@@ -35,8 +35,8 @@ cand_to_pb(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, siz
 		if (c->sources == NULL || ss == NULL)
 			return NULL;
 		for (int s = 0; s < CAND_NSRC; s++) {
-			if (!((res[i].has | res[i].scored) & (1u << s)))
-				continue; /* scored only: rank 0 */
+			if (!(res[i].has & (1u << s)))
+				continue;
 			rs__source_score__init(&ss[ns]);
 			ss[ns].source = (char *) cand_src_names[s];
 			ss[ns].score = res[i].src[s].score;
@@ -250,8 +250,7 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 	cand_rin rin;
 	int rv = cand_retrieve_ex(snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n);
 	if (rv == 0 && join != NULL) /* the learned ranker's inputs, for this version */
-		rv = cand_rin_build(model, snap, h, req->n_recent, res, n, stats,
-		                    mi.n_emb > 0 && mi.n_emb == rs_model_factors(model),
+		rv = cand_rin_build(model, snap, h, req->n_recent, res, n, stats, mi.emb, mi.n_emb,
 		                    call->arena, &rin);
 	if (rv != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "%s", rs_strerror(rv));

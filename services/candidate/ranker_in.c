@@ -33,10 +33,13 @@ cand_rin_prepare(void *ud, rs_model *m)
 
 int
 cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t nh,
-               const cand_result *res, size_t n, const cand_stat *stats, int als_ran, rs_arena *a,
-               cand_rin *out)
+               const cand_result *res, size_t n, const cand_stat *stats, const float *emb,
+               size_t n_emb, rs_arena *a, cand_rin *out)
 {
 	const rs_ranksrc *r = m != NULL ? rs_model_aux(m) : NULL;
+	const float *V = m != NULL ? rs_model_item_factors(m) : NULL;
+	uint32_t f = m != NULL ? rs_model_factors(m) : 0;
+	int als_ran = emb != NULL && V != NULL && f > 0 && n_emb == f;
 	rs_ranksrc_list list[RS_RANKSRC_MAX];
 	int src[RS_RANKSRC_MAX], rv;
 	rs_ranksrc_user u = {0};
@@ -89,11 +92,22 @@ cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t
 				*v = rs_ranksrc_list_score(&list[j], code, rk);
 				continue;
 			}
-			/* als: retrieved (its rank) or only scored (rank 0) by this request */
+			/* als: the retrieval's score and rank when it retrieved the item, else
+			 * factors . embedding (rank 0) */
 			const cand_src *al = &res[i].src[CAND_SRC_ALS];
-			int scored = ((res[i].has | res[i].scored) >> CAND_SRC_ALS) & 1;
-			*v = scored && isfinite(al->score) ? al->score : 0.0f;
-			*rk = scored && al->rank >= 1 && al->rank <= cand_n ? al->rank : 0;
+			float d = 0;
+			if (res[i].has & (1u << CAND_SRC_ALS)) {
+				d = al->score;
+				*rk = al->rank >= 1 && al->rank <= cand_n ? al->rank : 0;
+			} else if (code != UINT32_MAX) {
+				const float *y = V + (size_t) code * f;
+				for (uint32_t q = 0; q < f; q++)
+					d += y[q] * emb[q];
+				*rk = 0;
+			} else {
+				*rk = 0;
+			}
+			*v = isfinite(d) ? d : 0.0f;
 		}
 	}
 	return 0;

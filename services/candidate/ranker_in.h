@@ -7,7 +7,9 @@
  * scored here for every candidate exactly as rs-train scores them (the user's items from the
  * request history); als comes from this request's retrieval (factors . embedding for every
  * candidate, its rank when within the ranker's cand_n, the normalisers of its top cand_n), and
- * only when als ran (the request's embedding is of this version). */
+ * only when als ran (the request's embedding is of this version). Retrieval sources name only
+ * what they retrieved (Candidate.sources): the als scores of the other candidates travel
+ * here. */
 #ifndef CAND_RANKER_IN_H
 #define CAND_RANKER_IN_H
 
@@ -37,10 +39,11 @@ int cand_rin_prepare(void *ud, rs_model *m);
 
 /* cand_rin_build: the inputs for the n retrieved candidates res of snapshot s with history
  * h[0..nh) under version m (NULL, or a version without ranker sources: out->ns = 0). stats:
- * the retrieval's per-source list normalisers (cand_retrieve_ex with stat_n = cand_n); als_ran:
- * the als source ran for this request. Arena memory. 0, RS_ENOMEM or RS_EIO (LMDB). */
+ * the retrieval's per-source list normalisers (cand_retrieve_ex with stat_n = cand_n);
+ * emb[0..n_emb): the embedding the als source ran with (NULL or another width than the
+ * version's factors: als did not run, no als column). Arena memory. 0 or RS_ENOMEM. */
 int cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t nh,
-                   const cand_result *res, size_t n, const cand_stat *stats, int als_ran,
-                   rs_arena *a, cand_rin *out);
+                   const cand_result *res, size_t n, const cand_stat *stats, const float *emb,
+                   size_t n_emb, rs_arena *a, cand_rin *out);
 
 #endif

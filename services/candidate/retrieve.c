@@ -647,32 +647,6 @@ ret_meta(retrieval *r, const seed *seeds, size_t ns, int peers_always)
 	}
 }
 
-/* The learned ranker reads every candidate's als score: the ones als did not retrieve get
- * their raw score (factors . embedding) with rank 0. */
-static void
-als_score_rest(const retrieval *r, cand_result *out, size_t n)
-{
-	if (r->mi == NULL || r->mi->join == NULL)
-		return;
-	const cand_join *j = r->mi->join;
-	uint32_t f = rs_model_factors(j->model);
-	const float *V = rs_model_item_factors(j->model);
-	if (f == 0 || V == NULL || r->mi->emb == NULL || r->mi->n_emb != f)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t code;
-		if (out[i].has & (1u << CAND_SRC_ALS) ||
-		    rs_model_code(j->model, r->s->items[out[i].item].id, &code) != 0)
-			continue;
-		const float *v = V + (size_t) code * f;
-		float d = 0;
-		for (uint32_t q = 0; q < f; q++)
-			d += v[q] * r->mi->emb[q];
-		out[i].src[CAND_SRC_ALS] = (cand_src){d, 0, 0};
-		out[i].scored |= 1u << CAND_SRC_ALS;
-	}
-}
-
 /* Merges every source into out: the best k by merged score. */
 static int
 ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
@@ -708,7 +682,6 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 			out[i] = res[order[i].item];
 		free(order);
 	}
-	als_score_rest(r, out, *n_out);
 	rv = 0;
 out:
 	free(res);

@@ -53,11 +53,9 @@ typedef struct cand_src {
 } cand_src;
 
 typedef struct cand_result {
-	uint32_t item;   /* index into the snapshot's items */
-	float score;     /* merged */
-	unsigned has;    /* bit s set when source s produced it */
-	unsigned scored; /* bit s set when source s only scored it (src[s].rank 0): "als" scores
-	                    every candidate it did not retrieve, for the learned ranker */
+	uint32_t item; /* index into the snapshot's items */
+	float score;   /* merged */
+	unsigned has;  /* bit s set when source s produced it */
 	cand_src src[CAND_NSRC];
 } cand_result;
 

@@ -19,6 +19,15 @@ typedef struct cache_user {
 	int cu_known;
 	uint64_t cu_epoch;
 	double cu_loaded_ms; /* monotonic */
+	uint64_t cu_gen;     /* unique per state of the history: new on a load and on a change */
+	/* the embedding last folded from the newest cu_emb_n events of history cu_emb_gen with
+	 * version cu_emb_version (feat_cache_emb_*): cu_emb_rv (the items the version knew) and,
+	 * when > 0, cu_emb_f floats */
+	uint64_t cu_emb_gen;
+	uint32_t cu_emb_n, cu_emb_f;
+	int cu_emb_rv;
+	char *cu_emb_version;
+	float *cu_emb;
 	struct cache_user *cu_hnext, *cu_prev, *cu_next;
 } cache_user;
 
@@ -37,6 +46,7 @@ struct feat_cache {
 	cache_user *c_head, *c_tail; /* LRU: head most recent */
 	cache_ring_ev *c_ring;
 	uint64_t c_ring_next; /* total events ever written to the ring */
+	uint64_t c_gen;       /* the last history generation handed out */
 };
 
 uint64_t
@@ -95,6 +105,8 @@ feat_cache_destroy(feat_cache *c)
 	for (cache_user *u = c->c_head, *next; u != NULL; u = next) {
 		next = u->cu_next;
 		free(u->cu_ev);
+		free(u->cu_emb);
+		free(u->cu_emb_version);
 		free(u);
 	}
 	pthread_mutex_destroy(&c->c_mu);
@@ -148,6 +160,8 @@ cache_remove(feat_cache *c, cache_user *u)
 	lru_unlink(c, u);
 	c->c_count--;
 	free(u->cu_ev);
+	free(u->cu_emb);
+	free(u->cu_emb_version);
 	free(u);
 }
 
@@ -193,7 +207,7 @@ user_insert(feat_cache *c, cache_user *u, const feat_event *e)
 
 int
 feat_cache_get(feat_cache *c, int64_t user_id, uint64_t epoch, int ttl_ms, uint32_t max_n,
-               feat_event *out, uint32_t *n, uint64_t *total, int *known)
+               feat_event *out, uint32_t *n, uint64_t *total, int *known, uint64_t *gen)
 {
 	int rv = RS_ENOTFOUND;
 
@@ -207,6 +221,8 @@ feat_cache_get(feat_cache *c, int64_t user_id, uint64_t epoch, int ttl_ms, uint3
 		*n = k;
 		*total = u->cu_total;
 		*known = u->cu_known;
+		if (gen != NULL)
+			*gen = u->cu_gen;
 		lru_unlink(c, u);
 		lru_push_front(c, u);
 		rv = 0;
@@ -253,6 +269,7 @@ feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event 
 	u->cu_known = known;
 	u->cu_epoch = epoch;
 	u->cu_loaded_ms = rs_mono_ms();
+	u->cu_gen = ++c->c_gen;
 	lru_push_front(c, u);
 
 	uint64_t first = c->c_ring_next > CACHE_RING ? c->c_ring_next - CACHE_RING : 0;
@@ -279,10 +296,69 @@ feat_cache_apply(feat_cache *c, int64_t user_id, const feat_event *e)
 	r->ev = *e;
 	c->c_ring_next++;
 	cache_user *u = cache_find(c, user_id);
-	if (u != NULL)
-		changed = user_insert(c, u, e);
+	if (u != NULL && (changed = user_insert(c, u, e)) != 0)
+		u->cu_gen = ++c->c_gen;
 	pthread_mutex_unlock(&c->c_mu);
 	return changed;
+}
+
+int
+feat_cache_emb_get(feat_cache *c, int64_t user_id, uint64_t gen, const char *version, uint32_t n,
+                   uint32_t f, float *out, int *rv)
+{
+	int found = RS_ENOTFOUND;
+
+	pthread_mutex_lock(&c->c_mu);
+	cache_user *u = cache_find(c, user_id);
+	if (u != NULL && u->cu_gen == gen && u->cu_emb_gen == gen && u->cu_emb_n == n &&
+	    u->cu_emb_version != NULL && strcmp(u->cu_emb_version, version) == 0 &&
+	    (u->cu_emb_rv <= 0 || u->cu_emb_f == f)) {
+		if (u->cu_emb_rv > 0)
+			memcpy(out, u->cu_emb, f * sizeof(float));
+		*rv = u->cu_emb_rv;
+		found = 0;
+	}
+	pthread_mutex_unlock(&c->c_mu);
+	return found;
+}
+
+int
+feat_cache_emb_put(feat_cache *c, int64_t user_id, uint64_t gen, const char *version, uint32_t n,
+                   uint32_t f, const float *emb, int rv)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&c->c_mu);
+	cache_user *u = cache_find(c, user_id);
+	if (u == NULL || u->cu_gen != gen)
+		goto out; /* the history changed meanwhile: the embedding is of an older one */
+	if (u->cu_emb_version == NULL || strcmp(u->cu_emb_version, version) != 0) {
+		char *v = strdup(version);
+		if (v == NULL) {
+			ret = RS_ENOMEM;
+			goto out;
+		}
+		free(u->cu_emb_version);
+		u->cu_emb_version = v;
+	}
+	if (rv > 0 && u->cu_emb_f != f) {
+		float *e = realloc(u->cu_emb, (f ? f : 1) * sizeof(float));
+		if (e == NULL) {
+			u->cu_emb_gen = 0;
+			ret = RS_ENOMEM;
+			goto out;
+		}
+		u->cu_emb = e;
+		u->cu_emb_f = f;
+	}
+	if (rv > 0)
+		memcpy(u->cu_emb, emb, f * sizeof(float));
+	u->cu_emb_rv = rv;
+	u->cu_emb_n = n;
+	u->cu_emb_gen = gen;
+out:
+	pthread_mutex_unlock(&c->c_mu);
+	return ret;
 }
 
 size_t

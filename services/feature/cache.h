@@ -31,9 +31,10 @@ void feat_cache_destroy(feat_cache *c);
 
 /* feat_cache_get: copy the newest min(max_n, cached) events of user into out (newest first).
  * Hits only an entry loaded under `epoch` and younger than ttl_ms (ttl_ms <= 0: no limit).
- * Returns 0 (and *n, *total, *known) or RS_ENOTFOUND. */
+ * Returns 0 (and *n, *total, *known, and *gen when gen is not NULL: the generation of this
+ * state of the history, for feat_cache_emb_*) or RS_ENOTFOUND. */
 int feat_cache_get(feat_cache *c, int64_t user_id, uint64_t epoch, int ttl_ms, uint32_t max_n,
-                   feat_event *out, uint32_t *n, uint64_t *total, int *known);
+                   feat_event *out, uint32_t *n, uint64_t *total, int *known, uint64_t *gen);
 
 /* feat_cache_put: store what PostgreSQL returned for user (ev newest first, n events, of
  * `total` stored), replacing any older entry, then merge events of that user that arrived
@@ -45,6 +46,23 @@ int feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_ev
 /* feat_cache_apply: one event from the stream. Updates the user's entry if cached (ignores a
  * duplicate event id) and remembers it for loads in flight. Returns 1 if an entry changed. */
 int feat_cache_apply(feat_cache *c, int64_t user_id, const feat_event *e);
+
+/* The user's embedding memoized with the history it was folded from (fold.h costs ~0.1 ms of
+ * CPU per request; a history changes far less often than it is read). */
+
+/* feat_cache_emb_get: the embedding memoized for user's history of generation gen (from
+ * feat_cache_get), folded from its newest n events with the version named `version` into f
+ * floats: copies them into out (when *rv > 0) and returns 0 with *rv, what feat_fold_user
+ * returned (the history items the version knew; 0: no embedding). RS_ENOTFOUND when the
+ * history changed since, or for another version, n or f. */
+int feat_cache_emb_get(feat_cache *c, int64_t user_id, uint64_t gen, const char *version,
+                       uint32_t n, uint32_t f, float *out, int *rv);
+
+/* feat_cache_emb_put: memoize feat_fold_user's result rv (and emb, f floats, when rv > 0) for
+ * user's history of generation gen folded from its newest n events with `version`; nothing
+ * when the history changed meanwhile (or the user left the cache). Returns 0 or RS_ENOMEM. */
+int feat_cache_emb_put(feat_cache *c, int64_t user_id, uint64_t gen, const char *version,
+                       uint32_t n, uint32_t f, const float *emb, int rv);
 
 /* feat_cache_users: number of users cached. */
 size_t feat_cache_users(feat_cache *c);

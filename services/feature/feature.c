@@ -50,6 +50,9 @@ feat_open(feat_state **out, const feat_config *cfg)
 	                                    "History loads that PostgreSQL could not answer", NULL);
 	st->fs_fold_ms = rs_metrics_histogram(
 	        "rs_feature_fold_ms", "Online embedding (fold-in) time in milliseconds", NULL);
+	st->fs_emb_hits = rs_metrics_counter(
+	        "rs_feature_embedding_memo_total",
+	        "Embeddings served from the one memoized with the cached history", NULL);
 	rs_model_watch_config wc = {
 	        .pg_dsn = cfg->pg_dsn,
 	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",

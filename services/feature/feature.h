@@ -51,6 +51,7 @@ typedef struct feat_state {
 	rs_model_slot *fs_slot;   /* the active model version (its aux: fold.h's Gram matrix) */
 	rs_model_watch *fs_watch; /* follows model_versions into fs_slot */
 	rs_metric *fs_hits, *fs_misses, *fs_pg_fail, *fs_fold_ms;
+	rs_metric *fs_emb_hits; /* embeddings not folded again (feat_cache_emb_get) */
 } feat_state;
 
 /* feat_open: cache, database pool (a database that is down is not an error), stream

@@ -131,10 +131,12 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 	 * least the one that connection started (sub.c bumps it before counting the pipe). */
 	int live = feat_sub_connected(st->fs_sub) > 0;
 	uint64_t epoch = feat_sub_epoch(st->fs_sub);
+	uint64_t gen = 0; /* the cached history's generation: 0 = not from the cache */
 	if (live && feat_cache_get(st->fs_cache, req->user_id, epoch, st->fs_cfg.cache_ttl_ms, want,
-	                           ev, &n, &total, &known) == 0) {
+	                           ev, &n, &total, &known, &gen) == 0) {
 		rs_metric_add(st->fs_hits, 1);
 	} else {
+		gen = 0;
 		rs_metric_add(st->fs_misses, 1);
 		rv = feat_store_load_user(st->fs_store, req->user_id, cap, call->deadline_unix_ms,
 		                          ev, &n, &total, &known);
@@ -177,13 +179,26 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 		hs[i].value = ev[i].value;
 		hp[i] = &hs[i];
 	}
-	/* The embedding of the version this request sees, from the returned history. */
+	/* The embedding of the version this request sees, from the returned history: folded
+	 * once per state of a cached history (memoized with it), else for this request. */
 	if (model != NULL && rs_model_aux(model) != NULL && n > 0) {
 		uint32_t f = rs_model_factors(model);
 		float *emb = rs_arena_alloc(call->arena, f * sizeof(float));
-		double t0 = rs_mono_ms();
-		rv = emb != NULL ? feat_fold_user(model, ev, n, emb) : RS_ENOMEM;
-		rs_metric_observe(st->fs_fold_ms, rs_mono_ms() - t0);
+		const char *ver = rs_model_version(model);
+		int memo = gen != 0 && req->n_hypothetical == 0;
+		if (emb == NULL) {
+			rv = RS_ENOMEM;
+		} else if (memo && feat_cache_emb_get(st->fs_cache, req->user_id, gen, ver, n, f,
+		                                      emb, &rv) == 0) {
+			rs_metric_add(st->fs_emb_hits, 1);
+		} else {
+			double t0 = rs_mono_ms();
+			rv = feat_fold_user(model, ev, n, emb);
+			rs_metric_observe(st->fs_fold_ms, rs_mono_ms() - t0);
+			if (memo && rv >= 0)
+				feat_cache_emb_put(st->fs_cache, req->user_id, gen, ver, n, f, emb,
+				                   rv);
+		}
 		if (rv > 0) {
 			resp.embedding = emb;
 			resp.n_embedding = f;

@@ -43,7 +43,12 @@ struct feat_store {
 
 /* The newest `limit` events of one user plus their count and whether the user exists, in one
  * round trip. count(*) and exists() are evaluated once; the lateral join yields one row of
- * NULLs for a user without events. */
+ * NULLs for a user without events. Prepared once per connection (LOAD_STMT) with a generic
+ * plan: user_id is not the partition key, so a custom plan prunes nothing, and planning it
+ * over every monthly partition cost ~6 ms of PostgreSQL's CPU per first sight of a user
+ * (pgbench on the 10,000 x 20,000 bench shop: 6.4 ms per load unprepared, 2.1 ms prepared
+ * with the generic plan, same buffers). */
+#define LOAD_STMT "feature_load_user"
 static const char load_sql[] =
         "select c.n, c.known, h.event_id, h.item_id, h.type, h.ts_ms, h.value\n"
         "from (select (select count(*) from events where user_id = $1::bigint) as n,\n"
@@ -65,10 +70,19 @@ store_connect(feat_store *s, PGconn **out)
 	if ((rv = rs_pg_connect(s->st_dsn, &c)) != 0)
 		return rv;
 	snprintf(sql, sizeof(sql), "set statement_timeout = %d", s->st_stmt_ms);
-	if ((rv = rs_pg_exec(c, sql, 0, NULL, PGRES_COMMAND_OK, "feature.set_timeout")) != 0) {
+	if ((rv = rs_pg_exec(c, sql, 0, NULL, PGRES_COMMAND_OK, "feature.set_timeout")) != 0 ||
+	    (rv = rs_pg_exec(c, "set plan_cache_mode = force_generic_plan", 0, NULL,
+	                     PGRES_COMMAND_OK, "feature.set_plan_cache_mode")) != 0) {
 		PQfinish(c);
 		return rv;
 	}
+	PGresult *res = PQprepare(c, LOAD_STMT, load_sql, 2, NULL);
+	if ((rv = rs_pg_check(c, res, PGRES_COMMAND_OK, "feature.prepare")) != 0) {
+		PQclear(res);
+		PQfinish(c);
+		return rv;
+	}
+	PQclear(res);
 	*out = c;
 	return 0;
 }
@@ -193,17 +207,19 @@ store_release(feat_store *s, int slot, int broken, int abandoned)
 	pthread_mutex_unlock(&s->st_mu);
 }
 
-/* Runs one parameterized query, waiting at most until deadline_unix_ms. On RS_ETIMEDOUT or
- * RS_EUNAVAIL the connection is unusable (*broken = 1). On 0, *out is the caller's to PQclear. */
+/* Runs one parameterized query (the prepared statement stmt, else sql), waiting at most until
+ * deadline_unix_ms. On RS_ETIMEDOUT or RS_EUNAVAIL the connection is unusable (*broken = 1).
+ * On 0, *out is the caller's to PQclear. */
 static int
-store_query(PGconn *c, const char *sql, int np, const char *const *params, int64_t deadline_unix_ms,
-            const char *what, PGresult **out, int *broken)
+store_query(PGconn *c, const char *stmt, const char *sql, int np, const char *const *params,
+            int64_t deadline_unix_ms, const char *what, PGresult **out, int *broken)
 {
 	PGresult *res = NULL, *r;
 	int rv;
 
 	*broken = 0;
-	if (!PQsendQueryParams(c, sql, np, NULL, params, NULL, NULL, 0)) {
+	if (!(stmt != NULL ? PQsendQueryPrepared(c, stmt, np, params, NULL, NULL, 0)
+	                   : PQsendQueryParams(c, sql, np, NULL, params, NULL, NULL, 0))) {
 		*broken = PQstatus(c) != CONNECTION_OK;
 		return rs_pg_check(c, NULL, PGRES_TUPLES_OK, what);
 	}
@@ -263,7 +279,7 @@ feat_store_load_user(feat_store *s, int64_t user_id, uint32_t limit, int64_t dea
 		return rv;
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(lim, sizeof(lim), "%u", limit);
-	rv = store_query(s->st_slots[slot].ss_conn, load_sql, 2, params, deadline_unix_ms,
+	rv = store_query(s->st_slots[slot].ss_conn, LOAD_STMT, NULL, 2, params, deadline_unix_ms,
 	                 "feature.load_user", &res, &broken);
 	store_release(s, slot, broken, rv == RS_ETIMEDOUT);
 	if (rv != 0)
@@ -386,8 +402,8 @@ feat_store_maintain(feat_store *s)
 		PGresult *res = NULL;
 		int broken = 0;
 		s->st_last_ping_ms = now;
-		if (store_query(s->st_slots[slot].ss_conn, "select 1", 0, NULL, rs_now_ms() + 1000,
-		                "feature.ping", &res, &broken) == 0)
+		if (store_query(s->st_slots[slot].ss_conn, NULL, "select 1", 0, NULL,
+		                rs_now_ms() + 1000, "feature.ping", &res, &broken) == 0)
 			PQclear(res);
 		store_release(s, slot, broken, 0);
 		if (broken) {

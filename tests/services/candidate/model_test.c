@@ -328,9 +328,10 @@ Test(cand_model, a_named_version_serves_one_request_and_the_active_one_the_rest)
 	cr_assert_str_eq(r->header->model_version, "v1");
 }
 
-/* For the learned ranker: every candidate carries its als score (rank 0 when als did not
- * retrieve it), and the response carries each source's list statistics. */
-Test(cand_model, als_scores_every_candidate_and_sources_report_stats)
+/* A candidate names the sources that retrieved it (an item als did not retrieve has no als
+ * entry: the learned ranker's als scores of every candidate travel in ranker_scores, see
+ * ranker_in_test.c), and the response carries each source's list statistics. */
+Test(cand_model, sources_name_what_retrieved_and_report_stats)
 {
 	Rs__CandidatesRequest req;
 	Rs__CandidatesResponse *r;
@@ -339,11 +340,12 @@ Test(cand_model, als_scores_every_candidate_and_sources_report_stats)
 	request(&req, toward4, 4, 0, 0);
 	req.k = 3; /* als keeps 4, 8, 7 (1, 0.9, 0.2); popular item 3 outranks 7 */
 	cr_assert_eq(candidates(arena, &req, &r), RS__STATUS__STATUS_OK);
-	const Rs__SourceScore *a3 = source(find(r, 3), "als");
-	cr_assert_not_null(a3, "item 3 has no als score");
-	cr_assert_eq(a3->rank, 0);
-	cr_assert_float_eq(a3->score, 0.0f, 1e-6);
+	cr_assert_not_null(find(r, 3));
+	cr_assert_null(source(find(r, 3), "als"), "item 3 was not retrieved by als");
+	cr_assert_not_null(source(find(r, 3), "popular"));
 	cr_assert_eq(source(find(r, 4), "als")->rank, 1);
+	cr_assert_eq(find(r, 3)->n_ranker_scores, 0, "no learned ranker: no ranker inputs");
+	cr_assert_eq(r->n_ranker_sources, 0);
 	const Rs__SourceStats *als = NULL, *popular = NULL;
 	for (size_t i = 0; i < r->n_source_stats; i++) {
 		if (strcmp(r->source_stats[i]->source, "als") == 0)

@@ -28,13 +28,13 @@ Test(cache, stream_events_keep_time_order_and_the_bound)
 	cr_assert_eq(feat_cache_apply(c, 7, &newest), 1); /* now 5 events for room 4 */
 	cr_assert_eq(feat_cache_apply(c, 7, &late), 0, "a repeated id is ignored");
 	cr_assert_eq(feat_cache_apply(c, 7, &oldest), 1, "older than the window: counted only");
-	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 8, out, &n, &total, &known), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 8, out, &n, &total, &known, NULL), 0);
 	cr_assert_eq(n, 4);
 	cr_assert_eq(total, 6);
 	int64_t want[4] = {8, 3, 9, 2};
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(out[i].item_id, want[i], "position %d", i);
-	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 2, out, &n, &total, &known), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 2, out, &n, &total, &known, NULL), 0);
 	cr_assert_eq(n, 2, "max_n bounds the copy");
 	feat_cache_destroy(c);
 }
@@ -48,10 +48,10 @@ Test(cache, another_epoch_misses)
 	int known;
 	cr_assert_eq(feat_cache_create(&c, 10, 4), 0);
 	cr_assert_eq(feat_cache_put(c, 7, 1, NULL, 0, 0, 0), 0);
-	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 2, out, &n, &total, &known), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 2, out, &n, &total, &known, NULL), 0);
 	cr_assert_eq(n, 0);
-	cr_assert_eq(feat_cache_get(c, 7, 2, 0, 2, out, &n, &total, &known), RS_ENOTFOUND);
-	cr_assert_eq(feat_cache_get(c, 8, 1, 0, 2, out, &n, &total, &known), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_get(c, 7, 2, 0, 2, out, &n, &total, &known, NULL), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_get(c, 8, 1, 0, 2, out, &n, &total, &known, NULL), RS_ENOTFOUND);
 	feat_cache_destroy(c);
 }
 
@@ -69,7 +69,7 @@ Test(cache, events_that_arrived_during_a_load_are_merged_once)
 	cr_assert_eq(feat_cache_apply(c, 7, &missed), 0);
 	feat_event loaded[1] = {ev(1, 100, "seen")};
 	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 1, 1, 1), 0);
-	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 8, out, &n, &total, &known), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 8, out, &n, &total, &known, NULL), 0);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(total, 2);
 	cr_assert_eq(out[0].item_id, 2);
@@ -86,12 +86,13 @@ Test(cache, least_recently_used_user_is_evicted)
 	cr_assert_eq(feat_cache_create(&c, 2, 1), 0);
 	cr_assert_eq(feat_cache_put(c, 1, 1, NULL, 0, 0, 0), 0);
 	cr_assert_eq(feat_cache_put(c, 2, 1, NULL, 0, 0, 0), 0);
-	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known), 0); /* 1 is fresh */
+	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known, NULL),
+	             0); /* 1 is fresh */
 	cr_assert_eq(feat_cache_put(c, 3, 1, NULL, 0, 0, 0), 0);
 	cr_assert_eq(feat_cache_users(c), 2);
-	cr_assert_eq(feat_cache_get(c, 2, 1, 0, 1, out, &n, &total, &known), RS_ENOTFOUND);
-	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known), 0);
-	cr_assert_eq(feat_cache_get(c, 3, 1, 0, 1, out, &n, &total, &known), 0);
+	cr_assert_eq(feat_cache_get(c, 2, 1, 0, 1, out, &n, &total, &known, NULL), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known, NULL), 0);
+	cr_assert_eq(feat_cache_get(c, 3, 1, 0, 1, out, &n, &total, &known, NULL), 0);
 	feat_cache_destroy(c);
 }
 
@@ -110,12 +111,63 @@ Test(cache, a_history_grows_from_empty_to_the_bound)
 		feat_event e = ev(i, (i * 37) % 80, id); /* out of time order on purpose */
 		cr_assert_eq(feat_cache_apply(c, 7, &e), 1);
 	}
-	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 64, out, &n, &total, &known), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 64, out, &n, &total, &known, NULL), 0);
 	cr_assert_eq(n, 50);
 	cr_assert_eq(total, 80);
 	cr_assert(known);
 	for (uint32_t i = 1; i < n; i++)
 		cr_assert_geq(out[i - 1].ts_ms, out[i].ts_ms);
 	cr_assert_eq(out[0].ts_ms, 79);
+	feat_cache_destroy(c);
+}
+
+/* The embedding memoized with a history: only for the same state of it (generation), the same
+ * version, number of events and width; a change of the history drops it, and a put for a
+ * generation that is gone is ignored. */
+Test(cache, embedding_memo_follows_the_history)
+{
+	feat_cache *c;
+	feat_event out[4], loaded[2] = {ev(2, 200, "b"), ev(1, 100, "a")};
+	uint32_t n;
+	uint64_t total, gen, gen2;
+	int known, rv = -1;
+	float emb[3] = {1, 2, 3}, got[3] = {0};
+
+	cr_assert_eq(feat_cache_create(&c, 10, 4), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 2, 2, 1), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 4, out, &n, &total, &known, &gen), 0);
+	cr_assert_neq(gen, 0);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v1", n, 3, got, &rv), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_emb_put(c, 7, gen, "v1", n, 3, emb, 2), 0);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v1", n, 3, got, &rv), 0);
+	cr_assert_eq(rv, 2);
+	cr_assert_arr_eq(got, emb, sizeof(emb));
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v2", n, 3, got, &rv), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v1", n - 1, 3, got, &rv), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v1", n, 4, got, &rv), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_emb_get(c, 8, gen, "v1", n, 3, got, &rv), RS_ENOTFOUND);
+	/* no embedding (the version knew none of the items) is memoized as such */
+	cr_assert_eq(feat_cache_emb_put(c, 7, gen, "v2", n, 3, NULL, 0), 0);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v2", n, 3, got, &rv), 0);
+	cr_assert_eq(rv, 0);
+	/* a stream event changes the history: a new generation, the memo is gone */
+	feat_event e = ev(3, 300, "c");
+	cr_assert_eq(feat_cache_apply(c, 7, &e), 1);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 4, out, &n, &total, &known, &gen2), 0);
+	cr_assert_neq(gen2, gen);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen2, "v2", n, 3, got, &rv), RS_ENOTFOUND);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v2", n, 3, got, &rv), RS_ENOTFOUND);
+	/* an embedding folded from the old history arrives late: not kept */
+	cr_assert_eq(feat_cache_emb_put(c, 7, gen, "v1", n, 3, emb, 2), 0);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen2, "v1", n, 3, got, &rv), RS_ENOTFOUND);
+	/* a repeated event id changes nothing: the memo of this generation stays */
+	cr_assert_eq(feat_cache_emb_put(c, 7, gen2, "v1", n, 3, emb, 2), 0);
+	cr_assert_eq(feat_cache_apply(c, 7, &e), 0);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen2, "v1", n, 3, got, &rv), 0);
+	/* a reload is a new generation too */
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 2, 2, 1), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 4, out, &n, &total, &known, &gen), 0);
+	cr_assert_neq(gen, gen2);
+	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v1", n, 3, got, &rv), RS_ENOTFOUND);
 	feat_cache_destroy(c);
 }

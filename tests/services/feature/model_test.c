@@ -501,18 +501,76 @@ Test(feat_model, hypothetical_events_fold_into_this_answer_only)
 	uint64_t total = 0;
 	int known = 0;
 	cr_assert_eq(feat_cache_get(st->fs_cache, 2, feat_sub_epoch(st->fs_sub), 0, 8, ev, &n,
-	                            &total, &known),
+	                            &total, &known, NULL),
 	             0, "user 2 is served from the stream-fed cache");
 	cr_assert_eq(n, 1);
 	cr_assert_eq(ev[0].item_id, 12);
 	cr_assert_eq(total, 1);
 	cr_assert_eq(feat_cache_get(st->fs_cache, 77, feat_sub_epoch(st->fs_sub), 0, 8, ev, &n,
-	                            &total, &known),
+	                            &total, &known, NULL),
 	             0);
 	cr_assert_eq(n, 0, "the what-if user's cache entry holds no hypothetical event");
 	cr_assert_eq(event_rows(), rows, "a what-if request stored an event");
 	cr_assert_eq(features(arena, 77, &r), RS__STATUS__STATUS_OK);
 	cr_assert_eq(r->n_recent, 0);
+	nng_close(pub);
+}
+
+/* The embedding is folded once per state of a cached history: a repeated request reads the
+ * memoized one (rs_feature_embedding_memo_total counts it), an event that changes the history
+ * and another version fold again, and what each answer carries is the fold-in of its own
+ * history and version. */
+Test(feat_model, embedding_is_folded_once_per_state_of_the_history)
+{
+	Rs__UserFeaturesResponse *r;
+	double u[NF];
+	nng_socket pub;
+	char pub_url[64];
+
+	snprintf(pub_url, sizeof(pub_url), "inproc://feature-model-pub-memo-%d", (int) getpid());
+	cr_assert_eq(nng_pub0_open(&pub), 0);
+	cr_assert_eq(nng_listen(pub, pub_url, NULL, 0), 0);
+	start_pub(0, pub_url);
+	cr_assert_eq(feat_model_check(st), 0);
+	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) == 0; i++)
+		usleep(5000);
+	cr_assert_gt(feat_sub_connected(st->fs_sub), 0);
+	/* user 1: item 10 purchase (3), item 11 click (1.5) */
+	direct_solve(Y1, (int[]){0, 1}, (double[]){3.0, 1.5}, 2, u);
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK); /* loads the history */
+	assert_embedding(r, u);
+	uint64_t memo0 = rs_metric_count(st->fs_emb_hits);
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK); /* folds, memoizes */
+	assert_embedding(r, u);
+	cr_assert_eq(rs_metric_count(st->fs_emb_hits), memo0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK);
+		assert_embedding(r, u);
+	}
+	cr_assert_eq(rs_metric_count(st->fs_emb_hits), memo0 + 3, "not folded again");
+
+	/* another version: its own fold-in, not the memoized one */
+	double u2[NF];
+	direct_solve(Y2, (int[]){0, 1}, (double[]){3.0, 1.5}, 2, u2);
+	cr_assert_eq(features_ex(arena, 1, "fv2", NULL, 0, &r), RS__STATUS__STATUS_OK);
+	assert_embedding(r, u2);
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK);
+	assert_embedding(r, u);
+
+	/* the stream brings a view of 12: the next answer folds the new history */
+	feat_event e = {.item_id = 12,
+	                .ts_ms = rs_now_ms(),
+	                .type = 1,
+	                .id_hash = feat_event_id_hash("memo-e1")};
+	cr_assert_eq(feat_cache_apply(st->fs_cache, 1, &e), 1);
+	uint64_t memo1 = rs_metric_count(st->fs_emb_hits);
+	direct_solve(Y1, (int[]){0, 1, 2}, (double[]){3.0, 1.5, 1.0}, 3, u);
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 4);
+	assert_embedding(r, u);
+	cr_assert_eq(rs_metric_count(st->fs_emb_hits), memo1, "a changed history is folded");
+	cr_assert_eq(features(arena, 1, &r), RS__STATUS__STATUS_OK);
+	assert_embedding(r, u);
 	nng_close(pub);
 }
 

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# bench/serving/instructions.sh [SERVICE...]: instructions per recommendation request of each
+# service, counted by callgrind: unlike CPU time, the count does not move with the machine's
+# other load, so before/after pairs of a change can be taken on a busy machine.
+#
+# Uses run.sh's work folder (its shop and published model: run bench/serving/run.sh once
+# first). For each SERVICE (default: gateway feature candidate ranking) it starts the stack of
+# run.sh with that service under
+#   valgrind --tool=callgrind --instr-atstart=no
+# (the gateway's deadline raised so the slow service is waited for), asks for the
+# recommendations of customers 1..BS_IC_USERS (300) once, one at a time (the feature service's
+# cache warms up: the counts are the warm path), switches callgrind's instrumentation on, asks
+# for the same customers again, dumps, and prints the instructions per request and the
+# functions with the most of them (self cost, per request). Fails on any failed or degraded
+# answer. Dumps and annotations stay in $WORK/callgrind.
+#
+# Environment: as run.sh (BUILD, WORK, BS_USERS, BS_ITEMS, BS_PG_PORT, BS_PORT, RS_*), plus
+# BS_IC_USERS (300), BS_IC_TOP (15: functions listed per service). Run it under
+# `flock /tmp/rs-serving.lock`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/bench/serving"
+BUILD="${BUILD:-$ROOT/build}"
+WORK="${WORK:-$ROOT/var/bench-serving}"
+USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"
+N="${BS_IC_USERS:-300}"; TOP="${BS_IC_TOP:-15}"; K="${BS_K:-10}"
+PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
+RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
+DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
+HTTP="127.0.0.1:$((PORT + 80))"; URL="http://$HTTP"
+SERVICES=(ingest feature candidate ranking gateway)
+declare -A PID=()
+TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gateway feature candidate ranking)
+mkdir -p "$WORK/log" "$WORK/callgrind"
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null \
+  || { echo "instructions.sh: valgrind missing" >&2; exit 1; }
+
+ME=instructions.sh
+. "$HERE/lib.sh"
+bs_binaries
+trap bs_stop EXIT
+[ -f "$WORK/pg/bench-data" ] && [ -f "$WORK/models/bench-model" ] \
+  || { say "$ME: no shop and model in $WORK: run bench/serving/run.sh first"; exit 1; }
+bs_shop
+bs_apikey
+[ "$BS_GENERATED" = 0 ] || { say "$ME: the shop was regenerated: run bench/serving/run.sh first"; exit 1; }
+VERSION="$(psql "$DSN" -X -Atq -c "select version from model_versions where active")"
+
+export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
+export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://127.0.0.1:$((PORT + 2))"
+export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
+export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
+export RS_MODEL_DIR="$WORK/models" RS_GATEWAY_DEADLINE_MS="${RS_GATEWAY_DEADLINE_MS:-60000}"
+
+pass() {  # customers 1..N once, one at a time; fails on errors or degraded answers
+  local out
+  out="$("$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$N" --warm-conns 1 --key-file "$WORK/api-key" 2>&1)" \
+    || { say "$ME: $1 pass failed: $out"; exit 1; }
+  grep -q ' degraded=0 ' <<<"$out" || { say "$ME: degraded answers in the $1 pass: $out"; exit 1; }
+}
+
+echo "Instructions per request (callgrind), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes'),"
+echo "binaries $BUILD, model $VERSION, $USERS customers, $ITEMS items: customers 1..$N once warm, then again measured, k=$K."
+for svc in "${TARGETS[@]}"; do
+  rm -f "$WORK/callgrind/$svc".*
+  declare "BS_WRAP_$svc=valgrind --tool=callgrind --instr-atstart=no --dump-instr=no --callgrind-out-file=$WORK/callgrind/$svc.%p"
+  export "BS_WRAP_$svc"
+  BS_READY_S=300 bs_start
+  # the version is loaded in the background: wait until the answers name it
+  for _ in $(seq 1 600); do
+    curl -sS -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$((USERS + 1000000))/recommendations?k=1&explain=1" 2>/dev/null \
+      | grep -q "\"model_version\":\"$VERSION\".*\"ranker\":\"xgboost\"" && break
+    sleep 0.5
+  done
+  pass warm-up
+  callgrind_control -i on "${PID[$svc]}" >/dev/null
+  pass measured
+  callgrind_control -d "${PID[$svc]}" >/dev/null
+  pid="${PID[$svc]}"
+  bs_stop_services
+  unset "BS_WRAP_$svc"
+  f="$WORK/callgrind/$svc.$pid.1"  # the dump of the measured pass (not the one at exit)
+  [ -f "$f" ] || { say "$ME: no callgrind dump $f"; exit 1; }
+  callgrind_annotate --inclusive=no "$f" >"$WORK/callgrind/$svc.txt" 2>/dev/null
+  total="$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$WORK/callgrind/$svc.txt")"
+  echo
+  echo "rs-$svc: $(awk -v t="$total" -v n="$N" 'BEGIN { printf "%.0f", t / n }') instructions per request ($total over $N requests); the most, self, per request:"
+  awk -v n="$N" -v top="$TOP" '
+    /PROGRAM TOTALS/ { next }
+    /^ *[0-9,]+ +\(/ && shown < top {
+      line = $0; sub(/^ +/, "", line); c = line; sub(/ .*/, "", c); gsub(",", "", c)
+      sub(/^[0-9,]+ +\( *[0-9.]+%\) +/, "", line); sub(/ \[[^]]*\]$/, "", line)
+      printf "    %10.0f  %s\n", c / n, line; shown++
+    }' "$WORK/callgrind/$svc.txt"
+done
