@@ -233,7 +233,7 @@ feat_cache_get(feat_cache *c, int64_t user_id, uint64_t epoch, int ttl_ms, uint3
 
 int
 feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event *ev, uint32_t n,
-               uint64_t total, int known)
+               uint64_t total, int known, uint64_t *gen)
 {
 	if (n > c->c_max_events)
 		n = c->c_max_events;
@@ -273,12 +273,17 @@ feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event 
 	lru_push_front(c, u);
 
 	uint64_t first = c->c_ring_next > CACHE_RING ? c->c_ring_next - CACHE_RING : 0;
+	int merged = 0;
 	for (uint64_t i = first; i < c->c_ring_next; i++) {
 		const cache_ring_ev *r = &c->c_ring[i % CACHE_RING];
 		/* Without an id a stream event cannot be told from a loaded one: the load wins. */
 		if (r->user_id == user_id && r->ev.id_hash != 0)
-			user_insert(c, u, &r->ev);
+			merged |= user_insert(c, u, &r->ev);
 	}
+	if (merged) /* the entry is no longer what the caller loaded */
+		u->cu_gen = ++c->c_gen;
+	if (gen != NULL)
+		*gen = merged ? 0 : u->cu_gen;
 	while (c->c_count > c->c_max_users && c->c_tail != NULL && c->c_tail != u)
 		cache_remove(c, c->c_tail);
 	pthread_mutex_unlock(&c->c_mu);

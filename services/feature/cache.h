@@ -39,9 +39,11 @@ int feat_cache_get(feat_cache *c, int64_t user_id, uint64_t epoch, int ttl_ms, u
 /* feat_cache_put: store what PostgreSQL returned for user (ev newest first, n events, of
  * `total` stored), replacing any older entry, then merge events of that user that arrived
  * on the stream meanwhile. Evicts the least recently used user beyond max_users.
- * Returns 0 or RS_ENOMEM (the cache is unchanged). */
+ * Returns 0 or RS_ENOMEM (the cache is unchanged); *gen (when gen is not NULL): the
+ * generation of the stored history when it is exactly ev (for feat_cache_emb_*), 0 when
+ * stream events were merged into it. */
 int feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event *ev, uint32_t n,
-                   uint64_t total, int known);
+                   uint64_t total, int known, uint64_t *gen);
 
 /* feat_cache_apply: one event from the stream. Updates the user's entry if cached (ignores a
  * duplicate event id) and remembers it for loads in flight. Returns 1 if an entry changed. */

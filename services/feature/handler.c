@@ -149,7 +149,9 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 		}
 		/* Cached even when the stream is down: harmless, and it is the entry a
 		 * reconnect would invalidate anyway. */
-		feat_cache_put(st->fs_cache, req->user_id, epoch, ev, n, total, known);
+		if (feat_cache_put(st->fs_cache, req->user_id, epoch, ev, n, total, known, &gen) !=
+		    0)
+			gen = 0;
 		if (n > want)
 			n = want;
 	}

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xgboost/c_api.h>
+
 #include "events.h"
+#include "forest.h"
 #include "model.h"
 #include "pg_fixture.h"
 #include "publish.h"
@@ -382,6 +385,81 @@ Test(ranker, explain_contributions_add_up_to_the_score_for_every_candidate)
 	cr_assert_eq(plain->items[0]->score, r->items[0]->score);
 	tr_twostage_row_fini(&row);
 	rs_arena_destroy(a);
+}
+
+/* The flat trees (forest.h) against XGBoost on a booster of 25 trees of depth 5 trained here
+ * on synthetic data: scores bit for bit, and the contributions (rank_forest_contrib, which
+ * the learned ranker's reasons and explain read) as XGBoost's approximate pred_contribs up to
+ * float rounding; contributions of rows walked together equal those of each row alone. */
+Test(ranker, forest_scores_and_contributions_equal_xgboost)
+{
+	char path[192], err[256];
+	rank_forest *f;
+	BoosterHandle b;
+	DMatrixHandle train, dm;
+	enum { NT = 600, N = 400, NF = 6 };
+	const bst_ulong *shape;
+	bst_ulong dim, len;
+	const float *res;
+	static const char cfg[] = "{\"type\": 3, \"training\": false, \"iteration_begin\": 0, "
+	                          "\"iteration_end\": 0, \"strict_shape\": false}";
+	float *xt = malloc(NT * NF * sizeof(float)), *y = malloc(NT * sizeof(float));
+	uint64_t r = 1;
+	cr_assert(xt != NULL && y != NULL);
+	for (int i = 0; i < NT; i++) {
+		for (int j = 0; j < NF; j++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			xt[i * NF + j] = (float) (r >> 40) / (float) (1 << 24);
+		}
+		y[i] = xt[i * NF] * 2 - xt[i * NF + 1] +
+		       (xt[i * NF + 2] > 0.5f ? 1 : 0) * xt[i * NF + 3];
+	}
+	cr_assert_eq(XGDMatrixCreateFromMat(xt, NT, NF, NAN, &train), 0);
+	cr_assert_eq(XGDMatrixSetFloatInfo(train, "label", y, NT), 0);
+	cr_assert_eq(XGBoosterCreate(&train, 1, &b), 0);
+	XGBoosterSetParam(b, "max_depth", "5");
+	XGBoosterSetParam(b, "nthread", "1");
+	for (int it = 0; it < 25; it++)
+		cr_assert_eq(XGBoosterUpdateOneIter(b, it, train), 0, "%s", XGBGetLastError());
+	snprintf(path, sizeof(path), "%s/forest-check.json", root);
+	cr_assert_eq(XGBoosterSaveModel(b, path), 0, "%s", XGBGetLastError());
+	cr_assert_eq(rank_forest_load(path, NF, &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rank_forest_trees(f), 25);
+
+	float *x = malloc(N * NF * sizeof(float)), *sc = malloc(N * sizeof(float));
+	float *a = malloc(N * (NF + 1) * sizeof(float)),
+	      *one = malloc(N * (NF + 1) * sizeof(float));
+	cr_assert(x != NULL && sc != NULL && a != NULL && one != NULL);
+	rank_forest_sample_rows(f, x, N, 5);
+	cr_assert_eq(XGDMatrixCreateFromMat(x, N, NF, NAN, &dm), 0);
+	const float *pred;
+	cr_assert_eq(XGBoosterPredict(b, dm, 0, 0, 0, &len, &pred), 0);
+	cr_assert_eq(len, N);
+	rank_forest_predict(f, x, N, sc);
+	cr_assert_arr_eq(sc, pred, N * sizeof(float), "scores differ from XGBoost's");
+	rank_forest_contrib(f, x, N, a);
+	for (int i = 0; i < N; i++)
+		rank_forest_contrib(f, x + i * NF, 1, one + i * (NF + 1));
+	cr_assert_arr_eq(a, one, N * (NF + 1) * sizeof(float));
+	cr_assert_eq(XGBoosterPredictFromDMatrix(b, dm, cfg, &shape, &dim, &res), 0, "%s",
+	             XGBGetLastError());
+	double maxd = 0;
+	for (int i = 0; i < N * (NF + 1); i++) {
+		double d = fabs((double) a[i] - (double) res[i]);
+		maxd = d > maxd ? d : maxd;
+	}
+	cr_log_info("ranker: forest contributions vs XGBoost's (25 trees), max |diff| %.3g", maxd);
+	cr_assert_lt(maxd, 1e-5);
+	XGDMatrixFree(dm);
+	XGDMatrixFree(train);
+	XGBoosterFree(b);
+	rank_forest_destroy(f);
+	free(xt);
+	free(y);
+	free(x);
+	free(sc);
+	free(a);
+	free(one);
 }
 
 /* a version published before the serving data existed (no rankfeat files in the model
