@@ -566,6 +566,44 @@ Test(catalog, own_writes_patch_the_popular_cache_even_over_an_older_list)
 	rs_arena_destroy(a);
 }
 
+/* Another writer (an importer, another gateway) withdraws an item while the candidate service
+ * cannot answer: the refresher asks PostgreSQL and the fallback list drops it. */
+Test(catalog, the_fallback_list_drops_items_withdrawn_by_any_writer)
+{
+	rs_arena *a;
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
+	Rs__Candidate c[3], *cp[3];
+	for (int i = 0; i < 3; i++) {
+		rs__candidate__init(&c[i]);
+		c[i].item_id = 3 - i; /* 3, 2, 1 */
+		cp[i] = &c[i];
+	}
+	resp.candidates = cp;
+	resp.n_candidates = 3;
+	cr_assert_eq(gw_popular_store(gw->s_popular, &resp), 0);
+	cr_assert_eq(gw_popular_check_withdrawn(gw->s_popular), 0, "nothing is withdrawn yet");
+	fx_sql(&fx, "update items set available = false where item_id = 3");
+	cr_assert_eq(gw_popular_check_withdrawn(gw->s_popular), 1);
+	Rs__CandidatesResponse *got;
+	cr_assert_eq(gw_popular_load(gw->s_popular, a, &got, NULL), 0);
+	cr_assert_eq(got->n_candidates, 2);
+	cr_assert_eq(got->candidates[0]->item_id, 2);
+	cr_assert_eq(got->candidates[1]->item_id, 1);
+	/* a list computed before the withdrawal and stored now is patched too */
+	cr_assert_eq(gw_popular_store(gw->s_popular, &resp), 0);
+	cr_assert_eq(gw_popular_load(gw->s_popular, a, &got, NULL), 0);
+	cr_assert_eq(got->n_candidates, 2);
+	c_resp r;
+	c_http("GET", "/v1/popular?k=10", NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *items = json_object_get(r.json, "items");
+	cr_assert_eq(json_array_size(items), 2, "%s", r.body);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 0), "item_id")), 2);
+	c_free(&r);
+	rs_arena_destroy(a);
+}
+
 /* ---- events: position ---- */
 
 Test(catalog, event_position_is_a_positive_integer_or_absent)
