@@ -23,8 +23,7 @@
 
 #include "common.pb-c.h"
 #include "rs_arena.h"
-
-#define RS_SCHEMA_VERSION 1
+#include "rs_envelope.h" /* RS_SCHEMA_VERSION */
 
 typedef struct rs_rpc_call {
 	rs_arena *arena; /* per request; reset after the reply is sent */

@@ -304,7 +304,8 @@ sub_open(void)
 	return s;
 }
 
-/* One stream message: the rs.EventBatch of one committed group, or NULL on timeout. */
+/* One stream message: Envelope{schema_version 1, METHOD_EVENT_STREAM, the rs.EventBatch of one
+ * committed group} like every message between services; the batch, or NULL on timeout. */
 static Rs__EventBatch *
 sub_recv(nng_socket s, int timeout_ms)
 {
@@ -313,8 +314,13 @@ sub_recv(nng_socket s, int timeout_ms)
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms);
 	if (nng_recv(s, &buf, &len, NNG_FLAG_ALLOC) != 0)
 		return NULL;
-	Rs__EventBatch *b = rs__event_batch__unpack(NULL, len, buf);
+	Rs__Envelope *env = rs__envelope__unpack(NULL, len, buf);
 	nng_free(buf, len);
+	cr_assert_not_null(env, "a stream message that is not an Envelope");
+	cr_assert_eq(env->schema_version, RS_SCHEMA_VERSION);
+	cr_assert_eq(env->method, RS__METHOD__METHOD_EVENT_STREAM);
+	Rs__EventBatch *b = rs__event_batch__unpack(NULL, env->body.len, env->body.data);
+	rs__envelope__free_unpacked(env, NULL);
 	cr_assert_not_null(b);
 	return b;
 }
