@@ -6,6 +6,7 @@
  * No database: the service runs against one that is down, versions are installed with
  * rank_use_version (what the model watch's swap callback calls). */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -393,6 +394,65 @@ Test(ranker, explain_contributions_add_up_to_the_score_for_every_candidate)
 	cr_assert_eq(plain->items[0]->score, r->items[0]->score);
 	tr_twostage_row_fini(&row);
 	rs_arena_destroy(a);
+}
+
+/* how many times this process has path open (file descriptors) and mapped (/proc/self/maps) */
+static void
+open_counts(const char *path, int *fds, int *maps)
+{
+	char link[64], target[512], line[1024];
+	FILE *f = fopen("/proc/self/maps", "r");
+	*fds = *maps = 0;
+	for (int fd = 0; fd < 4096; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			*fds += strcmp(target, path) == 0;
+		}
+	}
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		size_t ll = strlen(line), pl = strlen(path);
+		*maps += ll >= pl && strcmp(line + ll - pl, path) == 0;
+	}
+	fclose(f);
+}
+
+/* LMDB's rule: one environment per file per process. The learned ranker reads the version's
+ * serving data through the version's rs_model (the model slot's), so serving it opens and maps
+ * data.mdb once, not twice. */
+Test(ranker, the_version_file_is_opened_and_mapped_once)
+{
+	char path[256], real[PATH_MAX];
+	int fds, maps;
+	snprintf(path, sizeof(path), "%s/data.mdb", vdir);
+	cr_assert_not_null(realpath(path, real));
+	rs_model *m;
+	char err[256];
+	cr_assert_eq(rs_model_open(vdir, "v-xgb", &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rank_use_version(st, m), 0);
+	open_counts(real, &fds, &maps);
+	cr_assert_eq(fds, 1, "data.mdb open %d times", fds);
+	cr_assert_eq(maps, 1, "data.mdb mapped %d times", maps);
+	rs_model_unref(m); /* the scorer's ranker keeps the version */
+	tr_twostage_row row;
+	tr_error terr;
+	rs_arena *a;
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 2, &row, &terr), 0, "%s", terr.msg);
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	cr_assert_gt(rank(a, build_request(a, 2, &row, 1))->n_items, 0);
+	open_counts(real, &fds, &maps);
+	cr_assert_eq(fds, 1);
+	cr_assert_eq(maps, 1);
+	tr_twostage_row_fini(&row);
+	rs_arena_destroy(a);
+	/* back to the linear scorer: the version closes with its last user */
+	cr_assert_neq(rank_use_version(st, NULL), 0);
+	open_counts(real, &fds, &maps);
+	cr_assert_eq(fds, 0);
+	cr_assert_eq(maps, 0);
 }
 
 /* ---- reasons on the learned ranker's path ---- */
