@@ -54,15 +54,15 @@
 #define RS_MDB_SOURCE_SCORES "source_scores"
 
 /* keys */
-#define RS_MDB_POPULAR_ALL        "all"             /* popular */
-#define RS_MDB_META_ITEMS         "items"           /* meta: u32 */
-#define RS_MDB_META_FACTORS       "factors"         /* meta: u32 */
-#define RS_MDB_META_MODEL         "model"           /* meta: the model kind's name */
-#define RS_MDB_META_RANKFEAT      "rankfeat_layout" /* meta: u32 */
-#define RS_MDB_META_CAND_N        "cand_n"          /* meta: u32 */
-#define RS_MDB_META_TMAX          "tmax"            /* meta: float64 */
-#define RS_MDB_META_SPAN          "span"            /* meta: float64 */
-#define RS_MDB_META_MEAN_N        "mean_n"          /* meta: float64 */
-#define RS_MDB_SOURCE_POP         "pop"             /* source_scores */
+#define RS_MDB_POPULAR_ALL   "all"             /* popular */
+#define RS_MDB_META_ITEMS    "items"           /* meta: u32 */
+#define RS_MDB_META_FACTORS  "factors"         /* meta: u32 */
+#define RS_MDB_META_MODEL    "model"           /* meta: the model kind's name */
+#define RS_MDB_META_RANKFEAT "rankfeat_layout" /* meta: u32 */
+#define RS_MDB_META_CAND_N   "cand_n"          /* meta: u32 */
+#define RS_MDB_META_TMAX     "tmax"            /* meta: float64 */
+#define RS_MDB_META_SPAN     "span"            /* meta: float64 */
+#define RS_MDB_META_MEAN_N   "mean_n"          /* meta: float64 */
+#define RS_MDB_SOURCE_POP    "pop"             /* source_scores */
 
 #endif

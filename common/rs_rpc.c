@@ -47,7 +47,31 @@ struct rs_rpc_server {
 	pthread_mutex_t s_lock; /* s_stop changes and w_receiving */
 	rs_metric *s_unknown;
 	rpc_sp_server *s_sp; /* tcp:// and ipc://: plain sockets instead of NNG */
+	char s_url[300];     /* what clients dial (a tcp port 0 resolved) */
 };
+
+/* s_url = url with a trailing tcp port 0 replaced by port (when port > 0). */
+static void
+rpc_server_set_url(rs_rpc_server *s, const char *url, int port)
+{
+	size_t n = strlen(url);
+	if (port > 0 && n >= 2 && strncmp(url + n - 2, ":0", 2) == 0)
+		snprintf(s->s_url, sizeof(s->s_url), "%.*s:%d", (int) (n - 2), url, port);
+	else
+		snprintf(s->s_url, sizeof(s->s_url), "%s", url);
+}
+
+const char *
+rs_rpc_server_url(const rs_rpc_server *s)
+{
+	return s->s_url;
+}
+
+int
+rs_rpc_server_conns(const rs_rpc_server *s)
+{
+	return s->s_sp != NULL ? rpc_sp_server_conns(s->s_sp) : 0;
+}
 
 Rs__Status
 rs_rpc_status_of(int rv)
@@ -374,10 +398,19 @@ int
 rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_rpc_route *routes,
                    void *ud)
 {
-	rs_rpc_server *s;
-	int rv;
+	rs_rpc_server_cfg cfg = {.workers = workers, .max_conns = 0};
+	return rs_rpc_server_start(out, url, &cfg, routes, ud);
+}
 
-	if (workers < 1 || workers > 256 || url == NULL)
+int
+rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cfg *cfg,
+                    const rs_rpc_route *routes, void *ud)
+{
+	rs_rpc_server *s;
+	int rv, workers = cfg->workers;
+	int max_conns = cfg->max_conns > 0 ? cfg->max_conns : RS_RPC_MAX_CONNS_DEFAULT;
+
+	if (workers < 1 || workers > 256 || cfg->max_conns < 0 || max_conns > 65536 || url == NULL)
 		return RS_EINVAL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return RS_ENOMEM;
@@ -408,9 +441,12 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 	s->s_unknown = rs_metrics_counter("rs_rpc_rejected_total",
 	                                  "RPC messages rejected before dispatch", NULL);
 	if (rpc_sp_handles(url)) {
-		if ((rv = rpc_sp_server_open(&s->s_sp, url, workers, rpc_sp_dispatch, s)) != 0)
+		if ((rv = rpc_sp_server_open(&s->s_sp, url, workers, max_conns, rpc_sp_dispatch,
+		                             s)) != 0)
 			goto fail_mem;
-		rs_log_info("rpc.listening", "url=%s transport=socket workers=%d", url, workers);
+		rpc_server_set_url(s, url, rpc_sp_server_port(s->s_sp));
+		rs_log_info("rpc.listening", "url=%s transport=socket workers=%d max_conns=%d",
+		            s->s_url, workers, max_conns);
 		*out = s;
 		return 0;
 	}
@@ -419,13 +455,19 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 		goto fail_mem;
 	}
 	nng_socket_set_size(s->s_sock, NNG_OPT_RECVMAXSZ, RPC_MAX_MSG);
-	if ((rv = nng_listen(s->s_sock, url, NULL, 0)) != 0) {
+	nng_listener l;
+	if ((rv = nng_listen(s->s_sock, url, &l, 0)) != 0) {
 		rs_log_error("rpc.listen_failed", "url=%s err=\"%s\"", url, nng_strerror(rv));
 		rv = rs_err_from_nng(rv);
 		nng_close(s->s_sock);
 		goto fail_mem;
 	}
-	rs_log_info("rpc.listening", "url=%s transport=nng workers=%d", url, workers);
+	int port = 0;
+	if (strncmp(url, "tcp", 3) == 0 &&
+	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
+		port = 0;
+	rpc_server_set_url(s, url, port);
+	rs_log_info("rpc.listening", "url=%s transport=nng workers=%d", s->s_url, workers);
 	s->s_nworkers = workers;
 	for (int i = 0; i < workers; i++) {
 		rpc_worker *w = &s->s_workers[i];

@@ -1,4 +1,5 @@
-/* rs-feature handlers over inproc:// against a real PostgreSQL schema (pg_fixture.h). */
+/* rs-feature handlers over the production transport (tcp, rs_rpc_sp) against a real PostgreSQL
+ * schema (pg_fixture.h). */
 #include <criterion/criterion.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -14,6 +15,7 @@
 #include "pg_fixture.h"
 #include "rpc_raw.h"
 #include "rs_err.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 
@@ -52,10 +54,11 @@ start(const char *pub_url, const char *dsn, int max_events)
 	        .cache_ttl_ms = 60000,
 	        .pg_timeout_ms = 1000,
 	};
-	snprintf(url, sizeof(url), "inproc://feature-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("feature-test", RS_LOG_WARN);
 	cr_assert_eq(feat_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, feat_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);

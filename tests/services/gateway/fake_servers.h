@@ -1,5 +1,5 @@
 /* Fake downstreams: handlers for ingest, feature, candidate and ranking that answer fixed
- * protobuf replies, shared by the tests (inproc://) and gw-fake-downstreams (tcp://). */
+ * protobuf replies, shared by the tests and gw-fake-downstreams (both tcp://). */
 #ifndef GW_TEST_FAKE_SERVERS_H
 #define GW_TEST_FAKE_SERVERS_H
 

@@ -1,4 +1,4 @@
-/* rs-gateway over real HTTP (libcurl) with fake downstreams on inproc://. */
+/* rs-gateway over real HTTP (libcurl) with fake downstreams (rs_rpc over tcp). */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <pthread.h>

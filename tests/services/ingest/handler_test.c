@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ing_test.h"
+#include "rpc_listen.h"
 #include "migrate.h"
 #include "rs_arena.h"
 #include "rs_err.h"
@@ -50,7 +51,8 @@ fx_start_opts(const char *dsn, int spool)
 	fx.ctx.writer = fx.writer;
 	fx.ctx.max_batch = 100;
 	fx.ctx.started_ms = rs_now_ms();
-	cr_assert_eq(rs_rpc_server_open(&fx.srv, fx.rpc_url, 2, ing_routes, &fx.ctx), 0);
+	cr_assert_eq(rs_rpc_server_open(&fx.srv, T_RPC_LISTEN, 2, ing_routes, &fx.ctx), 0);
+	snprintf(fx.rpc_url, sizeof(fx.rpc_url), "%s", rs_rpc_server_url(fx.srv));
 	cr_assert_eq(rs_rpc_client_open(&fx.cli, fx.rpc_url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(fx.cli) == 0; i++)
 		usleep(5000);
@@ -87,7 +89,6 @@ setup(void)
 		        "(e.g. RS_TEST_PG_DSN=\"$(scripts/pg.sh start)\")");
 	seq++;
 	snprintf(fx.schema, sizeof(fx.schema), "ing_t%d_%d", (int) getpid(), seq);
-	snprintf(fx.rpc_url, sizeof(fx.rpc_url), "inproc://ing-%s", fx.schema);
 	snprintf(fx.pub_url, sizeof(fx.pub_url), "inproc://ing-pub-%s", fx.schema);
 	snprintf(fx.spool_dir, sizeof(fx.spool_dir), "/tmp/rs-ingest-test-%s", fx.schema);
 	const char *keys[] = {"dbname", "options", NULL};

@@ -26,6 +26,7 @@
 #include "rs_err.h"
 #include "rs_model.h"
 #include "rs_rankfeat.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 #include "twostage.h"
@@ -109,10 +110,11 @@ start(const char *dsn, int poll_ms)
 	        .model_poll_ms = poll_ms,
 	        .model_cache = 2,
 	};
-	snprintf(url, sizeof(url), "inproc://ranking-xgb-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("ranking-test", RS_LOG_ERROR);
 	cr_assert_eq(rank_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, rank_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);
