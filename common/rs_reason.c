@@ -123,9 +123,8 @@ reason_facts(const rs_reason_in *in, reason_fact f[RS_REASON_NKINDS])
 	for (size_t i = 0; i < in->n_sources; i++) {
 		const Rs__SourceScore *s = in->sources[i];
 		reason_fact *t = NULL;
-		if (s == NULL || s->rank < 1)
-			continue; /* scored for the ranker, not retrieved: it did not bring the item
-			           */
+		if (s == NULL || s->rank < 1) /* scored for the ranker, not retrieved */
+			continue;
 		if (src_is(s, "popular")) {
 			t = &f[RS_REASON_TRENDING];
 		} else if (src_is(s, "category")) {
