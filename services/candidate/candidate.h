@@ -30,6 +30,7 @@ typedef struct cand_config {
 	const char *pg_dsn;
 	const char *url; /* RS_CANDIDATE_URL */
 	int workers;
+	int max_conns; /* RS_CANDIDATE_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;
 	int refresh_ms;        /* rebuild period */
 	int default_k;         /* candidates when the request says 0 */

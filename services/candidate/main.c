@@ -17,6 +17,7 @@ static const rs_cfg_field cand_cfg_fields[] = {
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_CANDIDATE_URL", cand_config, url, "tcp://127.0.0.1:7300"),
         RS_CFG_INT("RS_CANDIDATE_WORKERS", cand_config, workers, 4, 1, 64),
+        RS_CFG_INT("RS_CANDIDATE_MAX_CONNS", cand_config, max_conns, 256, 1, 65536),
         RS_CFG_LEVEL("RS_LOG_LEVEL", cand_config, log_level, "info"),
         RS_CFG_INT("RS_CANDIDATE_REFRESH_MS", cand_config, refresh_ms, 2000, 50, 3600000),
         RS_CFG_INT("RS_CANDIDATE_K", cand_config, default_k, 200, 1, CAND_MAX_K),
@@ -55,7 +56,8 @@ main(void)
 		rs_log_error("candidate.open_failed", "err=\"%s\"", rs_strerror(rv));
 		goto out;
 	}
-	if ((rv = rs_rpc_server_open(&srv, cfg.url, cfg.workers, cand_routes, st)) != 0) {
+	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
+	if ((rv = rs_rpc_server_start(&srv, cfg.url, &rcfg, cand_routes, st)) != 0) {
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
 		goto out;
 	}

@@ -14,6 +14,7 @@ typedef struct ing_config {
 	const char *spool_dir;
 	const char *migrations_dir;
 	int workers;
+	int max_conns; /* RS_INGEST_MAX_CONNS: RPC connections served at once */
 	int writers;
 	int max_batch;
 	int group_max;

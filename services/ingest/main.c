@@ -22,6 +22,7 @@ static const rs_cfg_field ing_cfg[] = {
         RS_CFG_STR("RS_INGEST_SPOOL_DIR", ing_config, spool_dir, "var/spool"),
         RS_CFG_STR("RS_INGEST_MIGRATIONS_DIR", ing_config, migrations_dir, "db/migrations"),
         RS_CFG_INT("RS_INGEST_WORKERS", ing_config, workers, 4, 1, 64),
+        RS_CFG_INT("RS_INGEST_MAX_CONNS", ing_config, max_conns, 256, 1, 65536),
         RS_CFG_INT("RS_INGEST_WRITERS", ing_config, writers, 2, 1, 16),
         RS_CFG_INT("RS_INGEST_MAX_BATCH", ing_config, max_batch, 1000, 1, 100000),
         RS_CFG_INT("RS_INGEST_GROUP_MAX", ing_config, group_max, 20000, 1, 1000000),
@@ -99,7 +100,8 @@ main(int argc, char **argv)
 	ctx.writer = writer;
 	ctx.max_batch = cfg.max_batch;
 	ctx.started_ms = rs_now_ms();
-	if ((rv = rs_rpc_server_open(&srv, cfg.listen_url, cfg.workers, ing_routes, &ctx)) != 0) {
+	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
+	if ((rv = rs_rpc_server_start(&srv, cfg.listen_url, &rcfg, ing_routes, &ctx)) != 0) {
 		rs_log_error("ingest.start_failed", "what=rpc url=%s err=%s", cfg.listen_url,
 		             rs_strerror(rv));
 		ing_writer_close(writer);

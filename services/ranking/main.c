@@ -16,6 +16,7 @@ static const rs_cfg_field rank_cfg_fields[] = {
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_RANKING_URL", rank_config, url, "tcp://127.0.0.1:7400"),
         RS_CFG_INT("RS_RANKING_WORKERS", rank_config, workers, 4, 1, 64),
+        RS_CFG_INT("RS_RANKING_MAX_CONNS", rank_config, max_conns, 256, 1, 65536),
         RS_CFG_LEVEL("RS_LOG_LEVEL", rank_config, log_level, "info"),
         RS_CFG_INT("RS_RANKING_K", rank_config, default_k, 20, 1, RANK_MAX_K),
         RS_CFG_INT("RS_RANKING_REFRESH_MS", rank_config, refresh_ms, 10000, 50, 3600000),
@@ -47,7 +48,8 @@ main(void)
 		rs_log_error("ranking.open_failed", "err=\"%s\"", rs_strerror(rv));
 		goto out;
 	}
-	if ((rv = rs_rpc_server_open(&srv, cfg.url, cfg.workers, rank_routes, st)) != 0) {
+	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
+	if ((rv = rs_rpc_server_start(&srv, cfg.url, &rcfg, rank_routes, st)) != 0) {
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
 		goto out;
 	}

@@ -1,9 +1,8 @@
 /* rank_ranker: see ranker.h. */
 #include "ranker.h"
 
-#include <errno.h>
 #include <jansson.h>
-#include <lmdb.h>
+#include <lmdb.h> /* MDB_val: a row of the version, read through rs_model */
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,9 +38,7 @@ struct rank_ranker {
 	float *item_feat;    /* n_items x RS_RANKFEAT_ITEM */
 	float *pop;          /* n_items, when pop_src >= 0 */
 	uint32_t *pop_order; /* codes by pop desc, code asc (rs-train's tr_topk order) */
-	MDB_env *env;
-	MDB_dbi d_trans, d_knn;
-	int has_knn;
+	int has_knn;         /* the version has knn_rows (read through model: one environment) */
 	int nb;
 	ranker_booster *b;
 	rank_forest
@@ -66,12 +63,6 @@ ranker_err(char *err, size_t errn, int rv, const char *fmt, ...)
 	vsnprintf(err, errn, fmt, ap);
 	va_end(ap);
 	return rv;
-}
-
-static int
-ranker_mdb(int rc)
-{
-	return rc == 0 ? 0 : rc == MDB_NOTFOUND ? RS_ENOTFOUND : rc == ENOMEM ? RS_ENOMEM : RS_EIO;
 }
 
 static const float *ranker_pop_scores; /* qsort context (open is serialised by the caller) */
@@ -159,7 +150,7 @@ ranker_manifest(rank_ranker *r, const char *dir, char *err, size_t errn)
 	int rv = 0;
 	const char *knn;
 
-	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	snprintf(path, sizeof(path), "%s/" RS_MODEL_MANIFEST, dir);
 	if ((root = json_load_file(path, 0, &jerr)) == NULL)
 		return ranker_err(err, errn, RS_EIO, "%s: %s", path, jerr.text);
 	rk = json_object_get(json_object_get(root, "published"), "ranker");
@@ -235,54 +226,55 @@ out:
 	return rv;
 }
 
-/* item features (in memory), pop scores and order, the dbs read per request */
+/* item features (in memory), pop scores and order from the version's data (its rs_model's
+ * LMDB environment: a file is never opened twice in a process) */
 static int
 ranker_lmdb(rank_ranker *r, const char *dir, char *err, size_t errn)
 {
-	MDB_txn *txn = NULL;
-	MDB_dbi d_feat, d_src;
-	MDB_val k, v;
-	int rc;
+	rs_model_read rd;
+	const void *data;
+	size_t len;
+	int rv;
 
 	r->n_items = rs_model_n_items(r->model);
-	if ((rc = mdb_env_create(&r->env)) != 0 || (rc = mdb_env_set_maxdbs(r->env, 16)) != 0 ||
-	    (rc = mdb_env_open(r->env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0644)) != 0 ||
-	    (rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
-		goto fail;
-	if ((rc = mdb_dbi_open(txn, "item_features", MDB_INTEGERKEY, &d_feat)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "transitions", MDB_INTEGERKEY, &r->d_trans)) != 0)
-		goto fail;
-	r->has_knn = mdb_dbi_open(txn, "knn_rows", MDB_INTEGERKEY, &r->d_knn) == 0;
+	if (!rs_model_has_db(r->model, RS_MODEL_DB_ITEM_FEATURES) ||
+	    !rs_model_has_db(r->model, RS_MODEL_DB_TRANSITIONS))
+		return ranker_err(err, errn, RS_ENOTFOUND, "%s: lmdb: %s", dir,
+		                  "no " RS_MDB_ITEM_FEATURES "/" RS_MDB_TRANSITIONS " dbs");
+	r->has_knn = rs_model_has_db(r->model, RS_MODEL_DB_KNN_ROWS);
 	r->item_feat = calloc((size_t) r->n_items * RS_RANKFEAT_ITEM + 1, sizeof(float));
-	if (r->item_feat == NULL) {
-		rc = ENOMEM;
-		goto fail;
-	}
+	if (r->item_feat == NULL)
+		return RS_ENOMEM;
+	if ((rv = rs_model_read_begin(r->model, &rd)) != 0)
+		return ranker_err(err, errn, rv, "%s: lmdb: %s", dir, rs_strerror(rv));
 	for (uint32_t i = 0; i < r->n_items; i++) {
-		unsigned int code = i;
-		k = (MDB_val){sizeof(code), &code};
-		if ((rc = mdb_get(txn, d_feat, &k, &v)) != 0)
-			goto fail;
-		if (v.mv_size != RS_RANKFEAT_ITEM * sizeof(float)) {
-			mdb_txn_abort(txn);
+		if ((rv = rs_model_get_code(r->model, &rd, RS_MODEL_DB_ITEM_FEATURES, i, &data,
+		                            &len)) != 0) {
+			rs_model_read_end(&rd);
+			return ranker_err(err, errn, rv == RS_ENOTFOUND ? RS_ECORRUPT : rv,
+			                  "%s: lmdb: " RS_MDB_ITEM_FEATURES " of code %u: %s", dir,
+			                  i, rs_strerror(rv));
+		}
+		if (len != RS_RANKFEAT_ITEM * sizeof(float)) {
+			rs_model_read_end(&rd);
 			return ranker_err(err, errn, RS_ECORRUPT, "%s: %s", dir,
 			                  "item_features value of another size");
 		}
-		memcpy(r->item_feat + (size_t) i * RS_RANKFEAT_ITEM, v.mv_data, v.mv_size);
+		memcpy(r->item_feat + (size_t) i * RS_RANKFEAT_ITEM, data, len);
 	}
 	if (r->pop_src >= 0) {
-		k = (MDB_val){3, "pop"};
-		if (mdb_dbi_open(txn, "source_scores", 0, &d_src) != 0 ||
-		    mdb_get(txn, d_src, &k, &v) != 0 || v.mv_size != (size_t) r->n_items * 4) {
+		if (rs_model_get(r->model, &rd, RS_MODEL_DB_SOURCE_SCORES, RS_MDB_SOURCE_POP,
+		                 strlen(RS_MDB_SOURCE_POP), &data, &len) != 0 ||
+		    len != (size_t) r->n_items * 4) {
 			r->pop_src = -1; /* served as a missing source */
 		} else {
 			r->pop = malloc((size_t) r->n_items * sizeof(float) + 1);
 			r->pop_order = malloc((size_t) r->n_items * sizeof(uint32_t) + 1);
 			if (r->pop == NULL || r->pop_order == NULL) {
-				rc = ENOMEM;
-				goto fail;
+				rs_model_read_end(&rd);
+				return RS_ENOMEM;
 			}
-			memcpy(r->pop, v.mv_data, v.mv_size);
+			memcpy(r->pop, data, len);
 			for (uint32_t i = 0; i < r->n_items; i++)
 				r->pop_order[i] = i;
 			pthread_mutex_lock(&ranker_sort_mu);
@@ -291,14 +283,19 @@ ranker_lmdb(rank_ranker *r, const char *dir, char *err, size_t errn)
 			pthread_mutex_unlock(&ranker_sort_mu);
 		}
 	}
-	rc = mdb_txn_commit(txn); /* keeps the dbi handles */
-	txn = NULL;
-	if (rc == 0)
-		return 0;
-fail:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return ranker_err(err, errn, ranker_mdb(rc), "%s: lmdb: %s", dir, mdb_strerror(rc));
+	rs_model_read_end(&rd);
+	return 0;
+}
+
+/* one row of the version's db (knn_rows, transitions) as an MDB_val; 0 or RS_E* */
+static int
+ranker_row(const rank_ranker *r, rs_model_read *rd, rs_model_db db, uint32_t code, MDB_val *v)
+{
+	const void *data = NULL;
+	size_t len = 0;
+	int rv = rs_model_get_code(r->model, rd, db, code, &data, &len);
+	*v = (MDB_val){len, (void *) data};
+	return rv;
 }
 
 /* The flat copy of the trees (forest.h) replaces XGBoost's predictor when it gives the same
@@ -344,7 +341,7 @@ ranker_boosters(rank_ranker *r, const char *dir, int n, char *err, size_t errn)
 	char path[4096];
 	float zero[RS_RANKFEAT_MAX] = {0}, s, c[RS_RANKFEAT_MAX + 1];
 
-	snprintf(path, sizeof(path), "%s/ranker.json", dir);
+	snprintf(path, sizeof(path), "%s/" RS_MODEL_RANKER, dir);
 	if ((r->b = calloc((size_t) n, sizeof(*r->b))) == NULL)
 		return RS_ENOMEM;
 	for (int i = 0; i < n; i++) {
@@ -426,8 +423,6 @@ rank_ranker_destroy(rank_ranker *r)
 		pthread_mutex_destroy(&r->b[i].mu);
 	}
 	free(r->b);
-	if (r->env != NULL)
-		mdb_env_close(r->env);
 	free(r->item_feat);
 	free(r->pop);
 	free(r->pop_order);
@@ -666,10 +661,11 @@ ranker_pop_list(const rank_ranker *r, const uint32_t *hcodes, size_t nhc, rs_are
 /* add sign x w x the kNN row of code to dense (rs-train's tr_knn_score(_w): float products,
  * rows in the user's order, since float sums depend on the order) */
 static void
-ranker_knn_add(const rank_ranker *r, MDB_txn *txn, uint32_t code, float w, int sign, float *dense)
+ranker_knn_add(const rank_ranker *r, rs_model_read *txn, uint32_t code, float w, int sign,
+               float *dense)
 {
-	MDB_val k = {sizeof(code), &code}, v;
-	if (code == UINT32_MAX || mdb_get(txn, r->d_knn, &k, &v) != 0)
+	MDB_val v;
+	if (code == UINT32_MAX || ranker_row(r, txn, RS_MODEL_DB_KNN_ROWS, code, &v) != 0)
 		return;
 	const unsigned char *p = v.mv_data;
 	for (size_t e = 0; e < v.mv_size / sizeof(ranker_ent); e++) {
@@ -689,7 +685,7 @@ ranker_knn_add(const rank_ranker *r, MDB_txn *txn, uint32_t code, float w, int s
 /* itemknn: the user's items' kNN rows (weighted, minus the explicit negatives' rows for an
  * event log), the user's items excluded */
 static void
-ranker_knn_scores(const rank_ranker *r, MDB_txn *txn, const hist_ent *h, size_t nd,
+ranker_knn_scores(const rank_ranker *r, rs_model_read *txn, const hist_ent *h, size_t nd,
                   const hist_ent *ng, size_t nng, const uint32_t *hcodes, size_t nhc, float *dense)
 {
 	memset(dense, 0, (size_t) r->n_items * sizeof(float));
@@ -722,7 +718,7 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 	int64_t last_id[RS_RANKFEAT_LAST];
 	uint32_t last_code[RS_RANKFEAT_LAST];
 	MDB_val trow[RS_RANKFEAT_LAST], krow[RS_RANKFEAT_LAST];
-	MDB_txn *txn = NULL;
+	rs_model_read rd = {NULL}, *txn = &rd;
 	size_t nhc = 0;
 
 	*missing = 0;
@@ -791,7 +787,7 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 
 	/* the version's rows are read in place inside one read transaction */
 	if ((nlast > 0 || (r->knn_src >= 0 && r->has_knn)) &&
-	    (rv = ranker_mdb(mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn))) != 0)
+	    (rv = rs_model_read_begin(r->model, &rd)) != 0)
 		return rv;
 
 	/* per-source normalisers; pop and itemknn are computed here from the version exactly as
@@ -846,14 +842,14 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 
 	/* the last items' transition and kNN rows */
 	for (t = 0; t < nlast; t++) {
-		MDB_val k = {sizeof(uint32_t), &last_code[t]};
 		trow[t] = (MDB_val){0, NULL};
 		krow[t] = (MDB_val){0, NULL};
 		if (last_code[t] == UINT32_MAX)
 			continue;
-		if (mdb_get(txn, r->d_trans, &k, &trow[t]) != 0)
+		if (ranker_row(r, txn, RS_MODEL_DB_TRANSITIONS, last_code[t], &trow[t]) != 0)
 			trow[t] = (MDB_val){0, NULL};
-		if (r->knn_src >= 0 && r->has_knn && mdb_get(txn, r->d_knn, &k, &krow[t]) != 0)
+		if (r->knn_src >= 0 && r->has_knn &&
+		    ranker_row(r, txn, RS_MODEL_DB_KNN_ROWS, last_code[t], &krow[t]) != 0)
 			krow[t] = (MDB_val){0, NULL};
 	}
 	for (i = 0; i < n; i++) {
@@ -904,7 +900,6 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 		rs_rankfeat_row(r->n_src, st, &r->norm, &user, &rc, x + i * (size_t) r->nfeat);
 	}
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+	rs_model_read_end(&rd);
 	return rv;
 }

@@ -29,6 +29,7 @@ typedef struct rank_config {
 	const char *pg_dsn;
 	const char *url; /* RS_RANKING_URL */
 	int workers;
+	int max_conns; /* RS_RANKING_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;
 	int default_k;         /* items returned when the request says k = 0 */
 	int refresh_ms;        /* catalog reload period */

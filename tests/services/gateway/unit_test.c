@@ -363,15 +363,25 @@ Test(jsonw, ranked_item_with_candidate_fill)
 	it.item_id = 5;
 	it.score = 0.98f;
 	it.reason = "";
+	/* the ranker left the reason empty: the sources' reason, for a customer who viewed 77 */
+	Rs__HistoryEvent ev = RS__HISTORY_EVENT__INIT, *evp = &ev;
+	rs_reason_hist h;
+	rs_arena *a;
+	ev.item_id = 77;
+	ev.type = RS__EVENT_TYPE__EVENT_VIEW;
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	cr_assert_eq(rs_reason_hist_build(a, &evp, 1, &h), 0);
+	gw_reasons rc = {&h, 0, NULL};
 	gw_jw w;
 	gw_jw_init(&w, 8);
-	gw_render_ranked(&w, &it, &c);
-	json_t *want = json_pack("{s:I,s:o,s:s,s:s,s:s,s:o,s:[{s:s,s:o,s:i,s:i},{s:s,s:o,s:i}]}",
-	                         "item_id", (json_int_t) 5, "score", gw_json_f32(0.98f), "reason",
-	                         "often viewed together with items you viewed", "title",
-	                         "Chef \"knife\"", "category", "Home/Kitchen", "price",
-	                         gw_json_num(19.99), "sources", "source", "covisit", "score",
-	                         gw_json_f32(0.75f), "rank", 3, "because_item", 77, "source", "als",
-	                         "score", gw_json_f32(0.125f), "rank", 9);
+	gw_render_ranked(&w, &it, &c, &rc);
+	rs_arena_destroy(a);
+	json_t *want =
+	        json_pack("{s:I,s:o,s:s,s:s,s:s,s:o,s:[{s:s,s:o,s:i,s:i},{s:s,s:o,s:i}]}",
+	                  "item_id", (json_int_t) 5, "score", gw_json_f32(0.98f), "reason",
+	                  "related to an item you viewed", "title", "Chef \"knife\"", "category",
+	                  "Home/Kitchen", "price", gw_json_num(19.99), "sources", "source",
+	                  "covisit", "score", gw_json_f32(0.75f), "rank", 3, "because_item", 77,
+	                  "source", "als", "score", gw_json_f32(0.125f), "rank", 9);
 	jw_same(&w, want);
 }
