@@ -5,15 +5,15 @@
 #
 # The model, the same on both sides: 64 factors, 15 iterations, 3 CG steps, regularization 0.01,
 # confidence 2 for every positive (rs-train's --alpha 1: 1 + alpha). Only the fit is timed
-# (rs-train prints load and fit apart); best of 5 runs.
+# (rs-train records it apart from loading: fit_seconds in the manifest); best of 5 runs.
 # 1. MovieLens 100K binarized (all 100,000 ratings are positives), on 1 and on 2 threads.
 # 2. A generated 100,000 x 20,000 matrix with 5,000,000 non-zeros (Zipf 0.8 item popularity,
 #    `rs-train synth --seed 1`), 2 threads.
-# implicit's times are constants: implicit cannot be installed here (no PyPI), so they are the
-# figures measured like for like on this 2-core machine and recorded in issue 11 (implicit's
-# AlternatingLeastSquares, CPU, the model above, fit only, best of 5): ML-100K 0.39 s on 1
-# thread and 0.21 s on 2, the 5M matrix 17.1 s on 2 threads. The goal is half of implicit's
-# time: a ratio rs-train / implicit of 0.50 or less.
+# implicit's times are constants (implicit cannot be installed here: PyPI is out of reach),
+# measured like for like on this 2-core machine: implicit's AlternatingLeastSquares on CPU, the
+# model above, the same data, fit only, best of 5: ML-100K 0.39 s on 1 thread and 0.21 s on 2,
+# the 5M matrix 17.1 s on 2 threads. The goal is half of implicit's time: a ratio
+# rs-train / implicit of 0.50 or less.
 # Prints the table, keeps it in bench/work/als_speed/als_speed.md and writes it as the als-speed
 # block of docs/BENCHMARKS.md (bench/md_block.py; the rest of that file is left alone).
 # environment: RS_DATA (REPO/../shared/data), RS_TRAIN (rs-train binary), RS_WORK (REPO/bench/work)
@@ -36,18 +36,19 @@ fi
 mkdir -p "$WORK"
 ALS="--model als --factors 64 --iterations 15 --cg-steps 3 --reg 0.01 --alpha 1"
 
-# implicit's fit seconds (issue 11; see the header): ML-100K on 1 and 2 threads, the 5M matrix on 2.
+# implicit's fit seconds (see the header): ML-100K on 1 and 2 threads, the 5M matrix on 2.
 IMPLICIT_ML100K_1=0.39
 IMPLICIT_ML100K_2=0.21
 IMPLICIT_ZIPF_2=17.1
 RUNS=5
 
-fit_seconds() {  # threads train.csv -> fit seconds printed by rs-train
+fit_seconds() {  # threads train.csv -> fit seconds (the manifest's fit_seconds: load not included)
   local log t
+  rm -rf "$WORK/model"
   log=$(RS_TRAIN_THREADS="$1" "$BIN" fit --train "$2" $ALS --out "$WORK/model" 2>&1) ||
     { echo "als_speed.sh: rs-train fit failed: $log" >&2; return 1; }
-  t=$(sed -n 's/.* fit \([0-9.]*\)s,.*/\1/p' <<<"$log")
-  [[ $t =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "als_speed.sh: no fit time in: $log" >&2; return 1; }
+  t=$(sed -n 's/.*"fit_seconds": *\([0-9.]*\).*/\1/p' "$WORK/model/manifest.json")
+  [[ $t =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "als_speed.sh: no fit_seconds in $WORK/model/manifest.json" >&2; return 1; }
   echo "$t"
 }
 best_of() {  # n threads csv
@@ -76,9 +77,9 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load average before: $load_before."
   echo "The same model on both sides: 64 factors, 15 iterations, 3 CG steps, regularization 0.01,"
   echo "confidence 2 for every positive (rs-train \`--alpha 1\`); fit time only, best of $RUNS runs."
-  echo "benfred/implicit's times are the figures measured like for like on this machine and recorded"
-  echo "in issue 11 (constants in the script: implicit cannot be installed here). Goal: rs-train in"
-  echo "at most half of implicit's time (ratio <= 0.50)."
+  echo "benfred/implicit's times are constants in the script, measured like for like on this machine"
+  echo "(AlternatingLeastSquares on CPU, the same model and data, fit only, best of 5; issue 11), as"
+  echo "implicit cannot be installed here. Goal: rs-train in at most half of implicit's time (ratio <= 0.50)."
   echo
   echo "| data | threads | rs-train fit s | implicit fit s | rs-train / implicit | goal met |"
   echo "|---|---:|---:|---:|---:|---|"
