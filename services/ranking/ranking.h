@@ -40,7 +40,7 @@ typedef struct rank_config {
 
 typedef struct rank_state {
 	rank_config rs_cfg;
-	rank_scorer *rs_scorer; /* reference-counted, swapped on a new model version */
+	rank_scorer *rs_scorer;        /* reference-counted, swapped on a new model version */
 	pthread_mutex_t rs_cat_mu;     /* guards the rs_catalog pointer */
 	rank_catalog *rs_catalog;      /* NULL until the first load */
 	pthread_mutex_t rs_refresh_mu; /* one reload at a time; guards rs_pg */

@@ -112,8 +112,8 @@ Test(spool, a_spool_directory_has_one_owner)
  * values, independent of the code under test): records of spools written by earlier builds read
  * back, a record whose checksum does not match is a torn tail, and a new record is written with
  * the same bytes. */
-static const uint8_t rec_digits[] = {'R', 'S', 'P', '1', 9, 0, 0, 0, 0x26, 0x39, 0xf4, 0xcb,
-                                     '1', '2', '3', '4', '5', '6', '7', '8', '9'};
+static const uint8_t rec_digits[] = {'R',  'S', 'P', '1', 9,   0,   0,   0,   0x26, 0x39, 0xf4,
+                                     0xcb, '1', '2', '3', '4', '5', '6', '7', '8',  '9'};
 static const char fox[] = "The quick brown fox jumps over the lazy dog";
 
 static void
@@ -131,7 +131,7 @@ Test(spool, segments_in_the_documented_format_read_back)
 {
 	ing_spool *sp;
 	char path[256];
-	uint8_t fox_rec[12 + sizeof(fox) - 1] = {'R', 'S', 'P', '1', sizeof(fox) - 1, 0, 0, 0,
+	uint8_t fox_rec[12 + sizeof(fox) - 1] = {'R',  'S',  'P',  '1', sizeof(fox) - 1, 0, 0, 0,
 	                                         0x39, 0xa3, 0x4f, 0x41};
 	memcpy(fox_rec + 12, fox, sizeof(fox) - 1);
 	cr_assert_eq(mkdir(dir, 0700), 0);
