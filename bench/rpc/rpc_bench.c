@@ -3,7 +3,7 @@
  *   rpc_bench [URL] [THREADS] [CALLS_PER_THREAD] [SERVER_WORKERS]
  * Prints calls/s, latency percentiles, and the process's CPU time and context switches per call
  * (client and server together, getrusage). The handler does no work, so this is the RPC cost.
- * RS_RPC_TRANSPORT=nng measures NNG's own req/rep sockets on the same URL. */
+ * RS_RPC_TRANSPORT=nng (as for the services) measures NNG's own req/rep sockets on the same URL. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +72,9 @@ main(int argc, char **argv)
 	rs_rpc_server *srv;
 	pthread_t th[64];
 
+	const char *transport = getenv("RS_RPC_TRANSPORT");
+	if (transport != NULL && strcmp(transport, "nng") == 0)
+		rs_rpc_set_transport(RS_RPC_TRANSPORT_NNG);
 	calls = argc > 3 ? atoi(argv[3]) : 10000;
 	if (threads < 1 || threads > 64 || calls < 1)
 		return 2;

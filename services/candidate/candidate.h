@@ -31,6 +31,7 @@ typedef struct cand_config {
 	const char *url; /* RS_CANDIDATE_URL */
 	int workers;
 	rs_log_level log_level;
+	int rpc_transport;     /* rs_rpc_transport */
 	int refresh_ms;        /* rebuild period */
 	int default_k;         /* candidates when the request says 0 */
 	int window_days;       /* events newer than this feed the snapshot */

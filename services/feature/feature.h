@@ -29,6 +29,7 @@ typedef struct feat_config {
 	const char *pub_url; /* RS_INGEST_PUB_URL: ingest's event stream; "" disables it */
 	int workers;
 	rs_log_level log_level;
+	int rpc_transport;     /* rs_rpc_transport */
 	int max_events;        /* default history length per request */
 	int history_cap;       /* events kept per cached user (and the most a request gets) */
 	int cache_users;       /* users kept in memory (LRU) */

@@ -30,6 +30,7 @@ typedef struct rank_config {
 	const char *url; /* RS_RANKING_URL */
 	int workers;
 	rs_log_level log_level;
+	int rpc_transport;     /* rs_rpc_transport */
 	int default_k;         /* items returned when the request says k = 0 */
 	int refresh_ms;        /* catalog reload period */
 	int pg_timeout_ms;     /* statement_timeout of the catalog query */
