@@ -20,6 +20,21 @@
 #define RPC_MAX_MSG      (64u << 20)
 #define RPC_STATUS_COUNT 7
 
+static atomic_int rpc_transport = RS_RPC_TRANSPORT_SOCKET;
+
+void
+rs_rpc_set_transport(rs_rpc_transport t)
+{
+	atomic_store(&rpc_transport, (int) t);
+}
+
+/* 1 when url goes over rs_rpc_sp.c's plain sockets, 0 for NNG's req/rep sockets. */
+static int
+rpc_uses_sp(const char *url)
+{
+	return atomic_load(&rpc_transport) == RS_RPC_TRANSPORT_SOCKET && rpc_sp_handles(url);
+}
+
 typedef struct rpc_route_stats {
 	rs_metric *rs_count[RPC_STATUS_COUNT];
 	rs_metric *rs_latency;
@@ -440,7 +455,7 @@ rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cf
 	}
 	s->s_unknown = rs_metrics_counter("rs_rpc_rejected_total",
 	                                  "RPC messages rejected before dispatch", NULL);
-	if (rpc_sp_handles(url)) {
+	if (rpc_uses_sp(url)) {
 		if ((rv = rpc_sp_server_open(&s->s_sp, url, workers, max_conns, rpc_sp_dispatch,
 		                             s)) != 0)
 			goto fail_mem;
@@ -619,7 +634,7 @@ rs_rpc_client_open(rs_rpc_client **out, const char *url)
 		return RS_ENOMEM;
 	pthread_mutex_init(&c->c_lock, NULL);
 	snprintf(c->c_url, sizeof(c->c_url), "%s", url);
-	if (rpc_sp_handles(url)) {
+	if (rpc_uses_sp(url)) {
 		if ((rv = rpc_sp_client_open(&c->c_sp, url)) != 0) {
 			rs_log_error("rpc.dial_failed", "url=%s err=\"%s\"", url, rs_strerror(rv));
 			pthread_mutex_destroy(&c->c_lock);

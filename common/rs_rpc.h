@@ -2,8 +2,8 @@
  *
  * Transports: tcp:// (tcp4://, tcp6://) and ipc:// URLs are served over plain blocking sockets
  * speaking NNG's SP REQ0/REP0 wire protocol (rs_rpc_sp.c: ~2 context switches per call instead
- * of NNG's ~12; NNG req/rep sockets still interoperate). Every other scheme (inproc://, ...)
- * goes through NNG's req/rep sockets.
+ * of NNG's ~16; NNG req/rep sockets still interoperate), unless rs_rpc_set_transport() chose
+ * NNG's sockets. Every other scheme (inproc://, ...) goes through NNG's req/rep sockets.
  *
  * Server: over plain sockets a thread per connection (at most max_conns: back-pressure beyond)
  * and at most N handlers at once; over NNG one rep socket and N worker threads, each with its
@@ -25,6 +25,19 @@
 #include "common.pb-c.h"
 #include "rs_arena.h"
 #include "rs_envelope.h" /* RS_SCHEMA_VERSION */
+
+/* The transport of tcp:// and ipc:// URLs, one per process. Services take it from their
+ * RS_RPC_TRANSPORT setting (RS_CFG_ENUM over RS_RPC_TRANSPORTS): "socket" (default) = rs_rpc_sp.c,
+ * "nng" = NNG's own req/rep sockets (the same wire bytes at several times the CPU per call; kept
+ * so either side can be a plain NNG peer, and tested by ctest integration_nng). */
+typedef enum rs_rpc_transport {
+	RS_RPC_TRANSPORT_SOCKET = 0,
+	RS_RPC_TRANSPORT_NNG = 1,
+} rs_rpc_transport;
+#define RS_RPC_TRANSPORTS "socket,nng" /* the names, in the enum's order */
+
+/* rs_rpc_set_transport: the transport of every server and client opened after the call. */
+void rs_rpc_set_transport(rs_rpc_transport t);
 
 typedef struct rs_rpc_call {
 	rs_arena *arena; /* per request; reset after the reply is sent */

@@ -55,10 +55,6 @@ typedef struct sp_addr {
 int
 rpc_sp_handles(const char *url)
 {
-	const char *t = getenv("RS_RPC_TRANSPORT");
-
-	if (t != NULL && strcmp(t, "nng") == 0)
-		return 0; /* NNG's own req/rep sockets for every scheme */
 	return url != NULL && (strncmp(url, "tcp://", 6) == 0 || strncmp(url, "tcp4://", 7) == 0 ||
 	                       strncmp(url, "tcp6://", 7) == 0 || strncmp(url, "ipc://", 6) == 0);
 }

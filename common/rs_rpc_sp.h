@@ -23,10 +23,8 @@
 
 #include "rs_arena.h"
 
-/* rpc_sp_handles: 1 when url is served by this transport (tcp://, tcp4://, tcp6://, ipc://),
- * unless the environment says RS_RPC_TRANSPORT=nng: then NNG's req/rep sockets serve every
- * URL (same wire bytes, ~6x the CPU per call; kept selectable and tested by ctest
- * integration_nng so either side can be an NNG peer). */
+/* rpc_sp_handles: 1 when this transport can serve url (tcp://, tcp4://, tcp6://, ipc://);
+ * rs_rpc uses it for them unless rs_rpc_set_transport() chose NNG's sockets. */
 int rpc_sp_handles(const char *url);
 
 /* Handles one request (the body after the SP header). The reply is *pre (prelen bytes)

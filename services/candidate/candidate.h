@@ -32,6 +32,7 @@ typedef struct cand_config {
 	int workers;
 	int max_conns; /* RS_CANDIDATE_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;
+	int rpc_transport;     /* rs_rpc_transport */
 	int refresh_ms;        /* rebuild period */
 	int default_k;         /* candidates when the request says 0 */
 	int window_days;       /* events newer than this feed the snapshot */

@@ -30,6 +30,7 @@ typedef struct feat_config {
 	int workers;
 	int max_conns; /* RS_FEATURE_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;
+	int rpc_transport;     /* rs_rpc_transport */
 	int max_events;        /* default history length per request */
 	int history_cap;       /* events kept per cached user (and the most a request gets) */
 	int cache_users;       /* users kept in memory (LRU) */

@@ -20,6 +20,7 @@ typedef struct ing_config {
 	int group_max;
 	int migrate_on_start;
 	rs_log_level log_level;
+	int rpc_transport; /* rs_rpc_transport */
 } ing_config;
 
 /* The state every handler sees (the rs_rpc user data). */

@@ -7,6 +7,7 @@
 #include "rs_err.h"
 #include "rs_pg.h"
 #include "rs_proc.h"
+#include "rs_rpc.h"
 #include "rs_time.h"
 
 #include <stddef.h>
@@ -28,6 +29,7 @@ static const rs_cfg_field ing_cfg[] = {
         RS_CFG_INT("RS_INGEST_GROUP_MAX", ing_config, group_max, 20000, 1, 1000000),
         RS_CFG_INT("RS_INGEST_MIGRATE", ing_config, migrate_on_start, 0, 0, 1),
         RS_CFG_LEVEL("RS_LOG_LEVEL", ing_config, log_level, "info"),
+        RS_CFG_ENUM("RS_RPC_TRANSPORT", ing_config, rpc_transport, "socket", RS_RPC_TRANSPORTS),
         RS_CFG_END,
 };
 
@@ -69,6 +71,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	rs_log_init("ingest", cfg.log_level);
+	rs_rpc_set_transport((rs_rpc_transport) cfg.rpc_transport);
 	if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
 		rv = ing_run_migrations(&cfg);
 		if (rv != 0)

@@ -626,8 +626,8 @@ Test(cand_perf, factor_scores_blas_and_loop)
 	free(b);
 }
 
-/* Retrieval with the model at the issue's scale: 20,000 catalog items, all in a 64-factor
- * version; one request = als top-200 (sgemv + selection) + itemknn + live sources. */
+/* Retrieval with the model at the serving benchmark's scale: 20,000 catalog items, all in a
+ * 64-factor version; one request = als top-200 (sgemv + selection) + itemknn + live sources. */
 Test(cand_perf, retrieve_time_20000x64)
 {
 	const uint32_t n = 20000, f = 64;

@@ -316,7 +316,7 @@ Test(feat_model, switching_versions_fails_no_request)
 	             atomic_load(&hm.ok));
 }
 
-/* Fold-in cost at the scale: 20,000 items x 64 factors, 50 history items. */
+/* Fold-in cost at the serving benchmark's scale: 20,000 items x 64 factors, 50 history items. */
 Test(feat_model, fold_in_time_20000x64)
 {
 	const uint32_t n = 20000, f = 64;
