@@ -26,6 +26,9 @@ function(rs_service name)
   install(TARGETS ${S_EXE} RUNTIME DESTINATION bin)
 endfunction()
 
+# Criterion's closing line when it ran no test (a filter or an empty binary); such a run fails.
+set(RS_CRITERION_NONE_RAN "Synthesis: Tested: 0 [|]")
+
 # rs_test(NAME SOURCES a_test.c ... LIBS x y [LABELS l] [ENV K=V ...])
 # One Criterion binary per module, registered with CTest.
 function(rs_test name)
@@ -39,7 +42,8 @@ function(rs_test name)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
+                       FAIL_REGULAR_EXPRESSION "${RS_CRITERION_NONE_RAN}")
   if(T_LABELS)
     set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
   endif()

@@ -6,6 +6,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The position of val among the comma-separated choices, or -1. */
+static int
+cfg_choice(const char *choices, const char *val)
+{
+	size_t n = strlen(val);
+	int i = 0;
+	for (const char *p = choices; p != NULL; i++) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t) (comma - p) : strlen(p);
+		if (len == n && strncmp(p, val, n) == 0)
+			return i;
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	return -1;
+}
+
+/* The choice at position i, copied into buf. */
+static const char *
+cfg_choice_name(const char *choices, int i, char *buf, size_t n)
+{
+	const char *p = choices;
+	for (; i > 0 && p != NULL; i--) {
+		p = strchr(p, ',');
+		if (p != NULL)
+			p++;
+	}
+	if (p == NULL)
+		return "?";
+	snprintf(buf, n, "%.*s", (int) strcspn(p, ","), p);
+	return buf;
+}
+
 static int
 cfg_fail(char *errbuf, size_t errn, const char *name, const char *val, const char *why)
 {
@@ -62,6 +94,16 @@ rs_cfg_load(const rs_cfg_field *fields, void *out, char *errbuf, size_t errn)
 				return cfg_fail(errbuf, errn, f->name, val,
 				                "expected debug, info, warn or error");
 			break;
+		case RS_CFG_T_ENUM: {
+			int i = cfg_choice(f->choices, val);
+			if (i < 0) {
+				char why[160];
+				snprintf(why, sizeof(why), "expected one of %s", f->choices);
+				return cfg_fail(errbuf, errn, f->name, val, why);
+			}
+			*(int *) (base + f->offset) = i;
+			break;
+		}
 		case RS_CFG_T_END:
 			break;
 		}
@@ -102,6 +144,11 @@ rs_cfg_log(const rs_cfg_field *fields, const void *cfg)
 		case RS_CFG_T_LEVEL:
 			w = snprintf(line + n, sizeof(line) - n, "%s%s=%s", n ? " " : "", f->name,
 			             rs_log_level_name(*(const rs_log_level *) (base + f->offset)));
+			break;
+		case RS_CFG_T_ENUM:
+			w = snprintf(line + n, sizeof(line) - n, "%s%s=%s", n ? " " : "", f->name,
+			             cfg_choice_name(f->choices, *(const int *) (base + f->offset),
+			                             q, sizeof(q)));
 			break;
 		case RS_CFG_T_END:
 			break;

@@ -14,6 +14,7 @@ typedef enum rs_cfg_type {
 	RS_CFG_T_INT,    /* int, with inclusive bounds */
 	RS_CFG_T_DOUBLE, /* double, with inclusive bounds */
 	RS_CFG_T_LEVEL,  /* rs_log_level */
+	RS_CFG_T_ENUM,   /* int: the position of the value among `choices` */
 	RS_CFG_T_END,
 } rs_cfg_type;
 
@@ -21,8 +22,9 @@ typedef struct rs_cfg_field {
 	const char *name;
 	rs_cfg_type type;
 	size_t offset;
-	const char *def; /* default as text; NULL = required */
-	double min, max; /* bounds for INT and DOUBLE */
+	const char *def;     /* default as text; NULL = required */
+	double min, max;     /* bounds for INT and DOUBLE */
+	const char *choices; /* ENUM: the allowed values, comma-separated ("socket,nng") */
 } rs_cfg_field;
 
 #define RS_CFG_STR(name, T, f, def)                           \
@@ -44,6 +46,10 @@ typedef struct rs_cfg_field {
 #define RS_CFG_LEVEL(name, T, f, def)                           \
 	{                                                       \
 		name, RS_CFG_T_LEVEL, offsetof(T, f), def, 0, 0 \
+	}
+#define RS_CFG_ENUM(name, T, f, def, choices)                           \
+	{                                                               \
+		name, RS_CFG_T_ENUM, offsetof(T, f), def, 0, 0, choices \
 	}
 #define RS_CFG_END                                \
 	{                                         \

@@ -36,7 +36,8 @@ struct rs_model {
 	char *dir, *version, *kind;
 	MDB_env *env;
 	MDB_dbi d_items, d_codes, d_nb, d_pop;
-	MDB_dbi d_knn, d_src; /* two-stage serving data (knn_rows, source_scores), when present */
+	MDB_dbi d_opt[RS_MODEL_NDB]; /* the ranker's serving data (has_opt: present) */
+	int has_opt[RS_MODEL_NDB];
 	uint32_t n_items, factors;
 	int has_nb, has_ranker, has_knn, has_src;
 	int64_t *ids;    /* code -> item id (0 if not numeric) */
@@ -180,7 +181,7 @@ model_manifest(rs_model *m, char *err, size_t errn)
 	const char *format, *kind;
 	int layout, rv = 0;
 
-	snprintf(path, sizeof(path), "%s/manifest.json", m->dir);
+	snprintf(path, sizeof(path), "%s/" RS_MODEL_MANIFEST, m->dir);
 	if ((root = json_load_file(path, 0, &jerr)) == NULL) {
 		struct stat st;
 		if (stat(path, &st) != 0)
@@ -234,6 +235,17 @@ model_get_u32(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *out)
 	return 0;
 }
 
+/* The optional dbs, by rs_model_db. */
+static const struct {
+	const char *name;
+	unsigned flags;
+} model_opt_db[RS_MODEL_NDB] = {
+        [RS_MODEL_DB_ITEM_FEATURES] = {RS_MDB_ITEM_FEATURES, MDB_INTEGERKEY},
+        [RS_MODEL_DB_TRANSITIONS] = {RS_MDB_TRANSITIONS, MDB_INTEGERKEY},
+        [RS_MODEL_DB_KNN_ROWS] = {RS_MDB_KNN_ROWS, MDB_INTEGERKEY},
+        [RS_MODEL_DB_SOURCE_SCORES] = {RS_MDB_SOURCE_SCORES, 0},
+};
+
 /* The LMDB part: dbis, sizes, ids and factors into memory. */
 static int
 model_load(rs_model *m, char *err, size_t errn)
@@ -255,21 +267,27 @@ model_load(rs_model *m, char *err, size_t errn)
 	} while (0)
 
 	MDB_TRY(mdb_env_create(&m->env), "env");
-	MDB_TRY(mdb_env_set_maxdbs(m->env, 16), "maxdbs");
+	MDB_TRY(mdb_env_set_maxdbs(m->env, RS_MODEL_MAX_DBS), "maxdbs");
 	MDB_TRY(mdb_env_open(m->env, m->dir, MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0644),
 	        "open");
 	MDB_TRY(mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn), "begin");
-	MDB_TRY(mdb_dbi_open(txn, "items", MDB_INTEGERKEY, &m->d_items), "db items");
-	MDB_TRY(mdb_dbi_open(txn, "item_codes", 0, &m->d_codes), "db item_codes");
-	MDB_TRY(mdb_dbi_open(txn, "item_factors", MDB_INTEGERKEY, &d_fac), "db item_factors");
-	MDB_TRY(mdb_dbi_open(txn, "neighbours", MDB_INTEGERKEY, &m->d_nb), "db neighbours");
-	MDB_TRY(mdb_dbi_open(txn, "popular", 0, &m->d_pop), "db popular");
-	MDB_TRY(mdb_dbi_open(txn, "meta", 0, &d_meta), "db meta");
-	/* a two-stage version's serving data for its learned ranker (publish.h); optional */
-	m->has_knn = mdb_dbi_open(txn, "knn_rows", MDB_INTEGERKEY, &m->d_knn) == 0;
-	m->has_src = mdb_dbi_open(txn, "source_scores", 0, &m->d_src) == 0;
-	if ((rv = model_get_u32(txn, d_meta, "items", &m->n_items)) != 0 ||
-	    (rv = model_get_u32(txn, d_meta, "factors", &m->factors)) != 0) {
+	MDB_TRY(mdb_dbi_open(txn, RS_MDB_ITEMS, MDB_INTEGERKEY, &m->d_items), "db items");
+	MDB_TRY(mdb_dbi_open(txn, RS_MDB_ITEM_CODES, 0, &m->d_codes), "db item_codes");
+	MDB_TRY(mdb_dbi_open(txn, RS_MDB_ITEM_FACTORS, MDB_INTEGERKEY, &d_fac), "db item_factors");
+	MDB_TRY(mdb_dbi_open(txn, RS_MDB_NEIGHBOURS, MDB_INTEGERKEY, &m->d_nb), "db neighbours");
+	MDB_TRY(mdb_dbi_open(txn, RS_MDB_POPULAR, 0, &m->d_pop), "db popular");
+	MDB_TRY(mdb_dbi_open(txn, RS_MDB_META, 0, &d_meta), "db meta");
+	/* the ranker's serving data, present only in two-stage versions since feature layout 1 */
+	for (int d = 0; d < RS_MODEL_NDB; d++) {
+		rc = mdb_dbi_open(txn, model_opt_db[d].name, model_opt_db[d].flags, &m->d_opt[d]);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			MDB_TRY(rc, model_opt_db[d].name);
+		m->has_opt[d] = rc == 0;
+	}
+	m->has_knn = m->has_opt[RS_MODEL_DB_KNN_ROWS];
+	m->has_src = m->has_opt[RS_MODEL_DB_SOURCE_SCORES];
+	if ((rv = model_get_u32(txn, d_meta, RS_MDB_META_ITEMS, &m->n_items)) != 0 ||
+	    (rv = model_get_u32(txn, d_meta, RS_MDB_META_FACTORS, &m->factors)) != 0) {
 		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: meta items/factors: %s",
 		                m->dir, rs_strerror(rv));
 		goto out;
@@ -350,7 +368,8 @@ model_load(rs_model *m, char *err, size_t errn)
 		m->has_nb = ms.ms_entries > 0;
 	}
 	if ((m->has_nb && (rv = model_rows_build(m, txn, m->d_nb, &m->nb_rows)) != 0) ||
-	    (m->has_knn && (rv = model_rows_build(m, txn, m->d_knn, &m->knn_rows)) != 0)) {
+	    (m->has_knn &&
+	     (rv = model_rows_build(m, txn, m->d_opt[RS_MODEL_DB_KNN_ROWS], &m->knn_rows)) != 0)) {
 		rv = model_fail(err, errn, rv, "%s/data.mdb: neighbours / knn_rows: %s", m->dir,
 		                rs_strerror(rv));
 		goto out;
@@ -425,7 +444,7 @@ rs_model_open(const char *dir, const char *version, rs_model **out, char *err, s
 		model_free(m);
 		return rv;
 	}
-	snprintf(path, sizeof(path), "%s/ranker.json", dir);
+	snprintf(path, sizeof(path), "%s/" RS_MODEL_RANKER, dir);
 	m->has_ranker = stat(path, &st) == 0;
 	*out = m;
 	return 0;
@@ -582,7 +601,7 @@ rs_model_source_scores(const rs_model *m, const char *name, float *out)
 		return RS_ENOTFOUND;
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return model_mdb_err(rc);
-	rc = mdb_get(txn, m->d_src, &k, &v);
+	rc = mdb_get(txn, m->d_opt[RS_MODEL_DB_SOURCE_SCORES], &k, &v);
 	rv = rc != 0                                            ? model_mdb_err(rc)
 	     : v.mv_size != (size_t) m->n_items * sizeof(float) ? RS_ECORRUPT
 	                                                        : 0;
@@ -627,11 +646,58 @@ rs_model_neighbours(const rs_model *m, uint32_t code, rs_model_nb *out, size_t m
 int
 rs_model_popular(const rs_model *m, uint32_t *out, size_t max)
 {
-	int n = model_copy(m, m->d_pop, "all", 3, out, sizeof(*out), max);
+	int n = model_copy(m, m->d_pop, RS_MDB_POPULAR_ALL, strlen(RS_MDB_POPULAR_ALL), out,
+	                   sizeof(*out), max);
 	for (int i = 0; i < n; i++)
 		if (out[i] >= m->n_items)
 			return RS_ECORRUPT;
 	return n;
+}
+
+int
+rs_model_has_db(const rs_model *m, rs_model_db db)
+{
+	return db >= 0 && db < RS_MODEL_NDB && m->has_opt[db];
+}
+
+int
+rs_model_read_begin(const rs_model *m, rs_model_read *rd)
+{
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn);
+	rd->r_txn = rc == 0 ? txn : NULL;
+	return model_mdb_err(rc);
+}
+
+void
+rs_model_read_end(rs_model_read *rd)
+{
+	if (rd->r_txn != NULL)
+		mdb_txn_abort(rd->r_txn);
+	rd->r_txn = NULL;
+}
+
+int
+rs_model_get(const rs_model *m, rs_model_read *rd, rs_model_db db, const void *key, size_t klen,
+             const void **data, size_t *len)
+{
+	MDB_val k = {klen, (void *) key}, v;
+	if (!rs_model_has_db(m, db) || rd->r_txn == NULL)
+		return RS_EINVAL;
+	int rc = mdb_get(rd->r_txn, m->d_opt[db], &k, &v);
+	if (rc != 0)
+		return model_mdb_err(rc);
+	*data = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+rs_model_get_code(const rs_model *m, rs_model_read *rd, rs_model_db db, uint32_t code,
+                  const void **data, size_t *len)
+{
+	unsigned int k = code; /* MDB_INTEGERKEY keys are unsigned ints */
+	return rs_model_get(m, rd, db, &k, sizeof(k), data, len);
 }
 
 void

@@ -1,12 +1,16 @@
-/* rs_model: read-only access to a published model version folder (layout:
- * services/trainer/publish.h) and the machinery that keeps a service on the active version.
+/* rs_model: read-only access to a published model version folder (its layout, named once:
+ * rs_model_layout.h) and the machinery that keeps a service on the active version.
  *
- *   VERSION/manifest.json  format "rs-train-model", published.lmdb_layout == RS_MODEL_LAYOUT
+ *   VERSION/manifest.json  format RS_MODEL_FORMAT, published.lmdb_layout == RS_MODEL_LAYOUT
+ *                          (checked at open: another format or layout is refused)
  *   VERSION/data.mdb       named dbs items, item_codes, item_factors, neighbours, popular, meta;
- *                          a two-stage version also knn_rows and source_scores (read here for
- *                          its learned ranker's sources: rs_ranksrc.h) and the dbs that
- *                          rs-ranking's learned ranker reads itself
+ *                          two-stage versions also the ranker's item_features, transitions,
+ *                          knn_rows, source_scores (rs_model_get; the learned ranker's sources:
+ *                          rs_ranksrc.h)
  *
+ * One LMDB environment per version and process (LMDB's rule: never open one file twice in a
+ * process): every reader of a version, rs-ranking's learned ranker included, reads through its
+ * rs_model.
  * rs_model: one opened version, immutable and reference-counted. rs_model_open loads what every
  * request needs in memory (code -> item id, an id -> code hash table, the item factors as one
  * contiguous row-major n x f float matrix for BLAS, where each code's neighbour and knn row is
@@ -42,8 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RS_MODEL_LAYOUT 1 /* the published layout this code reads */
-#define RS_MODEL_FORMAT "rs-train-model"
+#include "rs_model_layout.h" /* RS_MODEL_LAYOUT: the published layout this code reads */
 
 typedef struct rs_model rs_model;
 
@@ -115,6 +118,38 @@ int rs_model_knn_row(const rs_model *m, uint32_t code, const void **data, size_t
 /* rs_model_popular: copy up to max codes of the "all" popular list (best first). Returns the
  * number copied or a negative RS_E*. */
 int rs_model_popular(const rs_model *m, uint32_t *out, size_t max);
+
+/* ---- the rest of data.mdb, read in place (the learned ranker's serving data) ---- */
+
+typedef enum rs_model_db {
+	RS_MODEL_DB_ITEM_FEATURES, /* u32 code -> float32[RS_RANKFEAT_ITEM] */
+	RS_MODEL_DB_TRANSITIONS,   /* u32 code -> {u32 code, float32 share}[], codes ascending */
+	RS_MODEL_DB_KNN_ROWS,      /* u32 code -> {u32 code, float32 sim}[], codes ascending */
+	RS_MODEL_DB_SOURCE_SCORES, /* source name ("pop") -> float32[items] */
+	RS_MODEL_NDB,
+} rs_model_db;
+
+/* rs_model_has_db: 1 when the version has db (a two-stage version published with the ranker's
+ * serving data), else 0. */
+int rs_model_has_db(const rs_model *m, rs_model_db db);
+
+/* A read transaction on the version's environment. Values read through it point into the
+ * read-only map and stay valid until rs_model_read_end; hold the model meanwhile. */
+typedef struct rs_model_read {
+	void *r_txn;
+} rs_model_read;
+
+/* rs_model_read_begin: 0, or RS_EIO / RS_ENOMEM (rd is then empty; read_end is a no-op). */
+int rs_model_read_begin(const rs_model *m, rs_model_read *rd);
+void rs_model_read_end(rs_model_read *rd);
+
+/* rs_model_get: the value of key (klen bytes) in db into *data, *len (in place: unaligned, copy
+ * out with memcpy). Returns 0, RS_ENOTFOUND (no such key), RS_EINVAL (the version has no db, or
+ * rd is empty), RS_EIO. rs_model_get_code: the same for a u32 code key. */
+int rs_model_get(const rs_model *m, rs_model_read *rd, rs_model_db db, const void *key, size_t klen,
+                 const void **data, size_t *len);
+int rs_model_get_code(const rs_model *m, rs_model_read *rd, rs_model_db db, uint32_t code,
+                      const void **data, size_t *len);
 
 /* Per-version derived data of the service (e.g. a Gram matrix): set once before the model is
  * shared (the watch's prepare callback), freed by destroy on the last unref. */

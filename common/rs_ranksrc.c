@@ -318,7 +318,7 @@ rs_ranksrc_open(rs_model *m, rs_ranksrc **out, char *err, size_t errn)
 				rs_ranksrc_destroy(r);
 				return RS_ENOMEM;
 			}
-			rv = rs_model_source_scores(m, "pop", r->pop);
+			rv = rs_model_source_scores(m, RS_MDB_SOURCE_POP, r->pop);
 			if (rv == RS_ENOTFOUND)
 				continue; /* served as a missing source */
 			if (rv != 0) {

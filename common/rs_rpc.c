@@ -20,6 +20,21 @@
 #define RPC_MAX_MSG      (64u << 20)
 #define RPC_STATUS_COUNT 7
 
+static atomic_int rpc_transport = RS_RPC_TRANSPORT_SOCKET;
+
+void
+rs_rpc_set_transport(rs_rpc_transport t)
+{
+	atomic_store(&rpc_transport, (int) t);
+}
+
+/* 1 when url goes over rs_rpc_sp.c's plain sockets, 0 for NNG's req/rep sockets. */
+static int
+rpc_uses_sp(const char *url)
+{
+	return atomic_load(&rpc_transport) == RS_RPC_TRANSPORT_SOCKET && rpc_sp_handles(url);
+}
+
 typedef struct rpc_route_stats {
 	rs_metric *rs_count[RPC_STATUS_COUNT];
 	rs_metric *rs_latency;
@@ -47,7 +62,31 @@ struct rs_rpc_server {
 	pthread_mutex_t s_lock; /* s_stop changes and w_receiving */
 	rs_metric *s_unknown;
 	rpc_sp_server *s_sp; /* tcp:// and ipc://: plain sockets instead of NNG */
+	char s_url[300];     /* what clients dial (a tcp port 0 resolved) */
 };
+
+/* s_url = url with a trailing tcp port 0 replaced by port (when port > 0). */
+static void
+rpc_server_set_url(rs_rpc_server *s, const char *url, int port)
+{
+	size_t n = strlen(url);
+	if (port > 0 && n >= 2 && strncmp(url + n - 2, ":0", 2) == 0)
+		snprintf(s->s_url, sizeof(s->s_url), "%.*s:%d", (int) (n - 2), url, port);
+	else
+		snprintf(s->s_url, sizeof(s->s_url), "%s", url);
+}
+
+const char *
+rs_rpc_server_url(const rs_rpc_server *s)
+{
+	return s->s_url;
+}
+
+int
+rs_rpc_server_conns(const rs_rpc_server *s)
+{
+	return s->s_sp != NULL ? rpc_sp_server_conns(s->s_sp) : 0;
+}
 
 Rs__Status
 rs_rpc_status_of(int rv)
@@ -173,68 +212,6 @@ rpc_builtin_metrics(void *ud, rs_rpc_call *call)
 	rs_rpc_reply(call, &resp.base);
 }
 
-/* An Envelope read in place: body and error point into the message (protobuf-c's unpack
- * would copy the body, ~30 KB for a candidate list, on both sides of every hop). */
-typedef struct rpc_env {
-	uint32_t e_schema_version;
-	int32_t e_method;
-	int32_t e_status;
-	const uint8_t *e_body;
-	size_t e_body_len;
-	const char *e_error; /* not NUL-terminated */
-	size_t e_error_len;
-} rpc_env;
-
-/* Returns 0, or -1 when data is not a well-formed Envelope. Later occurrences of a field
- * win, as in protobuf. */
-static int
-rpc_env_parse(const uint8_t *data, size_t len, rpc_env *e)
-{
-	const uint8_t *p = data, *end = data + len;
-	rs_pbw_field f;
-	int rv;
-
-	memset(e, 0, sizeof(*e));
-	e->e_body = (const uint8_t *) "";
-	e->e_error = "";
-	while ((rv = rs_pbw_next(&p, end, &f)) == 1) {
-		if (f.f_num == 1 && f.f_type == RS_PBW_VARINT)
-			e->e_schema_version = (uint32_t) f.f_varint;
-		else if (f.f_num == 2 && f.f_type == RS_PBW_VARINT)
-			e->e_method = (int32_t) f.f_varint;
-		else if (f.f_num == 3 && f.f_type == RS_PBW_LEN) {
-			e->e_body = f.f_data;
-			e->e_body_len = f.f_len;
-		} else if (f.f_num == 4 && f.f_type == RS_PBW_VARINT)
-			e->e_status = (int32_t) f.f_varint;
-		else if (f.f_num == 5 && f.f_type == RS_PBW_LEN) {
-			e->e_error = (const char *) f.f_data;
-			e->e_error_len = f.f_len;
-		} else if (f.f_num <= 5)
-			return -1; /* a known field with the wrong wire type */
-	}
-	return rv;
-}
-
-/* Packs the envelope's fields before the body (schema_version, method, body's tag and
- * length) into out (room for 32 bytes); returns the length. */
-static size_t
-rpc_env_prefix(uint8_t *out, Rs__Method method, size_t body_len)
-{
-	size_t n = 0;
-	out[n++] = (1 << 3) | RS_PBW_VARINT;
-	n += rs_pbw_put_varint(out + n, RS_SCHEMA_VERSION);
-	if (method != 0) {
-		out[n++] = (2 << 3) | RS_PBW_VARINT;
-		n += rs_pbw_put_varint(out + n, (uint64_t) (int64_t) method);
-	}
-	if (body_len > 0) {
-		out[n++] = (3 << 3) | RS_PBW_LEN;
-		n += rs_pbw_put_varint(out + n, body_len);
-	}
-	return n;
-}
-
 /* Reads request id and deadline from any body: field 1 of every request is its header.
  * Only that field is unpacked (unpacking the body as a RequestPrefix would copy every
  * other field into the arena as an unknown field). */
@@ -274,8 +251,8 @@ rpc_dispatch(rs_rpc_server *s, const uint8_t *data, size_t len, rs_arena *arena,
 	size_t ri = 0;
 	double t0 = rs_mono_ms();
 
-	rpc_env env;
-	if (rpc_env_parse(data, len, &env) != 0) {
+	rs_env env;
+	if (rs_env_parse(data, len, &env) != 0) {
 		rs_rpc_fail(&call, RS__STATUS__STATUS_INVALID, "message is not an Envelope");
 		rs_metric_add(s->s_unknown, 1);
 		goto reply;
@@ -436,10 +413,19 @@ int
 rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_rpc_route *routes,
                    void *ud)
 {
-	rs_rpc_server *s;
-	int rv;
+	rs_rpc_server_cfg cfg = {.workers = workers, .max_conns = 0};
+	return rs_rpc_server_start(out, url, &cfg, routes, ud);
+}
 
-	if (workers < 1 || workers > 256 || url == NULL)
+int
+rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cfg *cfg,
+                    const rs_rpc_route *routes, void *ud)
+{
+	rs_rpc_server *s;
+	int rv, workers = cfg->workers;
+	int max_conns = cfg->max_conns > 0 ? cfg->max_conns : RS_RPC_MAX_CONNS_DEFAULT;
+
+	if (workers < 1 || workers > 256 || cfg->max_conns < 0 || max_conns > 65536 || url == NULL)
 		return RS_EINVAL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return RS_ENOMEM;
@@ -469,10 +455,13 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 	}
 	s->s_unknown = rs_metrics_counter("rs_rpc_rejected_total",
 	                                  "RPC messages rejected before dispatch", NULL);
-	if (rpc_sp_handles(url)) {
-		if ((rv = rpc_sp_server_open(&s->s_sp, url, workers, rpc_sp_dispatch, s)) != 0)
+	if (rpc_uses_sp(url)) {
+		if ((rv = rpc_sp_server_open(&s->s_sp, url, workers, max_conns, rpc_sp_dispatch,
+		                             s)) != 0)
 			goto fail_mem;
-		rs_log_info("rpc.listening", "url=%s transport=socket workers=%d", url, workers);
+		rpc_server_set_url(s, url, rpc_sp_server_port(s->s_sp));
+		rs_log_info("rpc.listening", "url=%s transport=socket workers=%d max_conns=%d",
+		            s->s_url, workers, max_conns);
 		*out = s;
 		return 0;
 	}
@@ -481,13 +470,19 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 		goto fail_mem;
 	}
 	nng_socket_set_size(s->s_sock, NNG_OPT_RECVMAXSZ, RPC_MAX_MSG);
-	if ((rv = nng_listen(s->s_sock, url, NULL, 0)) != 0) {
+	nng_listener l;
+	if ((rv = nng_listen(s->s_sock, url, &l, 0)) != 0) {
 		rs_log_error("rpc.listen_failed", "url=%s err=\"%s\"", url, nng_strerror(rv));
 		rv = rs_err_from_nng(rv);
 		nng_close(s->s_sock);
 		goto fail_mem;
 	}
-	rs_log_info("rpc.listening", "url=%s transport=nng workers=%d", url, workers);
+	int port = 0;
+	if (strncmp(url, "tcp", 3) == 0 &&
+	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
+		port = 0;
+	rpc_server_set_url(s, url, port);
+	rs_log_info("rpc.listening", "url=%s transport=nng workers=%d", s->s_url, workers);
 	s->s_nworkers = workers;
 	for (int i = 0; i < workers; i++) {
 		rpc_worker *w = &s->s_workers[i];
@@ -639,7 +634,7 @@ rs_rpc_client_open(rs_rpc_client **out, const char *url)
 		return RS_ENOMEM;
 	pthread_mutex_init(&c->c_lock, NULL);
 	snprintf(c->c_url, sizeof(c->c_url), "%s", url);
-	if (rpc_sp_handles(url)) {
+	if (rpc_uses_sp(url)) {
 		if ((rv = rpc_sp_client_open(&c->c_sp, url)) != 0) {
 			rs_log_error("rpc.dial_failed", "url=%s err=\"%s\"", url, rs_strerror(rv));
 			pthread_mutex_destroy(&c->c_lock);
@@ -758,9 +753,9 @@ rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, 
                       int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
                       Rs__Status *status, char *err, size_t errn)
 {
-	uint8_t pre[32], *reply = NULL;
+	uint8_t pre[RS_ENV_PREFIX_MAX], *reply = NULL;
 	size_t plen, rlen = 0;
-	rpc_env re;
+	rs_env re;
 	int rv;
 
 	if (err != NULL && errn > 0)
@@ -769,14 +764,14 @@ rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, 
 		return RS_EUNAVAIL;
 	if (timeout_ms <= 0)
 		return RS_ETIMEDOUT;
-	plen = rpc_env_prefix(pre, method, len);
+	plen = rs_env_prefix(pre, method, len);
 	if (c->c_sp != NULL)
 		rv = rpc_sp_call(c->c_sp, pre, plen, body, len, timeout_ms, arena, &reply, &rlen);
 	else
 		rv = rpc_call_nng(c, pre, plen, body, len, timeout_ms, arena, &reply, &rlen);
 	if (rv != 0)
 		return rv;
-	if (rpc_env_parse(reply, rlen, &re) != 0)
+	if (rs_env_parse(reply, rlen, &re) != 0)
 		return RS_EPROTO;
 	*status = (Rs__Status) re.e_status;
 	if (err != NULL && errn > 0)

@@ -2,13 +2,14 @@
  *
  * Transports: tcp:// (tcp4://, tcp6://) and ipc:// URLs are served over plain blocking sockets
  * speaking NNG's SP REQ0/REP0 wire protocol (rs_rpc_sp.c: ~2 context switches per call instead
- * of NNG's ~12; NNG req/rep sockets still interoperate). Every other scheme (inproc://, ...)
- * goes through NNG's req/rep sockets.
+ * of NNG's ~16; NNG req/rep sockets still interoperate), unless rs_rpc_set_transport() chose
+ * NNG's sockets. Every other scheme (inproc://, ...) goes through NNG's req/rep sockets.
  *
- * Server: one rep socket, N worker threads, each with its own nng context and arena, so N
- * requests are handled at once. A route table maps Method -> handler. HEALTH has a default
- * (ready) and METRICS is built in (the process registry). rs_rpc_server_close() lets every
- * in-flight request finish and be answered before it returns.
+ * Server: over plain sockets a thread per connection (at most max_conns: back-pressure beyond)
+ * and at most N handlers at once; over NNG one rep socket and N worker threads, each with its
+ * own nng context and arena, so N requests are handled at once. A route table maps Method ->
+ * handler. HEALTH has a default (ready) and METRICS is built in (the process registry).
+ * rs_rpc_server_close() lets every in-flight request finish and be answered before it returns.
  *
  * Client: one req socket dialled in the background (reconnects on its own); rs_rpc_request()
  * opens a context per call, so any number of threads may call at once. Every call has a
@@ -23,8 +24,20 @@
 
 #include "common.pb-c.h"
 #include "rs_arena.h"
+#include "rs_envelope.h" /* RS_SCHEMA_VERSION */
 
-#define RS_SCHEMA_VERSION 1
+/* The transport of tcp:// and ipc:// URLs, one per process. Services take it from their
+ * RS_RPC_TRANSPORT setting (RS_CFG_ENUM over RS_RPC_TRANSPORTS): "socket" (default) = rs_rpc_sp.c,
+ * "nng" = NNG's own req/rep sockets (the same wire bytes at several times the CPU per call; kept
+ * so either side can be a plain NNG peer, and tested by ctest integration_nng). */
+typedef enum rs_rpc_transport {
+	RS_RPC_TRANSPORT_SOCKET = 0,
+	RS_RPC_TRANSPORT_NNG = 1,
+} rs_rpc_transport;
+#define RS_RPC_TRANSPORTS "socket,nng" /* the names, in the enum's order */
+
+/* rs_rpc_set_transport: the transport of every server and client opened after the call. */
+void rs_rpc_set_transport(rs_rpc_transport t);
 
 typedef struct rs_rpc_call {
 	rs_arena *arena; /* per request; reset after the reply is sent */
@@ -50,12 +63,35 @@ typedef struct rs_rpc_route {
 
 typedef struct rs_rpc_server rs_rpc_server;
 
-/* rs_rpc_server_open: listen on url with `workers` concurrent handlers (over plain sockets a
- * connection has its own thread and at most `workers` of them run a handler at once). routes ends
- * with an entry whose fn is NULL. ud is passed to every handler; it must outlive the server.
- * Returns 0, RS_EINVAL (bad url), RS_EEXIST (address in use), RS_ENOMEM. */
+#define RS_RPC_MAX_CONNS_DEFAULT 256
+
+typedef struct rs_rpc_server_cfg {
+	int workers; /* handlers running at once (1..256) */
+	/* plain sockets (tcp://, ipc://): connections served at once, each by its own thread
+	 * (1..65536; 0 = RS_RPC_MAX_CONNS_DEFAULT). At the cap the server stops accepting:
+	 * further connections wait in the kernel's listen backlog, and their calls up to their
+	 * deadline, until a connection closes (back-pressure, never more threads). Each client
+	 * holds one connection per call in flight plus one to watch the server. NNG's sockets
+	 * (inproc://, RS_RPC_TRANSPORT=nng) have no thread per connection and ignore it. */
+	int max_conns;
+} rs_rpc_server_cfg;
+
+/* rs_rpc_server_start: listen on url (a tcp:// port 0 asks the kernel for a free one:
+ * rs_rpc_server_url names it) as cfg says. routes ends with an entry whose fn is NULL. ud is
+ * passed to every handler; it must outlive the server. Returns 0, RS_EINVAL (bad url or cfg),
+ * RS_EEXIST (address in use), RS_ENOMEM. */
+int rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cfg *cfg,
+                        const rs_rpc_route *routes, void *ud);
+
+/* rs_rpc_server_open: rs_rpc_server_start with `workers` handlers and the default cap. */
 int rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers,
                        const rs_rpc_route *routes, void *ud);
+
+/* rs_rpc_server_url: the URL clients dial: url with a tcp port 0 replaced by the bound port. */
+const char *rs_rpc_server_url(const rs_rpc_server *s);
+
+/* rs_rpc_server_conns: connections the plain-socket transport holds open now (0 over NNG). */
+int rs_rpc_server_conns(const rs_rpc_server *s);
 
 /* rs_rpc_server_close: stop taking requests, finish the in-flight ones, join the workers,
  * close the socket. NULL is a no-op. */

@@ -8,11 +8,13 @@
 #include "rs_rpc_sp.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_metrics.h"
 #include "rs_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -37,7 +39,8 @@
 #define SP_CONNECT_MS  1000 /* the monitor's connection attempts */
 #define SP_BACKOFF_MIN 20
 #define SP_BACKOFF_MAX 500
-#define SP_IDLE_MAX    64 /* idle client connections kept */
+#define SP_IDLE_MAX    64  /* idle client connections kept */
+#define SP_BACKLOG     128 /* connections the kernel holds while the server is at its cap */
 
 /* ---- addresses ---------------------------------------------------------------------------- */
 
@@ -52,10 +55,6 @@ typedef struct sp_addr {
 int
 rpc_sp_handles(const char *url)
 {
-	const char *t = getenv("RS_RPC_TRANSPORT");
-
-	if (t != NULL && strcmp(t, "nng") == 0)
-		return 0; /* NNG's own req/rep sockets for every scheme */
 	return url != NULL && (strncmp(url, "tcp://", 6) == 0 || strncmp(url, "tcp4://", 7) == 0 ||
 	                       strncmp(url, "tcp6://", 7) == 0 || strncmp(url, "ipc://", 6) == 0);
 }
@@ -279,15 +278,20 @@ typedef struct sp_conn {
 struct rpc_sp_server {
 	sp_addr s_addr;
 	int s_fd;
-	int s_wake[2]; /* close writes to s_wake[1] to stop the accept thread */
+	int s_port;     /* the bound TCP port (0 for ipc) */
+	int s_wake[2];  /* close writes to s_wake[1] to stop the accept thread */
+	int s_freed[2]; /* a connection thread that ends writes to s_freed[1] */
 	pthread_t s_accept;
 	int s_accept_started;
 	sem_t s_slots; /* `workers` handlers at once */
+	int s_max_conns;
+	atomic_int s_nconns; /* connections with a thread (accepted, not yet joined) */
 	rpc_sp_handler s_fn;
 	void *s_ud;
 	pthread_mutex_t s_lock; /* s_conns */
 	sp_conn *s_conns;
 	atomic_int s_stop;
+	rs_metric *s_m_conns, *s_m_full; /* rs_rpc_connections, rs_rpc_connections_full_total */
 };
 
 static void
@@ -375,6 +379,12 @@ sp_conn_main(void *arg)
 	}
 out:
 	atomic_store(&k->k_done, 1);
+	/* wake the accept thread: it joins this thread, which frees the connection's slot (a
+	 * full pipe is awake already) */
+	ssize_t w;
+	do
+		w = write(s->s_freed[1], "x", 1);
+	while (w < 0 && errno == EINTR);
 	return NULL;
 }
 
@@ -400,25 +410,49 @@ sp_reap(rpc_sp_server *s, int all)
 		done = k->k_next;
 		pthread_join(k->k_thread, NULL);
 		sp_conn_free(k);
+		atomic_fetch_sub(&s->s_nconns,
+		                 1); /* after the join: threads never exceed the cap */
 	}
 }
 
+/* The accept thread. Back-pressure: with s_max_conns connections open it stops accepting, so
+ * further connections wait in the kernel's listen backlog (their callers wait, at most until
+ * their deadline) until a connection ends; the number of connection threads never exceeds the
+ * cap. */
 static void *
 sp_accept_main(void *arg)
 {
 	rpc_sp_server *s = arg;
-	struct pollfd p[2] = {{.fd = s->s_fd, .events = POLLIN},
-	                      {.fd = s->s_wake[0], .events = POLLIN}};
+	struct pollfd p[3] = {{.fd = s->s_fd, .events = POLLIN},
+	                      {.fd = s->s_wake[0], .events = POLLIN},
+	                      {.fd = s->s_freed[0], .events = POLLIN}};
+	int was_full = 0;
 
 	while (!atomic_load(&s->s_stop)) {
-		if (poll(p, 2, -1) < 0) {
+		int open = atomic_load(&s->s_nconns), full = open >= s->s_max_conns;
+		rs_metric_set(s->s_m_conns, open);
+		if (full && !was_full) {
+			rs_metric_add(s->s_m_full, 1);
+			rs_log_warn("rpc.connections_full",
+			            "max_conns=%d (new connections wait until one closes)",
+			            s->s_max_conns);
+		}
+		was_full = full;
+		p[0].fd = full ? -1 : s->s_fd; /* poll ignores a negative fd */
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[1].revents != 0)
 			break;
-		if (p[0].revents == 0)
+		if (p[2].revents != 0) { /* connections ended: drain, join them */
+			char buf[64];
+			while (read(s->s_freed[0], buf, sizeof(buf)) > 0)
+				;
+			sp_reap(s, 0);
+		}
+		if (full || p[0].revents == 0)
 			continue;
 		int fd = accept4(s->s_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -444,7 +478,9 @@ sp_accept_main(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&s->s_lock);
+		atomic_fetch_add(&s->s_nconns, 1);
 		if (pthread_create(&k->k_thread, NULL, sp_conn_main, k) != 0) {
+			atomic_fetch_sub(&s->s_nconns, 1);
 			pthread_mutex_unlock(&s->s_lock);
 			rs_log_warn("rpc.thread_failed", "err=\"%s\"", strerror(errno));
 			sp_conn_free(k);
@@ -512,7 +548,7 @@ sp_listen(const sp_addr *a, int *out)
 		if (rv != 0)
 			return rv;
 	}
-	if (listen(fd, 128) != 0) {
+	if (listen(fd, SP_BACKLOG) != 0) {
 		close(fd);
 		if (a->a_ipc)
 			unlink(a->a_path);
@@ -522,18 +558,40 @@ sp_listen(const sp_addr *a, int *out)
 	return 0;
 }
 
+/* The TCP port fd is bound to (what port 0 became), 0 for anything else. */
+static int
+sp_bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *) &ss, &sl) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *) &ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
+	return 0;
+}
+
 int
-rpc_sp_server_open(rpc_sp_server **out, const char *url, int workers, rpc_sp_handler fn, void *ud)
+rpc_sp_server_open(rpc_sp_server **out, const char *url, int workers, int max_conns,
+                   rpc_sp_handler fn, void *ud)
 {
 	rpc_sp_server *s;
+	char labels[300];
 	int rv;
 
+	if (max_conns < 1)
+		return RS_EINVAL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return RS_ENOMEM;
 	s->s_fd = -1;
 	s->s_wake[0] = s->s_wake[1] = -1;
+	s->s_freed[0] = s->s_freed[1] = -1;
 	s->s_fn = fn;
 	s->s_ud = ud;
+	s->s_max_conns = max_conns;
+	atomic_init(&s->s_nconns, 0);
 	if ((rv = sp_parse(url, &s->s_addr)) != 0) {
 		free(s);
 		return rv;
@@ -547,10 +605,18 @@ rpc_sp_server_open(rpc_sp_server **out, const char *url, int workers, rpc_sp_han
 		rs_log_error("rpc.listen_failed", "url=%s err=\"%s\"", url, rs_strerror(rv));
 		goto fail;
 	}
-	if (pipe2(s->s_wake, O_CLOEXEC) != 0) {
+	if (pipe2(s->s_wake, O_CLOEXEC) != 0 || pipe2(s->s_freed, O_CLOEXEC | O_NONBLOCK) != 0) {
 		rv = RS_EIO;
 		goto fail;
 	}
+	s->s_port = s->s_addr.a_ipc ? 0 : sp_bound_port(s->s_fd);
+	snprintf(labels, sizeof(labels), "url=\"%.250s\"", url);
+	s->s_m_conns = rs_metrics_gauge("rs_rpc_connections",
+	                                "Connections the RPC server holds open (each has a thread)",
+	                                labels);
+	s->s_m_full = rs_metrics_counter(
+	        "rs_rpc_connections_full_total",
+	        "Times the RPC server reached its connection cap and stopped accepting", labels);
 	if (pthread_create(&s->s_accept, NULL, sp_accept_main, s) != 0) {
 		rv = RS_ENOMEM;
 		goto fail;
@@ -588,12 +654,27 @@ rpc_sp_server_close(rpc_sp_server *s)
 		if (s->s_addr.a_ipc)
 			unlink(s->s_addr.a_path);
 	}
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (s->s_wake[i] >= 0)
 			close(s->s_wake[i]);
+		if (s->s_freed[i] >= 0)
+			close(s->s_freed[i]);
+	}
 	sem_destroy(&s->s_slots);
 	pthread_mutex_destroy(&s->s_lock);
 	free(s);
+}
+
+int
+rpc_sp_server_port(const rpc_sp_server *s)
+{
+	return s->s_port;
+}
+
+int
+rpc_sp_server_conns(rpc_sp_server *s)
+{
+	return atomic_load(&s->s_nconns);
 }
 
 /* ---- client ------------------------------------------------------------------------------- */

@@ -7,9 +7,11 @@
  * The bytes on the wire are the same as NNG's, so NNG req sockets (tests/support/rpc_raw.h,
  * nngcat) can still call an rs_rpc server and rs_rpc clients can call a plain NNG rep socket.
  *
- * Server: a listening socket, an accept thread and one thread per connection; a semaphore
- * keeps at most `workers` handlers running at once. Client: a pool of idle connections (one
- * call at a time per connection, opened on demand) plus one monitor connection that tells
+ * Server: a listening socket, an accept thread and one thread per connection, at most
+ * `max_conns` of them: at the cap it stops accepting and further connections wait in the
+ * kernel's listen backlog until one closes (back-pressure instead of unbounded threads); a
+ * semaphore keeps at most `workers` handlers running at once. Client: a pool of idle connections
+ * (one call at a time per connection, opened on demand) plus one monitor connection that tells
  * whether the peer is up and reconnects in the background with backoff (20 ms .. 500 ms).
  *
  * Internal to common/ (rs_rpc.c is the only user). */
@@ -21,10 +23,8 @@
 
 #include "rs_arena.h"
 
-/* rpc_sp_handles: 1 when url is served by this transport (tcp://, tcp4://, tcp6://, ipc://),
- * unless the environment says RS_RPC_TRANSPORT=nng: then NNG's req/rep sockets serve every
- * URL (same wire bytes, ~6x the CPU per call; kept selectable and tested by ctest
- * integration_nng so either side can be an NNG peer). */
+/* rpc_sp_handles: 1 when this transport can serve url (tcp://, tcp4://, tcp6://, ipc://);
+ * rs_rpc uses it for them unless rs_rpc_set_transport() chose NNG's sockets. */
 int rpc_sp_handles(const char *url);
 
 /* Handles one request (the body after the SP header). The reply is *pre (prelen bytes)
@@ -35,10 +35,17 @@ typedef int (*rpc_sp_handler)(void *ud, rs_arena *arena, const uint8_t *req, siz
 
 typedef struct rpc_sp_server rpc_sp_server;
 
-/* rpc_sp_server_open: listen on url; at most `workers` calls of fn at once. ud must outlive
- * the server. Returns 0, RS_EINVAL (bad url), RS_EEXIST (address in use), RS_ENOMEM, RS_EIO. */
-int rpc_sp_server_open(rpc_sp_server **out, const char *url, int workers, rpc_sp_handler fn,
-                       void *ud);
+/* rpc_sp_server_open: listen on url (tcp port 0: one the kernel picks); at most `workers`
+ * calls of fn at once and `max_conns` (>= 1) connections. ud must outlive the server. Returns 0,
+ * RS_EINVAL (bad url or max_conns), RS_EEXIST (address in use), RS_ENOMEM, RS_EIO. */
+int rpc_sp_server_open(rpc_sp_server **out, const char *url, int workers, int max_conns,
+                       rpc_sp_handler fn, void *ud);
+
+/* rpc_sp_server_port: the bound TCP port (0 for ipc). */
+int rpc_sp_server_port(const rpc_sp_server *s);
+
+/* rpc_sp_server_conns: connections open now (each with its thread). */
+int rpc_sp_server_conns(rpc_sp_server *s);
 
 /* rpc_sp_server_close: stop accepting, let every request being handled be answered, close all
  * connections, join all threads, free. An ipc:// socket file is removed. NULL is a no-op. */

@@ -11,6 +11,7 @@ PKGS=(
   liblmdb-dev lmdb-utils                                # model versions on the hot path
   libmicrohttpd-dev libjansson-dev libyajl-dev          # gateway HTTP + JSON (tree, streaming)
   libsodium-dev                                         # password hashing, tokens
+  zlib1g-dev                                            # CRC-32 of the ingest spool
   libopenblas-dev liblapacke-dev libxgboost-dev         # training: BLAS/LAPACK, LambdaMART
   libcriterion-dev libcurl4-openssl-dev                 # tests
   libyaml-dev                                           # tests: docs/openapi.yaml walk

@@ -24,6 +24,8 @@ done
 scripts/deps.sh --test
 cmake -S . -B "$BUILD" -G Ninja "${CMAKE_ARGS[@]}" >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
+# Every suite of tests/suites.txt registered, none unlisted, no Criterion binary below its count.
+scripts/check-suites.sh "$BUILD"
 # The UI is built (and, outside the sanitizer run, linted, type-checked and unit-tested) whenever
 # the run includes the end-to-end suite: always, unless ctest arguments select other suites only.
 if [ $# -eq 0 ] || printf '%s ' "$@" | grep -q e2e; then
@@ -36,5 +38,6 @@ export RS_TEST_PG_DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
 export RS_TEST_ROOT="$ROOT" RS_TEST_BUILD="$ROOT/$BUILD"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 cd "$BUILD"
-# --no-tests=error: a filter or a build that drops every suite fails instead of passing.
+# --no-tests=error: a filter that selects no suite fails instead of passing (a Criterion binary
+# that runs 0 tests fails too: FAIL_REGULAR_EXPRESSION in cmake/RsHelpers.cmake).
 ctest --output-on-failure --no-tests=error --timeout 900 "$@"

@@ -4,7 +4,8 @@
 #      leave-one-out, global-time, --min-rating; csv, tsv, seq, basket inputs);
 #   2. `rs-train evaluate` vs score.py: every metric and standard error equal to 1e-9 on the
 #      recs files bench/accuracy/run.sh wrote (or on fresh pop/ease lists when it has not run).
-# Fails (exit 1) on the first difference. environment: RS_BENCH, RS_DATA, RS_TRAIN, PYTHON.
+# Fails (exit 1) on any difference or missing dataset. It checks that the splits and the metrics are
+# computed like shared/bench's, not any model's accuracy (bench/accuracy/run.sh measures that). environment: RS_BENCH, RS_DATA, RS_TRAIN, PYTHON.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -30,7 +31,7 @@ fail=0
 
 split_case() {  # name input args...
   local name="$1" in="$DATA/$2"; shift 2
-  [ -f "$in" ] || { echo "skip split $name: $in not found"; return; }
+  [ -f "$in" ] || { echo "split $name: $in not found (set RS_DATA)" >&2; fail=1; return; }
   "$PY" "$BENCH/split.py" "$in" --out "$W/py_$name" "$@" > /dev/null 2>&1
   "$BIN" split "$in" --out "$W/c_$name" "$@" > /dev/null 2>&1
   for f in train.csv test.csv; do

@@ -52,7 +52,9 @@ now() { date +%s.%N; }
 grep -v '^#' "$HERE/datasets.conf" | while IFS='|' read -r name protocol input split_args params; do
   [ -n "$name" ] || continue
   if [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && [ "$ONLY" != "$name.$protocol" ]; then continue; fi
-  if [ ! -f "$DATA/$input" ]; then echo "skip $name: $DATA/$input not found"; continue; fi
+  # A missing dataset fails the run (its rows would silently drop out of the report); --only
+  # runs a subset on purpose.
+  [ -f "$DATA/$input" ] || { echo "run.sh: $DATA/$input not found (set RS_DATA, or --only)" >&2; exit 1; }
   run="$WORK/$name/$protocol"
   mkdir -p "$run/models" "$run/recs" "$run/scores"
   echo "=== $name ($protocol)"

@@ -2,7 +2,9 @@
 # bench/ingest/http.sh [--short]: events/s from HTTP (rs-gateway POST /v1/events, wrk) through
 # rs-ingest to durable PostgreSQL rows, single events and batches, with p50/p99 of the HTTP
 # response (202 only after ingest's COMMIT). Checks that the stored rows equal the acknowledged
-# events. Needs wrk and rs-gateway.
+# events. Also prints the CPU time per acknowledged event of rs-gateway, rs-ingest and PostgreSQL (every
+# process of the private cluster), from /proc between the start and the end of each scenario.
+# Needs wrk and rs-gateway.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SHORT=0; [ "${1:-}" = "--short" ] && SHORT=1
@@ -35,18 +37,22 @@ for _ in $(seq 1 100); do curl -fs "http://$GW_ADDR/healthz" >/dev/null 2>&1 && 
 # name batch connections
 SCENARIOS=("single-c8 1 8" "batch100-c4 100 4" "batch1000-c4 1000 4" "batch1000-c8 1000 8")
 acked=0
-echo "| HTTP scenario | events/request | connections | seconds | events/s | p50 ms | p99 ms |"
-echo "|---|---|---|---|---|---|---|"
+echo "| HTTP scenario | events/request | connections | seconds | events/s | p50 ms | p99 ms | CPU µs/event gateway / ingest / PostgreSQL |"
+echo "|---|---|---|---|---|---|---|---|"
 for s in "${SCENARIOS[@]}"; do
   read -r name batch conns <<<"$s"
+  gw0=$(bi_ticks "$GW_PID"); in0=$(bi_ticks "$INGEST_PID"); pg0=$(bi_pg_ticks)
   out="$(BATCH=$batch RUN="$name" wrk -t2 -c"$conns" -d"${DUR}s" --timeout 10s \
     -s "$(dirname "${BASH_SOURCE[0]}")/post_events.lua" "http://$GW_ADDR" | grep '^http_batch=')"
+  gw1=$(bi_ticks "$GW_PID"); in1=$(bi_ticks "$INGEST_PID"); pg1=$(bi_pg_ticks)
   echo "$out" >>"$WORK/results.txt"
   kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $out"; }
   [ "$(kv non_2xx)" = 0 ] || { echo "http.sh: $name: $out" >&2; exit 1; }
-  acked=$((acked + $(kv events_acked)))
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$batch" "$conns" "$(kv seconds)" \
-    "$(kv events_per_s)" "$(kv req_p50_ms)" "$(kv req_p99_ms)"
+  n=$(kv events_acked)
+  acked=$((acked + n))
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n' "$name" "$batch" "$conns" "$(kv seconds)" \
+    "$(kv events_per_s)" "$(kv req_p50_ms)" "$(kv req_p99_ms)" "$(bi_us_per_event $((gw1 - gw0)) "$n")" \
+    "$(bi_us_per_event $((in1 - in0)) "$n")" "$(bi_us_per_event $((pg1 - pg0)) "$n")"
 done
 rows="$(bi_q "select count(*) from events")"
 echo

@@ -95,3 +95,18 @@ bi_cleanup() {
 }
 
 bi_q() { psql "$DSN" -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
+
+# CPU time in clock ticks (utime + stime, every thread) of one process; 0 once it has exited.
+bi_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The private cluster's CPU ticks: the postmaster, its live children (backends, WAL writer,
+# checkpointer, ...) and the children it has reaped (cutime + cstime).
+bi_pg_ticks() {
+  local pm
+  pm="$(head -n 1 "$PGDIR/data/postmaster.pid")"
+  { awk '{ print $16 + $17 }' "/proc/$pm/stat"; for p in "$pm" $(pgrep -P "$pm" || true); do bi_ticks "$p"; done; } |
+    awk '{ s += $1 } END { print s + 0 }'
+}
+# bi_us_per_event TICKS EVENTS: microseconds of CPU per event.
+bi_us_per_event() {
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0) }'
+}

@@ -1,11 +1,14 @@
 /* rpc_bench: round trips through common/rs_rpc (client -> socket -> server thread -> back;
  * tcp:// and ipc:// use rs_rpc_sp.c, inproc:// NNG).
  *   rpc_bench [URL] [THREADS] [CALLS_PER_THREAD] [SERVER_WORKERS]
- * Prints calls/s and latency percentiles. The handler does no work, so this is the RPC cost. */
+ * Prints calls/s, latency percentiles, and the process's CPU time and context switches per call
+ * (client and server together, getrusage). The handler does no work, so this is the RPC cost.
+ * RS_RPC_TRANSPORT=nng (as for the services) measures NNG's own req/rep sockets on the same URL. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common.pb-c.h"
@@ -45,6 +48,13 @@ bench_thread(void *arg)
 	return NULL;
 }
 
+static double
+cpu_seconds(const struct rusage *r)
+{
+	return (double) (r->ru_utime.tv_sec + r->ru_stime.tv_sec) +
+	       (double) (r->ru_utime.tv_usec + r->ru_stime.tv_usec) / 1e6;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -62,6 +72,9 @@ main(int argc, char **argv)
 	rs_rpc_server *srv;
 	pthread_t th[64];
 
+	const char *transport = getenv("RS_RPC_TRANSPORT");
+	if (transport != NULL && strcmp(transport, "nng") == 0)
+		rs_rpc_set_transport(RS_RPC_TRANSPORT_NNG);
 	calls = argc > 3 ? atoi(argv[3]) : 10000;
 	if (threads < 1 || threads > 64 || calls < 1)
 		return 2;
@@ -71,18 +84,25 @@ main(int argc, char **argv)
 	while (rs_rpc_client_connected(client) == 0)
 		usleep(1000);
 	lat = calloc((size_t) threads * (size_t) calls, sizeof(double));
+	if (lat == NULL)
+		return 1;
+	struct rusage r0, r1;
+	getrusage(RUSAGE_SELF, &r0);
 	double t0 = rs_mono_ms();
 	for (intptr_t i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, bench_thread, (void *) i);
 	for (int i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
 	double secs = (rs_mono_ms() - t0) / 1000.0;
+	getrusage(RUSAGE_SELF, &r1);
 	size_t n = (size_t) threads * (size_t) calls;
+	double cpu = cpu_seconds(&r1) - cpu_seconds(&r0);
+	long csw = (r1.ru_nvcsw - r0.ru_nvcsw) + (r1.ru_nivcsw - r0.ru_nivcsw);
 	qsort(lat, n, sizeof(double), cmp_double);
 	printf("url=%s threads=%d workers=%d calls=%zu calls_per_s=%.0f p50_ms=%.3f p99_ms=%.3f "
-	       "p999_ms=%.3f\n",
+	       "p999_ms=%.3f cpu_us_per_call=%.1f ctxsw_per_call=%.1f\n",
 	       url, threads, workers, n, (double) n / secs, lat[n / 2], lat[n * 99 / 100],
-	       lat[n * 999 / 1000]);
+	       lat[n * 999 / 1000], cpu * 1e6 / (double) n, (double) csw / (double) n);
 	free(lat);
 	rs_rpc_client_close(client);
 	rs_rpc_server_close(srv);

@@ -30,7 +30,9 @@ typedef struct cand_config {
 	const char *pg_dsn;
 	const char *url; /* RS_CANDIDATE_URL */
 	int workers;
+	int max_conns; /* RS_CANDIDATE_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;
+	int rpc_transport;     /* rs_rpc_transport */
 	int refresh_ms;        /* rebuild period */
 	int default_k;         /* candidates when the request says 0 */
 	int window_days;       /* events newer than this feed the snapshot */

@@ -8,6 +8,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_proc.h"
+#include "rs_rpc.h"
 
 /* RS_CFG_INT takes its default as text: the literal is RS_MODEL_CACHE_DEFAULT */
 _Static_assert(RS_MODEL_CACHE_DEFAULT == 2, "RS_*_MODEL_CACHE default");
@@ -17,7 +18,9 @@ static const rs_cfg_field cand_cfg_fields[] = {
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_CANDIDATE_URL", cand_config, url, "tcp://127.0.0.1:7300"),
         RS_CFG_INT("RS_CANDIDATE_WORKERS", cand_config, workers, 4, 1, 64),
+        RS_CFG_INT("RS_CANDIDATE_MAX_CONNS", cand_config, max_conns, 256, 1, 65536),
         RS_CFG_LEVEL("RS_LOG_LEVEL", cand_config, log_level, "info"),
+        RS_CFG_ENUM("RS_RPC_TRANSPORT", cand_config, rpc_transport, "socket", RS_RPC_TRANSPORTS),
         RS_CFG_INT("RS_CANDIDATE_REFRESH_MS", cand_config, refresh_ms, 2000, 50, 3600000),
         RS_CFG_INT("RS_CANDIDATE_K", cand_config, default_k, 200, 1, CAND_MAX_K),
         RS_CFG_INT("RS_CANDIDATE_WINDOW_DAYS", cand_config, window_days, 90, 1, 36500),
@@ -45,6 +48,7 @@ main(void)
 		return 2;
 	}
 	rs_log_init("candidate", cfg.log_level);
+	rs_rpc_set_transport((rs_rpc_transport) cfg.rpc_transport);
 	rs_cfg_log(cand_cfg_fields, &cfg);
 	rs_proc_install_signals();
 	/* Requests run in parallel on the RPC workers; a BLAS call splitting itself over the same
@@ -55,7 +59,8 @@ main(void)
 		rs_log_error("candidate.open_failed", "err=\"%s\"", rs_strerror(rv));
 		goto out;
 	}
-	if ((rv = rs_rpc_server_open(&srv, cfg.url, cfg.workers, cand_routes, st)) != 0) {
+	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
+	if ((rv = rs_rpc_server_start(&srv, cfg.url, &rcfg, cand_routes, st)) != 0) {
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
 		goto out;
 	}

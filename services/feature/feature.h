@@ -28,7 +28,9 @@ typedef struct feat_config {
 	const char *url;     /* RS_FEATURE_URL: where the RPC server listens */
 	const char *pub_url; /* RS_INGEST_PUB_URL: ingest's event stream; "" disables it */
 	int workers;
+	int max_conns; /* RS_FEATURE_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;
+	int rpc_transport;     /* rs_rpc_transport */
 	int max_events;        /* default history length per request */
 	int history_cap;       /* events kept per cached user (and the most a request gets) */
 	int cache_users;       /* users kept in memory (LRU) */

@@ -8,6 +8,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_proc.h"
+#include "rs_rpc.h"
 
 /* RS_CFG_INT takes its default as text: the literal is RS_MODEL_CACHE_DEFAULT */
 _Static_assert(RS_MODEL_CACHE_DEFAULT == 2, "RS_*_MODEL_CACHE default");
@@ -18,7 +19,9 @@ static const rs_cfg_field feat_cfg_fields[] = {
         RS_CFG_STR("RS_FEATURE_URL", feat_config, url, "tcp://127.0.0.1:7200"),
         RS_CFG_STR("RS_INGEST_PUB_URL", feat_config, pub_url, "tcp://127.0.0.1:7101"),
         RS_CFG_INT("RS_FEATURE_WORKERS", feat_config, workers, 4, 1, 64),
+        RS_CFG_INT("RS_FEATURE_MAX_CONNS", feat_config, max_conns, 256, 1, 65536),
         RS_CFG_LEVEL("RS_LOG_LEVEL", feat_config, log_level, "info"),
+        RS_CFG_ENUM("RS_RPC_TRANSPORT", feat_config, rpc_transport, "socket", RS_RPC_TRANSPORTS),
         RS_CFG_INT("RS_FEATURE_MAX_EVENTS", feat_config, max_events, 50, 1, 1000),
         RS_CFG_INT("RS_FEATURE_HISTORY_CAP", feat_config, history_cap, 200, 1, 1000),
         RS_CFG_INT("RS_FEATURE_CACHE_USERS", feat_config, cache_users, 100000, 1, 10000000),
@@ -44,6 +47,7 @@ main(void)
 		return 2;
 	}
 	rs_log_init("feature", cfg.log_level);
+	rs_rpc_set_transport((rs_rpc_transport) cfg.rpc_transport);
 	rs_cfg_log(feat_cfg_fields, &cfg);
 	rs_proc_install_signals();
 	/* Requests run in parallel on the RPC workers; a BLAS call splitting itself over the same
@@ -54,7 +58,8 @@ main(void)
 		rs_log_error("feature.open_failed", "err=\"%s\"", rs_strerror(rv));
 		goto out;
 	}
-	if ((rv = rs_rpc_server_open(&srv, cfg.url, cfg.workers, feat_routes, st)) != 0) {
+	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
+	if ((rv = rs_rpc_server_start(&srv, cfg.url, &rcfg, feat_routes, st)) != 0) {
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
 		goto out;
 	}

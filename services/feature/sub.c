@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "event.pb-c.h"
+#include "rs_envelope.h"
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
@@ -116,14 +117,20 @@ sub_apply_event(feat_sub *s, const Rs__Event *ev)
 	return 1;
 }
 
-/* One stream message: a packed rs.EventBatch (ingest publishes one per committed group).
- * Returns the events applied; a message that does not decode counts as one bad event. */
+/* One stream message: Envelope{METHOD_EVENT_STREAM, EventBatch} (ingest publishes one per
+ * committed group). Returns the events applied; a message that is not such an envelope (another
+ * method, no schema version, a bare EventBatch) or whose body does not decode counts as one bad
+ * event. */
 static int
 sub_apply(feat_sub *s, const uint8_t *data, size_t len)
 {
-	Rs__EventBatch *b = rs__event_batch__unpack(NULL, len, data);
+	rs_env env;
+	Rs__EventBatch *b = NULL;
 	int n = 0;
 
+	if (rs_env_parse(data, len, &env) == 0 && env.e_schema_version >= 1 &&
+	    env.e_method == RS__METHOD__METHOD_EVENT_STREAM)
+		b = rs__event_batch__unpack(NULL, env.e_body_len, env.e_body);
 	if (b == NULL) {
 		rs_metric_add(s->su_events, 1);
 		rs_metric_add(s->su_bad, 1);

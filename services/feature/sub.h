@@ -1,5 +1,6 @@
 /* feat_sub: the subscriber to ingest's event stream (NNG sub socket; each message is one
- * packed rs.Event). Dialled in the background, so the service starts without ingest.
+ * rs.Envelope{METHOD_EVENT_STREAM, EventBatch}, common/rs_envelope.h). Dialled in the
+ * background, so the service starts without ingest.
  *
  * The epoch counts connections: it changes whenever a publisher connects, because events
  * published while we were not connected are lost and every cached history may be stale.

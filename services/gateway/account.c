@@ -5,12 +5,15 @@
 #include "render.h"
 #include "session.h"
 
+#include "feature.pb-c.h"
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_pg.h"
 #include "rs_time.h"
 
 #include <jansson.h>
+
+#define ACCOUNT_WARM_MS 100 /* what a login may spend warming rs-feature for the customer */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -135,6 +138,26 @@ account_db_down(gw_req *req)
 	gw_reply_error(req, 503, "unavailable", "the account store (PostgreSQL) is unavailable");
 }
 
+/* Asks rs-feature for the customer's features once and drops the answer: the history is then in
+ * its cache, so the first "For you" after a login is not a cold PostgreSQL read racing its share
+ * of the recommendation deadline. At most ACCOUNT_WARM_MS; a failure changes nothing. */
+static void
+account_warm_features(gw_server *srv, gw_req *req, int64_t user_id)
+{
+	Rs__RequestHeader hdr = RS__REQUEST_HEADER__INIT;
+	Rs__UserFeaturesRequest freq = RS__USER_FEATURES_REQUEST__INIT;
+	Rs__Status st;
+	void *resp = NULL;
+
+	hdr.request_id = req->r_request_id;
+	hdr.deadline_unix_ms = rs_now_ms() + ACCOUNT_WARM_MS;
+	freq.header = &hdr;
+	freq.user_id = user_id;
+	rs_rpc_request(srv->s_clients[GW_FEATURE], RS__METHOD__METHOD_USER_FEATURES, &freq.base,
+	               &rs__user_features_response__descriptor, ACCOUNT_WARM_MS, req->r_arena,
+	               &resp, &st, NULL, 0);
+}
+
 void
 gw_handle_login(gw_server *srv, gw_req *req)
 {
@@ -225,6 +248,8 @@ gw_handle_login(gw_server *srv, gw_req *req)
 	}
 	account_cookie(srv, req, token);
 	sodium_memzero(token, sizeof(token));
+	if (!admin)
+		account_warm_features(srv, req, user_id);
 	rs_log_info("gw.login", "req=%s user=%lld role=%s client=%s", req->r_request_id, user_id,
 	            admin ? "admin" : "customer", client);
 	account_reply_me(req, user_id, PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 3), admin,

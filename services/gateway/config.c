@@ -1,6 +1,7 @@
 #include "gateway.h"
 
 #include "rs_cfg.h"
+#include "rs_rpc.h"
 
 static const rs_cfg_field gw_cfg_fields[] = {
         RS_CFG_STR("RS_GATEWAY_HTTP", gw_config, http_addr, "127.0.0.1:8080"),
@@ -13,6 +14,7 @@ static const rs_cfg_field gw_cfg_fields[] = {
         RS_CFG_STR("RS_CANDIDATE_URL", gw_config, candidate_url, "tcp://127.0.0.1:7300"),
         RS_CFG_STR("RS_RANKING_URL", gw_config, ranking_url, "tcp://127.0.0.1:7400"),
         RS_CFG_LEVEL("RS_LOG_LEVEL", gw_config, log_level, "info"),
+        RS_CFG_ENUM("RS_RPC_TRANSPORT", gw_config, rpc_transport, "socket", RS_RPC_TRANSPORTS),
         RS_CFG_INT("RS_GATEWAY_MAX_CONNECTIONS", gw_config, max_connections, 1000, 1, 100000),
         RS_CFG_INT("RS_GATEWAY_MAX_BODY", gw_config, max_body, 1048576, 1024, 67108864),
         RS_CFG_INT("RS_GATEWAY_IDLE_TIMEOUT_S", gw_config, idle_timeout_s, 30, 1, 3600),

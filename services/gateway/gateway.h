@@ -23,6 +23,7 @@ typedef struct gw_config {
 	const char *candidate_url;
 	const char *ranking_url;
 	rs_log_level log_level;
+	int rpc_transport;      /* rs_rpc_transport */
 	int max_connections;    /* concurrent HTTP connections */
 	int max_body;           /* request body limit in bytes (larger -> 413) */
 	int idle_timeout_s;     /* idle keep-alive connections are closed after this */

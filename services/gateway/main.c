@@ -7,6 +7,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_proc.h"
+#include "rs_rpc.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	rs_log_init("gateway", cfg.log_level);
+	rs_rpc_set_transport((rs_rpc_transport) cfg.rpc_transport);
 	gw_config_log(&cfg);
 	rs_proc_install_signals();
 	if ((rv = gw_server_open(&srv, &cfg)) != 0) {

@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include "rs_err.h"
+#include "rs_pg.h"
 #include "rs_log.h"
 #include "rs_time.h"
 
@@ -29,6 +30,7 @@ struct gw_popular {
 	double p_stored_mono_ms;
 	/* refresher */
 	rs_rpc_client *p_client;
+	gw_db *p_db; /* asked which cached items were withdrawn while candidate cannot answer */
 	int p_refresh_ms;
 	int p_k;
 	int p_timeout_ms;
@@ -298,6 +300,66 @@ gw_popular_fetch(gw_popular *p, int timeout_ms, const char *request_id)
 	return rv;
 }
 
+#define POPULAR_WITHDRAWN_SQL \
+	"select item_id from items where item_id = any($1::bigint[]) and not available"
+
+int
+gw_popular_check_withdrawn(gw_popular *p)
+{
+	char *ids = NULL;
+	size_t n = 0;
+	int rv = 0;
+
+	if (p->p_db == NULL)
+		return RS_EINVAL;
+	/* the cached ids as an array literal "{1,2,...}" */
+	pthread_mutex_lock(&p->p_lock);
+	Rs__CandidatesResponse *r =
+	        p->p_data != NULL ? rs__candidates_response__unpack(NULL, p->p_len, p->p_data)
+	                          : NULL;
+	int had = p->p_data != NULL;
+	pthread_mutex_unlock(&p->p_lock);
+	if (!had)
+		return 0;
+	if (r == NULL)
+		return RS_ENOMEM;
+	size_t cap = 3 + r->n_candidates * 21;
+	if ((ids = malloc(cap)) == NULL) {
+		rs__candidates_response__free_unpacked(r, NULL);
+		return RS_ENOMEM;
+	}
+	ids[n++] = '{';
+	for (size_t i = 0; i < r->n_candidates; i++)
+		n += (size_t) snprintf(ids + n, cap - n, "%s%lld", i > 0 ? "," : "",
+		                       (long long) r->candidates[i]->item_id);
+	snprintf(ids + n, cap - n, "}");
+	rs__candidates_response__free_unpacked(r, NULL);
+	PGresult *res =
+	        gw_db_query(p->p_db, POPULAR_WITHDRAWN_SQL, 1, (const char *const[]){ids}, &rv);
+	free(ids);
+	if (res == NULL)
+		return rv;
+	if ((rv = rs_pg_check(NULL, res, PGRES_TUPLES_OK, "popular.withdrawn")) != 0) {
+		PQclear(res);
+		return rv;
+	}
+	int nw = PQntuples(res);
+	gw_popular_patch *gone = malloc((size_t) (nw > 0 ? nw : 1) * sizeof(*gone));
+	if (gone == NULL) {
+		PQclear(res);
+		return RS_ENOMEM;
+	}
+	for (int i = 0; i < nw; i++)
+		gone[i] =
+		        (gw_popular_patch){strtoll(PQgetvalue(res, i, 0), NULL, 10), 0, "", "", 0};
+	PQclear(res);
+	rv = nw > 0 ? gw_popular_catalog(p, gone, (size_t) nw, p->p_refresh_ms) : 0;
+	free(gone);
+	if (rv == 0 && nw > 0)
+		rs_log_info("gw.popular_withdrawn", "items=%d", nw);
+	return rv != 0 ? rv : nw;
+}
+
 static void *
 popular_main(void *arg)
 {
@@ -308,6 +370,10 @@ popular_main(void *arg)
 	while (!p->p_stop) {
 		pthread_mutex_unlock(&p->p_lock);
 		int rv = gw_popular_fetch(p, p->p_timeout_ms, "popular-refresh");
+		/* the list can no longer follow the catalog through the candidate service: ask the
+		 * database which of its items were withdrawn since */
+		if (rv != 0 && p->p_db != NULL)
+			(void) gw_popular_check_withdrawn(p);
 		if (rv != last_rv) {
 			if (rv == 0)
 				rs_log_info("gw.popular_refreshed", "ok=1");
@@ -340,7 +406,8 @@ popular_main(void *arg)
 }
 
 int
-gw_popular_create(gw_popular **out, rs_rpc_client *candidate, int refresh_ms, int k, int timeout_ms)
+gw_popular_create(gw_popular **out, rs_rpc_client *candidate, gw_db *db, int refresh_ms, int k,
+                  int timeout_ms)
 {
 	gw_popular *p = calloc(1, sizeof(*p));
 	pthread_condattr_t ca;
@@ -353,6 +420,7 @@ gw_popular_create(gw_popular **out, rs_rpc_client *candidate, int refresh_ms, in
 	pthread_cond_init(&p->p_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	p->p_client = candidate;
+	p->p_db = db;
 	p->p_refresh_ms = refresh_ms;
 	p->p_k = k;
 	p->p_timeout_ms = timeout_ms;

@@ -11,12 +11,15 @@
 #include <stdint.h>
 
 #include "candidate.pb-c.h"
+#include "db.h"
 #include "gateway.h"
 #include "rs_arena.h"
 
 /* gw_popular_create: an empty cache; with a client it also starts the refresher thread
- * (client may be NULL for tests). Returns 0, RS_ENOMEM. */
-int gw_popular_create(gw_popular **out, rs_rpc_client *candidate, int refresh_ms, int k,
+ * (client may be NULL for tests). db (may be NULL) is asked, after every refresh that could not
+ * reach the candidate service, which cached items were withdrawn meanwhile by any writer
+ * (gw_popular_check_withdrawn), so the fallback never offers them. Returns 0, RS_ENOMEM. */
+int gw_popular_create(gw_popular **out, rs_rpc_client *candidate, gw_db *db, int refresh_ms, int k,
                       int timeout_ms);
 
 /* gw_popular_destroy: stop the refresher, free the cache. NULL is a no-op. */
@@ -53,6 +56,12 @@ typedef struct gw_popular_patch {
  * the refresher fetches a new list at once. Returns 0 or RS_ENOMEM (the cache is then left
  * to the next refresh). */
 int gw_popular_catalog(gw_popular *p, const gw_popular_patch *c, size_t n, int hold_ms);
+
+/* gw_popular_check_withdrawn: drop from the cached list the items PostgreSQL says are withdrawn
+ * (items.available = false, by whoever wrote it), held like gw_popular_catalog's changes for one
+ * refresh period. Returns how many were dropped (0 also when nothing is cached), or RS_EINVAL
+ * (no database), RS_EUNAVAIL / RS_EDB, RS_ENOMEM. */
+int gw_popular_check_withdrawn(gw_popular *p);
 
 /* gw_popular_fetch: one CandidatesRequest for user 0 now; stores the answer on success.
  * Returns 0 or an RS_E* error (RS_EUNAVAIL, RS_ETIMEDOUT, RS_EPROTO...). */

@@ -13,8 +13,11 @@
  *
  * Fallbacks (the answer says degraded=true and why):
  *   feature fails    -> candidates without history
- *   candidate fails  -> the cached popular list (no ranking); none cached -> 503
- *   ranking fails    -> candidates in their own order */
+ *   candidate fails  -> the cached popular list (no ranking) without what the history at hand
+ *                       shows the customer bought or marked not interested, and without the
+ *                       request's excluded items; none cached -> 503
+ *   ranking fails    -> candidates in their own order
+ * Reasons of the items served without the ranker come from their sources (render.h). */
 #include "metrics.h"
 #include "popular.h"
 #include "recommend.h"
@@ -204,15 +207,45 @@ rec_model_version(const Rs__ResponseHeader *h)
 	return h != NULL && h->model_version != NULL ? h->model_version : "";
 }
 
-/* The first k candidates as response items, comma-separated. */
+/* The first k candidates as response items, comma-separated, with reasons in rc's context. */
 static void
-rec_render_candidates(gw_jw *w, const Rs__CandidatesResponse *c, int k)
+rec_render_candidates(gw_jw *w, const Rs__CandidatesResponse *c, int k, const gw_reasons *rc)
 {
 	for (size_t i = 0; i < c->n_candidates && i < (size_t) k; i++) {
 		if (i > 0)
 			gw_jw_lit(w, ",");
-		gw_render_candidate(w, c->candidates[i]);
+		gw_render_candidate(w, c->candidates[i], rc);
 	}
+}
+
+static int
+rec_has_id(const int64_t *ids, size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* The cached popular list standing in for a customer's candidates: what the candidate service
+ * would have removed for them and the history at hand shows (bought, not interested), and the
+ * items the request excludes, leave it (in place; the order stays). */
+static void
+rec_popular_for(Rs__CandidatesResponse *c, const Rs__UserFeaturesResponse *feat,
+                const int64_t *exclude, size_t n_exclude)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < c->n_candidates; i++) {
+		int64_t id = c->candidates[i]->item_id;
+		int drop = rec_has_id(exclude, n_exclude, id);
+		for (size_t e = 0; !drop && feat != NULL && e < feat->n_recent; e++)
+			drop = feat->recent[e]->item_id == id &&
+			       (feat->recent[e]->type == RS__EVENT_TYPE__EVENT_PURCHASE ||
+			        feat->recent[e]->type == RS__EVENT_TYPE__EVENT_NOT_INTERESTED);
+		if (!drop)
+			c->candidates[kept++] = c->candidates[i];
+	}
+	c->n_candidates = kept;
 }
 
 /* ---- the query parameters ---- */
@@ -749,7 +782,17 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		ranked = NULL;
 	}
 
-	/* Render. */
+	/* Render. The popular list stands in for this customer's candidates: without what they
+	 * bought or said no to. Reasons name only what this answer shows (the history at hand). */
+	if (from_popular)
+		rec_popular_for(cands, feat, exclude, n_exclude);
+	rs_reason_hist rhist = {NULL, 0};
+	if (feat != NULL &&
+	    rs_reason_hist_build(req->r_arena, feat->recent, feat->n_recent, &rhist) != 0) {
+		gw_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	gw_reasons rctx = {&rhist, 0, cands};
 	const rec_hop *failed[3] = {&fh, &ch, &rh};
 	for (int i = 0; i < 3; i++) {
 		if (failed[i]->h_failure == NULL)
@@ -783,7 +826,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 			gw_render_ranked(&w, ranked->items[i]);
 		}
 	} else {
-		rec_render_candidates(&w, cands, k);
+		rec_render_candidates(&w, cands, k, &rctx);
 	}
 	gw_jw_lit(&w, "],\"degraded\":");
 	gw_jw_bool(&w, ndeg > 0);
@@ -872,7 +915,8 @@ rec_similar(gw_server *srv, gw_req *req, const char *mode)
 	gw_jw_str(&w, rec_model_version(r->header));
 	rec_write_ids(&w, req);
 	gw_jw_lit(&w, ",\"items\":[");
-	rec_render_candidates(&w, r, k);
+	gw_reasons rctx = {NULL, item_id, NULL}; /* a list for everyone about item_id */
+	rec_render_candidates(&w, r, k, &rctx);
 	gw_jw_lit(&w, "]}");
 	gw_reply_jw(req, 200, &w);
 }
@@ -908,7 +952,8 @@ rec_reply_popular(gw_req *req, const Rs__CandidatesResponse *r, int k, int64_t a
 	gw_jw_str(&w, rec_model_version(r->header));
 	rec_write_ids(&w, req);
 	gw_jw_lit(&w, ",\"items\":[");
-	rec_render_candidates(&w, r, k);
+	gw_reasons rctx = {NULL, 0, NULL}; /* a list for everyone */
+	rec_render_candidates(&w, r, k, &rctx);
 	gw_jw_lit(&w, "],\"age_ms\":");
 	gw_jw_int(&w, age);
 	gw_jw_lit(&w, "}");

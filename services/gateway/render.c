@@ -127,33 +127,39 @@ gw_render_ranked(gw_jw *w, const Rs__RankedItem *it)
 	            it->sources, it->n_sources);
 }
 
-const char *
-gw_candidate_reason(const Rs__Candidate *c)
+/* A history item's title, when the item is among the answer's candidates. */
+static const char *
+reason_title(void *ctx, int64_t id)
 {
-	const Rs__SourceScore *best = NULL;
-	for (size_t i = 0; i < c->n_sources; i++)
-		if (best == NULL || c->sources[i]->score > best->score)
-			best = c->sources[i];
-	if (best == NULL || best->source == NULL)
-		return "popular right now";
-	if (strcmp(best->source, "covisit") == 0)
-		return "often viewed together with items you viewed";
-	if (strcmp(best->source, "als") == 0 || strcmp(best->source, "embedding") == 0)
-		return "matches your taste";
-	if (strcmp(best->source, "trending") == 0)
-		return "trending now";
-	if (strcmp(best->source, "category") == 0)
-		return "popular in a category you like";
-	if (strcmp(best->source, "similar") == 0 || strcmp(best->source, "itemknn") == 0)
-		return "similar to this item";
-	return "popular right now";
+	const Rs__CandidatesResponse *c = ctx;
+	for (size_t i = 0; c != NULL && i < c->n_candidates; i++)
+		if (c->candidates[i]->item_id == id)
+			return c->candidates[i]->title;
+	return NULL;
+}
+
+const char *
+gw_candidate_reason(const Rs__Candidate *c, const gw_reasons *rc, char *buf, size_t n)
+{
+	rs_reason_in in = {
+	        .hist = rc->r_hist,
+	        .anchor = rc->r_anchor,
+	        .sources = c->sources,
+	        .n_sources = c->n_sources,
+	        .category = c->category,
+	        .title = reason_title,
+	        .title_ctx = (void *) rc->r_titles,
+	};
+	rs_reason_write(&in, buf, n);
+	return buf;
 }
 
 void
-gw_render_candidate(gw_jw *w, const Rs__Candidate *c)
+gw_render_candidate(gw_jw *w, const Rs__Candidate *c, const gw_reasons *rc)
 {
-	render_item(w, c->item_id, c->score, gw_candidate_reason(c), c->title, c->category,
-	            c->price, c->sources, c->n_sources);
+	char buf[256];
+	render_item(w, c->item_id, c->score, gw_candidate_reason(c, rc, buf, sizeof(buf)), c->title,
+	            c->category, c->price, c->sources, c->n_sources);
 }
 
 json_t *

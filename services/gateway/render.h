@@ -10,6 +10,7 @@
 #include "feature.pb-c.h"
 #include "jsonw.h"
 #include "ranking.pb-c.h"
+#include "rs_reason.h"
 
 /* gw_json_str: a JSON string of s (NULL -> ""), with invalid UTF-8 bytes replaced by '?'. */
 json_t *gw_json_str(const char *s);
@@ -27,16 +28,29 @@ json_t *gw_json_ms(double ms);
 /* gw_render_sources: [{"source","score","rank"[,"because_item"]}] */
 json_t *gw_render_sources(Rs__SourceScore *const *s, size_t n);
 
+/* The context of a list's reasons (common/rs_reason.h): a customer's list (hist: their history,
+ * possibly empty) or a list for everyone (hist NULL; anchor: the item a similar or
+ * bought-together list is about, else 0), which never words anything as personal. */
+typedef struct gw_reasons {
+	const rs_reason_hist *r_hist;
+	int64_t r_anchor;
+	/* candidates whose titles may name a history item in a reason (may be NULL: such a reason
+	 * is worded without the title) */
+	const Rs__CandidatesResponse *r_titles;
+} gw_reasons;
+
 /* gw_render_ranked: one response item from the ranker, appended to w as it came (ranking
  * fills title, category, price and the candidate's sources: proto/ranking.proto). */
 void gw_render_ranked(gw_jw *w, const Rs__RankedItem *it);
 
-/* gw_render_candidate: one response item from a candidate (fallback order), appended to w;
- * the reason is derived from its strongest source. */
-void gw_render_candidate(gw_jw *w, const Rs__Candidate *c);
+/* gw_render_candidate: one response item from a candidate (served without the ranker: the
+ * fallbacks, similar, bought-together, popular), appended to w, with gw_candidate_reason. */
+void gw_render_candidate(gw_jw *w, const Rs__Candidate *c, const gw_reasons *rc);
 
-/* gw_candidate_reason: a short reason for a candidate served without the ranker. */
-const char *gw_candidate_reason(const Rs__Candidate *c);
+/* gw_candidate_reason: the reason of a candidate served without the ranker into buf (n bytes):
+ * the true reason (rs_reason.h) whose source ranks it best; raw scores of different sources are
+ * never compared. Returns buf. */
+const char *gw_candidate_reason(const Rs__Candidate *c, const gw_reasons *rc, char *buf, size_t n);
 
 /* Explain details for the UI inspector. */
 json_t *gw_render_explain_feature(const Rs__UserFeaturesResponse *f);

@@ -40,11 +40,11 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 			goto fail;
 		}
 	}
-	rv = gw_popular_create(&srv->s_popular, srv->s_clients[GW_CANDIDATE],
+	if ((rv = gw_db_open(&srv->s_db, cfg->pg_dsn, cfg->pg_pool, cfg->pg_timeout_ms)) != 0)
+		goto fail;
+	rv = gw_popular_create(&srv->s_popular, srv->s_clients[GW_CANDIDATE], srv->s_db,
 	                       cfg->popular_refresh_ms, cfg->popular_k, cfg->deadline_ms);
 	if (rv != 0)
-		goto fail;
-	if ((rv = gw_db_open(&srv->s_db, cfg->pg_dsn, cfg->pg_pool, cfg->pg_timeout_ms)) != 0)
 		goto fail;
 	if ((rv = gw_auth_open(&srv->s_auth, srv->s_db)) != 0)
 		goto fail;

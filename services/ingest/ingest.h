@@ -14,11 +14,13 @@ typedef struct ing_config {
 	const char *spool_dir;
 	const char *migrations_dir;
 	int workers;
+	int max_conns; /* RS_INGEST_MAX_CONNS: RPC connections served at once */
 	int writers;
 	int max_batch;
 	int group_max;
 	int migrate_on_start;
 	rs_log_level log_level;
+	int rpc_transport; /* rs_rpc_transport */
 } ing_config;
 
 /* The state every handler sees (the rs_rpc user data). */

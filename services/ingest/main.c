@@ -7,6 +7,7 @@
 #include "rs_err.h"
 #include "rs_pg.h"
 #include "rs_proc.h"
+#include "rs_rpc.h"
 #include "rs_time.h"
 
 #include <stddef.h>
@@ -22,11 +23,13 @@ static const rs_cfg_field ing_cfg[] = {
         RS_CFG_STR("RS_INGEST_SPOOL_DIR", ing_config, spool_dir, "var/spool"),
         RS_CFG_STR("RS_INGEST_MIGRATIONS_DIR", ing_config, migrations_dir, "db/migrations"),
         RS_CFG_INT("RS_INGEST_WORKERS", ing_config, workers, 4, 1, 64),
+        RS_CFG_INT("RS_INGEST_MAX_CONNS", ing_config, max_conns, 256, 1, 65536),
         RS_CFG_INT("RS_INGEST_WRITERS", ing_config, writers, 2, 1, 16),
         RS_CFG_INT("RS_INGEST_MAX_BATCH", ing_config, max_batch, 1000, 1, 100000),
         RS_CFG_INT("RS_INGEST_GROUP_MAX", ing_config, group_max, 20000, 1, 1000000),
         RS_CFG_INT("RS_INGEST_MIGRATE", ing_config, migrate_on_start, 0, 0, 1),
         RS_CFG_LEVEL("RS_LOG_LEVEL", ing_config, log_level, "info"),
+        RS_CFG_ENUM("RS_RPC_TRANSPORT", ing_config, rpc_transport, "socket", RS_RPC_TRANSPORTS),
         RS_CFG_END,
 };
 
@@ -68,6 +71,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	rs_log_init("ingest", cfg.log_level);
+	rs_rpc_set_transport((rs_rpc_transport) cfg.rpc_transport);
 	if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
 		rv = ing_run_migrations(&cfg);
 		if (rv != 0)
@@ -99,7 +103,8 @@ main(int argc, char **argv)
 	ctx.writer = writer;
 	ctx.max_batch = cfg.max_batch;
 	ctx.started_ms = rs_now_ms();
-	if ((rv = rs_rpc_server_open(&srv, cfg.listen_url, cfg.workers, ing_routes, &ctx)) != 0) {
+	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
+	if ((rv = rs_rpc_server_start(&srv, cfg.listen_url, &rcfg, ing_routes, &ctx)) != 0) {
 		rs_log_error("ingest.start_failed", "what=rpc url=%s err=%s", cfg.listen_url,
 		             rs_strerror(rv));
 		ing_writer_close(writer);

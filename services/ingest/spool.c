@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define SPOOL_MAGIC   0x31505352u /* "RSP1" little-endian */
 #define SPOOL_HDR     12
@@ -33,24 +35,14 @@ struct ing_spool {
 	uint64_t sp_pending;
 };
 
+/* The record checksum: zlib's CRC-32 (IEEE 802.3). A record is at most SPOOL_MAX_REC bytes,
+ * which fits zlib's uInt length. */
+_Static_assert(SPOOL_MAX_REC <= UINT_MAX, "a record's length must fit zlib's uInt");
+
 static uint32_t
 spool_crc32(const uint8_t *p, size_t n)
 {
-	static uint32_t table[256];
-	static int ready;
-	if (!ready) { /* idempotent: racing initialisers write identical values */
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		ready = 1;
-	}
-	uint32_t c = 0xffffffffu;
-	for (size_t i = 0; i < n; i++)
-		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
+	return (uint32_t) crc32(crc32(0L, Z_NULL, 0), p, (uInt) n);
 }
 
 static void

@@ -1,6 +1,7 @@
 #include "writer.h"
 #include "idset.h"
 #include "spool.h"
+#include "rs_envelope.h"
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
@@ -239,10 +240,10 @@ writer_connect(writer_conn *c)
 
 /* ---- the group write ---- */
 
-/* Publishes evs[0..n) (stored, newly accepted, in order) as packed rs.EventBatch messages of
- * at most WRITER_PUB_MAX events: one nng send per group, not per event (a send costs ~1 µs
- * of allocation and a getrandom call in nng). Best effort: a full or absent subscriber
- * loses messages, never blocks the writer. */
+/* Publishes evs[0..n) (stored, newly accepted, in order) as Envelope{METHOD_EVENT_STREAM,
+ * EventBatch} messages of at most WRITER_PUB_MAX events: one nng send per group, not per event
+ * (a send costs ~1 µs of allocation and a getrandom call in nng). Best effort: a full or absent
+ * subscriber loses messages, never blocks the writer. */
 #define WRITER_PUB_MAX 1000
 static void
 writer_publish(ing_writer *w, Rs__Event **evs, size_t n)
@@ -253,11 +254,15 @@ writer_publish(ing_writer *w, Rs__Event **evs, size_t n)
 		Rs__EventBatch batch = RS__EVENT_BATCH__INIT;
 		batch.n_events = n - off < WRITER_PUB_MAX ? n - off : WRITER_PUB_MAX;
 		batch.events = evs + off;
-		size_t len = rs__event_batch__get_packed_size(&batch);
-		void *b = nng_alloc(len);
+		size_t blen = rs__event_batch__get_packed_size(&batch);
+		uint8_t pre[RS_ENV_PREFIX_MAX];
+		size_t plen = rs_env_prefix(pre, RS__METHOD__METHOD_EVENT_STREAM, blen);
+		size_t len = plen + blen;
+		uint8_t *b = nng_alloc(len);
 		if (b == NULL)
 			return;
-		rs__event_batch__pack(&batch, b);
+		memcpy(b, pre, plen);
+		rs__event_batch__pack(&batch, b + plen);
 		/* NNG_FLAG_ALLOC: nng takes the buffer on success, no copy */
 		if (nng_send(w->w_pub, b, len, NNG_FLAG_NONBLOCK | NNG_FLAG_ALLOC) == 0)
 			rs_metric_add(w->m_published, batch.n_events);

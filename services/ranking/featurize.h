@@ -1,6 +1,6 @@
 /* Ranking features: one row of RANK_NF floats per candidate, computed from the candidate's
- * first-stage source scores and the user's recent history. Names are stable: they are shown
- * by explain, and issue 5's trained ranker is fitted on the same columns. */
+ * first-stage source scores and the user's recent history. Names are stable: explain shows
+ * them. (The learned ranker's row is common/rs_rankfeat.h, shared with rs-train.) */
 #ifndef RANK_FEATURES_H
 #define RANK_FEATURES_H
 

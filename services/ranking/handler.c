@@ -313,8 +313,6 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 				if (g >= 0)
 					lc[g] += ct[r * (size_t) (nf + 1) + (size_t) f];
 			}
-			if (because[i] != 0)
-				cands[i].because[RANK_SRC_COVISIT] = because[i];
 		}
 	}
 	rs_metric_observe(rk != NULL ? st->rs_xgb_ms : st->rs_linear_ms, rs_mono_ms() - t_score);
@@ -327,6 +325,9 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	if (req->explain && (labels = rank_labels(call, names, nf)) == NULL)
 		goto nomem;
 	title_ctx tctx = {ids, nc, cat};
+	rs_reason_hist rhist; /* what a reason may name, with which verb */
+	if (rs_reason_hist_build(call->arena, req->recent, req->n_recent, &rhist) != 0)
+		goto nomem;
 	for (size_t r = 0; r < nout; r++) {
 		size_t i = ord[r].i;
 		const Rs__Candidate *c = cv[from[i]];
@@ -337,7 +338,8 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		rs__ranked_item__init(it);
 		it->item_id = c->item_id;
 		it->score = scores[i];
-		rank_reason(&user, &cands[i], &contrib[i * RANK_NF], title_lookup, &tctx, reason,
+		rank_reason(&rhist, c, cands[i].category, &contrib[i * RANK_NF],
+		            because != NULL ? because[i] : 0, title_lookup, &tctx, reason,
 		            sizeof(reason));
 		it->reason = rs_arena_strdup(call->arena, reason);
 		it->n_sources = c->n_sources;

@@ -7,6 +7,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_proc.h"
+#include "rs_rpc.h"
 
 /* RS_CFG_INT takes its default as text: the literal is RS_MODEL_CACHE_DEFAULT */
 _Static_assert(RS_MODEL_CACHE_DEFAULT == 2, "RS_*_MODEL_CACHE default");
@@ -16,7 +17,9 @@ static const rs_cfg_field rank_cfg_fields[] = {
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_RANKING_URL", rank_config, url, "tcp://127.0.0.1:7400"),
         RS_CFG_INT("RS_RANKING_WORKERS", rank_config, workers, 4, 1, 64),
+        RS_CFG_INT("RS_RANKING_MAX_CONNS", rank_config, max_conns, 256, 1, 65536),
         RS_CFG_LEVEL("RS_LOG_LEVEL", rank_config, log_level, "info"),
+        RS_CFG_ENUM("RS_RPC_TRANSPORT", rank_config, rpc_transport, "socket", RS_RPC_TRANSPORTS),
         RS_CFG_INT("RS_RANKING_K", rank_config, default_k, 20, 1, RANK_MAX_K),
         RS_CFG_INT("RS_RANKING_REFRESH_MS", rank_config, refresh_ms, 10000, 50, 3600000),
         RS_CFG_INT("RS_RANKING_PG_TIMEOUT_MS", rank_config, pg_timeout_ms, 10000, 100, 600000),
@@ -40,6 +43,7 @@ main(void)
 		return 2;
 	}
 	rs_log_init("ranking", cfg.log_level);
+	rs_rpc_set_transport((rs_rpc_transport) cfg.rpc_transport);
 	rs_cfg_log(rank_cfg_fields, &cfg);
 	rs_proc_install_signals();
 
@@ -47,7 +51,8 @@ main(void)
 		rs_log_error("ranking.open_failed", "err=\"%s\"", rs_strerror(rv));
 		goto out;
 	}
-	if ((rv = rs_rpc_server_open(&srv, cfg.url, cfg.workers, rank_routes, st)) != 0) {
+	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
+	if ((rv = rs_rpc_server_start(&srv, cfg.url, &rcfg, rank_routes, st)) != 0) {
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
 		goto out;
 	}

@@ -1,9 +1,8 @@
 /* rank_ranker: see ranker.h. */
 #include "ranker.h"
 
-#include <errno.h>
 #include <jansson.h>
-#include <lmdb.h>
+#include <lmdb.h> /* MDB_val: a row of the version, read through rs_model */
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -34,9 +33,7 @@ struct rank_ranker {
 	int group[RS_RANKFEAT_MAX];
 	uint32_t n_items;
 	float *item_feat; /* n_items x RS_RANKFEAT_ITEM */
-	MDB_env *env;
-	MDB_dbi d_trans, d_knn;
-	int has_knn;
+	int has_knn;      /* the version has knn_rows (read through model: one environment) */
 	int nb;
 	ranker_booster *b;
 	rank_forest
@@ -57,12 +54,6 @@ ranker_err(char *err, size_t errn, int rv, const char *fmt, ...)
 	return rv;
 }
 
-static int
-ranker_mdb(int rc)
-{
-	return rc == 0 ? 0 : rc == MDB_NOTFOUND ? RS_ENOTFOUND : rc == ENOMEM ? RS_ENOMEM : RS_EIO;
-}
-
 /* the manifest's published.ranker: sources, layout, names, normalisers */
 static int
 ranker_manifest(rank_ranker *r, const char *dir, char *err, size_t errn)
@@ -73,7 +64,7 @@ ranker_manifest(rank_ranker *r, const char *dir, char *err, size_t errn)
 	int rv = 0;
 	const char *knn;
 
-	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	snprintf(path, sizeof(path), "%s/" RS_MODEL_MANIFEST, dir);
 	if ((root = json_load_file(path, 0, &jerr)) == NULL)
 		return ranker_err(err, errn, RS_EIO, "%s: %s", path, jerr.text);
 	rk = json_object_get(json_object_get(root, "published"), "ranker");
@@ -144,49 +135,44 @@ out:
 	return rv;
 }
 
-/* item features (in memory), the dbs read per request */
+/* item features (in memory), from the version's data (its rs_model's LMDB environment: a file
+ * is never opened twice in a process) */
 static int
 ranker_lmdb(rank_ranker *r, const char *dir, char *err, size_t errn)
 {
-	MDB_txn *txn = NULL;
-	MDB_dbi d_feat;
-	MDB_val k, v;
-	int rc;
+	rs_model_read rd;
+	const void *data;
+	size_t len;
+	int rv;
 
 	r->n_items = rs_model_n_items(r->model);
-	if ((rc = mdb_env_create(&r->env)) != 0 || (rc = mdb_env_set_maxdbs(r->env, 16)) != 0 ||
-	    (rc = mdb_env_open(r->env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0644)) != 0 ||
-	    (rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
-		goto fail;
-	if ((rc = mdb_dbi_open(txn, "item_features", MDB_INTEGERKEY, &d_feat)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "transitions", MDB_INTEGERKEY, &r->d_trans)) != 0)
-		goto fail;
-	r->has_knn = mdb_dbi_open(txn, "knn_rows", MDB_INTEGERKEY, &r->d_knn) == 0;
+	if (!rs_model_has_db(r->model, RS_MODEL_DB_ITEM_FEATURES) ||
+	    !rs_model_has_db(r->model, RS_MODEL_DB_TRANSITIONS))
+		return ranker_err(err, errn, RS_ENOTFOUND, "%s: lmdb: %s", dir,
+		                  "no " RS_MDB_ITEM_FEATURES "/" RS_MDB_TRANSITIONS " dbs");
+	r->has_knn = rs_model_has_knn_rows(r->model);
 	r->item_feat = calloc((size_t) r->n_items * RS_RANKFEAT_ITEM + 1, sizeof(float));
-	if (r->item_feat == NULL) {
-		rc = ENOMEM;
-		goto fail;
-	}
+	if (r->item_feat == NULL)
+		return RS_ENOMEM;
+	if ((rv = rs_model_read_begin(r->model, &rd)) != 0)
+		return ranker_err(err, errn, rv, "%s: lmdb: %s", dir, rs_strerror(rv));
 	for (uint32_t i = 0; i < r->n_items; i++) {
-		unsigned int code = i;
-		k = (MDB_val){sizeof(code), &code};
-		if ((rc = mdb_get(txn, d_feat, &k, &v)) != 0)
-			goto fail;
-		if (v.mv_size != RS_RANKFEAT_ITEM * sizeof(float)) {
-			mdb_txn_abort(txn);
+		if ((rv = rs_model_get_code(r->model, &rd, RS_MODEL_DB_ITEM_FEATURES, i, &data,
+		                            &len)) != 0) {
+			rs_model_read_end(&rd);
+			return ranker_err(err, errn, rv == RS_ENOTFOUND ? RS_ECORRUPT : rv,
+			                  "%s: lmdb: " RS_MDB_ITEM_FEATURES " of code %u: %s", dir,
+			                  i, rs_strerror(rv));
+		}
+		if (len != RS_RANKFEAT_ITEM * sizeof(float)) {
+			rs_model_read_end(&rd);
 			return ranker_err(err, errn, RS_ECORRUPT, "%s: %s", dir,
 			                  "item_features value of another size");
 		}
-		memcpy(r->item_feat + (size_t) i * RS_RANKFEAT_ITEM, v.mv_data, v.mv_size);
+		memcpy(r->item_feat + (size_t) i * RS_RANKFEAT_ITEM, data, len);
 	}
-	rc = mdb_txn_commit(txn); /* keeps the dbi handles */
-	txn = NULL;
-	if (rc == 0)
-		return 0;
-fail:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return ranker_err(err, errn, ranker_mdb(rc), "%s: lmdb: %s", dir, mdb_strerror(rc));
+	rs_model_read_end(&rd);
+	return 0;
 }
 
 /* The flat copy of the trees (forest.h) replaces XGBoost's predictor when it gives the same
@@ -232,7 +218,7 @@ ranker_boosters(rank_ranker *r, const char *dir, int n, char *err, size_t errn)
 	char path[4096];
 	float zero[RS_RANKFEAT_MAX] = {0}, s, c[RS_RANKFEAT_MAX + 1];
 
-	snprintf(path, sizeof(path), "%s/ranker.json", dir);
+	snprintf(path, sizeof(path), "%s/" RS_MODEL_RANKER, dir);
 	if ((r->b = calloc((size_t) n, sizeof(*r->b))) == NULL)
 		return RS_ENOMEM;
 	for (int i = 0; i < n; i++) {
@@ -314,8 +300,6 @@ rank_ranker_destroy(rank_ranker *r)
 		pthread_mutex_destroy(&r->b[i].mu);
 	}
 	free(r->b);
-	if (r->env != NULL)
-		mdb_env_close(r->env);
 	free(r->item_feat);
 	if (r->holds_model)
 		rs_model_unref(r->model);
@@ -438,7 +422,7 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 	int64_t last_id[RS_RANKFEAT_LAST];
 	uint32_t last_code[RS_RANKFEAT_LAST];
 	MDB_val trow[RS_RANKFEAT_LAST], krow[RS_RANKFEAT_LAST];
-	MDB_txn *txn = NULL;
+	rs_model_read rd = {NULL};
 
 	*missing = 0;
 	if (ev == NULL || codes == NULL)
@@ -482,18 +466,21 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 	}
 
 	/* the last items' transition and kNN rows, read in place inside one read transaction */
-	if (nlast > 0 && (rv = ranker_mdb(mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if (nlast > 0 && (rv = rs_model_read_begin(r->model, &rd)) != 0)
 		return rv;
 	for (t = 0; t < nlast; t++) {
-		MDB_val k = {sizeof(uint32_t), &last_code[t]};
+		const void *data;
+		size_t len;
 		trow[t] = (MDB_val){0, NULL};
 		krow[t] = (MDB_val){0, NULL};
 		if (last_code[t] == UINT32_MAX)
 			continue;
-		if (mdb_get(txn, r->d_trans, &k, &trow[t]) != 0)
-			trow[t] = (MDB_val){0, NULL};
-		if (r->knn_src >= 0 && r->has_knn && mdb_get(txn, r->d_knn, &k, &krow[t]) != 0)
-			krow[t] = (MDB_val){0, NULL};
+		if (rs_model_get_code(r->model, &rd, RS_MODEL_DB_TRANSITIONS, last_code[t], &data,
+		                      &len) == 0)
+			trow[t] = (MDB_val){len, (void *) data};
+		if (r->knn_src >= 0 && r->has_knn &&
+		    rs_model_knn_row(r->model, last_code[t], &data, &len) == 0)
+			krow[t] = (MDB_val){len, (void *) data};
 	}
 	for (i = 0; i < n; i++) {
 		float v[RS_RANKFEAT_MAX_SRC], sim[RS_RANKFEAT_LAST], tr[RS_RANKFEAT_LAST];
@@ -533,7 +520,6 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 		}
 		rs_rankfeat_row(r->n_src, st, &r->norm, &user, &rc, x + i * (size_t) r->nfeat);
 	}
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+	rs_model_read_end(&rd);
 	return 0;
 }

@@ -29,7 +29,9 @@ typedef struct rank_config {
 	const char *pg_dsn;
 	const char *url; /* RS_RANKING_URL */
 	int workers;
+	int max_conns; /* RS_RANKING_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;
+	int rpc_transport;     /* rs_rpc_transport */
 	int default_k;         /* items returned when the request says k = 0 */
 	int refresh_ms;        /* catalog reload period */
 	int pg_timeout_ms;     /* statement_timeout of the catalog query */
@@ -40,7 +42,7 @@ typedef struct rank_config {
 
 typedef struct rank_state {
 	rank_config rs_cfg;
-	rank_scorer *rs_scorer; /* issue 5: reference-counted and swapped on a new model version */
+	rank_scorer *rs_scorer;        /* reference-counted, swapped on a new model version */
 	pthread_mutex_t rs_cat_mu;     /* guards the rs_catalog pointer */
 	rank_catalog *rs_catalog;      /* NULL until the first load */
 	pthread_mutex_t rs_refresh_mu; /* one reload at a time; guards rs_pg */

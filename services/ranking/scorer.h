@@ -1,6 +1,6 @@
 /* rank_scorer: the second-stage scoring function behind one small interface, so the
- * transparent linear function of the walking skeleton and the learned XGBoost ranker of issue 5
- * are interchangeable.
+ * transparent linear function and the learned XGBoost ranker (rs-train two-stage) are
+ * interchangeable.
  *
  * A scorer reads a dense row-major feature matrix (n rows of RANK_NF columns, layout in
  * featurize.h) and writes one score per row and, when asked, each feature's contribution to that

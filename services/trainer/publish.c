@@ -13,6 +13,7 @@
 #include "csv.h"
 #include "model.h"
 #include "rs_err.h"
+#include "rs_model_layout.h"
 #include "rs_rankfeat.h"
 #include "topk.h"
 #include "twostage.h"
@@ -56,6 +57,13 @@ pub_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *v, size
 	MDB_val key = {kl, (void *) k}, val = {vl, (void *) v};
 
 	return pub_mdb(mdb_put(txn, dbi, &key, &val, flags), "put", err);
+}
+
+/* a value under a string key (rs_model_layout.h's key names) */
+static int
+pub_put_str(MDB_txn *txn, MDB_dbi dbi, const char *k, const void *v, size_t vl, tr_error *err)
+{
+	return pub_put(txn, dbi, k, strlen(k), v, vl, 0, err);
 }
 
 static int
@@ -178,13 +186,15 @@ pub_ranker(MDB_txn *txn, const tr_model *m, const pub_rank *r, MDB_dbi d_meta, t
 	                  json_real_value(json_object_get(r->json, "span")),
 	                  json_real_value(json_object_get(r->json, "mean_n"))};
 
-	if ((rv = pub_mdb(mdb_dbi_open(txn, "item_features", MDB_CREATE | MDB_INTEGERKEY, &d_feat),
-	                  "dbi item_features", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "transitions", MDB_CREATE | MDB_INTEGERKEY, &d_trans),
-	                  "dbi transitions", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "knn_rows", MDB_CREATE | MDB_INTEGERKEY, &d_knn),
+	if ((rv = pub_mdb(
+	             mdb_dbi_open(txn, RS_MDB_ITEM_FEATURES, MDB_CREATE | MDB_INTEGERKEY, &d_feat),
+	             "dbi item_features", err)) != 0 ||
+	    (rv = pub_mdb(
+	             mdb_dbi_open(txn, RS_MDB_TRANSITIONS, MDB_CREATE | MDB_INTEGERKEY, &d_trans),
+	             "dbi transitions", err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_KNN_ROWS, MDB_CREATE | MDB_INTEGERKEY, &d_knn),
 	                  "dbi knn_rows", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "source_scores", MDB_CREATE, &d_src),
+	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_SOURCE_SCORES, MDB_CREATE, &d_src),
 	                  "dbi source_scores", err)) != 0)
 		return rv;
 	for (s = 0; s < tr_twostage_nsources(m->ts); s++) {
@@ -192,9 +202,8 @@ pub_ranker(MDB_txn *txn, const tr_model *m, const pub_rank *r, MDB_dbi d_meta, t
 		if (sm->kind == TR_ITEMKNN)
 			knn = sm;
 		if (sm->kind == TR_POP &&
-		    (rv = pub_put(txn, d_src, tr_kind_name(sm->kind),
-		                  strlen(tr_kind_name(sm->kind)), sm->pop_score,
-		                  (size_t) m->n_items * sizeof(float), 0, err)) != 0)
+		    (rv = pub_put(txn, d_src, RS_MDB_SOURCE_POP, strlen(RS_MDB_SOURCE_POP),
+		                  sm->pop_score, (size_t) m->n_items * sizeof(float), 0, err)) != 0)
 			return rv;
 	}
 	for (int32_t i = 0; i < m->n_items && rv == 0; i++) {
@@ -213,15 +222,15 @@ pub_ranker(MDB_txn *txn, const tr_model *m, const pub_rank *r, MDB_dbi d_meta, t
 	}
 	free(buf);
 	if (rv == 0)
-		rv = pub_put(txn, d_meta, "rankfeat_layout", 15, &layout, sizeof(layout), 0, err);
+		rv = pub_put_str(txn, d_meta, RS_MDB_META_RANKFEAT, &layout, sizeof(layout), err);
 	if (rv == 0)
-		rv = pub_put(txn, d_meta, "cand_n", 6, &cand_n, sizeof(cand_n), 0, err);
+		rv = pub_put_str(txn, d_meta, RS_MDB_META_CAND_N, &cand_n, sizeof(cand_n), err);
 	if (rv == 0)
-		rv = pub_put(txn, d_meta, "tmax", 4, &norm[0], sizeof(double), 0, err);
+		rv = pub_put_str(txn, d_meta, RS_MDB_META_TMAX, &norm[0], sizeof(double), err);
 	if (rv == 0)
-		rv = pub_put(txn, d_meta, "span", 4, &norm[1], sizeof(double), 0, err);
+		rv = pub_put_str(txn, d_meta, RS_MDB_META_SPAN, &norm[1], sizeof(double), err);
 	if (rv == 0)
-		rv = pub_put(txn, d_meta, "mean_n", 6, &norm[2], sizeof(double), 0, err);
+		rv = pub_put_str(txn, d_meta, RS_MDB_META_MEAN_N, &norm[2], sizeof(double), err);
 	return rv;
 }
 
@@ -289,21 +298,23 @@ tr_publish(const char *model_dir, const char *version_dir, const char *metrics_j
 		        (knn ? (size_t) knn->knn.ptr[m.n_items] * sizeof(pub_nb) : 0)) *
 		       2;
 	if ((rv = pub_mdb(mdb_env_create(&env), "create", err)) != 0 ||
-	    (rv = pub_mdb(mdb_env_set_maxdbs(env, 16), "maxdbs", err)) != 0 ||
+	    (rv = pub_mdb(mdb_env_set_maxdbs(env, RS_MODEL_MAX_DBS), "maxdbs", err)) != 0 ||
 	    (rv = pub_mdb(mdb_env_set_mapsize(env, map), "mapsize", err)) != 0 ||
 	    (rv = pub_mdb(mdb_env_open(env, version_dir, 0, 0644), "open", err)) != 0 ||
 	    (rv = pub_mdb(mdb_txn_begin(env, NULL, 0, &txn), "begin", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "items", MDB_CREATE | MDB_INTEGERKEY, &d_items),
+	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_ITEMS, MDB_CREATE | MDB_INTEGERKEY, &d_items),
 	                  "dbi items", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "item_codes", MDB_CREATE, &d_codes), "dbi codes",
+	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_ITEM_CODES, MDB_CREATE, &d_codes), "dbi codes",
 	                  err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "item_factors", MDB_CREATE | MDB_INTEGERKEY, &d_fac),
-	                  "dbi factors", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "neighbours", MDB_CREATE | MDB_INTEGERKEY, &d_nb),
+	    (rv = pub_mdb(
+	             mdb_dbi_open(txn, RS_MDB_ITEM_FACTORS, MDB_CREATE | MDB_INTEGERKEY, &d_fac),
+	             "dbi factors", err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_NEIGHBOURS, MDB_CREATE | MDB_INTEGERKEY, &d_nb),
 	                  "dbi neighbours", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "popular", MDB_CREATE, &d_pop), "dbi popular", err)) !=
-	            0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, "meta", MDB_CREATE, &d_meta), "dbi meta", err)) != 0)
+	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_POPULAR, MDB_CREATE, &d_pop), "dbi popular",
+	                  err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_META, MDB_CREATE, &d_meta), "dbi meta", err)) !=
+	            0)
 		goto out;
 	for (i = 0; i < m.n_items && rv == 0; i++) {
 		unsigned int code = (unsigned int) i;
@@ -349,12 +360,12 @@ tr_publish(const char *model_dir, const char *version_dir, const char *metrics_j
 		got = tr_topk(m.pop, m.n_items, k, top, top_s);
 		for (a = 0; a < got; a++)
 			codes[a] = (uint32_t) top[a];
-		if ((rv = pub_put(txn, d_pop, "all", 3, codes, (size_t) got * sizeof(uint32_t), 0,
-		                  err)) != 0 ||
-		    (rv = pub_put(txn, d_meta, "factors", 7, &f, sizeof(f), 0, err)) != 0 ||
-		    (rv = pub_put(txn, d_meta, "items", 5, &ni, sizeof(ni), 0, err)) != 0 ||
-		    (rv = pub_put(txn, d_meta, "model", 5, tr_kind_name(m.kind),
-		                  strlen(tr_kind_name(m.kind)), 0, err)) != 0) {
+		if ((rv = pub_put_str(txn, d_pop, RS_MDB_POPULAR_ALL, codes,
+		                      (size_t) got * sizeof(uint32_t), err)) != 0 ||
+		    (rv = pub_put_str(txn, d_meta, RS_MDB_META_FACTORS, &f, sizeof(f), err)) != 0 ||
+		    (rv = pub_put_str(txn, d_meta, RS_MDB_META_ITEMS, &ni, sizeof(ni), err)) != 0 ||
+		    (rv = pub_put_str(txn, d_meta, RS_MDB_META_MODEL, tr_kind_name(m.kind),
+		                      strlen(tr_kind_name(m.kind)), err)) != 0) {
 			free(codes);
 			goto out;
 		}
@@ -385,14 +396,14 @@ tr_publish(const char *model_dir, const char *version_dir, const char *metrics_j
 		}
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 		pub = json_pack("{s:s, s:s, s:i, s:b, s:b}", "at", when, "from", model_dir,
-		                "lmdb_layout", 1, "item_factors", als != NULL, "neighbours",
-		                knn != NULL);
+		                "lmdb_layout", RS_MODEL_LAYOUT, "item_factors", als != NULL,
+		                "neighbours", knn != NULL);
 		if (metrics != NULL)
 			json_object_set_new(pub, "metrics", metrics);
 		if (rank.json != NULL) /* the ranker's feature names/order and layout */
 			json_object_set(pub, "ranker", rank.json);
 		json_object_set_new(root, "published", pub);
-		tr_path_join(path, sizeof(path), version_dir, "manifest.json");
+		tr_path_join(path, sizeof(path), version_dir, RS_MODEL_MANIFEST);
 		if (json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
 			rv = tr_error_set(err, RS_EIO, "%s: cannot write", path);
 		json_decref(root);
@@ -401,7 +412,7 @@ tr_publish(const char *model_dir, const char *version_dir, const char *metrics_j
 	}
 	if (m.kind == TR_TWOSTAGE) {
 		tr_path_join(src, sizeof(src), model_dir, "ranker.json");
-		tr_path_join(path, sizeof(path), version_dir, "ranker.json");
+		tr_path_join(path, sizeof(path), version_dir, RS_MODEL_RANKER);
 		rv = pub_copy(src, path, err);
 	}
 out:

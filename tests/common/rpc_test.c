@@ -2,7 +2,12 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -316,6 +321,134 @@ Test(rpc_sock, close_finishes_in_flight_requests_and_workers_bound_concurrency)
 	wait_connected(c);
 	int rv = call_health(c, RS__METHOD__METHOD_HEALTH, "again", 1000, NULL);
 	cr_assert_eq(rv, 0, "rv %d", rv);
+	rs_rpc_client_close(c);
+	rs_rpc_server_close(s);
+}
+
+/* ---- the connection cap of the plain-socket transport ---- */
+
+/* threads of this process now */
+static int
+thread_count(void)
+{
+	char line[256];
+	int n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* A raw TCP connection to url's port that sends the SP REQ handshake (0 'S' 'P' 0, REQ0 0x30). */
+static int
+raw_connect(const char *url)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	const char *colon = strrchr(url, ':');
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	sa.sin_port = htons((uint16_t) atoi(colon + 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0, "connect %s", url);
+	static const uint8_t hs[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+	cr_assert_eq(write(fd, hs, sizeof(hs)), (ssize_t) sizeof(hs));
+	return fd;
+}
+
+/* 1 when the server's handshake (REP0) arrived on fd within ms: the server serves it */
+static int
+raw_served(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint8_t hs[8];
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	cr_assert_eq(read(fd, hs, sizeof(hs)), (ssize_t) sizeof(hs));
+	cr_assert(hs[1] == 'S' && hs[2] == 'P' && hs[5] == 0x31, "not a REP0 handshake");
+	return 1;
+}
+
+/* More connections than the cap: the server serves max_conns of them (one thread each) and
+ * the rest wait in the listen backlog, in order, until a connection closes; no thread is started
+ * for them. A call that needs a new connection then waits up to its deadline (back-pressure),
+ * while a client's open connection keeps working. */
+Test(rpc_sock, connections_beyond_the_cap_wait_and_start_no_thread)
+{
+	enum { CAP = 3, FLOOD = 12 };
+	rs_rpc_server *s;
+	rs_rpc_client *c;
+	rs_rpc_server_cfg cfg = {.workers = 2, .max_conns = CAP};
+	int fd[FLOOD], served[FLOOD] = {0};
+	char url[128];
+
+	cr_assert_eq(rs_rpc_server_start(&s, "tcp://127.0.0.1:0", &cfg, t_routes, NULL), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(s));
+	cr_assert(strcmp(url, "tcp://127.0.0.1:0") != 0 &&
+	                  strncmp(url, "tcp://127.0.0.1:", 16) == 0,
+	          "%s", url);
+	int threads0 = thread_count();
+	for (int i = 0; i < FLOOD; i++)
+		fd[i] = raw_connect(url);
+	int nserved = 0;
+	for (int i = 0; i < FLOOD; i++)
+		nserved += served[i] = raw_served(fd[i], i < CAP ? 1000 : 100);
+	cr_assert_eq(nserved, CAP, "%d of %d connections served with a cap of %d", nserved, FLOOD,
+	             CAP);
+	for (int i = 0; i < CAP; i++)
+		cr_assert(served[i], "connection %d (of the first %d) not served", i, CAP);
+	cr_assert_eq(rs_rpc_server_conns(s), CAP);
+	cr_assert_leq(thread_count() - threads0, CAP, "%d threads for %d connections",
+	              thread_count() - threads0, FLOOD);
+	/* one closes: the next in line is served, the others still wait */
+	close(fd[0]);
+	cr_assert(raw_served(fd[CAP], 2000), "the waiting connection was not served after a close");
+	for (int i = CAP + 1; i < FLOOD; i++)
+		cr_assert(!raw_served(fd[i], 20), "connection %d served beyond the cap", i);
+	cr_assert_leq(rs_rpc_server_conns(s), CAP);
+	for (int i = 1; i < FLOOD; i++)
+		close(fd[i]);
+	/* the backlog drains (each waiting connection ends at once: its peer is gone) */
+	for (int i = 0; i < 400 && rs_rpc_server_conns(s) > 0; i++)
+		usleep(5000);
+	cr_assert_eq(rs_rpc_server_conns(s), 0);
+
+	/* a client with one open call connection (and its watch connection) keeps working at the
+	 * cap; a call that needs another connection waits out its deadline instead */
+	cr_assert_eq(rs_rpc_client_open(&c, url), 0);
+	wait_connected(c);
+	cr_assert_eq(call_health(c, RS__METHOD__METHOD_HEALTH, "warm", 1000, NULL), 0);
+	for (int i = 0; i < 200 && rs_rpc_server_conns(s) < 2; i++)
+		usleep(5000);
+	cr_assert_eq(rs_rpc_server_conns(s), 2);
+	fd[0] = raw_connect(url); /* the cap is reached */
+	cr_assert(raw_served(fd[0], 1000));
+	cr_assert_eq(call_health(c, RS__METHOD__METHOD_HEALTH, "pooled", 1000, NULL), 0);
+	pthread_t th;
+	t_caller slow = {.c = c, .rid = "slow"};
+	atomic_store(&slow_done, 0);
+	pthread_create(&th, NULL, t_call_slow, &slow); /* holds the pooled connection 300 ms */
+	usleep(50 * 1000);
+	double t0 = rs_mono_ms();
+	int rv = call_health(c, RS__METHOD__METHOD_HEALTH, "needs-another", 150, NULL);
+	double waited = rs_mono_ms() - t0;
+	cr_assert_eq(rv, RS_ETIMEDOUT, "rv %d", rv);
+	cr_assert_geq(waited, 100.0, "gave up after %.0f ms instead of waiting", waited);
+	pthread_join(th, NULL);
+	cr_assert_eq(slow.rv, 0);
+	cr_assert_leq(rs_rpc_server_conns(s), CAP);
+	/* a slot frees: new connections are served again */
+	close(fd[0]);
+	t_caller a = {.c = c, .rid = "a"}, b = {.c = c, .rid = "b"};
+	pthread_t ta, tb;
+	pthread_create(&ta, NULL, t_call_slow, &a);
+	pthread_create(&tb, NULL, t_call_slow, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	cr_assert_eq(a.rv, 0, "rv %d", a.rv);
+	cr_assert_eq(b.rv, 0, "rv %d", b.rv);
 	rs_rpc_client_close(c);
 	rs_rpc_server_close(s);
 }

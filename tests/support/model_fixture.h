@@ -1,6 +1,6 @@
 /* model_fixture: writes a published model version folder exactly as
  * services/trainer/publish.c lays it out (publish.h), with the LMDB API, for serving tests:
- *   DIR/manifest.json (format rs-train-model, params, published.lmdb_layout)
+ *   DIR/manifest.json (format RS_MODEL_FORMAT, params, published.lmdb_layout: rs_model_layout.h)
  *   DIR/data.mdb      items, item_codes, item_factors, neighbours, popular, meta
  * Header-only (static functions) so every test folder can include it. Aborts the test on error. */
 #ifndef MODEL_FIXTURE_H
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "rs_model_layout.h"
 
 typedef struct fx_nb {
 	uint32_t code;
@@ -58,16 +60,16 @@ fx_model_write(const char *dir, const fx_model *m)
 
 	cr_assert_eq(mkdir(dir, 0755), 0, "mkdir %s", dir);
 	fx_mdb(mdb_env_create(&env), "create");
-	fx_mdb(mdb_env_set_maxdbs(env, 8), "maxdbs");
+	fx_mdb(mdb_env_set_maxdbs(env, RS_MODEL_MAX_DBS), "maxdbs");
 	fx_mdb(mdb_env_set_mapsize(env, (size_t) 64 << 20), "mapsize");
 	fx_mdb(mdb_env_open(env, dir, 0, 0644), "open");
 	fx_mdb(mdb_txn_begin(env, NULL, 0, &txn), "begin");
-	fx_mdb(mdb_dbi_open(txn, "items", MDB_CREATE | MDB_INTEGERKEY, &d_items), "items");
-	fx_mdb(mdb_dbi_open(txn, "item_codes", MDB_CREATE, &d_codes), "codes");
-	fx_mdb(mdb_dbi_open(txn, "item_factors", MDB_CREATE | MDB_INTEGERKEY, &d_fac), "fac");
-	fx_mdb(mdb_dbi_open(txn, "neighbours", MDB_CREATE | MDB_INTEGERKEY, &d_nb), "nb");
-	fx_mdb(mdb_dbi_open(txn, "popular", MDB_CREATE, &d_pop), "pop");
-	fx_mdb(mdb_dbi_open(txn, "meta", MDB_CREATE, &d_meta), "meta");
+	fx_mdb(mdb_dbi_open(txn, RS_MDB_ITEMS, MDB_CREATE | MDB_INTEGERKEY, &d_items), "items");
+	fx_mdb(mdb_dbi_open(txn, RS_MDB_ITEM_CODES, MDB_CREATE, &d_codes), "codes");
+	fx_mdb(mdb_dbi_open(txn, RS_MDB_ITEM_FACTORS, MDB_CREATE | MDB_INTEGERKEY, &d_fac), "fac");
+	fx_mdb(mdb_dbi_open(txn, RS_MDB_NEIGHBOURS, MDB_CREATE | MDB_INTEGERKEY, &d_nb), "nb");
+	fx_mdb(mdb_dbi_open(txn, RS_MDB_POPULAR, MDB_CREATE, &d_pop), "pop");
+	fx_mdb(mdb_dbi_open(txn, RS_MDB_META, MDB_CREATE, &d_meta), "meta");
 	for (uint32_t c = 0; c < m->n_items; c++) {
 		unsigned int code = c;
 		snprintf(id, sizeof(id), "%lld", (long long) m->ids[c]);
@@ -80,19 +82,20 @@ fx_model_write(const char *dir, const fx_model *m)
 			fx_put(txn, d_nb, &code, sizeof(code), m->nb[c],
 			       m->nb_len[c] * sizeof(fx_nb));
 	}
-	fx_put(txn, d_pop, "all", 3, m->popular != NULL ? (const void *) m->popular : "",
+	fx_put(txn, d_pop, RS_MDB_POPULAR_ALL, strlen(RS_MDB_POPULAR_ALL),
+	       m->popular != NULL ? (const void *) m->popular : "",
 	       m->n_popular * sizeof(uint32_t));
 	uint32_t fac = m->V != NULL ? m->factors : 0, ni = m->n_items;
 	const char *kind = m->kind != NULL ? m->kind : "als";
-	fx_put(txn, d_meta, "factors", 7, &fac, sizeof(fac));
-	fx_put(txn, d_meta, "items", 5, &ni, sizeof(ni));
-	fx_put(txn, d_meta, "model", 5, kind, strlen(kind));
+	fx_put(txn, d_meta, RS_MDB_META_FACTORS, strlen(RS_MDB_META_FACTORS), &fac, sizeof(fac));
+	fx_put(txn, d_meta, RS_MDB_META_ITEMS, strlen(RS_MDB_META_ITEMS), &ni, sizeof(ni));
+	fx_put(txn, d_meta, RS_MDB_META_MODEL, strlen(RS_MDB_META_MODEL), kind, strlen(kind));
 	fx_mdb(mdb_txn_commit(txn), "commit");
 	mdb_env_close(env);
 
-	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	snprintf(path, sizeof(path), "%s/" RS_MODEL_MANIFEST, dir);
 	cr_assert_not_null(f = fopen(path, "w"));
-	fprintf(f, "{\n  \"format\": \"rs-train-model\",\n  \"format_version\": 1,\n");
+	fprintf(f, "{\n  \"format\": \"" RS_MODEL_FORMAT "\",\n  \"format_version\": 1,\n");
 	fprintf(f, "  \"model\": \"%s\",\n  \"params\": {\"factors\": %u", kind, m->factors);
 	if (m->alpha >= 0)
 		fprintf(f, ", \"alpha\": %.17g", m->alpha);
@@ -105,10 +108,11 @@ fx_model_write(const char *dir, const fx_model *m)
 	fprintf(f,
 	        "  \"published\": {\"at\": \"2026-11-28T00:00:00Z\", \"from\": \"fixture\", "
 	        "\"lmdb_layout\": %d, \"item_factors\": %s, \"neighbours\": %s}\n}\n",
-	        m->layout ? m->layout : 1, fac ? "true" : "false", m->nb ? "true" : "false");
+	        m->layout ? m->layout : RS_MODEL_LAYOUT, fac ? "true" : "false",
+	        m->nb ? "true" : "false");
 	fclose(f);
 	if (m->ranker) {
-		snprintf(path, sizeof(path), "%s/ranker.json", dir);
+		snprintf(path, sizeof(path), "%s/" RS_MODEL_RANKER, dir);
 		cr_assert_not_null(f = fopen(path, "w"));
 		fputs("{}\n", f);
 		fclose(f);

@@ -13,6 +13,7 @@
 #include "candidate.pb-c.h"
 #include "pg_fixture.h"
 #include "rs_err.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 
@@ -92,10 +93,11 @@ start(void)
 	        .covisit_n = 50,
 	        .pg_timeout_ms = 5000,
 	};
-	snprintf(url, sizeof(url), "inproc://candidate-catalog-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("candidate-test", RS_LOG_WARN);
 	cr_assert_eq(cand_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, cand_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);

@@ -1,4 +1,5 @@
-/* rs-candidate handlers over inproc:// against a real PostgreSQL schema (pg_fixture.h). */
+/* rs-candidate handlers over the production transport (tcp, rs_rpc_sp) against a real PostgreSQL
+ * schema (pg_fixture.h). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <nng/nng.h>
@@ -13,6 +14,7 @@
 #include "pg_fixture.h"
 #include "rpc_raw.h"
 #include "rs_err.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 
@@ -73,10 +75,11 @@ start_every(const char *dsn, int refresh_ms)
 	        .covisit_n = 50,
 	        .pg_timeout_ms = 5000,
 	};
-	snprintf(url, sizeof(url), "inproc://candidate-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("candidate-test", RS_LOG_WARN);
 	cr_assert_eq(cand_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, cand_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);

@@ -13,6 +13,7 @@
 #include "candidate.pb-c.h"
 #include "pg_fixture.h"
 #include "rs_err.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 
@@ -88,10 +89,11 @@ start(int poll_ms)
 	        .model_poll_ms = poll_ms,
 	        .model_cache = 2,
 	};
-	snprintf(url, sizeof(url), "inproc://candidate-model-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("candidate-test", RS_LOG_WARN);
 	cr_assert_eq(cand_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, cand_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);
@@ -626,8 +628,8 @@ Test(cand_perf, factor_scores_blas_and_loop)
 	free(b);
 }
 
-/* Retrieval with the model at the issue's scale: 20,000 catalog items, all in a 64-factor
- * version; one request = als top-200 (sgemv + selection) + itemknn + live sources. */
+/* Retrieval with the model at the serving benchmark's scale: 20,000 catalog items, all in a
+ * 64-factor version; one request = als top-200 (sgemv + selection) + itemknn + live sources. */
 Test(cand_perf, retrieve_time_20000x64)
 {
 	const uint32_t n = 20000, f = 64;

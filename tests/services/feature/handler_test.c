@@ -1,4 +1,5 @@
-/* rs-feature handlers over inproc:// against a real PostgreSQL schema (pg_fixture.h). */
+/* rs-feature handlers over the production transport (tcp, rs_rpc_sp) against a real PostgreSQL
+ * schema (pg_fixture.h). */
 #include <criterion/criterion.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -14,6 +15,7 @@
 #include "pg_fixture.h"
 #include "rpc_raw.h"
 #include "rs_err.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 
@@ -52,10 +54,11 @@ start(const char *pub_url, const char *dsn, int max_events)
 	        .cache_ttl_ms = 60000,
 	        .pg_timeout_ms = 1000,
 	};
-	snprintf(url, sizeof(url), "inproc://feature-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("feature-test", RS_LOG_WARN);
 	cr_assert_eq(feat_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, feat_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);
@@ -179,7 +182,8 @@ Test(feature, without_stream_a_new_event_in_postgres_shows_at_once)
 	cr_assert_eq(r->recent[0]->type, RS__EVENT_TYPE__EVENT_ADD_TO_CART);
 }
 
-/* One stream message as ingest sends it: an rs.EventBatch, here of n events for user. */
+/* One stream message as ingest sends it: Envelope{schema_version, METHOD_EVENT_STREAM,
+ * EventBatch}, here of n events for user (bare: the EventBatch without its envelope). */
 typedef struct t_ev {
 	const char *id;
 	int64_t item;
@@ -188,11 +192,13 @@ typedef struct t_ev {
 } t_ev;
 
 static void
-publish_batch(nng_socket pub, int64_t user, const t_ev *evs, size_t n)
+publish_batch_as(nng_socket pub, int64_t user, const t_ev *evs, size_t n, int bare,
+                 Rs__Method method)
 {
 	Rs__Event e[4], *ep[4];
 	Rs__EventBatch b = RS__EVENT_BATCH__INIT;
-	uint8_t buf[1024];
+	Rs__Envelope env = RS__ENVELOPE__INIT;
+	uint8_t buf[1024], out[1100];
 	cr_assert_leq(n, 4);
 	for (size_t i = 0; i < n; i++) {
 		rs__event__init(&e[i]);
@@ -206,7 +212,18 @@ publish_batch(nng_socket pub, int64_t user, const t_ev *evs, size_t n)
 	b.n_events = n;
 	b.events = ep;
 	size_t len = rs__event_batch__pack(&b, buf);
-	cr_assert_eq(nng_send(pub, buf, len, 0), 0);
+	env.schema_version = 1;
+	env.method = method;
+	env.body.data = buf;
+	env.body.len = len;
+	size_t olen = rs__envelope__pack(&env, out);
+	cr_assert_eq(bare ? nng_send(pub, buf, len, 0) : nng_send(pub, out, olen, 0), 0);
+}
+
+static void
+publish_batch(nng_socket pub, int64_t user, const t_ev *evs, size_t n)
+{
+	publish_batch_as(pub, user, evs, n, 0, RS__METHOD__METHOD_EVENT_STREAM);
 }
 
 static void
@@ -267,8 +284,12 @@ Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
 	cr_assert_eq(r->recent[2]->item_id, 10);
 	cr_assert_eq(r->total_events, 3);
 
-	/* Malformed stream messages are skipped. */
+	/* Malformed stream messages are skipped: garbage, an EventBatch without its envelope and
+	 * an envelope of another method (each would have added item 13 to the history). */
 	cr_assert_eq(nng_send(pub, "\xff\xff\xff", 3, 0), 0);
+	t_ev bad = {"s-bad", 13, RS__EVENT_TYPE__EVENT_CLICK, rs_now_ms() + 1};
+	publish_batch_as(pub, 2, &bad, 1, 1, RS__METHOD__METHOD_EVENT_STREAM);
+	publish_batch_as(pub, 2, &bad, 1, 0, RS__METHOD__METHOD_EVENT_BATCH);
 	publish(pub, "s3", 2, 12, RS__EVENT_TYPE__EVENT_NOT_INTERESTED, rs_now_ms() + 1);
 	t0 = rs_mono_ms();
 	do {
@@ -276,6 +297,8 @@ Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
 		cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK);
 	} while (r->n_recent < 4 && rs_mono_ms() - t0 < 2000);
 	cr_assert(has_item(r, 12, RS__EVENT_TYPE__EVENT_NOT_INTERESTED));
+	cr_assert(!has_item(r, 13, RS__EVENT_TYPE__EVENT_CLICK), "a message without the stream's "
+	                                                         "envelope was applied");
 	nng_close(pub);
 }
 

@@ -15,6 +15,7 @@
 #include "feature.pb-c.h"
 #include "pg_fixture.h"
 #include "rs_err.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 
@@ -74,10 +75,11 @@ start_pub(int poll_ms, const char *pub_url)
 	        .model_poll_ms = poll_ms,
 	        .model_cache = 2,
 	};
-	snprintf(url, sizeof(url), "inproc://feature-model-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("feature-test", RS_LOG_WARN);
 	cr_assert_eq(feat_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, feat_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);
@@ -314,7 +316,7 @@ Test(feat_model, switching_versions_fails_no_request)
 	             atomic_load(&hm.ok));
 }
 
-/* Fold-in cost at the scale: 20,000 items x 64 factors, 50 history items. */
+/* Fold-in cost at the serving benchmark's scale: 20,000 items x 64 factors, 50 history items. */
 Test(feat_model, fold_in_time_20000x64)
 {
 	const uint32_t n = 20000, f = 64;

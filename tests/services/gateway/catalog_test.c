@@ -39,10 +39,10 @@ start_gateway(const char *dsn, int queue)
 	        .http_addr = "127.0.0.1:0",
 	        .threads = 2,
 	        .deadline_ms = 100,
-	        .ingest_url = "inproc://c-ingest",
-	        .feature_url = "inproc://c-feature",
-	        .candidate_url = "inproc://c-candidate",
-	        .ranking_url = "inproc://c-ranking",
+	        .ingest_url = "tcp://127.0.0.1:1",
+	        .feature_url = "tcp://127.0.0.1:1",
+	        .candidate_url = "tcp://127.0.0.1:1",
+	        .ranking_url = "tcp://127.0.0.1:1",
 	        .log_level = RS_LOG_WARN,
 	        .max_connections = 16,
 	        .max_body = 1 << 20,
@@ -563,6 +563,44 @@ Test(catalog, own_writes_patch_the_popular_cache_even_over_an_older_list)
 	cr_assert_eq(gw_popular_load(gw->s_popular, a, &got, NULL), 0);
 	cr_assert_eq(got->n_candidates, 2);
 	cr_assert_str_eq(got->candidates[0]->category, "Home/Kitchen");
+	rs_arena_destroy(a);
+}
+
+/* Another writer (an importer, another gateway) withdraws an item while the candidate service
+ * cannot answer: the refresher asks PostgreSQL and the fallback list drops it. */
+Test(catalog, the_fallback_list_drops_items_withdrawn_by_any_writer)
+{
+	rs_arena *a;
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
+	Rs__Candidate c[3], *cp[3];
+	for (int i = 0; i < 3; i++) {
+		rs__candidate__init(&c[i]);
+		c[i].item_id = 3 - i; /* 3, 2, 1 */
+		cp[i] = &c[i];
+	}
+	resp.candidates = cp;
+	resp.n_candidates = 3;
+	cr_assert_eq(gw_popular_store(gw->s_popular, &resp), 0);
+	cr_assert_eq(gw_popular_check_withdrawn(gw->s_popular), 0, "nothing is withdrawn yet");
+	fx_sql(&fx, "update items set available = false where item_id = 3");
+	cr_assert_eq(gw_popular_check_withdrawn(gw->s_popular), 1);
+	Rs__CandidatesResponse *got;
+	cr_assert_eq(gw_popular_load(gw->s_popular, a, &got, NULL), 0);
+	cr_assert_eq(got->n_candidates, 2);
+	cr_assert_eq(got->candidates[0]->item_id, 2);
+	cr_assert_eq(got->candidates[1]->item_id, 1);
+	/* a list computed before the withdrawal and stored now is patched too */
+	cr_assert_eq(gw_popular_store(gw->s_popular, &resp), 0);
+	cr_assert_eq(gw_popular_load(gw->s_popular, a, &got, NULL), 0);
+	cr_assert_eq(got->n_candidates, 2);
+	c_resp r;
+	c_http("GET", "/v1/popular?k=10", NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *items = json_object_get(r.json, "items");
+	cr_assert_eq(json_array_size(items), 2, "%s", r.body);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 0), "item_id")), 2);
+	c_free(&r);
 	rs_arena_destroy(a);
 }
 

@@ -49,8 +49,10 @@ fake_feature(void *ud, rs_rpc_call *call)
 	             req->n_hypothetical > 0 ? (long) req->hypothetical[0]->item_id : 0);
 	atomic_store(&t_fake.last_feat_hyp_type0,
 	             req->n_hypothetical > 0 ? (int) req->hypothetical[0]->type : 0);
-	/* like rs-feature: the hypothetical events first (the last given newest), then 7, 8 */
-	size_t nh = req->n_hypothetical, n = nh + 2;
+	/* like rs-feature: the hypothetical events first (the last given newest), then 7, 8
+	 * (and for T_USER_POPULAR_BUYER the two most popular items) */
+	size_t nh = req->n_hypothetical, nown = req->user_id == T_USER_POPULAR_BUYER ? 4 : 2;
+	size_t n = nh + nown;
 	Rs__HistoryEvent *ev = rs_arena_alloc(call->arena, n * sizeof(*ev));
 	Rs__HistoryEvent **recent = rs_arena_alloc(call->arena, n * sizeof(*recent));
 	float *emb = rs_arena_alloc(call->arena, 4 * sizeof(*emb));
@@ -60,12 +62,14 @@ fake_feature(void *ud, rs_rpc_call *call)
 		ev[i].ts_ms = 1800000000000 - (int64_t) i;
 		recent[i] = &ev[i];
 	}
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < nown; i++) {
+		static const Rs__EventType types[4] = {
+		        RS__EVENT_TYPE__EVENT_VIEW, RS__EVENT_TYPE__EVENT_PURCHASE,
+		        RS__EVENT_TYPE__EVENT_PURCHASE, RS__EVENT_TYPE__EVENT_NOT_INTERESTED};
 		rs__history_event__init(&ev[nh + i]);
-		ev[nh + i].item_id = 7 + i;
-		ev[nh + i].type =
-		        i == 0 ? RS__EVENT_TYPE__EVENT_VIEW : RS__EVENT_TYPE__EVENT_PURCHASE;
-		ev[nh + i].ts_ms = 1700000000000 + 1000 * i;
+		ev[nh + i].item_id = i < 2 ? 7 + (int64_t) i : T_POPULAR_BASE + (int64_t) i - 1;
+		ev[nh + i].type = types[i];
+		ev[nh + i].ts_ms = 1700000000000 + 1000 * (int64_t) i;
 		recent[nh + i] = &ev[nh + i];
 	}
 	for (int i = 0; i < 4; i++)
@@ -77,7 +81,7 @@ fake_feature(void *ud, rs_rpc_call *call)
 	resp.recent = recent;
 	resp.n_embedding = 4;
 	resp.embedding = emb;
-	resp.total_events = 2;
+	resp.total_events = (uint32_t) nown;
 	resp.known_user = 1;
 	rs_rpc_reply(call, &resp.base);
 }
@@ -97,6 +101,7 @@ fake_fill_candidates(rs_rpc_call *call, int64_t base, int n, Rs__CandidatesRespo
 		s->source = i % 2 == 0 ? "popular" : "covisit";
 		s->score = 1.0f - (float) i * 0.01f;
 		s->rank = (uint32_t) i + 1;
+		s->because_item = i % 2 == 0 ? 0 : 7;
 		sv[0] = s;
 		c->item_id = base + i + 1;
 		c->score = s->score;

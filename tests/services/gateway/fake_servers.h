@@ -1,5 +1,5 @@
 /* Fake downstreams: handlers for ingest, feature, candidate and ranking that answer fixed
- * protobuf replies, shared by the tests (inproc://) and gw-fake-downstreams (tcp://). */
+ * protobuf replies, shared by the tests and gw-fake-downstreams (both tcp://). */
 #ifndef GW_TEST_FAKE_SERVERS_H
 #define GW_TEST_FAKE_SERVERS_H
 
@@ -9,6 +9,9 @@
 
 #define T_FAKE_NCAND   30  /* candidates the fake candidate returns (ids 101..130) */
 #define T_POPULAR_BASE 200 /* the popular list (user 0) is ids 201..220 */
+/* This customer's history also has a purchase of the most popular item (T_POPULAR_BASE + 1)
+ * and the second (T_POPULAR_BASE + 2) marked not interested. */
+#define T_USER_POPULAR_BUYER 77
 
 /* What the fakes saw and how they behave; reset by t_start. */
 typedef struct t_fake_state {
@@ -31,7 +34,9 @@ typedef struct t_fake_state {
 
 /* A model version the fakes do not know: feature, candidate and ranking answer NOT_FOUND. */
 #define T_MISSING_VERSION "no-such-version"
-/* The fake candidate's answer also carries (explain): "als" ranks 1..6 on items 111..116
+/* Every candidate from "covisit" (odd positions; even ones are "popular") was led there by
+ * history item 7 (its because_item), which every customer viewed.
+ * The fake candidate's answer also carries (explain): "als" ranks 1..6 on items 111..116
  * (score 0.06 - 0.01 (rank - 1)), source_stats for popular, covisit and als, a filtered
  * report {purchased: 2, [7, 9]} (CandidatesResponse.filtered), and ranker_sources "als" and
  * "pop" with each candidate's ranker_scores {0.5, item id} and ranker_ranks {1, 2}. The fake

@@ -9,11 +9,14 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "popular.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 #include "session.h"
 
 #include <sodium.h>
+
+#include "rpc_listen.h"
 
 static rs_rpc_server *fakes[4]; /* ingest feature candidate ranking */
 static gw_server *gw;
@@ -21,8 +24,10 @@ static CURL *curl;
 static char base_url[64];
 const char *t_cred;
 
-static const char *const fake_urls[4] = {"inproc://t-ingest", "inproc://t-feature",
-                                         "inproc://t-candidate", "inproc://t-ranking"};
+/* The fakes serve on the transport production uses (rpc_listen.h: tcp, a port the kernel
+ * picks); a fake that is not started is an address nobody serves. */
+static char fake_urls[4][64];
+#define T_NOBODY "tcp://127.0.0.1:1"
 
 static int
 fake_index(int which)
@@ -47,10 +52,6 @@ t_start(int mask)
 	        /* GW_TEST_THREADS=0: the same suite with a thread per connection */
 	        .threads = getenv("GW_TEST_THREADS") != NULL ? atoi(getenv("GW_TEST_THREADS")) : 2,
 	        .deadline_ms = 250,
-	        .ingest_url = fake_urls[0],
-	        .feature_url = fake_urls[1],
-	        .candidate_url = fake_urls[2],
-	        .ranking_url = fake_urls[3],
 	        .log_level = RS_LOG_WARN,
 	        .max_connections = 64,
 	        .max_body = 4096,
@@ -72,11 +73,20 @@ t_start(int mask)
 	setenv("RS_SESSION_KEY", T_SESSION_KEY, 1);
 	unsetenv("RS_SESSION_KEY_FILE");
 	t_cred = T_CRED_API_KEY;
-	for (int i = 0; i < 4; i++)
-		if (mask & (1 << i))
-			cr_assert_eq(rs_rpc_server_open(&fakes[i], fake_urls[i], 2, fake_routes[i],
+	for (int i = 0; i < 4; i++) {
+		snprintf(fake_urls[i], sizeof(fake_urls[i]), "%s", T_NOBODY);
+		if (mask & (1 << i)) {
+			cr_assert_eq(rs_rpc_server_open(&fakes[i], T_RPC_LISTEN, 2, fake_routes[i],
 			                                NULL),
-			             0, "fake %s", fake_urls[i]);
+			             0, "fake %d", i);
+			snprintf(fake_urls[i], sizeof(fake_urls[i]), "%s",
+			         rs_rpc_server_url(fakes[i]));
+		}
+	}
+	cfg.ingest_url = fake_urls[0];
+	cfg.feature_url = fake_urls[1];
+	cfg.candidate_url = fake_urls[2];
+	cfg.ranking_url = fake_urls[3];
 	cr_assert_eq(gw_server_open(&gw, &cfg), 0, "gateway did not start");
 	/* What the refresher would load from api_keys (no database here). */
 	gw_apikey key = {.k_name = "test"};
@@ -90,6 +100,17 @@ t_start(int mask)
 			usleep(5000);
 		cr_assert_gt(rs_rpc_client_connected(gw->s_clients[i]), 0, "%s not connected",
 		             fake_urls[i]);
+	}
+	/* the refresher's first fetch may run before its connection is up (then it retries in
+	 * 250 ms): tests that stop the candidate fake expect the popular list cached */
+	if (mask & T_CANDIDATE) {
+		rs_arena *a;
+		Rs__CandidatesResponse *pop = NULL;
+		cr_assert_eq(rs_arena_create(&a, 0), 0);
+		for (int t = 0; t < 400 && gw_popular_load(gw->s_popular, a, &pop, NULL) != 0; t++)
+			usleep(5000);
+		cr_assert_not_null(pop, "the popular list was never cached");
+		rs_arena_destroy(a);
 	}
 	curl = curl_easy_init();
 	cr_assert_not_null(curl);

@@ -1,5 +1,5 @@
-/* Fake downstreams (feature, candidate, ranking, ingest) as rs_rpc servers on inproc://,
- * a gateway started on an ephemeral 127.0.0.1 port, and a libcurl helper. */
+/* Fake downstreams (feature, candidate, ranking, ingest) as rs_rpc servers on the production
+ * transport (tcp), a gateway started on an ephemeral 127.0.0.1 port, and a libcurl helper. */
 #ifndef GW_TEST_FAKES_H
 #define GW_TEST_FAKES_H
 

@@ -1,4 +1,4 @@
-/* rs-gateway over real HTTP (libcurl) with fake downstreams on inproc://. */
+/* rs-gateway over real HTTP (libcurl) with fake downstreams (rs_rpc over tcp). */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include "fakes.h"
+
+#define RS_STR_(x) #x
+#define RS_STR(x)  RS_STR_(x)
 
 static void
 teardown(void)
@@ -190,8 +193,14 @@ Test(gateway, ranking_closed_gives_candidate_order_degraded)
 	for (size_t i = 0; i < 4; i++)
 		cr_assert_eq(item_at(r.json, i), 101 + (json_int_t) i, "%s", r.body);
 	cr_assert_str_eq(json_string_value(json_object_get(r.json, "model_version")), "cand-v1");
-	json_t *it0 = json_array_get(json_object_get(r.json, "items"), 0);
-	cr_assert_str_eq(json_string_value(json_object_get(it0, "reason")), "popular right now");
+	/* reasons from each item's own sources and the history at hand: 101 is on the popular
+	 * list; 102 came from co-visitation with item 7, which the customer viewed (its title is
+	 * not in this answer) */
+	json_t *items = json_object_get(r.json, "items");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "reason")),
+	                 "trending now");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 1), "reason")),
+	                 "related to an item you viewed");
 	t_resp_free(&r);
 }
 
@@ -359,8 +368,29 @@ Test(gateway, candidate_down_serves_the_cached_popular_list)
 	cr_assert(json_is_true(json_object_get(r.json, "degraded")), "%s", r.body);
 	cr_assert(strstr(json_string_value(json_object_get(r.json, "degraded_reason")),
 	                 "candidate") != NULL);
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < 5; i++) {
 		cr_assert_eq(item_at(r.json, i), T_POPULAR_BASE + 1 + (json_int_t) i, "%s", r.body);
+		json_t *it = json_array_get(json_object_get(r.json, "items"), i);
+		if (i % 2 == 0) /* the fake's popular list: even positions from "popular" */
+			cr_assert_str_eq(json_string_value(json_object_get(it, "reason")),
+			                 "trending now");
+	}
+	t_resp_free(&r);
+	/* a customer who bought the most popular item and marked the second not interested does
+	 * not get them back from the fallback (the history is at hand), nor what the request
+	 * excludes: 201 and 202 (history), 204 (exclude) leave the list, the order stays */
+	get_ok("/v1/users/" RS_STR(T_USER_POPULAR_BUYER) "/recommendations?k=5&exclude=204", &r);
+	cr_assert(json_is_true(json_object_get(r.json, "degraded")), "%s", r.body);
+	static const json_int_t want[5] = {203, 205, 206, 207, 208};
+	cr_assert_eq(json_array_size(json_object_get(r.json, "items")), 5, "%s", r.body);
+	for (size_t i = 0; i < 5; i++)
+		cr_assert_eq(item_at(r.json, i), want[i], "position %zu: %s", i, r.body);
+	t_resp_free(&r);
+	/* the feature service down too: no history at hand, the list as cached minus exclude */
+	t_stop_fake(T_FEATURE);
+	get_ok("/v1/users/" RS_STR(T_USER_POPULAR_BUYER) "/recommendations?k=3&exclude=204", &r);
+	cr_assert_eq(item_at(r.json, 0), T_POPULAR_BASE + 1, "%s", r.body);
+	cr_assert_eq(item_at(r.json, 2), T_POPULAR_BASE + 3, "%s", r.body);
 	t_resp_free(&r);
 }
 
@@ -372,6 +402,14 @@ Test(gateway, similar_items_come_from_the_candidate_service)
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "item_id")), 17);
 	cr_assert_eq(json_array_size(json_object_get(r.json, "items")), 4);
 	cr_assert_eq(item_at(r.json, 0), 301);
+	/* a list for everyone: the reasons never speak of the customer */
+	static const char *const why[4] = {"trending now", "often viewed together with this item",
+	                                   "trending now", "often viewed together with this item"};
+	for (size_t i = 0; i < 4; i++) {
+		const char *reason = json_string_value(json_object_get(
+		        json_array_get(json_object_get(r.json, "items"), i), "reason"));
+		cr_assert_str_eq(reason, why[i], "item %zu: %s", i, r.body);
+	}
 	t_resp_free(&r);
 	t_expect_error("GET", "/v1/items/404/similar", NULL, 404, "not_found");
 }

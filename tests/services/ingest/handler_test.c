@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ing_test.h"
+#include "rpc_listen.h"
 #include "migrate.h"
 #include "rs_arena.h"
 #include "rs_err.h"
@@ -50,7 +51,8 @@ fx_start_opts(const char *dsn, int spool)
 	fx.ctx.writer = fx.writer;
 	fx.ctx.max_batch = 100;
 	fx.ctx.started_ms = rs_now_ms();
-	cr_assert_eq(rs_rpc_server_open(&fx.srv, fx.rpc_url, 2, ing_routes, &fx.ctx), 0);
+	cr_assert_eq(rs_rpc_server_open(&fx.srv, T_RPC_LISTEN, 2, ing_routes, &fx.ctx), 0);
+	snprintf(fx.rpc_url, sizeof(fx.rpc_url), "%s", rs_rpc_server_url(fx.srv));
 	cr_assert_eq(rs_rpc_client_open(&fx.cli, fx.rpc_url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(fx.cli) == 0; i++)
 		usleep(5000);
@@ -87,7 +89,6 @@ setup(void)
 		        "(e.g. RS_TEST_PG_DSN=\"$(scripts/pg.sh start)\")");
 	seq++;
 	snprintf(fx.schema, sizeof(fx.schema), "ing_t%d_%d", (int) getpid(), seq);
-	snprintf(fx.rpc_url, sizeof(fx.rpc_url), "inproc://ing-%s", fx.schema);
 	snprintf(fx.pub_url, sizeof(fx.pub_url), "inproc://ing-pub-%s", fx.schema);
 	snprintf(fx.spool_dir, sizeof(fx.spool_dir), "/tmp/rs-ingest-test-%s", fx.schema);
 	const char *keys[] = {"dbname", "options", NULL};
@@ -304,7 +305,8 @@ sub_open(void)
 	return s;
 }
 
-/* One stream message: the rs.EventBatch of one committed group, or NULL on timeout. */
+/* One stream message: Envelope{schema_version 1, METHOD_EVENT_STREAM, the rs.EventBatch of one
+ * committed group} like every message between services; the batch, or NULL on timeout. */
 static Rs__EventBatch *
 sub_recv(nng_socket s, int timeout_ms)
 {
@@ -313,8 +315,13 @@ sub_recv(nng_socket s, int timeout_ms)
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms);
 	if (nng_recv(s, &buf, &len, NNG_FLAG_ALLOC) != 0)
 		return NULL;
-	Rs__EventBatch *b = rs__event_batch__unpack(NULL, len, buf);
+	Rs__Envelope *env = rs__envelope__unpack(NULL, len, buf);
 	nng_free(buf, len);
+	cr_assert_not_null(env, "a stream message that is not an Envelope");
+	cr_assert_eq(env->schema_version, RS_SCHEMA_VERSION);
+	cr_assert_eq(env->method, RS__METHOD__METHOD_EVENT_STREAM);
+	Rs__EventBatch *b = rs__event_batch__unpack(NULL, env->body.len, env->body.data);
+	rs__envelope__free_unpacked(env, NULL);
 	cr_assert_not_null(b);
 	return b;
 }

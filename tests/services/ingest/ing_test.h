@@ -1,5 +1,6 @@
 /* Shared fixture for the ingest suites: a fresh schema with the migrations applied, a writer,
- * an rs_rpc server on inproc:// and a client. */
+ * an rs_rpc server on the production transport (rpc_listen.h: tcp, a kernel-picked port; its URL in
+ * rpc_url once started) and a client. */
 #ifndef ING_TEST_H
 #define ING_TEST_H
 

@@ -11,6 +11,7 @@
 #include "ranking.h"
 #include "ranking.pb-c.h"
 #include "rs_err.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 
@@ -60,10 +61,11 @@ start(int poll_ms)
 	        .model_dir = root,
 	        .model_poll_ms = poll_ms,
 	};
-	snprintf(url, sizeof(url), "inproc://ranking-model-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("ranking-test", RS_LOG_WARN);
 	cr_assert_eq(rank_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, rank_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);

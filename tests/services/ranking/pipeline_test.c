@@ -1,4 +1,5 @@
-/* The serving path as the gateway drives it, in one process over inproc://:
+/* The serving path as the gateway drives it, in one process over the production transport
+ * (rs_rpc's plain sockets over tcp, rpc_listen.h):
  * feature (history) -> candidate (with that history) -> ranking (candidates + history),
  * on the same seed data as tests/integration/system_test.c. */
 #include <criterion/criterion.h>
@@ -13,6 +14,7 @@
 #include "pg_fixture.h"
 #include "ranking.h"
 #include "ranking.pb-c.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 
@@ -42,12 +44,10 @@ static rs_rpc_client *cli[3];
 static rs_arena *arena;
 
 static void
-open_pair(int i, const char *name, const rs_rpc_route *routes, void *st)
+open_pair(int i, const rs_rpc_route *routes, void *st)
 {
-	char url[64];
-	snprintf(url, sizeof(url), "inproc://pipeline-%s-%d", name, (int) getpid());
-	cr_assert_eq(rs_rpc_server_open(&srv[i], url, 2, routes, st), 0);
-	cr_assert_eq(rs_rpc_client_open(&cli[i], url), 0);
+	cr_assert_eq(rs_rpc_server_open(&srv[i], T_RPC_LISTEN, 2, routes, st), 0);
+	cr_assert_eq(rs_rpc_client_open(&cli[i], rs_rpc_server_url(srv[i])), 0);
 	for (int t = 0; t < 200 && rs_rpc_client_connected(cli[i]) == 0; t++)
 		usleep(5000);
 	cr_assert_gt(rs_rpc_client_connected(cli[i]), 0);
@@ -86,9 +86,9 @@ setup(void)
 	cr_assert_eq(rank_open(&rank, &rc), 0);
 	cr_assert_eq(cand_refresh(cand), 0);
 	cr_assert_eq(rank_refresh_catalog(rank), 0);
-	open_pair(0, "feature", feat_routes, feat);
-	open_pair(1, "candidate", cand_routes, cand);
-	open_pair(2, "ranking", rank_routes, rank);
+	open_pair(0, feat_routes, feat);
+	open_pair(1, cand_routes, cand);
+	open_pair(2, rank_routes, rank);
 	cr_assert_eq(rs_arena_create(&arena, 0), 0);
 }
 
@@ -211,7 +211,7 @@ Test(pipeline, latency_of_the_three_hops)
 	for (int i = 0; i < n; i++)
 		recommend(1 + i % 50, 10, &r);
 	double per = (rs_mono_ms() - t0) / n;
-	fprintf(stderr,
-	        "pipeline: %.3f ms per recommendation (feature+candidate+ranking, inproc)\n", per);
+	fprintf(stderr, "pipeline: %.3f ms per recommendation (feature+candidate+ranking, tcp)\n",
+	        per);
 	cr_assert_lt(per, 50.0);
 }

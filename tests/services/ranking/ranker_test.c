@@ -6,6 +6,7 @@
  * No database: the service runs against one that is down, versions are installed with
  * rank_use_version (what the model watch's swap callback calls). */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,6 +30,7 @@
 #include "rs_err.h"
 #include "rs_model.h"
 #include "rs_rankfeat.h"
+#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 #include "twostage.h"
@@ -116,10 +118,11 @@ start(const char *dsn, int poll_ms)
 	        .model_poll_ms = poll_ms,
 	        .model_cache = 2,
 	};
-	snprintf(url, sizeof(url), "inproc://ranking-xgb-test-%d", (int) getpid());
+	snprintf(url, sizeof(url), "%s", T_RPC_LISTEN);
 	rs_log_init("ranking-test", RS_LOG_ERROR);
 	cr_assert_eq(rank_open(&st, &cfg), 0);
 	cr_assert_eq(rs_rpc_server_open(&srv, url, 2, rank_routes, st), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(srv));
 	cr_assert_eq(rs_rpc_client_open(&cli, url), 0);
 	for (int i = 0; i < 200 && rs_rpc_client_connected(cli) == 0; i++)
 		usleep(5000);
@@ -460,6 +463,230 @@ Test(ranker, forest_scores_and_contributions_equal_xgboost)
 	free(sc);
 	free(a);
 	free(one);
+}
+
+/* how many times this process has path open (file descriptors) and mapped (/proc/self/maps) */
+static void
+open_counts(const char *path, int *fds, int *maps)
+{
+	char link[64], target[512], line[1024];
+	FILE *f = fopen("/proc/self/maps", "r");
+	*fds = *maps = 0;
+	for (int fd = 0; fd < 4096; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			*fds += strcmp(target, path) == 0;
+		}
+	}
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		size_t ll = strlen(line), pl = strlen(path);
+		*maps += ll >= pl && strcmp(line + ll - pl, path) == 0;
+	}
+	fclose(f);
+}
+
+/* LMDB's rule: one environment per file per process. The learned ranker reads the version's
+ * serving data through the version's rs_model (the model slot's), so serving it opens and maps
+ * data.mdb once, not twice. */
+Test(ranker, the_version_file_is_opened_and_mapped_once)
+{
+	char path[256], real[PATH_MAX];
+	int fds, maps;
+	snprintf(path, sizeof(path), "%s/data.mdb", vdir);
+	cr_assert_not_null(realpath(path, real));
+	rs_model *m;
+	char err[256];
+	cr_assert_eq(rs_model_open(vdir, "v-xgb", &m, err, sizeof(err)), 0, "%s", err);
+	/* this process also plays rs-candidate (attach_retrieval), another process in production:
+	 * it shares the version instead of opening the file again */
+	cr_assert_null(vm);
+	vm = rs_model_ref(m);
+	cr_assert_eq(rs_ranksrc_open(vm, &vsrc, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rank_use_version(st, m), 0);
+	open_counts(real, &fds, &maps);
+	cr_assert_eq(fds, 1, "data.mdb open %d times", fds);
+	cr_assert_eq(maps, 1, "data.mdb mapped %d times", maps);
+	rs_model_unref(m); /* the scorer's ranker keeps the version */
+	tr_twostage_row row;
+	tr_error terr;
+	rs_arena *a;
+	cr_assert_eq(tr_twostage_user(model.ts, &ds, 2, &row, &terr), 0, "%s", terr.msg);
+	cr_assert_eq(rs_arena_create(&a, 0), 0);
+	cr_assert_gt(rank(a, build_request(a, 2, &row))->n_items, 0);
+	open_counts(real, &fds, &maps);
+	cr_assert_eq(fds, 1, "after a request: data.mdb open %d times", fds);
+	cr_assert_eq(maps, 1);
+	tr_twostage_row_fini(&row);
+	rs_arena_destroy(a);
+	rs_ranksrc_destroy(vsrc);
+	rs_model_unref(vm);
+	vsrc = NULL;
+	vm = NULL;
+	/* back to the linear scorer: the version closes with its last user */
+	cr_assert_neq(rank_use_version(st, NULL), 0);
+	open_counts(real, &fds, &maps);
+	cr_assert_eq(fds, 0);
+	cr_assert_eq(maps, 0);
+}
+
+/* ---- reasons on the learned ranker's path ---- */
+
+static const Rs__EventType hist_types[4] = {
+        RS__EVENT_TYPE__EVENT_VIEW, RS__EVENT_TYPE__EVENT_ADD_TO_CART,
+        RS__EVENT_TYPE__EVENT_PURCHASE, RS__EVENT_TYPE__EVENT_RATING};
+
+/* the verb a reason must use for the strongest of these events on one item */
+static const char *
+verb_for(const Rs__RankRequest *req, int64_t id)
+{
+	int best = -1; /* view < rating < cart < purchase */
+	static const int strength[4] = {0, 2, 3, 1};
+	static const char *const verb[4] = {"viewed", "rated", "added", "bought"};
+	for (size_t i = 0; i < req->n_recent; i++)
+		for (int t = 0; t < 4; t++)
+			if (req->recent[i]->item_id == id &&
+			    req->recent[i]->type == hist_types[t] && strength[t] > best)
+				best = strength[t];
+	return best >= 0 ? verb[best] : NULL;
+}
+
+static Rs__SourceScore *
+add_live_source(rs_arena *a, Rs__Candidate *cd, const char *name, uint32_t rank, int64_t because)
+{
+	Rs__SourceScore **sp = rs_arena_alloc(a, (cd->n_sources + 1) * sizeof(*sp));
+	Rs__SourceScore *sc = rs_arena_alloc(a, sizeof(*sc));
+	memcpy(sp, cd->sources, cd->n_sources * sizeof(*sp));
+	rs__source_score__init(sc);
+	sc->source = (char *) name;
+	sc->score = 1.0f / (float) rank;
+	sc->rank = rank;
+	sc->because_item = because;
+	sp[cd->n_sources++] = sc;
+	cd->sources = sp;
+	return sc;
+}
+
+/* a source of it (rank >= 1) gives id */
+static int
+source_gives(const Rs__RankedItem *it, const char *name, int64_t id)
+{
+	for (size_t s = 0; s < it->n_sources; s++)
+		if (it->sources[s]->rank >= 1 && it->sources[s]->because_item == id &&
+		    (name == NULL || strcmp(it->sources[s]->source, name) == 0))
+			return 1;
+	return 0;
+}
+
+static int
+has_source(const Rs__RankedItem *it, const char *name)
+{
+	for (size_t s = 0; s < it->n_sources; s++)
+		if (it->sources[s]->rank >= 1 && strcmp(it->sources[s]->source, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* With the learned ranker each reason names an item of the history that one of the item's own
+ * sources gives, with the verb of the strongest event on it there; "trending now" only for an
+ * item from the popular list; "recommended for you" only when nothing specific is true. The
+ * candidates carry the live sources rs-candidate sends next to the model's (covisit and
+ * bought_together with a because_item, popular), some of them naming an item that is not in
+ * the history (which no reason may name), so the ranker's own nearest history item and the
+ * sources disagree. */
+Test(ranker, reasons_name_a_source_item_from_the_history_with_its_verb)
+{
+	int because = 0, trending = 0, generic = 0, together = 0;
+	cr_assert_eq(use(vdir, "v-xgb"), 0);
+	for (int32_t u = 0; u < ds.n_users; u += 5) {
+		tr_twostage_row row;
+		tr_error err;
+		rs_arena *a;
+		cr_assert_eq(tr_twostage_user(model.ts, &ds, u, &row, &err), 0, "%s", err.msg);
+		cr_assert_eq(rs_arena_create(&a, 0), 0);
+		Rs__RankRequest *req = build_request(a, u, &row);
+		req->explain = 0;
+		size_t nh = req->n_recent;
+		for (size_t i = 0; i < nh; i++)
+			req->recent[i]->type = hist_types[i % 4];
+		for (size_t c = 0; c < req->retrieval->n_candidates; c++) {
+			Rs__Candidate *cd = req->retrieval->candidates[c];
+			int64_t h1 = req->recent[c % nh]->item_id,
+			        h2 = req->recent[(c + 1) % nh]->item_id;
+			switch (c % 4) {
+			case 0: /* led by an item outside the history, and on the popular list */
+				add_live_source(a, cd, "covisit", (uint32_t) c + 1, 999999);
+				add_live_source(a, cd, "popular", (uint32_t) c + 1, 0);
+				break;
+			case 1:
+				add_live_source(a, cd, "covisit", (uint32_t) c + 1, h1);
+				break;
+			case 2:
+				add_live_source(a, cd, "bought_together", (uint32_t) c + 1, h2);
+				add_live_source(a, cd, "covisit", (uint32_t) c + 20, h1);
+				break;
+			default: /* only the model's sources: nothing specific to say */
+				break;
+			}
+		}
+		Rs__RankResponse *r = rank(a, req);
+		cr_assert_gt(r->n_items, 0);
+		for (size_t i = 0; i < r->n_items; i++) {
+			const Rs__RankedItem *it = r->items[i];
+			const char *why = it->reason;
+			char verb[16] = "";
+			long long id = 0;
+			int used = 0;
+			if (sscanf(why, "because you added item %lld to your cart%n", &id, &used) ==
+			            1 &&
+			    why[used] == '\0') {
+				snprintf(verb, sizeof(verb), "added");
+			} else if (sscanf(why, "because you %15s item %lld%n", verb, &id, &used) ==
+			                   2 &&
+			           why[used] == '\0') {
+			} else if (sscanf(why, "often bought together with item %lld%n", &id,
+			                  &used) == 1 &&
+			           why[used] == '\0') {
+				cr_assert(source_gives(it, "bought_together", id), "%s", why);
+				cr_assert_not_null(verb_for(req, id), "%s: not in the history",
+				                   why);
+				together++;
+				continue;
+			} else if (strcmp(why, "trending now") == 0) {
+				cr_assert(has_source(it, "popular"),
+				          "item %lld: trending now without the popular source",
+				          (long long) it->item_id);
+				trending++;
+				continue;
+			} else {
+				cr_assert_str_eq(why, "recommended for you");
+				int specific = has_source(it, "popular");
+				for (size_t h = 0; h < nh; h++)
+					specific |= source_gives(it, NULL, req->recent[h]->item_id);
+				cr_assert(!specific, "item %lld: generic although a reason is true",
+				          (long long) it->item_id);
+				generic++;
+				continue;
+			}
+			cr_assert(source_gives(it, NULL, id),
+			          "\"%s\": no source of item %lld gives %lld", why,
+			          (long long) it->item_id, id);
+			cr_assert_not_null(verb_for(req, id), "\"%s\": %lld not in the history",
+			                   why, id);
+			cr_assert_str_eq(verb, verb_for(req, id), "\"%s\"", why);
+			because++;
+		}
+		tr_twostage_row_fini(&row);
+		rs_arena_destroy(a);
+	}
+	cr_log_info("ranker reasons: because %d, bought together %d, trending %d, generic %d",
+	            because, together, trending, generic);
+	cr_assert_gt(because, 0);
+	cr_assert_gt(trending, 0);
+	cr_assert_gt(generic, 0);
 }
 
 /* a version published before the serving data existed (no rankfeat files in the model

@@ -10,6 +10,7 @@
 #include "publish.h"
 #include "runlog.h"
 #include "rs_err.h"
+#include "rs_model.h"
 #include "rs_rankfeat.h"
 
 TestSuite(publish, .fini = th_cleanup);
@@ -166,6 +167,26 @@ Test(publish, two_stage_publishes_the_ranker_serving_data)
 	cr_assert_eq(layout, RS_RANKFEAT_LAYOUT);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
+	/* the readers' view (rs_model, one environment): every db of the ranker's serving data */
+	rs_model *rm;
+	rs_model_read rd;
+	const void *data;
+	size_t len;
+	char rerr[256];
+	cr_assert_eq(rs_model_open(ver, NULL, &rm, rerr, sizeof(rerr)), 0, "%s", rerr);
+	for (int d = 0; d < RS_MODEL_NDB; d++)
+		cr_assert(rs_model_has_db(rm, (rs_model_db) d), "db %d missing", d);
+	cr_assert_eq(rs_model_read_begin(rm, &rd), 0);
+	cr_assert_eq(rs_model_get_code(rm, &rd, RS_MODEL_DB_ITEM_FEATURES, 0, &data, &len), 0);
+	cr_assert_eq(len, RS_RANKFEAT_ITEM * sizeof(float));
+	cr_assert_eq(rs_model_get(rm, &rd, RS_MODEL_DB_SOURCE_SCORES, RS_MDB_SOURCE_POP,
+	                          strlen(RS_MDB_SOURCE_POP), &data, &len),
+	             0);
+	cr_assert_eq(len, 12 * sizeof(float));
+	cr_assert_eq(rs_model_get_code(rm, &rd, RS_MODEL_DB_TRANSITIONS, 99, &data, &len),
+	             RS_ENOTFOUND);
+	rs_model_read_end(&rd);
+	rs_model_unref(rm);
 	snprintf(path, sizeof(path), "%s/manifest.json", ver);
 	json_error_t jerr;
 	json_t *root = json_load_file(path, 0, &jerr), *rk;
