@@ -134,7 +134,11 @@ fake_candidate(void *ud, rs_rpc_call *call)
 		atomic_store(&t_fake.last_cand_exclude0,
 		             f != NULL && f->n_exclude_items > 0 ? (long) f->exclude_items[0] : 0);
 	}
-	const char *version = fake_version(req->header, t_fake.last_cand_version);
+	/* the gateway's popular refresher (user 0) runs in the background: it must not overwrite
+	 * what a test's request sent */
+	char refresher_version[64];
+	const char *version = fake_version(req->header, req->user_id != 0 ? t_fake.last_cand_version
+	                                                                  : refresher_version);
 	if (strcmp(version, T_MISSING_VERSION) == 0) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "model version %s is not published",
 		            version);

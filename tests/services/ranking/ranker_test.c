@@ -186,11 +186,14 @@ item_id(int32_t code)
 static void
 attach_retrieval(rs_arena *a, Rs__RankRequest *req, const tr_twostage_row *row)
 {
+	static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER; /* load threads call this too */
 	char err[256];
+	pthread_mutex_lock(&open_mu);
 	if (vm == NULL) {
 		cr_assert_eq(rs_model_open(vdir, "v-xgb", &vm, err, sizeof(err)), 0, "%s", err);
 		cr_assert_eq(rs_ranksrc_open(vm, &vsrc, err, sizeof(err)), 0, "%s", err);
 	}
+	pthread_mutex_unlock(&open_mu);
 	req->retrieval = rr_retrieval(a, &model, &ds, row, vm, vsrc, req->recent, req->n_recent,
 	                              err, sizeof(err));
 	cr_assert_not_null(req->retrieval, "%s", err);
@@ -559,7 +562,8 @@ add_live_source(rs_arena *a, Rs__Candidate *cd, const char *name, uint32_t rank,
 {
 	Rs__SourceScore **sp = rs_arena_alloc(a, (cd->n_sources + 1) * sizeof(*sp));
 	Rs__SourceScore *sc = rs_arena_alloc(a, sizeof(*sc));
-	memcpy(sp, cd->sources, cd->n_sources * sizeof(*sp));
+	if (cd->n_sources > 0)
+		memcpy(sp, cd->sources, cd->n_sources * sizeof(*sp));
 	rs__source_score__init(sc);
 	sc->source = (char *) name;
 	sc->score = 1.0f / (float) rank;
