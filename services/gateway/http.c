@@ -34,6 +34,9 @@ struct gw_http {
  * request-completed notification. */
 typedef struct http_ctx {
 	gw_req c_req;
+	char *c_uri;   /* the request target as sent (http_uri_log), NULL when out of memory */
+	int c_started; /* the access handler has seen the headers */
+	char c_path[GW_PATH_MAX]; /* the path routed: still percent-encoded (gw_req_target) */
 	char *c_body;
 	size_t c_len, c_cap;
 	int c_too_big;
@@ -164,6 +167,20 @@ http_dispatch(gw_http *h, http_ctx *c)
 	r->r_arena = NULL;
 }
 
+/* MHD's URI log callback: the first sight of a request, with its target exactly as the client
+ * sent it (MHD decodes the URL it passes to http_access). The context made here is the
+ * request's con_cls; MHD calls http_completed for it in every case. */
+static void *
+http_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void) cls;
+	(void) conn;
+	http_ctx *c = calloc(1, sizeof(*c));
+	if (c != NULL)
+		c->c_uri = strdup(uri);
+	return c;
+}
+
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
             const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -172,12 +189,14 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
 	http_ctx *c = *con_cls;
 	(void) version;
 
-	if (c == NULL) {
+	if (c == NULL || !c->c_started) {
 		/* First call: headers only. Returning without a reply keeps keep-alive working
 		 * (MHD 0.9.75 closes the connection when the reply is queued here). */
-		if ((c = calloc(1, sizeof(*c))) == NULL)
+		if (c == NULL && (c = calloc(1, sizeof(*c))) == NULL)
 			return MHD_NO;
+		c->c_started = 1;
 		c->c_t0 = rs_mono_ms();
+		/* routed on the path as sent; until it is checked, logs show MHD's decoded URL */
 		gw_req_init(&c->c_req, h->h_srv, &http_io, conn, method, url);
 		http_request_id(conn, c->c_req.r_request_id);
 		*con_cls = c;
@@ -188,6 +207,20 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
 			               "the gateway is shutting down");
 			return http_queue(conn, c);
 		}
+		char err[160];
+		unsigned bad = c->c_uri == NULL
+		                       ? 503
+		                       : gw_req_target(c->c_uri, c->c_path, err, sizeof(err));
+		if (bad != 0) {
+			if (bad == 503)
+				gw_reply_error(&c->c_req, 503, "overloaded", "out of memory");
+			else
+				gw_reply_error(&c->c_req, bad,
+				               bad == 414 ? "uri_too_long" : "bad_request", "%s",
+				               err);
+			return http_queue(conn, c);
+		}
+		c->c_req.r_path = c->c_path;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && strtoull(cl, NULL, 10) > h->h_max_body) {
@@ -241,6 +274,11 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (c == NULL)
 		return;
 	*con_cls = NULL;
+	if (!c->c_started) { /* MHD answered the request itself (e.g. headers too large) */
+		free(c->c_uri);
+		free(c);
+		return;
+	}
 	gw_req *r = &c->c_req;
 	double ms = rs_mono_ms() - c->c_t0;
 	if (c->c_queued) {
@@ -258,6 +296,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	gw_reply_clear(r);
 	free(c->c_body);
+	free(c->c_uri);
 	free(c);
 	atomic_fetch_sub(&h->h_inflight, 1);
 }
@@ -362,7 +401,8 @@ gw_http_open(gw_http **out, gw_server *srv, const gw_config *cfg)
 	        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss, MHD_OPTION_THREAD_POOL_SIZE,
 	        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
 	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) cfg->idle_timeout_s,
-	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_URI_LOG_CALLBACK,
+	        http_uri_log, NULL, MHD_OPTION_END);
 	if (h->h_daemon == NULL) {
 		rs_log_error("http.listen_failed", "addr=%s", cfg->http_addr);
 		free(h);

@@ -22,6 +22,106 @@ gw_req_init(gw_req *r, gw_server *srv, const gw_req_io *io, void *conn, const ch
 	r->r_resp_fd = -1;
 }
 
+static int
+req_hex(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
+}
+
+/* Checks the escapes of s[0..n) (no %00, every % followed by two hex digits); decodes it into
+ * out (outn bytes, '+' as a space) when out is not NULL. Returns 0, -1 (bad escape), -2 (NUL)
+ * or -3 (does not fit). */
+static int
+req_decode(const char *s, size_t n, char *out, size_t outn)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%') {
+			if (i + 2 >= n || req_hex(s[i + 1]) < 0 || req_hex(s[i + 2]) < 0)
+				return -1;
+			c = (char) (req_hex(s[i + 1]) * 16 + req_hex(s[i + 2]));
+			if (c == '\0')
+				return -2;
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (out != NULL) {
+			if (o + 1 >= outn)
+				return -3;
+			out[o++] = c;
+		}
+	}
+	if (out != NULL)
+		out[o] = '\0';
+	return 0;
+}
+
+unsigned
+gw_req_target(const char *uri, char *path, char *err, size_t errn)
+{
+	const char *q = strchr(uri, '?');
+	size_t plen = q != NULL ? (size_t) (q - uri) : strlen(uri);
+	char keys[GW_QUERY_MAX][64];
+	int nkeys = 0, rv;
+
+	if (plen == 0 || uri[0] != '/') {
+		snprintf(err, errn, "the request path must start with \"/\"");
+		return 400;
+	}
+	if (plen >= GW_PATH_MAX) {
+		snprintf(err, errn, "the request path is %zu bytes long (at most %d)", plen,
+		         GW_PATH_MAX - 1);
+		return 414;
+	}
+	if ((rv = req_decode(uri, plen, NULL, 0)) != 0) {
+		snprintf(err, errn, "the request path has %s",
+		         rv == -2 ? "an encoded NUL (%00)" : "a malformed percent-escape");
+		return 400;
+	}
+	memcpy(path, uri, plen);
+	path[plen] = '\0';
+	for (const char *p = q != NULL ? q + 1 : NULL; p != NULL && *p != '\0';) {
+		const char *amp = strchr(p, '&'), *end = amp != NULL ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t) (end - p));
+		const char *kend = eq != NULL ? eq : end;
+		if (end > p) {
+			char key[64];
+			if ((rv = req_decode(p, (size_t) (end - p), NULL, 0)) != 0) {
+				snprintf(err, errn, "the query string has %s",
+				         rv == -2 ? "an encoded NUL (%00)"
+				                  : "a malformed percent-escape");
+				return 400;
+			}
+			if (req_decode(p, (size_t) (kend - p), key, sizeof(key)) != 0) {
+				snprintf(err, errn,
+				         "a query parameter name is longer than %zu bytes",
+				         sizeof(key) - 1);
+				return 400;
+			}
+			for (int k = 0; k < nkeys; k++)
+				if (strcmp(keys[k], key) == 0) {
+					snprintf(
+					        err, errn,
+					        "query parameter \"%.63s\" is given more than once",
+					        key);
+					return 400;
+				}
+			if (nkeys == GW_QUERY_MAX) {
+				snprintf(err, errn, "more than %d query parameters", GW_QUERY_MAX);
+				return 400;
+			}
+			memcpy(keys[nkeys++], key, sizeof(key));
+		}
+		p = amp != NULL ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
 const char *
 gw_req_query(gw_req *r, const char *key)
 {

@@ -76,6 +76,21 @@ typedef struct gw_req {
 	size_t r_hdrs_len;
 } gw_req;
 
+/* The longest request path the gateway routes (bytes, without the query string); a longer one
+ * is answered 414. */
+#define GW_PATH_MAX 2048
+/* The most query parameters one request may carry (400 beyond). */
+#define GW_QUERY_MAX 32
+
+/* gw_req_target: check the request target as the client sent it (before any
+ * percent-decoding) and copy its path, still encoded, into path (GW_PATH_MAX bytes) for routing:
+ * an encoded slash (%2F) never splits a path segment, so `/v1/users/1%2Frecommendations`
+ * matches no route. Returns 0, or the HTTP status to answer with a message in err: 400 for a
+ * NUL (%00) or a malformed escape anywhere in the target, a path that does not start with
+ * "/", a query parameter given twice or more than GW_QUERY_MAX of them; 414 for a path of
+ * GW_PATH_MAX bytes or more. */
+unsigned gw_req_target(const char *uri, char *path, char *err, size_t errn);
+
 /* gw_req_init: an empty request on conn (r_resp_fd = -1, JSON content type). */
 void gw_req_init(gw_req *r, gw_server *srv, const gw_req_io *io, void *conn, const char *method,
                  const char *path);

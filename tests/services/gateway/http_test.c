@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fakes.h"
+#include "req.h"
 
 #define RS_STR_(x) #x
 #define RS_STR(x)  RS_STR_(x)
@@ -135,6 +136,29 @@ Test(gateway, bad_requests_get_4xx_json_errors)
 	t_expect_error("GET", "/v1/nothing-here", NULL, 404, "not_found");
 	t_expect_error("GET", "/v1/users/1/recommendations/extra", NULL, 404, "not_found");
 	t_expect_error("GET", "/", NULL, 404, "not_found");
+	/* the path is routed as sent: an encoded slash is not a segment boundary, an encoded NUL
+	 * never cuts the path, and a query parameter is given once */
+	t_expect_error("GET", "/v1/users/1%2Frecommendations", NULL, 404, "not_found");
+	t_expect_error("GET", "/v1/users/1%2frecommendations", NULL, 404, "not_found");
+	t_expect_error("GET", "/v1/users/1/recommendations%00.json", NULL, 400, "bad_request");
+	t_expect_error("GET", "/v1/items/%zz", NULL, 400, "bad_request");
+	t_expect_error("GET", "/v1/users/1/recommendations?k=3&k=4", NULL, 400, "bad_request");
+	t_expect_error("GET", "/v1/users/1/recommendations?k=3&explain=1&%6b=4", NULL, 400,
+	               "bad_request");
+	t_expect_error("GET", "/v1/items?q=knife%00", NULL, 400, "bad_request");
+	{
+		char longpath[GW_PATH_MAX + 16] = "/v1/items/";
+		memset(longpath + 10, '1', GW_PATH_MAX);
+		longpath[GW_PATH_MAX + 10] = '\0';
+		t_resp r;
+		t_http("GET", longpath, NULL, NULL, &r);
+		cr_assert_eq(r.status, 414, "a path of %d bytes: %ld %.200s", GW_PATH_MAX, r.status,
+		             r.body);
+		cr_assert_str_eq(json_string_value(
+		                         json_object_get(json_object_get(r.json, "error"), "code")),
+		                 "uri_too_long");
+		t_resp_free(&r);
+	}
 	t_expect_error("POST", "/v1/events", "{\"events\": [", 400, "bad_json");
 	t_expect_error("POST", "/v1/events", "[1, 2", 400, "bad_json");
 	t_expect_error("POST", "/v1/events", "", 400, "bad_json");

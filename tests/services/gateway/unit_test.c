@@ -8,6 +8,7 @@
 #include "events.h"
 #include "jsonw.h"
 #include "render.h"
+#include "req.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -373,4 +374,42 @@ Test(jsonw, ranked_item)
 	                         gw_json_f32(0.75f), "rank", 3, "because_item", 77, "source", "als",
 	                         "score", gw_json_f32(0.125f), "rank", 9);
 	jw_same(&w, want);
+}
+
+/* the request target as sent: the routed path stays encoded; what is refused and why */
+Test(req, target_checks_and_keeps_the_encoded_path)
+{
+	char path[GW_PATH_MAX], err[160];
+	cr_assert_eq(gw_req_target("/v1/users/1%2Frecommendations?k=3", path, err, sizeof(err)), 0);
+	cr_assert_str_eq(path, "/v1/users/1%2Frecommendations");
+	cr_assert_eq(gw_req_target("/v1/items?category=Home%2FKitchen&q=chef+knife", path, err,
+	                           sizeof(err)),
+	             0);
+	cr_assert_str_eq(path, "/v1/items");
+	cr_assert_eq(gw_req_target("/a?x&y=&z=1", path, err, sizeof(err)), 0);
+	cr_assert_eq(gw_req_target("/a?&&", path, err, sizeof(err)), 0);
+	cr_assert_eq(gw_req_target("/a%00b", path, err, sizeof(err)), 400);
+	cr_assert(strstr(err, "NUL") != NULL, "%s", err);
+	cr_assert_eq(gw_req_target("/a%4", path, err, sizeof(err)), 400);
+	cr_assert(strstr(err, "malformed") != NULL, "%s", err);
+	cr_assert_eq(gw_req_target("/a%g0", path, err, sizeof(err)), 400);
+	cr_assert_eq(gw_req_target("*", path, err, sizeof(err)), 400);
+	cr_assert_eq(gw_req_target("/a?v=%00", path, err, sizeof(err)), 400);
+	cr_assert_eq(gw_req_target("/a?k=1&k=2", path, err, sizeof(err)), 400);
+	cr_assert_str_eq(err, "query parameter \"k\" is given more than once");
+	/* the same name however it is written */
+	cr_assert_eq(gw_req_target("/a?user+id=1&user%20id=2", path, err, sizeof(err)), 400);
+	char q[8 + 8 * (GW_QUERY_MAX + 1)] = "/a?";
+	for (int i = 0; i <= GW_QUERY_MAX; i++)
+		snprintf(q + strlen(q), sizeof(q) - strlen(q), "p%d=1&", i);
+	cr_assert_eq(gw_req_target(q, path, err, sizeof(err)), 400);
+	q[strlen(q) - 6] = '\0'; /* GW_QUERY_MAX parameters: fine */
+	cr_assert_eq(gw_req_target(q, path, err, sizeof(err)), 0, "%s", err);
+	char longp[GW_PATH_MAX + 2];
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	cr_assert_eq(gw_req_target(longp, path, err, sizeof(err)), 414);
+	longp[GW_PATH_MAX - 1] = '\0'; /* GW_PATH_MAX - 1 bytes: fine */
+	cr_assert_eq(gw_req_target(longp, path, err, sizeof(err)), 0);
 }
