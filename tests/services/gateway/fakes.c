@@ -215,7 +215,8 @@ t_perform(CURL *h, const char *method, const char *path, const char *body, const
 	memset(out, 0, sizeof(*out));
 	size_t bl = strlen(base_url), pl = strlen(path);
 	if (bl + pl >= sizeof(url))
-		return CURLE_URL_MALFORMAT; /* never cut a test's path (any thread: no assert here) */
+		return CURLE_URL_MALFORMAT; /* never cut a test's path (any thread: no assert here)
+		                             */
 	memcpy(url, base_url, bl);
 	memcpy(url + bl, path, pl + 1);
 	curl_easy_reset(h);
