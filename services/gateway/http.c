@@ -136,6 +136,15 @@ http_queue(struct MHD_Connection *conn, http_ctx *c)
 	}
 	if (r->r_allow[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->r_allow);
+	if (strncmp(r->r_ctype, "application/json", 16) == 0) {
+		/* a JSON answer is data, never a page: nothing in it may load, run or be framed
+		 * (the UI's own pages get their policy from static.c) */
+		MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+		MHD_add_response_header(resp, "Content-Security-Policy",
+		                        "default-src 'none'; frame-ancestors 'none'");
+		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	}
 	if (r->r_status == 401) /* RFC 7235: a 401 names the scheme the client must use */
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		                        r->r_challenge != NULL ? r->r_challenge

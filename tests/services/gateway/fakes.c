@@ -198,6 +198,9 @@ t_header(char *line, size_t size, size_t nmemb, void *ud)
 	              sizeof(r->www_authenticate));
 	t_copy_header(line, n, "Set-Cookie", r->set_cookie, sizeof(r->set_cookie));
 	t_copy_header(line, n, "Retry-After", r->retry_after, sizeof(r->retry_after));
+	t_copy_header(line, n, "X-Content-Type-Options", r->nosniff, sizeof(r->nosniff));
+	t_copy_header(line, n, "Content-Security-Policy", r->csp, sizeof(r->csp));
+	t_copy_header(line, n, "X-Frame-Options", r->frame_options, sizeof(r->frame_options));
 	return n;
 }
 
@@ -296,6 +299,11 @@ t_expect_error(const char *method, const char *path, const char *body, long stat
 	cr_assert_eq(r.status, status, "%s %s: got %ld %s", method, path, r.status, r.body);
 	cr_assert(strstr(r.ctype, "application/json") != NULL, "%s %s: content type %s", method,
 	          path, r.ctype);
+	/* an error is JSON data like every other answer: never sniffed, run or framed */
+	cr_assert_str_eq(r.nosniff, "nosniff", "%s %s", method, path);
+	cr_assert_str_eq(r.csp, "default-src 'none'; frame-ancestors 'none'", "%s %s", method,
+	                 path);
+	cr_assert_str_eq(r.frame_options, "DENY", "%s %s", method, path);
 	cr_assert_not_null(r.json, "%s %s: not JSON: %s", method, path, r.body);
 	json_t *e = json_object_get(r.json, "error");
 	cr_assert(json_is_object(e), "%s %s: no error object: %s", method, path, r.body);

@@ -56,6 +56,8 @@ typedef struct t_resp {
 	char www_authenticate[160];
 	char set_cookie[256];
 	char retry_after[16];
+	char nosniff[32], csp[96],
+	        frame_options[16]; /* X-Content-Type-Options, CSP, X-Frame-Options */
 	double ms;
 	long connects; /* new connections opened by this transfer */
 	json_t *json;  /* parsed body or NULL */

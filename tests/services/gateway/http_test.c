@@ -41,6 +41,9 @@ Test(gateway, recommendation_renders_the_rankers_items_in_order)
 	t_start(T_ALL);
 	t_http("GET", "/v1/users/42/recommendations?k=5", NULL, "X-Request-Id: test-req-1", &r);
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(r.nosniff, "nosniff");
+	cr_assert_str_eq(r.csp, "default-src 'none'; frame-ancestors 'none'");
+	cr_assert_str_eq(r.frame_options, "DENY");
 	cr_assert_not_null(r.json);
 	json_t *b = r.json;
 	cr_assert_eq(json_integer_value(json_object_get(b, "user_id")), 42);
