@@ -783,7 +783,7 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 		double total = 0, cum = 0;
 		for (size_t k = 0; k < m; k++)
 			total += x[k];
-		size_t top = (size_t) ceil(0.01 * (double) m), for50 = 0, for80 = 0;
+		size_t top = (m + 99) / 100, for50 = 0, for80 = 0; /* ceil(1% of m) */
 		json_t *curve = json_array();
 		json_array_append_new(curve, json_pack("[f,f]", 0.0, 0.0));
 		size_t pct = 1;
@@ -795,8 +795,7 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 				for50 = k + 1;
 			if (for80 == 0 && cum >= 0.8 * total)
 				for80 = k + 1;
-			while (pct <= 100 &&
-			       (double) (k + 1) >= ceil((double) pct / 100.0 * (double) m)) {
+			while (pct <= 100 && (k + 1) * 100 >= pct * m) { /* >= ceil(pct% of m) */
 				json_array_append_new(curve,
 				                      json_pack("[f,f]", (double) pct / 100.0,
 				                                total > 0 ? cum / total : 0.0));
