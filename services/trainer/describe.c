@@ -515,7 +515,8 @@ progress_add(progress *p, int64_t n)
 {
 	p->done += n;
 	if (p->on && (p->done >= p->next || p->done >= p->total)) {
-		tr_progress("describe: figures (3 passes over the events)", (size_t) p->done, (size_t) p->total, p->t0);
+		tr_progress("describe: figures (3 passes over the events)", (size_t) p->done,
+		            (size_t) p->total, p->t0);
 		p->next = p->done + (p->total / 50 > 0 ? p->total / 50 : 1);
 	}
 }
