@@ -2,6 +2,7 @@
 #include "account.h"
 #include "admin.h"
 #include "catalog.h"
+#include "datareport.h"
 #include "events.h"
 #include "health.h"
 #include "history.h"
@@ -37,6 +38,8 @@ const gw_route gw_routes[] = {
         {"GET", "/v1/admin/models", "admin_models", GW_ACCESS_ADMIN, gw_handle_admin_models},
         {"POST", "/v1/admin/models/{version}/activate", "admin_activate", GW_ACCESS_ADMIN,
          gw_handle_admin_activate},
+        {"GET", "/v1/admin/data/report", "admin_data_report", GW_ACCESS_ADMIN,
+         gw_handle_admin_data_report},
         {NULL, NULL, NULL, GW_ACCESS_PUBLIC, NULL},
 };
 

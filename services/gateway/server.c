@@ -1,5 +1,6 @@
 #include "account.h"
 #include "auth.h"
+#include "datareport.h"
 #include "db.h"
 #include "gateway.h"
 #include "http.h"
@@ -53,6 +54,8 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 	if ((rv = gw_impressions_open(&srv->s_impressions, cfg->pg_dsn, cfg->impressions_queue)) !=
 	    0)
 		goto fail;
+	if ((rv = gw_datareport_open(&srv->s_datareport, GW_DATAREPORT_TTL_S)) != 0)
+		goto fail;
 	if (cfg->ui_dir != NULL && cfg->ui_dir[0] != '\0' &&
 	    (rv = gw_static_open(&srv->s_static, cfg->ui_dir)) != 0)
 		goto fail;
@@ -81,6 +84,7 @@ gw_server_close(gw_server *srv)
 	gw_popular_destroy(srv->s_popular);
 	gw_account_close(srv->s_account);
 	gw_auth_close(srv->s_auth); /* stops the refresher, which uses the pool */
+	gw_datareport_close(srv->s_datareport);
 	gw_db_close(srv->s_db);
 	gw_static_close(srv->s_static);
 	for (int i = 0; i < GW_NDOWN; i++)

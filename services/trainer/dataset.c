@@ -18,8 +18,9 @@ typedef struct load_ctx {
 	double *ts;
 	int64_t n, cap;
 	int has_ts;
-	int events; /* the CSV has a type and/or value column */
-	tr_event_log log;
+	int events;       /* the CSV has a type and/or value column */
+	int default_type; /* events without a type column */
+	tr_event_log *logp;
 } load_ctx;
 
 static int
@@ -29,10 +30,10 @@ dataset_row(void *vctx, char **vals, long line, tr_error *err)
 	double t;
 
 	if (c->events) { /* vals[3] type, vals[4] value (either may be missing) */
-		int type = TR_EV_RATING;
+		int type = c->default_type;
 		double v = NAN;
 		if (vals[2] == NULL)
-			t = (double) c->log.n;
+			t = (double) c->logp->n;
 		else if (tr_parse_double(vals[2], &t) != 0)
 			return tr_error_set(err, RS_EINVAL,
 			                    "%s:%ld: timestamp '%s' is not a number", c->path, line,
@@ -45,7 +46,7 @@ dataset_row(void *vctx, char **vals, long line, tr_error *err)
 		if (vals[4] != NULL && vals[4][0] != '\0' && tr_parse_double(vals[4], &v) != 0)
 			return tr_error_set(err, RS_EINVAL, "%s:%ld: value '%s' is not a number",
 			                    c->path, line, vals[4]);
-		tr_event_log_push(&c->log, vals[0], strlen(vals[0]), vals[1], strlen(vals[1]), type,
+		tr_event_log_push(c->logp, vals[0], strlen(vals[0]), vals[1], strlen(vals[1]), type,
 		                  v, t);
 		return 0;
 	}
@@ -101,26 +102,44 @@ dataset_load_events(const char *path, const tr_weights *w, tr_dataset *ds, tr_er
 	static const char *const cols[] = {"user", "item", "timestamp", "type", "value"};
 	load_ctx c;
 	tr_weights def;
+	tr_event_log log;
 	int rv;
 
 	memset(&c, 0, sizeof(c));
 	c.path = path;
 	c.events = 1;
-	tr_event_log_init(&c.log);
+	c.default_type = TR_EV_RATING;
+	c.logp = &log;
+	tr_event_log_init(&log);
 	if (w == NULL) {
 		tr_weights_defaults(&def);
 		w = &def;
 	}
 	rv = tr_csv_each(path, cols, 5, 2, dataset_row, &c, err);
-	if (rv == 0 && c.log.n == 0)
+	if (rv == 0 && log.n == 0)
 		rv = tr_error_set(err, RS_EINVAL, "%s: no interactions (empty training set)", path);
-	if (rv == 0 && (rv = tr_events_build(&c.log, w, ds, err)) != 0) {
+	if (rv == 0 && (rv = tr_events_build(&log, w, ds, err)) != 0) {
 		char why[sizeof(err->msg)];
 		snprintf(why, sizeof(why), "%s", err->msg);
 		rv = tr_error_set(err, rv, "%s: %.700s", path, why);
 	}
-	tr_event_log_fini(&c.log);
+	tr_event_log_fini(&log);
 	return rv;
+}
+
+int
+tr_event_log_read_csv(const char *path, tr_event_log *log, int *has_ts, tr_error *err)
+{
+	static const char *const cols[] = {"user", "item", "timestamp", "type", "value"};
+	load_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.path = path;
+	c.events = 1;
+	c.default_type = csv_has_column(path, "value") ? TR_EV_RATING : 0;
+	c.logp = log;
+	*has_ts = csv_has_column(path, "timestamp");
+	return tr_csv_each(path, cols, 5, 2, dataset_row, &c, err);
 }
 
 int

@@ -96,4 +96,11 @@ float *tr_dataset_item_pop(const tr_dataset *ds);
 
 void tr_dataset_fini(tr_dataset *ds);
 
+/* tr_event_log_read_csv: the rows of a CSV that `fit --train` reads (user,item[,timestamp][,type]
+ * [,value]) appended to log as events, with the same parsing and file:line errors. Rows without
+ * a type are ratings when the file has a value column, else type 0 (an untyped interaction).
+ * *has_ts: the file has a timestamp column (else ts is the row number). */
+struct tr_event_log;
+int tr_event_log_read_csv(const char *path, struct tr_event_log *log, int *has_ts, tr_error *err);
+
 #endif

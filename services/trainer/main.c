@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "dataio.h"
+#include "describe.h"
 #include "rs_log.h"
 
 static const struct {
@@ -22,6 +23,8 @@ static const struct {
          "event store -> tune/fit/evaluate all -> publish + activate the best"},
         {"generate", trn_cmd_generate, "synthetic marketplace -> PostgreSQL and/or CSV"},
         {"import", trn_cmd_import, "public dataset formats -> PostgreSQL"},
+        {"describe", tr_cmd_describe,
+         "data report of an event log or the event store (text, JSON, HTML)"},
         {"synth", tr_cmd_synth, "synthetic Zipf interaction matrix as train.csv (speed tests)"},
 };
 

@@ -498,6 +498,40 @@ async function adminFlow() {
     await page.waitForSelector('text=not available yet');
     await audit(page, 'admin-experiments');
   });
+  await step('data page shows the report of the event store', ['admin logs in -> versions with charts'], async () => {
+    // independent figures straight from PostgreSQL, before and after (no events arrive meanwhile)
+    const sql = `select count(*) || '|' || count(distinct user_id) || '|' || count(*) filter (where type = 4) || '|' ||
+      (select count(*) filter (where v and c) || '/' || count(*) filter (where v) from
+        (select bool_or(type = 1) v, bool_or(type = 3) c from events group by user_id, item_id) z) from events`;
+    const before = psql(sql);
+    await page.click('a[href="/admin/data"]');
+    await page.waitForSelector('[data-testid=data-report]', { timeout: 30000 });
+    const fig = async (k) => page.getAttribute(`[data-key="${k}"]`, 'data-value');
+    const rep = (await api('/v1/admin/data/report')).report; // the cached report the page shows
+    eq(psql(sql), before, 'events changed while the report was computed');
+    const [events, users, purchases, funnel] = before.split('|');
+    const [vc, v] = funnel.split('/').map(Number);
+    eq([Number(await fig('events')), Number(await fig('users')), Number(await fig('type:purchase'))],
+      [Number(events), Number(users), Number(purchases)], 'events, users, purchases (UI vs PostgreSQL)');
+    eq([rep.counts.events, rep.counts.users], [Number(events), Number(users)], 'report vs PostgreSQL');
+    assert(Math.abs(Number(await fig('view_to_cart')) - vc / v) < 1e-9, `view->cart ${await fig('view_to_cart')} != ${vc}/${v}`);
+    eq(Number(await fig('items')), rep.counts.items, 'items');
+    eq(Number(await fig('top1pct_share')), rep.item_popularity.top1pct_share, 'top 1% share');
+    eq(Number(await fig('cold_user_share')), rep.cold.cold_user_share, 'cold users');
+    eq(Number(await fig('duplicates')), rep.quality.duplicates, 'duplicates');
+    const medianUsers = await page.getAttribute('[data-testid=dist-users] [data-key=median]', 'data-value');
+    eq(Number(medianUsers), rep.user_activity.median, 'median events per user');
+    const cats = await page.$$eval('[data-testid=funnel-categories] tbody tr', (l) => l.map((x) => x.dataset.category));
+    eq(cats, rep.funnel.by_category.map((c) => c.category), 'funnel categories');
+    assert(cats.length > 1, `the generated shop has categories: ${cats.length}`);
+    const prices = await page.$$eval('[data-testid=prices] tbody tr', (l) => l.map((x) => x.dataset.category));
+    eq(prices, rep.prices.by_category.map((c) => c.category), 'price rows');
+    for (const c of ['chart-series', 'chart-users', 'chart-items', 'chart-tail', 'chart-funnel', 'chart-sessions']) {
+      await page.waitForSelector(`[data-testid=${c}] canvas`);
+      assert(await page.$eval(`[data-testid=${c}] canvas`, (x) => x.width > 0 && x.height > 0), `${c} not drawn`);
+    }
+    await audit(page, 'admin-data');
+  });
 }
 
 // ---------------------------------------------------------------- failure paths

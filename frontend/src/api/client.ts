@@ -1,7 +1,7 @@
 // One function per gateway route the UI uses.
 import { qs, request, requestAnyStatus, requestText } from './http';
 import type {
-  CatalogItem, CatalogPage, Categories, History, Impressions, Me, ModelActivated, ModelVersions,
+  CatalogItem, CatalogPage, Categories, DataReportResponse, History, Impressions, Me, ModelActivated, ModelVersions,
   Popular, Readiness, Recommendations, SimilarItems, EventIn, EventsAccepted,
 } from './types';
 
@@ -50,6 +50,7 @@ export const postImpressions = (body: Impressions) => request<{ accepted: number
 export const readyz = (signal?: AbortSignal) => requestAnyStatus<Readiness>('/readyz', { signal, timeoutMs: 4000 });
 export const metricsText = (signal?: AbortSignal) => requestText('/metrics', { signal, timeoutMs: 4000 });
 
+export const dataReport = (signal?: AbortSignal) => request<DataReportResponse>('/v1/admin/data/report', { signal });
 export const models = (signal?: AbortSignal) => request<ModelVersions>('/v1/admin/models', { signal });
 export const activate = (version: string) =>
   request<ModelActivated>(`/v1/admin/models/${encodeURIComponent(version)}/activate`, { method: 'POST', body: {} });

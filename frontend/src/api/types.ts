@@ -14,6 +14,9 @@ export type Popular = Schemas['Popular'];
 export type Readiness = Schemas['Readiness'];
 export type DownstreamState = Schemas['DownstreamState'];
 export type ModelActivated = Schemas['ModelActivated'];
+export type DataReportResponse = Schemas['DataReportResponse'];
+export type DataReport = Schemas['DataReport'];
+export type Distribution = Schemas['Distribution'];
 export type EventIn = Schemas['Event'] & { position?: number };
 export type EventsAccepted = Schemas['EventsAccepted'];
 

@@ -25,7 +25,7 @@ export const ADMIN_NAV = [
   { href: '/admin/models', label: 'Models' },
   { href: '/admin/health', label: 'Health' },
   { href: '/admin/experiments', label: 'Experiments', soon: true },
-  { href: '/admin/data', label: 'Data', soon: true },
+  { href: '/admin/data', label: 'Data' },
 ];
 
 export function Header() {

@@ -89,6 +89,15 @@ int dio_sink_open(dio_sink **out, const char *dsn, const char *outdir, int trunc
 int dio_sink_item(dio_sink *s, const dio_item *it);
 int dio_sink_user(dio_sink *s, const dio_user *u);
 int dio_sink_event(dio_sink *s, const dio_event *e);
+/* dio_sink_open_fn: a sink that hands every catalog row and event to callbacks instead of a
+ * database or files (users are counted only), e.g. for `rs-train describe`. A callback's non-zero
+ * return stops the load and is returned by the dio_sink_* call. */
+typedef struct dio_sink_fns {
+	int (*item)(void *ctx, const dio_item *it);
+	int (*event)(void *ctx, const dio_event *e);
+	void *ctx;
+} dio_sink_fns;
+int dio_sink_open_fn(dio_sink **out, const dio_sink_fns *fns);
 /* dio_sink_close: flush everything, fill *st (may be NULL), free. Returns the first error. */
 int dio_sink_close(dio_sink *s, dio_stats *st, char *err, size_t errn);
 

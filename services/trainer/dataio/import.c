@@ -593,8 +593,12 @@ imp_usage(FILE *f)
 	        "  --help\n");
 }
 
-int
-trn_cmd_import(int argc, char **argv)
+/* imp_parse: the import flags into *o. -1 = go on; otherwise the exit code (0 after --help, 2 on a
+ * usage error, with the reason in why[] when verbose is 0, else printed with the usage). need_dest:
+ * --dsn or --out is required. */
+static int
+imp_parse(int argc, char **argv, imp_opts *o, int need_dest, int verbose, char *why_out,
+          size_t whyn)
 {
 	static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
 	                                         {"input", required_argument, NULL, 'i'},
@@ -611,104 +615,174 @@ trn_cmd_import(int argc, char **argv)
 	                                         {"truncate", no_argument, NULL, 'T'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
-	imp_opts o = {
-	        .delim = ',', .header = 1, .ts_unit = "s", .ids = "keep", .start_s = 1577836800};
 	const char *type = NULL;
-	imp_ctx c;
-	int ch, rv;
+	int ch;
 
-	memset(&c, 0, sizeof(c));
+	*o = (imp_opts){
+	        .delim = ',', .header = 1, .ts_unit = "s", .ids = "keep", .start_s = 1577836800};
 	optind = 1;
+	opterr = verbose;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			o.format = optarg;
+			o->format = optarg;
 			break;
 		case 'i':
-			o.input = optarg;
+			o->input = optarg;
 			break;
 		case 'c':
-			o.catalog = optarg;
+			o->catalog = optarg;
 			break;
 		case 'd':
-			o.dsn = optarg;
+			o->dsn = optarg;
 			break;
 		case 'o':
-			o.out = optarg;
+			o->out = optarg;
 			break;
 		case 'm':
-			o.map = optarg;
+			o->map = optarg;
 			break;
 		case 'D':
-			o.delim = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0
-			                  ? '\t'
-			                  : optarg[0];
+			o->delim = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0
+			                   ? '\t'
+			                   : optarg[0];
 			break;
 		case 'H':
-			o.header = 0;
+			o->header = 0;
 			break;
 		case 'u':
-			o.ts_unit = optarg;
+			o->ts_unit = optarg;
 			break;
 		case 'I':
-			o.ids = optarg;
+			o->ids = optarg;
 			break;
 		case 't':
 			type = optarg;
 			break;
 		case 's':
-			o.start_s = strtoll(optarg, NULL, 10);
+			o->start_s = strtoll(optarg, NULL, 10);
 			break;
 		case 'T':
-			o.truncate = 1;
+			o->truncate = 1;
 			break;
 		case 'h':
-			imp_usage(stdout);
-			return 0;
+			if (verbose) {
+				imp_usage(stdout);
+				return 0;
+			}
+			snprintf(why_out, whyn, "--help is not an import option here");
+			return 2;
 		default:
-			imp_usage(stderr);
+			if (verbose)
+				imp_usage(stderr);
+			else
+				snprintf(why_out, whyn, "unknown import option %s",
+				         argv[optind - 1]);
+			opterr = 1;
 			return 2;
 		}
 	}
+	opterr = 1;
 	const char *why = NULL;
-	if (o.format == NULL || o.input == NULL)
+	if (o->format == NULL || o->input == NULL)
 		why = "give --format and --input";
-	else if (o.dsn == NULL && o.out == NULL)
+	else if (need_dest && o->dsn == NULL && o->out == NULL)
 		why = "give --dsn and/or --out";
-	else if (strcmp(o.ids, "keep") != 0 && strcmp(o.ids, "map") != 0)
+	else if (strcmp(o->ids, "keep") != 0 && strcmp(o->ids, "map") != 0)
 		why = "--ids is keep or map";
-	else if (strcmp(o.ts_unit, "s") != 0 && strcmp(o.ts_unit, "ms") != 0 &&
-	         strcmp(o.ts_unit, "iso") != 0)
+	else if (strcmp(o->ts_unit, "s") != 0 && strcmp(o->ts_unit, "ms") != 0 &&
+	         strcmp(o->ts_unit, "iso") != 0)
 		why = "--ts-unit is s, ms or iso";
-	o.default_type = type != NULL ? imp_type_parse(type)
-	                              : (o.format && strcmp(o.format, "sequence") == 0 ? 4 : 1);
-	if (why == NULL && o.default_type == 0)
+	o->default_type = type != NULL ? imp_type_parse(type)
+	                               : (o->format && strcmp(o->format, "sequence") == 0 ? 4 : 1);
+	if (why == NULL && o->default_type == 0)
 		why = "unknown --type";
 	if (why != NULL || optind < argc) {
-		fprintf(stderr, "rs-train import: %s\n", why ? why : "unexpected argument");
-		imp_usage(stderr);
+		why = why ? why : "unexpected argument";
+		if (verbose) {
+			fprintf(stderr, "rs-train import: %s\n", why);
+			imp_usage(stderr);
+		} else {
+			snprintf(why_out, whyn, "%s", why);
+		}
 		return 2;
 	}
+	return -1;
+}
+
+/* imp_run: the chosen format into c->sink. 0 or RS_E* (c->err set). */
+static int
+imp_run(imp_ctx *c)
+{
+	const imp_opts *o = c->o;
+	int rv = 0;
+	if (strcmp(o->format, "movielens-100k") == 0 || strcmp(o->format, "movielens") == 0) {
+		int v100k = o->format[9] == '-';
+		if (o->catalog != NULL)
+			rv = imp_ml_catalog(c, o->catalog, v100k);
+		if (rv == 0)
+			rv = imp_ml_ratings(c, o->input, v100k);
+	} else if (strcmp(o->format, "retailrocket") == 0) {
+		rv = imp_retailrocket(c, o->input);
+	} else if (strcmp(o->format, "sequence") == 0) {
+		rv = imp_sequences(c, o->input);
+	} else if (strcmp(o->format, "csv") == 0) {
+		rv = imp_generic(c, o->input);
+	} else {
+		snprintf(c->err, sizeof(c->err), "unknown --format %s", o->format);
+		rv = RS_EINVAL;
+	}
+	return rv;
+}
+
+int
+trn_import_each(int argc, char **argv, const dio_sink_fns *fns, char *err, size_t errn)
+{
+	imp_opts o;
+	imp_ctx c;
+	char why[200] = "";
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	if (imp_parse(argc, argv, &o, 0, 0, why, sizeof(why)) != -1) {
+		snprintf(err, errn, "%s", why);
+		return RS_EINVAL;
+	}
+	c.o = &o;
+	c.map_ids = strcmp(o.ids, "map") == 0;
+	if ((rv = dio_sink_open_fn(&c.sink, fns)) != 0) {
+		snprintf(err, errn, "out of memory");
+		return rv;
+	}
+	rv = imp_run(&c);
+	char err2[400] = "";
+	int rv2 = dio_sink_close(c.sink, NULL, err2, sizeof(err2));
+	if (rv == 0 && rv2 != 0) {
+		rv = rv2;
+		snprintf(c.err, sizeof(c.err), "%s", err2);
+	}
+	if (rv != 0)
+		snprintf(err, errn, "%s", c.err[0] ? c.err : rs_strerror(rv));
+	imp_idmap_free(&c.users);
+	imp_idmap_free(&c.items);
+	return rv;
+}
+
+int
+trn_cmd_import(int argc, char **argv)
+{
+	imp_opts o;
+	imp_ctx c;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	if ((rv = imp_parse(argc, argv, &o, 1, 1, NULL, 0)) != -1)
+		return rv;
 	c.o = &o;
 	c.map_ids = strcmp(o.ids, "map") == 0;
 	if ((rv = dio_sink_open(&c.sink, o.dsn, o.out, o.truncate, c.err, sizeof(c.err))) != 0)
 		goto fail;
-	if (strcmp(o.format, "movielens-100k") == 0 || strcmp(o.format, "movielens") == 0) {
-		int v100k = o.format[9] == '-';
-		if (o.catalog != NULL)
-			rv = imp_ml_catalog(&c, o.catalog, v100k);
-		if (rv == 0)
-			rv = imp_ml_ratings(&c, o.input, v100k);
-	} else if (strcmp(o.format, "retailrocket") == 0) {
-		rv = imp_retailrocket(&c, o.input);
-	} else if (strcmp(o.format, "sequence") == 0) {
-		rv = imp_sequences(&c, o.input);
-	} else if (strcmp(o.format, "csv") == 0) {
-		rv = imp_generic(&c, o.input);
-	} else {
-		snprintf(c.err, sizeof(c.err), "unknown --format %s", o.format);
-		rv = RS_EINVAL;
-	}
+	rv = imp_run(&c);
 	dio_stats st;
 	char err2[400] = "";
 	int rv2 = dio_sink_close(c.sink, &st, err2, sizeof(err2));

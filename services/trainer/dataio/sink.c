@@ -37,7 +37,8 @@ struct dio_sink {
 	dio_stats st;
 	char err[300];
 	int failed;
-	int slow; /* an id was already stored: use the on-conflict path from now on */
+	int slow;         /* an id was already stored: use the on-conflict path from now on */
+	dio_sink_fns fns; /* callbacks (dio_sink_open_fn), else zero */
 };
 
 static int sink_fail(dio_sink *s, int rv, const char *fmt, ...)
@@ -464,11 +465,24 @@ fail:
 }
 
 int
+dio_sink_open_fn(dio_sink **out, const dio_sink_fns *fns)
+{
+	dio_sink *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return RS_ENOMEM;
+	s->fns = *fns;
+	*out = s;
+	return 0;
+}
+
+int
 dio_sink_item(dio_sink *s, const dio_item *it)
 {
 	int rv = 0;
 	char price[32] = "";
 	s->st.items++;
+	if (s->fns.item != NULL && (rv = s->fns.item(s->fns.ctx, it)) != 0)
+		return sink_fail(s, rv, "%s", rs_strerror(rv));
 	if (it->price >= 0)
 		snprintf(price, sizeof(price), "%.2f", it->price);
 	if (s->f_items != NULL) {
@@ -526,6 +540,10 @@ dio_sink_event(dio_sink *s, const dio_event *e)
 {
 	char value[40] = "", price[32] = "";
 	s->st.events++;
+	if (s->fns.event != NULL) {
+		int rv = s->fns.event(s->fns.ctx, e);
+		return rv != 0 ? sink_fail(s, rv, "%s", rs_strerror(rv)) : 0;
+	}
 	if (e->has_value)
 		snprintf(value, sizeof(value), "%.17g", e->value);
 	if (e->price > 0)
