@@ -35,7 +35,7 @@ req_hex(char c)
  * out (outn bytes, '+' as a space) when out is not NULL. Returns 0, -1 (bad escape), -2 (NUL)
  * or -3 (does not fit). */
 static int
-req_decode(const char *s, size_t n, char *out, size_t outn)
+req_decode_as(const char *s, size_t n, int plus_is_space, char *out, size_t outn)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -47,7 +47,7 @@ req_decode(const char *s, size_t n, char *out, size_t outn)
 			if (c == '\0')
 				return -2;
 			i += 2;
-		} else if (c == '+') {
+		} else if (c == '+' && plus_is_space) {
 			c = ' ';
 		}
 		if (out != NULL) {
@@ -59,6 +59,19 @@ req_decode(const char *s, size_t n, char *out, size_t outn)
 	if (out != NULL)
 		out[o] = '\0';
 	return 0;
+}
+
+/* a query string's part: '+' is a space there (form encoding) */
+static int
+req_decode(const char *s, size_t n, char *out, size_t outn)
+{
+	return req_decode_as(s, n, 1, out, outn);
+}
+
+int
+gw_req_segment(const char *s, size_t n, char *out)
+{
+	return req_decode_as(s, n, 0, out, n + 1) == 0 ? 0 : -1;
 }
 
 unsigned

@@ -91,6 +91,11 @@ typedef struct gw_req {
  * GW_PATH_MAX bytes or more. */
 unsigned gw_req_target(const char *uri, char *path, char *err, size_t errn);
 
+/* gw_req_segment: the path segment s[0..n) percent-decoded into out (n + 1 bytes; '+' stays
+ * '+'). Returns 0, or -1 for a malformed escape or an encoded NUL (which gw_req_target has
+ * already refused in a routed path). */
+int gw_req_segment(const char *s, size_t n, char *out);
+
 /* gw_req_init: an empty request on conn (r_resp_fd = -1, JSON content type). */
 void gw_req_init(gw_req *r, gw_server *srv, const gw_req_io *io, void *conn, const char *method,
                  const char *path);

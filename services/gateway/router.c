@@ -83,8 +83,10 @@ route_match(const char *pattern, const char *path, gw_req *req, int capture)
 				char *v = rs_arena_alloc(req->r_arena, n + 1);
 				if (v == NULL)
 					return 0;
-				memcpy(v, s, n);
-				v[n] = '\0';
+				/* matched encoded (an encoded '/' is no boundary), captured decoded
+				 */
+				if (gw_req_segment(s, n, v) != 0)
+					return 0;
 				req->r_params[np] = v;
 			}
 			np++;

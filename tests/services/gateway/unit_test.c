@@ -413,3 +413,14 @@ Test(req, target_checks_and_keeps_the_encoded_path)
 	longp[GW_PATH_MAX - 1] = '\0'; /* GW_PATH_MAX - 1 bytes: fine */
 	cr_assert_eq(gw_req_target(longp, path, err, sizeof(err)), 0);
 }
+
+Test(req, a_path_segment_is_captured_decoded)
+{
+	char out[32];
+	cr_assert_eq(gw_req_segment("v1%2Fb+c%41", 11, out), 0);
+	cr_assert_str_eq(out, "v1/b+cA");
+	cr_assert_eq(gw_req_segment("abc", 2, out), 0);
+	cr_assert_str_eq(out, "ab");
+	cr_assert_eq(gw_req_segment("a%0", 3, out), -1);
+	cr_assert_eq(gw_req_segment("a%00", 4, out), -1);
+}
