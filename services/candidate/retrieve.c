@@ -77,38 +77,71 @@ filter_active(const cand_filter *f)
 
 /* ---- an accumulator: item -> (score, because, strongest contribution), bounded ---- */
 
+/* Entries an accumulator starts with: it doubles up to its bound, so a source that reaches
+ * few items never clears a table sized for the most it could reach. */
+#define ACC_START 256
+
 typedef struct acc {
 	uint32_t *item;
 	float *score;
 	int64_t *because;
 	float *best; /* the largest single contribution, which names `because` */
-	size_t n, cap;
+	size_t n, cap, bound;
 	int32_t *index; /* open addressing over item, -1 = free */
 	size_t icap;
+	int oom; /* a growth failed: the entries past cap were lost */
 } acc;
 
+/* Sizes a's block for cap entries (at least n), moving the n entries kept. 0 or RS_ENOMEM. */
 static int
-acc_init(acc *a, size_t cap)
+acc_alloc(acc *a, size_t cap)
 {
-	memset(a, 0, sizeof(*a));
-	a->cap = cap ? cap : 1;
-	a->icap = 16;
-	while (a->icap < a->cap * 2)
-		a->icap <<= 1;
+	size_t icap = 16;
+	while (icap < cap * 2)
+		icap <<= 1;
 	/* One block, widest members first so each array stays aligned. */
-	size_t bytes = a->cap * (sizeof(*a->because) + sizeof(*a->item) + sizeof(*a->score) +
-	                         sizeof(*a->best)) +
-	               a->icap * sizeof(*a->index);
+	size_t bytes = cap * (sizeof(*a->because) + sizeof(*a->item) + sizeof(*a->score) +
+	                      sizeof(*a->best)) +
+	               icap * sizeof(*a->index);
 	char *p = malloc(bytes);
 	if (p == NULL)
 		return RS_ENOMEM;
-	a->because = (int64_t *) p;
-	a->item = (uint32_t *) (a->because + a->cap);
-	a->score = (float *) (a->item + a->cap);
-	a->best = a->score + a->cap;
-	a->index = (int32_t *) (a->best + a->cap);
-	memset(a->index, 0xff, a->icap * sizeof(*a->index));
+	int64_t *because = (int64_t *) p;
+	uint32_t *item = (uint32_t *) (because + cap);
+	float *score = (float *) (item + cap);
+	float *best = score + cap;
+	int32_t *index = (int32_t *) (best + cap);
+	memset(index, 0xff, icap * sizeof(*index));
+	if (a->n > 0) {
+		memcpy(because, a->because, a->n * sizeof(*because));
+		memcpy(item, a->item, a->n * sizeof(*item));
+		memcpy(score, a->score, a->n * sizeof(*score));
+		memcpy(best, a->best, a->n * sizeof(*best));
+	}
+	for (size_t e = 0; e < a->n; e++) {
+		size_t i = (size_t) ((item[e] * 2654435761u) & (icap - 1));
+		while (index[i] >= 0)
+			i = (i + 1) & (icap - 1);
+		index[i] = (int32_t) e;
+	}
+	free(a->because); /* the old block */
+	a->because = because;
+	a->item = item;
+	a->score = score;
+	a->best = best;
+	a->index = index;
+	a->cap = cap;
+	a->icap = icap;
 	return 0;
+}
+
+/* An empty accumulator for at most bound items. */
+static int
+acc_init(acc *a, size_t bound)
+{
+	memset(a, 0, sizeof(*a));
+	a->bound = bound ? bound : 1;
+	return acc_alloc(a, min_sz(a->bound, ACC_START));
 }
 
 static void
@@ -126,14 +159,32 @@ acc_slot(acc *a, uint32_t item)
 	return &a->index[i];
 }
 
+/* Room for one more entry: 1, or 0 at the bound or when growing failed (a->oom). */
+static int
+acc_room(acc *a)
+{
+	if (a->n < a->cap)
+		return 1;
+	if (a->cap >= a->bound)
+		return 0; /* cannot happen: every bound covers its source's reach */
+	if (acc_alloc(a, min_sz(a->bound, a->cap * 2)) != 0) {
+		a->oom = 1;
+		return 0;
+	}
+	return 1;
+}
+
 /* Adds w to item's score; the contribution's source `because` is kept if it is the largest. */
 static void
 acc_add(acc *a, uint32_t item, float w, int64_t because)
 {
 	int32_t *slot = acc_slot(a, item);
 	if (*slot < 0) {
-		if (a->n == a->cap)
-			return; /* cannot happen: every cap covers its source's bound */
+		if (a->n == a->cap) {
+			if (!acc_room(a))
+				return;
+			slot = acc_slot(a, item); /* the index was rebuilt */
+		}
 		*slot = (int32_t) a->n;
 		a->item[a->n] = item;
 		a->score[a->n] = 0;
@@ -173,8 +224,11 @@ merge_source(acc *src, int which, uint32_t k, acc *m, cand_result *res, cand_sta
 	for (size_t i = 0; i < n; i++) {
 		int32_t *slot = acc_slot(m, r[i].item);
 		if (*slot < 0) {
-			if (m->n == m->cap)
-				break;
+			if (m->n == m->cap) {
+				if (!acc_room(m))
+					break;
+				slot = acc_slot(m, r[i].item);
+			}
 			*slot = (int32_t) m->n;
 			m->item[m->n] = r[i].item;
 			memset(&res[m->n], 0, sizeof(res[m->n]));
@@ -533,7 +587,7 @@ ret_als(retrieval *r, uint32_t k)
 	size_t want = min_sz((size_t) k + 32, n), nh = 0, taken;
 	float *sc = malloc((size_t) n * sizeof(*sc));
 	hent *h = malloc(want * sizeof(*h));
-	cand_ranked *rk = malloc((size_t) n * sizeof(*rk));
+	cand_ranked *rk = malloc(want * sizeof(*rk)); /* every item only for the slices below */
 	if (sc == NULL || h == NULL || rk == NULL) {
 		free(sc);
 		free(h);
@@ -563,7 +617,11 @@ ret_als(retrieval *r, uint32_t k)
 		/* A restrictive filter: rank everything, skipping the nh already offered. */
 		size_t m = 0, done = 0, step = (size_t) k * 4;
 		uint8_t *in_heap = calloc((size_t) n / 8 + 1, 1);
-		if (in_heap == NULL) {
+		cand_ranked *all = realloc(rk, (size_t) n * sizeof(*rk));
+		if (all != NULL)
+			rk = all;
+		if (in_heap == NULL || all == NULL) {
+			free(in_heap);
 			free(sc);
 			free(h);
 			free(rk);
@@ -656,8 +714,11 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 	cand_result *res;
 	int rv = RS_ENOMEM;
 
-	for (int i = 0; i < CAND_NSRC; i++)
+	for (int i = 0; i < CAND_NSRC; i++) {
+		if (r->src[i].oom)
+			return RS_ENOMEM; /* a source lost items: no partial answer */
 		total += r->src[i].n < k ? r->src[i].n : k;
+	}
 	if (acc_init(&m, total) != 0 ||
 	    (res = malloc((total ? total : 1) * sizeof(*res))) == NULL) {
 		acc_fini(&m);
@@ -670,6 +731,8 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 		if (merge_source(&r->src[i], i, k, &m, res, stats != NULL ? &stats[i] : NULL,
 		                 r->mi != NULL ? r->mi->stat_n : 0) != 0)
 			goto out;
+	if (m.oom)
+		goto out;
 	*n_out = m.n < k ? m.n : k;
 	if (m.n > 0) {
 		cand_ranked *order = malloc(m.n * sizeof(*order));

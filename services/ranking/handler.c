@@ -6,6 +6,7 @@
 
 #include "ranking.h"
 #include "ranking.pb-c.h"
+#include "rankwire.h"
 #include "rs_err.h"
 #include "rs_time.h"
 
@@ -182,8 +183,15 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	rank_user user;
 	size_t n = 0;
 
-	if (rs_rpc_unpack(call, &rs__rank_request__descriptor, (void **) &req) != 0)
+	int wrv = rank_wire_unpack(call->body, call->body_len, call->arena, &req);
+	if (wrv != 0) {
+		if (wrv == RS_ENOMEM)
+			rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		else
+			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "body is not a valid %s",
+			            rs__rank_request__descriptor.short_name);
 		return;
+	}
 	if (rank_validate(call, req) != 0)
 		return;
 	if ((scorer = rank_request_scorer(st, call, req->header, &vm)) == NULL)

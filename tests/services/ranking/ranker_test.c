@@ -440,6 +440,22 @@ Test(ranker, forest_scores_and_contributions_equal_xgboost)
 	cr_assert_eq(len, N);
 	rank_forest_predict(f, x, N, sc);
 	cr_assert_arr_eq(sc, pred, N * sizeof(float), "scores differ from XGBoost's");
+	/* the plain C walk, and both with a last group of fewer than 8 rows */
+	float *pt = malloc(N * sizeof(float));
+	cr_assert(pt != NULL);
+	rank_forest_predict_portable(f, x, N, pt);
+	cr_assert_arr_eq(pt, pred, N * sizeof(float), "the portable walk differs from XGBoost's");
+	for (size_t tail = N - 13; tail < N; tail += 4) {
+		memset(sc, 0, N * sizeof(float));
+		memset(pt, 0, N * sizeof(float));
+		rank_forest_predict(f, x, tail, sc);
+		rank_forest_predict_portable(f, x, tail, pt);
+		cr_assert_arr_eq(sc, pred, tail * sizeof(float), "%zu rows: not XGBoost's", tail);
+		cr_assert_arr_eq(pt, pred, tail * sizeof(float), "%zu rows: portable", tail);
+		cr_assert_eq(sc[tail], 0.0f, "%zu rows: wrote past the end", tail);
+	}
+	free(pt);
+	cr_log_info("ranker: forest predict with AVX2: %s", rank_forest_simd() ? "yes" : "no");
 	rank_forest_contrib(f, x, N, a);
 	for (int i = 0; i < N; i++)
 		rank_forest_contrib(f, x + i * NF, 1, one + i * (NF + 1));
