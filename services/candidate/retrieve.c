@@ -77,9 +77,10 @@ filter_active(const cand_filter *f)
 
 /* ---- an accumulator: item -> (score, because, strongest contribution), bounded ---- */
 
-/* Entries an accumulator starts with: it doubles up to its bound, so a source that reaches
- * few items never clears a table sized for the most it could reach. */
-#define ACC_START 256
+/* Entries a growing accumulator (acc_init_grow) starts with: it doubles up to its bound, so
+ * a source that mostly reaches few items (metadata) never clears a table sized for the most it
+ * could reach. */
+#define ACC_START 1024
 
 typedef struct acc {
 	uint32_t *item;
@@ -135,13 +136,27 @@ acc_alloc(acc *a, size_t cap)
 	return 0;
 }
 
-/* An empty accumulator for at most bound items. */
+/* An empty accumulator for at most bound items, sized for start of them. */
 static int
-acc_init(acc *a, size_t bound)
+acc_init_at(acc *a, size_t bound, size_t start)
 {
 	memset(a, 0, sizeof(*a));
 	a->bound = bound ? bound : 1;
-	return acc_alloc(a, min_sz(a->bound, ACC_START));
+	return acc_alloc(a, start < 1 ? 1 : min_sz(a->bound, start));
+}
+
+/* ... sized for all of them (a bound the source mostly reaches) */
+static int
+acc_init(acc *a, size_t bound)
+{
+	return acc_init_at(a, bound, bound);
+}
+
+/* ... growing from ACC_START */
+static int
+acc_init_grow(acc *a, size_t bound)
+{
+	return acc_init_at(a, bound, ACC_START);
 }
 
 static void
@@ -657,6 +672,8 @@ ret_itemknn(retrieval *r, const seed *seeds, size_t ns)
 {
 	const cand_join *j = r->mi->join;
 	rs_model_nb nb[MODEL_NB];
+	if (acc_init(&r->src[CAND_SRC_ITEMKNN], min_sz(r->s->n_items, ns * MODEL_NB)) != 0)
+		return RS_ENOMEM;
 	for (size_t i = 0; i < ns; i++) {
 		uint32_t code;
 		if (rs_model_code(j->model, seeds[i].id, &code) != 0)
@@ -782,16 +799,15 @@ ret_init(retrieval *r, const cand_snap *s, const cand_model_in *mi, const cand_f
 		return RS_ENOMEM;
 	if (mi != NULL && mi->filtered != NULL && (r->rm = calloc(1, sizeof(*r->rm))) == NULL)
 		return RS_ENOMEM;
-	/* covisit and bought_together are sized by ret_covisit; the model's only with a model */
+	/* covisit and bought_together are sized by ret_covisit, itemknn by ret_itemknn; the
+	 * model's sources only with a model */
 	if (acc_init(&r->src[CAND_SRC_CATEGORY], (size_t) MAX_CATS * k) != 0 ||
 	    acc_init(&r->src[CAND_SRC_POPULAR], k) != 0)
 		return RS_ENOMEM;
 	if (r->mi != NULL &&
 	    (acc_init(&r->src[CAND_SRC_ALS], k) != 0 ||
-	     acc_init(&r->src[CAND_SRC_ITEMKNN],
-	              min_sz(s->n_items, (size_t) MAX_SEEDS * MODEL_NB)) != 0 ||
-	     acc_init(&r->src[CAND_SRC_META],
-	              min_sz(s->n_items, r->mi->join->n_new + (size_t) MAX_SEEDS * 500)) != 0))
+	     acc_init_grow(&r->src[CAND_SRC_META],
+	                   min_sz(s->n_items, r->mi->join->n_new + (size_t) MAX_SEEDS * 500)) != 0))
 		return RS_ENOMEM;
 	return 0;
 }

@@ -67,6 +67,32 @@ cmp_order(const void *a, const void *b)
 	return (x->i > y->i) - (x->i < y->i); /* equal scores keep the candidate order */
 }
 
+/* Orders the best m of ord[0..n) first, by cmp_order (a total order: indices are distinct);
+ * the rest in no order. A few shown among hundreds: one insertion pass; many: a sort. */
+static void
+rank_best(order *ord, size_t n, size_t m)
+{
+	if (m > 32 || m >= n) {
+		qsort(ord, n, sizeof(*ord), cmp_order);
+		return;
+	}
+	if (m == 0)
+		return;
+	for (size_t i = 1; i < n; i++) {
+		order v = ord[i];
+		size_t j = i;
+		if (i >= m) { /* v enters the best m only when it beats the m-th */
+			if (cmp_order(&v, &ord[m - 1]) >= 0)
+				continue;
+			ord[i] = ord[m - 1]; /* the m-th leaves for v's place in the tail */
+			j = m - 1;
+		}
+		for (; j > 0 && cmp_order(&v, &ord[j - 1]) < 0; j--)
+			ord[j] = ord[j - 1];
+		ord[j] = v;
+	}
+}
+
 static int
 rank_validate(rs_rpc_call *call, const Rs__RankRequest *req)
 {
@@ -287,15 +313,14 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		            rs_strerror(rv));
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		ord[i] = (order){scores[i], i};
-	qsort(ord, n, sizeof(*ord), cmp_order);
-
 	/* The answer: the best k; with explain, the best explain_items of all (each with its
 	 * features and their contributions). Without explain nothing beyond k is computed. */
 	size_t nout = n < k ? n : k;
 	if (req->explain && req->explain_items > nout)
 		nout = req->explain_items < n ? req->explain_items : n;
+	for (size_t i = 0; i < n; i++)
+		ord[i] = (order){scores[i], i};
+	rank_best(ord, n, nout);
 	float *ct = NULL; /* learned ranker: contributions of the rows shown, (nf + 1) each */
 	if (rk != NULL && nout > 0) {
 		/* contributions (approximate) only for the rows shown, which already have their
