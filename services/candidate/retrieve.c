@@ -80,7 +80,7 @@ filter_active(const cand_filter *f)
 /* Entries a growing accumulator (acc_init_grow) starts with: it doubles up to its bound, so
  * a source that mostly reaches few items (metadata) never clears a table sized for the most it
  * could reach. */
-#define ACC_START 1024
+#define ACC_START 256
 
 typedef struct acc {
 	uint32_t *item;
@@ -381,7 +381,8 @@ typedef struct retrieval {
 	uint32_t *excl_idx; /* the snapshot indices of excl that exist, sorted, distinct */
 	uint8_t *excl_why;  /* per excl_idx entry, its excl_ent.why bits */
 	size_t n_excl_idx;
-	removed *rm; /* NULL: removals are not reported */
+	uint8_t *excl_bit; /* a bit per snapshot item: in excl_idx (NULL when it is empty) */
+	removed *rm;       /* NULL: removals are not reported */
 	/* Per snapshot item, 2 bits once f was evaluated for it: bit 0 known, bit 1 passes. Every
 	 * source asks about the same items many times (20 seeds x 50 neighbours). NULL: no f. */
 	uint8_t *fmemo;
@@ -414,6 +415,11 @@ ret_prepare(retrieval *r)
 		}
 	}
 	r->n_excl_idx = m;
+	/* the sources ask about thousands of items and few are excluded: a bit answers most */
+	if (m > 0 && (r->excl_bit = calloc(r->s->n_items / 8 + 1, 1)) == NULL)
+		return RS_ENOMEM;
+	for (size_t i = 0; i < m; i++)
+		r->excl_bit[r->excl_idx[i] / 8] |= (uint8_t) (1u << (r->excl_idx[i] % 8));
 	if (r->f != NULL && (r->fmemo = calloc(r->s->n_items / 4 + 1, 1)) == NULL)
 		return RS_ENOMEM;
 	return 0;
@@ -440,7 +446,8 @@ static int
 ret_pass(const retrieval *r, uint32_t item)
 {
 	ssize_t x;
-	if (r->n_excl_idx > 0 && (x = ret_excluded(r, item)) >= 0) {
+	if (r->excl_bit != NULL && (r->excl_bit[item / 8] >> (item % 8)) & 1u &&
+	    (x = ret_excluded(r, item)) >= 0) {
 		int why = excl_reason(r->excl_why[x]);
 		if (r->rm != NULL && why >= 0)
 			removed_add(r->rm, item, why);
@@ -777,6 +784,7 @@ ret_fini(retrieval *r)
 	free(r->excl);
 	free(r->excl_idx);
 	free(r->excl_why);
+	free(r->excl_bit);
 	free(r->fmemo);
 	if (r->rm != NULL) {
 		free(r->rm->slot);

@@ -262,7 +262,7 @@ rank_forest_trees(const rank_forest *f)
 }
 
 void
-rank_forest_predict_portable(const rank_forest *f, const float *x, size_t n, float *out)
+rank_forest_predict(const rank_forest *f, const float *x, size_t n, float *out)
 {
 	const forest_step *st = f->steps;
 	size_t w = (size_t) f->nfeat;
@@ -290,91 +290,6 @@ rank_forest_predict_portable(const rank_forest *f, const float *x, size_t n, flo
 				out[i + j] += f->leafv[at[j]];
 		}
 	}
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define FOREST_AVX2 1
-#include <immintrin.h>
-
-_Static_assert(sizeof(forest_step) == 3 * sizeof(int32_t), "forest_step: 3 words, no padding");
-
-/* rank_forest_predict_portable's walk with AVX2 gathers: 8 rows' nodes, feature values and
- * leaves at once. The same comparisons (x < cond, false for NaN: right) and the same float
- * additions in the same (tree) order per row, so the scores are bit for bit the same. */
-__attribute__((target("avx2"))) static void
-forest_predict_avx2(const rank_forest *f, const float *x, size_t n, float *out)
-{
-	const int *words = (const int *) f->steps; /* left, feat, cond of step s at 3s .. 3s+2 */
-	int32_t w = f->nfeat;
-	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-
-	for (size_t i = 0; i < n; i++)
-		out[i] = f->base;
-	for (int t = 0; t < f->ntrees; t++) {
-		const __m256i root = _mm256_set1_epi32(f->croot[t]);
-		int32_t depth = f->depth[t];
-		for (size_t i = 0; i < n; i += 8) {
-			size_t m = n - i < 8 ? n - i : 8;
-			/* rows past the end walk row i again (their leaves are not added) */
-			__m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int) m), lane);
-			__m256i rowoff = _mm256_mullo_epi32(_mm256_and_si256(lane, live),
-			                                    _mm256_set1_epi32(w));
-			const float *xi = x + i * (size_t) w;
-			__m256i at = root;
-			for (int32_t d = 0; d < depth; d++) {
-				__m256i a3 = _mm256_add_epi32(_mm256_add_epi32(at, at), at);
-				__m256i left = _mm256_i32gather_epi32(words, a3, 4);
-				__m256i feat = _mm256_i32gather_epi32(words + 1, a3, 4);
-				__m256 cond =
-				        _mm256_i32gather_ps((const float *) (words + 2), a3, 4);
-				__m256 v =
-				        _mm256_i32gather_ps(xi, _mm256_add_epi32(rowoff, feat), 4);
-				/* x < cond: all ones (-1), so left + 1 + (-1) = left; else left + 1
-				 */
-				__m256i lt =
-				        _mm256_castps_si256(_mm256_cmp_ps(v, cond, _CMP_LT_OQ));
-				at = _mm256_add_epi32(_mm256_add_epi32(left, _mm256_set1_epi32(1)),
-				                      lt);
-			}
-			__m256 leaf = _mm256_i32gather_ps(f->leafv, at, 4);
-			if (m == 8) {
-				_mm256_storeu_ps(out + i,
-				                 _mm256_add_ps(_mm256_loadu_ps(out + i), leaf));
-			} else {
-				float lv[8];
-				_mm256_storeu_ps(lv, leaf);
-				for (size_t j = 0; j < m; j++)
-					out[i + j] += lv[j];
-			}
-		}
-	}
-}
-#endif
-
-int
-rank_forest_simd(void)
-{
-#ifdef FOREST_AVX2
-	static int have = -1; /* racy but idempotent: every thread computes the same */
-	if (have < 0)
-		have = __builtin_cpu_supports("avx2") ? 1 : 0;
-	return have;
-#else
-	return 0;
-#endif
-}
-
-void
-rank_forest_predict(const rank_forest *f, const float *x, size_t n, float *out)
-{
-#ifdef FOREST_AVX2
-	if (rank_forest_simd() && f->nnodes * 3 < (size_t) INT32_MAX &&
-	    n * (size_t) f->nfeat < (size_t) INT32_MAX) {
-		forest_predict_avx2(f, x, n, out);
-		return;
-	}
-#endif
-	rank_forest_predict_portable(f, x, n, out);
 }
 
 void

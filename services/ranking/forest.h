@@ -26,14 +26,8 @@ typedef struct rank_forest rank_forest;
 int rank_forest_load(const char *path, int nfeat, rank_forest **out, char *err, size_t errn);
 void rank_forest_destroy(rank_forest *f); /* NULL ok */
 
-/* rank_forest_predict: out[n] for rows x (n x nfeat). With AVX2 (checked at run time: see
- * rank_forest_simd) 8 rows walk each tree by gathers; the scores are bit for bit those of
- * rank_forest_predict_portable, the plain C walk (tests compare the two). */
+/* rank_forest_predict: out[n] for rows x (n x nfeat). */
 void rank_forest_predict(const rank_forest *f, const float *x, size_t n, float *out);
-void rank_forest_predict_portable(const rank_forest *f, const float *x, size_t n, float *out);
-
-/* rank_forest_simd: 1 when rank_forest_predict uses AVX2 on this CPU. */
-int rank_forest_simd(void);
 
 /* rank_forest_contrib: contrib (n x (nfeat + 1)) for rows x. */
 void rank_forest_contrib(const rank_forest *f, const float *x, size_t n, float *contrib);

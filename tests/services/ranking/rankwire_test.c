@@ -232,7 +232,7 @@ Test(ranking_wire, random_requests_read_as_protobuf_c_reads_them)
 	uint8_t *body = malloc(1 << 17);
 	int candidates = 0;
 	cr_assert(body != NULL);
-	for (int t = 0; t < 300; t++) {
+	for (int t = 0; t < 150; t++) {
 		size_t len = random_body(&seed, body, 1 << 17);
 		cr_assert(check_body(body, len), "request %d rejected", t);
 		rs_arena *a;
@@ -242,7 +242,7 @@ Test(ranking_wire, random_requests_read_as_protobuf_c_reads_them)
 		candidates += got->retrieval != NULL && got->retrieval->n_candidates > 0;
 		rs_arena_destroy(a);
 	}
-	cr_assert_gt(candidates, 200, "the requests carried candidates");
+	cr_assert_gt(candidates, 100, "the requests carried candidates");
 	free(body);
 }
 
@@ -252,7 +252,7 @@ Test(ranking_wire, mutated_requests_accepted_and_rejected_alike)
 	uint8_t *body = malloc(1 << 17);
 	int accepted = 0, rejected = 0;
 	cr_assert(body != NULL);
-	for (int t = 0; t < 3000; t++) {
+	for (int t = 0; t < 1000; t++) {
 		size_t len = random_body(&seed, body, 1 << 17);
 		if (len == 0)
 			continue;
@@ -274,8 +274,8 @@ Test(ranking_wire, mutated_requests_accepted_and_rejected_alike)
 	}
 	cr_log_info("rankwire: mutated bodies: %d accepted, %d rejected by both", accepted,
 	            rejected);
-	cr_assert_gt(accepted, 100);
-	cr_assert_gt(rejected, 100);
+	cr_assert_gt(accepted, 50);
+	cr_assert_gt(rejected, 50);
 	free(body);
 }
 
