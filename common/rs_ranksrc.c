@@ -445,7 +445,9 @@ ranksrc_pop_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 	return ranksrc_finish(&t, r->pop, a, out);
 }
 
-/* knn: the sparse sum of the user's rows (dense scores, the codes any row reached) */
+/* knn: the sparse sum of the user's rows: dense scores, set only where reached says a row of
+ * the user's reached the code (the sums never clear the whole catalog's floats), and the
+ * codes reached */
 typedef struct ranksrc_knn {
 	const rs_ranksrc *r;
 	float *dense;
@@ -453,6 +455,17 @@ typedef struct ranksrc_knn {
 	uint32_t *touched;
 	size_t nt;
 } ranksrc_knn;
+
+/* marks c reached, its sum starting at +0 as a zeroed array's would */
+static inline void
+knn_reach(ranksrc_knn *k, uint32_t c)
+{
+	if (!k->reached[c]) {
+		k->reached[c] = 1;
+		k->dense[c] = 0.0f;
+		k->touched[k->nt++] = c;
+	}
+}
 
 /* adds the row of code with sign x w to the sums (rs-train's tr_knn_score / tr_knn_score_w:
  * the same float products in the same order) */
@@ -474,10 +487,7 @@ ranksrc_knn_row(ranksrc_knn *k, uint32_t code, float w, int sign)
 		memcpy(&v, p + e * 8 + 4, sizeof(v));
 		if (c >= k->r->n_items)
 			continue;
-		if (!k->reached[c]) {
-			k->reached[c] = 1;
-			k->touched[k->nt++] = c;
-		}
+		knn_reach(k, c);
 		if (!weighted)
 			k->dense[c] += v;
 		else if (sign > 0)
@@ -496,10 +506,11 @@ ranksrc_knn_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 	ranksrc_top t = {rs_arena_alloc(a, (size_t) r->cand_n * sizeof(uint32_t)),
 	                 rs_arena_alloc(a, (size_t) r->cand_n * sizeof(float)), 0, r->cand_n};
 
+	int rv;
+
 	if (k.dense == NULL || k.reached == NULL || k.touched == NULL || t.code == NULL ||
 	    t.score == NULL)
 		return RS_ENOMEM;
-	memset(k.dense, 0, ni * sizeof(float));
 	memset(k.reached, 0, ni);
 	/* the positives' rows in the user's order, then the negatives' */
 	for (size_t i = 0; i < u->npos; i++)
@@ -508,8 +519,8 @@ ranksrc_knn_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 		ranksrc_knn_row(&k, u->neg[i].code, u->neg[i].w, -1);
 	/* the user's items are never in the list: -inf, and not among the zeros below */
 	for (size_t i = 0; i < u->ncodes; i++) {
+		knn_reach(&k, u->codes[i]);
 		k.dense[u->codes[i]] = -INFINITY;
-		k.reached[u->codes[i]] = 1;
 	}
 	for (size_t i = 0; i < k.nt; i++) {
 		float sc = k.dense[k.touched[i]];
@@ -525,7 +536,9 @@ ranksrc_knn_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 				break; /* the later codes' zeros lose too */
 			top_offer(&t, 0.0f, c);
 		}
-	return ranksrc_finish(&t, k.dense, a, out);
+	if ((rv = ranksrc_finish(&t, k.dense, a, out)) == 0)
+		out->reached = k.reached;
+	return rv;
 }
 
 int
@@ -553,5 +566,5 @@ rs_ranksrc_list_score(const rs_ranksrc_list *l, uint32_t code, uint32_t *rank)
 	hit = bsearch(&code, l->pairs, l->n, 2 * sizeof(uint32_t), cmp_u32);
 	if (hit != NULL)
 		*rank = hit[1];
-	return l->score[code];
+	return l->reached == NULL || l->reached[code] ? l->score[code] : 0.0f;
 }

@@ -104,10 +104,13 @@ const rs_ranksrc_weights *rs_ranksrc_weights_of(const rs_ranksrc *r);
 
 /* One source's list for one user. */
 typedef struct rs_ranksrc_list {
-	const float *score; /* every code's score (n_items; -inf for the user's items under knn) */
-	uint32_t *pairs;    /* the list as {code, rank (1-based)} pairs sorted by code */
-	uint32_t n;         /* entries, at most cand_n */
-	float top, low;     /* the list's first and last score (0 when empty) */
+	const float *score; /* every code's score (n_items; -inf for the user's items under knn),
+	                     * where reached says it is set */
+	const uint8_t *reached; /* NULL: every score is set; else per code, 0 = the score is 0
+	                         * and not stored (knn: no row of the user's reached it) */
+	uint32_t *pairs;        /* the list as {code, rank (1-based)} pairs sorted by code */
+	uint32_t n;             /* entries, at most cand_n */
+	float top, low;         /* the list's first and last score (0 when empty) */
 } rs_ranksrc_list;
 
 /* rs_ranksrc_list_build: the list of source s (RS_RANKSRC_POP or _KNN) for user u (built with

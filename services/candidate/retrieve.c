@@ -77,38 +77,86 @@ filter_active(const cand_filter *f)
 
 /* ---- an accumulator: item -> (score, because, strongest contribution), bounded ---- */
 
+/* Entries a growing accumulator (acc_init_grow) starts with: it doubles up to its bound, so
+ * a source that mostly reaches few items (metadata) never clears a table sized for the most it
+ * could reach. */
+#define ACC_START 256
+
 typedef struct acc {
 	uint32_t *item;
 	float *score;
 	int64_t *because;
 	float *best; /* the largest single contribution, which names `because` */
-	size_t n, cap;
+	size_t n, cap, bound;
 	int32_t *index; /* open addressing over item, -1 = free */
 	size_t icap;
+	int oom; /* a growth failed: the entries past cap were lost */
 } acc;
 
+/* Sizes a's block for cap entries (at least n), moving the n entries kept. 0 or RS_ENOMEM. */
 static int
-acc_init(acc *a, size_t cap)
+acc_alloc(acc *a, size_t cap)
 {
-	memset(a, 0, sizeof(*a));
-	a->cap = cap ? cap : 1;
-	a->icap = 16;
-	while (a->icap < a->cap * 2)
-		a->icap <<= 1;
+	size_t icap = 16;
+	while (icap < cap * 2)
+		icap <<= 1;
 	/* One block, widest members first so each array stays aligned. */
-	size_t bytes = a->cap * (sizeof(*a->because) + sizeof(*a->item) + sizeof(*a->score) +
-	                         sizeof(*a->best)) +
-	               a->icap * sizeof(*a->index);
+	size_t bytes = cap * (sizeof(*a->because) + sizeof(*a->item) + sizeof(*a->score) +
+	                      sizeof(*a->best)) +
+	               icap * sizeof(*a->index);
 	char *p = malloc(bytes);
 	if (p == NULL)
 		return RS_ENOMEM;
-	a->because = (int64_t *) p;
-	a->item = (uint32_t *) (a->because + a->cap);
-	a->score = (float *) (a->item + a->cap);
-	a->best = a->score + a->cap;
-	a->index = (int32_t *) (a->best + a->cap);
-	memset(a->index, 0xff, a->icap * sizeof(*a->index));
+	int64_t *because = (int64_t *) p;
+	uint32_t *item = (uint32_t *) (because + cap);
+	float *score = (float *) (item + cap);
+	float *best = score + cap;
+	int32_t *index = (int32_t *) (best + cap);
+	memset(index, 0xff, icap * sizeof(*index));
+	if (a->n > 0) {
+		memcpy(because, a->because, a->n * sizeof(*because));
+		memcpy(item, a->item, a->n * sizeof(*item));
+		memcpy(score, a->score, a->n * sizeof(*score));
+		memcpy(best, a->best, a->n * sizeof(*best));
+	}
+	for (size_t e = 0; e < a->n; e++) {
+		size_t i = (size_t) ((item[e] * 2654435761u) & (icap - 1));
+		while (index[i] >= 0)
+			i = (i + 1) & (icap - 1);
+		index[i] = (int32_t) e;
+	}
+	free(a->because); /* the old block */
+	a->because = because;
+	a->item = item;
+	a->score = score;
+	a->best = best;
+	a->index = index;
+	a->cap = cap;
+	a->icap = icap;
 	return 0;
+}
+
+/* An empty accumulator for at most bound items, sized for start of them. */
+static int
+acc_init_at(acc *a, size_t bound, size_t start)
+{
+	memset(a, 0, sizeof(*a));
+	a->bound = bound ? bound : 1;
+	return acc_alloc(a, start < 1 ? 1 : min_sz(a->bound, start));
+}
+
+/* ... sized for all of them (a bound the source mostly reaches) */
+static int
+acc_init(acc *a, size_t bound)
+{
+	return acc_init_at(a, bound, bound);
+}
+
+/* ... growing from ACC_START */
+static int
+acc_init_grow(acc *a, size_t bound)
+{
+	return acc_init_at(a, bound, ACC_START);
 }
 
 static void
@@ -126,14 +174,32 @@ acc_slot(acc *a, uint32_t item)
 	return &a->index[i];
 }
 
+/* Room for one more entry: 1, or 0 at the bound or when growing failed (a->oom). */
+static int
+acc_room(acc *a)
+{
+	if (a->n < a->cap)
+		return 1;
+	if (a->cap >= a->bound)
+		return 0; /* cannot happen: every bound covers its source's reach */
+	if (acc_alloc(a, min_sz(a->bound, a->cap * 2)) != 0) {
+		a->oom = 1;
+		return 0;
+	}
+	return 1;
+}
+
 /* Adds w to item's score; the contribution's source `because` is kept if it is the largest. */
 static void
 acc_add(acc *a, uint32_t item, float w, int64_t because)
 {
 	int32_t *slot = acc_slot(a, item);
 	if (*slot < 0) {
-		if (a->n == a->cap)
-			return; /* cannot happen: every cap covers its source's bound */
+		if (a->n == a->cap) {
+			if (!acc_room(a))
+				return;
+			slot = acc_slot(a, item); /* the index was rebuilt */
+		}
 		*slot = (int32_t) a->n;
 		a->item[a->n] = item;
 		a->score[a->n] = 0;
@@ -173,8 +239,11 @@ merge_source(acc *src, int which, uint32_t k, acc *m, cand_result *res, cand_sta
 	for (size_t i = 0; i < n; i++) {
 		int32_t *slot = acc_slot(m, r[i].item);
 		if (*slot < 0) {
-			if (m->n == m->cap)
-				break;
+			if (m->n == m->cap) {
+				if (!acc_room(m))
+					break;
+				slot = acc_slot(m, r[i].item);
+			}
 			*slot = (int32_t) m->n;
 			m->item[m->n] = r[i].item;
 			memset(&res[m->n], 0, sizeof(res[m->n]));
@@ -312,7 +381,8 @@ typedef struct retrieval {
 	uint32_t *excl_idx; /* the snapshot indices of excl that exist, sorted, distinct */
 	uint8_t *excl_why;  /* per excl_idx entry, its excl_ent.why bits */
 	size_t n_excl_idx;
-	removed *rm; /* NULL: removals are not reported */
+	uint8_t *excl_bit; /* a bit per snapshot item: in excl_idx (NULL when it is empty) */
+	removed *rm;       /* NULL: removals are not reported */
 	/* Per snapshot item, 2 bits once f was evaluated for it: bit 0 known, bit 1 passes. Every
 	 * source asks about the same items many times (20 seeds x 50 neighbours). NULL: no f. */
 	uint8_t *fmemo;
@@ -345,6 +415,11 @@ ret_prepare(retrieval *r)
 		}
 	}
 	r->n_excl_idx = m;
+	/* the sources ask about thousands of items and few are excluded: a bit answers most */
+	if (m > 0 && (r->excl_bit = calloc(r->s->n_items / 8 + 1, 1)) == NULL)
+		return RS_ENOMEM;
+	for (size_t i = 0; i < m; i++)
+		r->excl_bit[r->excl_idx[i] / 8] |= (uint8_t) (1u << (r->excl_idx[i] % 8));
 	if (r->f != NULL && (r->fmemo = calloc(r->s->n_items / 4 + 1, 1)) == NULL)
 		return RS_ENOMEM;
 	return 0;
@@ -371,7 +446,8 @@ static int
 ret_pass(const retrieval *r, uint32_t item)
 {
 	ssize_t x;
-	if (r->n_excl_idx > 0 && (x = ret_excluded(r, item)) >= 0) {
+	if (r->excl_bit != NULL && (r->excl_bit[item / 8] >> (item % 8)) & 1u &&
+	    (x = ret_excluded(r, item)) >= 0) {
 		int why = excl_reason(r->excl_why[x]);
 		if (r->rm != NULL && why >= 0)
 			removed_add(r->rm, item, why);
@@ -533,7 +609,7 @@ ret_als(retrieval *r, uint32_t k)
 	size_t want = min_sz((size_t) k + 32, n), nh = 0, taken;
 	float *sc = malloc((size_t) n * sizeof(*sc));
 	hent *h = malloc(want * sizeof(*h));
-	cand_ranked *rk = malloc((size_t) n * sizeof(*rk));
+	cand_ranked *rk = malloc(want * sizeof(*rk)); /* every item only for the slices below */
 	if (sc == NULL || h == NULL || rk == NULL) {
 		free(sc);
 		free(h);
@@ -563,7 +639,11 @@ ret_als(retrieval *r, uint32_t k)
 		/* A restrictive filter: rank everything, skipping the nh already offered. */
 		size_t m = 0, done = 0, step = (size_t) k * 4;
 		uint8_t *in_heap = calloc((size_t) n / 8 + 1, 1);
-		if (in_heap == NULL) {
+		cand_ranked *all = realloc(rk, (size_t) n * sizeof(*rk));
+		if (all != NULL)
+			rk = all;
+		if (in_heap == NULL || all == NULL) {
+			free(in_heap);
 			free(sc);
 			free(h);
 			free(rk);
@@ -599,6 +679,8 @@ ret_itemknn(retrieval *r, const seed *seeds, size_t ns)
 {
 	const cand_join *j = r->mi->join;
 	rs_model_nb nb[MODEL_NB];
+	if (acc_init(&r->src[CAND_SRC_ITEMKNN], min_sz(r->s->n_items, ns * MODEL_NB)) != 0)
+		return RS_ENOMEM;
 	for (size_t i = 0; i < ns; i++) {
 		uint32_t code;
 		if (rs_model_code(j->model, seeds[i].id, &code) != 0)
@@ -656,8 +738,11 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 	cand_result *res;
 	int rv = RS_ENOMEM;
 
-	for (int i = 0; i < CAND_NSRC; i++)
+	for (int i = 0; i < CAND_NSRC; i++) {
+		if (r->src[i].oom)
+			return RS_ENOMEM; /* a source lost items: no partial answer */
 		total += r->src[i].n < k ? r->src[i].n : k;
+	}
 	if (acc_init(&m, total) != 0 ||
 	    (res = malloc((total ? total : 1) * sizeof(*res))) == NULL) {
 		acc_fini(&m);
@@ -670,6 +755,8 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 		if (merge_source(&r->src[i], i, k, &m, res, stats != NULL ? &stats[i] : NULL,
 		                 r->mi != NULL ? r->mi->stat_n : 0) != 0)
 			goto out;
+	if (m.oom)
+		goto out;
 	*n_out = m.n < k ? m.n : k;
 	if (m.n > 0) {
 		cand_ranked *order = malloc(m.n * sizeof(*order));
@@ -697,6 +784,7 @@ ret_fini(retrieval *r)
 	free(r->excl);
 	free(r->excl_idx);
 	free(r->excl_why);
+	free(r->excl_bit);
 	free(r->fmemo);
 	if (r->rm != NULL) {
 		free(r->rm->slot);
@@ -719,16 +807,15 @@ ret_init(retrieval *r, const cand_snap *s, const cand_model_in *mi, const cand_f
 		return RS_ENOMEM;
 	if (mi != NULL && mi->filtered != NULL && (r->rm = calloc(1, sizeof(*r->rm))) == NULL)
 		return RS_ENOMEM;
-	/* covisit and bought_together are sized by ret_covisit; the model's only with a model */
+	/* covisit and bought_together are sized by ret_covisit, itemknn by ret_itemknn; the
+	 * model's sources only with a model */
 	if (acc_init(&r->src[CAND_SRC_CATEGORY], (size_t) MAX_CATS * k) != 0 ||
 	    acc_init(&r->src[CAND_SRC_POPULAR], k) != 0)
 		return RS_ENOMEM;
 	if (r->mi != NULL &&
 	    (acc_init(&r->src[CAND_SRC_ALS], k) != 0 ||
-	     acc_init(&r->src[CAND_SRC_ITEMKNN],
-	              min_sz(s->n_items, (size_t) MAX_SEEDS * MODEL_NB)) != 0 ||
-	     acc_init(&r->src[CAND_SRC_META],
-	              min_sz(s->n_items, r->mi->join->n_new + (size_t) MAX_SEEDS * 500)) != 0))
+	     acc_init_grow(&r->src[CAND_SRC_META],
+	                   min_sz(s->n_items, r->mi->join->n_new + (size_t) MAX_SEEDS * 500)) != 0))
 		return RS_ENOMEM;
 	return 0;
 }

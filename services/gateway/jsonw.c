@@ -158,13 +158,112 @@ gw_jw_bool(gw_jw *w, int v)
 		gw_jw_lit(w, "false");
 }
 
+/* 10^0 .. 10^19 */
+static const uint64_t jw_pow10[20] = {1u,
+                                      10u,
+                                      100u,
+                                      1000u,
+                                      10000u,
+                                      100000u,
+                                      1000000u,
+                                      10000000u,
+                                      100000000u,
+                                      1000000000u,
+                                      10000000000u,
+                                      100000000000u,
+                                      1000000000000u,
+                                      10000000000000u,
+                                      100000000000000u,
+                                      1000000000000000u,
+                                      10000000000000000u,
+                                      100000000000000000u,
+                                      1000000000000000000u,
+                                      10000000000000000000u};
+
+int
+gw_jw_fmt_g(char *buf, size_t cap, int prec, double v)
+{
+	/* The fast path: 1e-4 <= |v| < 10^prec, where %g writes no exponent; the value's
+	 * digits are exact integer arithmetic on its binary form (v = m 2^e), rounded to
+	 * nearest, ties to even, as glibc's printf rounds. Anything else: snprintf. */
+	double a = fabs(v);
+	if (prec < 1 || prec > 10 || cap < 32 || !(a >= 1e-4) || !(a < (double) jw_pow10[prec]))
+		return snprintf(buf, cap, "%.*g", prec, v);
+	uint64_t bits;
+	memcpy(&bits, &a, sizeof(bits));
+	int be = (int) (bits >> 52);
+	uint64_t m = bits & ((1ull << 52) - 1);
+	if (be == 0)
+		return snprintf(buf, cap, "%.*g", prec, v); /* subnormal: never in range */
+	m |= 1ull << 52;
+	int e = be - 1075; /* a = m 2^e */
+	/* x: the decimal exponent of a (10^x <= a < 10^(x+1)); 10^-k doubles lie above 10^-k,
+	 * so comparing with them is comparing with the exact powers */
+	static const double neg[5] = {1, 1e-1, 1e-2, 1e-3, 1e-4};
+	int x;
+	if (a >= 1) {
+		for (x = 0; x + 1 < prec && a >= (double) jw_pow10[x + 1]; x++)
+			;
+	} else {
+		for (x = -1; a < neg[-x]; x--)
+			;
+	}
+	int sc = prec - 1 - x; /* q = round(a 10^sc): prec digits; 0 <= sc <= prec + 3 */
+	unsigned __int128 num = (unsigned __int128) m * jw_pow10[sc];
+	unsigned __int128 q;
+	if (e >= 0) {
+		q = num << e; /* an integer below 10^prec: nothing to round */
+	} else {
+		int sh = -e;
+		if (sh >= 128)
+			return snprintf(buf, cap, "%.*g", prec, v);
+		q = num >> sh;
+		unsigned __int128 rem = num - (q << sh), half = (unsigned __int128) 1 << (sh - 1);
+		if (rem > half || (rem == half && (q & 1)))
+			q++;
+	}
+	if (q == (unsigned __int128) jw_pow10[prec]) { /* rounded up to the next power */
+		q /= 10;
+		if (++x >= prec)
+			return snprintf(buf, cap, "%.*g", prec, v);
+	}
+	char dig[12];
+	uint64_t d = (uint64_t) q;
+	for (int i = prec - 1; i >= 0; i--, d /= 10)
+		dig[i] = (char) ('0' + d % 10);
+	int nd = prec;
+	while (nd > 1 && dig[nd - 1] == '0')
+		nd--; /* %g drops trailing zeros (of the fraction: x < prec - 1 below) */
+	size_t n = 0;
+	if (v < 0)
+		buf[n++] = '-';
+	if (x >= 0) {
+		for (int i = 0; i <= x; i++)
+			buf[n++] = dig[i];
+		if (nd > x + 1) {
+			buf[n++] = '.';
+			for (int i = x + 1; i < nd; i++)
+				buf[n++] = dig[i];
+		}
+	} else {
+		buf[n++] = '0';
+		buf[n++] = '.';
+		for (int i = -1; i > x; i--)
+			buf[n++] = '0';
+		for (int i = 0; i < nd; i++)
+			buf[n++] = dig[i];
+	}
+	buf[n] = '\0';
+	return (int) n;
+}
+
 /* jansson's real formatting (jsonp_dtostr): "%.<prec>g", ".0" appended when the text has
  * neither '.' nor 'e', and no '+' or leading zeros in the exponent. */
 static void
 jw_dtostr(gw_jw *w, double v, int prec)
 {
 	char buf[48];
-	int n = snprintf(buf, sizeof(buf), "%.*g", prec, v);
+	int n = gw_jw_fmt_g(buf, sizeof(buf), prec, v);
 	if (n < 0 || (size_t) n >= sizeof(buf) - 3)
 		n = snprintf(buf, sizeof(buf), "0.0");
 	size_t len = (size_t) n;

@@ -36,6 +36,9 @@ void gw_jw_raw(gw_jw *w, const char *s, size_t n);
 void gw_jw_str(gw_jw *w, const char *s); /* a JSON string; NULL -> "" */
 void gw_jw_int(gw_jw *w, int64_t v);
 void gw_jw_bool(gw_jw *w, int v);
+/* gw_jw_fmt_g: snprintf(buf, cap, "%.*g", prec, v), the same text, without stdio for the
+ * values JSON answers carry (1e-4 <= |v| < 10^prec, prec <= 10: exact integer arithmetic). */
+int gw_jw_fmt_g(char *buf, size_t cap, int prec, double v);
 void gw_jw_real(gw_jw *w, double v); /* like gw_json_num: 0 for NaN/inf */
 void gw_jw_f32(gw_jw *w, float v);   /* like gw_json_f32: 6 significant digits */
 void gw_jw_ms(gw_jw *w, double ms);  /* like gw_json_ms: rounded to µs, 0 if negative */

@@ -6,6 +6,7 @@
 
 #include "ranking.h"
 #include "ranking.pb-c.h"
+#include "rankwire.h"
 #include "rs_err.h"
 #include "rs_time.h"
 
@@ -64,6 +65,32 @@ cmp_order(const void *a, const void *b)
 	if (x->score != y->score)
 		return x->score < y->score ? 1 : -1;
 	return (x->i > y->i) - (x->i < y->i); /* equal scores keep the candidate order */
+}
+
+/* Orders the best m of ord[0..n) first, by cmp_order (a total order: indices are distinct);
+ * the rest in no order. A few shown among hundreds: one insertion pass; many: a sort. */
+static void
+rank_best(order *ord, size_t n, size_t m)
+{
+	if (m > 32 || m >= n) {
+		qsort(ord, n, sizeof(*ord), cmp_order);
+		return;
+	}
+	if (m == 0)
+		return;
+	for (size_t i = 1; i < n; i++) {
+		order v = ord[i];
+		size_t j = i;
+		if (i >= m) { /* v enters the best m only when it beats the m-th */
+			if (cmp_order(&v, &ord[m - 1]) >= 0)
+				continue;
+			ord[i] = ord[m - 1]; /* the m-th leaves for v's place in the tail */
+			j = m - 1;
+		}
+		for (; j > 0 && cmp_order(&v, &ord[j - 1]) < 0; j--)
+			ord[j] = ord[j - 1];
+		ord[j] = v;
+	}
 }
 
 static int
@@ -182,8 +209,15 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	rank_user user;
 	size_t n = 0;
 
-	if (rs_rpc_unpack(call, &rs__rank_request__descriptor, (void **) &req) != 0)
+	int wrv = rank_wire_unpack(call->body, call->body_len, call->arena, &req);
+	if (wrv != 0) {
+		if (wrv == RS_ENOMEM)
+			rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
+		else
+			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "body is not a valid %s",
+			            rs__rank_request__descriptor.short_name);
 		return;
+	}
 	if (rank_validate(call, req) != 0)
 		return;
 	if ((scorer = rank_request_scorer(st, call, req->header, &vm)) == NULL)
@@ -279,15 +313,14 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		            rs_strerror(rv));
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		ord[i] = (order){scores[i], i};
-	qsort(ord, n, sizeof(*ord), cmp_order);
-
 	/* The answer: the best k; with explain, the best explain_items of all (each with its
 	 * features and their contributions). Without explain nothing beyond k is computed. */
 	size_t nout = n < k ? n : k;
 	if (req->explain && req->explain_items > nout)
 		nout = req->explain_items < n ? req->explain_items : n;
+	for (size_t i = 0; i < n; i++)
+		ord[i] = (order){scores[i], i};
+	rank_best(ord, n, nout);
 	float *ct = NULL; /* learned ranker: contributions of the rows shown, (nf + 1) each */
 	if (rk != NULL && nout > 0) {
 		/* contributions (approximate) only for the rows shown, which already have their

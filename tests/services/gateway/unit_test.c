@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,6 +284,58 @@ jw_same(gw_jw *w, json_t *j)
 	free(got);
 	free(want);
 	json_decref(j);
+}
+
+/* gw_jw_fmt_g writes what snprintf's %.*g writes: random floats and doubles over the range it
+ * formats itself and around it, powers of ten and their neighbours, exact ties */
+static void
+fmt_g_same(double v, int prec)
+{
+	char got[64], want[64];
+	int n = gw_jw_fmt_g(got, sizeof(got), prec, v);
+	int m = snprintf(want, sizeof(want), "%.*g", prec, v);
+	cr_assert_str_eq(got, want, "%%.%dg of %a", prec, v);
+	cr_assert_eq(n, m);
+}
+
+Test(jsonw, fmt_g_matches_printf)
+{
+	static const double fixed[] = {12345.25, 12345.75, 0.5,       1.5,       2.5,    1234.5,
+	                               99999.95, 999999.5, 1e-4,      0.0001001, 1e-5,   0.0,
+	                               -0.0,     NAN,      -INFINITY, 1e22,      5e-324, 123456.5};
+	static const int precs[] = {6, 10, 1, 3, 17};
+	uint64_t s = 7;
+	for (size_t p = 0; p < sizeof(precs) / sizeof(precs[0]); p++) {
+		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+			fmt_g_same(fixed[i], precs[p]);
+			fmt_g_same(-fixed[i], precs[p]);
+		}
+		for (int k = -6; k <= 12; k++) {
+			double t = pow(10.0, k);
+			fmt_g_same(t, precs[p]);
+			fmt_g_same(nextafter(t, 0), precs[p]);
+			fmt_g_same(nextafter(t, INFINITY), precs[p]);
+			fmt_g_same((double) nextafterf((float) t, 0), precs[p]);
+			fmt_g_same((double) nextafterf((float) t, INFINITY), precs[p]);
+			/* what rounds up to the next power: 0.99999995 10^k and its neighbours */
+			double r = t * (1 - 0.5 * pow(10.0, -precs[p]));
+			fmt_g_same(r, precs[p]);
+			fmt_g_same(nextafter(r, 0), precs[p]);
+			fmt_g_same(nextafter(r, INFINITY), precs[p]);
+		}
+	}
+	for (int i = 0; i < 400000; i++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint64_t r = s >> 11;
+		/* a value between 1e-6 and 1e12, as a float or a double; ties: few binary digits */
+		double mant = 1.0 + (double) (r & 0xFFFFF) / (double) (1 << 20);
+		double v = ldexp(mant, (int) ((r >> 20) % 60) - 20);
+		if (i % 3 == 0)
+			v = (double) (float) v;
+		if (i % 5 == 0)
+			v = ldexp(floor(v * 1024), -10);
+		fmt_g_same(i % 2 ? v : -v, i % 4 < 2 ? 6 : 10);
+	}
 }
 
 Test(jsonw, matches_jansson)

@@ -415,3 +415,61 @@ Test(ranking, an_unpublished_named_version_is_not_found)
 	cr_assert_eq(rank(&req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_str_eq(r->header->model_version, "linear-v1");
 }
+
+/* The best k of many candidates, with equal scores among them: every k answers the first k
+ * of the whole order (score descending, equal scores in candidate order), whether the service
+ * picks the few best or sorts all. */
+Test(ranking_nodb, the_best_k_are_the_first_k_of_the_whole_order)
+{
+	enum { N = 300 };
+	static Rs__Candidate many[N];
+	static Rs__Candidate *many_p[N];
+	static Rs__SourceScore ms[N];
+	static Rs__SourceScore *ms_p[N];
+	static const char *const names[] = {"covisit", "popular", "category"};
+	Rs__RankRequest req = RS__RANK_REQUEST__INIT;
+	Rs__CandidatesResponse cr = RS__CANDIDATES_RESPONSE__INIT;
+	Rs__RankResponse *all, *few;
+	start(DOWN_DSN);
+	fill_request(&req);
+	for (int i = 0; i < N; i++) {
+		rs__candidate__init(&many[i]);
+		many[i].item_id = 1000 + i;
+		/* three candidates alike in a row: equal scores */
+		many[i].score = (float) ((i / 3 * 7) % 13);
+		rs__source_score__init(&ms[i]);
+		ms[i].source = (char *) names[i / 3 % 3];
+		ms[i].score = (float) ((i / 3 * 5) % 11);
+		ms[i].rank = 1;
+		ms_p[i] = &ms[i];
+		many[i].sources = &ms_p[i];
+		many[i].n_sources = 1;
+		many_p[i] = &many[i];
+	}
+	cr.candidates = many_p;
+	cr.n_candidates = N;
+	req.retrieval = &cr;
+	req.k = N;
+	cr_assert_eq(rank(&req, &all), RS__STATUS__STATUS_OK);
+	cr_assert_eq(all->n_items, N);
+	int ties = 0;
+	for (size_t i = 1; i < N; i++) {
+		cr_assert(all->items[i - 1]->score >= all->items[i]->score);
+		ties += all->items[i - 1]->score == all->items[i]->score;
+	}
+	cr_assert_gt(ties, 100, "the candidates share scores");
+	static int64_t ids[N]; /* the next calls reuse the arena */
+	for (size_t i = 0; i < N; i++)
+		ids[i] = all->items[i]->item_id;
+	for (size_t i = 1; i < N; i++) /* equal scores keep the candidate order */
+		if (all->items[i - 1]->score == all->items[i]->score)
+			cr_assert_lt(ids[i - 1], ids[i]);
+	static const uint32_t ks[] = {1, 2, 5, 10, 32, 33, 299};
+	for (size_t q = 0; q < sizeof(ks) / sizeof(ks[0]); q++) {
+		req.k = ks[q];
+		cr_assert_eq(rank(&req, &few), RS__STATUS__STATUS_OK);
+		cr_assert_eq(few->n_items, ks[q]);
+		for (size_t i = 0; i < ks[q]; i++)
+			cr_assert_eq(few->items[i]->item_id, ids[i], "k=%u: item %zu", ks[q], i);
+	}
+}
