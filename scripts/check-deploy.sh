@@ -44,28 +44,40 @@ node deploy/tools/image-packages.mjs >"$TMP/images.tsv"
 # Sanitizer runtimes appear only in the ASan build; the images build Release without them.
 SANITIZER_PKGS=" libasan8 libubsan1 "
 declare -A BIN_PATH=([rs-train]=services/trainer/rs-train [rs-probe]=tools/probe/rs-probe)
+# ldd of every binary once; then one dpkg -S over every library path (as linked, resolved, and
+# resolved under /lib: dpkg knows each file by the path its package ships).
+declare -A LIBS OWNER
+while IFS=$'\t' read -r target bins _pkgs; do
+  for b in $bins; do
+    path="$BUILD/${BIN_PATH[$b]:-services/${b#rs-}/$b}"
+    [ -x "$path" ] || fail "$target: $path is not built"
+    ldd "$path" >"$TMP/ldd" || fail "ldd $path"
+    ! grep -q "not found" "$TMP/ldd" || fail "$path: $(grep 'not found' "$TMP/ldd")"
+    LIBS[$b]="$(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' "$TMP/ldd" | sort -u | tr '\n' ' ')"
+  done
+done <"$TMP/images.tsv"
+for lib in $(printf '%s\n' "${LIBS[@]}" | tr ' ' '\n' | sort -u); do
+  real="$(realpath "$lib")"
+  printf '%s\n%s\n%s\n' "$lib" "$real" "${real/#\/usr\/lib\//\/lib\/}"
+done | sort -u >"$TMP/paths"
+xargs dpkg -S <"$TMP/paths" 2>/dev/null | sed -n 's/^\([^:,]*\)[^ ]* \(\/.*\)$/\1 \2/p' >"$TMP/owners" || true
+while read -r pkg path; do OWNER[$path]="$pkg"; done <"$TMP/owners"
 checked=0
 while IFS=$'\t' read -r target bins pkgs; do
   # shellcheck disable=SC2086  # pkgs is a list
   closure=" $(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
     --no-replaces --no-enhances $pkgs | grep -v '^ ' | sort -u | tr '\n' ' ') "
   for b in $bins; do
-    path="$BUILD/${BIN_PATH[$b]:-services/${b#rs-}/$b}"
-    [ -x "$path" ] || fail "$target: $path is not built"
-    ldd "$path" >"$TMP/ldd" || fail "ldd $path"
-    ! grep -q "not found" "$TMP/ldd" || fail "$path: $(grep 'not found' "$TMP/ldd")"
-    while read -r lib; do
-      pkg=""
-      for p in "$lib" "$(realpath "$lib")" "$(realpath "$lib" | sed 's|^/usr/lib/|/lib/|')"; do
-        pkg="$(dpkg -S "$p" 2>/dev/null | head -n1 | cut -d: -f1)" && [ -n "$pkg" ] && break
-      done
+    for lib in ${LIBS[$b]}; do
+      real="$(realpath "$lib")"
+      pkg="${OWNER[$lib]:-${OWNER[$real]:-${OWNER[${real/#\/usr\/lib\//\/lib\/}]:-}}}"
       [ -n "$pkg" ] || fail "$target: no Debian package owns $lib (linked by $b)"
       case "$SANITIZER_PKGS" in *" $pkg "*) continue ;; esac
       case "$closure" in
         *" $pkg "*) checked=$((checked + 1)) ;;
         *) fail "$target: $b links $lib from $pkg, which RUNTIME_PKGS ($pkgs) does not install" ;;
       esac
-    done < <(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' "$TMP/ldd" | sort -u)
+    done
   done
 done <"$TMP/images.tsv"
 [ "$checked" -gt 0 ] || fail "no library was checked"
