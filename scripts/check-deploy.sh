@@ -83,4 +83,18 @@ done <"$TMP/images.tsv"
 [ "$checked" -gt 0 ] || fail "no library was checked"
 echo "images: $checked linked libraries covered by their image's packages"
 
+step "kubernetes: deploy/k8s overlays rendered, schema-validated, checked against the configuration"
+kargs=()
+# Where kubectl exists (not installable from Debian 12: then render.mjs alone), its embedded
+# kustomize must render exactly what render.mjs renders.
+if command -v kubectl >/dev/null 2>&1; then
+  for o in dev prod; do
+    kubectl kustomize "deploy/k8s/overlays/$o" >"$TMP/kustomize-$o.yaml"
+    kargs+=(--kustomize "$TMP/kustomize-$o.yaml" "$o")
+  done
+else
+  echo "kubernetes: kubectl not installed; render.mjs output is not compared with kustomize's"
+fi
+node deploy/tools/check-k8s.mjs "${kargs[@]}"
+
 echo "check-deploy: all checks passed"
