@@ -97,4 +97,7 @@ else
 fi
 node deploy/tools/check-k8s.mjs "${kargs[@]}"
 
+step "observability: scrape config, alert rules, dashboard against the exported metrics"
+node deploy/tools/check-observability.mjs
+
 echo "check-deploy: all checks passed"
