@@ -100,4 +100,7 @@ node deploy/tools/check-k8s.mjs "${kargs[@]}"
 step "observability: scrape config, alert rules, dashboard against the exported metrics"
 node deploy/tools/check-observability.mjs
 
+step "airflow: the DAG's structure (without Airflow)"
+python3 deploy/airflow/test_dag.py 2>&1
+
 echo "check-deploy: all checks passed"
