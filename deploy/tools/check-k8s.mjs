@@ -12,7 +12,8 @@ import { ROOT, SERVICES, PROGRAMS, configTable, scriptVars, loadYamlDocs, hostPo
 import { render } from './render.mjs';
 
 const r = reporter('k8s');
-const SECRET_KEYS = new Set(['pg-dsn', 'pg-password', 'admin-token', 'session-key']);
+// The keys of recsys-secrets docs/DEPLOY.md tells how to make.
+const SECRET_KEYS = new Set(['pg-dsn', 'pg-password', 'admin-token', 'session-key', 'demo-password', 'admin-password', 'api-key']);
 const NAME = 'app.kubernetes.io/name';
 const routes = [...readFileSync(join(ROOT, 'services/gateway/router.c'), 'utf8')
   .matchAll(/\{"GET",\s*"([^"]+)"/g)].map((m) => m[1]);
@@ -68,30 +69,39 @@ function checkOverlay(overlay, objs) {
     const id = `${overlay}: ${keyOf(obj)}`;
     if (obj.spec.selector)
       r.ok(selects(obj.spec.selector.matchLabels, tmpl.metadata.labels), `${id}: selector does not match its pod labels`);
-    for (const c of spec.containers) {
+    for (const v of spec.volumes ?? []) for (const it of v.secret?.items ?? [])
+      r.ok(v.secret.secretName === 'recsys-secrets' && SECRET_KEYS.has(it.key), `${id}: secret volume key ${it.key} is not documented`);
+    const isJob = obj.kind === 'Job' || obj.kind === 'CronJob';
+    for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
       r.ok(!/:latest$/.test(c.image), `${id}: image ${c.image} has no released tag after the overlay`);
       if (c.image.includes('postgres')) continue;
-      const svc = c.image.match(/recsys\/(\w+):/)?.[1];
+      let svc = c.image.match(/recsys\/(\w+):/)?.[1];
       if (!r.ok(svc, `${id}: image ${c.image} is not a recsys image`)) continue;
+      r.ok(isJob || !c.command, `${id}: a service container overrides its image's command`);
       const env = envOf(c, objs);
-      // The program the container runs and its configuration.
-      const cmd0 = c.command?.[0];
+      // The programs the container runs (its command's rs-* words, else the image's) and their
+      // configuration.
+      const words = (c.command ?? [`rs-${svc}`]).join(' ').split(/[\s;&|()"']+/);
+      const progs = [...new Set(words.filter((w) => PROGRAMS[w] || w === 'rs-trainer-setup'))];
       const known = new Map();
-      if (cmd0 === 'rs-trainer-setup') {
-        for (const k of scriptVars(cmd0)) known.set(k, { def: '' });
-        for (const [k, v] of configTable('rs-train')) known.set(k, v);
-      } else {
-        const prog = cmd0 ?? `rs-${svc}`;
-        if (!r.ok(PROGRAMS[prog], `${id}: runs unknown program ${prog}`)) continue;
-        for (const [k, v] of configTable(prog)) known.set(k, v);
+      if (!r.ok(progs.length, `${id}: ${c.name} runs no known program`)) continue;
+      for (const p of progs) {
+        if (p === 'rs-trainer-setup') {
+          for (const k of scriptVars(p)) known.set(k, { def: '' });
+          for (const [k, v] of configTable('rs-train')) known.set(k, v);
+        } else {
+          for (const [k, v] of configTable(p)) known.set(k, v);
+        }
       }
+      if (isJob && svc !== 'trainer') svc = 'job';
       // Kubernetes expands $(VAR) in command and args: such a variable is used by the pod spec.
       for (const m of [...(c.command ?? []), ...(c.args ?? [])].join(' ').matchAll(/\$\((\w+)\)/g))
         known.set(m[1], { def: '' });
-      for (const k of Object.keys(env)) r.ok(known.has(k), `${id}: ${k} is in no configuration table of ${cmd0 ?? `rs-${svc}`}`);
+      for (const k of Object.keys(env)) r.ok(known.has(k), `${id}: ${k} is in no configuration table of ${progs.join(", ")}`);
       r.ok(env.RS_PG_DSN?.secret === 'pg-dsn', `${id}: RS_PG_DSN is not the secret pg-dsn`);
       const mounts = Object.fromEntries((c.volumeMounts ?? []).map((m) => [m.mountPath, m]));
       const vols = Object.fromEntries((spec.volumes ?? []).map((v) => [v.name, v]));
+      if (svc === 'job') continue; // a one-shot step (accounts): its variables are checked above
       if (svc === 'trainer') {
         const args = (c.command ?? []).join(' ');
         const dir = env.RS_MODEL_DIR ?? args.match(/--models-dir (\S+)/)?.[1];
