@@ -41,7 +41,8 @@ node deploy/tools/check-compose.mjs "$TMP/compose.yml"
 
 step "images: runtime packages cover the linked libraries ($BUILD)"
 node deploy/tools/image-packages.mjs >"$TMP/images.tsv"
-# Sanitizer runtimes appear only in the ASan build; the images build Release without them.
+# Sanitizer runtimes appear only in the ASan build (the images build Release without them): in
+# that build they and their own dependencies (libstdc++ for libasan) are added to the closure.
 SANITIZER_PKGS=" libasan8 libubsan1 "
 declare -A BIN_PATH=([rs-train]=services/trainer/rs-train [rs-probe]=tools/probe/rs-probe)
 # ldd of every binary once; then one dpkg -S over every library path (as linked, resolved, and
@@ -64,9 +65,11 @@ xargs dpkg -S <"$TMP/paths" 2>/dev/null | sed -n 's/^\([^:,]*\)[^ ]* \(\/.*\)$/\
 while read -r pkg path; do OWNER[$path]="$pkg"; done <"$TMP/owners"
 checked=0
 while IFS=$'\t' read -r target bins pkgs; do
+  extra=""
+  case "${LIBS[*]}" in *libasan.so*) extra="$SANITIZER_PKGS" ;; esac
   # shellcheck disable=SC2086  # pkgs is a list
   closure=" $(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-    --no-replaces --no-enhances $pkgs | grep -v '^ ' | sort -u | tr '\n' ' ') "
+    --no-replaces --no-enhances $pkgs $extra | grep -v '^ ' | sort -u | tr '\n' ' ') "
   for b in $bins; do
     for lib in ${LIBS[$b]}; do
       real="$(realpath "$lib")"
