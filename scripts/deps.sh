@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh: install the Debian packages the project needs, only those missing.
 #   scripts/deps.sh            build + run dependencies (also Node.js for the web UI)
-#   scripts/deps.sh --test     also the browser of the end-to-end tests (Debian's chromium)
-#   scripts/deps.sh --bench    also that and the benchmark tools (wrk, python3-numpy/scipy)
+#   scripts/deps.sh --test     also the browser of the end-to-end tests (Debian's chromium) and
+#                              docker-compose (scripts/check-deploy.sh validates compose offline)
+#   scripts/deps.sh --bench    also those and the benchmark tools (wrk, python3-numpy/scipy)
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates
@@ -18,8 +19,8 @@ PKGS=(
   curl procps psmisc clang-format
 )
 case "${1:-}" in
-  --test) PKGS+=(chromium) ;;
-  --bench) PKGS+=(chromium wrk python3-numpy python3-scipy) ;;
+  --test) PKGS+=(chromium docker-compose) ;;
+  --bench) PKGS+=(chromium docker-compose wrk python3-numpy python3-scipy) ;;
 esac
 # The web UI builds with Vite 7, which needs Node.js >= 20: take Debian's only when there is none.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)

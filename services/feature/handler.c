@@ -129,7 +129,7 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 	}
 	/* Connected first, then the epoch: an epoch read after seeing a live connection is at
 	 * least the one that connection started (sub.c bumps it before counting the pipe). */
-	int live = feat_sub_connected(st->fs_sub) > 0;
+	int live = feat_sub_complete(st->fs_sub);
 	uint64_t epoch = feat_sub_epoch(st->fs_sub);
 	uint64_t gen = 0; /* the cached history's generation: 0 = not from the cache */
 	if (live && feat_cache_get(st->fs_cache, req->user_id, epoch, st->fs_cfg.cache_ttl_ms, want,
@@ -229,16 +229,21 @@ feat_handle_health(void *ud, rs_rpc_call *call)
 	feat_state *st = ud;
 	Rs__HealthResponse resp = RS__HEALTH_RESPONSE__INIT;
 	Rs__ResponseHeader h;
-	char detail[160];
+	char detail[192], stream[32];
 	int pg = feat_store_ready(st->fs_store);
 	rs_model *model = rs_model_slot_get(st->fs_slot);
 
+	/* connected, disconnected, or partial:N/M when only N of M ingest replicas are */
+	int pipes = feat_sub_connected(st->fs_sub), pubs = feat_sub_publishers(st->fs_sub);
+	if (st->fs_sub == NULL)
+		snprintf(stream, sizeof(stream), "off");
+	else if (feat_sub_complete(st->fs_sub) || pipes == 0)
+		snprintf(stream, sizeof(stream), "%s", pipes > 0 ? "connected" : "disconnected");
+	else
+		snprintf(stream, sizeof(stream), "partial:%d/%d", pipes, pubs);
 	snprintf(detail, sizeof(detail), "pg=%s stream=%s users_cached=%zu model=%s",
-	         pg ? "up" : "down",
-	         st->fs_sub == NULL                   ? "off"
-	         : feat_sub_connected(st->fs_sub) > 0 ? "connected"
-	                                              : "disconnected",
-	         feat_cache_users(st->fs_cache), model != NULL ? rs_model_version(model) : "none");
+	         pg ? "up" : "down", stream, feat_cache_users(st->fs_cache),
+	         model != NULL ? rs_model_version(model) : "none");
 	rs_rpc_header_init(call, &h, FEAT_SVC,
 	                   model != NULL ? rs_arena_strdup(call->arena, rs_model_version(model))
 	                                 : "");

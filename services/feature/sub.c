@@ -4,6 +4,7 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "event.pb-c.h"
 #include "rs_envelope.h"
@@ -16,6 +17,7 @@ struct feat_sub {
 	nng_socket su_sock;
 	feat_cache *su_cache;
 	atomic_int su_pipes;
+	int su_publishers; /* URLs dialled: one pipe each when every publisher is connected */
 	atomic_uint_fast64_t su_epoch;
 	rs_metric *su_events, *su_bad, *su_applied;
 };
@@ -64,7 +66,22 @@ feat_sub_open(feat_sub **out, const char *url, feat_cache *cache)
 	nng_socket_set_ms(s->su_sock, NNG_OPT_RECONNMAXT, 1000);
 	nng_pipe_notify(s->su_sock, NNG_PIPE_EV_ADD_POST, sub_pipe_cb, s);
 	nng_pipe_notify(s->su_sock, NNG_PIPE_EV_REM_POST, sub_pipe_cb, s);
-	if ((rv = nng_dial(s->su_sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	/* One dialer per publisher (every ingest replica publishes its own events). */
+	char *list = strdup(url), *save = NULL;
+	rv = list == NULL ? NNG_ENOMEM : 0;
+	for (char *u = list != NULL ? strtok_r(list, ",", &save) : NULL; rv == 0 && u != NULL;
+	     u = strtok_r(NULL, ",", &save)) {
+		u += strspn(u, " ");
+		u[strcspn(u, " ")] = '\0';
+		if (*u == '\0')
+			continue;
+		if ((rv = nng_dial(s->su_sock, u, NULL, NNG_FLAG_NONBLOCK)) == 0)
+			s->su_publishers++;
+	}
+	free(list);
+	if (rv == 0 && s->su_publishers == 0)
+		rv = NNG_EADDRINVAL;
+	if (rv != 0) {
 		nng_close(s->su_sock);
 		free(s);
 		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? RS_EINVAL : rs_err_from_nng(rv);
@@ -86,6 +103,18 @@ int
 feat_sub_connected(feat_sub *s)
 {
 	return s != NULL ? atomic_load(&s->su_pipes) : 0;
+}
+
+int
+feat_sub_publishers(feat_sub *s)
+{
+	return s != NULL ? s->su_publishers : 0;
+}
+
+int
+feat_sub_complete(feat_sub *s)
+{
+	return s != NULL && atomic_load(&s->su_pipes) >= s->su_publishers;
 }
 
 uint64_t

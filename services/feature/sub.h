@@ -4,7 +4,9 @@
  *
  * The epoch counts connections: it changes whenever a publisher connects, because events
  * published while we were not connected are lost and every cached history may be stale.
- * The cache is trusted only while connected() > 0 and for entries of the current epoch. */
+ * The cache is trusted only while complete() (every publisher connected: with several ingest
+ * replicas an event reaches only the subscribers of the replica that stored it) and for entries
+ * of the current epoch. */
 #ifndef FEAT_SUB_H
 #define FEAT_SUB_H
 
@@ -14,9 +16,9 @@
 
 typedef struct feat_sub feat_sub;
 
-/* feat_sub_open: subscribe to url (dialled in the background, reconnecting on its own);
- * events go to cache, which must outlive the subscriber. Returns 0 and *out, RS_EINVAL
- * (bad url), RS_ENOMEM. */
+/* feat_sub_open: subscribe to url, a comma-separated list of publishers (one per ingest
+ * replica; each dialled in the background, reconnecting on its own); events go to cache, which
+ * must outlive the subscriber. Returns 0 and *out, RS_EINVAL (a bad url, or none), RS_ENOMEM. */
 int feat_sub_open(feat_sub **out, const char *url, feat_cache *cache);
 
 /* feat_sub_close: close the socket. NULL is a no-op. */
@@ -29,6 +31,13 @@ int feat_sub_poll(feat_sub *s, int timeout_ms);
 
 /* feat_sub_connected: live publisher connections (0 when s is NULL). */
 int feat_sub_connected(feat_sub *s);
+
+/* feat_sub_publishers: the number of publisher URLs dialled (0 when s is NULL). */
+int feat_sub_publishers(feat_sub *s);
+
+/* feat_sub_complete: 1 when every publisher is connected, so no event can be missed; the
+ * cache is trusted only then (0 when s is NULL). */
+int feat_sub_complete(feat_sub *s);
 
 /* feat_sub_epoch: changes whenever a publisher connects. */
 uint64_t feat_sub_epoch(feat_sub *s);

@@ -302,6 +302,58 @@ Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
 	nng_close(pub);
 }
 
+/* Several ingest replicas: each publishes only the events it stored, so a feature replica dials
+ * every one (RS_INGEST_PUB_URL is a list) and sees the events of all; while one publisher is
+ * away its events could be missed, so the cache is not trusted and PostgreSQL answers. */
+Test(feature, every_publisher_of_a_list_reaches_the_cache_and_a_missing_one_bypasses_it)
+{
+	nng_socket pub[2];
+	char pub_url[2][64], list[160];
+	Rs__UserFeaturesResponse *r;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(pub_url[i], sizeof(pub_url[i]), "inproc://feature-pub%d-%d", i,
+		         (int) getpid());
+		cr_assert_eq(nng_pub0_open(&pub[i]), 0);
+		cr_assert_eq(nng_listen(pub[i], pub_url[i], NULL, 0), 0);
+	}
+	snprintf(list, sizeof(list), "%s, %s", pub_url[0], pub_url[1]);
+	start(list, fx.dsn, 50);
+	cr_assert_eq(feat_sub_publishers(st->fs_sub), 2);
+	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) < 2; i++)
+		usleep(5000);
+	cr_assert_eq(feat_sub_connected(st->fs_sub), 2, "both publishers must be connected");
+	cr_assert(feat_sub_complete(st->fs_sub));
+
+	cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK); /* loads user 2: e4 */
+	cr_assert_eq(r->n_recent, 1);
+	/* One event on each stream only (not in PostgreSQL): both reach the cached history. */
+	publish(pub[0], "p0", 2, 10, RS__EVENT_TYPE__EVENT_CLICK, rs_now_ms() - 1000);
+	publish(pub[1], "p1", 2, 11, RS__EVENT_TYPE__EVENT_PURCHASE, rs_now_ms());
+	double t0 = rs_mono_ms();
+	do {
+		usleep(2000);
+		cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK);
+	} while (r->n_recent < 3 && rs_mono_ms() - t0 < 2000);
+	cr_assert_eq(r->n_recent, 3, "events of both publishers must arrive");
+	cr_assert(has_item(r, 10, RS__EVENT_TYPE__EVENT_CLICK));
+	cr_assert(has_item(r, 11, RS__EVENT_TYPE__EVENT_PURCHASE));
+
+	/* Publisher 1 goes away: the cache is no longer complete, so the history comes from
+	 * PostgreSQL (which has only e4 and the new row; the stream-only events are not there). */
+	nng_close(pub[1]);
+	for (int i = 0; i < 400 && feat_sub_complete(st->fs_sub); i++)
+		usleep(5000);
+	cr_assert(!feat_sub_complete(st->fs_sub));
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) "
+	            "values ('e6', 2, 12, 2, now())");
+	cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 2, "a partial stream must not answer from the cache");
+	cr_assert_eq(r->recent[0]->item_id, 12);
+	cr_assert_eq(r->recent[1]->item_id, 12);
+	nng_close(pub[0]);
+}
+
 Test(feature, stream_event_for_a_user_loaded_later_is_not_doubled)
 {
 	nng_socket pub;
