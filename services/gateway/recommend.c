@@ -637,10 +637,10 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	int strategy_popular = asg.a_experiment != 0 && asg.a_popular;
 	if (asg.a_experiment != 0 && !asg.a_popular)
 		serve = asg.a_version;
-	/* A request that names a version gets its own budget: it is an admin's comparison, and
-	 * the first one for a version opens it in three services. */
+	/* A request that names a version (an admin's comparison, an experiment's variant) gets
+	 * its own budget: the first one for a version opens it in three services. */
 	int budget = srv->s_cfg.deadline_ms;
-	if (version != NULL && srv->s_cfg.version_deadline_ms > budget)
+	if (serve != NULL && srv->s_cfg.version_deadline_ms > budget)
 		budget = srv->s_cfg.version_deadline_ms;
 	int64_t deadline = rs_now_ms() + budget;
 	fh.h_name = "feature";
