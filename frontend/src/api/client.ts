@@ -1,7 +1,8 @@
 // One function per gateway route the UI uses.
 import { qs, request, requestAnyStatus, requestText } from './http';
 import type {
-  CatalogItem, CatalogPage, Categories, History, Impressions, Me, ModelActivated, ModelVersions,
+  CatalogItem, CatalogPage, Categories, Experiment, ExperimentCreate, ExperimentReport, Experiments,
+  History, Impressions, Me, ModelActivated, ModelVersions,
   Popular, Readiness, Recommendations, SimilarItems, EventIn, EventsAccepted,
 } from './types';
 
@@ -53,3 +54,10 @@ export const metricsText = (signal?: AbortSignal) => requestText('/metrics', { s
 export const models = (signal?: AbortSignal) => request<ModelVersions>('/v1/admin/models', { signal });
 export const activate = (version: string) =>
   request<ModelActivated>(`/v1/admin/models/${encodeURIComponent(version)}/activate`, { method: 'POST', body: {} });
+
+export const experiments = (signal?: AbortSignal) => request<Experiments>('/v1/admin/experiments', { signal });
+export const createExperiment = (body: ExperimentCreate) => request<Experiment>('/v1/admin/experiments', { body });
+export const startExperiment = (id: number) => request<Experiment>(`/v1/admin/experiments/${id}/start`, { method: 'POST', body: {} });
+export const stopExperiment = (id: number) => request<Experiment>(`/v1/admin/experiments/${id}/stop`, { method: 'POST', body: {} });
+export const experimentReport = (id: number, signal?: AbortSignal) =>
+  request<ExperimentReport>(`/v1/admin/experiments/${id}/report`, { signal });

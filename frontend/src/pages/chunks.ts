@@ -5,3 +5,4 @@ import { lazyPage } from '../lazy';
 export const Inspector = lazyPage<{ userId: number }>(() => import('../inspector/InspectorPage').then((m) => m.InspectorPage));
 export const Models = lazyPage<object>(() => import('../admin/ModelsPage').then((m) => m.ModelsPage));
 export const Health = lazyPage<object>(() => import('../admin/HealthPage').then((m) => m.HealthPage));
+export const Experiments = lazyPage<object>(() => import('../admin/ExperimentsPage').then((m) => m.ExperimentsPage));
