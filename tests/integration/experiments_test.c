@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -196,6 +197,25 @@ Test(experiments, two_versions_and_popular_served_at_once, .timeout = 180, .fini
 	        json_array_size(json_object_get(json_object_get(rep, "primary"), "comparisons")),
 	        2);
 	json_decref(rep);
+
+	/* the versions held at once: in each service the active one (it-A) plus the one other
+	 * version the experiment serves (it-B) in its LRU; its heap (rs_model_bytes) printed */
+	http_reply mr;
+	cr_assert_eq(http_do(&st, "GET", "/metrics", NULL, &mr), 0);
+	static const char *const svcs[3] = {"feature", "candidate", "ranking"};
+	for (int k = 0; k < 3; k++) {
+		char want[96], bytes_key[96];
+		snprintf(want, sizeof(want), "rs_model_cache_versions{svc=\"%s\"} 1\n", svcs[k]);
+		cr_assert(strstr(mr.body, want) != NULL,
+		          "%s does not hold exactly one extra version", svcs[k]);
+		snprintf(bytes_key, sizeof(bytes_key), "rs_model_cache_bytes{svc=\"%s\"} ",
+		         svcs[k]);
+		const char *b = strstr(mr.body, bytes_key);
+		cr_assert_not_null(b);
+		fprintf(stderr, "experiments: %s holds 1 extra version, %.0f bytes (40 items)\n",
+		        svcs[k], strtod(b + strlen(bytes_key), NULL));
+	}
+	http_reply_free(&mr);
 
 	/* stopped: everyone is back on the active version, outside any experiment */
 	snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/stop", (long long) id);
