@@ -498,8 +498,9 @@ async function adminFlow() {
   await step('admin runs an experiment; the page shows the report\'s numbers', ['admin logs in -> versions with charts'], async () => {
     const active = (await api('/v1/admin/models')).active;
     await page.goto(`${URL}/admin/experiments`);
-    // the versions arrive with the models answer (an <option> is never "visible": wait until attached)
-    await page.waitForSelector(`[data-testid=variant-source-1] option[value="${active}"]`, { state: 'attached' });
+    // the versions arrive with the models answer (Preact sets an option's value as a property,
+    // not an attribute: compare the properties)
+    await page.waitForFunction((v) => [...document.querySelectorAll('[data-testid=variant-source-1] option')].some((o) => o.value === v), active);
     await page.fill('[data-testid=exp-form] input[name=name]', 'e2e popular vs active');
     await page.selectOption('[data-testid=variant-source-0]', '(popular list)');
     await page.selectOption('[data-testid=variant-source-1]', active);
