@@ -87,7 +87,7 @@ function CreateForm({ onCreated }: { onCreated: (e: Experiment) => void }) {
           <div class="exp-variant" key={i}>
             <label>
               Name
-              <input value={v.name} pattern="[a-z0-9_-]{1,32}" required onInput={(e) => set(i, { name: e.currentTarget.value })} data-testid={`variant-name-${i}`} />
+              <input value={v.name} pattern="[a-z0-9_\-]{1,32}" required onInput={(e) => set(i, { name: e.currentTarget.value })} data-testid={`variant-name-${i}`} />
             </label>
             <label>
               Serves
