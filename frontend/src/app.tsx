@@ -10,8 +10,8 @@ import { LoginPage } from './pages/Login';
 import { Browse } from './pages/Browse';
 import { ItemPage } from './pages/Item';
 import { CartPage } from './pages/Cart';
-import { NotFound, Soon } from './pages/Misc';
-import { Data, Health, Inspector, Models } from './pages/chunks';
+import { NotFound } from './pages/Misc';
+import { Data, Experiments, Health, Inspector, Models } from './pages/chunks';
 
 setUnauthorizedHandler((_path, e) => {
   if (!session.get()) return;
@@ -42,7 +42,7 @@ function Route() {
   if ((m = match('/inspect/:id', p))) return <Inspector userId={Number(m.id)} />;
   if (p === '/admin/models') return <AdminOnly><Models /></AdminOnly>;
   if (p === '/admin/health') return <AdminOnly><Health /></AdminOnly>;
-  if (p === '/admin/experiments') return <AdminOnly><Soon what="Experiments" /></AdminOnly>;
+  if (p === '/admin/experiments') return <AdminOnly><Experiments /></AdminOnly>;
   if (p === '/admin/data') return <AdminOnly><Data /></AdminOnly>;
   return <NotFound />;
 }

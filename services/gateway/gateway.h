@@ -38,6 +38,7 @@ typedef struct gw_config {
 	int pg_timeout_ms;      /* statement timeout, and the longest wait for a free connection */
 	int impressions_queue;  /* rows POST /v1/impressions may have waiting for the writer */
 	const char *ui_dir;     /* the built web UI (frontend/dist); "" = none */
+	int experiments_refresh_ms; /* how often the running experiment is re-read (0: 1000) */
 } gw_config;
 
 /* gw_config_load: read every RS_GATEWAY_* / RS_*_URL variable (defaults in config.c).
@@ -66,6 +67,7 @@ typedef struct gw_db gw_db;
 typedef struct gw_static gw_static;
 typedef struct gw_impressions gw_impressions;
 typedef struct gw_account gw_account;
+typedef struct gw_experiments gw_experiments;
 
 typedef struct gw_server {
 	gw_config s_cfg;
@@ -78,6 +80,7 @@ typedef struct gw_server {
 	gw_static *s_static;           /* the web UI's files (static.h); NULL = no UI */
 	gw_impressions *s_impressions; /* POST /v1/impressions queue + writer (impressions.h) */
 	struct gw_datareport *s_datareport; /* GET /v1/admin/data/report cache (datareport.h) */
+	gw_experiments *s_experiments; /* the running experiment, assignment (experiments.h) */
 } gw_server;
 
 /* gw_server_open: dial the downstreams (in the background), start the popular-list refresher

@@ -27,6 +27,7 @@ typedef struct imp_batch {
 	uint64_t b_seq;
 	int64_t b_user;
 	int64_t b_ts_ms;
+	int64_t b_experiment;                                           /* 0 = none */
 	const char *b_rec_id, *b_model_version, *b_variant, *b_surface; /* NULL = none */
 	size_t b_n;
 	int64_t *b_item;
@@ -126,7 +127,7 @@ imp_copy(gw_impressions *im, const imp_batch *list)
 		         (int) (b->b_ts_ms % 1000));
 		for (size_t i = 0; i < b->b_n; i++) {
 			/* 4 strings of at most 128 bytes, each doubled at worst, and numbers */
-			if ((rv = imp_reserve(im, 4 * 2 * IMP_TEXT_MAX + 160)) != 0)
+			if ((rv = imp_reserve(im, 4 * 2 * IMP_TEXT_MAX + 200)) != 0)
 				return rv;
 			imp_field(im, b->b_rec_id, '\t');
 			snprintf(nums, sizeof(nums), "%lld\t%lld\t%d\t", (long long) b->b_user,
@@ -136,11 +137,18 @@ imp_copy(gw_impressions *im, const imp_batch *list)
 			imp_field(im, b->b_model_version, '\t');
 			imp_field(im, b->b_variant, '\t');
 			imp_field(im, b->b_surface, '\t');
+			if (b->b_experiment > 0) {
+				snprintf(nums, sizeof(nums), "%lld", (long long) b->b_experiment);
+				imp_field(im, nums, '\t');
+			} else {
+				imp_field(im, NULL, '\t');
+			}
 			imp_field(im, ts, '\n');
 		}
 	}
 	PGresult *res = PQexec(im->im_pg, "copy impressions (rec_id, user_id, item_id, position, "
-	                                  "model_version, variant, surface, ts) from stdin");
+	                                  "model_version, variant, surface, experiment_id, ts) "
+	                                  "from stdin");
 	rv = rs_pg_check(im->im_pg, res, PGRES_COPY_IN, "gw.impressions.copy");
 	PQclear(res);
 	if (rv != 0)
@@ -410,6 +418,7 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 	const char *bad = NULL;
 	json_t *jrec = json_object_get(body, "rec_id"), *juser = json_object_get(body, "user_id");
 	json_t *items = json_object_get(body, "items");
+	json_t *jexp = json_object_get(body, "experiment");
 	if (!json_is_object(body))
 		bad = "the body must be a JSON object";
 	else if (!json_is_string(jrec) || !imp_text_ok(json_string_value(jrec), IMP_TEXT_MAX, 0))
@@ -420,6 +429,9 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 		bad = "model_version must be a string of 1-128 printable ASCII characters";
 	else if (imp_opt_text(body, "variant", IMP_TEXT_MAX, 0, &variant) != 0)
 		bad = "variant must be a string of 1-128 printable ASCII characters";
+	else if (jexp != NULL && !json_is_null(jexp) &&
+	         (!json_is_integer(jexp) || json_integer_value(jexp) <= 0))
+		bad = "experiment must be a positive integer (the answer's experiment) or null";
 	else if (imp_opt_text(body, "surface", IMP_SURFACE_MAX, 1, &surface) != 0)
 		bad = "surface must be 1-64 characters of a-z, 0-9, _ and - (e.g. for_you)";
 	else if (!json_is_array(items) || json_array_size(items) == 0 ||
@@ -471,6 +483,7 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 	b->b_next = NULL;
 	b->b_user = user;
 	b->b_ts_ms = rs_now_ms();
+	b->b_experiment = json_is_integer(jexp) ? json_integer_value(jexp) : 0;
 	b->b_n = n;
 	b->b_item = (int64_t *) (b + 1);
 	b->b_pos = (int32_t *) (b->b_item + n);

@@ -8,9 +8,10 @@
  * connection attempt when there is none; what cannot be written then is dropped and counted).
  *
  * Body: {"rec_id": string (1..128 printable ASCII), "user_id": int >= 1, "model_version"?,
- * "variant"? (<= 128 printable ASCII), "surface"? (1..64 of [a-z0-9_-]), "items": [{"item_id":
- * int >= 1, "position": int >= 1}] (1..100)} -> 202 {"accepted": n}. Access GW_ACCESS_EVENTS:
- * a customer session may send only its own user_id (403 forbidden). */
+ * "variant"? (<= 128 printable ASCII), "experiment"? (int >= 1: the recommendation answer's
+ * experiment, stored as impressions.experiment_id), "surface"? (1..64 of [a-z0-9_-]), "items":
+ * [{"item_id": int >= 1, "position": int >= 1}] (1..100)} -> 202 {"accepted": n}. Access
+ * GW_ACCESS_EVENTS: a customer session may send only its own user_id (403 forbidden). */
 #ifndef GW_IMPRESSIONS_H
 #define GW_IMPRESSIONS_H
 

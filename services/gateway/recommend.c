@@ -18,6 +18,7 @@
  *                       request's excluded items; none cached -> 503
  *   ranking fails    -> candidates in their own order
  * Reasons of the items served without the ranker come from their sources (render.h). */
+#include "experiments.h"
 #include "metrics.h"
 #include "popular.h"
 #include "recommend.h"
@@ -624,10 +625,22 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	    rec_parse_what_if(req, what_if, &n_what_if) != 0 ||
 	    rec_parse_exclude(req, exclude, &n_exclude) != 0)
 		return;
-	/* A request that names a version gets its own budget: it is an admin's comparison, and
-	 * the first one for a version opens it in three services. */
+	/* The running experiment's variant for this customer (experiments.h): its model version
+	 * goes to every hop, or its strategy "popular" serves the popular list. An admin's
+	 * version= is a look at that version, outside any experiment. */
+	gw_exp_assignment asg;
+	const char *serve = version; /* the version every hop serves (NULL: the active one) */
+	if (version == NULL)
+		gw_experiments_assign(srv->s_experiments, user_id, &asg);
+	else
+		memset(&asg, 0, sizeof(asg));
+	int strategy_popular = asg.a_experiment != 0 && asg.a_popular;
+	if (asg.a_experiment != 0 && !asg.a_popular)
+		serve = asg.a_version;
+	/* A request that names a version (an admin's comparison, an experiment's variant) gets
+	 * its own budget: the first one for a version opens it in three services. */
 	int budget = srv->s_cfg.deadline_ms;
-	if (version != NULL && srv->s_cfg.version_deadline_ms > budget)
+	if (serve != NULL && srv->s_cfg.version_deadline_ms > budget)
 		budget = srv->s_cfg.version_deadline_ms;
 	int64_t deadline = rs_now_ms() + budget;
 	fh.h_name = "feature";
@@ -638,7 +651,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	Rs__RequestHeader fhdr = RS__REQUEST_HEADER__INIT;
 	Rs__UserFeaturesRequest freq = RS__USER_FEATURES_REQUEST__INIT;
 	Rs__HistoryEvent hyp[REC_WHAT_IF_MAX], *hyp_p[REC_WHAT_IF_MAX];
-	fhdr.model_version = (char *) version;
+	fhdr.model_version = (char *) serve;
 	freq.header = &fhdr;
 	freq.user_id = user_id;
 	for (size_t i = 0; i < n_what_if; i++) {
@@ -663,7 +676,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	Rs__RequestHeader chdr = RS__REQUEST_HEADER__INIT;
 	Rs__CandidatesRequest creq = RS__CANDIDATES_REQUEST__INIT;
 	Rs__CandidateFilter cfilt = RS__CANDIDATE_FILTER__INIT;
-	chdr.model_version = (char *) version;
+	chdr.model_version = (char *) serve;
 	creq.header = &chdr;
 	creq.user_id = user_id;
 	if (n_exclude > 0) {
@@ -686,13 +699,26 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 			creq.embedding_version = feat->header->model_version;
 	}
 	/* Only a plain answer may stand for everyone's popular list. */
-	int plain = version == NULL && n_what_if == 0 && n_exclude == 0;
+	int plain = serve == NULL && n_what_if == 0 && n_exclude == 0;
 	Rs__CandidatesResponse *cands = NULL; /* unpacked: the popular list, or when needed */
 	rec_cands rc = {0};
 	int from_popular = 0;
 	int64_t popular_age = 0;
-	if (rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_CANDIDATES, &creq.base, &chdr, NULL,
-	             rec_budget(deadline, 0.5), req, &ch, NULL, 0)) {
+	if (strategy_popular) {
+		/* the variant's list: the popular one (one live fetch when none is cached yet) */
+		if (gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) != 0 &&
+		    (gw_popular_fetch(srv->s_popular, rec_budget(deadline, 0.5),
+		                      req->r_request_id) != 0 ||
+		     gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) != 0)) {
+			req->r_note = "candidate_down";
+			gw_reply_error(req, 503, "unavailable",
+			               "no popular list for experiment variant \"%s\"",
+			               asg.a_variant);
+			return;
+		}
+		from_popular = 1;
+	} else if (rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_CANDIDATES, &creq.base, &chdr,
+	                    NULL, rec_budget(deadline, 0.5), req, &ch, NULL, 0)) {
 		int prv = rec_cands_parse(req->r_arena, ch.h_raw, ch.h_raw_len, &rc);
 		if (prv != 0) {
 			ch.h_ok = 0;
@@ -707,7 +733,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	} else if (rec_version_missing(req, version, &ch)) {
 		return;
 	}
-	if (!ch.h_ok && version != NULL) {
+	if (!strategy_popular && !ch.h_ok && version != NULL) {
 		/* the cached popular list is the active version's: no answer for the one named */
 		gw_metrics_degraded("candidate");
 		req->r_note = "candidate_down";
@@ -715,7 +741,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		               version);
 		return;
 	}
-	if (!ch.h_ok) {
+	if (!strategy_popular && !ch.h_ok) {
 		deg_stage[ndeg++] = "candidate";
 		if (gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) == 0) {
 			from_popular = 1;
@@ -741,7 +767,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	if (!from_popular && rc.rc_n > 0) {
 		Rs__RequestHeader rhdr = RS__REQUEST_HEADER__INIT;
 		Rs__RankRequest rreq = RS__RANK_REQUEST__INIT;
-		rhdr.model_version = (char *) version;
+		rhdr.model_version = (char *) serve;
 		rreq.header = &rhdr;
 		rreq.user_id = user_id;
 		rreq.k = (uint32_t) k;
@@ -817,6 +843,14 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	gw_jw_int(&w, user_id);
 	gw_jw_lit(&w, ",\"model_version\":");
 	gw_jw_str(&w, model_version);
+	gw_jw_lit(&w, ",\"experiment\":");
+	if (asg.a_experiment != 0) {
+		gw_jw_int(&w, asg.a_experiment);
+		gw_jw_lit(&w, ",\"variant\":");
+		gw_jw_str(&w, asg.a_variant);
+	} else {
+		gw_jw_lit(&w, "null,\"variant\":null");
+	}
 	rec_write_ids(&w, req);
 	gw_jw_lit(&w, ",\"items\":[");
 	if (ranked != NULL) {

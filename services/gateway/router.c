@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "datareport.h"
 #include "events.h"
+#include "experiments.h"
 #include "health.h"
 #include "history.h"
 #include "impressions.h"
@@ -40,6 +41,17 @@ const gw_route gw_routes[] = {
          gw_handle_admin_activate},
         {"GET", "/v1/admin/data/report", "admin_data_report", GW_ACCESS_ADMIN,
          gw_handle_admin_data_report},
+        {"GET", "/v1/admin/experiments", "admin_experiments", GW_ACCESS_ADMIN, gw_handle_exp_list},
+        {"POST", "/v1/admin/experiments", "admin_experiment_create", GW_ACCESS_ADMIN,
+         gw_handle_exp_create},
+        {"GET", "/v1/admin/experiments/{id}", "admin_experiment", GW_ACCESS_ADMIN,
+         gw_handle_exp_get},
+        {"POST", "/v1/admin/experiments/{id}/start", "admin_experiment_start", GW_ACCESS_ADMIN,
+         gw_handle_exp_start},
+        {"POST", "/v1/admin/experiments/{id}/stop", "admin_experiment_stop", GW_ACCESS_ADMIN,
+         gw_handle_exp_stop},
+        {"GET", "/v1/admin/experiments/{id}/report", "admin_experiment_report", GW_ACCESS_ADMIN,
+         gw_handle_exp_report},
         {NULL, NULL, NULL, GW_ACCESS_PUBLIC, NULL},
 };
 

@@ -2,6 +2,7 @@
 #include "auth.h"
 #include "datareport.h"
 #include "db.h"
+#include "experiments.h"
 #include "gateway.h"
 #include "http.h"
 #include "impressions.h"
@@ -51,6 +52,9 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 		goto fail;
 	if ((rv = gw_account_open(&srv->s_account)) != 0)
 		goto fail;
+	if ((rv = gw_experiments_open(&srv->s_experiments, srv->s_db,
+	                              cfg->experiments_refresh_ms)) != 0)
+		goto fail;
 	if ((rv = gw_impressions_open(&srv->s_impressions, cfg->pg_dsn, cfg->impressions_queue)) !=
 	    0)
 		goto fail;
@@ -83,6 +87,7 @@ gw_server_close(gw_server *srv)
 	gw_impressions_close(srv->s_impressions); /* after the requests: writes what they queued */
 	gw_popular_destroy(srv->s_popular);
 	gw_account_close(srv->s_account);
+	gw_experiments_close(srv->s_experiments); /* stops the refresher, which uses the pool */
 	gw_auth_close(srv->s_auth); /* stops the refresher, which uses the pool */
 	gw_datareport_close(srv->s_datareport);
 	gw_db_close(srv->s_db);

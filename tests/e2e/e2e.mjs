@@ -494,9 +494,58 @@ async function adminFlow() {
     assert(svc.every((s) => Number.isFinite(s[2])), `rates: ${JSON.stringify(svc)}`);
     await page.waitForSelector('[data-testid=route-hists] canvas');
     await audit(page, 'admin-health');
+  });
+  await step('admin runs an experiment; the page shows the report\'s numbers', ['admin logs in -> versions with charts'], async () => {
+    const active = (await api('/v1/admin/models')).active;
     await page.goto(`${URL}/admin/experiments`);
-    await page.waitForSelector('text=not available yet');
+    // the versions arrive with the models answer (Preact sets an option's value as a property,
+    // not an attribute: compare the properties)
+    await page.waitForFunction((v) => [...document.querySelectorAll('[data-testid=variant-source-1] option')].some((o) => o.value === v), active);
+    await page.fill('[data-testid=exp-form] input[name=name]', 'e2e popular vs active');
+    await page.selectOption('[data-testid=variant-source-0]', '(popular list)');
+    await page.selectOption('[data-testid=variant-source-1]', active);
+    // shares that do not sum to 1 are refused before anything is sent
+    await page.fill('[data-testid=variant-share-1]', '0.4');
+    await page.click('[data-testid=exp-create]');
+    await page.waitForSelector('[data-testid=exp-form-error]:has-text("sum to 1")');
+    await page.fill('[data-testid=variant-share-1]', '0.5');
+    await page.click('[data-testid=exp-create]');
+    await page.waitForSelector('[data-testid=exp-msg]:has-text("created as a draft")');
+    const id = (await api('/v1/admin/experiments')).experiments.find((e) => e.name === 'e2e popular vs active').id;
+    await page.click(`[data-testid=experiments] tr[data-id="${id}"] [data-testid=exp-start]`);
+    await page.waitForSelector(`[data-testid=experiments] tr[data-id="${id}"][data-status=running]`);
+    // traffic: lists for 40 customers, their impressions sent back with the answer's ids, a click on every other
+    const seen = { control: 0, treatment: 0 };
+    for (let u = 1; u <= 40; u++) {
+      const rec = await api(`/v1/users/${u}/recommendations?k=5`);
+      eq(rec.experiment, id, `experiment of customer ${u}'s answer`);
+      seen[rec.variant]++;
+      if (rec.variant === 'treatment') eq(rec.model_version, active, `model_version of customer ${u} (treatment)`);
+      const items = rec.items.map((it, i) => ({ item_id: it.item_id, position: i + 1 }));
+      let r = await browserCtx.request.post(`${URL}/v1/impressions`, { data: { rec_id: rec.rec_id, user_id: u, experiment: rec.experiment, variant: rec.variant, surface: 'for_you', items } });
+      assert(r.status() === 202, `impressions: ${r.status()} ${await r.text()}`);
+      if (u % 2 === 0) {
+        r = await browserCtx.request.post(`${URL}/v1/events`, { data: { events: [{ event_id: `e2e-exp-${id}-${u}`, user_id: u, item_id: items[0].item_id, type: 'click', rec_id: rec.rec_id, variant: rec.variant, position: 1 }] } });
+        assert(r.status() === 202, `events: ${r.status()} ${await r.text()}`);
+      }
+    }
+    assert(seen.control > 0 && seen.treatment > 0, `both variants served: ${JSON.stringify(seen)}`);
+    for (let i = 0; i < 100 && Number(psql(`select count(distinct user_id) from impressions where experiment_id = ${id}`)) < 40; i++) await sleep(100);
+    for (let i = 0; i < 100 && Number(psql(`select count(*) from events where event_id like 'e2e-exp-${id}-%'`)) < 20; i++) await sleep(100);
+    await page.goto(`${URL}/admin/experiments`);
+    await page.waitForSelector(`[data-testid=report][data-experiment="${id}"] [data-testid=kpi-table] tbody tr`);
+    const rep = await api(`/v1/admin/experiments/${id}/report`);
+    const ui = await page.$$eval('[data-testid=kpi-table] tbody tr', (rows) =>
+      rows.map((r) => [r.dataset.variant, ...['exposed', 'impressions', 'ctr'].map((k) => r.querySelector(`[data-kpi=${k}]`).textContent.trim())]));
+    const pctI = (e) => (e ? `${(e.value * 100).toFixed(1)} % [${(e.lo * 100).toFixed(1)} %, ${(e.hi * 100).toFixed(1)} %]` : '–');
+    eq(ui, rep.variants.map((v) => [v.name, String(v.totals.exposed), String(v.totals.impressions), pctI(v.totals.ctr)]), 'KPI table');
+    eq(rep.variants.map((v) => v.totals.exposed), [seen.control, seen.treatment], 'exposed customers in the report');
+    await page.waitForSelector(rep.srm.flagged ? '[data-testid=srm-warning]' : '[data-testid=srm-ok]');
+    await page.waitForSelector('[data-testid=kpi-chart] canvas');
     await audit(page, 'admin-experiments');
+    await page.click(`[data-testid=experiments] tr[data-id="${id}"] [data-testid=exp-stop]`);
+    await page.waitForSelector(`[data-testid=experiments] tr[data-id="${id}"][data-status=stopped]`);
+    eq((await api('/v1/admin/experiments')).running, null, 'running experiment after stop');
   });
   await step('data page shows the report of the event store', ['admin logs in -> versions with charts'], async () => {
     // independent figures straight from PostgreSQL, before and after (no events arrive meanwhile)

@@ -1,7 +1,8 @@
 // One function per gateway route the UI uses.
 import { qs, request, requestAnyStatus, requestText } from './http';
 import type {
-  CatalogItem, CatalogPage, Categories, DataReportResponse, History, Impressions, Me, ModelActivated, ModelVersions,
+  CatalogItem, CatalogPage, Categories, DataReportResponse, Experiment, ExperimentCreate, ExperimentReport, Experiments,
+  History, Impressions, Me, ModelActivated, ModelVersions,
   Popular, Readiness, Recommendations, SimilarItems, EventIn, EventsAccepted,
 } from './types';
 
@@ -54,3 +55,10 @@ export const dataReport = (signal?: AbortSignal) => request<DataReportResponse>(
 export const models = (signal?: AbortSignal) => request<ModelVersions>('/v1/admin/models', { signal });
 export const activate = (version: string) =>
   request<ModelActivated>(`/v1/admin/models/${encodeURIComponent(version)}/activate`, { method: 'POST', body: {} });
+
+export const experiments = (signal?: AbortSignal) => request<Experiments>('/v1/admin/experiments', { signal });
+export const createExperiment = (body: ExperimentCreate) => request<Experiment>('/v1/admin/experiments', { body });
+export const startExperiment = (id: number) => request<Experiment>(`/v1/admin/experiments/${id}/start`, { method: 'POST', body: {} });
+export const stopExperiment = (id: number) => request<Experiment>(`/v1/admin/experiments/${id}/stop`, { method: 'POST', body: {} });
+export const experimentReport = (id: number, signal?: AbortSignal) =>
+  request<ExperimentReport>(`/v1/admin/experiments/${id}/report`, { signal });

@@ -42,7 +42,7 @@ export function impression(
   user_id: number | undefined,
   surface: string,
   itemIds: readonly number[],
-  rec?: { rec_id?: string; model_version?: string },
+  rec?: { rec_id?: string; model_version?: string; experiment?: number | null; variant?: string | null },
   offset = 0,
 ): void {
   if (!user_id || itemIds.length === 0 || !rec?.rec_id) return; // the route needs a rec_id
@@ -56,6 +56,9 @@ export function impression(
     items: itemIds.slice(0, 100).map((item_id, i) => ({ item_id, position: offset + i + 1 })),
     rec_id: rec.rec_id,
     ...(rec?.model_version ? { model_version: rec.model_version } : {}),
+    // the experiment and variant the answer names: the report counts this list for them
+    ...(rec?.experiment ? { experiment: rec.experiment } : {}),
+    ...(rec?.variant ? { variant: rec.variant } : {}),
   };
   postImpressions(body).catch(() => {
     trackStats.failed++;

@@ -127,3 +127,11 @@ export type ModelRun = NonNullable<
 >;
 export type ModelVersion = Omit<Schemas['ModelVersion'], 'run'> & { run?: ModelRun | null };
 export type ModelVersions = Omit<Schemas['ModelVersions'], 'models'> & { models: ModelVersion[] };
+
+// ---- experiments (admin) ----
+export type Experiment = Schemas['Experiment'];
+export type Experiments = Schemas['Experiments'];
+export type ExperimentCreate = Schemas['ExperimentCreate'];
+export type ExperimentReport = Schemas['ExperimentReport'];
+export type KpiRow = Schemas['KpiRow'];
+export type Estimate = Schemas['Estimate'];

@@ -24,7 +24,7 @@ function loadCategories(): void {
 export const ADMIN_NAV = [
   { href: '/admin/models', label: 'Models' },
   { href: '/admin/health', label: 'Health' },
-  { href: '/admin/experiments', label: 'Experiments', soon: true },
+  { href: '/admin/experiments', label: 'Experiments' },
   { href: '/admin/data', label: 'Data' },
 ];
 

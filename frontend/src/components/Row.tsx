@@ -17,6 +17,9 @@ export interface RowData {
    * impressions and the events from the list share one id */
   rec_id?: string;
   model_version?: string;
+  /** recommendations: the running experiment and this customer's variant (null outside one) */
+  experiment?: number | null;
+  variant?: string | null;
   degraded?: boolean;
   degraded_reason?: string;
   note?: string | null;
@@ -79,7 +82,7 @@ export function Row({
   const ids = visible.map((v) => v.item_id).join(',');
   useEffect(() => {
     if (!data || visible.length === 0) return;
-    impression(user?.user_id, surface, visible.map((v) => v.item_id), { rec_id: data.rec_id, model_version: data.model_version }, offset);
+    impression(user?.user_id, surface, visible.map((v) => v.item_id), { rec_id: data.rec_id, model_version: data.model_version, experiment: data.experiment, variant: data.variant }, offset);
     // one impression per drawn list
   }, [data, ids, user?.user_id]);
   return (

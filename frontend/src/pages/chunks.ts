@@ -6,3 +6,4 @@ export const Inspector = lazyPage<{ userId: number }>(() => import('../inspector
 export const Models = lazyPage<object>(() => import('../admin/ModelsPage').then((m) => m.ModelsPage));
 export const Health = lazyPage<object>(() => import('../admin/HealthPage').then((m) => m.HealthPage));
 export const Data = lazyPage<object>(() => import('../admin/DataPage').then((m) => m.DataPage));
+export const Experiments = lazyPage<object>(() => import('../admin/ExperimentsPage').then((m) => m.ExperimentsPage));

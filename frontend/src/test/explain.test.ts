@@ -16,6 +16,8 @@ const item = (id: number, score: number, sources: string[]) => ({
 const rec: Recommendations = {
   user_id: 1,
   model_version: 'v1',
+  experiment: null,
+  variant: null,
   rec_id: 'r',
   request_id: 'q',
   degraded: false,

@@ -1,0 +1,580 @@
+#include "experiments.h"
+#include "db.h"
+#include "render.h"
+#include "util.h"
+
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_pg.h"
+#include "rs_proc.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXP_HYPOTHESIS_MAX 2000
+#define EXP_SHARE_EPS      1e-6
+#define EXP_PG_UNIQUE      "23505"
+#define EXP_PG_FOREIGN_KEY "23503"
+
+/* ---- assignment ---- */
+
+int
+gw_exp_bucket(const char *salt, int64_t user, const double *shares, int n)
+{
+	unsigned char msg[8], h[8];
+	uint64_t u64 = (uint64_t) user, x = 0;
+	for (int i = 0; i < 8; i++)
+		msg[i] = (unsigned char) (u64 >> (8 * i));
+	crypto_generichash(h, sizeof(h), msg, sizeof(msg), (const unsigned char *) salt,
+	                   strlen(salt));
+	for (int i = 0; i < 8; i++)
+		x |= (uint64_t) h[i] << (8 * i);
+	double u = (double) (x >> 11) * 0x1.0p-53, acc = 0;
+	for (int i = 0; i < n - 1; i++) {
+		acc += shares[i];
+		if (u < acc)
+			return i;
+	}
+	return n - 1;
+}
+
+typedef struct exp_variant {
+	char v_name[GW_EXP_VARIANT_NAME_MAX + 1];
+	char v_version[GW_EXP_VERSION_MAX + 1]; /* "" = popular */
+	double v_share;
+} exp_variant;
+
+typedef struct exp_running {
+	int64_t r_id; /* 0 = none */
+	char r_salt[GW_EXP_SALT_MAX + 1];
+	int r_n;
+	exp_variant r_v[GW_EXP_VARIANTS_MAX];
+} exp_running;
+
+struct gw_experiments {
+	gw_db *e_db;
+	int e_refresh_ms;
+	pthread_mutex_t e_mu; /* guards e_run */
+	exp_running e_run;
+	pthread_mutex_t e_stop_mu;
+	pthread_cond_t e_stop_cv;
+	int e_stop;
+	pthread_t e_thread;
+	int e_started;
+};
+
+int
+gw_experiments_reload(gw_experiments *e)
+{
+	static const char sql[] =
+	        "select x.experiment_id, x.salt, v.name, coalesce(v.model_version, ''), v.share "
+	        "from experiments x join experiment_variants v using (experiment_id) "
+	        "where x.status = 'running' order by v.position";
+	int rv;
+	PGresult *res = gw_db_query(e->e_db, sql, 0, NULL, &rv);
+	if (res == NULL || rs_pg_check(NULL, res, PGRES_TUPLES_OK, "gw.experiments.load") != 0) {
+		PQclear(res);
+		return RS_EUNAVAIL;
+	}
+	exp_running run = {0};
+	int n = PQntuples(res);
+	for (int i = 0; i < n && i < GW_EXP_VARIANTS_MAX; i++) {
+		run.r_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		snprintf(run.r_salt, sizeof(run.r_salt), "%s", PQgetvalue(res, i, 1));
+		snprintf(run.r_v[i].v_name, sizeof(run.r_v[i].v_name), "%s", PQgetvalue(res, i, 2));
+		snprintf(run.r_v[i].v_version, sizeof(run.r_v[i].v_version), "%s",
+		         PQgetvalue(res, i, 3));
+		run.r_v[i].v_share = strtod(PQgetvalue(res, i, 4), NULL);
+		run.r_n = i + 1;
+	}
+	PQclear(res);
+	pthread_mutex_lock(&e->e_mu);
+	int changed = e->e_run.r_id != run.r_id;
+	e->e_run = run;
+	pthread_mutex_unlock(&e->e_mu);
+	if (changed)
+		rs_log_info("gw.experiment_running", "experiment=%lld variants=%d",
+		            (long long) run.r_id, run.r_n);
+	return 0;
+}
+
+static void *
+exp_main(void *arg)
+{
+	gw_experiments *e = arg;
+	pthread_mutex_lock(&e->e_stop_mu);
+	while (!e->e_stop) {
+		pthread_mutex_unlock(&e->e_stop_mu);
+		gw_experiments_reload(e);
+		pthread_mutex_lock(&e->e_stop_mu);
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += e->e_refresh_ms / 1000;
+		until.tv_nsec += (long) (e->e_refresh_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!e->e_stop &&
+		       pthread_cond_timedwait(&e->e_stop_cv, &e->e_stop_mu, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&e->e_stop_mu);
+	return NULL;
+}
+
+int
+gw_experiments_open(gw_experiments **out, gw_db *db, int refresh_ms)
+{
+	gw_experiments *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return RS_ENOMEM;
+	e->e_db = db;
+	e->e_refresh_ms = refresh_ms > 0 ? refresh_ms : GW_EXP_REFRESH_DEFAULT;
+	pthread_mutex_init(&e->e_mu, NULL);
+	pthread_mutex_init(&e->e_stop_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->e_stop_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&e->e_thread, NULL, exp_main, e) != 0) {
+		gw_experiments_close(e);
+		return RS_ENOMEM;
+	}
+	e->e_started = 1;
+	*out = e;
+	return 0;
+}
+
+void
+gw_experiments_close(gw_experiments *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->e_stop_mu);
+	e->e_stop = 1;
+	pthread_cond_broadcast(&e->e_stop_cv);
+	pthread_mutex_unlock(&e->e_stop_mu);
+	if (e->e_started)
+		pthread_join(e->e_thread, NULL);
+	pthread_cond_destroy(&e->e_stop_cv);
+	pthread_mutex_destroy(&e->e_stop_mu);
+	pthread_mutex_destroy(&e->e_mu);
+	free(e);
+}
+
+void
+gw_experiments_assign(gw_experiments *e, int64_t user, gw_exp_assignment *out)
+{
+	double shares[GW_EXP_VARIANTS_MAX];
+	memset(out, 0, sizeof(*out));
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->e_mu);
+	const exp_running *r = &e->e_run;
+	if (r->r_id != 0 && r->r_n > 0) {
+		for (int i = 0; i < r->r_n; i++)
+			shares[i] = r->r_v[i].v_share;
+		int b = gw_exp_bucket(r->r_salt, user, shares, r->r_n);
+		out->a_experiment = r->r_id;
+		memcpy(out->a_variant, r->r_v[b].v_name, sizeof(out->a_variant));
+		memcpy(out->a_version, r->r_v[b].v_version, sizeof(out->a_version));
+		out->a_popular = r->r_v[b].v_version[0] == '\0';
+	}
+	pthread_mutex_unlock(&e->e_mu);
+}
+
+/* ---- admin routes ---- */
+
+static void
+reply_db_down(gw_req *req)
+{
+	gw_reply_error(req, 503, "unavailable",
+	               "the experiments store (PostgreSQL) is unavailable");
+}
+
+/* One experiment as JSON, built by PostgreSQL (the same shape everywhere). */
+#define EXP_JSON_SQL                                                                            \
+	"json_build_object('id', x.experiment_id, 'name', x.name, 'hypothesis', x.hypothesis, " \
+	"'primary_metric', x.primary_metric, 'salt', x.salt, 'status', x.status, "              \
+	"'created_at', to_char(x.created_at at time zone 'UTC', "                               \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                                                \
+	"'started_at', to_char(x.started_at at time zone 'UTC', "                               \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                                                \
+	"'stopped_at', to_char(x.stopped_at at time zone 'UTC', "                               \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                                                \
+	"'variants', (select json_agg(json_build_object('name', v.name, 'strategy', "           \
+	"v.strategy, 'model_version', v.model_version, 'share', v.share) order by v.position) " \
+	"from experiment_variants v where v.experiment_id = x.experiment_id))::text"
+
+/* The experiment row of id as JSON, or NULL with *rv (RS_ENOTFOUND or RS_EUNAVAIL). */
+static json_t *
+exp_fetch(gw_server *srv, const char *id, int *rv)
+{
+	static const char sql[] = "select " EXP_JSON_SQL " from experiments x "
+	                          "where x.experiment_id = $1::bigint";
+	json_error_t jerr;
+	PGresult *res = gw_db_query(srv->s_db, sql, 1, (const char *const[]){id}, rv);
+	if (res == NULL || rs_pg_check(NULL, res, PGRES_TUPLES_OK, "gw.experiments.get") != 0) {
+		PQclear(res);
+		*rv = RS_EUNAVAIL;
+		return NULL;
+	}
+	json_t *j = PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, &jerr) : NULL;
+	*rv = PQntuples(res) == 1 ? (j != NULL ? 0 : RS_EUNAVAIL) : RS_ENOTFOUND;
+	PQclear(res);
+	return j;
+}
+
+/* The {id} path segment as a decimal string; 0 after a 400 otherwise. */
+static int
+exp_id_param(gw_req *req, char *buf, size_t n)
+{
+	int64_t id;
+	if (req->r_nparams < 1 || gw_parse_id(req->r_params[0], &id) != 0) {
+		gw_reply_error(req, 400, "bad_request", "experiment id must be a positive integer");
+		return 0;
+	}
+	snprintf(buf, n, "%lld", (long long) id);
+	return 1;
+}
+
+static int
+exp_printable(const char *s, size_t lo, size_t hi)
+{
+	size_t n = strlen(s);
+	if (n < lo || n > hi)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+exp_token(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > GW_EXP_VARIANT_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static const char *const exp_metrics[] = {"ctr", "add_to_cart_rate", "conversion",
+                                          "gmv_per_customer"};
+
+/* Checks the create body; returns NULL or what is wrong (into why). Builds *variants: the
+ * normalised [{"name","strategy","model_version","share"}] for the insert. */
+static const char *
+exp_check(json_t *body, char *why, size_t n, json_t **variants)
+{
+	json_t *name = json_object_get(body, "name"), *hyp = json_object_get(body, "hypothesis");
+	json_t *metric = json_object_get(body, "primary_metric"),
+	       *salt = json_object_get(body, "salt");
+	json_t *vs = json_object_get(body, "variants");
+	const char *versions[GW_EXP_VARIANTS_MAX];
+	int nversions = 0;
+	double sum = 0;
+
+	*variants = NULL;
+	if (!json_is_object(body))
+		return "the body must be a JSON object";
+	if (!json_is_string(name) || !exp_printable(json_string_value(name), 1, GW_EXP_NAME_MAX))
+		return "name must be 1-100 characters without control characters";
+	if (hyp != NULL && !json_is_null(hyp) &&
+	    (!json_is_string(hyp) || !exp_printable(json_string_value(hyp), 0, EXP_HYPOTHESIS_MAX)))
+		return "hypothesis must be at most 2000 characters without control characters";
+	int known = 0;
+	for (size_t i = 0; json_is_string(metric) && i < sizeof(exp_metrics) / sizeof(*exp_metrics);
+	     i++)
+		known |= strcmp(json_string_value(metric), exp_metrics[i]) == 0;
+	if (!known)
+		return "primary_metric must be one of ctr, add_to_cart_rate, conversion, "
+		       "gmv_per_customer";
+	if (salt != NULL && !json_is_null(salt) &&
+	    (!json_is_string(salt) ||
+	     !exp_printable(json_string_value(salt), GW_EXP_SALT_MIN, GW_EXP_SALT_MAX)))
+		return "salt must be 16-64 printable ASCII characters";
+	if (!json_is_array(vs) || json_array_size(vs) < 2 ||
+	    json_array_size(vs) > GW_EXP_VARIANTS_MAX)
+		return "variants must be an array of 2-4 variants";
+	json_t *out = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(vs, i, v)
+	{
+		json_t *vn = json_object_get(v, "name"), *mv = json_object_get(v, "model_version");
+		json_t *st = json_object_get(v, "strategy"), *sh = json_object_get(v, "share");
+		const char *strategy = json_is_string(st) ? json_string_value(st) : "model";
+		const char *bad = NULL;
+		if (!json_is_object(v))
+			bad = "must be an object";
+		else if (!json_is_string(vn) || !exp_token(json_string_value(vn)))
+			bad = ".name must be 1-32 characters of a-z, 0-9, _ and -";
+		else if (st != NULL && !json_is_null(st) &&
+		         (!json_is_string(st) ||
+		          (strcmp(strategy, "model") != 0 && strcmp(strategy, "popular") != 0)))
+			bad = ".strategy must be \"model\" or \"popular\"";
+		else if (strcmp(strategy, "popular") == 0 && mv != NULL && !json_is_null(mv))
+			bad = ".model_version must be absent for the popular strategy";
+		else if (strcmp(strategy, "model") == 0 &&
+		         (!json_is_string(mv) ||
+		          !exp_printable(json_string_value(mv), 1, GW_EXP_VERSION_MAX)))
+			bad = ".model_version must name a published model version (or give "
+			      "\"strategy\": \"popular\")";
+		else if (!json_is_number(sh) || !(json_number_value(sh) > 0) ||
+		         json_number_value(sh) > 1)
+			bad = ".share must be a number in (0, 1]";
+		for (size_t j = 0; bad == NULL && j < i; j++)
+			if (strcmp(json_string_value(
+			                   json_object_get(json_array_get(vs, j), "name")),
+			           json_string_value(vn)) == 0)
+				bad = ".name is used by another variant";
+		if (bad != NULL) {
+			json_decref(out);
+			snprintf(why, n, "variants[%zu]%s%s", i, bad[0] == '.' ? "" : " ", bad);
+			return why;
+		}
+		if (strcmp(strategy, "model") == 0) {
+			int seen = 0;
+			for (int k = 0; k < nversions; k++)
+				seen |= strcmp(versions[k], json_string_value(mv)) == 0;
+			if (!seen)
+				versions[nversions++] = json_string_value(mv);
+		}
+		sum += json_number_value(sh);
+		json_array_append_new(out,
+		                      json_pack("{s:O,s:s,s:O,s:O}", "name", vn, "strategy",
+		                                strategy, "model_version",
+		                                strcmp(strategy, "model") == 0 ? mv : json_null(),
+		                                "share", sh));
+	}
+	if (fabs(sum - 1.0) > EXP_SHARE_EPS) {
+		json_decref(out);
+		snprintf(why, n, "the variants' shares must sum to 1 (they sum to %.6g)", sum);
+		return why;
+	}
+	if (nversions > GW_EXP_VERSIONS_MAX) {
+		json_decref(out);
+		snprintf(why, n,
+		         "at most %d distinct model versions per experiment (every service keeps "
+		         "that many besides the active one loaded)",
+		         GW_EXP_VERSIONS_MAX);
+		return why;
+	}
+	*variants = out;
+	return NULL;
+}
+
+void
+gw_handle_exp_create(gw_server *srv, gw_req *req)
+{
+	/* One statement: the experiment and its variants are stored together or not at all. */
+	static const char sql[] =
+	        "with x as (insert into experiments (name, hypothesis, primary_metric, salt) "
+	        "values ($1, $2, $3, $4) returning *), "
+	        "v as (insert into experiment_variants (experiment_id, position, name, strategy, "
+	        "model_version, share) select x.experiment_id, (o.n - 1)::int, o.v->>'name', "
+	        "o.v->>'strategy', o.v->>'model_version', (o.v->>'share')::float8 "
+	        "from x, jsonb_array_elements($5::jsonb) with ordinality o(v, n) returning 1) "
+	        "select x.experiment_id, (select count(*) from v) from x";
+	json_error_t jerr;
+	char why[256], salt_buf[33], idbuf[24];
+	json_t *variants;
+	int rv;
+
+	json_t *body = json_loadb(req->r_body, req->r_body_len, 0, &jerr);
+	if (body == NULL) {
+		gw_reply_error(req, 400, "bad_json", "malformed JSON: %s at line %d column %d",
+		               jerr.text, jerr.line, jerr.column);
+		return;
+	}
+	const char *bad = exp_check(body, why, sizeof(why), &variants);
+	if (bad != NULL) {
+		json_decref(body);
+		gw_reply_error(req, 400, "bad_request", "%s; nothing was stored", bad);
+		return;
+	}
+	json_t *salt = json_object_get(body, "salt"), *hyp = json_object_get(body, "hypothesis");
+	if (!json_is_string(salt))
+		rs_proc_random_id(salt_buf, sizeof(salt_buf)); /* 32 hex digits */
+	char *vtext = json_dumps(variants, JSON_COMPACT);
+	json_decref(variants);
+	const char *params[5] = {json_string_value(json_object_get(body, "name")),
+	                         json_is_string(hyp) ? json_string_value(hyp) : "",
+	                         json_string_value(json_object_get(body, "primary_metric")),
+	                         json_is_string(salt) ? json_string_value(salt) : salt_buf, vtext};
+	PGresult *res = vtext != NULL ? gw_db_query(srv->s_db, sql, 5, params, &rv) : NULL;
+	free(vtext);
+	if (res == NULL) {
+		json_decref(body);
+		reply_db_down(req);
+		return;
+	}
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR && state != NULL) {
+		int fk = strcmp(state, EXP_PG_FOREIGN_KEY) == 0;
+		PQclear(res);
+		if (fk)
+			gw_reply_error(req, 400, "bad_request",
+			               "a variant names a model version that is not published; "
+			               "nothing was stored");
+		else
+			reply_db_down(req);
+		json_decref(body);
+		return;
+	}
+	if (rs_pg_check(NULL, res, PGRES_TUPLES_OK, "gw.experiments.create") != 0 ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		json_decref(body);
+		reply_db_down(req);
+		return;
+	}
+	snprintf(idbuf, sizeof(idbuf), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	char q[256];
+	rs_log_info("gw.experiment_created", "req=%s id=%s name=\"%s\" by=%s", req->r_request_id,
+	            idbuf, rs_log_quote(q, sizeof(q), params[0]), req->r_who.p_name);
+	json_decref(body);
+	json_t *j = exp_fetch(srv, idbuf, &rv);
+	if (j == NULL) {
+		reply_db_down(req);
+		return;
+	}
+	gw_reply_json(req, 201, j);
+}
+
+void
+gw_handle_exp_list(gw_server *srv, gw_req *req)
+{
+	static const char sql[] = "select " EXP_JSON_SQL ", x.status = 'running' "
+	                          "from experiments x order by x.experiment_id desc";
+	json_error_t jerr;
+	int rv;
+	PGresult *res = gw_db_query(srv->s_db, sql, 0, NULL, &rv);
+	if (res == NULL || rs_pg_check(NULL, res, PGRES_TUPLES_OK, "gw.experiments.list") != 0) {
+		PQclear(res);
+		reply_db_down(req);
+		return;
+	}
+	json_t *list = json_array(), *running = json_null();
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *j = json_loads(PQgetvalue(res, i, 0), 0, &jerr);
+		if (j == NULL)
+			continue;
+		if (strcmp(PQgetvalue(res, i, 1), "t") == 0) {
+			json_decref(running);
+			running = json_incref(json_object_get(j, "id"));
+		}
+		json_array_append_new(list, j);
+	}
+	PQclear(res);
+	gw_reply_json(req, 200,
+	              json_pack("{s:o,s:o,s:s}", "experiments", list, "running", running,
+	                        "request_id", req->r_request_id));
+}
+
+void
+gw_handle_exp_get(gw_server *srv, gw_req *req)
+{
+	char id[24];
+	int rv;
+	if (!exp_id_param(req, id, sizeof(id)))
+		return;
+	json_t *j = exp_fetch(srv, id, &rv);
+	if (j == NULL && rv == RS_ENOTFOUND)
+		gw_reply_error(req, 404, "not_found", "no experiment %s", id);
+	else if (j == NULL)
+		reply_db_down(req);
+	else
+		gw_reply_json(req, 200, j);
+}
+
+/* start / stop: one conditional update; 0 rows -> 404 or 409 (from the row as it is). */
+static void
+exp_transition(gw_server *srv, gw_req *req, int start)
+{
+	static const char start_sql[] =
+	        "update experiments set status = 'running', started_at = now() "
+	        "where experiment_id = $1::bigint and status = 'draft' returning 1";
+	static const char stop_sql[] =
+	        "update experiments set status = 'stopped', stopped_at = now() "
+	        "where experiment_id = $1::bigint and status = 'running' returning 1";
+	char id[24];
+	int rv;
+	if (!exp_id_param(req, id, sizeof(id)))
+		return;
+	PGresult *res = gw_db_query(srv->s_db, start ? start_sql : stop_sql, 1,
+	                            (const char *const[]){id}, &rv);
+	if (res == NULL) {
+		reply_db_down(req);
+		return;
+	}
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR && state != NULL &&
+	    strcmp(state, EXP_PG_UNIQUE) == 0) {
+		PQclear(res);
+		gw_reply_error(
+		        req, 409, "conflict",
+		        "another experiment is running: experiments may not overlap (stop it "
+		        "first); nothing was changed");
+		return;
+	}
+	if (rs_pg_check(NULL, res, PGRES_TUPLES_OK, "gw.experiments.transition") != 0) {
+		PQclear(res);
+		reply_db_down(req);
+		return;
+	}
+	int changed = PQntuples(res) == 1;
+	PQclear(res);
+	json_t *j = exp_fetch(srv, id, &rv);
+	if (j == NULL && rv == RS_ENOTFOUND) {
+		gw_reply_error(req, 404, "not_found", "no experiment %s", id);
+		return;
+	}
+	if (j == NULL) {
+		reply_db_down(req);
+		return;
+	}
+	const char *status = json_string_value(json_object_get(j, "status"));
+	if (!changed && strcmp(status, start ? "running" : "stopped") == 0) {
+		gw_reply_json(req, 200, j); /* already so: nothing to do (idempotent) */
+		return;
+	}
+	if (!changed) {
+		gw_reply_error(req, 409, "conflict", "experiment %s is %s: only a %s one can be %s",
+		               id, status, start ? "draft" : "running",
+		               start ? "started" : "stopped");
+		json_decref(j);
+		return;
+	}
+	gw_experiments_reload(srv->s_experiments); /* this gateway assigns from now on */
+	rs_log_info("gw.experiment_transition", "req=%s id=%s status=%s by=%s", req->r_request_id,
+	            id, start ? "running" : "stopped", req->r_who.p_name);
+	gw_reply_json(req, 200, j);
+}
+
+void
+gw_handle_exp_start(gw_server *srv, gw_req *req)
+{
+	exp_transition(srv, req, 1);
+}
+
+void
+gw_handle_exp_stop(gw_server *srv, gw_req *req)
+{
+	exp_transition(srv, req, 0);
+}
