@@ -80,7 +80,7 @@ typedef struct gw_server {
 	gw_static *s_static;           /* the web UI's files (static.h); NULL = no UI */
 	gw_impressions *s_impressions; /* POST /v1/impressions queue + writer (impressions.h) */
 	struct gw_datareport *s_datareport; /* GET /v1/admin/data/report cache (datareport.h) */
-	gw_experiments *s_experiments; /* the running experiment, assignment (experiments.h) */
+	gw_experiments *s_experiments;      /* the running experiment, assignment (experiments.h) */
 } gw_server;
 
 /* gw_server_open: dial the downstreams (in the background), start the popular-list refresher

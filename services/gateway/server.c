@@ -88,7 +88,7 @@ gw_server_close(gw_server *srv)
 	gw_popular_destroy(srv->s_popular);
 	gw_account_close(srv->s_account);
 	gw_experiments_close(srv->s_experiments); /* stops the refresher, which uses the pool */
-	gw_auth_close(srv->s_auth); /* stops the refresher, which uses the pool */
+	gw_auth_close(srv->s_auth);               /* stops the refresher, which uses the pool */
 	gw_datareport_close(srv->s_datareport);
 	gw_db_close(srv->s_db);
 	gw_static_close(srv->s_static);
