@@ -124,17 +124,11 @@ export function Header() {
           </Link>
         )}
         {me?.role === 'admin' &&
-          ADMIN_NAV.map((n) =>
-            n.soon ? (
-              <span key={n.href} class="soon" title="Coming with a later release">
-                {n.label} (soon)
-              </span>
-            ) : (
-              <Link key={n.href} href={n.href} aria-current={loc.path === n.href ? 'page' : undefined}>
-                {n.label}
-              </Link>
-            ),
-          )}
+          ADMIN_NAV.map((n) => (
+            <Link key={n.href} href={n.href} aria-current={loc.path === n.href ? 'page' : undefined}>
+              {n.label}
+            </Link>
+          ))}
         <span class="version" data-testid="active-version" title="The model version serving recommendations">
           model {version ?? 'unknown'}
         </span>
