@@ -10,12 +10,3 @@ export function NotFound() {
     </>
   );
 }
-
-export function Soon({ what }: { what: string }) {
-  return (
-    <>
-      <h1>{what}</h1>
-      <p class="banner info">This page is not available yet: it arrives with a later release.</p>
-    </>
-  );
-}
