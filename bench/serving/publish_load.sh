@@ -82,9 +82,10 @@ if [ ! -f "$MODEL/manifest.json" ] || [ "$(cat "$WORK/model-params" 2>/dev/null)
   say "   fitted in $(( $(date +%s) - t0 )) s"
   echo "$model_marker" >"$WORK/model-params"
 fi
-# Every run starts from an empty registry and fresh version folders.
+# Every run starts from an empty registry and fresh version folders (this private database's
+# experiments name versions: they go with them).
 rm -rf "$WORK/versions"; mkdir -p "$WORK/versions"
-psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "truncate model_versions" >/dev/null
+psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "truncate model_versions cascade" >/dev/null
 RUN="$(date -u +%H%M%S)"
 
 # publish V: a new immutable folder from the fitted model + its model_versions row (inactive).
