@@ -411,7 +411,8 @@ gw_handle_exp_report(gw_server *srv, gw_req *req)
 	        "attribution", "window_hours", hours, "rules",
 	        "an event whose rec_id names a stored list belongs to that list's variant; any "
 	        "other click, add-to-cart or purchase to the customer's latest impression of the "
-	        "item in the experiment at most window_hours before it (both edges included)",
+	        "item in the experiment within the attribution window before it (both edges "
+	        "included)",
 	        "catalog_items", (json_int_t) catalog, "variants", out_v, "primary", "metric",
 	        metric, "control",
 	        json_string_value(json_object_get(json_array_get(variants, 0), "name")),

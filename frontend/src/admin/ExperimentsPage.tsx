@@ -186,7 +186,7 @@ function Report({ id }: { id: number }) {
                 <td class="num" data-kpi="orders">{v.totals.orders}</td>
                 <td class="num" data-kpi="gmv">{v.totals.gmv.toFixed(2)}</td>
                 {KPIS.map((k) => (
-                  <td key={k.key} class="small" data-kpi={k.key}>
+                  <td key={k.key} class="small kpi-ci" data-kpi={k.key}>
                     {totals(v.totals, k.key, k.pct)}
                   </td>
                 ))}
