@@ -230,7 +230,6 @@ phase_start() {
   WRK_PID=$!
   events_loop "$name" $(( $(now_ms) + ${secs%.*} * 1000 )) &
   EV_PID=$!
-  PHASE_T0=$(now_ms)
 }
 # phase_end NAME RECOVERY [LIMIT_MS]: waits for the load, checks what the reads saw and that
 # every service is alive, and keeps the row (events are counted at the end, once the spool
