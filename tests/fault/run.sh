@@ -356,6 +356,14 @@ EOF
         || violation "$name: rs-$svc did not refuse $v"
     fi
   done
+  # what the services report serving (/readyz, per downstream): the previous version
+  ready="$(curl -sS "$URL/readyz" 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin).get("downstreams", {})
+print(" ".join("%s=%s" % (k, v["model_version"]) for k, v in sorted(d.items()) if "model_version" in v))' 2>/dev/null || true)"
+  [ -n "$ready" ] && ! grep -q "=$v" <<<"$ready" && ! grep -qv "=$VERSION\$" <<<"$(tr ' ' '\n' <<<"$ready")" \
+    || violation "$name: /readyz reports the services serving: ${ready:-nothing} (want $VERSION)"
+  NOTES+=("$name: admin activate answered $code; /readyz while $v was the active row: $ready")
   # the previous version back in the registry (its folder never changed)
   code="$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
     "$URL/v1/admin/models/$VERSION/activate" || echo 000)"
