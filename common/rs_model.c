@@ -247,6 +247,32 @@ static const struct {
 };
 
 /* The LMDB part: dbis, sizes, ids and factors into memory. */
+/* A data.mdb shorter than its meta pages say (cut by a copy or a full disk): LMDB reads the
+ * missing pages through its memory map, which is SIGBUS, not an error. So the file must hold
+ * every page up to the last one the meta names before any page beyond the metas is read. */
+static int
+model_check_size(rs_model *m, char *err, size_t errn)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat fst;
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = mdb_env_info(m->env, &info)) != 0 || (rc = mdb_env_stat(m->env, &st)) != 0)
+		return model_fail(err, errn, model_mdb_err(rc), "%s/data.mdb: %s", m->dir,
+		                  mdb_strerror(rc));
+	snprintf(path, sizeof(path), "%s/data.mdb", m->dir);
+	if (stat(path, &fst) != 0)
+		return model_fail(err, errn, RS_EIO, "%s: %s", path, strerror(errno));
+	unsigned long long need = ((unsigned long long) info.me_last_pgno + 1) * st.ms_psize;
+	if ((unsigned long long) fst.st_size < need)
+		return model_fail(err, errn, RS_ECORRUPT,
+		                  "%s: truncated: %lld bytes, its last page ends at byte %llu",
+		                  path, (long long) fst.st_size, need);
+	return 0;
+}
+
 static int
 model_load(rs_model *m, char *err, size_t errn)
 {
@@ -270,6 +296,8 @@ model_load(rs_model *m, char *err, size_t errn)
 	MDB_TRY(mdb_env_set_maxdbs(m->env, RS_MODEL_MAX_DBS), "maxdbs");
 	MDB_TRY(mdb_env_open(m->env, m->dir, MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0644),
 	        "open");
+	if ((rv = model_check_size(m, err, errn)) != 0)
+		goto out;
 	MDB_TRY(mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn), "begin");
 	MDB_TRY(mdb_dbi_open(txn, RS_MDB_ITEMS, MDB_INTEGERKEY, &m->d_items), "db items");
 	MDB_TRY(mdb_dbi_open(txn, RS_MDB_ITEM_CODES, 0, &m->d_codes), "db item_codes");

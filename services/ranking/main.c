@@ -51,6 +51,11 @@ main(void)
 		rs_log_error("ranking.open_failed", "err=\"%s\"", rs_strerror(rv));
 		goto out;
 	}
+	/* The active version before the first request: the watch's own first check runs in the
+	 * background, and a freshly restarted service answered with the linear scorer, naming
+	 * linear-v1 while a published version was active (tests/fault, kill-ranking). A database
+	 * that is down or a version that does not open leaves the linear scorer, as before. */
+	(void) rank_model_check(st);
 	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
 	if ((rv = rs_rpc_server_start(&srv, cfg.url, &rcfg, rank_routes, st)) != 0) {
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
