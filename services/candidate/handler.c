@@ -8,48 +8,9 @@
 #include "ranker_in.h"
 #include "rs_err.h"
 #include "rs_time.h"
+#include "wire.h"
 
 #define CAND_SVC "candidate"
-
-/* Converts retrieval results to the reply. Strings are borrowed from snap, which the caller
- * keeps referenced until the reply is packed. */
-static Rs__Candidate **
-cand_to_pb(rs_rpc_call *call, const cand_snap *snap, const cand_result *res, size_t n)
-{
-	Rs__Candidate **out = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*out));
-	Rs__Candidate *cs = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*cs));
-	if (out == NULL || cs == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		const cand_item *it = &snap->items[res[i].item];
-		Rs__Candidate *c = &cs[i];
-		size_t ns = 0;
-		rs__candidate__init(c);
-		c->item_id = it->id;
-		c->score = res[i].score;
-		c->title = it->title;
-		c->category = it->category;
-		c->price = it->has_price ? it->price : 0;
-		c->sources = rs_arena_alloc(call->arena, CAND_NSRC * sizeof(*c->sources));
-		Rs__SourceScore *ss = rs_arena_alloc(call->arena, CAND_NSRC * sizeof(*ss));
-		if (c->sources == NULL || ss == NULL)
-			return NULL;
-		for (int s = 0; s < CAND_NSRC; s++) {
-			if (!(res[i].has & (1u << s)))
-				continue;
-			rs__source_score__init(&ss[ns]);
-			ss[ns].source = (char *) cand_src_names[s];
-			ss[ns].score = res[i].src[s].score;
-			ss[ns].rank = res[i].src[s].rank;
-			ss[ns].because_item = res[i].src[s].because;
-			c->sources[ns] = &ss[ns];
-			ns++;
-		}
-		c->n_sources = ns;
-		out[i] = c;
-	}
-	return out;
-}
 
 /* CandidatesResponse.filtered: one FilterCount per reason that removed anything. */
 static int
@@ -74,10 +35,10 @@ cand_filtered_pb(rs_rpc_call *call, const cand_filtered *fl, Rs__CandidatesRespo
 	return 0;
 }
 
-/* CandidatesResponse.ranker_sources and every candidate's ranker_scores / ranker_ranks. */
+/* CandidatesResponse.ranker_sources (every candidate's ranker_scores / ranker_ranks are written
+ * by cand_wire_pack). */
 static int
-cand_rin_pb(rs_rpc_call *call, const cand_rin *rin, Rs__Candidate **cs, size_t n,
-            Rs__CandidatesResponse *resp)
+cand_rin_pb(rs_rpc_call *call, const cand_rin *rin, Rs__CandidatesResponse *resp)
 {
 	Rs__SourceStats **sp = rs_arena_alloc(call->arena, (size_t) rin->ns * sizeof(*sp));
 	Rs__SourceStats *ss = rs_arena_alloc(call->arena, (size_t) rin->ns * sizeof(*ss));
@@ -93,11 +54,6 @@ cand_rin_pb(rs_rpc_call *call, const cand_rin *rin, Rs__Candidate **cs, size_t n
 	}
 	resp->ranker_sources = sp;
 	resp->n_ranker_sources = (size_t) rin->ns;
-	for (size_t i = 0; i < n; i++) {
-		cs[i]->n_ranker_scores = cs[i]->n_ranker_ranks = (size_t) rin->ns;
-		cs[i]->ranker_scores = &rin->score[i * (size_t) rin->ns];
-		cs[i]->ranker_ranks = &rin->rank[i * (size_t) rin->ns];
-	}
 	return 0;
 }
 
@@ -107,17 +63,13 @@ cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, cons
 {
 	Rs__CandidatesResponse resp = RS__CANDIDATES_RESPONSE__INIT;
 	Rs__ResponseHeader h;
-	Rs__Candidate **cs = cand_to_pb(call, snap, res, n);
-	if (cs == NULL ||
-	    (rin != NULL && rin->ns > 0 && cand_rin_pb(call, rin, cs, n, &resp) != 0)) {
+	if (rin != NULL && rin->ns > 0 && cand_rin_pb(call, rin, &resp) != 0) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 		return;
 	}
 	rs_rpc_header_init(call, &h, CAND_SVC,
 	                   model != NULL ? rs_model_version(model) : snap->version);
 	resp.header = &h;
-	resp.candidates = cs;
-	resp.n_candidates = n;
 	if (stats != NULL) { /* each source's own list, for the learned ranker's normalisers */
 		Rs__SourceStats **sp = rs_arena_alloc(call->arena, CAND_NSRC * sizeof(*sp));
 		Rs__SourceStats *ss = rs_arena_alloc(call->arena, CAND_NSRC * sizeof(*ss));
@@ -142,7 +94,11 @@ cand_reply(rs_rpc_call *call, const cand_snap *snap, const rs_model *model, cons
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 		return;
 	}
-	rs_rpc_reply(call, &resp.base);
+	/* The list straight from the results (strings borrowed from snap, which the caller keeps
+	 * referenced until here): the reply's bytes are protobuf-c's, without its two walks. */
+	if (cand_wire_pack(&resp, snap, res, n, rin, call->arena, &call->resp, &call->resp_len) !=
+	    0)
+		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 }
 
 /* The version a request is served with: the one its header names (RequestHeader.model_version,
