@@ -125,7 +125,7 @@ setup(void)
 			tr_event_log_push(&log, buf, strlen(buf), ib, strlen(ib), type, value,
 			                  (double) ts_of(u, e));
 		}
-	tr_weights_defaults(&w);
+	rs_event_weights_defaults(&w);
 	cr_assert_eq(tr_events_build(&log, &w, &ds, &err), 0, "%s", err.msg);
 	tr_event_log_fini(&log);
 	tr_params_defaults(&p);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "load.h"
 #include "model.h"
 #include "publish.h"
 #include "rs_arena.h"
@@ -79,7 +80,7 @@ fit(int weighted, int cand_n, tr_dataset *ds, tr_model *m, char *vdir, size_t vn
 				tr_event_log_push(&log, buf, strlen(buf), ib, strlen(ib), type,
 				                  value, 1700000000.0 + u * 100 + e * 10);
 			}
-		tr_weights_defaults(&w);
+		rs_event_weights_defaults(&w);
 		cr_assert_eq(tr_events_build(&log, &w, ds, &err), 0, "%s", err.msg);
 		tr_event_log_fini(&log);
 		cr_assert_gt(ds->n_neg, 0);
@@ -256,10 +257,10 @@ Test(ranksrc, weights)
 {
 	rs_ranksrc_weights w;
 	cr_assert_eq(rs_ranksrc_weights_init(&w, 1, "view=1,click=3,purchase=9,rating_low=2.5"), 0);
-	cr_assert_eq(w.w[2], 3.0);
-	cr_assert_eq(w.w[4], 9.0);
-	cr_assert_eq(w.w[3], 4.0); /* the default */
-	cr_assert_eq(w.rating_low, 2.5);
+	cr_assert_eq(w.ev.w[2], 3.0);
+	cr_assert_eq(w.ev.w[4], 9.0);
+	cr_assert_eq(w.ev.w[3], 4.0); /* the default */
+	cr_assert_eq(w.ev.rating_low, 2.5);
 	cr_assert_eq(rs_ranksrc_weights_init(&w, 1, "view=x"), -1);
 	cr_assert_eq(rs_ranksrc_weights_init(&w, 1, "bogus=1"), -1);
 	cr_assert_eq(rs_ranksrc_weights_init(&w, 0, "bogus=1"), 0); /* pairs: unused */

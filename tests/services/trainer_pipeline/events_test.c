@@ -9,6 +9,7 @@
 
 #include "dataset.h"
 #include "events.h"
+#include "load.h"
 #include "model.h"
 #include "rs_err.h"
 
@@ -64,22 +65,22 @@ Test(events, weights_parse_and_defaults)
 	tr_error err;
 	char buf[192];
 
-	tr_weights_defaults(&w);
-	cr_assert_eq(w.w[TR_EV_PURCHASE], 8);
+	rs_event_weights_defaults(&w);
+	cr_assert_eq(w.w[RS__EVENT_TYPE__EVENT_PURCHASE], 8);
 	cr_assert_eq(tr_weights_parse("view=0.5,purchase=10,rating_low=2.5", &w, &err), 0);
-	cr_assert_eq(w.w[TR_EV_VIEW], 0.5);
-	cr_assert_eq(w.w[TR_EV_PURCHASE], 10);
+	cr_assert_eq(w.w[RS__EVENT_TYPE__EVENT_VIEW], 0.5);
+	cr_assert_eq(w.w[RS__EVENT_TYPE__EVENT_PURCHASE], 10);
 	cr_assert_eq(w.rating_low, 2.5);
-	cr_assert_eq(w.w[TR_EV_CLICK], 2); /* untouched */
-	tr_weights_format(&w, buf, sizeof(buf));
+	cr_assert_eq(w.w[RS__EVENT_TYPE__EVENT_CLICK], 2); /* untouched */
+	rs_event_weights_format(&w, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "view=0.5,click=2,add_to_cart=4,purchase=10,rating=2,"
 	                      "not_interested=8,rating_low=2.5");
 	cr_assert_eq(tr_weights_parse("like=3", &w, &err), RS_EINVAL);
 	cr_assert(strstr(err.msg, "unknown event type 'like'") != NULL, "%s", err.msg);
 	cr_assert_eq(tr_weights_parse("view=-1", &w, &err), RS_EINVAL);
-	cr_assert_eq(tr_event_type_parse("add_to_cart"), TR_EV_ADD_TO_CART);
-	cr_assert_eq(tr_event_type_parse("6"), TR_EV_NOT_INTERESTED);
-	cr_assert_eq(tr_event_type_parse("7"), -1);
+	cr_assert_eq(rs_event_type_parse("add_to_cart"), RS__EVENT_TYPE__EVENT_ADD_TO_CART);
+	cr_assert_eq(rs_event_type_parse("6"), RS__EVENT_TYPE__EVENT_NOT_INTERESTED);
+	cr_assert_eq(rs_event_type_parse("7"), -1);
 }
 
 Test(events, aggregation_known_answers)
