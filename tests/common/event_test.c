@@ -10,7 +10,8 @@
 Test(event, names_follow_the_proto)
 {
 	cr_assert_str_eq(rs_event_type_name(RS__EVENT_TYPE__EVENT_VIEW), "view");
-	cr_assert_str_eq(rs_event_type_name(RS__EVENT_TYPE__EVENT_NOT_INTERESTED), "not_interested");
+	cr_assert_str_eq(rs_event_type_name(RS__EVENT_TYPE__EVENT_NOT_INTERESTED),
+	                 "not_interested");
 	cr_assert_str_eq(rs_event_type_name(0), "");
 	cr_assert_str_eq(rs_event_type_name(7), "");
 	for (int t = 1; t < RS_EVENT_NTYPES; t++)

@@ -22,6 +22,7 @@
 #include "publish.h"
 #include "rs_arena.h"
 #include "rs_err.h"
+#include "stage1.h"
 #include "rs_model.h"
 #include "rs_ranksrc.h"
 #include "topk.h"
@@ -179,7 +180,7 @@ check_all_users(int weighted, int cand_n)
 			cr_assert_str_eq(name, tr_twostage_source(m.ts, s));
 			rs_ranksrc_list l;
 			cr_assert_eq(rs_ranksrc_list_build(r, s, &user, a, &l), 0);
-			tr_model_score(tr_twostage_source_model(m.ts, s), &ds, uc, sc);
+			tr_stage1_score(tr_twostage_source_model(m.ts, s), &ds, uc, sc);
 			memcpy(raw, sc, (size_t) ds.n_items * sizeof(float));
 			for (int64_t p = ds.u_ptr[uc]; p < ds.u_ptr[uc + 1]; p++)
 				sc[ds.u_items[p]] = -INFINITY;

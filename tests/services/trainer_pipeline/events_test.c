@@ -12,6 +12,7 @@
 #include "load.h"
 #include "model.h"
 #include "rs_err.h"
+#include "stage1.h"
 
 static char tmp_path[64];
 
@@ -212,16 +213,16 @@ check_pushed_down(tr_kind kind, const tr_params *p, int neg)
 	world(&d1, neg);
 	cr_assert_eq(tr_model_fit(kind, p, &d0, &m0, &err), 0, "%s", err.msg);
 	cr_assert_eq(tr_model_fit(kind, p, &d1, &m1, &err), 0, "%s", err.msg);
-	tr_model_score(&m0, &d0, 0, s0);
-	tr_model_score(&m1, &d1, 0, s1);
+	tr_stage1_score(&m0, &d0, 0, s0);
+	tr_stage1_score(&m1, &d1, 0, s1);
 	cr_assert(s1[1] < s1[3], "%s: with the negative: item1 %g item3 %g", tr_kind_name(kind),
 	          s1[1], s1[3]);
 	cr_assert(s1[1] - s1[3] < s0[1] - s0[3], "%s: margin %g -> %g", tr_kind_name(kind),
 	          s0[1] - s0[3], s1[1] - s1[3]);
 	cr_assert(rank_of(s1, 1) > rank_of(s0, 1), "%s: rank %d -> %d", tr_kind_name(kind),
 	          rank_of(s0, 1), rank_of(s1, 1));
-	cr_assert(tr_model_ws_size(&m1, 6) <= sizeof(ws));
-	n = tr_model_recommend(&m1, &d1, 0, 6, out, sc, ws);
+	cr_assert(tr_stage1_ws_size(&m1, 6) <= sizeof(ws));
+	n = tr_stage1_recommend(&m1, &d1, 0, 6, out, sc, ws);
 	for (int j = 0; j < n; j++)
 		cr_assert_neq(out[j], neg, "%s recommended the rejected item", tr_kind_name(kind));
 	tr_model_fini(&m0);
