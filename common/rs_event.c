@@ -38,7 +38,8 @@ rs_event_type_parse(const char *s)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (end != s && *end == '\0' && errno == 0 && v >= 1 && v < RS_EVENT_NTYPES && v == floor(v))
+	if (end != s && *end == '\0' && errno == 0 && v >= 1 && v < RS_EVENT_NTYPES &&
+	    v == floor(v))
 		return (int) v;
 	return -1;
 }
@@ -85,8 +86,8 @@ rs_event_weights_parse(const char *spec, rs_event_weights *w, char *err, size_t 
 		while (*tok == ' ')
 			tok++;
 		if (eq == NULL || weight_parse(eq + 1, &v) != 0) {
-			snprintf(err, errn, "--weights: '%s' is not name=number (a number in [0, 1e6])",
-			         tok);
+			snprintf(err, errn,
+			         "--weights: '%s' is not name=number (a number in [0, 1e6])", tok);
 			rv = RS_EINVAL;
 			break;
 		}
@@ -97,7 +98,8 @@ rs_event_weights_parse(const char *spec, rs_event_weights *w, char *err, size_t 
 		}
 		if ((t = rs_event_type_parse(tok)) < 0 || isdigit((unsigned char) tok[0])) {
 			snprintf(err, errn,
-			         "--weights: unknown event type '%s' (known: view, click, add_to_cart, "
+			         "--weights: unknown event type '%s' (known: view, click, "
+			         "add_to_cart, "
 			         "purchase, rating, not_interested, rating_low)",
 			         tok);
 			rv = RS_EINVAL;
