@@ -64,7 +64,8 @@ tr_stage1_fit(tr_kind kind, const tr_params *p, const tr_dataset *ds, tr_model *
 		break;
 	}
 	default:
-		rv = tr_error_set(err, RS_EINVAL, "%s is not a first-stage model", tr_kind_name(kind));
+		rv = tr_error_set(err, RS_EINVAL, "%s is not a first-stage model",
+		                  tr_kind_name(kind));
 	}
 	if (rv != 0) {
 		tr_stage1_fini(m);
@@ -125,7 +126,8 @@ tr_stage1_save(const tr_model *m, const tr_dataset *ds, const char *dir, tr_erro
 		rv = tr_ease_save(&m->ease, dir, err);
 		break;
 	default:
-		rv = tr_error_set(err, RS_EINVAL, "%s is not a first-stage model", tr_kind_name(m->kind));
+		rv = tr_error_set(err, RS_EINVAL, "%s is not a first-stage model",
+		                  tr_kind_name(m->kind));
 	}
 	if (rv != 0)
 		return rv;
@@ -156,7 +158,8 @@ tr_stage1_load_arrays(tr_model *m, int ease_dual, const char *dir, tr_error *err
 
 	switch (m->kind) {
 	case TR_POP:
-		rv = tr_blob_read(dir, "pop_score.f32", (size_t) m->n_items * sizeof(float), &p, err);
+		rv = tr_blob_read(dir, "pop_score.f32", (size_t) m->n_items * sizeof(float), &p,
+		                  err);
 		if (rv == 0)
 			m->pop_score = p;
 		return rv;
@@ -167,8 +170,8 @@ tr_stage1_load_arrays(tr_model *m, int ease_dual, const char *dir, tr_error *err
 	case TR_EASE:
 		return tr_ease_load(&m->ease, ease_dual, m->n_users, m->n_items, dir, err);
 	default:
-		return tr_error_set(err, RS_EINVAL, "%s: a %s model is not a first-stage model", dir,
-		                    tr_kind_name(m->kind));
+		return tr_error_set(err, RS_EINVAL, "%s: a %s model is not a first-stage model",
+		                    dir, tr_kind_name(m->kind));
 	}
 }
 
@@ -225,7 +228,7 @@ tr_stage1_ws_size(const tr_model *m, int k)
 
 int
 tr_stage1_recommend(const tr_model *m, const tr_dataset *ds, int32_t user, int k, int32_t *out,
-                   float *out_score, void *ws)
+                    float *out_score, void *ws)
 {
 	float *scores = ws;
 	int64_t p;
@@ -263,12 +266,12 @@ rec_range(void *vctx, size_t begin, size_t end, int tid)
 	for (j = begin; j < end; j++)
 		c->counts[j] =
 		        tr_stage1_recommend(c->m, c->ds, c->users[j], c->k,
-		                           c->out + j * (size_t) c->k, c->sc[tid], c->ws[tid]);
+		                            c->out + j * (size_t) c->k, c->sc[tid], c->ws[tid]);
 }
 
 int
-tr_stage1_recommend_batch(const tr_model *m, const tr_dataset *ds, const int32_t *users,
-                          size_t n, int k, int32_t *out, int *counts)
+tr_stage1_recommend_batch(const tr_model *m, const tr_dataset *ds, const int32_t *users, size_t n,
+                          int k, int32_t *out, int *counts)
 {
 	rec_ctx c;
 	int t, nt = m->params.nthreads > 0 ? m->params.nthreads : 1;

@@ -47,8 +47,8 @@ void tr_stage1_score(const tr_model *m, const tr_dataset *ds, int32_t user, floa
  * is scratch of tr_stage1_ws_size(m) bytes, owned by the calling thread. Returns the count
  * written. */
 size_t tr_stage1_ws_size(const tr_model *m, int k);
-int tr_stage1_recommend(const tr_model *m, const tr_dataset *ds, int32_t user, int k,
-                        int32_t *out, float *out_score, void *ws);
+int tr_stage1_recommend(const tr_model *m, const tr_dataset *ds, int32_t user, int k, int32_t *out,
+                        float *out_score, void *ws);
 
 /* tr_stage1_recommend_batch: tr_stage1_recommend for users[0..n) on m->params.nthreads
  * threads, k (> 0) items each into out[j*k ..] with the count in counts[j]. Returns 0. */
