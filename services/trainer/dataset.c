@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "rs_err.h"
+#include "rs_hash.h"
 
 /* entry order inside a user: timestamp, then original row */
 typedef struct ent {
@@ -30,29 +31,29 @@ ent_cmp(const void *a, const void *b)
 static void
 dataset_fingerprint(tr_dataset *ds)
 {
-	uint64_t h = TR_FNV_INIT;
+	uint64_t h = RS_FNV1A64_INIT;
 	int32_t c;
 
-	h = tr_fnv1a(h, &ds->n_users, sizeof(ds->n_users));
-	h = tr_fnv1a(h, &ds->n_items, sizeof(ds->n_items));
+	h = rs_fnv1a64(h, &ds->n_users, sizeof(ds->n_users));
+	h = rs_fnv1a64(h, &ds->n_items, sizeof(ds->n_items));
 	if (ds->users != NULL)
 		for (c = 0; c < ds->n_users; c++) {
 			const char *s = tr_ids_name(ds->users, c);
-			h = tr_fnv1a(h, s, strlen(s) + 1);
+			h = rs_fnv1a64(h, s, strlen(s) + 1);
 		}
 	if (ds->items != NULL)
 		for (c = 0; c < ds->n_items; c++) {
 			const char *s = tr_ids_name(ds->items, c);
-			h = tr_fnv1a(h, s, strlen(s) + 1);
+			h = rs_fnv1a64(h, s, strlen(s) + 1);
 		}
-	h = tr_fnv1a(h, ds->u_ptr, (size_t) (ds->n_users + 1) * sizeof(int64_t));
-	h = tr_fnv1a(h, ds->u_items, (size_t) ds->nnz * sizeof(int32_t));
+	h = rs_fnv1a64(h, ds->u_ptr, (size_t) (ds->n_users + 1) * sizeof(int64_t));
+	h = rs_fnv1a64(h, ds->u_items, (size_t) ds->nnz * sizeof(int32_t));
 	if (ds->u_w != NULL) /* plain data keeps its old fingerprint */
-		h = tr_fnv1a(h, ds->u_w, (size_t) ds->nnz * sizeof(float));
+		h = rs_fnv1a64(h, ds->u_w, (size_t) ds->nnz * sizeof(float));
 	if (ds->n_neg > 0) {
-		h = tr_fnv1a(h, ds->neg_ptr, (size_t) (ds->n_users + 1) * sizeof(int64_t));
-		h = tr_fnv1a(h, ds->neg_items, (size_t) ds->n_neg * sizeof(int32_t));
-		h = tr_fnv1a(h, ds->neg_w, (size_t) ds->n_neg * sizeof(float));
+		h = rs_fnv1a64(h, ds->neg_ptr, (size_t) (ds->n_users + 1) * sizeof(int64_t));
+		h = rs_fnv1a64(h, ds->neg_items, (size_t) ds->n_neg * sizeof(int32_t));
+		h = rs_fnv1a64(h, ds->neg_w, (size_t) ds->n_neg * sizeof(float));
 	}
 	ds->fingerprint = h;
 }
@@ -310,16 +311,6 @@ tr_dataset_holdout(const tr_dataset *ds, double frac, int min_n, unsigned char *
 	}
 }
 
-static uint64_t
-ds_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static int
 ds_cmp_double(const void *a, const void *b)
 {
@@ -348,7 +339,7 @@ tr_dataset_holdout_protocol(const tr_dataset *ds, const char *protocol, double f
 			k = (int64_t) floor(frac * (double) n + 0.5);
 			k = k < 1 ? 1 : k;
 			for (a = 0; a < k; a++) { /* k distinct random entries */
-				int64_t at = b + (int64_t) (ds_rand(&seed) % (uint64_t) n);
+				int64_t at = b + (int64_t) (rs_splitmix64(&seed) % (uint64_t) n);
 				while (held[at])
 					at = b + (at - b + 1) % n;
 				held[at] = 1;

@@ -10,6 +10,7 @@
 #include <xgboost/c_api.h>
 
 #include "rs_err.h"
+#include "rs_hash.h"
 #include "rs_log.h"
 #include "rs_rankfeat.h"
 #include "stage1.h"
@@ -533,7 +534,7 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 					mark[ds->u_items[q]] = 1;
 			for (a = 0; a < rows[j].n; a++)
 				pos += mark[rows[j].items[a]];
-			set = (tr_fnv1a(TR_FNV_INIT ^ p->seed, &u, sizeof(u)) % 10) == 0;
+			set = (rs_fnv1a64(RS_FNV1A64_INIT ^ p->seed, &u, sizeof(u)) % 10) == 0;
 			if (pos > 0 && rows[j].n > 1) {
 				size_t need = nrows[set] + (size_t) rows[j].n;
 				if (need > cap[set]) {
