@@ -78,7 +78,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "The same model on both sides: 64 factors, 15 iterations, 3 CG steps, regularization 0.01,"
   echo "confidence 2 for every positive (rs-train \`--alpha 1\`); fit time only, best of $RUNS runs."
   echo "benfred/implicit's times are constants in the script, measured like for like on this machine"
-  echo "(AlternatingLeastSquares on CPU, the same model and data, fit only, best of 5; issue 11), as"
+  echo "(AlternatingLeastSquares on CPU, the same model and data, fit only, best of 5), as"
   echo "implicit cannot be installed here. Goal: rs-train in at most half of implicit's time (ratio <= 0.50)."
   echo
   echo "| data | threads | rs-train fit s | implicit fit s | rs-train / implicit | goal met |"

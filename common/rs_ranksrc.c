@@ -11,8 +11,6 @@
 #include "rs_err.h"
 #include "rs_rankfeat.h"
 
-#define RANKSRC_NOT_INTERESTED 6 /* rs.EventType: not a training interaction */
-
 struct rs_ranksrc {
 	const rs_model *model; /* borrowed */
 	int n_src, cand_n;
@@ -44,65 +42,13 @@ ranksrc_err(char *err, size_t errn, int rv, const char *fmt, ...)
 int
 rs_ranksrc_weights_init(rs_ranksrc_weights *w, int weighted, const char *spec)
 {
-	static const char *const names[7] = {"",         "view",   "click",         "add_to_cart",
-	                                     "purchase", "rating", "not_interested"};
-	static const double defaults[7] = {0, 1, 2, 4, 8, 2, 8};
-	char buf[256], *tok, *save = NULL;
+	char err[256];
 
-	memcpy(w->w, defaults, sizeof(defaults));
-	w->rating_low = 3;
+	rs_event_weights_defaults(&w->ev);
 	w->weighted = weighted != 0;
 	if (!w->weighted)
 		return 0;
-	snprintf(buf, sizeof(buf), "%s", spec != NULL ? spec : "");
-	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '='), *end;
-		int k;
-		if (eq == NULL)
-			return -1;
-		*eq = '\0';
-		double v = strtod(eq + 1, &end);
-		if (*end != '\0' || !isfinite(v))
-			return -1;
-		if (strcmp(tok, "rating_low") == 0) {
-			w->rating_low = v;
-			continue;
-		}
-		for (k = 1; k < 7 && strcmp(tok, names[k]) != 0; k++)
-			;
-		if (k == 7)
-			return -1;
-		w->w[k] = v;
-	}
-	return 0;
-}
-
-/* rs-train's signed amount of one event (events.c ev_amount); *override: a purchase, an add
- * to cart or a good rating, which wins over an earlier negative */
-static double
-ranksrc_amount(const rs_ranksrc_weights *w, int32_t type, double value, int *override)
-{
-	*override = 0;
-	switch (type) {
-	case 1:
-	case 2:
-		return w->w[type];
-	case 3:
-	case 4:
-		*override = 1;
-		return w->w[type];
-	case 5:
-		if (isnan(value))
-			return w->w[5];
-		if (value < w->rating_low)
-			return -w->w[5] * (w->rating_low - value);
-		*override = 1;
-		return w->w[5] * (value - w->rating_low + 1);
-	case 6:
-		return -w->w[6];
-	default:
-		return 0;
-	}
+	return rs_event_weights_parse(spec, &w->ev, err, sizeof(err)) == 0 ? 0 : -1;
 }
 
 /* one history event while the user is built */
@@ -175,7 +121,8 @@ rs_ranksrc_user_build(const rs_model *m, const rs_ranksrc_weights *w, const rs_r
 	if (h == NULL || ng == NULL || out->pos == NULL || out->neg == NULL || out->codes == NULL)
 		return RS_ENOMEM;
 	for (i = 0; i < n; i++) {
-		if (ev[i].item_id <= 0 || (!w->weighted && ev[i].type == RANKSRC_NOT_INTERESTED))
+		if (ev[i].item_id <= 0 ||
+		    (!w->weighted && ev[i].type == RS__EVENT_TYPE__EVENT_NOT_INTERESTED))
 			continue;
 		h[nd] = (ranksrc_ev){ev[i].item_id, ev[i].ts_ms, i,          UINT32_MAX,
 		                     1.0f,          ev[i].type,  ev[i].value};
@@ -192,9 +139,9 @@ rs_ranksrc_user_build(const rs_model *m, const rs_ranksrc_weights *w, const rs_r
 		int negative = 0;
 		for (b = i; b < nd && h[b].id == h[i].id; b++) {
 			int override = 0;
-			double amt = w->weighted
-			                     ? ranksrc_amount(w, h[b].type, h[b].value, &override)
-			                     : 1;
+			double amt = w->weighted ? rs_event_amount(&w->ev, h[b].type, h[b].value,
+			                                           &override)
+			                         : 1;
 			if (amt < 0) {
 				neg -= amt;
 				negative = 1;

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "rs_arena.h"
+#include "rs_event.h"
 #include "rs_model.h"
 
 #define RS_RANKSRC_MAX 6 /* sources of one ranker (RS_RANKFEAT_MAX_SRC) */
@@ -44,15 +45,14 @@ enum {
 	RS_RANKSRC_KNN,
 };
 
-/* rs-train's event weights (services/trainer/events.h) by rs.EventType number. */
+/* The event weights the version was trained with (rs_event.h, as rs-train weighs). */
 typedef struct rs_ranksrc_weights {
 	int weighted; /* 1: trained on an event log; 0: plain pairs, every interaction counts 1 */
-	double w[7];
-	double rating_low;
+	rs_event_weights ev;
 } rs_ranksrc_weights;
 
 /* rs_ranksrc_weights_init: the weights of a model trained on an event log (weighted 1; spec
- * = the manifest's params.weights in tr_weights_format, NULL or "" = rs-train's defaults) or
+ * = the manifest's params.weights in rs_event_weights_format, NULL or "" = rs-train's defaults) or
  * on plain pairs (weighted 0, spec ignored). 0, or -1 for a spec that does not parse. */
 int rs_ranksrc_weights_init(rs_ranksrc_weights *w, int weighted, const char *spec);
 

@@ -80,12 +80,12 @@ marker="users=$USERS items=$ITEMS"
 if [ "$(cat "$WORK/pg/bench-data" 2>/dev/null)" != "$marker" ]; then
   say "== generating $marker (rs-train generate)"
   psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "set client_min_messages=warning; drop schema public cascade; create schema public" >/dev/null
-  "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
+  RS_INGEST_BIN="$BUILD/services/ingest/rs-ingest" "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
   "$RS_TRAIN" generate --dsn "$DSN" --users "$USERS" --items "$ITEMS" >"$WORK/log/generate.log" 2>&1 \
     || { tail -n 20 "$WORK/log/generate.log" >&2; exit 1; }
   echo "$marker" >"$WORK/pg/bench-data"
 else
-  "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
+  RS_INGEST_BIN="$BUILD/services/ingest/rs-ingest" "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
 fi
 NEVENTS="$(psql "$DSN" -X -Atq -c 'select count(*) from events')"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/describe/run.sh - how long `rs-train describe` takes (issue 15: a million events in under
+# bench/describe/run.sh - how long `rs-train describe` takes (goal: a million events in under
 # 2 s).
 #
 #   bench/describe/run.sh [--no-write]
@@ -74,7 +74,7 @@ rows=$(
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores (shared with other"
   echo "engineers' builds and tests), load average before: $load_before. Best of 3 runs; wall = the whole"
   echo "command (start, read, figures, JSON and HTML written); read and total are what rs-train printed"
-  echo "(total = read + figures, single-threaded). Goal (issue 15): a million events in under 2 s."
+  echo "(total = read + figures, single-threaded). Goal: a million events in under 2 s."
   echo
   echo "| input | events | wall s | total s | read s | wall µs / event |"
   echo "|---|---:|---:|---:|---:|---:|"

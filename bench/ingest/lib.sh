@@ -47,7 +47,7 @@ bi_pg_crash() {
 
 bi_db_fresh() {
   psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "set client_min_messages=warning; drop schema public cascade; create schema public" >/dev/null
-  "$ROOT/scripts/migrate.sh" "$DSN" 2>/dev/null
+  RS_INGEST_BIN="$BUILD/services/ingest/rs-ingest" "$ROOT/scripts/migrate.sh" "$DSN" 2>/dev/null
   psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "insert into items (item_id, title) select g, 'item ' || g from generate_series(1, 3000) g" >/dev/null
 }
 

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "load.h"
 #include "model.h"
 #include "publish.h"
 #include "ranker.h"

@@ -67,7 +67,7 @@ trap stop_all EXIT
 
 # --- the demo shop and its model (as scripts/up.sh makes them), kept between runs ----------
 "$ROOT/scripts/pg.sh" start "$WORK/pg" "$PGPORT" >/dev/null
-"$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
+RS_INGEST_BIN="$BUILD/services/ingest/rs-ingest" "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
 if [ "$(psql "$DSN" -X -Atqc 'select count(*) from events')" = 0 ]; then
   say "== demo shop (rs-train generate --users 1000 --items 3000 --days 28 --seed 42)"
   "$RS_TRAIN" generate --dsn "$DSN" --users 1000 --items 3000 --days 28 --seed 42 >"$WORK/log/generate.log" 2>&1 \

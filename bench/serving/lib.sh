@@ -35,7 +35,7 @@ bs_shop() {
   if [ "${1:-}" = fresh ] || [ "$(cat "$WORK/pg/bench-data" 2>/dev/null)" != "$marker" ]; then
     say "== generating $marker (rs-train generate)"
     psql "$DSN" -X -q -v ON_ERROR_STOP=1 -c "set client_min_messages=warning; drop schema public cascade; create schema public" >/dev/null
-    "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
+    RS_INGEST_BIN="$BUILD/services/ingest/rs-ingest" "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
     t0=$(date +%s)
     "$RS_TRAIN" generate --dsn "$DSN" --users "$USERS" --items "$ITEMS" >"$WORK/log/generate.log" 2>&1 \
       || { tail -n 20 "$WORK/log/generate.log" >&2; exit 1; }
@@ -43,7 +43,7 @@ bs_shop() {
     echo "$marker" >"$WORK/pg/bench-data"
     BS_GENERATED=1
   else
-    "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
+    RS_INGEST_BIN="$BUILD/services/ingest/rs-ingest" "$ROOT/scripts/migrate.sh" "$DSN" >/dev/null 2>&1
   fi
   NEVENTS="$(psql "$DSN" -X -Atq -c 'select count(*) from events')"
 }

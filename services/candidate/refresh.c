@@ -9,6 +9,7 @@
 #include "candidate.h"
 #include "ranker_in.h"
 #include "rs_err.h"
+#include "rs_hash.h"
 #include "rs_log.h"
 #include "rs_pg.h"
 #include "rs_time.h"
@@ -65,19 +66,6 @@ static const char events_all_sql[] =
 static const char events_all_newest_sql[] =
         "select user_id, item_id, type, (extract(epoch from ts) * 1000)::bigint, "
         "coalesce(value, 0) from events where $1::int > 0 order by ts desc limit $2::int";
-
-#define FNV_OFFSET 1469598103934665603ULL /* FNV-1a 64-bit offset basis */
-
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static int
 refresh_connect(cand_state *st)
@@ -144,7 +132,7 @@ cand_current(cand_state *st)
 static uint64_t
 fnv_str(uint64_t h, const char *str)
 {
-	return fnv(h, str, strlen(str) + 1);
+	return rs_fnv1a64(h, str, strlen(str) + 1);
 }
 
 /* The write counters' fingerprint (check_events_stats_sql). */
@@ -155,7 +143,7 @@ refresh_events_stats(cand_state *st, uint64_t *fp)
 	int rv = refresh_query(st, check_events_stats_sql, 0, NULL, "candidate.check_stats", &r);
 	if (rv != 0)
 		return rv;
-	*fp = fnv_str(fnv_str(FNV_OFFSET, PQgetvalue(r, 0, 0)), PQgetvalue(r, 0, 1));
+	*fp = fnv_str(fnv_str(RS_FNV1A64_INIT, PQgetvalue(r, 0, 0)), PQgetvalue(r, 0, 1));
 	PQclear(r);
 	return 0;
 }
@@ -186,7 +174,7 @@ refresh_check_events(cand_state *st, const char *days, int cheap)
 			return rv;
 		count = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	}
-	uint64_t fp = FNV_OFFSET;
+	uint64_t fp = RS_FNV1A64_INIT;
 	for (int c = 0; c < 3; c++)
 		fp = fnv_str(fp, PQgetvalue(r, 0, c));
 	PQclear(r);
@@ -214,7 +202,7 @@ refresh_check(cand_state *st, const char *days, int cheap, uint64_t *fp, int *wi
 	*fp = st->cs_events_fp;
 	*count = st->cs_events_count;
 	*window_empty = st->cs_events_window_empty;
-	*fp = fnv(*fp, window_empty, sizeof(*window_empty));
+	*fp = rs_fnv1a64(*fp, window_empty, sizeof(*window_empty));
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "event.pb-c.h"
 #include "rs_err.h"
 #include "topk.h"
 
@@ -861,9 +862,9 @@ cand_retrieve_ex(const cand_snap *s, const cand_model_in *mi, int64_t user_id, c
 		memcpy(hs, h, nh * sizeof(*hs));
 	qsort(hs, nh, sizeof(*hs), cmp_hist_newest);
 	for (size_t i = 0; i < nh; i++) {
-		if (hs[i].type == 4) /* purchase */
+		if (hs[i].type == RS__EVENT_TYPE__EVENT_PURCHASE)
 			r.excl[r.n_excl++] = (excl_ent){hs[i].item_id, CAND_EXCL_PURCHASED};
-		if (hs[i].type == 6) { /* not_interested */
+		if (hs[i].type == RS__EVENT_TYPE__EVENT_NOT_INTERESTED) {
 			r.excl[r.n_excl++] = (excl_ent){hs[i].item_id, CAND_EXCL_NOT_INTERESTED};
 			neg[n_neg++] = hs[i].item_id;
 		}

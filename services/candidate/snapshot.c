@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.pb-c.h"
 #include "rs_err.h"
 #include "rs_time.h"
 
@@ -12,15 +13,15 @@ float
 cand_type_weight(int32_t type, double value)
 {
 	switch (type) {
-	case 1: /* view */
+	case RS__EVENT_TYPE__EVENT_VIEW:
 		return 1.0f;
-	case 2: /* click */
+	case RS__EVENT_TYPE__EVENT_CLICK:
 		return 2.0f;
-	case 3: /* add_to_cart */
+	case RS__EVENT_TYPE__EVENT_ADD_TO_CART:
 		return 4.0f;
-	case 4: /* purchase */
+	case RS__EVENT_TYPE__EVENT_PURCHASE:
 		return 8.0f;
-	case 5: /* rating: only good ratings count as interest */
+	case RS__EVENT_TYPE__EVENT_RATING: /* only good ratings count as interest */
 		return value >= 4.0 ? 4.0f : value >= 3.0 ? 1.0f : 0.0f;
 	default: /* not_interested, unknown */
 		return 0.0f;
@@ -147,16 +148,19 @@ build_exclusions(cand_snap *s, const cand_event_row *events, size_t n_events)
 	user_item_pair *p;
 
 	for (size_t i = 0; i < n_events; i++)
-		n += events[i].type == 4 || events[i].type == 6;
+		n += events[i].type == RS__EVENT_TYPE__EVENT_PURCHASE ||
+		     events[i].type == RS__EVENT_TYPE__EVENT_NOT_INTERESTED;
 	if (n == 0)
 		return 0;
 	if ((p = malloc(n * sizeof(*p))) == NULL)
 		return RS_ENOMEM;
 	for (size_t i = 0; i < n_events; i++)
-		if (events[i].type == 4 || events[i].type == 6)
+		if (events[i].type == RS__EVENT_TYPE__EVENT_PURCHASE ||
+		    events[i].type == RS__EVENT_TYPE__EVENT_NOT_INTERESTED)
 			p[k++] = (user_item_pair){events[i].user_id, events[i].item_id,
-			                          events[i].type == 4 ? CAND_EXCL_PURCHASED
-			                                              : CAND_EXCL_NOT_INTERESTED};
+			                          events[i].type == RS__EVENT_TYPE__EVENT_PURCHASE
+			                                  ? CAND_EXCL_PURCHASED
+			                                  : CAND_EXCL_NOT_INTERESTED};
 	qsort(p, n, sizeof(*p), cmp_pair);
 	for (size_t i = 0; i < n; i++)
 		nu += i == 0 || p[i].user != p[i - 1].user;
@@ -261,7 +265,7 @@ covisit_sequence(const cand_snap *s, const cand_event_row *ev, size_t n_events,
 			} else if (w > q->w[x]) {
 				q->w[x] = w;
 			}
-			q->bought[x] |= ev[k].type == 4;
+			q->bought[x] |= ev[k].type == RS__EVENT_TYPE__EVENT_PURCHASE;
 		}
 		if (m < 2)
 			continue; /* a single item pairs with nothing */

@@ -142,7 +142,8 @@ cand_snap_withdrawn(const cand_snap *s, uint32_t i)
 	return s->n_withdrawn > 0 && (s->wd_bits[i / 64] >> (i % 64)) & 1u;
 }
 
-/* cand_type_weight: how much one event of `type` says about interest (view 1, click 2,
+/* cand_type_weight: how much one event of `type` (rs.EventType) says about interest to
+ * retrieval, which picks its seeds with it (view 1, click 2,
  * add_to_cart 4, purchase 8, rating by value, not_interested 0). */
 float cand_type_weight(int32_t type, double value);
 

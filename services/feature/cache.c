@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rs_err.h"
+#include "rs_hash.h"
 #include "rs_time.h"
 
 /* Events seen on the stream recently, for loads that were in flight when they arrived. A load
@@ -52,13 +53,9 @@ struct feat_cache {
 uint64_t
 feat_event_id_hash(const char *event_id)
 {
-	uint64_t h = 1469598103934665603ULL;
 	if (event_id == NULL || *event_id == '\0')
 		return 0;
-	for (const unsigned char *p = (const unsigned char *) event_id; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = rs_fnv1a64_str(event_id);
 	return h != 0 ? h : 1;
 }
 

@@ -1,4 +1,4 @@
-/* datareport: GET /v1/admin/data/report (admin only): the data report of issue 15 over the
+/* datareport: GET /v1/admin/data/report (admin only): the data report over the
  * event store, computed by one SQL statement (the figures and definitions of `rs-train describe`,
  * services/trainer/describe.h) and cached for GW_DATAREPORT_TTL_S seconds. One report is computed
  * at a time; requests meanwhile wait for it and share it. The statement runs read-only with JIT

@@ -1,5 +1,6 @@
 #include "idset.h"
 #include "rs_err.h"
+#include "rs_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,9 +98,7 @@ ing_strset_fini(ing_strset *s)
 int
 ing_strset_add(ing_strset *s, const char *str)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *) str; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
+	uint64_t h = rs_fnv1a64_str(str);
 	for (size_t i = h & (s->ss_cap - 1);; i = (i + 1) & (s->ss_cap - 1)) {
 		if (s->ss_slots[i] == NULL) {
 			s->ss_slots[i] = str;

@@ -2,7 +2,7 @@
  *   rs-ingest            serve (RS_INGEST_URL), publish (RS_INGEST_PUB_URL)
  *   rs-ingest migrate    apply pending db/migrations and exit */
 #include "ingest.h"
-#include "migrate.h"
+#include "rs_migrate.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_pg.h"
@@ -40,7 +40,7 @@ ing_run_migrations(const ing_config *cfg)
 	int applied = 0, rv;
 	if ((rv = rs_pg_connect(cfg->pg_dsn, &conn)) != 0)
 		return rv;
-	rv = ing_migrate(conn, cfg->migrations_dir, &applied);
+	rv = rs_migrate_apply(conn, cfg->migrations_dir, &applied);
 	PQfinish(conn);
 	if (rv == 0)
 		rs_log_info("migrate.done", "applied=%d dir=%s", applied, cfg->migrations_dir);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.pb-c.h"
 #include "rs_err.h"
 
 const char *const rank_feature_names[RANK_NF] = {
@@ -31,13 +32,13 @@ float
 rank_event_weight(int32_t type)
 {
 	switch (type) {
-	case 1:
+	case RS__EVENT_TYPE__EVENT_VIEW:
 		return 1.0f;
-	case 2:
+	case RS__EVENT_TYPE__EVENT_CLICK:
 		return 2.0f;
-	case 3:
+	case RS__EVENT_TYPE__EVENT_ADD_TO_CART:
 		return 4.0f;
-	case 4:
+	case RS__EVENT_TYPE__EVENT_PURCHASE:
 		return 8.0f;
 	default:
 		return 0.0f;
@@ -79,9 +80,10 @@ rank_user_build(rs_arena *a, const rank_hist *h, size_t nh, const rank_catalog *
 		it = &u->items[u->n_items - 1];
 		if (s[i].ts_ms > it->newest_ts)
 			it->newest_ts = s[i].ts_ms;
-		it->seen += s[i].type == 1 || s[i].type == 2;
-		it->cart += s[i].type == 3;
-		it->bought += s[i].type == 4;
+		it->seen += s[i].type == RS__EVENT_TYPE__EVENT_VIEW ||
+		            s[i].type == RS__EVENT_TYPE__EVENT_CLICK;
+		it->cart += s[i].type == RS__EVENT_TYPE__EVENT_ADD_TO_CART;
+		it->bought += s[i].type == RS__EVENT_TYPE__EVENT_PURCHASE;
 
 		float w = rank_event_weight(s[i].type);
 		int64_t ci = rank_catalog_find(cat, s[i].item_id);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rs_err.h"
+#include "rs_hash.h"
 
 typedef struct als_ctx {
 	const int64_t *ptr;
@@ -251,25 +252,14 @@ tr_als_half_sweep_w(const int64_t *ptr, const int32_t *idx, const float *w, int3
 	free(G);
 }
 
-/* splitmix64 + Box-Muller: a small seeded normal generator */
-static uint64_t
-als_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static void
 als_init(float *m, size_t n, uint64_t *seed)
 {
 	size_t a;
 
 	for (a = 0; a < n; a++) {
-		double u1 = ((double) (als_rand(seed) >> 11) + 0.5) / 9007199254740992.0;
-		double u2 = ((double) (als_rand(seed) >> 11) + 0.5) / 9007199254740992.0;
+		double u1 = ((double) (rs_splitmix64(seed) >> 11) + 0.5) / 9007199254740992.0;
+		double u2 = ((double) (rs_splitmix64(seed) >> 11) + 0.5) / 9007199254740992.0;
 		m[a] = (float) (0.01 * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 	}
 }

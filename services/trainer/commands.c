@@ -24,6 +24,7 @@
 #include "rs_err.h"
 #include "split.h"
 #include "tune.h"
+#include "load.h"
 
 /* ------------------------------------------------------------------ shared options */
 
@@ -266,10 +267,10 @@ parse_model_opt(const char *cmd, int c, tr_params *p, int *holdout_set)
 	case OPT_WEIGHTS: {
 		tr_weights w;
 		tr_error err;
-		tr_weights_defaults(&w);
+		rs_event_weights_defaults(&w);
 		if (tr_weights_parse(optarg, &w, &err) != 0)
 			return cmd_usage_error(cmd, err.msg), 2;
-		tr_weights_format(&w, p->weights, sizeof(p->weights));
+		rs_event_weights_format(&w, p->weights, sizeof(p->weights));
 		return 1;
 	}
 	case OPT_OBJ:
@@ -313,7 +314,7 @@ params_load_train(const tr_params *p, const char *path, tr_dataset *ds, tr_error
 	tr_weights w;
 	int rv;
 
-	tr_weights_defaults(&w);
+	rs_event_weights_defaults(&w);
 	if (p->weights[0] != '\0' && (rv = tr_weights_parse(p->weights, &w, err)) != 0)
 		return rv;
 	return tr_dataset_load_w(path, &w, ds, err);
@@ -1085,7 +1086,7 @@ tr_cmd_pipeline(int argc, char **argv)
 		if (c == OPT_WEIGHTS) {
 			if (tr_weights_parse(optarg, &o.weights, &err) != 0)
 				return cmd_usage_error(cmd, err.msg);
-			tr_weights_format(&o.weights, o.weights_spec, sizeof(o.weights_spec));
+			rs_event_weights_format(&o.weights, o.weights_spec, sizeof(o.weights_spec));
 			continue;
 		}
 		if ((r = parse_model_opt(cmd, c, &o.base, &holdout_set)) == 1)

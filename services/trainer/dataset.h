@@ -41,18 +41,6 @@ typedef struct tr_dataset {
 	uint64_t fingerprint; /* of the id lists and the pairs; see tr_dataset_fingerprint */
 } tr_dataset;
 
-/* tr_dataset_load: read a user,item[,timestamp] CSV with header. An empty file (header
- * only) is RS_EINVAL "no interactions". On error *ds is left zeroed. A CSV with a `type`
- * column (event names or rs.EventType numbers) and/or a `value` column (a rating; without
- * `type` every row is a rating) is an event log: its rows are weighted and aggregated as
- * events.h describes, with the default weights. */
-int tr_dataset_load(const char *path, tr_dataset *ds, tr_error *err);
-
-/* tr_dataset_load_w: the same with the weights for an event log (NULL = defaults); a plain
- * user,item[,timestamp] CSV ignores them. */
-struct tr_weights;
-int tr_dataset_load_w(const char *path, const struct tr_weights *w, tr_dataset *ds, tr_error *err);
-
 /* tr_dataset_build: from n triples of codes (u < n_users, i < n_items), taking ownership
  * of the id tables (which may be NULL for tests). Duplicates keep the earliest. */
 void tr_dataset_build(tr_dataset *ds, tr_ids *users, tr_ids *items, int32_t n_users,
@@ -95,12 +83,5 @@ int tr_dataset_holdout_protocol(const tr_dataset *ds, const char *protocol, doub
 float *tr_dataset_item_pop(const tr_dataset *ds);
 
 void tr_dataset_fini(tr_dataset *ds);
-
-/* tr_event_log_read_csv: the rows of a CSV that `fit --train` reads (user,item[,timestamp][,type]
- * [,value]) appended to log as events, with the same parsing and file:line errors. Rows without
- * a type are ratings when the file has a value column, else type 0 (an untyped interaction).
- * *has_ts: the file has a timestamp column (else ts is the row number). */
-struct tr_event_log;
-int tr_event_log_read_csv(const char *path, struct tr_event_log *log, int *has_ts, tr_error *err);
 
 #endif

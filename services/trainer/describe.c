@@ -17,10 +17,9 @@
 #include "dataset.h"
 #include "dio.h"
 #include "rs_err.h"
+#include "rs_event.h"
 #include "snapshot.h"
-
-static const char *const TYPE_NAMES[TR_EV_NTYPES] = {
-        "interaction", "view", "click", "add_to_cart", "purchase", "rating", "not_interested"};
+#include "load.h"
 
 void
 tr_desc_opts_defaults(tr_desc_opts *o)
@@ -114,7 +113,7 @@ events_row(void *vctx, char **vals, long line, tr_error *err)
 {
 	ev_ctx *c = vctx;
 	double ts, value = NAN, price = NAN;
-	int type = tr_event_type_parse(vals[2]);
+	int type = rs_event_type_parse(vals[2]);
 
 	if (type < 0)
 		return tr_error_set(err, RS_EINVAL, "%s:%ld: unknown event type '%s'", c->path,
@@ -531,7 +530,7 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 	json_t *r = json_object();
 	progress pg = {o->progress && n >= 200000, 0, 3 * n, 0, tr_now()};
 
-	int64_t bytype[TR_EV_NTYPES] = {0}, future = 0, past = 0, unknown = 0, timed_n = 0;
+	int64_t bytype[RS_EVENT_NTYPES] = {0}, future = 0, past = 0, unknown = 0, timed_n = 0;
 	int64_t *ucnt = tr_xcalloc((size_t) U + 1, sizeof(int64_t));
 	int64_t *icnt = tr_xcalloc((size_t) I + 1, sizeof(int64_t));
 	double *ifirst = tr_xmalloc(((size_t) I + 1) * sizeof(double));
@@ -566,7 +565,7 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 			int t = L->type[e];
 			double ts = L->ts[e];
 			int timed = in->has_ts;
-			bytype[t >= 0 && t < TR_EV_NTYPES ? t : 0]++;
+			bytype[t >= 0 && t < RS_EVENT_NTYPES ? t : 0]++;
 			if (in->has_ts && ts > future_lim) {
 				future++;
 				timed = 0;
@@ -625,23 +624,26 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 		qsort(s, (size_t) m, sizeof(drec), cmp_item_time);
 		for (int64_t a = 0; a < m;) {
 			int64_t b = a;
-			int has[TR_EV_NTYPES] = {0};
+			int has[RS_EVENT_NTYPES] = {0};
 			int64_t np = 0;
 			for (; b < m && s[b].i == s[a].i; b++) {
 				if (b > a && same_event(&s[b], &s[b - 1]))
 					dups++;
 				has[s[b].type]++;
-				np += s[b].type == TR_EV_PURCHASE;
+				np += s[b].type == RS__EVENT_TYPE__EVENT_PURCHASE;
 			}
 			funnel *f = &fc[item_cat[s[a].i] + 1];
 			for (int pass = 0; pass < 2; pass++, f = &all) {
 				f->events += b - a;
-				f->view += has[TR_EV_VIEW] > 0;
-				f->cart += has[TR_EV_ADD_TO_CART] > 0;
-				f->purchase += has[TR_EV_PURCHASE] > 0;
-				f->view_cart += has[TR_EV_VIEW] && has[TR_EV_ADD_TO_CART];
-				f->cart_purchase += has[TR_EV_ADD_TO_CART] && has[TR_EV_PURCHASE];
-				f->view_purchase += has[TR_EV_VIEW] && has[TR_EV_PURCHASE];
+				f->view += has[RS__EVENT_TYPE__EVENT_VIEW] > 0;
+				f->cart += has[RS__EVENT_TYPE__EVENT_ADD_TO_CART] > 0;
+				f->purchase += has[RS__EVENT_TYPE__EVENT_PURCHASE] > 0;
+				f->view_cart += has[RS__EVENT_TYPE__EVENT_VIEW] &&
+				                has[RS__EVENT_TYPE__EVENT_ADD_TO_CART];
+				f->cart_purchase += has[RS__EVENT_TYPE__EVENT_ADD_TO_CART] &&
+				                    has[RS__EVENT_TYPE__EVENT_PURCHASE];
+				f->view_purchase += has[RS__EVENT_TYPE__EVENT_VIEW] &&
+				                    has[RS__EVENT_TYPE__EVENT_PURCHASE];
 			}
 			pairs++;
 			bought_pairs += np > 0;
@@ -733,9 +735,10 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 	}
 	json_object_set_new(counts, "pairs", json_integer(pairs));
 	json_object_set_new(counts, "density", ratio((double) pairs, (double) U * (double) nitems));
-	for (int t = 0; t < TR_EV_NTYPES; t++)
+	for (int t = 0; t < RS_EVENT_NTYPES; t++)
 		if (t > 0 || bytype[0] > 0)
-			json_object_set_new(bt, TYPE_NAMES[t], json_integer(bytype[t]));
+			json_object_set_new(bt, t == 0 ? "interaction" : rs_event_type_name(t),
+			                    json_integer(bytype[t]));
 	json_object_set_new(counts, "by_type", bt);
 	json_object_set_new(r, "counts", counts);
 

@@ -1,4 +1,4 @@
-/* describe: `rs-train describe`, an exploratory report of an event log (issue 15).
+/* describe: `rs-train describe`, an exploratory report of an event log.
  *
  * Input: the event store (--dsn, read like the pipeline's snapshot plus the catalog), or a file
  * read by an existing reader: the CSV `fit --train` reads (csv.c via dataset.c), rs-train's own

@@ -11,86 +11,12 @@
 #include "csv.h"
 #include "rs_err.h"
 
-static const char *const ev_names[TR_EV_NTYPES] = {
-        "", "view", "click", "add_to_cart", "purchase", "rating", "not_interested"};
-
-void
-tr_weights_defaults(tr_weights *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->w[TR_EV_VIEW] = 1;
-	w->w[TR_EV_CLICK] = 2;
-	w->w[TR_EV_ADD_TO_CART] = 4;
-	w->w[TR_EV_PURCHASE] = 8;
-	w->w[TR_EV_RATING] = 2;
-	w->w[TR_EV_NOT_INTERESTED] = 8;
-	w->rating_low = 3;
-}
-
-int
-tr_event_type_parse(const char *s)
-{
-	int t;
-	double v;
-
-	for (t = 1; t < TR_EV_NTYPES; t++)
-		if (strcasecmp(s, ev_names[t]) == 0)
-			return t;
-	if (strcasecmp(s, "cart") == 0 || strcasecmp(s, "add-to-cart") == 0 ||
-	    strcasecmp(s, "addtocart") == 0)
-		return TR_EV_ADD_TO_CART;
-	if (strcasecmp(s, "not-interested") == 0)
-		return TR_EV_NOT_INTERESTED;
-	if (tr_parse_double(s, &v) == 0 && v >= 1 && v < TR_EV_NTYPES && v == floor(v))
-		return (int) v;
-	return -1;
-}
-
 int
 tr_weights_parse(const char *spec, tr_weights *w, tr_error *err)
 {
-	char *copy = tr_xstrdup(spec), *save = NULL, *tok;
-	int rv = 0;
-
-	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		double v;
-		int t;
-
-		while (*tok == ' ')
-			tok++;
-		if (eq == NULL || tr_parse_double(eq + 1, &v) != 0 || v < 0 || v > 1e6) {
-			rv = tr_error_set(
-			        err, RS_EINVAL,
-			        "--weights: '%s' is not name=number (a number in [0, 1e6])", tok);
-			break;
-		}
-		*eq = '\0';
-		if (strcmp(tok, "rating_low") == 0) {
-			w->rating_low = v;
-			continue;
-		}
-		if ((t = tr_event_type_parse(tok)) < 0 || isdigit((unsigned char) tok[0])) {
-			rv = tr_error_set(
-			        err, RS_EINVAL,
-			        "--weights: unknown event type '%s' (known: view, click, "
-			        "add_to_cart, purchase, rating, not_interested, rating_low)",
-			        tok);
-			break;
-		}
-		w->w[t] = v;
-	}
-	free(copy);
-	return rv;
-}
-
-void
-tr_weights_format(const tr_weights *w, char *buf, size_t n)
-{
-	snprintf(buf, n,
-	         "view=%g,click=%g,add_to_cart=%g,purchase=%g,rating=%g,not_interested=%g,"
-	         "rating_low=%g",
-	         w->w[1], w->w[2], w->w[3], w->w[4], w->w[5], w->w[6], w->rating_low);
+	char msg[256];
+	int rv = rs_event_weights_parse(spec, w, msg, sizeof(msg));
+	return rv == 0 ? 0 : tr_error_set(err, rv, "%s", msg);
 }
 
 void
@@ -142,33 +68,6 @@ tr_event_log_fini(tr_event_log *log)
 	memset(log, 0, sizeof(*log));
 }
 
-/* the signed amount of one event; *override = it cancels an earlier negative */
-static double
-ev_amount(const tr_weights *w, int type, double value, int *override)
-{
-	*override = 0;
-	switch (type) {
-	case TR_EV_VIEW:
-	case TR_EV_CLICK:
-		return w->w[type];
-	case TR_EV_ADD_TO_CART:
-	case TR_EV_PURCHASE:
-		*override = 1;
-		return w->w[type];
-	case TR_EV_RATING:
-		if (isnan(value))
-			return w->w[TR_EV_RATING];
-		if (value < w->rating_low)
-			return -w->w[TR_EV_RATING] * (w->rating_low - value);
-		*override = 1;
-		return w->w[TR_EV_RATING] * (value - w->rating_low + 1);
-	case TR_EV_NOT_INTERESTED:
-		return -w->w[TR_EV_NOT_INTERESTED];
-	default:
-		return 0;
-	}
-}
-
 /* order of events: user, item, time, then position in the log (glibc qsort_r) */
 static int
 ev_cmp(const void *a, const void *b, void *ctx)
@@ -212,7 +111,7 @@ tr_events_build(tr_event_log *log, const tr_weights *w, tr_dataset *ds, tr_error
 		     b++) {
 			int64_t y = ord[b];
 			int override;
-			double amt = ev_amount(w, log->type[y], log->value[y], &override);
+			double amt = rs_event_amount(w, log->type[y], log->value[y], &override);
 			if (amt < 0) {
 				neg -= amt;
 				negative = 1;

@@ -8,16 +8,7 @@
 #include <string.h>
 
 #include "rs_err.h"
-
-static uint64_t
-gen_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#include "rs_hash.h"
 
 int
 tr_generate(const char *path, int64_t users, int64_t items, int64_t nnz, double zipf, uint64_t seed,
@@ -44,8 +35,8 @@ tr_generate(const char *path, int64_t users, int64_t items, int64_t nnz, double 
 	for (u = 0; u < users; u++) {
 		int64_t deg = nnz / users + (u < nnz % users), got = 0;
 		while (got < deg) {
-			double x =
-			        (double) (gen_rand(&s) >> 11) / 9007199254740992.0 * cdf[items - 1];
+			double x = (double) (rs_splitmix64(&s) >> 11) / 9007199254740992.0 *
+			           cdf[items - 1];
 			int64_t lo = 0, hi = items - 1;
 			while (lo < hi) {
 				int64_t mid = (lo + hi) / 2;

@@ -4,12 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rs_hash.h"
 #include "util.h"
 
 static uint32_t
 ids_hash(const char *s, size_t len)
 {
-	uint64_t h = tr_fnv1a(TR_FNV_INIT, s, len);
+	uint64_t h = rs_fnv1a64(RS_FNV1A64_INIT, s, len);
 
 	return (uint32_t) (h ^ (h >> 32));
 }

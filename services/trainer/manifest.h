@@ -2,7 +2,7 @@
 #ifndef TR_MANIFEST_H
 #define TR_MANIFEST_H
 
-#include "model.h"
+#include "params.h"
 
 /* tr_manifest_write: dir/manifest.json from m (params, data fingerprint, sizes). */
 int tr_manifest_write(const tr_model *m, const char *dir, tr_error *err);

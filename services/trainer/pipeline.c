@@ -17,6 +17,7 @@
 #include "recommend.h"
 #include "registry.h"
 #include "rs_err.h"
+#include "rs_event.h"
 #include "rs_proc.h"
 #include "runlog.h"
 #include "snapshot.h"
@@ -41,8 +42,8 @@ tr_pipeline_opts_defaults(tr_pipeline_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->models = TR_PIPELINE_MODELS;
 	o->tune = 1;
-	tr_weights_defaults(&o->weights);
-	tr_weights_format(&o->weights, o->weights_spec, sizeof(o->weights_spec));
+	rs_event_weights_defaults(&o->weights);
+	rs_event_weights_format(&o->weights, o->weights_spec, sizeof(o->weights_spec));
 	tr_params_defaults(&o->base);
 	o->base.alpha = 0.1; /* event weights (1-8 per event, summed) already scale c */
 	o->out = stdout;

@@ -29,7 +29,7 @@ typedef struct tr_pipeline_opts {
 	const char *models;     /* comma list, default TR_PIPELINE_MODELS */
 	int tune;               /* 0: the default parameters (--no-tune / --quick) */
 	tr_weights weights;
-	char weights_spec[192]; /* tr_weights_format of weights (recorded with the run) */
+	char weights_spec[192]; /* rs_event_weights_format of weights (recorded with the run) */
 	tr_params base;         /* parameters before tuning */
 	FILE *out;              /* comparison table and summary; NULL = silent */
 } tr_pipeline_opts;

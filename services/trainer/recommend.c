@@ -8,30 +8,8 @@
 #include <string.h>
 
 #include "rs_err.h"
+#include "stage1.h"
 #include "twostage.h"
-
-typedef struct rec_ctx {
-	const tr_model *m;
-	const tr_dataset *ds;
-	const int32_t *users;
-	int k;
-	int32_t *out;
-	int *counts;
-	char **ws;
-	float **sc;
-} rec_ctx;
-
-static void
-rec_range(void *vctx, size_t begin, size_t end, int tid)
-{
-	rec_ctx *c = vctx;
-	size_t j;
-
-	for (j = begin; j < end; j++)
-		c->counts[j] =
-		        tr_model_recommend(c->m, c->ds, c->users[j], c->k,
-		                           c->out + j * (size_t) c->k, c->sc[tid], c->ws[tid]);
-}
 
 /* rec_twostage_filtered: two-stage lists without the user's explicit negatives (the ranker
  * may still place them): ask for k + the most negatives any user has, drop, keep k */
@@ -79,38 +57,15 @@ int
 tr_recommend_batch(const tr_model *m, const tr_dataset *ds, const int32_t *users, size_t n, int k,
                    int32_t *out, int *counts, tr_error *err)
 {
-	rec_ctx c;
-	int t, nt = m->params.nthreads > 0 ? m->params.nthreads : 1;
-
 	if (k <= 0)
 		return tr_error_set(err, RS_EINVAL, "--k must be positive");
+	if (m->kind != TR_TWOSTAGE)
+		return tr_stage1_recommend_batch(m, ds, users, n, k, out, counts);
 	/* our threads score users in parallel; BLAS threads inside them only contend */
 	openblas_set_num_threads(1);
-	if (m->kind == TR_TWOSTAGE)
-		return ds->neg_ptr != NULL
-		               ? rec_twostage_filtered(m, ds, users, n, k, out, counts, err)
-		               : tr_twostage_recommend_batch(m->ts, m, ds, users, n, k, out, counts,
-		                                             err);
-	c.m = m;
-	c.ds = ds;
-	c.users = users;
-	c.k = k;
-	c.out = out;
-	c.counts = counts;
-	c.ws = tr_xcalloc((size_t) nt, sizeof(char *));
-	c.sc = tr_xcalloc((size_t) nt, sizeof(float *));
-	for (t = 0; t < nt; t++) {
-		c.ws[t] = tr_xmalloc(tr_model_ws_size(m, k));
-		c.sc[t] = tr_xmalloc((size_t) k * sizeof(float));
-	}
-	tr_parallel_for(n, 32, nt, rec_range, &c);
-	for (t = 0; t < nt; t++) {
-		free(c.ws[t]);
-		free(c.sc[t]);
-	}
-	free(c.ws);
-	free(c.sc);
-	return 0;
+	return ds->neg_ptr != NULL
+	               ? rec_twostage_filtered(m, ds, users, n, k, out, counts, err)
+	               : tr_twostage_recommend_batch(m->ts, m, ds, users, n, k, out, counts, err);
 }
 
 int

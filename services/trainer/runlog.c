@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "rs_err.h"
+#include "rs_hash.h"
 
 static long long
 runlog_ms(void)
@@ -25,7 +26,7 @@ static void
 runlog_exp_id(const char *experiment, char out[16])
 {
 	snprintf(out, 16, "%" PRIu64,
-	         tr_fnv1a(TR_FNV_INIT, experiment, strlen(experiment)) % 1000000000u);
+	         rs_fnv1a64(RS_FNV1A64_INIT, experiment, strlen(experiment)) % 1000000000u);
 }
 
 static int
@@ -80,12 +81,12 @@ tr_runlog_fit(const char *store, const char *experiment, const tr_model *m, cons
               const char *model_dir, char run_id[33], tr_error *err)
 {
 	long long end = runlog_ms();
-	uint64_t h = tr_fnv1a(TR_FNV_INIT, &end, sizeof(end));
+	uint64_t h = rs_fnv1a64(RS_FNV1A64_INIT, &end, sizeof(end));
 	pid_t pid = getpid();
 	uint64_t h2;
 
-	h = tr_fnv1a(h, &m->fingerprint, sizeof(m->fingerprint));
-	h2 = tr_fnv1a(h ^ 0x5bd1e995u, &pid, sizeof(pid));
+	h = rs_fnv1a64(h, &m->fingerprint, sizeof(m->fingerprint));
+	h2 = rs_fnv1a64(h ^ 0x5bd1e995u, &pid, sizeof(pid));
 	snprintf(run_id, 33, "%016" PRIx64 "%016" PRIx64, h, h2);
 	return tr_runlog_fit_as(store, experiment, m, train_path, model_dir, run_id, 0, err);
 }

@@ -7,6 +7,7 @@
 
 #include "csv.h"
 #include "rs_err.h"
+#include "rs_event.h"
 
 /* one COPY text row: user \t item \t type \t value|\N \t epoch seconds */
 static int
@@ -25,7 +26,7 @@ snap_row(tr_event_log *log, char *row, int len, tr_snapshot_info *info, tr_error
 		*p++ = '\0';
 		f[n++] = p;
 	}
-	if (n != 5 || (type = atoi(f[2])) < 1 || type >= TR_EV_NTYPES ||
+	if (n != 5 || (type = atoi(f[2])) < 1 || type >= RS_EVENT_NTYPES ||
 	    tr_parse_double(f[4], &ts) != 0 ||
 	    (strcmp(f[3], "\\N") != 0 && tr_parse_double(f[3], &value) != 0))
 		return tr_error_set(err, RS_ECORRUPT, "events snapshot: unexpected row %lld",

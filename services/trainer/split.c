@@ -16,6 +16,7 @@
 #include "ids.h"
 #include "md5.h"
 #include "rs_err.h"
+#include "rs_hash.h"
 
 enum { R_USER = 0, R_ITEM, R_RATING, R_TS, R_SKIP };
 static const char *const role_names[] = {"user", "item", "rating", "timestamp", "-"};
@@ -631,16 +632,6 @@ sp_write(const char *path, const sp_data *d, const int32_t *u, const int32_t *i,
 	return 0;
 }
 
-static uint64_t
-sp_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static int64_t
 sp_distinct(const int32_t *codes, const int64_t *sel, int64_t n, int32_t ncodes)
 {
@@ -797,7 +788,8 @@ tr_split_run(const tr_split_opts *o, tr_error *err)
 		if (rnd) {
 			key = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(double));
 			for (k = 0; k < nsel; k++)
-				key[sel[k]] = (double) (sp_rand(&seed) >> 11) / 9007199254740992.0;
+				key[sel[k]] =
+				        (double) (rs_splitmix64(&seed) >> 11) / 9007199254740992.0;
 		}
 		c.key = key;
 		tmp = tr_xmalloc((size_t) nsel * sizeof(int64_t));

@@ -10,9 +10,10 @@
 #include <xgboost/c_api.h>
 
 #include "rs_err.h"
+#include "rs_hash.h"
 #include "rs_log.h"
 #include "rs_rankfeat.h"
-#include "recommend.h"
+#include "stage1.h"
 #include "topk.h"
 
 /* the feature row is rs_rankfeat's (common/rs_rankfeat.h), shared with rs-ranking */
@@ -272,7 +273,7 @@ ts_user_rows(const ts_ctx *c, ts_ws *w, int32_t u, ts_rows *out)
 	out->items = tr_xmalloc(maxc * sizeof(int32_t));
 	for (s = 0; s < c->n_src; s++) {
 		float *sc = w->scores + (size_t) s * ni;
-		tr_model_score(&c->src[s], ds, u, sc);
+		tr_stage1_score(&c->src[s], ds, u, sc);
 		for (p = b; p < e; p++)
 			sc[ds->u_items[p]] = -INFINITY;
 		got = tr_topk(sc, ds->n_items, c->cand_n, w->top_i, w->top_s);
@@ -383,9 +384,9 @@ ts_fit_sources(const tr_params *p, const tr_dataset *ds, tr_kind *kinds, tr_mode
 
 	if (fixed) {
 		for (s = 0; s < *n_src; s++)
-			if ((rv = tr_model_fit(kinds[s], p, ds, &src[s], err)) != 0) {
+			if ((rv = tr_stage1_fit(kinds[s], p, ds, &src[s], err)) != 0) {
 				while (--s >= 0)
-					tr_model_fini(&src[s]);
+					tr_stage1_fini(&src[s]);
 				return rv;
 			}
 		return 0;
@@ -399,7 +400,7 @@ ts_fit_sources(const tr_params *p, const tr_dataset *ds, tr_kind *kinds, tr_mode
 			                  p->sources);
 			goto fail;
 		}
-		if ((rv = tr_model_fit(k, p, ds, &src[n], &e2)) == RS_ETOOBIG) {
+		if ((rv = tr_stage1_fit(k, p, ds, &src[n], &e2)) == RS_ETOOBIG) {
 			rs_log_warn("train.source_skipped", "source=%s reason=\"%s\"", tok, e2.msg);
 			continue;
 		}
@@ -418,7 +419,7 @@ ts_fit_sources(const tr_params *p, const tr_dataset *ds, tr_kind *kinds, tr_mode
 	return 0;
 fail:
 	while (--n >= 0)
-		tr_model_fini(&src[n]);
+		tr_stage1_fini(&src[n]);
 	return rv;
 }
 
@@ -533,7 +534,7 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 					mark[ds->u_items[q]] = 1;
 			for (a = 0; a < rows[j].n; a++)
 				pos += mark[rows[j].items[a]];
-			set = (tr_fnv1a(TR_FNV_INIT ^ p->seed, &u, sizeof(u)) % 10) == 0;
+			set = (rs_fnv1a64(RS_FNV1A64_INIT ^ p->seed, &u, sizeof(u)) % 10) == 0;
 			if (pos > 0 && rows[j].n > 1) {
 				size_t need = nrows[set] + (size_t) rows[j].n;
 				if (need > cap[set]) {
@@ -561,7 +562,7 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 		ts_ctx_fini(&c);
 		memset(&c, 0, sizeof(c));
 		for (s = 0; s < esrc_n; s++)
-			tr_model_fini(&esrc[s]);
+			tr_stage1_fini(&esrc[s]);
 		esrc_n = 0;
 		tr_dataset_fini(&early);
 	}
@@ -671,7 +672,7 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 		ts->fitted = 1;
 out:
 	for (s = 0; s < esrc_n; s++)
-		tr_model_fini(&esrc[s]);
+		tr_stage1_fini(&esrc[s]);
 	ts_ctx_fini(&c);
 	for (a = 0; a < 2; a++) {
 		if (dm[a] != NULL)
@@ -762,7 +763,7 @@ tr_twostage_save(const tr_twostage *ts, const tr_dataset *ds, const char *dir, t
 
 	for (s = 0; s < ts->n_src; s++) {
 		snprintf(sub, sizeof(sub), "%s/stage1_%s", dir, tr_kind_name(ts->kinds[s]));
-		if ((rv = tr_model_save(&ts->src[s], ds, sub, err)) != 0)
+		if ((rv = tr_stage1_save(&ts->src[s], ds, sub, err)) != 0)
 			return rv;
 	}
 	tr_path_join(path, sizeof(path), dir, "ranker.json");
@@ -792,11 +793,11 @@ tr_twostage_load(const tr_params *p, int32_t n_users, int32_t n_items, const cha
 			goto fail;
 		}
 		snprintf(sub, sizeof(sub), "%s/stage1_%s", dir, tok);
-		if ((rv = tr_model_load(sub, &ts->src[ts->n_src], err)) != 0)
+		if ((rv = tr_stage1_load(sub, &ts->src[ts->n_src], err)) != 0)
 			goto fail;
 		if (ts->src[ts->n_src].n_items != n_items ||
 		    ts->src[ts->n_src].n_users != n_users) {
-			tr_model_fini(&ts->src[ts->n_src]);
+			tr_stage1_fini(&ts->src[ts->n_src]);
 			rv = tr_error_set(err, RS_ECORRUPT, "%s: sizes differ from the manifest",
 			                  sub);
 			goto fail;
@@ -899,7 +900,7 @@ tr_twostage_recommend_batch(const tr_twostage *ts, const tr_model *m, const tr_d
 		free(pop_order);
 		free(pop_s);
 		src.params.nthreads = nt;
-		return tr_recommend_batch(&src, ds, users, n, k, out, counts, err);
+		return tr_stage1_recommend_batch(&src, ds, users, n, k, out, counts);
 	}
 	tr_topk(m->pop, m->n_items, m->n_items, pop_order, pop_s);
 	free(pop_s);
@@ -1032,7 +1033,7 @@ tr_twostage_destroy(tr_twostage *ts)
 	if (ts == NULL)
 		return;
 	for (s = 0; s < ts->n_src; s++)
-		tr_model_fini(&ts->src[s]);
+		tr_stage1_fini(&ts->src[s]);
 	if (ts->booster != NULL)
 		XGBoosterFree(ts->booster);
 	free(ts);

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "model.h"
+#include "params.h"
 #include "rs_rankfeat.h"
 
 int tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_error *err);

@@ -172,19 +172,6 @@ tr_progress(const char *what, size_t done, size_t total, double t0)
 		fputc('\n', stderr);
 }
 
-uint64_t
-tr_fnv1a(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 int
 tr_read_file(const char *path, char **out, size_t *len, tr_error *err)
 {

@@ -42,10 +42,6 @@ void tr_parallel_for(size_t n, size_t chunk, int nthreads, tr_range_fn fn, void 
  * estimate assumes constant speed since t0); done == total ends the line. No-op otherwise. */
 void tr_progress(const char *what, size_t done, size_t total, double t0);
 
-/* FNV-1a 64-bit hashing, used for id hashing and data fingerprints. */
-#define TR_FNV_INIT 0xcbf29ce484222325ULL
-uint64_t tr_fnv1a(uint64_t h, const void *data, size_t n);
-
 /* tr_read_file: read a whole file into a NUL-terminated buffer (*out, caller frees).
  * Returns 0, or RS_EIO with err naming the path. */
 int tr_read_file(const char *path, char **out, size_t *len, tr_error *err);

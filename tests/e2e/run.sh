@@ -75,7 +75,7 @@ psql "$ADMIN_DSN" -X -q -c "drop database if exists $DB with (force)" >/dev/null
 psql "$ADMIN_DSN" -X -q -c "create database $DB" >/dev/null
 DSN="$ADMIN_DSN dbname=$DB"   # a later keyword overrides the earlier dbname
 say "database $DB"
-scripts/migrate.sh "$DSN" >"$OUT/logs/migrate.log" 2>&1 || { cat "$OUT/logs/migrate.log"; die "migrate failed"; }
+RS_INGEST_BIN="$BUILD/services/ingest/rs-ingest" scripts/migrate.sh "$DSN" >"$OUT/logs/migrate.log" 2>&1 || { cat "$OUT/logs/migrate.log"; die "migrate failed"; }
 
 TRAIN="$BUILD/services/trainer/rs-train"
 GW="$BUILD/services/gateway/rs-gateway"

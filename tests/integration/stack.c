@@ -53,7 +53,10 @@ stack_db_reset(test_stack *st, const char *name)
 		return -1;
 	}
 	snprintf(st->dsn, sizeof(st->dsn), "%s dbname=%s", base, name); /* last dbname wins */
-	snprintf(cmd, sizeof(cmd), "'%s/scripts/migrate.sh' '%s' >/dev/null 2>&1", root, st->dsn);
+	snprintf(cmd, sizeof(cmd),
+	         "RS_INGEST_BIN='%s/services/ingest/rs-ingest' '%s/scripts/migrate.sh' '%s' "
+	         ">/dev/null 2>&1",
+	         getenv("RS_TEST_BUILD"), root, st->dsn);
 	if (run_cmd(cmd) != 0) {
 		fprintf(stderr, "stack: migrations failed\n");
 		return -1;

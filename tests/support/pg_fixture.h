@@ -1,20 +1,22 @@
 /* pg_fixture: a private PostgreSQL schema per test suite, built by the project's migrations.
  *
  * fx_pg_setup() connects to RS_TEST_PG_DSN (the suite fails with a clear message if it is
- * unset), creates schema <prefix>_<pid>, applies db/migrations/NNNN_*.sql into it in version
- * order, and writes a DSN whose search_path selects that schema (for the service under test).
+ * unset), creates schema <prefix>_<pid>, applies db/migrations into it with rs_migrate (the
+ * code `rs-ingest migrate` and scripts/migrate.sh run), and writes a DSN whose search_path
+ * selects that schema (for the service under test). Needs rs_common.
  * fx_pg_teardown() drops the schema. Header-only; shared by every service suite (tests/support is
  * on each test's include path). */
 #ifndef PG_FIXTURE_H
 #define PG_FIXTURE_H
 
 #include <criterion/criterion.h>
-#include <glob.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "rs_migrate.h"
 
 #ifndef RS_SOURCE_DIR
 #error "RS_SOURCE_DIR must point at the source tree (for db/migrations)"
@@ -37,28 +39,10 @@ fx_sql(fx_pg *fx, const char *sql)
 }
 
 static void
-fx_apply_file(fx_pg *fx, const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t) n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t) n, f), (size_t) n);
-	buf[n] = '\0';
-	fclose(f);
-	fx_sql(fx, buf);
-	free(buf);
-}
-
-static void
 fx_pg_setup(fx_pg *fx, const char *prefix)
 {
 	const char *base = getenv("RS_TEST_PG_DSN");
 	char sql[256];
-	glob_t g;
 
 	cr_assert(base != NULL && base[0] != '\0',
 	          "RS_TEST_PG_DSN is not set: these tests need PostgreSQL "
@@ -78,11 +62,10 @@ fx_pg_setup(fx_pg *fx, const char *prefix)
 	         "set search_path = %s",
 	         fx->schema, fx->schema, fx->schema);
 	fx_sql(fx, sql);
-	cr_assert_eq(glob(RS_SOURCE_DIR "/db/migrations/[0-9][0-9][0-9][0-9]_*.sql", 0, NULL, &g),
-	             0, "no migrations under %s/db/migrations", RS_SOURCE_DIR);
-	for (size_t i = 0; i < g.gl_pathc; i++) /* glob sorts: version order */
-		fx_apply_file(fx, g.gl_pathv[i]);
-	globfree(&g);
+	int applied = 0;
+	cr_assert_eq(rs_migrate_apply(fx->conn, RS_SOURCE_DIR "/db/migrations", &applied), 0,
+	             "migrations under %s/db/migrations failed (see the log above)", RS_SOURCE_DIR);
+	cr_assert_gt(applied, 0, "no migrations under %s/db/migrations", RS_SOURCE_DIR);
 }
 
 static void

@@ -2,6 +2,7 @@
 #include "dataio.h"
 #include "dio.h"
 #include "rs_err.h"
+#include "rs_hash.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,15 +28,6 @@ typedef struct imp_idmap {
 	size_t cap, len;
 } imp_idmap;
 
-static uint64_t
-imp_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-	return h;
-}
-
 /* Returns the id (new ids get *fresh = 1) or RS_ENOMEM. */
 static int64_t
 imp_idmap_get(imp_idmap *m, const char *key, int *fresh)
@@ -53,7 +45,7 @@ imp_idmap_get(imp_idmap *m, const char *key, int *fresh)
 		for (size_t i = 0; i < m->cap; i++) {
 			if (m->keys[i] == NULL)
 				continue;
-			size_t j = imp_hash(m->keys[i]) & (cap - 1);
+			size_t j = rs_fnv1a64_str(m->keys[i]) & (cap - 1);
 			while (k[j] != NULL)
 				j = (j + 1) & (cap - 1);
 			k[j] = m->keys[i];
@@ -65,7 +57,7 @@ imp_idmap_get(imp_idmap *m, const char *key, int *fresh)
 		m->vals = v;
 		m->cap = cap;
 	}
-	size_t j = imp_hash(key) & (m->cap - 1);
+	size_t j = rs_fnv1a64_str(key) & (m->cap - 1);
 	while (m->keys[j] != NULL) {
 		if (strcmp(m->keys[j], key) == 0)
 			return m->vals[j];

@@ -1,21 +1,13 @@
 #include "dio.h"
+#include "rs_hash.h"
 
 #include <math.h>
-
-static uint64_t
-rng_splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 void
 dio_rng_seed(dio_rng *r, uint64_t seed)
 {
 	for (int i = 0; i < 4; i++)
-		r->s[i] = rng_splitmix(&seed);
+		r->s[i] = rs_splitmix64(&seed);
 }
 
 static uint64_t

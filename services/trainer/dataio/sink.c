@@ -1,5 +1,6 @@
 #include "dio.h"
 #include "rs_err.h"
+#include "rs_hash.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -141,15 +142,6 @@ csv_field(FILE *f, const char *str, int last)
 	fputc(last ? '\n' : ',', f);
 }
 
-static uint64_t
-sink_hash(const char *str)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *str; str++)
-		h = (h ^ (unsigned char) *str) * 1099511628211ULL;
-	return h;
-}
-
 /* 1 if id was added, 0 if already in this chunk, RS_ENOMEM. */
 static int
 sink_ids_add(sink_idset *set, const char *id, size_t expect)
@@ -164,7 +156,7 @@ sink_ids_add(sink_idset *set, const char *id, size_t expect)
 			return RS_ENOMEM;
 		}
 	}
-	size_t j = sink_hash(id) & (set->cap - 1);
+	size_t j = rs_fnv1a64_str(id) & (set->cap - 1);
 	for (; set->slots[j] != 0; j = (j + 1) & (set->cap - 1))
 		if (strcmp(set->pool + set->slots[j] - 1, id) == 0)
 			return 0;

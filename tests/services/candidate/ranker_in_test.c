@@ -23,6 +23,7 @@
 #include "pg_fixture.h"
 #include "publish.h"
 #include "rs_err.h"
+#include "stage1.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 #include "twostage.h"
@@ -125,7 +126,7 @@ setup(void)
 			tr_event_log_push(&log, buf, strlen(buf), ib, strlen(ib), type, value,
 			                  (double) ts_of(u, e));
 		}
-	tr_weights_defaults(&w);
+	rs_event_weights_defaults(&w);
 	cr_assert_eq(tr_events_build(&log, &w, &ds, &err), 0, "%s", err.msg);
 	tr_event_log_fini(&log);
 	tr_params_defaults(&p);
@@ -341,7 +342,7 @@ Test(cand_ranker_in, pop_and_itemknn_equal_rs_train_als_its_retrieval)
 				continue;
 			}
 			/* rs-train: the source's scores, the user's items out of the list */
-			tr_model_score(tr_twostage_source_model(model.ts, s), &ds, uc, sc);
+			tr_stage1_score(tr_twostage_source_model(model.ts, s), &ds, uc, sc);
 			memcpy(raw, sc, (size_t) ds.n_items * sizeof(float));
 			for (int64_t p = ds.u_ptr[uc]; p < ds.u_ptr[uc + 1]; p++)
 				sc[ds.u_items[p]] = -INFINITY;

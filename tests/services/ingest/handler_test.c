@@ -8,7 +8,7 @@
 
 #include "ing_test.h"
 #include "rpc_listen.h"
-#include "migrate.h"
+#include "rs_migrate.h"
 #include "rs_arena.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -101,7 +101,7 @@ setup(void)
 	         fx.schema);
 	fx_sql(sql);
 	int applied = 0;
-	cr_assert_eq(ing_migrate(fx.pg, RS_SOURCE_DIR "/db/migrations", &applied), 0);
+	cr_assert_eq(rs_migrate_apply(fx.pg, RS_SOURCE_DIR "/db/migrations", &applied), 0);
 	cr_assert_geq(applied, 1);
 	fx_sql("insert into items (item_id, title) select g, 'item ' || g from "
 	       "generate_series(1, 100) g");

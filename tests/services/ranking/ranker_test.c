@@ -20,6 +20,7 @@
 
 #include "events.h"
 #include "forest.h"
+#include "load.h"
 #include "model.h"
 #include "pg_fixture.h"
 #include "publish.h"
@@ -27,10 +28,10 @@
 #include "ranker_retrieval.h"
 #include "ranking.h"
 #include "ranking.pb-c.h"
+#include "rpc_listen.h"
 #include "rs_err.h"
 #include "rs_model.h"
 #include "rs_rankfeat.h"
-#include "rpc_listen.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
 #include "twostage.h"
@@ -1057,7 +1058,7 @@ setup_events(void)
 		}
 	/* keep a copy of the events for the requests: tr_events_build consumes the log */
 	tr_weights w;
-	tr_weights_defaults(&w);
+	rs_event_weights_defaults(&w);
 	cr_assert_eq(tr_events_build(&evlog, &w, &ds, &err), 0, "%s", err.msg);
 	tr_params_defaults(&p);
 	snprintf(p.sources, sizeof(p.sources), "als,itemknn,pop");

@@ -17,10 +17,12 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "load.h"
 #include "model.h"
 #include "publish.h"
 #include "rs_arena.h"
 #include "rs_err.h"
+#include "stage1.h"
 #include "rs_model.h"
 #include "rs_ranksrc.h"
 #include "topk.h"
@@ -79,7 +81,7 @@ fit(int weighted, int cand_n, tr_dataset *ds, tr_model *m, char *vdir, size_t vn
 				tr_event_log_push(&log, buf, strlen(buf), ib, strlen(ib), type,
 				                  value, 1700000000.0 + u * 100 + e * 10);
 			}
-		tr_weights_defaults(&w);
+		rs_event_weights_defaults(&w);
 		cr_assert_eq(tr_events_build(&log, &w, ds, &err), 0, "%s", err.msg);
 		tr_event_log_fini(&log);
 		cr_assert_gt(ds->n_neg, 0);
@@ -178,7 +180,7 @@ check_all_users(int weighted, int cand_n)
 			cr_assert_str_eq(name, tr_twostage_source(m.ts, s));
 			rs_ranksrc_list l;
 			cr_assert_eq(rs_ranksrc_list_build(r, s, &user, a, &l), 0);
-			tr_model_score(tr_twostage_source_model(m.ts, s), &ds, uc, sc);
+			tr_stage1_score(tr_twostage_source_model(m.ts, s), &ds, uc, sc);
 			memcpy(raw, sc, (size_t) ds.n_items * sizeof(float));
 			for (int64_t p = ds.u_ptr[uc]; p < ds.u_ptr[uc + 1]; p++)
 				sc[ds.u_items[p]] = -INFINITY;
@@ -256,10 +258,10 @@ Test(ranksrc, weights)
 {
 	rs_ranksrc_weights w;
 	cr_assert_eq(rs_ranksrc_weights_init(&w, 1, "view=1,click=3,purchase=9,rating_low=2.5"), 0);
-	cr_assert_eq(w.w[2], 3.0);
-	cr_assert_eq(w.w[4], 9.0);
-	cr_assert_eq(w.w[3], 4.0); /* the default */
-	cr_assert_eq(w.rating_low, 2.5);
+	cr_assert_eq(w.ev.w[2], 3.0);
+	cr_assert_eq(w.ev.w[4], 9.0);
+	cr_assert_eq(w.ev.w[3], 4.0); /* the default */
+	cr_assert_eq(w.ev.rating_low, 2.5);
 	cr_assert_eq(rs_ranksrc_weights_init(&w, 1, "view=x"), -1);
 	cr_assert_eq(rs_ranksrc_weights_init(&w, 1, "bogus=1"), -1);
 	cr_assert_eq(rs_ranksrc_weights_init(&w, 0, "bogus=1"), 0); /* pairs: unused */

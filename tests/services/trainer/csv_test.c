@@ -4,6 +4,7 @@
 
 #include "dataset.h"
 #include "helpers.h"
+#include "load.h"
 #include "rs_err.h"
 
 TestSuite(csv, .fini = th_cleanup);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "load.h"
 #include "model.h"
 #include "recommend.h"
 #include "rs_err.h"

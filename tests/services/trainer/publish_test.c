@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "load.h"
 #include "model.h"
 #include "publish.h"
 #include "runlog.h"

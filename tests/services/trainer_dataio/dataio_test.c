@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "dataio.h"
-#include "migrate.h"
+#include "rs_migrate.h"
 #include "rs_log.h"
 
 static char schema[64], dir[128], dsn[1024];
@@ -72,7 +72,7 @@ setup(void)
 	         "create schema %s",
 	         schema, schema);
 	sql(q);
-	cr_assert_eq(ing_migrate(pg, RS_SOURCE_DIR "/db/migrations", NULL), 0);
+	cr_assert_eq(rs_migrate_apply(pg, RS_SOURCE_DIR "/db/migrations", NULL), 0);
 	snprintf(q, sizeof(q), "mkdir -p '%s'", dir);
 	cr_assert_eq(system(q), 0);
 }

@@ -9,8 +9,10 @@
 
 #include "dataset.h"
 #include "events.h"
+#include "load.h"
 #include "model.h"
 #include "rs_err.h"
+#include "stage1.h"
 
 static char tmp_path[64];
 
@@ -64,22 +66,22 @@ Test(events, weights_parse_and_defaults)
 	tr_error err;
 	char buf[192];
 
-	tr_weights_defaults(&w);
-	cr_assert_eq(w.w[TR_EV_PURCHASE], 8);
+	rs_event_weights_defaults(&w);
+	cr_assert_eq(w.w[RS__EVENT_TYPE__EVENT_PURCHASE], 8);
 	cr_assert_eq(tr_weights_parse("view=0.5,purchase=10,rating_low=2.5", &w, &err), 0);
-	cr_assert_eq(w.w[TR_EV_VIEW], 0.5);
-	cr_assert_eq(w.w[TR_EV_PURCHASE], 10);
+	cr_assert_eq(w.w[RS__EVENT_TYPE__EVENT_VIEW], 0.5);
+	cr_assert_eq(w.w[RS__EVENT_TYPE__EVENT_PURCHASE], 10);
 	cr_assert_eq(w.rating_low, 2.5);
-	cr_assert_eq(w.w[TR_EV_CLICK], 2); /* untouched */
-	tr_weights_format(&w, buf, sizeof(buf));
+	cr_assert_eq(w.w[RS__EVENT_TYPE__EVENT_CLICK], 2); /* untouched */
+	rs_event_weights_format(&w, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "view=0.5,click=2,add_to_cart=4,purchase=10,rating=2,"
 	                      "not_interested=8,rating_low=2.5");
 	cr_assert_eq(tr_weights_parse("like=3", &w, &err), RS_EINVAL);
 	cr_assert(strstr(err.msg, "unknown event type 'like'") != NULL, "%s", err.msg);
 	cr_assert_eq(tr_weights_parse("view=-1", &w, &err), RS_EINVAL);
-	cr_assert_eq(tr_event_type_parse("add_to_cart"), TR_EV_ADD_TO_CART);
-	cr_assert_eq(tr_event_type_parse("6"), TR_EV_NOT_INTERESTED);
-	cr_assert_eq(tr_event_type_parse("7"), -1);
+	cr_assert_eq(rs_event_type_parse("add_to_cart"), RS__EVENT_TYPE__EVENT_ADD_TO_CART);
+	cr_assert_eq(rs_event_type_parse("6"), RS__EVENT_TYPE__EVENT_NOT_INTERESTED);
+	cr_assert_eq(rs_event_type_parse("7"), -1);
 }
 
 Test(events, aggregation_known_answers)
@@ -211,16 +213,16 @@ check_pushed_down(tr_kind kind, const tr_params *p, int neg)
 	world(&d1, neg);
 	cr_assert_eq(tr_model_fit(kind, p, &d0, &m0, &err), 0, "%s", err.msg);
 	cr_assert_eq(tr_model_fit(kind, p, &d1, &m1, &err), 0, "%s", err.msg);
-	tr_model_score(&m0, &d0, 0, s0);
-	tr_model_score(&m1, &d1, 0, s1);
+	tr_stage1_score(&m0, &d0, 0, s0);
+	tr_stage1_score(&m1, &d1, 0, s1);
 	cr_assert(s1[1] < s1[3], "%s: with the negative: item1 %g item3 %g", tr_kind_name(kind),
 	          s1[1], s1[3]);
 	cr_assert(s1[1] - s1[3] < s0[1] - s0[3], "%s: margin %g -> %g", tr_kind_name(kind),
 	          s0[1] - s0[3], s1[1] - s1[3]);
 	cr_assert(rank_of(s1, 1) > rank_of(s0, 1), "%s: rank %d -> %d", tr_kind_name(kind),
 	          rank_of(s0, 1), rank_of(s1, 1));
-	cr_assert(tr_model_ws_size(&m1, 6) <= sizeof(ws));
-	n = tr_model_recommend(&m1, &d1, 0, 6, out, sc, ws);
+	cr_assert(tr_stage1_ws_size(&m1, 6) <= sizeof(ws));
+	n = tr_stage1_recommend(&m1, &d1, 0, 6, out, sc, ws);
 	for (int j = 0; j < n; j++)
 		cr_assert_neq(out[j], neg, "%s recommended the rejected item", tr_kind_name(kind));
 	tr_model_fini(&m0);

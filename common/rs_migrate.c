@@ -1,12 +1,14 @@
-#include "migrate.h"
-#include "rs_err.h"
-#include "rs_log.h"
-#include "rs_pg.h"
+/* rs_migrate: see rs_migrate.h. */
+#include "rs_migrate.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_pg.h"
 
 static int
 migrate_name_ok(const char *n)
@@ -103,7 +105,7 @@ out:
 }
 
 int
-ing_migrate(PGconn *conn, const char *dir, int *applied)
+rs_migrate_apply(PGconn *conn, const char *dir, int *applied)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
