@@ -80,6 +80,9 @@ export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://12
 export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
 export RS_ADMIN_TOKEN="$TOKEN" RS_GATEWAY_ACCESS_LOG="${RS_GATEWAY_ACCESS_LOG:-0}"
 export RS_MODEL_DIR="$WORK/models"  # the pipeline registers versions relative to its --models-dir
+# The report's KPI query over ~1,000 customers x 7 days needs more than the default 5 s
+# statement timeout on a busy 2-core machine (simulate prints how long it took).
+export RS_GATEWAY_PG_TIMEOUT_MS="${RS_GATEWAY_PG_TIMEOUT_MS:-60000}"
 rm -rf "$WORK/spool"
 bs_start
 

@@ -8,12 +8,19 @@ sim_examine(int pos)
 	return pos < 1 ? 0.0 : 1.0 / log2((double) pos + 1.0);
 }
 
+static double
+sim_intent_factor(const dio_world *w, long i, long intent)
+{
+	return intent == SIM_NO_INTENT || (long) w->items[i].leaf == intent ? 1.0 : SIM_OFF_INTENT;
+}
+
 double
-sim_p_click(const dio_world *w, long u, long i, int pos)
+sim_p_click(const dio_world *w, long u, long i, int pos, long intent)
 {
 	if (u < 0 || u >= w->nusers || i < 0 || i >= w->nitems)
 		return 0.0;
-	return sim_examine(pos) * dio_world_p_click(dio_world_utility(w, u, i));
+	return sim_examine(pos) * dio_world_p_click(dio_world_utility(w, u, i)) *
+	       sim_intent_factor(w, i, intent);
 }
 
 double
@@ -23,7 +30,8 @@ sim_p_return(double appeal)
 }
 
 double
-sim_decide(const dio_world *w, long u, const long *items, size_t n, dio_rng *r, sim_action *act)
+sim_decide(const dio_world *w, long u, long intent, const long *items, size_t n, dio_rng *r,
+           sim_action *act)
 {
 	double none = 1.0;
 	for (size_t p = 0; p < n; p++) {
@@ -39,7 +47,7 @@ sim_decide(const dio_world *w, long u, const long *items, size_t n, dio_rng *r, 
 			continue;
 		const dio_witem *it = &w->items[i];
 		double sc = dio_world_utility(w, u, i);
-		double pc = dio_world_p_click(sc);
+		double pc = dio_world_p_click(sc) * sim_intent_factor(w, i, intent);
 		none *= 1.0 - sim_examine(pos) * pc;
 		a->examined = ue < sim_examine(pos);
 		a->clicked = a->examined && uc < pc;

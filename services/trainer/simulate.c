@@ -445,7 +445,8 @@ sim_react(sim *s, long u, int d, dio_rng *r, sim_shown *sh, double *appeal, sim_
 	*appeal = 0;
 	if (n == 0)
 		return 0;
-	*appeal = sim_decide(&s->world, u, items, n, r, act);
+	long intent = (long) dio_world_intent(&s->world, u, r);
+	*appeal = sim_decide(&s->world, u, intent, items, n, r, act);
 	/* the visit itself (the list's first item, always examined), then the funnel */
 	json_t *evs = json_array();
 	int ne = 0;
@@ -748,9 +749,14 @@ sim_run(sim *s)
 			goto out;
 	}
 	json_t *rep = NULL;
+	struct timespec r0, r1;
 	snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/report", s->exp_id);
+	clock_gettime(CLOCK_MONOTONIC, &r0);
 	if (sim_http(s, "GET", path, NULL, 1, 200, &rep) != 0)
 		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &r1);
+	fprintf(stderr, "rs-train simulate: the report took %.1f s\n",
+	        (double) (r1.tv_sec - r0.tv_sec) + (double) (r1.tv_nsec - r0.tv_nsec) / 1e9);
 	printf("simulated: %d days, %ld lists, %ld impressions, %ld events (experiment %lld)\n",
 	       o->days, s->lists, s->imps, s->events, s->exp_id);
 	if (s->degraded > 0)
@@ -1031,7 +1037,7 @@ tr_cmd_simulate(int argc, char **argv)
 	}
 	curl_easy_setopt(s.curl, CURLOPT_WRITEFUNCTION, sim_write_cb);
 	curl_easy_setopt(s.curl, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(s.curl, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(s.curl, CURLOPT_TIMEOUT, 300L); /* the report can take a while */
 	curl_easy_setopt(s.curl, CURLOPT_NOSIGNAL, 1L);
 	if (sim_run(&s) == 0)
 		rv = 0;

@@ -266,6 +266,17 @@ dio_world_utility(const dio_world *w, long u, long i)
 	       1.5 * fmax(0.0, log(it->price / us->budget));
 }
 
+uint32_t
+dio_world_intent(const dio_world *w, long u, dio_rng *r)
+{
+	const gen_user *us = &w->users[u];
+	double favcum[GEN_MAXFAV], a = 0;
+	for (int f = 0; f < us->nfav; f++)
+		favcum[f] = (a += us->favw[f]);
+	return dio_rng_unif(r) < 0.75 ? us->fav[dio_rng_pick_cum(r, favcum, (size_t) us->nfav)]
+	                              : (uint32_t) dio_rng_pick_cum(r, w->leaf_cum, GEN_NLEAVES);
+}
+
 double
 dio_world_p_click(double sc)
 {
@@ -422,7 +433,6 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 	gen_user *users = NULL;
 	uint32_t **leaf_items = NULL;
 	size_t *leaf_n = NULL;
-	const double *leaf_cum = NULL;
 	double *scores = NULL, *cum = NULL;
 	gen_evs evs = {0};
 	char ext[32], eid[64];
@@ -445,7 +455,6 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 	}
 	items = world.items;
 	users = world.users;
-	leaf_cum = world.leaf_cum;
 
 	for (long i = 0; i < o->items; i++) {
 		const gen_item *it = &items[i];
@@ -498,17 +507,11 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 	int64_t start_ms = end_ms - span_ms;
 	for (long u = 0; u < o->users; u++) {
 		gen_user *us = &users[u];
-		double favcum[GEN_MAXFAV], a2 = 0;
 		evs.n = 0;
-		for (int f = 0; f < us->nfav; f++)
-			favcum[f] = (a2 += us->favw[f]);
 		for (int s = 0; s < us->sessions; s++) {
 			int64_t t = start_ms +
 			            (int64_t) (dio_rng_unif(&r) * (double) (span_ms - 3600000));
-			uint32_t leaf =
-			        dio_rng_unif(&r) < 0.75
-			                ? us->fav[dio_rng_pick_cum(&r, favcum, (size_t) us->nfav)]
-			                : (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
+			uint32_t leaf = dio_world_intent(&world, u, &r);
 			size_t n = leaf_n[leaf];
 			if (n == 0)
 				continue;

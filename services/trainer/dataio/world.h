@@ -60,6 +60,11 @@ const char *dio_world_brand_name(const dio_witem *it);
  * 0.7 popularity + 1 for a favourite brand - 1.5 max(0, log(price / budget)). */
 double dio_world_utility(const dio_world *w, long u, long i);
 
+/* dio_world_intent: the leaf a session of customer u is about (75 % one of its favourite
+ * leaves, by their weights, else any leaf by the leaves' popularity): generate views only items
+ * of that leaf in the session. Draws from r. */
+uint32_t dio_world_intent(const dio_world *w, long u, dio_rng *r);
+
 /* The funnel of a viewed item with utility sc: click with dio_world_p_click(sc), then add to the
  * cart with dio_world_p_cart(sc) (in stock only); a cart item is bought with DIO_WORLD_P_BUY
  * unless its price is above DIO_WORLD_BUY_MAX_BUDGET times the customer's budget. */

@@ -51,10 +51,11 @@ my_utility(long u, long i)
 }
 
 static double
-my_p_click(long u, long i, int pos)
+my_p_click(long u, long i, int pos, long intent)
 {
 	double sc = my_utility(u, i);
-	return (1.0 / log2(pos + 1.0)) * 0.55 / (1.0 + exp(-(sc - 1.0)));
+	double f = intent < 0 || (long) w.items[i].leaf == intent ? 1.0 : 0.25;
+	return (1.0 / log2(pos + 1.0)) * 0.55 / (1.0 + exp(-(sc - 1.0))) * f;
 }
 
 TestSuite(simulate, .init = build, .fini = teardown);
@@ -124,7 +125,8 @@ Test(simulate, position_bias_falls_with_the_position)
 	}
 	/* the same item further down is clicked less */
 	for (int p = 1; p < 20; p++)
-		cr_assert_gt(sim_p_click(&w, 3, 5, p), sim_p_click(&w, 3, 5, p + 1));
+		cr_assert_gt(sim_p_click(&w, 3, 5, p, SIM_NO_INTENT),
+		             sim_p_click(&w, 3, 5, p + 1, SIM_NO_INTENT));
 }
 
 Test(simulate, a_customer_clicks_its_taste_more_than_other_items)
@@ -135,8 +137,14 @@ Test(simulate, a_customer_clicks_its_taste_more_than_other_items)
 		double in = 0, out = 0;
 		int nin = 0, nout = 0;
 		for (long i = 0; i < NI; i++) {
-			double p = sim_p_click(&w, u, i, 1);
-			cr_assert_float_eq(p, my_p_click(u, i, 1), 1e-9, "user %ld item %ld", u, i);
+			double p = sim_p_click(&w, u, i, 1, SIM_NO_INTENT);
+			cr_assert_float_eq(p, my_p_click(u, i, 1, -1), 1e-9, "user %ld item %ld", u,
+			                   i);
+			/* the visit's intent leaf: 4 times likelier than the same item otherwise */
+			long other = (long) (w.items[i].leaf + 1) % (long) w.nleaves;
+			cr_assert_float_eq(sim_p_click(&w, u, i, 1, (long) w.items[i].leaf), p,
+			                   1e-12);
+			cr_assert_float_eq(sim_p_click(&w, u, i, 1, other), p / 4, 1e-12);
 			int fav = 0;
 			for (int f = 0; f < us->nfav; f++)
 				fav |= w.items[i].leaf == us->fav[f];
@@ -161,35 +169,36 @@ Test(simulate, a_customer_clicks_its_taste_more_than_other_items)
 	for (long u = 0; u < 20; u++) {
 		long i = (u * 37) % NI;
 		dio_witem saved = w.items[i];
-		double before = sim_p_click(&w, u, i, 2);
+		double before = sim_p_click(&w, u, i, 2, SIM_NO_INTENT);
 		double dot = 0;
 		for (int k = 0; k < DIO_WORLD_K; k++)
 			dot += (double) w.users[u].u[k] * saved.v[k];
 		memcpy(w.items[i].v, w.users[u].u, sizeof(w.items[i].v));
-		double after = sim_p_click(&w, u, i, 2);
-		cr_assert_float_eq(after, my_p_click(u, i, 2), 1e-9);
+		double after = sim_p_click(&w, u, i, 2, SIM_NO_INTENT);
+		cr_assert_float_eq(after, my_p_click(u, i, 2, -1), 1e-9);
 		w.items[i] = saved;
 		if (dot < 0.999)
 			cr_assert_gt(after, before, "user %ld item %ld", u, i);
 	}
 	/* an item out of the world is never clicked */
-	cr_assert_eq(sim_p_click(&w, 0, NI, 1), 0.0);
+	cr_assert_eq(sim_p_click(&w, 0, NI, 1, SIM_NO_INTENT), 0.0);
 }
 
 Test(simulate, decisions_follow_the_probabilities)
 {
 	const long items[5] = {10, 20, 30, 40, 50};
+	const long intent = (long) w.items[30].leaf; /* position 3's leaf */
 	const int draws = 20000;
 	long clicks[5] = {0};
 	sim_action act[5];
 	double want_appeal = 1.0;
 	for (int p = 0; p < 5; p++)
-		want_appeal *= 1.0 - my_p_click(7, items[p], p + 1);
+		want_appeal *= 1.0 - my_p_click(7, items[p], p + 1, intent);
 	want_appeal = 1.0 - want_appeal;
 	for (int d = 0; d < draws; d++) {
 		dio_rng r;
 		sim_rng(&r, 99, 7, d);
-		double q = sim_decide(&w, 7, items, 5, &r, act);
+		double q = sim_decide(&w, 7, intent, items, 5, &r, act);
 		cr_assert_float_eq(q, want_appeal, 1e-9);
 		for (int p = 0; p < 5; p++) {
 			clicks[p] += act[p].clicked;
@@ -201,7 +210,7 @@ Test(simulate, decisions_follow_the_probabilities)
 		}
 	}
 	for (int p = 0; p < 5; p++) {
-		double want = my_p_click(7, items[p], p + 1);
+		double want = my_p_click(7, items[p], p + 1, intent);
 		double sd = sqrt(want * (1 - want) / draws);
 		cr_assert(fabs((double) clicks[p] / draws - want) < 4 * sd + 1e-9,
 		          "position %d: %ld clicks of %d, want p %.4f", p + 1, clicks[p], draws,
