@@ -22,7 +22,7 @@ if(RS_BUILD_TESTS)
   pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)
 endif()
 find_library(MATH_LIBRARY m REQUIRED)
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)     # HTTP client: rs-train simulate, tests
 if(RS_BUILD_TESTS)
-  pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)   # HTTP client for gateway and integration tests
   pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)  # libyaml: the OpenAPI walk reads docs/openapi.yaml
 endif()

@@ -14,7 +14,8 @@ PKGS=(
   libsodium-dev                                         # password hashing, tokens
   zlib1g-dev                                            # CRC-32 of the ingest spool
   libopenblas-dev liblapacke-dev libxgboost-dev         # training: BLAS/LAPACK, LambdaMART
-  libcriterion-dev libcurl4-openssl-dev                 # tests
+  libcurl4-openssl-dev                                  # rs-train simulate, tests (HTTP client)
+  libcriterion-dev                                      # tests
   libyaml-dev                                           # tests: docs/openapi.yaml walk
   curl procps psmisc clang-format
 )

@@ -26,6 +26,13 @@
 # degraded, socket errors, CPU ms per answered request of each service and of the private
 # PostgreSQL (CPU time of the process / requests: the least noisy number on a shared machine),
 # their sum over the five services, how busy the whole machine was and the load average.
+# BS_IMPRESSIONS=on makes every warm pass do what the web UI does with each answer: post its
+# impression (recs_impressions.lua: each wrk thread alternates a recommendation request and the
+# POST /v1/impressions of an answer it got; req/s and CPU ms/req then count recommendation
+# answers, each with its impression; latencies cover both kinds); BS_IMPRESSIONS=both runs
+# every warm pass twice, without ("warm") and with ("warm+imp"), one after the other on the
+# same stack, and the summary says what recording impressions costs in throughput and in CPU
+# per answer. Default off.
 # Then rs-serving-fresh posts BS_FRESH_N events for brand-new customers and reports how long
 # until their recommendations change (p50/p90/p99). Everything started is stopped at exit.
 #
@@ -39,7 +46,8 @@
 # build's), WORK (var/bench-serving[-short]),
 # BS_USERS (10000), BS_ITEMS (20000), BS_PIPELINE_ARGS ("--quick --models two-stage"),
 # BS_CONNS ("4 8 16"), BS_COLD_CONNS (BS_CONNS; "" = no cold pass), BS_DURATION (15),
-# BS_REPEAT (1), BS_WARMUP (5), BS_CHECK (100), BS_K (10), BS_FRESH_N (200), BS_TRANSPORT
+# BS_REPEAT (1), BS_WARMUP (5), BS_CHECK (100), BS_K (10), BS_FRESH_N (200), BS_IMPRESSIONS
+# (off | on | both), BS_TRANSPORT
 # (tcp | ipc: the four rs_rpc hops over Unix sockets), BS_AUTH (key: every request sends the
 # benchmark's API key, made with `rs-gateway apikey create` into $WORK/api-key; token: the admin
 # token RS_ADMIN_TOKEN instead, to compare what the key check costs), BS_PG_PORT (25470),
@@ -73,6 +81,12 @@ fi
 COLD_CONNS="${BS_COLD_CONNS-$CONNS}"
 PIPELINE_ARGS="${BS_PIPELINE_ARGS:---quick --models two-stage}"
 REPEAT="${BS_REPEAT:-1}"; K="${BS_K:-10}"; TRANSPORT="${BS_TRANSPORT:-tcp}"
+case "${BS_IMPRESSIONS:-off}" in
+  off) IMP_PASSES="warm" ;;
+  on) IMP_PASSES="warm+imp" ;;
+  both) IMP_PASSES="warm warm+imp" ;;
+  *) echo "run.sh: BS_IMPRESSIONS must be off, on or both" >&2; exit 2 ;;
+esac
 PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
 RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
 DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
@@ -190,7 +204,7 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + 
 export BS_USERS="$USERS" BS_K="$K"
 HZ="$(getconf CLK_TCK)"
 fail=0
-declare -A COLD_RPS=() WARM_RPS=() WARM_P99=()
+declare -A COLD_RPS=() WARM_RPS=() WARM_P99=() WARM_CPU=() IMP_RPS=() IMP_CPU=()
 
 # measured LABEL C CMD...: runs CMD (which prints a RESULT line), prints the row.
 measured() {
@@ -220,7 +234,9 @@ measured() {
     "$(kv max_ms)" "$(kv non2xx)" "$(kv degraded)" "$(( $(kv sock_errors) + $(kv timeouts) ))" \
     "$cpu" "$(ms "$dsum")" "$busy" "$la0" "$la1"
   if [ "$(kv non2xx)" != 0 ] || [ "$(kv sock_errors)" != 0 ] || [ "$(kv timeouts)" != 0 ]; then fail=1; fi
-  if [ "$label" = cold ]; then COLD_RPS[$c]="$(kv rps)"; else WARM_RPS[$c]="${WARM_RPS[$c]:-} $(kv rps)"; WARM_P99[$c]="${WARM_P99[$c]:-} $(kv p99_ms)"; fi
+  if [ "$label" = cold ]; then COLD_RPS[$c]="$(kv rps)"
+  elif [ "$label" = warm+imp ]; then IMP_RPS[$c]="${IMP_RPS[$c]:-} $(kv rps)"; IMP_CPU[$c]="${IMP_CPU[$c]:-} $(ms "$dsum")"
+  else WARM_RPS[$c]="${WARM_RPS[$c]:-} $(kv rps)"; WARM_P99[$c]="${WARM_P99[$c]:-} $(kv p99_ms)"; WARM_CPU[$c]="${WARM_CPU[$c]:-} $(ms "$dsum")"; fi
 }
 
 echo "Serving benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)),"
@@ -253,7 +269,10 @@ chk="$(python3 "$HERE/check_answers.py" --url "$URL" --key-file "$WORK/api-key" 
 wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >>"$WORK/log/warmup.txt" 2>&1 || true
 for c in $CONNS; do
   for _ in $(seq 1 "$REPEAT"); do
-    measured warm "$c" wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$HERE/recs.lua" "$URL"
+    for pass in $IMP_PASSES; do
+      lua="$HERE/recs.lua"; [ "$pass" = warm+imp ] && lua="$HERE/recs_impressions.lua"
+      measured "$pass" "$c" wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$lua" "$URL"
+    done
   done
 done
 echo
@@ -266,6 +285,17 @@ for c in $CONNS; do
   [ -n "${COLD_RPS[$c]:-}" ] && summary="$summary, cold $(awk -v a="${COLD_RPS[$c]}" -v b="$best" 'BEGIN { printf "%.0f req/s = %.2f x warm", a, a / b }')"
 done
 echo "Summary: $summary."
+if [ "${BS_IMPRESSIONS:-off}" = both ]; then
+  imp=""
+  med() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "") }'; }
+  for c in $CONNS; do
+    r0="$(med "${WARM_RPS[$c]:-}")"; r1="$(med "${IMP_RPS[$c]:-}")"
+    c0="$(med "${WARM_CPU[$c]:-}")"; c1="$(med "${IMP_CPU[$c]:-}")"
+    [ -n "$r0" ] && [ -n "$r1" ] || continue
+    imp="$imp${imp:+; }c$c $r0 -> $r1 answers/s ($(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%+.1f %%", 100 * (b - a) / a }')), CPU $c0 -> $c1 ms per answer, 5 services ($(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%+.1f %%", (a > 0 ? 100 * (b - a) / a : 0) }'))"
+  done
+  echo "Impressions (median of BS_REPEAT passes without -> with posting each answer's impression): $imp."
+fi
 
 # --- freshness ------------------------------------------------------------------------------
 echo

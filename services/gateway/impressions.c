@@ -1,5 +1,6 @@
 #include "impressions.h"
 #include "render.h"
+#include "util.h"
 
 #include "rs_err.h"
 #include "rs_log.h"
@@ -20,6 +21,7 @@
 #define IMP_RETRY_MS    1000  /* after a failed write or connect */
 #define IMP_TEXT_MAX    128
 #define IMP_SURFACE_MAX 64
+#define IMP_TS_MAX_MS   4102444800000LL /* 2100-01-01, as events */
 
 /* One accepted request: its fields and its (item, position) pairs, in one allocation. */
 typedef struct imp_batch {
@@ -402,12 +404,28 @@ imp_strcopy(char **at, const char *s)
 	return r;
 }
 
+/* The optional client time of the list (like an event's ts): unix ms or ISO-8601; absent or
+ * null = now. 0 (*out = 0 when absent) or -1. */
+static int
+imp_ts(json_t *v, int64_t *out)
+{
+	*out = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_integer(v))
+		*out = json_integer_value(v);
+	else if (!json_is_string(v) || gw_parse_iso8601(json_string_value(v), out) != 0)
+		return -1;
+	return *out > 0 && *out <= IMP_TS_MAX_MS ? 0 : -1;
+}
+
 void
 gw_handle_impressions(gw_server *srv, gw_req *req)
 {
 	gw_impressions *im = srv->s_impressions;
 	json_error_t jerr;
 	const char *rec_id = NULL, *mv, *variant, *surface;
+	int64_t ts_ms = 0;
 
 	json_t *body = json_loadb(req->r_body, req->r_body_len, 0, &jerr);
 	if (body == NULL) {
@@ -434,6 +452,9 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 		bad = "experiment must be a positive integer (the answer's experiment) or null";
 	else if (imp_opt_text(body, "surface", IMP_SURFACE_MAX, 1, &surface) != 0)
 		bad = "surface must be 1-64 characters of a-z, 0-9, _ and - (e.g. for_you)";
+	else if (imp_ts(json_object_get(body, "ts"), &ts_ms) != 0)
+		bad = "ts must be unix milliseconds between 1970 and 2100 or an ISO-8601 time with "
+		      "a zone, e.g. 2026-11-28T10:00:00Z";
 	else if (!json_is_array(items) || json_array_size(items) == 0 ||
 	         json_array_size(items) > GW_IMPRESSIONS_MAX)
 		bad = "items must be an array of 1-100 {\"item_id\", \"position\"}";
@@ -482,7 +503,7 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 	}
 	b->b_next = NULL;
 	b->b_user = user;
-	b->b_ts_ms = rs_now_ms();
+	b->b_ts_ms = ts_ms > 0 ? ts_ms : rs_now_ms();
 	b->b_experiment = json_is_integer(jexp) ? json_integer_value(jexp) : 0;
 	b->b_n = n;
 	b->b_item = (int64_t *) (b + 1);

@@ -7,6 +7,7 @@
 #include "dataio.h"
 #include "describe.h"
 #include "rs_log.h"
+#include "simulate.h"
 
 static const struct {
 	const char *name;
@@ -25,6 +26,8 @@ static const struct {
         {"import", trn_cmd_import, "public dataset formats -> PostgreSQL"},
         {"describe", tr_cmd_describe,
          "data report of an event log or the event store (text, JSON, HTML)"},
+        {"simulate", tr_cmd_simulate,
+         "closed-loop A/B test of published models on the generated shop, through the stack"},
         {"synth", tr_cmd_synth, "synthetic Zipf interaction matrix as train.csv (speed tests)"},
 };
 

@@ -16,6 +16,7 @@
  * that learns user tastes beats global popularity on held-out purchases/clicks. */
 #include "dataio.h"
 #include "dio.h"
+#include "world.h"
 #include "rs_err.h"
 
 #include <getopt.h>
@@ -26,8 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-#define GEN_K      16
-#define GEN_MAXFAV 3
+#define GEN_K      DIO_WORLD_K
+#define GEN_MAXFAV DIO_WORLD_MAXFAV
 #define GEN_BRANDS 6
 
 typedef struct gen_leaf {
@@ -112,23 +113,8 @@ static const char *const GEN_LAST[] = {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-typedef struct gen_item {
-	uint32_t leaf, brand; /* brand: index into the top's list */
-	double price;
-	double logpop;
-	int in_stock;
-	float v[GEN_K];
-} gen_item;
-
-typedef struct gen_user {
-	uint32_t fav[GEN_MAXFAV];
-	double favw[GEN_MAXFAV];
-	int nfav;
-	int fav_brand[2]; /* global brand index top*6+b, -1 none */
-	double budget;
-	int sessions;
-	float u[GEN_K];
-} gen_user;
+typedef dio_witem gen_item;
+typedef dio_wuser gen_user;
 
 typedef struct gen_ev {
 	int64_t ts_ms;
@@ -243,119 +229,245 @@ typedef struct gen_opts {
 	int truncate;
 } gen_opts;
 
-static int
-gen_run(const gen_opts *o, char *err, size_t errn)
+/* ---- the hidden world (world.h) ---- */
+
+const char *
+dio_world_leaf_path(uint32_t leaf)
 {
-	dio_rng r;
-	dio_sink *sink = NULL;
-	gen_item *items = NULL;
-	gen_user *users = NULL;
-	uint32_t **leaf_items = NULL;
-	size_t *leaf_n = NULL;
-	double leaf_cum[GEN_NLEAVES];
+	return leaf < GEN_NLEAVES ? GEN_LEAVES[leaf].path : "";
+}
+
+int
+dio_world_leaf_consumable(uint32_t leaf)
+{
+	return leaf < GEN_NLEAVES && GEN_LEAVES[leaf].consumable;
+}
+
+int
+dio_world_brand_index(const dio_witem *it)
+{
+	return (int) (gen_top_of(it->leaf) * GEN_BRANDS + it->brand);
+}
+
+const char *
+dio_world_brand_name(const dio_witem *it)
+{
+	return GEN_BRANDS_BY_TOP[gen_top_of(it->leaf)].brands[it->brand];
+}
+
+double
+dio_world_utility(const dio_world *w, long u, long i)
+{
+	const dio_wuser *us = &w->users[u];
+	const dio_witem *it = &w->items[i];
+	int gb = dio_world_brand_index(it);
+	return 3.0 * gen_dot(us->u, it->v) + 0.7 * it->logpop +
+	       (gb == us->fav_brand[0] || gb == us->fav_brand[1] ? 1.0 : 0.0) -
+	       1.5 * fmax(0.0, log(it->price / us->budget));
+}
+
+uint32_t
+dio_world_intent(const dio_world *w, long u, dio_rng *r)
+{
+	const gen_user *us = &w->users[u];
+	double favcum[GEN_MAXFAV], a = 0;
+	for (int f = 0; f < us->nfav; f++)
+		favcum[f] = (a += us->favw[f]);
+	return dio_rng_unif(r) < 0.75 ? us->fav[dio_rng_pick_cum(r, favcum, (size_t) us->nfav)]
+	                              : (uint32_t) dio_rng_pick_cum(r, w->leaf_cum, GEN_NLEAVES);
+}
+
+double
+dio_world_p_click(double sc)
+{
+	return 0.55 * gen_sigmoid(sc - 1.0);
+}
+
+double
+dio_world_p_cart(double sc)
+{
+	return 0.6 * gen_sigmoid(sc - 1.5);
+}
+
+void
+dio_world_free(dio_world *w)
+{
+	free(w->items);
+	free(w->users);
+	free(w->leaf_cum);
+	memset(w, 0, sizeof(*w));
+}
+
+int
+dio_world_build(dio_world *w, dio_rng *r, long nusers, long nitems, double sessions)
+{
 	float leaf_vec[GEN_NLEAVES][GEN_K], top_vec[GEN_NTOPS][GEN_K];
 	float brand_vec[GEN_NTOPS * GEN_BRANDS][GEN_K];
-	double *scores = NULL, *cum = NULL;
-	gen_evs evs = {0};
-	char title[160], name[96], ext[32], eid[64];
-	int rv;
-	size_t maxleaf = 0;
 
-	dio_rng_seed(&r, o->seed);
-	items = calloc((size_t) o->items, sizeof(*items));
-	users = calloc((size_t) o->users, sizeof(*users));
-	leaf_items = calloc(GEN_NLEAVES, sizeof(*leaf_items));
-	leaf_n = calloc(GEN_NLEAVES, sizeof(*leaf_n));
-	if (items == NULL || users == NULL || leaf_items == NULL || leaf_n == NULL) {
-		rv = RS_ENOMEM;
-		snprintf(err, errn, "out of memory");
-		goto out;
+	memset(w, 0, sizeof(*w));
+	w->nitems = nitems;
+	w->nusers = nusers;
+	w->nleaves = GEN_NLEAVES;
+	w->items = calloc((size_t) nitems, sizeof(*w->items));
+	w->users = calloc((size_t) nusers, sizeof(*w->users));
+	w->leaf_cum = calloc(GEN_NLEAVES, sizeof(*w->leaf_cum));
+	uint32_t *perm = malloc((size_t) nitems * sizeof(*perm));
+	if (w->items == NULL || w->users == NULL || w->leaf_cum == NULL || perm == NULL) {
+		free(perm);
+		dio_world_free(w);
+		return RS_ENOMEM;
 	}
-	if ((rv = dio_sink_open(&sink, o->dsn, o->out, o->truncate, err, errn)) != 0)
-		goto out;
+	double *leaf_cum = w->leaf_cum;
+	gen_item *items = w->items;
+	gen_user *users = w->users;
 
 	/* Latent structure: tops, leaves (sharing their top's direction), brands. */
 	for (size_t t = 0; t < GEN_NTOPS; t++) {
-		gen_randvec(&r, top_vec[t], 1.0);
+		gen_randvec(r, top_vec[t], 1.0);
 		gen_normalize(top_vec[t]);
 	}
 	double acc = 0;
 	for (size_t l = 0; l < GEN_NLEAVES; l++) {
 		uint32_t t = gen_top_of((uint32_t) l);
-		gen_randvec(&r, leaf_vec[l], 1.0);
+		gen_randvec(r, leaf_vec[l], 1.0);
 		gen_normalize(leaf_vec[l]);
 		for (int k = 0; k < GEN_K; k++)
 			leaf_vec[l][k] = 0.55f * top_vec[t][k] + 0.85f * leaf_vec[l][k];
 		gen_normalize(leaf_vec[l]);
-		acc += exp(dio_rng_normal(&r) * 0.6); /* leaf popularity */
+		acc += exp(dio_rng_normal(r) * 0.6); /* leaf popularity */
 		leaf_cum[l] = acc;
 	}
 	for (size_t b = 0; b < GEN_NTOPS * GEN_BRANDS; b++) {
-		gen_randvec(&r, brand_vec[b], 1.0);
+		gen_randvec(r, brand_vec[b], 1.0);
 		gen_normalize(brand_vec[b]);
 	}
 
 	/* Catalog. Popularity: Zipf(1.0) over a random permutation of the items. */
-	uint32_t *perm = malloc((size_t) o->items * sizeof(*perm));
-	if (perm == NULL) {
-		rv = RS_ENOMEM;
-		snprintf(err, errn, "out of memory");
-		goto out;
-	}
-	for (long i = 0; i < o->items; i++)
+	for (long i = 0; i < nitems; i++)
 		perm[i] = (uint32_t) i;
-	for (long i = o->items - 1; i > 0; i--) {
-		uint32_t j = dio_rng_below(&r, (uint32_t) i + 1), t = perm[i];
+	for (long i = nitems - 1; i > 0; i--) {
+		uint32_t j = dio_rng_below(r, (uint32_t) i + 1), t = perm[i];
 		perm[i] = perm[j];
 		perm[j] = t;
 	}
 	/* Zipf(1) log-popularity, standardised to mean 0 / sd 1 so it weighs like the taste term.
 	 */
 	double pm = 0, pv = 0;
-	for (long rank = 0; rank < o->items; rank++) {
+	for (long rank = 0; rank < nitems; rank++) {
 		double lp = -log((double) rank + 1.0);
 		items[perm[rank]].logpop = lp;
 		pm += lp;
 		pv += lp * lp;
 	}
-	pm /= (double) o->items;
-	pv = sqrt(fmax(pv / (double) o->items - pm * pm, 1e-9));
-	for (long i = 0; i < o->items; i++)
+	pm /= (double) nitems;
+	pv = sqrt(fmax(pv / (double) nitems - pm * pm, 1e-9));
+	for (long i = 0; i < nitems; i++)
 		items[i].logpop = (items[i].logpop - pm) / pv;
 	free(perm);
-	for (long i = 0; i < o->items; i++) {
+	for (long i = 0; i < nitems; i++) {
 		gen_item *it = &items[i];
-		it->leaf = (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
+		it->leaf = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
 		uint32_t top = gen_top_of(it->leaf);
-		it->brand = dio_rng_below(&r, GEN_BRANDS);
+		it->brand = dio_rng_below(r, GEN_BRANDS);
 		const gen_leaf *lf = &GEN_LEAVES[it->leaf];
-		uint32_t noun = dio_rng_below(&r, 3);
+		uint32_t noun = dio_rng_below(r, 3);
 		it->price =
-		        floor(exp(log(lf->price) + 0.45 * dio_rng_normal(&r)) * (noun + 2) / 3.0) +
+		        floor(exp(log(lf->price) + 0.45 * dio_rng_normal(r)) * (noun + 2) / 3.0) +
 		        0.99;
 		float noise[GEN_K];
-		gen_randvec(&r, noise, 1.0);
+		gen_randvec(r, noise, 1.0);
 		gen_normalize(noise);
 		for (int k = 0; k < GEN_K; k++)
 			it->v[k] = leaf_vec[it->leaf][k] +
 			           0.35f * brand_vec[top * GEN_BRANDS + it->brand][k] +
 			           0.45f * noise[k];
 		gen_normalize(it->v);
-		const char *model = GEN_MODEL[dio_rng_below(&r, NELEM(GEN_MODEL))];
-		snprintf(title, sizeof(title), "%s %s %s%s%s",
-		         GEN_ADJ[dio_rng_below(&r, NELEM(GEN_ADJ))],
+		const char *model = GEN_MODEL[dio_rng_below(r, NELEM(GEN_MODEL))];
+		snprintf(it->title, sizeof(it->title), "%s %s %s%s%s",
+		         GEN_ADJ[dio_rng_below(r, NELEM(GEN_ADJ))],
 		         GEN_BRANDS_BY_TOP[top].brands[it->brand], lf->nouns[noun],
 		         model[0] ? " " : "", model);
+		it->in_stock = dio_rng_unif(r) < 0.92;
+	}
+
+	/* Customers. */
+	for (long u = 0; u < nusers; u++) {
+		gen_user *us = &users[u];
+		us->nfav = 1 + (int) dio_rng_below(r, GEN_MAXFAV);
+		memset(us->u, 0, sizeof(us->u));
+		for (int f = 0; f < us->nfav; f++) {
+			us->fav[f] = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
+			us->favw[f] = f == 0 ? 1.0 : 0.3 + 0.5 * dio_rng_unif(r);
+			for (int k = 0; k < GEN_K; k++)
+				us->u[k] += (float) us->favw[f] * leaf_vec[us->fav[f]][k];
+		}
+		float noise[GEN_K];
+		gen_randvec(r, noise, 0.25);
+		for (int k = 0; k < GEN_K; k++)
+			us->u[k] += noise[k];
+		gen_normalize(us->u);
+		for (int b = 0; b < 2; b++)
+			us->fav_brand[b] = dio_rng_unif(r) < 0.6
+			                           ? (int) (gen_top_of(us->fav[0]) * GEN_BRANDS +
+			                                    dio_rng_below(r, GEN_BRANDS))
+			                           : -1;
+		us->budget = exp(log(60.0) + 0.9 * dio_rng_normal(r));
+		double act = exp(0.8 * dio_rng_normal(r) - 0.32); /* mean ~1 */
+		us->sessions = 1 + (int) (sessions * act * dio_rng_unif(r) * 2.0);
+		snprintf(us->name, sizeof(us->name), "%s %s",
+		         GEN_FIRST[dio_rng_below(r, NELEM(GEN_FIRST))],
+		         GEN_LAST[dio_rng_below(r, NELEM(GEN_LAST))]);
+	}
+	return 0;
+}
+
+/* ---- generate ---- */
+
+static int
+gen_run(const gen_opts *o, char *err, size_t errn)
+{
+	dio_rng r;
+	dio_sink *sink = NULL;
+	dio_world world = {0};
+	gen_item *items = NULL;
+	gen_user *users = NULL;
+	uint32_t **leaf_items = NULL;
+	size_t *leaf_n = NULL;
+	double *scores = NULL, *cum = NULL;
+	gen_evs evs = {0};
+	char ext[32], eid[64];
+	int rv;
+	size_t maxleaf = 0;
+
+	dio_rng_seed(&r, o->seed);
+	leaf_items = calloc(GEN_NLEAVES, sizeof(*leaf_items));
+	leaf_n = calloc(GEN_NLEAVES, sizeof(*leaf_n));
+	if (leaf_items == NULL || leaf_n == NULL) {
+		rv = RS_ENOMEM;
+		snprintf(err, errn, "out of memory");
+		goto out;
+	}
+	if ((rv = dio_sink_open(&sink, o->dsn, o->out, o->truncate, err, errn)) != 0)
+		goto out;
+	if ((rv = dio_world_build(&world, &r, o->users, o->items, o->sessions)) != 0) {
+		snprintf(err, errn, "out of memory");
+		goto out;
+	}
+	items = world.items;
+	users = world.users;
+
+	for (long i = 0; i < o->items; i++) {
+		const gen_item *it = &items[i];
+		const gen_leaf *lf = &GEN_LEAVES[it->leaf];
 		snprintf(ext, sizeof(ext), "sku-%06ld", i + 1);
 		char attrs[96];
 		snprintf(attrs, sizeof(attrs), "{\"synthetic\": true, \"consumable\": %s}",
 		         lf->consumable ? "true" : "false");
-		it->in_stock = dio_rng_unif(&r) < 0.92;
 		dio_item di = {.id = i + 1,
 		               .external_id = ext,
-		               .title = title,
+		               .title = it->title,
 		               .category = lf->path,
-		               .brand = GEN_BRANDS_BY_TOP[top].brands[it->brand],
+		               .brand = dio_world_brand_name(it),
 		               .price = it->price,
 		               .in_stock = it->in_stock,
 		               .attributes = attrs};
@@ -383,36 +495,9 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		snprintf(err, errn, "out of memory");
 		goto out;
 	}
-
-	/* Customers. */
 	for (long u = 0; u < o->users; u++) {
-		gen_user *us = &users[u];
-		us->nfav = 1 + (int) dio_rng_below(&r, GEN_MAXFAV);
-		memset(us->u, 0, sizeof(us->u));
-		for (int f = 0; f < us->nfav; f++) {
-			us->fav[f] = (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
-			us->favw[f] = f == 0 ? 1.0 : 0.3 + 0.5 * dio_rng_unif(&r);
-			for (int k = 0; k < GEN_K; k++)
-				us->u[k] += (float) us->favw[f] * leaf_vec[us->fav[f]][k];
-		}
-		float noise[GEN_K];
-		gen_randvec(&r, noise, 0.25);
-		for (int k = 0; k < GEN_K; k++)
-			us->u[k] += noise[k];
-		gen_normalize(us->u);
-		for (int b = 0; b < 2; b++)
-			us->fav_brand[b] = dio_rng_unif(&r) < 0.6
-			                           ? (int) (gen_top_of(us->fav[0]) * GEN_BRANDS +
-			                                    dio_rng_below(&r, GEN_BRANDS))
-			                           : -1;
-		us->budget = exp(log(60.0) + 0.9 * dio_rng_normal(&r));
-		double act = exp(0.8 * dio_rng_normal(&r) - 0.32); /* mean ~1 */
-		us->sessions = 1 + (int) (o->sessions * act * dio_rng_unif(&r) * 2.0);
-		snprintf(name, sizeof(name), "%s %s",
-		         GEN_FIRST[dio_rng_below(&r, NELEM(GEN_FIRST))],
-		         GEN_LAST[dio_rng_below(&r, NELEM(GEN_LAST))]);
 		snprintf(ext, sizeof(ext), "cust-%06ld", u + 1);
-		dio_user du = {.id = u + 1, .external_id = ext, .display_name = name};
+		dio_user du = {.id = u + 1, .external_id = ext, .display_name = users[u].name};
 		if ((rv = dio_sink_user(sink, &du)) != 0)
 			goto sinkerr;
 	}
@@ -422,29 +507,18 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 	int64_t start_ms = end_ms - span_ms;
 	for (long u = 0; u < o->users; u++) {
 		gen_user *us = &users[u];
-		double favcum[GEN_MAXFAV], a2 = 0;
 		evs.n = 0;
-		for (int f = 0; f < us->nfav; f++)
-			favcum[f] = (a2 += us->favw[f]);
 		for (int s = 0; s < us->sessions; s++) {
 			int64_t t = start_ms +
 			            (int64_t) (dio_rng_unif(&r) * (double) (span_ms - 3600000));
-			uint32_t leaf =
-			        dio_rng_unif(&r) < 0.75
-			                ? us->fav[dio_rng_pick_cum(&r, favcum, (size_t) us->nfav)]
-			                : (uint32_t) dio_rng_pick_cum(&r, leaf_cum, GEN_NLEAVES);
+			uint32_t leaf = dio_world_intent(&world, u, &r);
 			size_t n = leaf_n[leaf];
 			if (n == 0)
 				continue;
 			double c = 0;
 			for (size_t j = 0; j < n; j++) {
-				const gen_item *it = &items[leaf_items[leaf][j]];
-				int gb = (int) (gen_top_of(it->leaf) * GEN_BRANDS + it->brand);
 				double sc =
-				        3.0 * gen_dot(us->u, it->v) + 0.7 * it->logpop +
-				        (gb == us->fav_brand[0] || gb == us->fav_brand[1] ? 1.0
-				                                                          : 0.0) -
-				        1.5 * fmax(0.0, log(it->price / us->budget));
+				        dio_world_utility(&world, u, (long) leaf_items[leaf][j]);
 				scores[j] = sc;
 				c += exp(sc);
 				cum[j] = c;
@@ -461,12 +535,11 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 				t += 5000 + (int64_t) (dio_rng_unif(&r) * 85000);
 				if ((rv = gen_push(&evs, t, id, 1, it->price, 0, 0)) != 0)
 					goto nomem;
-				if (dio_rng_unif(&r) < 0.55 * gen_sigmoid(sc - 1.0)) {
+				if (dio_rng_unif(&r) < dio_world_p_click(sc)) {
 					t += 2000 + (int64_t) (dio_rng_unif(&r) * 20000);
 					if ((rv = gen_push(&evs, t, id, 2, it->price, 0, 0)) != 0)
 						goto nomem;
-					if (dio_rng_unif(&r) < 0.6 * gen_sigmoid(sc - 1.5) &&
-					    ncart < 16 &&
+					if (dio_rng_unif(&r) < dio_world_p_cart(sc) && ncart < 16 &&
 					    (it->in_stock || t < end_ms - 7 * 86400000LL)) {
 						/* out-of-stock items sold out during the last week
 						 */
@@ -485,7 +558,8 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 			}
 			for (int ci = 0; ci < ncart; ci++) {
 				const gen_item *it = &items[cart[ci] - 1];
-				if (dio_rng_unif(&r) >= 0.65 || it->price > us->budget * 2.5)
+				if (dio_rng_unif(&r) >= DIO_WORLD_P_BUY ||
+				    it->price > us->budget * DIO_WORLD_BUY_MAX_BUDGET)
 					continue;
 				t += 30000 + (int64_t) (dio_rng_unif(&r) * 120000);
 				if ((rv = gen_push(&evs, t, cart[ci], 4, it->price, 1, 1)) != 0)
@@ -560,8 +634,7 @@ out:
 		free(leaf_items[l]);
 	free(leaf_items);
 	free(leaf_n);
-	free(items);
-	free(users);
+	dio_world_free(&world);
 	free(scores);
 	free(cum);
 	free(evs.e);

@@ -456,7 +456,26 @@ Test(catalog, impressions_are_queued_then_written_in_rows)
 	       C_AUTH, &r);
 	cr_assert_eq(r.status, 202, "%s", r.body);
 	c_free(&r);
+	/* a client time (unix ms, or ISO-8601) is the list's time */
+	c_http("POST", "/v1/impressions",
+	       "{\"rec_id\": \"rec-ts\", \"user_id\": 9, \"ts\": 1764324000000, \"items\": "
+	       "[{\"item_id\": 5, \"position\": 1}]}",
+	       C_AUTH, &r);
+	cr_assert_eq(r.status, 202, "%s", r.body);
+	c_free(&r);
+	c_http("POST", "/v1/impressions",
+	       "{\"rec_id\": \"rec-iso\", \"user_id\": 9, \"ts\": \"2025-11-28T10:00:00Z\", "
+	       "\"items\": [{\"item_id\": 6, \"position\": 1}]}",
+	       C_AUTH, &r);
+	cr_assert_eq(r.status, 202, "%s", r.body);
+	c_free(&r);
 	cr_assert_eq(gw_impressions_flush(gw->s_impressions, 5000), 0);
+	cr_assert_eq(sql_long("select count(*) from impressions where rec_id = 'rec-ts' and ts = "
+	                      "'2025-11-28 10:00:00+00' and item_id = 5"),
+	             1);
+	cr_assert_eq(sql_long("select count(*) from impressions where rec_id = 'rec-iso' and ts = "
+	                      "'2025-11-28 10:00:00+00' and item_id = 6"),
+	             1);
 	cr_assert_eq(sql_long("select count(*) from impressions where rec_id = 'rec-1' and "
 	                      "user_id = 7 and model_version = 'v1' and variant = 'b' and "
 	                      "surface = 'for_you' and item_id = position and "
@@ -482,6 +501,12 @@ Test(catalog, impressions_are_queued_then_written_in_rows)
 	        {"{\"rec_id\": \"r\", \"user_id\": 1, \"surface\": \"For You\", \"items\": "
 	         "[{\"item_id\": 1, \"position\": 1}]}",
 	         "surface"},
+	        {"{\"rec_id\": \"r\", \"user_id\": 1, \"ts\": \"yesterday\", \"items\": "
+	         "[{\"item_id\": 1, \"position\": 1}]}",
+	         "ts must be"},
+	        {"{\"rec_id\": \"r\", \"user_id\": 1, \"ts\": 5000000000000, \"items\": "
+	         "[{\"item_id\": 1, \"position\": 1}]}",
+	         "ts must be"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		c_expect("POST", "/v1/impressions", bad[i][0], C_AUTH, 400, "bad_request",
@@ -492,7 +517,7 @@ Test(catalog, impressions_are_queued_then_written_in_rows)
 	         "1}]}",
 	         NULL, 401, "unauthorized", NULL);
 	cr_assert_eq(gw_impressions_flush(gw->s_impressions, 5000), 0);
-	cr_assert_eq(sql_long("select count(*) from impressions"), 4);
+	cr_assert_eq(sql_long("select count(*) from impressions"), 6);
 }
 
 Test(catalog, a_full_impressions_queue_answers_503_and_keeps_memory_bounded)

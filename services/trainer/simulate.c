@@ -1,0 +1,1055 @@
+#include "simulate.h"
+
+#include "dio.h"
+#include "sim_model.h"
+#include "world.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SIM_MAX_VARIANTS 4
+#define SIM_MAX_K        100
+#define SIM_DAY_MS       86400000LL
+#define SIM_WAIT_MS      60000 /* for the day's events / the impressions to be stored */
+#define SIM_RETRIES      5     /* of a degraded answer */
+
+typedef struct sim_variant {
+	char name[33];
+	const char *version; /* NULL = the popular list */
+} sim_variant;
+
+typedef struct sim_opts {
+	const char *url, *dsn, *key, *key_file, *admin_token, *json_out, *name;
+	const char *metric;
+	long shop_users, shop_items;
+	uint64_t shop_seed, seed;
+	long customers;
+	int days, k, keep_running;
+	sim_variant variants[SIM_MAX_VARIANTS];
+	int nvariants;
+} sim_opts;
+
+typedef struct sim {
+	const sim_opts *o;
+	dio_world world;
+	CURL *curl;
+	char *buf; /* the answer being received */
+	size_t len, cap;
+	char key_hdr[320], admin_hdr[320];
+	PGconn *pg;
+	long long exp_id;
+	int64_t base_ms; /* midnight (UTC) of the first simulated day */
+	int tty;
+	/* what was sent, per variant (the report's numbers come from the gateway) */
+	long lists, imps, events, degraded;
+	char err[512];
+} sim;
+
+static int
+sim_fail(sim *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- HTTP (libcurl, one keep-alive connection) ---- */
+
+static size_t
+sim_write_cb(char *p, size_t size, size_t n, void *ud)
+{
+	sim *s = ud;
+	size_t add = size * n;
+	if (s->len + add + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 16384;
+		while (cap < s->len + add + 1)
+			cap *= 2;
+		char *b = realloc(s->buf, cap);
+		if (b == NULL)
+			return 0;
+		s->buf = b;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, p, add);
+	s->len += add;
+	s->buf[s->len] = '\0';
+	return add;
+}
+
+/* One request; the JSON answer into *out (may be NULL) when the status is want. 0 or -1. */
+static int
+sim_http(sim *s, const char *method, const char *path, const char *body, int admin, long want,
+         json_t **out)
+{
+	char url[1024];
+	struct curl_slist *h = NULL;
+	long status = 0;
+	json_error_t jerr;
+
+	if (out != NULL)
+		*out = NULL;
+	snprintf(url, sizeof(url), "%s%s", s->o->url, path);
+	s->len = 0;
+	if (s->buf != NULL)
+		s->buf[0] = '\0';
+	h = curl_slist_append(h, admin ? s->admin_hdr : s->key_hdr);
+	if (h != NULL && body != NULL)
+		h = curl_slist_append(h, "Content-Type: application/json");
+	if (h == NULL)
+		return sim_fail(s, "out of memory");
+	curl_easy_setopt(s->curl, CURLOPT_URL, url);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL) {
+		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+	} else if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, "");
+	} else {
+		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	}
+	CURLcode rc = curl_easy_perform(s->curl);
+	curl_slist_free_all(h);
+	if (rc != CURLE_OK)
+		return sim_fail(s, "%s %s: %s", method, url, curl_easy_strerror(rc));
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status != want)
+		return sim_fail(s, "%s %s: HTTP %ld: %.300s", method, path, status,
+		                s->buf != NULL ? s->buf : "");
+	if (out != NULL) {
+		*out = json_loadb(s->buf != NULL ? s->buf : "", s->len, 0, &jerr);
+		if (*out == NULL)
+			return sim_fail(s, "%s %s: answer is not JSON: %s", method, path,
+			                jerr.text);
+	}
+	return 0;
+}
+
+/* ---- PostgreSQL: the start's time, and waiting for the stored rows ---- */
+
+static int
+sim_sql_long(sim *s, const char *sql, int nparams, const char *const *params, long long *out)
+{
+	PGresult *res = PQexecParams(s->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok)
+		*out = PQgetisnull(res, 0, 0) ? 0 : atoll(PQgetvalue(res, 0, 0));
+	else
+		sim_fail(s, "PostgreSQL: %s", PQerrorMessage(s->pg));
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+static void
+sim_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Waits until sql (one count) reaches want. */
+static int
+sim_wait_count(sim *s, const char *what, const char *sql, const char *param, long long want)
+{
+	long long n = -1;
+	for (int waited = 0; waited <= SIM_WAIT_MS; waited += 50) {
+		if (sim_sql_long(s, sql, 1, &param, &n) != 0)
+			return -1;
+		if (n >= want)
+			return 0;
+		sim_sleep_ms(50);
+	}
+	return sim_fail(s, "%s: %lld of %lld stored after %d s", what, n, want, SIM_WAIT_MS / 1000);
+}
+
+/* Waits until rs-feature holds customer u's (0-based) last event at ts (the customer's
+ * history shows it), so the next day's list sees the whole day. */
+static int
+sim_wait_features(sim *s, long u, int64_t ts)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/users/%ld/history?limit=200", u + 1);
+	for (int waited = 0; waited <= SIM_WAIT_MS; waited += 20) {
+		json_t *h = NULL, *e;
+		size_t i;
+		int seen = 0;
+		if (sim_http(s, "GET", path, NULL, 0, 200, &h) != 0)
+			return -1;
+		json_array_foreach(json_object_get(h, "events"), i, e) seen |=
+		        json_integer_value(json_object_get(e, "ts_ms")) == ts;
+		json_decref(h);
+		if (seen)
+			return 0;
+		sim_sleep_ms(20);
+	}
+	return sim_fail(s,
+	                "rs-feature did not show customer %ld's event at %" PRId64 " within %d s",
+	                u + 1, ts, SIM_WAIT_MS / 1000);
+}
+
+/* Waits until rs-candidate's snapshot (popularity, co-visitation: rebuilt from the event store
+ * every RS_CANDIDATE_REFRESH_MS) holds every stored event: the gateway's /metrics shows
+ * rs_candidate_events equal to the event store's count (the default 90-day window holds the
+ * shop and the simulated days). */
+static int
+sim_wait_candidates(sim *s)
+{
+	long long want = 0, have = -1;
+	if (sim_sql_long(s, "select count(*) from events", 0, NULL, &want) != 0)
+		return -1;
+	for (int waited = 0; waited <= SIM_WAIT_MS; waited += 50) {
+		if (sim_http(s, "GET", "/metrics", NULL, 1, 200, NULL) != 0)
+			return -1;
+		for (const char *l = s->buf; l != NULL && *l;
+		     l = strchr(l, '\n'), l = l ? l + 1 : l)
+			if (strncmp(l, "rs_candidate_events", 19) == 0 &&
+			    (l[19] == ' ' || l[19] == '{')) {
+				const char *sp = strchr(l, ' ');
+				have = sp != NULL ? (long long) strtod(sp + 1, NULL) : -1;
+			}
+		if (have == want)
+			break;
+		sim_sleep_ms(50);
+	}
+	if (have != want)
+		return sim_fail(s,
+		                "rs-candidate's snapshot holds %lld events, the store %lld, "
+		                "after %d s",
+		                have, want, SIM_WAIT_MS / 1000);
+	/* and the gateway's cached popular list (the popular variant's) refreshed since */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int waited = 0; waited <= SIM_WAIT_MS; waited += 50) {
+		json_t *pop = NULL;
+		if (sim_http(s, "GET", "/v1/popular?k=1", NULL, 0, 200, &pop) != 0)
+			return -1;
+		json_int_t age = json_integer_value(json_object_get(pop, "age_ms"));
+		json_decref(pop);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double since = (double) (t1.tv_sec - t0.tv_sec) * 1e3 +
+		               (double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if ((double) age < since)
+			return 0;
+		sim_sleep_ms(50);
+	}
+	return sim_fail(s, "the gateway's popular list was not refreshed within %d s",
+	                SIM_WAIT_MS / 1000);
+}
+
+/* ---- the experiment ---- */
+
+static int
+sim_create_experiment(sim *s)
+{
+	const sim_opts *o = s->o;
+	json_t *vars = json_array(), *e = NULL;
+	char salt[64], name[101], path[96];
+	for (int i = 0; i < o->nvariants; i++) {
+		json_t *v = json_pack("{s:s,s:f}", "name", o->variants[i].name, "share",
+		                      1.0 / o->nvariants);
+		if (o->variants[i].version != NULL)
+			json_object_set_new(v, "model_version",
+			                    json_string(o->variants[i].version));
+		else
+			json_object_set_new(v, "strategy", json_string("popular"));
+		json_array_append_new(vars, v);
+	}
+	snprintf(salt, sizeof(salt), "rs-train-simulate-%" PRIu64 "-%" PRIu64, o->seed,
+	         o->shop_seed);
+	if (o->name != NULL)
+		snprintf(name, sizeof(name), "%s", o->name);
+	else
+		snprintf(name, sizeof(name), "simulation, seed %" PRIu64 ", %d days", o->seed,
+		         o->days);
+	json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", name, "hypothesis",
+	                         "rs-train simulate: the generated shop's hidden tastes decide",
+	                         "primary_metric", o->metric, "salt", salt, "variants", vars);
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL)
+		return sim_fail(s, "out of memory");
+	int rv = sim_http(s, "POST", "/v1/admin/experiments", text, 1, 201, &e);
+	free(text);
+	if (rv != 0)
+		return -1;
+	s->exp_id = json_integer_value(json_object_get(e, "id"));
+	json_decref(e);
+	if (s->exp_id <= 0)
+		return sim_fail(s, "the created experiment has no id");
+	snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/start", s->exp_id);
+	if (sim_http(s, "POST", path, NULL, 1, 200, NULL) != 0)
+		return -1;
+	/* The admin route starts it now; the simulated days are in the past, so the start moves
+	 * to the first simulated midnight (the only write through the DSN). */
+	char id[32], ms[32];
+	snprintf(id, sizeof(id), "%lld", s->exp_id);
+	snprintf(ms, sizeof(ms), "%" PRId64, s->base_ms);
+	const char *p[2] = {id, ms};
+	PGresult *res = PQexecParams(s->pg,
+	                             "update experiments set started_at = to_timestamp($2::bigint "
+	                             "/ 1000.0) where experiment_id = $1 and status = 'running'",
+	                             2, NULL, p, NULL, NULL, 0);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	return ok ? 0
+	          : sim_fail(s, "could not set the experiment's start: %s", PQerrorMessage(s->pg));
+}
+
+/* ---- one visit ---- */
+
+typedef struct sim_day_stats {
+	long visits, clicks, carts, orders;
+} sim_day_stats;
+
+/* The list a customer was shown today. */
+typedef struct sim_shown {
+	long items[SIM_MAX_K]; /* 0-based item indexes */
+	size_t n;
+	int64_t t, last_ts; /* the visit; the customer's last event (0 = none yet) */
+	char rec_id[129], variant[33];
+} sim_shown;
+
+static void
+sim_ev(json_t *evs, const char *id, long user, json_int_t item, const char *type, int64_t ts,
+       const char *rec_id, const char *variant, int pos, double price)
+{
+	json_t *e = json_pack("{s:s,s:I,s:I,s:s,s:I,s:s,s:i}", "event_id", id, "user_id",
+	                      (json_int_t) user, "item_id", item, "type", type, "ts",
+	                      (json_int_t) ts, "rec_id", rec_id, "position", pos);
+	if (variant != NULL)
+		json_object_set_new(e, "variant", json_string(variant));
+	if (price > 0)
+		json_object_set_new(e, "price", json_real(price));
+	json_array_append_new(evs, e);
+}
+
+/* Customer u (0-based) visits at t: the list, and its impression posted. */
+static int
+sim_fetch(sim *s, long u, int64_t t, sim_shown *sh)
+{
+	const sim_opts *o = s->o;
+	char path[128];
+	json_t *rec = NULL, *imp = NULL;
+	int rv = -1;
+
+	snprintf(path, sizeof(path), "/v1/users/%ld/recommendations?k=%d", u + 1, o->k);
+	/* a degraded answer (a service late or down) is not the variant's list: asked again */
+	for (int attempt = 0;; attempt++) {
+		if (sim_http(s, "GET", path, NULL, 0, 200, &rec) != 0)
+			return -1;
+		if (!json_is_true(json_object_get(rec, "degraded")) || attempt == SIM_RETRIES)
+			break;
+		s->degraded++;
+		json_decref(rec);
+		rec = NULL;
+		sim_sleep_ms(100 << attempt);
+	}
+	if (json_is_true(json_object_get(rec, "degraded"))) {
+		sim_fail(s, "customer %ld: degraded answers %d times: %s", u + 1, SIM_RETRIES + 1,
+		         json_string_value(json_object_get(rec, "degraded_reason")));
+		goto out;
+	}
+	const char *rec_id = json_string_value(json_object_get(rec, "rec_id"));
+	const char *variant = json_string_value(json_object_get(rec, "variant"));
+	const char *mv = json_string_value(json_object_get(rec, "model_version"));
+	json_t *list = json_object_get(rec, "items");
+	if (rec_id == NULL || !json_is_array(list)) {
+		sim_fail(s, "customer %ld: the answer has no rec_id or items", u + 1);
+		goto out;
+	}
+	if (json_integer_value(json_object_get(rec, "experiment")) != s->exp_id ||
+	    variant == NULL) {
+		sim_fail(s, "customer %ld is not in experiment %lld (another one running?)", u + 1,
+		         s->exp_id);
+		goto out;
+	}
+	for (int i = 0; i < o->nvariants; i++)
+		if (strcmp(o->variants[i].name, variant) == 0 && o->variants[i].version != NULL &&
+		    (mv == NULL || strcmp(mv, o->variants[i].version) != 0)) {
+			sim_fail(s, "customer %ld: variant %s answered by version %s, not %s",
+			         u + 1, variant, mv != NULL ? mv : "(none)",
+			         o->variants[i].version);
+			goto out;
+		}
+	size_t n = json_array_size(list);
+	if (n > SIM_MAX_K)
+		n = SIM_MAX_K;
+	sh->n = n;
+	sh->t = t;
+	sh->last_ts = 0;
+	snprintf(sh->rec_id, sizeof(sh->rec_id), "%s", rec_id);
+	snprintf(sh->variant, sizeof(sh->variant), "%s", variant);
+	if (n == 0) {
+		rv = 0;
+		goto out;
+	}
+	imp = json_pack("{s:s,s:I,s:I,s:s,s:s,s:I,s:[]}", "rec_id", rec_id, "user_id",
+	                (json_int_t) (u + 1), "experiment", (json_int_t) s->exp_id, "variant",
+	                variant, "surface", "for_you", "ts", (json_int_t) t, "items");
+	if (mv != NULL)
+		json_object_set_new(imp, "model_version", json_string(mv));
+	json_t *ia = json_object_get(imp, "items");
+	for (size_t p = 0; p < n; p++) {
+		json_int_t id =
+		        json_integer_value(json_object_get(json_array_get(list, p), "item_id"));
+		sh->items[p] = (long) id - 1;
+		json_array_append_new(
+		        ia, json_pack("{s:I,s:i}", "item_id", id, "position", (int) p + 1));
+	}
+	char *text = json_dumps(imp, JSON_COMPACT);
+	if (text == NULL || sim_http(s, "POST", "/v1/impressions", text, 0, 202, NULL) != 0) {
+		free(text);
+		if (text == NULL)
+			sim_fail(s, "out of memory");
+		goto out;
+	}
+	free(text);
+	s->lists++;
+	s->imps += (long) n;
+	rv = 0;
+out:
+	json_decref(rec);
+	json_decref(imp);
+	return rv;
+}
+
+/* Customer u's reaction on day d to the list it was shown (r: its stream after the visit's
+ * draws), posted as events. *appeal: the list's. */
+static int
+sim_react(sim *s, long u, int d, dio_rng *r, sim_shown *sh, double *appeal, sim_day_stats *st)
+{
+	const sim_opts *o = s->o;
+	char eid[96];
+	sim_action act[SIM_MAX_K];
+	const long *items = sh->items;
+	const char *rec_id = sh->rec_id, *variant = sh->variant;
+	size_t n = sh->n;
+	int64_t t = sh->t;
+	char *text;
+
+	st->visits++;
+	*appeal = 0;
+	if (n == 0)
+		return 0;
+	long intent = (long) dio_world_intent(&s->world, u, r);
+	*appeal = sim_decide(&s->world, u, intent, items, n, r, act);
+	/* the visit itself (the list's first item, always examined), then the funnel */
+	json_t *evs = json_array();
+	int ne = 0;
+	snprintf(eid, sizeof(eid), "sim%" PRIu64 "-u%ld-d%d-%d", o->seed, u + 1, d, ne++);
+	sim_ev(evs, eid, u + 1, items[0] + 1, "view", t + 1000, rec_id, variant, 1, 0);
+	int64_t at = t + 2000, last_ts = t + 1000;
+	for (size_t p = 0; p < n; p++) {
+		const sim_action *a = &act[p];
+		if (!a->clicked)
+			continue;
+		double price = s->world.items[items[p]].price;
+		at += 15000;
+		snprintf(eid, sizeof(eid), "sim%" PRIu64 "-u%ld-d%d-%d", o->seed, u + 1, d, ne++);
+		sim_ev(evs, eid, u + 1, items[p] + 1, "click", at, rec_id, variant, (int) p + 1, 0);
+		last_ts = at;
+		st->clicks++;
+		if (a->carted) {
+			snprintf(eid, sizeof(eid), "sim%" PRIu64 "-u%ld-d%d-%d", o->seed, u + 1, d,
+			         ne++);
+			sim_ev(evs, eid, u + 1, items[p] + 1, "add_to_cart", at + 20000, rec_id,
+			       variant, (int) p + 1, price);
+			last_ts = at + 20000;
+			st->carts++;
+		}
+	}
+	at += 60000;
+	for (size_t p = 0; p < n; p++) {
+		if (!act[p].bought)
+			continue;
+		at += 5000;
+		snprintf(eid, sizeof(eid), "sim%" PRIu64 "-u%ld-d%d-%d", o->seed, u + 1, d, ne++);
+		sim_ev(evs, eid, u + 1, items[p] + 1, "purchase", at, rec_id, variant, (int) p + 1,
+		       s->world.items[items[p]].price);
+		last_ts = at;
+		st->orders++;
+	}
+	json_t *eb = json_pack("{s:O}", "events", evs);
+	text = json_dumps(eb, JSON_COMPACT);
+	json_decref(eb);
+	json_decref(evs);
+	if (text == NULL || sim_http(s, "POST", "/v1/events", text, 0, 202, NULL) != 0) {
+		free(text);
+		return text == NULL ? sim_fail(s, "out of memory") : -1;
+	}
+	free(text);
+	s->events += ne;
+	sh->last_ts = last_ts;
+	return 0;
+}
+
+static void
+sim_progress(sim *s, int d, long done, long total, const sim_day_stats *st)
+{
+	if (s->tty) {
+		int width = 30, fill = total > 0 ? (int) (width * done / total) : width;
+		fprintf(stderr, "\rday %d/%d [%.*s%*s] %ld/%ld customers", d + 1, s->o->days, fill,
+		        "##############################", width - fill, "", done, total);
+		if (done == total)
+			fprintf(stderr, "\n");
+	} else if (done == total) {
+		fprintf(stderr,
+		        "rs-train simulate: day %d/%d: %ld visits, %ld clicks, %ld add-to-carts, "
+		        "%ld orders\n",
+		        d + 1, s->o->days, st->visits, st->clicks, st->carts, st->orders);
+	}
+}
+
+/* ---- the report ---- */
+
+static double
+sim_num(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void
+sim_print_est(FILE *f, json_t *e, double scale, const char *unit)
+{
+	if (!json_is_object(e)) {
+		fprintf(f, " %28s", "-");
+		return;
+	}
+	char b[64];
+	snprintf(b, sizeof(b), "%.3f%s [%.3f, %.3f]", scale * sim_num(e, "value"), unit,
+	         scale * sim_num(e, "lo"), scale * sim_num(e, "hi"));
+	fprintf(f, " %28s", b);
+}
+
+static const struct {
+	const char *key, *label, *unit;
+	double scale;
+} SIM_KPIS[] = {
+        {"ctr", "CTR", "%", 100},
+        {"conversion", "conversion", "%", 100},
+        {"gmv_per_customer", "GMV/customer", "", 1},
+        {"retention_d1", "retention d1", "%", 100},
+};
+#define SIM_NKPIS (sizeof(SIM_KPIS) / sizeof(SIM_KPIS[0]))
+
+static void
+sim_print_report(FILE *f, json_t *rep)
+{
+	json_t *vars = json_object_get(rep, "variants");
+	size_t i;
+	json_t *v;
+	fprintf(f, "\nexperiment %lld \"%s\": KPIs with 95 %% intervals (the gateway's report)\n",
+	        (long long) json_integer_value(
+	                json_object_get(json_object_get(rep, "experiment"), "id")),
+	        json_string_value(json_object_get(json_object_get(rep, "experiment"), "name")));
+	fprintf(f, "%-12s %8s %8s %7s", "variant", "exposed", "lists", "orders");
+	for (size_t k = 0; k < SIM_NKPIS; k++)
+		fprintf(f, " %28s", SIM_KPIS[k].label);
+	fprintf(f, "\n");
+	json_array_foreach(vars, i, v)
+	{
+		json_t *t = json_object_get(v, "totals");
+		fprintf(f, "%-12s %8lld %8lld %7lld", json_string_value(json_object_get(v, "name")),
+		        (long long) json_integer_value(json_object_get(t, "exposed")),
+		        (long long) json_integer_value(json_object_get(t, "impressions")),
+		        (long long) json_integer_value(json_object_get(t, "orders")));
+		for (size_t k = 0; k < SIM_NKPIS; k++)
+			sim_print_est(f, json_object_get(t, SIM_KPIS[k].key), SIM_KPIS[k].scale,
+			              SIM_KPIS[k].unit);
+		fprintf(f, "\n");
+	}
+	/* Lift over the control: the difference of the report's estimates, its 95 % interval
+	 * sqrt(se_a^2 + se_b^2) and a two-sided z test (the report's own comparison for the
+	 * primary metric follows). */
+	json_t *ctl = json_object_get(json_array_get(vars, 0), "totals");
+	fprintf(f,
+	        "\nlift over %s (difference, 95 %% interval, two-sided z test on the report's "
+	        "estimates):\n",
+	        json_string_value(json_object_get(json_array_get(vars, 0), "name")));
+	json_array_foreach(vars, i, v)
+	{
+		if (i == 0)
+			continue;
+		json_t *t = json_object_get(v, "totals");
+		for (size_t k = 0; k < SIM_NKPIS; k++) {
+			json_t *a = json_object_get(ctl, SIM_KPIS[k].key);
+			json_t *b = json_object_get(t, SIM_KPIS[k].key);
+			fprintf(f, "  %-12s %-14s", json_string_value(json_object_get(v, "name")),
+			        SIM_KPIS[k].label);
+			if (!json_is_object(a) || !json_is_object(b)) {
+				fprintf(f, " undefined\n");
+				continue;
+			}
+			double va = sim_num(a, "value"), vb = sim_num(b, "value");
+			double se = sqrt(pow(sim_num(a, "se"), 2) + pow(sim_num(b, "se"), 2));
+			double diff = vb - va, z = se > 0 ? diff / se : NAN;
+			double p = isfinite(z) ? erfc(fabs(z) / sqrt(2.0)) : NAN;
+			double sc = SIM_KPIS[k].scale;
+			fprintf(f,
+			        " lift %+7.1f %%  diff %+.3f%s [%+.3f, %+.3f]  z %+.2f  p %.2g  "
+			        "%s\n",
+			        va != 0 ? 100 * diff / va : NAN, sc * diff, SIM_KPIS[k].unit,
+			        sc * (diff - 1.96 * se), sc * (diff + 1.96 * se), z, p,
+			        p < 0.05 ? "significant" : "not significant");
+		}
+	}
+	json_t *prim = json_object_get(rep, "primary");
+	fprintf(f, "\nprimary metric %s (the report's test):\n",
+	        json_string_value(json_object_get(prim, "metric")));
+	json_array_foreach(json_object_get(prim, "comparisons"), i, v)
+	{
+		fprintf(f, "  %-12s lift %+.1f %%  %s p %.2g  %s\n",
+		        json_string_value(json_object_get(v, "variant")), 100 * sim_num(v, "lift"),
+		        json_string_value(json_object_get(v, "test")), sim_num(v, "p_value"),
+		        json_is_true(json_object_get(v, "significant")) ? "significant"
+		                                                        : "not significant");
+	}
+	json_t *srm = json_object_get(rep, "srm");
+	fprintf(f, "sample ratio: chi2 %.2f, p %.2g%s\n", sim_num(srm, "chi2"),
+	        sim_num(srm, "p_value"),
+	        json_is_true(json_object_get(srm, "flagged")) ? " FLAGGED" : " (not flagged)");
+}
+
+/* ---- the run ---- */
+
+static int
+sim_run(sim *s)
+{
+	const sim_opts *o = s->o;
+	char prefix[64], id[32];
+	long long n;
+	int rv = -1;
+	long C = o->customers > 0 ? o->customers : o->shop_users;
+	unsigned char *active = calloc((size_t) C, 1);
+	sim_shown *shown = calloc((size_t) C, sizeof(*shown));
+	if (active == NULL || shown == NULL) {
+		free(active);
+		free(shown);
+		return sim_fail(s, "out of memory");
+	}
+
+	/* the shop must be the one the world describes, and nothing may follow its history */
+	if (sim_sql_long(s, "select count(*) from items", 0, NULL, &n) != 0)
+		goto out;
+	if (n != o->shop_items) {
+		sim_fail(s,
+		         "the shop has %lld items, not --shop-items %ld: generate it with the "
+		         "same --seed/--users/--items",
+		         n, o->shop_items);
+		goto out;
+	}
+	snprintf(prefix, sizeof(prefix), "sim%" PRIu64 "-%%", o->seed);
+	const char *pp = prefix;
+	if (sim_sql_long(s, "select count(*) from events where event_id like $1", 1, &pp, &n) != 0)
+		goto out;
+	if (n > 0) {
+		sim_fail(s,
+		         "this shop already holds a simulation with --seed %" PRIu64
+		         " (%lld events): use a freshly generated shop",
+		         o->seed, n);
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%" PRId64, s->base_ms);
+	pp = id;
+	if (sim_sql_long(
+	            s, "select count(*) from events where ts >= to_timestamp($1::bigint / 1000.0)",
+	            1, &pp, &n) != 0)
+		goto out;
+	if (n > 0) {
+		sim_fail(s,
+		         "the shop has %lld events after %" PRId64
+		         " (the first simulated day): generate it with --end %" PRId64,
+		         n, s->base_ms / 1000, s->base_ms / 1000);
+		goto out;
+	}
+	if (sim_create_experiment(s) != 0)
+		goto out;
+	fprintf(stderr,
+	        "rs-train simulate: experiment %lld running, %d days from %" PRId64
+	        " (UTC midnight), %ld customers, k %d\n",
+	        s->exp_id, o->days, s->base_ms / 1000, C, o->k);
+
+	/* Each day: every active customer's list first (so no list depends on another
+	 * customer's events of the same day), then their reactions, then a wait until the events
+	 * are stored and in rs-feature. */
+	memset(active, 1, (size_t) C);
+	for (int d = 0; d < o->days; d++) {
+		sim_day_stats st = {0};
+		long total = 0, done = 0;
+		for (long u = 0; u < C; u++)
+			total += active[u];
+		if (sim_wait_candidates(s) != 0)
+			goto out;
+		for (long u = 0; u < C; u++) {
+			dio_rng r;
+			if (!active[u])
+				continue;
+			sim_rng(&r, o->seed, u, d);
+			(void) dio_rng_unif(&r); /* back */
+			double when = dio_rng_unif(&r);
+			int64_t t = s->base_ms + d * SIM_DAY_MS + 8 * 3600000LL +
+			            (int64_t) (when * 12 * 3600000.0);
+			if (sim_fetch(s, u, t, &shown[u]) != 0)
+				goto out;
+			if (++done % 50 == 0)
+				sim_progress(s, d, done / 2, total, &st);
+		}
+		for (long u = 0; u < C; u++) {
+			dio_rng r;
+			sim_rng(&r, o->seed, u, d);
+			double back = dio_rng_unif(&r), appeal = 0;
+			(void) dio_rng_unif(&r); /* when */
+			int was = active[u];
+			if (was) {
+				if (sim_react(s, u, d, &r, &shown[u], &appeal, &st) != 0)
+					goto out;
+				if (++done % 50 == 0 || done == 2 * total)
+					sim_progress(s, d, done / 2, total, &st);
+			}
+			active[u] = was ? back < sim_p_return(appeal) : back < SIM_P_REACTIVATE;
+		}
+		if (total == 0)
+			sim_progress(s, d, 0, 0, &st);
+		pp = prefix;
+		if (sim_wait_count(s, "the simulated events",
+		                   "select count(*) from events where event_id like $1", pp,
+		                   s->events) != 0)
+			goto out;
+		for (long u = 0; u < C; u++)
+			if (shown[u].last_ts > 0 && sim_wait_features(s, u, shown[u].last_ts) != 0)
+				goto out;
+		for (long u = 0; u < C; u++)
+			shown[u].last_ts = 0;
+	}
+	snprintf(id, sizeof(id), "%lld", s->exp_id);
+	pp = id;
+	if (sim_wait_count(s, "the impressions",
+	                   "select count(*) from impressions where experiment_id = $1", pp,
+	                   s->imps) != 0)
+		goto out;
+	char path[128];
+	if (!o->keep_running) {
+		snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/stop", s->exp_id);
+		if (sim_http(s, "POST", path, NULL, 1, 200, NULL) != 0)
+			goto out;
+	}
+	json_t *rep = NULL;
+	struct timespec r0, r1;
+	snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/report", s->exp_id);
+	clock_gettime(CLOCK_MONOTONIC, &r0);
+	if (sim_http(s, "GET", path, NULL, 1, 200, &rep) != 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &r1);
+	fprintf(stderr, "rs-train simulate: the report took %.1f s\n",
+	        (double) (r1.tv_sec - r0.tv_sec) + (double) (r1.tv_nsec - r0.tv_nsec) / 1e9);
+	printf("simulated: %d days, %ld lists, %ld impressions, %ld events (experiment %lld)\n",
+	       o->days, s->lists, s->imps, s->events, s->exp_id);
+	if (s->degraded > 0)
+		fprintf(stderr, "rs-train simulate: %ld degraded answers were asked again\n",
+		        s->degraded);
+	sim_print_report(stdout, rep);
+	if (o->json_out != NULL) {
+		json_object_del(rep, "request_id");
+		if (json_dump_file(rep, o->json_out, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+			json_decref(rep);
+			sim_fail(s, "cannot write %s: %s", o->json_out, strerror(errno));
+			goto out;
+		}
+	}
+	json_decref(rep);
+	rv = 0;
+out:
+	free(active);
+	free(shown);
+	return rv;
+}
+
+/* ---- options ---- */
+
+static void
+sim_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: rs-train simulate --url URL --dsn DSN --admin-token T --api-key-file F\n"
+	        "                         --variant NAME=popular|VERSION ... [options]\n"
+	        "A closed-loop A/B test on the generated shop: creates and starts an experiment\n"
+	        "(the first --variant is the control, equal shares), then each of --days "
+	        "simulated\n"
+	        "days (the UTC days before today) every active customer asks the gateway for\n"
+	        "recommendations, posts the impression, and clicks, adds to the cart and buys as\n"
+	        "the generator's hidden taste model says (position bias; a good list makes a\n"
+	        "return the next day likelier), through POST /v1/events with rec_id and position.\n"
+	        "Prints each variant's KPIs with 95 %% intervals and the lift over the control\n"
+	        "from GET /v1/admin/experiments/{id}/report. Same --seed, same fresh shop: same\n"
+	        "events and numbers.\n"
+	        "  --url URL             the gateway (http://host:port)\n"
+	        "  --dsn DSN             the shop's PostgreSQL (checks, the start's time, waits)\n"
+	        "  --admin-token T       the gateway's RS_ADMIN_TOKEN (default: $RS_ADMIN_TOKEN)\n"
+	        "  --api-key-file F      a file holding an API key (rs-gateway apikey create)\n"
+	        "  --api-key KEY         the key itself (default: $RS_API_KEY)\n"
+	        "  --variant NAME=WHAT   2-4 times: WHAT 'popular' or a published model version\n"
+	        "  --shop-seed S         the shop's `rs-train generate --seed` (default 42)\n"
+	        "  --shop-users N        its --users (default 1000)\n"
+	        "  --shop-items M        its --items (default 3000)\n"
+	        "  --customers C         simulate customers 1..C (default: all --shop-users)\n"
+	        "  --days D              simulated days, 1-60 (default 7); the shop's history\n"
+	        "                        must end at the first one (generate --end)\n"
+	        "  --k K                 list length, 1-100 (default 10)\n"
+	        "  --seed X              the simulation's random seed (default 1)\n"
+	        "  --metric M            primary metric: ctr, add_to_cart_rate, conversion,\n"
+	        "                        gmv_per_customer (default)\n"
+	        "  --name TEXT           the experiment's name\n"
+	        "  --json FILE           also write the report (JSON, without request_id)\n"
+	        "  --keep-running        leave the experiment running at the end\n"
+	        "  --help\n");
+}
+
+static int
+sim_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+sim_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "rs-train simulate: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (rs-train simulate --help)\n");
+	return 2;
+}
+
+static int
+sim_variant_parse(sim_opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (o->nvariants == SIM_MAX_VARIANTS)
+		return sim_usage_error("at most %d --variant", SIM_MAX_VARIANTS);
+	if (eq == NULL || eq == arg || eq[1] == '\0' || (size_t) (eq - arg) > 32)
+		return sim_usage_error("--variant %s: expected NAME=popular or NAME=VERSION", arg);
+	sim_variant *v = &o->variants[o->nvariants];
+	memcpy(v->name, arg, (size_t) (eq - arg));
+	v->name[eq - arg] = '\0';
+	for (const char *c = v->name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+		      *c == '-'))
+			return sim_usage_error("--variant %s: the name may hold a-z, 0-9, _ and -",
+			                       arg);
+	for (int i = 0; i < o->nvariants; i++)
+		if (strcmp(o->variants[i].name, v->name) == 0)
+			return sim_usage_error("--variant %s: the name is given twice", v->name);
+	v->version = strcmp(eq + 1, "popular") == 0 ? NULL : eq + 1;
+	o->nvariants++;
+	return 0;
+}
+
+static int
+sim_read_key(const char *path, char *out, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	int ok = fgets(out, (int) n, f) != NULL;
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+	return ok && out[0] ? 0 : -1;
+}
+
+int
+tr_cmd_simulate(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"url", required_argument, NULL, 'u'},
+	                                         {"dsn", required_argument, NULL, 'd'},
+	                                         {"admin-token", required_argument, NULL, 't'},
+	                                         {"api-key-file", required_argument, NULL, 'f'},
+	                                         {"api-key", required_argument, NULL, 'a'},
+	                                         {"variant", required_argument, NULL, 'v'},
+	                                         {"shop-seed", required_argument, NULL, 'S'},
+	                                         {"shop-users", required_argument, NULL, 'U'},
+	                                         {"shop-items", required_argument, NULL, 'I'},
+	                                         {"customers", required_argument, NULL, 'c'},
+	                                         {"days", required_argument, NULL, 'D'},
+	                                         {"k", required_argument, NULL, 'k'},
+	                                         {"seed", required_argument, NULL, 's'},
+	                                         {"metric", required_argument, NULL, 'm'},
+	                                         {"name", required_argument, NULL, 'n'},
+	                                         {"json", required_argument, NULL, 'j'},
+	                                         {"keep-running", no_argument, NULL, 'K'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	sim_opts o = {.shop_users = 1000,
+	              .shop_items = 3000,
+	              .shop_seed = 42,
+	              .seed = 1,
+	              .days = 7,
+	              .k = 10,
+	              .metric = "gmv_per_customer",
+	              .admin_token = getenv("RS_ADMIN_TOKEN"),
+	              .key = getenv("RS_API_KEY")};
+	long v;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			o.url = optarg;
+			break;
+		case 'd':
+			o.dsn = optarg;
+			break;
+		case 't':
+			o.admin_token = optarg;
+			break;
+		case 'f':
+			o.key_file = optarg;
+			break;
+		case 'a':
+			o.key = optarg;
+			break;
+		case 'v':
+			if (sim_variant_parse(&o, optarg) != 0)
+				return 2;
+			break;
+		case 'S':
+		case 's':
+			if (sim_long(optarg, 0, 0x7fffffffffffffffL, &v) != 0)
+				return sim_usage_error("bad value for --%s: %s",
+				                       c == 'S' ? "shop-seed" : "seed", optarg);
+			*(c == 'S' ? &o.shop_seed : &o.seed) = (uint64_t) v;
+			break;
+		case 'U':
+			if (sim_long(optarg, 1, 100000000, &o.shop_users) != 0)
+				return sim_usage_error("bad value for --shop-users: %s", optarg);
+			break;
+		case 'I':
+			if (sim_long(optarg, 1, 100000000, &o.shop_items) != 0)
+				return sim_usage_error("bad value for --shop-items: %s", optarg);
+			break;
+		case 'c':
+			if (sim_long(optarg, 1, 100000000, &o.customers) != 0)
+				return sim_usage_error("bad value for --customers: %s", optarg);
+			break;
+		case 'D':
+			if (sim_long(optarg, 1, 60, &v) != 0)
+				return sim_usage_error("bad value for --days (1-60): %s", optarg);
+			o.days = (int) v;
+			break;
+		case 'k':
+			if (sim_long(optarg, 1, SIM_MAX_K, &v) != 0)
+				return sim_usage_error("bad value for --k (1-%d): %s", SIM_MAX_K,
+				                       optarg);
+			o.k = (int) v;
+			break;
+		case 'm':
+			if (strcmp(optarg, "ctr") != 0 && strcmp(optarg, "add_to_cart_rate") != 0 &&
+			    strcmp(optarg, "conversion") != 0 &&
+			    strcmp(optarg, "gmv_per_customer") != 0)
+				return sim_usage_error(
+				        "bad value for --metric: %s (ctr, "
+				        "add_to_cart_rate, conversion, gmv_per_customer)",
+				        optarg);
+			o.metric = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'j':
+			o.json_out = optarg;
+			break;
+		case 'K':
+			o.keep_running = 1;
+			break;
+		case 'h':
+			sim_usage(stdout);
+			return 0;
+		default:
+			return sim_usage_error("unknown option or missing value: %s",
+			                       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return sim_usage_error("unexpected argument: %s", argv[optind]);
+	if (o.url == NULL || o.dsn == NULL)
+		return sim_usage_error("--url and --dsn are required");
+	if (o.admin_token == NULL || o.admin_token[0] == '\0')
+		return sim_usage_error("--admin-token (or RS_ADMIN_TOKEN) is required");
+	if (o.nvariants < 2)
+		return sim_usage_error("give 2-4 --variant NAME=popular|VERSION (the first is the "
+		                       "control)");
+	if (o.customers > o.shop_users)
+		return sim_usage_error("--customers %ld is more than --shop-users %ld", o.customers,
+		                       o.shop_users);
+
+	sim s = {.o = &o, .tty = isatty(STDERR_FILENO)};
+	char key[256];
+	if (o.key_file != NULL) {
+		if (sim_read_key(o.key_file, key, sizeof(key)) != 0)
+			return sim_usage_error("--api-key-file %s: cannot read a key", o.key_file);
+		o.key = key;
+	}
+	if (o.key == NULL || o.key[0] == '\0')
+		return sim_usage_error("--api-key-file (or --api-key, RS_API_KEY) is required");
+	snprintf(s.key_hdr, sizeof(s.key_hdr), "Authorization: Bearer %s", o.key);
+	snprintf(s.admin_hdr, sizeof(s.admin_hdr), "Authorization: Bearer %s", o.admin_token);
+	s.base_ms = ((int64_t) time(NULL) / 86400 - o.days) * SIM_DAY_MS;
+
+	int rv = 1;
+	dio_rng r;
+	dio_rng_seed(&r, o.shop_seed);
+	if (dio_world_build(&s.world, &r, o.shop_users, o.shop_items, 25) != 0) {
+		fprintf(stderr, "rs-train simulate: out of memory\n");
+		return 1;
+	}
+	s.pg = PQconnectdb(o.dsn);
+	if (PQstatus(s.pg) != CONNECTION_OK) {
+		sim_fail(&s, "cannot connect to PostgreSQL: %s", PQerrorMessage(s.pg));
+		goto done;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || (s.curl = curl_easy_init()) == NULL) {
+		sim_fail(&s, "cannot initialise libcurl");
+		goto done;
+	}
+	curl_easy_setopt(s.curl, CURLOPT_WRITEFUNCTION, sim_write_cb);
+	curl_easy_setopt(s.curl, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(s.curl, CURLOPT_TIMEOUT, 300L); /* the report can take a while */
+	curl_easy_setopt(s.curl, CURLOPT_NOSIGNAL, 1L);
+	if (sim_run(&s) == 0)
+		rv = 0;
+done:
+	if (rv != 0)
+		fprintf(stderr, "%srs-train simulate: %s\n", s.tty ? "\n" : "", s.err);
+	if (s.curl != NULL) {
+		curl_easy_cleanup(s.curl);
+		curl_global_cleanup();
+	}
+	PQfinish(s.pg);
+	free(s.buf);
+	dio_world_free(&s.world);
+	return rv;
+}
