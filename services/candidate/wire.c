@@ -129,8 +129,8 @@ candidate_size(const cand_item *it, const cand_result *r, const cand_rin *rin, s
 }
 
 static uint8_t *
-candidate_put(uint8_t *p, const cand_item *it, const cand_result *r, const cand_rin *rin,
-              size_t i, const size_t *name_len, const cand_sizes *z)
+candidate_put(uint8_t *p, const cand_item *it, const cand_result *r, const cand_rin *rin, size_t i,
+              const size_t *name_len, const cand_sizes *z)
 {
 	p = put_tag_len(p, TAG_RESP_CANDIDATE, z->body);
 	if (it->id != 0)

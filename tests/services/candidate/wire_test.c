@@ -130,7 +130,9 @@ Test(wire, same_bytes_as_protobuf_c)
 			res[i].has = rnd(1u << CAND_NSRC);
 			for (int q = 0; q < CAND_NSRC; q++)
 				res[i].src[q] = (cand_src){rnd_f32(), rnd_u32(),
-				                           rnd(3) == 0 ? 0 : rnd(2) ? 7 : -(int64_t) rnd(99)};
+				                           rnd(3) == 0 ? 0
+				                           : rnd(2)    ? 7
+				                                       : -(int64_t) rnd(99)};
 		}
 		cand_rin rin = {.ns = (int) rnd(5)};
 		static const char *const rnames[] = {"als", "itemknn", "pop", "ease"};
@@ -182,8 +184,7 @@ Test(wire, same_bytes_as_protobuf_c)
 		             want_n);
 		cr_assert(memcmp(got, want, want_n) == 0, "round %d: bytes differ", round);
 
-		Rs__CandidatesResponse *back =
-		        rs__candidates_response__unpack(NULL, got_n, got);
+		Rs__CandidatesResponse *back = rs__candidates_response__unpack(NULL, got_n, got);
 		cr_assert_not_null(back);
 		cr_assert_eq(back->n_candidates, n);
 		for (size_t i = 0; i < n; i++)
