@@ -378,6 +378,35 @@ Test(dataio, import_refuses_timestamps_out_of_range)
 	cr_assert_eq(ts, 1700000000500LL);
 }
 
+static int
+count_event(void *ctx, const dio_event *e)
+{
+	cr_assert_eq(e->user_id, 7);
+	cr_assert_eq(e->item_id, 8);
+	++*(int *) ctx;
+	return 0;
+}
+
+/* The header is the first record, wherever it is: a file that starts with blank lines used to
+ * leave the csv importer's columns unresolved (-1) and read fields[-1] (tests/fuzz import_lines,
+ * ASan heap-buffer-overflow; its input is in the fuzz corpus). */
+Test(dataio, import_finds_the_header_after_blank_lines)
+{
+	write_file("blank.csv", "\n  \nu;i\n7;8\n");
+	char *av[] = {"import", "--format",      "csv",         "--input", path_of("blank.csv"),
+	              "--map",  "user=u,item=i", "--delimiter", ";",       NULL};
+	int n = 0;
+	dio_sink_fns fns = {.event = count_event, .ctx = &n};
+	char err[512] = "";
+	cr_assert_eq(trn_import_each(9, av, &fns, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 1);
+	write_file("blank_ml.csv", "\nuserId,movieId,rating,timestamp\n7,8,4.5,964982703\n");
+	char *av2[] = {"import", "--format", "movielens", "--input", path_of("blank_ml.csv"), NULL};
+	n = 0;
+	cr_assert_eq(trn_import_each(5, av2, &fns, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 1);
+}
+
 Test(dataio, help_and_usage_errors)
 {
 	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--help"), 0);
