@@ -76,6 +76,9 @@ model_mdb_err(int rc)
 	}
 }
 
+static int model_fail(char *err, size_t errn, int rv, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 static int
 model_fail(char *err, size_t errn, int rv, const char *fmt, ...)
 {
@@ -324,6 +327,19 @@ model_load(rs_model *m, char *err, size_t errn)
 		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: %u factors", m->dir,
 		                m->factors);
 		goto out;
+	}
+	/* Every allocation below is sized by n_items: check it against the items db before
+	 * trusting it (a corrupt count of 4 billion asked for 32 GiB; found by tests/fuzz
+	 * model_file). */
+	{
+		MDB_stat ms;
+		MDB_TRY(mdb_stat(txn, m->d_items, &ms), "stat items");
+		if (ms.ms_entries != m->n_items) {
+			rv = model_fail(err, errn, RS_ECORRUPT,
+			                "%s/data.mdb: %zu item ids for %u items", m->dir,
+			                ms.ms_entries, m->n_items);
+			goto out;
+		}
 	}
 	rv = RS_ENOMEM;
 	if ((m->ids = calloc(m->n_items ? m->n_items : 1, sizeof(*m->ids))) == NULL)

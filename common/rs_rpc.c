@@ -342,6 +342,13 @@ reply:
 	return 0;
 }
 
+int
+rs_rpc_server_handle(rs_rpc_server *s, const uint8_t *msg, size_t len, rs_arena *arena,
+                     uint8_t **pre, size_t *prelen, const uint8_t **body, size_t *bodylen)
+{
+	return rpc_dispatch(s, msg, len, arena, pre, prelen, body, bodylen);
+}
+
 static int
 rpc_sp_dispatch(void *ud, rs_arena *arena, const uint8_t *req, size_t len, uint8_t **pre,
                 size_t *prelen, const uint8_t **body, size_t *bodylen)

@@ -93,6 +93,14 @@ const char *rs_rpc_server_url(const rs_rpc_server *s);
 /* rs_rpc_server_conns: connections the plain-socket transport holds open now (0 over NNG). */
 int rs_rpc_server_conns(const rs_rpc_server *s);
 
+/* rs_rpc_server_handle: one request message (the Envelope as a transport received it, len
+ * bytes) through the server's dispatch, on the caller's thread: Envelope, request header,
+ * route, handler. The reply Envelope is *pre (prelen bytes) followed by *body (bodylen bytes),
+ * arena or static memory. Returns 0 or RS_ENOMEM. The same dispatch both transports run; the
+ * fuzz targets of tests/fuzz feed it bytes without a socket. */
+int rs_rpc_server_handle(rs_rpc_server *s, const uint8_t *msg, size_t len, rs_arena *arena,
+                         uint8_t **pre, size_t *prelen, const uint8_t **body, size_t *bodylen);
+
 /* rs_rpc_server_close: stop taking requests, finish the in-flight ones, join the workers,
  * close the socket. NULL is a no-op. */
 void rs_rpc_server_close(rs_rpc_server *s);

@@ -33,7 +33,7 @@
 
 #define SP_PROTO_REQ   0x30
 #define SP_PROTO_REP   0x31
-#define SP_MAX_MSG     (64u << 20)
+#define SP_MAX_MSG     RPC_SP_MAX_MSG
 #define SP_MAX_HOPS    8    /* header words a reply may echo (NNG's default TTL) */
 #define SP_SEND_MS     2000 /* a reply that cannot be written in this time is dropped */
 #define SP_CONNECT_MS  1000 /* the monitor's connection attempts */
@@ -164,6 +164,28 @@ static uint32_t
 sp_get32(const uint8_t *p)
 {
 	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
+}
+
+int
+rpc_sp_frame_len(const uint8_t *pre, int ipc, uint64_t *n)
+{
+	if (ipc && pre[0] != 1)
+		return RS_EPROTO;
+	*n = sp_get64(pre + (ipc ? 1 : 0));
+	return *n < 4 || *n > SP_MAX_MSG ? RS_EPROTO : 0;
+}
+
+size_t
+rpc_sp_header_len(const uint8_t *msg, size_t n)
+{
+	/* The SP header: words up to and including the one with the high bit set. */
+	for (size_t hl = 0; hl + 4 <= n && hl / 4 < SP_MAX_HOPS;) {
+		uint32_t w = sp_get32(msg + hl);
+		hl += 4;
+		if (w & 0x80000000u)
+			return hl;
+	}
+	return 0;
 }
 
 /* Waits until fd is ready for events or deadline (monotonic ms; < 0 = none) passes.
@@ -323,11 +345,11 @@ sp_conn_main(void *arg)
 	for (;;) {
 		if (sp_read(k->k_fd, pre, plen, -1) != 0)
 			break;
-		if (ipc && pre[0] != 1)
-			break;
-		uint64_t n = sp_get64(pre + plen - 8);
-		if (n < 4 || n > SP_MAX_MSG) {
-			rs_log_warn("rpc.bad_frame", "len=%llu", (unsigned long long) n);
+		uint64_t n;
+		if (rpc_sp_frame_len(pre, ipc, &n) != 0) {
+			if (!ipc || pre[0] == 1)
+				rs_log_warn("rpc.bad_frame", "len=%llu",
+				            (unsigned long long) sp_get64(pre + plen - 8));
 			break;
 		}
 		if (n > k->k_cap) {
@@ -339,18 +361,8 @@ sp_conn_main(void *arg)
 		}
 		if (sp_read(k->k_fd, k->k_buf, (size_t) n, -1) != 0)
 			break;
-		/* The SP header: words up to and including the one with the high bit set. */
-		size_t hl = 0;
-		int found = 0;
-		while (hl + 4 <= n && hl / 4 < SP_MAX_HOPS) {
-			uint32_t w = sp_get32(k->k_buf + hl);
-			hl += 4;
-			if (w & 0x80000000u) {
-				found = 1;
-				break;
-			}
-		}
-		if (!found)
+		size_t hl = rpc_sp_header_len(k->k_buf, (size_t) n);
+		if (hl == 0)
 			continue; /* NNG drops such a message too */
 		uint8_t *out = NULL;
 		const uint8_t *body = NULL;
@@ -925,10 +937,8 @@ sp_exchange(rpc_sp_client *c, sp_cconn *q, const uint8_t *req, size_t rlen, cons
 	for (;;) {
 		if ((rv = sp_read(q->q_fd, pre, plen, deadline)) != 0)
 			return rv;
-		if (ipc && pre[0] != 1)
-			return RS_EPROTO;
-		uint64_t n = sp_get64(pre + plen - 8);
-		if (n < 4 || n > SP_MAX_MSG)
+		uint64_t n;
+		if (rpc_sp_frame_len(pre, ipc, &n) != 0)
 			return RS_EPROTO;
 		uint8_t *buf = rs_arena_alloc(arena, (size_t) n);
 		if (buf == NULL)

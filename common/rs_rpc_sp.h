@@ -71,4 +71,18 @@ int rpc_sp_client_connected(const rpc_sp_client *c);
 int rpc_sp_call(rpc_sp_client *c, const uint8_t *pre, size_t plen, const uint8_t *body, size_t blen,
                 int timeout_ms, rs_arena *arena, uint8_t **resp, size_t *resplen);
 
+/* The framing, separate from the sockets (tests/fuzz feeds it bytes). A message on the wire is
+ * a prefix (ipc: 0x01 then, tcp: only) of a 64-bit big-endian length, then that many bytes:
+ * the SP header and the body. */
+#define RPC_SP_MAX_MSG (64u << 20)
+
+/* rpc_sp_frame_len: the message length announced by a prefix (9 bytes over ipc, 8 over tcp).
+ * Returns 0 and *n in [4, RPC_SP_MAX_MSG], or RS_EPROTO (bad ipc marker, length out of range). */
+int rpc_sp_frame_len(const uint8_t *pre, int ipc, uint64_t *n);
+
+/* rpc_sp_header_len: the length of a request's SP header in msg (n bytes): the 32-bit words up
+ * to and including the first with its high bit set, at most 8 of them. 0 when there is none
+ * (such a message is dropped, as NNG does). */
+size_t rpc_sp_header_len(const uint8_t *msg, size_t n);
+
 #endif

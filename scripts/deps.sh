@@ -4,6 +4,7 @@
 #   scripts/deps.sh --test     also the browser of the end-to-end tests (Debian's chromium) and
 #                              docker-compose (scripts/check-deploy.sh validates compose offline)
 #   scripts/deps.sh --bench    also those and the benchmark tools (wrk, python3-numpy/scipy)
+#   scripts/deps.sh --fuzz     also clang and libFuzzer's runtime (scripts/fuzz.sh)
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates
@@ -22,6 +23,7 @@ PKGS=(
 case "${1:-}" in
   --test) PKGS+=(chromium docker-compose) ;;
   --bench) PKGS+=(chromium docker-compose wrk python3-numpy python3-scipy) ;;
+  --fuzz) PKGS+=(clang libclang-rt-14-dev) ;;
 esac
 # The web UI builds with Vite 7, which needs Node.js >= 20: take Debian's only when there is none.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)

@@ -73,9 +73,8 @@ gw_route_names(const char **out, size_t max)
 	return n;
 }
 
-/* Matches path against pattern; on success the captures are copied into the arena. */
-static int
-route_match(const char *pattern, const char *path, gw_req *req, int capture)
+int
+gw_route_match(const char *pattern, const char *path, gw_req *req, int capture)
 {
 	const char *p = pattern, *s = path;
 	int np = 0;
@@ -126,10 +125,10 @@ gw_route_dispatch(gw_server *srv, gw_req *req)
 
 	req->r_allow[0] = '\0';
 	for (const gw_route *rt = gw_routes; rt->method != NULL; rt++) {
-		if (!route_match(rt->pattern, req->r_path, req, 0))
+		if (!gw_route_match(rt->pattern, req->r_path, req, 0))
 			continue;
 		if (strcmp(rt->method, method) == 0) {
-			route_match(rt->pattern, req->r_path, req, 1);
+			gw_route_match(rt->pattern, req->r_path, req, 1);
 			req->r_route = rt->name;
 			if (gw_auth_check(srv, req, rt->access) == 0)
 				rt->fn(srv, req);

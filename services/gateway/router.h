@@ -29,6 +29,11 @@ extern const gw_route gw_routes[];
  * the metric labels. Returns how many were written (at most max). */
 size_t gw_route_names(const char **out, size_t max);
 
+/* gw_route_match: 1 when path (still percent-encoded, as gw_req_target leaves it) matches
+ * pattern, else 0. With capture, the captures are decoded into req's arena as r_params and
+ * r_nparams (a capture with a bad escape does not match). */
+int gw_route_match(const char *pattern, const char *path, gw_req *req, int capture);
+
 /* gw_route_dispatch: find the route for req, set r_route and r_params, check access, run the
  * handler. Always leaves a reply in req. */
 void gw_route_dispatch(gw_server *srv, gw_req *req);

@@ -242,7 +242,10 @@ tr_blob_write(const char *dir, const char *name, const void *data, size_t bytes,
 	tr_path_join(path, sizeof(path), dir, name);
 	if ((f = fopen(path, "wb")) == NULL)
 		return tr_error_set(err, RS_EIO, "%s: cannot create: %s", path, strerror(errno));
-	if ((bytes > 0 && fwrite(data, 1, bytes, f) != bytes) | (fclose(f) != 0))
+	int bad = bytes > 0 && fwrite(data, 1, bytes, f) != bytes;
+	if (fclose(f) != 0) /* closed whether or not the write failed */
+		bad = 1;
+	if (bad)
 		return tr_error_set(err, RS_EIO, "%s: write failed", path);
 	return 0;
 }

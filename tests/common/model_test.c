@@ -192,6 +192,33 @@ Test(model, truncated_data_is_refused)
 	}
 }
 
+/* A meta count of items that the items db does not hold is refused before anything is sized
+ * by it (tests/fuzz model_file: 4 billion items asked for a 32 GiB calloc). */
+Test(model, item_count_is_checked_before_it_sizes_anything)
+{
+	char dir[128], err[256] = "";
+	rs_model *m = NULL;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+
+	write_version("v1", 1);
+	snprintf(dir, sizeof(dir), "%s/v1", root);
+	fx_mdb(mdb_env_create(&env), "create");
+	fx_mdb(mdb_env_set_maxdbs(env, RS_MODEL_MAX_DBS), "maxdbs");
+	fx_mdb(mdb_env_open(env, dir, 0, 0644), "open");
+	fx_mdb(mdb_txn_begin(env, NULL, 0, &txn), "begin");
+	fx_mdb(mdb_dbi_open(txn, RS_MDB_META, 0, &meta), "meta");
+	unsigned int huge = 0xFFFFFFF0u;
+	fx_put(txn, meta, RS_MDB_META_ITEMS, strlen(RS_MDB_META_ITEMS), &huge, sizeof(huge));
+	fx_mdb(mdb_txn_commit(txn), "commit");
+	mdb_env_close(env);
+	int rv = rs_model_open(dir, NULL, &m, err, sizeof(err));
+	cr_assert_eq(rv, RS_ECORRUPT, "rv=%d %s", rv, err);
+	cr_assert(strstr(err, "4 item ids for 4294967280 items") != NULL, "%s", err);
+	cr_assert_null(m);
+}
+
 static void
 aux_free(void *p)
 {

@@ -137,6 +137,7 @@ dio_csv_next(dio_csv *c)
 		c->buf[o] = '\0';
 		for (size_t i = 0; i < c->nfields; i++)
 			c->fields[i] = c->buf + (uintptr_t) c->fields[i];
+		c->records++;
 		return 1;
 	}
 }

@@ -30,7 +30,9 @@ typedef struct dio_csv {
 	size_t bufcap;
 	char **fields;
 	size_t nfields, capfields;
-	long lineno;
+	long lineno;  /* of the record's last line (1-based) */
+	long records; /* returned so far: 1 for the first (the header, if the file has one), which
+	                 need not be on line 1 (blank lines are skipped) */
 	char path[512];
 } dio_csv;
 

@@ -147,7 +147,11 @@ imp_type_parse(const char *s)
 	return 0;
 }
 
-/* "s" seconds, "ms" milliseconds, "iso" 2024-01-02[T ]03:04:05[Z]. -1 on error. */
+/* The latest timestamp a file may carry: 9999-12-31T23:59:59.999Z in unix ms. */
+#define IMP_TS_MAX_MS 253402300799999.0
+
+/* "s" seconds, "ms" milliseconds, "iso" 2024-01-02[T ]03:04:05[Z]. -1 on error (also for a
+ * number that is not finite, negative or after IMP_TS_MAX_MS). */
 static int64_t
 imp_ts_parse(const char *s, const char *unit)
 {
@@ -164,9 +168,11 @@ imp_ts_parse(const char *s, const char *unit)
 		return (int64_t) timegm(&tm) * 1000;
 	}
 	double v = strtod(s, &end);
-	if (*s == '\0' || *end != '\0' || v < 0)
+	double ms = strcmp(unit, "ms") == 0 ? v : v * 1000.0;
+	/* a NaN fails both comparisons; a larger value would not fit the int64 conversion */
+	if (*s == '\0' || *end != '\0' || !(v >= 0) || !(ms <= IMP_TS_MAX_MS))
 		return -1;
-	return strcmp(unit, "ms") == 0 ? (int64_t) v : (int64_t) (v * 1000.0);
+	return (int64_t) ms;
 }
 
 /* Latin-1 to UTF-8 (u.item is Latin-1). */
@@ -244,7 +250,7 @@ imp_ml_catalog(imp_ctx *c, const char *path, int v100k)
 	}
 	while ((r = dio_csv_next(&f)) == 1) {
 		int64_t id;
-		if (!v100k && f.lineno == 1 && strcasecmp(f.fields[0], "movieId") == 0)
+		if (!v100k && f.records == 1 && strcasecmp(f.fields[0], "movieId") == 0)
 			continue;
 		if (f.nfields < (v100k ? 24u : 3u) || dio_parse_id(f.fields[0], &id) != 0) {
 			rv = imp_error(c, path, f.lineno,
@@ -291,7 +297,7 @@ imp_ml_ratings(imp_ctx *c, const char *path, int v100k)
 		int64_t u, i, ts;
 		double val;
 		char *end;
-		if (f.lineno == 1 && !v100k && strcasecmp(f.fields[0], "userId") == 0)
+		if (f.records == 1 && !v100k && strcasecmp(f.fields[0], "userId") == 0)
 			continue;
 		if (f.nfields < 4 || dio_parse_id(f.fields[0], &u) != 0 ||
 		    dio_parse_id(f.fields[1], &i) != 0 || (val = strtod(f.fields[2], &end), *end) ||
@@ -330,7 +336,7 @@ imp_retailrocket(imp_ctx *c, const char *path)
 	}
 	while ((r = dio_csv_next(&f)) == 1) {
 		int64_t ts, visitor, item;
-		if (f.lineno == 1 && strcasecmp(f.fields[0], "timestamp") == 0)
+		if (f.records == 1 && strcasecmp(f.fields[0], "timestamp") == 0)
 			continue;
 		int type = f.nfields >= 4 ? imp_type_parse(f.fields[2]) : 0;
 		if (f.nfields < 4 || (ts = imp_ts_parse(f.fields[0], "ms")) < 0 || type == 0 ||
@@ -453,7 +459,7 @@ imp_generic(imp_ctx *c, const char *path)
 		return RS_EIO;
 	}
 	while ((r = dio_csv_next(&f)) == 1) {
-		if (f.lineno == 1 || (col[MAP_USER] < 0 && !c->o->header)) {
+		if (f.records == 1 || (col[MAP_USER] < 0 && !c->o->header)) {
 			/* resolve columns: by header name, or by 0-based index with --no-header */
 			for (int k = 0; k < MAP_N; k++) {
 				if (colname[k] == NULL)

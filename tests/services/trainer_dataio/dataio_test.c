@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dataio.h"
+#include "dio.h"
 #include "rs_migrate.h"
 #include "rs_log.h"
 
@@ -326,6 +327,84 @@ Test(dataio, import_generic_csv_with_a_column_mapping)
 	FILE *f = fopen(pa, "r");
 	cr_assert_not_null(f, "csv output written");
 	fclose(f);
+}
+
+static int
+ts_event(void *ctx, const dio_event *e)
+{
+	*(int64_t *) ctx = e->ts_ms;
+	return 0;
+}
+
+/* Imports one row with timestamp ts (unit s) through the importer without a database; the
+ * event's ts_ms in *ts_ms. Returns trn_import_each's result, its message in err. */
+static int
+import_ts(const char *ts, int64_t *ts_ms, char *err, size_t errn)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "user,item,ts\n1,2,%s\n", ts);
+	write_file("ts.csv", body);
+	char *av[] = {"import",
+	              "--format",
+	              "csv",
+	              "--input",
+	              path_of("ts.csv"),
+	              "--map",
+	              "user=user,item=item,ts=ts",
+	              NULL};
+	dio_sink_fns fns = {.event = ts_event, .ctx = ts_ms};
+	*ts_ms = -1;
+	err[0] = '\0';
+	return trn_import_each(7, av, &fns, err, errn);
+}
+
+/* A timestamp that does not fit unix milliseconds in an int64 (not finite, negative, after
+ * 9999-12-31) is refused naming the line, instead of a conversion with undefined behaviour
+ * (tests/fuzz import_lines found 1.17e25 seconds; its input is in the fuzz corpus). */
+Test(dataio, import_refuses_timestamps_out_of_range)
+{
+	static const char *const bad[] = {
+	        "11700000000000700000000000", "nan", "inf", "-1", "253402300800", "1e300"};
+	char err[512];
+	int64_t ts;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_neq(import_ts(bad[i], &ts, err, sizeof(err)), 0, "%s accepted", bad[i]);
+		cr_assert(strstr(err, "ts.csv:2: bad timestamp") != NULL, "%s: %s", bad[i], err);
+		cr_assert_eq(ts, -1, "%s: an event was handed on", bad[i]);
+	}
+	cr_assert_eq(import_ts("253402300799", &ts, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ts, 253402300799000LL, "9999-12-31T23:59:59Z");
+	cr_assert_eq(import_ts("1700000000.5", &ts, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ts, 1700000000500LL);
+}
+
+static int
+count_event(void *ctx, const dio_event *e)
+{
+	cr_assert_eq(e->user_id, 7);
+	cr_assert_eq(e->item_id, 8);
+	++*(int *) ctx;
+	return 0;
+}
+
+/* The header is the first record, wherever it is: a file that starts with blank lines used to
+ * leave the csv importer's columns unresolved (-1) and read fields[-1] (tests/fuzz import_lines,
+ * ASan heap-buffer-overflow; its input is in the fuzz corpus). */
+Test(dataio, import_finds_the_header_after_blank_lines)
+{
+	write_file("blank.csv", "\n  \nu;i\n7;8\n");
+	char *av[] = {"import", "--format",      "csv",         "--input", path_of("blank.csv"),
+	              "--map",  "user=u,item=i", "--delimiter", ";",       NULL};
+	int n = 0;
+	dio_sink_fns fns = {.event = count_event, .ctx = &n};
+	char err[512] = "";
+	cr_assert_eq(trn_import_each(9, av, &fns, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 1);
+	write_file("blank_ml.csv", "\nuserId,movieId,rating,timestamp\n7,8,4.5,964982703\n");
+	char *av2[] = {"import", "--format", "movielens", "--input", path_of("blank_ml.csv"), NULL};
+	n = 0;
+	cr_assert_eq(trn_import_each(5, av2, &fns, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 1);
 }
 
 Test(dataio, help_and_usage_errors)
