@@ -56,6 +56,8 @@ typedef struct sim {
 	char err[512];
 } sim;
 
+static int sim_fail(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static int
 sim_fail(sim *s, const char *fmt, ...)
 {
@@ -838,6 +840,8 @@ sim_long(const char *s, long lo, long hi, long *out)
 	*out = v;
 	return 0;
 }
+
+static int sim_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
 sim_usage_error(const char *fmt, ...)

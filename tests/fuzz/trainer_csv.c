@@ -10,6 +10,7 @@
 #include "csv.h"
 #include "dataset.h"
 #include "describe.h"
+#include "load.h"
 #include "rs_err.h"
 
 static int
