@@ -77,8 +77,10 @@ wait_stream(void)
 
 Test(obs, every_service_is_scraped_on_its_own_listener, .fini = obs_fini, .timeout = 120)
 {
-	/* no background popular refresh calling candidate while the test counts */
+	/* no background popular refresh calling candidate while the test counts, and a deadline
+	 * a loaded machine meets (a degraded answer skips or fails a counted call) */
 	st.extra_env[0] = "RS_GATEWAY_POPULAR_REFRESH_MS=600000";
+	st.extra_env[1] = "RS_GATEWAY_DEADLINE_MS=5000";
 	obs_start("rs_it_obs_metrics", 18500);
 	wait_stream();
 	const char *cred[] = {key_header, NULL};
@@ -214,8 +216,10 @@ Test(obs, a_request_id_reaches_every_services_log_lines, .fini = obs_fini, .time
 	/* unique per run: the log files are appended to across runs */
 	snprintf(id, sizeof(id), "it-obs-%ld-%ld", (long) getpid(), (long) time(NULL));
 	snprintf(hdr_id, sizeof(hdr_id), "X-Request-Id: %s", id);
-	st.extra_env[0] =
-	        "RS_LOG_LEVEL=debug"; /* the RPC servers' per-request line (rpc.request) */
+	/* debug: the RPC servers' per-request line (rpc.request); a deadline a loaded machine
+	 * meets, so every hop is called */
+	st.extra_env[0] = "RS_LOG_LEVEL=debug";
+	st.extra_env[1] = "RS_GATEWAY_DEADLINE_MS=5000";
 	obs_start("rs_it_obs_reqid", 18520);
 	const char *hdrs[] = {key_header, hdr_id, NULL};
 	http_reply r;
