@@ -12,6 +12,9 @@
 static char log_svc[32] = "rs";
 static rs_log_level log_min = RS_LOG_INFO;
 
+/* The request the calling thread works on (rs_log_set_request), "" for none. */
+static _Thread_local char log_req[RS_LOG_REQ_MAX + 1];
+
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void
@@ -39,6 +42,26 @@ rs_log_level_name(rs_log_level level)
 	return level >= RS_LOG_DEBUG && level <= RS_LOG_ERROR ? level_names[level] : "unknown";
 }
 
+void
+rs_log_set_request(const char *id)
+{
+	size_t n = 0;
+
+	for (; id != NULL && *id != '\0' && n < RS_LOG_REQ_MAX; id++) {
+		char c = *id;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == ':' || c == '-')
+			log_req[n++] = c;
+	}
+	log_req[n] = '\0';
+}
+
+const char *
+rs_log_request(void)
+{
+	return log_req;
+}
+
 int
 rs_log_enabled(rs_log_level level)
 {
@@ -64,6 +87,8 @@ rs_log_write(rs_log_level level, const char *event, const char *fmt, ...)
 	             (long) (tv.tv_usec / 1000), level_names[level], log_svc, (long) getpid(),
 	             event);
 	n = w < 0 ? 0 : ((size_t) w < sizeof(line) ? (size_t) w : sizeof(line) - 1);
+	if (log_req[0] != '\0' && n + 6 + RS_LOG_REQ_MAX < sizeof(line))
+		n += (size_t) snprintf(line + n, sizeof(line) - n, " req=%s", log_req);
 	if (fmt != NULL && fmt[0] != '\0' && n + 2 < sizeof(line)) {
 		va_list ap;
 		line[n++] = ' ';

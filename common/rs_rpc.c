@@ -273,6 +273,7 @@ rpc_dispatch(rs_rpc_server *s, const uint8_t *data, size_t len, rs_arena *arena,
 	call.body = env.e_body;
 	call.body_len = env.e_body_len;
 	rpc_read_prefix(&call);
+	rs_log_set_request(call.request_id); /* this thread's log lines carry it: req=<id> */
 	if (route == NULL && env.e_method == RS__METHOD__METHOD_HEALTH) {
 		rpc_builtin_health(s->s_ud, &call);
 	} else if (route == NULL && env.e_method == RS__METHOD__METHOD_METRICS) {
@@ -296,16 +297,22 @@ reply:
 		int si = (int) call.status;
 		if (si >= 0 && si < RPC_STATUS_COUNT)
 			rs_metric_add(st->rs_count[si], 1);
-		rs_metric_observe(st->rs_latency, rs_mono_ms() - t0);
+		double ms = rs_mono_ms() - t0;
+		rs_metric_observe(st->rs_latency, ms);
 		if (call.status != RS__STATUS__STATUS_OK &&
 		    call.status != RS__STATUS__STATUS_INVALID &&
 		    call.status != RS__STATUS__STATUS_NOT_FOUND) {
 			char q[300];
-			rs_log_warn("rpc.request_failed", "req=%s method=%s status=%s err=\"%s\"",
-			            call.request_id, route->name, rs_rpc_status_name(call.status),
+			rs_log_warn("rpc.request_failed", "method=%s status=%s err=\"%s\"",
+			            route->name, rs_rpc_status_name(call.status),
 			            rs_log_quote(q, sizeof(q), call.error));
+		} else {
+			/* the RPC access log (RS_LOG_LEVEL=debug) */
+			rs_log_debug("rpc.request", "method=%s status=%s ms=%.3f", route->name,
+			             rs_rpc_status_name(call.status), ms);
 		}
 	}
+	rs_log_set_request(NULL);
 	/* The envelope's other fields, then the body's tag and length: the body itself is sent
 	 * from where the handler packed it, not copied into the envelope. */
 	size_t elen = strlen(call.error);

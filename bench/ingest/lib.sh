@@ -54,6 +54,7 @@ bi_db_fresh() {
 bi_ingest_start() {
   RS_PG_DSN="$DSN" RS_INGEST_URL="$URL" RS_INGEST_PUB_URL="tcp://127.0.0.1:$((INGEST_PORT + 1))" \
   RS_INGEST_SPOOL_DIR="$WORK/spool" RS_INGEST_WORKERS="${BI_WORKERS:-4}" RS_LOG_LEVEL=info \
+  RS_INGEST_METRICS_ADDR=off \
     "$INGEST_BIN" >>"$WORK/ingest.log" 2>&1 &
   INGEST_PID=$!
   for _ in $(seq 1 100); do

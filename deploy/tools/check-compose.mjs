@@ -112,6 +112,8 @@ for (const [name, svc] of Object.entries(services)) {
   const listen = hostPort(eff[svcDef.listen]);
   r.ok(listen && listen.host === '0.0.0.0', `${name}: ${svcDef.listen}=${eff[svcDef.listen]} must bind 0.0.0.0`);
   if (svcDef.pub) r.ok(hostPort(eff[svcDef.pub])?.host === '0.0.0.0', `${name}: ${svcDef.pub} must bind 0.0.0.0`);
+  // The metrics listener is scraped over the compose network (prometheus.yml's compose jobs).
+  if (svcDef.metrics) r.ok(hostPort(eff[svcDef.metrics])?.host === '0.0.0.0', `${name}: ${svcDef.metrics}=${eff[svcDef.metrics]} must bind 0.0.0.0`);
   // The image's health check asks the port the service listens on.
   const hport = stage.health && hostPort(stage.health.find((a) => /:\d+$/.test(a)) ??
     `${stage.health[1]}:${stage.health[2]}`);

@@ -8,7 +8,7 @@
 // render must equal kubectl kustomize's output for that overlay.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SERVICES, PROGRAMS, configTable, scriptVars, loadYamlDocs, hostPort, reporter } from './lib.mjs';
+import { ROOT, SERVICES, PROGRAMS, METRICS_ROUTES, configTable, scriptVars, loadYamlDocs, hostPort, reporter } from './lib.mjs';
 import { render } from './render.mjs';
 
 const r = reporter('k8s');
@@ -58,6 +58,12 @@ function envOf(c, objs) {
     }
   }
   return env;
+}
+
+// A service's metrics address as its ConfigMap sets it.
+function metricsAddr(objs, svc) {
+  const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${svc}-config`);
+  return cm?.data?.[SERVICES[svc].metrics];
 }
 
 function checkOverlay(overlay, objs) {
@@ -123,13 +129,31 @@ function checkOverlay(overlay, objs) {
       const mine = svcs.filter((s) => selects(s.spec.selector, tmpl.metadata.labels));
       r.ok(mine.some((s) => s.spec.ports.some((p) => p.port === listen?.port && (p.targetPort === cport?.name || p.targetPort === listen?.port))),
         `${id}: no Service exposes ${listen?.port}`);
+      // The metrics listener: bound for the scrape, a container port, and the pod's scrape
+      // annotations naming it (the gateway is scraped on its own port, also by annotation).
+      const ann = tmpl.metadata.annotations ?? {};
+      let mport = null;
+      if (def.metrics) {
+        const mh = hostPort(`tcp://${env[def.metrics] ?? ''}`);
+        r.ok(mh?.host === '0.0.0.0', `${id}: ${def.metrics} must bind 0.0.0.0 (Prometheus scrapes the pod)`);
+        mport = (c.ports ?? []).find((p) => p.containerPort === mh?.port);
+        r.ok(mport, `${id}: ${def.metrics} port ${mh?.port} is not a container port`);
+        r.ok(ann['prometheus.io/port'] === String(mh?.port), `${id}: prometheus.io/port ${ann['prometheus.io/port']} is not ${def.metrics}'s port`);
+      } else {
+        r.ok(ann['prometheus.io/port'] === String(listen?.port), `${id}: prometheus.io/port is not the listen port`);
+      }
+      r.ok(ann['prometheus.io/scrape'] === 'true' && ann['prometheus.io/path'] === '/metrics',
+        `${id}: the pod template lacks prometheus.io/scrape "true" and path /metrics`);
       // Probes.
       const portOk = (p) => p === cport?.name || p === listen?.port;
+      const metricsPortOk = (p) => mport && (p === mport.name || p === mport.containerPort);
       for (const kind of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
         const pr = c[kind];
         if (!pr) continue;
-        if (pr.httpGet) {
-          r.ok(routes.includes(pr.httpGet.path), `${id}: ${kind} path ${pr.httpGet.path} is not a gateway route`);
+        if (pr.httpGet && metricsPortOk(pr.httpGet.port)) {
+          r.ok(METRICS_ROUTES.includes(pr.httpGet.path), `${id}: ${kind} path ${pr.httpGet.path} is not a route of the metrics listener`);
+        } else if (pr.httpGet) {
+          r.ok(def.listen === 'RS_GATEWAY_HTTP' && routes.includes(pr.httpGet.path), `${id}: ${kind} path ${pr.httpGet.path} is not a gateway route`);
           r.ok(portOk(pr.httpGet.port), `${id}: ${kind} port ${pr.httpGet.port} is not the listen port`);
         } else if (pr.exec) {
           const u = pr.exec.command.find((a) => /^tcp:\/\//.test(a));
@@ -242,11 +266,20 @@ function checkNetwork(overlay, objs) {
     if (from !== to && to !== 'gateway' && allowed(from, to, port)) got.add(`${from}->${to}:${port}`);
   for (const w of want) r.ok(got.has(w), `${overlay}: network policies block ${w}, which the configuration needs`);
   for (const g of got) r.ok(want.has(g), `${overlay}: network policies allow ${g}, which no configuration names`);
-  // Nothing reaches a backend or PostgreSQL from outside the namespace; the gateway is open on 8080 only.
+  // Nothing reaches a backend or PostgreSQL from outside the namespace, except Prometheus (its
+  // pods in the namespace monitoring) on a backend's metrics port and nothing else; the gateway
+  // is open on 8080 only.
+  const isProm = (p) => !p.ipBlock && p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring' &&
+    p.podSelector?.matchLabels?.[NAME] === 'prometheus' && !p.namespaceSelector.matchExpressions && !p.podSelector.matchExpressions;
   for (const a of apps.filter((x) => x !== 'gateway')) {
     const ing = nps.filter((np) => applies(np, a, 'Ingress'));
-    r.ok(ing.every((np) => (np.spec.ingress ?? []).every((rule) => rule.from && rule.from.every((p) => p.podSelector && !p.namespaceSelector && !p.ipBlock))),
+    const mp = SERVICES[a]?.metrics ? hostPort(`tcp://${metricsAddr(objs, a) ?? ''}`)?.port : undefined;
+    const scrapeRule = (rule) => mp !== undefined && rule.from?.length && rule.from.every(isProm) &&
+      rule.ports?.length === 1 && rule.ports[0].port === mp && (rule.ports[0].protocol ?? 'TCP') === 'TCP';
+    r.ok(ing.every((np) => (np.spec.ingress ?? []).every((rule) => scrapeRule(rule) || (rule.from && rule.from.every((p) => p.podSelector && !p.namespaceSelector && !p.ipBlock)))),
       `${overlay}: ${a} accepts connections from outside the call graph`);
+    if (mp !== undefined)
+      r.ok(ing.some((np) => (np.spec.ingress ?? []).some(scrapeRule)), `${overlay}: network policies block Prometheus from ${a}'s metrics port ${mp}`);
   }
   r.ok(nps.some((np) => Object.keys(np.spec.podSelector).length === 0 && ['Ingress', 'Egress'].every((t) => np.spec.policyTypes.includes(t)) && !np.spec.ingress && !np.spec.egress),
     `${overlay}: no default-deny policy`);

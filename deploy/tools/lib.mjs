@@ -24,17 +24,23 @@ export const SCRIPTS = {
   'rs-http-status': 'deploy/docker/http-status.sh',
 };
 // The five long-running services: program, the variable it listens on, the variable naming
-// the address of each service it calls.
+// the address of each service it calls, and (the NNG-only ones) the variable of its own
+// metrics listener (common/rs_metrics_http: GET /metrics and /healthz) with its default port.
 export const SERVICES = {
   gateway: { program: 'rs-gateway', listen: 'RS_GATEWAY_HTTP',
     dials: { RS_INGEST_URL: 'ingest', RS_FEATURE_URL: 'feature', RS_CANDIDATE_URL: 'candidate',
       RS_RANKING_URL: 'ranking' } },
-  ingest: { program: 'rs-ingest', listen: 'RS_INGEST_URL', pub: 'RS_INGEST_PUB_URL', dials: {} },
+  ingest: { program: 'rs-ingest', listen: 'RS_INGEST_URL', pub: 'RS_INGEST_PUB_URL', dials: {},
+    metrics: 'RS_INGEST_METRICS_ADDR' },
   feature: { program: 'rs-feature', listen: 'RS_FEATURE_URL', dials: { RS_INGEST_PUB_URL: 'ingest' },
-    models: true },
-  candidate: { program: 'rs-candidate', listen: 'RS_CANDIDATE_URL', dials: {}, models: true },
-  ranking: { program: 'rs-ranking', listen: 'RS_RANKING_URL', dials: {}, models: true },
+    models: true, metrics: 'RS_FEATURE_METRICS_ADDR' },
+  candidate: { program: 'rs-candidate', listen: 'RS_CANDIDATE_URL', dials: {}, models: true,
+    metrics: 'RS_CANDIDATE_METRICS_ADDR' },
+  ranking: { program: 'rs-ranking', listen: 'RS_RANKING_URL', dials: {}, models: true,
+    metrics: 'RS_RANKING_METRICS_ADDR' },
 };
+// The routes of the metrics listener (common/rs_metrics_http.c).
+export const METRICS_ROUTES = ['/metrics', '/healthz'];
 
 function cFiles(dir) {
   const abs = join(ROOT, dir);

@@ -28,7 +28,8 @@
 
 typedef struct cand_config {
 	const char *pg_dsn;
-	const char *url; /* RS_CANDIDATE_URL */
+	const char *url;          /* RS_CANDIDATE_URL */
+	const char *metrics_addr; /* RS_CANDIDATE_METRICS_ADDR: /metrics listener */
 	int workers;
 	int max_conns; /* RS_CANDIDATE_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;

@@ -7,6 +7,7 @@
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_metrics_http.h"
 #include "rs_proc.h"
 #include "rs_rpc.h"
 
@@ -17,6 +18,7 @@ static const rs_cfg_field cand_cfg_fields[] = {
         RS_CFG_SECRET("RS_PG_DSN", cand_config, pg_dsn,
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_CANDIDATE_URL", cand_config, url, "tcp://127.0.0.1:7300"),
+        RS_CFG_STR("RS_CANDIDATE_METRICS_ADDR", cand_config, metrics_addr, "127.0.0.1:7390"),
         RS_CFG_INT("RS_CANDIDATE_WORKERS", cand_config, workers, 4, 1, 64),
         RS_CFG_INT("RS_CANDIDATE_MAX_CONNS", cand_config, max_conns, 256, 1, 65536),
         RS_CFG_LEVEL("RS_LOG_LEVEL", cand_config, log_level, "info"),
@@ -40,6 +42,7 @@ main(void)
 	cand_config cfg;
 	cand_state *st = NULL;
 	rs_rpc_server *srv = NULL;
+	rs_metrics_http *mh = NULL;
 	char err[256];
 	int rv;
 
@@ -64,13 +67,19 @@ main(void)
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
 		goto out;
 	}
-	rs_log_info("svc.ready", "url=%s workers=%d refresh_ms=%d", cfg.url, cfg.workers,
-	            cfg.refresh_ms);
+	if ((rv = rs_metrics_http_start(&mh, cfg.metrics_addr, "candidate")) != 0) {
+		rs_log_error("svc.listen_failed", "metrics=%s err=\"%s\"", cfg.metrics_addr,
+		             rs_strerror(rv));
+		goto out;
+	}
+	rs_log_info("svc.ready", "url=%s metrics=%s workers=%d refresh_ms=%d", cfg.url,
+	            cfg.metrics_addr, cfg.workers, cfg.refresh_ms);
 	while (!rs_proc_stop_requested())
 		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
 	rs_log_info("svc.stopping", "reason=signal");
 out:
 	rs_rpc_server_close(srv); /* finishes in-flight requests */
+	rs_metrics_http_stop(mh);
 	cand_close(st);
 	return rv == 0 ? 0 : 1;
 }

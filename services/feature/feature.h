@@ -25,8 +25,9 @@
 
 typedef struct feat_config {
 	const char *pg_dsn;
-	const char *url;     /* RS_FEATURE_URL: where the RPC server listens */
-	const char *pub_url; /* RS_INGEST_PUB_URL: ingest's event stream; "" disables it */
+	const char *url;          /* RS_FEATURE_URL: where the RPC server listens */
+	const char *pub_url;      /* RS_INGEST_PUB_URL: ingest's event stream; "" disables it */
+	const char *metrics_addr; /* RS_FEATURE_METRICS_ADDR: /metrics listener */
 	int workers;
 	int max_conns; /* RS_FEATURE_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;

@@ -7,6 +7,7 @@
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_metrics_http.h"
 #include "rs_proc.h"
 #include "rs_rpc.h"
 
@@ -18,6 +19,7 @@ static const rs_cfg_field feat_cfg_fields[] = {
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_FEATURE_URL", feat_config, url, "tcp://127.0.0.1:7200"),
         RS_CFG_STR("RS_INGEST_PUB_URL", feat_config, pub_url, "tcp://127.0.0.1:7101"),
+        RS_CFG_STR("RS_FEATURE_METRICS_ADDR", feat_config, metrics_addr, "127.0.0.1:7290"),
         RS_CFG_INT("RS_FEATURE_WORKERS", feat_config, workers, 4, 1, 64),
         RS_CFG_INT("RS_FEATURE_MAX_CONNS", feat_config, max_conns, 256, 1, 65536),
         RS_CFG_LEVEL("RS_LOG_LEVEL", feat_config, log_level, "info"),
@@ -39,6 +41,7 @@ main(void)
 	feat_config cfg;
 	feat_state *st = NULL;
 	rs_rpc_server *srv = NULL;
+	rs_metrics_http *mh = NULL;
 	char err[256];
 	int rv;
 
@@ -63,12 +66,19 @@ main(void)
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
 		goto out;
 	}
-	rs_log_info("svc.ready", "url=%s pub=%s workers=%d", cfg.url, cfg.pub_url, cfg.workers);
+	if ((rv = rs_metrics_http_start(&mh, cfg.metrics_addr, "feature")) != 0) {
+		rs_log_error("svc.listen_failed", "metrics=%s err=\"%s\"", cfg.metrics_addr,
+		             rs_strerror(rv));
+		goto out;
+	}
+	rs_log_info("svc.ready", "url=%s metrics=%s pub=%s workers=%d", cfg.url, cfg.metrics_addr,
+	            cfg.pub_url, cfg.workers);
 	while (!rs_proc_stop_requested())
 		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
 	rs_log_info("svc.stopping", "reason=signal");
 out:
 	rs_rpc_server_close(srv); /* finishes in-flight requests */
+	rs_metrics_http_stop(mh);
 	feat_close(st);
 	return rv == 0 ? 0 : 1;
 }

@@ -20,6 +20,7 @@ struct feat_sub {
 	int su_publishers; /* URLs dialled: one pipe each when every publisher is connected */
 	atomic_uint_fast64_t su_epoch;
 	rs_metric *su_events, *su_bad, *su_applied;
+	rs_metric *su_lag_ms, *su_lag_last_ms; /* stream lag: commit in ingest -> applied here */
 };
 
 static void
@@ -56,6 +57,12 @@ feat_sub_open(feat_sub **out, const char *url, feat_cache *cache)
 	                               "Stream messages that were not a valid rs.Event", NULL);
 	s->su_applied = rs_metrics_counter("rs_feature_stream_applied_total",
 	                                   "Stream events that changed a cached history", NULL);
+	s->su_lag_ms = rs_metrics_histogram(
+	        "rs_feature_stream_lag_ms",
+	        "Milliseconds from ingest committing an event to this replica applying it", NULL);
+	s->su_lag_last_ms = rs_metrics_gauge(
+	        "rs_feature_stream_lag_last_ms",
+	        "Stream lag in milliseconds of the last group of events applied", NULL);
 	if ((rv = nng_sub0_open(&s->su_sock)) != 0) {
 		free(s);
 		return rs_err_from_nng(rv);
@@ -167,6 +174,15 @@ sub_apply(feat_sub *s, const uint8_t *data, size_t len)
 	}
 	for (size_t i = 0; i < b->n_events; i++)
 		n += sub_apply_event(s, b->events[i]);
+	/* Lag per event, measured once the group is applied: clocks of two hosts may disagree by a
+	 * little, so a commit "in the future" counts as no lag. Older publishers send no time. */
+	if (b->stored_unix_ms > 0 && n > 0) {
+		int64_t lag = rs_now_ms() - b->stored_unix_ms;
+		double ms = lag > 0 ? (double) lag : 0.0;
+		for (int i = 0; i < n; i++)
+			rs_metric_observe(s->su_lag_ms, ms);
+		rs_metric_set(s->su_lag_last_ms, ms);
+	}
 	rs__event_batch__free_unpacked(b, NULL);
 	return n;
 }

@@ -116,10 +116,9 @@ ing_handle_event_batch(void *ud, rs_rpc_call *call)
 	rs_rpc_reply(call, &resp.base);
 	if (rs_log_enabled(RS_LOG_DEBUG))
 		rs_log_debug("ingest.batch",
-		             "req=%s events=%zu accepted=%u duplicates=%u "
+		             "events=%zu accepted=%u duplicates=%u "
 		             "rejected=%zu spooled=%d",
-		             call->request_id, n, resp.accepted, resp.duplicates, resp.n_rejected,
-		             job.j_spooled);
+		             n, resp.accepted, resp.duplicates, resp.n_rejected, job.j_spooled);
 	return;
 nomem:
 	rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");

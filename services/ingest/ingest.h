@@ -13,6 +13,7 @@ typedef struct ing_config {
 	const char *pub_url;
 	const char *spool_dir;
 	const char *migrations_dir;
+	const char *metrics_addr; /* RS_INGEST_METRICS_ADDR: /metrics listener */
 	int workers;
 	int max_conns; /* RS_INGEST_MAX_CONNS: RPC connections served at once */
 	int writers;

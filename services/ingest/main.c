@@ -5,6 +5,7 @@
 #include "rs_migrate.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
+#include "rs_metrics_http.h"
 #include "rs_pg.h"
 #include "rs_proc.h"
 #include "rs_rpc.h"
@@ -20,6 +21,7 @@ static const rs_cfg_field ing_cfg[] = {
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_INGEST_URL", ing_config, listen_url, "tcp://127.0.0.1:7100"),
         RS_CFG_STR("RS_INGEST_PUB_URL", ing_config, pub_url, "tcp://127.0.0.1:7101"),
+        RS_CFG_STR("RS_INGEST_METRICS_ADDR", ing_config, metrics_addr, "127.0.0.1:7190"),
         RS_CFG_STR("RS_INGEST_SPOOL_DIR", ing_config, spool_dir, "var/spool"),
         RS_CFG_STR("RS_INGEST_MIGRATIONS_DIR", ing_config, migrations_dir, "db/migrations"),
         RS_CFG_INT("RS_INGEST_WORKERS", ing_config, workers, 4, 1, 64),
@@ -54,6 +56,7 @@ main(int argc, char **argv)
 	char err[512];
 	ing_writer *writer = NULL;
 	rs_rpc_server *srv = NULL;
+	rs_metrics_http *mh = NULL;
 	ing_ctx ctx;
 	int rv;
 
@@ -110,13 +113,22 @@ main(int argc, char **argv)
 		ing_writer_close(writer);
 		return 1;
 	}
-	rs_log_info("svc.ready", "listen=%s pub=%s spool=%s workers=%d writers=%d max_batch=%d",
-	            cfg.listen_url, cfg.pub_url, cfg.spool_dir, cfg.workers, cfg.writers,
-	            cfg.max_batch);
+	if ((rv = rs_metrics_http_start(&mh, cfg.metrics_addr, "ingest")) != 0) {
+		rs_log_error("ingest.start_failed", "what=metrics addr=%s err=%s", cfg.metrics_addr,
+		             rs_strerror(rv));
+		rs_rpc_server_close(srv);
+		ing_writer_close(writer);
+		return 1;
+	}
+	rs_log_info("svc.ready",
+	            "listen=%s metrics=%s pub=%s spool=%s workers=%d writers=%d max_batch=%d",
+	            cfg.listen_url, cfg.metrics_addr, cfg.pub_url, cfg.spool_dir, cfg.workers,
+	            cfg.writers, cfg.max_batch);
 	while (!rs_proc_stop_requested())
 		usleep(100 * 1000);
 	rs_log_info("svc.stopping", "reason=signal");
 	rs_rpc_server_close(srv); /* answers in-flight batches (the writer is still running) */
+	rs_metrics_http_stop(mh);
 	ing_writer_close(writer);
 	rs_log_info("svc.stopped", "ok=1");
 	return 0;

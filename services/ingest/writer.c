@@ -250,8 +250,10 @@ writer_publish(ing_writer *w, Rs__Event **evs, size_t n)
 {
 	if (!w->w_pub_open)
 		return;
+	int64_t stored_ms = rs_now_ms(); /* called after the commit */
 	for (size_t off = 0; off < n; off += WRITER_PUB_MAX) {
 		Rs__EventBatch batch = RS__EVENT_BATCH__INIT;
+		batch.stored_unix_ms = stored_ms;
 		batch.n_events = n - off < WRITER_PUB_MAX ? n - off : WRITER_PUB_MAX;
 		batch.events = evs + off;
 		size_t blen = rs__event_batch__get_packed_size(&batch);

@@ -6,6 +6,7 @@
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_metrics_http.h"
 #include "rs_proc.h"
 #include "rs_rpc.h"
 
@@ -16,6 +17,7 @@ static const rs_cfg_field rank_cfg_fields[] = {
         RS_CFG_SECRET("RS_PG_DSN", rank_config, pg_dsn,
                       "host=127.0.0.1 port=25432 user=postgres dbname=recsys"),
         RS_CFG_STR("RS_RANKING_URL", rank_config, url, "tcp://127.0.0.1:7400"),
+        RS_CFG_STR("RS_RANKING_METRICS_ADDR", rank_config, metrics_addr, "127.0.0.1:7490"),
         RS_CFG_INT("RS_RANKING_WORKERS", rank_config, workers, 4, 1, 64),
         RS_CFG_INT("RS_RANKING_MAX_CONNS", rank_config, max_conns, 256, 1, 65536),
         RS_CFG_LEVEL("RS_LOG_LEVEL", rank_config, log_level, "info"),
@@ -35,6 +37,7 @@ main(void)
 	rank_config cfg;
 	rank_state *st = NULL;
 	rs_rpc_server *srv = NULL;
+	rs_metrics_http *mh = NULL;
 	char err[256];
 	int rv;
 
@@ -61,13 +64,20 @@ main(void)
 		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
 		goto out;
 	}
-	rs_log_info("svc.ready", "url=%s workers=%d scorer=%s", cfg.url, cfg.workers,
+	if ((rv = rs_metrics_http_start(&mh, cfg.metrics_addr, "ranking")) != 0) {
+		rs_log_error("svc.listen_failed", "metrics=%s err=\"%s\"", cfg.metrics_addr,
+		             rs_strerror(rv));
+		goto out;
+	}
+	rs_log_info("svc.ready", "url=%s metrics=%s workers=%d scorer=%s", cfg.url,
+	            cfg.metrics_addr, cfg.workers,
 	            st->rs_scorer->version); /* no swap can have happened yet */
 	while (!rs_proc_stop_requested())
 		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
 	rs_log_info("svc.stopping", "reason=signal");
 out:
 	rs_rpc_server_close(srv); /* finishes in-flight requests */
+	rs_metrics_http_stop(mh);
 	rank_close(st);
 	return rv == 0 ? 0 : 1;
 }

@@ -27,7 +27,8 @@
 
 typedef struct rank_config {
 	const char *pg_dsn;
-	const char *url; /* RS_RANKING_URL */
+	const char *url;          /* RS_RANKING_URL */
+	const char *metrics_addr; /* RS_RANKING_METRICS_ADDR: /metrics listener */
 	int workers;
 	int max_conns; /* RS_RANKING_MAX_CONNS: RPC connections served at once */
 	rs_log_level log_level;

@@ -111,6 +111,11 @@ mapfile -t CUSTOMERS < <(psql "$DSN" -X -qAt -F' ' -c "select u.user_id, u.login
   printf "RS_FEATURE_URL=%q\n" "tcp://127.0.0.1:$((BASE + 3))"
   printf "RS_CANDIDATE_URL=%q\n" "tcp://127.0.0.1:$((BASE + 4))"
   printf "RS_RANKING_URL=%q\n" "tcp://127.0.0.1:$((BASE + 5))"
+  # the backends' own /metrics listeners on this run's ports (never the defaults 7190...)
+  printf "RS_INGEST_METRICS_ADDR=%q\n" "127.0.0.1:$((BASE + 10))"
+  printf "RS_FEATURE_METRICS_ADDR=%q\n" "127.0.0.1:$((BASE + 11))"
+  printf "RS_CANDIDATE_METRICS_ADDR=%q\n" "127.0.0.1:$((BASE + 12))"
+  printf "RS_RANKING_METRICS_ADDR=%q\n" "127.0.0.1:$((BASE + 13))"
   printf "RS_INGEST_SPOOL_DIR=%q\n" "$WORK/spool"
   printf "RS_MODEL_DIR=%q\n" "$WORK/models"
   printf "RS_CANDIDATE_REFRESH_MS=200\n"

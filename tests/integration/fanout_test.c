@@ -120,7 +120,7 @@ Test(fanout, every_feature_process_receives_the_events_of_every_ingest, .timeout
 {
 	char key[160], key_header[200];
 	char dsn[600], ing_b[64], pub_b[64], spool_b[300], feat_b[64], list[160], feat_a[64];
-	char list_env[200];
+	char list_env[200], mh_ing_b[64], mh_feat_b[64];
 
 	cr_assert_eq(stack_db_reset(&st, "rs_it_fanout"), 0);
 	cr_assert_eq(stack_sql(&st, it_seed_sql), 0, "seeding failed");
@@ -136,11 +136,15 @@ Test(fanout, every_feature_process_receives_the_events_of_every_ingest, .timeout
 	snprintf(pub_b, sizeof(pub_b), "RS_INGEST_PUB_URL=tcp://127.0.0.1:%d", b + 7);
 	snprintf(spool_b, sizeof(spool_b), "RS_INGEST_SPOOL_DIR=%s/it-spool-fanout-%d",
 	         getenv("RS_TEST_BUILD"), b);
-	const char *ingest_vars[] = {dsn, ing_b, pub_b, spool_b, "RS_LOG_LEVEL=info", NULL};
+	/* the extra replicas' metrics listeners on this stack's ports, never the defaults */
+	snprintf(mh_ing_b, sizeof(mh_ing_b), "RS_INGEST_METRICS_ADDR=127.0.0.1:%d", b + 14);
+	snprintf(mh_feat_b, sizeof(mh_feat_b), "RS_FEATURE_METRICS_ADDR=127.0.0.1:%d", b + 15);
+	const char *ingest_vars[] = {dsn, ing_b, pub_b, spool_b, mh_ing_b, "RS_LOG_LEVEL=info",
+	                             NULL};
 	extra[0] = spawn_extra("ingest", ingest_vars);
 	snprintf(feat_b, sizeof(feat_b), "RS_FEATURE_URL=tcp://127.0.0.1:%d", b + 8);
 	snprintf(list_env, sizeof(list_env), "RS_INGEST_PUB_URL=%s", list);
-	const char *feature_vars[] = {dsn, feat_b, list_env, "RS_LOG_LEVEL=info", NULL};
+	const char *feature_vars[] = {dsn, feat_b, list_env, mh_feat_b, "RS_LOG_LEVEL=info", NULL};
 	extra[1] = spawn_extra("feature", feature_vars);
 	/* feature A: restarted with both publishers (extra_env is read only on a (re)start). */
 	cr_assert_eq(stack_stop_one(&st, 1), 0);

@@ -102,7 +102,7 @@ spawn_svc(const test_stack *st, int idx)
 	const char *build = getenv("RS_TEST_BUILD");
 	char exe[512], logp[512];
 	char e_dsn[600], e_http[96], e_ing[64], e_pub[64], e_feat[64], e_cand[64], e_rank[64],
-	        e_spool[300];
+	        e_spool[300], e_metrics[64];
 	pid_t pid;
 	posix_spawn_file_actions_t fa;
 
@@ -117,6 +117,11 @@ spawn_svc(const test_stack *st, int idx)
 	snprintf(e_cand, sizeof(e_cand), "RS_CANDIDATE_URL=tcp://127.0.0.1:%d", st->base_port + 4);
 	snprintf(e_rank, sizeof(e_rank), "RS_RANKING_URL=tcp://127.0.0.1:%d", st->base_port + 5);
 	snprintf(e_spool, sizeof(e_spool), "RS_INGEST_SPOOL_DIR=%s", st->spool);
+	/* each backend's own /metrics listener on a port of this stack (never the defaults) */
+	static const char *const metrics_var[] = {"INGEST", "FEATURE", "CANDIDATE", "RANKING"};
+	if (idx < 4)
+		snprintf(e_metrics, sizeof(e_metrics), "RS_%s_METRICS_ADDR=127.0.0.1:%d",
+		         metrics_var[idx], stack_metrics_port(st, idx));
 
 	/* Inherit the environment (ASAN_OPTIONS etc.) and override ours. */
 	size_t n = 0;
@@ -140,6 +145,8 @@ spawn_svc(const test_stack *st, int idx)
 	env[k++] = e_cand;
 	env[k++] = e_rank;
 	env[k++] = e_spool;
+	if (idx < 4)
+		env[k++] = e_metrics;
 	env[k++] = "RS_CANDIDATE_REFRESH_MS=200";
 	env[k++] = "RS_LOG_LEVEL=info";
 	env[k] = NULL;
@@ -340,6 +347,8 @@ http_do_h(const test_stack *st, const char *method, const char *path, const char
 			snprintf(out->set_cookie, sizeof(out->set_cookie), "%s", wa->value);
 		if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &wa) == CURLHE_OK)
 			snprintf(out->retry_after, sizeof(out->retry_after), "%s", wa->value);
+		if (curl_easy_header(c, "X-Request-Id", 0, CURLH_HEADER, -1, &wa) == CURLHE_OK)
+			snprintf(out->request_id, sizeof(out->request_id), "%s", wa->value);
 	}
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(c);
@@ -458,3 +467,23 @@ const char it_seed_sql[] =
         "from generate_series(1, 50) u\n"
         "  union all select 'seed-p-' || u, u, (u % 20) + 1, 4, now() - interval '1 day' from "
         "generate_series(1, 50) u;\n";
+
+int
+stack_metrics_port(const test_stack *st, int idx)
+{
+	return idx >= 0 && idx < 4 ? st->base_port + 10 + idx : 0;
+}
+
+double
+stack_metric(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return -1;
+}

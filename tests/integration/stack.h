@@ -41,6 +41,16 @@ int stack_start(test_stack *st, int base_port, int timeout_ms);
  * current extra_env. Returns 0 or -1. The caller waits for it to be ready. */
 int stack_start_one(test_stack *st, int idx);
 
+/* stack_metrics_port: the port of service idx's metrics listener (RS_<SVC>_METRICS_ADDR on
+ * 127.0.0.1), base_port + 10 + idx for ingest, feature, candidate, ranking; 0 for the gateway
+ * (its /metrics is on its HTTP port). */
+int stack_metrics_port(const test_stack *st, int idx);
+
+/* stack_metric: the value of one sample (the exact series text before the value, e.g.
+ * "rs_rpc_requests_total{method=\"rank\",status=\"ok\",svc=\"ranking\"}") in exposition text;
+ * -1 when the series is absent. */
+double stack_metric(const char *text, const char *series);
+
 /* stack_kill / stack_stop_one: SIGKILL / SIGTERM one service (index into pids). stack_stop_one
  * returns its exit status (or -1 if it did not exit in 10 s). */
 void stack_kill(test_stack *st, int idx);
@@ -62,6 +72,7 @@ typedef struct http_reply {
 	char www_authenticate[160]; /* the WWW-Authenticate response header, "" when absent */
 	char set_cookie[256];       /* the Set-Cookie response header, "" when absent */
 	char retry_after[16];       /* the Retry-After response header, "" when absent */
+	char request_id[80];        /* the X-Request-Id response header, "" when absent */
 } http_reply;
 
 /* http_do: one request to st->url + path; body may be NULL. Returns 0 or -1 (transport). */
