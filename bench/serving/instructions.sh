@@ -50,7 +50,6 @@ export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-in
 export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://127.0.0.1:$((PORT + 2))"
 export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
 export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
-export RS_INGEST_METRICS_ADDR=off RS_FEATURE_METRICS_ADDR=off RS_CANDIDATE_METRICS_ADDR=off RS_RANKING_METRICS_ADDR=off # no metrics listeners (they would take the default ports)
 export RS_MODEL_DIR="$WORK/models" RS_GATEWAY_DEADLINE_MS="${RS_GATEWAY_DEADLINE_MS:-60000}"
 
 pass() {  # customers 1..N once, one at a time; fails on errors or degraded answers

@@ -5,6 +5,11 @@
 
 say() { printf '%s\n' "$*" >&2; }
 
+# The services of every stack started here run without their metrics listeners, which would
+# otherwise take the default ports (7190..7490) a scripts/up.sh stack uses.
+export RS_INGEST_METRICS_ADDR=off RS_FEATURE_METRICS_ADDR=off RS_CANDIDATE_METRICS_ADDR=off \
+  RS_RANKING_METRICS_ADDR=off
+
 # bs_binaries: builds what is missing (the services, rs-train, rs-serving-fresh) and checks
 # it is there; sets FRESH_BIN (BS_FRESH_BIN, else the build's rs-serving-fresh).
 bs_binaries() {

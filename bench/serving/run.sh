@@ -157,7 +157,6 @@ fi
 export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
 export RS_INGEST_URL="$(ep ingest 1)" RS_INGEST_PUB_URL="$(ep pub 2)" RS_FEATURE_URL="$(ep feature 3)"
 export RS_CANDIDATE_URL="$(ep candidate 4)" RS_RANKING_URL="$(ep ranking 5)"
-export RS_INGEST_METRICS_ADDR=off RS_FEATURE_METRICS_ADDR=off RS_CANDIDATE_METRICS_ADDR=off RS_RANKING_METRICS_ADDR=off # no metrics listeners (they would take the default ports)
 export RS_INGEST_SPOOL_DIR="$WORK/spool" RS_MODEL_DIR="$MODELS"
 
 # wait_model: until an answer (for a customer id nobody has: no cache is warmed) names the
