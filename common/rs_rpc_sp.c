@@ -34,9 +34,10 @@
 #define SP_PROTO_REQ   0x30
 #define SP_PROTO_REP   0x31
 #define SP_MAX_MSG     RPC_SP_MAX_MSG
-#define SP_MAX_HOPS    8    /* header words a reply may echo (NNG's default TTL) */
-#define SP_SEND_MS     2000 /* a reply that cannot be written in this time is dropped */
-#define SP_CONNECT_MS  1000 /* the monitor's connection attempts */
+#define SP_FRAME_CHUNK (64u << 10) /* a connection's first request buffer */
+#define SP_MAX_HOPS    8           /* header words a reply may echo (NNG's default TTL) */
+#define SP_SEND_MS     2000        /* a reply that cannot be written in this time is dropped */
+#define SP_CONNECT_MS  1000        /* the monitor's connection attempts */
 #define SP_BACKOFF_MIN 20
 #define SP_BACKOFF_MAX 500
 #define SP_IDLE_MAX    64  /* idle client connections kept */
@@ -326,6 +327,33 @@ sp_conn_free(sp_conn *k)
 	free(k);
 }
 
+/* Reads a frame's n bytes into k's buffer, which grows with the bytes that arrive (at most
+ * doubling) rather than with what the length prefix claims: a peer that announces the largest
+ * frame (RPC_SP_MAX_MSG) and sends little holds little memory. 0 or an RS_E* of sp_read. */
+static int
+sp_read_frame(sp_conn *k, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		if (k->k_cap == got) {
+			size_t cap = k->k_cap < SP_FRAME_CHUNK ? SP_FRAME_CHUNK : 2 * k->k_cap;
+			if (cap > n)
+				cap = n;
+			uint8_t *nb = realloc(k->k_buf, cap);
+			if (nb == NULL)
+				return RS_ENOMEM;
+			k->k_buf = nb;
+			k->k_cap = cap;
+		}
+		size_t want = (n < k->k_cap ? n : k->k_cap) - got;
+		int rv = sp_read(k->k_fd, k->k_buf + got, want, -1);
+		if (rv != 0)
+			return rv;
+		got += want;
+	}
+	return 0;
+}
+
 /* One connection: handshake, then request -> handler -> reply until the peer leaves or the
  * server closes (which shuts the read side, so a request being handled is still answered). */
 static void *
@@ -352,14 +380,7 @@ sp_conn_main(void *arg)
 				            (unsigned long long) sp_get64(pre + plen - 8));
 			break;
 		}
-		if (n > k->k_cap) {
-			uint8_t *nb = realloc(k->k_buf, (size_t) n);
-			if (nb == NULL)
-				break;
-			k->k_buf = nb;
-			k->k_cap = (size_t) n;
-		}
-		if (sp_read(k->k_fd, k->k_buf, (size_t) n, -1) != 0)
+		if (sp_read_frame(k, (size_t) n) != 0)
 			break;
 		size_t hl = rpc_sp_header_len(k->k_buf, (size_t) n);
 		if (hl == 0)

@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <malloc.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -450,6 +451,53 @@ Test(rpc_sock, connections_beyond_the_cap_wait_and_start_no_thread)
 	cr_assert_eq(a.rv, 0, "rv %d", a.rv);
 	cr_assert_eq(b.rv, 0, "rv %d", b.rv);
 	rs_rpc_client_close(c);
+	rs_rpc_server_close(s);
+}
+
+/* bytes malloc holds in mmapped blocks (every allocation from 128 KiB up), all threads */
+static long
+mmapped_bytes(void)
+{
+	return (long) mallinfo2().hblkhd;
+}
+
+/* A peer that announces the largest frame and sends a few bytes holds a buffer the size of
+ * what it sent, not of what it announced: 8 connections announcing 60 MiB each would be
+ * 480 MiB of buffers if the server sized them by the prefix. The server still
+ * answers a normal request on another connection, and drops the liars when they go. */
+Test(rpc_sock, an_announced_frame_size_reserves_nothing)
+{
+	enum { LIARS = 8 };
+	rs_rpc_server *s;
+	rs_rpc_client *c;
+	rs_rpc_server_cfg cfg = {.workers = 2};
+	int fd[LIARS];
+	char url[128];
+
+	cr_assert_eq(rs_rpc_server_start(&s, "tcp://127.0.0.1:0", &cfg, t_routes, NULL), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(s));
+	long before = mmapped_bytes();
+	for (int i = 0; i < LIARS; i++) {
+		fd[i] = raw_connect(url);
+		cr_assert(raw_served(fd[i], 2000));
+		uint8_t frame[8 + 16] = {0};
+		uint64_t n = 60u << 20; /* the length prefix: 60 MiB, big-endian */
+		for (int b = 0; b < 8; b++)
+			frame[b] = (uint8_t) (n >> (56 - 8 * b));
+		cr_assert_eq(write(fd[i], frame, sizeof(frame)), (ssize_t) sizeof(frame));
+	}
+	usleep(200 * 1000); /* every connection thread is in its read of the frame */
+	long grown = mmapped_bytes() - before;
+	cr_assert_lt(grown, 8L << 20,
+	             "malloc mapped %ld bytes more for %d frames announced at 60 MiB each with 16 "
+	             "bytes sent",
+	             grown, LIARS);
+	cr_assert_eq(rs_rpc_client_open(&c, url), 0);
+	wait_connected(c);
+	cr_assert_eq(call_health(c, RS__METHOD__METHOD_HEALTH, "honest", 1000, NULL), 0);
+	rs_rpc_client_close(c);
+	for (int i = 0; i < LIARS; i++)
+		close(fd[i]);
 	rs_rpc_server_close(s);
 }
 
