@@ -35,6 +35,11 @@ function(rs_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS;ENV" ${ARGN})
   add_executable(test_${name} ${T_SOURCES})
   target_link_libraries(test_${name} PRIVATE PkgConfig::CRITERION ${T_LIBS})
+  if("thread" IN_LIST RS_SANITIZE)
+    # Criterion's runner cannot place its shared arena under ThreadSanitizer without this
+    # (tests/support/tsan_criterion.c says why).
+    target_sources(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support/tsan_criterion.c)
+  endif()
   # tests/support holds fixtures shared by suites; RS_SOURCE_DIR lets them find db/migrations.
   target_include_directories(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   target_compile_definitions(test_${name} PRIVATE RS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
