@@ -52,8 +52,9 @@ mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return real(addr, len, prot, flags, fd, off);
 	uint64_t span = ARENA_WIN_HI - ARENA_WIN_LO - len;
 	for (uint64_t i = 0; i < 64; i++) {
-		uint64_t b = (ARENA_WIN_LO + ((a - ARENA_LO) + i * UINT64_C(0x10000000000)) % span) &
-		             ~UINT64_C(0xfff);
+		uint64_t b =
+		        (ARENA_WIN_LO + ((a - ARENA_LO) + i * UINT64_C(0x10000000000)) % span) &
+		        ~UINT64_C(0xfff);
 		void *p = real((void *) (uintptr_t) b, len, prot,
 		               (flags & ~MAP_FIXED) | MAP_FIXED_NOREPLACE, fd, off);
 		if (p != MAP_FAILED)
