@@ -26,6 +26,12 @@ function(rs_service name)
   install(TARGETS ${S_EXE} RUNTIME DESTINATION bin)
 endfunction()
 
+# ThreadSanitizer runs code 5-15x slower: the suites' time limits grow with it.
+set(RS_TEST_TIMEOUT_SCALE 1)
+if("thread" IN_LIST RS_SANITIZE)
+  set(RS_TEST_TIMEOUT_SCALE 5)
+endif()
+
 # Criterion's closing line when it ran no test (a filter or an empty binary); such a run fails.
 set(RS_CRITERION_NONE_RAN "Synthesis: Tested: 0 [|]")
 
@@ -47,6 +53,7 @@ function(rs_test name)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
+  math(EXPR T_TIMEOUT "${T_TIMEOUT} * ${RS_TEST_TIMEOUT_SCALE}")
   set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
                        FAIL_REGULAR_EXPRESSION "${RS_CRITERION_NONE_RAN}")
   if(T_LABELS)

@@ -58,7 +58,7 @@ t_start(int mask)
 	        .max_body = 4096,
 	        .idle_timeout_s = 10,
 	        .events_timeout_ms = 1000,
-	        .health_timeout_ms = 200,
+	        .health_timeout_ms = 1000, /* room for a slow (sanitized, loaded) machine */
 	        .popular_refresh_ms = 100,
 	        .popular_k = 50,
 	        .access_log = 0,
