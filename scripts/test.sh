@@ -52,6 +52,8 @@ export RS_TEST_ROOT="$ROOT" RS_TEST_BUILD="$ROOT/$BUILD"
 # Under TSan XGBoost runs single-threaded: libgomp is not instrumented, so TSan cannot see its
 # barriers and reports XGBoost's own parallel loops as races (not code of ours).
 [ "$TSAN" = 0 ] || export OMP_NUM_THREADS=1
+# ...and runs 5-15x slower: the integration stack waits 5x longer for the services to be ready.
+[ "$TSAN" = 0 ] || export RS_TEST_TIME_SCALE=5
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 cd "$BUILD"
