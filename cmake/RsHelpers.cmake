@@ -26,6 +26,12 @@ function(rs_service name)
   install(TARGETS ${S_EXE} RUNTIME DESTINATION bin)
 endfunction()
 
+# ThreadSanitizer runs code 5-15x slower: the suites' time limits grow with it.
+set(RS_TEST_TIMEOUT_SCALE 1)
+if("thread" IN_LIST RS_SANITIZE)
+  set(RS_TEST_TIMEOUT_SCALE 5)
+endif()
+
 # Criterion's closing line when it ran no test (a filter or an empty binary); such a run fails.
 set(RS_CRITERION_NONE_RAN "Synthesis: Tested: 0 [|]")
 
@@ -35,6 +41,11 @@ function(rs_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS;ENV" ${ARGN})
   add_executable(test_${name} ${T_SOURCES})
   target_link_libraries(test_${name} PRIVATE PkgConfig::CRITERION ${T_LIBS})
+  if("thread" IN_LIST RS_SANITIZE)
+    # Criterion's runner cannot place its shared arena under ThreadSanitizer without this
+    # (tests/support/tsan_criterion.c says why).
+    target_sources(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support/tsan_criterion.c)
+  endif()
   # tests/support holds fixtures shared by suites; RS_SOURCE_DIR lets them find db/migrations.
   target_include_directories(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   target_compile_definitions(test_${name} PRIVATE RS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
@@ -42,6 +53,7 @@ function(rs_test name)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
+  math(EXPR T_TIMEOUT "${T_TIMEOUT} * ${RS_TEST_TIMEOUT_SCALE}")
   set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
                        FAIL_REGULAR_EXPRESSION "${RS_CRITERION_NONE_RAN}")
   if(T_LABELS)

@@ -56,8 +56,10 @@ typedef struct cand_state {
 	/* PostgreSQL's now() just before the last catalog read: the next one asks for the rows
 	 * changed since (minus a margin); "" = read the whole catalog. */
 	char cs_cat_mark[48];
-	char *cs_dsn;                       /* pg_dsn plus connect_timeout */
-	double cs_built_at_ms, cs_build_ms; /* the last build: when it ended, how long it took */
+	char *cs_dsn; /* pg_dsn plus connect_timeout */
+	/* the last build: when it ended, how long it took (under cs_refresh_mu: the refresher
+	 * writes them while requests run) */
+	double cs_built_at_ms, cs_build_ms;
 	/* The last exact check of the events (refresh.c): its result, PostgreSQL's write
 	 * counters of the event partitions just before it, and when it ran. */
 	uint64_t cs_events_fp, cs_events_stats;

@@ -375,9 +375,13 @@ feat_store_maintain(feat_store *s)
 				continue;
 			}
 			if (sl->ss_conn != NULL) {
-				PQfinish(sl->ss_conn); /* also abandons a query that ran out of time
-				                        */
+				/* requests read every slot's ss_conn under st_mu (store_acquire
+				 * counts the healthy ones), busy slots included: clear it there */
+				PGconn *old = sl->ss_conn;
+				pthread_mutex_lock(&s->st_mu);
 				sl->ss_conn = NULL;
+				pthread_mutex_unlock(&s->st_mu);
+				PQfinish(old); /* also abandons a query that ran out of time */
 			}
 			int rv = store_connect(s, &c);
 			pthread_mutex_lock(&s->st_mu);

@@ -366,16 +366,30 @@ auth_forbidden(gw_req *req, const char *msg)
 static const char auth_need_any[] =
         "this route needs a session (POST /v1/auth/login) or \"Authorization: Bearer <key>\"";
 
+void
+gw_auth_resolve(gw_server *srv, gw_req *req)
+{
+	gw_principal *who = &req->r_who;
+
+	memset(who, 0, sizeof(*who));
+	if (srv->s_auth != NULL)
+		auth_resolve(srv->s_auth, req, who, &who->p_bad_bearer);
+}
+
 int
 gw_auth_check(gw_server *srv, gw_req *req, gw_access access)
 {
+	gw_auth_resolve(srv, req);
+	return gw_auth_allow(srv, req, access);
+}
+
+int
+gw_auth_allow(gw_server *srv, gw_req *req, gw_access access)
+{
 	gw_auth *a = srv->s_auth;
 	gw_principal *who = &req->r_who;
-	int bad_bearer = 0;
+	int bad_bearer = who->p_bad_bearer;
 
-	memset(who, 0, sizeof(*who));
-	if (a != NULL)
-		auth_resolve(a, req, who, &bad_bearer);
 	switch (access) {
 	case GW_ACCESS_PUBLIC:
 		return 0;

@@ -50,8 +50,18 @@ int gw_auth_open(gw_auth **out, gw_db *db);
 void gw_auth_close(gw_auth *a);
 
 /* gw_auth_check: resolve req->r_who and check it against access. 0: the handler may run;
- * -1: the refusal is already in req (401 unauthorized, 403 forbidden / admin_disabled). */
+ * -1: the refusal is already in req (401 unauthorized, 403 forbidden / admin_disabled).
+ * The same as gw_auth_resolve, then gw_auth_allow. */
 int gw_auth_check(gw_server *srv, gw_req *req, gw_access access);
+
+/* gw_auth_resolve: fill req->r_who from the request's credentials (anonymous when none are
+ * valid; never replies). The router resolves first so the rate limit (rates.h) knows whom to
+ * charge before access is decided. */
+void gw_auth_resolve(gw_server *srv, gw_req *req);
+
+/* gw_auth_allow: check the resolved req->r_who against access: 0, or -1 with the refusal in
+ * req (as gw_auth_check). */
+int gw_auth_allow(gw_server *srv, gw_req *req, gw_access access);
 
 /* gw_auth_session_start: a new session for user_id (admin: role admin) that lasts
  * RS_SESSION_TTL_S: its token (NUL-terminated, n >= GW_SESSION_TOKEN_LEN + 1) and expiry

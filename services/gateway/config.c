@@ -1,4 +1,5 @@
 #include "gateway.h"
+#include "rates.h"
 
 #include "rs_cfg.h"
 #include "rs_rpc.h"
@@ -34,6 +35,13 @@ static const rs_cfg_field gw_cfg_fields[] = {
         RS_CFG_STR("RS_GATEWAY_UI_DIR", gw_config, ui_dir, ""),
         RS_CFG_INT("RS_GATEWAY_EXPERIMENTS_REFRESH_MS", gw_config, experiments_refresh_ms, 1000, 50,
                    600000),
+        RS_CFG_INT("RS_GATEWAY_MAX_HEADER", gw_config, max_header, 8192, 1024, 65536),
+        RS_CFG_STR("RS_GATEWAY_RATE_READ", gw_config, rate_read, GW_RATE_READ_DEFAULT),
+        RS_CFG_STR("RS_GATEWAY_RATE_WRITE", gw_config, rate_write, GW_RATE_WRITE_DEFAULT),
+        RS_CFG_STR("RS_GATEWAY_RATE_LOGIN", gw_config, rate_login, GW_RATE_LOGIN_DEFAULT),
+        RS_CFG_STR("RS_GATEWAY_RATE_ADMIN", gw_config, rate_admin, GW_RATE_ADMIN_DEFAULT),
+        RS_CFG_STR("RS_GATEWAY_RATE_OPS", gw_config, rate_ops, GW_RATE_OPS_DEFAULT),
+        RS_CFG_STR("RS_GATEWAY_RATE_APIKEY", gw_config, rate_apikey, GW_RATE_APIKEY_DEFAULT),
         RS_CFG_END,
 };
 

@@ -39,6 +39,15 @@ typedef struct gw_config {
 	int impressions_queue;  /* rows POST /v1/impressions may have waiting for the writer */
 	const char *ui_dir;     /* the built web UI (frontend/dist); "" = none */
 	int experiments_refresh_ms; /* how often the running experiment is re-read (0: 1000) */
+	int max_header;             /* request header bytes (more -> 431 JSON); 0 = 8192 */
+	/* request rates per route class (rates.h: "N/s", "N/m", ":BURST", "off"); NULL = the
+	 * defaults of rates.h */
+	const char *rate_read;
+	const char *rate_write;
+	const char *rate_login;
+	const char *rate_admin;
+	const char *rate_ops;
+	const char *rate_apikey; /* per API key, every route */
 } gw_config;
 
 /* gw_config_load: read every RS_GATEWAY_* / RS_*_URL variable (defaults in config.c).
@@ -68,6 +77,7 @@ typedef struct gw_static gw_static;
 typedef struct gw_impressions gw_impressions;
 typedef struct gw_account gw_account;
 typedef struct gw_experiments gw_experiments;
+typedef struct gw_limits gw_limits;
 
 typedef struct gw_server {
 	gw_config s_cfg;
@@ -81,6 +91,7 @@ typedef struct gw_server {
 	gw_impressions *s_impressions; /* POST /v1/impressions queue + writer (impressions.h) */
 	struct gw_datareport *s_datareport; /* GET /v1/admin/data/report cache (datareport.h) */
 	gw_experiments *s_experiments;      /* the running experiment, assignment (experiments.h) */
+	gw_limits *s_limits;                /* request rates per client (rates.h) */
 } gw_server;
 
 /* gw_server_open: dial the downstreams (in the background), start the popular-list refresher

@@ -20,10 +20,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define HTTP_MAX_HEADER_DEFAULT 8192
+#define HTTP_MHD_POOL_MIN       (32 * 1024) /* MHD's own default */
+
 struct gw_http {
 	struct MHD_Daemon *h_daemon;
 	gw_server *h_srv;
 	size_t h_max_body;
+	size_t h_max_header; /* request header bytes (names, values, ": " and CRLF) */
 	int h_port;
 	int h_access_log;
 	atomic_int h_inflight;
@@ -77,6 +81,15 @@ http_client(void *conn, char *buf, size_t n)
 }
 
 static const gw_req_io http_io = {http_query, http_header, http_cookie, http_client};
+
+static enum MHD_Result
+http_header_bytes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *n = cls;
+	(void) kind;
+	*n += strlen(key) + (value != NULL ? strlen(value) : 0) + 4; /* "k: v\r\n" */
+	return MHD_YES;
+}
 
 /* A client's X-Request-Id is reused only when it is short and plain, so it is safe to log
  * and to echo; anything else gets a fresh random id. */
@@ -230,6 +243,16 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
 			return http_queue(conn, c);
 		}
 		c->c_req.r_path = c->c_path;
+		size_t hbytes = 0;
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, http_header_bytes, &hbytes);
+		if (hbytes > h->h_max_header) {
+			/* Headers MHD could hold but we will not: a JSON 431 (larger ones never
+			 * reach here: MHD answers them itself, see gw_http_open). */
+			gw_reply_error(&c->c_req, 431, "header_too_large",
+			               "request headers are %zu bytes; at most %zu are accepted",
+			               hbytes, h->h_max_header);
+			return http_queue(conn, c);
+		}
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && strtoull(cl, NULL, 10) > h->h_max_body) {
@@ -394,6 +417,14 @@ gw_http_open(gw_http **out, gw_server *srv, const gw_config *cfg)
 		return RS_ENOMEM;
 	h->h_srv = srv;
 	h->h_max_body = (size_t) cfg->max_body;
+	h->h_max_header = cfg->max_header > 0 ? (size_t) cfg->max_header : HTTP_MAX_HEADER_DEFAULT;
+	/* MHD keeps a request's line and headers in the connection's memory pool; what does not
+	 * fit gets MHD's own 431 (an HTML body: MHD 0.9.75 has no hook to change it, and calls
+	 * neither the access handler nor the URI log for it). The pool is made four times our
+	 * header limit, so headers up to it, and well past it, reach http_access and get JSON. */
+	size_t mem = 4 * h->h_max_header;
+	if (mem < HTTP_MHD_POOL_MIN)
+		mem = HTTP_MHD_POOL_MIN;
 	h->h_access_log = cfg->access_log;
 	atomic_init(&h->h_inflight, 0);
 	atomic_init(&h->h_closing, 0);
@@ -413,8 +444,8 @@ gw_http_open(gw_http **out, gw_server *srv, const gw_config *cfg)
 	        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss, MHD_OPTION_THREAD_POOL_SIZE,
 	        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
 	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) cfg->idle_timeout_s,
-	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_URI_LOG_CALLBACK,
-	        http_uri_log, NULL, MHD_OPTION_END);
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
+	        http_completed, h, MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_END);
 	if (h->h_daemon == NULL) {
 		rs_log_error("http.listen_failed", "addr=%s", cfg->http_addr);
 		free(h);

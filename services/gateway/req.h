@@ -35,6 +35,7 @@ typedef struct gw_principal {
 	int p_stale;       /* 1: a session cookie was sent but is expired, forged or revoked */
 	unsigned char p_session_id[16]; /* the session's random id (p_session only) */
 	int64_t p_expires_ms;           /* when the session ends, unix ms (p_session only) */
+	int p_bad_bearer; /* 1: a bearer token that is neither the admin token nor a live key */
 } gw_principal;
 
 /* What the HTTP glue lends a request: lookups into the connection (conn). */

@@ -2,7 +2,9 @@
  * Patterns are literal segments plus "{name}" captures of one non-empty segment; captures land
  * in req->r_params in order. A path that matches no pattern gets 404, a path that matches only
  * with another method gets 405 with an Allow header. HEAD is served as GET. Before a handler
- * runs, auth (auth.h) resolves the caller and checks the route's access level. A GET/HEAD that
+ * runs, auth (auth.h) resolves the caller, the caller's rate for the route's class is charged
+ * (rates.h: 429 past it; 404/405 answers and the UI's files count as reads), then the route's
+ * access level is checked. A GET/HEAD that
  * matches no route and is not an API path goes to the web UI's files (static.h) when served. */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
@@ -10,6 +12,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "rates.h"
 #include "req.h"
 
 typedef void (*gw_handler)(gw_server *srv, gw_req *req);
@@ -20,6 +23,7 @@ typedef struct gw_route {
 	const char *name; /* stable label for logs and metrics */
 	gw_access access;
 	gw_handler fn;
+	gw_rate_class rate; /* whose request rate it counts against (rates.h) */
 } gw_route;
 
 /* The table, ending with a NULL method. */

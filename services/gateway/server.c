@@ -6,6 +6,7 @@
 #include "gateway.h"
 #include "http.h"
 #include "impressions.h"
+#include "rates.h"
 #include "metrics.h"
 #include "popular.h"
 #include "router.h"
@@ -52,6 +53,8 @@ gw_server_open(gw_server **out, const gw_config *cfg)
 		goto fail;
 	if ((rv = gw_account_open(&srv->s_account)) != 0)
 		goto fail;
+	if ((rv = gw_limits_open(&srv->s_limits, cfg)) != 0)
+		goto fail;
 	if ((rv = gw_experiments_open(&srv->s_experiments, srv->s_db,
 	                              cfg->experiments_refresh_ms)) != 0)
 		goto fail;
@@ -87,6 +90,7 @@ gw_server_close(gw_server *srv)
 	gw_impressions_close(srv->s_impressions); /* after the requests: writes what they queued */
 	gw_popular_destroy(srv->s_popular);
 	gw_account_close(srv->s_account);
+	gw_limits_close(srv->s_limits);
 	gw_experiments_close(srv->s_experiments); /* stops the refresher, which uses the pool */
 	gw_auth_close(srv->s_auth);               /* stops the refresher, which uses the pool */
 	gw_datareport_close(srv->s_datareport);

@@ -69,9 +69,12 @@ main(void)
 		             rs_strerror(rv));
 		goto out;
 	}
+	/* the model watch (started by rank_open) may already have swapped the scorer: take a
+	 * reference under the state's lock, never read st->rs_scorer bare */
+	rank_scorer *sc = rank_current_scorer(st);
 	rs_log_info("svc.ready", "url=%s metrics=%s workers=%d scorer=%s", cfg.url,
-	            cfg.metrics_addr, cfg.workers,
-	            st->rs_scorer->version); /* no swap can have happened yet */
+	            cfg.metrics_addr, cfg.workers, sc->version);
+	rank_scorer_unref(sc);
 	while (!rs_proc_stop_requested())
 		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
 	rs_log_info("svc.stopping", "reason=signal");

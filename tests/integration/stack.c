@@ -180,6 +180,10 @@ stack_start(test_stack *st, int base_port, int timeout_ms)
 		if (st->pids[i] < 0)
 			return -1;
 	}
+	/* RS_TEST_TIME_SCALE (scripts/test.sh --tsan: 5): sanitized services start slower */
+	const char *scale = getenv("RS_TEST_TIME_SCALE");
+	if (scale != NULL && atoi(scale) > 1)
+		timeout_ms *= atoi(scale);
 	for (int waited = 0; waited < timeout_ms; waited += 100) {
 		http_reply r;
 		if (http_do(st, "GET", "/readyz", NULL, &r) == 0) {

@@ -201,12 +201,22 @@ wait_popular(int64_t item, int present)
 	return -1;
 }
 
+/* When the last snapshot was built: the refresher thread writes it under cs_refresh_mu. */
+static double
+built_at(void)
+{
+	pthread_mutex_lock(&st->cs_refresh_mu);
+	double v = st->cs_built_at_ms;
+	pthread_mutex_unlock(&st->cs_refresh_mu);
+	return v;
+}
+
 Test(cand_catalog, a_withdrawn_item_leaves_every_path_on_notify)
 {
 	Rs__CandidatesRequest req;
 	Rs__CandidatesResponse *r;
 	start();
-	double built = st->cs_built_at_ms;
+	double built = built_at();
 	/* before: the sharpener (6) is everywhere */
 	rs__candidates_request__init(&req);
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
@@ -218,7 +228,7 @@ Test(cand_catalog, a_withdrawn_item_leaves_every_path_on_notify)
 	double ms = wait_popular(6, 0);
 	cr_assert_geq(ms, 0, "the withdrawal did not reach the snapshot within 1 s");
 	fprintf(stderr, "catalog_test: withdrawal visible after %.1f ms (NOTIFY -> apply)\n", ms);
-	cr_assert_eq(st->cs_built_at_ms, built, "a withdrawal must not rebuild co-visitation");
+	cr_assert_eq(built_at(), built, "a withdrawal must not rebuild co-visitation");
 
 	/* popular for anonymous users, with and without a category */
 	rs__candidates_request__init(&req);
@@ -249,7 +259,7 @@ Test(cand_catalog, a_withdrawn_item_leaves_every_path_on_notify)
 	/* back on sale: it returns, again without a rebuild */
 	fx_sql(&fx, "update items set available = true where item_id = 6");
 	cr_assert_geq(wait_popular(6, 1), 0);
-	cr_assert_eq(st->cs_built_at_ms, built);
+	cr_assert_eq(built_at(), built);
 }
 
 Test(cand_catalog, a_new_item_and_a_new_price_show_within_a_second)

@@ -1,6 +1,7 @@
 /* The fake downstreams' handlers (no Criterion here: also linked into gw-fake-downstreams). */
 #include "fake_servers.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,12 +14,19 @@
 t_fake_state t_fake;
 int fake_ncand = T_FAKE_NCAND;
 
+/* The string fields of t_fake: several fake handler threads may write them at once (the
+ * gateway calls a downstream from more than one request; TSan saw two feature calls). */
+static pthread_mutex_t fake_str_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /* The version a request names ("" when none), noted in last (64 bytes). */
+
 static const char *
 fake_version(const Rs__RequestHeader *h, char *last)
 {
 	const char *v = h != NULL && h->model_version != NULL ? h->model_version : "";
+	pthread_mutex_lock(&fake_str_mu);
 	snprintf(last, 64, "%s", v);
+	pthread_mutex_unlock(&fake_str_mu);
 	return v;
 }
 
@@ -35,8 +43,10 @@ fake_feature(void *ud, rs_rpc_call *call)
 	if (rs_rpc_unpack(call, &rs__user_features_request__descriptor, (void **) &req) != 0)
 		return;
 	atomic_fetch_add(&t_fake.feature_calls, 1);
+	pthread_mutex_lock(&fake_str_mu);
 	snprintf(t_fake.last_request_id, sizeof(t_fake.last_request_id), "%s",
 	         req->header != NULL ? req->header->request_id : "");
+	pthread_mutex_unlock(&fake_str_mu);
 	const char *version = fake_version(req->header, t_fake.last_feat_version);
 	if (strcmp(version, T_MISSING_VERSION) == 0) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "model version %s is not published",

@@ -23,6 +23,7 @@ static gw_server *gw;
 static CURL *curl;
 static char base_url[64];
 const char *t_cred;
+void (*t_tune)(gw_config *cfg);
 
 /* The fakes serve on the transport production uses (rpc_listen.h: tcp, a port the kernel
  * picks); a fake that is not started is an address nobody serves. */
@@ -57,7 +58,7 @@ t_start(int mask)
 	        .max_body = 4096,
 	        .idle_timeout_s = 10,
 	        .events_timeout_ms = 1000,
-	        .health_timeout_ms = 200,
+	        .health_timeout_ms = 1000, /* room for a slow (sanitized, loaded) machine */
 	        .popular_refresh_ms = 100,
 	        .popular_k = 50,
 	        .access_log = 0,
@@ -87,6 +88,8 @@ t_start(int mask)
 	cfg.feature_url = fake_urls[1];
 	cfg.candidate_url = fake_urls[2];
 	cfg.ranking_url = fake_urls[3];
+	if (t_tune != NULL)
+		t_tune(&cfg);
 	cr_assert_eq(gw_server_open(&gw, &cfg), 0, "gateway did not start");
 	/* What the refresher would load from api_keys (no database here). */
 	gw_apikey key = {.k_name = "test"};
@@ -146,6 +149,7 @@ t_stop(void)
 	if (curl != NULL)
 		curl_easy_cleanup(curl);
 	curl = NULL;
+	t_tune = NULL;
 	gw_server_close(gw);
 	gw = NULL;
 	for (int i = 0; i < 4; i++) {

@@ -30,6 +30,10 @@ extern const char *t_cred;
  * until the started fakes are connected. deadline_ms 250, max body 4096. */
 void t_start(int mask);
 
+/* t_tune: when set, t_start passes the gateway's configuration through it before opening the
+ * gateway (a test's own limits); t_stop clears it. */
+extern void (*t_tune)(gw_config *cfg);
+
 /* t_session_cookie: "Cookie: rs_session=<token>" for a session of user_id (admin: role admin)
  * signed with the gateway's key, ending expires_ms (unix ms), into buf. */
 void t_session_cookie(int64_t user_id, int admin, int64_t expires_ms, char *buf, size_t n);
