@@ -423,44 +423,48 @@ dio_world_build(dio_world *w, dio_rng *r, long nusers, long nitems, double sessi
 
 /* ---- generate ---- */
 
-static int
-gen_run(const gen_opts *o, char *err, size_t errn)
-{
+/* The state of one generate run: the world, the items of each leaf (an index into world.items)
+ * and the scratch arrays of one session. gen_run owns all of it; gen_state_free frees it. */
+typedef struct gen_state {
+	const gen_opts *o;
 	dio_rng r;
-	dio_sink *sink = NULL;
-	dio_world world = {0};
-	gen_item *items = NULL;
-	gen_user *users = NULL;
-	uint32_t **leaf_items = NULL;
-	size_t *leaf_n = NULL;
-	double *scores = NULL, *cum = NULL;
-	gen_evs evs = {0};
-	char ext[32], eid[64];
+	dio_world world;
+	uint32_t *leaf_items[GEN_NLEAVES];
+	size_t leaf_n[GEN_NLEAVES];
+	double *scores, *cum; /* the utilities of a leaf's items and their cumulative exp() */
+	int64_t start_ms, span_ms, end_ms;
+	gen_evs evs; /* one user's events, reused */
+} gen_state;
+
+/* What went into the cart in one session (at most 16 items). */
+typedef struct gen_cart {
+	int64_t id[16];
+	double sc[16];
+	int n;
+} gen_cart;
+
+static void
+gen_state_free(gen_state *g)
+{
+	for (size_t l = 0; l < GEN_NLEAVES; l++)
+		free(g->leaf_items[l]);
+	dio_world_free(&g->world);
+	free(g->scores);
+	free(g->cum);
+	free(g->evs.e);
+}
+
+/* Writes the catalog to the sink and counts the items of each leaf into g->leaf_n. */
+static int
+gen_write_items(gen_state *g, dio_sink *sink)
+{
+	char ext[32], attrs[96];
 	int rv;
-	size_t maxleaf = 0;
 
-	dio_rng_seed(&r, o->seed);
-	leaf_items = calloc(GEN_NLEAVES, sizeof(*leaf_items));
-	leaf_n = calloc(GEN_NLEAVES, sizeof(*leaf_n));
-	if (leaf_items == NULL || leaf_n == NULL) {
-		rv = RS_ENOMEM;
-		snprintf(err, errn, "out of memory");
-		goto out;
-	}
-	if ((rv = dio_sink_open(&sink, o->dsn, o->out, o->truncate, err, errn)) != 0)
-		goto out;
-	if ((rv = dio_world_build(&world, &r, o->users, o->items, o->sessions)) != 0) {
-		snprintf(err, errn, "out of memory");
-		goto out;
-	}
-	items = world.items;
-	users = world.users;
-
-	for (long i = 0; i < o->items; i++) {
-		const gen_item *it = &items[i];
+	for (long i = 0; i < g->o->items; i++) {
+		const gen_item *it = &g->world.items[i];
 		const gen_leaf *lf = &GEN_LEAVES[it->leaf];
 		snprintf(ext, sizeof(ext), "sku-%06ld", i + 1);
-		char attrs[96];
 		snprintf(attrs, sizeof(attrs), "{\"synthetic\": true, \"consumable\": %s}",
 		         lf->consumable ? "true" : "false");
 		dio_item di = {.id = i + 1,
@@ -472,147 +476,216 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		               .in_stock = it->in_stock,
 		               .attributes = attrs};
 		if ((rv = dio_sink_item(sink, &di)) != 0)
-			goto sinkerr;
-		leaf_n[it->leaf]++;
+			return rv;
+		g->leaf_n[it->leaf]++;
 	}
-	for (size_t l = 0; l < GEN_NLEAVES; l++) {
-		leaf_items[l] = malloc((leaf_n[l] ? leaf_n[l] : 1) * sizeof(**leaf_items));
-		if (leaf_items[l] == NULL) {
-			rv = RS_ENOMEM;
-			snprintf(err, errn, "out of memory");
-			goto out;
-		}
-		if (leaf_n[l] > maxleaf)
-			maxleaf = leaf_n[l];
-		leaf_n[l] = 0;
-	}
-	for (long i = 0; i < o->items; i++)
-		leaf_items[items[i].leaf][leaf_n[items[i].leaf]++] = (uint32_t) i;
-	scores = malloc((maxleaf ? maxleaf : 1) * sizeof(*scores));
-	cum = malloc((maxleaf ? maxleaf : 1) * sizeof(*cum));
-	if (scores == NULL || cum == NULL) {
-		rv = RS_ENOMEM;
-		snprintf(err, errn, "out of memory");
-		goto out;
-	}
-	for (long u = 0; u < o->users; u++) {
-		snprintf(ext, sizeof(ext), "cust-%06ld", u + 1);
-		dio_user du = {.id = u + 1, .external_id = ext, .display_name = users[u].name};
-		if ((rv = dio_sink_user(sink, &du)) != 0)
-			goto sinkerr;
-	}
+	return 0;
+}
 
-	/* Sessions, per user, in time order. */
-	int64_t end_ms = o->end_s * 1000, span_ms = (int64_t) o->days * 86400 * 1000;
-	int64_t start_ms = end_ms - span_ms;
-	for (long u = 0; u < o->users; u++) {
-		gen_user *us = &users[u];
-		evs.n = 0;
-		for (int s = 0; s < us->sessions; s++) {
-			int64_t t = start_ms +
-			            (int64_t) (dio_rng_unif(&r) * (double) (span_ms - 3600000));
-			uint32_t leaf = dio_world_intent(&world, u, &r);
-			size_t n = leaf_n[leaf];
-			if (n == 0)
-				continue;
-			double c = 0;
-			for (size_t j = 0; j < n; j++) {
-				double sc =
-				        dio_world_utility(&world, u, (long) leaf_items[leaf][j]);
-				scores[j] = sc;
-				c += exp(sc);
-				cum[j] = c;
+/* Fills g->leaf_items from the counts in g->leaf_n and sizes the session scratch arrays for the
+ * largest leaf. */
+static int
+gen_index_leaves(gen_state *g)
+{
+	size_t maxleaf = 0;
+
+	for (size_t l = 0; l < GEN_NLEAVES; l++) {
+		g->leaf_items[l] = malloc((g->leaf_n[l] ? g->leaf_n[l] : 1) * sizeof(uint32_t));
+		if (g->leaf_items[l] == NULL)
+			return RS_ENOMEM;
+		if (g->leaf_n[l] > maxleaf)
+			maxleaf = g->leaf_n[l];
+		g->leaf_n[l] = 0;
+	}
+	for (long i = 0; i < g->o->items; i++) {
+		uint32_t leaf = g->world.items[i].leaf;
+		g->leaf_items[leaf][g->leaf_n[leaf]++] = (uint32_t) i;
+	}
+	g->scores = malloc((maxleaf ? maxleaf : 1) * sizeof(*g->scores));
+	g->cum = malloc((maxleaf ? maxleaf : 1) * sizeof(*g->cum));
+	return g->scores == NULL || g->cum == NULL ? RS_ENOMEM : 0;
+}
+
+static int
+gen_write_users(const gen_state *g, dio_sink *sink)
+{
+	char ext[32];
+	int rv;
+
+	for (long u = 0; u < g->o->users; u++) {
+		snprintf(ext, sizeof(ext), "cust-%06ld", u + 1);
+		dio_user du = {
+		        .id = u + 1, .external_id = ext, .display_name = g->world.users[u].name};
+		if ((rv = dio_sink_user(sink, &du)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+/* The browsing part of a session in a leaf of n items (g->cum holds their sampling weights):
+ * views, clicks, add-to-carts (recorded in *cart) and not_interested; *t advances. */
+static int
+gen_browse(gen_state *g, uint32_t leaf, size_t n, int64_t *t, gen_cart *cart)
+{
+	int views = 1 + (int) floor(-log(1.0 - dio_rng_unif(&g->r)) * 3.5);
+
+	for (int v = 0; v < views; v++) {
+		size_t j = dio_rng_pick_cum(&g->r, g->cum, n);
+		int64_t id = (int64_t) g->leaf_items[leaf][j] + 1;
+		const gen_item *it = &g->world.items[id - 1];
+		double sc = g->scores[j];
+		*t += 5000 + (int64_t) (dio_rng_unif(&g->r) * 85000);
+		if (gen_push(&g->evs, *t, id, 1, it->price, 0, 0) != 0)
+			return RS_ENOMEM;
+		if (dio_rng_unif(&g->r) < dio_world_p_click(sc)) {
+			*t += 2000 + (int64_t) (dio_rng_unif(&g->r) * 20000);
+			if (gen_push(&g->evs, *t, id, 2, it->price, 0, 0) != 0)
+				return RS_ENOMEM;
+			/* out-of-stock items sold out during the last week */
+			if (dio_rng_unif(&g->r) < dio_world_p_cart(sc) && cart->n < 16 &&
+			    (it->in_stock || *t < g->end_ms - 7 * 86400000LL)) {
+				*t += 5000 + (int64_t) (dio_rng_unif(&g->r) * 60000);
+				if (gen_push(&g->evs, *t, id, 3, it->price, 1, 1) != 0)
+					return RS_ENOMEM;
+				cart->id[cart->n] = id;
+				cart->sc[cart->n++] = sc;
 			}
-			int views = 1 + (int) floor(-log(1.0 - dio_rng_unif(&r)) * 3.5);
-			int64_t cart[16];
-			double cart_sc[16];
-			int ncart = 0;
-			for (int v = 0; v < views; v++) {
-				size_t j = dio_rng_pick_cum(&r, cum, n);
-				int64_t id = (int64_t) leaf_items[leaf][j] + 1;
-				const gen_item *it = &items[id - 1];
-				double sc = scores[j];
-				t += 5000 + (int64_t) (dio_rng_unif(&r) * 85000);
-				if ((rv = gen_push(&evs, t, id, 1, it->price, 0, 0)) != 0)
-					goto nomem;
-				if (dio_rng_unif(&r) < dio_world_p_click(sc)) {
-					t += 2000 + (int64_t) (dio_rng_unif(&r) * 20000);
-					if ((rv = gen_push(&evs, t, id, 2, it->price, 0, 0)) != 0)
-						goto nomem;
-					if (dio_rng_unif(&r) < dio_world_p_cart(sc) && ncart < 16 &&
-					    (it->in_stock || t < end_ms - 7 * 86400000LL)) {
-						/* out-of-stock items sold out during the last week
-						 */
-						t += 5000 + (int64_t) (dio_rng_unif(&r) * 60000);
-						if ((rv = gen_push(&evs, t, id, 3, it->price, 1,
-						                   1)) != 0)
-							goto nomem;
-						cart[ncart] = id;
-						cart_sc[ncart++] = sc;
-					}
-				} else if (sc < -0.5 && dio_rng_unif(&r) < 0.03) {
-					if ((rv = gen_push(&evs, t + 1000, id, 6, it->price, 0,
-					                   0)) != 0)
-						goto nomem;
-				}
-			}
-			for (int ci = 0; ci < ncart; ci++) {
-				const gen_item *it = &items[cart[ci] - 1];
-				if (dio_rng_unif(&r) >= DIO_WORLD_P_BUY ||
-				    it->price > us->budget * DIO_WORLD_BUY_MAX_BUDGET)
-					continue;
-				t += 30000 + (int64_t) (dio_rng_unif(&r) * 120000);
-				if ((rv = gen_push(&evs, t, cart[ci], 4, it->price, 1, 1)) != 0)
-					goto nomem;
-				if (dio_rng_unif(&r) < 0.15) {
-					double stars = round(3.2 + 1.1 * (cart_sc[ci] - 1.0) +
-					                     0.7 * dio_rng_normal(&r));
-					stars = fmin(5, fmax(1, stars));
-					int64_t later =
-					        t + 86400000LL * (1 + dio_rng_below(&r, 10));
-					if (later < end_ms && (rv = gen_push(&evs, later, cart[ci],
-					                                     5, 0, 1, stars)) != 0)
-						goto nomem;
-				}
-				/* Consumables are bought again every 2-6 weeks, while the habit
-				 * lasts. */
-				if (GEN_LEAVES[it->leaf].consumable) {
-					int64_t rt = t;
-					while (dio_rng_unif(&r) < 0.7) {
-						rt += 86400000LL * (14 + dio_rng_below(&r, 29));
-						if (rt >= end_ms || (!it->in_stock &&
-						                     rt >= end_ms - 7 * 86400000LL))
-							break;
-						if ((rv = gen_push(&evs, rt, cart[ci], 1, it->price,
-						                   0, 0)) != 0 ||
-						    (rv = gen_push(&evs, rt + 20000, cart[ci], 3,
-						                   it->price, 1, 1)) != 0 ||
-						    (rv = gen_push(&evs, rt + 90000, cart[ci], 4,
-						                   it->price, 1, 1)) != 0)
-							goto nomem;
-					}
-				}
-			}
-		}
-		qsort(evs.e, evs.n, sizeof(*evs.e), gen_ev_cmp);
-		for (size_t i = 0; i < evs.n; i++) {
-			const gen_ev *e = &evs.e[i];
-			if (e->ts_ms > end_ms)
-				continue;
-			snprintf(eid, sizeof(eid), "g%" PRIu64 "-u%ld-%zu", o->seed, u + 1, i);
-			dio_event de = {.event_id = eid,
-			                .user_id = u + 1,
-			                .item_id = e->item,
-			                .type = e->type,
-			                .has_value = e->has_value,
-			                .value = e->value,
-			                .price = e->price,
-			                .ts_ms = e->ts_ms};
-			if ((rv = dio_sink_event(sink, &de)) != 0)
-				goto sinkerr;
+		} else if (sc < -0.5 && dio_rng_unif(&g->r) < 0.03) {
+			if (gen_push(&g->evs, *t + 1000, id, 6, it->price, 0, 0) != 0)
+				return RS_ENOMEM;
 		}
 	}
+	return 0;
+}
+
+/* Consumables are bought again every 2-6 weeks after the purchase at t, while the habit lasts. */
+static int
+gen_rebuy(gen_state *g, int64_t id, const gen_item *it, int64_t t)
+{
+	int64_t rt = t;
+
+	while (dio_rng_unif(&g->r) < 0.7) {
+		rt += 86400000LL * (14 + dio_rng_below(&g->r, 29));
+		if (rt >= g->end_ms || (!it->in_stock && rt >= g->end_ms - 7 * 86400000LL))
+			break;
+		if (gen_push(&g->evs, rt, id, 1, it->price, 0, 0) != 0 ||
+		    gen_push(&g->evs, rt + 20000, id, 3, it->price, 1, 1) != 0 ||
+		    gen_push(&g->evs, rt + 90000, id, 4, it->price, 1, 1) != 0)
+			return RS_ENOMEM;
+	}
+	return 0;
+}
+
+/* The end of a session: purchases of the cart within the budget, some rated later, and the
+ * re-buys of consumables. */
+static int
+gen_checkout(gen_state *g, const gen_user *us, const gen_cart *cart, int64_t t)
+{
+	for (int ci = 0; ci < cart->n; ci++) {
+		const gen_item *it = &g->world.items[cart->id[ci] - 1];
+		if (dio_rng_unif(&g->r) >= DIO_WORLD_P_BUY ||
+		    it->price > us->budget * DIO_WORLD_BUY_MAX_BUDGET)
+			continue;
+		t += 30000 + (int64_t) (dio_rng_unif(&g->r) * 120000);
+		if (gen_push(&g->evs, t, cart->id[ci], 4, it->price, 1, 1) != 0)
+			return RS_ENOMEM;
+		if (dio_rng_unif(&g->r) < 0.15) {
+			double stars = round(3.2 + 1.1 * (cart->sc[ci] - 1.0) +
+			                     0.7 * dio_rng_normal(&g->r));
+			stars = fmin(5, fmax(1, stars));
+			int64_t later = t + 86400000LL * (1 + dio_rng_below(&g->r, 10));
+			if (later < g->end_ms &&
+			    gen_push(&g->evs, later, cart->id[ci], 5, 0, 1, stars) != 0)
+				return RS_ENOMEM;
+		}
+		if (GEN_LEAVES[it->leaf].consumable && gen_rebuy(g, cart->id[ci], it, t) != 0)
+			return RS_ENOMEM;
+	}
+	return 0;
+}
+
+/* One session of user u: an intent leaf, browsing in it, checkout. Appends to g->evs. */
+static int
+gen_session(gen_state *g, long u)
+{
+	int64_t t = g->start_ms + (int64_t) (dio_rng_unif(&g->r) * (double) (g->span_ms - 3600000));
+	uint32_t leaf = dio_world_intent(&g->world, u, &g->r);
+	size_t n = g->leaf_n[leaf];
+	gen_cart cart = {.n = 0};
+	double c = 0;
+
+	if (n == 0)
+		return 0;
+	for (size_t j = 0; j < n; j++) {
+		double sc = dio_world_utility(&g->world, u, (long) g->leaf_items[leaf][j]);
+		g->scores[j] = sc;
+		c += exp(sc);
+		g->cum[j] = c;
+	}
+	if (gen_browse(g, leaf, n, &t, &cart) != 0)
+		return RS_ENOMEM;
+	return gen_checkout(g, &g->world.users[u], &cart, t);
+}
+
+/* Writes g->evs (user u's events) in time order, without those after the end. */
+static int
+gen_write_events(gen_state *g, dio_sink *sink, long u)
+{
+	char eid[64];
+	int rv;
+
+	qsort(g->evs.e, g->evs.n, sizeof(*g->evs.e), gen_ev_cmp);
+	for (size_t i = 0; i < g->evs.n; i++) {
+		const gen_ev *e = &g->evs.e[i];
+		if (e->ts_ms > g->end_ms)
+			continue;
+		snprintf(eid, sizeof(eid), "g%" PRIu64 "-u%ld-%zu", g->o->seed, u + 1, i);
+		dio_event de = {.event_id = eid,
+		                .user_id = u + 1,
+		                .item_id = e->item,
+		                .type = e->type,
+		                .has_value = e->has_value,
+		                .value = e->value,
+		                .price = e->price,
+		                .ts_ms = e->ts_ms};
+		if ((rv = dio_sink_event(sink, &de)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+/* Writes the catalog, the customers and each customer's sessions (in time order) to the sink.
+ * A sink error is reported by dio_sink_close; memory errors here. */
+static int
+gen_run(const gen_opts *o, char *err, size_t errn)
+{
+	gen_state g = {.o = o};
+	dio_sink *sink = NULL;
 	dio_stats st;
+	int rv;
+
+	dio_rng_seed(&g.r, o->seed);
+	g.end_ms = o->end_s * 1000;
+	g.span_ms = (int64_t) o->days * 86400 * 1000;
+	g.start_ms = g.end_ms - g.span_ms;
+	if ((rv = dio_sink_open(&sink, o->dsn, o->out, o->truncate, err, errn)) != 0)
+		goto out;
+	if ((rv = dio_world_build(&g.world, &g.r, o->users, o->items, o->sessions)) != 0)
+		goto nomem;
+	if ((rv = gen_write_items(&g, sink)) != 0)
+		goto sinkerr;
+	if ((rv = gen_index_leaves(&g)) != 0)
+		goto nomem;
+	if ((rv = gen_write_users(&g, sink)) != 0)
+		goto sinkerr;
+	for (long u = 0; u < o->users; u++) {
+		g.evs.n = 0;
+		for (int s = 0; s < g.world.users[u].sessions; s++)
+			if ((rv = gen_session(&g, u)) != 0)
+				goto nomem;
+		if ((rv = gen_write_events(&g, sink, u)) != 0)
+			goto sinkerr;
+	}
 	rv = dio_sink_close(sink, &st, err, errn);
 	sink = NULL;
 	if (rv == 0)
@@ -630,14 +703,7 @@ sinkerr:
 out:
 	if (sink != NULL)
 		dio_sink_close(sink, NULL, NULL, 0);
-	for (size_t l = 0; leaf_items != NULL && l < GEN_NLEAVES; l++)
-		free(leaf_items[l]);
-	free(leaf_items);
-	free(leaf_n);
-	dio_world_free(&world);
-	free(scores);
-	free(cum);
-	free(evs.e);
+	gen_state_free(&g);
 	return rv;
 }
 
