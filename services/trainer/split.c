@@ -220,204 +220,261 @@ sp_cmp_double(const void *a, const void *b)
 
 #define SP_MAXF 64
 
+/* A delimited file as sp_read_delimited reads it: its non-blank lines (pointers into the
+ * caller's buffer, NUL-terminated in place; the array is owned here, freed by
+ * sp_read_delimited) and the role of each column. */
+typedef struct sp_layout {
+	const char *delim; /* NULL: runs of white space */
+	char **line;
+	int64_t nline, start; /* start = 1 when line[0] is a header */
+	int roles[SP_MAXF], nroles;
+	int idx[4]; /* the column of each role but R_SKIP, -1 if none */
+	int need;   /* fields a data line must have */
+} sp_layout;
+
+/* --columns (or ml100k's fixed columns) into l->roles. */
+static int
+sp_columns(const tr_split_opts *o, sp_layout *l, tr_error *err)
+{
+	char cb[256], *tok, *save = NULL;
+	int k;
+
+	snprintf(cb, sizeof(cb), "%s", o->columns ? o->columns : "user,item,rating,timestamp");
+	for (tok = strtok_r(cb, ",", &save); tok && l->nroles < SP_MAXF;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *t = sp_strip(tok);
+		for (k = 0; k < 5 && strcmp(t, role_names[k]) != 0; k++)
+			;
+		if (k == 5)
+			return tr_error_set(err, RS_EINVAL,
+			                    "--columns: unknown name '%s'; use user, item, rating, "
+			                    "timestamp or -",
+			                    t);
+		l->roles[l->nroles++] = k;
+	}
+	return 0;
+}
+
+/* The non-blank lines of buf into l->line (NUL-terminated in place, line ends stripped). */
+static void
+sp_collect_lines(char *buf, size_t len, sp_layout *l)
+{
+	char *p = buf, *end = buf + len, *nl, *e, *t;
+	int64_t cap = 1024;
+
+	l->line = tr_xmalloc(sizeof(char *) * (size_t) cap);
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t) (end - p));
+		if (nl == NULL)
+			nl = end;
+		e = nl;
+		while (e > p && (e[-1] == '\r' || e[-1] == '\n'))
+			e--;
+		*e = '\0';
+		for (t = p; *t && isspace((unsigned char) *t); t++)
+			;
+		if (*t) {
+			if (l->nline == cap) {
+				cap *= 2;
+				l->line = tr_xrealloc(l->line, (size_t) cap * sizeof(char *));
+			}
+			l->line[l->nline++] = p;
+		}
+		p = nl + 1;
+	}
+}
+
+/* header auto: a header names a known column, or is all text over a row with numbers. */
+static int
+sp_detect_header(const sp_layout *l)
+{
+	char tmp0[4096], tmp1[4096], *f0[SP_MAXF], *f1[SP_MAXF];
+	int n0, n1, k, any = 0, num0 = 0, num1 = 0;
+
+	snprintf(tmp0, sizeof(tmp0), "%s", l->line[0]);
+	n0 = sp_fields(tmp0, l->delim, f0, SP_MAXF);
+	for (k = 0; k < n0 && k < SP_MAXF; k++) {
+		any |= sp_alias_role(f0[k]) != R_SKIP;
+		num0 |= sp_is_number(f0[k]);
+	}
+	if (l->nline > 1) {
+		snprintf(tmp1, sizeof(tmp1), "%s", l->line[1]);
+		n1 = sp_fields(tmp1, l->delim, f1, SP_MAXF);
+		for (k = 0; k < n1 && k < SP_MAXF; k++)
+			num1 |= sp_is_number(f1[k]);
+	}
+	return any || (l->nline > 1 && !num0 && num1);
+}
+
+/* The header's names into l->roles (aliases; unknown names are skipped columns). */
+static void
+sp_header_roles(sp_layout *l)
+{
+	char tmp[4096], *f[SP_MAXF];
+	int nf, k;
+
+	snprintf(tmp, sizeof(tmp), "%s", l->line[0]);
+	nf = sp_fields(tmp, l->delim, f, SP_MAXF);
+	for (k = 0; k < nf && k < SP_MAXF; k++)
+		l->roles[l->nroles++] = sp_alias_role(f[k]);
+}
+
+/* No header and no --columns: roles by position from the first 1000 data lines: user, item,
+ * then a third column that is a timestamp when it is not numeric or its median exceeds 1e6,
+ * else a rating; with 4 or more columns rating, timestamp and skipped columns. */
+static int
+sp_positional_roles(sp_layout *l, tr_error *err)
+{
+	int64_t r, lim = l->start + 1000 < l->nline ? l->start + 1000 : l->nline, cnt = 0;
+	int mn = 1 << 30, mx = 0, isnum = 1, nf, k, rv = 0;
+	double *third = tr_xmalloc(1000 * sizeof(double));
+	char tmp[4096], *f[SP_MAXF];
+
+	for (r = l->start; r < lim; r++) {
+		snprintf(tmp, sizeof(tmp), "%s", l->line[r]);
+		nf = sp_fields(tmp, l->delim, f, SP_MAXF);
+		mn = nf < mn ? nf : mn;
+		mx = nf > mx ? nf : mx;
+		if (nf >= 3) {
+			char *e;
+			third[cnt] = strtod(f[2], &e);
+			if (e == f[2] || *sp_strip(e) != '\0')
+				isnum = 0;
+			cnt++;
+		}
+	}
+	if (mx != mn && mx > 4)
+		rv = tr_error_set(err, RS_EINVAL,
+		                  "lines have different numbers of fields; for one line per user "
+		                  "use --format seq (user first) or --format basket");
+	else if (mn < 2)
+		rv = tr_error_set(err, RS_EINVAL, "need at least 2 columns (user, item)");
+	if (rv != 0) {
+		free(third);
+		return rv;
+	}
+	l->roles[l->nroles++] = R_USER;
+	l->roles[l->nroles++] = R_ITEM;
+	if (mn == 3) {
+		double med = 0;
+		if (isnum && cnt > 0) {
+			qsort(third, (size_t) cnt, sizeof(double), sp_cmp_double);
+			med = cnt % 2 ? third[cnt / 2] : (third[cnt / 2 - 1] + third[cnt / 2]) / 2;
+		}
+		l->roles[l->nroles++] = (!isnum || med > 1e6) ? R_TS : R_RATING;
+	} else if (mn >= 4) {
+		l->roles[l->nroles++] = R_RATING;
+		l->roles[l->nroles++] = R_TS;
+		for (k = 4; k < mn && l->nroles < SP_MAXF; k++)
+			l->roles[l->nroles++] = R_SKIP;
+	}
+	free(third);
+	return 0;
+}
+
+/* l->roles into l->idx and l->need, and d's record of them (has_rating, has_ts, roles). */
+static int
+sp_resolve_roles(const tr_split_opts *o, sp_layout *l, sp_data *d, tr_error *err)
+{
+	int k;
+
+	for (k = 0; k < 4; k++)
+		l->idx[k] = -1;
+	for (k = l->nroles - 1; k >= 0; k--)
+		if (l->roles[k] != R_SKIP)
+			l->idx[l->roles[k]] = k;
+	if (l->idx[R_USER] < 0 || l->idx[R_ITEM] < 0)
+		return tr_error_set(err, RS_EINVAL,
+		                    "%s: cannot find user and item columns; pass --columns",
+		                    o->input);
+	for (k = 0; k < 4; k++)
+		if (l->idx[k] + 1 > l->need)
+			l->need = l->idx[k] + 1;
+	d->has_rating = l->idx[R_RATING] >= 0;
+	d->has_ts = l->idx[R_TS] >= 0;
+	d->roles[0] = '\0';
+	for (k = 0; k < l->nroles; k++) {
+		size_t used = strlen(d->roles);
+		snprintf(d->roles + used, sizeof(d->roles) - used, "%s%s", k ? "," : "",
+		         role_names[l->roles[k]]);
+	}
+	return 0;
+}
+
+/* The data lines into d; short lines are counted as malformed, a bad rating or timestamp
+ * stops the read. */
+static int
+sp_parse_rows(const tr_split_opts *o, const sp_layout *l, sp_data *d, tr_error *err)
+{
+	const int *idx = l->idx;
+	char *f[SP_MAXF];
+	int64_t r;
+
+	for (r = l->start; r < l->nline; r++) {
+		double ts = 0, rating = 0;
+		char *us, *is;
+		int nf = sp_fields(l->line[r], l->delim, f, SP_MAXF);
+		if (nf < l->need) {
+			d->malformed++;
+			continue;
+		}
+		if (d->has_rating && tr_parse_double(sp_strip(f[idx[R_RATING]]), &rating) != 0)
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s: non-numeric rating '%s'; check --columns",
+			                    o->input, f[idx[R_RATING]]);
+		if (d->has_ts && sp_parse_ts(f[idx[R_TS]], &ts) != 0)
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s: cannot parse timestamp '%s' (need a number or "
+			                    "ISO-8601 date)",
+			                    o->input, f[idx[R_TS]]);
+		us = sp_strip(f[idx[R_USER]]);
+		is = sp_strip(f[idx[R_ITEM]]);
+		sp_push(d, us, strlen(us), is, strlen(is), ts, rating);
+	}
+	return 0;
+}
+
+/* A delimited file (fmt csv, tsv, ml100k, space, dat) in buf (modified in place) into d. The
+ * column roles come from --columns, else a header, else the positions. */
 static int
 sp_read_delimited(const tr_split_opts *o, const char *fmt, char *buf, size_t len, sp_data *d,
                   tr_error *err)
 {
-	const char *delim = NULL;
-	char *p = buf, *end = buf + len, *nl, *f[SP_MAXF];
-	int roles[SP_MAXF], nroles = 0, idx[4] = {-1, -1, -1, -1}, need = 0, nf, k;
+	sp_layout l = {.delim = NULL};
 	int header = o->header, rv = 0;
-	long line = 0;
-	char **pending = NULL; /* lines scanned for positional roles */
-	int64_t npend = 0;
 
 	if (strcmp(fmt, "csv") == 0)
-		delim = ",";
+		l.delim = ",";
 	else if (strcmp(fmt, "tsv") == 0 || strcmp(fmt, "ml100k") == 0)
-		delim = "\t";
+		l.delim = "\t";
 	else if (strcmp(fmt, "dat") == 0)
-		delim = "::";
-	snprintf(d->delim, sizeof(d->delim), "%s", delim ? delim : "");
+		l.delim = "::";
+	snprintf(d->delim, sizeof(d->delim), "%s", l.delim ? l.delim : "");
 	if (strcmp(fmt, "ml100k") == 0 && header < 0)
 		header = 0;
-	if (o->columns != NULL || strcmp(fmt, "ml100k") == 0) {
-		char cb[256], *tok, *save = NULL;
-		snprintf(cb, sizeof(cb), "%s",
-		         o->columns ? o->columns : "user,item,rating,timestamp");
-		for (tok = strtok_r(cb, ",", &save); tok && nroles < SP_MAXF;
-		     tok = strtok_r(NULL, ",", &save)) {
-			char *t = sp_strip(tok);
-			for (k = 0; k < 5 && strcmp(t, role_names[k]) != 0; k++)
-				;
-			if (k == 5)
-				return tr_error_set(err, RS_EINVAL,
-				                    "--columns: unknown name '%s'; use user, item, "
-				                    "rating, timestamp or -",
-				                    t);
-			roles[nroles++] = k;
-		}
-	}
-	/* Collect the data lines first (pointers into buf, NUL-terminated). */
-	pending = tr_xmalloc(sizeof(char *) * 1024);
-	{
-		int64_t cap = 1024;
-		while (p < end) {
-			char *e, *t;
-			nl = memchr(p, '\n', (size_t) (end - p));
-			if (nl == NULL)
-				nl = end;
-			e = nl;
-			while (e > p && (e[-1] == '\r' || e[-1] == '\n'))
-				e--;
-			*e = '\0';
-			line++;
-			for (t = p; *t && isspace((unsigned char) *t); t++)
-				;
-			if (*t) {
-				if (npend == cap) {
-					cap *= 2;
-					pending =
-					        tr_xrealloc(pending, (size_t) cap * sizeof(char *));
-				}
-				pending[npend++] = p;
-			}
-			p = nl + 1;
-		}
-	}
-	if (npend == 0) {
-		free(pending);
+	if ((o->columns != NULL || strcmp(fmt, "ml100k") == 0) &&
+	    (rv = sp_columns(o, &l, err)) != 0)
+		return rv;
+	sp_collect_lines(buf, len, &l);
+	if (l.nline == 0) {
+		free(l.line);
 		return tr_error_set(err, RS_EINVAL, "%s: no data rows", o->input);
 	}
-	{
-		int64_t r, start = 0;
-		char tmp0[4096], tmp1[4096];
-		if (header < 0) {
-			/* a header names a known column, or is all text over a row with numbers */
-			char *f0[SP_MAXF], *f1[SP_MAXF];
-			int n0, n1, any = 0, num0 = 0, num1 = 0;
-			snprintf(tmp0, sizeof(tmp0), "%s", pending[0]);
-			n0 = sp_fields(tmp0, delim, f0, SP_MAXF);
-			for (k = 0; k < n0 && k < SP_MAXF; k++) {
-				any |= sp_alias_role(f0[k]) != R_SKIP;
-				num0 |= sp_is_number(f0[k]);
-			}
-			if (npend > 1) {
-				snprintf(tmp1, sizeof(tmp1), "%s", pending[1]);
-				n1 = sp_fields(tmp1, delim, f1, SP_MAXF);
-				for (k = 0; k < n1 && k < SP_MAXF; k++)
-					num1 |= sp_is_number(f1[k]);
-			}
-			header = any || (npend > 1 && !num0 && num1);
-		}
-		if (header) {
-			d->header_used = 1;
-			start = 1;
-			if (nroles == 0) {
-				snprintf(tmp0, sizeof(tmp0), "%s", pending[0]);
-				nf = sp_fields(tmp0, delim, f, SP_MAXF);
-				for (k = 0; k < nf && k < SP_MAXF; k++)
-					roles[nroles++] = sp_alias_role(f[k]);
-			}
-		}
-		if (nroles == 0) { /* positional */
-			int64_t lim = start + 1000 < npend ? start + 1000 : npend, cnt = 0;
-			int mn = 1 << 30, mx = 0, isnum = 1;
-			double *third = tr_xmalloc(1000 * sizeof(double));
-			for (r = start; r < lim; r++) {
-				snprintf(tmp0, sizeof(tmp0), "%s", pending[r]);
-				nf = sp_fields(tmp0, delim, f, SP_MAXF);
-				mn = nf < mn ? nf : mn;
-				mx = nf > mx ? nf : mx;
-				if (nf >= 3) {
-					char *e;
-					third[cnt] = strtod(f[2], &e);
-					if (e == f[2] || *sp_strip(e) != '\0')
-						isnum = 0;
-					cnt++;
-				}
-			}
-			if (mx != mn && mx > 4)
-				rv = tr_error_set(
-				        err, RS_EINVAL,
-				        "lines have different numbers of fields; for one line "
-				        "per user use --format seq (user first) or --format "
-				        "basket");
-			else if (mn < 2)
-				rv = tr_error_set(err, RS_EINVAL,
-				                  "need at least 2 columns (user, item)");
-			if (rv != 0) {
-				free(third);
-				free(pending);
-				return rv;
-			}
-			roles[nroles++] = R_USER;
-			roles[nroles++] = R_ITEM;
-			if (mn == 3) {
-				double med = 0;
-				if (isnum && cnt > 0) {
-					qsort(third, (size_t) cnt, sizeof(double), sp_cmp_double);
-					med = cnt % 2 ? third[cnt / 2]
-					              : (third[cnt / 2 - 1] + third[cnt / 2]) / 2;
-				}
-				roles[nroles++] = (!isnum || med > 1e6) ? R_TS : R_RATING;
-			} else if (mn >= 4) {
-				roles[nroles++] = R_RATING;
-				roles[nroles++] = R_TS;
-				for (k = 4; k < mn && nroles < SP_MAXF; k++)
-					roles[nroles++] = R_SKIP;
-			}
-			free(third);
-		}
-		for (k = nroles - 1; k >= 0; k--)
-			if (roles[k] != R_SKIP)
-				idx[roles[k]] = k;
-		if (idx[R_USER] < 0 || idx[R_ITEM] < 0) {
-			free(pending);
-			return tr_error_set(err, RS_EINVAL,
-			                    "%s: cannot find user and item columns; pass --columns",
-			                    o->input);
-		}
-		for (k = 0; k < 4; k++)
-			if (idx[k] + 1 > need)
-				need = idx[k] + 1;
-		d->has_rating = idx[R_RATING] >= 0;
-		d->has_ts = idx[R_TS] >= 0;
-		d->roles[0] = '\0';
-		for (k = 0; k < nroles; k++) {
-			size_t used = strlen(d->roles);
-			snprintf(d->roles + used, sizeof(d->roles) - used, "%s%s", k ? "," : "",
-			         role_names[roles[k]]);
-		}
-		for (r = start; r < npend; r++) {
-			double ts = 0, rating = 0;
-			char *us, *is;
-			nf = sp_fields(pending[r], delim, f, SP_MAXF);
-			if (nf < need) {
-				d->malformed++;
-				continue;
-			}
-			if (d->has_rating &&
-			    tr_parse_double(sp_strip(f[idx[R_RATING]]), &rating) != 0) {
-				rv = tr_error_set(err, RS_EINVAL,
-				                  "%s: non-numeric rating '%s'; check --columns",
-				                  o->input, f[idx[R_RATING]]);
-				break;
-			}
-			if (d->has_ts && sp_parse_ts(f[idx[R_TS]], &ts) != 0) {
-				rv = tr_error_set(
-				        err, RS_EINVAL,
-				        "%s: cannot parse timestamp '%s' (need a number or "
-				        "ISO-8601 date)",
-				        o->input, f[idx[R_TS]]);
-				break;
-			}
-			us = sp_strip(f[idx[R_USER]]);
-			is = sp_strip(f[idx[R_ITEM]]);
-			sp_push(d, us, strlen(us), is, strlen(is), ts, rating);
-		}
+	if (header < 0)
+		header = sp_detect_header(&l);
+	if (header) {
+		d->header_used = 1;
+		l.start = 1;
+		if (l.nroles == 0)
+			sp_header_roles(&l);
 	}
-	free(pending);
+	if (l.nroles == 0)
+		rv = sp_positional_roles(&l, err);
+	if (rv == 0)
+		rv = sp_resolve_roles(o, &l, d, err);
+	if (rv == 0)
+		rv = sp_parse_rows(o, &l, d, err);
+	free(l.line);
 	return rv;
 }
 
