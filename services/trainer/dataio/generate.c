@@ -298,11 +298,125 @@ dio_world_free(dio_world *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* The latent directions the world is built from. */
+typedef struct gen_latent {
+	float top[GEN_NTOPS][GEN_K];
+	float leaf[GEN_NLEAVES][GEN_K]; /* its top's direction plus its own */
+	float brand[GEN_NTOPS * GEN_BRANDS][GEN_K];
+} gen_latent;
+
+/* Tops, leaves (sharing their top's direction), brands; and the leaves' popularity into
+ * leaf_cum (cumulative). */
+static void
+gen_latent_draw(dio_rng *r, gen_latent *z, double *leaf_cum)
+{
+	double acc = 0;
+
+	for (size_t t = 0; t < GEN_NTOPS; t++) {
+		gen_randvec(r, z->top[t], 1.0);
+		gen_normalize(z->top[t]);
+	}
+	for (size_t l = 0; l < GEN_NLEAVES; l++) {
+		uint32_t t = gen_top_of((uint32_t) l);
+		gen_randvec(r, z->leaf[l], 1.0);
+		gen_normalize(z->leaf[l]);
+		for (int k = 0; k < GEN_K; k++)
+			z->leaf[l][k] = 0.55f * z->top[t][k] + 0.85f * z->leaf[l][k];
+		gen_normalize(z->leaf[l]);
+		acc += exp(dio_rng_normal(r) * 0.6); /* leaf popularity */
+		leaf_cum[l] = acc;
+	}
+	for (size_t b = 0; b < GEN_NTOPS * GEN_BRANDS; b++) {
+		gen_randvec(r, z->brand[b], 1.0);
+		gen_normalize(z->brand[b]);
+	}
+}
+
+/* Popularity: Zipf(1) log-popularity over a random permutation of the items, standardised to
+ * mean 0 / sd 1 so it weighs like the taste term. perm (nitems) is scratch. */
+static void
+gen_popularity(dio_rng *r, gen_item *items, long nitems, uint32_t *perm)
+{
+	double pm = 0, pv = 0;
+
+	for (long i = 0; i < nitems; i++)
+		perm[i] = (uint32_t) i;
+	for (long i = nitems - 1; i > 0; i--) {
+		uint32_t j = dio_rng_below(r, (uint32_t) i + 1), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	for (long rank = 0; rank < nitems; rank++) {
+		double lp = -log((double) rank + 1.0);
+		items[perm[rank]].logpop = lp;
+		pm += lp;
+		pv += lp * lp;
+	}
+	pm /= (double) nitems;
+	pv = sqrt(fmax(pv / (double) nitems - pm * pm, 1e-9));
+	for (long i = 0; i < nitems; i++)
+		items[i].logpop = (items[i].logpop - pm) / pv;
+}
+
+/* One catalog item: leaf, brand, price, latent vector, title, stock. */
+static void
+gen_item_draw(dio_rng *r, const gen_latent *z, const double *leaf_cum, gen_item *it)
+{
+	it->leaf = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
+	uint32_t top = gen_top_of(it->leaf);
+	it->brand = dio_rng_below(r, GEN_BRANDS);
+	const gen_leaf *lf = &GEN_LEAVES[it->leaf];
+	uint32_t noun = dio_rng_below(r, 3);
+	it->price = floor(exp(log(lf->price) + 0.45 * dio_rng_normal(r)) * (noun + 2) / 3.0) + 0.99;
+	float noise[GEN_K];
+	gen_randvec(r, noise, 1.0);
+	gen_normalize(noise);
+	for (int k = 0; k < GEN_K; k++)
+		it->v[k] = z->leaf[it->leaf][k] +
+		           0.35f * z->brand[top * GEN_BRANDS + it->brand][k] + 0.45f * noise[k];
+	gen_normalize(it->v);
+	const char *model = GEN_MODEL[dio_rng_below(r, NELEM(GEN_MODEL))];
+	snprintf(it->title, sizeof(it->title), "%s %s %s%s%s",
+	         GEN_ADJ[dio_rng_below(r, NELEM(GEN_ADJ))],
+	         GEN_BRANDS_BY_TOP[top].brands[it->brand], lf->nouns[noun], model[0] ? " " : "",
+	         model);
+	it->in_stock = dio_rng_unif(r) < 0.92;
+}
+
+/* One customer: favourite leaves, taste vector, favourite brands, budget, activity, name. */
+static void
+gen_user_draw(dio_rng *r, const gen_latent *z, const double *leaf_cum, double sessions,
+              gen_user *us)
+{
+	us->nfav = 1 + (int) dio_rng_below(r, GEN_MAXFAV);
+	memset(us->u, 0, sizeof(us->u));
+	for (int f = 0; f < us->nfav; f++) {
+		us->fav[f] = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
+		us->favw[f] = f == 0 ? 1.0 : 0.3 + 0.5 * dio_rng_unif(r);
+		for (int k = 0; k < GEN_K; k++)
+			us->u[k] += (float) us->favw[f] * z->leaf[us->fav[f]][k];
+	}
+	float noise[GEN_K];
+	gen_randvec(r, noise, 0.25);
+	for (int k = 0; k < GEN_K; k++)
+		us->u[k] += noise[k];
+	gen_normalize(us->u);
+	for (int b = 0; b < 2; b++)
+		us->fav_brand[b] = dio_rng_unif(r) < 0.6
+		                           ? (int) (gen_top_of(us->fav[0]) * GEN_BRANDS +
+		                                    dio_rng_below(r, GEN_BRANDS))
+		                           : -1;
+	us->budget = exp(log(60.0) + 0.9 * dio_rng_normal(r));
+	double act = exp(0.8 * dio_rng_normal(r) - 0.32); /* mean ~1 */
+	us->sessions = 1 + (int) (sessions * act * dio_rng_unif(r) * 2.0);
+	snprintf(us->name, sizeof(us->name), "%s %s", GEN_FIRST[dio_rng_below(r, NELEM(GEN_FIRST))],
+	         GEN_LAST[dio_rng_below(r, NELEM(GEN_LAST))]);
+}
+
 int
 dio_world_build(dio_world *w, dio_rng *r, long nusers, long nitems, double sessions)
 {
-	float leaf_vec[GEN_NLEAVES][GEN_K], top_vec[GEN_NTOPS][GEN_K];
-	float brand_vec[GEN_NTOPS * GEN_BRANDS][GEN_K];
+	gen_latent z;
 
 	memset(w, 0, sizeof(*w));
 	w->nitems = nitems;
@@ -317,107 +431,13 @@ dio_world_build(dio_world *w, dio_rng *r, long nusers, long nitems, double sessi
 		dio_world_free(w);
 		return RS_ENOMEM;
 	}
-	double *leaf_cum = w->leaf_cum;
-	gen_item *items = w->items;
-	gen_user *users = w->users;
-
-	/* Latent structure: tops, leaves (sharing their top's direction), brands. */
-	for (size_t t = 0; t < GEN_NTOPS; t++) {
-		gen_randvec(r, top_vec[t], 1.0);
-		gen_normalize(top_vec[t]);
-	}
-	double acc = 0;
-	for (size_t l = 0; l < GEN_NLEAVES; l++) {
-		uint32_t t = gen_top_of((uint32_t) l);
-		gen_randvec(r, leaf_vec[l], 1.0);
-		gen_normalize(leaf_vec[l]);
-		for (int k = 0; k < GEN_K; k++)
-			leaf_vec[l][k] = 0.55f * top_vec[t][k] + 0.85f * leaf_vec[l][k];
-		gen_normalize(leaf_vec[l]);
-		acc += exp(dio_rng_normal(r) * 0.6); /* leaf popularity */
-		leaf_cum[l] = acc;
-	}
-	for (size_t b = 0; b < GEN_NTOPS * GEN_BRANDS; b++) {
-		gen_randvec(r, brand_vec[b], 1.0);
-		gen_normalize(brand_vec[b]);
-	}
-
-	/* Catalog. Popularity: Zipf(1.0) over a random permutation of the items. */
-	for (long i = 0; i < nitems; i++)
-		perm[i] = (uint32_t) i;
-	for (long i = nitems - 1; i > 0; i--) {
-		uint32_t j = dio_rng_below(r, (uint32_t) i + 1), t = perm[i];
-		perm[i] = perm[j];
-		perm[j] = t;
-	}
-	/* Zipf(1) log-popularity, standardised to mean 0 / sd 1 so it weighs like the taste term.
-	 */
-	double pm = 0, pv = 0;
-	for (long rank = 0; rank < nitems; rank++) {
-		double lp = -log((double) rank + 1.0);
-		items[perm[rank]].logpop = lp;
-		pm += lp;
-		pv += lp * lp;
-	}
-	pm /= (double) nitems;
-	pv = sqrt(fmax(pv / (double) nitems - pm * pm, 1e-9));
-	for (long i = 0; i < nitems; i++)
-		items[i].logpop = (items[i].logpop - pm) / pv;
+	gen_latent_draw(r, &z, w->leaf_cum);
+	gen_popularity(r, w->items, nitems, perm);
 	free(perm);
-	for (long i = 0; i < nitems; i++) {
-		gen_item *it = &items[i];
-		it->leaf = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
-		uint32_t top = gen_top_of(it->leaf);
-		it->brand = dio_rng_below(r, GEN_BRANDS);
-		const gen_leaf *lf = &GEN_LEAVES[it->leaf];
-		uint32_t noun = dio_rng_below(r, 3);
-		it->price =
-		        floor(exp(log(lf->price) + 0.45 * dio_rng_normal(r)) * (noun + 2) / 3.0) +
-		        0.99;
-		float noise[GEN_K];
-		gen_randvec(r, noise, 1.0);
-		gen_normalize(noise);
-		for (int k = 0; k < GEN_K; k++)
-			it->v[k] = leaf_vec[it->leaf][k] +
-			           0.35f * brand_vec[top * GEN_BRANDS + it->brand][k] +
-			           0.45f * noise[k];
-		gen_normalize(it->v);
-		const char *model = GEN_MODEL[dio_rng_below(r, NELEM(GEN_MODEL))];
-		snprintf(it->title, sizeof(it->title), "%s %s %s%s%s",
-		         GEN_ADJ[dio_rng_below(r, NELEM(GEN_ADJ))],
-		         GEN_BRANDS_BY_TOP[top].brands[it->brand], lf->nouns[noun],
-		         model[0] ? " " : "", model);
-		it->in_stock = dio_rng_unif(r) < 0.92;
-	}
-
-	/* Customers. */
-	for (long u = 0; u < nusers; u++) {
-		gen_user *us = &users[u];
-		us->nfav = 1 + (int) dio_rng_below(r, GEN_MAXFAV);
-		memset(us->u, 0, sizeof(us->u));
-		for (int f = 0; f < us->nfav; f++) {
-			us->fav[f] = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
-			us->favw[f] = f == 0 ? 1.0 : 0.3 + 0.5 * dio_rng_unif(r);
-			for (int k = 0; k < GEN_K; k++)
-				us->u[k] += (float) us->favw[f] * leaf_vec[us->fav[f]][k];
-		}
-		float noise[GEN_K];
-		gen_randvec(r, noise, 0.25);
-		for (int k = 0; k < GEN_K; k++)
-			us->u[k] += noise[k];
-		gen_normalize(us->u);
-		for (int b = 0; b < 2; b++)
-			us->fav_brand[b] = dio_rng_unif(r) < 0.6
-			                           ? (int) (gen_top_of(us->fav[0]) * GEN_BRANDS +
-			                                    dio_rng_below(r, GEN_BRANDS))
-			                           : -1;
-		us->budget = exp(log(60.0) + 0.9 * dio_rng_normal(r));
-		double act = exp(0.8 * dio_rng_normal(r) - 0.32); /* mean ~1 */
-		us->sessions = 1 + (int) (sessions * act * dio_rng_unif(r) * 2.0);
-		snprintf(us->name, sizeof(us->name), "%s %s",
-		         GEN_FIRST[dio_rng_below(r, NELEM(GEN_FIRST))],
-		         GEN_LAST[dio_rng_below(r, NELEM(GEN_LAST))]);
-	}
+	for (long i = 0; i < nitems; i++)
+		gen_item_draw(r, &z, w->leaf_cum, &w->items[i]);
+	for (long u = 0; u < nusers; u++)
+		gen_user_draw(r, &z, w->leaf_cum, sessions, &w->users[u]);
 	return 0;
 }
 
