@@ -234,199 +234,260 @@ pub_ranker(MDB_txn *txn, const tr_model *m, const pub_rank *r, MDB_dbi d_meta, t
 	return rv;
 }
 
+/* One publish: the model with its item ids, the models whose data is published (als, knn:
+ * m itself or two-stage sources inside m, not owned), the ranker's serving data, the LMDB
+ * environment and the databases of the one write transaction. tr_publish owns the rest
+ * (pub_state_fini). */
+typedef struct pub_state {
+	const char *model_dir, *version_dir;
+	tr_model m;
+	pub_items items;
+	const tr_model *als, *knn;
+	pub_rank rank;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi d_items, d_codes, d_fac, d_nb, d_pop, d_meta;
+} pub_state;
+
+static void
+pub_state_fini(pub_state *s)
+{
+	if (s->txn != NULL)
+		mdb_txn_abort(s->txn);
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	for (int32_t i = 0; i < s->items.n; i++)
+		free(s->items.ids[i]);
+	free(s->items.ids);
+	pub_rank_fini(&s->rank);
+	tr_model_fini(&s->m);
+}
+
+/* The model, its item ids (items.txt), which models provide factors and neighbours and, for
+ * two-stage, the ranker's serving data. */
+static int
+pub_load(pub_state *s, tr_error *err)
+{
+	char path[4096];
+	int rv;
+
+	if ((rv = tr_model_load(s->model_dir, &s->m, err)) != 0)
+		return rv;
+	tr_path_join(path, sizeof(path), s->model_dir, "items.txt");
+	if ((rv = tr_lines_each(path, NULL, pub_item_row, &s->items, err)) != 0)
+		return rv;
+	if (s->items.n != s->m.n_items)
+		return tr_error_set(err, RS_ECORRUPT, "%s: %d ids for %d items", path, s->items.n,
+		                    s->m.n_items);
+	if (s->m.kind == TR_ALS)
+		s->als = &s->m;
+	if (s->m.kind == TR_ITEMKNN)
+		s->knn = &s->m;
+	if (s->m.kind != TR_TWOSTAGE)
+		return 0;
+	for (int k = 0; k < tr_twostage_nsources(s->m.ts); k++) {
+		const tr_model *sm = tr_twostage_source_model(s->m.ts, k);
+		if (sm->kind == TR_ALS)
+			s->als = sm;
+		if (sm->kind == TR_ITEMKNN)
+			s->knn = sm;
+	}
+	return pub_rank_load(s->model_dir, s->m.n_items, &s->rank, err);
+}
+
+/* The LMDB map: twice what is written (B-tree slack) plus 64 MiB. */
+static size_t
+pub_map_size(const pub_state *s)
+{
+	const tr_model *als = s->als, *knn = s->knn;
+	size_t n = (size_t) s->m.n_items;
+	size_t map =
+	        n * (64 + (als ? (size_t) als->als.f * 4 : 0) + PUB_NEIGHBOURS * sizeof(pub_nb)) *
+	                2 +
+	        (64u << 20);
+
+	if (s->rank.json != NULL) /* features, pop scores, transitions, knn rows */
+		map += (n * (RS_RANKFEAT_ITEM * 4 + 4 + 64) +
+		        (size_t) s->rank.tptr[s->m.n_items] * sizeof(pub_nb) +
+		        (knn ? (size_t) knn->knn.ptr[s->m.n_items] * sizeof(pub_nb) : 0)) *
+		       2;
+	return map;
+}
+
+/* The environment in version_dir, the write transaction and the databases every model has. */
+static int
+pub_open(pub_state *s, tr_error *err)
+{
+	MDB_txn **txn = &s->txn;
+	int rv;
+
+	if ((rv = pub_mdb(mdb_env_create(&s->env), "create", err)) != 0 ||
+	    (rv = pub_mdb(mdb_env_set_maxdbs(s->env, RS_MODEL_MAX_DBS), "maxdbs", err)) != 0 ||
+	    (rv = pub_mdb(mdb_env_set_mapsize(s->env, pub_map_size(s)), "mapsize", err)) != 0 ||
+	    (rv = pub_mdb(mdb_env_open(s->env, s->version_dir, 0, 0644), "open", err)) != 0 ||
+	    (rv = pub_mdb(mdb_txn_begin(s->env, NULL, 0, txn), "begin", err)) != 0)
+		return rv;
+	if ((rv = pub_mdb(
+	             mdb_dbi_open(*txn, RS_MDB_ITEMS, MDB_CREATE | MDB_INTEGERKEY, &s->d_items),
+	             "dbi items", err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(*txn, RS_MDB_ITEM_CODES, MDB_CREATE, &s->d_codes),
+	                  "dbi codes", err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(*txn, RS_MDB_ITEM_FACTORS, MDB_CREATE | MDB_INTEGERKEY,
+	                               &s->d_fac),
+	                  "dbi factors", err)) != 0 ||
+	    (rv = pub_mdb(
+	             mdb_dbi_open(*txn, RS_MDB_NEIGHBOURS, MDB_CREATE | MDB_INTEGERKEY, &s->d_nb),
+	             "dbi neighbours", err)) != 0 ||
+	    (rv = pub_mdb(mdb_dbi_open(*txn, RS_MDB_POPULAR, MDB_CREATE, &s->d_pop), "dbi popular",
+	                  err)) != 0)
+		return rv;
+	return pub_mdb(mdb_dbi_open(*txn, RS_MDB_META, MDB_CREATE, &s->d_meta), "dbi meta", err);
+}
+
+/* The best PUB_NEIGHBOURS of item i's kNN row (targets by code) by similarity, best first,
+ * into nb; returns how many. */
+static int
+pub_neighbours(const tr_model *knn, int32_t i, pub_nb *nb)
+{
+	int n = 0, a;
+
+	for (int64_t p = knn->knn.ptr[i]; p < knn->knn.ptr[i + 1]; p++) {
+		pub_nb x = {(uint32_t) knn->knn.idx[p], knn->knn.val[p]};
+		if (n < PUB_NEIGHBOURS)
+			nb[n++] = x;
+		else if (x.sim > nb[n - 1].sim)
+			nb[n - 1] = x;
+		else
+			continue;
+		for (a = n - 1; a > 0 && nb[a].sim > nb[a - 1].sim; a--) {
+			pub_nb t = nb[a];
+			nb[a] = nb[a - 1];
+			nb[a - 1] = t;
+		}
+	}
+	return n;
+}
+
+/* Per item code: its id (items), the code of the id (item_codes), the ALS factors and the
+ * neighbours when the model has them. */
+static int
+pub_item_rows(pub_state *s, tr_error *err)
+{
+	pub_nb *nb = tr_xmalloc(PUB_NEIGHBOURS * sizeof(pub_nb));
+	const tr_model *als = s->als;
+	int rv = 0;
+
+	for (int32_t i = 0; i < s->m.n_items && rv == 0; i++) {
+		unsigned int code = (unsigned int) i;
+		const char *id = s->items.ids[i];
+		rv = pub_put(s->txn, s->d_items, &code, sizeof(code), id, strlen(id), MDB_APPEND,
+		             err);
+		if (rv == 0)
+			rv = pub_put(s->txn, s->d_codes, id, strlen(id), &code, sizeof(code), 0,
+			             err);
+		if (rv == 0 && als != NULL)
+			rv = pub_put(s->txn, s->d_fac, &code, sizeof(code),
+			             als->als.V + (size_t) i * (size_t) als->als.f,
+			             (size_t) als->als.f * sizeof(float), MDB_APPEND, err);
+		if (rv == 0 && s->knn != NULL) {
+			int n = pub_neighbours(s->knn, i, nb);
+			rv = pub_put(s->txn, s->d_nb, &code, sizeof(code), nb,
+			             (size_t) n * sizeof(pub_nb), MDB_APPEND, err);
+		}
+	}
+	free(nb);
+	return rv;
+}
+
+/* The most popular PUB_POPULAR codes, and meta: factors, item count and the model kind. */
+static int
+pub_popular_meta(pub_state *s, tr_error *err)
+{
+	const tr_model *m = &s->m;
+	int k = m->n_items < PUB_POPULAR ? m->n_items : PUB_POPULAR, got, a, rv;
+	uint32_t f = s->als ? (uint32_t) s->als->als.f : 0, ni = (uint32_t) m->n_items;
+	size_t cap = (size_t) (k > 0 ? k : 1);
+	uint32_t *codes = tr_xmalloc(cap * sizeof(uint32_t));
+	int32_t *top = tr_xmalloc(cap * sizeof(int32_t));
+	float *top_s = tr_xmalloc(cap * sizeof(float));
+
+	got = tr_topk(m->pop, m->n_items, k, top, top_s);
+	for (a = 0; a < got; a++)
+		codes[a] = (uint32_t) top[a];
+	if ((rv = pub_put_str(s->txn, s->d_pop, RS_MDB_POPULAR_ALL, codes,
+	                      (size_t) got * sizeof(uint32_t), err)) == 0 &&
+	    (rv = pub_put_str(s->txn, s->d_meta, RS_MDB_META_FACTORS, &f, sizeof(f), err)) == 0 &&
+	    (rv = pub_put_str(s->txn, s->d_meta, RS_MDB_META_ITEMS, &ni, sizeof(ni), err)) == 0)
+		rv = pub_put_str(s->txn, s->d_meta, RS_MDB_META_MODEL, tr_kind_name(m->kind),
+		                 strlen(tr_kind_name(m->kind)), err);
+	free(codes);
+	free(top);
+	free(top_s);
+	return rv;
+}
+
+/* The manifest: the model's, plus what was published when and from where. */
+static int
+pub_manifest(const pub_state *s, const char *metrics_json, tr_error *err)
+{
+	json_t *root, *pub, *metrics = NULL;
+	json_error_t jerr;
+	time_t now = time(NULL);
+	char when[32], src[4096], path[4096];
+	int rv = 0;
+
+	tr_path_join(src, sizeof(src), s->model_dir, "manifest.json");
+	if ((root = json_load_file(src, 0, &jerr)) == NULL)
+		return tr_error_set(err, RS_EIO, "%s: %s", src, jerr.text);
+	if (metrics_json != NULL && (metrics = json_load_file(metrics_json, 0, &jerr)) == NULL) {
+		json_decref(root);
+		return tr_error_set(err, RS_EIO, "%s: %s", metrics_json, jerr.text);
+	}
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	pub = json_pack("{s:s, s:s, s:i, s:b, s:b}", "at", when, "from", s->model_dir,
+	                "lmdb_layout", RS_MODEL_LAYOUT, "item_factors", s->als != NULL,
+	                "neighbours", s->knn != NULL);
+	if (metrics != NULL)
+		json_object_set_new(pub, "metrics", metrics);
+	if (s->rank.json != NULL) /* the ranker's feature names/order and layout */
+		json_object_set(pub, "ranker", s->rank.json);
+	json_object_set_new(root, "published", pub);
+	tr_path_join(path, sizeof(path), s->version_dir, RS_MODEL_MANIFEST);
+	if (json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
+		rv = tr_error_set(err, RS_EIO, "%s: cannot write", path);
+	json_decref(root);
+	return rv;
+}
+
 int
 tr_publish(const char *model_dir, const char *version_dir, const char *metrics_json, tr_error *err)
 {
-	tr_model m;
-	pub_items items = {NULL, 0, 0};
-	const tr_model *als = NULL, *knn = NULL;
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi d_items, d_codes, d_fac, d_nb, d_pop, d_meta;
-	struct stat st;
+	pub_state s = {.model_dir = model_dir, .version_dir = version_dir};
 	char path[4096], src[4096];
-	int rv, s;
-	int32_t i;
-	size_t map;
-	pub_nb *nb = tr_xmalloc(PUB_NEIGHBOURS * sizeof(pub_nb));
-	int32_t *top = NULL;
-	float *top_s = NULL;
-	pub_rank rank;
+	struct stat st;
+	int rv;
 
-	memset(&m, 0, sizeof(m));
-	memset(&rank, 0, sizeof(rank));
-	if (stat(version_dir, &st) == 0) {
-		free(nb);
+	if (stat(version_dir, &st) == 0)
 		return tr_error_set(err, RS_EEXIST,
 		                    "%s exists; a published version is immutable, pick a "
 		                    "new folder",
 		                    version_dir);
-	}
-	if ((rv = tr_model_load(model_dir, &m, err)) != 0)
+	if ((rv = pub_load(&s, err)) != 0 || (rv = tr_mkdir_p(version_dir, err)) != 0 ||
+	    (rv = pub_open(&s, err)) != 0 || (rv = pub_item_rows(&s, err)) != 0 ||
+	    (rv = pub_popular_meta(&s, err)) != 0)
 		goto out;
-	tr_path_join(path, sizeof(path), model_dir, "items.txt");
-	if ((rv = tr_lines_each(path, NULL, pub_item_row, &items, err)) != 0)
+	if (s.rank.json != NULL && (rv = pub_ranker(s.txn, &s.m, &s.rank, s.d_meta, err)) != 0)
 		goto out;
-	if (items.n != m.n_items) {
-		rv = tr_error_set(err, RS_ECORRUPT, "%s: %d ids for %d items", path, items.n,
-		                  m.n_items);
+	rv = pub_mdb(mdb_txn_commit(s.txn), "commit", err);
+	s.txn = NULL;
+	if (rv != 0 || (rv = pub_manifest(&s, metrics_json, err)) != 0)
 		goto out;
-	}
-	if (m.kind == TR_ALS)
-		als = &m;
-	if (m.kind == TR_ITEMKNN)
-		knn = &m;
-	if (m.kind == TR_TWOSTAGE)
-		for (s = 0; s < tr_twostage_nsources(m.ts); s++) {
-			const tr_model *sm = tr_twostage_source_model(m.ts, s);
-			if (sm->kind == TR_ALS)
-				als = sm;
-			if (sm->kind == TR_ITEMKNN)
-				knn = sm;
-		}
-	if (m.kind == TR_TWOSTAGE && (rv = pub_rank_load(model_dir, m.n_items, &rank, err)) != 0)
-		goto out;
-	if ((rv = tr_mkdir_p(version_dir, err)) != 0)
-		goto out;
-	map = (size_t) m.n_items *
-	              (64 + (als ? (size_t) als->als.f * 4 : 0) + PUB_NEIGHBOURS * sizeof(pub_nb)) *
-	              2 +
-	      (64u << 20);
-	if (rank.json != NULL) /* features, pop scores, transitions, knn rows (x2: B-tree slack) */
-		map += ((size_t) m.n_items * (RS_RANKFEAT_ITEM * 4 + 4 + 64) +
-		        (size_t) rank.tptr[m.n_items] * sizeof(pub_nb) +
-		        (knn ? (size_t) knn->knn.ptr[m.n_items] * sizeof(pub_nb) : 0)) *
-		       2;
-	if ((rv = pub_mdb(mdb_env_create(&env), "create", err)) != 0 ||
-	    (rv = pub_mdb(mdb_env_set_maxdbs(env, RS_MODEL_MAX_DBS), "maxdbs", err)) != 0 ||
-	    (rv = pub_mdb(mdb_env_set_mapsize(env, map), "mapsize", err)) != 0 ||
-	    (rv = pub_mdb(mdb_env_open(env, version_dir, 0, 0644), "open", err)) != 0 ||
-	    (rv = pub_mdb(mdb_txn_begin(env, NULL, 0, &txn), "begin", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_ITEMS, MDB_CREATE | MDB_INTEGERKEY, &d_items),
-	                  "dbi items", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_ITEM_CODES, MDB_CREATE, &d_codes), "dbi codes",
-	                  err)) != 0 ||
-	    (rv = pub_mdb(
-	             mdb_dbi_open(txn, RS_MDB_ITEM_FACTORS, MDB_CREATE | MDB_INTEGERKEY, &d_fac),
-	             "dbi factors", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_NEIGHBOURS, MDB_CREATE | MDB_INTEGERKEY, &d_nb),
-	                  "dbi neighbours", err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_POPULAR, MDB_CREATE, &d_pop), "dbi popular",
-	                  err)) != 0 ||
-	    (rv = pub_mdb(mdb_dbi_open(txn, RS_MDB_META, MDB_CREATE, &d_meta), "dbi meta", err)) !=
-	            0)
-		goto out;
-	for (i = 0; i < m.n_items && rv == 0; i++) {
-		unsigned int code = (unsigned int) i;
-		rv = pub_put(txn, d_items, &code, sizeof(code), items.ids[i], strlen(items.ids[i]),
-		             MDB_APPEND, err);
-		if (rv == 0)
-			rv = pub_put(txn, d_codes, items.ids[i], strlen(items.ids[i]), &code,
-			             sizeof(code), 0, err);
-		if (rv == 0 && als != NULL)
-			rv = pub_put(txn, d_fac, &code, sizeof(code),
-			             als->als.V + (size_t) i * (size_t) als->als.f,
-			             (size_t) als->als.f * sizeof(float), MDB_APPEND, err);
-		if (rv == 0 && knn != NULL) {
-			int64_t b = knn->knn.ptr[i], e = knn->knn.ptr[i + 1], p;
-			int n = 0, a;
-			/* the row holds targets by code; keep the best PUB_NEIGHBOURS by sim */
-			for (p = b; p < e; p++) {
-				pub_nb x = {(uint32_t) knn->knn.idx[p], knn->knn.val[p]};
-				if (n < PUB_NEIGHBOURS)
-					nb[n++] = x;
-				else if (x.sim > nb[n - 1].sim)
-					nb[n - 1] = x;
-				else
-					continue;
-				for (a = n - 1; a > 0 && nb[a].sim > nb[a - 1].sim; a--) {
-					pub_nb t = nb[a];
-					nb[a] = nb[a - 1];
-					nb[a - 1] = t;
-				}
-			}
-			rv = pub_put(txn, d_nb, &code, sizeof(code), nb,
-			             (size_t) n * sizeof(pub_nb), MDB_APPEND, err);
-		}
-	}
-	if (rv != 0)
-		goto out;
-	{
-		int k = m.n_items < PUB_POPULAR ? m.n_items : PUB_POPULAR, got, a;
-		uint32_t f = als ? (uint32_t) als->als.f : 0, ni = (uint32_t) m.n_items;
-		uint32_t *codes = tr_xmalloc((size_t) (k > 0 ? k : 1) * sizeof(uint32_t));
-		top = tr_xmalloc((size_t) (k > 0 ? k : 1) * sizeof(int32_t));
-		top_s = tr_xmalloc((size_t) (k > 0 ? k : 1) * sizeof(float));
-		got = tr_topk(m.pop, m.n_items, k, top, top_s);
-		for (a = 0; a < got; a++)
-			codes[a] = (uint32_t) top[a];
-		if ((rv = pub_put_str(txn, d_pop, RS_MDB_POPULAR_ALL, codes,
-		                      (size_t) got * sizeof(uint32_t), err)) != 0 ||
-		    (rv = pub_put_str(txn, d_meta, RS_MDB_META_FACTORS, &f, sizeof(f), err)) != 0 ||
-		    (rv = pub_put_str(txn, d_meta, RS_MDB_META_ITEMS, &ni, sizeof(ni), err)) != 0 ||
-		    (rv = pub_put_str(txn, d_meta, RS_MDB_META_MODEL, tr_kind_name(m.kind),
-		                      strlen(tr_kind_name(m.kind)), err)) != 0) {
-			free(codes);
-			goto out;
-		}
-		free(codes);
-	}
-	if (rank.json != NULL && (rv = pub_ranker(txn, &m, &rank, d_meta, err)) != 0)
-		goto out;
-	rv = pub_mdb(mdb_txn_commit(txn), "commit", err);
-	txn = NULL;
-	if (rv != 0)
-		goto out;
-	/* manifest: the model's, plus what was published when and from where */
-	{
-		json_t *root, *pub, *metrics = NULL;
-		json_error_t jerr;
-		time_t now = time(NULL);
-		char when[32];
-		tr_path_join(src, sizeof(src), model_dir, "manifest.json");
-		if ((root = json_load_file(src, 0, &jerr)) == NULL) {
-			rv = tr_error_set(err, RS_EIO, "%s: %s", src, jerr.text);
-			goto out;
-		}
-		if (metrics_json != NULL &&
-		    (metrics = json_load_file(metrics_json, 0, &jerr)) == NULL) {
-			json_decref(root);
-			rv = tr_error_set(err, RS_EIO, "%s: %s", metrics_json, jerr.text);
-			goto out;
-		}
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-		pub = json_pack("{s:s, s:s, s:i, s:b, s:b}", "at", when, "from", model_dir,
-		                "lmdb_layout", RS_MODEL_LAYOUT, "item_factors", als != NULL,
-		                "neighbours", knn != NULL);
-		if (metrics != NULL)
-			json_object_set_new(pub, "metrics", metrics);
-		if (rank.json != NULL) /* the ranker's feature names/order and layout */
-			json_object_set(pub, "ranker", rank.json);
-		json_object_set_new(root, "published", pub);
-		tr_path_join(path, sizeof(path), version_dir, RS_MODEL_MANIFEST);
-		if (json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
-			rv = tr_error_set(err, RS_EIO, "%s: cannot write", path);
-		json_decref(root);
-		if (rv != 0)
-			goto out;
-	}
-	if (m.kind == TR_TWOSTAGE) {
+	if (s.m.kind == TR_TWOSTAGE) {
 		tr_path_join(src, sizeof(src), model_dir, "ranker.json");
 		tr_path_join(path, sizeof(path), version_dir, RS_MODEL_RANKER);
 		rv = pub_copy(src, path, err);
 	}
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (env != NULL)
-		mdb_env_close(env);
-	for (i = 0; i < items.n; i++)
-		free(items.ids[i]);
-	free(items.ids);
-	free(nb);
-	free(top);
-	free(top_s);
-	pub_rank_fini(&rank);
-	tr_model_fini(&m);
+	pub_state_fini(&s);
 	return rv;
 }

@@ -220,204 +220,261 @@ sp_cmp_double(const void *a, const void *b)
 
 #define SP_MAXF 64
 
+/* A delimited file as sp_read_delimited reads it: its non-blank lines (pointers into the
+ * caller's buffer, NUL-terminated in place; the array is owned here, freed by
+ * sp_read_delimited) and the role of each column. */
+typedef struct sp_layout {
+	const char *delim; /* NULL: runs of white space */
+	char **line;
+	int64_t nline, start; /* start = 1 when line[0] is a header */
+	int roles[SP_MAXF], nroles;
+	int idx[4]; /* the column of each role but R_SKIP, -1 if none */
+	int need;   /* fields a data line must have */
+} sp_layout;
+
+/* --columns (or ml100k's fixed columns) into l->roles. */
+static int
+sp_columns(const tr_split_opts *o, sp_layout *l, tr_error *err)
+{
+	char cb[256], *tok, *save = NULL;
+	int k;
+
+	snprintf(cb, sizeof(cb), "%s", o->columns ? o->columns : "user,item,rating,timestamp");
+	for (tok = strtok_r(cb, ",", &save); tok && l->nroles < SP_MAXF;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *t = sp_strip(tok);
+		for (k = 0; k < 5 && strcmp(t, role_names[k]) != 0; k++)
+			;
+		if (k == 5)
+			return tr_error_set(err, RS_EINVAL,
+			                    "--columns: unknown name '%s'; use user, item, rating, "
+			                    "timestamp or -",
+			                    t);
+		l->roles[l->nroles++] = k;
+	}
+	return 0;
+}
+
+/* The non-blank lines of buf into l->line (NUL-terminated in place, line ends stripped). */
+static void
+sp_collect_lines(char *buf, size_t len, sp_layout *l)
+{
+	char *p = buf, *end = buf + len, *nl, *e, *t;
+	int64_t cap = 1024;
+
+	l->line = tr_xmalloc(sizeof(char *) * (size_t) cap);
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t) (end - p));
+		if (nl == NULL)
+			nl = end;
+		e = nl;
+		while (e > p && (e[-1] == '\r' || e[-1] == '\n'))
+			e--;
+		*e = '\0';
+		for (t = p; *t && isspace((unsigned char) *t); t++)
+			;
+		if (*t) {
+			if (l->nline == cap) {
+				cap *= 2;
+				l->line = tr_xrealloc(l->line, (size_t) cap * sizeof(char *));
+			}
+			l->line[l->nline++] = p;
+		}
+		p = nl + 1;
+	}
+}
+
+/* header auto: a header names a known column, or is all text over a row with numbers. */
+static int
+sp_detect_header(const sp_layout *l)
+{
+	char tmp0[4096], tmp1[4096], *f0[SP_MAXF], *f1[SP_MAXF];
+	int n0, n1, k, any = 0, num0 = 0, num1 = 0;
+
+	snprintf(tmp0, sizeof(tmp0), "%s", l->line[0]);
+	n0 = sp_fields(tmp0, l->delim, f0, SP_MAXF);
+	for (k = 0; k < n0 && k < SP_MAXF; k++) {
+		any |= sp_alias_role(f0[k]) != R_SKIP;
+		num0 |= sp_is_number(f0[k]);
+	}
+	if (l->nline > 1) {
+		snprintf(tmp1, sizeof(tmp1), "%s", l->line[1]);
+		n1 = sp_fields(tmp1, l->delim, f1, SP_MAXF);
+		for (k = 0; k < n1 && k < SP_MAXF; k++)
+			num1 |= sp_is_number(f1[k]);
+	}
+	return any || (l->nline > 1 && !num0 && num1);
+}
+
+/* The header's names into l->roles (aliases; unknown names are skipped columns). */
+static void
+sp_header_roles(sp_layout *l)
+{
+	char tmp[4096], *f[SP_MAXF];
+	int nf, k;
+
+	snprintf(tmp, sizeof(tmp), "%s", l->line[0]);
+	nf = sp_fields(tmp, l->delim, f, SP_MAXF);
+	for (k = 0; k < nf && k < SP_MAXF; k++)
+		l->roles[l->nroles++] = sp_alias_role(f[k]);
+}
+
+/* No header and no --columns: roles by position from the first 1000 data lines: user, item,
+ * then a third column that is a timestamp when it is not numeric or its median exceeds 1e6,
+ * else a rating; with 4 or more columns rating, timestamp and skipped columns. */
+static int
+sp_positional_roles(sp_layout *l, tr_error *err)
+{
+	int64_t r, lim = l->start + 1000 < l->nline ? l->start + 1000 : l->nline, cnt = 0;
+	int mn = 1 << 30, mx = 0, isnum = 1, nf, k, rv = 0;
+	double *third = tr_xmalloc(1000 * sizeof(double));
+	char tmp[4096], *f[SP_MAXF];
+
+	for (r = l->start; r < lim; r++) {
+		snprintf(tmp, sizeof(tmp), "%s", l->line[r]);
+		nf = sp_fields(tmp, l->delim, f, SP_MAXF);
+		mn = nf < mn ? nf : mn;
+		mx = nf > mx ? nf : mx;
+		if (nf >= 3) {
+			char *e;
+			third[cnt] = strtod(f[2], &e);
+			if (e == f[2] || *sp_strip(e) != '\0')
+				isnum = 0;
+			cnt++;
+		}
+	}
+	if (mx != mn && mx > 4)
+		rv = tr_error_set(err, RS_EINVAL,
+		                  "lines have different numbers of fields; for one line per user "
+		                  "use --format seq (user first) or --format basket");
+	else if (mn < 2)
+		rv = tr_error_set(err, RS_EINVAL, "need at least 2 columns (user, item)");
+	if (rv != 0) {
+		free(third);
+		return rv;
+	}
+	l->roles[l->nroles++] = R_USER;
+	l->roles[l->nroles++] = R_ITEM;
+	if (mn == 3) {
+		double med = 0;
+		if (isnum && cnt > 0) {
+			qsort(third, (size_t) cnt, sizeof(double), sp_cmp_double);
+			med = cnt % 2 ? third[cnt / 2] : (third[cnt / 2 - 1] + third[cnt / 2]) / 2;
+		}
+		l->roles[l->nroles++] = (!isnum || med > 1e6) ? R_TS : R_RATING;
+	} else if (mn >= 4) {
+		l->roles[l->nroles++] = R_RATING;
+		l->roles[l->nroles++] = R_TS;
+		for (k = 4; k < mn && l->nroles < SP_MAXF; k++)
+			l->roles[l->nroles++] = R_SKIP;
+	}
+	free(third);
+	return 0;
+}
+
+/* l->roles into l->idx and l->need, and d's record of them (has_rating, has_ts, roles). */
+static int
+sp_resolve_roles(const tr_split_opts *o, sp_layout *l, sp_data *d, tr_error *err)
+{
+	int k;
+
+	for (k = 0; k < 4; k++)
+		l->idx[k] = -1;
+	for (k = l->nroles - 1; k >= 0; k--)
+		if (l->roles[k] != R_SKIP)
+			l->idx[l->roles[k]] = k;
+	if (l->idx[R_USER] < 0 || l->idx[R_ITEM] < 0)
+		return tr_error_set(err, RS_EINVAL,
+		                    "%s: cannot find user and item columns; pass --columns",
+		                    o->input);
+	for (k = 0; k < 4; k++)
+		if (l->idx[k] + 1 > l->need)
+			l->need = l->idx[k] + 1;
+	d->has_rating = l->idx[R_RATING] >= 0;
+	d->has_ts = l->idx[R_TS] >= 0;
+	d->roles[0] = '\0';
+	for (k = 0; k < l->nroles; k++) {
+		size_t used = strlen(d->roles);
+		snprintf(d->roles + used, sizeof(d->roles) - used, "%s%s", k ? "," : "",
+		         role_names[l->roles[k]]);
+	}
+	return 0;
+}
+
+/* The data lines into d; short lines are counted as malformed, a bad rating or timestamp
+ * stops the read. */
+static int
+sp_parse_rows(const tr_split_opts *o, const sp_layout *l, sp_data *d, tr_error *err)
+{
+	const int *idx = l->idx;
+	char *f[SP_MAXF];
+	int64_t r;
+
+	for (r = l->start; r < l->nline; r++) {
+		double ts = 0, rating = 0;
+		char *us, *is;
+		int nf = sp_fields(l->line[r], l->delim, f, SP_MAXF);
+		if (nf < l->need) {
+			d->malformed++;
+			continue;
+		}
+		if (d->has_rating && tr_parse_double(sp_strip(f[idx[R_RATING]]), &rating) != 0)
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s: non-numeric rating '%s'; check --columns",
+			                    o->input, f[idx[R_RATING]]);
+		if (d->has_ts && sp_parse_ts(f[idx[R_TS]], &ts) != 0)
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s: cannot parse timestamp '%s' (need a number or "
+			                    "ISO-8601 date)",
+			                    o->input, f[idx[R_TS]]);
+		us = sp_strip(f[idx[R_USER]]);
+		is = sp_strip(f[idx[R_ITEM]]);
+		sp_push(d, us, strlen(us), is, strlen(is), ts, rating);
+	}
+	return 0;
+}
+
+/* A delimited file (fmt csv, tsv, ml100k, space, dat) in buf (modified in place) into d. The
+ * column roles come from --columns, else a header, else the positions. */
 static int
 sp_read_delimited(const tr_split_opts *o, const char *fmt, char *buf, size_t len, sp_data *d,
                   tr_error *err)
 {
-	const char *delim = NULL;
-	char *p = buf, *end = buf + len, *nl, *f[SP_MAXF];
-	int roles[SP_MAXF], nroles = 0, idx[4] = {-1, -1, -1, -1}, need = 0, nf, k;
+	sp_layout l = {.delim = NULL};
 	int header = o->header, rv = 0;
-	long line = 0;
-	char **pending = NULL; /* lines scanned for positional roles */
-	int64_t npend = 0;
 
 	if (strcmp(fmt, "csv") == 0)
-		delim = ",";
+		l.delim = ",";
 	else if (strcmp(fmt, "tsv") == 0 || strcmp(fmt, "ml100k") == 0)
-		delim = "\t";
+		l.delim = "\t";
 	else if (strcmp(fmt, "dat") == 0)
-		delim = "::";
-	snprintf(d->delim, sizeof(d->delim), "%s", delim ? delim : "");
+		l.delim = "::";
+	snprintf(d->delim, sizeof(d->delim), "%s", l.delim ? l.delim : "");
 	if (strcmp(fmt, "ml100k") == 0 && header < 0)
 		header = 0;
-	if (o->columns != NULL || strcmp(fmt, "ml100k") == 0) {
-		char cb[256], *tok, *save = NULL;
-		snprintf(cb, sizeof(cb), "%s",
-		         o->columns ? o->columns : "user,item,rating,timestamp");
-		for (tok = strtok_r(cb, ",", &save); tok && nroles < SP_MAXF;
-		     tok = strtok_r(NULL, ",", &save)) {
-			char *t = sp_strip(tok);
-			for (k = 0; k < 5 && strcmp(t, role_names[k]) != 0; k++)
-				;
-			if (k == 5)
-				return tr_error_set(err, RS_EINVAL,
-				                    "--columns: unknown name '%s'; use user, item, "
-				                    "rating, timestamp or -",
-				                    t);
-			roles[nroles++] = k;
-		}
-	}
-	/* Collect the data lines first (pointers into buf, NUL-terminated). */
-	pending = tr_xmalloc(sizeof(char *) * 1024);
-	{
-		int64_t cap = 1024;
-		while (p < end) {
-			char *e, *t;
-			nl = memchr(p, '\n', (size_t) (end - p));
-			if (nl == NULL)
-				nl = end;
-			e = nl;
-			while (e > p && (e[-1] == '\r' || e[-1] == '\n'))
-				e--;
-			*e = '\0';
-			line++;
-			for (t = p; *t && isspace((unsigned char) *t); t++)
-				;
-			if (*t) {
-				if (npend == cap) {
-					cap *= 2;
-					pending =
-					        tr_xrealloc(pending, (size_t) cap * sizeof(char *));
-				}
-				pending[npend++] = p;
-			}
-			p = nl + 1;
-		}
-	}
-	if (npend == 0) {
-		free(pending);
+	if ((o->columns != NULL || strcmp(fmt, "ml100k") == 0) &&
+	    (rv = sp_columns(o, &l, err)) != 0)
+		return rv;
+	sp_collect_lines(buf, len, &l);
+	if (l.nline == 0) {
+		free(l.line);
 		return tr_error_set(err, RS_EINVAL, "%s: no data rows", o->input);
 	}
-	{
-		int64_t r, start = 0;
-		char tmp0[4096], tmp1[4096];
-		if (header < 0) {
-			/* a header names a known column, or is all text over a row with numbers */
-			char *f0[SP_MAXF], *f1[SP_MAXF];
-			int n0, n1, any = 0, num0 = 0, num1 = 0;
-			snprintf(tmp0, sizeof(tmp0), "%s", pending[0]);
-			n0 = sp_fields(tmp0, delim, f0, SP_MAXF);
-			for (k = 0; k < n0 && k < SP_MAXF; k++) {
-				any |= sp_alias_role(f0[k]) != R_SKIP;
-				num0 |= sp_is_number(f0[k]);
-			}
-			if (npend > 1) {
-				snprintf(tmp1, sizeof(tmp1), "%s", pending[1]);
-				n1 = sp_fields(tmp1, delim, f1, SP_MAXF);
-				for (k = 0; k < n1 && k < SP_MAXF; k++)
-					num1 |= sp_is_number(f1[k]);
-			}
-			header = any || (npend > 1 && !num0 && num1);
-		}
-		if (header) {
-			d->header_used = 1;
-			start = 1;
-			if (nroles == 0) {
-				snprintf(tmp0, sizeof(tmp0), "%s", pending[0]);
-				nf = sp_fields(tmp0, delim, f, SP_MAXF);
-				for (k = 0; k < nf && k < SP_MAXF; k++)
-					roles[nroles++] = sp_alias_role(f[k]);
-			}
-		}
-		if (nroles == 0) { /* positional */
-			int64_t lim = start + 1000 < npend ? start + 1000 : npend, cnt = 0;
-			int mn = 1 << 30, mx = 0, isnum = 1;
-			double *third = tr_xmalloc(1000 * sizeof(double));
-			for (r = start; r < lim; r++) {
-				snprintf(tmp0, sizeof(tmp0), "%s", pending[r]);
-				nf = sp_fields(tmp0, delim, f, SP_MAXF);
-				mn = nf < mn ? nf : mn;
-				mx = nf > mx ? nf : mx;
-				if (nf >= 3) {
-					char *e;
-					third[cnt] = strtod(f[2], &e);
-					if (e == f[2] || *sp_strip(e) != '\0')
-						isnum = 0;
-					cnt++;
-				}
-			}
-			if (mx != mn && mx > 4)
-				rv = tr_error_set(
-				        err, RS_EINVAL,
-				        "lines have different numbers of fields; for one line "
-				        "per user use --format seq (user first) or --format "
-				        "basket");
-			else if (mn < 2)
-				rv = tr_error_set(err, RS_EINVAL,
-				                  "need at least 2 columns (user, item)");
-			if (rv != 0) {
-				free(third);
-				free(pending);
-				return rv;
-			}
-			roles[nroles++] = R_USER;
-			roles[nroles++] = R_ITEM;
-			if (mn == 3) {
-				double med = 0;
-				if (isnum && cnt > 0) {
-					qsort(third, (size_t) cnt, sizeof(double), sp_cmp_double);
-					med = cnt % 2 ? third[cnt / 2]
-					              : (third[cnt / 2 - 1] + third[cnt / 2]) / 2;
-				}
-				roles[nroles++] = (!isnum || med > 1e6) ? R_TS : R_RATING;
-			} else if (mn >= 4) {
-				roles[nroles++] = R_RATING;
-				roles[nroles++] = R_TS;
-				for (k = 4; k < mn && nroles < SP_MAXF; k++)
-					roles[nroles++] = R_SKIP;
-			}
-			free(third);
-		}
-		for (k = nroles - 1; k >= 0; k--)
-			if (roles[k] != R_SKIP)
-				idx[roles[k]] = k;
-		if (idx[R_USER] < 0 || idx[R_ITEM] < 0) {
-			free(pending);
-			return tr_error_set(err, RS_EINVAL,
-			                    "%s: cannot find user and item columns; pass --columns",
-			                    o->input);
-		}
-		for (k = 0; k < 4; k++)
-			if (idx[k] + 1 > need)
-				need = idx[k] + 1;
-		d->has_rating = idx[R_RATING] >= 0;
-		d->has_ts = idx[R_TS] >= 0;
-		d->roles[0] = '\0';
-		for (k = 0; k < nroles; k++) {
-			size_t used = strlen(d->roles);
-			snprintf(d->roles + used, sizeof(d->roles) - used, "%s%s", k ? "," : "",
-			         role_names[roles[k]]);
-		}
-		for (r = start; r < npend; r++) {
-			double ts = 0, rating = 0;
-			char *us, *is;
-			nf = sp_fields(pending[r], delim, f, SP_MAXF);
-			if (nf < need) {
-				d->malformed++;
-				continue;
-			}
-			if (d->has_rating &&
-			    tr_parse_double(sp_strip(f[idx[R_RATING]]), &rating) != 0) {
-				rv = tr_error_set(err, RS_EINVAL,
-				                  "%s: non-numeric rating '%s'; check --columns",
-				                  o->input, f[idx[R_RATING]]);
-				break;
-			}
-			if (d->has_ts && sp_parse_ts(f[idx[R_TS]], &ts) != 0) {
-				rv = tr_error_set(
-				        err, RS_EINVAL,
-				        "%s: cannot parse timestamp '%s' (need a number or "
-				        "ISO-8601 date)",
-				        o->input, f[idx[R_TS]]);
-				break;
-			}
-			us = sp_strip(f[idx[R_USER]]);
-			is = sp_strip(f[idx[R_ITEM]]);
-			sp_push(d, us, strlen(us), is, strlen(is), ts, rating);
-		}
+	if (header < 0)
+		header = sp_detect_header(&l);
+	if (header) {
+		d->header_used = 1;
+		l.start = 1;
+		if (l.nroles == 0)
+			sp_header_roles(&l);
 	}
-	free(pending);
+	if (l.nroles == 0)
+		rv = sp_positional_roles(&l, err);
+	if (rv == 0)
+		rv = sp_resolve_roles(o, &l, d, err);
+	if (rv == 0)
+		rv = sp_parse_rows(o, &l, d, err);
+	free(l.line);
 	return rv;
 }
 
@@ -647,277 +704,382 @@ sp_distinct(const int32_t *codes, const int64_t *sel, int64_t n, int32_t ncodes)
 	return c;
 }
 
-int
-tr_split_run(const tr_split_opts *o, tr_error *err)
-{
-	sp_data d;
-	char *buf = NULL, md5[33], path[4096];
+/* The state of one split, from the file read to the train and test selections. tr_split_run
+ * owns every array (sp_split_free). sel, trs and tes hold row numbers into d. */
+typedef struct sp_split {
+	const tr_split_opts *o;
+	int per_user, loo, gt, rnd; /* the protocol */
+	char *buf;                  /* the input file; d's strings are copied out of it */
 	size_t len;
-	int rv, per_user, loo, gt, rnd;
-	const char *fmt = o->format;
-	int64_t n, k, m, nsel, *sel = NULL, *tmp, ntrain = 0, ntest = 0, ncold = 0;
-	int64_t *row = NULL, *trs = NULL, *tes = NULL;
-	unsigned char *is_test = NULL;
-	double t0 = tr_now(), t_cut = NAN;
-	long after_rating, after_dedup, kept_whole = 0;
-	json_t *counts, *root;
+	char md5[33];
+	sp_data d;
+	int64_t n, *row;    /* rows read; row[k] = k, the tie-break of every sort */
+	int64_t *sel, nsel; /* the rows left after each filter */
+	long after_rating, after_dedup;
+	unsigned char *is_test; /* by row */
+	double t_cut;           /* global-time: the first test timestamp, else NAN */
+	long kept_whole;        /* users with fewer than min_holdout rows */
+	int64_t *trs, *tes, ntrain, ntest, ncold;
+} sp_split;
 
-	memset(&d, 0, sizeof(d));
-	tr_ids_init(&d.users);
-	tr_ids_init(&d.items);
-	per_user = strcmp(o->protocol, "temporal-user") == 0;
-	loo = strcmp(o->protocol, "leave-one-out") == 0;
-	gt = strcmp(o->protocol, "global-time") == 0;
-	rnd = strcmp(o->protocol, "random-user") == 0;
-	if (!per_user && !loo && !gt && !rnd) {
-		rv = tr_error_set(err, RS_EINVAL,
-		                  "unknown protocol '%s' (temporal-user, global-time, random-user, "
-		                  "leave-one-out)",
-		                  o->protocol);
-		goto out;
-	}
-	if ((rv = tr_read_file(o->input, &buf, &len, err)) != 0)
-		goto out;
-	tr_md5_hex(buf, len, md5);
-	if (strcmp(fmt, "auto") == 0) {
-		char *p = buf, *e;
-		while (*p && isspace((unsigned char) *p))
-			p++;
-		if (*p == '\0') {
-			rv = tr_error_set(err, RS_EINVAL, "%s: file is empty", o->input);
-			goto out;
-		}
-		e = strchr(p, '\n');
-		if (e != NULL)
-			*e = '\0';
-		fmt = strstr(p, "::")   ? "dat"
-		      : strchr(p, '\t') ? "tsv"
-		      : strchr(p, ',')  ? "csv"
-		                        : "space";
-		if (e != NULL)
-			*e = '\n';
-	}
-	snprintf(d.fmt, sizeof(d.fmt), "%s", fmt);
+static void
+sp_split_free(sp_split *s)
+{
+	free(s->buf);
+	free(s->row);
+	free(s->sel);
+	free(s->trs);
+	free(s->tes);
+	free(s->is_test);
+	free(s->d.u);
+	free(s->d.i);
+	free(s->d.ts);
+	free(s->d.rating);
+	tr_ids_fini(&s->d.users);
+	tr_ids_fini(&s->d.items);
+}
+
+static int
+sp_protocol(sp_split *s, tr_error *err)
+{
+	const char *p = s->o->protocol;
+
+	s->per_user = strcmp(p, "temporal-user") == 0;
+	s->loo = strcmp(p, "leave-one-out") == 0;
+	s->gt = strcmp(p, "global-time") == 0;
+	s->rnd = strcmp(p, "random-user") == 0;
+	if (!s->per_user && !s->loo && !s->gt && !s->rnd)
+		return tr_error_set(err, RS_EINVAL,
+		                    "unknown protocol '%s' (temporal-user, global-time, "
+		                    "random-user, leave-one-out)",
+		                    p);
+	return 0;
+}
+
+/* --format auto: the first non-blank line's delimiter decides. */
+static int
+sp_detect_format(sp_split *s, const char **fmt, tr_error *err)
+{
+	char *p = s->buf, *e;
+
+	while (*p && isspace((unsigned char) *p))
+		p++;
+	if (*p == '\0')
+		return tr_error_set(err, RS_EINVAL, "%s: file is empty", s->o->input);
+	e = strchr(p, '\n');
+	if (e != NULL)
+		*e = '\0';
+	*fmt = strstr(p, "::") ? "dat" : strchr(p, '\t') ? "tsv" : strchr(p, ',') ? "csv" : "space";
+	if (e != NULL)
+		*e = '\n';
+	return 0;
+}
+
+/* Reads o->input into s->d and numbers the rows; rows without a timestamp get their position. */
+static int
+sp_read(sp_split *s, tr_error *err)
+{
+	const tr_split_opts *o = s->o;
+	const char *fmt = o->format;
+	int64_t k;
+	int rv;
+
+	if ((rv = tr_read_file(o->input, &s->buf, &s->len, err)) != 0)
+		return rv;
+	tr_md5_hex(s->buf, s->len, s->md5);
+	if (strcmp(fmt, "auto") == 0 && (rv = sp_detect_format(s, &fmt, err)) != 0)
+		return rv;
+	snprintf(s->d.fmt, sizeof(s->d.fmt), "%s", fmt);
 	if (strcmp(fmt, "seq") == 0 || strcmp(fmt, "basket") == 0)
-		rv = sp_read_seq(o, fmt[0] == 'b', buf, len, &d);
+		rv = sp_read_seq(o, fmt[0] == 'b', s->buf, s->len, &s->d);
 	else if (strcmp(fmt, "csv") == 0 || strcmp(fmt, "tsv") == 0 || strcmp(fmt, "ml100k") == 0 ||
 	         strcmp(fmt, "space") == 0 || strcmp(fmt, "dat") == 0)
-		rv = sp_read_delimited(o, fmt, buf, len, &d, err);
+		rv = sp_read_delimited(o, fmt, s->buf, s->len, &s->d, err);
 	else
 		rv = tr_error_set(err, RS_EINVAL, "unknown --format '%s'", fmt);
 	if (rv != 0)
-		goto out;
-	n = d.n;
-	row = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int64_t));
-	for (k = 0; k < n; k++)
-		row[k] = k;
-	if (!d.has_ts) {
-		for (k = 0; k < n; k++)
-			d.ts[k] = (double) k;
+		return rv;
+	s->n = s->d.n;
+	s->row = tr_xmalloc((size_t) (s->n > 0 ? s->n : 1) * sizeof(int64_t));
+	for (k = 0; k < s->n; k++)
+		s->row[k] = k;
+	if (!s->d.has_ts) {
+		for (k = 0; k < s->n; k++)
+			s->d.ts[k] = (double) k;
 		fprintf(stderr, "rs-train split: no timestamp column; using file order as time\n");
 	}
-	if (o->has_min_rating && !d.has_rating) {
-		rv = tr_error_set(err, RS_EINVAL,
-		                  "--min-rating given but the file has no rating column");
-		goto out;
-	}
-	/* min rating, then dedup keeping the earliest (ts, row) of each (user, item) */
-	sel = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(int64_t));
-	for (nsel = 0, k = 0; k < n; k++)
-		if (!o->has_min_rating || d.rating[k] >= o->min_rating)
-			sel[nsel++] = k;
-	after_rating = (long) nsel;
-	{
-		sp_sort c = {d.u, d.i, d.ts, NULL, row};
-		qsort_r(sel, (size_t) nsel, sizeof(int64_t), sp_cmp_uitr, &c);
-		for (m = 0, k = 0; k < nsel; k++)
-			if (k == 0 || d.u[sel[k]] != d.u[sel[k - 1]] ||
-			    d.i[sel[k]] != d.i[sel[k - 1]])
-				sel[m++] = sel[k];
-		nsel = m;
-		qsort(sel, (size_t) nsel, sizeof(int64_t), sp_cmp_i64);
-	}
-	after_dedup = (long) nsel;
-	/* k-core, iterated until stable */
-	if (o->min_user > 1 || o->min_item > 1) {
-		int64_t *cu = tr_xmalloc(((size_t) tr_ids_count(&d.users) + 1) * sizeof(int64_t));
-		int64_t *ci = tr_xmalloc(((size_t) tr_ids_count(&d.items) + 1) * sizeof(int64_t));
-		for (;;) {
-			memset(cu, 0, ((size_t) tr_ids_count(&d.users) + 1) * sizeof(int64_t));
-			memset(ci, 0, ((size_t) tr_ids_count(&d.items) + 1) * sizeof(int64_t));
-			for (k = 0; k < nsel; k++) {
-				cu[d.u[sel[k]]]++;
-				ci[d.i[sel[k]]]++;
-			}
-			for (m = 0, k = 0; k < nsel; k++)
-				if (cu[d.u[sel[k]]] >= o->min_user &&
-				    ci[d.i[sel[k]]] >= o->min_item)
-					sel[m++] = sel[k];
-			if (m == nsel)
-				break;
-			nsel = m;
+	if (o->has_min_rating && !s->d.has_rating)
+		return tr_error_set(err, RS_EINVAL,
+		                    "--min-rating given but the file has no rating column");
+	return 0;
+}
+
+/* min rating, then dedup keeping the earliest (ts, row) of each (user, item): s->sel. */
+static void
+sp_filter_dedup(sp_split *s)
+{
+	const sp_data *d = &s->d;
+	sp_sort c = {d->u, d->i, d->ts, NULL, s->row};
+	int64_t k, m, nsel;
+
+	s->sel = tr_xmalloc((size_t) (s->n > 0 ? s->n : 1) * sizeof(int64_t));
+	for (nsel = 0, k = 0; k < s->n; k++)
+		if (!s->o->has_min_rating || d->rating[k] >= s->o->min_rating)
+			s->sel[nsel++] = k;
+	s->after_rating = (long) nsel;
+	qsort_r(s->sel, (size_t) nsel, sizeof(int64_t), sp_cmp_uitr, &c);
+	for (m = 0, k = 0; k < nsel; k++)
+		if (k == 0 || d->u[s->sel[k]] != d->u[s->sel[k - 1]] ||
+		    d->i[s->sel[k]] != d->i[s->sel[k - 1]])
+			s->sel[m++] = s->sel[k];
+	s->nsel = m;
+	qsort(s->sel, (size_t) s->nsel, sizeof(int64_t), sp_cmp_i64);
+	s->after_dedup = (long) s->nsel;
+}
+
+/* k-core, iterated until stable: drops from s->sel the rows of users and items with too few. */
+static void
+sp_kcore(sp_split *s)
+{
+	const sp_data *d = &s->d;
+	size_t nu = (size_t) tr_ids_count(&d->users) + 1, ni = (size_t) tr_ids_count(&d->items) + 1;
+	int64_t *cu, *ci, k, m;
+
+	if (s->o->min_user <= 1 && s->o->min_item <= 1)
+		return;
+	cu = tr_xmalloc(nu * sizeof(int64_t));
+	ci = tr_xmalloc(ni * sizeof(int64_t));
+	for (;;) {
+		memset(cu, 0, nu * sizeof(int64_t));
+		memset(ci, 0, ni * sizeof(int64_t));
+		for (k = 0; k < s->nsel; k++) {
+			cu[d->u[s->sel[k]]]++;
+			ci[d->i[s->sel[k]]]++;
 		}
-		free(cu);
-		free(ci);
+		for (m = 0, k = 0; k < s->nsel; k++)
+			if (cu[d->u[s->sel[k]]] >= s->o->min_user &&
+			    ci[d->i[s->sel[k]]] >= s->o->min_item)
+				s->sel[m++] = s->sel[k];
+		if (m == s->nsel)
+			break;
+		s->nsel = m;
 	}
-	if (nsel == 0) {
+	free(cu);
+	free(ci);
+}
+
+/* global-time: every row at or after the timestamp at (1 - test_frac) of the selection. */
+static void
+sp_mark_global_time(sp_split *s)
+{
+	sp_sort c = {NULL, NULL, NULL, s->d.ts, s->row};
+	int64_t *tmp = tr_xmalloc((size_t) s->nsel * sizeof(int64_t)), cut, k;
+
+	memcpy(tmp, s->sel, (size_t) s->nsel * sizeof(int64_t));
+	qsort_r(tmp, (size_t) s->nsel, sizeof(int64_t), sp_cmp_ukr, &c);
+	cut = (int64_t) floor((1.0 - s->o->test_frac) * (double) s->nsel);
+	if (cut < s->nsel) {
+		s->t_cut = s->d.ts[tmp[cut]];
+		for (k = 0; k < s->nsel; k++)
+			s->is_test[s->sel[k]] = s->d.ts[s->sel[k]] >= s->t_cut;
+	}
+	free(tmp);
+}
+
+/* temporal-user, random-user, leave-one-out: the last rows of each user in time (or a seeded
+ * random) order, for users with at least min_holdout rows. */
+static void
+sp_mark_per_user(sp_split *s)
+{
+	const tr_split_opts *o = s->o;
+	const sp_data *d = &s->d;
+	double *key = d->ts;
+	int32_t nu = tr_ids_count(&d->users);
+	int64_t *cnt = tr_xcalloc((size_t) nu + 1, sizeof(int64_t)), *tmp, k;
+	sp_sort c = {d->u, NULL, NULL, NULL, s->row};
+	uint64_t seed = o->seed * 0x2545f4914f6cdd1dULL + 12345;
+
+	if (s->rnd) {
+		key = tr_xmalloc((size_t) (s->n > 0 ? s->n : 1) * sizeof(double));
+		for (k = 0; k < s->nsel; k++)
+			key[s->sel[k]] = (double) (rs_splitmix64(&seed) >> 11) / 9007199254740992.0;
+	}
+	c.key = key;
+	tmp = tr_xmalloc((size_t) s->nsel * sizeof(int64_t));
+	memcpy(tmp, s->sel, (size_t) s->nsel * sizeof(int64_t));
+	qsort_r(tmp, (size_t) s->nsel, sizeof(int64_t), sp_cmp_ukr, &c);
+	for (k = 0; k < s->nsel; k++)
+		cnt[d->u[s->sel[k]]]++;
+	for (k = 0; k < s->nsel;) {
+		int64_t nuser = cnt[d->u[tmp[k]]], nt, q;
+		nt = s->loo ? 1 : (int64_t) floor(o->test_frac * (double) nuser + 0.5);
+		if (nt < 1)
+			nt = 1;
+		if (nuser >= o->min_holdout)
+			for (q = nuser - nt; q < nuser; q++)
+				s->is_test[tmp[k + q]] = 1;
+		k += nuser;
+	}
+	for (k = 0; k < nu; k++)
+		s->kept_whole += cnt[k] > 0 && cnt[k] < o->min_holdout;
+	if (s->rnd)
+		free(key);
+	free(tmp);
+	free(cnt);
+}
+
+/* The selection into s->trs and s->tes; test rows of users or items without a train row are
+ * dropped (counted in s->ncold) unless keep_cold. */
+static void
+sp_drop_cold(sp_split *s)
+{
+	const sp_data *d = &s->d;
+	unsigned char *tu = tr_xcalloc((size_t) tr_ids_count(&d->users) + 1, 1);
+	unsigned char *ti = tr_xcalloc((size_t) tr_ids_count(&d->items) + 1, 1);
+	int64_t k;
+
+	s->trs = tr_xmalloc((size_t) s->nsel * sizeof(int64_t));
+	s->tes = tr_xmalloc((size_t) s->nsel * sizeof(int64_t));
+	for (k = 0; k < s->nsel; k++)
+		if (!s->is_test[s->sel[k]]) {
+			tu[d->u[s->sel[k]]] = 1;
+			ti[d->i[s->sel[k]]] = 1;
+			s->trs[s->ntrain++] = s->sel[k];
+		}
+	for (k = 0; k < s->nsel; k++)
+		if (s->is_test[s->sel[k]]) {
+			if (s->o->keep_cold || (tu[d->u[s->sel[k]]] && ti[d->i[s->sel[k]]]))
+				s->tes[s->ntest++] = s->sel[k];
+			else
+				s->ncold++;
+		}
+	free(tu);
+	free(ti);
+}
+
+/* The counts of split.json and of the summary line (a new reference). */
+static json_t *
+sp_counts(const sp_split *s)
+{
+	const sp_data *d = &s->d;
+	int32_t nu = tr_ids_count(&d->users), ni = tr_ids_count(&d->items);
+	json_t *counts = json_pack(
+	        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	        "s:I, s:I}",
+	        "rows_read", (json_int_t) s->n, "rows_malformed", (json_int_t) d->malformed,
+	        "after_min_rating", (json_int_t) s->after_rating, "after_dedup",
+	        (json_int_t) s->after_dedup, "after_kcore", (json_int_t) s->nsel, "users",
+	        (json_int_t) sp_distinct(d->u, s->sel, s->nsel, nu), "items",
+	        (json_int_t) sp_distinct(d->i, s->sel, s->nsel, ni), "interactions",
+	        (json_int_t) s->nsel, "train_interactions", (json_int_t) s->ntrain, "train_users",
+	        (json_int_t) sp_distinct(d->u, s->trs, s->ntrain, nu), "train_items",
+	        (json_int_t) sp_distinct(d->i, s->trs, s->ntrain, ni), "test_interactions",
+	        (json_int_t) s->ntest, "test_users",
+	        (json_int_t) sp_distinct(d->u, s->tes, s->ntest, nu), "test_items",
+	        (json_int_t) sp_distinct(d->i, s->tes, s->ntest, ni),
+	        "cold_test_interactions_dropped", (json_int_t) s->ncold);
+
+	if (!s->gt)
+		json_object_set_new(counts, "users_kept_whole_in_train",
+		                    json_integer(s->kept_whole));
+	return counts;
+}
+
+/* split.py's one-line summary on stdout. */
+static void
+sp_print_summary(const sp_split *s, json_t *counts)
+{
+	json_t *sum = json_pack("{s:s}", "protocol", s->o->protocol);
+	char *line;
+
+	json_object_update(sum, counts);
+	line = json_dumps(sum, JSON_COMPACT);
+	if (!s->o->quiet)
+		printf("%s\n", line);
+	free(line);
+	json_decref(sum);
+}
+
+/* DIR/split.json: the options, the input and the counts (the reference is stolen). */
+static int
+sp_write_meta(const sp_split *s, json_t *counts, double t0, tr_error *err)
+{
+	const tr_split_opts *o = s->o;
+	const sp_data *d = &s->d;
+	const char *base = strrchr(o->input, '/');
+	char path[4096];
+	int rv = 0;
+	json_t *root =
+	        json_pack("{s:s, s:s, s:f, s:i}", "created_by", "rs-train split", "protocol",
+	                  o->protocol, "test_frac", o->test_frac, "min_holdout", o->min_holdout);
+
+	json_object_set_new(root, "seed",
+	                    s->rnd ? json_integer((json_int_t) o->seed) : json_null());
+	json_object_set_new(root, "min_rating",
+	                    o->has_min_rating ? json_real(o->min_rating) : json_null());
+	json_object_set_new(root, "min_user", json_integer(o->min_user));
+	json_object_set_new(root, "min_item", json_integer(o->min_item));
+	json_object_set_new(root, "keep_cold", json_boolean(o->keep_cold));
+	json_object_set_new(root, "global_time_cut",
+	                    isnan(s->t_cut) ? json_null() : json_real(s->t_cut));
+	json_object_set_new(root, "timestamp_source",
+	                    json_string(d->ts_position ? "position_in_line"
+	                                : d->has_ts    ? "column"
+	                                               : "row_order"));
+	json_object_set_new(root, "random_generator",
+	                    json_string(s->rnd ? "splitmix64 (not numpy default_rng)" : "none"));
+	json_object_set_new(root, "input",
+	                    json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:I}", "file",
+	                              base ? base + 1 : o->input, "md5", s->md5, "format", d->fmt,
+	                              "delimiter", d->delim, "header", d->header_used, "columns",
+	                              d->roles, "rows_read", (json_int_t) s->n, "rows_malformed",
+	                              (json_int_t) d->malformed));
+	json_object_set_new(root, "counts", counts);
+	json_object_set_new(root, "seconds", json_real(round((tr_now() - t0) * 100) / 100));
+	tr_path_join(path, sizeof(path), o->out_dir, "split.json");
+	if (json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0)
+		rv = tr_error_set(err, RS_EIO, "%s: cannot write", path);
+	json_decref(root);
+	return rv;
+}
+
+int
+tr_split_run(const tr_split_opts *o, tr_error *err)
+{
+	sp_split s = {.o = o, .t_cut = NAN};
+	char path[4096];
+	double t0 = tr_now();
+	json_t *counts;
+	int rv;
+
+	tr_ids_init(&s.d.users);
+	tr_ids_init(&s.d.items);
+	if ((rv = sp_protocol(&s, err)) != 0 || (rv = sp_read(&s, err)) != 0)
+		goto out;
+	sp_filter_dedup(&s);
+	sp_kcore(&s);
+	if (s.nsel == 0) {
 		rv = tr_error_set(err, RS_EINVAL, "no interactions left after filtering");
 		goto out;
 	}
-	/* protocol */
-	is_test = tr_xcalloc((size_t) n + 1, 1);
-	if (gt) {
-		sp_sort c = {NULL, NULL, NULL, d.ts, row};
-		int64_t cut;
-		tmp = tr_xmalloc((size_t) nsel * sizeof(int64_t));
-		memcpy(tmp, sel, (size_t) nsel * sizeof(int64_t));
-		qsort_r(tmp, (size_t) nsel, sizeof(int64_t), sp_cmp_ukr, &c);
-		cut = (int64_t) floor((1.0 - o->test_frac) * (double) nsel);
-		if (cut < nsel) {
-			t_cut = d.ts[tmp[cut]];
-			for (k = 0; k < nsel; k++)
-				is_test[sel[k]] = d.ts[sel[k]] >= t_cut;
-		}
-		free(tmp);
-	} else {
-		double *key = d.ts;
-		int32_t nu = tr_ids_count(&d.users);
-		int64_t *cnt = tr_xcalloc((size_t) nu + 1, sizeof(int64_t));
-		sp_sort c = {d.u, NULL, NULL, NULL, row};
-		uint64_t seed = o->seed * 0x2545f4914f6cdd1dULL + 12345;
-		if (rnd) {
-			key = tr_xmalloc((size_t) (n > 0 ? n : 1) * sizeof(double));
-			for (k = 0; k < nsel; k++)
-				key[sel[k]] =
-				        (double) (rs_splitmix64(&seed) >> 11) / 9007199254740992.0;
-		}
-		c.key = key;
-		tmp = tr_xmalloc((size_t) nsel * sizeof(int64_t));
-		memcpy(tmp, sel, (size_t) nsel * sizeof(int64_t));
-		qsort_r(tmp, (size_t) nsel, sizeof(int64_t), sp_cmp_ukr, &c);
-		for (k = 0; k < nsel; k++)
-			cnt[d.u[sel[k]]]++;
-		for (k = 0; k < nsel;) {
-			int32_t uu = d.u[tmp[k]];
-			int64_t nu_ = cnt[uu], nt, q;
-			nt = loo ? 1 : (int64_t) floor(o->test_frac * (double) nu_ + 0.5);
-			if (nt < 1)
-				nt = 1;
-			if (nu_ >= o->min_holdout)
-				for (q = nu_ - nt; q < nu_; q++)
-					is_test[tmp[k + q]] = 1;
-			k += nu_;
-		}
-		for (k = 0; k < nu; k++)
-			kept_whole += cnt[k] > 0 && cnt[k] < o->min_holdout;
-		if (rnd)
-			free(key);
-		free(tmp);
-		free(cnt);
-	}
-	/* drop cold test rows */
-	{
-		unsigned char *tu = tr_xcalloc((size_t) tr_ids_count(&d.users) + 1, 1);
-		unsigned char *ti = tr_xcalloc((size_t) tr_ids_count(&d.items) + 1, 1);
-		trs = tr_xmalloc((size_t) nsel * sizeof(int64_t));
-		tes = tr_xmalloc((size_t) nsel * sizeof(int64_t));
-		for (k = 0; k < nsel; k++)
-			if (!is_test[sel[k]]) {
-				tu[d.u[sel[k]]] = 1;
-				ti[d.i[sel[k]]] = 1;
-				trs[ntrain++] = sel[k];
-			}
-		for (k = 0; k < nsel; k++)
-			if (is_test[sel[k]]) {
-				if (o->keep_cold || (tu[d.u[sel[k]]] && ti[d.i[sel[k]]]))
-					tes[ntest++] = sel[k];
-				else
-					ncold++;
-			}
-		free(tu);
-		free(ti);
-	}
+	s.is_test = tr_xcalloc((size_t) s.n + 1, 1);
+	if (s.gt)
+		sp_mark_global_time(&s);
+	else
+		sp_mark_per_user(&s);
+	sp_drop_cold(&s);
 	if ((rv = tr_mkdir_p(o->out_dir, err)) != 0)
 		goto out;
 	tr_path_join(path, sizeof(path), o->out_dir, "train.csv");
-	if ((rv = sp_write(path, &d, d.u, d.i, d.ts, row, trs, ntrain, err)) != 0)
+	if ((rv = sp_write(path, &s.d, s.d.u, s.d.i, s.d.ts, s.row, s.trs, s.ntrain, err)) != 0)
 		goto out;
 	tr_path_join(path, sizeof(path), o->out_dir, "test.csv");
-	if ((rv = sp_write(path, &d, d.u, d.i, d.ts, row, tes, ntest, err)) != 0)
+	if ((rv = sp_write(path, &s.d, s.d.u, s.d.i, s.d.ts, s.row, s.tes, s.ntest, err)) != 0)
 		goto out;
-	counts = json_pack(
-	        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	        "s:I, s:I}",
-	        "rows_read", (json_int_t) n, "rows_malformed", (json_int_t) d.malformed,
-	        "after_min_rating", (json_int_t) after_rating, "after_dedup",
-	        (json_int_t) after_dedup, "after_kcore", (json_int_t) nsel, "users",
-	        (json_int_t) sp_distinct(d.u, sel, nsel, tr_ids_count(&d.users)), "items",
-	        (json_int_t) sp_distinct(d.i, sel, nsel, tr_ids_count(&d.items)), "interactions",
-	        (json_int_t) nsel, "train_interactions", (json_int_t) ntrain, "train_users",
-	        (json_int_t) sp_distinct(d.u, trs, ntrain, tr_ids_count(&d.users)), "train_items",
-	        (json_int_t) sp_distinct(d.i, trs, ntrain, tr_ids_count(&d.items)),
-	        "test_interactions", (json_int_t) ntest, "test_users",
-	        (json_int_t) sp_distinct(d.u, tes, ntest, tr_ids_count(&d.users)), "test_items",
-	        (json_int_t) sp_distinct(d.i, tes, ntest, tr_ids_count(&d.items)),
-	        "cold_test_interactions_dropped", (json_int_t) ncold);
-	if (!gt)
-		json_object_set_new(counts, "users_kept_whole_in_train", json_integer(kept_whole));
-	{
-		char *line;
-		json_t *sum = json_pack("{s:s}", "protocol", o->protocol);
-		json_object_update(sum, counts);
-		line = json_dumps(sum, JSON_COMPACT);
-		if (!o->quiet)
-			printf("%s\n", line);
-		free(line);
-		json_decref(sum);
-	}
-	{
-		const char *base = strrchr(o->input, '/');
-		root = json_pack("{s:s, s:s, s:f, s:i}", "created_by", "rs-train split", "protocol",
-		                 o->protocol, "test_frac", o->test_frac, "min_holdout",
-		                 o->min_holdout);
-		json_object_set_new(root, "seed",
-		                    rnd ? json_integer((json_int_t) o->seed) : json_null());
-		json_object_set_new(root, "min_rating",
-		                    o->has_min_rating ? json_real(o->min_rating) : json_null());
-		json_object_set_new(root, "min_user", json_integer(o->min_user));
-		json_object_set_new(root, "min_item", json_integer(o->min_item));
-		json_object_set_new(root, "keep_cold", json_boolean(o->keep_cold));
-		json_object_set_new(root, "global_time_cut",
-		                    isnan(t_cut) ? json_null() : json_real(t_cut));
-		json_object_set_new(root, "timestamp_source",
-		                    json_string(d.ts_position ? "position_in_line"
-		                                : d.has_ts    ? "column"
-		                                              : "row_order"));
-		json_object_set_new(
-		        root, "random_generator",
-		        json_string(rnd ? "splitmix64 (not numpy default_rng)" : "none"));
-		json_object_set_new(root, "input",
-		                    json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:I}", "file",
-		                              base ? base + 1 : o->input, "md5", md5, "format",
-		                              d.fmt, "delimiter", d.delim, "header", d.header_used,
-		                              "columns", d.roles, "rows_read", (json_int_t) n,
-		                              "rows_malformed", (json_int_t) d.malformed));
-		json_object_set_new(root, "counts", counts);
-		json_object_set_new(root, "seconds", json_real(round((tr_now() - t0) * 100) / 100));
-		tr_path_join(path, sizeof(path), o->out_dir, "split.json");
-		if (json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0)
-			rv = tr_error_set(err, RS_EIO, "%s: cannot write", path);
-		json_decref(root);
-	}
+	counts = sp_counts(&s);
+	sp_print_summary(&s, counts);
+	rv = sp_write_meta(&s, counts, t0, err);
 out:
-	free(buf);
-	free(row);
-	free(sel);
-	free(trs);
-	free(tes);
-	free(is_test);
-	free(d.u);
-	free(d.i);
-	free(d.ts);
-	free(d.rating);
-	tr_ids_fini(&d.users);
-	tr_ids_fini(&d.items);
+	sp_split_free(&s);
 	return rv;
 }

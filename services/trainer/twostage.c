@@ -462,135 +462,159 @@ ts_group_ndcg(const float *score, size_t stride, const float *label, const unsig
 	return ng ? sum / (double) ng : 0;
 }
 
-int
-tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_error *err)
+/* The ranker's training data: feature rows X (nf floats each), labels Y and group sizes G (one
+ * group per user), [0] for training and [1] for the validation users. Owned by
+ * tr_twostage_fit (ts_data_fini). */
+typedef struct ts_data {
+	float *X[2], *Y[2];
+	unsigned *G[2];
+	size_t nrows[2], ng[2], cap[2];
+	int nf;
+} ts_data;
+
+static void
+ts_data_init(ts_data *d)
 {
-	tr_twostage *ts = tr_xcalloc(1, sizeof(*ts));
-	unsigned char *held = tr_xmalloc((size_t) ds->nnz + 1), *keep;
+	memset(d, 0, sizeof(*d));
+	for (int a = 0; a < 2; a++) {
+		d->X[a] = tr_xmalloc(sizeof(float));
+		d->Y[a] = tr_xmalloc(sizeof(float));
+		d->G[a] = tr_xmalloc(sizeof(unsigned));
+	}
+}
+
+static void
+ts_data_fini(ts_data *d)
+{
+	for (int a = 0; a < 2; a++) {
+		free(d->X[a]);
+		free(d->Y[a]);
+		free(d->G[a]);
+	}
+}
+
+/* The users with a held-out row and at least one row left in early (a new array). */
+static int32_t *
+ts_label_users(const tr_dataset *ds, const tr_dataset *early, const unsigned char *held, size_t *nu)
+{
+	int32_t *users = tr_xmalloc(((size_t) ds->n_users + 1) * sizeof(int32_t)), u;
+
+	*nu = 0;
+	for (u = 0; u < ds->n_users; u++)
+		for (size_t r = (size_t) ds->u_ptr[u]; r < (size_t) ds->u_ptr[u + 1]; r++)
+			if (held[r] && early->u_ptr[u + 1] > early->u_ptr[u]) {
+				users[(*nu)++] = u;
+				break;
+			}
+	return users;
+}
+
+/* Labels user u's candidate rows (1 = held out) and appends them to d as one group, of the
+ * validation set for 1 user in 10; a group without a positive or with one row is dropped.
+ * mark (n_items + 1 bytes, all 0) is scratch and left all 0. */
+static void
+ts_append_group(ts_data *d, const tr_dataset *ds, const unsigned char *held, unsigned char *mark,
+                uint64_t seed, int32_t u, const ts_rows *rows)
+{
+	int pos = 0, set, a;
+	int64_t q;
+
+	for (q = ds->u_ptr[u]; q < ds->u_ptr[u + 1]; q++)
+		if (held[q])
+			mark[ds->u_items[q]] = 1;
+	for (a = 0; a < rows->n; a++)
+		pos += mark[rows->items[a]];
+	set = (rs_fnv1a64(RS_FNV1A64_INIT ^ seed, &u, sizeof(u)) % 10) == 0;
+	if (pos > 0 && rows->n > 1) {
+		size_t need = d->nrows[set] + (size_t) rows->n, nf = (size_t) d->nf;
+		if (need > d->cap[set]) {
+			d->cap[set] = need * 2;
+			d->X[set] = tr_xrealloc(d->X[set], d->cap[set] * nf * sizeof(float));
+			d->Y[set] = tr_xrealloc(d->Y[set], d->cap[set] * sizeof(float));
+		}
+		memcpy(d->X[set] + d->nrows[set] * nf, rows->feat,
+		       (size_t) rows->n * nf * sizeof(float));
+		for (a = 0; a < rows->n; a++)
+			d->Y[set][d->nrows[set] + (size_t) a] = mark[rows->items[a]];
+		d->nrows[set] = need;
+		d->G[set] = tr_xrealloc(d->G[set], (d->ng[set] + 1) * sizeof(unsigned));
+		d->G[set][d->ng[set]++] = (unsigned) rows->n;
+	}
+	for (q = ds->u_ptr[u]; q < ds->u_ptr[u + 1]; q++)
+		mark[ds->u_items[q]] = 0;
+}
+
+/* One label fold: hold out each user's last (or random) interactions, fit the sources on the
+ * rest (fold 0 chooses them into ts->kinds, ts->n_src), compute candidates and features for
+ * every user with labels and append the labelled groups to d. Everything of the fold is freed
+ * here. held and mark (ds->nnz + 1 and n_items + 1 bytes) are scratch. */
+static int
+ts_fold(const tr_params *p, const tr_dataset *ds, tr_twostage *ts, int fold, unsigned char *held,
+        unsigned char *mark, ts_data *d, tr_error *err)
+{
+	unsigned char *keep;
 	tr_dataset early;
 	tr_model esrc[TS_MAX_SRC];
 	ts_ctx c;
-	ts_rows *rows = NULL;
-	int32_t *users = NULL, u;
-	unsigned char *mark = tr_xcalloc((size_t) ds->n_items + 1, 1);
-	size_t nu = 0, j, nrows[2] = {0, 0}, ng[2] = {0, 0}, r, cap[2] = {0, 0};
-	float *X[2] = {NULL, NULL}, *Y[2] = {NULL, NULL};
-	unsigned *G[2] = {NULL, NULL};
-	DMatrixHandle dm[2] = {NULL, NULL};
-	int rv = 0, s, a, it, best_it = 0, nf = 0, since = 0, esrc_n = 0, fold, nfolds;
-	double best = -1, t0 = tr_now();
-	char buf[64];
+	ts_rows *rows;
+	int32_t *users;
+	size_t nu, j, r;
+	int rv;
 
 	memset(&early, 0, sizeof(early));
-	memset(&c, 0, sizeof(c));
-	ts->cand_n = p->cand_n;
-	ts->nthreads = p->nthreads;
-	for (a = 0; a < 2; a++) {
-		X[a] = tr_xmalloc(sizeof(float));
-		Y[a] = tr_xmalloc(sizeof(float));
-		G[a] = tr_xmalloc(sizeof(unsigned));
-	}
-	nfolds = p->label_folds > 0 ? p->label_folds
-	                            : (strcmp(p->holdout, "random-user") == 0 ? 3 : 1);
-	for (fold = 0; fold < nfolds; fold++) {
-		/* 1. labels: each user's last (or random) interactions; sources on the rest */
-		if ((rv = tr_dataset_holdout_protocol(
-		             ds, p->holdout, p->holdout_frac,
-		             strcmp(p->holdout, "leave-one-out") == 0 ? 3 : 5,
-		             p->seed + 1 + (uint64_t) fold, held, err)) != 0)
-			goto out;
-		keep = tr_xmalloc((size_t) ds->nnz + 1);
-		for (r = 0; r < (size_t) ds->nnz; r++)
-			keep[r] = !held[r];
-		tr_dataset_subset(ds, keep, &early);
-		free(keep);
-		if ((rv = ts_fit_sources(p, &early, ts->kinds, esrc, &ts->n_src, fold > 0, err)) !=
-		    0) {
-			if (fold == 0)
-				ts->n_src = 0;
-			goto out;
-		}
-		esrc_n = ts->n_src;
-		ts_ctx_init(&c, &early, esrc, ts->n_src, p->cand_n);
-		nf = c.nfeat;
-		users = tr_xmalloc(((size_t) ds->n_users + 1) * sizeof(int32_t));
-		nu = 0;
-		for (u = 0; u < ds->n_users; u++)
-			for (r = (size_t) ds->u_ptr[u]; r < (size_t) ds->u_ptr[u + 1]; r++)
-				if (held[r] && early.u_ptr[u + 1] > early.u_ptr[u]) {
-					users[nu++] = u;
-					break;
-				}
-		/* 2. candidates + features for every user with labels */
-		rows = tr_xcalloc(nu + 1, sizeof(ts_rows));
-		ts_rows_for_users(&c, p->nthreads, users, nu, rows);
-		/* 3. labels; keep groups with a positive; 1 user in 10 validates */
-		for (j = 0; j < nu; j++) {
-			int pos = 0, set;
-			int64_t q;
-			u = users[j];
-			for (q = ds->u_ptr[u]; q < ds->u_ptr[u + 1]; q++)
-				if (held[q])
-					mark[ds->u_items[q]] = 1;
-			for (a = 0; a < rows[j].n; a++)
-				pos += mark[rows[j].items[a]];
-			set = (rs_fnv1a64(RS_FNV1A64_INIT ^ p->seed, &u, sizeof(u)) % 10) == 0;
-			if (pos > 0 && rows[j].n > 1) {
-				size_t need = nrows[set] + (size_t) rows[j].n;
-				if (need > cap[set]) {
-					cap[set] = need * 2;
-					X[set] = tr_xrealloc(X[set], cap[set] * nf * sizeof(float));
-					Y[set] = tr_xrealloc(Y[set], cap[set] * sizeof(float));
-				}
-				memcpy(X[set] + nrows[set] * nf, rows[j].feat,
-				       (size_t) rows[j].n * nf * sizeof(float));
-				for (a = 0; a < rows[j].n; a++)
-					Y[set][nrows[set] + (size_t) a] = mark[rows[j].items[a]];
-				nrows[set] = need;
-				G[set] = tr_xrealloc(G[set], (ng[set] + 1) * sizeof(unsigned));
-				G[set][ng[set]++] = (unsigned) rows[j].n;
-			}
-			for (q = ds->u_ptr[u]; q < ds->u_ptr[u + 1]; q++)
-				mark[ds->u_items[q]] = 0;
-			free(rows[j].items);
-			free(rows[j].feat);
-		}
-		free(rows);
-		rows = NULL;
-		free(users);
-		users = NULL;
-		ts_ctx_fini(&c);
-		memset(&c, 0, sizeof(c));
-		for (s = 0; s < esrc_n; s++)
-			tr_stage1_fini(&esrc[s]);
-		esrc_n = 0;
+	if ((rv = tr_dataset_holdout_protocol(ds, p->holdout, p->holdout_frac,
+	                                      strcmp(p->holdout, "leave-one-out") == 0 ? 3 : 5,
+	                                      p->seed + 1 + (uint64_t) fold, held, err)) != 0)
+		return rv;
+	keep = tr_xmalloc((size_t) ds->nnz + 1);
+	for (r = 0; r < (size_t) ds->nnz; r++)
+		keep[r] = !held[r];
+	tr_dataset_subset(ds, keep, &early);
+	free(keep);
+	if ((rv = ts_fit_sources(p, &early, ts->kinds, esrc, &ts->n_src, fold > 0, err)) != 0) {
+		if (fold == 0)
+			ts->n_src = 0;
 		tr_dataset_fini(&early);
+		return rv;
 	}
-	if (ng[0] == 0) {
-		rv = tr_error_set(err, RS_EINVAL,
-		                  "two-stage: no user has a held-out item among the candidates; "
-		                  "too little data to train the ranker");
-		goto out;
+	ts_ctx_init(&c, &early, esrc, ts->n_src, p->cand_n);
+	d->nf = c.nfeat;
+	users = ts_label_users(ds, &early, held, &nu);
+	rows = tr_xcalloc(nu + 1, sizeof(ts_rows));
+	ts_rows_for_users(&c, p->nthreads, users, nu, rows);
+	for (j = 0; j < nu; j++) {
+		ts_append_group(d, ds, held, mark, p->seed, users[j], &rows[j]);
+		free(rows[j].items);
+		free(rows[j].feat);
 	}
-	rs_log_info("train.ranker_data",
-	            "groups=%zu rows=%zu valid_groups=%zu features=%d "
-	            "sources=%d prep_s=%.2f",
-	            ng[0], nrows[0], ng[1], nf, ts->n_src, tr_now() - t0);
-	/* 4. LambdaMART */
-	for (a = 0; a < 2; a++) {
-		if (ng[a] == 0)
+	free(rows);
+	free(users);
+	ts_ctx_fini(&c);
+	for (int s = 0; s < ts->n_src; s++)
+		tr_stage1_fini(&esrc[s]);
+	tr_dataset_fini(&early);
+	return 0;
+}
+
+/* The DMatrix of each non-empty set of d into dm[] (freed by the caller) and the booster with
+ * its parameters into ts->booster. */
+static int
+ts_booster_create(const tr_params *p, const ts_data *d, DMatrixHandle dm[2], tr_twostage *ts,
+                  tr_error *err)
+{
+	char buf[64];
+
+	for (int a = 0; a < 2; a++) {
+		if (d->ng[a] == 0)
 			continue;
-		if (XGDMatrixCreateFromMat(X[a], nrows[a], (bst_ulong) nf, NAN, &dm[a]) != 0 ||
-		    XGDMatrixSetFloatInfo(dm[a], "label", Y[a], nrows[a]) != 0 ||
-		    XGDMatrixSetUIntInfo(dm[a], "group", G[a], ng[a]) != 0) {
-			rv = ts_xgb_err(err, "matrix");
-			goto out;
-		}
+		if (XGDMatrixCreateFromMat(d->X[a], d->nrows[a], (bst_ulong) d->nf, NAN, &dm[a]) !=
+		            0 ||
+		    XGDMatrixSetFloatInfo(dm[a], "label", d->Y[a], d->nrows[a]) != 0 ||
+		    XGDMatrixSetUIntInfo(dm[a], "group", d->G[a], d->ng[a]) != 0)
+			return ts_xgb_err(err, "matrix");
 	}
-	if (XGBoosterCreate(dm, 1, &ts->booster) != 0) {
-		rv = ts_xgb_err(err, "create");
-		goto out;
-	}
+	if (XGBoosterCreate(dm, 1, &ts->booster) != 0)
+		return ts_xgb_err(err, "create");
 	XGBoosterSetParam(ts->booster, "objective", p->objective);
 	snprintf(buf, sizeof(buf), "%g", p->eta);
 	XGBoosterSetParam(ts->booster, "eta", buf);
@@ -605,18 +629,26 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	XGBoosterSetParam(ts->booster, "min_child_weight", "1");
 	XGBoosterSetParam(ts->booster, "subsample", "1");
 	XGBoosterSetParam(ts->booster, "colsample_bytree", "0.8");
+	return 0;
+}
+
+/* LambdaMART: up to p->trees rounds on dm[0], stopped 40 rounds after the best validation
+ * NDCG@20 on dm[1] (when there is one), the booster cut to the best round. */
+static int
+ts_boost(const tr_params *p, tr_twostage *ts, DMatrixHandle dm[2], double t0, tr_error *err)
+{
+	double best = -1;
+	int it, best_it = 0, since = 0;
+	char buf[64];
+
 	for (it = 0; it < p->trees; it++) {
-		if (XGBoosterUpdateOneIter(ts->booster, it, dm[0]) != 0) {
-			rv = ts_xgb_err(err, "train");
-			goto out;
-		}
+		if (XGBoosterUpdateOneIter(ts->booster, it, dm[0]) != 0)
+			return ts_xgb_err(err, "train");
 		if (dm[1] != NULL) {
 			const char *names[] = {"valid"}, *res = NULL;
 			double v;
-			if (XGBoosterEvalOneIter(ts->booster, it, &dm[1], names, 1, &res) != 0) {
-				rv = ts_xgb_err(err, "eval");
-				goto out;
-			}
+			if (XGBoosterEvalOneIter(ts->booster, it, &dm[1], names, 1, &res) != 0)
+				return ts_xgb_err(err, "eval");
 			v = ts_parse_eval(res, "valid-ndcg@20:");
 			if (v > best) {
 				best = v;
@@ -631,10 +663,8 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	}
 	if (best_it < it) {
 		BoosterHandle sl = NULL;
-		if (XGBoosterSlice(ts->booster, 0, best_it, 1, &sl) != 0) {
-			rv = ts_xgb_err(err, "slice");
-			goto out;
-		}
+		if (XGBoosterSlice(ts->booster, 0, best_it, 1, &sl) != 0)
+			return ts_xgb_err(err, "slice");
 		XGBoosterFree(ts->booster);
 		ts->booster = sl;
 		snprintf(buf, sizeof(buf), "%d", p->nthreads);
@@ -642,50 +672,81 @@ tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_
 	}
 	rs_log_info("train.ranker_fit", "trees=%d valid_ndcg20=%.4f seconds=%.2f", best_it, best,
 	            tr_now() - t0);
-	/* model selection: keep the ranker only if it beats every single source on the
-	 * validation users (same candidates, same labels) */
+	return 0;
+}
+
+/* Model selection: keep the ranker only if it beats every single source on the validation
+ * users (same candidates, same labels); else ts->fallback = the best source. */
+static int
+ts_select(tr_twostage *ts, const ts_data *d, DMatrixHandle valid, tr_error *err)
+{
+	bst_ulong len = 0;
+	const float *pred = NULL;
+	double r_ndcg, s_ndcg, best_src = -1;
+
 	ts->fallback = -1;
-	if (dm[1] != NULL) {
-		bst_ulong len = 0;
-		const float *pred = NULL;
-		double r_ndcg, s_ndcg, best_src = -1;
-		if (XGBoosterPredict(ts->booster, dm[1], 0, 0, 0, &len, &pred) != 0 ||
-		    len != nrows[1]) {
-			rv = ts_xgb_err(err, "predict");
-			goto out;
+	if (valid == NULL)
+		return 0;
+	if (XGBoosterPredict(ts->booster, valid, 0, 0, 0, &len, &pred) != 0 || len != d->nrows[1])
+		return ts_xgb_err(err, "predict");
+	r_ndcg = ts_group_ndcg(pred, 1, d->Y[1], d->G[1], d->ng[1]);
+	for (int s = 0; s < ts->n_src; s++) {
+		s_ndcg = ts_group_ndcg(d->X[1] + 3 * s + 1, (size_t) d->nf, d->Y[1], d->G[1],
+		                       d->ng[1]);
+		if (s_ndcg > r_ndcg && s_ndcg > best_src) {
+			best_src = s_ndcg;
+			ts->fallback = s;
 		}
-		r_ndcg = ts_group_ndcg(pred, 1, Y[1], G[1], ng[1]);
-		for (s = 0; s < ts->n_src; s++) {
-			s_ndcg = ts_group_ndcg(X[1] + 3 * s + 1, (size_t) nf, Y[1], G[1], ng[1]);
-			if (s_ndcg > r_ndcg && s_ndcg > best_src) {
-				best_src = s_ndcg;
-				ts->fallback = s;
-			}
-		}
-		rs_log_info("train.ranker_check", "ranker_ndcg20=%.4f fallback=%s", r_ndcg,
-		            ts->fallback >= 0 ? tr_kind_name(ts->kinds[ts->fallback]) : "none");
 	}
-	/* 5. first stage again, on all of train */
+	rs_log_info("train.ranker_check", "ranker_ndcg20=%.4f fallback=%s", r_ndcg,
+	            ts->fallback >= 0 ? tr_kind_name(ts->kinds[ts->fallback]) : "none");
+	return 0;
+}
+
+int
+tr_twostage_fit(const tr_params *p, const tr_dataset *ds, tr_twostage **out, tr_error *err)
+{
+	tr_twostage *ts = tr_xcalloc(1, sizeof(*ts));
+	unsigned char *held = tr_xmalloc((size_t) ds->nnz + 1);
+	unsigned char *mark = tr_xcalloc((size_t) ds->n_items + 1, 1);
+	ts_data d;
+	DMatrixHandle dm[2] = {NULL, NULL};
+	int rv = 0, fold, nfolds;
+	double t0 = tr_now();
+
+	ts_data_init(&d);
+	ts->cand_n = p->cand_n;
+	ts->nthreads = p->nthreads;
+	nfolds = p->label_folds > 0 ? p->label_folds
+	                            : (strcmp(p->holdout, "random-user") == 0 ? 3 : 1);
+	for (fold = 0; fold < nfolds; fold++)
+		if ((rv = ts_fold(p, ds, ts, fold, held, mark, &d, err)) != 0)
+			goto out;
+	if (d.ng[0] == 0) {
+		rv = tr_error_set(err, RS_EINVAL,
+		                  "two-stage: no user has a held-out item among the candidates; "
+		                  "too little data to train the ranker");
+		goto out;
+	}
+	rs_log_info("train.ranker_data",
+	            "groups=%zu rows=%zu valid_groups=%zu features=%d "
+	            "sources=%d prep_s=%.2f",
+	            d.ng[0], d.nrows[0], d.ng[1], d.nf, ts->n_src, tr_now() - t0);
+	if ((rv = ts_booster_create(p, &d, dm, ts, err)) != 0 ||
+	    (rv = ts_boost(p, ts, dm, t0, err)) != 0 || (rv = ts_select(ts, &d, dm[1], err)) != 0)
+		goto out;
+	/* the first stage again, on all of train */
 	if ((rv = ts_fit_sources(p, ds, ts->kinds, ts->src, &ts->n_src, 1, err)) != 0)
 		ts->n_src = 0; /* ts_fit_sources freed what it had fitted */
 	else
 		ts->fitted = 1;
 out:
-	for (s = 0; s < esrc_n; s++)
-		tr_stage1_fini(&esrc[s]);
-	ts_ctx_fini(&c);
-	for (a = 0; a < 2; a++) {
+	for (int a = 0; a < 2; a++)
 		if (dm[a] != NULL)
 			XGDMatrixFree(dm[a]);
-		free(X[a]);
-		free(Y[a]);
-		free(G[a]);
-	}
-	free(rows);
-	free(users);
+	ts_data_fini(&d);
 	free(held);
 	free(mark);
-	tr_dataset_fini(&early);
 	if (rv != 0) {
 		ts->n_src = ts->fitted ? ts->n_src : 0;
 		tr_twostage_destroy(ts);

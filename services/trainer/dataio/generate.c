@@ -298,11 +298,125 @@ dio_world_free(dio_world *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* The latent directions the world is built from. */
+typedef struct gen_latent {
+	float top[GEN_NTOPS][GEN_K];
+	float leaf[GEN_NLEAVES][GEN_K]; /* its top's direction plus its own */
+	float brand[GEN_NTOPS * GEN_BRANDS][GEN_K];
+} gen_latent;
+
+/* Tops, leaves (sharing their top's direction), brands; and the leaves' popularity into
+ * leaf_cum (cumulative). */
+static void
+gen_latent_draw(dio_rng *r, gen_latent *z, double *leaf_cum)
+{
+	double acc = 0;
+
+	for (size_t t = 0; t < GEN_NTOPS; t++) {
+		gen_randvec(r, z->top[t], 1.0);
+		gen_normalize(z->top[t]);
+	}
+	for (size_t l = 0; l < GEN_NLEAVES; l++) {
+		uint32_t t = gen_top_of((uint32_t) l);
+		gen_randvec(r, z->leaf[l], 1.0);
+		gen_normalize(z->leaf[l]);
+		for (int k = 0; k < GEN_K; k++)
+			z->leaf[l][k] = 0.55f * z->top[t][k] + 0.85f * z->leaf[l][k];
+		gen_normalize(z->leaf[l]);
+		acc += exp(dio_rng_normal(r) * 0.6); /* leaf popularity */
+		leaf_cum[l] = acc;
+	}
+	for (size_t b = 0; b < GEN_NTOPS * GEN_BRANDS; b++) {
+		gen_randvec(r, z->brand[b], 1.0);
+		gen_normalize(z->brand[b]);
+	}
+}
+
+/* Popularity: Zipf(1) log-popularity over a random permutation of the items, standardised to
+ * mean 0 / sd 1 so it weighs like the taste term. perm (nitems) is scratch. */
+static void
+gen_popularity(dio_rng *r, gen_item *items, long nitems, uint32_t *perm)
+{
+	double pm = 0, pv = 0;
+
+	for (long i = 0; i < nitems; i++)
+		perm[i] = (uint32_t) i;
+	for (long i = nitems - 1; i > 0; i--) {
+		uint32_t j = dio_rng_below(r, (uint32_t) i + 1), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	for (long rank = 0; rank < nitems; rank++) {
+		double lp = -log((double) rank + 1.0);
+		items[perm[rank]].logpop = lp;
+		pm += lp;
+		pv += lp * lp;
+	}
+	pm /= (double) nitems;
+	pv = sqrt(fmax(pv / (double) nitems - pm * pm, 1e-9));
+	for (long i = 0; i < nitems; i++)
+		items[i].logpop = (items[i].logpop - pm) / pv;
+}
+
+/* One catalog item: leaf, brand, price, latent vector, title, stock. */
+static void
+gen_item_draw(dio_rng *r, const gen_latent *z, const double *leaf_cum, gen_item *it)
+{
+	it->leaf = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
+	uint32_t top = gen_top_of(it->leaf);
+	it->brand = dio_rng_below(r, GEN_BRANDS);
+	const gen_leaf *lf = &GEN_LEAVES[it->leaf];
+	uint32_t noun = dio_rng_below(r, 3);
+	it->price = floor(exp(log(lf->price) + 0.45 * dio_rng_normal(r)) * (noun + 2) / 3.0) + 0.99;
+	float noise[GEN_K];
+	gen_randvec(r, noise, 1.0);
+	gen_normalize(noise);
+	for (int k = 0; k < GEN_K; k++)
+		it->v[k] = z->leaf[it->leaf][k] +
+		           0.35f * z->brand[top * GEN_BRANDS + it->brand][k] + 0.45f * noise[k];
+	gen_normalize(it->v);
+	const char *model = GEN_MODEL[dio_rng_below(r, NELEM(GEN_MODEL))];
+	snprintf(it->title, sizeof(it->title), "%s %s %s%s%s",
+	         GEN_ADJ[dio_rng_below(r, NELEM(GEN_ADJ))],
+	         GEN_BRANDS_BY_TOP[top].brands[it->brand], lf->nouns[noun], model[0] ? " " : "",
+	         model);
+	it->in_stock = dio_rng_unif(r) < 0.92;
+}
+
+/* One customer: favourite leaves, taste vector, favourite brands, budget, activity, name. */
+static void
+gen_user_draw(dio_rng *r, const gen_latent *z, const double *leaf_cum, double sessions,
+              gen_user *us)
+{
+	us->nfav = 1 + (int) dio_rng_below(r, GEN_MAXFAV);
+	memset(us->u, 0, sizeof(us->u));
+	for (int f = 0; f < us->nfav; f++) {
+		us->fav[f] = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
+		us->favw[f] = f == 0 ? 1.0 : 0.3 + 0.5 * dio_rng_unif(r);
+		for (int k = 0; k < GEN_K; k++)
+			us->u[k] += (float) us->favw[f] * z->leaf[us->fav[f]][k];
+	}
+	float noise[GEN_K];
+	gen_randvec(r, noise, 0.25);
+	for (int k = 0; k < GEN_K; k++)
+		us->u[k] += noise[k];
+	gen_normalize(us->u);
+	for (int b = 0; b < 2; b++)
+		us->fav_brand[b] = dio_rng_unif(r) < 0.6
+		                           ? (int) (gen_top_of(us->fav[0]) * GEN_BRANDS +
+		                                    dio_rng_below(r, GEN_BRANDS))
+		                           : -1;
+	us->budget = exp(log(60.0) + 0.9 * dio_rng_normal(r));
+	double act = exp(0.8 * dio_rng_normal(r) - 0.32); /* mean ~1 */
+	us->sessions = 1 + (int) (sessions * act * dio_rng_unif(r) * 2.0);
+	snprintf(us->name, sizeof(us->name), "%s %s", GEN_FIRST[dio_rng_below(r, NELEM(GEN_FIRST))],
+	         GEN_LAST[dio_rng_below(r, NELEM(GEN_LAST))]);
+}
+
 int
 dio_world_build(dio_world *w, dio_rng *r, long nusers, long nitems, double sessions)
 {
-	float leaf_vec[GEN_NLEAVES][GEN_K], top_vec[GEN_NTOPS][GEN_K];
-	float brand_vec[GEN_NTOPS * GEN_BRANDS][GEN_K];
+	gen_latent z;
 
 	memset(w, 0, sizeof(*w));
 	w->nitems = nitems;
@@ -317,150 +431,60 @@ dio_world_build(dio_world *w, dio_rng *r, long nusers, long nitems, double sessi
 		dio_world_free(w);
 		return RS_ENOMEM;
 	}
-	double *leaf_cum = w->leaf_cum;
-	gen_item *items = w->items;
-	gen_user *users = w->users;
-
-	/* Latent structure: tops, leaves (sharing their top's direction), brands. */
-	for (size_t t = 0; t < GEN_NTOPS; t++) {
-		gen_randvec(r, top_vec[t], 1.0);
-		gen_normalize(top_vec[t]);
-	}
-	double acc = 0;
-	for (size_t l = 0; l < GEN_NLEAVES; l++) {
-		uint32_t t = gen_top_of((uint32_t) l);
-		gen_randvec(r, leaf_vec[l], 1.0);
-		gen_normalize(leaf_vec[l]);
-		for (int k = 0; k < GEN_K; k++)
-			leaf_vec[l][k] = 0.55f * top_vec[t][k] + 0.85f * leaf_vec[l][k];
-		gen_normalize(leaf_vec[l]);
-		acc += exp(dio_rng_normal(r) * 0.6); /* leaf popularity */
-		leaf_cum[l] = acc;
-	}
-	for (size_t b = 0; b < GEN_NTOPS * GEN_BRANDS; b++) {
-		gen_randvec(r, brand_vec[b], 1.0);
-		gen_normalize(brand_vec[b]);
-	}
-
-	/* Catalog. Popularity: Zipf(1.0) over a random permutation of the items. */
-	for (long i = 0; i < nitems; i++)
-		perm[i] = (uint32_t) i;
-	for (long i = nitems - 1; i > 0; i--) {
-		uint32_t j = dio_rng_below(r, (uint32_t) i + 1), t = perm[i];
-		perm[i] = perm[j];
-		perm[j] = t;
-	}
-	/* Zipf(1) log-popularity, standardised to mean 0 / sd 1 so it weighs like the taste term.
-	 */
-	double pm = 0, pv = 0;
-	for (long rank = 0; rank < nitems; rank++) {
-		double lp = -log((double) rank + 1.0);
-		items[perm[rank]].logpop = lp;
-		pm += lp;
-		pv += lp * lp;
-	}
-	pm /= (double) nitems;
-	pv = sqrt(fmax(pv / (double) nitems - pm * pm, 1e-9));
-	for (long i = 0; i < nitems; i++)
-		items[i].logpop = (items[i].logpop - pm) / pv;
+	gen_latent_draw(r, &z, w->leaf_cum);
+	gen_popularity(r, w->items, nitems, perm);
 	free(perm);
-	for (long i = 0; i < nitems; i++) {
-		gen_item *it = &items[i];
-		it->leaf = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
-		uint32_t top = gen_top_of(it->leaf);
-		it->brand = dio_rng_below(r, GEN_BRANDS);
-		const gen_leaf *lf = &GEN_LEAVES[it->leaf];
-		uint32_t noun = dio_rng_below(r, 3);
-		it->price =
-		        floor(exp(log(lf->price) + 0.45 * dio_rng_normal(r)) * (noun + 2) / 3.0) +
-		        0.99;
-		float noise[GEN_K];
-		gen_randvec(r, noise, 1.0);
-		gen_normalize(noise);
-		for (int k = 0; k < GEN_K; k++)
-			it->v[k] = leaf_vec[it->leaf][k] +
-			           0.35f * brand_vec[top * GEN_BRANDS + it->brand][k] +
-			           0.45f * noise[k];
-		gen_normalize(it->v);
-		const char *model = GEN_MODEL[dio_rng_below(r, NELEM(GEN_MODEL))];
-		snprintf(it->title, sizeof(it->title), "%s %s %s%s%s",
-		         GEN_ADJ[dio_rng_below(r, NELEM(GEN_ADJ))],
-		         GEN_BRANDS_BY_TOP[top].brands[it->brand], lf->nouns[noun],
-		         model[0] ? " " : "", model);
-		it->in_stock = dio_rng_unif(r) < 0.92;
-	}
-
-	/* Customers. */
-	for (long u = 0; u < nusers; u++) {
-		gen_user *us = &users[u];
-		us->nfav = 1 + (int) dio_rng_below(r, GEN_MAXFAV);
-		memset(us->u, 0, sizeof(us->u));
-		for (int f = 0; f < us->nfav; f++) {
-			us->fav[f] = (uint32_t) dio_rng_pick_cum(r, leaf_cum, GEN_NLEAVES);
-			us->favw[f] = f == 0 ? 1.0 : 0.3 + 0.5 * dio_rng_unif(r);
-			for (int k = 0; k < GEN_K; k++)
-				us->u[k] += (float) us->favw[f] * leaf_vec[us->fav[f]][k];
-		}
-		float noise[GEN_K];
-		gen_randvec(r, noise, 0.25);
-		for (int k = 0; k < GEN_K; k++)
-			us->u[k] += noise[k];
-		gen_normalize(us->u);
-		for (int b = 0; b < 2; b++)
-			us->fav_brand[b] = dio_rng_unif(r) < 0.6
-			                           ? (int) (gen_top_of(us->fav[0]) * GEN_BRANDS +
-			                                    dio_rng_below(r, GEN_BRANDS))
-			                           : -1;
-		us->budget = exp(log(60.0) + 0.9 * dio_rng_normal(r));
-		double act = exp(0.8 * dio_rng_normal(r) - 0.32); /* mean ~1 */
-		us->sessions = 1 + (int) (sessions * act * dio_rng_unif(r) * 2.0);
-		snprintf(us->name, sizeof(us->name), "%s %s",
-		         GEN_FIRST[dio_rng_below(r, NELEM(GEN_FIRST))],
-		         GEN_LAST[dio_rng_below(r, NELEM(GEN_LAST))]);
-	}
+	for (long i = 0; i < nitems; i++)
+		gen_item_draw(r, &z, w->leaf_cum, &w->items[i]);
+	for (long u = 0; u < nusers; u++)
+		gen_user_draw(r, &z, w->leaf_cum, sessions, &w->users[u]);
 	return 0;
 }
 
 /* ---- generate ---- */
 
-static int
-gen_run(const gen_opts *o, char *err, size_t errn)
-{
+/* The state of one generate run: the world, the items of each leaf (an index into world.items)
+ * and the scratch arrays of one session. gen_run owns all of it; gen_state_free frees it. */
+typedef struct gen_state {
+	const gen_opts *o;
 	dio_rng r;
-	dio_sink *sink = NULL;
-	dio_world world = {0};
-	gen_item *items = NULL;
-	gen_user *users = NULL;
-	uint32_t **leaf_items = NULL;
-	size_t *leaf_n = NULL;
-	double *scores = NULL, *cum = NULL;
-	gen_evs evs = {0};
-	char ext[32], eid[64];
+	dio_world world;
+	uint32_t *leaf_items[GEN_NLEAVES];
+	size_t leaf_n[GEN_NLEAVES];
+	double *scores, *cum; /* the utilities of a leaf's items and their cumulative exp() */
+	int64_t start_ms, span_ms, end_ms;
+	gen_evs evs; /* one user's events, reused */
+} gen_state;
+
+/* What went into the cart in one session (at most 16 items). */
+typedef struct gen_cart {
+	int64_t id[16];
+	double sc[16];
+	int n;
+} gen_cart;
+
+static void
+gen_state_free(gen_state *g)
+{
+	for (size_t l = 0; l < GEN_NLEAVES; l++)
+		free(g->leaf_items[l]);
+	dio_world_free(&g->world);
+	free(g->scores);
+	free(g->cum);
+	free(g->evs.e);
+}
+
+/* Writes the catalog to the sink and counts the items of each leaf into g->leaf_n. */
+static int
+gen_write_items(gen_state *g, dio_sink *sink)
+{
+	char ext[32], attrs[96];
 	int rv;
-	size_t maxleaf = 0;
 
-	dio_rng_seed(&r, o->seed);
-	leaf_items = calloc(GEN_NLEAVES, sizeof(*leaf_items));
-	leaf_n = calloc(GEN_NLEAVES, sizeof(*leaf_n));
-	if (leaf_items == NULL || leaf_n == NULL) {
-		rv = RS_ENOMEM;
-		snprintf(err, errn, "out of memory");
-		goto out;
-	}
-	if ((rv = dio_sink_open(&sink, o->dsn, o->out, o->truncate, err, errn)) != 0)
-		goto out;
-	if ((rv = dio_world_build(&world, &r, o->users, o->items, o->sessions)) != 0) {
-		snprintf(err, errn, "out of memory");
-		goto out;
-	}
-	items = world.items;
-	users = world.users;
-
-	for (long i = 0; i < o->items; i++) {
-		const gen_item *it = &items[i];
+	for (long i = 0; i < g->o->items; i++) {
+		const gen_item *it = &g->world.items[i];
 		const gen_leaf *lf = &GEN_LEAVES[it->leaf];
 		snprintf(ext, sizeof(ext), "sku-%06ld", i + 1);
-		char attrs[96];
 		snprintf(attrs, sizeof(attrs), "{\"synthetic\": true, \"consumable\": %s}",
 		         lf->consumable ? "true" : "false");
 		dio_item di = {.id = i + 1,
@@ -472,147 +496,216 @@ gen_run(const gen_opts *o, char *err, size_t errn)
 		               .in_stock = it->in_stock,
 		               .attributes = attrs};
 		if ((rv = dio_sink_item(sink, &di)) != 0)
-			goto sinkerr;
-		leaf_n[it->leaf]++;
+			return rv;
+		g->leaf_n[it->leaf]++;
 	}
-	for (size_t l = 0; l < GEN_NLEAVES; l++) {
-		leaf_items[l] = malloc((leaf_n[l] ? leaf_n[l] : 1) * sizeof(**leaf_items));
-		if (leaf_items[l] == NULL) {
-			rv = RS_ENOMEM;
-			snprintf(err, errn, "out of memory");
-			goto out;
-		}
-		if (leaf_n[l] > maxleaf)
-			maxleaf = leaf_n[l];
-		leaf_n[l] = 0;
-	}
-	for (long i = 0; i < o->items; i++)
-		leaf_items[items[i].leaf][leaf_n[items[i].leaf]++] = (uint32_t) i;
-	scores = malloc((maxleaf ? maxleaf : 1) * sizeof(*scores));
-	cum = malloc((maxleaf ? maxleaf : 1) * sizeof(*cum));
-	if (scores == NULL || cum == NULL) {
-		rv = RS_ENOMEM;
-		snprintf(err, errn, "out of memory");
-		goto out;
-	}
-	for (long u = 0; u < o->users; u++) {
-		snprintf(ext, sizeof(ext), "cust-%06ld", u + 1);
-		dio_user du = {.id = u + 1, .external_id = ext, .display_name = users[u].name};
-		if ((rv = dio_sink_user(sink, &du)) != 0)
-			goto sinkerr;
-	}
+	return 0;
+}
 
-	/* Sessions, per user, in time order. */
-	int64_t end_ms = o->end_s * 1000, span_ms = (int64_t) o->days * 86400 * 1000;
-	int64_t start_ms = end_ms - span_ms;
-	for (long u = 0; u < o->users; u++) {
-		gen_user *us = &users[u];
-		evs.n = 0;
-		for (int s = 0; s < us->sessions; s++) {
-			int64_t t = start_ms +
-			            (int64_t) (dio_rng_unif(&r) * (double) (span_ms - 3600000));
-			uint32_t leaf = dio_world_intent(&world, u, &r);
-			size_t n = leaf_n[leaf];
-			if (n == 0)
-				continue;
-			double c = 0;
-			for (size_t j = 0; j < n; j++) {
-				double sc =
-				        dio_world_utility(&world, u, (long) leaf_items[leaf][j]);
-				scores[j] = sc;
-				c += exp(sc);
-				cum[j] = c;
+/* Fills g->leaf_items from the counts in g->leaf_n and sizes the session scratch arrays for the
+ * largest leaf. */
+static int
+gen_index_leaves(gen_state *g)
+{
+	size_t maxleaf = 0;
+
+	for (size_t l = 0; l < GEN_NLEAVES; l++) {
+		g->leaf_items[l] = malloc((g->leaf_n[l] ? g->leaf_n[l] : 1) * sizeof(uint32_t));
+		if (g->leaf_items[l] == NULL)
+			return RS_ENOMEM;
+		if (g->leaf_n[l] > maxleaf)
+			maxleaf = g->leaf_n[l];
+		g->leaf_n[l] = 0;
+	}
+	for (long i = 0; i < g->o->items; i++) {
+		uint32_t leaf = g->world.items[i].leaf;
+		g->leaf_items[leaf][g->leaf_n[leaf]++] = (uint32_t) i;
+	}
+	g->scores = malloc((maxleaf ? maxleaf : 1) * sizeof(*g->scores));
+	g->cum = malloc((maxleaf ? maxleaf : 1) * sizeof(*g->cum));
+	return g->scores == NULL || g->cum == NULL ? RS_ENOMEM : 0;
+}
+
+static int
+gen_write_users(const gen_state *g, dio_sink *sink)
+{
+	char ext[32];
+	int rv;
+
+	for (long u = 0; u < g->o->users; u++) {
+		snprintf(ext, sizeof(ext), "cust-%06ld", u + 1);
+		dio_user du = {
+		        .id = u + 1, .external_id = ext, .display_name = g->world.users[u].name};
+		if ((rv = dio_sink_user(sink, &du)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+/* The browsing part of a session in a leaf of n items (g->cum holds their sampling weights):
+ * views, clicks, add-to-carts (recorded in *cart) and not_interested; *t advances. */
+static int
+gen_browse(gen_state *g, uint32_t leaf, size_t n, int64_t *t, gen_cart *cart)
+{
+	int views = 1 + (int) floor(-log(1.0 - dio_rng_unif(&g->r)) * 3.5);
+
+	for (int v = 0; v < views; v++) {
+		size_t j = dio_rng_pick_cum(&g->r, g->cum, n);
+		int64_t id = (int64_t) g->leaf_items[leaf][j] + 1;
+		const gen_item *it = &g->world.items[id - 1];
+		double sc = g->scores[j];
+		*t += 5000 + (int64_t) (dio_rng_unif(&g->r) * 85000);
+		if (gen_push(&g->evs, *t, id, 1, it->price, 0, 0) != 0)
+			return RS_ENOMEM;
+		if (dio_rng_unif(&g->r) < dio_world_p_click(sc)) {
+			*t += 2000 + (int64_t) (dio_rng_unif(&g->r) * 20000);
+			if (gen_push(&g->evs, *t, id, 2, it->price, 0, 0) != 0)
+				return RS_ENOMEM;
+			/* out-of-stock items sold out during the last week */
+			if (dio_rng_unif(&g->r) < dio_world_p_cart(sc) && cart->n < 16 &&
+			    (it->in_stock || *t < g->end_ms - 7 * 86400000LL)) {
+				*t += 5000 + (int64_t) (dio_rng_unif(&g->r) * 60000);
+				if (gen_push(&g->evs, *t, id, 3, it->price, 1, 1) != 0)
+					return RS_ENOMEM;
+				cart->id[cart->n] = id;
+				cart->sc[cart->n++] = sc;
 			}
-			int views = 1 + (int) floor(-log(1.0 - dio_rng_unif(&r)) * 3.5);
-			int64_t cart[16];
-			double cart_sc[16];
-			int ncart = 0;
-			for (int v = 0; v < views; v++) {
-				size_t j = dio_rng_pick_cum(&r, cum, n);
-				int64_t id = (int64_t) leaf_items[leaf][j] + 1;
-				const gen_item *it = &items[id - 1];
-				double sc = scores[j];
-				t += 5000 + (int64_t) (dio_rng_unif(&r) * 85000);
-				if ((rv = gen_push(&evs, t, id, 1, it->price, 0, 0)) != 0)
-					goto nomem;
-				if (dio_rng_unif(&r) < dio_world_p_click(sc)) {
-					t += 2000 + (int64_t) (dio_rng_unif(&r) * 20000);
-					if ((rv = gen_push(&evs, t, id, 2, it->price, 0, 0)) != 0)
-						goto nomem;
-					if (dio_rng_unif(&r) < dio_world_p_cart(sc) && ncart < 16 &&
-					    (it->in_stock || t < end_ms - 7 * 86400000LL)) {
-						/* out-of-stock items sold out during the last week
-						 */
-						t += 5000 + (int64_t) (dio_rng_unif(&r) * 60000);
-						if ((rv = gen_push(&evs, t, id, 3, it->price, 1,
-						                   1)) != 0)
-							goto nomem;
-						cart[ncart] = id;
-						cart_sc[ncart++] = sc;
-					}
-				} else if (sc < -0.5 && dio_rng_unif(&r) < 0.03) {
-					if ((rv = gen_push(&evs, t + 1000, id, 6, it->price, 0,
-					                   0)) != 0)
-						goto nomem;
-				}
-			}
-			for (int ci = 0; ci < ncart; ci++) {
-				const gen_item *it = &items[cart[ci] - 1];
-				if (dio_rng_unif(&r) >= DIO_WORLD_P_BUY ||
-				    it->price > us->budget * DIO_WORLD_BUY_MAX_BUDGET)
-					continue;
-				t += 30000 + (int64_t) (dio_rng_unif(&r) * 120000);
-				if ((rv = gen_push(&evs, t, cart[ci], 4, it->price, 1, 1)) != 0)
-					goto nomem;
-				if (dio_rng_unif(&r) < 0.15) {
-					double stars = round(3.2 + 1.1 * (cart_sc[ci] - 1.0) +
-					                     0.7 * dio_rng_normal(&r));
-					stars = fmin(5, fmax(1, stars));
-					int64_t later =
-					        t + 86400000LL * (1 + dio_rng_below(&r, 10));
-					if (later < end_ms && (rv = gen_push(&evs, later, cart[ci],
-					                                     5, 0, 1, stars)) != 0)
-						goto nomem;
-				}
-				/* Consumables are bought again every 2-6 weeks, while the habit
-				 * lasts. */
-				if (GEN_LEAVES[it->leaf].consumable) {
-					int64_t rt = t;
-					while (dio_rng_unif(&r) < 0.7) {
-						rt += 86400000LL * (14 + dio_rng_below(&r, 29));
-						if (rt >= end_ms || (!it->in_stock &&
-						                     rt >= end_ms - 7 * 86400000LL))
-							break;
-						if ((rv = gen_push(&evs, rt, cart[ci], 1, it->price,
-						                   0, 0)) != 0 ||
-						    (rv = gen_push(&evs, rt + 20000, cart[ci], 3,
-						                   it->price, 1, 1)) != 0 ||
-						    (rv = gen_push(&evs, rt + 90000, cart[ci], 4,
-						                   it->price, 1, 1)) != 0)
-							goto nomem;
-					}
-				}
-			}
-		}
-		qsort(evs.e, evs.n, sizeof(*evs.e), gen_ev_cmp);
-		for (size_t i = 0; i < evs.n; i++) {
-			const gen_ev *e = &evs.e[i];
-			if (e->ts_ms > end_ms)
-				continue;
-			snprintf(eid, sizeof(eid), "g%" PRIu64 "-u%ld-%zu", o->seed, u + 1, i);
-			dio_event de = {.event_id = eid,
-			                .user_id = u + 1,
-			                .item_id = e->item,
-			                .type = e->type,
-			                .has_value = e->has_value,
-			                .value = e->value,
-			                .price = e->price,
-			                .ts_ms = e->ts_ms};
-			if ((rv = dio_sink_event(sink, &de)) != 0)
-				goto sinkerr;
+		} else if (sc < -0.5 && dio_rng_unif(&g->r) < 0.03) {
+			if (gen_push(&g->evs, *t + 1000, id, 6, it->price, 0, 0) != 0)
+				return RS_ENOMEM;
 		}
 	}
+	return 0;
+}
+
+/* Consumables are bought again every 2-6 weeks after the purchase at t, while the habit lasts. */
+static int
+gen_rebuy(gen_state *g, int64_t id, const gen_item *it, int64_t t)
+{
+	int64_t rt = t;
+
+	while (dio_rng_unif(&g->r) < 0.7) {
+		rt += 86400000LL * (14 + dio_rng_below(&g->r, 29));
+		if (rt >= g->end_ms || (!it->in_stock && rt >= g->end_ms - 7 * 86400000LL))
+			break;
+		if (gen_push(&g->evs, rt, id, 1, it->price, 0, 0) != 0 ||
+		    gen_push(&g->evs, rt + 20000, id, 3, it->price, 1, 1) != 0 ||
+		    gen_push(&g->evs, rt + 90000, id, 4, it->price, 1, 1) != 0)
+			return RS_ENOMEM;
+	}
+	return 0;
+}
+
+/* The end of a session: purchases of the cart within the budget, some rated later, and the
+ * re-buys of consumables. */
+static int
+gen_checkout(gen_state *g, const gen_user *us, const gen_cart *cart, int64_t t)
+{
+	for (int ci = 0; ci < cart->n; ci++) {
+		const gen_item *it = &g->world.items[cart->id[ci] - 1];
+		if (dio_rng_unif(&g->r) >= DIO_WORLD_P_BUY ||
+		    it->price > us->budget * DIO_WORLD_BUY_MAX_BUDGET)
+			continue;
+		t += 30000 + (int64_t) (dio_rng_unif(&g->r) * 120000);
+		if (gen_push(&g->evs, t, cart->id[ci], 4, it->price, 1, 1) != 0)
+			return RS_ENOMEM;
+		if (dio_rng_unif(&g->r) < 0.15) {
+			double stars = round(3.2 + 1.1 * (cart->sc[ci] - 1.0) +
+			                     0.7 * dio_rng_normal(&g->r));
+			stars = fmin(5, fmax(1, stars));
+			int64_t later = t + 86400000LL * (1 + dio_rng_below(&g->r, 10));
+			if (later < g->end_ms &&
+			    gen_push(&g->evs, later, cart->id[ci], 5, 0, 1, stars) != 0)
+				return RS_ENOMEM;
+		}
+		if (GEN_LEAVES[it->leaf].consumable && gen_rebuy(g, cart->id[ci], it, t) != 0)
+			return RS_ENOMEM;
+	}
+	return 0;
+}
+
+/* One session of user u: an intent leaf, browsing in it, checkout. Appends to g->evs. */
+static int
+gen_session(gen_state *g, long u)
+{
+	int64_t t = g->start_ms + (int64_t) (dio_rng_unif(&g->r) * (double) (g->span_ms - 3600000));
+	uint32_t leaf = dio_world_intent(&g->world, u, &g->r);
+	size_t n = g->leaf_n[leaf];
+	gen_cart cart = {.n = 0};
+	double c = 0;
+
+	if (n == 0)
+		return 0;
+	for (size_t j = 0; j < n; j++) {
+		double sc = dio_world_utility(&g->world, u, (long) g->leaf_items[leaf][j]);
+		g->scores[j] = sc;
+		c += exp(sc);
+		g->cum[j] = c;
+	}
+	if (gen_browse(g, leaf, n, &t, &cart) != 0)
+		return RS_ENOMEM;
+	return gen_checkout(g, &g->world.users[u], &cart, t);
+}
+
+/* Writes g->evs (user u's events) in time order, without those after the end. */
+static int
+gen_write_events(gen_state *g, dio_sink *sink, long u)
+{
+	char eid[64];
+	int rv;
+
+	qsort(g->evs.e, g->evs.n, sizeof(*g->evs.e), gen_ev_cmp);
+	for (size_t i = 0; i < g->evs.n; i++) {
+		const gen_ev *e = &g->evs.e[i];
+		if (e->ts_ms > g->end_ms)
+			continue;
+		snprintf(eid, sizeof(eid), "g%" PRIu64 "-u%ld-%zu", g->o->seed, u + 1, i);
+		dio_event de = {.event_id = eid,
+		                .user_id = u + 1,
+		                .item_id = e->item,
+		                .type = e->type,
+		                .has_value = e->has_value,
+		                .value = e->value,
+		                .price = e->price,
+		                .ts_ms = e->ts_ms};
+		if ((rv = dio_sink_event(sink, &de)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+/* Writes the catalog, the customers and each customer's sessions (in time order) to the sink.
+ * A sink error is reported by dio_sink_close; memory errors here. */
+static int
+gen_run(const gen_opts *o, char *err, size_t errn)
+{
+	gen_state g = {.o = o};
+	dio_sink *sink = NULL;
 	dio_stats st;
+	int rv;
+
+	dio_rng_seed(&g.r, o->seed);
+	g.end_ms = o->end_s * 1000;
+	g.span_ms = (int64_t) o->days * 86400 * 1000;
+	g.start_ms = g.end_ms - g.span_ms;
+	if ((rv = dio_sink_open(&sink, o->dsn, o->out, o->truncate, err, errn)) != 0)
+		goto out;
+	if ((rv = dio_world_build(&g.world, &g.r, o->users, o->items, o->sessions)) != 0)
+		goto nomem;
+	if ((rv = gen_write_items(&g, sink)) != 0)
+		goto sinkerr;
+	if ((rv = gen_index_leaves(&g)) != 0)
+		goto nomem;
+	if ((rv = gen_write_users(&g, sink)) != 0)
+		goto sinkerr;
+	for (long u = 0; u < o->users; u++) {
+		g.evs.n = 0;
+		for (int s = 0; s < g.world.users[u].sessions; s++)
+			if ((rv = gen_session(&g, u)) != 0)
+				goto nomem;
+		if ((rv = gen_write_events(&g, sink, u)) != 0)
+			goto sinkerr;
+	}
 	rv = dio_sink_close(sink, &st, err, errn);
 	sink = NULL;
 	if (rv == 0)
@@ -630,14 +723,7 @@ sinkerr:
 out:
 	if (sink != NULL)
 		dio_sink_close(sink, NULL, NULL, 0);
-	for (size_t l = 0; leaf_items != NULL && l < GEN_NLEAVES; l++)
-		free(leaf_items[l]);
-	free(leaf_items);
-	free(leaf_n);
-	dio_world_free(&world);
-	free(scores);
-	free(cum);
-	free(evs.e);
+	gen_state_free(&g);
 	return rv;
 }
 
