@@ -1,6 +1,7 @@
 /* opts: the option tables of the rs-train commands (see opts.h). */
 #include "opts.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -69,15 +70,47 @@ opts_longopts(const tr_opts_spec *s, struct option *lo)
 	lo[n] = (struct option){NULL, 0, NULL, 0};
 }
 
+/* opts_integer: s as a whole base-10 long in [lo, hi] */
+static int
+opts_integer(const char *s, double lo, double hi, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return *s == '\0' || *end != '\0' || errno != 0 || (double) *out < lo || (double) *out > hi
+	               ? -1
+	               : 0;
+}
+
+/* opts_value: a number option's value into *v / *l; 0, or the usage error's exit code */
+static int
+opts_value(const tr_opts_spec *s, const tr_opt *o, const char *arg, double *v, long *l)
+{
+	if (o->kind == TR_OPTK_LONG) {
+		if (opts_integer(arg, o->lo, o->hi, l) == 0)
+			return 0;
+	} else if (tr_parse_double(arg, v) == 0 && *v >= o->lo && *v <= o->hi) {
+		return 0;
+	}
+	if (s->on_error != NULL)
+		return s->on_error(o, arg);
+	return tr_opts_usage_error(s->cmd, "--%s: '%s' is not a number in [%g, %g]", o->name, arg,
+	                           o->lo, o->hi);
+}
+
 /* opts_store: one option's value into its destination; 0 or 2 (usage error printed) */
 static int
-opts_store(const char *cmd, const tr_opt *o, const char *arg)
+opts_store(const tr_opts_spec *s, const tr_opt *o, const char *arg)
 {
 	double v = 0;
+	long l = 0;
+	int rv;
 
-	if ((o->kind == TR_OPTK_INT || o->kind == TR_OPTK_DBL || o->kind == TR_OPTK_U64) &&
-	    tr_opts_number(cmd, o->name, arg, o->lo, o->hi, &v) != 0)
-		return 2;
+	if ((o->kind == TR_OPTK_INT || o->kind == TR_OPTK_DBL || o->kind == TR_OPTK_U64 ||
+	     o->kind == TR_OPTK_LONG) &&
+	    (rv = opts_value(s, o, arg, &v, &l)) != 0)
+		return rv;
 	switch (o->kind) {
 	case TR_OPTK_STR:
 		*(const char **) o->dst = arg;
@@ -97,8 +130,11 @@ opts_store(const char *cmd, const tr_opt *o, const char *arg)
 	case TR_OPTK_U64:
 		*(uint64_t *) o->dst = (uint64_t) v;
 		break;
+	case TR_OPTK_LONG:
+		*(long *) o->dst = l;
+		break;
 	case TR_OPTK_FN:
-		if (o->fn(cmd, o->dst, arg) != 0)
+		if (o->fn(s->cmd, o->dst, arg) != 0)
 			return 2;
 		break;
 	case TR_OPTK_HEAD:
@@ -115,20 +151,25 @@ tr_opts_parse(const tr_opts_spec *s, int argc, char **argv, int *first_arg)
 	struct option lo[TR_OPTS_MAX + 2];
 	int c;
 
+	int rv = -1;
+
 	opts_longopts(s, lo);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	opterr = s->on_error == NULL; /* else the command says it */
+	while (rv == -1 && (c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (c == OPTS_HELP_VAL) {
 			tr_opts_usage(s, stdout);
-			return 0;
+			rv = 0;
+		} else if (c < 1000 || (size_t) (c - 1000) >= s->n) {
+			rv = s->on_error != NULL ? s->on_error(NULL, argv[optind - 1])
+			                         : tr_opts_usage_error(s->cmd, "unknown option");
+		} else if ((c = opts_store(s, &s->opts[c - 1000], optarg)) != 0) {
+			rv = c;
 		}
-		if (c < 1000 || (size_t) (c - 1000) >= s->n)
-			return tr_opts_usage_error(s->cmd, "unknown option");
-		if (opts_store(s->cmd, &s->opts[c - 1000], optarg) != 0)
-			return 2;
 	}
+	opterr = 1;
 	*first_arg = optind;
-	return -1;
+	return rv;
 }
 
 /* opts_usage_line: "  --name ARG   help", continuation lines of help indented */

@@ -21,6 +21,7 @@ typedef enum tr_opt_kind {
 	TR_OPTK_INT,   /* int *dst = (int) number in [lo, hi] */
 	TR_OPTK_DBL,   /* double *dst = number in [lo, hi] */
 	TR_OPTK_U64,   /* uint64_t *dst = (uint64_t) number in [lo, hi] */
+	TR_OPTK_LONG,  /* long *dst = base-10 integer in [lo, hi] */
 	TR_OPTK_FN,    /* fn(cmd, dst, argument or NULL when arg is NULL) */
 } tr_opt_kind;
 
@@ -76,6 +77,11 @@ typedef struct tr_opt {
 		.name = (n), .kind = TR_OPTK_U64, .dst = (d), .lo = (l), .hi = (u), .arg = (a), \
 		.help = (h)                                                                     \
 	}
+#define TR_OPT_LONG(n, d, l, u, a, h)                                                            \
+	{                                                                                        \
+		.name = (n), .kind = TR_OPTK_LONG, .dst = (d), .lo = (l), .hi = (u), .arg = (a), \
+		.help = (h)                                                                      \
+	}
 #define TR_OPT_FN(n, f, d, a, h)                                                                \
 	{                                                                                       \
 		.name = (n), .kind = TR_OPTK_FN, .fn = (f), .dst = (d), .arg = (a), .help = (h) \
@@ -89,6 +95,10 @@ typedef struct tr_opts_spec {
 	const char *usage; /* synopsis and description, printed before the options */
 	const tr_opt *opts;
 	size_t n;
+	/* optional: the command's own usage error (getopt then prints nothing): o is the option
+	 * with the bad value arg, or NULL for an unknown option or a missing value (arg = the
+	 * word). Returns the exit code. */
+	int (*on_error)(const tr_opt *o, const char *arg);
 } tr_opts_spec;
 
 /* tr_opts_parse: argv (argv[0] = the command name) against s's table; --help is implied.
