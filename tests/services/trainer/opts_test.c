@@ -244,3 +244,42 @@ Test(opts, synth_help_and_bounds)
 	cr_assert_str_eq(c.err, "rs-train synth: --zipf: '10.5' is not a number in [0, 10] (see "
 	                        "rs-train synth --help)\n");
 }
+
+/* a command's own wording: on_error gets the option and value, or NULL and the word */
+static int
+own_error(const tr_opt *o, const char *arg)
+{
+	fprintf(stderr, "own: %s=%s\n", o != NULL ? o->name : "?", arg);
+	return 3;
+}
+
+static int
+run_long(int argc, char **argv, void *ctx)
+{
+	long *days = ctx;
+	int first;
+	const tr_opt t[] = {TR_OPT_LONG("days", days, 1, 60, "D", "days [7]")};
+	const tr_opts_spec spec = {"demo", "usage\n", t, 1, own_error};
+
+	return tr_opts_parse(&spec, argc, argv, &first);
+}
+
+Test(opts, integers_and_own_errors)
+{
+	char *ok[] = {"demo", "--days", "60", NULL};
+	char *frac[] = {"demo", "--days", "1.5", NULL};
+	char *unknown[] = {"demo", "--weeks", "2", NULL};
+	long days = 7;
+	captured c;
+
+	cap_run(&c, run_long, &days, 3, ok);
+	cr_assert_eq(c.rv, -1);
+	cr_assert_eq(days, 60);
+	cap_run(&c, run_long, &days, 3, frac);
+	cr_assert_eq(c.rv, 3);
+	cr_assert_str_eq(c.err, "own: days=1.5\n");
+	cr_assert_eq(days, 60);
+	cap_run(&c, run_long, &days, 3, unknown);
+	cr_assert_eq(c.rv, 3);
+	cr_assert_str_eq(c.err, "own: ?=--weeks\n", "getopt itself stays silent");
+}
