@@ -42,9 +42,9 @@ typedef struct model_args {
 } model_args;
 
 static int
-opt_leave_one_out(const char *cmd, void *dst, const char *arg)
+opt_leave_one_out(const char *cmd, const tr_opt *o, const char *arg)
 {
-	tr_params *p = ((model_args *) dst)->p;
+	tr_params *p = ((model_args *) o->dst)->p;
 	(void) cmd;
 	(void) arg;
 	snprintf(p->holdout, sizeof(p->holdout), "%s", "leave-one-out");
@@ -52,9 +52,9 @@ opt_leave_one_out(const char *cmd, void *dst, const char *arg)
 }
 
 static int
-opt_objective(const char *cmd, void *dst, const char *arg)
+opt_objective(const char *cmd, const tr_opt *o, const char *arg)
 {
-	tr_params *p = dst;
+	tr_params *p = o->dst;
 
 	if (strcmp(arg, "rank:ndcg") != 0 && strcmp(arg, "rank:pairwise") != 0 &&
 	    strcmp(arg, "rank:map") != 0) {
@@ -70,9 +70,9 @@ opt_objective(const char *cmd, void *dst, const char *arg)
 
 /* --weights: checked, stored in the canonical form */
 static int
-opt_weights(const char *cmd, void *dst, const char *arg)
+opt_weights(const char *cmd, const tr_opt *o, const char *arg)
 {
-	tr_params *p = dst;
+	tr_params *p = o->dst;
 	tr_weights w;
 	tr_error err;
 
@@ -460,9 +460,9 @@ typedef struct eval_ks {
 } eval_ks;
 
 static int
-opt_ks(const char *cmd, void *dst, const char *arg)
+opt_ks(const char *cmd, const tr_opt *o, const char *arg)
 {
-	eval_ks *e = dst;
+	eval_ks *e = o->dst;
 	return parse_ks(cmd, arg, e->ks, &e->nk) != 0 ? 2 : 0;
 }
 
@@ -757,23 +757,23 @@ static const char pipeline_usage[] =
 
 /* pipeline's --weights: parsed into the options' weights, kept in canonical form */
 static int
-opt_pipeline_weights(const char *cmd, void *dst, const char *arg)
+opt_pipeline_weights(const char *cmd, const tr_opt *o, const char *arg)
 {
-	tr_pipeline_opts *o = dst;
+	tr_pipeline_opts *po = o->dst;
 	tr_error err;
 
-	if (tr_weights_parse(arg, &o->weights, &err) != 0)
+	if (tr_weights_parse(arg, &po->weights, &err) != 0)
 		return tr_opts_usage_error(cmd, "%s", err.msg);
-	rs_event_weights_format(&o->weights, o->weights_spec, sizeof(o->weights_spec));
+	rs_event_weights_format(&po->weights, po->weights_spec, sizeof(po->weights_spec));
 	return 0;
 }
 
 static int
-opt_pipeline_quiet(const char *cmd, void *dst, const char *arg)
+opt_pipeline_quiet(const char *cmd, const tr_opt *o, const char *arg)
 {
 	(void) cmd;
 	(void) arg;
-	((tr_pipeline_opts *) dst)->out = NULL;
+	((tr_pipeline_opts *) o->dst)->out = NULL;
 	return 0;
 }
 

@@ -94,7 +94,7 @@ opts_value(const tr_opts_spec *s, const tr_opt *o, const char *arg, double *v, l
 		return 0;
 	}
 	if (s->on_error != NULL)
-		return s->on_error(o, arg);
+		return s->on_error(s, o, arg);
 	return tr_opts_usage_error(s->cmd, "--%s: '%s' is not a number in [%g, %g]", o->name, arg,
 	                           o->lo, o->hi);
 }
@@ -134,7 +134,7 @@ opts_store(const tr_opts_spec *s, const tr_opt *o, const char *arg)
 		*(long *) o->dst = l;
 		break;
 	case TR_OPTK_FN:
-		if (o->fn(s->cmd, o->dst, arg) != 0)
+		if (o->fn(s->cmd, o, arg) != 0)
 			return 2;
 		break;
 	case TR_OPTK_HEAD:
@@ -155,13 +155,13 @@ tr_opts_parse(const tr_opts_spec *s, int argc, char **argv, int *first_arg)
 
 	opts_longopts(s, lo);
 	optind = 1;
-	opterr = s->on_error == NULL; /* else the command says it */
+	opterr = !s->quiet_getopt;
 	while (rv == -1 && (c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (c == OPTS_HELP_VAL) {
 			tr_opts_usage(s, stdout);
 			rv = 0;
 		} else if (c < 1000 || (size_t) (c - 1000) >= s->n) {
-			rv = s->on_error != NULL ? s->on_error(NULL, argv[optind - 1])
+			rv = s->on_error != NULL ? s->on_error(s, NULL, argv[optind - 1])
 			                         : tr_opts_usage_error(s->cmd, "unknown option");
 		} else if ((c = opts_store(s, &s->opts[c - 1000], optarg)) != 0) {
 			rv = c;

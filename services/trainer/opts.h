@@ -22,12 +22,13 @@ typedef enum tr_opt_kind {
 	TR_OPTK_DBL,   /* double *dst = number in [lo, hi] */
 	TR_OPTK_U64,   /* uint64_t *dst = (uint64_t) number in [lo, hi] */
 	TR_OPTK_LONG,  /* long *dst = base-10 integer in [lo, hi] */
-	TR_OPTK_FN,    /* fn(cmd, dst, argument or NULL when arg is NULL) */
+	TR_OPTK_FN,    /* fn(cmd, the entry, argument or NULL when arg is NULL) */
 } tr_opt_kind;
 
-/* tr_opt_fn: store arg (NULL for an option without a value); 0, or 2 after printing the
- * usage error (tr_opts_usage_error). */
-typedef int (*tr_opt_fn)(const char *cmd, void *dst, const char *arg);
+struct tr_opt;
+/* tr_opt_fn: store arg (NULL for an option without a value) into o->dst; 0, or 2 after
+ * printing the usage error (tr_opts_usage_error). */
+typedef int (*tr_opt_fn)(const char *cmd, const struct tr_opt *o, const char *arg);
 
 typedef struct tr_opt {
 	const char *name; /* long option without "--"; the first entry of a name wins */
@@ -95,10 +96,10 @@ typedef struct tr_opts_spec {
 	const char *usage; /* synopsis and description, printed before the options */
 	const tr_opt *opts;
 	size_t n;
-	/* optional: the command's own usage error (getopt then prints nothing): o is the option
-	 * with the bad value arg, or NULL for an unknown option or a missing value (arg = the
-	 * word). Returns the exit code. */
-	int (*on_error)(const tr_opt *o, const char *arg);
+	/* optional: the command's own usage error: o is the option with the bad value arg, or
+	 * NULL for an unknown option or a missing value (arg = the word). Returns the exit code. */
+	int (*on_error)(const struct tr_opts_spec *s, const struct tr_opt *o, const char *arg);
+	int quiet_getopt; /* 1: getopt prints nothing about unknown options (on_error does) */
 } tr_opts_spec;
 
 /* tr_opts_parse: argv (argv[0] = the command name) against s's table; --help is implied.

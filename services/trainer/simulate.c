@@ -856,8 +856,9 @@ sim_read_key(const char *path, char *out, size_t n)
 
 /* sim_opt_error: simulate's own wording of a bad value or an unknown option */
 static int
-sim_opt_error(const tr_opt *o, const char *arg)
+sim_opt_error(const tr_opts_spec *s, const tr_opt *o, const char *arg)
 {
+	(void) s;
 	if (o == NULL)
 		return sim_usage_error("unknown option or missing value: %s", arg);
 	if (strcmp(o->name, "days") == 0 || strcmp(o->name, "k") == 0)
@@ -867,14 +868,14 @@ sim_opt_error(const tr_opt *o, const char *arg)
 }
 
 static int
-sim_opt_variant(const char *cmd, void *dst, const char *arg)
+sim_opt_variant(const char *cmd, const tr_opt *o, const char *arg)
 {
 	(void) cmd;
-	return sim_variant_parse(dst, arg) != 0 ? 2 : 0;
+	return sim_variant_parse(o->dst, arg) != 0 ? 2 : 0;
 }
 
 static int
-sim_opt_metric(const char *cmd, void *dst, const char *arg)
+sim_opt_metric(const char *cmd, const tr_opt *o, const char *arg)
 {
 	(void) cmd;
 	if (strcmp(arg, "ctr") != 0 && strcmp(arg, "add_to_cart_rate") != 0 &&
@@ -882,7 +883,7 @@ sim_opt_metric(const char *cmd, void *dst, const char *arg)
 		return sim_usage_error("bad value for --metric: %s (ctr, add_to_cart_rate, "
 		                       "conversion, gmv_per_customer)",
 		                       arg);
-	((sim_opts *) dst)->metric = arg;
+	((sim_opts *) o->dst)->metric = arg;
 	return 0;
 }
 
@@ -926,8 +927,8 @@ sim_parse(int argc, char **argv, sim_opts *o)
 	        TR_OPT_FLAG("keep-running", &o->keep_running,
 	                    "leave the experiment running at the end"),
 	};
-	const tr_opts_spec spec = {"simulate", sim_usage_text, t, sizeof(t) / sizeof(t[0]),
-	                           sim_opt_error};
+	const tr_opts_spec spec = {
+	        "simulate", sim_usage_text, t, sizeof(t) / sizeof(t[0]), sim_opt_error, 1};
 
 	if ((rv = tr_opts_parse(&spec, argc, argv, &first)) != -1)
 		return rv;

@@ -64,9 +64,9 @@ typedef struct vals {
 } vals;
 
 static int
-opt_hook(const char *cmd, void *dst, const char *arg)
+opt_hook(const char *cmd, const tr_opt *o, const char *arg)
 {
-	vals *v = dst;
+	vals *v = o->dst;
 	if (strcmp(arg, "no") == 0)
 		return tr_opts_usage_error(cmd, "--hook: no is refused");
 	v->fn_calls++;
@@ -247,8 +247,9 @@ Test(opts, synth_help_and_bounds)
 
 /* a command's own wording: on_error gets the option and value, or NULL and the word */
 static int
-own_error(const tr_opt *o, const char *arg)
+own_error(const tr_opts_spec *s, const tr_opt *o, const char *arg)
 {
+	(void) s;
 	fprintf(stderr, "own: %s=%s\n", o != NULL ? o->name : "?", arg);
 	return 3;
 }
@@ -259,7 +260,7 @@ run_long(int argc, char **argv, void *ctx)
 	long *days = ctx;
 	int first;
 	const tr_opt t[] = {TR_OPT_LONG("days", days, 1, 60, "D", "days [7]")};
-	const tr_opts_spec spec = {"demo", "usage\n", t, 1, own_error};
+	const tr_opts_spec spec = {"demo", "usage\n", t, 1, own_error, 1};
 
 	return tr_opts_parse(&spec, argc, argv, &first);
 }
