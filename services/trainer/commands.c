@@ -1,7 +1,6 @@
 /* commands: argument parsing and orchestration for each subcommand (see commands.h). */
 #include "commands.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -25,132 +24,9 @@
 #include "split.h"
 #include "tune.h"
 #include "load.h"
+#include "opts.h"
 
 /* ------------------------------------------------------------------ shared options */
-
-enum {
-	OPT_TRAIN = 1000,
-	OPT_MODEL,
-	OPT_OUT,
-	OPT_FACTORS,
-	OPT_ITERS,
-	OPT_REG,
-	OPT_ALPHA,
-	OPT_K,
-	OPT_SHRINK,
-	OPT_SEQ,
-	OPT_LAMBDA,
-	OPT_MAXMEM,
-	OPT_MAXITEMS,
-	OPT_HALFLIFE,
-	OPT_CG,
-	OPT_THREADS,
-	OPT_SEED,
-	OPT_SOURCES,
-	OPT_CANDS,
-	OPT_TREES,
-	OPT_DEPTH,
-	OPT_ETA,
-	OPT_OBJ,
-	OPT_HOLDOUT,
-	OPT_LOO,
-	OPT_USERS,
-	OPT_TEST,
-	OPT_RECS,
-	OPT_JSON,
-	OPT_HELP,
-	OPT_QUIET,
-	OPT_PROTOCOL,
-	OPT_TESTFRAC,
-	OPT_MINHOLD,
-	OPT_KEEPCOLD,
-	OPT_FORMAT,
-	OPT_MINRATING,
-	OPT_MINUSER,
-	OPT_MINITEM,
-	OPT_MODELS,
-	OPT_DROPTRAIN,
-	OPT_COLUMNS,
-	OPT_PERUSER,
-	OPT_NUSERS,
-	OPT_NITEMS,
-	OPT_NNZ,
-	OPT_ZIPF,
-	OPT_HOLDOUTP,
-	OPT_FOLDS,
-	OPT_MLRUNS,
-	OPT_EXPERIMENT,
-	OPT_RUNID,
-	OPT_WEIGHTS,
-	OPT_DSN,
-	OPT_MODELSDIR,
-	OPT_NOTUNE,
-	OPT_VERSION,
-	OPT_RUNSDIR,
-};
-
-static const struct option long_opts[] = {
-        {"train", required_argument, NULL, OPT_TRAIN},
-        {"model", required_argument, NULL, OPT_MODEL},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"factors", required_argument, NULL, OPT_FACTORS},
-        {"iterations", required_argument, NULL, OPT_ITERS},
-        {"reg", required_argument, NULL, OPT_REG},
-        {"alpha", required_argument, NULL, OPT_ALPHA},
-        {"k", required_argument, NULL, OPT_K},
-        {"shrink", required_argument, NULL, OPT_SHRINK},
-        {"seq-weight", required_argument, NULL, OPT_SEQ},
-        {"lambda", required_argument, NULL, OPT_LAMBDA},
-        {"max-mem", required_argument, NULL, OPT_MAXMEM},
-        {"max-items", required_argument, NULL, OPT_MAXITEMS},
-        {"half-life", required_argument, NULL, OPT_HALFLIFE},
-        {"cg-steps", required_argument, NULL, OPT_CG},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"sources", required_argument, NULL, OPT_SOURCES},
-        {"candidates", required_argument, NULL, OPT_CANDS},
-        {"trees", required_argument, NULL, OPT_TREES},
-        {"depth", required_argument, NULL, OPT_DEPTH},
-        {"eta", required_argument, NULL, OPT_ETA},
-        {"objective", required_argument, NULL, OPT_OBJ},
-        {"holdout-frac", required_argument, NULL, OPT_HOLDOUT},
-        {"leave-one-out", no_argument, NULL, OPT_LOO},
-        {"holdout", required_argument, NULL, OPT_HOLDOUTP},
-        {"label-folds", required_argument, NULL, OPT_FOLDS},
-        {"mlruns", required_argument, NULL, OPT_MLRUNS},
-        {"experiment", required_argument, NULL, OPT_EXPERIMENT},
-        {"run-id", required_argument, NULL, OPT_RUNID},
-        {"users", required_argument, NULL, OPT_USERS},
-        {"test", required_argument, NULL, OPT_TEST},
-        {"recs", required_argument, NULL, OPT_RECS},
-        {"json", required_argument, NULL, OPT_JSON},
-        {"per-user", required_argument, NULL, OPT_PERUSER},
-        {"protocol", required_argument, NULL, OPT_PROTOCOL},
-        {"test-frac", required_argument, NULL, OPT_TESTFRAC},
-        {"min-holdout", required_argument, NULL, OPT_MINHOLD},
-        {"keep-cold", no_argument, NULL, OPT_KEEPCOLD},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"columns", required_argument, NULL, OPT_COLUMNS},
-        {"min-rating", required_argument, NULL, OPT_MINRATING},
-        {"min-user", required_argument, NULL, OPT_MINUSER},
-        {"min-item", required_argument, NULL, OPT_MINITEM},
-        {"models", required_argument, NULL, OPT_MODELS},
-        {"grid", required_argument, NULL, OPT_MODELS},
-        {"drop-train-items", no_argument, NULL, OPT_DROPTRAIN},
-        {"quiet", no_argument, NULL, OPT_QUIET},
-        {"n-users", required_argument, NULL, OPT_NUSERS},
-        {"n-items", required_argument, NULL, OPT_NITEMS},
-        {"nnz", required_argument, NULL, OPT_NNZ},
-        {"zipf", required_argument, NULL, OPT_ZIPF},
-        {"weights", required_argument, NULL, OPT_WEIGHTS},
-        {"dsn", required_argument, NULL, OPT_DSN},
-        {"models-dir", required_argument, NULL, OPT_MODELSDIR},
-        {"no-tune", no_argument, NULL, OPT_NOTUNE},
-        {"quick", no_argument, NULL, OPT_NOTUNE},
-        {"version", required_argument, NULL, OPT_VERSION},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-};
 
 static int
 cmd_fail(const char *cmd, const tr_error *err)
@@ -159,153 +35,119 @@ cmd_fail(const char *cmd, const tr_error *err)
 	return 1;
 }
 
-static int
-cmd_usage_error(const char *cmd, const char *msg)
-{
-	fprintf(stderr, "rs-train %s: %s (see rs-train %s --help)\n", cmd, msg, cmd);
-	return 2;
-}
+/* model parameters: the destination of the special options */
+typedef struct model_args {
+	tr_params *p;
+	int holdout_set; /* --holdout, --holdout-frac or --leave-one-out given */
+} model_args;
 
 static int
-opt_num(const char *cmd, const char *name, const char *s, double lo, double hi, double *out)
+opt_leave_one_out(const char *cmd, const tr_opt *o, const char *arg)
 {
-	char msg[256];
-
-	if (tr_parse_double(s, out) != 0 || *out < lo || *out > hi) {
-		snprintf(msg, sizeof(msg), "--%s: '%s' is not a number in [%g, %g]", name, s, lo,
-		         hi);
-		return cmd_usage_error(cmd, msg);
-	}
+	tr_params *p = ((model_args *) o->dst)->p;
+	(void) cmd;
+	(void) arg;
+	snprintf(p->holdout, sizeof(p->holdout), "%s", "leave-one-out");
 	return 0;
 }
 
-#define NUM(name, lo, hi, dst)                                    \
-	do {                                                      \
-		double v_;                                        \
-		if (opt_num(cmd, name, optarg, lo, hi, &v_) != 0) \
-			return 2;                                 \
-		dst = v_;                                         \
-	} while (0)
-
-/* model parameter options shared by fit and tune; returns 1 if handled, 2 on error */
 static int
-parse_model_opt(const char *cmd, int c, tr_params *p, int *holdout_set)
+opt_objective(const char *cmd, const tr_opt *o, const char *arg)
 {
-	switch (c) {
-	case OPT_FACTORS:
-		NUM("factors", 1, 1024, p->factors);
-		return 1;
-	case OPT_ITERS:
-		NUM("iterations", 0, 1000, p->iterations);
-		return 1;
-	case OPT_REG:
-		NUM("reg", 0, 1e9, p->reg);
-		return 1;
-	case OPT_ALPHA:
-		NUM("alpha", 0, 1e9, p->alpha);
-		return 1;
-	case OPT_K:
-		NUM("k", 1, 1e6, p->knn_k);
-		return 1;
-	case OPT_SHRINK:
-		NUM("shrink", 0, 1e9, p->shrink);
-		return 1;
-	case OPT_SEQ:
-		NUM("seq-weight", 0, 1e9, p->seq_weight);
-		return 1;
-	case OPT_LAMBDA:
-		NUM("lambda", 0, 1e12, p->lambda);
-		return 1;
-	case OPT_MAXMEM:
-		NUM("max-mem", 0.001, 1e6, p->max_mem_gb);
-		return 1;
-	case OPT_MAXITEMS:
-		NUM("max-items", 1, 1e7, p->max_items);
-		return 1;
-	case OPT_HALFLIFE:
-		NUM("half-life", 0, 1e18, p->half_life);
-		return 1;
-	case OPT_CG:
-		NUM("cg-steps", 0, 100, p->cg_steps);
-		return 1;
-	case OPT_THREADS:
-		NUM("threads", 1, 1024, p->nthreads);
-		return 1;
-	case OPT_SEED:
-		NUM("seed", 0, 1e15, p->seed);
-		return 1;
-	case OPT_CANDS:
-		NUM("candidates", 1, 100000, p->cand_n);
-		return 1;
-	case OPT_TREES:
-		NUM("trees", 1, 100000, p->trees);
-		return 1;
-	case OPT_DEPTH:
-		NUM("depth", 1, 30, p->depth);
-		return 1;
-	case OPT_ETA:
-		NUM("eta", 1e-6, 1, p->eta);
-		return 1;
-	case OPT_HOLDOUT:
-		NUM("holdout-frac", 0, 0.9, p->holdout_frac);
-		*holdout_set = 1;
-		return 1;
-	case OPT_LOO:
-		snprintf(p->holdout, sizeof(p->holdout), "%s", "leave-one-out");
-		*holdout_set = 1;
-		return 1;
-	case OPT_FOLDS:
-		NUM("label-folds", 0, 20, p->label_folds);
-		return 1;
-	case OPT_HOLDOUTP:
-		snprintf(p->holdout, sizeof(p->holdout), "%s", optarg);
-		*holdout_set = 1;
-		return 1;
-	case OPT_SOURCES:
-		snprintf(p->sources, sizeof(p->sources), "%s", optarg);
-		return 1;
-	case OPT_WEIGHTS: {
-		tr_weights w;
-		tr_error err;
-		rs_event_weights_defaults(&w);
-		if (tr_weights_parse(optarg, &w, &err) != 0)
-			return cmd_usage_error(cmd, err.msg), 2;
-		rs_event_weights_format(&w, p->weights, sizeof(p->weights));
-		return 1;
+	tr_params *p = o->dst;
+
+	if (strcmp(arg, "rank:ndcg") != 0 && strcmp(arg, "rank:pairwise") != 0 &&
+	    strcmp(arg, "rank:map") != 0) {
+		fprintf(stderr,
+		        "rs-train %s: --objective must be rank:ndcg, rank:pairwise or "
+		        "rank:map (see rs-train %s --help)\n",
+		        cmd, cmd);
+		return 2;
 	}
-	case OPT_OBJ:
-		if (strcmp(optarg, "rank:ndcg") != 0 && strcmp(optarg, "rank:pairwise") != 0 &&
-		    strcmp(optarg, "rank:map") != 0)
-			return cmd_usage_error(cmd, "--objective must be rank:ndcg, rank:pairwise "
-			                            "or rank:map"),
-			       2;
-		snprintf(p->objective, sizeof(p->objective), "%s", optarg);
-		return 1;
-	}
+	snprintf(p->objective, sizeof(p->objective), "%s", arg);
 	return 0;
 }
 
-static const char model_opts_help[] =
-        "model parameters (defaults in brackets):\n"
-        "  pop:       --half-life T   time decay in timestamp units [0 = plain counts]\n"
-        "  itemknn:   --k N [200] neighbours per item, --shrink X [0],\n"
-        "             --seq-weight X [0] weight of 'next item' transitions\n"
-        "  als:       --factors N [64] --iterations N [15] --reg X [10] --alpha X [2]\n"
-        "             --cg-steps N [3] (0 = exact Cholesky solves) --seed N [0]\n"
-        "  ease:      --lambda X [300] --max-items N [30000] --max-mem GiB [16]\n"
-        "  two-stage: --sources LIST [ease,als,itemknn,pop] --candidates N [100] per source\n"
-        "             --trees N [200] --depth N [6] --eta X [0.1]\n"
-        "             --objective rank:pairwise|rank:ndcg|rank:map [rank:pairwise]\n"
-        "             --holdout PROTOCOL [temporal-user; default: the protocol in the\n"
-        "             split.json next to train.csv] how the ranker's label slice is\n"
-        "             carved from train (temporal-user, random-user, global-time,\n"
-        "             leave-one-out = --leave-one-out), --holdout-frac X [0.2]\n"
-        "             --label-folds N [0: 3 random slices for random-user, else 1]\n"
-        "             (first-stage sources use the parameters above)\n"
-        "  all:       --threads N [all cores; or RS_TRAIN_THREADS]\n"
-        "event logs (a CSV with a type and/or value column; see docs/TRAINING.md):\n"
-        "             --weights view=1,click=2,add_to_cart=4,purchase=8,rating=2,\n"
-        "                       not_interested=8,rating_low=3  [these defaults]\n";
+/* --weights: checked, stored in the canonical form */
+static int
+opt_weights(const char *cmd, const tr_opt *o, const char *arg)
+{
+	tr_params *p = o->dst;
+	tr_weights w;
+	tr_error err;
+
+	rs_event_weights_defaults(&w);
+	if (tr_weights_parse(arg, &w, &err) != 0)
+		return tr_opts_usage_error(cmd, "%s", err.msg);
+	rs_event_weights_format(&w, p->weights, sizeof(p->weights));
+	return 0;
+}
+
+#define MODEL_OPTS_N 25
+
+/* model_opts: the model parameter entries shared by fit, tune and pipeline into t[] */
+static size_t
+model_opts(tr_opt *t, model_args *a)
+{
+	tr_params *p = a->p;
+	const tr_opt m[MODEL_OPTS_N] = {
+	        TR_OPT_HEAD("model parameters (defaults in brackets):"),
+	        TR_OPT_DBL("half-life", &p->half_life, 0, 1e18, "T",
+	                   "pop: time decay in timestamp units [0 = plain counts]"),
+	        TR_OPT_INT("k", &p->knn_k, 1, 1e6, "N", "itemknn: neighbours per item [200]"),
+	        TR_OPT_DBL("shrink", &p->shrink, 0, 1e9, "X", "itemknn: shrink [0]"),
+	        TR_OPT_DBL("seq-weight", &p->seq_weight, 0, 1e9, "X",
+	                   "itemknn: weight of 'next item' transitions [0]"),
+	        TR_OPT_INT("factors", &p->factors, 1, 1024, "N", "als: factors [64]"),
+	        TR_OPT_INT("iterations", &p->iterations, 0, 1000, "N", "als: iterations [15]"),
+	        TR_OPT_DBL("reg", &p->reg, 0, 1e9, "X", "als: regularisation [10]"),
+	        TR_OPT_DBL("alpha", &p->alpha, 0, 1e9, "X", "als: confidence 1 + alpha [2]"),
+	        TR_OPT_INT("cg-steps", &p->cg_steps, 0, 100, "N",
+	                   "als: conjugate gradient steps [3] (0 = exact Cholesky solves)"),
+	        TR_OPT_U64("seed", &p->seed, 0, 1e15, "N", "als: seed [0]"),
+	        TR_OPT_DBL("lambda", &p->lambda, 0, 1e12, "X", "ease: lambda [300]"),
+	        TR_OPT_INT("max-items", &p->max_items, 1, 1e7, "N",
+	                   "ease: at most N items [30000]"),
+	        TR_OPT_DBL("max-mem", &p->max_mem_gb, 0.001, 1e6, "GiB", "ease: at most GiB [16]"),
+	        TR_OPT_CHARS("sources", p->sources, "LIST",
+	                     "two-stage: first-stage sources [ease,als,itemknn,pop]\n"
+	                     "(first-stage sources use the parameters above)"),
+	        TR_OPT_INT("candidates", &p->cand_n, 1, 100000, "N",
+	                   "two-stage: candidates per source [100]"),
+	        TR_OPT_INT("trees", &p->trees, 1, 100000, "N", "two-stage: trees [200]"),
+	        TR_OPT_INT("depth", &p->depth, 1, 30, "N", "two-stage: tree depth [6]"),
+	        TR_OPT_DBL("eta", &p->eta, 1e-6, 1, "X", "two-stage: learning rate [0.1]"),
+	        TR_OPT_FN("objective", opt_objective, p, "OBJ",
+	                  "two-stage: rank:pairwise|rank:ndcg|rank:map [rank:pairwise]"),
+	        TR_OPT_CHARS("holdout", p->holdout, "PROTOCOL",
+	                     "two-stage: how the ranker's label slice is carved from train\n"
+	                     "(temporal-user, random-user, global-time, leave-one-out)\n"
+	                     "[temporal-user; default: the protocol in the split.json next\n"
+	                     "to train.csv]"),
+	        TR_OPT_FN("leave-one-out", opt_leave_one_out, a, NULL,
+	                  "two-stage: = --holdout leave-one-out"),
+	        TR_OPT_DBL("holdout-frac", &p->holdout_frac, 0, 0.9, "X",
+	                   "two-stage: the label slice's share [0.2]"),
+	        TR_OPT_INT("label-folds", &p->label_folds, 0, 20, "N",
+	                   "two-stage: label slices [0: 3 random slices for random-user, else 1]"),
+	        TR_OPT_INT("threads", &p->nthreads, 1, 1024, "N",
+	                   "all: threads [all cores; or RS_TRAIN_THREADS]"),
+	};
+
+	memcpy(t, m, sizeof(m));
+	tr_opts_seen(t, MODEL_OPTS_N, "holdout", &a->holdout_set);
+	tr_opts_seen(t, MODEL_OPTS_N, "holdout-frac", &a->holdout_set);
+	tr_opts_seen(t, MODEL_OPTS_N, "leave-one-out", &a->holdout_set);
+	return MODEL_OPTS_N;
+}
+
+/* the event-log weights entry of fit and tune (pipeline keeps its own) */
+#define WEIGHTS_HEAD                                                          \
+	TR_OPT_HEAD("event logs (a CSV with a type and/or value column; see " \
+	            "docs/TRAINING.md):")
+#define WEIGHTS_HELP                                          \
+	"view=1,click=2,add_to_cart=4,purchase=8,rating=2,\n" \
+	"not_interested=8,rating_low=3  [these defaults]"
 
 /* params_load_train: the training CSV, weighted with p->weights when it is an event log */
 static int
@@ -403,6 +245,15 @@ fit_run_finish(PGconn *pg, const char *run_id, const tr_model *m, double t_load,
 	return failed ? 0 : rv;
 }
 
+static const char fit_usage[] =
+        "usage: rs-train fit --train train.csv --model NAME --out DIR [options]\n"
+        "       [--mlruns DIR [--experiment NAME]] [--dsn DSN (a training_runs row)]\n\n"
+        "Fits one model on a user,item[,timestamp] CSV (header required; every\n"
+        "row is a positive; with a type and/or value column the rows are weighted\n"
+        "events and explicit negatives, see --weights) and writes a model folder\n"
+        "(manifest.json + arrays).\n"
+        "NAME: pop, itemknn, als, ease, two-stage.\n";
+
 int
 tr_cmd_fit(int argc, char **argv)
 {
@@ -414,67 +265,36 @@ tr_cmd_fit(int argc, char **argv)
 	tr_dataset ds;
 	tr_model m;
 	tr_error err;
-	int c, r, quiet = 0, holdout_set = 0;
+	int r, quiet = 0, first;
 	double t0 = tr_now(), t_load;
 	PGconn *pg = NULL;
 	char run_id[33];
+	model_args ma = {&p, 0};
+	tr_opt t[TR_OPTS_MAX] = {
+	        TR_OPT_STR("train", &train, "FILE", "the training CSV"),
+	        TR_OPT_STR("model", &model, "NAME", "pop, itemknn, als, ease, two-stage"),
+	        TR_OPT_STR("out", &out, "DIR", "the model folder"),
+	        TR_OPT_STR("mlruns", &mlruns, "DIR", "an MLflow run record (prints run_id ID)"),
+	        TR_OPT_STR("experiment", &experiment, "NAME", "the MLflow experiment [rs-train]"),
+	        TR_OPT_STR("dsn", &dsn, "DSN", "a training_runs row in PostgreSQL"),
+	        TR_OPT_FLAG("quiet", &quiet, "no summary line on stderr"),
+	        WEIGHTS_HEAD,
+	        TR_OPT_FN("weights", opt_weights, &p, "SPEC", WEIGHTS_HELP),
+	};
+	tr_opts_spec spec = {cmd, fit_usage, t, 9};
 
 	rs_proc_random_id(run_id, sizeof(run_id));
 	tr_params_defaults(&p);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if ((r = parse_model_opt(cmd, c, &p, &holdout_set)) == 1)
-			continue;
-		if (r == 2)
-			return 2;
-		switch (c) {
-		case OPT_TRAIN:
-			train = optarg;
-			break;
-		case OPT_MODEL:
-			model = optarg;
-			break;
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_QUIET:
-			quiet = 1;
-			break;
-		case OPT_MLRUNS:
-			mlruns = optarg;
-			break;
-		case OPT_EXPERIMENT:
-			experiment = optarg;
-			break;
-		case OPT_DSN:
-			dsn = optarg;
-			break;
-		case OPT_HELP:
-			printf("usage: rs-train fit --train train.csv --model NAME --out DIR "
-			       "[options]\n"
-			       "       [--mlruns DIR [--experiment NAME]] [--dsn DSN (a "
-			       "training_runs row)]\n\n"
-			       "Fits one model on a user,item[,timestamp] CSV (header required; "
-			       "every\n"
-			       "row is a positive; with a type and/or value column the rows are "
-			       "weighted\n"
-			       "events and explicit negatives, see --weights) and writes a model "
-			       "folder\n"
-			       "(manifest.json + arrays).\n"
-			       "NAME: pop, itemknn, als, ease, two-stage.\n\n%s",
-			       model_opts_help);
-			return 0;
-		default:
-			return cmd_usage_error(cmd, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(cmd, "unexpected argument");
+	spec.n += model_opts(t + spec.n, &ma);
+	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return r;
+	if (first < argc)
+		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (train == NULL || model == NULL || out == NULL)
-		return cmd_usage_error(cmd, "--train, --model and --out are required");
+		return tr_opts_usage_error(cmd, "--train, --model and --out are required");
 	if (tr_kind_parse(model, &kind, &err) != 0)
 		return cmd_fail(cmd, &err);
-	if (!holdout_set)
+	if (!ma.holdout_set)
 		params_from_split_json(train, &p);
 	if (dsn != NULL && fit_run_start(dsn, &pg, run_id, kind, &p, train, out, &err) != 0)
 		return cmd_fail(cmd, &err);
@@ -532,6 +352,15 @@ users_row(void *vctx, char **vals, long line, tr_error *err)
 	return 0;
 }
 
+static const char recommend_usage[] =
+        "usage: rs-train recommend --model DIR --train train.csv --users users.txt\n"
+        "                          [--k 20] [--out recs.csv] [--threads N]\n\n"
+        "Writes user,item,rank (header, rank 1 = best) with k items per user of\n"
+        "users.txt (one id per line; a first line 'user' is skipped), never an\n"
+        "item the user has in train.csv. Users without train history get the\n"
+        "popularity list. train.csv must be the file the model was fitted on.\n"
+        "--out - (default) writes to stdout.\n";
+
 int
 tr_cmd_recommend(int argc, char **argv)
 {
@@ -541,59 +370,27 @@ tr_cmd_recommend(int argc, char **argv)
 	tr_model m;
 	tr_error err;
 	users_ctx uc = {NULL, 0, 0};
-	int c, k = 20, rv, *counts = NULL, nthreads = 0;
+	int k = 20, rv, *counts = NULL, nthreads = 0, first;
 	int32_t *codes = NULL, *items = NULL;
 	size_t j;
-	double t0 = tr_now(), v;
+	double t0 = tr_now();
+	const tr_opt t[] = {
+	        TR_OPT_STR("model", &model, "DIR", "the model folder"),
+	        TR_OPT_STR("train", &train, "FILE", "the CSV the model was fitted on"),
+	        TR_OPT_STR("users", &users, "FILE", "one user id per line"),
+	        TR_OPT_INT("k", &k, 1, 100000, "N", "items per user [20]"),
+	        TR_OPT_STR("out", &out, "FILE", "the user,item,rank CSV [- = stdout]"),
+	        TR_OPT_INT("threads", &nthreads, 1, 1024, "N",
+	                   "threads [all cores; or RS_TRAIN_THREADS]"),
+	};
+	const tr_opts_spec spec = {cmd, recommend_usage, t, sizeof(t) / sizeof(t[0])};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_TRAIN:
-			train = optarg;
-			break;
-		case OPT_MODEL:
-			model = optarg;
-			break;
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_USERS:
-			users = optarg;
-			break;
-		case OPT_K:
-			if (opt_num(cmd, "k", optarg, 1, 100000, &v) != 0)
-				return 2;
-			k = (int) v;
-			break;
-		case OPT_THREADS:
-			if (opt_num(cmd, "threads", optarg, 1, 1024, &v) != 0)
-				return 2;
-			nthreads = (int) v;
-			break;
-		case OPT_HELP:
-			printf("usage: rs-train recommend --model DIR --train train.csv --users "
-			       "users.txt\n"
-			       "                          [--k 20] [--out recs.csv] [--threads "
-			       "N]\n\n"
-			       "Writes user,item,rank (header, rank 1 = best) with k items per "
-			       "user of\n"
-			       "users.txt (one id per line; a first line 'user' is skipped), never "
-			       "an\n"
-			       "item the user has in train.csv. Users without train history get "
-			       "the\n"
-			       "popularity list. train.csv must be the file the model was fitted "
-			       "on.\n"
-			       "--out - (default) writes to stdout.\n");
-			return 0;
-		default:
-			return cmd_usage_error(cmd, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(cmd, "unexpected argument");
+	if ((rv = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return rv;
+	if (first < argc)
+		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (train == NULL || model == NULL || users == NULL)
-		return cmd_usage_error(cmd, "--model, --train and --users are required");
+		return tr_opts_usage_error(cmd, "--model, --train and --users are required");
 	if (tr_model_load(model, &m, &err) != 0)
 		return cmd_fail(cmd, &err);
 	if (nthreads > 0)
@@ -638,12 +435,12 @@ parse_ks(const char *cmd, const char *s, int *ks, int *nk)
 	snprintf(buf, sizeof(buf), "%s", s);
 	*nk = 0;
 	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (*nk == TR_MAX_K || opt_num(cmd, "k", tok, 1, 4096, &v) != 0)
+		if (*nk == TR_MAX_K || tr_opts_number(cmd, "k", tok, 1, 4096, &v) != 0)
 			return 2;
 		ks[(*nk)++] = (int) v;
 	}
 	if (*nk == 0)
-		return cmd_usage_error(cmd, "--k needs at least one cut-off");
+		return tr_opts_usage_error(cmd, "--k needs at least one cut-off");
 	for (a = 1; a < *nk; a++) /* insertion sort, drop repeats */
 		for (b = a; b > 0 && ks[b - 1] > ks[b]; b--) {
 			int t = ks[b];
@@ -657,78 +454,59 @@ parse_ks(const char *cmd, const char *s, int *ks, int *nk)
 	return 0;
 }
 
+/* evaluate's --k: the cut-offs into an eval_ks */
+typedef struct eval_ks {
+	int ks[TR_MAX_K], nk;
+} eval_ks;
+
+static int
+opt_ks(const char *cmd, const tr_opt *o, const char *arg)
+{
+	eval_ks *e = o->dst;
+	return parse_ks(cmd, arg, e->ks, &e->nk) != 0 ? 2 : 0;
+}
+
+static const char evaluate_usage[] =
+        "usage: rs-train evaluate --test test.csv --train train.csv --recs recs.csv\n"
+        "                         [--k 10,20] [--json out.json] [--drop-train-items]\n"
+        "                         [--mlruns DIR --run-id ID [--experiment NAME]]\n\n"
+        "Full-ranking metrics with the definitions of shared/bench/score.py:\n"
+        "Recall, RecallPlain, NDCG, MAP, MRR, HitRate, Precision (means over test\n"
+        "users), Coverage, AvgPop, Novelty. Items the user has in train count as\n"
+        "misses unless --drop-train-items.\n";
+
 int
 tr_cmd_evaluate(int argc, char **argv)
 {
 	static const char *cmd = "evaluate";
 	const char *test = NULL, *train = NULL, *recs = NULL, *json = NULL;
 	const char *mlruns = NULL, *experiment = "rs-train", *run_id = NULL;
-	int c, ks[TR_MAX_K], nk = 0, drop = 0, quiet = 0;
+	int drop = 0, quiet = 0, first, r;
+	eval_ks e = {{10, 20}, 2};
 	tr_metrics m;
 	tr_error err;
+	const tr_opt t[] = {
+	        TR_OPT_STR("test", &test, "FILE", "the test CSV"),
+	        TR_OPT_STR("train", &train, "FILE", "the train CSV"),
+	        TR_OPT_STR("recs", &recs, "FILE", "user,item,rank CSV (rs-train recommend)"),
+	        TR_OPT_FN("k", opt_ks, &e, "LIST", "cut-offs, each in [1, 4096] [10,20]"),
+	        TR_OPT_STR("json", &json, "FILE", "also write the metrics as JSON"),
+	        TR_OPT_FLAG("drop-train-items", &drop,
+	                    "drop recommended items the user has in train"),
+	        TR_OPT_STR("mlruns", &mlruns, "DIR", "add the metrics to the MLflow run --run-id"),
+	        TR_OPT_STR("run-id", &run_id, "ID", "the run (rs-train fit --mlruns prints it)"),
+	        TR_OPT_STR("experiment", &experiment, "NAME", "the MLflow experiment [rs-train]"),
+	        TR_OPT_FLAG("quiet", &quiet, "no table on stdout when --json is given"),
+	};
+	const tr_opts_spec spec = {cmd, evaluate_usage, t, sizeof(t) / sizeof(t[0])};
 
-	ks[0] = 10;
-	ks[1] = 20;
-	nk = 2;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_TEST:
-			test = optarg;
-			break;
-		case OPT_TRAIN:
-			train = optarg;
-			break;
-		case OPT_RECS:
-			recs = optarg;
-			break;
-		case OPT_JSON:
-			json = optarg;
-			break;
-		case OPT_DROPTRAIN:
-			drop = 1;
-			break;
-		case OPT_MLRUNS:
-			mlruns = optarg;
-			break;
-		case OPT_EXPERIMENT:
-			experiment = optarg;
-			break;
-		case OPT_RUNID:
-			run_id = optarg;
-			break;
-		case OPT_QUIET:
-			quiet = 1;
-			break;
-		case OPT_K:
-			if (parse_ks(cmd, optarg, ks, &nk) != 0)
-				return 2;
-			break;
-		case OPT_HELP:
-			printf("usage: rs-train evaluate --test test.csv --train train.csv --recs "
-			       "recs.csv\n"
-			       "                         [--k 10,20] [--json out.json] "
-			       "[--drop-train-items]\n"
-			       "                         [--mlruns DIR --run-id ID [--experiment "
-			       "NAME]]"
-			       "\n\n"
-			       "Full-ranking metrics with the definitions of "
-			       "shared/bench/score.py:\n"
-			       "Recall, RecallPlain, NDCG, MAP, MRR, HitRate, Precision (means "
-			       "over test\n"
-			       "users), Coverage, AvgPop, Novelty. Items the user has in train "
-			       "count as\n"
-			       "misses unless --drop-train-items.\n");
-			return 0;
-		default:
-			return cmd_usage_error(cmd, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(cmd, "unexpected argument");
+	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return r;
+	if (first < argc)
+		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (test == NULL || train == NULL || recs == NULL)
-		return cmd_usage_error(cmd, "--test, --train and --recs are required");
-	if (tr_evaluate_files(test, train, recs, ks, nk, drop, &m, &err) != 0 ||
+		return tr_opts_usage_error(cmd, "--test, --train and --recs are required");
+	if (tr_evaluate_files(test, train, recs, e.ks, e.nk, drop, &m, &err) != 0 ||
 	    (json != NULL && tr_metrics_json(&m, json, &err) != 0))
 		return cmd_fail(cmd, &err);
 	if (mlruns != NULL && run_id != NULL) { /* add the metrics to the fit's run */
@@ -747,96 +525,68 @@ tr_cmd_evaluate(int argc, char **argv)
 	return 0;
 }
 
+static const char split_usage[] =
+        "usage: rs-train split INPUT --out DIR [--protocol P] [options]\n\n"
+        "The steps, protocols and files of shared/bench/split.py: read -> keep\n"
+        "rating >= --min-rating -> one row per (user,item), the earliest ->\n"
+        "k-core (--min-user, --min-item) -> split -> drop cold test rows (unless\n"
+        "--keep-cold) -> DIR/train.csv, DIR/test.csv, DIR/split.json.\n\n"
+        "Output is byte-identical to split.py except for random-user (our own\n"
+        "seeded generator, not numpy's default_rng) and quoted CSV fields.\n";
+
 int
 tr_cmd_split(int argc, char **argv)
 {
 	static const char *cmd = "split";
 	tr_split_opts o;
 	tr_error err;
-	int c;
-	double v;
+	int r, first;
 
 	tr_split_opts_defaults(&o);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_OUT:
-			o.out_dir = optarg;
-			break;
-		case OPT_FORMAT:
-			o.format = optarg;
-			break;
-		case OPT_COLUMNS:
-			o.columns = optarg;
-			break;
-		case OPT_PROTOCOL:
-			o.protocol = optarg;
-			break;
-		case OPT_KEEPCOLD:
-			o.keep_cold = 1;
-			break;
-		case OPT_TESTFRAC:
-			if (opt_num(cmd, "test-frac", optarg, 0, 1, &o.test_frac) != 0)
-				return 2;
-			break;
-		case OPT_MINRATING:
-			if (opt_num(cmd, "min-rating", optarg, -1e300, 1e300, &o.min_rating) != 0)
-				return 2;
-			o.has_min_rating = 1;
-			break;
-		case OPT_MINHOLD:
-			if (opt_num(cmd, "min-holdout", optarg, 1, 1e9, &v) != 0)
-				return 2;
-			o.min_holdout = (int) v;
-			break;
-		case OPT_MINUSER:
-			if (opt_num(cmd, "min-user", optarg, 1, 1e9, &v) != 0)
-				return 2;
-			o.min_user = (int) v;
-			break;
-		case OPT_MINITEM:
-			if (opt_num(cmd, "min-item", optarg, 1, 1e9, &v) != 0)
-				return 2;
-			o.min_item = (int) v;
-			break;
-		case OPT_SEED:
-			if (opt_num(cmd, "seed", optarg, 0, 1e15, &v) != 0)
-				return 2;
-			o.seed = (uint64_t) v;
-			break;
-		case OPT_HELP:
-			printf("usage: rs-train split INPUT --out DIR [--protocol P] [options]\n\n"
-			       "The steps, protocols and files of shared/bench/split.py: read -> "
-			       "keep\n"
-			       "rating >= --min-rating -> one row per (user,item), the earliest "
-			       "->\n"
-			       "k-core (--min-user, --min-item) -> split -> drop cold test rows "
-			       "(unless\n"
-			       "--keep-cold) -> DIR/train.csv, DIR/test.csv, DIR/split.json.\n\n"
-			       "  --protocol temporal-user (default) | global-time | random-user "
-			       "|\n"
-			       "             leave-one-out\n"
-			       "  --format auto|csv|tsv|ml100k|space|dat|seq|basket   --columns "
-			       "LIST\n"
-			       "  --test-frac 0.2  --min-holdout 5  --seed 0 (random-user)\n\n"
-			       "Output is byte-identical to split.py except for random-user (our "
-			       "own\n"
-			       "seeded generator, not numpy's default_rng) and quoted CSV "
-			       "fields.\n");
-			return 0;
-		default:
-			return cmd_usage_error(cmd, "unknown option");
-		}
-	}
-	if (optind != argc - 1)
-		return cmd_usage_error(cmd, "exactly one INPUT file is required");
+	tr_opt t[] = {
+	        TR_OPT_STR("out", &o.out_dir, "DIR", "where train.csv, test.csv, split.json go"),
+	        TR_OPT_STR("protocol", &o.protocol, "P",
+	                   "temporal-user (default) | global-time | random-user |\n"
+	                   "leave-one-out"),
+	        TR_OPT_STR("format", &o.format, "F", "auto|csv|tsv|ml100k|space|dat|seq|basket"),
+	        TR_OPT_STR("columns", &o.columns, "LIST",
+	                   "the columns, e.g. user,item,-,timestamp"),
+	        TR_OPT_DBL("test-frac", &o.test_frac, 0, 1, "X", "test share [0.2]"),
+	        TR_OPT_INT("min-holdout", &o.min_holdout, 1, 1e9, "N", "[5]"),
+	        TR_OPT_U64("seed", &o.seed, 0, 1e15, "N", "random-user's seed [0]"),
+	        TR_OPT_DBL("min-rating", &o.min_rating, -1e300, 1e300, "X",
+	                   "keep rows with rating >= X [all rows]"),
+	        TR_OPT_INT("min-user", &o.min_user, 1, 1e9, "N", "k-core: rows per user [1]"),
+	        TR_OPT_INT("min-item", &o.min_item, 1, 1e9, "N", "k-core: rows per item [1]"),
+	        TR_OPT_FLAG("keep-cold", &o.keep_cold, "keep test rows of cold users and items"),
+	};
+	tr_opts_spec spec = {cmd, split_usage, t, sizeof(t) / sizeof(t[0])};
+
+	tr_opts_seen(t, spec.n, "min-rating", &o.has_min_rating);
+	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return r;
+	if (first != argc - 1)
+		return tr_opts_usage_error(cmd, "exactly one INPUT file is required");
 	if (o.out_dir == NULL)
-		return cmd_usage_error(cmd, "--out is required");
-	o.input = argv[optind];
+		return tr_opts_usage_error(cmd, "--out is required");
+	o.input = argv[first];
 	if (tr_split_run(&o, &err) != 0)
 		return cmd_fail(cmd, &err);
 	return 0;
 }
+
+static const char tune_usage[] =
+        "usage: rs-train tune --train train.csv --model NAME [--grid SPEC]\n"
+        "                     [--protocol P] [--k 20] [--out best.json] [params]\n\n"
+        "Grid search on a validation split carved from train.csv with the\n"
+        "protocol of the original split (split.json next to train.csv, else\n"
+        "temporal-user; --test-frac 0.2, --min-holdout 5). Each point is fitted\n"
+        "on the rest and scored by NDCG@k; prints the table and the best flags.\n"
+        "SPEC: 'name=v1,v2;name=...' over k, shrink, seq_weight, factors, reg,\n"
+        "alpha, iterations, lambda, half_life, candidates, trees, depth, eta.\n"
+        "Default grids: itemknn k=25..800 x shrink 0,10; als factors 64,128 x\n"
+        "reg 1..100 x alpha 0.5..32; ease lambda 10..1000; two-stage\n"
+        "candidates 50,100 x depth 4,6. Other flags set the fixed parameters.\n";
 
 int
 tr_cmd_tune(int argc, char **argv)
@@ -845,85 +595,38 @@ tr_cmd_tune(int argc, char **argv)
 	const char *train = NULL, *model = NULL, *grid = NULL, *protocol = NULL;
 	const char *out = NULL;
 	tr_params p, best;
-	tr_tune_opts o;
+	tr_tune_opts o = {.test_frac = 0.2, .min_holdout = 5, .k = 20, .log = stderr};
 	tr_dataset ds;
 	tr_error err;
-	int c, r, holdout_set = 0;
-	double v, best_ndcg = 0;
+	int r, first;
+	double best_ndcg = 0;
 	char args[512];
+	model_args ma = {&p, 0};
+	tr_opt t[TR_OPTS_MAX] = {
+	        TR_OPT_STR("train", &train, "FILE", "the training CSV"),
+	        TR_OPT_STR("model", &model, "NAME", "pop, itemknn, als, ease, two-stage"),
+	        TR_OPT_STR("grid", &grid, "SPEC", "the grid (see above) [the default grid]"),
+	        TR_OPT_STR("models", &grid, "SPEC", "= --grid"),
+	        TR_OPT_STR("protocol", &protocol, "P",
+	                   "the validation split's protocol [split.json's, else temporal-user]"),
+	        TR_OPT_INT("k", &o.k, 1, 4096, "N",
+	                   "the metric cut-off NDCG@N [20] (the knn size is in --grid)"),
+	        TR_OPT_DBL("test-frac", &o.test_frac, 0.01, 0.9, "X", "validation share [0.2]"),
+	        TR_OPT_INT("min-holdout", &o.min_holdout, 1, 1e9, "N", "[5]"),
+	        TR_OPT_STR("out", &out, "FILE", "the best point as JSON"),
+	        WEIGHTS_HEAD,
+	        TR_OPT_FN("weights", opt_weights, &p, "SPEC", WEIGHTS_HELP),
+	};
+	tr_opts_spec spec = {cmd, tune_usage, t, 11};
 
 	tr_params_defaults(&p);
-	memset(&o, 0, sizeof(o));
-	o.test_frac = 0.2;
-	o.min_holdout = 5;
-	o.k = 20;
-	o.log = stderr;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (c == OPT_K) { /* --k is the metric cut-off here; the knn size is in --grid */
-			if (opt_num(cmd, "k", optarg, 1, 4096, &v) != 0)
-				return 2;
-			o.k = (int) v;
-			continue;
-		}
-		if ((r = parse_model_opt(cmd, c, &p, &holdout_set)) == 1)
-			continue;
-		if (r == 2)
-			return 2;
-		switch (c) {
-		case OPT_TRAIN:
-			train = optarg;
-			break;
-		case OPT_MODEL:
-			model = optarg;
-			break;
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_PROTOCOL:
-			protocol = optarg;
-			break;
-		case OPT_MODELS:
-			grid = optarg;
-			break;
-		case OPT_TESTFRAC:
-			if (opt_num(cmd, "test-frac", optarg, 0.01, 0.9, &o.test_frac) != 0)
-				return 2;
-			break;
-		case OPT_MINHOLD:
-			if (opt_num(cmd, "min-holdout", optarg, 1, 1e9, &v) != 0)
-				return 2;
-			o.min_holdout = (int) v;
-			break;
-		case OPT_HELP:
-			printf("usage: rs-train tune --train train.csv --model NAME [--grid SPEC]\n"
-			       "                     [--protocol P] [--k 20] [--out best.json] "
-			       "[params]\n\n"
-			       "Grid search on a validation split carved from train.csv with the\n"
-			       "protocol of the original split (split.json next to train.csv, "
-			       "else\n"
-			       "temporal-user; --test-frac 0.2, --min-holdout 5). Each point is "
-			       "fitted\n"
-			       "on the rest and scored by NDCG@k; prints the table and the best "
-			       "flags.\n"
-			       "SPEC: 'name=v1,v2;name=...' over k, shrink, seq_weight, factors, "
-			       "reg,\n"
-			       "alpha, iterations, lambda, half_life, candidates, trees, depth, "
-			       "eta.\n"
-			       "Default grids: itemknn k=25..800 x shrink 0,10; als factors 64,128 "
-			       "x\n"
-			       "reg 1..100 x alpha 0.5..32; ease lambda 10..1000; two-stage\n"
-			       "candidates 50,100 x depth 4,6. Other flags set the fixed "
-			       "parameters.\n");
-			return 0;
-		default:
-			return cmd_usage_error(cmd, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(cmd, "unexpected argument");
+	spec.n += model_opts(t + spec.n, &ma);
+	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return r;
+	if (first < argc)
+		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (train == NULL || model == NULL)
-		return cmd_usage_error(cmd, "--train and --model are required");
+		return tr_opts_usage_error(cmd, "--train and --model are required");
 	if (tr_kind_parse(model, &o.kind, &err) != 0)
 		return cmd_fail(cmd, &err);
 	{ /* the original split's protocol, as reference.py --tune reads it */
@@ -944,7 +647,7 @@ tr_cmd_tune(int argc, char **argv)
 	}
 	o.protocol = protocol != NULL ? tr_xstrdup(protocol) : tr_xstrdup("temporal-user");
 	o.grid = grid;
-	if (!holdout_set)
+	if (!ma.holdout_set)
 		params_from_split_json(train, &p);
 	if (params_load_train(&p, train, &ds, &err) != 0) {
 		free((char *) o.protocol);
@@ -969,60 +672,47 @@ tr_cmd_tune(int argc, char **argv)
 	return 0;
 }
 
+static const char synth_usage[] =
+        "usage: rs-train synth --out train.csv [--n-users 100000] [--n-items 20000]\n"
+        "                         [--nnz 5000000] [--zipf 0.8] [--seed 0]\n\n"
+        "Synthetic implicit data for speed tests: each user gets nnz/users\n"
+        "distinct items drawn with Zipf(s) item popularity.\n";
+
 int
 tr_cmd_synth(int argc, char **argv)
 {
 	static const char *cmd = "synth";
 	const char *out = NULL;
 	double users = 100000, items = 20000, nnz = 5000000, zipf = 0.8, seed = 0;
-	int c;
+	int r, first;
 	tr_error err;
+	const tr_opt t[] = {
+	        TR_OPT_STR("out", &out, "FILE", "the train.csv to write"),
+	        TR_OPT_DBL("n-users", &users, 1, 1e9, "N", "users [100000]"),
+	        TR_OPT_DBL("n-items", &items, 1, 1e9, "N", "items [20000]"),
+	        TR_OPT_DBL("nnz", &nnz, 1, 1e12, "N", "interactions [5000000]"),
+	        TR_OPT_DBL("zipf", &zipf, 0, 10, "S", "Zipf exponent of item popularity [0.8]"),
+	        TR_OPT_DBL("seed", &seed, 0, 1e15, "N", "[0]"),
+	};
+	const tr_opts_spec spec = {cmd, synth_usage, t, sizeof(t) / sizeof(t[0])};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_NUSERS:
-			if (opt_num(cmd, "n-users", optarg, 1, 1e9, &users) != 0)
-				return 2;
-			break;
-		case OPT_NITEMS:
-			if (opt_num(cmd, "n-items", optarg, 1, 1e9, &items) != 0)
-				return 2;
-			break;
-		case OPT_NNZ:
-			if (opt_num(cmd, "nnz", optarg, 1, 1e12, &nnz) != 0)
-				return 2;
-			break;
-		case OPT_ZIPF:
-			if (opt_num(cmd, "zipf", optarg, 0, 10, &zipf) != 0)
-				return 2;
-			break;
-		case OPT_SEED:
-			if (opt_num(cmd, "seed", optarg, 0, 1e15, &seed) != 0)
-				return 2;
-			break;
-		case OPT_HELP:
-			printf("usage: rs-train synth --out train.csv [--n-users 100000] "
-			       "[--n-items 20000]\n"
-			       "                         [--nnz 5000000] [--zipf 0.8] [--seed "
-			       "0]\n\n"
-			       "Synthetic implicit data for speed tests: each user gets nnz/users\n"
-			       "distinct items drawn with Zipf(s) item popularity.\n");
-			return 0;
-		default:
-			return cmd_usage_error(cmd, "unknown option");
-		}
-	}
-	if (out == NULL || optind < argc)
-		return cmd_usage_error(cmd, "--out is required");
+	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return r;
+	if (out == NULL || first < argc)
+		return tr_opts_usage_error(cmd, "--out is required");
 	if (tr_generate(out, (int64_t) users, (int64_t) items, (int64_t) nnz, zipf, (uint64_t) seed,
 	                &err) != 0)
 		return cmd_fail(cmd, &err);
 	return 0;
 }
+
+static const char publish_usage[] =
+        "usage: rs-train publish --model DIR --out VERSION_DIR [--json metrics.json]\n\n"
+        "Writes an immutable model version folder for the online services: LMDB\n"
+        "(items, item_codes, item_factors, neighbours, popular, meta), the\n"
+        "manifest (with the metrics of --json, e.g. from rs-train evaluate\n"
+        "--json) and, for two-stage, ranker.json. An existing VERSION_DIR is\n"
+        "refused. Layout: services/trainer/publish.h.\n";
 
 int
 tr_cmd_publish(int argc, char **argv)
@@ -1030,37 +720,18 @@ tr_cmd_publish(int argc, char **argv)
 	static const char *cmd = "publish";
 	const char *model = NULL, *out = NULL, *metrics = NULL;
 	tr_error err;
-	int c;
+	int r, first;
+	const tr_opt t[] = {
+	        TR_OPT_STR("model", &model, "DIR", "the model folder (rs-train fit)"),
+	        TR_OPT_STR("out", &out, "VERSION_DIR", "the version folder to create"),
+	        TR_OPT_STR("json", &metrics, "FILE", "metrics to record in the manifest"),
+	};
+	const tr_opts_spec spec = {cmd, publish_usage, t, sizeof(t) / sizeof(t[0])};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_MODEL:
-			model = optarg;
-			break;
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_JSON:
-			metrics = optarg;
-			break;
-		case OPT_HELP:
-			printf("usage: rs-train publish --model DIR --out VERSION_DIR [--json "
-			       "metrics.json]\n\n"
-			       "Writes an immutable model version folder for the online services: "
-			       "LMDB\n"
-			       "(items, item_codes, item_factors, neighbours, popular, meta), the\n"
-			       "manifest (with the metrics of --json, e.g. from rs-train evaluate\n"
-			       "--json) and, for two-stage, ranker.json. An existing VERSION_DIR "
-			       "is\n"
-			       "refused. Layout: services/trainer/publish.h.\n");
-			return 0;
-		default:
-			return cmd_usage_error(cmd, "unknown option");
-		}
-	}
-	if (model == NULL || out == NULL || optind < argc)
-		return cmd_usage_error(cmd, "--model and --out are required");
+	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return r;
+	if (model == NULL || out == NULL || first < argc)
+		return tr_opts_usage_error(cmd, "--model and --out are required");
 	if (tr_publish(model, out, metrics, &err) != 0)
 		return cmd_fail(cmd, &err);
 	fprintf(stderr, "rs-train publish: %s -> %s\n", model, out);
@@ -1069,6 +740,43 @@ tr_cmd_publish(int argc, char **argv)
 
 /* -------------------------------------------------------------------- pipeline */
 
+static const char pipeline_usage[] =
+        "usage: rs-train pipeline --dsn DSN --models-dir DIR [--no-tune|--quick]\n"
+        "                         [--models LIST] [--weights SPEC] [--version NAME]\n"
+        "                         [--mlruns DIR] [--quiet] [model parameters]\n\n"
+        "Retrains from the event store and publishes the best model:\n"
+        "snapshot PostgreSQL events -> weighted interactions + explicit negatives\n"
+        "-> per-user temporal 80/20 split -> tune (bounded grids; --no-tune or\n"
+        "--quick: the defaults, two-stage --candidates 50) and fit each model of\n"
+        "--models [" TR_PIPELINE_MODELS "]\n"
+        "-> NDCG@20 etc. on the test split, table vs pop -> the best refitted on\n"
+        "all the data -> DIR/<version> (immutable; LMDB + manifest) -> model_versions\n"
+        "row + rs_model_activate (serving switches) -> training_runs row and an\n"
+        "MLflow run (--mlruns, default DIR/mlruns). A failed run publishes nothing\n"
+        "and leaves the active version alone. Prints the version on the last line.\n";
+
+/* pipeline's --weights: parsed into the options' weights, kept in canonical form */
+static int
+opt_pipeline_weights(const char *cmd, const tr_opt *o, const char *arg)
+{
+	tr_pipeline_opts *po = o->dst;
+	tr_error err;
+
+	if (tr_weights_parse(arg, &po->weights, &err) != 0)
+		return tr_opts_usage_error(cmd, "%s", err.msg);
+	rs_event_weights_format(&po->weights, po->weights_spec, sizeof(po->weights_spec));
+	return 0;
+}
+
+static int
+opt_pipeline_quiet(const char *cmd, const tr_opt *o, const char *arg)
+{
+	(void) cmd;
+	(void) arg;
+	((tr_pipeline_opts *) o->dst)->out = NULL;
+	return 0;
+}
+
 int
 tr_cmd_pipeline(int argc, char **argv)
 {
@@ -1076,83 +784,32 @@ tr_cmd_pipeline(int argc, char **argv)
 	tr_pipeline_opts o;
 	tr_pipeline_result res;
 	tr_error err;
-	int c, r, holdout_set = 0, cands_set = 0;
+	int r, first, cands_set = 0;
+	model_args ma = {&o.base, 0};
+	tr_opt t[TR_OPTS_MAX] = {
+	        TR_OPT_STR("dsn", &o.dsn, "DSN", "the event store and the model registry"),
+	        TR_OPT_STR("models-dir", &o.models_dir, "DIR", "version folders go here"),
+	        TR_OPT_SETV("no-tune", &o.tune, 0, "the default parameters, no tuning"),
+	        TR_OPT_SETV("quick", &o.tune, 0, "= --no-tune"),
+	        TR_OPT_STR("models", &o.models, "LIST", "the models [" TR_PIPELINE_MODELS "]"),
+	        TR_OPT_STR("grid", &o.models, "LIST", "= --models"),
+	        TR_OPT_STR("version", &o.version, "NAME", "the version's name [a fresh one]"),
+	        TR_OPT_STR("mlruns", &o.mlruns, "DIR", "MLflow file store [DIR/mlruns]"),
+	        TR_OPT_FN("quiet", opt_pipeline_quiet, &o, NULL, "no table and summary"),
+	        WEIGHTS_HEAD,
+	        TR_OPT_FN("weights", opt_pipeline_weights, &o, "SPEC", WEIGHTS_HELP),
+	};
+	tr_opts_spec spec = {cmd, pipeline_usage, t, 11};
 
 	tr_pipeline_opts_defaults(&o);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (c == OPT_CANDS)
-			cands_set = 1;
-		if (c == OPT_WEIGHTS) {
-			if (tr_weights_parse(optarg, &o.weights, &err) != 0)
-				return cmd_usage_error(cmd, err.msg);
-			rs_event_weights_format(&o.weights, o.weights_spec, sizeof(o.weights_spec));
-			continue;
-		}
-		if ((r = parse_model_opt(cmd, c, &o.base, &holdout_set)) == 1)
-			continue;
-		if (r == 2)
-			return 2;
-		switch (c) {
-		case OPT_DSN:
-			o.dsn = optarg;
-			break;
-		case OPT_MODELSDIR:
-			o.models_dir = optarg;
-			break;
-		case OPT_MLRUNS:
-			o.mlruns = optarg;
-			break;
-		case OPT_VERSION:
-			o.version = optarg;
-			break;
-		case OPT_MODELS:
-			o.models = optarg;
-			break;
-		case OPT_NOTUNE:
-			o.tune = 0;
-			break;
-		case OPT_QUIET:
-			o.out = NULL;
-			break;
-		case OPT_HELP:
-			printf("usage: rs-train pipeline --dsn DSN --models-dir DIR "
-			       "[--no-tune|--quick]\n"
-			       "                         [--models LIST] [--weights SPEC] "
-			       "[--version "
-			       "NAME]\n"
-			       "                         [--mlruns DIR] [--quiet] [model "
-			       "parameters]\n\n"
-			       "Retrains from the event store and publishes the best model:\n"
-			       "snapshot PostgreSQL events -> weighted interactions + explicit "
-			       "negatives\n"
-			       "-> per-user temporal 80/20 split -> tune (bounded grids; --no-tune "
-			       "or\n"
-			       "--quick: the defaults, two-stage --candidates 50) and fit each "
-			       "model of --models [%s]\n"
-			       "-> NDCG@20 etc. on the test split, table vs pop -> the best "
-			       "refitted "
-			       "on\n"
-			       "all the data -> DIR/<version> (immutable; LMDB + manifest) -> "
-			       "model_versions\n"
-			       "row + rs_model_activate (serving switches) -> training_runs row "
-			       "and "
-			       "an\n"
-			       "MLflow run (--mlruns, default DIR/mlruns). A failed run publishes "
-			       "nothing\n"
-			       "and leaves the active version alone. Prints the version on the "
-			       "last "
-			       "line.\n\n%s",
-			       TR_PIPELINE_MODELS, model_opts_help);
-			return 0;
-		default:
-			return cmd_usage_error(cmd, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(cmd, "unexpected argument");
+	spec.n += model_opts(t + spec.n, &ma);
+	tr_opts_seen(t, spec.n, "candidates", &cands_set);
+	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return r;
+	if (first < argc)
+		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (o.dsn == NULL || o.models_dir == NULL)
-		return cmd_usage_error(cmd, "--dsn and --models-dir are required");
+		return tr_opts_usage_error(cmd, "--dsn and --models-dir are required");
 	if (!o.tune && !cands_set) /* --quick: half the two-stage candidates (~2x faster) */
 		o.base.cand_n = 50;
 	if (tr_pipeline_run(&o, &res, &err) != 0)

@@ -3,7 +3,6 @@
 #include "describe.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <libpq-fe.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "rs_event.h"
 #include "snapshot.h"
 #include "load.h"
+#include "opts.h"
 
 void
 tr_desc_opts_defaults(tr_desc_opts *o)
@@ -1083,154 +1083,110 @@ tr_describe_text(FILE *f, const json_t *r)
 
 /* ------------------------------------------------------------------ command */
 
-static void
-describe_usage(FILE *f)
+static const char describe_usage_text[] =
+        "usage: rs-train describe (--input FILE [--format F] | --dsn DSN) [--json PATH] "
+        "[--html PATH]\n"
+        "                         [--catalog FILE] [--now UNIX_S] [--session-gap S] "
+        "[--period-days D]\n"
+        "                         [--bot-rate N] [--quiet] [importer options]\n\n"
+        "An exploratory report of an event log: counts, density, time span, activity and\n"
+        "popularity distributions (quantiles, Gini, top-1% share, long tail), funnel,\n"
+        "repeat purchases, sessions, cold users/items, prices per category, data quality.\n"
+        "formats: train (the CSV fit --train reads: user,item[,timestamp,type,value]),\n"
+        "  events (events.csv of generate/import --out; items.csv next to it is the catalog),\n"
+        "  and the importer formats movielens-100k, movielens, retailrocket, sequence, csv\n"
+        "  (importer options --map --delimiter --no-header --ts-unit --ids --type --start\n"
+        "  are passed on; see rs-train import --help). Default: events when the header has\n"
+        "  event_id and ts_ms, else train.\n";
+
+/* the command line of describe */
+typedef struct desc_args {
+	const char *input, *format, *dsn, *json_path, *html, *catalog;
+	int quiet, npass, nnames;
+	char **pass;          /* importer options passed on: "--name" [value] ... */
+	char (*passname)[32]; /* the "--name" strings pass points to */
+	tr_desc_opts o;
+} desc_args;
+
+/* an importer option: passed on as "--name" and its value, if any */
+static int
+desc_opt_pass(const char *cmd, const tr_opt *o, const char *arg)
 {
-	fprintf(f,
-	        "usage: rs-train describe (--input FILE [--format F] | --dsn DSN) [--json PATH] "
-	        "[--html PATH]\n"
-	        "                         [--catalog FILE] [--now UNIX_S] [--session-gap S] "
-	        "[--period-days D]\n"
-	        "                         [--bot-rate N] [--quiet] [importer options]\n\n"
-	        "An exploratory report of an event log: counts, density, time span, activity and\n"
-	        "popularity distributions (quantiles, Gini, top-1%% share, long tail), funnel,\n"
-	        "repeat purchases, sessions, cold users/items, prices per category, data quality.\n"
-	        "formats: train (the CSV fit --train reads: user,item[,timestamp,type,value]),\n"
-	        "  events (events.csv of generate/import --out; items.csv next to it is the "
-	        "catalog),\n"
-	        "  and the importer formats movielens-100k, movielens, retailrocket, sequence, "
-	        "csv\n"
-	        "  (importer options --map --delimiter --no-header --ts-unit --ids --type --start\n"
-	        "  are passed on; see rs-train import --help). Default: events when the header "
-	        "has\n"
-	        "  event_id and ts_ms, else train.\n"
-	        "  --session-gap S  a gap above S seconds starts a new session (1800)\n"
-	        "  --period-days D  the latest period for cold users/items (7)\n"
-	        "  --bot-rate N     a user with more than N events within 60 s is a bot (60)\n"
-	        "  --now UNIX_S     reference time for events in the future (default: the clock)\n"
-	        "  --quiet          no summary on stdout\n");
+	desc_args *a = o->dst;
+
+	(void) cmd;
+	snprintf(a->passname[a->nnames], 32, "--%s", o->name);
+	a->pass[a->npass++] = a->passname[a->nnames++];
+	if (arg != NULL)
+		a->pass[a->npass++] = (char *) arg;
+	return 0;
 }
 
-int
-tr_cmd_describe(int argc, char **argv)
+static int
+desc_opt_error(const tr_opts_spec *s, const tr_opt *o, const char *arg)
 {
-	enum {
-		O_INPUT = 1,
-		O_FORMAT,
-		O_DSN,
-		O_JSON,
-		O_HTML,
-		O_CATALOG,
-		O_NOW,
-		O_GAP,
-		O_PERIOD,
-		O_BOT,
-		O_QUIET,
-		O_HELP,
-		O_PASS_ARG,
-		O_PASS_FLAG
-	};
-	static const struct option opts[] = {{"input", required_argument, NULL, O_INPUT},
-	                                     {"format", required_argument, NULL, O_FORMAT},
-	                                     {"dsn", required_argument, NULL, O_DSN},
-	                                     {"json", required_argument, NULL, O_JSON},
-	                                     {"html", required_argument, NULL, O_HTML},
-	                                     {"catalog", required_argument, NULL, O_CATALOG},
-	                                     {"now", required_argument, NULL, O_NOW},
-	                                     {"session-gap", required_argument, NULL, O_GAP},
-	                                     {"period-days", required_argument, NULL, O_PERIOD},
-	                                     {"bot-rate", required_argument, NULL, O_BOT},
-	                                     {"quiet", no_argument, NULL, O_QUIET},
-	                                     {"help", no_argument, NULL, O_HELP},
-	                                     {"map", required_argument, NULL, O_PASS_ARG},
-	                                     {"delimiter", required_argument, NULL, O_PASS_ARG},
-	                                     {"ts-unit", required_argument, NULL, O_PASS_ARG},
-	                                     {"ids", required_argument, NULL, O_PASS_ARG},
-	                                     {"type", required_argument, NULL, O_PASS_ARG},
-	                                     {"start", required_argument, NULL, O_PASS_ARG},
-	                                     {"no-header", no_argument, NULL, O_PASS_FLAG},
-	                                     {NULL, 0, NULL, 0}};
-	const char *input = NULL, *format = NULL, *dsn = NULL, *json_path = NULL, *html = NULL,
-	           *catalog = NULL;
-	char **pass = tr_xcalloc((size_t) argc * 2 + 1, sizeof(char *));
-	char(*passname)[32] = tr_xcalloc((size_t) argc + 1, 32);
-	int npass = 0, nnames = 0, quiet = 0, c, idx = 0, rv = 0;
-	tr_desc_opts o;
-	tr_error err;
-	char *end;
+	(void) arg;
+	if (o == NULL)
+		tr_opts_usage(s, stderr);
+	else
+		fprintf(stderr, "rs-train describe: --%s wants a number >= 0\n", o->name);
+	return 2;
+}
 
-	tr_desc_opts_defaults(&o);
-	o.progress = 1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-		double *num = NULL;
-		switch (c) {
-		case O_INPUT:
-			input = optarg;
-			break;
-		case O_FORMAT:
-			format = optarg;
-			break;
-		case O_DSN:
-			dsn = optarg;
-			break;
-		case O_JSON:
-			json_path = optarg;
-			break;
-		case O_HTML:
-			html = optarg;
-			break;
-		case O_CATALOG:
-			catalog = optarg;
-			break;
-		case O_NOW:
-			num = &o.now;
-			break;
-		case O_GAP:
-			num = &o.session_gap_s;
-			break;
-		case O_PERIOD:
-			num = &o.period_days;
-			break;
-		case O_BOT:
-			num = &o.bot_per_min;
-			break;
-		case O_QUIET:
-			quiet = 1;
-			break;
-		case O_HELP:
-			describe_usage(stdout);
-			goto out;
-		case O_PASS_ARG:
-		case O_PASS_FLAG:
-			snprintf(passname[nnames], 32, "--%s", opts[idx].name);
-			pass[npass++] = passname[nnames++];
-			if (c == O_PASS_ARG)
-				pass[npass++] = optarg;
-			break;
-		default:
-			describe_usage(stderr);
-			rv = 2;
-			goto out;
-		}
-		if (num != NULL) {
-			errno = 0;
-			*num = strtod(optarg, &end);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 || *num < 0) {
-				fprintf(stderr, "rs-train describe: --%s wants a number >= 0\n",
-				        opts[idx].name);
-				rv = 2;
-				goto out;
-			}
-		}
-	}
-	if ((input == NULL) == (dsn == NULL) || optind < argc ||
-	    (dsn != NULL && (format != NULL || npass > 0 || catalog != NULL))) {
+/* desc_parse: argv into *a; -1 to go on, else the exit code */
+static int
+desc_parse(int argc, char **argv, desc_args *a)
+{
+	int first, rv;
+	const tr_opt t[] = {
+	        TR_OPT_STR("input", &a->input, "FILE", "the event log"),
+	        TR_OPT_STR("format", &a->format, "F", "its format (see above)"),
+	        TR_OPT_STR("dsn", &a->dsn, "DSN", "the event store instead of --input"),
+	        TR_OPT_STR("json", &a->json_path, "PATH", "also write the report as JSON"),
+	        TR_OPT_STR("html", &a->html, "PATH", "also write the report as an HTML page"),
+	        TR_OPT_STR("catalog", &a->catalog, "FILE", "the items' catalog"),
+	        TR_OPT_DBL("session-gap", &a->o.session_gap_s, 0, HUGE_VAL, "S",
+	                   "a gap above S seconds starts a new session (1800)"),
+	        TR_OPT_DBL("period-days", &a->o.period_days, 0, HUGE_VAL, "D",
+	                   "the latest period for cold users/items (7)"),
+	        TR_OPT_DBL("bot-rate", &a->o.bot_per_min, 0, HUGE_VAL, "N",
+	                   "a user with more than N events within 60 s is a bot (60)"),
+	        TR_OPT_DBL("now", &a->o.now, 0, HUGE_VAL, "UNIX_S",
+	                   "reference time for events in the future (default: the clock)"),
+	        TR_OPT_FLAG("quiet", &a->quiet, "no summary on stdout"),
+	        TR_OPT_HEAD("importer options (passed on; see rs-train import --help):"),
+	        TR_OPT_FN("map", desc_opt_pass, a, "SPEC", "csv: the columns"),
+	        TR_OPT_FN("delimiter", desc_opt_pass, a, "C", "csv: the delimiter"),
+	        TR_OPT_FN("no-header", desc_opt_pass, a, NULL, "csv: no header line"),
+	        TR_OPT_FN("ts-unit", desc_opt_pass, a, "U", "csv: s|ms|iso"),
+	        TR_OPT_FN("ids", desc_opt_pass, a, "keep|map", "sequence/csv: the ids"),
+	        TR_OPT_FN("type", desc_opt_pass, a, "T", "the event type when the file has none"),
+	        TR_OPT_FN("start", desc_opt_pass, a, "UNIX_S",
+	                  "base time for files without timestamps"),
+	};
+	const tr_opts_spec spec = {
+	        "describe", describe_usage_text, t, sizeof(t) / sizeof(t[0]), desc_opt_error, 0};
+
+	if ((rv = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return rv;
+	if ((a->input == NULL) == (a->dsn == NULL) || first < argc ||
+	    (a->dsn != NULL && (a->format != NULL || a->npass > 0 || a->catalog != NULL))) {
 		fprintf(stderr, "rs-train describe: give --input FILE [--format F] or --dsn DSN\n");
-		describe_usage(stderr);
-		rv = 2;
-		goto out;
+		tr_opts_usage(&spec, stderr);
+		return 2;
 	}
+	return -1;
+}
+
+/* desc_run: read, describe, write; the exit code */
+static int
+desc_run(desc_args *a)
+{
+	const char *input = a->input, *json_path = a->json_path, *html = a->html;
+	tr_desc_opts o = a->o;
+	tr_error err;
+	int rv;
+
 	{
 		tr_desc_input in;
 		double t0 = tr_now();
@@ -1238,14 +1194,13 @@ tr_cmd_describe(int argc, char **argv)
 		if (o.progress && isatty(2))
 			fprintf(stderr, "describe: reading %s...\r",
 			        input ? input : "the event store");
-		rv = input != NULL
-		             ? tr_desc_load_file(&in, input, format, catalog, npass, pass, &err)
-		             : tr_desc_load_dsn(&in, dsn, &err);
+		rv = input != NULL ? tr_desc_load_file(&in, input, a->format, a->catalog, a->npass,
+		                                       a->pass, &err)
+		                   : tr_desc_load_dsn(&in, a->dsn, &err);
 		if (rv != 0) {
 			fprintf(stderr, "rs-train describe: %s\n", err.msg);
 			tr_desc_input_fini(&in);
-			rv = 1;
-			goto out;
+			return 1;
 		}
 		double t_read = tr_now() - t0;
 		json_t *r = tr_describe(&in, &o);
@@ -1253,7 +1208,7 @@ tr_cmd_describe(int argc, char **argv)
 		json_object_set_new(r, "seconds",
 		                    json_pack("{s:f,s:f}", "read", t_read, "total", t_all));
 		tr_desc_input_fini(&in);
-		if (!quiet)
+		if (!a->quiet)
 			tr_describe_text(stdout, r);
 		if (json_path != NULL &&
 		    json_dump_file(r, json_path, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) != 0) {
@@ -1270,8 +1225,22 @@ tr_cmd_describe(int argc, char **argv)
 		        t_all, t_read);
 		json_decref(r);
 	}
-out:
-	free(pass);
-	free(passname);
+	return rv;
+}
+
+int
+tr_cmd_describe(int argc, char **argv)
+{
+	desc_args a = {0};
+	int rv;
+
+	a.pass = tr_xcalloc((size_t) argc * 2 + 1, sizeof(char *));
+	a.passname = tr_xcalloc((size_t) argc + 1, 32);
+	tr_desc_opts_defaults(&a.o);
+	a.o.progress = 1;
+	if ((rv = desc_parse(argc, argv, &a)) == -1)
+		rv = desc_run(&a);
+	free(a.pass);
+	free(a.passname);
 	return rv;
 }

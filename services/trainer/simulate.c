@@ -1,12 +1,12 @@
 #include "simulate.h"
 
 #include "dio.h"
+#include "opts.h"
 #include "sim_model.h"
 #include "world.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -791,55 +791,18 @@ out:
 
 /* ---- options ---- */
 
-static void
-sim_usage(FILE *f)
-{
-	fprintf(f,
-	        "usage: rs-train simulate --url URL --dsn DSN --admin-token T --api-key-file F\n"
-	        "                         --variant NAME=popular|VERSION ... [options]\n"
-	        "A closed-loop A/B test on the generated shop: creates and starts an experiment\n"
-	        "(the first --variant is the control, equal shares), then each of --days "
-	        "simulated\n"
-	        "days (the UTC days before today) every active customer asks the gateway for\n"
-	        "recommendations, posts the impression, and clicks, adds to the cart and buys as\n"
-	        "the generator's hidden taste model says (position bias; a good list makes a\n"
-	        "return the next day likelier), through POST /v1/events with rec_id and position.\n"
-	        "Prints each variant's KPIs with 95 %% intervals and the lift over the control\n"
-	        "from GET /v1/admin/experiments/{id}/report. Same --seed, same fresh shop: same\n"
-	        "events and numbers.\n"
-	        "  --url URL             the gateway (http://host:port)\n"
-	        "  --dsn DSN             the shop's PostgreSQL (checks, the start's time, waits)\n"
-	        "  --admin-token T       the gateway's RS_ADMIN_TOKEN (default: $RS_ADMIN_TOKEN)\n"
-	        "  --api-key-file F      a file holding an API key (rs-gateway apikey create)\n"
-	        "  --api-key KEY         the key itself (default: $RS_API_KEY)\n"
-	        "  --variant NAME=WHAT   2-4 times: WHAT 'popular' or a published model version\n"
-	        "  --shop-seed S         the shop's `rs-train generate --seed` (default 42)\n"
-	        "  --shop-users N        its --users (default 1000)\n"
-	        "  --shop-items M        its --items (default 3000)\n"
-	        "  --customers C         simulate customers 1..C (default: all --shop-users)\n"
-	        "  --days D              simulated days, 1-60 (default 7); the shop's history\n"
-	        "                        must end at the first one (generate --end)\n"
-	        "  --k K                 list length, 1-100 (default 10)\n"
-	        "  --seed X              the simulation's random seed (default 1)\n"
-	        "  --metric M            primary metric: ctr, add_to_cart_rate, conversion,\n"
-	        "                        gmv_per_customer (default)\n"
-	        "  --name TEXT           the experiment's name\n"
-	        "  --json FILE           also write the report (JSON, without request_id)\n"
-	        "  --keep-running        leave the experiment running at the end\n"
-	        "  --help\n");
-}
-
-static int
-sim_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
+static const char sim_usage_text[] =
+        "usage: rs-train simulate --url URL --dsn DSN --admin-token T --api-key-file F\n"
+        "                         --variant NAME=popular|VERSION ... [options]\n"
+        "A closed-loop A/B test on the generated shop: creates and starts an experiment\n"
+        "(the first --variant is the control, equal shares), then each of --days simulated\n"
+        "days (the UTC days before today) every active customer asks the gateway for\n"
+        "recommendations, posts the impression, and clicks, adds to the cart and buys as\n"
+        "the generator's hidden taste model says (position bias; a good list makes a\n"
+        "return the next day likelier), through POST /v1/events with rec_id and position.\n"
+        "Prints each variant's KPIs with 95 % intervals and the lift over the control\n"
+        "from GET /v1/admin/experiments/{id}/report. Same --seed, same fresh shop: same\n"
+        "events and numbers.\n";
 
 static int sim_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -891,122 +854,105 @@ sim_read_key(const char *path, char *out, size_t n)
 	return ok && out[0] ? 0 : -1;
 }
 
+/* sim_opt_error: simulate's own wording of a bad value or an unknown option */
+static int
+sim_opt_error(const tr_opts_spec *s, const tr_opt *o, const char *arg)
+{
+	(void) s;
+	if (o == NULL)
+		return sim_usage_error("unknown option or missing value: %s", arg);
+	if (strcmp(o->name, "days") == 0 || strcmp(o->name, "k") == 0)
+		return sim_usage_error("bad value for --%s (%.0f-%.0f): %s", o->name, o->lo, o->hi,
+		                       arg);
+	return sim_usage_error("bad value for --%s: %s", o->name, arg);
+}
+
+static int
+sim_opt_variant(const char *cmd, const tr_opt *o, const char *arg)
+{
+	(void) cmd;
+	return sim_variant_parse(o->dst, arg) != 0 ? 2 : 0;
+}
+
+static int
+sim_opt_metric(const char *cmd, const tr_opt *o, const char *arg)
+{
+	(void) cmd;
+	if (strcmp(arg, "ctr") != 0 && strcmp(arg, "add_to_cart_rate") != 0 &&
+	    strcmp(arg, "conversion") != 0 && strcmp(arg, "gmv_per_customer") != 0)
+		return sim_usage_error("bad value for --metric: %s (ctr, add_to_cart_rate, "
+		                       "conversion, gmv_per_customer)",
+		                       arg);
+	((sim_opts *) o->dst)->metric = arg;
+	return 0;
+}
+
+/* sim_parse: the options into *o (defaults first); -1 to go on, else the exit code */
+static int
+sim_parse(int argc, char **argv, sim_opts *o)
+{
+	long shop_seed = 42, seed = 1, days = 7, k = 10;
+	int first, rv;
+	const tr_opt t[] = {
+	        TR_OPT_STR("url", &o->url, "URL", "the gateway (http://host:port)"),
+	        TR_OPT_STR("dsn", &o->dsn, "DSN",
+	                   "the shop's PostgreSQL (checks, the start's time, waits)"),
+	        TR_OPT_STR("admin-token", &o->admin_token, "T",
+	                   "the gateway's RS_ADMIN_TOKEN (default: $RS_ADMIN_TOKEN)"),
+	        TR_OPT_STR("api-key-file", &o->key_file, "F",
+	                   "a file holding an API key (rs-gateway apikey create)"),
+	        TR_OPT_STR("api-key", &o->key, "KEY", "the key itself (default: $RS_API_KEY)"),
+	        TR_OPT_FN("variant", sim_opt_variant, o, "NAME=WHAT",
+	                  "2-4 times: WHAT 'popular' or a published model version"),
+	        TR_OPT_LONG("shop-seed", &shop_seed, 0, 0x7fffffffffffffffL, "S",
+	                    "the shop's `rs-train generate --seed` (default 42)"),
+	        TR_OPT_LONG("shop-users", &o->shop_users, 1, 100000000, "N",
+	                    "its --users (default 1000)"),
+	        TR_OPT_LONG("shop-items", &o->shop_items, 1, 100000000, "M",
+	                    "its --items (default 3000)"),
+	        TR_OPT_LONG("customers", &o->customers, 1, 100000000, "C",
+	                    "simulate customers 1..C (default: all --shop-users)"),
+	        TR_OPT_LONG("days", &days, 1, 60, "D",
+	                    "simulated days, 1-60 (default 7); the shop's history\n"
+	                    "must end at the first one (generate --end)"),
+	        TR_OPT_LONG("k", &k, 1, SIM_MAX_K, "K", "list length, 1-100 (default 10)"),
+	        TR_OPT_LONG("seed", &seed, 0, 0x7fffffffffffffffL, "X",
+	                    "the simulation's random seed (default 1)"),
+	        TR_OPT_FN("metric", sim_opt_metric, o, "M",
+	                  "primary metric: ctr, add_to_cart_rate, conversion,\n"
+	                  "gmv_per_customer (default)"),
+	        TR_OPT_STR("name", &o->name, "TEXT", "the experiment's name"),
+	        TR_OPT_STR("json", &o->json_out, "FILE",
+	                   "also write the report (JSON, without request_id)"),
+	        TR_OPT_FLAG("keep-running", &o->keep_running,
+	                    "leave the experiment running at the end"),
+	};
+	const tr_opts_spec spec = {
+	        "simulate", sim_usage_text, t, sizeof(t) / sizeof(t[0]), sim_opt_error, 1};
+
+	if ((rv = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return rv;
+	o->shop_seed = (uint64_t) shop_seed;
+	o->seed = (uint64_t) seed;
+	o->days = (int) days;
+	o->k = (int) k;
+	if (first < argc)
+		return sim_usage_error("unexpected argument: %s", argv[first]);
+	return -1;
+}
+
 int
 tr_cmd_simulate(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"url", required_argument, NULL, 'u'},
-	                                         {"dsn", required_argument, NULL, 'd'},
-	                                         {"admin-token", required_argument, NULL, 't'},
-	                                         {"api-key-file", required_argument, NULL, 'f'},
-	                                         {"api-key", required_argument, NULL, 'a'},
-	                                         {"variant", required_argument, NULL, 'v'},
-	                                         {"shop-seed", required_argument, NULL, 'S'},
-	                                         {"shop-users", required_argument, NULL, 'U'},
-	                                         {"shop-items", required_argument, NULL, 'I'},
-	                                         {"customers", required_argument, NULL, 'c'},
-	                                         {"days", required_argument, NULL, 'D'},
-	                                         {"k", required_argument, NULL, 'k'},
-	                                         {"seed", required_argument, NULL, 's'},
-	                                         {"metric", required_argument, NULL, 'm'},
-	                                         {"name", required_argument, NULL, 'n'},
-	                                         {"json", required_argument, NULL, 'j'},
-	                                         {"keep-running", no_argument, NULL, 'K'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
 	sim_opts o = {.shop_users = 1000,
 	              .shop_items = 3000,
-	              .shop_seed = 42,
-	              .seed = 1,
-	              .days = 7,
-	              .k = 10,
 	              .metric = "gmv_per_customer",
 	              .admin_token = getenv("RS_ADMIN_TOKEN"),
 	              .key = getenv("RS_API_KEY")};
-	long v;
 	int c;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			o.url = optarg;
-			break;
-		case 'd':
-			o.dsn = optarg;
-			break;
-		case 't':
-			o.admin_token = optarg;
-			break;
-		case 'f':
-			o.key_file = optarg;
-			break;
-		case 'a':
-			o.key = optarg;
-			break;
-		case 'v':
-			if (sim_variant_parse(&o, optarg) != 0)
-				return 2;
-			break;
-		case 'S':
-		case 's':
-			if (sim_long(optarg, 0, 0x7fffffffffffffffL, &v) != 0)
-				return sim_usage_error("bad value for --%s: %s",
-				                       c == 'S' ? "shop-seed" : "seed", optarg);
-			*(c == 'S' ? &o.shop_seed : &o.seed) = (uint64_t) v;
-			break;
-		case 'U':
-			if (sim_long(optarg, 1, 100000000, &o.shop_users) != 0)
-				return sim_usage_error("bad value for --shop-users: %s", optarg);
-			break;
-		case 'I':
-			if (sim_long(optarg, 1, 100000000, &o.shop_items) != 0)
-				return sim_usage_error("bad value for --shop-items: %s", optarg);
-			break;
-		case 'c':
-			if (sim_long(optarg, 1, 100000000, &o.customers) != 0)
-				return sim_usage_error("bad value for --customers: %s", optarg);
-			break;
-		case 'D':
-			if (sim_long(optarg, 1, 60, &v) != 0)
-				return sim_usage_error("bad value for --days (1-60): %s", optarg);
-			o.days = (int) v;
-			break;
-		case 'k':
-			if (sim_long(optarg, 1, SIM_MAX_K, &v) != 0)
-				return sim_usage_error("bad value for --k (1-%d): %s", SIM_MAX_K,
-				                       optarg);
-			o.k = (int) v;
-			break;
-		case 'm':
-			if (strcmp(optarg, "ctr") != 0 && strcmp(optarg, "add_to_cart_rate") != 0 &&
-			    strcmp(optarg, "conversion") != 0 &&
-			    strcmp(optarg, "gmv_per_customer") != 0)
-				return sim_usage_error(
-				        "bad value for --metric: %s (ctr, "
-				        "add_to_cart_rate, conversion, gmv_per_customer)",
-				        optarg);
-			o.metric = optarg;
-			break;
-		case 'n':
-			o.name = optarg;
-			break;
-		case 'j':
-			o.json_out = optarg;
-			break;
-		case 'K':
-			o.keep_running = 1;
-			break;
-		case 'h':
-			sim_usage(stdout);
-			return 0;
-		default:
-			return sim_usage_error("unknown option or missing value: %s",
-			                       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return sim_usage_error("unexpected argument: %s", argv[optind]);
+	if ((c = sim_parse(argc, argv, &o)) != -1)
+		return c;
 	if (o.url == NULL || o.dsn == NULL)
 		return sim_usage_error("--url and --dsn are required");
 	if (o.admin_token == NULL || o.admin_token[0] == '\0')
