@@ -122,6 +122,8 @@ mh_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	return mh_send(conn, 200, CT_PROM, text, MHD_RESPMEM_MUST_FREE);
 }
 
+static void mh_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 mh_log(void *cls, const char *fmt, va_list ap)
 {

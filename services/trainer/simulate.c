@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -904,7 +905,7 @@ sim_parse(int argc, char **argv, sim_opts *o)
 	        TR_OPT_STR("api-key", &o->key, "KEY", "the key itself (default: $RS_API_KEY)"),
 	        TR_OPT_FN("variant", sim_opt_variant, o, "NAME=WHAT",
 	                  "2-4 times: WHAT 'popular' or a published model version"),
-	        TR_OPT_LONG("shop-seed", &shop_seed, 0, 0x7fffffffffffffffL, "S",
+	        TR_OPT_LONG("shop-seed", &shop_seed, 0, (double) LONG_MAX, "S",
 	                    "the shop's `rs-train generate --seed` (default 42)"),
 	        TR_OPT_LONG("shop-users", &o->shop_users, 1, 100000000, "N",
 	                    "its --users (default 1000)"),
@@ -916,7 +917,7 @@ sim_parse(int argc, char **argv, sim_opts *o)
 	                    "simulated days, 1-60 (default 7); the shop's history\n"
 	                    "must end at the first one (generate --end)"),
 	        TR_OPT_LONG("k", &k, 1, SIM_MAX_K, "K", "list length, 1-100 (default 10)"),
-	        TR_OPT_LONG("seed", &seed, 0, 0x7fffffffffffffffL, "X",
+	        TR_OPT_LONG("seed", &seed, 0, (double) LONG_MAX, "X",
 	                    "the simulation's random seed (default 1)"),
 	        TR_OPT_FN("metric", sim_opt_metric, o, "M",
 	                  "primary metric: ctr, add_to_cart_rate, conversion,\n"
