@@ -91,6 +91,23 @@ Test(obs, every_service_is_scraped_on_its_own_listener, .fini = obs_fini, .timeo
 	cr_assert_eq(http_do_h(&st, "GET", "/v1/users/1/recommendations?k=5", NULL, cred, &w), 0);
 	cr_assert_eq(w.status, 200, "%s", w.body);
 	http_reply_free(&w);
+	/* the gateway's popular refresher calls candidate every 250 ms until its first list is
+	 * stored (then every RS_GATEWAY_POPULAR_REFRESH_MS): count from a quiet second on */
+	const char *cands = "rs_rpc_requests_total{method=\"candidates\",status=\"ok\","
+	                    "svc=\"candidate\"}";
+	char *c0 = scrape(2);
+	double q0 = rs_mono_ms(), quiet_since = q0, last = value(c0, cands);
+	free(c0);
+	while (rs_mono_ms() - quiet_since < 1000 && rs_mono_ms() - q0 < 20000) {
+		usleep(100 * 1000);
+		char *c = scrape(2);
+		double v = value(c, cands);
+		free(c);
+		if (v != last) {
+			last = v;
+			quiet_since = rs_mono_ms();
+		}
+	}
 	for (int i = 0; i < 5; i++)
 		before[i] = scrape(i);
 
