@@ -12,7 +12,8 @@
 #      the Kubernetes schemas (npm kubernetes-models), and checked against the services' config
 #   4. deploy/observability: Prometheus/alert rules/Grafana JSON parse, every metric they query is
 #      one the services export
-#   5. deploy/airflow: the DAG's structure (python3, without Airflow)
+#   5. deploy/airflow: the DAG's structure (python3, without Airflow), its stage commands against
+#      the built rs-train (BUILD_DIR/services/trainer/rs-train: --help and its option parser)
 # Needs: docker-compose, node >= 20 + npm (deploy/ is installed with npm ci), python3, dpkg.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -104,6 +105,6 @@ step "observability: scrape config, alert rules, dashboard against the exported 
 node deploy/tools/check-observability.mjs
 
 step "airflow: the DAG's structure (without Airflow)"
-python3 deploy/airflow/test_dag.py 2>&1
+RS_TRAIN_BIN="$BUILD/services/trainer/rs-train" python3 deploy/airflow/test_dag.py 2>&1
 
 echo "check-deploy: all checks passed"

@@ -1,24 +1,38 @@
 """RecSysSoA retraining as an Airflow DAG, for teams that run their data work in Airflow.
 
 Runs in the cluster of deploy/k8s as container tasks (KubernetesPodOperator) with the trainer
-image, the Secret recsys-secrets (key pg-dsn) and the models volume (PVC recsys-models):
+image, the Secret recsys-secrets (key pg-dsn) and the models volume (PVC recsys-models). The
+training is the pipeline's own five stages, each one `rs-train pipeline --stage STAGE` in its own
+pod; they hand their results to each other through the run folder RUN on the models volume
+(models/runs/<logical date>), so the DAG trains exactly the model the CronJob
+deploy/k8s/base/retrain.yaml (`rs-train pipeline`, the same five stages in one process) trains:
 
-  check_events   enough new events since the active version? (psql; fails -> no training)
-  snapshot       the events of this run into the run folder, the dataset of record (psql \\copy)
-  pipeline       rs-train pipeline: its own snapshot -> per-user temporal split -> tune/fit ->
-                 evaluate every model against pop -> publish the best as version
-                 {{ ds_nodash }}.af into the models volume and activate it; a failed run
-                 publishes nothing and leaves the active version alone
-  verify         the new version is the active one and its manifest is in the volume
+  check_events  enough new events since the active version? (psql; fails -> no training)
+  snapshot      a new run in RUN (run.json: run id, options; training_runs row 'running'); the
+                event store -> RUN/snapshot: the weighted interactions with explicit negatives
+                and the id maps, exactly as the pipeline builds them
+  split         -> RUN/split: per-user temporal 80/20 train and test (tuning carves its own
+                validation slice from train)
+  fit           -> RUN/fit/<model>: each model tuned (bounded grids) and fitted on train
+  evaluate      -> RUN/evaluation.json: every model on the test split, vs pop, the best
+  publish       the best refitted on all the data -> version {{ ds_nodash }}.af in the models
+                volume, registered and activated (serving switches), MLflow run, training_runs
+                row 'finished'; a failed run publishes nothing and leaves the active version
+  verify        the new version is the active one and its manifest is in the volume; run
+                folders older than 7 days are removed
 
-Split, fit and evaluate run inside the one pipeline task: rs-train has no command line for the
-event-log snapshot and split that the pipeline uses (weights, explicit negatives), and running
-the benchmark commands (split/fit/evaluate on plain CSVs) would train a different model than the
-CronJob does. Schedule: daily at 02:30 UTC, like the CronJob deploy/k8s/base/retrain.yaml; run
-one of the two (suspend the CronJob: kubectl patch cronjob retrain -p '{"spec":{"suspend":true}}').
-Retries: 2, 10 minutes apart; one run at a time. docs/DEPLOY.md "Retraining".
+Every stage checks that the stages it reads ran for this run and that their files are unchanged
+(md5 in RUN/run.json) and refuses otherwise, so a retried or re-run task never mixes two runs;
+every stage gets the same options (a run refuses a stage given other ones). A failing stage
+records the run as failed in training_runs.
 
-deploy/airflow/test_dag.py checks this file's structure without importing Airflow.
+Schedule: daily at 02:30 UTC ("30 2 * * *"), like the CronJob; run one of the two (suspend the
+CronJob: kubectl patch cronjob retrain -p '{"spec":{"suspend":true}}'). Retries: 2, 10 minutes
+apart, per task (a stage is retried on its own: its inputs are still in RUN; a retried snapshot
+starts a new run); verify is not retried. One run at a time. docs/DEPLOY.md "Retraining".
+
+deploy/airflow/test_dag.py checks this file's structure without importing Airflow, and the
+stage commands against `rs-train pipeline --help`.
 """
 from datetime import datetime, timedelta
 
@@ -32,6 +46,16 @@ MODELS = "/var/lib/recsys/models"
 RUN = MODELS + "/runs/{{ ds_nodash }}"
 VERSION = "{{ ds_nodash }}.af"
 MIN_NEW_EVENTS = "1000"
+KEEP_RUN_DAYS = "7"
+
+# The options every stage of a run is given (the run refuses a stage with other ones).
+STAGE_ARGS = [
+    "--run-dir", RUN,
+    "--dsn", "$(RS_PG_DSN)",
+    "--models-dir", MODELS,
+    "--version", VERSION,
+    "--mlruns", MODELS + "/mlruns",
+]
 
 PG_DSN = k8s.V1EnvVar(
     name="RS_PG_DSN",
@@ -39,13 +63,18 @@ PG_DSN = k8s.V1EnvVar(
         secret_key_ref=k8s.V1SecretKeySelector(name="recsys-secrets", key="pg-dsn")
     ),
 )
+THREADS = k8s.V1EnvVar(name="RS_TRAIN_THREADS", value="4")
 MODELS_VOLUME = k8s.V1Volume(
     name="models",
     persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name="recsys-models"),
 )
 MODELS_MOUNT = k8s.V1VolumeMount(name="models", mount_path=MODELS)
+# fit, evaluate and publish hold the models; snapshot and split the data
 TRAIN_RESOURCES = k8s.V1ResourceRequirements(
     requests={"cpu": "2", "memory": "2Gi"}, limits={"cpu": "4", "memory": "8Gi"}
+)
+DATA_RESOURCES = k8s.V1ResourceRequirements(
+    requests={"cpu": "1", "memory": "1Gi"}, limits={"cpu": "2", "memory": "4Gi"}
 )
 
 default_args = {
@@ -83,30 +112,57 @@ with DAG(
         name="recsys-snapshot",
         namespace=NAMESPACE,
         image=IMAGE,
-        cmds=["bash", "-c"],
-        arguments=[
-            'mkdir -p "' + RUN + '" && psql "$RS_PG_DSN" -X -q -c "\\copy (select user_id, '
-            "item_id, extract(epoch from ts)::bigint as ts, type, value from events "
-            "order by ts, event_id) to '" + RUN + "/events.csv' csv header\""
-        ],
-        env_vars=[PG_DSN],
+        cmds=["rs-train"],
+        arguments=["pipeline", "--stage", "snapshot"] + STAGE_ARGS,
+        env_vars=[PG_DSN, THREADS],
         volumes=[MODELS_VOLUME],
         volume_mounts=[MODELS_MOUNT],
+        container_resources=DATA_RESOURCES,
     )
-    pipeline = KubernetesPodOperator(
-        task_id="pipeline",
-        name="recsys-pipeline",
+    split = KubernetesPodOperator(
+        task_id="split",
+        name="recsys-split",
         namespace=NAMESPACE,
         image=IMAGE,
         cmds=["rs-train"],
-        arguments=[
-            "pipeline",
-            "--dsn", "$(RS_PG_DSN)",
-            "--models-dir", MODELS,
-            "--version", VERSION,
-            "--mlruns", MODELS + "/mlruns",
-        ],
-        env_vars=[PG_DSN],
+        arguments=["pipeline", "--stage", "split"] + STAGE_ARGS,
+        env_vars=[PG_DSN, THREADS],
+        volumes=[MODELS_VOLUME],
+        volume_mounts=[MODELS_MOUNT],
+        container_resources=DATA_RESOURCES,
+    )
+    fit = KubernetesPodOperator(
+        task_id="fit",
+        name="recsys-fit",
+        namespace=NAMESPACE,
+        image=IMAGE,
+        cmds=["rs-train"],
+        arguments=["pipeline", "--stage", "fit"] + STAGE_ARGS,
+        env_vars=[PG_DSN, THREADS],
+        volumes=[MODELS_VOLUME],
+        volume_mounts=[MODELS_MOUNT],
+        container_resources=TRAIN_RESOURCES,
+    )
+    evaluate = KubernetesPodOperator(
+        task_id="evaluate",
+        name="recsys-evaluate",
+        namespace=NAMESPACE,
+        image=IMAGE,
+        cmds=["rs-train"],
+        arguments=["pipeline", "--stage", "evaluate"] + STAGE_ARGS,
+        env_vars=[PG_DSN, THREADS],
+        volumes=[MODELS_VOLUME],
+        volume_mounts=[MODELS_MOUNT],
+        container_resources=TRAIN_RESOURCES,
+    )
+    publish = KubernetesPodOperator(
+        task_id="publish",
+        name="recsys-publish",
+        namespace=NAMESPACE,
+        image=IMAGE,
+        cmds=["rs-train"],
+        arguments=["pipeline", "--stage", "publish"] + STAGE_ARGS,
+        env_vars=[PG_DSN, THREADS],
         volumes=[MODELS_VOLUME],
         volume_mounts=[MODELS_MOUNT],
         container_resources=TRAIN_RESOURCES,
@@ -121,7 +177,9 @@ with DAG(
             'active="$(psql "$RS_PG_DSN" -X -qAt -c "select version from model_versions '
             'where active")"; echo "active: $active"; [ "$active" = "' + VERSION + '" ] && '
             'test -s "' + MODELS + '/$(psql "$RS_PG_DSN" -X -qAt -c "select path from '
-            "model_versions where active\")/manifest.json\""
+            "model_versions where active\")/manifest.json\" && "
+            'find "' + MODELS + '/runs" -mindepth 1 -maxdepth 1 -type d -mtime +'
+            + KEEP_RUN_DAYS + " -exec rm -rf {} +"
         ],
         env_vars=[PG_DSN],
         volumes=[MODELS_VOLUME],
@@ -129,4 +187,4 @@ with DAG(
         retries=0,
     )
 
-    check_events >> snapshot >> pipeline >> verify
+    check_events >> snapshot >> split >> fit >> evaluate >> publish >> verify

@@ -753,7 +753,14 @@ static const char pipeline_usage[] =
         "all the data -> DIR/<version> (immutable; LMDB + manifest) -> model_versions\n"
         "row + rs_model_activate (serving switches) -> training_runs row and an\n"
         "MLflow run (--mlruns, default DIR/mlruns). A failed run publishes nothing\n"
-        "and leaves the active version alone. Prints the version on the last line.\n";
+        "and leaves the active version alone. Prints the version on the last line.\n\n"
+        "Stages (one process or container each, e.g. deploy/airflow's DAG):\n"
+        "  rs-train pipeline --stage STAGE --run-dir RUN --dsn DSN --models-dir DIR [...]\n"
+        "with STAGE snapshot, split, fit, evaluate, publish in this order, the same\n"
+        "options for every stage. Each stage reads its inputs from RUN and writes its\n"
+        "output there (run.json: run id, options, md5 of every file); it refuses\n"
+        "inputs missing, changed or of another run. Without --stage the same five\n"
+        "stages run in a row (in RUN when given, else a temporary folder in DIR).\n";
 
 /* pipeline's --weights: parsed into the options' weights, kept in canonical form */
 static int
@@ -785,9 +792,14 @@ tr_cmd_pipeline(int argc, char **argv)
 	tr_pipeline_result res;
 	tr_error err;
 	int r, first, cands_set = 0;
+	const char *stage_name = NULL;
+	tr_stage stage = TR_STAGE_SNAPSHOT;
 	model_args ma = {&o.base, 0};
 	tr_opt t[TR_OPTS_MAX] = {
 	        TR_OPT_STR("dsn", &o.dsn, "DSN", "the event store and the model registry"),
+	        TR_OPT_STR("stage", &stage_name, "STAGE",
+	                   "run one stage: snapshot, split, fit, evaluate, publish"),
+	        TR_OPT_STR("run-dir", &o.run_dir, "RUN", "the run folder the stages share"),
 	        TR_OPT_STR("models-dir", &o.models_dir, "DIR", "version folders go here"),
 	        TR_OPT_SETV("no-tune", &o.tune, 0, "the default parameters, no tuning"),
 	        TR_OPT_SETV("quick", &o.tune, 0, "= --no-tune"),
@@ -799,7 +811,7 @@ tr_cmd_pipeline(int argc, char **argv)
 	        WEIGHTS_HEAD,
 	        TR_OPT_FN("weights", opt_pipeline_weights, &o, "SPEC", WEIGHTS_HELP),
 	};
-	tr_opts_spec spec = {cmd, pipeline_usage, t, 11};
+	tr_opts_spec spec = {cmd, pipeline_usage, t, 13};
 
 	tr_pipeline_opts_defaults(&o);
 	spec.n += model_opts(t + spec.n, &ma);
@@ -810,10 +822,20 @@ tr_cmd_pipeline(int argc, char **argv)
 		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (o.dsn == NULL || o.models_dir == NULL)
 		return tr_opts_usage_error(cmd, "--dsn and --models-dir are required");
+	if (stage_name != NULL && tr_stage_parse(stage_name, &stage, &err) != 0)
+		return tr_opts_usage_error(cmd, "--stage: %s", err.msg);
+	if (stage_name != NULL && o.run_dir == NULL)
+		return tr_opts_usage_error(cmd, "--stage needs --run-dir (the run folder)");
 	if (!o.tune && !cands_set) /* --quick: half the two-stage candidates (~2x faster) */
 		o.base.cand_n = 50;
-	if (tr_pipeline_run(&o, &res, &err) != 0)
+	if (stage_name != NULL) {
+		if (tr_pipeline_stage(&o, stage, &res, &err) != 0)
+			return cmd_fail(cmd, &err);
+		if (stage != TR_STAGE_PUBLISH)
+			return 0;
+	} else if (tr_pipeline_run(&o, &res, &err) != 0) {
 		return cmd_fail(cmd, &err);
+	}
 	if (o.out != NULL)
 		fprintf(o.out,
 		        "published %s: %s, NDCG@20 %.4f (pop %.4f) in %.1fs; run %s; previous "
