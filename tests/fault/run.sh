@@ -127,6 +127,9 @@ export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://12
 export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
 export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$SPOOL"
 export RS_ADMIN_TOKEN="$TOKEN" RS_GATEWAY_ACCESS_LOG=0
+# rs-candidate's snapshot file (a fresh folder: the first start builds from PostgreSQL)
+export RS_CANDIDATE_STATE_DIR="$WORK/candidate-state"
+rm -rf "$RS_CANDIDATE_STATE_DIR"; mkdir -p "$RS_CANDIDATE_STATE_DIR"
 bs_start
 AUTH="$BS_AUTHORIZATION"
 
