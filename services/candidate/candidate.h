@@ -88,6 +88,7 @@ typedef struct cand_state {
 	pthread_mutex_t cs_save_mu; /* one save at a time; guards cs_saved */
 	atomic_int cs_save_pending;
 	uint64_t cs_saved;
+	int cs_loaded; /* the first snapshot came from the file (set before the thread starts) */
 	rs_metric *cs_state_saved, *cs_state_save_fail, *cs_state_save_ms;
 } cand_state;
 

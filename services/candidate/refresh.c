@@ -552,9 +552,14 @@ cand_background(void *arg)
 {
 	cand_state *st = arg;
 	int failures = 0;
+	/* Served from the file: the catch-up from PostgreSQL (a window scan, then a rebuild if
+	 * events came meanwhile) waits one period, so the restarted service's first answers do
+	 * not compete with it for the cores; catalog changes apply meanwhile. */
+	int wait_first = st->cs_loaded;
 
 	while (!atomic_load(&st->cs_stop)) {
-		int rv = refresh_run(st, 0);
+		int rv = wait_first ? 0 : refresh_run(st, 0);
+		wait_first = 0;
 		if (rv != 0 && failures++ % 30 == 0)
 			rs_log_warn("candidate.refresh_failed", "err=\"%s\" failures=%d",
 			            rs_strerror(rv), failures);
@@ -658,6 +663,27 @@ state_active_model(cand_state *st, char *mv, size_t n)
 	return 0;
 }
 
+/* 1 when PostgreSQL's catalog has count rows summing to sum (check_items_sql) and the mark
+ * for the next incremental read is taken before that check; 0 when it differs; an RS_E*.
+ * Under cs_refresh_mu. */
+static int
+state_catalog_same(cand_state *st, int64_t count, int64_t sum)
+{
+	PGresult *r = NULL;
+	char mark[sizeof(st->cs_cat_mark)];
+	int rv;
+
+	if ((rv = catalog_mark(st, mark, sizeof(mark))) != 0 ||
+	    (rv = refresh_query(st, check_items_sql, 0, NULL, "candidate.check_items", &r)) != 0)
+		return rv;
+	int same = strtoll(PQgetvalue(r, 0, 0), NULL, 10) == count &&
+	           strtoll(PQgetvalue(r, 0, 1), NULL, 10) == sum;
+	PQclear(r);
+	if (same) /* a change committed after the mark is read by the next sync */
+		snprintf(st->cs_cat_mark, sizeof(st->cs_cat_mark), "%s", mark);
+	return same;
+}
+
 /* Loads the snapshot file (cand_open: before the refresh thread and the listener). */
 static void
 state_load(cand_state *st)
@@ -700,10 +726,13 @@ state_load(cand_state *st)
 	size_t n_items = s->n_items, n_events = s->n_events;
 	char version[sizeof(s->version)];
 	snprintf(version, sizeof(version), "%s", s->version);
+	int64_t file_count = (int64_t) s->cat_count, file_sum = s->cat_sum;
 	cand_swap(st, s); /* the reference moves to the state */
-	/* the catalog as PostgreSQL has it now (a full read: there is no mark yet) */
-	if (checked)
+	/* The catalog as PostgreSQL has it now: when its totals are the file's, only the mark
+	 * for the next incremental read; else a whole read applied (there is no mark yet). */
+	if (checked && state_catalog_same(st, file_count, file_sum) != 1)
 		catalog_sync_locked(st, 1);
+	st->cs_loaded = 1;
 	pthread_mutex_unlock(&st->cs_refresh_mu);
 	st->cs_saved = h;
 	rs_metric_set(st->cs_items, (double) n_items);
