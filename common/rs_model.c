@@ -906,19 +906,23 @@ watch_connect(rs_model_watch *w)
 static rs_model *watch_cache_take(rs_model_watch *w, const char *version, const char *dir);
 static int watch_lookup_connect_locked(rs_model_watch *w);
 
-/* The folder of a model_versions row: an empty path means model_dir/version; a relative one
- * resolves against model_dir. Returns 0, or RS_EINVAL when it does not fit in n bytes. */
-static int
-watch_path(const rs_model_watch *w, const char *version, const char *p, char *path, size_t n)
+int
+rs_model_path(const char *model_dir, const char *version, const char *p, char *path, size_t n)
 {
 	int len;
 	if (p[0] == '\0')
-		len = snprintf(path, n, "%s%s%s", w->dir, w->dir[0] ? "/" : "", version);
-	else if (p[0] == '/' || w->dir[0] == '\0')
+		len = snprintf(path, n, "%s%s%s", model_dir, model_dir[0] ? "/" : "", version);
+	else if (p[0] == '/' || model_dir[0] == '\0')
 		len = snprintf(path, n, "%s", p);
 	else
-		len = snprintf(path, n, "%s/%s", w->dir, p);
+		len = snprintf(path, n, "%s/%s", model_dir, p);
 	return len < 0 || (size_t) len >= n ? RS_EINVAL : 0;
+}
+
+static int
+watch_path(const rs_model_watch *w, const char *version, const char *p, char *path, size_t n)
+{
+	return rs_model_path(w->dir, version, p, path, n);
 }
 
 static int

@@ -60,6 +60,13 @@ typedef struct rs_model_nb {
  * base name). Returns 0 and *out (one reference), or an RS_E* with a message in err. */
 int rs_model_open(const char *dir, const char *version, rs_model **out, char *err, size_t errn);
 
+/* rs_model_path: the folder of a model_versions row (version, path) as every service resolves
+ * it: an empty path means model_dir/version; a relative one resolves against model_dir ("" =
+ * the working folder). Returns 0, or RS_EINVAL when it does not fit in n bytes. The gateway
+ * checks a version before activating it with this and rs_model_open. */
+int rs_model_path(const char *model_dir, const char *version, const char *path, char *out,
+                  size_t n);
+
 /* rs_model_ref / rs_model_unref (acquire / release): the last unref closes the environment and
  * frees everything, the aux data included. NULL is a no-op; ref returns its argument. */
 rs_model *rs_model_ref(rs_model *m);

@@ -63,6 +63,13 @@ struct rs_rpc_server {
 	rs_metric *s_unknown;
 	rpc_sp_server *s_sp; /* tcp:// and ipc://: plain sockets instead of NNG */
 	char s_url[300];     /* what clients dial (a tcp port 0 resolved) */
+	/* NNG's sockets: pipes (connections) held, the cap, and the cap's metrics (the names of
+	 * rs_rpc_sp.c's: rs_rpc_connections, rs_rpc_connections_full_total) */
+	pthread_mutex_t s_pipe_mu; /* guards s_pipe_ids */
+	uint32_t *s_pipe_ids;      /* the admitted pipes' ids (s_pipes of them, max_conns room) */
+	atomic_int s_pipes;
+	int s_max_conns;
+	rs_metric *s_m_conns, *s_m_full;
 };
 
 /* s_url = url with a trailing tcp port 0 replaced by port (when port > 0). */
@@ -85,7 +92,45 @@ rs_rpc_server_url(const rs_rpc_server *s)
 int
 rs_rpc_server_conns(const rs_rpc_server *s)
 {
-	return s->s_sp != NULL ? rpc_sp_server_conns(s->s_sp) : 0;
+	return s->s_sp != NULL ? rpc_sp_server_conns(s->s_sp)
+	                       : atomic_load(&((rs_rpc_server *) s)->s_pipes);
+}
+
+/* NNG's pipe events (its own threads): a pipe beyond max_conns is closed before the socket
+ * sees it (NNG_PIPE_EV_ADD_PRE); the peer's dialer sees the connection end and redials after
+ * its back-off. Only admitted pipes are counted, by id: NNG may report the removal of a pipe
+ * closed in ADD_PRE too. */
+static void
+rpc_server_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	rs_rpc_server *s = arg;
+	uint32_t id = (uint32_t) nng_pipe_id(p);
+	int n, full = 0;
+
+	pthread_mutex_lock(&s->s_pipe_mu);
+	n = atomic_load(&s->s_pipes);
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
+		if (n >= s->s_max_conns)
+			full = 1;
+		else
+			s->s_pipe_ids[n++] = id;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		for (int i = 0; i < n; i++)
+			if (s->s_pipe_ids[i] == id) {
+				s->s_pipe_ids[i] = s->s_pipe_ids[--n];
+				break;
+			}
+	}
+	atomic_store(&s->s_pipes, n);
+	pthread_mutex_unlock(&s->s_pipe_mu);
+	rs_metric_set(s->s_m_conns, n);
+	if (full) {
+		nng_pipe_close(p);
+		rs_metric_add(s->s_m_full, 1);
+		rs_log_warn("rpc.connections_full",
+		            "max_conns=%d transport=nng (the new connection is closed)",
+		            s->s_max_conns);
+	}
 }
 
 Rs__Status
@@ -444,6 +489,7 @@ rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cf
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return RS_ENOMEM;
 	pthread_mutex_init(&s->s_lock, NULL);
+	pthread_mutex_init(&s->s_pipe_mu, NULL);
 	s->s_routes = routes;
 	s->s_ud = ud;
 	while (routes[s->s_nroutes].fn != NULL)
@@ -484,6 +530,29 @@ rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cf
 		goto fail_mem;
 	}
 	nng_socket_set_size(s->s_sock, NNG_OPT_RECVMAXSZ, RPC_MAX_MSG);
+	/* the cap, as over plain sockets (there: back-pressure; here NNG accepts on its own, so an
+	 * excess connection is closed at once) */
+	char labels[320];
+	snprintf(labels, sizeof(labels), "url=\"%.250s\"", url);
+	atomic_init(&s->s_pipes, 0);
+	s->s_max_conns = max_conns;
+	if ((s->s_pipe_ids = malloc((size_t) max_conns * sizeof(*s->s_pipe_ids))) == NULL) {
+		rv = RS_ENOMEM;
+		nng_close(s->s_sock);
+		goto fail_mem;
+	}
+	s->s_m_conns = rs_metrics_gauge("rs_rpc_connections",
+	                                "Connections the RPC server holds open (each has a thread)",
+	                                labels);
+	s->s_m_full = rs_metrics_counter(
+	        "rs_rpc_connections_full_total",
+	        "Times the RPC server reached its connection cap and stopped accepting", labels);
+	if ((rv = nng_pipe_notify(s->s_sock, NNG_PIPE_EV_ADD_PRE, rpc_server_pipe_cb, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->s_sock, NNG_PIPE_EV_REM_POST, rpc_server_pipe_cb, s)) != 0) {
+		rv = rs_err_from_nng(rv);
+		nng_close(s->s_sock);
+		goto fail_mem;
+	}
 	nng_listener l;
 	if ((rv = nng_listen(s->s_sock, url, &l, 0)) != 0) {
 		rs_log_error("rpc.listen_failed", "url=%s err=\"%s\"", url, nng_strerror(rv));
@@ -496,7 +565,8 @@ rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cf
 	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
 		port = 0;
 	rpc_server_set_url(s, url, port);
-	rs_log_info("rpc.listening", "url=%s transport=nng workers=%d", s->s_url, workers);
+	rs_log_info("rpc.listening", "url=%s transport=nng workers=%d max_conns=%d", s->s_url,
+	            workers, max_conns);
 	s->s_nworkers = workers;
 	for (int i = 0; i < workers; i++) {
 		rpc_worker *w = &s->s_workers[i];
@@ -514,6 +584,8 @@ rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cf
 	return 0;
 fail_mem:
 	pthread_mutex_destroy(&s->s_lock);
+	pthread_mutex_destroy(&s->s_pipe_mu);
+	free(s->s_pipe_ids);
 	free(s->s_stats);
 	free(s->s_workers);
 	free(s);
@@ -528,6 +600,7 @@ rs_rpc_server_close(rs_rpc_server *s)
 	if (s->s_sp != NULL) {
 		rpc_sp_server_close(s->s_sp);
 		pthread_mutex_destroy(&s->s_lock);
+		pthread_mutex_destroy(&s->s_pipe_mu);
 		free(s->s_stats);
 		free(s->s_workers);
 		free(s);
@@ -552,8 +625,10 @@ rs_rpc_server_close(rs_rpc_server *s)
 			nng_ctx_close(w->w_ctx);
 		rs_arena_destroy(w->w_arena);
 	}
-	nng_close(s->s_sock);
+	nng_close(s->s_sock); /* no pipe callback runs after it returns */
 	pthread_mutex_destroy(&s->s_lock);
+	pthread_mutex_destroy(&s->s_pipe_mu);
+	free(s->s_pipe_ids);
 	free(s->s_stats);
 	free(s->s_workers);
 	free(s);

@@ -72,7 +72,9 @@ typedef struct rs_rpc_server_cfg {
 	 * further connections wait in the kernel's listen backlog, and their calls up to their
 	 * deadline, until a connection closes (back-pressure, never more threads). Each client
 	 * holds one connection per call in flight plus one to watch the server. NNG's sockets
-	 * (inproc://, RS_RPC_TRANSPORT=nng) have no thread per connection and ignore it. */
+	 * (RS_RPC_TRANSPORT=nng, inproc://) have no thread per connection and accept on their
+	 * own: there a connection beyond the cap is closed as soon as it is negotiated (the
+	 * client's dialer redials after its back-off); the same metrics count it. */
 	int max_conns;
 } rs_rpc_server_cfg;
 
@@ -90,7 +92,7 @@ int rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers,
 /* rs_rpc_server_url: the URL clients dial: url with a tcp port 0 replaced by the bound port. */
 const char *rs_rpc_server_url(const rs_rpc_server *s);
 
-/* rs_rpc_server_conns: connections the plain-socket transport holds open now (0 over NNG). */
+/* rs_rpc_server_conns: connections (NNG: pipes) the server holds open now. */
 int rs_rpc_server_conns(const rs_rpc_server *s);
 
 /* rs_rpc_server_handle: one request message (the Envelope as a transport received it, len

@@ -35,6 +35,9 @@ export RS_GATEWAY_HTTP="${RS_GATEWAY_HTTP:-127.0.0.1:8080}"
 export RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
 # Published model versions: rs-train writes them here, feature/candidate/ranking read the active one.
 export RS_MODEL_DIR="${RS_MODEL_DIR:-$VAR/models}"
+# rs-candidate's snapshot file: a restarted candidate answers from it at once.
+export RS_CANDIDATE_STATE_DIR="${RS_CANDIDATE_STATE_DIR:-$VAR/candidate}"
+mkdir -p "$RS_CANDIDATE_STATE_DIR"
 
 step() { printf '==> %s\n' "$*"; }
 

@@ -27,7 +27,7 @@ export const SCRIPTS = {
 // the address of each service it calls, and (the NNG-only ones) the variable of its own
 // metrics listener (common/rs_metrics_http: GET /metrics and /healthz) with its default port.
 export const SERVICES = {
-  gateway: { program: 'rs-gateway', listen: 'RS_GATEWAY_HTTP',
+  gateway: { program: 'rs-gateway', listen: 'RS_GATEWAY_HTTP', models: true,
     dials: { RS_INGEST_URL: 'ingest', RS_FEATURE_URL: 'feature', RS_CANDIDATE_URL: 'candidate',
       RS_RANKING_URL: 'ranking' } },
   ingest: { program: 'rs-ingest', listen: 'RS_INGEST_URL', pub: 'RS_INGEST_PUB_URL', dials: {},

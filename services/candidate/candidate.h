@@ -44,6 +44,7 @@ typedef struct cand_config {
 	const char *model_dir; /* RS_MODEL_DIR: relative model_versions.path resolves here */
 	int model_poll_ms;     /* check of the active version; 0 = only cand_model_check */
 	int model_cache;       /* other versions kept open for requests that name one */
+	const char *state_dir; /* RS_CANDIDATE_STATE_DIR: the snapshot file's folder; "" = none */
 } cand_config;
 
 typedef struct cand_state {
@@ -80,15 +81,36 @@ typedef struct cand_state {
 	uint64_t cs_join_used[CAND_JOINS], cs_join_tick;
 	rs_metric *cs_refresh_ok, *cs_refresh_fail, *cs_refresh_ms, *cs_items, *cs_events;
 	rs_metric *cs_cat_delta, *cs_cat_full, *cs_cat_ms;
+	/* The snapshot file (snapfile.h): its path (NULL = none), a save asked for (a new build,
+	 * another model version), and a hash of what the file holds (snapshot version, fingerprint,
+	 * model version), so an unchanged pair is not written again. */
+	char *cs_state_path;
+	pthread_mutex_t cs_save_mu; /* one save at a time; guards cs_saved */
+	atomic_int cs_save_pending;
+	uint64_t cs_saved;
+	int cs_loaded; /* the first snapshot came from the file (set before the thread starts) */
+	rs_metric *cs_state_saved, *cs_state_save_fail, *cs_state_save_ms;
 } cand_state;
 
 /* cand_open: state and the refresh thread (first refresh at once, in the background; a
- * database that is down is not an error). Returns 0 and *out, RS_EINVAL, RS_ENOMEM. */
+ * database that is down is not an error). With a state_dir, the snapshot file there is loaded
+ * first (blocking, before the caller listens) when its format and build settings match and,
+ * when PostgreSQL answers, the active model version is the one it was written with; its
+ * catalog is then brought up to PostgreSQL's (cand_catalog_sync with verify). The refresh
+ * thread then rebuilds behind it only if the events changed since (the fingerprint). A file
+ * that is refused is logged (candidate.state_refused) and the service builds as without one.
+ * Returns 0 and *out, RS_EINVAL, RS_ENOMEM. */
 int cand_open(cand_state **out, const cand_config *cfg);
 
 /* cand_close: stop the refresh thread and free everything, after the RPC server that uses the
  * state has been closed. NULL is a no-op. */
 void cand_close(cand_state *st);
+
+/* cand_state_save: write the current snapshot and the active model version's name to the
+ * state folder's file now, unless it holds that pair already (blocking; the refresh thread
+ * calls it after every build and after a model swap). Returns 0 (also: no state folder, no
+ * snapshot), RS_EIO, RS_EINVAL. */
+int cand_state_save(cand_state *st);
 
 /* cand_refresh: rebuild the snapshot from PostgreSQL now (blocking; serialised with the
  * background thread, which rebuilds a changed input at most every 4 build-durations; this one

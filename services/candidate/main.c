@@ -33,6 +33,7 @@ static const rs_cfg_field cand_cfg_fields[] = {
         RS_CFG_STR("RS_MODEL_DIR", cand_config, model_dir, ""),
         RS_CFG_INT("RS_CANDIDATE_MODEL_POLL_MS", cand_config, model_poll_ms, 2000, 0, 3600000),
         RS_CFG_INT("RS_CANDIDATE_MODEL_CACHE", cand_config, model_cache, 2, 0, RS_MODEL_CACHE_MAX),
+        RS_CFG_STR("RS_CANDIDATE_STATE_DIR", cand_config, state_dir, ""),
         RS_CFG_END,
 };
 

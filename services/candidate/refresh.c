@@ -1,9 +1,11 @@
 /* The snapshot refresh: PostgreSQL -> rows -> cand_snap_build -> atomic swap; and the catalog's
  * changes (NOTIFY catalog, or found by the periodic check) applied to the current snapshot. */
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "candidate.h"
@@ -13,6 +15,7 @@
 #include "rs_log.h"
 #include "rs_pg.h"
 #include "rs_time.h"
+#include "snapfile.h"
 
 /* Each catalog row with PostgreSQL's hash of it; the snapshot keeps the hashes and their sum,
  * so a row re-read unchanged costs nothing and the periodic check can compare sums. */
@@ -29,6 +32,7 @@ static const char items_sql[] = ITEMS_SELECT;
 static const char items_changed_sql[] =
         ITEMS_SELECT " where updated_at > $1::timestamptz - interval '2 seconds'";
 static const char now_sql[] = "select now()::text";
+static const char active_model_sql[] = "select version from model_versions where active";
 
 /* What changed since the last build, cheaply (one scan, no rows shipped): the number and the
  * newest ingestion of the events in the window, and a hash over the catalog. */
@@ -457,6 +461,7 @@ refresh_locked(cand_state *st, int force)
 	            st->cs_build_ms, t_query, t_parse - t_query);
 	cand_swap(st, snap);
 	snprintf(st->cs_cat_mark, sizeof(st->cs_cat_mark), "%s", mark);
+	atomic_store(&st->cs_save_pending, 1);
 	rv = 0;
 out:
 	PQclear(ri);
@@ -476,6 +481,9 @@ refresh_run(cand_state *st, int force)
 	atomic_store(&st->cs_pg_ok, rv == 0 || rv == RS_ENOMEM);
 	rs_metric_add(rv == 0 ? st->cs_refresh_ok : st->cs_refresh_fail, 1);
 	rs_metric_observe(st->cs_refresh_ms, rs_mono_ms() - t0);
+	/* outside cs_refresh_mu: writing the file never delays a catalog change */
+	if (atomic_exchange(&st->cs_save_pending, 0))
+		cand_state_save(st);
 	return rv;
 }
 
@@ -544,9 +552,14 @@ cand_background(void *arg)
 {
 	cand_state *st = arg;
 	int failures = 0;
+	/* Served from the file: the catch-up from PostgreSQL (a window scan, then a rebuild if
+	 * events came meanwhile) waits one period, so the restarted service's first answers do
+	 * not compete with it for the cores; catalog changes apply meanwhile. */
+	int wait_first = st->cs_loaded;
 
 	while (!atomic_load(&st->cs_stop)) {
-		int rv = refresh_run(st, 0);
+		int rv = wait_first ? 0 : refresh_run(st, 0);
+		wait_first = 0;
 		if (rv != 0 && failures++ % 30 == 0)
 			rs_log_warn("candidate.refresh_failed", "err=\"%s\" failures=%d",
 			            rs_strerror(rv), failures);
@@ -555,11 +568,179 @@ cand_background(void *arg)
 		/* Until the next check: catalog changes as they are notified. Short waits so a
 		 * stop is noticed at once. */
 		double until = rs_mono_ms() + st->cs_cfg.refresh_ms;
-		while (!atomic_load(&st->cs_stop) && rs_mono_ms() < until)
+		while (!atomic_load(&st->cs_stop) && rs_mono_ms() < until) {
 			if (refresh_wait_notify(st, 20) && !atomic_load(&st->cs_stop))
 				cand_catalog_sync(st, 0);
+			if (atomic_exchange(&st->cs_save_pending, 0)) /* a model swap */
+				cand_state_save(st);
+		}
 	}
 	return NULL;
+}
+
+/* ---- the snapshot file (snapfile.h) ---- */
+
+static cand_snapfile_key
+state_key(const cand_state *st)
+{
+	return (cand_snapfile_key){
+	        .covisit_n = (uint32_t) st->cs_cfg.covisit_n,
+	        .category_top = 500, /* refresh_locked's build parameters */
+	        .window_days = (uint32_t) st->cs_cfg.window_days,
+	        .max_events = (uint32_t) st->cs_cfg.max_events,
+	        .half_life_h = st->cs_cfg.half_life_h,
+	};
+}
+
+/* What the file holds, as one number: the snapshot's identity and the model version. */
+static uint64_t
+state_hash(const cand_snap *s, const char *model_version)
+{
+	uint64_t h = fnv_str(RS_FNV1A64_INIT, s->version);
+	h = rs_fnv1a64(h, &s->fingerprint, sizeof(s->fingerprint));
+	h = rs_fnv1a64(h, &s->built_unix_ms, sizeof(s->built_unix_ms));
+	return fnv_str(h, model_version);
+}
+
+/* The model swap callback of the watch: the file names the model version, so save again. */
+static void
+state_model_swapped(void *ud, rs_model *m)
+{
+	cand_state *st = ud;
+	(void) m;
+	atomic_store(&st->cs_save_pending, 1);
+}
+
+int
+cand_state_save(cand_state *st)
+{
+	char mv[128] = "", err[512];
+	int rv = 0;
+
+	if (st->cs_state_path == NULL)
+		return 0;
+	cand_snap *s = cand_current(st);
+	if (s == NULL)
+		return 0;
+	rs_model *m = rs_model_slot_get(st->cs_slot);
+	if (m != NULL)
+		snprintf(mv, sizeof(mv), "%s", rs_model_version(m));
+	rs_model_unref(m);
+	uint64_t h = state_hash(s, mv);
+	pthread_mutex_lock(&st->cs_save_mu);
+	if (h != st->cs_saved) {
+		double t0 = rs_mono_ms();
+		cand_snapfile_key key = state_key(st);
+		rv = cand_snapfile_write(st->cs_state_path, s, &key, mv, err, sizeof(err));
+		double ms = rs_mono_ms() - t0;
+		if (rv == 0) {
+			st->cs_saved = h;
+			rs_metric_add(st->cs_state_saved, 1);
+			rs_metric_observe(st->cs_state_save_ms, ms);
+			rs_log_info("candidate.state_saved",
+			            "version=%s model=%s items=%zu ms=%.1f", s->version,
+			            mv[0] ? mv : "-", s->n_items, ms);
+		} else {
+			rs_metric_add(st->cs_state_save_fail, 1);
+			rs_log_warn("candidate.state_save_failed", "err=\"%s\"", err);
+		}
+	}
+	pthread_mutex_unlock(&st->cs_save_mu);
+	cand_snap_unref(s);
+	return rv;
+}
+
+/* The active model version's name into mv ("" = none). Under cs_refresh_mu. */
+static int
+state_active_model(cand_state *st, char *mv, size_t n)
+{
+	PGresult *r = NULL;
+	int rv = refresh_query(st, active_model_sql, 0, NULL, "candidate.active_model", &r);
+	if (rv != 0)
+		return rv;
+	snprintf(mv, n, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
+
+/* 1 when PostgreSQL's catalog has count rows summing to sum (check_items_sql) and the mark
+ * for the next incremental read is taken before that check; 0 when it differs; an RS_E*.
+ * Under cs_refresh_mu. */
+static int
+state_catalog_same(cand_state *st, int64_t count, int64_t sum)
+{
+	PGresult *r = NULL;
+	char mark[sizeof(st->cs_cat_mark)];
+	int rv;
+
+	if ((rv = catalog_mark(st, mark, sizeof(mark))) != 0 ||
+	    (rv = refresh_query(st, check_items_sql, 0, NULL, "candidate.check_items", &r)) != 0)
+		return rv;
+	int same = strtoll(PQgetvalue(r, 0, 0), NULL, 10) == count &&
+	           strtoll(PQgetvalue(r, 0, 1), NULL, 10) == sum;
+	PQclear(r);
+	if (same) /* a change committed after the mark is read by the next sync */
+		snprintf(st->cs_cat_mark, sizeof(st->cs_cat_mark), "%s", mark);
+	return same;
+}
+
+/* Loads the snapshot file (cand_open: before the refresh thread and the listener). */
+static void
+state_load(cand_state *st)
+{
+	cand_snap *s = NULL;
+	char mv[128] = "", active[128] = "", err[512];
+	double t0 = rs_mono_ms();
+	cand_snapfile_key key = state_key(st);
+	int rv, checked = 0;
+
+	rv = cand_snapfile_read(st->cs_state_path, &key, &s, mv, sizeof(mv), err, sizeof(err));
+	if (rv == RS_ENOTFOUND) {
+		rs_log_info("candidate.state_missing", "path=%s", st->cs_state_path);
+		return;
+	}
+	if (rv != 0) {
+		rs_log_warn("candidate.state_refused", "err=%s reason=\"%s\"", rs_err_name(rv),
+		            err);
+		return;
+	}
+	/* The active version open before the first answer (as a service that builds first has
+	 * it by then): the watch's first check, blocking; a failure leaves the slot as it is. */
+	cand_model_check(st);
+	pthread_mutex_lock(&st->cs_refresh_mu);
+	/* PostgreSQL down: serve the file (what a running service would serve during the outage);
+	 * the refresh thread catches up when it is back */
+	if (refresh_connect(st) == 0 && state_active_model(st, active, sizeof(active)) == 0) {
+		checked = 1;
+		if (strcmp(active, mv) != 0) {
+			pthread_mutex_unlock(&st->cs_refresh_mu);
+			rs_log_warn("candidate.state_refused",
+			            "err=RS_EVERSION reason=\"%s: written with model version '%s', "
+			            "the active one is '%s'\"",
+			            st->cs_state_path, mv, active);
+			cand_snap_unref(s);
+			return;
+		}
+	}
+	uint64_t h = state_hash(s, mv);
+	size_t n_items = s->n_items, n_events = s->n_events;
+	char version[sizeof(s->version)];
+	snprintf(version, sizeof(version), "%s", s->version);
+	int64_t file_count = (int64_t) s->cat_count, file_sum = s->cat_sum;
+	cand_swap(st, s); /* the reference moves to the state */
+	/* The catalog as PostgreSQL has it now: when its totals are the file's, only the mark
+	 * for the next incremental read; else a whole read applied (there is no mark yet). */
+	if (checked && state_catalog_same(st, file_count, file_sum) != 1)
+		catalog_sync_locked(st, 1);
+	st->cs_loaded = 1;
+	pthread_mutex_unlock(&st->cs_refresh_mu);
+	st->cs_saved = h;
+	rs_metric_set(st->cs_items, (double) n_items);
+	rs_metric_set(st->cs_events, (double) n_events);
+	rs_log_info("candidate.state_loaded",
+	            "path=%s version=%s model=%s items=%zu events=%zu checked=%d ms=%.1f",
+	            st->cs_state_path, version, mv[0] ? mv : "-", n_items, n_events, checked,
+	            rs_mono_ms() - t0);
 }
 
 int
@@ -589,6 +770,8 @@ cand_open(cand_state **out, const cand_config *cfg)
 	pthread_mutex_init(&st->cs_snap_mu, NULL);
 	pthread_mutex_init(&st->cs_join_mu, NULL);
 	pthread_mutex_init(&st->cs_refresh_mu, NULL);
+	pthread_mutex_init(&st->cs_save_mu, NULL);
+	atomic_init(&st->cs_save_pending, 0);
 	atomic_init(&st->cs_stop, 0);
 	atomic_init(&st->cs_pg_ok, 0);
 	st->cs_refresh_ok = rs_metrics_counter("rs_candidate_refresh_total",
@@ -608,6 +791,24 @@ cand_open(cand_state **out, const cand_config *cfg)
 	st->cs_cat_ms =
 	        rs_metrics_histogram("rs_candidate_catalog_apply_ms",
 	                             "Catalog change read + apply time in milliseconds", NULL);
+	st->cs_state_saved = rs_metrics_counter("rs_candidate_state_saves_total",
+	                                        "Snapshot file writes by result", "result=\"ok\"");
+	st->cs_state_save_fail =
+	        rs_metrics_counter("rs_candidate_state_saves_total",
+	                           "Snapshot file writes by result", "result=\"error\"");
+	st->cs_state_save_ms = rs_metrics_histogram(
+	        "rs_candidate_state_save_ms", "Snapshot file write time in milliseconds", NULL);
+	if (cfg->state_dir != NULL && cfg->state_dir[0] != '\0') {
+		size_t pn = strlen(cfg->state_dir) + sizeof(CAND_SNAPFILE_NAME) + 2;
+		if ((st->cs_state_path = malloc(pn)) == NULL) {
+			cand_close(st);
+			return RS_ENOMEM;
+		}
+		snprintf(st->cs_state_path, pn, "%s/%s", cfg->state_dir, CAND_SNAPFILE_NAME);
+		if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
+			rs_log_warn("candidate.state_dir_failed", "dir=%s err=\"%s\"",
+			            cfg->state_dir, strerror(errno));
+	}
 	rs_model_watch_config wc = {
 	        .pg_dsn = cfg->pg_dsn,
 	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",
@@ -615,12 +816,16 @@ cand_open(cand_state **out, const cand_config *cfg)
 	        .svc = "candidate",
 	        .prepare = cand_rin_prepare, /* the learned ranker's sources (ranker_in.h) */
 	        .cache_size = cfg->model_cache,
+	        .swapped = state_model_swapped,
+	        .ud = st,
 	};
 	if (rs_model_slot_create(&st->cs_slot) != 0 ||
 	    rs_model_watch_start(&st->cs_watch, &wc, st->cs_slot) != 0) {
 		cand_close(st);
 		return RS_ENOMEM;
 	}
+	if (st->cs_state_path != NULL)
+		state_load(st);
 	if (pthread_create(&st->cs_thread, NULL, cand_background, st) != 0) {
 		cand_close(st);
 		return RS_ENOMEM;
@@ -648,6 +853,8 @@ cand_close(cand_state *st)
 	pthread_mutex_destroy(&st->cs_snap_mu);
 	pthread_mutex_destroy(&st->cs_refresh_mu);
 	pthread_mutex_destroy(&st->cs_join_mu);
+	pthread_mutex_destroy(&st->cs_save_mu);
+	free(st->cs_state_path);
 	free(st->cs_dsn);
 	free(st);
 }

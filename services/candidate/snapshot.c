@@ -472,10 +472,8 @@ build_items(cand_snap *s, const cand_item_row *rows, size_t n_rows, const cand_e
 	return items_fill_empty(s);
 }
 
-/* The catalog totals refresh.c compares with PostgreSQL's (rows and the sum of their hashes),
- * and the withdrawn items' bitmap. Returns 0 or RS_ENOMEM. */
-static int
-catalog_totals(cand_snap *s)
+int
+cand_snap_catalog_totals(cand_snap *s)
 {
 	s->cat_count = 0;
 	s->cat_sum = 0;
@@ -616,7 +614,7 @@ cand_snap_build(const cand_item_row *items, size_t n_items, const cand_event_row
 	s->n_events = n_events;
 	s->fingerprint = fingerprint;
 	s->category_top = p->category_top;
-	if (catalog_totals(s) != 0) {
+	if (cand_snap_catalog_totals(s) != 0) {
 		cand_snap_unref(s);
 		return RS_ENOMEM;
 	}
@@ -765,7 +763,7 @@ cand_snap_apply_catalog(const cand_snap *s, const cand_item_row *rows, size_t n,
 	t->built_unix_ms = s->built_unix_ms;
 	t->category_top = s->category_top;
 	memcpy(t->version, s->version, sizeof(t->version));
-	if ((rv = catalog_totals(t)) != 0)
+	if ((rv = cand_snap_catalog_totals(t)) != 0)
 		goto out;
 	*out = t;
 	t = NULL;

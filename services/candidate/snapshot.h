@@ -120,6 +120,11 @@ int cand_snap_build(const cand_item_row *items, size_t n_items, const cand_event
 int cand_snap_apply_catalog(const cand_snap *s, const cand_item_row *rows, size_t n, int full,
                             cand_snap **out);
 
+/* cand_snap_catalog_totals: recompute s->cat_count, s->cat_sum (the catalog totals refresh.c
+ * compares with PostgreSQL's: rows and the sum of their hashes), wd_bits and n_withdrawn from
+ * the items (the builders and snapfile.c's reader). Returns 0 or RS_ENOMEM. */
+int cand_snap_catalog_totals(cand_snap *s);
+
 /* cand_snap_ref / cand_snap_unref: take and drop a reference; the last unref frees. NULL ok. */
 cand_snap *cand_snap_ref(cand_snap *s);
 void cand_snap_unref(cand_snap *s);

@@ -14,17 +14,14 @@ static void *
 feat_background(void *arg)
 {
 	feat_state *st = arg;
-	double last_maint = 0;
 
 	while (!atomic_load(&st->fs_stop)) {
 		if (st->fs_sub != NULL)
 			feat_sub_poll(st->fs_sub, FEAT_POLL_MS);
 		else
 			nanosleep(&(struct timespec){.tv_nsec = FEAT_POLL_MS * 1000000L}, NULL);
-		if (rs_mono_ms() - last_maint >= 200) {
-			feat_store_maintain(st->fs_store);
-			last_maint = rs_mono_ms();
-		}
+		/* returns at once unless a reconnect or a ping is due (or a request asked) */
+		feat_store_maintain(st->fs_store);
 	}
 	return NULL;
 }

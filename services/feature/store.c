@@ -12,12 +12,17 @@
 #include <time.h>
 
 #include "rs_err.h"
+#include "rs_hash.h"
 #include "rs_log.h"
 #include "rs_pg.h"
 #include "rs_time.h"
 
-#define STORE_BACKOFF_MIN_MS 250
-#define STORE_BACKOFF_MAX_MS 5000
+/* Reconnect waits: doubling from MIN up to MAX, each drawn from [wait/2, wait] (jitter: the
+ * replicas of a fleet do not reconnect in step). A request that finds no usable connection asks
+ * for an attempt at the next maintenance pass instead (feat_store_maintain), so the first request
+ * after PostgreSQL is back brings the pool back whatever the wait had grown to. */
+#define STORE_BACKOFF_MIN_MS 100
+#define STORE_BACKOFF_MAX_MS 500
 #define STORE_PING_MS        1000
 
 typedef struct store_slot {
@@ -39,6 +44,11 @@ struct feat_store {
 	double st_next_retry_ms;
 	int st_backoff_ms;
 	double st_last_ping_ms;
+	uint64_t st_jitter;     /* rs_splitmix64 state */
+	unsigned long st_fails; /* connect attempts that failed (feat_store_stats) */
+	unsigned long st_wakes; /* attempts a request asked for */
+	double st_last_wait_ms; /* the last scheduled wait */
+	atomic_int st_wanted;   /* a request found no usable connection */
 };
 
 /* The newest `limit` events of one user plus their count and whether the user exists, in one
@@ -97,6 +107,28 @@ store_update_ready_locked(feat_store *s)
 	atomic_store(&s->st_ready, ok);
 }
 
+/* After a failed connect: the next attempt in [backoff/2, backoff] ms; backoff doubles up to
+ * STORE_BACKOFF_MAX_MS. Maintenance thread (or open) only. */
+static void
+store_retry_later(feat_store *s)
+{
+	int half = s->st_backoff_ms / 2;
+	s->st_last_wait_ms = half + (double) (rs_splitmix64(&s->st_jitter) % (uint64_t) (half + 1));
+	s->st_next_retry_ms = rs_mono_ms() + s->st_last_wait_ms;
+	s->st_backoff_ms = s->st_backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS
+	                                                               : s->st_backoff_ms * 2;
+	s->st_fails++;
+}
+
+void
+feat_store_stats(feat_store *s, feat_store_stat *out)
+{
+	*out = (feat_store_stat){.fails = s->st_fails,
+	                         .wakes = s->st_wakes,
+	                         .last_wait_ms = s->st_last_wait_ms,
+	                         .max_wait_ms = STORE_BACKOFF_MAX_MS};
+}
+
 int
 feat_store_open(feat_store **out, const char *dsn, int nconns, int stmt_timeout_ms)
 {
@@ -124,11 +156,13 @@ feat_store_open(feat_store **out, const char *dsn, int nconns, int stmt_timeout_
 	s->st_n = nconns;
 	s->st_stmt_ms = stmt_timeout_ms;
 	s->st_backoff_ms = STORE_BACKOFF_MIN_MS;
+	s->st_jitter = (uint64_t) rs_now_ms() ^ (uint64_t) (uintptr_t) s;
+	atomic_init(&s->st_wanted, 0);
 	pthread_mutex_init(&s->st_mu, NULL);
 	pthread_cond_init(&s->st_cv, NULL);
 	for (int i = 0; i < nconns; i++) {
 		if (store_connect(s, &s->st_slots[i].ss_conn) != 0) {
-			s->st_next_retry_ms = rs_mono_ms() + s->st_backoff_ms;
+			store_retry_later(s);
 			break; /* the database is down: the rest come from feat_store_maintain */
 		}
 	}
@@ -181,6 +215,8 @@ store_acquire(feat_store *s, int64_t deadline_unix_ms, int *slot)
 			}
 		}
 		if (healthy == 0) {
+			/* the maintenance thread tries at once instead of after its wait */
+			atomic_store(&s->st_wanted, 1);
 			rv = RS_EUNAVAIL;
 			goto out;
 		}
@@ -361,8 +397,11 @@ feat_store_maintain(feat_store *s)
 {
 	double now = rs_mono_ms();
 	int slot;
+	int wanted = atomic_exchange(&s->st_wanted, 0);
 
-	if (now >= s->st_next_retry_ms) {
+	if (wanted && now < s->st_next_retry_ms)
+		s->st_wakes++;
+	if (wanted || now >= s->st_next_retry_ms) {
 		while ((slot = store_take_idle(s, 1)) >= 0) {
 			store_slot *sl = &s->st_slots[slot];
 			PGconn *c = NULL;
@@ -392,10 +431,7 @@ feat_store_maintain(feat_store *s)
 			pthread_cond_broadcast(&s->st_cv);
 			pthread_mutex_unlock(&s->st_mu);
 			if (rv != 0) {
-				s->st_next_retry_ms = rs_mono_ms() + s->st_backoff_ms;
-				s->st_backoff_ms = s->st_backoff_ms * 2 > STORE_BACKOFF_MAX_MS
-				                           ? STORE_BACKOFF_MAX_MS
-				                           : s->st_backoff_ms * 2;
+				store_retry_later(s);
 				break;
 			}
 			s->st_backoff_ms = STORE_BACKOFF_MIN_MS;

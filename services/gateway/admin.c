@@ -2,7 +2,9 @@
 #include "db.h"
 #include "render.h"
 
+#include "rs_err.h"
 #include "rs_log.h"
+#include "rs_model.h"
 #include "rs_pg.h"
 
 #include <jansson.h>
@@ -96,6 +98,46 @@ version_ok(const char *v)
 	return 1;
 }
 
+/* Opens the version's folder exactly as feature, candidate and ranking do (rs_model_path and
+ * rs_model_open: manifest format and layout, LMDB meta pages, file size, every database) and
+ * closes it. Returns 1 when it opens; else 0 with the reply sent (404 unknown, 422 the folder
+ * is refused, 503 registry down). */
+static int
+admin_version_opens(gw_server *srv, gw_req *req, const char *version)
+{
+	char dir[4096], err[512] = "", q[256], qe[600];
+	rs_model *m = NULL;
+	int rv;
+
+	PGresult *res = gw_db_query(srv->s_db, "select path from model_versions where version = $1",
+	                            1, (const char *const[]){version}, &rv);
+	if (res == NULL || rs_pg_check(NULL, res, PGRES_TUPLES_OK, "admin.version_path") != 0) {
+		PQclear(res);
+		reply_db_down(req);
+		return 0;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		gw_reply_error(req, 404, "not_found", "no model version \"%s\"", version);
+		return 0;
+	}
+	const char *mdir = srv->s_cfg.model_dir != NULL ? srv->s_cfg.model_dir : "";
+	rv = rs_model_path(mdir, version, PQgetvalue(res, 0, 0), dir, sizeof(dir));
+	PQclear(res);
+	if (rv == 0 && (rv = rs_model_open(dir, version, &m, err, sizeof(err))) == 0) {
+		rs_model_unref(m);
+		return 1;
+	}
+	rs_log_warn("gw.model_activate_refused", "req=%s version=\"%s\" err=%s reason=\"%s\"",
+	            req->r_request_id, rs_log_quote(q, sizeof(q), version), rs_err_name(rv),
+	            rs_log_quote(qe, sizeof(qe), err[0] ? err : "folder path too long"));
+	gw_reply_error(req, 422, "model_unusable",
+	               "model version \"%s\" cannot be opened (%s): %s; the active version is "
+	               "unchanged",
+	               version, rs_err_name(rv), err[0] ? err : "folder path too long");
+	return 0;
+}
+
 void
 gw_handle_admin_activate(gw_server *srv, gw_req *req)
 {
@@ -108,6 +150,9 @@ gw_handle_admin_activate(gw_server *srv, gw_req *req)
 		               ADMIN_VERSION_MAX);
 		return;
 	}
+	/* a version the services would refuse is never made the active row */
+	if (!admin_version_opens(srv, req, version))
+		return;
 	PGresult *res = gw_db_query(srv->s_db, "select rs_model_activate($1)", 1,
 	                            (const char *const[]){version}, &rv);
 	if (res == NULL) {

@@ -33,6 +33,7 @@ static const rs_cfg_field gw_cfg_fields[] = {
         RS_CFG_INT("RS_GATEWAY_IMPRESSIONS_QUEUE", gw_config, impressions_queue, 50000, 100,
                    10000000),
         RS_CFG_STR("RS_GATEWAY_UI_DIR", gw_config, ui_dir, ""),
+        RS_CFG_STR("RS_MODEL_DIR", gw_config, model_dir, ""),
         RS_CFG_INT("RS_GATEWAY_EXPERIMENTS_REFRESH_MS", gw_config, experiments_refresh_ms, 1000, 50,
                    600000),
         RS_CFG_INT("RS_GATEWAY_MAX_HEADER", gw_config, max_header, 8192, 1024, 65536),

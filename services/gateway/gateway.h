@@ -38,6 +38,7 @@ typedef struct gw_config {
 	int pg_timeout_ms;      /* statement timeout, and the longest wait for a free connection */
 	int impressions_queue;  /* rows POST /v1/impressions may have waiting for the writer */
 	const char *ui_dir;     /* the built web UI (frontend/dist); "" = none */
+	const char *model_dir;  /* RS_MODEL_DIR: published versions, opened before an activation */
 	int experiments_refresh_ms; /* how often the running experiment is re-read (0: 1000) */
 	int max_header;             /* request header bytes (more -> 431 JSON); 0 = 8192 */
 	/* request rates per route class (rates.h: "N/s", "N/m", ":BURST", "off"); NULL = the

@@ -454,6 +454,87 @@ Test(rpc_sock, connections_beyond_the_cap_wait_and_start_no_thread)
 	rs_rpc_server_close(s);
 }
 
+/* 1 when the peer closed fd within ms (EOF after its handshake was read) */
+static int
+raw_closed(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint8_t b[16];
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	return read(fd, b, sizeof(b)) <= 0;
+}
+
+/* The same cap over NNG's own sockets (RS_RPC_TRANSPORT=nng): NNG accepts and negotiates every
+ * connection itself, so the server closes each one beyond max_conns as soon as it is
+ * negotiated (a pipe-notify callback); the ones within the cap keep working, and a closed one
+ * makes room. */
+Test(rpc_nng, connections_beyond_the_cap_are_closed)
+{
+	enum { CAP = 3, FLOOD = 10 };
+	rs_rpc_server *s;
+	rs_rpc_client *c;
+	rs_rpc_server_cfg cfg = {.workers = 2, .max_conns = CAP};
+	int fd[FLOOD];
+	char url[128];
+
+	rs_rpc_set_transport(RS_RPC_TRANSPORT_NNG);
+	cr_assert_eq(rs_rpc_server_start(&s, "tcp://127.0.0.1:0", &cfg, t_routes, NULL), 0);
+	snprintf(url, sizeof(url), "%s", rs_rpc_server_url(s));
+	cr_assert(strcmp(url, "tcp://127.0.0.1:0") != 0, "%s", url);
+	/* the first CAP, one after another: each negotiated and held */
+	for (int i = 0; i < CAP; i++) {
+		fd[i] = raw_connect(url);
+		cr_assert(raw_served(fd[i], 2000), "connection %d not negotiated", i);
+		for (int t = 0; t < 400 && rs_rpc_server_conns(s) < i + 1; t++)
+			usleep(5000);
+		cr_assert_eq(rs_rpc_server_conns(s), i + 1);
+	}
+	/* the rest: negotiated by NNG, then closed by the cap */
+	int closed = 0;
+	for (int i = CAP; i < FLOOD; i++)
+		fd[i] = raw_connect(url);
+	for (int i = CAP; i < FLOOD; i++) {
+		cr_assert(raw_served(fd[i], 2000), "connection %d not negotiated", i);
+		closed += raw_closed(fd[i], 2000);
+	}
+	cr_assert_eq(closed, FLOOD - CAP, "%d of the %d connections beyond a cap of %d closed",
+	             closed, FLOOD - CAP, CAP);
+	cr_assert_eq(rs_rpc_server_conns(s), CAP);
+	for (int i = 0; i < CAP; i++)
+		cr_assert(!raw_closed(fd[i], 20), "connection %d within the cap was closed", i);
+	for (int i = CAP; i < FLOOD; i++)
+		close(fd[i]);
+	/* one within the cap closes: a new connection is held again, the next one closed */
+	close(fd[0]);
+	for (int t = 0; t < 400 && rs_rpc_server_conns(s) > CAP - 1; t++)
+		usleep(5000);
+	cr_assert_eq(rs_rpc_server_conns(s), CAP - 1);
+	fd[0] = raw_connect(url);
+	cr_assert(raw_served(fd[0], 2000));
+	for (int t = 0; t < 400 && rs_rpc_server_conns(s) < CAP; t++)
+		usleep(5000);
+	cr_assert_eq(rs_rpc_server_conns(s), CAP);
+	int extra = raw_connect(url);
+	cr_assert(raw_served(extra, 2000));
+	cr_assert(raw_closed(extra, 2000), "a connection beyond the cap was kept");
+	close(extra);
+	cr_assert(!raw_closed(fd[0], 20), "the re-admitted connection was closed");
+	/* the connections go: a client is served */
+	for (int i = 0; i < CAP; i++)
+		close(fd[i]);
+	for (int t = 0; t < 400 && rs_rpc_server_conns(s) > 0; t++)
+		usleep(5000);
+	cr_assert_eq(rs_rpc_server_conns(s), 0);
+	cr_assert_eq(rs_rpc_client_open(&c, url), 0);
+	wait_connected(c);
+	cr_assert_eq(call_health(c, RS__METHOD__METHOD_HEALTH, "nng", 2000, NULL), 0);
+	cr_assert_leq(rs_rpc_server_conns(s), CAP);
+	rs_rpc_client_close(c);
+	rs_rpc_server_close(s);
+	rs_rpc_set_transport(RS_RPC_TRANSPORT_SOCKET);
+}
+
 /* bytes malloc holds in mmapped blocks (every allocation from 128 KiB up), all threads */
 static long
 mmapped_bytes(void)

@@ -11,8 +11,10 @@
 #                  past every deadline, then SIGCONT
 #   spool-full     the spool's disk full (the spool folder is a small tmpfs; a filler file takes
 #                  the rest) while PostgreSQL is down; then PostgreSQL starts, the filler goes
-#   model-trunc    a published version whose data.mdb is cut to half its size, activated
-#   model-layout   a published version whose manifest names another LMDB layout, activated
+#   model-trunc    a published version whose data.mdb is cut to half its size, activated: the
+#                  admin route must refuse it (422 model_unusable, registry unchanged); then
+#                  activated past the gateway (rs_model_activate in SQL): the services refuse it
+#   model-layout   the same with a manifest that names another LMDB layout
 #
 # It proves by counting, and exits 1 on any violation (a fault that could not be injected is a
 # violation too):
@@ -26,7 +28,8 @@
 #     ingest an event batch is acknowledged, for the others a recommendation answer is not
 #     degraded (the gateway: both); the other faults' recovery times are printed, and each
 #     must recover within 30 s;
-#   - every service that serves models logs the corrupt version's refusal (model.open_failed)
+#   - the admin activation of a corrupt version answers 422 and leaves the registry as it was;
+#     activated in SQL, every service that serves models logs its refusal (model.open_failed)
 #     and the previous version answers throughout.
 # Prints one markdown row per fault: reads sent, degraded, 5xx, socket errors, timeouts, answers
 # naming another version, event batches sent, events acknowledged, stored, missing, duplicated,
@@ -127,6 +130,9 @@ export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://12
 export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
 export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$SPOOL"
 export RS_ADMIN_TOKEN="$TOKEN" RS_GATEWAY_ACCESS_LOG=0
+# rs-candidate's snapshot file (a fresh folder: the first start builds from PostgreSQL)
+export RS_CANDIDATE_STATE_DIR="$WORK/candidate-state"
+rm -rf "$RS_CANDIDATE_STATE_DIR"; mkdir -p "$RS_CANDIDATE_STATE_DIR"
 bs_start
 AUTH="$BS_AUTHORIZATION"
 
@@ -329,7 +335,7 @@ phase_end "$name" "$rec"
 # 5. corrupt model versions published and activated: refused, the previous one serving
 # corrupt NAME HOW: a copy of the active version's folder, broken, published and activated.
 corrupt() {
-  local name="$1" how="$2" v="fault-$1-$RUN" d code svc
+  local name="$1" how="$2" want="$3" v="fault-$1-$RUN" d code svc why
   d="$MODELS/$v"
   cp -a "$MODELS/$VERSION" "$d"
   case "$how" in
@@ -346,9 +352,21 @@ EOF
   q "insert into model_versions(version, path, params) values ('$v', '$d', '{\"fault\": \"$how\"}')" >/dev/null
   phase_start "$name" "$(awk -v a="$CALM_S" 'BEGIN { printf "%d", 2 * a + 4 }')"
   sleep_s "$CALM_S"
+  # the admin route opens the folder first: 422 model_unusable naming why, the registry unchanged
   code="$(curl -sS -o "$WORK/phase/$name.activate.json" -w '%{http_code}' -X POST \
     -H "Authorization: Bearer $TOKEN" "$URL/v1/admin/models/$v/activate" || echo 000)"
-  [ "$code" = 200 ] || violation "$name: activating $v answered HTTP $code (the fault was not injected)"
+  why="$(python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1])).get("error", {})
+print("%s: %s" % (e.get("code"), e.get("message")))' "$WORK/phase/$name.activate.json" 2>/dev/null || true)"
+  [ "$code" = 422 ] && grep -q "^model_unusable: .*$v.*$want" <<<"$why" \
+    || violation "$name: activating $v answered HTTP $code ($why), not 422 model_unusable naming \"$want\""
+  [ "$(q "select version from model_versions where active")" = "$VERSION" ] \
+    || violation "$name: the refused activation switched the registry"
+  NOTES+=("$name: admin activate answered $code: $why")
+  # past the gateway (an operator's psql, a script calling rs_model_activate): the services
+  # refuse the folder themselves and keep the previous version
+  q "select rs_model_activate('$v')" >/dev/null
   sleep 3
   for svc in feature candidate ranking; do
     if grep -q "event=model.activated.*version=$VERSION" "$WORK/log/$svc.log"; then
@@ -363,7 +381,7 @@ d = json.load(sys.stdin).get("downstreams", {})
 print(" ".join("%s=%s" % (k, v["model_version"]) for k, v in sorted(d.items()) if "model_version" in v))' 2>/dev/null || true)"
   [ -n "$ready" ] && ! grep -q "=$v" <<<"$ready" && ! grep -qv "=$VERSION\$" <<<"$(tr ' ' '\n' <<<"$ready")" \
     || violation "$name: /readyz reports the services serving: ${ready:-nothing} (want $VERSION)"
-  NOTES+=("$name: admin activate answered $code; /readyz while $v was the active row: $ready")
+  NOTES+=("$name: /readyz while $v was the active row (rs_model_activate in SQL): $ready")
   # the previous version back in the registry (its folder never changed)
   code="$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
     "$URL/v1/admin/models/$VERSION/activate" || echo 000)"
@@ -371,8 +389,8 @@ print(" ".join("%s=%s" % (k, v["model_version"]) for k, v in sorted(d.items()) i
   rec="$(recover "$name" "$(now_ms)" recs)"
   phase_end "$name" "$rec"
 }
-corrupt model-trunc truncate
-corrupt model-layout layout
+corrupt model-trunc truncate truncated
+corrupt model-layout layout "layout version"
 
 # --- counting the events -------------------------------------------------------------------
 # drained: ingest's health says spool_pending=0 (the open segment may stay, empty)
