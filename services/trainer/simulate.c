@@ -417,10 +417,10 @@ sim_retrain(sim *s, int d)
 		snprintf(published[i], sizeof(published[i]), "%s", res.version);
 		want[i] = published[i];
 		fprintf(stderr,
-		        "%srs-train simulate: retrained after day %d: %s -> %s (NDCG@20 %.4f, pop "
-		        "%.4f, %.1f s; active still %s)\n",
-		        s->tty ? "\n" : "", d + 1, kind, res.version, res.ndcg, res.ndcg_pop,
-		        res.seconds, res.previous[0] ? res.previous : "none");
+		        "%srs-train simulate: retrained after day %d: %s -> %s (NDCG@20 %.4f on "
+		        "the pipeline's test split, %.1f s; active still %s)\n",
+		        s->tty ? "\n" : "", d + 1, kind, res.version, res.ndcg, res.seconds,
+		        res.previous[0] ? res.previous : "none");
 	}
 	return sim_wait_serving(s, want);
 }
