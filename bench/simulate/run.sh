@@ -11,10 +11,15 @@
 # which creates and starts the experiment, plays the simulated days through the gateway and
 # prints each variant's KPIs with 95 % intervals and the lift over popularity, from the
 # gateway's report. The report is also kept in $WORK/report.json, the output in $WORK/simulate.txt.
+# SIM_RETRAIN=1: the model variants follow their kinds (--variant als=kind:als --variant
+# two-stage=kind:two-stage) and simulate runs with --retrain --models-dir $WORK/models: after each
+# day but the last it publishes a new ALS and two-stage version trained on the event store as it
+# stands (not activated) and the next day is served by them; the output names the version of
+# every day.
 # Prints the commit and the load average before and after (the machine may be shared).
 #
 # Environment: BUILD (build), RS_TRAIN (rs-train binary), WORK (var/bench-simulate), SIM_USERS
-# (1000), SIM_ITEMS (3000), SIM_SHOP_SEED (42), SIM_SEED (1), SIM_DAYS (7), SIM_K (10),
+# (1000), SIM_ITEMS (3000), SIM_SHOP_SEED (42), SIM_SEED (1), SIM_DAYS (7), SIM_K (10), SIM_RETRAIN (0),
 # SIM_PG_PORT (25480), SIM_PORT (27600: ingest +1, pub +2, feature +3, candidate +4,
 # ranking +5, HTTP +80). Any RS_* variable set by the caller reaches the services.
 set -euo pipefail
@@ -23,7 +28,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${BUILD:-$ROOT/build}"
 WORK="${WORK:-$ROOT/var/bench-simulate}"
 USERS="${SIM_USERS:-1000}"; ITEMS="${SIM_ITEMS:-3000}"; SHOP_SEED="${SIM_SHOP_SEED:-42}"
-SEED="${SIM_SEED:-1}"; DAYS="${SIM_DAYS:-7}"; K="${SIM_K:-10}"
+SEED="${SIM_SEED:-1}"; DAYS="${SIM_DAYS:-7}"; K="${SIM_K:-10}"; RETRAIN="${SIM_RETRAIN:-0}"
 PGPORT="${SIM_PG_PORT:-25480}"; PORT="${SIM_PORT:-27600}"
 RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
 DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
@@ -87,11 +92,13 @@ rm -rf "$WORK/spool"
 bs_start
 
 # --- the simulation -------------------------------------------------------------------------
-CMD=("$RS_TRAIN" simulate --url "$URL" --dsn "$DSN" --api-key-file "$WORK/api-key"
-     --variant popular=popular --variant als=sim-als --variant two-stage=sim-two-stage
+VARIANTS=(--variant popular=popular --variant als=sim-als --variant two-stage=sim-two-stage)
+[ "$RETRAIN" = 1 ] && VARIANTS=(--variant popular=popular --variant als=kind:als
+  --variant two-stage=kind:two-stage --retrain --models-dir "$WORK/models")
+CMD=("$RS_TRAIN" simulate --url "$URL" --dsn "$DSN" --api-key-file "$WORK/api-key" "${VARIANTS[@]}"
      --shop-seed "$SHOP_SEED" --shop-users "$USERS" --shop-items "$ITEMS"
      --days "$DAYS" --k "$K" --seed "$SEED" --json "$WORK/report.json")
-say "== rs-train simulate --variant popular=popular --variant als=sim-als --variant two-stage=sim-two-stage --days $DAYS --k $K --seed $SEED"
+say "== rs-train simulate ${VARIANTS[*]//$WORK/\$WORK} --days $DAYS --k $K --seed $SEED"
 t0=$(date +%s)
 "${CMD[@]}" | tee "$WORK/simulate.txt"
 say "== simulated in $(( $(date +%s) - t0 )) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

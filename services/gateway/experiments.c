@@ -47,7 +47,8 @@ gw_exp_bucket(const char *salt, int64_t user, const double *shares, int n)
 
 typedef struct exp_variant {
 	char v_name[GW_EXP_VARIANT_NAME_MAX + 1];
-	char v_version[GW_EXP_VERSION_MAX + 1]; /* "" = popular */
+	char v_kind[GW_EXP_VARIANT_NAME_MAX + 1]; /* "" = a fixed version or popular */
+	char v_version[GW_EXP_VERSION_MAX + 1];   /* "" = popular (or a kind without versions) */
 	double v_share;
 } exp_variant;
 
@@ -73,8 +74,12 @@ struct gw_experiments {
 int
 gw_experiments_reload(gw_experiments *e)
 {
+	/* a kind's variant: the newest published version of that kind (0008) */
 	static const char sql[] =
-	        "select x.experiment_id, x.salt, v.name, coalesce(v.model_version, ''), v.share "
+	        "select x.experiment_id, x.salt, v.name, coalesce(v.model_version, (select "
+	        "m.version from model_versions m where m.params->>'model' = v.model_kind order by "
+	        "m.created_at desc, m.version desc limit 1), ''), v.share, "
+	        "coalesce(v.model_kind, '') "
 	        "from experiments x join experiment_variants v using (experiment_id) "
 	        "where x.status = 'running' order by v.position";
 	int rv;
@@ -92,16 +97,33 @@ gw_experiments_reload(gw_experiments *e)
 		snprintf(run.r_v[i].v_version, sizeof(run.r_v[i].v_version), "%s",
 		         PQgetvalue(res, i, 3));
 		run.r_v[i].v_share = strtod(PQgetvalue(res, i, 4), NULL);
+		snprintf(run.r_v[i].v_kind, sizeof(run.r_v[i].v_kind), "%s", PQgetvalue(res, i, 5));
 		run.r_n = i + 1;
 	}
 	PQclear(res);
 	pthread_mutex_lock(&e->e_mu);
-	int changed = e->e_run.r_id != run.r_id;
+	exp_running was = e->e_run;
 	e->e_run = run;
 	pthread_mutex_unlock(&e->e_mu);
-	if (changed)
+	if (was.r_id != run.r_id)
 		rs_log_info("gw.experiment_running", "experiment=%lld variants=%d",
 		            (long long) run.r_id, run.r_n);
+	for (int i = 0; i < run.r_n; i++) {
+		const exp_variant *v = &run.r_v[i];
+		if (v->v_kind[0] == '\0' ||
+		    (was.r_id == run.r_id && strcmp(was.r_v[i].v_version, v->v_version) == 0))
+			continue;
+		if (v->v_version[0] != '\0')
+			rs_log_info("gw.experiment_version",
+			            "experiment=%lld variant=%s kind=%s version=%s",
+			            (long long) run.r_id, v->v_name, v->v_kind, v->v_version);
+		else
+			rs_log_warn(
+			        "gw.experiment_version",
+			        "experiment=%lld variant=%s kind=%s: no published version of the "
+			        "kind (it serves the active version)",
+			        (long long) run.r_id, v->v_name, v->v_kind);
+	}
 	return 0;
 }
 
@@ -187,7 +209,7 @@ gw_experiments_assign(gw_experiments *e, int64_t user, gw_exp_assignment *out)
 		out->a_experiment = r->r_id;
 		memcpy(out->a_variant, r->r_v[b].v_name, sizeof(out->a_variant));
 		memcpy(out->a_version, r->r_v[b].v_version, sizeof(out->a_version));
-		out->a_popular = r->r_v[b].v_version[0] == '\0';
+		out->a_popular = r->r_v[b].v_version[0] == '\0' && r->r_v[b].v_kind[0] == '\0';
 	}
 	pthread_mutex_unlock(&e->e_mu);
 }
@@ -212,8 +234,31 @@ reply_db_down(gw_req *req)
 	"'stopped_at', to_char(x.stopped_at at time zone 'UTC', "                               \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                                                \
 	"'variants', (select json_agg(json_build_object('name', v.name, 'strategy', "           \
-	"v.strategy, 'model_version', v.model_version, 'share', v.share) order by v.position) " \
+	"v.strategy, 'model_version', v.model_version, 'model_kind', v.model_kind, 'share', "   \
+	"v.share) order by v.position) "                                                        \
 	"from experiment_variants v where v.experiment_id = x.experiment_id))::text"
+
+/* Sets each variant's "serving_version" of experiment j: the version this gateway's copy
+ * serves it now when j is the running experiment (popular: null), else null. */
+static void
+exp_add_serving(gw_experiments *e, json_t *j)
+{
+	json_int_t id = json_integer_value(json_object_get(j, "id"));
+	json_t *vs = json_object_get(j, "variants"), *v;
+	size_t i;
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->e_mu);
+	const exp_running *r = &e->e_run;
+	json_array_foreach(vs, i, v)
+	{
+		int here = r->r_id != 0 && r->r_id == id && i < (size_t) r->r_n &&
+		           r->r_v[i].v_version[0] != '\0';
+		json_object_set_new(v, "serving_version",
+		                    here ? json_string(r->r_v[i].v_version) : json_null());
+	}
+	pthread_mutex_unlock(&e->e_mu);
+}
 
 /* The experiment row of id as JSON, or NULL with *rv (RS_ENOTFOUND or RS_EUNAVAIL). */
 static json_t *
@@ -231,6 +276,8 @@ exp_fetch(gw_server *srv, const char *id, int *rv)
 	json_t *j = PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, &jerr) : NULL;
 	*rv = PQntuples(res) == 1 ? (j != NULL ? 0 : RS_EUNAVAIL) : RS_ENOTFOUND;
 	PQclear(res);
+	if (j != NULL)
+		exp_add_serving(srv->s_experiments, j);
 	return j;
 }
 
@@ -276,19 +323,22 @@ static const char *const exp_metrics[] = {"ctr", "add_to_cart_rate", "conversion
                                           "gmv_per_customer"};
 
 /* Checks the create body; returns NULL or what is wrong (into why). Builds *variants: the
- * normalised [{"name","strategy","model_version","share"}] for the insert. */
+ * normalised [{"name","strategy","model_version","model_kind","share"}] for the insert and
+ * *kinds: the distinct model kinds named (each must have a published version: the caller
+ * checks). */
 static const char *
-exp_check(json_t *body, char *why, size_t n, json_t **variants)
+exp_check(json_t *body, char *why, size_t n, json_t **variants, json_t **kinds)
 {
 	json_t *name = json_object_get(body, "name"), *hyp = json_object_get(body, "hypothesis");
 	json_t *metric = json_object_get(body, "primary_metric"),
 	       *salt = json_object_get(body, "salt");
 	json_t *vs = json_object_get(body, "variants");
 	const char *versions[GW_EXP_VARIANTS_MAX];
-	int nversions = 0;
+	int nversions = 0, nfixed = 0; /* distinct versions and kinds; fixed versions */
 	double sum = 0;
 
 	*variants = NULL;
+	*kinds = NULL;
 	if (!json_is_object(body))
 		return "the body must be a JSON object";
 	if (!json_is_string(name) || !exp_printable(json_string_value(name), 1, GW_EXP_NAME_MAX))
@@ -310,14 +360,16 @@ exp_check(json_t *body, char *why, size_t n, json_t **variants)
 	if (!json_is_array(vs) || json_array_size(vs) < 2 ||
 	    json_array_size(vs) > GW_EXP_VARIANTS_MAX)
 		return "variants must be an array of 2-4 variants";
-	json_t *out = json_array();
+	json_t *out = json_array(), *kset = json_array();
 	size_t i;
 	json_t *v;
 	json_array_foreach(vs, i, v)
 	{
 		json_t *vn = json_object_get(v, "name"), *mv = json_object_get(v, "model_version");
 		json_t *st = json_object_get(v, "strategy"), *sh = json_object_get(v, "share");
+		json_t *mk = json_object_get(v, "model_kind");
 		const char *strategy = json_is_string(st) ? json_string_value(st) : "model";
+		int has_kind = mk != NULL && !json_is_null(mk);
 		const char *bad = NULL;
 		if (!json_is_object(v))
 			bad = "must be an object";
@@ -329,11 +381,19 @@ exp_check(json_t *body, char *why, size_t n, json_t **variants)
 			bad = ".strategy must be \"model\" or \"popular\"";
 		else if (strcmp(strategy, "popular") == 0 && mv != NULL && !json_is_null(mv))
 			bad = ".model_version must be absent for the popular strategy";
-		else if (strcmp(strategy, "model") == 0 &&
+		else if (strcmp(strategy, "popular") == 0 && has_kind)
+			bad = ".model_kind must be absent for the popular strategy";
+		else if (has_kind && mv != NULL && !json_is_null(mv))
+			bad = " names both model_version and model_kind: give one";
+		else if (has_kind && (!json_is_string(mk) || !exp_token(json_string_value(mk))))
+			bad = ".model_kind must be a model kind (1-32 characters of a-z, 0-9, _ "
+			      "and "
+			      "-, e.g. \"two-stage\")";
+		else if (strcmp(strategy, "model") == 0 && !has_kind &&
 		         (!json_is_string(mv) ||
 		          !exp_printable(json_string_value(mv), 1, GW_EXP_VERSION_MAX)))
 			bad = ".model_version must name a published model version (or give "
-			      "\"strategy\": \"popular\")";
+			      "\"model_kind\" or \"strategy\": \"popular\")";
 		else if (!json_is_number(sh) || !(json_number_value(sh) > 0) ||
 		         json_number_value(sh) > 1)
 			bad = ".share must be a number in (0, 1]";
@@ -344,38 +404,89 @@ exp_check(json_t *body, char *why, size_t n, json_t **variants)
 				bad = ".name is used by another variant";
 		if (bad != NULL) {
 			json_decref(out);
-			snprintf(why, n, "variants[%zu]%s%s", i, bad[0] == '.' ? "" : " ", bad);
+			json_decref(kset);
+			snprintf(why, n, "variants[%zu]%s%s", i,
+			         bad[0] == '.' || bad[0] == ' ' ? "" : " ", bad);
 			return why;
 		}
-		if (strcmp(strategy, "model") == 0) {
+		if (has_kind) { /* a kind counts as one version (it serves one at a time) */
 			int seen = 0;
-			for (int k = 0; k < nversions; k++)
+			size_t j;
+			json_t *k;
+			json_array_foreach(kset, j, k) seen |=
+			        strcmp(json_string_value(k), json_string_value(mk)) == 0;
+			if (!seen) {
+				json_array_append(kset, mk);
+				nversions++;
+			}
+		} else if (strcmp(strategy, "model") == 0) {
+			int seen = 0;
+			for (int k = 0; k < nfixed; k++)
 				seen |= strcmp(versions[k], json_string_value(mv)) == 0;
-			if (!seen)
-				versions[nversions++] = json_string_value(mv);
+			if (!seen) {
+				versions[nfixed++] = json_string_value(mv);
+				nversions++;
+			}
 		}
 		sum += json_number_value(sh);
-		json_array_append_new(out,
-		                      json_pack("{s:O,s:s,s:O,s:O}", "name", vn, "strategy",
-		                                strategy, "model_version",
-		                                strcmp(strategy, "model") == 0 ? mv : json_null(),
-		                                "share", sh));
+		json_array_append_new(
+		        out,
+		        json_pack("{s:O,s:s,s:O,s:O,s:O}", "name", vn, "strategy", strategy,
+		                  "model_version",
+		                  strcmp(strategy, "model") == 0 && !has_kind ? mv : json_null(),
+		                  "model_kind", has_kind ? mk : json_null(), "share", sh));
 	}
 	if (fabs(sum - 1.0) > EXP_SHARE_EPS) {
 		json_decref(out);
+		json_decref(kset);
 		snprintf(why, n, "the variants' shares must sum to 1 (they sum to %.6g)", sum);
 		return why;
 	}
 	if (nversions > GW_EXP_VERSIONS_MAX) {
 		json_decref(out);
+		json_decref(kset);
 		snprintf(why, n,
-		         "at most %d distinct model versions per experiment (every service keeps "
-		         "that many besides the active one loaded)",
+		         "at most %d distinct model versions per experiment, a model kind counting "
+		         "as one (every service keeps that many besides the active one loaded)",
 		         GW_EXP_VERSIONS_MAX);
 		return why;
 	}
 	*variants = out;
+	*kinds = kset;
 	return NULL;
+}
+
+/* Every kind of kinds (a JSON array of names) has a published version: 0, RS_EINVAL with
+ * the first one without into why, or RS_EUNAVAIL. */
+static int
+exp_kinds_published(gw_server *srv, json_t *kinds, char *why, size_t n)
+{
+	static const char sql[] = "select k from jsonb_array_elements_text($1::jsonb) "
+	                          "with ordinality a(k, i) where not exists (select 1 from "
+	                          "model_versions m where m.params->>'model' = k) order by i "
+	                          "limit 1";
+	int rv;
+	if (json_array_size(kinds) == 0)
+		return 0;
+	char *text = json_dumps(kinds, JSON_COMPACT);
+	if (text == NULL)
+		return RS_EUNAVAIL;
+	PGresult *res = gw_db_query(srv->s_db, sql, 1, (const char *const[]){text}, &rv);
+	free(text);
+	if (res == NULL || rs_pg_check(NULL, res, PGRES_TUPLES_OK, "gw.experiments.kinds") != 0) {
+		PQclear(res);
+		return RS_EUNAVAIL;
+	}
+	rv = 0;
+	if (PQntuples(res) > 0) {
+		snprintf(why, n,
+		         "no published model version is of kind \"%s\" (a variant's model_kind "
+		         "needs one: rs-train pipeline --models %s)",
+		         PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 0));
+		rv = RS_EINVAL;
+	}
+	PQclear(res);
+	return rv;
 }
 
 void
@@ -386,13 +497,14 @@ gw_handle_exp_create(gw_server *srv, gw_req *req)
 	        "with x as (insert into experiments (name, hypothesis, primary_metric, salt) "
 	        "values ($1, $2, $3, $4) returning *), "
 	        "v as (insert into experiment_variants (experiment_id, position, name, strategy, "
-	        "model_version, share) select x.experiment_id, (o.n - 1)::int, o.v->>'name', "
-	        "o.v->>'strategy', o.v->>'model_version', (o.v->>'share')::float8 "
+	        "model_version, model_kind, share) select x.experiment_id, (o.n - 1)::int, "
+	        "o.v->>'name', o.v->>'strategy', o.v->>'model_version', o.v->>'model_kind', "
+	        "(o.v->>'share')::float8 "
 	        "from x, jsonb_array_elements($5::jsonb) with ordinality o(v, n) returning 1) "
 	        "select x.experiment_id, (select count(*) from v) from x";
 	json_error_t jerr;
 	char why[256], salt_buf[33], idbuf[24];
-	json_t *variants;
+	json_t *variants, *kinds;
 	int rv;
 
 	json_t *body = json_loadb(req->r_body, req->r_body_len, 0, &jerr);
@@ -401,10 +513,21 @@ gw_handle_exp_create(gw_server *srv, gw_req *req)
 		               jerr.text, jerr.line, jerr.column);
 		return;
 	}
-	const char *bad = exp_check(body, why, sizeof(why), &variants);
+	const char *bad = exp_check(body, why, sizeof(why), &variants, &kinds);
 	if (bad != NULL) {
 		json_decref(body);
 		gw_reply_error(req, 400, "bad_request", "%s; nothing was stored", bad);
+		return;
+	}
+	rv = exp_kinds_published(srv, kinds, why, sizeof(why));
+	json_decref(kinds);
+	if (rv != 0) {
+		json_decref(variants);
+		json_decref(body);
+		if (rv == RS_EINVAL)
+			gw_reply_error(req, 400, "bad_request", "%s; nothing was stored", why);
+		else
+			reply_db_down(req);
 		return;
 	}
 	json_t *salt = json_object_get(body, "salt"), *hyp = json_object_get(body, "hypothesis");
@@ -475,6 +598,7 @@ gw_handle_exp_list(gw_server *srv, gw_req *req)
 		json_t *j = json_loads(PQgetvalue(res, i, 0), 0, &jerr);
 		if (j == NULL)
 			continue;
+		exp_add_serving(srv->s_experiments, j);
 		if (strcmp(PQgetvalue(res, i, 1), "t") == 0) {
 			json_decref(running);
 			running = json_incref(json_object_get(j, "id"));

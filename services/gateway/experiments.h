@@ -4,16 +4,20 @@
  *   POST /v1/admin/experiments             create a draft: {"name", "hypothesis"?,
  *        "primary_metric" (ctr | add_to_cart_rate | conversion | gmv_per_customer), "salt"?
  *        (16-64 printable ASCII; default 32 random hex digits), "variants": 2-4 of {"name"
- *        ([a-z0-9_-]{1,32}, unique), "model_version" (a published version) | "strategy":
- *        "popular", "share" (0 < share <= 1)}} with shares summing to 1 (within 1e-6) and at
- *        most GW_EXP_VERSIONS_MAX distinct model versions -> 201 the experiment. 400 bad input
- *        (an unknown version included). Names need not be unique: the id identifies.
+ *        ([a-z0-9_-]{1,32}, unique), "model_version" (a published version) | "model_kind"
+ *        (follow a kind: below) | "strategy": "popular", "share" (0 < share <= 1)}} with
+ *        shares summing to 1 (within 1e-6) and at most GW_EXP_VERSIONS_MAX distinct model
+ *        versions, a kind counting as one -> 201 the experiment. 400 bad input (an unknown
+ *        version, a kind no published version is of, both model_version and model_kind
+ *        included). Names need not be unique: the id identifies.
  *   POST /v1/admin/experiments/{id}/start  draft -> running (a running one: 200, unchanged);
  *        409 when another one is running (experiments never overlap) or this one stopped.
  *   POST /v1/admin/experiments/{id}/stop   running -> stopped (a stopped one: 200, unchanged);
  *        409 for a draft.
  *   GET  /v1/admin/experiments             every experiment, newest first, and the running id.
  *   GET  /v1/admin/experiments/{id}        one experiment.
+ *   Every experiment's variants carry "serving_version": the version this gateway's copy
+ *   serves the variant now (null: popular, or the experiment is not running).
  *   GET  /v1/admin/experiments/{id}/report its KPIs (expreport.c).
  *
  * Assignment. A background thread reads the running experiment through the pool every
@@ -24,6 +28,11 @@
  *   u = (h >> 11) / 2^53  (uniform in [0, 1))
  * and the first variant (in order) whose cumulative share exceeds u (the last one takes the
  * rounding remainder): deterministic per customer and salt, independent across experiments.
+ *
+ * Model kinds (0008). A "model_kind" variant serves the newest published version of that kind
+ * (model_versions.params->>'model', written by rs-train pipeline; newest by created_at), as the
+ * refresher resolves it each period: a version published mid-experiment is served within one
+ * period. A kind left without versions (rows deleted) serves the active version (logged).
  *
  * Bounded versions: rs-feature, rs-candidate and rs-ranking keep the active version plus an LRU
  * of RS_<SVC>_MODEL_CACHE other versions (default 2, rs_model.h). An experiment names at most

@@ -223,7 +223,8 @@ gw_handle_exp_report(gw_server *srv, gw_req *req)
 	static const char exp_sql[] =
 	        "select x.primary_metric, x.status, "
 	        "(select json_agg(json_build_object('name', v.name, 'strategy', v.strategy, "
-	        "'model_version', v.model_version, 'share', v.share) order by v.position) "
+	        "'model_version', v.model_version, 'model_kind', v.model_kind, 'share', v.share) "
+	        "order by v.position) "
 	        "from experiment_variants v where v.experiment_id = x.experiment_id)::text, "
 	        "(select count(*) from items where available), x.name "
 	        "from experiments x where x.experiment_id = $1::bigint";
@@ -315,11 +316,12 @@ gw_handle_exp_report(gw_server *srv, gw_req *req)
 		double ltv = tot[i].v[C_NEW] > 0 ? tot[i].v[C_GMV] / tot[i].v[C_NEW] : NAN;
 		json_object_set_new(t, "ltv_projected_30d", num_or_null(ltv * 30 / mean_days));
 		json_array_append_new(
-		        out_v,
-		        json_pack("{s:O,s:O,s:O,s:O,s:o,s:o}", "name", json_object_get(vj, "name"),
-		                  "strategy", json_object_get(vj, "strategy"), "model_version",
-		                  json_object_get(vj, "model_version"), "share",
-		                  json_object_get(vj, "share"), "totals", t, "days", days));
+		        out_v, json_pack("{s:O,s:O,s:O,s:O,s:O,s:o,s:o}", "name",
+		                         json_object_get(vj, "name"), "strategy",
+		                         json_object_get(vj, "strategy"), "model_version",
+		                         json_object_get(vj, "model_version"), "model_kind",
+		                         json_object_get(vj, "model_kind"), "share",
+		                         json_object_get(vj, "share"), "totals", t, "days", days));
 	}
 	PQclear(kr);
 

@@ -635,8 +635,8 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	else
 		memset(&asg, 0, sizeof(asg));
 	int strategy_popular = asg.a_experiment != 0 && asg.a_popular;
-	if (asg.a_experiment != 0 && !asg.a_popular)
-		serve = asg.a_version;
+	if (asg.a_experiment != 0 && !asg.a_popular) /* "": a kind without versions: the active */
+		serve = asg.a_version[0] != '\0' ? asg.a_version : NULL;
 	/* A request that names a version (an admin's comparison, an experiment's variant) gets
 	 * its own budget: the first one for a version opens it in three services. */
 	int budget = srv->s_cfg.deadline_ms;

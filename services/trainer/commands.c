@@ -743,7 +743,8 @@ tr_cmd_publish(int argc, char **argv)
 static const char pipeline_usage[] =
         "usage: rs-train pipeline --dsn DSN --models-dir DIR [--no-tune|--quick]\n"
         "                         [--models LIST] [--weights SPEC] [--version NAME]\n"
-        "                         [--mlruns DIR] [--quiet] [model parameters]\n\n"
+        "                         [--mlruns DIR] [--no-activate] [--quiet]\n"
+        "                         [model parameters]\n\n"
         "Retrains from the event store and publishes the best model:\n"
         "snapshot PostgreSQL events -> weighted interactions + explicit negatives\n"
         "-> per-user temporal 80/20 split -> tune (bounded grids; --no-tune or\n"
@@ -753,7 +754,9 @@ static const char pipeline_usage[] =
         "all the data -> DIR/<version> (immutable; LMDB + manifest) -> model_versions\n"
         "row + rs_model_activate (serving switches) -> training_runs row and an\n"
         "MLflow run (--mlruns, default DIR/mlruns). A failed run publishes nothing\n"
-        "and leaves the active version alone. Prints the version on the last line.\n\n"
+        "and leaves the active version alone. --no-activate registers the version\n"
+        "without activating it (the active one stays; an experiment's variant can name\n"
+        "it or follow its kind). Prints the version on the last line.\n\n"
         "Stages (one process or container each, e.g. deploy/airflow's DAG):\n"
         "  rs-train pipeline --stage STAGE --run-dir RUN --dsn DSN --models-dir DIR [...]\n"
         "with STAGE snapshot, split, fit, evaluate, publish in this order, the same\n"
@@ -808,10 +811,12 @@ tr_cmd_pipeline(int argc, char **argv)
 	        TR_OPT_STR("version", &o.version, "NAME", "the version's name [a fresh one]"),
 	        TR_OPT_STR("mlruns", &o.mlruns, "DIR", "MLflow file store [DIR/mlruns]"),
 	        TR_OPT_FN("quiet", opt_pipeline_quiet, &o, NULL, "no table and summary"),
+	        TR_OPT_SETV("no-activate", &o.activate, 0,
+	                    "register the version, leave the active one as it is"),
 	        WEIGHTS_HEAD,
 	        TR_OPT_FN("weights", opt_pipeline_weights, &o, "SPEC", WEIGHTS_HELP),
 	};
-	tr_opts_spec spec = {cmd, pipeline_usage, t, 13};
+	tr_opts_spec spec = {cmd, pipeline_usage, t, 14};
 
 	tr_pipeline_opts_defaults(&o);
 	spec.n += model_opts(t + spec.n, &ma);
@@ -838,9 +843,9 @@ tr_cmd_pipeline(int argc, char **argv)
 	}
 	if (o.out != NULL)
 		fprintf(o.out,
-		        "published %s: %s, NDCG@20 %.4f (pop %.4f) in %.1fs; run %s; previous "
-		        "active: %s\n",
+		        "published %s: %s, NDCG@20 %.4f (pop %.4f) in %.1fs; run %s; %s: %s\n",
 		        res.version, res.model, res.ndcg, res.ndcg_pop, res.seconds, res.run_id,
+		        o.activate ? "previous active" : "not activated, active",
 		        res.previous[0] ? res.previous : "none");
 	return 0;
 }

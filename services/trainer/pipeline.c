@@ -44,6 +44,7 @@ tr_pipeline_opts_defaults(tr_pipeline_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->models = TR_PIPELINE_MODELS;
 	o->tune = 1;
+	o->activate = 1;
 	rs_event_weights_defaults(&o->weights);
 	rs_event_weights_format(&o->weights, o->weights_spec, sizeof(o->weights_spec));
 	tr_params_defaults(&o->base);
@@ -1096,7 +1097,7 @@ pl_publish(pl_run *r, const pl_model *best, tr_error *err)
 		return rv;
 
 	t = tr_now();
-	pl_step("register + activate", ++r->step, r->steps, r->t0);
+	pl_step(o->activate ? "register + activate" : "register", ++r->step, r->steps, r->t0);
 	mj = pl_metrics_json(&best->met, best->fit_s);
 	{
 		char *metrics = NULL, *params = NULL;
@@ -1109,8 +1110,8 @@ pl_publish(pl_run *r, const pl_model *best, tr_error *err)
 		metrics = pl_dump(mj);
 		params = pl_dump(pj);
 		rv = tr_registry_activate_new(r->pg, res->version, res->version, metrics, params,
-		                              r->fingerprint, res->run_id, res->previous,
-		                              sizeof(res->previous), err);
+		                              r->fingerprint, res->run_id, o->activate,
+		                              res->previous, sizeof(res->previous), err);
 		free(metrics);
 		free(params);
 		json_decref(pj);

@@ -6,7 +6,8 @@
  *   full-ranking metrics on test (metrics.h, as `evaluate`) -> the comparison table vs pop
  *   -> the best model by NDCG@20 refitted on all the data -> an immutable version folder
  *   (publish.h) renamed into models_dir/<version> -> one transaction: INSERT model_versions
- *   + rs_model_activate -> the training_runs row and an MLflow run folder.
+ *   + rs_model_activate (not with activate = 0: --no-activate) -> the training_runs row and
+ *   an MLflow run folder.
  * A failed run publishes nothing and leaves the active version as it was: the folder
  * appears (by rename) only when complete and disappears again if the registration fails.
  * Version names ("vYYYYMMDD-HHMMSS-xxxxxx", UTC + random) are never reused: a name that
@@ -58,6 +59,7 @@ typedef struct tr_pipeline_opts {
 	const char *version;    /* NULL = a fresh generated name */
 	const char *models;     /* comma list, default TR_PIPELINE_MODELS */
 	int tune;               /* 0: the default parameters (--no-tune / --quick) */
+	int activate;           /* 0: register the version without activating it */
 	tr_weights weights;
 	char weights_spec[192]; /* rs_event_weights_format of weights (recorded with the run) */
 	tr_params base;         /* parameters before tuning */
@@ -72,7 +74,8 @@ typedef struct tr_pipeline_result {
 	char version[64];
 	char run_id[33];
 	char model[16];        /* the published model */
-	char previous[64];     /* the version active before, "" if none */
+	char previous[64];     /* the version active before, "" if none (still active when the
+	                          options said activate = 0) */
 	double ndcg, ndcg_pop; /* NDCG@20 on the test split */
 	double seconds;
 } tr_pipeline_result;

@@ -97,7 +97,7 @@ tr_registry_version_exists(PGconn *conn, const char *version, int *exists, tr_er
 int
 tr_registry_activate_new(PGconn *conn, const char *version, const char *path,
                          const char *metrics_json, const char *params_json, const char *fingerprint,
-                         const char *run_id, char *prev, size_t n, tr_error *err)
+                         const char *run_id, int activate, char *prev, size_t n, tr_error *err)
 {
 	const char *p[6] = {version, path, metrics_json, params_json, fingerprint, run_id};
 	PGresult *r = NULL;
@@ -112,8 +112,11 @@ tr_registry_activate_new(PGconn *conn, const char *version, const char *path,
 	             "data_fingerprint, run_id, active) values ($1, $2, $3::jsonb, $4::jsonb, "
 	             "$5, $6, false)",
 	             6, p, PGRES_COMMAND_OK, NULL, err)) != 0 ||
-	    (rv = reg_exec(conn, "rs_model_activate", "select rs_model_activate($1)", 1, &version,
-	                   PGRES_TUPLES_OK, &r, err)) != 0) {
+	    (rv = activate ? reg_exec(conn, "rs_model_activate", "select rs_model_activate($1)", 1,
+	                              &version, PGRES_TUPLES_OK, &r, err)
+	                   : reg_exec(conn, "model_versions",
+	                              "select (select version from model_versions where active)", 0,
+	                              NULL, PGRES_TUPLES_OK, &r, err)) != 0) {
 		PQclear(PQexec(conn, "rollback"));
 		return rv;
 	}

@@ -29,13 +29,14 @@ int tr_registry_run_finish(PGconn *conn, const char *run_id, const char *status,
 int tr_registry_version_exists(PGconn *conn, const char *version, int *exists, tr_error *err);
 
 /* tr_registry_activate_new: in one transaction, insert the model_versions row (version, path,
- * metrics, params, data_fingerprint, run_id; created_at = now()) and make it the active one
- * with rs_model_activate (which notifies the serving services). prev (size n) receives the
- * version that was active before, "" if none. On error nothing is changed. */
+ * metrics, params, data_fingerprint, run_id; created_at = now()) and, when activate, make it
+ * the active one with rs_model_activate (which notifies the serving services). prev (size n)
+ * receives the version that was active before (that stays active when !activate), "" if none.
+ * On error nothing is changed. */
 int tr_registry_activate_new(PGconn *conn, const char *version, const char *path,
                              const char *metrics_json, const char *params_json,
-                             const char *fingerprint, const char *run_id, char *prev, size_t n,
-                             tr_error *err);
+                             const char *fingerprint, const char *run_id, int activate, char *prev,
+                             size_t n, tr_error *err);
 
 /* tr_git_revision: $RS_GIT_REV, else `git rev-parse HEAD` in the current directory, else
  * "unknown", into buf. */

@@ -2,6 +2,8 @@
 
 #include "dio.h"
 #include "opts.h"
+#include "params.h"
+#include "pipeline.h"
 #include "sim_model.h"
 #include "world.h"
 
@@ -24,10 +26,13 @@
 #define SIM_DAY_MS       86400000LL
 #define SIM_WAIT_MS      60000 /* for the day's events / the impressions to be stored */
 #define SIM_RETRIES      5     /* of a degraded answer */
+#define SIM_MAX_DAYS     60
+#define SIM_VERSION_MAX  200 /* a model version's name (the gateway's GW_EXP_VERSION_MAX) */
 
 typedef struct sim_variant {
 	char name[33];
-	const char *version; /* NULL = the popular list */
+	const char *version; /* NULL = the popular list or a kind */
+	const char *kind;    /* NAME=kind:KIND: the newest published version of KIND */
 } sim_variant;
 
 typedef struct sim_opts {
@@ -37,6 +42,8 @@ typedef struct sim_opts {
 	uint64_t shop_seed, seed;
 	long customers;
 	int days, k, keep_running;
+	int retrain;            /* --retrain: publish a version per kind between days */
+	const char *models_dir; /* --models-dir: where --retrain's versions go */
 	sim_variant variants[SIM_MAX_VARIANTS];
 	int nvariants;
 } sim_opts;
@@ -54,6 +61,10 @@ typedef struct sim {
 	int tty;
 	/* what was sent, per variant (the report's numbers come from the gateway) */
 	long lists, imps, events, degraded;
+	/* kind variants: the version the gateway serves now, and the one each day's answers
+	 * named (every answer is checked against it) */
+	char serving[SIM_MAX_VARIANTS][SIM_VERSION_MAX + 1];
+	char day_version[SIM_MAX_DAYS][SIM_MAX_VARIANTS][SIM_VERSION_MAX + 1];
 	char err[512];
 } sim;
 
@@ -267,6 +278,8 @@ sim_create_experiment(sim *s)
 		if (o->variants[i].version != NULL)
 			json_object_set_new(v, "model_version",
 			                    json_string(o->variants[i].version));
+		else if (o->variants[i].kind != NULL)
+			json_object_set_new(v, "model_kind", json_string(o->variants[i].kind));
 		else
 			json_object_set_new(v, "strategy", json_string("popular"));
 		json_array_append_new(vars, v);
@@ -310,6 +323,106 @@ sim_create_experiment(sim *s)
 	PQclear(res);
 	return ok ? 0
 	          : sim_fail(s, "could not set the experiment's start: %s", PQerrorMessage(s->pg));
+}
+
+/* ---- model kinds and --retrain ---- */
+
+/* The version variant i must be answered by: its fixed one, for a kind the one the gateway
+ * serves now (sim_wait_serving), NULL for the popular list. */
+static const char *
+sim_expected(const sim *s, int i)
+{
+	const sim_variant *v = &s->o->variants[i];
+	return v->version != NULL ? v->version : v->kind != NULL ? s->serving[i] : NULL;
+}
+
+static int
+sim_has_kinds(const sim_opts *o)
+{
+	for (int i = 0; i < o->nvariants; i++)
+		if (o->variants[i].kind != NULL)
+			return 1;
+	return 0;
+}
+
+/* Waits until the gateway serves every kind variant i with want[i] (NULL: any version), as
+ * GET /v1/admin/experiments/{id} says (serving_version: its in-memory copy, refreshed every
+ * RS_GATEWAY_EXPERIMENTS_REFRESH_MS); the versions into s->serving. */
+static int
+sim_wait_serving(sim *s, const char *const *want)
+{
+	const sim_opts *o = s->o;
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/admin/experiments/%lld", s->exp_id);
+	for (int waited = 0; waited <= SIM_WAIT_MS; waited += 50) {
+		json_t *e = NULL;
+		int ready = 1;
+		if (sim_http(s, "GET", path, NULL, 1, 200, &e) != 0)
+			return -1;
+		json_t *vs = json_object_get(e, "variants");
+		for (int i = 0; i < o->nvariants; i++) {
+			if (o->variants[i].kind == NULL)
+				continue;
+			const char *sv = json_string_value(
+			        json_object_get(json_array_get(vs, (size_t) i), "serving_version"));
+			if (sv == NULL ||
+			    (want != NULL && want[i] != NULL && strcmp(sv, want[i]) != 0))
+				ready = 0;
+			else
+				snprintf(s->serving[i], sizeof(s->serving[i]), "%s", sv);
+		}
+		json_decref(e);
+		if (ready)
+			return 0;
+		sim_sleep_ms(50);
+	}
+	return sim_fail(s, "the gateway did not serve the experiment's new versions within %d s",
+	                SIM_WAIT_MS / 1000);
+}
+
+/* --retrain after day d (0-based): one `rs-train pipeline --quick --models KIND
+ * --no-activate` (in process: tr_pipeline_run) per kind the experiment follows, on the event
+ * store as it stands (the days so far included), then a wait until the gateway serves them. */
+static int
+sim_retrain(sim *s, int d)
+{
+	const sim_opts *o = s->o;
+	char published[SIM_MAX_VARIANTS][64];
+	const char *want[SIM_MAX_VARIANTS] = {0};
+	for (int i = 0; i < o->nvariants; i++) {
+		const char *kind = o->variants[i].kind;
+		if (kind == NULL)
+			continue;
+		for (int j = 0; j < i && want[i] == NULL; j++) /* a kind trains once */
+			if (o->variants[j].kind != NULL && strcmp(o->variants[j].kind, kind) == 0)
+				want[i] = want[j];
+		if (want[i] != NULL)
+			continue;
+		tr_pipeline_opts po;
+		tr_pipeline_result res;
+		tr_error err;
+		tr_pipeline_opts_defaults(&po);
+		po.dsn = o->dsn;
+		po.models_dir = o->models_dir;
+		po.models = kind;
+		po.tune = 0;         /* --quick */
+		po.base.cand_n = 50; /* --quick's two-stage candidates */
+		po.activate = 0;     /* the active version stays as it was */
+		po.out = NULL;
+		if (tr_pipeline_run(&po, &res, &err) != 0)
+			return sim_fail(s, "retraining %s after day %d: %s", kind, d + 1, err.msg);
+		if (strcmp(res.model, kind) != 0)
+			return sim_fail(s, "retraining %s after day %d published a %s model", kind,
+			                d + 1, res.model);
+		snprintf(published[i], sizeof(published[i]), "%s", res.version);
+		want[i] = published[i];
+		fprintf(stderr,
+		        "%srs-train simulate: retrained after day %d: %s -> %s (NDCG@20 %.4f on "
+		        "the pipeline's test split, %.1f s; active still %s)\n",
+		        s->tty ? "\n" : "", d + 1, kind, res.version, res.ndcg, res.seconds,
+		        res.previous[0] ? res.previous : "none");
+	}
+	return sim_wait_serving(s, want);
 }
 
 /* ---- one visit ---- */
@@ -381,11 +494,10 @@ sim_fetch(sim *s, long u, int64_t t, sim_shown *sh)
 		goto out;
 	}
 	for (int i = 0; i < o->nvariants; i++)
-		if (strcmp(o->variants[i].name, variant) == 0 && o->variants[i].version != NULL &&
-		    (mv == NULL || strcmp(mv, o->variants[i].version) != 0)) {
+		if (strcmp(o->variants[i].name, variant) == 0 && sim_expected(s, i) != NULL &&
+		    (mv == NULL || strcmp(mv, sim_expected(s, i)) != 0)) {
 			sim_fail(s, "customer %ld: variant %s answered by version %s, not %s",
-			         u + 1, variant, mv != NULL ? mv : "(none)",
-			         o->variants[i].version);
+			         u + 1, variant, mv != NULL ? mv : "(none)", sim_expected(s, i));
 			goto out;
 		}
 	size_t n = json_array_size(list);
@@ -628,6 +740,52 @@ sim_print_report(FILE *f, json_t *rep)
 	        json_is_true(json_object_get(srm, "flagged")) ? " FLAGGED" : " (not flagged)");
 }
 
+/* The report's day rows of the model variants with the version that served each day. */
+static void
+sim_print_days(const sim *s, FILE *f, json_t *rep)
+{
+	const sim_opts *o = s->o;
+	fprintf(f, "\nper day (the report's day rows; the version that served the variant's lists "
+	           "that day):\n");
+	fprintf(f, "%-12s %-10s %-28s %8s %8s %28s %28s\n", "variant", "day", "version", "exposed",
+	        "lists", "CTR", "GMV/customer");
+	for (int i = 0; i < o->nvariants; i++) {
+		json_t *days = NULL, *v, *dj;
+		size_t j;
+		json_array_foreach(json_object_get(rep, "variants"), j,
+		                   v) if (strcmp(json_string_value(json_object_get(v, "name")),
+		                                 o->variants[i].name) == 0) days =
+		        json_object_get(v, "days");
+		for (int d = 0; d < o->days; d++) {
+			char day[16];
+			time_t t = (time_t) (s->base_ms / 1000 + (int64_t) d * 86400);
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+			const char *ver = o->variants[i].kind != NULL      ? s->day_version[d][i]
+			                  : o->variants[i].version != NULL ? o->variants[i].version
+			                                                   : "(popular list)";
+			json_t *row = NULL;
+			json_array_foreach(
+			        days, j,
+			        dj) if (strcmp(json_string_value(json_object_get(dj, "day")),
+			                       day) == 0) row = dj;
+			fprintf(f, "%-12s %-10s %-28s", o->variants[i].name, day, ver);
+			if (row == NULL) {
+				fprintf(f, " %8s\n", "-");
+				continue;
+			}
+			fprintf(f, " %8lld %8lld",
+			        (long long) json_integer_value(json_object_get(row, "exposed")),
+			        (long long) json_integer_value(
+			                json_object_get(row, "impressions")));
+			sim_print_est(f, json_object_get(row, "ctr"), 100, "%");
+			sim_print_est(f, json_object_get(row, "gmv_per_customer"), 1, "");
+			fprintf(f, "\n");
+		}
+	}
+}
+
 /* ---- the run ---- */
 
 static int
@@ -686,6 +844,8 @@ sim_run(sim *s)
 	        "rs-train simulate: experiment %lld running, %d days from %" PRId64
 	        " (UTC midnight), %ld customers, k %d\n",
 	        s->exp_id, o->days, s->base_ms / 1000, C, o->k);
+	if (sim_has_kinds(o) && sim_wait_serving(s, NULL) != 0)
+		goto out;
 
 	/* Each day: every active customer's list first (so no list depends on another
 	 * customer's events of the same day), then their reactions, then a wait until the events
@@ -696,6 +856,11 @@ sim_run(sim *s)
 		long total = 0, done = 0;
 		for (long u = 0; u < C; u++)
 			total += active[u];
+		/* --retrain: the days so far (waited for below) train the versions of this one */
+		if (d > 0 && o->retrain && sim_retrain(s, d - 1) != 0)
+			goto out;
+		for (int i = 0; i < o->nvariants; i++)
+			memcpy(s->day_version[d][i], s->serving[i], sizeof(s->serving[i]));
 		if (sim_wait_candidates(s) != 0)
 			goto out;
 		for (long u = 0; u < C; u++) {
@@ -774,6 +939,8 @@ sim_run(sim *s)
 		fprintf(stderr, "rs-train simulate: %ld degraded answers were asked again\n",
 		        s->degraded);
 	sim_print_report(stdout, rep);
+	if (sim_has_kinds(o))
+		sim_print_days(s, stdout, rep);
 	if (o->json_out != NULL) {
 		json_object_del(rep, "request_id");
 		if (json_dump_file(rep, o->json_out, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
@@ -794,7 +961,7 @@ out:
 
 static const char sim_usage_text[] =
         "usage: rs-train simulate --url URL --dsn DSN --admin-token T --api-key-file F\n"
-        "                         --variant NAME=popular|VERSION ... [options]\n"
+        "                         --variant NAME=popular|VERSION|kind:KIND ... [options]\n"
         "A closed-loop A/B test on the generated shop: creates and starts an experiment\n"
         "(the first --variant is the control, equal shares), then each of --days simulated\n"
         "days (the UTC days before today) every active customer asks the gateway for\n"
@@ -803,7 +970,10 @@ static const char sim_usage_text[] =
         "return the next day likelier), through POST /v1/events with rec_id and position.\n"
         "Prints each variant's KPIs with 95 % intervals and the lift over the control\n"
         "from GET /v1/admin/experiments/{id}/report. Same --seed, same fresh shop: same\n"
-        "events and numbers.\n";
+        "events and numbers. A kind:KIND variant serves the newest published version of\n"
+        "KIND; with --retrain, after each day but the last, every such KIND is retrained\n"
+        "on the event store as it stands (rs-train pipeline --quick --models KIND\n"
+        "--no-activate, into --models-dir) and the next day is served by the new versions.\n";
 
 static int sim_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -826,7 +996,8 @@ sim_variant_parse(sim_opts *o, const char *arg)
 	if (o->nvariants == SIM_MAX_VARIANTS)
 		return sim_usage_error("at most %d --variant", SIM_MAX_VARIANTS);
 	if (eq == NULL || eq == arg || eq[1] == '\0' || (size_t) (eq - arg) > 32)
-		return sim_usage_error("--variant %s: expected NAME=popular or NAME=VERSION", arg);
+		return sim_usage_error(
+		        "--variant %s: expected NAME=popular, NAME=VERSION or NAME=kind:KIND", arg);
 	sim_variant *v = &o->variants[o->nvariants];
 	memcpy(v->name, arg, (size_t) (eq - arg));
 	v->name[eq - arg] = '\0';
@@ -839,6 +1010,15 @@ sim_variant_parse(sim_opts *o, const char *arg)
 		if (strcmp(o->variants[i].name, v->name) == 0)
 			return sim_usage_error("--variant %s: the name is given twice", v->name);
 	v->version = strcmp(eq + 1, "popular") == 0 ? NULL : eq + 1;
+	v->kind = NULL;
+	if (strncmp(eq + 1, "kind:", 5) == 0) {
+		tr_kind kind;
+		tr_error err;
+		if (tr_kind_parse(eq + 6, &kind, &err) != 0)
+			return sim_usage_error("--variant %s: %s", arg, err.msg);
+		v->kind = tr_kind_name(kind); /* the registry's spelling (params->>'model') */
+		v->version = NULL;
+	}
 	o->nvariants++;
 	return 0;
 }
@@ -904,7 +1084,9 @@ sim_parse(int argc, char **argv, sim_opts *o)
 	                   "a file holding an API key (rs-gateway apikey create)"),
 	        TR_OPT_STR("api-key", &o->key, "KEY", "the key itself (default: $RS_API_KEY)"),
 	        TR_OPT_FN("variant", sim_opt_variant, o, "NAME=WHAT",
-	                  "2-4 times: WHAT 'popular' or a published model version"),
+	                  "2-4 times: WHAT 'popular', a published model version,\n"
+	                  "or kind:KIND (the newest published version of KIND,\n"
+	                  "e.g. kind:two-stage)"),
 	        TR_OPT_LONG("shop-seed", &shop_seed, 0, (double) LONG_MAX, "S",
 	                    "the shop's `rs-train generate --seed` (default 42)"),
 	        TR_OPT_LONG("shop-users", &o->shop_users, 1, 100000000, "N",
@@ -913,7 +1095,7 @@ sim_parse(int argc, char **argv, sim_opts *o)
 	                    "its --items (default 3000)"),
 	        TR_OPT_LONG("customers", &o->customers, 1, 100000000, "C",
 	                    "simulate customers 1..C (default: all --shop-users)"),
-	        TR_OPT_LONG("days", &days, 1, 60, "D",
+	        TR_OPT_LONG("days", &days, 1, SIM_MAX_DAYS, "D",
 	                    "simulated days, 1-60 (default 7); the shop's history\n"
 	                    "must end at the first one (generate --end)"),
 	        TR_OPT_LONG("k", &k, 1, SIM_MAX_K, "K", "list length, 1-100 (default 10)"),
@@ -927,6 +1109,13 @@ sim_parse(int argc, char **argv, sim_opts *o)
 	                   "also write the report (JSON, without request_id)"),
 	        TR_OPT_FLAG("keep-running", &o->keep_running,
 	                    "leave the experiment running at the end"),
+	        TR_OPT_FLAG("retrain", &o->retrain,
+	                    "after each day but the last, publish a version of every\n"
+	                    "kind:KIND variant's kind trained on the event store as\n"
+	                    "it stands (the active version stays); the next day's\n"
+	                    "lists come from them"),
+	        TR_OPT_STR("models-dir", &o->models_dir, "DIR",
+	                   "--retrain's version folders: the services' RS_MODEL_DIR"),
 	};
 	const tr_opts_spec spec = {
 	        "simulate", sim_usage_text, t, sizeof(t) / sizeof(t[0]), sim_opt_error, 1};
@@ -959,8 +1148,15 @@ tr_cmd_simulate(int argc, char **argv)
 	if (o.admin_token == NULL || o.admin_token[0] == '\0')
 		return sim_usage_error("--admin-token (or RS_ADMIN_TOKEN) is required");
 	if (o.nvariants < 2)
-		return sim_usage_error("give 2-4 --variant NAME=popular|VERSION (the first is the "
-		                       "control)");
+		return sim_usage_error(
+		        "give 2-4 --variant NAME=popular|VERSION|kind:KIND (the first "
+		        "is the control)");
+	if (o.retrain && !sim_has_kinds(&o))
+		return sim_usage_error("--retrain needs a --variant NAME=kind:KIND to retrain");
+	if (o.retrain && o.models_dir == NULL)
+		return sim_usage_error("--retrain needs --models-dir (the services' RS_MODEL_DIR)");
+	if (!o.retrain && o.models_dir != NULL)
+		return sim_usage_error("--models-dir is used only with --retrain");
 	if (o.customers > o.shop_users)
 		return sim_usage_error("--customers %ld is more than --shop-users %ld", o.customers,
 		                       o.shop_users);

@@ -264,3 +264,92 @@ Test(simulate, a_closed_loop_experiment_through_the_stack, .timeout = 280, .fini
 	snprintf(rm, sizeof(rm), "rm -rf %s", work);
 	cr_assert_eq(system(rm), 0);
 }
+
+/* --retrain: a two-day simulation whose "als" variant follows the kind als. Between the days
+ * rs-train simulate publishes a new ALS version (trained on the shop and day 1, not activated)
+ * and day 2's lists are that version's: checked against what PostgreSQL holds (the version
+ * the registry gained, the version every stored list of the variant names, per day) and
+ * against the printed per-day summary. */
+Test(simulate, retrain_between_days_serves_the_new_version, .timeout = 280, .fini = kill_leftovers)
+{
+	static char out[65536];
+	char sql[1024], line[512];
+	snprintf(work, sizeof(work), "/tmp/rs-it-simr-XXXXXX");
+	cr_assert_not_null(mkdtemp(work));
+	snprintf(apikey_file, sizeof(apikey_file), "%s/api-key", work);
+	base_s = ((long long) time(NULL) / 86400 - 2) * 86400;
+	fresh_shop(); /* it-sim-als: the only ALS version, and the active one */
+
+	/* --retrain without a kind to follow, or without --models-dir: refused, nothing made */
+	static const char *const bad[][2] = {
+	        {"--days 2 --retrain --models-dir /tmp --variant popular=popular --variant "
+	         "als=it-sim-als",
+	         "kind:KIND"},
+	        {"--days 2 --retrain --variant popular=popular --variant als=kind:als",
+	         "--models-dir"},
+	        {"--days 2 --variant popular=popular --variant als=kind:no-such-model", "kind:"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = run(out, sizeof(out), SIM_ARGS "%s 2>&1", train_bin(), st.url, st.dsn,
+		             apikey_file, bad[i][0]);
+		cr_assert_eq(rc, 2, "%s: exit %d: %s", bad[i][0], rc, out);
+		cr_assert(strstr(out, "rs-train simulate: ") != NULL && strstr(out, bad[i][1]),
+		          "%s: %s", bad[i][0], out);
+	}
+	cr_assert_eq(sql_ll("select count(*) from experiments"), 0);
+
+	int rc = run(out, sizeof(out),
+	             "RS_TRAIN_THREADS=1 " SIM_ARGS
+	             "--days 2 --variant popular=popular --variant als=kind:als --retrain "
+	             "--models-dir %s/models1 2>&1",
+	             train_bin(), st.url, st.dsn, apikey_file, work);
+	fprintf(stderr, "simulate --retrain: %s", out);
+	cr_assert_eq(rc, 0, "simulate --retrain failed: %s", out);
+
+	/* the registry gained exactly one version, an ALS one, not active */
+	cr_assert_eq(sql_ll("select count(*) from model_versions"), 2);
+	char retrained[128];
+	cr_assert_eq(stack_sql_value(&st,
+	                             "select version from model_versions where version <> "
+	                             "'it-sim-als' and params->>'model' = 'als' and not active",
+	                             retrained, sizeof(retrained)),
+	             0);
+	cr_assert_gt(strlen(retrained), 0);
+	cr_assert_eq(sql_ll("select count(*) from model_versions where active and version = "
+	                    "'it-sim-als'"),
+	             1, "the active version changed");
+	long long id = sql_ll("select experiment_id from experiments");
+	cr_assert_eq(sql_ll("select count(*) from experiment_variants where name = 'als' and "
+	                    "strategy = 'model' and model_kind = 'als' and model_version is null"),
+	             1);
+	/* the lists of each day: all from one version, day 1 the old, day 2 the retrained */
+	for (int d = 0; d < 2; d++) {
+		const char *want = d == 0 ? "it-sim-als" : retrained;
+		snprintf(sql, sizeof(sql),
+		         "select count(*) from impressions where experiment_id = %lld and variant "
+		         "= 'als' and ts >= to_timestamp(%lld) and ts < to_timestamp(%lld)",
+		         id, base_s + d * 86400LL, base_s + (d + 1) * 86400LL);
+		long long all = sql_ll(sql);
+		cr_assert_gt(all, 0, "no als lists on day %d", d + 1);
+		snprintf(sql, sizeof(sql),
+		         "select count(*) from impressions where experiment_id = %lld and variant "
+		         "= 'als' and ts >= to_timestamp(%lld) and ts < to_timestamp(%lld) and "
+		         "model_version = '%s'",
+		         id, base_s + d * 86400LL, base_s + (d + 1) * 86400LL, want);
+		cr_assert_eq(sql_ll(sql), all, "day %d: not every als list is %s's", d + 1, want);
+		/* the printed summary names the same version for the day */
+		char day[16];
+		time_t t = (time_t) (base_s + d * 86400LL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		snprintf(line, sizeof(line), "\n%-12s %-10s %-28s", "als", day, want);
+		cr_assert(strstr(out, line) != NULL, "no line \"%s\" in:\n%s", line + 1, out);
+	}
+	snprintf(line, sizeof(line), "retrained after day 1: als -> %s", retrained);
+	cr_assert(strstr(out, line) != NULL, "%s", out);
+	cr_assert_eq(stack_stop(&st), 0, "a service did not exit 0 on SIGTERM");
+	char rm[128];
+	snprintf(rm, sizeof(rm), "rm -rf %s", work);
+	cr_assert_eq(system(rm), 0);
+}

@@ -179,7 +179,7 @@ function Report({ id }: { id: number }) {
             {rep.variants.map((v) => (
               <tr key={v.name} data-variant={v.name}>
                 <th scope="row">
-                  {v.name} <span class="small muted">{v.model_version ?? 'popular'} · {Math.round(v.share * 100)} %</span>
+                  {v.name} <span class="small muted">{v.model_version ?? (v.model_kind ? `newest ${v.model_kind}` : 'popular')} · {Math.round(v.share * 100)} %</span>
                 </th>
                 <td class="num" data-kpi="exposed">{v.totals.exposed}</td>
                 <td class="num" data-kpi="impressions">{v.totals.impressions}</td>
@@ -283,7 +283,7 @@ export function ExperimentsPage() {
                     <span class={`pill ${e.status === 'running' ? 'ok' : e.status === 'stopped' ? 'bad' : 'new'}`}>{e.status}</span>
                   </td>
                   <td>{KPIS.find((k) => k.key === e.primary_metric)?.label ?? e.primary_metric}</td>
-                  <td class="small">{e.variants.map((v) => `${v.name}: ${v.model_version ?? 'popular'} ${Math.round(v.share * 100)} %`).join(' · ')}</td>
+                  <td class="small">{e.variants.map((v) => `${v.name}: ${v.model_version ?? (v.model_kind ? `newest ${v.model_kind}` : 'popular')} ${Math.round(v.share * 100)} %`).join(' · ')}</td>
                   <td>
                     {e.status === 'draft' && (
                       <button type="button" class="btn secondary small" onClick={() => act(e, true)} disabled={data.running !== null} data-testid="exp-start">

@@ -171,8 +171,8 @@ state(char *out, size_t n)
 	        "experiment_id, name, hypothesis, primary_metric, salt, status, started_at, "
 	        "stopped_at), ',' order by experiment_id)), '') from experiments) || '/' || "
 	        "(select count(*) || ':' || coalesce(md5(string_agg(concat_ws('|', experiment_id, "
-	        "position, name, strategy, model_version, share), ',' order by experiment_id, "
-	        "position)), '') from experiment_variants)");
+	        "position, name, strategy, model_version, model_kind, share), ',' order by "
+	        "experiment_id, position)), '') from experiment_variants)");
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -319,6 +319,106 @@ Test(experiments, admin_routes_refuse_bad_input_and_change_nothing)
 	e_expect("GET", "/v1/admin/experiments/abc", NULL, 400, "bad_request", NULL);
 	e_expect("POST", "/v1/admin/experiments/999999/start", NULL, 404, "not_found", NULL);
 	e_expect("GET", "/v1/admin/experiments/999999/report", NULL, 404, "not_found", NULL);
+}
+
+/* A variant that follows a model kind: the newest published version of the kind (its
+ * params->>'model', as rs-train pipeline registers it) is served, a newer one after the next
+ * refresh; a kind without a version, a variant naming both, a malformed kind and too many
+ * versions (a kind counting as one) are refused with nothing stored. */
+Test(experiments, a_model_kind_variant_serves_the_newest_version_of_the_kind)
+{
+	char before[160], after[160], path[96];
+	fx_sql(&fx, "insert into model_versions (version, path, params, created_at) values "
+	            "('ts-old', '/nonexistent/ts-old', '{\"model\": \"two-stage\"}', "
+	            "now() - interval '2 hours'), "
+	            "('ts-new', '/nonexistent/ts-new', '{\"model\": \"two-stage\"}', "
+	            "now() - interval '1 hour'), "
+	            "('als-1', '/nonexistent/als-1', '{\"model\": \"als\"}', now())");
+	static const char *const kind_body =
+	        "{\"name\": \"follows two-stage\", \"primary_metric\": \"ctr\", \"salt\": "
+	        "\"kind-salt-0123456789\", \"variants\": [{\"name\": \"control\", "
+	        "\"strategy\": \"popular\", \"share\": 0.5}, {\"name\": \"ts\", "
+	        "\"model_kind\": \"two-stage\", \"share\": 0.5}]}";
+	json_t *j = e_ok("POST", "/v1/admin/experiments", kind_body, 201);
+	json_int_t id = json_integer_value(json_object_get(j, "id"));
+	json_t *v1 = json_array_get(json_object_get(j, "variants"), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(v1, "strategy")), "model");
+	cr_assert_str_eq(json_string_value(json_object_get(v1, "model_kind")), "two-stage");
+	cr_assert(json_is_null(json_object_get(v1, "model_version")));
+	cr_assert(json_is_null(json_object_get(v1, "serving_version")), "a draft serves nothing");
+	cr_assert(json_is_null(
+	        json_object_get(json_array_get(json_object_get(j, "variants"), 0), "model_kind")));
+	json_decref(j);
+
+	state(before, sizeof(before));
+	static const struct {
+		const char *body, *needle;
+	} bad[] = {
+	        {"{\"name\": \"x\", \"primary_metric\": \"ctr\", \"variants\": [{\"name\": "
+	         "\"a\", \"strategy\": \"popular\", \"share\": 0.5}, {\"name\": \"b\", "
+	         "\"model_kind\": \"ease\", \"share\": 0.5}]}",
+	         "no published model version is of kind \"ease\""},
+	        {"{\"name\": \"x\", \"primary_metric\": \"ctr\", \"variants\": [{\"name\": "
+	         "\"a\", \"strategy\": \"popular\", \"share\": 0.5}, {\"name\": \"b\", "
+	         "\"model_kind\": \"two-stage\", \"model_version\": \"ts-new\", \"share\": "
+	         "0.5}]}",
+	         "variants[1] names both model_version and model_kind"},
+	        {"{\"name\": \"x\", \"primary_metric\": \"ctr\", \"variants\": [{\"name\": "
+	         "\"a\", \"strategy\": \"popular\", \"model_kind\": \"als\", \"share\": 0.5}, "
+	         "{\"name\": \"b\", \"model_kind\": \"two-stage\", \"share\": 0.5}]}",
+	         "variants[0].model_kind must be absent"},
+	        {"{\"name\": \"x\", \"primary_metric\": \"ctr\", \"variants\": [{\"name\": "
+	         "\"a\", \"strategy\": \"popular\", \"share\": 0.5}, {\"name\": \"b\", "
+	         "\"model_kind\": \"Two Stage\", \"share\": 0.5}]}",
+	         "variants[1].model_kind must be a model kind"},
+	        {"{\"name\": \"x\", \"primary_metric\": \"ctr\", \"variants\": [{\"name\": "
+	         "\"a\", \"model_version\": \"v1\", \"share\": 0.4}, {\"name\": \"b\", "
+	         "\"model_version\": \"v2\", \"share\": 0.3}, {\"name\": \"c\", "
+	         "\"model_kind\": \"als\", \"share\": 0.3}]}",
+	         "a model kind counting as one"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		e_expect("POST", "/v1/admin/experiments", bad[i].body, 400, "bad_request",
+		         bad[i].needle);
+	state(after, sizeof(after));
+	cr_assert_str_eq(before, after, "a refused create changed the store");
+	/* the same kind twice and one fixed version: two distinct versions, accepted */
+	json_decref(e_ok("POST", "/v1/admin/experiments",
+	                 "{\"name\": \"x\", \"primary_metric\": \"ctr\", \"variants\": "
+	                 "[{\"name\": \"a\", \"model_version\": \"v1\", \"share\": 0.4}, "
+	                 "{\"name\": \"b\", \"model_kind\": \"als\", \"share\": 0.3}, "
+	                 "{\"name\": \"c\", \"model_kind\": \"als\", \"share\": 0.3}]}",
+	                 201));
+
+	/* running: the kind's newest version (ts-new; als-1 is newer but of another kind) */
+	snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/start", (long long) id);
+	json_decref(e_ok("POST", path, NULL, 200));
+	double shares[2] = {0.5, 0.5};
+	gw_exp_assignment a;
+	for (int round = 0; round < 2; round++) {
+		const char *want = round == 0 ? "ts-new" : "ts-newest";
+		for (int64_t u = 1; u <= 20; u++) {
+			gw_experiments_assign(gw->s_experiments, u, &a);
+			int b = gw_exp_bucket("kind-salt-0123456789", u, shares, 2);
+			cr_assert_eq(a.a_experiment, id);
+			cr_assert_eq(a.a_popular, b == 0);
+			cr_assert_str_eq(a.a_version, b == 0 ? "" : want, "customer %lld",
+			                 (long long) u);
+		}
+		snprintf(path, sizeof(path), "/v1/admin/experiments/%lld", (long long) id);
+		j = e_ok("GET", path, NULL, 200);
+		json_t *vs = json_object_get(j, "variants");
+		cr_assert(json_is_null(json_object_get(json_array_get(vs, 0), "serving_version")));
+		cr_assert_str_eq(json_string_value(
+		                         json_object_get(json_array_get(vs, 1), "serving_version")),
+		                 want);
+		json_decref(j);
+		/* a newer two-stage version is published (not activated): the next refresh */
+		fx_sql(&fx, "insert into model_versions (version, path, params) values "
+		            "('ts-newest', '/nonexistent/ts-newest', '{\"model\": \"two-stage\"}') "
+		            "on conflict do nothing");
+		cr_assert_eq(gw_experiments_reload(gw->s_experiments), 0);
+	}
 }
 
 Test(experiments, assignment_is_stable_and_within_the_shares)

@@ -405,3 +405,37 @@ Test(pipeline, a_stage_refuses_missing_changed_or_foreign_inputs_and_other_optio
 	cr_assert_str_eq(v, "0");
 	free(v);
 }
+
+/* --no-activate: the version is registered (with its kind) and its folder published, the
+ * active version stays, and the run reports the one that stays active */
+Test(pipeline, no_activate_registers_and_leaves_the_active_version)
+{
+	tr_pipeline_opts o;
+	tr_pipeline_result r1, r2;
+	tr_error err;
+	char sql[512], *v;
+
+	generate_shop();
+	quick_opts(&o);
+	o.models = "als";
+	cr_assert_eq(tr_pipeline_run(&o, &r1, &err), 0, "%s", err.msg);
+	o.activate = 0;
+	cr_assert_eq(tr_pipeline_run(&o, &r2, &err), 0, "%s", err.msg);
+	cr_assert_str_neq(r2.version, r1.version);
+	cr_assert_str_eq(r2.model, "als");
+	cr_assert_str_eq(r2.previous, r1.version, "the active version, which stays");
+	v = q1("select version from model_versions where active");
+	cr_assert_str_eq(v, r1.version);
+	free(v);
+	snprintf(sql, sizeof(sql),
+	         "select active::text || ' ' || path || ' ' || (params->>'model') || ' ' || "
+	         "(select model_version from training_runs where run_id = '%s') "
+	         "from model_versions where version = '%s'",
+	         r2.run_id, r2.version);
+	v = q1(sql);
+	snprintf(sql, sizeof(sql), "false %s als %s", r2.version, r2.version);
+	cr_assert_str_eq(v, sql);
+	free(v);
+	cr_assert(has_file(models_dir, r2.version, "manifest.json"));
+	cr_assert(has_file(models_dir, r2.version, "data.mdb"));
+}
