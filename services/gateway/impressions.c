@@ -153,9 +153,10 @@ imp_copy(gw_impressions *im, const imp_batch *list)
 		imp_field(im, b->b_degraded ? "t" : "f", '\t');
 		imp_field(im, ts, '\n');
 	}
-	PGresult *res = PQexec(im->im_pg, "copy impressions (rec_id, user_id, items, first_position, "
-	                                  "model_version, variant, surface, experiment_id, "
-	                                  "degraded, ts) from stdin");
+	PGresult *res =
+	        PQexec(im->im_pg, "copy impressions (rec_id, user_id, items, first_position, "
+	                          "model_version, variant, surface, experiment_id, "
+	                          "degraded, ts) from stdin");
 	rv = rs_pg_check(im->im_pg, res, PGRES_COPY_IN, "gw.impressions.copy");
 	PQclear(res);
 	if (rv != 0)
@@ -307,7 +308,8 @@ gw_impressions_open(gw_impressions **out, const char *dsn, int max_rows)
 	im->m_write_ms = rs_metrics_histogram("rs_gateway_impressions_write_ms",
 	                                      "One COPY of queued impressions (ms)", NULL);
 	const char *hs = "Served recommendation lists whose impression was queued or dropped";
-	im->m_served = rs_metrics_counter("rs_gateway_served_lists_total", hs, "result=\"recorded\"");
+	im->m_served =
+	        rs_metrics_counter("rs_gateway_served_lists_total", hs, "result=\"recorded\"");
 	im->m_served_dropped =
 	        rs_metrics_counter("rs_gateway_served_lists_total", hs, "result=\"dropped\"");
 	if (pthread_create(&im->im_thread, NULL, imp_main, im) != 0) {
@@ -562,16 +564,17 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 		json_t *id = json_object_get(it, "item_id"), *pos = json_object_get(it, "position");
 		if (i == 0 && json_is_integer(pos))
 			first = json_integer_value(pos);
-		const char *why = !json_is_object(it) ? "must be an object"
-		                  : !json_is_integer(id) || json_integer_value(id) <= 0
-		                          ? ".item_id must be a positive integer"
-		                  : !json_is_integer(pos) || json_integer_value(pos) <= 0 ||
-		                                  json_integer_value(pos) > INT32_MAX - GW_IMPRESSIONS_MAX
-		                          ? ".position must be a positive integer"
-		                  : json_integer_value(pos) != first + (json_int_t) i
-		                          ? ".position must follow the one before (positions are "
-		                            "consecutive in list order)"
-		                          : NULL;
+		const char *why =
+		        !json_is_object(it) ? "must be an object"
+		        : !json_is_integer(id) || json_integer_value(id) <= 0
+		                ? ".item_id must be a positive integer"
+		        : !json_is_integer(pos) || json_integer_value(pos) <= 0 ||
+		                        json_integer_value(pos) > INT32_MAX - GW_IMPRESSIONS_MAX
+		                ? ".position must be a positive integer"
+		        : json_integer_value(pos) != first + (json_int_t) i
+		                ? ".position must follow the one before (positions are "
+		                  "consecutive in list order)"
+		                : NULL;
 		if (why != NULL) {
 			json_decref(body);
 			gw_reply_error(req, 400, "bad_request", "items[%zu]%s%s", i,
@@ -610,14 +613,16 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 	b->b_ts_ms = ts_ms > 0 ? ts_ms : rs_now_ms();
 	b->b_first_pos = (int32_t) first;
 	for (size_t i = 0; i < n; i++)
-		b->b_item[i] = json_integer_value(json_object_get(json_array_get(items, i), "item_id"));
+		b->b_item[i] =
+		        json_integer_value(json_object_get(json_array_get(items, i), "item_id"));
 	json_decref(body);
 
 	if (imp_enqueue(im, b) != 0) {
 		free(b);
 		rs_metric_add(im->m_overloaded, n);
 		gw_reply_error(req, 503, "overloaded",
-		               "the impressions queue is full (%zu items); retry later", im->im_max);
+		               "the impressions queue is full (%zu items); retry later",
+		               im->im_max);
 		return;
 	}
 	rs_metric_add(im->m_accepted, n);

@@ -30,8 +30,8 @@
 
 #include "req.h"
 
-#define GW_IMPRESSIONS_MAX             100   /* items per list */
-#define GW_IMPRESSIONS_QUEUE_DEFAULT   50000 /* RS_GATEWAY_IMPRESSIONS_QUEUE's default */
+#define GW_IMPRESSIONS_MAX            100               /* items per list */
+#define GW_IMPRESSIONS_QUEUE_DEFAULT  50000             /* RS_GATEWAY_IMPRESSIONS_QUEUE's default */
 #define GW_IMPRESSIONS_SERVED_SURFACE "recommendations" /* the served lists' surface */
 
 typedef struct gw_impressions gw_impressions;
@@ -55,7 +55,7 @@ typedef struct gw_served_list {
 	int64_t l_experiment; /* 0 = outside experiments */
 	const char *l_variant;
 	const char *l_model_version;
-	int l_degraded;        /* the answer said degraded=true */
+	int l_degraded;         /* the answer said degraded=true */
 	const int64_t *l_items; /* in served order */
 	size_t l_n;             /* 1..GW_IMPRESSIONS_MAX (more are cut) */
 	int64_t l_ts_ms;        /* 0 = now */

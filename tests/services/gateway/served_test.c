@@ -82,10 +82,9 @@ answer_items(json_t *answer, char *buf, size_t n)
 	size_t len = (size_t) snprintf(buf, n, "{");
 	cr_assert(json_is_array(items) && json_array_size(items) > 0, "no items");
 	for (size_t i = 0; i < json_array_size(items); i++)
-		len += (size_t) snprintf(
-		        buf + len, n - len, "%s%lld", i ? "," : "",
-		        (long long) json_integer_value(
-		                json_object_get(json_array_get(items, i), "item_id")));
+		len += (size_t) snprintf(buf + len, n - len, "%s%lld", i ? "," : "",
+		                         (long long) json_integer_value(json_object_get(
+		                                 json_array_get(items, i), "item_id")));
 	snprintf(buf + len, n - len, "}");
 }
 
