@@ -212,17 +212,18 @@ recording() {
   wait_model
   wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >>"$WORK/log/warmup.txt" 2>&1 || true
 }
-# stored_lists: rows in impressions (once the gateway's writer has caught up: the count stops
-# moving for half a second)
-stored_lists() {
-  local prev=-1 now
-  for _ in $(seq 1 60); do
-    now="$(q "select count(*) from impressions")"
-    [ "$now" = "$prev" ] && break
-    prev=$now; sleep 0.5
+# drained: until the gateway's impressions queue is empty (rs_gateway_impressions_queued 0 in
+# its /metrics), 60 s at most; stored_lists: the rows of impressions then
+drained() {
+  local n=""
+  for _ in $(seq 1 600); do
+    n="$(curl -fsS "$URL/metrics" 2>/dev/null | sed -n 's/^rs_gateway_impressions_queued{[^}]*} \([0-9.e+]*\)$/\1/p')"
+    [ "$n" = 0 ] && return 0
+    sleep 0.1
   done
-  echo "$now"
+  say "$ME: the gateway's impressions queue never drained (${n:-no gauge} items left)"; fail=1
 }
+stored_lists() { drained; q "select count(*) from impressions"; }
 
 # --- load -----------------------------------------------------------------------------------
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -241,12 +242,14 @@ STORED_MSG=""
 measured() {
   local label="$1" c="$2" svc d dsum=0 cpu="" out res la0 la1 pg0 pg1 b0 a0 b1 a1 rows0=0
   shift 2
-  [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ] && rows0="$(stored_lists)"
+  if [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ]; then rows0="$(stored_lists)"; fi
   declare -A t0c=()
   for svc in "${SERVICES[@]}"; do t0c[$svc]=$(cpu_ticks "${PID[$svc]}"); done
   pg0=$(pg_ticks); read -r b0 a0 < <(busy_ticks)
   la0="$(loadavg)"
   out="$("$@" 2>&1)" || true
+  # the pass's lists written before its CPU is read (PostgreSQL's share included)
+  if [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ]; then drained; fi
   echo "$out" >>"$WORK/log/$label-c$c.txt"
   la1="$(loadavg)"
   pg1=$(pg_ticks); read -r b1 a1 < <(busy_ticks)
@@ -267,7 +270,7 @@ measured() {
     "$cpu" "$(ms "$dsum")" "$busy" "$la0" "$la1"
   if [ "$(kv non2xx)" != 0 ] || [ "$(kv sock_errors)" != 0 ] || [ "$(kv timeouts)" != 0 ]; then fail=1; fi
   if [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ]; then  # every answer's list stored?
-    local rows1; rows1="$(stored_lists)"
+    local rows1; rows1="$(q "select count(*) from impressions")"
     STORED_MSG="$STORED_MSG${STORED_MSG:+; }$label c$c $((rows1 - rows0)) lists / $n answers"
     # wrk counts the answers it read; up to C more may have been served when it stopped
     if [ "$((rows1 - rows0))" -lt "$n" ] || [ "$((rows1 - rows0))" -gt "$((n + c))" ]; then

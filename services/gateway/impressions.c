@@ -19,6 +19,7 @@
 
 #define IMP_COPY_ITEMS  10000 /* items per COPY at most (about 1,000 lists) */
 #define IMP_RETRY_MS    1000  /* after a failed write or connect */
+#define IMP_LINGER_MS   100   /* lists gather this long into one COPY (below) */
 #define IMP_TEXT_MAX    128
 #define IMP_SURFACE_MAX 64
 #define IMP_TS_MAX_MS   4102444800000LL /* 2100-01-01, as events */
@@ -41,13 +42,15 @@ struct gw_impressions {
 	char *im_dsn;
 	size_t im_max;
 	pthread_mutex_t im_mu;
-	pthread_cond_t im_cv_work; /* batches queued, or stop */
+	pthread_cond_t im_cv_work; /* batches queued (while idle), enough queued, flush or stop */
 	pthread_cond_t im_cv_done; /* im_done_seq moved */
 	imp_batch *im_head, *im_tail;
 	size_t im_rows;       /* items queued or being written (the bound) */
 	uint64_t im_enq_seq;  /* seq of the last batch queued */
 	uint64_t im_done_seq; /* every batch up to this seq is written or dropped */
 	int im_stop;
+	int im_idle;    /* the writer waits for a first list: a producer signals */
+	int im_flushes; /* gw_impressions_flush callers waiting: no lingering */
 	pthread_t im_thread;
 	int im_started;
 	PGconn *im_pg; /* the writer thread's */
@@ -55,6 +58,7 @@ struct gw_impressions {
 	size_t im_len, im_cap;
 	rs_metric *m_accepted, *m_overloaded, *m_written, *m_dropped, *m_write_ms;
 	rs_metric *m_served, *m_served_dropped; /* served lists recorded / dropped (queue full) */
+	rs_metric *m_queued;                    /* items queued or being written (gauge) */
 };
 
 /* ---- the writer ---- */
@@ -213,6 +217,7 @@ static void
 imp_done(gw_impressions *im, size_t rows, uint64_t last_seq)
 {
 	im->im_rows -= rows;
+	rs_metric_set(im->m_queued, (double) im->im_rows);
 	im->im_done_seq = last_seq;
 	pthread_cond_broadcast(&im->im_cv_done);
 }
@@ -223,10 +228,25 @@ imp_main(void *arg)
 	gw_impressions *im = arg;
 	pthread_mutex_lock(&im->im_mu);
 	for (;;) {
+		im->im_idle = 1;
 		while (im->im_head == NULL && !im->im_stop)
 			pthread_cond_wait(&im->im_cv_work, &im->im_mu);
+		im->im_idle = 0;
 		if (im->im_head == NULL)
 			break; /* stopping, nothing left */
+		/* Let the lists of the next IMP_LINGER_MS gather into the same COPY: one statement
+		 * and commit per list costs PostgreSQL more than the row (the producers do not wake
+		 * the writer meanwhile, unless a COPY's worth is queued). */
+		struct timespec linger;
+		clock_gettime(CLOCK_MONOTONIC, &linger);
+		linger.tv_nsec += IMP_LINGER_MS * 1000000L;
+		if (linger.tv_nsec >= 1000000000L) {
+			linger.tv_sec++;
+			linger.tv_nsec -= 1000000000L;
+		}
+		while (!im->im_stop && im->im_flushes == 0 && im->im_rows < IMP_COPY_ITEMS &&
+		       pthread_cond_timedwait(&im->im_cv_work, &im->im_mu, &linger) != ETIMEDOUT)
+			;
 		size_t rows = 0;
 		uint64_t last_seq = 0;
 		int stopping = im->im_stop;
@@ -308,6 +328,8 @@ gw_impressions_open(gw_impressions **out, const char *dsn, int max_rows)
 	im->m_write_ms = rs_metrics_histogram("rs_gateway_impressions_write_ms",
 	                                      "One COPY of queued impressions (ms)", NULL);
 	const char *hs = "Served recommendation lists whose impression was queued or dropped";
+	im->m_queued = rs_metrics_gauge("rs_gateway_impressions_queued",
+	                                "Impression items queued or being written", NULL);
 	im->m_served =
 	        rs_metrics_counter("rs_gateway_served_lists_total", hs, "result=\"recorded\"");
 	im->m_served_dropped =
@@ -357,9 +379,12 @@ gw_impressions_flush(gw_impressions *im, int timeout_ms)
 	int rv = 0;
 	pthread_mutex_lock(&im->im_mu);
 	uint64_t want = im->im_enq_seq;
+	im->im_flushes++;
+	pthread_cond_broadcast(&im->im_cv_work); /* no lingering while someone waits */
 	while (im->im_done_seq < want && rv == 0)
 		if (pthread_cond_timedwait(&im->im_cv_done, &im->im_mu, &until) == ETIMEDOUT)
 			rv = RS_ETIMEDOUT;
+	im->im_flushes--;
 	pthread_mutex_unlock(&im->im_mu);
 	return rv;
 }
@@ -379,7 +404,9 @@ imp_enqueue(gw_impressions *im, imp_batch *b)
 			im->im_head = b;
 		im->im_tail = b;
 		im->im_rows += b->b_n;
-		pthread_cond_signal(&im->im_cv_work);
+		rs_metric_set(im->m_queued, (double) im->im_rows);
+		if (im->im_idle || im->im_rows >= IMP_COPY_ITEMS)
+			pthread_cond_signal(&im->im_cv_work);
 	}
 	pthread_mutex_unlock(&im->im_mu);
 	return full ? -1 : 0;

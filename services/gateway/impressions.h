@@ -2,7 +2,9 @@
  *
  * Two producers share one bounded queue (RS_GATEWAY_IMPRESSIONS_QUEUE items) and its writer
  * thread, which has its own PostgreSQL connection, takes everything queued and COPYs it into
- * `impressions` (db/migrations/0007_impression_lists.sql) in one statement per batch:
+ * `impressions` (db/migrations/0007_impression_lists.sql) in one statement per batch (after the
+ * first list of a batch it lets the lists of the next 100 ms gather, so at load one COPY and
+ * commit carries many lists; gw_impressions_flush does not wait for that):
  *   - gw_impressions_record: the gateway's own record of every recommendation list it serves
  *     (recommend.c; surface GW_IMPRESSIONS_SERVED_SURFACE). Nothing on the request path waits
  *     for PostgreSQL; a full queue drops the list and counts it
