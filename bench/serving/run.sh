@@ -32,7 +32,9 @@
 # every warm pass twice, without ("warm") and with ("warm+imp"), one after the other on the
 # same stack (only the gateway is restarted with the other setting before a pass, then warmed
 # BS_WARMUP s), and the summary says what recording costs in throughput and in CPU per answer
-# (the five services, PostgreSQL, and both). Every pass that records checks afterwards that
+# (the five services, PostgreSQL, and both; a recording pass's CPU is read once the gateway's
+# queue is empty and `impressions` is vacuumed and analyzed, so the work its lists cause is its
+# own and not the next pass's). Every pass that records checks afterwards that
 # every answer's list was stored (rows written / answers; lists the full queue dropped count as
 # missing). The run starts with an empty `impressions` table, so runs stay comparable.
 # Then rs-serving-fresh posts BS_FRESH_N events for brand-new customers and reports how long
@@ -248,8 +250,9 @@ measured() {
   pg0=$(pg_ticks); read -r b0 a0 < <(busy_ticks)
   la0="$(loadavg)"
   out="$("$@" 2>&1)" || true
-  # the pass's lists written before its CPU is read (PostgreSQL's share included)
-  if [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ]; then drained; fi
+  # the pass's lists written, and the table vacuumed and analyzed (what autovacuum would do
+  # for them later, in another pass), before its CPU is read: PostgreSQL's share included
+  if [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ]; then drained; q "vacuum (analyze) impressions" >/dev/null; fi
   echo "$out" >>"$WORK/log/$label-c$c.txt"
   la1="$(loadavg)"
   pg1=$(pg_ticks); read -r b1 a1 < <(busy_ticks)
