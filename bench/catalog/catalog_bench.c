@@ -173,7 +173,7 @@ imp_run(void *arg)
 	char *body = malloc(64 + (size_t) w->items * 48);
 	for (int i = w->from; i < w->to; i++) {
 		int n = sprintf(body,
-		                "{\"rec_id\":\"bench-%d\",\"user_id\":%d,\"surface\":\"for_you\","
+		                "{\"rec_id\":\"bench-%d\",\"user_id\":%d,\"surface\":\"similar\","
 		                "\"items\":[",
 		                i, 1 + i % 1000);
 		for (int k = 0; k < w->items; k++)
@@ -208,7 +208,8 @@ cb_ticks(int pid)
 static long long
 cb_rows(PGconn *pg)
 {
-	PGresult *r = PQexec(pg, "select count(*) from impressions");
+	/* items shown: one row per list since 0007 */
+	PGresult *r = PQexec(pg, "select coalesce(sum(cardinality(items)), 0) from impressions");
 	long long n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : -1;
 	PQclear(r);
 	return n;

@@ -26,13 +26,17 @@
 # degraded, socket errors, CPU ms per answered request of each service and of the private
 # PostgreSQL (CPU time of the process / requests: the least noisy number on a shared machine),
 # their sum over the five services, how busy the whole machine was and the load average.
-# BS_IMPRESSIONS=on makes every warm pass do what the web UI does with each answer: post its
-# impression (recs_impressions.lua: each wrk thread alternates a recommendation request and the
-# POST /v1/impressions of an answer it got; req/s and CPU ms/req then count recommendation
-# answers, each with its impression; latencies cover both kinds); BS_IMPRESSIONS=both runs
+# Impressions: the gateway records every list it serves (services/gateway/impressions.h: queued,
+# COPYed in batches by a writer thread, one `impressions` row per list). BS_IMPRESSIONS=on (the
+# default: what ships) measures with it, off with RS_GATEWAY_RECORD_IMPRESSIONS=0; both runs
 # every warm pass twice, without ("warm") and with ("warm+imp"), one after the other on the
-# same stack, and the summary says what recording impressions costs in throughput and in CPU
-# per answer. Default off.
+# same stack (only the gateway is restarted with the other setting before a pass, then warmed
+# BS_WARMUP s), and the summary says what recording costs in throughput and in CPU per answer
+# (the five services, PostgreSQL, and both; a recording pass's CPU is read once the gateway's
+# queue is empty and `impressions` is vacuumed and analyzed, so the work its lists cause is its
+# own and not the next pass's). Every pass that records checks afterwards that
+# every answer's list was stored (rows written / answers; lists the full queue dropped count as
+# missing). The run starts with an empty `impressions` table, so runs stay comparable.
 # Then rs-serving-fresh posts BS_FRESH_N events for brand-new customers and reports how long
 # until their recommendations change (p50/p90/p99). Everything started is stopped at exit.
 #
@@ -47,7 +51,7 @@
 # BS_USERS (10000), BS_ITEMS (20000), BS_PIPELINE_ARGS ("--quick --models two-stage"),
 # BS_CONNS ("4 8 16"), BS_COLD_CONNS (BS_CONNS; "" = no cold pass), BS_DURATION (15),
 # BS_REPEAT (1), BS_WARMUP (5), BS_CHECK (100), BS_K (10), BS_FRESH_N (200), BS_IMPRESSIONS
-# (off | on | both), BS_TRANSPORT
+# (on | off | both), BS_TRANSPORT
 # (tcp | ipc: the four rs_rpc hops over Unix sockets), BS_AUTH (key: every request sends the
 # benchmark's API key, made with `rs-gateway apikey create` into $WORK/api-key; token: the admin
 # token RS_ADMIN_TOKEN instead, to compare what the key check costs), BS_PG_PORT (25470),
@@ -81,11 +85,12 @@ fi
 COLD_CONNS="${BS_COLD_CONNS-$CONNS}"
 PIPELINE_ARGS="${BS_PIPELINE_ARGS:---quick --models two-stage}"
 REPEAT="${BS_REPEAT:-1}"; K="${BS_K:-10}"; TRANSPORT="${BS_TRANSPORT:-tcp}"
-case "${BS_IMPRESSIONS:-off}" in
-  off) IMP_PASSES="warm" ;;
-  on) IMP_PASSES="warm+imp" ;;
-  both) IMP_PASSES="warm warm+imp" ;;
-  *) echo "run.sh: BS_IMPRESSIONS must be off, on or both" >&2; exit 2 ;;
+IMPRESSIONS="${BS_IMPRESSIONS:-on}"
+case "$IMPRESSIONS" in
+  off) IMP_PASSES="warm"; RECORD=0 ;;
+  on) IMP_PASSES="warm+imp"; RECORD=1 ;;
+  both) IMP_PASSES="warm warm+imp"; RECORD=0 ;;
+  *) echo "run.sh: BS_IMPRESSIONS must be on, off or both" >&2; exit 2 ;;
 esac
 PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
 RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
@@ -158,6 +163,8 @@ export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-in
 export RS_INGEST_URL="$(ep ingest 1)" RS_INGEST_PUB_URL="$(ep pub 2)" RS_FEATURE_URL="$(ep feature 3)"
 export RS_CANDIDATE_URL="$(ep candidate 4)" RS_RANKING_URL="$(ep ranking 5)"
 export RS_INGEST_SPOOL_DIR="$WORK/spool" RS_MODEL_DIR="$MODELS"
+export RS_GATEWAY_RECORD_IMPRESSIONS="$RECORD"
+q "truncate impressions" >/dev/null
 
 # wait_model: until an answer (for a customer id nobody has: no cache is warmed) names the
 # version and was ranked by the learned ranker (the services load the version in the
@@ -194,6 +201,32 @@ settle() {
 bs_start
 wait_model
 
+# recording ON|OFF: restarts only the gateway with RS_GATEWAY_RECORD_IMPRESSIONS=ON (when it
+# differs), waits for it, and warms it (its connections and cached popular list).
+recording() {
+  [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = "$1" ] && return 0
+  kill -TERM "${PID[gateway]}" 2>/dev/null || true
+  wait "${PID[gateway]}" 2>/dev/null || true
+  export RS_GATEWAY_RECORD_IMPRESSIONS="$1"
+  "$BUILD/services/gateway/rs-gateway" >>"$WORK/log/gateway.log" 2>&1 </dev/null &
+  PID[gateway]=$!
+  for _ in $(seq 1 600); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_model
+  wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >>"$WORK/log/warmup.txt" 2>&1 || true
+}
+# drained: until the gateway's impressions queue is empty (rs_gateway_impressions_queued 0 in
+# its /metrics), 60 s at most; stored_lists: the rows of impressions then
+drained() {
+  local n=""
+  for _ in $(seq 1 600); do
+    n="$(curl -fsS "$URL/metrics" 2>/dev/null | sed -n 's/^rs_gateway_impressions_queued{[^}]*} \([0-9.e+]*\)$/\1/p')"
+    [ "$n" = 0 ] && return 0
+    sleep 0.1
+  done
+  say "$ME: the gateway's impressions queue never drained (${n:-no gauge} items left)"; fail=1
+}
+stored_lists() { drained; q "select count(*) from impressions"; }
+
 # --- load -----------------------------------------------------------------------------------
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 pg_ticks() {  # the private cluster: postmaster and its children
@@ -204,17 +237,22 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + 
 export BS_USERS="$USERS" BS_K="$K"
 HZ="$(getconf CLK_TCK)"
 fail=0
-declare -A COLD_RPS=() WARM_RPS=() WARM_P99=() WARM_CPU=() IMP_RPS=() IMP_CPU=()
+declare -A COLD_RPS=() WARM_RPS=() WARM_P99=() WARM_CPU=() WARM_PG=() IMP_RPS=() IMP_CPU=() IMP_PG=()
+STORED_MSG=""
 
 # measured LABEL C CMD...: runs CMD (which prints a RESULT line), prints the row.
 measured() {
-  local label="$1" c="$2" svc d dsum=0 cpu="" out res la0 la1 pg0 pg1 b0 a0 b1 a1
+  local label="$1" c="$2" svc d dsum=0 cpu="" out res la0 la1 pg0 pg1 b0 a0 b1 a1 rows0=0
   shift 2
+  if [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ]; then rows0="$(stored_lists)"; fi
   declare -A t0c=()
   for svc in "${SERVICES[@]}"; do t0c[$svc]=$(cpu_ticks "${PID[$svc]}"); done
   pg0=$(pg_ticks); read -r b0 a0 < <(busy_ticks)
   la0="$(loadavg)"
   out="$("$@" 2>&1)" || true
+  # the pass's lists written, and the table vacuumed and analyzed (what autovacuum would do
+  # for them later, in another pass), before its CPU is read: PostgreSQL's share included
+  if [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ]; then drained; q "vacuum (analyze) impressions" >/dev/null; fi
   echo "$out" >>"$WORK/log/$label-c$c.txt"
   la1="$(loadavg)"
   pg1=$(pg_ticks); read -r b1 a1 < <(busy_ticks)
@@ -234,9 +272,17 @@ measured() {
     "$(kv max_ms)" "$(kv non2xx)" "$(kv degraded)" "$(( $(kv sock_errors) + $(kv timeouts) ))" \
     "$cpu" "$(ms "$dsum")" "$busy" "$la0" "$la1"
   if [ "$(kv non2xx)" != 0 ] || [ "$(kv sock_errors)" != 0 ] || [ "$(kv timeouts)" != 0 ]; then fail=1; fi
+  if [ "$RS_GATEWAY_RECORD_IMPRESSIONS" = 1 ]; then  # every answer's list stored?
+    local rows1; rows1="$(q "select count(*) from impressions")"
+    STORED_MSG="$STORED_MSG${STORED_MSG:+; }$label c$c $((rows1 - rows0)) lists / $n answers"
+    # wrk counts the answers it read; up to C more may have been served when it stopped
+    if [ "$((rows1 - rows0))" -lt "$n" ] || [ "$((rows1 - rows0))" -gt "$((n + c))" ]; then
+      say "$ME: $label c$c: $n answers but $((rows1 - rows0)) impression lists stored"; fail=1
+    fi
+  fi
   if [ "$label" = cold ]; then COLD_RPS[$c]="$(kv rps)"
-  elif [ "$label" = warm+imp ]; then IMP_RPS[$c]="${IMP_RPS[$c]:-} $(kv rps)"; IMP_CPU[$c]="${IMP_CPU[$c]:-} $(ms "$dsum")"
-  else WARM_RPS[$c]="${WARM_RPS[$c]:-} $(kv rps)"; WARM_P99[$c]="${WARM_P99[$c]:-} $(kv p99_ms)"; WARM_CPU[$c]="${WARM_CPU[$c]:-} $(ms "$dsum")"; fi
+  elif [ "$label" = warm+imp ]; then IMP_RPS[$c]="${IMP_RPS[$c]:-} $(kv rps)"; IMP_CPU[$c]="${IMP_CPU[$c]:-} $(ms "$dsum")"; IMP_PG[$c]="${IMP_PG[$c]:-} $(ms $((pg1 - pg0)))"
+  else WARM_RPS[$c]="${WARM_RPS[$c]:-} $(kv rps)"; WARM_P99[$c]="${WARM_P99[$c]:-} $(kv p99_ms)"; WARM_CPU[$c]="${WARM_CPU[$c]:-} $(ms "$dsum")"; WARM_PG[$c]="${WARM_PG[$c]:-} $(ms $((pg1 - pg0)))"; fi
 }
 
 echo "Serving benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)),"
@@ -270,8 +316,10 @@ wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >>"$WORK/log/warmup.txt" 
 for c in $CONNS; do
   for _ in $(seq 1 "$REPEAT"); do
     for pass in $IMP_PASSES; do
-      lua="$HERE/recs.lua"; [ "$pass" = warm+imp ] && lua="$HERE/recs_impressions.lua"
-      measured "$pass" "$c" wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$lua" "$URL"
+      if [ "$IMPRESSIONS" = both ]; then
+        if [ "$pass" = warm+imp ]; then recording 1; else recording 0; fi
+      fi
+      measured "$pass" "$c" wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$HERE/recs.lua" "$URL"
     done
   done
 done
@@ -285,16 +333,21 @@ for c in $CONNS; do
   [ -n "${COLD_RPS[$c]:-}" ] && summary="$summary, cold $(awk -v a="${COLD_RPS[$c]}" -v b="$best" 'BEGIN { printf "%.0f req/s = %.2f x warm", a, a / b }')"
 done
 echo "Summary: $summary."
-if [ "${BS_IMPRESSIONS:-off}" = both ]; then
+[ -n "$STORED_MSG" ] && echo "Impressions stored (rows of \`impressions\` written during the pass / answers): $STORED_MSG."
+if [ "$IMPRESSIONS" = both ]; then
   imp=""
   med() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "") }'; }
+  pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f %%", (a > 0 ? 100 * (b - a) / a : 0) }'; }
   for c in $CONNS; do
     r0="$(med "${WARM_RPS[$c]:-}")"; r1="$(med "${IMP_RPS[$c]:-}")"
     c0="$(med "${WARM_CPU[$c]:-}")"; c1="$(med "${IMP_CPU[$c]:-}")"
+    p0="$(med "${WARM_PG[$c]:-}")"; p1="$(med "${IMP_PG[$c]:-}")"
     [ -n "$r0" ] && [ -n "$r1" ] || continue
-    imp="$imp${imp:+; }c$c $r0 -> $r1 answers/s ($(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%+.1f %%", 100 * (b - a) / a }')), CPU $c0 -> $c1 ms per answer, 5 services ($(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%+.1f %%", (a > 0 ? 100 * (b - a) / a : 0) }'))"
+    t0="$(awk -v a="$c0" -v b="$p0" 'BEGIN { printf "%.3f", a + b }')"
+    t1="$(awk -v a="$c1" -v b="$p1" 'BEGIN { printf "%.3f", a + b }')"
+    imp="$imp${imp:+; }c$c $r0 -> $r1 answers/s ($(pct "$r0" "$r1")), CPU ms per answer: 5 services $c0 -> $c1 ($(pct "$c0" "$c1")), PostgreSQL $p0 -> $p1, both $t0 -> $t1 ($(pct "$t0" "$t1"))"
   done
-  echo "Impressions (median of BS_REPEAT passes without -> with posting each answer's impression): $imp."
+  echo "Recording impressions (median of BS_REPEAT passes, off -> on): $imp."
 fi
 
 # --- freshness ------------------------------------------------------------------------------

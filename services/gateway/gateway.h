@@ -36,7 +36,9 @@ typedef struct gw_config {
 	const char *pg_dsn;     /* PostgreSQL for admin, accounts and the catalog */
 	int pg_pool;            /* connections in the gateway's pool */
 	int pg_timeout_ms;      /* statement timeout, and the longest wait for a free connection */
-	int impressions_queue;  /* rows POST /v1/impressions may have waiting for the writer */
+	int impressions_queue;  /* impression items waiting for the writer (impressions.h) */
+	int record_impressions; /* 1: record every served recommendation list (env default 1; a
+	                         * zeroed struct, as the handler tests build, records nothing) */
 	const char *ui_dir;     /* the built web UI (frontend/dist); "" = none */
 	const char *model_dir;  /* RS_MODEL_DIR: published versions, opened before an activation */
 	int experiments_refresh_ms; /* how often the running experiment is re-read (0: 1000) */
@@ -89,7 +91,7 @@ typedef struct gw_server {
 	gw_account *s_account;         /* login state: failure limits (account.h) */
 	gw_db *s_db;                   /* PostgreSQL pool (db.h) */
 	gw_static *s_static;           /* the web UI's files (static.h); NULL = no UI */
-	gw_impressions *s_impressions; /* POST /v1/impressions queue + writer (impressions.h) */
+	gw_impressions *s_impressions; /* served and posted lists: queue + writer (impressions.h) */
 	struct gw_datareport *s_datareport; /* GET /v1/admin/data/report cache (datareport.h) */
 	gw_experiments *s_experiments;      /* the running experiment, assignment (experiments.h) */
 	gw_limits *s_limits;                /* request rates per client (rates.h) */

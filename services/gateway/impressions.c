@@ -17,13 +17,14 @@
 #include <string.h>
 #include <time.h>
 
-#define IMP_COPY_ROWS   10000 /* rows per COPY at most */
+#define IMP_COPY_ITEMS  10000 /* items per COPY at most (about 1,000 lists) */
 #define IMP_RETRY_MS    1000  /* after a failed write or connect */
+#define IMP_LINGER_MS   100   /* lists gather this long into one COPY (below) */
 #define IMP_TEXT_MAX    128
 #define IMP_SURFACE_MAX 64
 #define IMP_TS_MAX_MS   4102444800000LL /* 2100-01-01, as events */
 
-/* One accepted request: its fields and its (item, position) pairs, in one allocation. */
+/* One list (an impressions row): its fields and item ids, in one allocation. */
 typedef struct imp_batch {
 	struct imp_batch *b_next;
 	uint64_t b_seq;
@@ -31,28 +32,33 @@ typedef struct imp_batch {
 	int64_t b_ts_ms;
 	int64_t b_experiment;                                           /* 0 = none */
 	const char *b_rec_id, *b_model_version, *b_variant, *b_surface; /* NULL = none */
+	int32_t b_first_pos;
+	int b_degraded;
 	size_t b_n;
 	int64_t *b_item;
-	int32_t *b_pos;
 } imp_batch;
 
 struct gw_impressions {
 	char *im_dsn;
 	size_t im_max;
 	pthread_mutex_t im_mu;
-	pthread_cond_t im_cv_work; /* batches queued, or stop */
+	pthread_cond_t im_cv_work; /* batches queued (while idle), enough queued, flush or stop */
 	pthread_cond_t im_cv_done; /* im_done_seq moved */
 	imp_batch *im_head, *im_tail;
-	size_t im_rows;       /* rows queued or being written (the bound) */
+	size_t im_rows;       /* items queued or being written (the bound) */
 	uint64_t im_enq_seq;  /* seq of the last batch queued */
 	uint64_t im_done_seq; /* every batch up to this seq is written or dropped */
 	int im_stop;
+	int im_idle;    /* the writer waits for a first list: a producer signals */
+	int im_flushes; /* gw_impressions_flush callers waiting: no lingering */
 	pthread_t im_thread;
 	int im_started;
 	PGconn *im_pg; /* the writer thread's */
 	char *im_buf;  /* COPY text */
 	size_t im_len, im_cap;
 	rs_metric *m_accepted, *m_overloaded, *m_written, *m_dropped, *m_write_ms;
+	rs_metric *m_served, *m_served_dropped; /* served lists recorded / dropped (queue full) */
+	rs_metric *m_queued;                    /* items queued or being written (gauge) */
 };
 
 /* ---- the writer ---- */
@@ -127,30 +133,34 @@ imp_copy(gw_impressions *im, const imp_batch *list)
 		snprintf(ts, sizeof(ts), "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900,
 		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		         (int) (b->b_ts_ms % 1000));
-		for (size_t i = 0; i < b->b_n; i++) {
-			/* 4 strings of at most 128 bytes, each doubled at worst, and numbers */
-			if ((rv = imp_reserve(im, 4 * 2 * IMP_TEXT_MAX + 200)) != 0)
-				return rv;
-			imp_field(im, b->b_rec_id, '\t');
-			snprintf(nums, sizeof(nums), "%lld\t%lld\t%d\t", (long long) b->b_user,
-			         (long long) b->b_item[i], (int) b->b_pos[i]);
-			memcpy(im->im_buf + im->im_len, nums, strlen(nums));
-			im->im_len += strlen(nums);
-			imp_field(im, b->b_model_version, '\t');
-			imp_field(im, b->b_variant, '\t');
-			imp_field(im, b->b_surface, '\t');
-			if (b->b_experiment > 0) {
-				snprintf(nums, sizeof(nums), "%lld", (long long) b->b_experiment);
-				imp_field(im, nums, '\t');
-			} else {
-				imp_field(im, NULL, '\t');
-			}
-			imp_field(im, ts, '\n');
+		/* 4 strings of at most 128 bytes, each doubled at worst, the items (at most 20
+		 * digits and a comma each) and the numbers */
+		if ((rv = imp_reserve(im, 4 * 2 * IMP_TEXT_MAX + b->b_n * 21 + 200)) != 0)
+			return rv;
+		imp_field(im, b->b_rec_id, '\t');
+		im->im_len += (size_t) snprintf(im->im_buf + im->im_len, 24, "%lld\t{",
+		                                (long long) b->b_user);
+		for (size_t i = 0; i < b->b_n; i++)
+			im->im_len += (size_t) snprintf(im->im_buf + im->im_len, 24, "%s%lld",
+			                                i > 0 ? "," : "", (long long) b->b_item[i]);
+		im->im_len += (size_t) snprintf(im->im_buf + im->im_len, 16, "}\t%d\t",
+		                                (int) b->b_first_pos);
+		imp_field(im, b->b_model_version, '\t');
+		imp_field(im, b->b_variant, '\t');
+		imp_field(im, b->b_surface, '\t');
+		if (b->b_experiment > 0) {
+			snprintf(nums, sizeof(nums), "%lld", (long long) b->b_experiment);
+			imp_field(im, nums, '\t');
+		} else {
+			imp_field(im, NULL, '\t');
 		}
+		imp_field(im, b->b_degraded ? "t" : "f", '\t');
+		imp_field(im, ts, '\n');
 	}
-	PGresult *res = PQexec(im->im_pg, "copy impressions (rec_id, user_id, item_id, position, "
-	                                  "model_version, variant, surface, experiment_id, ts) "
-	                                  "from stdin");
+	PGresult *res =
+	        PQexec(im->im_pg, "copy impressions (rec_id, user_id, items, first_position, "
+	                          "model_version, variant, surface, experiment_id, "
+	                          "degraded, ts) from stdin");
 	rv = rs_pg_check(im->im_pg, res, PGRES_COPY_IN, "gw.impressions.copy");
 	PQclear(res);
 	if (rv != 0)
@@ -181,13 +191,13 @@ imp_free_list(imp_batch *b)
 	}
 }
 
-/* Takes up to IMP_COPY_ROWS rows of queued batches (at least one batch). Under im_mu. */
+/* Takes up to IMP_COPY_ITEMS items of queued lists (at least one list). Under im_mu. */
 static imp_batch *
 imp_take(gw_impressions *im, size_t *rows, uint64_t *last_seq)
 {
 	imp_batch *list = im->im_head, *b = list, *last = NULL;
 	*rows = 0;
-	while (b != NULL && (*rows == 0 || *rows + b->b_n <= IMP_COPY_ROWS)) {
+	while (b != NULL && (*rows == 0 || *rows + b->b_n <= IMP_COPY_ITEMS)) {
 		*rows += b->b_n;
 		last = b;
 		b = b->b_next;
@@ -202,11 +212,12 @@ imp_take(gw_impressions *im, size_t *rows, uint64_t *last_seq)
 	return list;
 }
 
-/* Marks list (rows rows, up to last_seq) finished. Under im_mu. */
+/* Marks list (rows items, up to last_seq) finished. Under im_mu. */
 static void
 imp_done(gw_impressions *im, size_t rows, uint64_t last_seq)
 {
 	im->im_rows -= rows;
+	rs_metric_set(im->m_queued, (double) im->im_rows);
 	im->im_done_seq = last_seq;
 	pthread_cond_broadcast(&im->im_cv_done);
 }
@@ -217,10 +228,25 @@ imp_main(void *arg)
 	gw_impressions *im = arg;
 	pthread_mutex_lock(&im->im_mu);
 	for (;;) {
+		im->im_idle = 1;
 		while (im->im_head == NULL && !im->im_stop)
 			pthread_cond_wait(&im->im_cv_work, &im->im_mu);
+		im->im_idle = 0;
 		if (im->im_head == NULL)
 			break; /* stopping, nothing left */
+		/* Let the lists of the next IMP_LINGER_MS gather into the same COPY: one statement
+		 * and commit per list costs PostgreSQL more than the row (the producers do not wake
+		 * the writer meanwhile, unless a COPY's worth is queued). */
+		struct timespec linger;
+		clock_gettime(CLOCK_MONOTONIC, &linger);
+		linger.tv_nsec += IMP_LINGER_MS * 1000000L;
+		if (linger.tv_nsec >= 1000000000L) {
+			linger.tv_sec++;
+			linger.tv_nsec -= 1000000000L;
+		}
+		while (!im->im_stop && im->im_flushes == 0 && im->im_rows < IMP_COPY_ITEMS &&
+		       pthread_cond_timedwait(&im->im_cv_work, &im->im_mu, &linger) != ETIMEDOUT)
+			;
 		size_t rows = 0;
 		uint64_t last_seq = 0;
 		int stopping = im->im_stop;
@@ -301,6 +327,13 @@ gw_impressions_open(gw_impressions **out, const char *dsn, int max_rows)
 	im->m_dropped = rs_metrics_counter("rs_gateway_impressions_total", h, "result=\"dropped\"");
 	im->m_write_ms = rs_metrics_histogram("rs_gateway_impressions_write_ms",
 	                                      "One COPY of queued impressions (ms)", NULL);
+	const char *hs = "Served recommendation lists whose impression was queued or dropped";
+	im->m_queued = rs_metrics_gauge("rs_gateway_impressions_queued",
+	                                "Impression items queued or being written", NULL);
+	im->m_served =
+	        rs_metrics_counter("rs_gateway_served_lists_total", hs, "result=\"recorded\"");
+	im->m_served_dropped =
+	        rs_metrics_counter("rs_gateway_served_lists_total", hs, "result=\"dropped\"");
 	if (pthread_create(&im->im_thread, NULL, imp_main, im) != 0) {
 		gw_impressions_close(im);
 		return RS_ENOMEM;
@@ -346,11 +379,118 @@ gw_impressions_flush(gw_impressions *im, int timeout_ms)
 	int rv = 0;
 	pthread_mutex_lock(&im->im_mu);
 	uint64_t want = im->im_enq_seq;
+	im->im_flushes++;
+	pthread_cond_broadcast(&im->im_cv_work); /* no lingering while someone waits */
 	while (im->im_done_seq < want && rv == 0)
 		if (pthread_cond_timedwait(&im->im_cv_done, &im->im_mu, &until) == ETIMEDOUT)
 			rv = RS_ETIMEDOUT;
+	im->im_flushes--;
 	pthread_mutex_unlock(&im->im_mu);
 	return rv;
+}
+
+/* Queues b (n items). 0, or -1 when the queue is full or closing (b is not taken). */
+static int
+imp_enqueue(gw_impressions *im, imp_batch *b)
+{
+	pthread_mutex_lock(&im->im_mu);
+	int full = im->im_rows + b->b_n > im->im_max || im->im_stop;
+	if (!full) {
+		b->b_next = NULL;
+		b->b_seq = ++im->im_enq_seq;
+		if (im->im_tail != NULL)
+			im->im_tail->b_next = b;
+		else
+			im->im_head = b;
+		im->im_tail = b;
+		im->im_rows += b->b_n;
+		rs_metric_set(im->m_queued, (double) im->im_rows);
+		if (im->im_idle || im->im_rows >= IMP_COPY_ITEMS)
+			pthread_cond_signal(&im->im_cv_work);
+	}
+	pthread_mutex_unlock(&im->im_mu);
+	return full ? -1 : 0;
+}
+
+static size_t
+imp_strsize(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+static const char *
+imp_strcopy(char **at, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	memcpy(*at, s, n);
+	const char *r = *at;
+	*at += n;
+	return r;
+}
+
+/* One allocation for a list of n items and its strings; strings copied, items not. */
+static imp_batch *
+imp_batch_new(size_t n, const char *rec_id, const char *mv, const char *variant,
+              const char *surface)
+{
+	size_t strs =
+	        imp_strsize(rec_id) + imp_strsize(mv) + imp_strsize(variant) + imp_strsize(surface);
+	imp_batch *b = malloc(sizeof(*b) + n * sizeof(int64_t) + strs);
+	if (b == NULL)
+		return NULL;
+	memset(b, 0, sizeof(*b));
+	b->b_n = n;
+	b->b_item = (int64_t *) (b + 1);
+	char *at = (char *) (b->b_item + n);
+	b->b_rec_id = imp_strcopy(&at, rec_id);
+	b->b_model_version = imp_strcopy(&at, mv);
+	b->b_variant = imp_strcopy(&at, variant);
+	b->b_surface = imp_strcopy(&at, surface);
+	b->b_first_pos = 1;
+	return b;
+}
+
+/* A string the writer can COPY as it is: printable ASCII up to IMP_TEXT_MAX, else NULL (a
+ * served list's strings come from the gateway and its downstreams, never from the client). */
+static const char *
+imp_printable(const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return NULL;
+	size_t n = 0;
+	for (const char *p = s; *p; p++, n++)
+		if (*p < 0x20 || *p > 0x7e || n >= IMP_TEXT_MAX)
+			return NULL;
+	return s;
+}
+
+int
+gw_impressions_record(gw_impressions *im, const gw_served_list *l)
+{
+	if (im == NULL || l == NULL || imp_printable(l->l_rec_id) == NULL || l->l_n == 0 ||
+	    l->l_items == NULL)
+		return RS_EINVAL;
+	size_t n = l->l_n < GW_IMPRESSIONS_MAX ? l->l_n : GW_IMPRESSIONS_MAX;
+	imp_batch *b = imp_batch_new(n, l->l_rec_id, imp_printable(l->l_model_version),
+	                             imp_printable(l->l_variant), GW_IMPRESSIONS_SERVED_SURFACE);
+	if (b == NULL) {
+		rs_metric_add(im->m_served_dropped, 1);
+		return RS_ENOMEM;
+	}
+	memcpy(b->b_item, l->l_items, n * sizeof(int64_t));
+	b->b_user = l->l_user_id;
+	b->b_experiment = l->l_experiment > 0 ? l->l_experiment : 0;
+	b->b_degraded = l->l_degraded != 0;
+	b->b_ts_ms = l->l_ts_ms > 0 ? l->l_ts_ms : rs_now_ms();
+	if (imp_enqueue(im, b) != 0) {
+		free(b);
+		rs_metric_add(im->m_served_dropped, 1);
+		return RS_EBUSY;
+	}
+	rs_metric_add(im->m_served, 1);
+	return 0;
 }
 
 /* ---- POST /v1/impressions ---- */
@@ -384,24 +524,6 @@ imp_opt_text(json_t *body, const char *key, size_t max, int token, const char **
 		return -1;
 	*out = json_string_value(v);
 	return 0;
-}
-
-static size_t
-imp_strsize(const char *s)
-{
-	return s != NULL ? strlen(s) + 1 : 0;
-}
-
-static const char *
-imp_strcopy(char **at, const char *s)
-{
-	if (s == NULL)
-		return NULL;
-	size_t n = strlen(s) + 1;
-	memcpy(*at, s, n);
-	const char *r = *at;
-	*at += n;
-	return r;
 }
 
 /* The optional client time of the list (like an event's ts): unix ms or ISO-8601; absent or
@@ -447,11 +569,8 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 		bad = "model_version must be a string of 1-128 printable ASCII characters";
 	else if (imp_opt_text(body, "variant", IMP_TEXT_MAX, 0, &variant) != 0)
 		bad = "variant must be a string of 1-128 printable ASCII characters";
-	else if (jexp != NULL && !json_is_null(jexp) &&
-	         (!json_is_integer(jexp) || json_integer_value(jexp) <= 0))
-		bad = "experiment must be a positive integer (the answer's experiment) or null";
 	else if (imp_opt_text(body, "surface", IMP_SURFACE_MAX, 1, &surface) != 0)
-		bad = "surface must be 1-64 characters of a-z, 0-9, _ and - (e.g. for_you)";
+		bad = "surface must be 1-64 characters of a-z, 0-9, _ and - (e.g. similar)";
 	else if (imp_ts(json_object_get(body, "ts"), &ts_ms) != 0)
 		bad = "ts must be unix milliseconds between 1970 and 2100 or an ISO-8601 time with "
 		      "a zone, e.g. 2026-11-28T10:00:00Z";
@@ -466,22 +585,40 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 	rec_id = json_string_value(jrec);
 	int64_t user = json_integer_value(juser);
 	size_t n = json_array_size(items);
+	json_int_t first = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *it = json_array_get(items, i);
 		json_t *id = json_object_get(it, "item_id"), *pos = json_object_get(it, "position");
-		const char *why = !json_is_object(it) ? "must be an object"
-		                  : !json_is_integer(id) || json_integer_value(id) <= 0
-		                          ? ".item_id must be a positive integer"
-		                  : !json_is_integer(pos) || json_integer_value(pos) <= 0 ||
-		                                  json_integer_value(pos) > INT32_MAX
-		                          ? ".position must be a positive integer"
-		                          : NULL;
+		if (i == 0 && json_is_integer(pos))
+			first = json_integer_value(pos);
+		const char *why =
+		        !json_is_object(it) ? "must be an object"
+		        : !json_is_integer(id) || json_integer_value(id) <= 0
+		                ? ".item_id must be a positive integer"
+		        : !json_is_integer(pos) || json_integer_value(pos) <= 0 ||
+		                        json_integer_value(pos) > INT32_MAX - GW_IMPRESSIONS_MAX
+		                ? ".position must be a positive integer"
+		        : json_integer_value(pos) != first + (json_int_t) i
+		                ? ".position must follow the one before (positions are "
+		                  "consecutive in list order)"
+		                : NULL;
 		if (why != NULL) {
 			json_decref(body);
 			gw_reply_error(req, 400, "bad_request", "items[%zu]%s%s", i,
 			               why[0] == '.' ? "" : " ", why);
 			return;
 		}
+	}
+	/* A recommendation list is recorded by the gateway as it serves it: never twice. */
+	if ((jexp != NULL && !json_is_null(jexp)) ||
+	    (surface != NULL && strcmp(surface, GW_IMPRESSIONS_SERVED_SURFACE) == 0)) {
+		json_decref(body);
+		gw_reply_error(req, 409, "recorded_by_gateway",
+		               "the gateway records the recommendation lists it serves itself (an "
+		               "impression with \"experiment\" or surface \"%s\" would count one "
+		               "twice); post only other lists. Nothing was stored",
+		               GW_IMPRESSIONS_SERVED_SURFACE);
+		return;
 	}
 	/* A customer's session sends only that customer's impressions. */
 	if (req->r_who.p_role == GW_ROLE_CUSTOMER && req->r_who.p_user_id != user) {
@@ -493,51 +630,26 @@ gw_handle_impressions(gw_server *srv, gw_req *req)
 		        (long long) user);
 		return;
 	}
-	size_t strs =
-	        imp_strsize(rec_id) + imp_strsize(mv) + imp_strsize(variant) + imp_strsize(surface);
-	imp_batch *b = malloc(sizeof(*b) + n * (sizeof(int64_t) + sizeof(int32_t)) + strs);
+	imp_batch *b = imp_batch_new(n, rec_id, mv, variant, surface);
 	if (b == NULL) {
 		json_decref(body);
 		gw_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	b->b_next = NULL;
 	b->b_user = user;
 	b->b_ts_ms = ts_ms > 0 ? ts_ms : rs_now_ms();
-	b->b_experiment = json_is_integer(jexp) ? json_integer_value(jexp) : 0;
-	b->b_n = n;
-	b->b_item = (int64_t *) (b + 1);
-	b->b_pos = (int32_t *) (b->b_item + n);
-	char *at = (char *) (b->b_pos + n);
-	b->b_rec_id = imp_strcopy(&at, rec_id);
-	b->b_model_version = imp_strcopy(&at, mv);
-	b->b_variant = imp_strcopy(&at, variant);
-	b->b_surface = imp_strcopy(&at, surface);
-	for (size_t i = 0; i < n; i++) {
-		json_t *it = json_array_get(items, i);
-		b->b_item[i] = json_integer_value(json_object_get(it, "item_id"));
-		b->b_pos[i] = (int32_t) json_integer_value(json_object_get(it, "position"));
-	}
+	b->b_first_pos = (int32_t) first;
+	for (size_t i = 0; i < n; i++)
+		b->b_item[i] =
+		        json_integer_value(json_object_get(json_array_get(items, i), "item_id"));
 	json_decref(body);
 
-	pthread_mutex_lock(&im->im_mu);
-	int full = im->im_rows + n > im->im_max || im->im_stop;
-	if (!full) {
-		b->b_seq = ++im->im_enq_seq;
-		if (im->im_tail != NULL)
-			im->im_tail->b_next = b;
-		else
-			im->im_head = b;
-		im->im_tail = b;
-		im->im_rows += n;
-		pthread_cond_signal(&im->im_cv_work);
-	}
-	pthread_mutex_unlock(&im->im_mu);
-	if (full) {
+	if (imp_enqueue(im, b) != 0) {
 		free(b);
 		rs_metric_add(im->m_overloaded, n);
 		gw_reply_error(req, 503, "overloaded",
-		               "the impressions queue is full (%zu rows); retry later", im->im_max);
+		               "the impressions queue is full (%zu items); retry later",
+		               im->im_max);
 		return;
 	}
 	rs_metric_add(im->m_accepted, n);

@@ -19,6 +19,7 @@
  *   ranking fails    -> candidates in their own order
  * Reasons of the items served without the ranker come from their sources (render.h). */
 #include "experiments.h"
+#include "impressions.h"
 #include "metrics.h"
 #include "popular.h"
 #include "recommend.h"
@@ -583,12 +584,15 @@ rec_version_missing(gw_req *req, const char *version, const rec_hop *hop)
 }
 
 /* ,"rec_id":"<fresh id>","request_id":"<the request's>". Every list answer has a rec_id: the
- * events and impressions that come from the list carry it, so any list can be attributed. */
+ * events and impressions that come from the list carry it, so any list can be attributed.
+ * rec_id (33 bytes, or NULL) receives the id. */
 static void
-rec_write_ids(gw_jw *w, const gw_req *req)
+rec_write_ids(gw_jw *w, const gw_req *req, char *rec_id_out)
 {
 	char rec_id[33];
 	rs_proc_random_id(rec_id, sizeof(rec_id));
+	if (rec_id_out != NULL)
+		memcpy(rec_id_out, rec_id, sizeof(rec_id));
 	gw_jw_lit(w, ",\"rec_id\":");
 	gw_jw_str(w, rec_id);
 	gw_jw_lit(w, ",\"request_id\":");
@@ -851,16 +855,37 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	} else {
 		gw_jw_lit(&w, "null,\"variant\":null");
 	}
-	rec_write_ids(&w, req);
+	char rec_id[33];
+	rec_write_ids(&w, req, rec_id);
 	gw_jw_lit(&w, ",\"items\":[");
+	int64_t served[REC_K_MAX];
+	size_t n_served = 0;
 	if (ranked != NULL) {
 		for (size_t i = 0; i < ranked->n_items && i < (size_t) k; i++) {
 			if (i > 0)
 				gw_jw_lit(&w, ",");
 			gw_render_ranked(&w, ranked->items[i]);
+			served[n_served++] = ranked->items[i]->item_id;
 		}
 	} else {
 		rec_render_candidates(&w, cands, k, &rctx);
+		for (size_t i = 0; i < cands->n_candidates && i < (size_t) k; i++)
+			served[n_served++] = cands->candidates[i]->item_id;
+	}
+	/* The impression of record: the list as served (impressions.h), queued, never waited
+	 * for. A what-if answer is a hypothetical look, not a list the customer was shown. */
+	if (srv->s_cfg.record_impressions && n_what_if == 0 && n_served > 0) {
+		gw_served_list sl = {
+		        .l_rec_id = rec_id,
+		        .l_user_id = user_id,
+		        .l_experiment = asg.a_experiment,
+		        .l_variant = asg.a_experiment != 0 ? asg.a_variant : NULL,
+		        .l_model_version = model_version,
+		        .l_degraded = ndeg > 0,
+		        .l_items = served,
+		        .l_n = n_served,
+		};
+		(void) gw_impressions_record(srv->s_impressions, &sl);
 	}
 	gw_jw_lit(&w, "],\"degraded\":");
 	gw_jw_bool(&w, ndeg > 0);
@@ -947,7 +972,7 @@ rec_similar(gw_server *srv, gw_req *req, const char *mode)
 	gw_jw_int(&w, item_id);
 	gw_jw_lit(&w, ",\"model_version\":");
 	gw_jw_str(&w, rec_model_version(r->header));
-	rec_write_ids(&w, req);
+	rec_write_ids(&w, req, NULL);
 	gw_jw_lit(&w, ",\"items\":[");
 	gw_reasons rctx = {NULL, item_id, NULL}; /* a list for everyone about item_id */
 	rec_render_candidates(&w, r, k, &rctx);
@@ -984,7 +1009,7 @@ rec_reply_popular(gw_req *req, const Rs__CandidatesResponse *r, int k, int64_t a
 	gw_jw_init(&w, 4096);
 	gw_jw_lit(&w, "{\"model_version\":");
 	gw_jw_str(&w, rec_model_version(r->header));
-	rec_write_ids(&w, req);
+	rec_write_ids(&w, req, NULL);
 	gw_jw_lit(&w, ",\"items\":[");
 	gw_reasons rctx = {NULL, 0, NULL}; /* a list for everyone */
 	rec_render_candidates(&w, r, k, &rctx);

@@ -23,6 +23,7 @@
 
 #define SIM_MAX_VARIANTS 4
 #define SIM_MAX_K        100
+#define SIM_REC_ID_MAX   128 /* the gateway's rec_ids are 32 hex digits */
 #define SIM_DAY_MS       86400000LL
 #define SIM_WAIT_MS      60000 /* for the day's events / the impressions to be stored */
 #define SIM_RETRIES      5     /* of a degraded answer */
@@ -436,7 +437,7 @@ typedef struct sim_shown {
 	long items[SIM_MAX_K]; /* 0-based item indexes */
 	size_t n;
 	int64_t t, last_ts; /* the visit; the customer's last event (0 = none yet) */
-	char rec_id[129], variant[33];
+	char rec_id[SIM_REC_ID_MAX + 1], variant[33];
 } sim_shown;
 
 static void
@@ -453,13 +454,13 @@ sim_ev(json_t *evs, const char *id, long user, json_int_t item, const char *type
 	json_array_append_new(evs, e);
 }
 
-/* Customer u (0-based) visits at t: the list, and its impression posted. */
+/* Customer u (0-based) visits at t: the list (the gateway records it as served). */
 static int
 sim_fetch(sim *s, long u, int64_t t, sim_shown *sh)
 {
 	const sim_opts *o = s->o;
 	char path[128];
-	json_t *rec = NULL, *imp = NULL;
+	json_t *rec = NULL;
 	int rv = -1;
 
 	snprintf(path, sizeof(path), "/v1/users/%ld/recommendations?k=%d", u + 1, o->k);
@@ -487,6 +488,14 @@ sim_fetch(sim *s, long u, int64_t t, sim_shown *sh)
 		sim_fail(s, "customer %ld: the answer has no rec_id or items", u + 1);
 		goto out;
 	}
+	size_t idn = strlen(rec_id);
+	if (idn == 0 || idn > SIM_REC_ID_MAX ||
+	    strspn(rec_id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") !=
+	            idn) {
+		sim_fail(s, "customer %ld: the answer's rec_id \"%.40s\" is not an id", u + 1,
+		         rec_id);
+		goto out;
+	}
 	if (json_integer_value(json_object_get(rec, "experiment")) != s->exp_id ||
 	    variant == NULL) {
 		sim_fail(s, "customer %ld is not in experiment %lld (another one running?)", u + 1,
@@ -512,34 +521,50 @@ sim_fetch(sim *s, long u, int64_t t, sim_shown *sh)
 		rv = 0;
 		goto out;
 	}
-	imp = json_pack("{s:s,s:I,s:I,s:s,s:s,s:I,s:[]}", "rec_id", rec_id, "user_id",
-	                (json_int_t) (u + 1), "experiment", (json_int_t) s->exp_id, "variant",
-	                variant, "surface", "for_you", "ts", (json_int_t) t, "items");
-	if (mv != NULL)
-		json_object_set_new(imp, "model_version", json_string(mv));
-	json_t *ia = json_object_get(imp, "items");
-	for (size_t p = 0; p < n; p++) {
-		json_int_t id =
-		        json_integer_value(json_object_get(json_array_get(list, p), "item_id"));
-		sh->items[p] = (long) id - 1;
-		json_array_append_new(
-		        ia, json_pack("{s:I,s:i}", "item_id", id, "position", (int) p + 1));
-	}
-	char *text = json_dumps(imp, JSON_COMPACT);
-	if (text == NULL || sim_http(s, "POST", "/v1/impressions", text, 0, 202, NULL) != 0) {
-		free(text);
-		if (text == NULL)
-			sim_fail(s, "out of memory");
-		goto out;
-	}
-	free(text);
+	for (size_t p = 0; p < n; p++)
+		sh->items[p] = (long) json_integer_value(
+		                       json_object_get(json_array_get(list, p), "item_id")) -
+		               1;
 	s->lists++;
 	s->imps += (long) n;
 	rv = 0;
 out:
 	json_decref(rec);
-	json_decref(imp);
 	return rv;
+}
+
+/* The day's served lists as the gateway recorded them (one impressions row each, at the real
+ * time they were served): waits until all are stored, removes the experiment's degraded lists
+ * (asked again, never shown to the simulated customer) and moves each list to its simulated
+ * visit time. ids / ms: PostgreSQL array literals of the day's rec_ids and visit times (n). */
+static int
+sim_served_lists(sim *s, const char *ids, const char *ms, long n)
+{
+	char exp[32];
+	snprintf(exp, sizeof(exp), "%lld", s->exp_id);
+	if (n == 0)
+		return 0;
+	if (sim_wait_count(s, "the served lists",
+	                   "select count(*) from impressions where rec_id = any ($1::text[])", ids,
+	                   n) != 0)
+		return -1;
+	const char *del[1] = {exp}, *upd[2] = {ids, ms};
+	PGresult *r = PQexecParams(s->pg,
+	                           "delete from impressions where experiment_id = $1::bigint and "
+	                           "degraded",
+	                           1, NULL, del, NULL, NULL, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (ok) {
+		r = PQexecParams(s->pg,
+		                 "update impressions i set ts = to_timestamp(v.ms / 1000.0) from "
+		                 "unnest($1::text[], $2::bigint[]) v(rec_id, ms) "
+		                 "where i.rec_id = v.rec_id",
+		                 2, NULL, upd, NULL, NULL, 0);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+	}
+	return ok ? 0 : sim_fail(s, "PostgreSQL: %s", PQerrorMessage(s->pg));
 }
 
 /* Customer u's reaction on day d to the list it was shown (r: its stream after the visit's
@@ -798,9 +823,14 @@ sim_run(sim *s)
 	long C = o->customers > 0 ? o->customers : o->shop_users;
 	unsigned char *active = calloc((size_t) C, 1);
 	sim_shown *shown = calloc((size_t) C, sizeof(*shown));
-	if (active == NULL || shown == NULL) {
+	/* a day's served lists: "{"id",...}" and "{ms,...}" (sim_served_lists) */
+	char *served_ids = malloc((size_t) C * (SIM_REC_ID_MAX + 3) + 3);
+	char *served_ms = malloc((size_t) C * 22 + 3);
+	if (active == NULL || shown == NULL || served_ids == NULL || served_ms == NULL) {
 		free(active);
 		free(shown);
+		free(served_ids);
+		free(served_ms);
 		return sim_fail(s, "out of memory");
 	}
 
@@ -863,6 +893,10 @@ sim_run(sim *s)
 			memcpy(s->day_version[d][i], s->serving[i], sizeof(s->serving[i]));
 		if (sim_wait_candidates(s) != 0)
 			goto out;
+		long nserved = 0;
+		size_t idlen = 0, mslen = 0;
+		served_ids[idlen++] = '{';
+		served_ms[mslen++] = '{';
 		for (long u = 0; u < C; u++) {
 			dio_rng r;
 			if (!active[u])
@@ -874,6 +908,14 @@ sim_run(sim *s)
 			            (int64_t) (when * 12 * 3600000.0);
 			if (sim_fetch(s, u, t, &shown[u]) != 0)
 				goto out;
+			if (shown[u].n > 0) {
+				idlen += (size_t) snprintf(served_ids + idlen, SIM_REC_ID_MAX + 4,
+				                           "%s\"%s\"", nserved ? "," : "",
+				                           shown[u].rec_id);
+				mslen += (size_t) snprintf(served_ms + mslen, 24, "%s%" PRId64,
+				                           nserved ? "," : "", t);
+				nserved++;
+			}
 			if (++done % 50 == 0)
 				sim_progress(s, d, done / 2, total, &st);
 		}
@@ -893,6 +935,10 @@ sim_run(sim *s)
 		}
 		if (total == 0)
 			sim_progress(s, d, 0, 0, &st);
+		snprintf(served_ids + idlen, 2, "}");
+		snprintf(served_ms + mslen, 2, "}");
+		if (sim_served_lists(s, served_ids, served_ms, nserved) != 0)
+			goto out;
 		pp = prefix;
 		if (sim_wait_count(s, "the simulated events",
 		                   "select count(*) from events where event_id like $1", pp,
@@ -908,7 +954,7 @@ sim_run(sim *s)
 	pp = id;
 	if (sim_wait_count(s, "the impressions",
 	                   "select count(*) from impressions where experiment_id = $1", pp,
-	                   s->imps) != 0)
+	                   s->lists) != 0)
 		goto out;
 	char path[128];
 	if (!o->keep_running) {
@@ -954,6 +1000,8 @@ sim_run(sim *s)
 out:
 	free(active);
 	free(shown);
+	free(served_ids);
+	free(served_ms);
 	return rv;
 }
 
@@ -965,7 +1013,8 @@ static const char sim_usage_text[] =
         "A closed-loop A/B test on the generated shop: creates and starts an experiment\n"
         "(the first --variant is the control, equal shares), then each of --days simulated\n"
         "days (the UTC days before today) every active customer asks the gateway for\n"
-        "recommendations, posts the impression, and clicks, adds to the cart and buys as\n"
+        "recommendations (the gateway records the list served) and clicks, adds to the cart and "
+        "buys as\n"
         "the generator's hidden taste model says (position bias; a good list makes a\n"
         "return the next day likelier), through POST /v1/events with rec_id and position.\n"
         "Prints each variant's KPIs with 95 % intervals and the lift over the control\n"

@@ -1,9 +1,11 @@
 /* An experiment end to end through the real stack: two published versions and the popular list
  * served at once under one running experiment. Every customer's answer names the experiment
  * and the variant the assignment rule gives (gw_exp_bucket) and comes from that variant's
- * version (or the popular list); impressions and events sent back with the answer's ids land
- * in PostgreSQL and the report counts them per variant; stopping the experiment puts everyone
- * back on the active version. */
+ * version (or the popular list); the gateway stores every list it served (one impressions row:
+ * the answer's rec_id, customer, experiment, variant, version and items in the order served),
+ * a client's post of such a list is refused (409), events sent back with the answer's ids land
+ * in PostgreSQL, and the report counts the served items and the clicks per variant; stopping the
+ * experiment puts everyone back on the active version. */
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -91,7 +93,8 @@ Test(experiments, two_versions_and_popular_served_at_once, .timeout = 180, .fini
 	json_t *pop = call("GET", "/v1/popular?k=40", NULL, key, 200);
 	const double shares[3] = {0.4, 0.4, 0.2};
 	static const char *const names[3] = {"a", "b", "pop"};
-	int per[3] = {0}, clicks[3] = {0};
+	int per[3] = {0}, clicks[3] = {0}, shown[3] = {0};
+	static char rec_ids[NUSERS + 1][40], served[NUSERS + 1][400], mvs[NUSERS + 1][64];
 	for (int u = 1; u <= NUSERS; u++) {
 		snprintf(path, sizeof(path), "/v1/users/%d/recommendations?k=5", u);
 		rec = call("GET", path, NULL, key, 200);
@@ -125,25 +128,32 @@ Test(experiments, two_versions_and_popular_served_at_once, .timeout = 180, .fini
 				        (long long) want);
 			}
 		}
-		/* the client sends back what it showed, and a click on the first item for every
-		 * other customer */
+		/* the gateway records what it served (checked below); a client that posts the same
+		 * list is refused: it would count twice. A click on the first item for every other
+		 * customer. */
 		json_t *items = json_object_get(rec, "items");
 		cr_assert_gt(json_array_size(items), 0, "user %d got no items", u);
 		const char *rid = json_string_value(json_object_get(rec, "rec_id"));
-		size_t n = 0;
+		snprintf(rec_ids[u], sizeof(rec_ids[u]), "%s", rid);
+		snprintf(mvs[u], sizeof(mvs[u]), "%s", mv != NULL ? mv : "");
+		shown[b] += (int) json_array_size(items);
+		size_t n = 0, sn = (size_t) snprintf(served[u], sizeof(served[u]), "{");
 		n += (size_t) snprintf(body + n, sizeof(body) - n,
 		                       "{\"rec_id\": \"%s\", \"user_id\": %d, \"variant\": \"%s\", "
 		                       "\"experiment\": %lld, \"items\": [",
 		                       rid, u, names[b], (long long) id);
-		for (size_t i = 0; i < json_array_size(items); i++)
+		for (size_t i = 0; i < json_array_size(items); i++) {
+			long long item = (long long) json_integer_value(
+			        json_object_get(json_array_get(items, i), "item_id"));
 			n += (size_t) snprintf(body + n, sizeof(body) - n,
 			                       "%s{\"item_id\": %lld, \"position\": %zu}",
-			                       i ? ", " : "",
-			                       (long long) json_integer_value(json_object_get(
-			                               json_array_get(items, i), "item_id")),
-			                       i + 1);
+			                       i ? ", " : "", item, i + 1);
+			sn += (size_t) snprintf(served[u] + sn, sizeof(served[u]) - sn, "%s%lld",
+			                        i ? "," : "", item);
+		}
 		snprintf(body + n, sizeof(body) - n, "]}");
-		json_decref(call("POST", "/v1/impressions", body, key, 202));
+		snprintf(served[u] + sn, sizeof(served[u]) - sn, "}");
+		json_decref(call("POST", "/v1/impressions", body, key, 409));
 		if (u % 2 == 0) {
 			snprintf(body, sizeof(body),
 			         "{\"events\": [{\"event_id\": \"it-exp-click-%d\", \"user_id\": "
@@ -161,6 +171,7 @@ Test(experiments, two_versions_and_popular_served_at_once, .timeout = 180, .fini
 		/* the same customer, again: the same variant */
 		json_t *again = call("GET", path, NULL, key, 200);
 		cr_assert_str_eq(json_string_value(json_object_get(again, "variant")), names[b]);
+		shown[b] += (int) json_array_size(json_object_get(again, "items"));
 		json_decref(again);
 		json_decref(rec);
 	}
@@ -170,15 +181,29 @@ Test(experiments, two_versions_and_popular_served_at_once, .timeout = 180, .fini
 
 	/* what reached PostgreSQL, then the report */
 	long imps = 0, evs = 0;
-	for (int i = 0; i < 200 && (imps < NUSERS || evs < NUSERS / 2); i++) {
-		imps = sql_long("select count(distinct user_id) from impressions where "
-		                "experiment_id is not null");
+	for (int i = 0; i < 200 && (imps < 2 * NUSERS || evs < NUSERS / 2); i++) {
+		imps = sql_long("select count(*) from impressions where experiment_id is not null");
 		evs = sql_long("select count(*) from events where event_id like 'it-exp-click-%'");
-		if (imps < NUSERS || evs < NUSERS / 2)
+		if (imps < 2 * NUSERS || evs < NUSERS / 2)
 			usleep(50 * 1000);
 	}
-	cr_assert_eq(imps, NUSERS, "impressions of %ld customers stored", imps);
+	cr_assert_eq(imps, 2 * NUSERS, "%ld served lists stored, 2 per customer asked for", imps);
 	cr_assert_eq(evs, NUSERS / 2, "%ld clicks stored", evs);
+	/* each stored list is the answer as served: its customer, experiment, variant, version
+	 * and items in order */
+	for (int u = 1; u <= NUSERS; u++) {
+		char q[512], got[512], want[512];
+		int b = gw_exp_bucket(SALT, u, shares, 3);
+		snprintf(q, sizeof(q),
+		         "select user_id || '|' || experiment_id || '|' || variant || '|' || "
+		         "items::text || '|' || surface || '|' || degraded || '|' || "
+		         "coalesce(model_version, '') from impressions where rec_id = '%s'",
+		         rec_ids[u]);
+		cr_assert_eq(stack_sql_value(&st, q, got, sizeof(got)), 0, "%s", q);
+		snprintf(want, sizeof(want), "%d|%lld|%s|%s|recommendations|false|%s", u,
+		         (long long) id, names[b], served[u], mvs[u]);
+		cr_assert_str_eq(got, want, "user %d", u);
+	}
 	snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/report", (long long) id);
 	json_t *rep = call("GET", path, NULL, admin, 200);
 	size_t i;
@@ -191,6 +216,9 @@ Test(experiments, two_versions_and_popular_served_at_once, .timeout = 180, .fini
 		             "variant %s", names[i]);
 		cr_assert_eq(json_integer_value(json_object_get(t, "clicks")), clicks[i],
 		             "variant %s", names[i]);
+		cr_assert_eq(json_integer_value(json_object_get(t, "impressions")), shown[i],
+		             "variant %s: every item of every list served to its customers",
+		             names[i]);
 		cr_assert_eq(json_array_size(json_object_get(v, "days")), 1);
 	}
 	cr_assert_eq(

@@ -189,7 +189,8 @@ Test(simulate, a_closed_loop_experiment_through_the_stack, .timeout = 280, .fini
 	snprintf(sql, sizeof(sql),
 	         "select count(*) from events e where e.event_id like 'sim11-%%' and exists "
 	         "(select 1 from impressions i where i.rec_id = e.rec_id and i.user_id = e.user_id "
-	         "and i.experiment_id = %lld and i.item_id = e.item_id) and e.ts >= "
+	         "and i.experiment_id = %lld and e.item_id = any (i.items) and not i.degraded "
+	         "and i.surface = 'recommendations') and e.ts >= "
 	         "to_timestamp(%lld) and e.ts < to_timestamp(%lld)",
 	         id, base_s, base_s + DAYS * 86400LL);
 	cr_assert_eq(sql_ll(sql), nev);

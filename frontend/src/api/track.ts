@@ -37,12 +37,15 @@ export function track(user_id: number | undefined, item_id: number, type: EventT
 
 const sentImpressions = new Set<string>();
 
-/** One impression per drawn list (a list is identified by its rec_id or surface + item ids). */
+/** One impression per drawn list (a list is identified by its rec_id or surface + item ids), for
+ * the lists the gateway does not record itself: recommendation lists are stored by the gateway as
+ * it serves them, and POST /v1/impressions refuses them (409), so callers leave them out (Row's
+ * recordedByGateway). */
 export function impression(
   user_id: number | undefined,
   surface: string,
   itemIds: readonly number[],
-  rec?: { rec_id?: string; model_version?: string; experiment?: number | null; variant?: string | null },
+  rec?: { rec_id?: string; model_version?: string; variant?: string | null },
   offset = 0,
 ): void {
   if (!user_id || itemIds.length === 0 || !rec?.rec_id) return; // the route needs a rec_id
@@ -56,8 +59,6 @@ export function impression(
     items: itemIds.slice(0, 100).map((item_id, i) => ({ item_id, position: offset + i + 1 })),
     rec_id: rec.rec_id,
     ...(rec?.model_version ? { model_version: rec.model_version } : {}),
-    // the experiment and variant the answer names: the report counts this list for them
-    ...(rec?.experiment ? { experiment: rec.experiment } : {}),
     ...(rec?.variant ? { variant: rec.variant } : {}),
   };
   postImpressions(body).catch(() => {

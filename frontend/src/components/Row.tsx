@@ -1,6 +1,8 @@
 // A row of product cards with every state: loading (skeletons), error (message + retry), empty,
-// degraded. Draws the list, then sends its impression; clicks and "Not interested" carry the
-// list's rec_id and the 1-based position as drawn.
+// degraded. Draws the list, then sends its impression, unless the gateway recorded the list itself
+// as it served it (recommendations: `recordedByGateway`; posting it too would count it twice and
+// the gateway refuses it with 409); clicks and "Not interested" carry the list's rec_id and the
+// 1-based position as drawn.
 import type { ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { Card, type CardItem } from './Card';
@@ -62,6 +64,7 @@ export function Row({
   skeletons = 6,
   grid = false,
   offset = 0,
+  recordedByGateway = false,
 }: {
   id: string;
   title: ComponentChildren;
@@ -74,6 +77,8 @@ export function Row({
   skeletons?: number;
   grid?: boolean;
   offset?: number;
+  /** the gateway stored this list's impression when it served it (GET recommendations) */
+  recordedByGateway?: boolean;
 }) {
   useStore(dismissedTick);
   const user = useStore(session);
@@ -81,8 +86,8 @@ export function Row({
   const visible = data ? dismissed().visible(data.items) : [];
   const ids = visible.map((v) => v.item_id).join(',');
   useEffect(() => {
-    if (!data || visible.length === 0) return;
-    impression(user?.user_id, surface, visible.map((v) => v.item_id), { rec_id: data.rec_id, model_version: data.model_version, experiment: data.experiment, variant: data.variant }, offset);
+    if (!data || visible.length === 0 || recordedByGateway) return;
+    impression(user?.user_id, surface, visible.map((v) => v.item_id), { rec_id: data.rec_id, model_version: data.model_version, variant: data.variant }, offset);
     // one impression per drawn list
   }, [data, ids, user?.user_id]);
   return (

@@ -44,6 +44,7 @@ function ForYou({ me, onSettled }: { me: Me; onSettled: () => void }) {
       surface="for_you"
       state={state}
       onRetry={retry}
+      recordedByGateway
       showReasons
       skeletons={12}
       emptyText="No picks for you right now. Browse a category and come back."

@@ -439,13 +439,13 @@ Test(catalog, search_pages_and_category_prefix)
 
 /* ---- impressions ---- */
 
-Test(catalog, impressions_are_queued_then_written_in_rows)
+Test(catalog, impressions_are_queued_then_written_one_row_per_list)
 {
 	c_resp r;
 	c_http("POST", "/v1/impressions",
 	       "{\"rec_id\": \"rec-1\", \"user_id\": 7, \"model_version\": \"v1\", \"variant\": "
-	       "\"b\", \"surface\": \"for_you\", \"items\": [{\"item_id\": 1, \"position\": 1}, "
-	       "{\"item_id\": 2, \"position\": 2}, {\"item_id\": 3, \"position\": 3}]}",
+	       "\"b\", \"surface\": \"similar\", \"items\": [{\"item_id\": 3, \"position\": 1}, "
+	       "{\"item_id\": 1, \"position\": 2}, {\"item_id\": 2, \"position\": 3}]}",
 	       C_AUTH, &r);
 	cr_assert_eq(r.status, 202, "%s", r.body);
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "accepted")), 3);
@@ -471,18 +471,21 @@ Test(catalog, impressions_are_queued_then_written_in_rows)
 	c_free(&r);
 	cr_assert_eq(gw_impressions_flush(gw->s_impressions, 5000), 0);
 	cr_assert_eq(sql_long("select count(*) from impressions where rec_id = 'rec-ts' and ts = "
-	                      "'2025-11-28 10:00:00+00' and item_id = 5"),
+	                      "'2025-11-28 10:00:00+00' and items = '{5}'"),
 	             1);
 	cr_assert_eq(sql_long("select count(*) from impressions where rec_id = 'rec-iso' and ts = "
-	                      "'2025-11-28 10:00:00+00' and item_id = 6"),
+	                      "'2025-11-28 10:00:00+00' and items = '{6}'"),
 	             1);
+	/* one row per list, the items in the order of their positions */
 	cr_assert_eq(sql_long("select count(*) from impressions where rec_id = 'rec-1' and "
 	                      "user_id = 7 and model_version = 'v1' and variant = 'b' and "
-	                      "surface = 'for_you' and item_id = position and "
+	                      "surface = 'similar' and items = '{3,1,2}' and first_position = 1 "
+	                      "and experiment_id is null and not degraded and "
 	                      "ts > now() - interval '1 minute'"),
-	             3);
+	             1);
 	cr_assert_eq(sql_long("select count(*) from impressions where rec_id = 'rec-\\2' and "
-	                      "surface is null and model_version is null and position = 4"),
+	                      "surface is null and model_version is null and items = '{9}' and "
+	                      "first_position = 4"),
 	             1);
 	/* bad input: 400, nothing queued */
 	const char *bad[][2] = {
@@ -507,17 +510,33 @@ Test(catalog, impressions_are_queued_then_written_in_rows)
 	        {"{\"rec_id\": \"r\", \"user_id\": 1, \"ts\": 5000000000000, \"items\": "
 	         "[{\"item_id\": 1, \"position\": 1}]}",
 	         "ts must be"},
+	        {"{\"rec_id\": \"r\", \"user_id\": 1, \"items\": [{\"item_id\": 1, \"position\": "
+	         "2}, {\"item_id\": 2, \"position\": 4}]}",
+	         "items[1].position must follow"},
+	        {"{\"rec_id\": \"r\", \"user_id\": 1, \"items\": [{\"item_id\": 1, \"position\": "
+	         "2}, {\"item_id\": 2, \"position\": 1}]}",
+	         "items[1].position must follow"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		c_expect("POST", "/v1/impressions", bad[i][0], C_AUTH, 400, "bad_request",
 		         bad[i][1]);
 	c_expect("POST", "/v1/impressions", "{\"rec_id\": ", C_AUTH, 400, "bad_json", NULL);
+	/* a recommendation list is the gateway's to record (it stores what it served): a body
+	 * naming an experiment, or the served lists' surface, is refused whole */
+	c_expect("POST", "/v1/impressions",
+	         "{\"rec_id\": \"r\", \"user_id\": 1, \"experiment\": 3, \"variant\": \"a\", "
+	         "\"items\": [{\"item_id\": 1, \"position\": 1}]}",
+	         C_AUTH, 409, "recorded_by_gateway", "records the recommendation lists");
+	c_expect("POST", "/v1/impressions",
+	         "{\"rec_id\": \"r\", \"user_id\": 1, \"surface\": \"" GW_IMPRESSIONS_SERVED_SURFACE
+	         "\", \"items\": [{\"item_id\": 1, \"position\": 1}]}",
+	         C_AUTH, 409, "recorded_by_gateway", NULL);
 	c_expect("POST", "/v1/impressions",
 	         "{\"rec_id\": \"r\", \"user_id\": 1, \"items\": [{\"item_id\": 1, \"position\": "
 	         "1}]}",
 	         NULL, 401, "unauthorized", NULL);
 	cr_assert_eq(gw_impressions_flush(gw->s_impressions, 5000), 0);
-	cr_assert_eq(sql_long("select count(*) from impressions"), 6);
+	cr_assert_eq(sql_long("select count(*) from impressions"), 4);
 }
 
 Test(catalog, a_full_impressions_queue_answers_503_and_keeps_memory_bounded)

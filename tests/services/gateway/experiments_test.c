@@ -496,22 +496,17 @@ static const char hand_sql[] =
         "('p3', 3, 1, 1, '2026-10-22T10:00Z'), ('p4', 4, 1, 1, '2026-10-23T10:00Z'), "
         "('p5', 4, 2, 1, '2026-10-24T10:00Z'), ('p6', 4, 3, 1, '2026-10-25T10:00Z'), "
         "('p0', 2, 9, 1, '2026-09-01T10:00Z');\n" /* before the pre-period: not counted */
-        /* the lists shown */
-        "insert into impressions (rec_id, user_id, item_id, position, variant, experiment_id, ts) "
-        "select r, u, i, p, v, (select experiment_id from experiments), t::timestamptz from "
-        "(values ('c1', 1, 1, 1, 'control', '2026-11-01T10:00Z'), "
-        "('c1', 1, 2, 2, 'control', '2026-11-01T10:00Z'), "
-        "('c1', 1, 3, 3, 'control', '2026-11-01T10:00Z'), "
-        "('c2', 2, 1, 1, 'control', '2026-11-01T11:00Z'), "
-        "('c2', 2, 2, 2, 'control', '2026-11-01T11:00Z'), "
-        "('t1', 3, 4, 1, 'treat', '2026-11-01T09:00Z'), "
-        "('t1', 3, 5, 2, 'treat', '2026-11-01T09:00Z'), "
-        "('t2', 4, 4, 1, 'treat', '2026-11-01T12:00Z'), "
-        "('t2', 4, 1, 2, 'treat', '2026-11-01T12:00Z'), "
-        "('t3', 4, 5, 1, 'treat', '2026-11-02T13:00Z')) s(r, u, i, p, v, t);\n"
+        /* the lists shown (one row per list, items in the order shown) */
+        "insert into impressions (rec_id, user_id, items, variant, experiment_id, ts) "
+        "select r, u, i::bigint[], v, (select experiment_id from experiments), t::timestamptz "
+        "from (values ('c1', 1, '{1,2,3}', 'control', '2026-11-01T10:00Z'), "
+        "('c2', 2, '{1,2}', 'control', '2026-11-01T11:00Z'), "
+        "('t1', 3, '{4,5}', 'treat', '2026-11-01T09:00Z'), "
+        "('t2', 4, '{4,1}', 'treat', '2026-11-01T12:00Z'), "
+        "('t3', 4, '{5}', 'treat', '2026-11-02T13:00Z')) s(r, u, i, v, t);\n"
         /* a list outside the experiment */
-        "insert into impressions (rec_id, user_id, item_id, position, ts) values "
-        "('other', 2, 1, 1, '2026-11-01T11:01Z');\n"
+        "insert into impressions (rec_id, user_id, items, ts) values "
+        "('other', 2, '{1}', '2026-11-01T11:01Z');\n"
         "insert into events (event_id, user_id, item_id, type, price, ts, rec_id) values "
         /* customer 1: click and purchase from list c1 (rule 1), back the next day */
         "('e1', 1, 2, 2, null, '2026-11-01T10:05Z', 'c1'), "
@@ -742,9 +737,9 @@ Test(experiments, srm_is_flagged_on_a_skewed_set)
 	            "values ('skew', 'ctr', '0123456789abcdef', 'running', '2026-11-01T00:00Z');"
 	            "insert into experiment_variants values (1, 0, 'a', 'model', 'v1', 0.5), "
 	            "(1, 1, 'b', 'model', 'v2', 0.5);"
-	            "insert into impressions (rec_id, user_id, item_id, position, variant, "
-	            "experiment_id, ts) select 'r' || g, g, 1, 1, case when g <= 90 then 'a' else "
-	            "'b' end, 1, '2026-11-01T10:00Z' from generate_series(1, 100) g;");
+	            "insert into impressions (rec_id, user_id, items, variant, experiment_id, ts) "
+	            "select 'r' || g, g, '{1}', case when g <= 90 then 'a' else 'b' end, 1, "
+	            "'2026-11-01T10:00Z' from generate_series(1, 100) g;");
 	json_t *rep = e_ok("GET", "/v1/admin/experiments/1/report", NULL, 200);
 	json_t *srm = json_object_get(rep, "srm");
 	/* 90 and 10 where 50 and 50 were expected: (40^2 / 50) 2 = 64, df 1 */
