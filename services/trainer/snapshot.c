@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "opts.h"
 #include "rs_err.h"
 #include "rs_event.h"
 #include "rs_pg.h"
