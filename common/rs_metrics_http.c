@@ -3,14 +3,12 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
+#include "rs_mhd.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 struct rs_metrics_http {
 	struct MHD_Daemon *mh_daemon;
@@ -20,52 +18,6 @@ struct rs_metrics_http {
 
 static const char CT_JSON[] = "application/json";
 static const char CT_PROM[] = "text/plain; version=0.0.4; charset=utf-8";
-
-/* addr "host:port" or "[v6]:port" with a numeric host -> socket address. */
-static int
-mh_parse_addr(const char *addr, struct sockaddr_storage *ss)
-{
-	char host[64];
-	const char *colon;
-	size_t hl;
-
-	if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-		if (end == NULL || end[1] != ':')
-			return RS_EINVAL;
-		hl = (size_t) (end - addr - 1);
-		if (hl >= sizeof(host))
-			return RS_EINVAL;
-		memcpy(host, addr + 1, hl);
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(addr, ':')) == NULL)
-			return RS_EINVAL;
-		hl = (size_t) (colon - addr);
-		if (hl >= sizeof(host))
-			return RS_EINVAL;
-		memcpy(host, addr, hl);
-	}
-	host[hl] = '\0';
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
-		return RS_EINVAL;
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t) port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t) port);
-		return 0;
-	}
-	return RS_EINVAL;
-}
 
 static enum MHD_Result
 mh_send(struct MHD_Connection *conn, unsigned status, const char *ctype, char *body,
@@ -122,45 +74,30 @@ mh_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	return mh_send(conn, 200, CT_PROM, text, MHD_RESPMEM_MUST_FREE);
 }
 
-static void mh_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void
-mh_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[256], q[300];
-	(void) cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	rs_log_warn("metrics_http.mhd", "msg=\"%s\"", rs_log_quote(q, sizeof(q), msg));
-}
-
 int
 rs_metrics_http_start(rs_metrics_http **out, const char *addr, const char *svc)
 {
-	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	static const rs_mhd_opts opts = {
+	        .flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+	        .max_connections = 16,
+	        .idle_timeout_s = 10,
+	};
 	rs_metrics_http *h;
 
 	*out = NULL;
 	if (addr == NULL || addr[0] == '\0' || strcmp(addr, "off") == 0)
 		return 0;
-	if (svc == NULL || strlen(svc) > 32 || mh_parse_addr(addr, &ss) != 0)
+	if (svc == NULL || strlen(svc) > 32)
 		return RS_EINVAL;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return RS_ENOMEM;
 	snprintf(h->mh_labels, sizeof(h->mh_labels), "svc=\"%s\"", svc);
-	h->mh_daemon = MHD_start_daemon(
-	        flags, 0, NULL, NULL, mh_access, h, MHD_OPTION_EXTERNAL_LOGGER, mh_log, NULL,
-	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss, MHD_OPTION_CONNECTION_LIMIT, 16U,
-	        MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
-	if (h->mh_daemon == NULL) {
+	int rv = rs_mhd_start(&h->mh_daemon, &h->mh_port, addr, &opts, mh_access, h,
+	                      "metrics_http.mhd");
+	if (rv != 0) {
 		free(h);
-		return RS_EEXIST;
+		return rv;
 	}
-	const union MHD_DaemonInfo *di =
-	        MHD_get_daemon_info(h->mh_daemon, MHD_DAEMON_INFO_BIND_PORT);
-	h->mh_port = di != NULL ? (int) di->port : 0;
 	*out = h;
 	return 0;
 }

@@ -38,19 +38,36 @@ rs_pg_reusable(PGconn *conn)
 }
 
 int
+rs_pg_result(PGconn *conn, const PGresult *res, ExecStatusType want)
+{
+	if (res != NULL && PQresultStatus(res) == want)
+		return 0;
+	if (res == NULL || (conn != NULL && PQstatus(conn) != CONNECTION_OK))
+		return RS_EUNAVAIL;
+	return RS_EDB;
+}
+
+const char *
+rs_pg_sqlstate(const PGresult *res)
+{
+	if (res == NULL || PQresultStatus(res) != PGRES_FATAL_ERROR)
+		return NULL;
+	return PQresultErrorField(res, PG_DIAG_SQLSTATE);
+}
+
+int
 rs_pg_check(PGconn *conn, PGresult *res, ExecStatusType want, const char *what)
 {
 	char q[300];
-	if (res != NULL && PQresultStatus(res) == want)
+	int rv = rs_pg_result(conn, res, want);
+	if (rv == 0)
 		return 0;
 	rs_log_warn("pg.query_failed", "what=%s err=\"%s\"", what,
 	            rs_log_quote(q, sizeof(q),
 	                         res != NULL    ? PQresultErrorMessage(res)
 	                         : conn != NULL ? PQerrorMessage(conn)
 	                                        : "no result"));
-	if (res == NULL || (conn != NULL && PQstatus(conn) != CONNECTION_OK))
-		return RS_EUNAVAIL;
-	return RS_EDB;
+	return rv;
 }
 
 int

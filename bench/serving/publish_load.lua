@@ -3,20 +3,11 @@
 -- "model_version" and how often a thread saw the version change. Every request carries
 -- "Authorization: <BS_AUTHORIZATION>" (the API key). done() prints one RESULT line
 -- (req/s, p50/p90/p99/p99.9/max ms, counts) and one VERSIONS line ("v1=120 v2=3400 ...").
-local users = tonumber(os.getenv("BS_USERS") or "10000")
-local k = tonumber(os.getenv("BS_K") or "10")
-local authorization = os.getenv("BS_AUTHORIZATION")
-if authorization ~= nil and authorization ~= "" then
-  wrk.headers["Authorization"] = authorization
-end
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  counter = counter + 1
-  thread:set("tid", counter)
-  table.insert(threads, thread)
-end
+local customers = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") ..
+                         "customers.lua")
+local threads = customers.threads
+setup = customers.setup
+request = customers.request
 
 function init(args)
   non2xx = 0
@@ -24,11 +15,7 @@ function init(args)
   changes = 0
   versions = {}
   last = nil
-  math.randomseed(os.time() * 1000 + (tid or 0) * 7919)
-end
-
-function request()
-  return wrk.format("GET", "/v1/users/" .. math.random(1, users) .. "/recommendations?k=" .. k)
+  customers.seed()
 end
 
 function response(status, headers, body)

@@ -1,31 +1,19 @@
 -- bench/serving/recs.lua: wrk script for GET /v1/users/{id}/recommendations.
--- Spreads requests over users 1..BS_USERS (uniformly at random, per-thread seed), k=BS_K.
+-- Spreads requests over users 1..BS_USERS (uniformly at random, per-thread seed), k=BS_K
+-- (the picker: customers.lua).
 -- Every request carries "Authorization: <BS_AUTHORIZATION>" (run.sh: "Bearer <API key>").
 -- Counts non-2xx answers and bodies saying "degraded":true; done() prints one RESULT line with
 -- req/s and p50/p90/p99/p99.9/max latency in ms (wrk's --latency table stops at p99).
-local users = tonumber(os.getenv("BS_USERS") or "10000")
-local k = tonumber(os.getenv("BS_K") or "10")
-local authorization = os.getenv("BS_AUTHORIZATION")
-if authorization ~= nil and authorization ~= "" then
-  wrk.headers["Authorization"] = authorization
-end
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  counter = counter + 1
-  thread:set("tid", counter)
-  table.insert(threads, thread)
-end
+local customers = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") ..
+                         "customers.lua")
+local threads = customers.threads
+setup = customers.setup
+request = customers.request
 
 function init(args)
   non2xx = 0
   degraded = 0
-  math.randomseed(os.time() * 1000 + (tid or 0) * 7919)
-end
-
-function request()
-  return wrk.format("GET", "/v1/users/" .. math.random(1, users) .. "/recommendations?k=" .. k)
+  customers.seed()
 end
 
 function response(status, headers, body)

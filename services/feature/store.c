@@ -288,7 +288,7 @@ store_query(PGconn *c, const char *stmt, const char *sql, int np, const char *co
 			PQclear(r);
 	}
 	if ((rv = rs_pg_check(c, res, PGRES_TUPLES_OK, what)) != 0) {
-		const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		const char *state = rs_pg_sqlstate(res);
 		if (state != NULL && strcmp(state, "57014") == 0)
 			rv = RS_ETIMEDOUT; /* statement_timeout */
 		*broken = PQstatus(c) != CONNECTION_OK;

@@ -219,9 +219,7 @@ gw_handle_login(gw_server *srv, gw_req *req)
 	        "select user_id, password_hash, role, coalesce(display_name, login), login "
 	        "from users where login = $1",
 	        1, (const char *const[]){login}, &rv);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		if (res != NULL)
-			rs_pg_check(NULL, res, PGRES_TUPLES_OK, "login");
+	if (res == NULL || rs_pg_check(NULL, res, PGRES_TUPLES_OK, "login") != 0) {
 		account_db_down(req);
 		goto out;
 	}

@@ -159,9 +159,8 @@ gw_handle_admin_activate(gw_server *srv, gw_req *req)
 		reply_db_down(req);
 		return;
 	}
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	if (PQresultStatus(res) == PGRES_FATAL_ERROR && state != NULL &&
-	    strcmp(state, ADMIN_PG_NO_DATA) == 0) {
+	const char *state = rs_pg_sqlstate(res);
+	if (state != NULL && strcmp(state, ADMIN_PG_NO_DATA) == 0) {
 		PQclear(res);
 		gw_reply_error(req, 404, "not_found", "no model version \"%s\"", version);
 		return;

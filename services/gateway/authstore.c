@@ -2,6 +2,7 @@
 
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_pg.h"
 #include "rs_time.h"
 
 #include <errno.h>
@@ -249,7 +250,7 @@ store_query(gw_db *db, const char *sql, int *rv, const char **why)
 		*why = "database unavailable";
 		return NULL;
 	}
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (rs_pg_result(NULL, res, PGRES_TUPLES_OK) != 0) {
 		*rv = RS_EDB;
 		*why = "query failed (are the migrations applied?)";
 		PQclear(res);

@@ -63,9 +63,8 @@ cat_result(gw_req *req, PGresult *res, ExecStatusType want, const char *what)
 		reply_db_down(req);
 		return -1;
 	}
-	if (PQresultStatus(res) == want)
+	if (rs_pg_check(NULL, res, want, what) == 0)
 		return 0;
-	rs_pg_check(NULL, res, want, what);
 	PQclear(res);
 	gw_reply_error(req, 500, "internal", "the catalog statement failed");
 	return -1;

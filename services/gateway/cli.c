@@ -2,6 +2,7 @@
 #include "account.h"
 #include "auth.h"
 #include "util.h"
+#include "rs_pg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,9 +135,9 @@ cli_exec(const char *cmd, PGconn *c, const char *sql, int n, const char *const *
          ExecStatusType want)
 {
 	PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) == want)
+	if (rs_pg_result(c, res, want) == 0)
 		return res;
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *state = rs_pg_sqlstate(res);
 	cli_fail(cmd, "%s%s", PQresultErrorMessage(res),
 	         state != NULL && (strcmp(state, "42703") == 0 || strcmp(state, "42P01") == 0)
 	                 ? "(apply the migrations first: scripts/migrate.sh)"

@@ -546,8 +546,8 @@ gw_handle_exp_create(gw_server *srv, gw_req *req)
 		reply_db_down(req);
 		return;
 	}
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	if (PQresultStatus(res) == PGRES_FATAL_ERROR && state != NULL) {
+	const char *state = rs_pg_sqlstate(res);
+	if (state != NULL) {
 		int fk = strcmp(state, EXP_PG_FOREIGN_KEY) == 0;
 		PQclear(res);
 		if (fk)
@@ -647,9 +647,8 @@ exp_transition(gw_server *srv, gw_req *req, int start)
 		reply_db_down(req);
 		return;
 	}
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	if (PQresultStatus(res) == PGRES_FATAL_ERROR && state != NULL &&
-	    strcmp(state, EXP_PG_UNIQUE) == 0) {
+	const char *state = rs_pg_sqlstate(res);
+	if (state != NULL && strcmp(state, EXP_PG_UNIQUE) == 0) {
 		PQclear(res);
 		gw_reply_error(
 		        req, 409, "conflict",

@@ -5,6 +5,7 @@
 
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_mhd.h"
 #include "rs_proc.h"
 #include "rs_time.h"
 
@@ -333,127 +334,53 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&h->h_inflight, 1);
 }
 
-static void http_mhd_log(void *cls, const char *fmt, va_list ap)
-        __attribute__((format(printf, 2, 0)));
-
-static void
-http_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char line[512], q[600];
-	(void) cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	size_t n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	rs_log_warn("http.mhd", "msg=\"%s\"", rs_log_quote(q, sizeof(q), line));
-}
-
-/* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80" -> sockaddr. */
-static int
-http_parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[128];
-	const char *colon;
-	size_t hl;
-
-	if (addr == NULL)
-		return RS_EINVAL;
-	if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-		if (end == NULL || end[1] != ':')
-			return RS_EINVAL;
-		hl = (size_t) (end - addr - 1);
-		if (hl >= sizeof(host))
-			return RS_EINVAL;
-		memcpy(host, addr + 1, hl);
-		colon = end + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (colon == NULL)
-			return RS_EINVAL;
-		hl = (size_t) (colon - addr);
-		if (hl >= sizeof(host))
-			return RS_EINVAL;
-		memcpy(host, addr, hl);
-	}
-	host[hl] = '\0';
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
-		return RS_EINVAL;
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t) port);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t) port);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	return RS_EINVAL;
-}
-
 int
 gw_http_open(gw_http **out, gw_server *srv, const gw_config *cfg)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
 	gw_http *h;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 
-	if (http_parse_addr(cfg->http_addr, &ss, &sslen) != 0) {
-		rs_log_error("http.bad_address", "addr=%s", cfg->http_addr);
-		return RS_EINVAL;
-	}
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return RS_ENOMEM;
 	h->h_srv = srv;
 	h->h_max_body = (size_t) cfg->max_body;
 	h->h_max_header = cfg->max_header > 0 ? (size_t) cfg->max_header : HTTP_MAX_HEADER_DEFAULT;
-	/* MHD keeps a request's line and headers in the connection's memory pool; what does not
-	 * fit gets MHD's own 431 (an HTML body: MHD 0.9.75 has no hook to change it, and calls
-	 * neither the access handler nor the URI log for it). The pool is made four times our
-	 * header limit, so headers up to it, and well past it, reach http_access and get JSON. */
-	size_t mem = 4 * h->h_max_header;
-	if (mem < HTTP_MHD_POOL_MIN)
-		mem = HTTP_MHD_POOL_MIN;
 	h->h_access_log = cfg->access_log;
 	atomic_init(&h->h_inflight, 0);
 	atomic_init(&h->h_closing, 0);
+	rs_mhd_opts o = {
+	        .flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC,
+	        .thread_pool = (unsigned) cfg->threads,
+	        .max_connections = (unsigned) cfg->max_connections,
+	        .idle_timeout_s = (unsigned) cfg->idle_timeout_s,
+	        /* MHD keeps a request's line and headers in the connection's memory pool; what
+	         * does not fit gets MHD's own 431 (an HTML body: MHD 0.9.75 has no hook to change
+	         * it, and calls neither the access handler nor the URI log for it). The pool is
+	         * made four times our header limit, so headers up to it, and well past it, reach
+	         * http_access and get JSON. */
+	        .memory_limit = 4 * h->h_max_header,
+	        .completed = http_completed,
+	        .completed_cls = h,
+	        .uri_log = http_uri_log,
+	};
+	if (o.memory_limit < HTTP_MHD_POOL_MIN)
+		o.memory_limit = HTTP_MHD_POOL_MIN;
 	/* Handlers block on downstream calls. threads > 0: that many poll threads each serve
 	 * their own share of the connections (a slow request stalls the other connections of
 	 * its thread); threads == 0: a thread per connection, so no request waits behind
 	 * another one's downstream calls. */
-	unsigned pool = (unsigned) cfg->threads;
-	if (cfg->threads == 0) {
-		flags &= ~(unsigned) MHD_USE_EPOLL_INTERNAL_THREAD;
-		flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-		         MHD_USE_POLL;
-		pool = 0;
-	}
-	h->h_daemon = MHD_start_daemon(
-	        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
-	        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss, MHD_OPTION_THREAD_POOL_SIZE,
-	        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
-	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) cfg->idle_timeout_s,
-	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
-	        http_completed, h, MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_END);
-	if (h->h_daemon == NULL) {
-		rs_log_error("http.listen_failed", "addr=%s", cfg->http_addr);
+	if (cfg->threads == 0)
+		o.flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		          MHD_USE_POLL | MHD_USE_ITC;
+	int rv = rs_mhd_start(&h->h_daemon, &h->h_port, cfg->http_addr, &o, http_access, h,
+	                      "http.mhd");
+	if (rv != 0) {
+		if (rv == RS_EINVAL)
+			rs_log_error("http.bad_address", "addr=%s", cfg->http_addr);
+		else
+			rs_log_error("http.listen_failed", "addr=%s", cfg->http_addr);
 		free(h);
-		return RS_EEXIST;
+		return rv;
 	}
-	const union MHD_DaemonInfo *di =
-	        MHD_get_daemon_info(h->h_daemon, MHD_DAEMON_INFO_BIND_PORT);
-	h->h_port = di != NULL ? (int) di->port : 0;
 	*out = h;
 	return 0;
 }

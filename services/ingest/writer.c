@@ -226,8 +226,8 @@ writer_connect(writer_conn *c)
 	 * does not fill the server log with one refusal per commit. */
 	PGresult *res = PQexec(conn, "select has_function_privilege("
 	                             "'pg_catalog.pg_stat_force_next_flush()', 'execute')");
-	c->w_can_flush_stats = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	                       PQgetvalue(res, 0, 0)[0] == 't';
+	c->w_can_flush_stats = rs_pg_result(conn, res, PGRES_TUPLES_OK) == 0 &&
+	                       PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	atomic_fetch_add(&w->w_pg_up, 1);
 	rs_log_info("ingest.pg_up", "writer=%d items_known=%zu spool_pending=%" PRIu64, c->c_idx,
@@ -539,8 +539,8 @@ writer_copy(writer_conn *c, writer_ref *refs, size_t n, enum writer_copy_mode mo
 	if (PQputCopyEnd(c->w_pg, rv == 0 ? NULL : "aborted") != 1 && rv == 0)
 		rv = RS_EUNAVAIL;
 	while ((res = PQgetResult(c->w_pg)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && rv == 0) {
-			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (rv == 0 && rs_pg_result(c->w_pg, res, PGRES_COMMAND_OK) != 0) {
+			const char *state = rs_pg_sqlstate(res);
 			if (dup != NULL && state != NULL && strcmp(state, "23505") == 0) {
 				*dup = 1;
 				rv = RS_EEXIST;

@@ -168,19 +168,3 @@ tr_lines_each(const char *path, const char *skip_header, tr_csv_row_fn fn, void 
 	free(buf);
 	return rv;
 }
-
-int
-tr_parse_double(const char *s, double *out)
-{
-	char *e;
-	double v;
-
-	if (*s == '\0')
-		return RS_EINVAL;
-	errno = 0;
-	v = strtod(s, &e);
-	if (*e != '\0' || errno == ERANGE)
-		return RS_EINVAL;
-	*out = v;
-	return 0;
-}

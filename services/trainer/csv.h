@@ -22,7 +22,4 @@ int tr_csv_each(const char *path, const char *const *cols, int ncols, int nrequi
 int tr_lines_each(const char *path, const char *skip_header, tr_csv_row_fn fn, void *ctx,
                   tr_error *err);
 
-/* tr_parse_double: whole-string number parse; 0 or RS_EINVAL. */
-int tr_parse_double(const char *s, double *out);
-
 #endif

@@ -17,6 +17,7 @@
 #include "dio.h"
 #include "rs_err.h"
 #include "rs_event.h"
+#include "rs_pg.h"
 #include "snapshot.h"
 #include "load.h"
 #include "opts.h"
@@ -321,7 +322,7 @@ tr_desc_load_dsn(tr_desc_input *in, const char *dsn, tr_error *err)
 	}
 	res = PQexec(conn, "select item_id::text, category, price::float8, "
 	                   "coalesce(attributes->>'placeholder', '') = 'true' from items");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (rs_pg_result(conn, res, PGRES_TUPLES_OK) != 0) {
 		rv = tr_error_set(err, RS_EDB, "items: %s", PQresultErrorMessage(res));
 		PQclear(res);
 		PQfinish(conn);

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "csv.h"
+#include "opts.h"
 #include "rs_err.h"
 
 typedef struct load_ctx {

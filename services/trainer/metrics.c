@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "opts.h"
 #include "ids.h"
 #include "rs_err.h"
 

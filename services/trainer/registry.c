@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rs_err.h"
+#include "rs_pg.h"
 
 int
 tr_registry_connect(const char *dsn, PGconn **out, tr_error *err)
@@ -31,14 +32,13 @@ reg_exec(PGconn *conn, const char *what, const char *sql, int n, const char *con
          ExecStatusType want, PGresult **keep, tr_error *err)
 {
 	PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	int rv = 0;
+	int rv = rs_pg_result(conn, r, want);
 
-	if (PQresultStatus(r) != want) {
+	if (rv != 0) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
 		msg[strcspn(msg, "\n")] = '\0';
-		rv = tr_error_set(err, PQstatus(conn) == CONNECTION_OK ? RS_EDB : RS_EUNAVAIL,
-		                  "%s: %s", what, msg);
+		rv = tr_error_set(err, rv, "%s: %s", what, msg);
 	}
 	if (rv == 0 && keep != NULL)
 		*keep = r;

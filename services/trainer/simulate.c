@@ -6,6 +6,7 @@
 #include "pipeline.h"
 #include "sim_model.h"
 #include "world.h"
+#include "rs_pg.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -160,7 +161,7 @@ static int
 sim_sql_long(sim *s, const char *sql, int nparams, const char *const *params, long long *out)
 {
 	PGresult *res = PQexecParams(s->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-	int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	int ok = rs_pg_result(s->pg, res, PGRES_TUPLES_OK) == 0 && PQntuples(res) == 1;
 	if (ok)
 		*out = PQgetisnull(res, 0, 0) ? 0 : atoll(PQgetvalue(res, 0, 0));
 	else
@@ -320,7 +321,8 @@ sim_create_experiment(sim *s)
 	                             "update experiments set started_at = to_timestamp($2::bigint "
 	                             "/ 1000.0) where experiment_id = $1 and status = 'running'",
 	                             2, NULL, p, NULL, NULL, 0);
-	int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "1") == 0;
+	int ok = rs_pg_result(s->pg, res, PGRES_COMMAND_OK) == 0 &&
+	         strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
 	return ok ? 0
 	          : sim_fail(s, "could not set the experiment's start: %s", PQerrorMessage(s->pg));
@@ -966,7 +968,7 @@ sim_run(sim *s)
 	 * autovacuum refreshes the planner's statistics: right after a run the report took
 	 * 24-33 s; on the same data with the statistics removed 4.5-5 s, with them ~0.5 s. */
 	PGresult *an = PQexec(s->pg, "analyze events, impressions");
-	if (PQresultStatus(an) != PGRES_COMMAND_OK)
+	if (rs_pg_result(s->pg, an, PGRES_COMMAND_OK) != 0)
 		fprintf(stderr, "rs-train simulate: analyze failed (the report may be slow): %s",
 		        PQerrorMessage(s->pg));
 	PQclear(an);

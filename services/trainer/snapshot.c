@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "csv.h"
+#include "opts.h"
 #include "rs_err.h"
 #include "rs_event.h"
+#include "rs_pg.h"
 
 /* one COPY text row: user \t item \t type \t value|\N \t epoch seconds */
 static int
@@ -49,7 +51,7 @@ tr_snapshot_events(PGconn *conn, tr_event_log *log, tr_snapshot_info *info, tr_e
 
 	memset(info, 0, sizeof(*info));
 	res = PQexec(conn, "select count(*) from items");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (rs_pg_result(conn, res, PGRES_TUPLES_OK) != 0) {
 		rv = tr_error_set(err, RS_EDB, "items: %s", PQresultErrorMessage(res));
 		PQclear(res);
 		return rv;
@@ -59,7 +61,7 @@ tr_snapshot_events(PGconn *conn, tr_event_log *log, tr_snapshot_info *info, tr_e
 	res = PQexec(conn, "copy (select user_id, item_id, type, value, "
 	                   "extract(epoch from ts)::float8 from events order by ts, event_id) "
 	                   "to stdout");
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+	if (rs_pg_result(conn, res, PGRES_COPY_OUT) != 0) {
 		rv = tr_error_set(err, RS_EDB, "events snapshot: %s", PQresultErrorMessage(res));
 		PQclear(res);
 		return rv;
@@ -73,7 +75,7 @@ tr_snapshot_events(PGconn *conn, tr_event_log *log, tr_snapshot_info *info, tr_e
 	if (len == -2 && rv == 0)
 		rv = tr_error_set(err, RS_EUNAVAIL, "events snapshot: %s", PQerrorMessage(conn));
 	while ((res = PQgetResult(conn)) != NULL) { /* the COPY's final status */
-		if (rv == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+		if (rv == 0 && rs_pg_result(conn, res, PGRES_COMMAND_OK) != 0)
 			rv = tr_error_set(err, RS_EDB, "events snapshot: %s",
 			                  PQresultErrorMessage(res));
 		PQclear(res);

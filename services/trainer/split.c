@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "csv.h"
+#include "opts.h"
 #include "ids.h"
 #include "md5.h"
 #include "rs_err.h"

@@ -16,11 +16,12 @@
  * that learns user tastes beats global popularity on held-out purchases/clicks. */
 #include "dataio.h"
 #include "dio.h"
+#include "opts.h"
 #include "world.h"
 #include "rs_err.h"
 
-#include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,26 +200,11 @@ gen_sigmoid(double x)
 	return 1.0 / (1.0 + exp(-x));
 }
 
-static void
-gen_usage(FILE *f)
-{
-	fprintf(f,
-	        "usage: rs-train generate [--dsn DSN] [--out DIR] [options]\n"
-	        "A synthetic marketplace (catalog, customers, sessions) with a hidden taste "
-	        "model,\n"
-	        "deterministic for a given --seed and --end. Writes PostgreSQL (COPY; re-running\n"
-	        "stores nothing twice) and/or DIR/items.csv, users.csv, events.csv.\n"
-	        "  --dsn DSN        PostgreSQL conninfo (schema from db/migrations must exist)\n"
-	        "  --out DIR        write CSV files into DIR\n"
-	        "  --users N        customers, ids 1..N (default 1000)\n"
-	        "  --items M        catalog items, ids 1..M (default 3000)\n"
-	        "  --days D         history length in days (default 56)\n"
-	        "  --sessions S     mean sessions per user over the history (default 25)\n"
-	        "  --seed X         random seed (default 42)\n"
-	        "  --end UNIX_S     last timestamp (default: now, rounded down to the hour)\n"
-	        "  --truncate       empty items, users, events, event_ids first\n"
-	        "  --help\n");
-}
+static const char gen_usage_text[] =
+        "usage: rs-train generate [--dsn DSN] [--out DIR] [options]\n"
+        "A synthetic marketplace (catalog, customers, sessions) with a hidden taste model,\n"
+        "deterministic for a given --seed and --end. Writes PostgreSQL (COPY; re-running\n"
+        "stores nothing twice) and/or DIR/items.csv, users.csv, events.csv.\n";
 
 typedef struct gen_opts {
 	const char *dsn, *out;
@@ -727,105 +713,46 @@ out:
 	return rv;
 }
 
-static int
-gen_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int
 trn_cmd_generate(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"dsn", required_argument, NULL, 'd'},
-	                                         {"out", required_argument, NULL, 'o'},
-	                                         {"users", required_argument, NULL, 'u'},
-	                                         {"items", required_argument, NULL, 'i'},
-	                                         {"days", required_argument, NULL, 'D'},
-	                                         {"sessions", required_argument, NULL, 'S'},
-	                                         {"seed", required_argument, NULL, 's'},
-	                                         {"end", required_argument, NULL, 'e'},
-	                                         {"truncate", no_argument, NULL, 'T'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
-	gen_opts o = {.users = 1000,
-	              .items = 3000,
-	              .days = 56,
-	              .sessions = 25,
-	              .seed = 42,
-	              .end_s = (int64_t) time(NULL) / 3600 * 3600};
-	long v;
-	int c;
+	gen_opts o = {.users = 1000, .items = 3000, .days = 56, .truncate = 0};
+	long sessions = 25, seed = 42, end_s = (long) (time(NULL) / 3600 * 3600);
 	char err[400] = "";
+	int first, rv;
+	const tr_opt t[] = {
+	        TR_OPT_STR("dsn", &o.dsn, "DSN",
+	                   "PostgreSQL conninfo (schema from db/migrations must exist)"),
+	        TR_OPT_STR("out", &o.out, "DIR", "write CSV files into DIR"),
+	        TR_OPT_LONG("users", &o.users, 1, 100000000, "N",
+	                    "customers, ids 1..N (default 1000)"),
+	        TR_OPT_LONG("items", &o.items, 1, 100000000, "M",
+	                    "catalog items, ids 1..M (default 3000)"),
+	        TR_OPT_LONG("days", &o.days, 1, 3650, "D", "history length in days (default 56)"),
+	        TR_OPT_LONG("sessions", &sessions, 1, 100000, "S",
+	                    "mean sessions per user over the history (default 25)"),
+	        TR_OPT_LONG("seed", &seed, 0, (double) LONG_MAX, "X", "random seed (default 42)"),
+	        TR_OPT_LONG("end", &end_s, 946684800L, 4102444800L, "UNIX_S",
+	                    "last timestamp (default: now, rounded down to the hour)"),
+	        TR_OPT_FLAG("truncate", &o.truncate, "empty items, users, events, event_ids first"),
+	};
+	const tr_opts_spec spec = {"generate", gen_usage_text, t, sizeof(t) / sizeof(t[0]), NULL,
+	                           0};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			o.dsn = optarg;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		case 'u':
-			if (gen_long(optarg, 1, 100000000, &o.users) != 0)
-				goto bad;
-			break;
-		case 'i':
-			if (gen_long(optarg, 1, 100000000, &o.items) != 0)
-				goto bad;
-			break;
-		case 'D':
-			if (gen_long(optarg, 1, 3650, &o.days) != 0)
-				goto bad;
-			break;
-		case 'S':
-			if (gen_long(optarg, 1, 100000, &v) != 0)
-				goto bad;
-			o.sessions = (double) v;
-			break;
-		case 's':
-			if (gen_long(optarg, 0, 0x7fffffffffffffffL, &v) != 0)
-				goto bad;
-			o.seed = (uint64_t) v;
-			break;
-		case 'e':
-			if (gen_long(optarg, 946684800L, 4102444800L, &v) != 0)
-				goto bad;
-			o.end_s = v;
-			break;
-		case 'T':
-			o.truncate = 1;
-			break;
-		case 'h':
-			gen_usage(stdout);
-			return 0;
-		default:
-			gen_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc || (o.dsn == NULL && o.out == NULL)) {
+	if ((rv = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+		return rv;
+	if (first < argc || (o.dsn == NULL && o.out == NULL)) {
 		fprintf(stderr, "rs-train generate: %s\n",
-		        optind < argc ? "unexpected argument" : "give --dsn and/or --out");
-		gen_usage(stderr);
+		        first < argc ? "unexpected argument" : "give --dsn and/or --out");
+		tr_opts_usage(&spec, stderr);
 		return 2;
 	}
+	o.sessions = (double) sessions;
+	o.seed = (uint64_t) seed;
+	o.end_s = end_s;
 	if (gen_run(&o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rs-train generate: %s\n", err[0] ? err : "failed");
 		return 1;
 	}
 	return 0;
-bad:
-	for (const struct option *lo = longopts; lo->name != NULL; lo++)
-		if (lo->val == c) {
-			fprintf(stderr, "rs-train generate: bad value for --%s: %s\n", lo->name,
-			        optarg);
-			break;
-		}
-	return 2;
 }

@@ -1,10 +1,10 @@
 /* rs-train import: public dataset formats into PostgreSQL (and/or CSV), see README.md. */
 #include "dataio.h"
 #include "dio.h"
+#include "opts.h"
 #include "rs_err.h"
 #include "rs_hash.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -553,134 +553,102 @@ badmap:
 	return RS_EINVAL;
 }
 
-static void
-imp_usage(FILE *f)
+static const char imp_usage_text[] =
+        "usage: rs-train import --format FMT --input FILE [--catalog FILE] (--dsn DSN | --out "
+        "DIR) [options]\n"
+        "formats:\n"
+        "  movielens-100k  --input u.data (user item rating ts, tabs) [--catalog u.item]\n"
+        "  movielens       --input ratings.csv (userId,movieId,rating,timestamp) [--catalog "
+        "movies.csv]\n"
+        "  retailrocket    --input events.csv (timestamp_ms,visitorid,event,itemid,...);\n"
+        "                  user_id = visitorid + 1; view/addtocart/transaction\n"
+        "  sequence        --input FILE, lines 'user item item ...' (time order, 1 min apart\n"
+        "                  from --start); events of --type (default purchase)\n"
+        "  csv             --input FILE --map user=COL,item=COL[,ts=COL,type=COL,value=COL,\n"
+        "                  event_id=COL,price=COL] [--delimiter C] [--no-header] [--ts-unit "
+        "s|ms|iso]\n";
+
+/* --delimiter C: "\\t" or "tab" is a tab, otherwise the first character */
+static int
+imp_opt_delim(const char *cmd, const tr_opt *o, const char *arg)
 {
-	fprintf(f,
-	        "usage: rs-train import --format FMT --input FILE [--catalog FILE] (--dsn DSN | "
-	        "--out "
-	        "DIR) [options]\n"
-	        "formats:\n"
-	        "  movielens-100k  --input u.data (user item rating ts, tabs) [--catalog u.item]\n"
-	        "  movielens       --input ratings.csv (userId,movieId,rating,timestamp) "
-	        "[--catalog "
-	        "movies.csv]\n"
-	        "  retailrocket    --input events.csv (timestamp_ms,visitorid,event,itemid,...);\n"
-	        "                  user_id = visitorid + 1; view/addtocart/transaction\n"
-	        "  sequence        --input FILE, lines 'user item item ...' (time order, 1 min "
-	        "apart\n"
-	        "                  from --start); events of --type (default purchase)\n"
-	        "  csv             --input FILE --map "
-	        "user=COL,item=COL[,ts=COL,type=COL,value=COL,\n"
-	        "                  event_id=COL,price=COL] [--delimiter C] [--no-header] "
-	        "[--ts-unit "
-	        "s|ms|iso]\n"
-	        "options:\n"
-	        "  --dsn DSN        load into PostgreSQL (idempotent: re-importing stores nothing "
-	        "twice)\n"
-	        "  --out DIR        also/instead write items.csv, users.csv, events.csv\n"
-	        "  --ids keep|map   sequence/csv: keep positive integer ids (default) or map any "
-	        "token\n"
-	        "                   to dense ids 1..N, keeping the token as external_id\n"
-	        "  --type T         event type when the file has none (view, click, add_to_cart,\n"
-	        "                   purchase, rating, not_interested; default purchase for "
-	        "sequence,\n"
-	        "                   view for csv)\n"
-	        "  --start UNIX_S   base time for files without timestamps (default 1577836800)\n"
-	        "  --truncate       empty items, users, events, event_ids first\n"
-	        "  --help\n");
+	(void) cmd;
+	*(char *) o->dst = strcmp(arg, "\\t") == 0 || strcmp(arg, "tab") == 0 ? '\t' : arg[0];
+	return 0;
 }
 
-/* imp_parse: the import flags into *o. -1 = go on; otherwise the exit code (0 after --help, 2 on a
- * usage error, with the reason in why[] when verbose is 0, else printed with the usage). need_dest:
- * --dsn or --out is required. */
+/* The quiet parse (trn_import_each) keeps the reason for its caller instead of printing it. */
+typedef struct imp_why {
+	char *buf;
+	size_t n;
+} imp_why;
+
+static int
+imp_opt_quiet_error(const tr_opts_spec *s, const tr_opt *o, const char *arg)
+{
+	imp_why *w = s->ctx;
+	if (o != NULL)
+		snprintf(w->buf, w->n, "--%s: '%s' is not a number in [%g, %g]", o->name, arg,
+		         o->lo, o->hi);
+	else
+		snprintf(w->buf, w->n, "unknown import option %s", arg);
+	return 2;
+}
+
+/* imp_parse: the import flags into *o. -1 = go on; otherwise the exit code (0 after --help, 2 on
+ * a usage error, with the reason in why_out[] when verbose is 0, else printed with the usage).
+ * need_dest: --dsn or --out is required. */
 static int
 imp_parse(int argc, char **argv, imp_opts *o, int need_dest, int verbose, char *why_out,
           size_t whyn)
 {
-	static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
-	                                         {"input", required_argument, NULL, 'i'},
-	                                         {"catalog", required_argument, NULL, 'c'},
-	                                         {"dsn", required_argument, NULL, 'd'},
-	                                         {"out", required_argument, NULL, 'o'},
-	                                         {"map", required_argument, NULL, 'm'},
-	                                         {"delimiter", required_argument, NULL, 'D'},
-	                                         {"no-header", no_argument, NULL, 'H'},
-	                                         {"ts-unit", required_argument, NULL, 'u'},
-	                                         {"ids", required_argument, NULL, 'I'},
-	                                         {"type", required_argument, NULL, 't'},
-	                                         {"start", required_argument, NULL, 's'},
-	                                         {"truncate", no_argument, NULL, 'T'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
 	const char *type = NULL;
-	int ch;
+	long start_s = 1577836800;
+	imp_why quiet = {why_out, whyn};
+	int first, rv;
 
-	*o = (imp_opts){
-	        .delim = ',', .header = 1, .ts_unit = "s", .ids = "keep", .start_s = 1577836800};
-	optind = 1;
-	opterr = verbose;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			o->format = optarg;
-			break;
-		case 'i':
-			o->input = optarg;
-			break;
-		case 'c':
-			o->catalog = optarg;
-			break;
-		case 'd':
-			o->dsn = optarg;
-			break;
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'm':
-			o->map = optarg;
-			break;
-		case 'D':
-			o->delim = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0
-			                   ? '\t'
-			                   : optarg[0];
-			break;
-		case 'H':
-			o->header = 0;
-			break;
-		case 'u':
-			o->ts_unit = optarg;
-			break;
-		case 'I':
-			o->ids = optarg;
-			break;
-		case 't':
-			type = optarg;
-			break;
-		case 's':
-			o->start_s = strtoll(optarg, NULL, 10);
-			break;
-		case 'T':
-			o->truncate = 1;
-			break;
-		case 'h':
-			if (verbose) {
-				imp_usage(stdout);
-				return 0;
-			}
+	*o = (imp_opts){.delim = ',', .header = 1, .ts_unit = "s", .ids = "keep"};
+	const tr_opt t[] = {
+	        TR_OPT_STR("format", &o->format, "FMT", "one of the formats above"),
+	        TR_OPT_STR("input", &o->input, "FILE", "the events (or ratings, sequences) file"),
+	        TR_OPT_STR("catalog", &o->catalog, "FILE", "movielens: the movies / u.item file"),
+	        TR_OPT_STR("dsn", &o->dsn, "DSN",
+	                   "load into PostgreSQL (idempotent: re-importing stores nothing twice)"),
+	        TR_OPT_STR("out", &o->out, "DIR",
+	                   "also/instead write items.csv, users.csv, events.csv"),
+	        TR_OPT_STR("map", &o->map, "ROLE=COL,...", "csv: the columns (see csv above)"),
+	        TR_OPT_FN("delimiter", imp_opt_delim, &o->delim, "C",
+	                  "csv: the delimiter (\\t or tab for a tab; default ,)"),
+	        TR_OPT_SETV("no-header", &o->header, 0, "csv: the file has no header line"),
+	        TR_OPT_STR("ts-unit", &o->ts_unit, "s|ms|iso", "csv: the timestamps (default s)"),
+	        TR_OPT_STR("ids", &o->ids, "keep|map",
+	                   "sequence/csv: keep positive integer ids (default) or map any token\n"
+	                   "to dense ids 1..N, keeping the token as external_id"),
+	        TR_OPT_STR("type", &type, "T",
+	                   "event type when the file has none (view, click, add_to_cart,\n"
+	                   "purchase, rating, not_interested; default purchase for sequence,\n"
+	                   "view for csv)"),
+	        TR_OPT_LONG("start", &start_s, 0, 253402300799.0, "UNIX_S",
+	                    "base time for files without timestamps (default 1577836800)"),
+	        TR_OPT_FLAG("truncate", &o->truncate,
+	                    "empty items, users, events, event_ids first"),
+	};
+	const tr_opts_spec spec = {"import",
+	                           imp_usage_text,
+	                           t,
+	                           sizeof(t) / sizeof(t[0]),
+	                           verbose ? NULL : imp_opt_quiet_error,
+	                           !verbose,
+	                           &quiet};
+
+	if ((rv = tr_opts_parse(&spec, argc, argv, &first)) != -1) {
+		if (rv == 0 && !verbose) {
 			snprintf(why_out, whyn, "--help is not an import option here");
 			return 2;
-		default:
-			if (verbose)
-				imp_usage(stderr);
-			else
-				snprintf(why_out, whyn, "unknown import option %s",
-				         argv[optind - 1]);
-			opterr = 1;
-			return 2;
 		}
+		return rv;
 	}
-	opterr = 1;
+	o->start_s = start_s;
 	const char *why = NULL;
 	if (o->format == NULL || o->input == NULL)
 		why = "give --format and --input";
@@ -695,11 +663,11 @@ imp_parse(int argc, char **argv, imp_opts *o, int need_dest, int verbose, char *
 	                               : (o->format && strcmp(o->format, "sequence") == 0 ? 4 : 1);
 	if (why == NULL && o->default_type == 0)
 		why = "unknown --type";
-	if (why != NULL || optind < argc) {
+	if (why != NULL || first < argc) {
 		why = why ? why : "unexpected argument";
 		if (verbose) {
 			fprintf(stderr, "rs-train import: %s\n", why);
-			imp_usage(stderr);
+			tr_opts_usage(&spec, stderr);
 		} else {
 			snprintf(why_out, whyn, "%s", why);
 		}

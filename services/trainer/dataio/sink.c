@@ -1,6 +1,7 @@
 #include "dio.h"
 #include "rs_err.h"
 #include "rs_hash.h"
+#include "rs_pg.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -188,7 +189,7 @@ static int
 sink_exec(dio_sink *s, const char *sql, ExecStatusType want)
 {
 	PGresult *r = PQexec(s->pg, sql);
-	int ok = r != NULL && PQresultStatus(r) == want;
+	int ok = rs_pg_result(s->pg, r, want) == 0;
 	if (!ok)
 		sink_fail(s, RS_EDB, "postgresql: %s",
 		          r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->pg));
@@ -213,7 +214,7 @@ sink_copy(dio_sink *s, const char *sql, sink_buf *b)
 		rv = sink_fail(s, RS_EDB, "copy: %s", PQerrorMessage(s->pg));
 	PGresult *r;
 	while ((r = PQgetResult(s->pg)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && rv == 0)
+		if (rv == 0 && rs_pg_result(s->pg, r, PGRES_COMMAND_OK) != 0)
 			rv = sink_fail(s, RS_EDB, "copy: %s", PQresultErrorMessage(r));
 		PQclear(r);
 	}
@@ -310,7 +311,7 @@ sink_flush_events(dio_sink *s)
 			goto rollback;
 		r = PQexec(s->pg, "insert into event_ids (event_id) select event_id from "
 		                  "dio_events_stage");
-		if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+		if (rs_pg_result(s->pg, r, PGRES_COMMAND_OK) == 0) {
 			PQclear(r);
 			r = PQexec(s->pg,
 			           "insert into events (event_id, user_id, item_id, type, value, "
@@ -319,7 +320,7 @@ sink_flush_events(dio_sink *s)
 			           "timestamptz 'epoch' + ts_ms * interval '1 millisecond' from "
 			           "dio_events_stage");
 		}
-		if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+		if (rs_pg_result(s->pg, r, PGRES_COMMAND_OK) == 0) {
 			uint64_t fresh = strtoull(PQcmdTuples(r), NULL, 10);
 			if ((rv = sink_exec(s, "commit", PGRES_COMMAND_OK)) != 0)
 				goto out;
@@ -327,7 +328,7 @@ sink_flush_events(dio_sink *s)
 			s->st.events_dup += s->events.rows - fresh;
 			goto out;
 		}
-		const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		const char *state = rs_pg_sqlstate(r);
 		if (state == NULL || strcmp(state, "23505") != 0) {
 			rv = sink_fail(s, RS_EDB, "insert events: %s",
 			               r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->pg));
@@ -347,7 +348,7 @@ sink_flush_events(dio_sink *s)
 	        "select s.event_id, s.user_id, s.item_id, s.type, s.value, s.price, "
 	        "timestamptz 'epoch' + s.ts_ms * interval '1 millisecond' from dio_events_stage s "
 	        "join ins using (event_id) returning 1) select count(*) from ev");
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+	if (rs_pg_result(s->pg, r, PGRES_TUPLES_OK) != 0) {
 		rv = sink_fail(s, RS_EDB, "insert events: %s",
 		               r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->pg));
 		goto rollback;

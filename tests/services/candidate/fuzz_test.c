@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "cand_snapshot.h"
 #include "candidate.h"
 #include "candidate.pb-c.h"
 #include "rs_arena.h"
@@ -68,34 +69,8 @@ fuzz(cand_state *st, Rs__Method m, const uint8_t *valid, size_t n, int *ok)
 Test(candidate_fuzz, mutated_bodies_never_crash)
 {
 	cand_state *st;
-	cand_config cfg = {.pg_dsn = "host=127.0.0.1 port=1 user=postgres dbname=none",
-	                   .workers = 1,
-	                   .log_level = RS_LOG_ERROR,
-	                   .refresh_ms = 60000,
-	                   .default_k = 50,
-	                   .window_days = 90,
-	                   .max_events = 1000,
-	                   .half_life_h = 72,
-	                   .covisit_n = 20,
-	                   .pg_timeout_ms = 1000};
-	rs_log_init("candidate-fuzz", RS_LOG_ERROR);
-	cr_assert_eq(cand_open(&st, &cfg), 0);
-
-	/* A snapshot built in memory: 60 items in 3 categories, 40 users with 6 events each. */
-	static cand_item_row items[60];
-	static cand_event_row ev[240];
-	static const char *cats[] = {"A/X", "A/Y", "B"};
-	for (int i = 0; i < 60; i++)
-		items[i] =
-		        (cand_item_row){1 + i, "t", cats[i % 3], 1.0 + i, i % 4 != 0, i % 5 != 0};
-	for (int u = 0; u < 40; u++)
-		for (int e = 0; e < 6; e++)
-			ev[u * 6 + e] =
-			        (cand_event_row){u, 1 + (u * 7 + e * 3) % 60, e, 0, 1 + e % 6};
-	cand_build_params bp = {3600e3, 20, 10, 50, 100};
-	cand_snap *snap;
-	cr_assert_eq(cand_snap_build(items, 60, ev, 240, &bp, 1, &snap), 0);
-	st->cs_snap = snap; /* owned by the state from here */
+	/* 60 items in 3 categories, 40 users with 6 events each (tests/support/cand_snapshot.h) */
+	cr_assert_eq(cand_fx_open(&st, "candidate-fuzz"), 0);
 
 	Rs__CandidatesRequest req = RS__CANDIDATES_REQUEST__INIT;
 	Rs__CandidateFilter f = RS__CANDIDATE_FILTER__INIT;

@@ -9,6 +9,7 @@
 
 #include "dataio.h"
 #include "dio.h"
+#include "rs_err.h"
 #include "rs_migrate.h"
 #include "rs_log.h"
 
@@ -414,6 +415,43 @@ Test(dataio, help_and_usage_errors)
 	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--users", "0", "--out", dir), 2);
 	cr_assert_eq(
 	        RUN(trn_cmd_import, "import", "--format", "nope", "--input", "x", "--out", dir), 1);
+}
+
+/* generate's and import's options come from option tables (opts.h): a number out of its range
+ * is refused naming the option; the importer without a database (trn_import_each) gives the
+ * reason to its caller instead of printing it. */
+Test(dataio, option_tables_refuse_bad_values)
+{
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--out", dir, "--days", "3651"), 2);
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--out", dir, "--seed", "-1"), 2);
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--out", dir, "--end", "12"), 2);
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--out", dir, "--sessions", "2.5"), 2);
+	cr_assert_eq(RUN(trn_cmd_generate, "generate", "--users", "5"), 2, "no --dsn nor --out");
+	cr_assert_eq(RUN(trn_cmd_import, "import", "--format", "sequence", "--input", "x", "--out",
+	                 dir, "--start", "soon"),
+	             2);
+
+	write_file("seq.txt", "1 2 3\n");
+	dio_sink_fns fns = {.event = ts_event};
+	int64_t ts_ms = -1;
+	char err[200] = "";
+	char *bad[] = {"import",           "--format", "sequence", "--input",
+	               path_of("seq.txt"), "--start",  "soon",     NULL};
+	fns.ctx = &ts_ms;
+	cr_assert_eq(trn_import_each(7, bad, &fns, err, sizeof(err)), RS_EINVAL);
+	cr_assert_str_eq(err, "--start: 'soon' is not a number in [0, 2.53402e+11]");
+	char *unknown[] = {"import",           "--format", "sequence", "--input",
+	                   path_of("seq.txt"), "--bogus",  NULL};
+	cr_assert_eq(trn_import_each(6, unknown, &fns, err, sizeof(err)), RS_EINVAL);
+	cr_assert_str_eq(err, "unknown import option --bogus");
+	char *help[] = {"import", "--help", NULL};
+	cr_assert_eq(trn_import_each(2, help, &fns, err, sizeof(err)), RS_EINVAL);
+	cr_assert_str_eq(err, "--help is not an import option here");
+	char *start[] = {"import",           "--format", "sequence",   "--input",
+	                 path_of("seq.txt"), "--start",  "1700000000", NULL};
+	cr_assert_eq(trn_import_each(7, start, &fns, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ts_ms, 1700000000000LL + 120000,
+	             "items 2 and 3 of user 1, a minute apart after --start: the last at +2 min");
 }
 
 /* The hidden taste model must make a personalised recommender beat popularity: split each

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
+#include "rs_err.h"
 
 #define OPTS_HELP_VAL 1 /* getopt's value for --help; entry i has 1000 + i */
 
@@ -22,6 +22,22 @@ tr_opts_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see rs-train %s --help)\n", cmd);
 	return 2;
+}
+
+int
+tr_parse_double(const char *s, double *out)
+{
+	char *e;
+	double v;
+
+	if (*s == '\0')
+		return RS_EINVAL;
+	errno = 0;
+	v = strtod(s, &e);
+	if (*e != '\0' || errno == ERANGE)
+		return RS_EINVAL;
+	*out = v;
+	return 0;
 }
 
 int

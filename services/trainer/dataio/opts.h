@@ -100,6 +100,7 @@ typedef struct tr_opts_spec {
 	 * NULL for an unknown option or a missing value (arg = the word). Returns the exit code. */
 	int (*on_error)(const struct tr_opts_spec *s, const struct tr_opt *o, const char *arg);
 	int quiet_getopt; /* 1: getopt prints nothing about unknown options (on_error does) */
+	void *ctx;        /* optional: the command's own, for on_error */
 } tr_opts_spec;
 
 /* tr_opts_parse: argv (argv[0] = the command name) against s's table; --help is implied.
@@ -118,6 +119,9 @@ void tr_opts_usage(const tr_opts_spec *s, FILE *f);
 /* tr_opts_usage_error: "rs-train CMD: MESSAGE (see rs-train CMD --help)" on stderr; returns 2 */
 int tr_opts_usage_error(const char *cmd, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+
+/* tr_parse_double: whole-string number parse (option values, CSV fields); 0 or RS_EINVAL. */
+int tr_parse_double(const char *s, double *out);
 
 /* tr_opts_number: s as a number in [lo, hi] into *out; else the usage error naming the option
  * and the range (returns 2). */
