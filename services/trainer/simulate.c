@@ -555,7 +555,7 @@ sim_served_lists(sim *s, const char *ids, const char *ms, long n)
 	                           "delete from impressions where experiment_id = $1::bigint and "
 	                           "degraded",
 	                           1, NULL, del, NULL, NULL, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	int ok = rs_pg_result(s->pg, r, PGRES_COMMAND_OK) == 0;
 	PQclear(r);
 	if (ok) {
 		r = PQexecParams(s->pg,
@@ -563,7 +563,7 @@ sim_served_lists(sim *s, const char *ids, const char *ms, long n)
 		                 "unnest($1::text[], $2::bigint[]) v(rec_id, ms) "
 		                 "where i.rec_id = v.rec_id",
 		                 2, NULL, upd, NULL, NULL, 0);
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		ok = rs_pg_result(s->pg, r, PGRES_COMMAND_OK) == 0;
 		PQclear(r);
 	}
 	return ok ? 0 : sim_fail(s, "PostgreSQL: %s", PQerrorMessage(s->pg));
