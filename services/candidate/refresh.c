@@ -613,7 +613,7 @@ cand_open(cand_state **out, const cand_config *cfg)
 	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",
 	        .poll_ms = cfg->model_poll_ms,
 	        .svc = "candidate",
-	        .prepare = cand_rin_prepare, /* the learned ranker's sources (ranker_in.h) */
+	        .prepare = cand_vaux_prepare, /* ranker sources, als index (modelsrc.h) */
 	        .cache_size = cfg->model_cache,
 	};
 	if (rs_model_slot_create(&st->cs_slot) != 0 ||
