@@ -102,7 +102,8 @@ cand_als_index_build(const float *V, uint32_t n, uint32_t f, cand_als_index **ou
 			if (t == 0)
 				u[q] = x->V[(size_t) x->tail * f + q]; /* the longest row */
 			else if (t == 1)
-				u[q] = (V[q] + V[(size_t) (n / 2) * f + q] + V[(size_t) (n - 1) * f + q]) /
+				u[q] = (V[q] + V[(size_t) (n / 2) * f + q] +
+				        V[(size_t) (n - 1) * f + q]) /
 				       3;
 			else
 				u[q] = (q % 2 ? -1.0f : 1.0f) / (float) (q + 3);
@@ -171,7 +172,7 @@ cand_als_index_score(const cand_als_index *x, uint32_t b, const float *u, float 
                      const uint32_t **codes)
 {
 	size_t from = b == 0 ? 0 : x->tail + (size_t) (b - 1) * CAND_ALS_BLOCK;
-	uint32_t len = b == 0                             ? x->tail
+	uint32_t len = b == 0                         ? x->tail
 	               : x->n - from < CAND_ALS_BLOCK ? (uint32_t) (x->n - from)
 	                                              : CAND_ALS_BLOCK;
 	if (len > 0)

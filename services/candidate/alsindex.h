@@ -23,7 +23,8 @@
 typedef struct cand_als_index cand_als_index;
 
 /* cand_als_index_build: the index of the n x f row-major factors V (copied). 0 and *out;
- * RS_EINVAL (no factors, more than 1,024 of them, or block scores not identical to the whole's), RS_ENOMEM. */
+ * RS_EINVAL (no factors, more than 1,024 of them, or block scores not identical to the whole's),
+ * RS_ENOMEM. */
 int cand_als_index_build(const float *V, uint32_t n, uint32_t f, cand_als_index **out);
 void cand_als_index_destroy(cand_als_index *x); /* NULL ok */
 size_t cand_als_index_bytes(const cand_als_index *x);
