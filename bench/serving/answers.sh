@@ -2,8 +2,10 @@
 # bench/serving/answers.sh OUT: the answers of the stack of run.sh (its work folder, shop and
 # published two-stage model) to customers 1..BS_ANS_USERS (1000), one request each, k=BS_K
 # (10) with explain=1 (every item's score, sources, ranks, features and contributions), one
-# line per customer into OUT with the fields that name the request itself (rec_id,
-# request_id) removed; for comparing two builds' answers byte for byte:
+# line per customer into OUT with the fields that name the request itself or its timing
+# (rec_id, request_id, timings_ms, hops, ms, start_ms) removed, after one warm-up pass over the
+# same customers (the feature service loads each history on first sight); for comparing two
+# builds' answers byte for byte:
 #
 #   BUILD=/tmp/before bench/serving/answers.sh /tmp/a.txt
 #   BUILD=build-rel   bench/serving/answers.sh /tmp/b.txt && cmp /tmp/a.txt /tmp/b.txt
@@ -42,7 +44,7 @@ export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-in
 export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://127.0.0.1:$((PORT + 2))"
 export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
 export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
-export RS_MODEL_DIR="$WORK/models"
+export RS_MODEL_DIR="$WORK/models" RS_GATEWAY_DEADLINE_MS="${RS_GATEWAY_DEADLINE_MS:-60000}"
 
 bs_start
 for _ in $(seq 1 600); do  # the version is loaded in the background: wait until answers name it
@@ -50,16 +52,18 @@ for _ in $(seq 1 600); do  # the version is loaded in the background: wait until
     | grep -q "\"model_version\":\"$VERSION\".*\"ranker\":\"xgboost\"" && break
   sleep 0.5
 done
+out="$("$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$N" --warm-conns 1 --key-file "$WORK/api-key" 2>&1)" \
+  || { say "$ME: warm-up failed: $out"; exit 1; }
 : >"$OUT"
 for u in $(seq 1 "$N"); do
   body="$(curl -sS -f -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$u/recommendations?k=$K&explain=1")" \
     || { say "$ME: customer $u: request failed"; exit 1; }
-  grep -q '"ranker":"xgboost"' <<<"$body" || { say "$ME: customer $u: not the learned ranker: $body"; exit 1; }
-  grep -q '"degraded":true' <<<"$body" && { say "$ME: customer $u: degraded: $body"; exit 1; }
+  grep -q '"ranker":"xgboost"' <<<"$body" || { say "$ME: customer $u: not the learned ranker: ${body:0:300}"; exit 1; }
+  grep -q '"degraded":true' <<<"$body" && { say "$ME: customer $u: degraded: ${body:0:300}"; exit 1; }
   python3 -c 'import json, sys
 def drop(v):
     if isinstance(v, dict):
-        return {k: drop(x) for k, x in v.items() if k not in ("rec_id", "request_id")}
+        return {k: drop(x) for k, x in v.items() if k not in ("rec_id", "request_id", "timings_ms", "hops", "ms", "start_ms")}
     if isinstance(v, list):
         return [drop(x) for x in v]
     return v
