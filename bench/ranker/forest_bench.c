@@ -1,14 +1,21 @@
 /* forest_bench: the learned ranker's flat trees (services/ranking/forest.h) on a published
- * ranker.json: CPU per request of the scores of `rows` candidates and of the contributions of
- * the 10 rows shown (thread CPU time, so the machine's other load does not count), over rows
- * sampled along the model's splits.
+ * ranker.json: first checks rank_forest_predict against XGBoost's own predictor on the same
+ * file, bit for bit, over 10,000 rows sampled along the model's splits and 10,000 random rows
+ * (each feature uniform over its splits' range, widened; in blocks of every length 1..10, so
+ * a short last block is walked too), exit 1 on any difference; then prints the CPU per
+ * request of the scores of `rows` candidates and of the contributions of the 10 rows shown
+ * (thread CPU time, so the machine's other load does not count).
  *
  *   forest_bench RANKER_JSON NFEAT [ROWS (100)] [ITERATIONS (2000)]
  *
  * e.g. forest_bench var/bench-serving/models/<version>/ranker.json 19 */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <xgboost/c_api.h>
 
 #include "forest.h"
 
@@ -18,6 +25,65 @@ cpu_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
+/* rows [NCHECK, 2 NCHECK) of x: random, each feature uniform over [lo - 1, hi + 1] of the
+ * values the sampled rows [0, NCHECK) give it (the splits' range), one in 8 values exactly a
+ * sampled row's */
+static void
+random_rows(float *x, size_t ncheck, int nfeat)
+{
+	uint64_t s = 99;
+	for (int q = 0; q < nfeat; q++) {
+		float lo = x[q], hi = x[q];
+		for (size_t i = 0; i < ncheck; i++) {
+			float v = x[i * (size_t) nfeat + (size_t) q];
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		for (size_t i = ncheck; i < 2 * ncheck; i++) {
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			double u = (double) (s >> 11) / 9007199254740992.0;
+			float *v = &x[i * (size_t) nfeat + (size_t) q];
+			*v = (s >> 3) % 8 == 0
+			             ? x[((s >> 20) % ncheck) * (size_t) nfeat + (size_t) q]
+			             : (float) ((lo - 1) + u * ((double) hi - lo + 2));
+		}
+	}
+}
+
+/* rank_forest_predict against XGBoost on rows x[0..n): the rows that differ, -1 on an
+ * XGBoost error */
+static long
+check_xgboost(const char *path, const rank_forest *f, const float *x, size_t n, int nfeat)
+{
+	BoosterHandle b = NULL;
+	DMatrixHandle dm = NULL;
+	bst_ulong len = 0;
+	const float *want = NULL;
+	float *got = malloc(n * sizeof(float));
+	long diff = -1;
+
+	if (got != NULL && XGBoosterCreate(NULL, 0, &b) == 0 && XGBoosterLoadModel(b, path) == 0 &&
+	    XGBoosterSetParam(b, "nthread", "1") == 0 &&
+	    XGDMatrixCreateFromMat(x, n, (bst_ulong) nfeat, NAN, &dm) == 0 &&
+	    XGBoosterPredict(b, dm, 0, 0, 0, &len, &want) == 0 && len == n) {
+		/* in blocks of 1, 2, ..., 10 rows: every short last block of the 8-row walk */
+		for (size_t i = 0, blk = 1; i < n; i += blk, blk = blk % 10 + 1)
+			rank_forest_predict(f, x + i * (size_t) nfeat, n - i < blk ? n - i : blk,
+			                    got + i);
+		diff = 0;
+		for (size_t i = 0; i < n; i++)
+			diff += memcmp(&got[i], &want[i], sizeof(float)) != 0;
+	} else {
+		fprintf(stderr, "forest_bench: xgboost: %s\n", XGBGetLastError());
+	}
+	if (dm != NULL)
+		XGDMatrixFree(dm);
+	if (b != NULL)
+		XGBoosterFree(b);
+	free(got);
+	return diff;
 }
 
 int
@@ -38,12 +104,24 @@ main(int argc, char **argv)
 		fprintf(stderr, "forest_bench: %s\n", err[0] ? err : "bad arguments");
 		return 1;
 	}
-	float *x = malloc((size_t) NCHECK * (size_t) nfeat * sizeof(float));
+	float *x = malloc(2 * (size_t) NCHECK * (size_t) nfeat * sizeof(float));
 	float *a = malloc(NCHECK * sizeof(float));
 	float *ct = malloc(10 * ((size_t) nfeat + 1) * sizeof(float));
 	if (x == NULL || a == NULL || ct == NULL)
 		return 1;
 	rank_forest_sample_rows(f, x, NCHECK, 7);
+	random_rows(x, NCHECK, nfeat);
+	long diff = check_xgboost(argv[1], f, x, 2 * NCHECK, nfeat);
+	printf("forest_bench: scores vs XGBoost's predictor on %d rows (%d on the splits, %d "
+	       "random): %ld differ\n",
+	       2 * NCHECK, NCHECK, NCHECK, diff);
+	if (diff != 0) {
+		rank_forest_destroy(f);
+		free(x);
+		free(a);
+		free(ct);
+		return 1;
+	}
 	double t0 = cpu_ms(), sink = 0;
 	for (int i = 0; i < iter; i++) {
 		rank_forest_predict(f, x + (size_t) (i % (NCHECK / rows)) * rows * nfeat,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rs_err.h"
+#include "rs_log.h"
 
 static int
 cmp_u32_by_id_desc(const void *a, const void *b, void *arg)
@@ -70,6 +71,55 @@ cand_join_unref(cand_join *j)
 	free(j->code2idx);
 	free(j->new_items);
 	free(j);
+}
+
+static void
+cand_vaux_free(void *p)
+{
+	cand_vaux *v = p;
+	rs_ranksrc_destroy(v->rin);
+	cand_als_index_destroy(v->als);
+	free(v);
+}
+
+int
+cand_vaux_prepare(void *ud, rs_model *m)
+{
+	cand_vaux *v = calloc(1, sizeof(*v));
+	char err[300] = "";
+	int rv;
+
+	(void) ud;
+	if (v == NULL) {
+		rs_log_warn("candidate.version_aux_failed", "version=%s err=\"%s\"",
+		            rs_model_version(m), rs_strerror(RS_ENOMEM));
+		return 0;
+	}
+	if (rs_model_has_ranker(m)) {
+		rv = rs_ranksrc_open(m, &v->rin, err, sizeof(err));
+		if (rv != 0 && rv != RS_ENOTFOUND)
+			rs_log_warn("candidate.ranker_sources_failed", "version=%s err=\"%s\"",
+			            rs_model_version(m), err[0] ? err : rs_strerror(rv));
+	}
+	if (rs_model_factors(m) > 0 && rs_model_item_factors(m) != NULL &&
+	    (rv = cand_als_index_build(rs_model_item_factors(m), rs_model_n_items(m),
+	                               rs_model_factors(m), &v->als)) != 0)
+		rs_log_warn(
+		        "candidate.als_index_unused", "version=%s err=\"%s\"", rs_model_version(m),
+		        rv == RS_EINVAL ? "block scores differ from the whole's" : rs_strerror(rv));
+	if (v->rin == NULL && v->als == NULL) {
+		free(v);
+		return 0;
+	}
+	rs_model_set_aux(m, v, cand_vaux_free);
+	rs_model_set_aux_bytes(m, sizeof(*v) + cand_als_index_bytes(v->als));
+	return 0;
+}
+
+const cand_vaux *
+cand_vaux_of(const rs_model *m)
+{
+	return m != NULL ? rs_model_aux(m) : NULL;
 }
 
 void

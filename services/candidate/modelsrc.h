@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alsindex.h"
 #include "rs_model.h"
+#include "rs_ranksrc.h"
 #include "snapshot.h"
 
 #define CAND_NO_ITEM   UINT32_MAX
@@ -32,6 +34,23 @@ typedef struct cand_join {
 int cand_join_build(cand_snap *snap, rs_model *model, cand_join **out);
 cand_join *cand_join_ref(cand_join *j);
 void cand_join_unref(cand_join *j); /* NULL ok */
+
+/* What rs-candidate derives from a version once, when the model watch opens it (the watch's
+ * prepare callback attaches it as the version's aux; it closes with the version). */
+typedef struct cand_vaux {
+	rs_ranksrc *rin;     /* the learned ranker's sources (ranker_in.h); NULL: none */
+	cand_als_index *als; /* the als source's index (alsindex.h); NULL: score every item */
+} cand_vaux;
+
+/* cand_vaux_prepare: the model watch's prepare callback: attaches m's cand_vaux: the ranker
+ * sources when m has a learned ranker with serving data (one that fails to load is logged as
+ * candidate.ranker_sources_failed: retrieval without ranker inputs), the als index when m has
+ * item factors (refused: candidate.als_index_unused, every item scored). Always 0: retrieval
+ * never refuses a version for either. */
+int cand_vaux_prepare(void *ud, rs_model *m);
+
+/* cand_vaux_of: m's cand_vaux, NULL for none (m NULL, or nothing derived). */
+const cand_vaux *cand_vaux_of(const rs_model *m);
 
 /* cand_factor_scores: out[i] = V[i] . u for the n x f row-major V (exact, all rows). */
 void cand_factor_scores(const float *V, size_t n, size_t f, const float *u, float *out);

@@ -5,38 +5,14 @@
 #include <string.h>
 
 #include "rs_err.h"
-#include "rs_log.h"
-
-static void
-cand_rin_free(void *p)
-{
-	rs_ranksrc_destroy(p);
-}
-
-int
-cand_rin_prepare(void *ud, rs_model *m)
-{
-	rs_ranksrc *r = NULL;
-	char err[300] = "";
-	int rv;
-
-	(void) ud;
-	if (!rs_model_has_ranker(m))
-		return 0;
-	if ((rv = rs_ranksrc_open(m, &r, err, sizeof(err))) == 0)
-		rs_model_set_aux(m, r, cand_rin_free);
-	else if (rv != RS_ENOTFOUND)
-		rs_log_warn("candidate.ranker_sources_failed", "version=%s err=\"%s\"",
-		            rs_model_version(m), err[0] ? err : rs_strerror(rv));
-	return 0;
-}
 
 int
 cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t nh,
                const cand_result *res, size_t n, const cand_stat *stats, const float *emb,
                size_t n_emb, rs_arena *a, cand_rin *out)
 {
-	const rs_ranksrc *r = m != NULL ? rs_model_aux(m) : NULL;
+	const cand_vaux *va = cand_vaux_of(m);
+	const rs_ranksrc *r = va != NULL ? va->rin : NULL;
 	const float *V = m != NULL ? rs_model_item_factors(m) : NULL;
 	uint32_t f = m != NULL ? rs_model_factors(m) : 0;
 	int als_ran = emb != NULL && V != NULL && f > 0 && n_emb == f;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "modelsrc.h"
 #include "retrieve.h"
 #include "rs_arena.h"
 #include "rs_model.h"
@@ -31,16 +32,10 @@ typedef struct cand_rin {
 	uint32_t *rank;                   /* n x ns: 1-based within cand_n, 0 = not in the list */
 } cand_rin;
 
-/* cand_rin_prepare: the model watch's prepare callback: attaches version m's ranker sources
- * (rs_ranksrc) as m's aux when m has a learned ranker with serving data; a version without one
- * (or one that fails to load, logged as candidate.ranker_sources_failed) serves retrieval
- * without ranker inputs. Always 0: retrieval never refuses a version for its ranker. */
-int cand_rin_prepare(void *ud, rs_model *m);
-
 /* cand_rin_build: the inputs for the n retrieved candidates res of snapshot s with history
- * h[0..nh) under version m (NULL, or a version without ranker sources: out->ns = 0). stats:
- * the retrieval's per-source list normalisers (cand_retrieve_ex with stat_n = cand_n);
- * emb[0..n_emb): the embedding the als source ran with (NULL or another width than the
+ * h[0..nh) under version m (NULL, or a version without ranker sources, cand_vaux_of(m)->rin:
+ * out->ns = 0). stats: the retrieval's per-source list normalisers (cand_retrieve_ex with stat_n =
+ * cand_n); emb[0..n_emb): the embedding the als source ran with (NULL or another width than the
  * version's factors: als did not run, no als column). Arena memory. 0 or RS_ENOMEM. */
 int cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t nh,
                    const cand_result *res, size_t n, const cand_stat *stats, const float *emb,

@@ -814,7 +814,7 @@ cand_open(cand_state **out, const cand_config *cfg)
 	        .model_dir = cfg->model_dir != NULL ? cfg->model_dir : "",
 	        .poll_ms = cfg->model_poll_ms,
 	        .svc = "candidate",
-	        .prepare = cand_rin_prepare, /* the learned ranker's sources (ranker_in.h) */
+	        .prepare = cand_vaux_prepare, /* ranker sources, als index (modelsrc.h) */
 	        .cache_size = cfg->model_cache,
 	        .swapped = state_model_swapped,
 	        .ud = st,

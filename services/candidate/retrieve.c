@@ -597,7 +597,68 @@ als_take(retrieval *r, const cand_ranked *rk, size_t from, size_t to, size_t tak
 	return taken;
 }
 
-/* "als": exact scores of every item (sgemv), the best k + 32 by a heap; only when filters or
+/* Offers item c with score v to the min-heap h of at most want: the best want of a stream,
+ * ties with the least never replacing it; items unknown to the catalog and non-finite scores
+ * never enter. */
+static void
+als_offer(const cand_join *j, hent *h, size_t *nh, size_t want, float v, uint32_t c)
+{
+	/* once the heap is full most items lose to its least: that test first (a NaN or -inf
+	 * loses it too, as isfinite would drop them) */
+	if (*nh == want && !(v > h[0].score))
+		return;
+	if (j->code2idx[c] == CAND_NO_ITEM || !isfinite(v))
+		return;
+	if (*nh < want) {
+		h[(*nh)++] = (hent){v, c};
+		if (*nh == want)
+			for (size_t i = want / 2 + 1; i-- > 0;)
+				heap_sift(h, *nh, i);
+	} else {
+		h[0] = (hent){v, c};
+		heap_sift(h, *nh, 0);
+	}
+}
+
+/* The heap of the best want items by the version's als index (alsindex.h): blocks of items in
+ * order of decreasing norm until none left can beat the heap's least. 1 when the heap holds
+ * exactly the items a pass over every item keeps: the want best, when no item outside them
+ * ties with their least (else the pass's order would pick among the ties: 0, and the caller
+ * scores every item). ps: room for n scores. */
+static int
+als_by_index(const cand_join *j, const cand_als_index *ix, const float *emb, size_t want, hent *h,
+             size_t *nh, float *ps)
+{
+	double un = cand_als_index_norm(ix, emb);
+	uint32_t nb = cand_als_index_blocks(ix);
+	size_t scanned = 0;
+	const uint32_t *all = NULL;
+
+	*nh = 0;
+	if (!isfinite(un))
+		return 0;
+	for (uint32_t b = 0; b < nb; b++) {
+		const uint32_t *codes;
+		if (*nh == want && cand_als_index_bound(ix, b, un) < (double) h[0].score)
+			break; /* every score from here on is below the heap's least */
+		uint32_t len = cand_als_index_score(ix, b, emb, ps + scanned, &codes);
+		if (b == 0)
+			all = codes; /* the blocks' codes are one array */
+		for (uint32_t q = 0; q < len; q++)
+			als_offer(j, h, nh, want, ps[scanned + q], codes[q]);
+		scanned += len;
+	}
+	if (*nh < want)
+		return 1; /* every item was scored */
+	size_t at_least = 0;
+	for (size_t i = 0; i < scanned; i++)
+		at_least += j->code2idx[all[i]] != CAND_NO_ITEM && isfinite(ps[i]) &&
+		            ps[i] >= h[0].score;
+	return at_least == want;
+}
+
+/* "als": the exact best k + 32 by a heap over the version's als index (only the items that
+ * can reach it are scored), else over sgemv scores of every item; only when filters or
  * exclusions reject too many of those, every item is ranked in growing slices. */
 static int
 ret_als(retrieval *r, uint32_t k)
@@ -617,19 +678,15 @@ ret_als(retrieval *r, uint32_t k)
 		free(rk);
 		return RS_ENOMEM;
 	}
-	cand_factor_scores(V, n, f, r->mi->emb, sc);
-	for (uint32_t c = 0; c < n; c++) {
-		if (j->code2idx[c] == CAND_NO_ITEM || !isfinite(sc[c]))
-			continue;
-		if (nh < want) {
-			h[nh++] = (hent){sc[c], c};
-			if (nh == want)
-				for (size_t i = want / 2 + 1; i-- > 0;)
-					heap_sift(h, nh, i);
-		} else if (sc[c] > h[0].score) {
-			h[0] = (hent){sc[c], c};
-			heap_sift(h, nh, 0);
-		}
+	const cand_vaux *va = cand_vaux_of(j->model);
+	int all_scored = 0; /* sc holds every item's score (in code order) */
+	if (va == NULL || va->als == NULL ||
+	    !als_by_index(j, va->als, r->mi->emb, want, h, &nh, sc)) {
+		cand_factor_scores(V, n, f, r->mi->emb, sc);
+		all_scored = 1;
+		nh = 0;
+		for (uint32_t c = 0; c < n; c++)
+			als_offer(j, h, &nh, want, sc[c], c);
 	}
 	for (size_t i = 0; i < nh; i++)
 		rk[i] = (cand_ranked){j->code2idx[h[i].code], h[i].score, 0,
@@ -639,6 +696,8 @@ ret_als(retrieval *r, uint32_t k)
 	if (taken < k && nh == want) {
 		/* A restrictive filter: rank everything, skipping the nh already offered. */
 		size_t m = 0, done = 0, step = (size_t) k * 4;
+		if (!all_scored)
+			cand_factor_scores(V, n, f, r->mi->emb, sc);
 		uint8_t *in_heap = calloc((size_t) n / 8 + 1, 1);
 		cand_ranked *all = realloc(rk, (size_t) n * sizeof(*rk));
 		if (all != NULL)

@@ -691,3 +691,111 @@ Test(cand_perf, retrieve_time_20000x64)
 	free(V);
 	free(out);
 }
+
+/* The als index (alsindex.h: items by decreasing norm, scored block by block until none left
+ * can reach the list) answers exactly what scoring every item answers: the same version opened
+ * twice, with and without its index, 19,999 items whose norms span three orders of magnitude
+ * (plus copies of one row and zero rows, so scores tie, also at a list's end), 150 users'
+ * embeddings (folded-in-like sums of items, and random ones), k 10, 100 and 200, with and
+ * without a category filter that rejects most of the als list (the slices over every item):
+ * every candidate, score, source, rank and because item identical, byte for byte. */
+Test(cand_perf, als_index_answers_what_scoring_every_item_answers)
+{
+	const uint32_t n = 19999, f = 64; /* n % 4 = 3: sgemv's rows left over at a call's end */
+	char dir[128], err[256] = "";
+	static const char *cats[5] = {"A/x", "A/y", "B/z", "C", "D"};
+	cand_item_row *rows = malloc(n * sizeof(*rows));
+	cand_event_row ev[64];
+	int64_t *ids_ = malloc(n * sizeof(*ids_));
+	float *V = malloc((size_t) n * f * sizeof(float)), u[64];
+	cand_result *a = calloc(200, sizeof(*a)), *b = calloc(200, sizeof(*b));
+	uint32_t x = 7;
+	cand_snap *s;
+	rs_model *m_ix, *m_all;
+	cand_join *j_ix, *j_all;
+	size_t na, nb;
+
+	cr_assert(rows != NULL && ids_ != NULL && V != NULL && a != NULL && b != NULL);
+	for (uint32_t i = 0; i < n; i++) {
+		ids_[i] = 1 + i;
+		rows[i] = (cand_item_row){1 + i, "t", cats[i % 5], 1.0 + i % 50, 1, 1, ""};
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		x = x * 1664525u + 1013904223u;
+		float scale = expf(-(float) (x >> 8) / 16777216.0f * 7.0f); /* 1 .. 1e-3 */
+		for (uint32_t d = 0; d < f; d++) {
+			x = x * 1664525u + 1013904223u;
+			V[(size_t) i * f + d] = scale * ((float) (x >> 8) / 16777216.0f - 0.3f);
+		}
+	}
+	for (uint32_t i = 100; i < 140; i++) /* copies of row 5: equal scores */
+		memcpy(V + (size_t) i * f, V + 5 * (size_t) f, f * sizeof(float));
+	for (uint32_t i = 200; i < 260; i++) /* zero rows: score 0 */
+		memset(V + (size_t) i * f, 0, f * sizeof(float));
+	for (int e = 0; e < 64; e++)
+		ev[e] = (cand_event_row){1 + e % 8, 1 + (e * 37) % n, 1000 + e, 0, 1};
+	cand_build_params bp = {3.6e6, 50, 10, 50, 500};
+	cr_assert_eq(cand_snap_build(rows, n, ev, 64, &bp, 1, &s), 0);
+	snprintf(dir, sizeof(dir), "%s/ix", root);
+	fx_model mf = {.n_items = n, .factors = f, .ids = ids_, .V = V, .alpha = -1, .reg = -1};
+	fx_model_write(dir, &mf);
+	cr_assert_eq(rs_model_open(dir, NULL, &m_ix, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs_model_open(dir, NULL, &m_all, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cand_vaux_prepare(NULL, m_ix), 0);
+	cr_assert(cand_vaux_of(m_ix) != NULL && cand_vaux_of(m_ix)->als != NULL,
+	          "the index was refused: sgemv's block scores differ from the whole's");
+	cr_assert_null(cand_vaux_of(m_all));
+	cr_assert_eq(cand_join_build(s, m_ix, &j_ix), 0);
+	cr_assert_eq(cand_join_build(s, m_all, &j_all), 0);
+	cand_filter cat = {.category = "D"};
+	int compared = 0;
+	for (int user = 0; user < 150; user++) {
+		for (uint32_t d = 0; d < f; d++)
+			u[d] = 0;
+		if (user % 3 == 2) {
+			for (uint32_t d = 0; d < f; d++) {
+				x = x * 1664525u + 1013904223u;
+				u[d] = (float) (x >> 8) / 16777216.0f - 0.5f;
+			}
+		} else {
+			for (int q = 0; q < 20; q++) {
+				x = x * 1664525u + 1013904223u;
+				uint32_t it =
+				        user % 3 == 0 ? 5 : (x >> 8) % n; /* user 0, 3, ...: ties */
+				for (uint32_t d = 0; d < f; d++)
+					u[d] += V[(size_t) it * f + d] / 20;
+			}
+		}
+		cand_model_in mi_ix = {j_ix, u, f}, mi_all = {j_all, u, f};
+		cand_hist h[3] = {{38, 0, 0, 1}, {75 + user, 0, 0, 1}, {112, 0, 0, 4}};
+		static const uint32_t ks[3] = {10, 100, 200};
+		for (int q = 0; q < 6; q++) {
+			const cand_filter *flt = q % 2 ? &cat : NULL;
+			memset(a, 0, 200 * sizeof(*a));
+			memset(b, 0, 200 * sizeof(*b));
+			cr_assert_eq(cand_retrieve_ex(s, &mi_ix, 5, h, 3, flt, ks[q / 2], a, &na),
+			             0);
+			cr_assert_eq(cand_retrieve_ex(s, &mi_all, 5, h, 3, flt, ks[q / 2], b, &nb),
+			             0);
+			cr_assert_eq(na, nb, "user %d k %u", user, ks[q / 2]);
+			cr_assert_eq(memcmp(a, b, na * sizeof(*a)), 0, "user %d k %u filter %d",
+			             user, ks[q / 2], q % 2);
+			int als = 0;
+			for (size_t i = 0; i < na; i++)
+				als += (a[i].has >> CAND_SRC_ALS) & 1;
+			cr_assert_gt(als, 0, "the als source ran");
+			compared++;
+		}
+	}
+	cr_assert_eq(compared, 900);
+	cand_join_unref(j_ix);
+	cand_join_unref(j_all);
+	rs_model_unref(m_ix);
+	rs_model_unref(m_all);
+	cand_snap_unref(s);
+	free(rows);
+	free(ids_);
+	free(V);
+	free(a);
+	free(b);
+}

@@ -394,6 +394,70 @@ Test(ranker, explain_contributions_add_up_to_the_score_for_every_candidate)
 	rs_arena_destroy(a);
 }
 
+/* rank_forest_predict's perfect-tree walk (a leaf above the tree's depth grown into a subtree
+ * of copies, 8 rows transposed per block) against XGBoost's predictor, bit for bit: 60 trees of
+ * depth up to 6 whose leaves sit at many depths (min_child_weight stops splits early), 3,000
+ * rows on the splits and 3,000 random ones (some outside every split's range), predicted in
+ * blocks of every length 1..11 so every short last block is walked. */
+Test(ranker, forest_predict_bit_identical_to_xgboost_every_block_length)
+{
+	char path[192], err[256];
+	rank_forest *f;
+	BoosterHandle b;
+	DMatrixHandle train, dm;
+	enum { NT = 800, N = 6000, NF = 7 };
+	bst_ulong len;
+	const float *pred;
+	float *xt = malloc(NT * NF * sizeof(float)), *y = malloc(NT * sizeof(float));
+	float *x = malloc(N * NF * sizeof(float)), *sc = malloc(N * sizeof(float));
+	uint64_t r = 3;
+	cr_assert(xt != NULL && y != NULL && x != NULL && sc != NULL);
+	for (int i = 0; i < NT; i++) {
+		for (int j = 0; j < NF; j++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			xt[i * NF + j] = (float) (r >> 40) / (float) (1 << 20) - 8.0f;
+		}
+		y[i] = (xt[i * NF] > 0 ? 2.0f : -1.0f) * xt[i * NF + 1] +
+		       xt[i * NF + 2] * xt[i * NF + 3] -
+		       (xt[i * NF + 4] > 3 ? xt[i * NF + 5] : 0.0f);
+	}
+	cr_assert_eq(XGDMatrixCreateFromMat(xt, NT, NF, NAN, &train), 0);
+	cr_assert_eq(XGDMatrixSetFloatInfo(train, "label", y, NT), 0);
+	cr_assert_eq(XGBoosterCreate(&train, 1, &b), 0);
+	XGBoosterSetParam(b, "max_depth", "6");
+	XGBoosterSetParam(b, "min_child_weight", "25");
+	XGBoosterSetParam(b, "nthread", "1");
+	for (int it = 0; it < 60; it++)
+		cr_assert_eq(XGBoosterUpdateOneIter(b, it, train), 0, "%s", XGBGetLastError());
+	snprintf(path, sizeof(path), "%s/forest-perfect.json", root);
+	cr_assert_eq(XGBoosterSaveModel(b, path), 0, "%s", XGBGetLastError());
+	cr_assert_eq(rank_forest_load(path, NF, &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rank_forest_trees(f), 60);
+
+	rank_forest_sample_rows(f, x, N / 2, 11);
+	for (int i = N / 2 * NF; i < N * NF; i++) {
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		x[i] = (float) (r >> 40) / (float) (1 << 19) - 16.0f; /* twice the training range */
+	}
+	cr_assert_eq(XGDMatrixCreateFromMat(x, N, NF, NAN, &dm), 0);
+	cr_assert_eq(XGBoosterPredict(b, dm, 0, 0, 0, &len, &pred), 0);
+	cr_assert_eq(len, N);
+	for (size_t i = 0, blk = 1; i < N; i += blk, blk = blk % 11 + 1)
+		rank_forest_predict(f, x + i * NF, N - i < blk ? N - i : blk, sc + i);
+	int differ = 0;
+	for (int i = 0; i < N; i++)
+		differ += memcmp(&sc[i], &pred[i], sizeof(float)) != 0;
+	cr_assert_eq(differ, 0, "%d of %d scores differ from XGBoost's", differ, N);
+	XGDMatrixFree(dm);
+	XGDMatrixFree(train);
+	XGBoosterFree(b);
+	rank_forest_destroy(f);
+	free(xt);
+	free(y);
+	free(x);
+	free(sc);
+}
+
 /* The flat trees (forest.h) against XGBoost on a booster of 25 trees of depth 5 trained here
  * on synthetic data: scores bit for bit, and the contributions (rank_forest_contrib, which
  * the learned ranker's reasons and explain read) as XGBoost's approximate pred_contribs up to

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench/serving/answers.sh OUT: the answers of the stack of run.sh (its work folder, shop and
+# published two-stage model) to customers 1..BS_ANS_USERS (1000), one request each, k=BS_K
+# (10) with explain=1 (every item's score, sources, ranks, features and contributions), one
+# line per customer into OUT with the fields that name the request itself or its timing
+# (rec_id, request_id, timings_ms, hops, ms, start_ms) removed, after one warm-up pass over the
+# same customers (the feature service loads each history on first sight); for comparing two
+# builds' answers byte for byte:
+#
+#   BUILD=/tmp/before bench/serving/answers.sh /tmp/a.txt
+#   BUILD=build-rel   bench/serving/answers.sh /tmp/b.txt && cmp /tmp/a.txt /tmp/b.txt
+#
+# Fails on any non-200 or degraded answer, or one that does not name the ranker "xgboost".
+# Environment: as run.sh (BUILD, WORK, BS_USERS, BS_ITEMS, BS_PG_PORT, BS_PORT, RS_*).
+# Run it under `flock /tmp/rs-serving.lock`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/bench/serving"
+BUILD="${BUILD:-$ROOT/build}"
+WORK="${WORK:-$ROOT/var/bench-serving}"
+USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"
+N="${BS_ANS_USERS:-1000}"; K="${BS_K:-10}"
+PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
+RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
+DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
+HTTP="127.0.0.1:$((PORT + 80))"; URL="http://$HTTP"
+SERVICES=(ingest feature candidate ranking gateway)
+declare -A PID=()
+OUT="${1:?usage: answers.sh OUT}"
+mkdir -p "$WORK/log"
+
+ME=answers.sh
+. "$HERE/lib.sh"
+bs_binaries
+trap bs_stop EXIT
+[ -f "$WORK/pg/bench-data" ] && [ -f "$WORK/models/bench-model" ] \
+  || { say "$ME: no shop and model in $WORK: run bench/serving/run.sh first"; exit 1; }
+bs_shop
+bs_apikey
+[ "$BS_GENERATED" = 0 ] || { say "$ME: the shop was regenerated: run bench/serving/run.sh first"; exit 1; }
+VERSION="$(psql "$DSN" -X -Atq -c "select version from model_versions where active")"
+
+export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
+export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://127.0.0.1:$((PORT + 2))"
+export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
+export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
+export RS_MODEL_DIR="$WORK/models" RS_GATEWAY_DEADLINE_MS="${RS_GATEWAY_DEADLINE_MS:-60000}"
+
+bs_start
+for _ in $(seq 1 600); do  # the version is loaded in the background: wait until answers name it
+  curl -sS -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$((USERS + 1000000))/recommendations?k=1&explain=1" 2>/dev/null \
+    | grep -q "\"model_version\":\"$VERSION\".*\"ranker\":\"xgboost\"" && break
+  sleep 0.5
+done
+out="$("$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$N" --warm-conns 1 --key-file "$WORK/api-key" 2>&1)" \
+  || { say "$ME: warm-up failed: $out"; exit 1; }
+: >"$OUT"
+for u in $(seq 1 "$N"); do
+  body="$(curl -sS -f -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$u/recommendations?k=$K&explain=1")" \
+    || { say "$ME: customer $u: request failed"; exit 1; }
+  grep -q '"ranker":"xgboost"' <<<"$body" || { say "$ME: customer $u: not the learned ranker: ${body:0:300}"; exit 1; }
+  grep -q '"degraded":true' <<<"$body" && { say "$ME: customer $u: degraded: ${body:0:300}"; exit 1; }
+  python3 -c 'import json, sys
+def drop(v):
+    if isinstance(v, dict):
+        return {k: drop(x) for k, x in v.items() if k not in ("rec_id", "request_id", "timings_ms", "hops", "ms", "start_ms")}
+    if isinstance(v, list):
+        return [drop(x) for x in v]
+    return v
+print(json.dumps(drop(json.loads(sys.stdin.read())), sort_keys=True))' <<<"$body" >>"$OUT"
+done
+echo "$ME: $N answers (k=$K, explain=1, model $VERSION, binaries $BUILD) in $OUT, sha256 $(sha256sum "$OUT" | cut -c1-16)"
