@@ -1033,6 +1033,17 @@ pl_publish(pl_run *r, const pl_model *best, tr_error *err)
 
 	if ((rv = tr_mkdir_p(o->models_dir, err)) != 0)
 		return rv;
+	if (o->version != NULL) { /* a retried publish stage whose registration had committed */
+		char by[64];
+		if ((rv = tr_registry_version_run(r->pg, o->version, &exists, by, sizeof(by),
+		                                  err)) != 0)
+			return rv;
+		if (exists && strcmp(by, r->run_id) == 0) {
+			snprintf(res->version, sizeof(res->version), "%s", o->version);
+			pl_step("already published by this run", r->steps - 1, r->steps, r->t0);
+			return 0;
+		}
+	}
 	for (int attempt = 0;; attempt++) { /* a name never used before, on disk or in the db */
 		struct stat st;
 		if (o->version != NULL)

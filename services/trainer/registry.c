@@ -95,6 +95,27 @@ tr_registry_version_exists(PGconn *conn, const char *version, int *exists, tr_er
 }
 
 int
+tr_registry_version_run(PGconn *conn, const char *version, int *exists, char *run_id, size_t n,
+                        tr_error *err)
+{
+	PGresult *r = NULL;
+	int rv;
+
+	*exists = 0;
+	run_id[0] = '\0';
+	if ((rv = reg_exec(conn, "model_versions",
+	                   "select coalesce(run_id, '') from model_versions where version = $1", 1,
+	                   &version, PGRES_TUPLES_OK, &r, err)) != 0)
+		return rv;
+	if (PQntuples(r) > 0) {
+		*exists = 1;
+		snprintf(run_id, n, "%s", PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
 tr_registry_activate_new(PGconn *conn, const char *version, const char *path,
                          const char *metrics_json, const char *params_json, const char *fingerprint,
                          const char *run_id, int activate, char *prev, size_t n, tr_error *err)

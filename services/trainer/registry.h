@@ -28,6 +28,11 @@ int tr_registry_run_finish(PGconn *conn, const char *run_id, const char *status,
 /* tr_registry_version_exists: *exists = 1 if model_versions has that version. */
 int tr_registry_version_exists(PGconn *conn, const char *version, int *exists, tr_error *err);
 
+/* tr_registry_version_run: *exists = 1 if model_versions has that version; run_id (size n)
+ * then receives the id of the run that registered it ("" when none was recorded). */
+int tr_registry_version_run(PGconn *conn, const char *version, int *exists, char *run_id, size_t n,
+                            tr_error *err);
+
 /* tr_registry_activate_new: in one transaction, insert the model_versions row (version, path,
  * metrics, params, data_fingerprint, run_id; created_at = now()) and, when activate, make it
  * the active one with rs_model_activate (which notifies the serving services). prev (size n)

@@ -335,6 +335,14 @@ Test(pipeline, the_stages_one_by_one_publish_what_the_one_shot_run_publishes)
 	cr_assert_str_eq(v, sql);
 	free(v);
 	free(a);
+	/* a retried publish stage (its registration had committed): the same version, nothing new
+	 */
+	cr_assert_eq(stage(&o, TR_STAGE_PUBLISH, &staged), 0, "%s", stage_err.msg);
+	cr_assert_str_eq(staged.version, "staged");
+	v = q1("select count(*) || ' ' || (select version from model_versions where active) from "
+	       "model_versions");
+	cr_assert_str_eq(v, "2 staged");
+	free(v);
 	/* the one-shot run left no run folder behind */
 	snprintf(sql, sizeof(sql), "test -z \"$(ls -A '%s' | grep '^\\.')\"", models_dir);
 	cr_assert_eq(system(sql), 0, "a hidden folder is left in %s", models_dir);
