@@ -237,7 +237,7 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + 
 export BS_USERS="$USERS" BS_K="$K"
 HZ="$(getconf CLK_TCK)"
 fail=0
-declare -A COLD_RPS=() WARM_RPS=() WARM_P99=() WARM_CPU=() WARM_PG=() IMP_RPS=() IMP_CPU=() IMP_PG=()
+declare -A COLD_RPS=() WARM_RPS=() WARM_P99=() WARM_CPU=() WARM_PG=() IMP_RPS=() IMP_P99=() IMP_CPU=() IMP_PG=()
 STORED_MSG=""
 
 # measured LABEL C CMD...: runs CMD (which prints a RESULT line), prints the row.
@@ -281,7 +281,7 @@ measured() {
     fi
   fi
   if [ "$label" = cold ]; then COLD_RPS[$c]="$(kv rps)"
-  elif [ "$label" = warm+imp ]; then IMP_RPS[$c]="${IMP_RPS[$c]:-} $(kv rps)"; IMP_CPU[$c]="${IMP_CPU[$c]:-} $(ms "$dsum")"; IMP_PG[$c]="${IMP_PG[$c]:-} $(ms $((pg1 - pg0)))"
+  elif [ "$label" = warm+imp ]; then IMP_RPS[$c]="${IMP_RPS[$c]:-} $(kv rps)"; IMP_P99[$c]="${IMP_P99[$c]:-} $(kv p99_ms)"; IMP_CPU[$c]="${IMP_CPU[$c]:-} $(ms "$dsum")"; IMP_PG[$c]="${IMP_PG[$c]:-} $(ms $((pg1 - pg0)))"
   else WARM_RPS[$c]="${WARM_RPS[$c]:-} $(kv rps)"; WARM_P99[$c]="${WARM_P99[$c]:-} $(kv p99_ms)"; WARM_CPU[$c]="${WARM_CPU[$c]:-} $(ms "$dsum")"; WARM_PG[$c]="${WARM_PG[$c]:-} $(ms $((pg1 - pg0)))"; fi
 }
 
@@ -327,16 +327,22 @@ echo
 echo "Checked: $chk"
 summary=""
 for c in $CONNS; do
-  best="$(tr ' ' '\n' <<<"${WARM_RPS[$c]:-}" | sort -g | tail -n 1)"
-  [ -n "$best" ] || continue
-  summary="$summary${summary:+; }c$c warm $best req/s (p99 $(xargs <<<"${WARM_P99[$c]}" | tr ' ' '/') ms)"
-  [ -n "${COLD_RPS[$c]:-}" ] && summary="$summary, cold $(awk -v a="${COLD_RPS[$c]}" -v b="$best" 'BEGIN { printf "%.0f req/s = %.2f x warm", a, a / b }')"
+  for pass in $IMP_PASSES; do  # warm (not recording impressions) and/or warm+imp (recording)
+    if [ "$pass" = warm ]; then rps="${WARM_RPS[$c]:-}"; p99="${WARM_P99[$c]:-}"
+    else rps="${IMP_RPS[$c]:-}"; p99="${IMP_P99[$c]:-}"; fi
+    best="$(tr ' ' '\n' <<<"$rps" | sed '/^$/d' | sort -g | tail -n 1)"
+    [ -n "$best" ] || continue
+    summary="$summary${summary:+; }c$c $pass $best req/s (p99 $(xargs <<<"$p99" | tr ' ' '/') ms)"
+    [ -n "${COLD_RPS[$c]:-}" ] && summary="$summary, cold $(awk -v a="${COLD_RPS[$c]}" -v b="$best" 'BEGIN { printf "%.0f req/s = %.2f x %s", a, a / b, "'"$pass"'" }')"
+  done
 done
+[ -n "$summary" ] || { say "$ME: no warm pass was measured"; fail=1; }
 echo "Summary: $summary."
 [ -n "$STORED_MSG" ] && echo "Impressions stored (rows of \`impressions\` written during the pass / answers): $STORED_MSG."
 if [ "$IMPRESSIONS" = both ]; then
   imp=""
-  med() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "") }'; }
+  # the median (of an even count: the mean of the middle two)
+  med() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { if (!NR) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
   pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f %%", (a > 0 ? 100 * (b - a) / a : 0) }'; }
   for c in $CONNS; do
     r0="$(med "${WARM_RPS[$c]:-}")"; r1="$(med "${IMP_RPS[$c]:-}")"
