@@ -7,8 +7,8 @@
 #   scripts/fuzz.sh 600 sp_frame    one target (or several), 10 minutes
 # Fails (exit 1) when a target does not build or run, or reports a crash, a leak, a sanitizer
 # finding, a timeout (> 10 s for one input) or an out-of-memory (> 2 GiB). What a run found is
-# in $BUILD/tests/fuzz/out/<target>/ (crash-*, leak-*, timeout-*, oom-* and the log); new
-# inputs that reached new code are in $BUILD/tests/fuzz/work/<target>/ (not committed).
+# in the fuzz build's own out/<target>/ folder (crash-*, leak-*, timeout-*, oom-* and the log);
+# new inputs that reached new code stay in its work/<target>/ folder (neither is committed).
 # RS_FUZZ_BUILD_DIR: the build folder (default build-fuzz).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -33,18 +33,7 @@ ME=answers.sh
 . "$HERE/lib.sh"
 bs_binaries
 trap bs_stop EXIT
-[ -f "$WORK/pg/bench-data" ] && [ -f "$WORK/models/bench-model" ] \
-  || { say "$ME: no shop and model in $WORK: run bench/serving/run.sh first"; exit 1; }
-bs_shop
-bs_apikey
-[ "$BS_GENERATED" = 0 ] || { say "$ME: the shop was regenerated: run bench/serving/run.sh first"; exit 1; }
-VERSION="$(psql "$DSN" -X -Atq -c "select version from model_versions where active")"
-
-export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
-export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://127.0.0.1:$((PORT + 2))"
-export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
-export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
-export RS_MODEL_DIR="$WORK/models" RS_GATEWAY_DEADLINE_MS="${RS_GATEWAY_DEADLINE_MS:-60000}"
+bs_cached_stack
 
 bs_start
 for _ in $(seq 1 600); do  # the version is loaded in the background: wait until answers name it

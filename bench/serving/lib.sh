@@ -114,3 +114,21 @@ bs_stop() {
   bs_stop_services
   "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
 }
+
+# bs_cached_stack: the shop and model version that run.sh left in $WORK (refuses without them or
+# when bs_shop had to regenerate the shop), VERSION = the active version, and the services'
+# environment for bs_start (ports from PORT, DSN, HTTP; deadline 60 s: these scripts measure
+# single requests, not deadlines). Needs ME, DSN, HTTP, PORT, WORK.
+bs_cached_stack() {
+  [ -f "$WORK/pg/bench-data" ] && [ -f "$WORK/models/bench-model" ] \
+    || { say "$ME: no shop and model in $WORK: run bench/serving/run.sh first"; exit 1; }
+  bs_shop
+  bs_apikey
+  [ "$BS_GENERATED" = 0 ] || { say "$ME: the shop was regenerated: run bench/serving/run.sh first"; exit 1; }
+  VERSION="$(psql "$DSN" -X -Atq -c "select version from model_versions where active")"
+  export RS_PG_DSN="$DSN" RS_GATEWAY_HTTP="$HTTP" RS_LOG_LEVEL="${RS_LOG_LEVEL:-info}"
+  export RS_INGEST_URL="tcp://127.0.0.1:$((PORT + 1))" RS_INGEST_PUB_URL="tcp://127.0.0.1:$((PORT + 2))"
+  export RS_FEATURE_URL="tcp://127.0.0.1:$((PORT + 3))" RS_CANDIDATE_URL="tcp://127.0.0.1:$((PORT + 4))"
+  export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
+  export RS_MODEL_DIR="$WORK/models" RS_GATEWAY_DEADLINE_MS="${RS_GATEWAY_DEADLINE_MS:-60000}"
+}
