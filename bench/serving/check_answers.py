@@ -10,7 +10,10 @@ Asks for the explained recommendations (explain=1) of --sample customers spread 
   - every answer is 200, not degraded, names model_version V and was ranked by the learned
     ranker (explain.ranking.ranker == "xgboost");
   - every retrieval source of --sources produced candidates (explain.candidate.candidates[]
-    .sources[].source) in at least one answer;
+    .sources[].source) in at least one answer; a source that applies to few customers (the
+    `metadata` source when the version lacks only a handful of catalog items) may miss the
+    sample, so a source missing from it is looked for in up to --probe more customers (spread
+    over the rest of 1..N) before it counts as a problem;
   - every learned-ranker source of --ranker-sources reached the ranker: its "<s>_ratio"
     feature (score / the user's best) is non-zero for some ranked item of some answer.
 Prints one summary line: per source, in how many answers it produced candidates and how many
@@ -23,6 +26,28 @@ import urllib.error
 import urllib.request
 
 
+def fetch(a, key, u):
+    """The explained answer for customer u: (body, None) or (None, the error)."""
+    req = urllib.request.Request(
+        f"{a.url}/v1/users/{u}/recommendations?k={a.k}&explain=1",
+        headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r), None
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        return None, e
+
+
+def candidate_sources(body):
+    """The retrieval sources that produced candidates in an explained answer."""
+    ex = body.get("explain") or {}
+    seen = set()
+    for c in (ex.get("candidate") or {}).get("candidates") or []:
+        for s in c.get("sources") or []:
+            seen.add(s.get("source"))
+    return seen
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
@@ -30,6 +55,7 @@ def main():
     ap.add_argument("--users", type=int, required=True)
     ap.add_argument("--sample", type=int, default=100)
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--probe", type=int, default=2000)
     ap.add_argument("--version", required=True)
     ap.add_argument("--sources", required=True)
     ap.add_argument("--ranker-sources", required=True)
@@ -45,14 +71,9 @@ def main():
     rk = {s: 0 for s in want_rk}
     problems = []
     for u in users:
-        req = urllib.request.Request(
-            f"{a.url}/v1/users/{u}/recommendations?k={a.k}&explain=1",
-            headers={"Authorization": f"Bearer {key}"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                body = json.load(r)
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            problems.append(f"user {u}: {e}")
+        body, err = fetch(a, key, u)
+        if err is not None:
+            problems.append(f"user {u}: {err}")
             continue
         ex = body.get("explain") or {}
         ranker = (ex.get("ranking") or {}).get("ranker")
@@ -63,10 +84,7 @@ def main():
                             f"expected {a.version!r}")
         if ranker != "xgboost":
             problems.append(f"user {u}: ranked by {ranker!r}, not the learned ranker")
-        seen = set()
-        for c in (ex.get("candidate") or {}).get("candidates") or []:
-            for s in c.get("sources") or []:
-                seen.add(s.get("source"))
+        seen = candidate_sources(body)
         for s in want:
             cand[s] += s in seen
         for it in body.get("items") or []:
@@ -80,9 +98,26 @@ def main():
                     nonzero.add(name[:-len("_ratio")])
         for s in want_rk:
             rk[s] += s in nonzero
-    for s in want:
-        if cand[s] == 0:
-            problems.append(f"source {s}: no candidates in any of {len(users)} answers")
+    probed = []
+    missing = {s for s in want if cand[s] == 0}
+    if missing and a.probe > 0:
+        sampled = set(users)
+        rest = [u for u in range(1, a.users + 1) if u not in sampled]
+        step = max(1, len(rest) // a.probe)
+        for u in rest[::step][:a.probe]:
+            body, err = fetch(a, key, u)
+            if err is not None:
+                problems.append(f"user {u}: {err}")
+                break
+            found = missing & candidate_sources(body)
+            for s in found:
+                probed.append(f"{s} in customer {u}")
+            missing -= found
+            if not missing:
+                break
+    for s in sorted(missing):
+        problems.append(f"source {s}: no candidates in any of {len(users)} answers "
+                        f"nor in {a.probe} more customers")
     for s in want_rk:
         if rk[s] == 0:
             problems.append(f"ranker source {s}: its feature was 0 in all {len(users)} answers")
@@ -90,7 +125,8 @@ def main():
           "answers with candidates from / shown items carrying each source: "
           + ", ".join(f"{s} {cand[s]}/{shown.get(s, 0)}" for s in want)
           + "; answers where the ranker saw each of its sources: "
-          + ", ".join(f"{s} {rk[s]}" for s in want_rk))
+          + ", ".join(f"{s} {rk[s]}" for s in want_rk)
+          + (f"; missing from the sample, found by probing: {', '.join(probed)}" if probed else ""))
     for p in problems[:20]:
         print(f"check_answers.py: {p}", file=sys.stderr)
     if len(problems) > 20:

@@ -6,7 +6,7 @@
 
 static const rs_cfg_field gw_cfg_fields[] = {
         RS_CFG_STR("RS_GATEWAY_HTTP", gw_config, http_addr, "127.0.0.1:8080"),
-        RS_CFG_INT("RS_GATEWAY_THREADS", gw_config, threads, 4, 0, 256),
+        RS_CFG_INT("RS_GATEWAY_THREADS", gw_config, threads, 16, 0, 256),
         RS_CFG_INT("RS_GATEWAY_DEADLINE_MS", gw_config, deadline_ms, 250, 5, 60000),
         RS_CFG_INT("RS_GATEWAY_VERSION_DEADLINE_MS", gw_config, version_deadline_ms, 1000, 5,
                    60000),

@@ -366,8 +366,9 @@ gw_http_open(gw_http **out, gw_server *srv, const gw_config *cfg)
 		o.memory_limit = HTTP_MHD_POOL_MIN;
 	/* Handlers block on downstream calls. threads > 0: that many poll threads each serve
 	 * their own share of the connections (a slow request stalls the other connections of
-	 * its thread); threads == 0: a thread per connection, so no request waits behind
-	 * another one's downstream calls. */
+	 * its thread, hence the default of 16, more than the connections a 2-core box keeps
+	 * busy); threads == 0: a thread per connection, so no request waits behind another
+	 * one's downstream calls. */
 	if (cfg->threads == 0)
 		o.flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 		          MHD_USE_POLL | MHD_USE_ITC;
