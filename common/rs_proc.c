@@ -1,18 +1,23 @@
 #include "rs_proc.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t proc_stop;
+/* The signal may arrive on any thread (a library's worker as well as main), so the flag is a
+ * C11 atomic rather than a volatile sig_atomic_t, which is only safe within one thread; a
+ * lock-free atomic is async-signal-safe. */
+static atomic_int proc_stop;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free to be set in a handler");
 
 static void
 proc_on_signal(int sig)
 {
 	(void) sig;
-	if (++proc_stop >= 3)
+	if (atomic_fetch_add(&proc_stop, 1) + 1 >= 3)
 		_exit(1);
 }
 
@@ -31,13 +36,13 @@ rs_proc_install_signals(void)
 int
 rs_proc_stop_requested(void)
 {
-	return proc_stop != 0;
+	return atomic_load(&proc_stop) != 0;
 }
 
 void
 rs_proc_request_stop(void)
 {
-	proc_stop = 1;
+	atomic_store(&proc_stop, 1);
 }
 
 void

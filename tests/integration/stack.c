@@ -149,6 +149,17 @@ spawn_svc(const test_stack *st, int idx)
 		env[k++] = e_metrics;
 	env[k++] = "RS_CANDIDATE_REFRESH_MS=200";
 	env[k++] = "RS_LOG_LEVEL=info";
+	/* RS_TEST_TIME_SCALE (scripts/test.sh --tsan: 5): a sanitized stack answers that much
+	 * slower, so the gateway's request deadline (250 ms) grows with it; the suites count
+	 * degraded answers, and a deadline a sanitized stack misses is not what they test. A
+	 * test's extra_env still wins. */
+	char e_deadline[64];
+	const char *scale = getenv("RS_TEST_TIME_SCALE");
+	if (idx == STACK_GATEWAY && scale != NULL && atoi(scale) > 1) {
+		snprintf(e_deadline, sizeof(e_deadline), "RS_GATEWAY_DEADLINE_MS=%d",
+		         250 * atoi(scale));
+		env[k++] = e_deadline;
+	}
 	env[k] = NULL;
 
 	posix_spawn_file_actions_init(&fa);

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define STACK_NSVC 5
+#define STACK_NSVC    5
+#define STACK_GATEWAY 4 /* its index in pids[] and stack_svc_names */
 
 typedef struct test_stack {
 	char dsn[512];
