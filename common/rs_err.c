@@ -1,6 +1,8 @@
 #include "rs_err.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <nng/nng.h>
 
 const char *
@@ -95,4 +97,17 @@ rs_err_from_nng(int e)
 	default:
 		return RS_EIO;
 	}
+}
+
+int
+rs_err_fmt(char *err, size_t errn, int rv, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errn > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errn, fmt, ap);
+		va_end(ap);
+	}
+	return rv;
 }

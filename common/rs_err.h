@@ -3,6 +3,8 @@
 #ifndef RS_ERR_H
 #define RS_ERR_H
 
+#include <stddef.h>
+
 #define RS_ERRORS(X)                                           \
 	X(RS_ENOMEM, -1, "out of memory")                      \
 	X(RS_ENOTFOUND, -2, "not found")                       \
@@ -28,6 +30,11 @@ enum rs_err {
 
 /* rs_strerror: a static, lowercase description of rv (0 -> "ok"). Never NULL. */
 const char *rs_strerror(int rv);
+
+/* rs_err_fmt: a message into err (size errn; nothing when err is NULL or errn 0); returns rv,
+ * so that `return rs_err_fmt(err, errn, RS_EINVAL, "...", ...);` reports and fails at once. */
+int rs_err_fmt(char *err, size_t errn, int rv, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 /* rs_err_name: the symbolic name of rv ("RS_ETIMEDOUT"), or "RS_UNKNOWN". */
 const char *rs_err_name(int rv);

@@ -44,17 +44,28 @@ rs_event_type_parse(const char *s)
 	return -1;
 }
 
+/* The default weights by rs.EventType number (rs_event_weights_defaults). */
+static const double event_default_w[RS_EVENT_NTYPES] = {
+        [RS__EVENT_TYPE__EVENT_VIEW] = 1,        [RS__EVENT_TYPE__EVENT_CLICK] = 2,
+        [RS__EVENT_TYPE__EVENT_ADD_TO_CART] = 4, [RS__EVENT_TYPE__EVENT_PURCHASE] = 8,
+        [RS__EVENT_TYPE__EVENT_RATING] = 2,      [RS__EVENT_TYPE__EVENT_NOT_INTERESTED] = 8,
+};
+
 void
 rs_event_weights_defaults(rs_event_weights *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->w[RS__EVENT_TYPE__EVENT_VIEW] = 1;
-	w->w[RS__EVENT_TYPE__EVENT_CLICK] = 2;
-	w->w[RS__EVENT_TYPE__EVENT_ADD_TO_CART] = 4;
-	w->w[RS__EVENT_TYPE__EVENT_PURCHASE] = 8;
-	w->w[RS__EVENT_TYPE__EVENT_RATING] = 2;
-	w->w[RS__EVENT_TYPE__EVENT_NOT_INTERESTED] = 8;
+	memcpy(w->w, event_default_w, sizeof(w->w));
 	w->rating_low = 3;
+}
+
+float
+rs_event_seed_weight(int type)
+{
+	if (type != RS__EVENT_TYPE__EVENT_VIEW && type != RS__EVENT_TYPE__EVENT_CLICK &&
+	    type != RS__EVENT_TYPE__EVENT_ADD_TO_CART && type != RS__EVENT_TYPE__EVENT_PURCHASE)
+		return 0.0f;
+	return (float) event_default_w[type];
 }
 
 /* a whole number text in [0, 1e6] */

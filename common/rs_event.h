@@ -44,6 +44,12 @@ int rs_event_weights_parse(const char *spec, rs_event_weights *w, char *err, siz
 /* rs_event_weights_format: the full spec of w (rs_event_weights_parse reads it back). */
 void rs_event_weights_format(const rs_event_weights *w, char *buf, size_t n);
 
+/* rs_event_seed_weight: what one event of `type` says about interest where the services pick
+ * a customer's recent items without a version's weights (rs-candidate's retrieval seeds,
+ * rs-ranking's history features): the default weight of a view, click, add_to_cart or
+ * purchase (1, 2, 4, 8); 0 for the other types. */
+float rs_event_seed_weight(int type);
+
 /* rs_event_amount: the signed amount of one event of `type` with `value` (NAN: none);
  * *override = 1 for an event that wins over an earlier negative. 0 for an unknown type. */
 double rs_event_amount(const rs_event_weights *w, int type, double value, int *override);

@@ -76,21 +76,6 @@ model_mdb_err(int rc)
 	}
 }
 
-static int model_fail(char *err, size_t errn, int rv, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int
-model_fail(char *err, size_t errn, int rv, const char *fmt, ...)
-{
-	va_list ap;
-	if (err != NULL && errn > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errn, fmt, ap);
-		va_end(ap);
-	}
-	return rv;
-}
-
 static size_t
 model_hash(int64_t id, size_t mask)
 {
@@ -188,20 +173,20 @@ model_manifest(rs_model *m, char *err, size_t errn)
 	if ((root = json_load_file(path, 0, &jerr)) == NULL) {
 		struct stat st;
 		if (stat(path, &st) != 0)
-			return model_fail(err, errn, RS_ENOTFOUND,
+			return rs_err_fmt(err, errn, RS_ENOTFOUND,
 			                  "%s: missing (not a published model version)", path);
-		return model_fail(err, errn, RS_ECORRUPT, "%s: %s", path, jerr.text);
+		return rs_err_fmt(err, errn, RS_ECORRUPT, "%s: %s", path, jerr.text);
 	}
 	format = json_string_value(json_object_get(root, "format"));
 	kind = json_string_value(json_object_get(root, "model"));
 	pub = json_object_get(root, "published");
 	if (format == NULL || strcmp(format, RS_MODEL_FORMAT) != 0) {
-		rv = model_fail(err, errn, RS_EVERSION, "%s: format \"%s\", expected \"%s\"", path,
+		rv = rs_err_fmt(err, errn, RS_EVERSION, "%s: format \"%s\", expected \"%s\"", path,
 		                format ? format : "", RS_MODEL_FORMAT);
 		goto out;
 	}
 	if (!json_is_object(pub) || !json_is_integer(json_object_get(pub, "lmdb_layout"))) {
-		rv = model_fail(err, errn, RS_EVERSION,
+		rv = rs_err_fmt(err, errn, RS_EVERSION,
 		                "%s: a model folder, not a published version (no "
 		                "published.lmdb_layout); run rs-train publish",
 		                path);
@@ -209,7 +194,7 @@ model_manifest(rs_model *m, char *err, size_t errn)
 	}
 	layout = (int) json_integer_value(json_object_get(pub, "lmdb_layout"));
 	if (layout != RS_MODEL_LAYOUT) {
-		rv = model_fail(err, errn, RS_EVERSION,
+		rv = rs_err_fmt(err, errn, RS_EVERSION,
 		                "%s: published layout version %d, this service reads layout %d",
 		                path, layout, RS_MODEL_LAYOUT);
 		goto out;
@@ -263,14 +248,14 @@ model_check_size(rs_model *m, char *err, size_t errn)
 	int rc;
 
 	if ((rc = mdb_env_info(m->env, &info)) != 0 || (rc = mdb_env_stat(m->env, &st)) != 0)
-		return model_fail(err, errn, model_mdb_err(rc), "%s/data.mdb: %s", m->dir,
+		return rs_err_fmt(err, errn, model_mdb_err(rc), "%s/data.mdb: %s", m->dir,
 		                  mdb_strerror(rc));
 	snprintf(path, sizeof(path), "%s/data.mdb", m->dir);
 	if (stat(path, &fst) != 0)
-		return model_fail(err, errn, RS_EIO, "%s: %s", path, strerror(errno));
+		return rs_err_fmt(err, errn, RS_EIO, "%s: %s", path, strerror(errno));
 	unsigned long long need = ((unsigned long long) info.me_last_pgno + 1) * st.ms_psize;
 	if ((unsigned long long) fst.st_size < need)
-		return model_fail(err, errn, RS_ECORRUPT,
+		return rs_err_fmt(err, errn, RS_ECORRUPT,
 		                  "%s: truncated: %lld bytes, its last page ends at byte %llu",
 		                  path, (long long) fst.st_size, need);
 	return 0;
@@ -289,7 +274,7 @@ model_load(rs_model *m, char *err, size_t errn)
 #define MDB_TRY(call, what)                                                                  \
 	do {                                                                                 \
 		if ((rc = (call)) != 0) {                                                    \
-			rv = model_fail(err, errn, model_mdb_err(rc), "%s/data.mdb: %s: %s", \
+			rv = rs_err_fmt(err, errn, model_mdb_err(rc), "%s/data.mdb: %s: %s", \
 			                m->dir, what, mdb_strerror(rc));                     \
 			goto out;                                                            \
 		}                                                                            \
@@ -319,12 +304,12 @@ model_load(rs_model *m, char *err, size_t errn)
 	m->has_src = m->has_opt[RS_MODEL_DB_SOURCE_SCORES];
 	if ((rv = model_get_u32(txn, d_meta, RS_MDB_META_ITEMS, &m->n_items)) != 0 ||
 	    (rv = model_get_u32(txn, d_meta, RS_MDB_META_FACTORS, &m->factors)) != 0) {
-		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: meta items/factors: %s",
+		rv = rs_err_fmt(err, errn, RS_ECORRUPT, "%s/data.mdb: meta items/factors: %s",
 		                m->dir, rs_strerror(rv));
 		goto out;
 	}
 	if (m->factors > 4096) {
-		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: %u factors", m->dir,
+		rv = rs_err_fmt(err, errn, RS_ECORRUPT, "%s/data.mdb: %u factors", m->dir,
 		                m->factors);
 		goto out;
 	}
@@ -335,7 +320,7 @@ model_load(rs_model *m, char *err, size_t errn)
 		MDB_stat ms;
 		MDB_TRY(mdb_stat(txn, m->d_items, &ms), "stat items");
 		if (ms.ms_entries != m->n_items) {
-			rv = model_fail(err, errn, RS_ECORRUPT,
+			rv = rs_err_fmt(err, errn, RS_ECORRUPT,
 			                "%s/data.mdb: %zu item ids for %u items", m->dir,
 			                ms.ms_entries, m->n_items);
 			goto out;
@@ -349,13 +334,13 @@ model_load(rs_model *m, char *err, size_t errn)
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		uint32_t code;
 		if (k.mv_size != sizeof(code)) {
-			rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: items key size %zu",
+			rv = rs_err_fmt(err, errn, RS_ECORRUPT, "%s/data.mdb: items key size %zu",
 			                m->dir, k.mv_size);
 			goto out;
 		}
 		memcpy(&code, k.mv_data, sizeof(code));
 		if (code >= m->n_items) {
-			rv = model_fail(err, errn, RS_ECORRUPT,
+			rv = rs_err_fmt(err, errn, RS_ECORRUPT,
 			                "%s/data.mdb: item code %u >= %u items", m->dir, code,
 			                m->n_items);
 			goto out;
@@ -366,7 +351,7 @@ model_load(rs_model *m, char *err, size_t errn)
 	mdb_cursor_close(cur);
 	cur = NULL;
 	if (rc != MDB_NOTFOUND || n_seen != m->n_items) {
-		rv = model_fail(err, errn, RS_ECORRUPT, "%s/data.mdb: %u item ids for %u items",
+		rv = rs_err_fmt(err, errn, RS_ECORRUPT, "%s/data.mdb: %u item ids for %u items",
 		                m->dir, n_seen, m->n_items);
 		goto out;
 	}
@@ -388,7 +373,7 @@ model_load(rs_model *m, char *err, size_t errn)
 			if (k.mv_size == sizeof(code))
 				memcpy(&code, k.mv_data, sizeof(code));
 			if (code >= m->n_items || v.mv_size != row) {
-				rv = model_fail(err, errn, RS_ECORRUPT,
+				rv = rs_err_fmt(err, errn, RS_ECORRUPT,
 				                "%s/data.mdb: item_factors entry (code %u, %zu "
 				                "bytes) does not fit %u items x %u factors",
 				                m->dir, code, v.mv_size, m->n_items, m->factors);
@@ -400,7 +385,7 @@ model_load(rs_model *m, char *err, size_t errn)
 		mdb_cursor_close(cur);
 		cur = NULL;
 		if (n_fac != m->n_items) {
-			rv = model_fail(err, errn, RS_ECORRUPT,
+			rv = rs_err_fmt(err, errn, RS_ECORRUPT,
 			                "%s/data.mdb: %u factor rows for %u items", m->dir, n_fac,
 			                m->n_items);
 			goto out;
@@ -414,7 +399,7 @@ model_load(rs_model *m, char *err, size_t errn)
 	if ((m->has_nb && (rv = model_rows_build(m, txn, m->d_nb, &m->nb_rows)) != 0) ||
 	    (m->has_knn &&
 	     (rv = model_rows_build(m, txn, m->d_opt[RS_MODEL_DB_KNN_ROWS], &m->knn_rows)) != 0)) {
-		rv = model_fail(err, errn, rv, "%s/data.mdb: neighbours / knn_rows: %s", m->dir,
+		rv = rs_err_fmt(err, errn, rv, "%s/data.mdb: neighbours / knn_rows: %s", m->dir,
 		                rs_strerror(rv));
 		goto out;
 	}
@@ -462,9 +447,9 @@ rs_model_open(const char *dir, const char *version, rs_model **out, char *err, s
 	int rv;
 
 	if (dir == NULL || dir[0] == '\0' || out == NULL)
-		return model_fail(err, errn, RS_EINVAL, "no model folder given");
+		return rs_err_fmt(err, errn, RS_EINVAL, "no model folder given");
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return model_fail(err, errn, RS_ENOTFOUND, "%s: not a folder", dir);
+		return rs_err_fmt(err, errn, RS_ENOTFOUND, "%s: not a folder", dir);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return RS_ENOMEM;
 	atomic_init(&m->refs, 1);
@@ -1305,7 +1290,7 @@ rs_model_watch_get(rs_model_watch *w, const char *version, rs_model **out, char 
 	int rv;
 
 	if (version == NULL || version[0] == '\0')
-		return model_fail(err, errn, RS_EINVAL, "no model version named");
+		return rs_err_fmt(err, errn, RS_EINVAL, "no model version named");
 	m = rs_model_slot_get(w->slot);
 	if (m != NULL && strcmp(rs_model_version(m), version) == 0) {
 		*out = m; /* the active one */
@@ -1318,16 +1303,16 @@ rs_model_watch_get(rs_model_watch *w, const char *version, rs_model **out, char 
 		return 0;
 	}
 	if ((rv = watch_lookup(w, version, p, sizeof(p))) != 0)
-		return model_fail(err, errn, rv,
+		return rs_err_fmt(err, errn, rv,
 		                  rv == RS_ENOTFOUND ? "model version %s is not published"
 		                                     : "model version %s: registry: %s",
 		                  version, rs_strerror(rv));
 	if (watch_path(w, version, p, path, sizeof(path)) != 0)
-		return model_fail(err, errn, RS_EINVAL, "model version %s: path too long", version);
+		return rs_err_fmt(err, errn, RS_EINVAL, "model version %s: path too long", version);
 	double t0 = rs_mono_ms();
 	if ((rv = rs_model_open(path, version, &m, err, errn)) == 0 && w->cfg.prepare != NULL &&
 	    (rv = w->cfg.prepare(w->cfg.ud, m)) != 0)
-		model_fail(err, errn, rv, "%s: prepare: %s", path, rs_strerror(rv));
+		rs_err_fmt(err, errn, rv, "%s: prepare: %s", path, rs_strerror(rv));
 	if (rv != 0) {
 		rs_model_unref(m);
 		rs_log_warn("model.open_failed", "consumer=%s version=%s path=%s err=\"%s\"",

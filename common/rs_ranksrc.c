@@ -22,21 +22,6 @@ struct rs_ranksrc {
 	uint32_t *pop_order; /* codes by pop desc, code asc (rs-train's tr_topk order) */
 };
 
-static int ranksrc_err(char *err, size_t errn, int rv, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int
-ranksrc_err(char *err, size_t errn, int rv, const char *fmt, ...)
-{
-	va_list ap;
-	if (err != NULL && errn > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errn, fmt, ap);
-		va_end(ap);
-	}
-	return rv;
-}
-
 /* ---- weights and the user's items ---- */
 
 int
@@ -199,24 +184,24 @@ ranksrc_manifest(rs_ranksrc *r, const char *dir, char *knn, size_t knn_n, char *
 
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	if ((root = json_load_file(path, 0, &jerr)) == NULL)
-		return ranksrc_err(err, errn, RS_EIO, "%s: %s", path, jerr.text);
+		return rs_err_fmt(err, errn, RS_EIO, "%s: %s", path, jerr.text);
 	rk = json_object_get(json_object_get(root, "published"), "ranker");
 	srcs = json_object_get(rk, "sources");
 	if (rk == NULL) {
-		rv = ranksrc_err(err, errn, RS_ENOTFOUND, "%s: %s", path,
-		                 "no published.ranker (published before feature layout 1)");
+		rv = rs_err_fmt(err, errn, RS_ENOTFOUND, "%s: %s", path,
+		                "no published.ranker (published before feature layout 1)");
 		goto out;
 	}
 	if (json_integer_value(json_object_get(rk, "layout")) != RS_RANKFEAT_LAYOUT) {
-		rv = ranksrc_err(err, errn, RS_EVERSION, "%s: %s", path,
-		                 "feature layout unknown to this service");
+		rv = rs_err_fmt(err, errn, RS_EVERSION, "%s: %s", path,
+		                "feature layout unknown to this service");
 		goto out;
 	}
 	r->n_src = (int) json_array_size(srcs);
 	r->cand_n = (int) json_integer_value(json_object_get(rk, "cand_n"));
 	if (r->n_src < 1 || r->n_src > RS_RANKSRC_MAX || r->cand_n < 1) {
-		rv = ranksrc_err(err, errn, RS_ECORRUPT, "%s: %s", path,
-		                 "bad ranker.sources or cand_n");
+		rv = rs_err_fmt(err, errn, RS_ECORRUPT, "%s: %s", path,
+		                "bad ranker.sources or cand_n");
 		goto out;
 	}
 	for (int s = 0; s < r->n_src; s++) {
@@ -228,7 +213,7 @@ ranksrc_manifest(rs_ranksrc *r, const char *dir, char *knn, size_t knn_n, char *
 	if (rs_ranksrc_weights_init(&r->weights, json_is_true(json_object_get(rk, "weighted")),
 	                            json_string_value(json_object_get(
 	                                    json_object_get(root, "params"), "weights"))) != 0)
-		rv = ranksrc_err(err, errn, RS_ECORRUPT, "%s: %s", path, "bad params.weights");
+		rv = rs_err_fmt(err, errn, RS_ECORRUPT, "%s: %s", path, "bad params.weights");
 out:
 	json_decref(root);
 	return rv;
@@ -242,7 +227,7 @@ rs_ranksrc_open(rs_model *m, rs_ranksrc **out, char *err, size_t errn)
 	int rv;
 
 	if (!rs_model_has_ranker(m))
-		return ranksrc_err(err, errn, RS_ENOTFOUND, "%s: no ranker.json", rs_model_dir(m));
+		return rs_err_fmt(err, errn, RS_ENOTFOUND, "%s: no ranker.json", rs_model_dir(m));
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return RS_ENOMEM;
 	r->model = m;
@@ -270,8 +255,8 @@ rs_ranksrc_open(rs_model *m, rs_ranksrc **out, char *err, size_t errn)
 				continue; /* served as a missing source */
 			if (rv != 0) {
 				rs_ranksrc_destroy(r);
-				return ranksrc_err(err, errn, rv, "%s: source_scores pop: %s",
-				                   rs_model_dir(m), rs_strerror(rv));
+				return rs_err_fmt(err, errn, rv, "%s: source_scores pop: %s",
+				                  rs_model_dir(m), rs_strerror(rv));
 			}
 			for (uint32_t i = 0; i < r->n_items; i++)
 				r->pop_order[i] = i;

@@ -476,6 +476,18 @@ rs_rpc_server_open(rs_rpc_server **out, const char *url, int workers, const rs_r
 	return rs_rpc_server_start(out, url, &cfg, routes, ud);
 }
 
+/* The server's own memory and locks, once its transport is closed. */
+static void
+rpc_server_free(rs_rpc_server *s)
+{
+	pthread_mutex_destroy(&s->s_lock);
+	pthread_mutex_destroy(&s->s_pipe_mu);
+	free(s->s_pipe_ids);
+	free(s->s_stats);
+	free(s->s_workers);
+	free(s);
+}
+
 int
 rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cfg *cfg,
                     const rs_rpc_route *routes, void *ud)
@@ -541,12 +553,7 @@ rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cf
 		nng_close(s->s_sock);
 		goto fail_mem;
 	}
-	s->s_m_conns = rs_metrics_gauge("rs_rpc_connections",
-	                                "Connections the RPC server holds open (each has a thread)",
-	                                labels);
-	s->s_m_full = rs_metrics_counter(
-	        "rs_rpc_connections_full_total",
-	        "Times the RPC server reached its connection cap and stopped accepting", labels);
+	rpc_conn_metrics(labels, &s->s_m_conns, &s->s_m_full);
 	if ((rv = nng_pipe_notify(s->s_sock, NNG_PIPE_EV_ADD_PRE, rpc_server_pipe_cb, s)) != 0 ||
 	    (rv = nng_pipe_notify(s->s_sock, NNG_PIPE_EV_REM_POST, rpc_server_pipe_cb, s)) != 0) {
 		rv = rs_err_from_nng(rv);
@@ -583,12 +590,7 @@ rs_rpc_server_start(rs_rpc_server **out, const char *url, const rs_rpc_server_cf
 	*out = s;
 	return 0;
 fail_mem:
-	pthread_mutex_destroy(&s->s_lock);
-	pthread_mutex_destroy(&s->s_pipe_mu);
-	free(s->s_pipe_ids);
-	free(s->s_stats);
-	free(s->s_workers);
-	free(s);
+	rpc_server_free(s);
 	return rv;
 }
 
@@ -599,11 +601,7 @@ rs_rpc_server_close(rs_rpc_server *s)
 		return;
 	if (s->s_sp != NULL) {
 		rpc_sp_server_close(s->s_sp);
-		pthread_mutex_destroy(&s->s_lock);
-		pthread_mutex_destroy(&s->s_pipe_mu);
-		free(s->s_stats);
-		free(s->s_workers);
-		free(s);
+		rpc_server_free(s);
 		return;
 	}
 	/* Workers check the flag between requests, so an in-flight one is answered first;
@@ -626,12 +624,7 @@ rs_rpc_server_close(rs_rpc_server *s)
 		rs_arena_destroy(w->w_arena);
 	}
 	nng_close(s->s_sock); /* no pipe callback runs after it returns */
-	pthread_mutex_destroy(&s->s_lock);
-	pthread_mutex_destroy(&s->s_pipe_mu);
-	free(s->s_pipe_ids);
-	free(s->s_stats);
-	free(s->s_workers);
-	free(s);
+	rpc_server_free(s);
 }
 
 /* A context with its aio, reused across calls: opening and closing them per call costs
@@ -837,6 +830,18 @@ out:
 	return rv;
 }
 
+/* The checks before a call: err emptied; RS_EUNAVAIL while the server is down, RS_ETIMEDOUT
+ * for a deadline already passed, else 0. */
+static int
+rpc_request_ready(rs_rpc_client *c, int timeout_ms, char *err, size_t errn)
+{
+	if (err != NULL && errn > 0)
+		err[0] = '\0';
+	if (rs_rpc_client_connected(c) <= 0)
+		return RS_EUNAVAIL;
+	return timeout_ms <= 0 ? RS_ETIMEDOUT : 0;
+}
+
 int
 rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, size_t len,
                       int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
@@ -847,12 +852,8 @@ rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, 
 	rs_env re;
 	int rv;
 
-	if (err != NULL && errn > 0)
-		err[0] = '\0';
-	if (rs_rpc_client_connected(c) <= 0)
-		return RS_EUNAVAIL;
-	if (timeout_ms <= 0)
-		return RS_ETIMEDOUT;
+	if ((rv = rpc_request_ready(c, timeout_ms, err, errn)) != 0)
+		return rv;
 	plen = rs_env_prefix(pre, method, len);
 	if (c->c_sp != NULL)
 		rv = rpc_sp_call(c->c_sp, pre, plen, body, len, timeout_ms, arena, &reply, &rlen);
@@ -880,12 +881,8 @@ rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *req,
 	size_t rl = 0;
 	int rv;
 
-	if (err != NULL && errn > 0)
-		err[0] = '\0';
-	if (rs_rpc_client_connected(c) <= 0)
-		return RS_EUNAVAIL;
-	if (timeout_ms <= 0)
-		return RS_ETIMEDOUT;
+	if ((rv = rpc_request_ready(c, timeout_ms, err, errn)) != 0)
+		return rv;
 	size_t blen = protobuf_c_message_get_packed_size(req);
 	uint8_t *body = rs_arena_alloc(arena, blen ? blen : 1);
 	if (body == NULL)

@@ -644,12 +644,7 @@ rpc_sp_server_open(rpc_sp_server **out, const char *url, int workers, int max_co
 	}
 	s->s_port = s->s_addr.a_ipc ? 0 : sp_bound_port(s->s_fd);
 	snprintf(labels, sizeof(labels), "url=\"%.250s\"", url);
-	s->s_m_conns = rs_metrics_gauge("rs_rpc_connections",
-	                                "Connections the RPC server holds open (each has a thread)",
-	                                labels);
-	s->s_m_full = rs_metrics_counter(
-	        "rs_rpc_connections_full_total",
-	        "Times the RPC server reached its connection cap and stopped accepting", labels);
+	rpc_conn_metrics(labels, &s->s_m_conns, &s->s_m_full);
 	if (pthread_create(&s->s_accept, NULL, sp_accept_main, s) != 0) {
 		rv = RS_ENOMEM;
 		goto fail;
@@ -660,6 +655,17 @@ rpc_sp_server_open(rpc_sp_server **out, const char *url, int workers, int max_co
 fail:
 	rpc_sp_server_close(s);
 	return rv;
+}
+
+void
+rpc_conn_metrics(const char *labels, rs_metric **conns, rs_metric **full)
+{
+	*conns = rs_metrics_gauge("rs_rpc_connections",
+	                          "Connections the RPC server holds open (each has a thread)",
+	                          labels);
+	*full = rs_metrics_counter(
+	        "rs_rpc_connections_full_total",
+	        "Times the RPC server reached its connection cap and stopped accepting", labels);
 }
 
 void

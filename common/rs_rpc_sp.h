@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "rs_arena.h"
+#include "rs_metrics.h"
 
 /* rpc_sp_handles: 1 when this transport can serve url (tcp://, tcp4://, tcp6://, ipc://);
  * rs_rpc uses it for them unless rs_rpc_set_transport() chose NNG's sockets. */
@@ -50,6 +51,10 @@ int rpc_sp_server_conns(rpc_sp_server *s);
 /* rpc_sp_server_close: stop accepting, let every request being handled be answered, close all
  * connections, join all threads, free. An ipc:// socket file is removed. NULL is a no-op. */
 void rpc_sp_server_close(rpc_sp_server *s);
+
+/* rpc_conn_metrics: a server's connection metrics (both transports), with labels:
+ * rs_rpc_connections (gauge) and rs_rpc_connections_full_total (counter). */
+void rpc_conn_metrics(const char *labels, rs_metric **conns, rs_metric **full);
 
 typedef struct rpc_sp_client rpc_sp_client;
 

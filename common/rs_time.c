@@ -34,3 +34,16 @@ rs_deadline_left_ms(int64_t deadline_unix_ms, int dflt)
 		return 0;
 	return left > 3600000 ? 3600000 : (int) left;
 }
+
+int64_t
+rs_time_utc(int year, int month, int day, int hour, int min, int sec)
+{
+	struct tm tm = {.tm_year = year - 1900,
+	                .tm_mon = month - 1,
+	                .tm_mday = day,
+	                .tm_hour = hour,
+	                .tm_min = min,
+	                .tm_sec = sec};
+
+	return (int64_t) timegm(&tm);
+}

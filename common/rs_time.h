@@ -13,4 +13,8 @@ double rs_mono_ms(void);  /* monotonic ms as a double */
  * a deadline of 0 means "none" and returns dflt. */
 int rs_deadline_left_ms(int64_t deadline_unix_ms, int dflt);
 
+/* rs_time_utc: unix seconds of a UTC date and time of day (month 1-12, day 1-31; out-of-range
+ * values roll over as timegm's do). */
+int64_t rs_time_utc(int year, int month, int day, int hour, int min, int sec);
+
 #endif

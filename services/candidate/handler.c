@@ -121,13 +121,57 @@ cand_request_model(cand_state *st, rs_rpc_call *call, const Rs__RequestHeader *h
 	return rv;
 }
 
+/* What a request reads from start to end, whatever is refreshed or activated meanwhile. */
+typedef struct cand_view {
+	cand_snap *snap;
+	rs_model *model; /* the version the header names, else the active one (NULL: none) */
+	cand_join *join; /* of snap and model (NULL without a model) */
+} cand_view;
+
+/* cand_view_begin: 0, or the call has failed (no snapshot yet, an unknown version).
+ * cand_view_end drops the references. */
+static int
+cand_view_begin(cand_state *st, rs_rpc_call *call, const Rs__RequestHeader *hdr, cand_view *v)
+{
+	int rv;
+
+	if ((v->snap = cand_current(st)) == NULL) {
+		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
+		return RS_EUNAVAIL;
+	}
+	if ((rv = cand_request_model(st, call, hdr, &v->model)) != 0) {
+		cand_snap_unref(v->snap);
+		return rv;
+	}
+	v->join = cand_join_get(st, v->snap, v->model);
+	return 0;
+}
+
+static void
+cand_view_end(cand_view *v)
+{
+	cand_join_unref(v->join);
+	rs_model_unref(v->model);
+	cand_snap_unref(v->snap);
+}
+
+/* The k a request asks for is at most CAND_MAX_K (0 = the default); else the call fails. */
+static int
+cand_k_ok(rs_rpc_call *call, uint32_t k)
+{
+	if (k <= CAND_MAX_K)
+		return 1;
+	rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "k must be between 1 and %d", CAND_MAX_K);
+	return 0;
+}
+
 static void
 cand_handle_candidates(void *ud, rs_rpc_call *call)
 {
 	cand_state *st = ud;
 	Rs__CandidatesRequest *req;
 	cand_filter filt = {0};
-	cand_snap *snap = NULL;
+	cand_view v;
 	size_t n = 0;
 
 	if (rs_rpc_unpack(call, &rs__candidates_request__descriptor, (void **) &req) != 0)
@@ -136,11 +180,8 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "user_id must not be negative");
 		return;
 	}
-	if (req->k > CAND_MAX_K) {
-		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "k must be between 1 and %d",
-		            CAND_MAX_K);
+	if (!cand_k_ok(call, req->k))
 		return;
-	}
 	if (req->n_recent > CAND_MAX_HISTORY) {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "at most %d history events",
 		            CAND_MAX_HISTORY);
@@ -183,39 +224,28 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 			rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "embedding must be finite");
 			return;
 		}
-	if ((snap = cand_current(st)) == NULL) {
-		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
+	if (cand_view_begin(st, call, req->header, &v) != 0)
 		return;
-	}
-	/* The version this request uses from start to end, whatever is activated meanwhile: the
-	 * one its header names, else the active one. */
-	rs_model *model;
-	if (cand_request_model(st, call, req->header, &model) != 0) {
-		cand_snap_unref(snap);
-		return;
-	}
-	cand_join *join = cand_join_get(st, snap, model);
 	cand_stat stats[CAND_NSRC] = {{0, 0, 0}};
 	cand_filtered filtered[CAND_NWHY];
-	cand_model_in mi = {join, req->embedding, req->n_embedding, stats, 0, filtered};
-	if (model != NULL) /* a two-stage version: its ranker normalises by the top cand_n */
-		mi.stat_n = (uint32_t) rs_model_param(model, "cand_n", 0);
-	if (model != NULL && req->embedding_version != NULL && req->embedding_version[0] != '\0' &&
-	    strcmp(req->embedding_version, rs_model_version(model)) != 0)
+	cand_model_in mi = {v.join, req->embedding, req->n_embedding, stats, 0, filtered};
+	if (v.model != NULL) /* a two-stage version: its ranker normalises by the top cand_n */
+		mi.stat_n = (uint32_t) rs_model_param(v.model, "cand_n", 0);
+	if (v.model != NULL && req->embedding_version != NULL &&
+	    req->embedding_version[0] != '\0' &&
+	    strcmp(req->embedding_version, rs_model_version(v.model)) != 0)
 		mi.n_emb = 0; /* computed with another version's factors (a switch in progress) */
 	cand_rin rin;
-	int rv = cand_retrieve_ex(snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n);
-	if (rv == 0 && join != NULL) /* the learned ranker's inputs, for this version */
-		rv = cand_rin_build(model, snap, h, req->n_recent, res, n, stats, mi.emb, mi.n_emb,
-		                    call->arena, &rin);
+	int rv = cand_retrieve_ex(v.snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n);
+	if (rv == 0 && v.join != NULL) /* the learned ranker's inputs, for this version */
+		rv = cand_rin_build(v.model, v.snap, h, req->n_recent, res, n, stats, mi.emb,
+		                    mi.n_emb, call->arena, &rin);
 	if (rv != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "%s", rs_strerror(rv));
 	else
-		cand_reply(call, snap, join != NULL ? model : NULL, res, n, stats, filtered,
-		           join != NULL ? &rin : NULL);
-	cand_join_unref(join);
-	rs_model_unref(model);
-	cand_snap_unref(snap);
+		cand_reply(call, v.snap, v.join != NULL ? v.model : NULL, res, n, stats, filtered,
+		           v.join != NULL ? &rin : NULL);
+	cand_view_end(&v);
 }
 
 static void
@@ -223,7 +253,7 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 {
 	cand_state *st = ud;
 	Rs__SimilarRequest *req;
-	cand_snap *snap;
+	cand_view v;
 	size_t n = 0;
 
 	if (rs_rpc_unpack(call, &rs__similar_request__descriptor, (void **) &req) != 0)
@@ -232,11 +262,8 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "item_id must be positive");
 		return;
 	}
-	if (req->k > CAND_MAX_K) {
-		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID, "k must be between 1 and %d",
-		            CAND_MAX_K);
+	if (!cand_k_ok(call, req->k))
 		return;
-	}
 	int bought = req->mode != NULL && strcmp(req->mode, "bought_together") == 0;
 	if (!bought && req->mode != NULL && req->mode[0] != '\0') {
 		rs_rpc_fail(call, RS__STATUS__STATUS_INVALID,
@@ -249,29 +276,19 @@ cand_handle_similar(void *ud, rs_rpc_call *call)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 		return;
 	}
-	if ((snap = cand_current(st)) == NULL) {
-		rs_rpc_fail(call, RS__STATUS__STATUS_UNAVAILABLE, "no data loaded yet");
+	if (cand_view_begin(st, call, req->header, &v) != 0)
 		return;
-	}
-	rs_model *model;
-	if (cand_request_model(st, call, req->header, &model) != 0) {
-		cand_snap_unref(snap);
-		return;
-	}
-	cand_join *join = cand_join_get(st, snap, model);
-	cand_model_in mi = {join, NULL, 0};
-	int64_t idx = cand_snap_find(snap, req->item_id);
+	cand_model_in mi = {v.join, NULL, 0};
+	int64_t idx = cand_snap_find(v.snap, req->item_id);
 	if (idx < 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_NOT_FOUND, "item %lld is unknown",
 		            (long long) req->item_id);
-	else if ((bought ? cand_bought_together(snap, (uint32_t) idx, k, res, &n)
-	                 : cand_similar_ex(snap, &mi, (uint32_t) idx, k, res, &n)) != 0)
+	else if ((bought ? cand_bought_together(v.snap, (uint32_t) idx, k, res, &n)
+	                 : cand_similar_ex(v.snap, &mi, (uint32_t) idx, k, res, &n)) != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
 	else
-		cand_reply(call, snap, join != NULL ? model : NULL, res, n, NULL, NULL, NULL);
-	cand_join_unref(join);
-	rs_model_unref(model);
-	cand_snap_unref(snap);
+		cand_reply(call, v.snap, v.join != NULL ? v.model : NULL, res, n, NULL, NULL, NULL);
+	cand_view_end(&v);
 }
 
 static void

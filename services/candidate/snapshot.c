@@ -7,25 +7,15 @@
 
 #include "event.pb-c.h"
 #include "rs_err.h"
+#include "rs_event.h"
 #include "rs_time.h"
 
 float
 cand_type_weight(int32_t type, double value)
 {
-	switch (type) {
-	case RS__EVENT_TYPE__EVENT_VIEW:
-		return 1.0f;
-	case RS__EVENT_TYPE__EVENT_CLICK:
-		return 2.0f;
-	case RS__EVENT_TYPE__EVENT_ADD_TO_CART:
-		return 4.0f;
-	case RS__EVENT_TYPE__EVENT_PURCHASE:
-		return 8.0f;
-	case RS__EVENT_TYPE__EVENT_RATING: /* only good ratings count as interest */
+	if (type == RS__EVENT_TYPE__EVENT_RATING) /* only good ratings count as interest */
 		return value >= 4.0 ? 4.0f : value >= 3.0 ? 1.0f : 0.0f;
-	default: /* not_interested, unknown */
-		return 0.0f;
-	}
+	return rs_event_seed_weight(type); /* not_interested, unknown: 0 */
 }
 
 cand_snap *

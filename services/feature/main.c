@@ -1,15 +1,11 @@
-/* rs-feature: wiring only (config, logging, state, RPC server, wait for a stop signal). */
+/* rs-feature: its configuration table and what it opens; common/rs_svc.c runs it. */
 #include <cblas.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "feature.h"
 #include "rs_cfg.h"
-#include "rs_err.h"
-#include "rs_log.h"
-#include "rs_metrics_http.h"
-#include "rs_proc.h"
 #include "rs_rpc.h"
+#include "rs_svc.h"
 
 /* RS_CFG_INT takes its default as text: the literal is RS_MODEL_CACHE_DEFAULT */
 _Static_assert(RS_MODEL_CACHE_DEFAULT == 2, "RS_*_MODEL_CACHE default");
@@ -35,50 +31,44 @@ static const rs_cfg_field feat_cfg_fields[] = {
         RS_CFG_END,
 };
 
+static int
+feat_svc_open(void **out, const void *cfg)
+{
+	feat_state *st = NULL;
+	int rv = feat_open(&st, cfg);
+
+	*out = st;
+	return rv;
+}
+
+static void
+feat_svc_close(void *st)
+{
+	feat_close(st);
+}
+
+static void
+feat_svc_describe(void *st, const void *cfg, char *buf, size_t n)
+{
+	(void) st;
+	snprintf(buf, n, " pub=%s", ((const feat_config *) cfg)->pub_url);
+}
+
 int
 main(void)
 {
-	feat_config cfg;
-	feat_state *st = NULL;
-	rs_rpc_server *srv = NULL;
-	rs_metrics_http *mh = NULL;
-	char err[256];
-	int rv;
+	static feat_config cfg;
+	const rs_svc svc = {.name = "feature",
+	                    .cfg_fields = feat_cfg_fields,
+	                    .cfg = &cfg,
+	                    .at = RS_SVC_FIELDS(feat_config),
+	                    .routes = feat_routes,
+	                    .open = feat_svc_open,
+	                    .close = feat_svc_close,
+	                    .describe = feat_svc_describe};
 
-	if (rs_cfg_load(feat_cfg_fields, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "rs-feature: %s\n", err);
-		return 2;
-	}
-	rs_log_init("feature", cfg.log_level);
-	rs_rpc_set_transport((rs_rpc_transport) cfg.rpc_transport);
-	rs_cfg_log(feat_cfg_fields, &cfg);
-	rs_proc_install_signals();
 	/* Requests run in parallel on the RPC workers; a BLAS call splitting itself over the same
 	 * cores only adds hand-offs (sgemv 20,000 x 64 takes ~0.12 ms on one thread). */
 	openblas_set_num_threads(1);
-
-	if ((rv = feat_open(&st, &cfg)) != 0) {
-		rs_log_error("feature.open_failed", "err=\"%s\"", rs_strerror(rv));
-		goto out;
-	}
-	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
-	if ((rv = rs_rpc_server_start(&srv, cfg.url, &rcfg, feat_routes, st)) != 0) {
-		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
-		goto out;
-	}
-	if ((rv = rs_metrics_http_start(&mh, cfg.metrics_addr, "feature")) != 0) {
-		rs_log_error("svc.listen_failed", "metrics=%s err=\"%s\"", cfg.metrics_addr,
-		             rs_strerror(rv));
-		goto out;
-	}
-	rs_log_info("svc.ready", "url=%s metrics=%s pub=%s workers=%d", cfg.url, cfg.metrics_addr,
-	            cfg.pub_url, cfg.workers);
-	while (!rs_proc_stop_requested())
-		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
-	rs_log_info("svc.stopping", "reason=signal");
-out:
-	rs_rpc_server_close(srv); /* finishes in-flight requests */
-	rs_metrics_http_stop(mh);
-	feat_close(st);
-	return rv == 0 ? 0 : 1;
+	return rs_svc_main(&svc);
 }

@@ -6,6 +6,7 @@
 
 #include "event.pb-c.h"
 #include "rs_err.h"
+#include "rs_event.h"
 
 const char *const rank_feature_names[RANK_NF] = {
         "src_covisit", "src_bought_together", "src_category",
@@ -26,23 +27,6 @@ rank_source_index(const char *name)
 		if (strcmp(name, source_names[i]) == 0)
 			return i;
 	return -1;
-}
-
-float
-rank_event_weight(int32_t type)
-{
-	switch (type) {
-	case RS__EVENT_TYPE__EVENT_VIEW:
-		return 1.0f;
-	case RS__EVENT_TYPE__EVENT_CLICK:
-		return 2.0f;
-	case RS__EVENT_TYPE__EVENT_ADD_TO_CART:
-		return 4.0f;
-	case RS__EVENT_TYPE__EVENT_PURCHASE:
-		return 8.0f;
-	default:
-		return 0.0f;
-	}
 }
 
 static int
@@ -85,7 +69,7 @@ rank_user_build(rs_arena *a, const rank_hist *h, size_t nh, const rank_catalog *
 		it->cart += s[i].type == RS__EVENT_TYPE__EVENT_ADD_TO_CART;
 		it->bought += s[i].type == RS__EVENT_TYPE__EVENT_PURCHASE;
 
-		float w = rank_event_weight(s[i].type);
+		float w = rs_event_seed_weight(s[i].type);
 		int64_t ci = rank_catalog_find(cat, s[i].item_id);
 		if (w <= 0 || ci < 0 || cat->categories[ci][0] == '\0')
 			continue;

@@ -82,7 +82,4 @@ const rank_hist_item *rank_user_item(const rank_user *u, int64_t id);
 /* rank_features_compute: x (n x RANK_NF, row-major) for the candidates. */
 void rank_features_compute(const rank_user *u, const rank_cand *c, size_t n, float *x);
 
-/* rank_event_weight: view 1, click 2, add_to_cart 4, purchase 8, others 0. */
-float rank_event_weight(int32_t type);
-
 #endif

@@ -1,14 +1,10 @@
-/* rs-ranking: wiring only (config, logging, state, RPC server, wait for a stop signal). */
+/* rs-ranking: its configuration table and what it opens; common/rs_svc.c runs it. */
 #include <stdio.h>
-#include <time.h>
 
 #include "ranking.h"
 #include "rs_cfg.h"
-#include "rs_err.h"
-#include "rs_log.h"
-#include "rs_metrics_http.h"
-#include "rs_proc.h"
 #include "rs_rpc.h"
+#include "rs_svc.h"
 
 /* RS_CFG_INT takes its default as text: the literal is RS_MODEL_CACHE_DEFAULT */
 _Static_assert(RS_MODEL_CACHE_DEFAULT == 2, "RS_*_MODEL_CACHE default");
@@ -31,56 +27,52 @@ static const rs_cfg_field rank_cfg_fields[] = {
         RS_CFG_END,
 };
 
-int
-main(void)
+static int
+rank_svc_open(void **out, const void *cfg)
 {
-	rank_config cfg;
 	rank_state *st = NULL;
-	rs_rpc_server *srv = NULL;
-	rs_metrics_http *mh = NULL;
-	char err[256];
-	int rv;
+	int rv = rank_open(&st, cfg);
 
-	if (rs_cfg_load(rank_cfg_fields, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "rs-ranking: %s\n", err);
-		return 2;
-	}
-	rs_log_init("ranking", cfg.log_level);
-	rs_rpc_set_transport((rs_rpc_transport) cfg.rpc_transport);
-	rs_cfg_log(rank_cfg_fields, &cfg);
-	rs_proc_install_signals();
-
-	if ((rv = rank_open(&st, &cfg)) != 0) {
-		rs_log_error("ranking.open_failed", "err=\"%s\"", rs_strerror(rv));
-		goto out;
-	}
+	*out = st;
 	/* The active version before the first request: the watch's own first check runs in the
 	 * background, and a freshly restarted service answered with the linear scorer, naming
 	 * linear-v1 while a published version was active (tests/fault, kill-ranking). A database
 	 * that is down or a version that does not open leaves the linear scorer, as before. */
-	(void) rank_model_check(st);
-	rs_rpc_server_cfg rcfg = {.workers = cfg.workers, .max_conns = cfg.max_conns};
-	if ((rv = rs_rpc_server_start(&srv, cfg.url, &rcfg, rank_routes, st)) != 0) {
-		rs_log_error("svc.listen_failed", "url=%s err=\"%s\"", cfg.url, rs_strerror(rv));
-		goto out;
-	}
-	if ((rv = rs_metrics_http_start(&mh, cfg.metrics_addr, "ranking")) != 0) {
-		rs_log_error("svc.listen_failed", "metrics=%s err=\"%s\"", cfg.metrics_addr,
-		             rs_strerror(rv));
-		goto out;
-	}
+	if (rv == 0)
+		(void) rank_model_check(st);
+	return rv;
+}
+
+static void
+rank_svc_close(void *st)
+{
+	rank_close(st);
+}
+
+static void
+rank_svc_describe(void *st, const void *cfg, char *buf, size_t n)
+{
 	/* the model watch (started by rank_open) may already have swapped the scorer: take a
 	 * reference under the state's lock, never read st->rs_scorer bare */
 	rank_scorer *sc = rank_current_scorer(st);
-	rs_log_info("svc.ready", "url=%s metrics=%s workers=%d scorer=%s", cfg.url,
-	            cfg.metrics_addr, cfg.workers, sc->version);
+
+	(void) cfg;
+	snprintf(buf, n, " scorer=%s", sc->version);
 	rank_scorer_unref(sc);
-	while (!rs_proc_stop_requested())
-		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
-	rs_log_info("svc.stopping", "reason=signal");
-out:
-	rs_rpc_server_close(srv); /* finishes in-flight requests */
-	rs_metrics_http_stop(mh);
-	rank_close(st);
-	return rv == 0 ? 0 : 1;
+}
+
+int
+main(void)
+{
+	static rank_config cfg;
+	const rs_svc svc = {.name = "ranking",
+	                    .cfg_fields = rank_cfg_fields,
+	                    .cfg = &cfg,
+	                    .at = RS_SVC_FIELDS(rank_config),
+	                    .routes = rank_routes,
+	                    .open = rank_svc_open,
+	                    .close = rank_svc_close,
+	                    .describe = rank_svc_describe};
+
+	return rs_svc_main(&svc);
 }

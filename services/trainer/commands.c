@@ -265,7 +265,7 @@ tr_cmd_fit(int argc, char **argv)
 	tr_dataset ds;
 	tr_model m;
 	tr_error err;
-	int r, quiet = 0, first;
+	int r, quiet = 0;
 	double t0 = tr_now(), t_load;
 	PGconn *pg = NULL;
 	char run_id[33];
@@ -286,10 +286,8 @@ tr_cmd_fit(int argc, char **argv)
 	rs_proc_random_id(run_id, sizeof(run_id));
 	tr_params_defaults(&p);
 	spec.n += model_opts(t + spec.n, &ma);
-	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+	if ((r = tr_opts_parse_all(&spec, argc, argv)) != -1)
 		return r;
-	if (first < argc)
-		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (train == NULL || model == NULL || out == NULL)
 		return tr_opts_usage_error(cmd, "--train, --model and --out are required");
 	if (tr_kind_parse(model, &kind, &err) != 0)
@@ -370,7 +368,7 @@ tr_cmd_recommend(int argc, char **argv)
 	tr_model m;
 	tr_error err;
 	users_ctx uc = {NULL, 0, 0};
-	int k = 20, rv, *counts = NULL, nthreads = 0, first;
+	int k = 20, rv, *counts = NULL, nthreads = 0;
 	int32_t *codes = NULL, *items = NULL;
 	size_t j;
 	double t0 = tr_now();
@@ -385,10 +383,8 @@ tr_cmd_recommend(int argc, char **argv)
 	};
 	const tr_opts_spec spec = {cmd, recommend_usage, t, sizeof(t) / sizeof(t[0])};
 
-	if ((rv = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+	if ((rv = tr_opts_parse_all(&spec, argc, argv)) != -1)
 		return rv;
-	if (first < argc)
-		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (train == NULL || model == NULL || users == NULL)
 		return tr_opts_usage_error(cmd, "--model, --train and --users are required");
 	if (tr_model_load(model, &m, &err) != 0)
@@ -481,7 +477,7 @@ tr_cmd_evaluate(int argc, char **argv)
 	static const char *cmd = "evaluate";
 	const char *test = NULL, *train = NULL, *recs = NULL, *json = NULL;
 	const char *mlruns = NULL, *experiment = "rs-train", *run_id = NULL;
-	int drop = 0, quiet = 0, first, r;
+	int drop = 0, quiet = 0, r;
 	eval_ks e = {{10, 20}, 2};
 	tr_metrics m;
 	tr_error err;
@@ -500,10 +496,8 @@ tr_cmd_evaluate(int argc, char **argv)
 	};
 	const tr_opts_spec spec = {cmd, evaluate_usage, t, sizeof(t) / sizeof(t[0])};
 
-	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+	if ((r = tr_opts_parse_all(&spec, argc, argv)) != -1)
 		return r;
-	if (first < argc)
-		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (test == NULL || train == NULL || recs == NULL)
 		return tr_opts_usage_error(cmd, "--test, --train and --recs are required");
 	if (tr_evaluate_files(test, train, recs, e.ks, e.nk, drop, &m, &err) != 0 ||
@@ -598,7 +592,7 @@ tr_cmd_tune(int argc, char **argv)
 	tr_tune_opts o = {.test_frac = 0.2, .min_holdout = 5, .k = 20, .log = stderr};
 	tr_dataset ds;
 	tr_error err;
-	int r, first;
+	int r;
 	double best_ndcg = 0;
 	char args[512];
 	model_args ma = {&p, 0};
@@ -621,10 +615,8 @@ tr_cmd_tune(int argc, char **argv)
 
 	tr_params_defaults(&p);
 	spec.n += model_opts(t + spec.n, &ma);
-	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+	if ((r = tr_opts_parse_all(&spec, argc, argv)) != -1)
 		return r;
-	if (first < argc)
-		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (train == NULL || model == NULL)
 		return tr_opts_usage_error(cmd, "--train and --model are required");
 	if (tr_kind_parse(model, &o.kind, &err) != 0)
@@ -794,7 +786,7 @@ tr_cmd_pipeline(int argc, char **argv)
 	tr_pipeline_opts o;
 	tr_pipeline_result res;
 	tr_error err;
-	int r, first, cands_set = 0;
+	int r, cands_set = 0;
 	const char *stage_name = NULL;
 	tr_stage stage = TR_STAGE_SNAPSHOT;
 	model_args ma = {&o.base, 0};
@@ -821,10 +813,8 @@ tr_cmd_pipeline(int argc, char **argv)
 	tr_pipeline_opts_defaults(&o);
 	spec.n += model_opts(t + spec.n, &ma);
 	tr_opts_seen(t, spec.n, "candidates", &cands_set);
-	if ((r = tr_opts_parse(&spec, argc, argv, &first)) != -1)
+	if ((r = tr_opts_parse_all(&spec, argc, argv)) != -1)
 		return r;
-	if (first < argc)
-		return tr_opts_usage_error(cmd, "unexpected argument");
 	if (o.dsn == NULL || o.models_dir == NULL)
 		return tr_opts_usage_error(cmd, "--dsn and --models-dir are required");
 	if (stage_name != NULL && tr_stage_parse(stage_name, &stage, &err) != 0)

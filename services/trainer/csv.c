@@ -1,49 +1,18 @@
-/* csv: see csv.h. The whole file is read into memory and split in place. */
+/* csv: see csv.h. Records come from trainer_dataio's reader (csvr.h): commas, no quoting,
+ * blanks around fields dropped. */
 #include "csv.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "csvr.h"
 #include "rs_err.h"
 
-#define CSV_MAX_FIELDS 64
+#define CSV_MAX_COLS 64
 
-static char *
-csv_trim(char *s, char *end)
-{
-	while (s < end && isspace((unsigned char) *s))
-		s++;
-	while (end > s && isspace((unsigned char) end[-1]))
-		end--;
-	*end = '\0';
-	return s;
-}
-
-/* Split the line [s, end) at commas into at most max fields; returns the field count
- * (which may exceed max: extra fields are counted but not stored). */
-static int
-csv_split(char *s, char *end, char **fields, int max)
-{
-	int n = 0;
-	char *p = s, *q;
-
-	for (;;) {
-		q = memchr(p, ',', (size_t) (end - p));
-		if (q == NULL)
-			q = end;
-		if (n < max)
-			fields[n] = csv_trim(p, q);
-		n++;
-		if (q == end)
-			break;
-		p = q + 1;
-	}
-	return n;
-}
-
+/* A header name without the quotes around it ("user" or 'user'). */
 static char *
 csv_unquote(char *s)
 {
@@ -56,115 +25,104 @@ csv_unquote(char *s)
 	return s;
 }
 
+static int
+csv_open(tr_csvr *r, const char *path, const tr_csv_dialect *d, tr_error *err)
+{
+	if (tr_csvr_open(r, path, d) != 0)
+		return tr_error_set(err, RS_EIO, "%s: cannot open: %s", path, strerror(errno));
+	return 0;
+}
+
+/* The end of a read: r's error (if rv is 0) named, r closed; returns the error. */
+static int
+csv_close(tr_csvr *r, int rv, int last, const char *path, tr_error *err)
+{
+	if (rv == 0 && last < 0)
+		rv = tr_error_set(err, last, "%s:%ld: %s", path, r->lineno,
+		                  last == RS_EIO ? "read error" : rs_strerror(last));
+	tr_csvr_close(r);
+	return rv;
+}
+
+/* The columns of the header r holds into idx[] (-1 = absent) and the fields a data line needs
+ * into *need; a missing required column is an error. */
+static int
+csv_header(const tr_csvr *r, const char *path, const char *const *cols, int ncols, int nrequired,
+           int *idx, int *need, tr_error *err)
+{
+	for (int j = 0; j < ncols; j++) {
+		idx[j] = -1;
+		for (size_t k = 0; k < r->nfields; k++)
+			if (strcasecmp(csv_unquote(r->fields[k]), cols[j]) == 0) {
+				idx[j] = (int) k;
+				break;
+			}
+		if (idx[j] < 0 && j < nrequired)
+			return tr_error_set(err, RS_EINVAL,
+			                    "%s:%ld: missing column '%s' in the header "
+			                    "(expected e.g. 'user,item,timestamp')",
+			                    path, r->lineno, cols[j]);
+		if (idx[j] + 1 > *need)
+			*need = idx[j] + 1;
+	}
+	return 0;
+}
+
 int
 tr_csv_each(const char *path, const char *const *cols, int ncols, int nrequired, tr_csv_row_fn fn,
             void *ctx, tr_error *err)
 {
-	char *buf = NULL, *p, *end, *nl, *fields[CSV_MAX_FIELDS], *vals[CSV_MAX_FIELDS];
-	int idx[CSV_MAX_FIELDS], nf, j, k, need = 0, rv, header_seen = 0;
-	size_t len;
-	long line = 0;
+	static const tr_csv_dialect dialect = {.delim = ",", .trim = 1};
+	char *vals[CSV_MAX_COLS];
+	int idx[CSV_MAX_COLS], j, need = 0, rv = 0, r = 0;
+	tr_csvr f;
 
-	if (ncols > CSV_MAX_FIELDS)
+	if (ncols > CSV_MAX_COLS)
 		return tr_error_set(err, RS_EINVAL, "too many columns requested");
-	if ((rv = tr_read_file(path, &buf, &len, err)) != 0)
+	if ((rv = csv_open(&f, path, &dialect, err)) != 0)
 		return rv;
-	p = buf;
-	end = buf + len;
-	rv = 0;
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t) (end - p));
-		if (nl == NULL)
-			nl = end;
-		line++;
-		{
-			char *le = nl;
-			if (le > p && le[-1] == '\r')
-				le--;
-			char *t = p;
-			while (t < le && isspace((unsigned char) *t))
-				t++;
-			if (t == le) { /* blank line */
-				p = nl + 1;
-				continue;
-			}
-			nf = csv_split(p, le, fields, CSV_MAX_FIELDS);
-		}
-		p = nl + 1;
-		if (!header_seen) {
-			header_seen = 1;
-			for (j = 0; j < ncols; j++) {
-				idx[j] = -1;
-				for (k = 0; k < nf && k < CSV_MAX_FIELDS; k++)
-					if (strcasecmp(csv_unquote(fields[k]), cols[j]) == 0) {
-						idx[j] = k;
-						break;
-					}
-				if (idx[j] < 0 && j < nrequired) {
-					rv = tr_error_set(
-					        err, RS_EINVAL,
-					        "%s:%ld: missing column '%s' in the header "
-					        "(expected e.g. 'user,item,timestamp')",
-					        path, line, cols[j]);
-					goto out;
-				}
-				if (idx[j] + 1 > need)
-					need = idx[j] + 1;
-			}
+	while (rv == 0 && (r = tr_csvr_next(&f)) == 1) {
+		if (f.records == 1) {
+			rv = csv_header(&f, path, cols, ncols, nrequired, idx, &need, err);
 			continue;
 		}
-		if (nf < need) {
+		if ((int) f.nfields < need) {
 			rv = tr_error_set(
 			        err, RS_EINVAL,
-			        "%s:%ld: expected at least %d comma-separated fields, found %d",
-			        path, line, need, nf);
-			goto out;
+			        "%s:%ld: expected at least %d comma-separated fields, found %zu",
+			        path, f.lineno, need, f.nfields);
+			break;
 		}
 		for (j = 0; j < ncols; j++)
-			vals[j] = idx[j] >= 0 ? fields[idx[j]] : NULL;
-		for (j = 0; j < nrequired; j++)
-			if (vals[j][0] == '\0') {
+			vals[j] = idx[j] >= 0 ? f.fields[idx[j]] : NULL;
+		for (j = 0; j < nrequired && rv == 0; j++)
+			if (vals[j][0] == '\0')
 				rv = tr_error_set(err, RS_EINVAL, "%s:%ld: empty '%s' field", path,
-				                  line, cols[j]);
-				goto out;
-			}
-		if ((rv = fn(ctx, vals, line, err)) != 0)
-			goto out;
+				                  f.lineno, cols[j]);
+		if (rv == 0)
+			rv = fn(ctx, vals, f.lineno, err);
 	}
-	if (!header_seen)
+	if (rv == 0 && r == 0 && f.records == 0)
 		rv = tr_error_set(err, RS_EINVAL, "%s: file is empty (expected a header line)",
 		                  path);
-out:
-	free(buf);
-	return rv;
+	return csv_close(&f, rv, r, path, err);
 }
 
 int
 tr_lines_each(const char *path, const char *skip_header, tr_csv_row_fn fn, void *ctx, tr_error *err)
 {
-	char *buf = NULL, *p, *end, *nl, *s;
-	size_t len;
-	long line = 0;
-	int rv;
+	static const tr_csv_dialect whole_line = {.delim = "", .trim = 1};
+	int rv, r;
+	tr_csvr f;
 
-	if ((rv = tr_read_file(path, &buf, &len, err)) != 0)
+	if ((rv = csv_open(&f, path, &whole_line, err)) != 0)
 		return rv;
-	p = buf;
-	end = buf + len;
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t) (end - p));
-		if (nl == NULL)
-			nl = end;
-		line++;
-		s = csv_trim(p, nl);
-		p = nl + 1;
-		if (*s == '\0')
+	while ((r = tr_csvr_next(&f)) == 1) {
+		if (f.lineno == 1 && skip_header != NULL &&
+		    strcasecmp(f.fields[0], skip_header) == 0)
 			continue;
-		if (line == 1 && skip_header != NULL && strcasecmp(s, skip_header) == 0)
-			continue;
-		if ((rv = fn(ctx, &s, line, err)) != 0)
+		if ((rv = fn(ctx, f.fields, f.lineno, err)) != 0)
 			break;
 	}
-	free(buf);
-	return rv;
+	return csv_close(&f, rv, r, path, err);
 }

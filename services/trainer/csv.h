@@ -1,5 +1,6 @@
-/* csv: reading the comma-separated files the benchmarks exchange (one header line, no
- * quoting, ids must not contain commas). Errors name the file and the 1-based line. */
+/* csv: the comma-separated files the benchmarks exchange (one header line, no quoting, ids
+ * must not contain commas), by column name, over csvr.h's reader. Errors name the file and the
+ * 1-based line. */
 #ifndef TR_CSV_H
 #define TR_CSV_H
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "csvr.h"
 #include "dataio.h"
 #include "dataset.h"
 #include "dio.h"
@@ -133,16 +134,17 @@ events_row(void *vctx, char **vals, long line, tr_error *err)
 	return 0;
 }
 
-/* items.csv (RFC 4180 quoted titles): trainer_dataio's reader. */
+/* items.csv (RFC 4180 quoted titles). */
 static int
 load_items_csv(tr_desc_input *in, const char *path, tr_error *err)
 {
-	dio_csv f;
+	static const tr_csv_dialect dialect = {.delim = ",", .quotes = 1};
+	tr_csvr f;
 	int r, cid = -1, ccat = -1, cprice = -1;
 
-	if (dio_csv_open(&f, path, ',') != 0)
+	if (tr_csvr_open(&f, path, &dialect) != 0)
 		return tr_error_set(err, RS_EIO, "cannot read %s", path);
-	while ((r = dio_csv_next(&f)) == 1) {
+	while ((r = tr_csvr_next(&f)) == 1) {
 		if (cid < 0) {
 			for (size_t j = 0; j < f.nfields; j++) {
 				if (strcasecmp(f.fields[j], "item_id") == 0)
@@ -153,7 +155,7 @@ load_items_csv(tr_desc_input *in, const char *path, tr_error *err)
 					cprice = (int) j;
 			}
 			if (cid < 0) {
-				dio_csv_close(&f);
+				tr_csvr_close(&f);
 				return tr_error_set(err, RS_EINVAL,
 				                    "%s:1: missing column 'item_id' in the header",
 				                    path);
@@ -170,10 +172,11 @@ load_items_csv(tr_desc_input *in, const char *path, tr_error *err)
 		                   ccat >= 0 && (size_t) ccat < f.nfields ? f.fields[ccat] : "",
 		                   price, 1);
 	}
-	long line = f.lineno;
-	dio_csv_close(&f);
+	tr_csvr_close(&f);
+	if (r == RS_EINVAL)
+		return tr_error_set(err, RS_EINVAL, "%s:%ld: unterminated quote", path, f.lineno);
 	if (r < 0)
-		return tr_error_set(err, RS_EINVAL, "%s:%ld: unterminated quote", path, line);
+		return tr_error_set(err, r, "%s: %s", path, rs_strerror(r));
 	in->has_catalog = 1;
 	return 0;
 }
@@ -521,107 +524,134 @@ progress_add(progress *p, int64_t n)
 	}
 }
 
-json_t *
-tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
+/* One description in progress: the input, the three passes' results, the report's parts. */
+typedef struct desc_calc {
+	const tr_desc_input *in;
+	const tr_desc_opts *o;
+	const tr_event_log *L;
+	int64_t n;
+	int32_t U, I, C;
+	progress pg;
+	/* pass 1 */
+	int64_t bytype[RS_EVENT_NTYPES], future, past, unknown, timed_n;
+	int64_t *ucnt, *icnt;                     /* events per user, per item */
+	double *ifirst, *ilast, *ufirst, *iprice; /* first/last times, the item's price */
+	double tmin, tmax, future_lim;
+	drec *rec; /* the events bucketed by user: rec[uoff[u] .. uoff[u + 1]) */
+	int64_t *uoff;
+	int32_t nitems;    /* items with events */
+	int32_t *item_cat; /* item -> category, -1 = none */
+	/* pass 2 */
+	funnel all, *fc; /* fc[cat + 1] */
+	int64_t dups, pairs, bought_pairs, repeat_pairs, buyers, repeat_buyers;
+	/* pass 3 */
+	double pstart; /* the cold-start period's first second */
+	int64_t nsess, bot_users, bot_events, active_users, cold_users, active_items, cold_items;
+	double *sess_ev, *sess_dur;
+	json_t *bot_ids;
+} desc_calc;
+
+static void
+desc_calc_free(desc_calc *dr)
 {
-	const tr_event_log *L = &in->log;
-	const int64_t n = L->n;
-	const int32_t U = tr_ids_count(L->users), I = tr_ids_count(L->items);
-	const int32_t C = tr_ids_count(&in->cats);
-	json_t *r = json_object();
-	progress pg = {o->progress && n >= 200000, 0, 3 * n, 0, tr_now()};
+	free(dr->ucnt);
+	free(dr->icnt);
+	free(dr->ifirst);
+	free(dr->ilast);
+	free(dr->ufirst);
+	free(dr->iprice);
+	free(dr->rec);
+	free(dr->uoff);
+	free(dr->item_cat);
+	free(dr->fc);
+	free(dr->sess_ev);
+	free(dr->sess_dur);
+	free(dr);
+}
 
-	int64_t bytype[RS_EVENT_NTYPES] = {0}, future = 0, past = 0, unknown = 0, timed_n = 0;
-	int64_t *ucnt = tr_xcalloc((size_t) U + 1, sizeof(int64_t));
-	int64_t *icnt = tr_xcalloc((size_t) I + 1, sizeof(int64_t));
-	double *ifirst = tr_xmalloc(((size_t) I + 1) * sizeof(double));
-	double *ilast = tr_xmalloc(((size_t) I + 1) * sizeof(double));
-	double *ufirst = tr_xmalloc(((size_t) U + 1) * sizeof(double));
-	double *iprice = tr_xmalloc(((size_t) I + 1) * sizeof(double));
-	double tmin = INFINITY, tmax = -INFINITY;
-	const double future_lim = o->now + 300;
-
-	for (int32_t k = 0; k < I; k++) {
-		ifirst[k] = INFINITY;
-		ilast[k] = -INFINITY;
-		iprice[k] = k < in->item_cap ? in->item_price[k] : NAN;
+/* pass 1: counts, clock skew, first/last times, unknown items; records bucketed by user */
+static void
+desc_pass1(desc_calc *dr)
+{
+	for (int32_t k = 0; k < dr->I; k++) {
+		dr->ifirst[k] = INFINITY;
+		dr->ilast[k] = -INFINITY;
+		dr->iprice[k] = k < dr->in->item_cap ? dr->in->item_price[k] : NAN;
 	}
-	for (int32_t k = 0; k < U; k++)
-		ufirst[k] = INFINITY;
-
-	/* pass 1: counts, clock skew, first/last times, unknown items; records bucketed by user */
-	drec *rec = tr_xmalloc(((size_t) n + 1) * sizeof(drec));
-	int64_t *uoff = tr_xcalloc((size_t) U + 2, sizeof(int64_t));
-	for (int64_t e = 0; e < n; e++) {
-		ucnt[L->u[e]]++;
-		icnt[L->i[e]]++;
+	for (int32_t k = 0; k < dr->U; k++)
+		dr->ufirst[k] = INFINITY;
+	dr->rec = tr_xmalloc(((size_t) dr->n + 1) * sizeof(drec));
+	dr->uoff = tr_xcalloc((size_t) dr->U + 2, sizeof(int64_t));
+	for (int64_t e = 0; e < dr->n; e++) {
+		dr->ucnt[dr->L->u[e]]++;
+		dr->icnt[dr->L->i[e]]++;
 	}
-	for (int32_t u = 0; u < U; u++)
-		uoff[u + 1] = uoff[u] + ucnt[u];
+	for (int32_t u = 0; u < dr->U; u++)
+		dr->uoff[u + 1] = dr->uoff[u] + dr->ucnt[u];
 	{
-		int64_t *fill = tr_xmalloc(((size_t) U + 1) * sizeof(int64_t));
-		memcpy(fill, uoff, (size_t) U * sizeof(int64_t));
-		for (int64_t e = 0; e < n; e++) {
-			int32_t u = L->u[e], i = L->i[e];
-			int t = L->type[e];
-			double ts = L->ts[e];
-			int timed = in->has_ts;
-			bytype[t >= 0 && t < RS_EVENT_NTYPES ? t : 0]++;
-			if (in->has_ts && ts > future_lim) {
-				future++;
+		int64_t *fill = tr_xmalloc(((size_t) dr->U + 1) * sizeof(int64_t));
+		memcpy(fill, dr->uoff, (size_t) dr->U * sizeof(int64_t));
+		for (int64_t e = 0; e < dr->n; e++) {
+			int32_t u = dr->L->u[e], i = dr->L->i[e];
+			int t = dr->L->type[e];
+			double ts = dr->L->ts[e];
+			int timed = dr->in->has_ts;
+			dr->bytype[t >= 0 && t < RS_EVENT_NTYPES ? t : 0]++;
+			if (dr->in->has_ts && ts > dr->future_lim) {
+				dr->future++;
 				timed = 0;
-			} else if (in->has_ts && ts < o->sane_epoch) {
-				past++;
+			} else if (dr->in->has_ts && ts < dr->o->sane_epoch) {
+				dr->past++;
 				timed = 0;
 			}
-			if (in->has_catalog && !(i < in->item_cap && in->item_known[i]))
-				unknown++;
-			if (!isnan(in->price[e]) &&
-			    !(i < in->item_cap && !isnan(in->item_price[i])))
-				iprice[i] =
-				        in->price[e]; /* no catalog price: the last event price */
+			if (dr->in->has_catalog && !(i < dr->in->item_cap && dr->in->item_known[i]))
+				dr->unknown++;
+			if (!isnan(dr->in->price[e]) &&
+			    !(i < dr->in->item_cap && !isnan(dr->in->item_price[i])))
+				dr->iprice[i] = dr->in->price[e]; /* no catalog price: the last
+				                                     event price */
 			if (timed) {
-				timed_n++;
-				if (ts < tmin)
-					tmin = ts;
-				if (ts > tmax)
-					tmax = ts;
-				if (ts < ifirst[i])
-					ifirst[i] = ts;
-				if (ts > ilast[i])
-					ilast[i] = ts;
-				if (ts < ufirst[u])
-					ufirst[u] = ts;
+				dr->timed_n++;
+				if (ts < dr->tmin)
+					dr->tmin = ts;
+				if (ts > dr->tmax)
+					dr->tmax = ts;
+				if (ts < dr->ifirst[i])
+					dr->ifirst[i] = ts;
+				if (ts > dr->ilast[i])
+					dr->ilast[i] = ts;
+				if (ts < dr->ufirst[u])
+					dr->ufirst[u] = ts;
 			}
-			rec[fill[u]++] = (drec){.ts = ts,
-			                        .value = L->value[e],
-			                        .u = u,
-			                        .i = i,
-			                        .type = (int8_t) t,
-			                        .timed = (uint8_t) timed};
+			dr->rec[fill[u]++] = (drec){.ts = ts,
+			                            .value = dr->L->value[e],
+			                            .u = u,
+			                            .i = i,
+			                            .type = (int8_t) t,
+			                            .timed = (uint8_t) timed};
 			if ((e & 0xffff) == 0xffff)
-				progress_add(&pg, 0x10000);
+				progress_add(&dr->pg, 0x10000);
 		}
-		progress_add(&pg, n - pg.done);
+		progress_add(&dr->pg, dr->n - dr->pg.done);
 		free(fill);
 	}
 
-	/* items with events; the item popularity distribution */
-	int32_t nitems = 0;
-	for (int32_t k = 0; k < I; k++)
-		nitems += icnt[k] > 0;
-	int32_t *item_cat = tr_xmalloc(((size_t) I + 1) * sizeof(int32_t));
-	for (int32_t k = 0; k < I; k++)
-		item_cat[k] = k < in->item_cap ? in->item_cat[k] : -1;
+	/* items with events, their categories */
+	for (int32_t k = 0; k < dr->I; k++)
+		dr->nitems += dr->icnt[k] > 0;
+	dr->item_cat = tr_xmalloc(((size_t) dr->I + 1) * sizeof(int32_t));
+	for (int32_t k = 0; k < dr->I; k++)
+		dr->item_cat[k] = k < dr->in->item_cap ? dr->in->item_cat[k] : -1;
+}
 
-	/* pass 2: per user by (item, time): duplicates, pairs, funnel, repeat purchases */
-	funnel all = {0};
-	funnel *fc = tr_xcalloc((size_t) C + 1, sizeof(funnel)); /* fc[cat + 1] */
-	int64_t dups = 0, pairs = 0, bought_pairs = 0, repeat_pairs = 0, buyers = 0,
-	        repeat_buyers = 0;
-	for (int32_t u = 0; u < U; u++) {
-		drec *s = rec + uoff[u];
-		int64_t m = uoff[u + 1] - uoff[u], purchases = 0;
+/* pass 2: per user by (item, time): duplicates, pairs, funnel, repeat purchases */
+static void
+desc_pass2(desc_calc *dr)
+{
+	dr->fc = tr_xcalloc((size_t) dr->C + 1, sizeof(funnel)); /* fc[cat + 1] */
+	for (int32_t u = 0; u < dr->U; u++) {
+		drec *s = dr->rec + dr->uoff[u];
+		int64_t m = dr->uoff[u + 1] - dr->uoff[u], purchases = 0;
 		qsort(s, (size_t) m, sizeof(drec), cmp_item_time);
 		for (int64_t a = 0; a < m;) {
 			int64_t b = a;
@@ -629,12 +659,12 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 			int64_t np = 0;
 			for (; b < m && s[b].i == s[a].i; b++) {
 				if (b > a && same_event(&s[b], &s[b - 1]))
-					dups++;
+					dr->dups++;
 				has[s[b].type]++;
 				np += s[b].type == RS__EVENT_TYPE__EVENT_PURCHASE;
 			}
-			funnel *f = &fc[item_cat[s[a].i] + 1];
-			for (int pass = 0; pass < 2; pass++, f = &all) {
+			funnel *f = &dr->fc[dr->item_cat[s[a].i] + 1];
+			for (int pass = 0; pass < 2; pass++, f = &dr->all) {
 				f->events += b - a;
 				f->view += has[RS__EVENT_TYPE__EVENT_VIEW] > 0;
 				f->cart += has[RS__EVENT_TYPE__EVENT_ADD_TO_CART] > 0;
@@ -646,64 +676,70 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 				f->view_purchase += has[RS__EVENT_TYPE__EVENT_VIEW] &&
 				                    has[RS__EVENT_TYPE__EVENT_PURCHASE];
 			}
-			pairs++;
-			bought_pairs += np > 0;
-			repeat_pairs += np > 1;
+			dr->pairs++;
+			dr->bought_pairs += np > 0;
+			dr->repeat_pairs += np > 1;
 			purchases += np;
 			a = b;
 		}
-		buyers += purchases > 0;
-		repeat_buyers += purchases > 1;
-		progress_add(&pg, m);
+		dr->buyers += purchases > 0;
+		dr->repeat_buyers += purchases > 1;
+		progress_add(&dr->pg, m);
 	}
+}
 
-	/* pass 3: per user by time: sessions, bots, cold users */
-	const double pstart = tmax - o->period_days * 86400.0;
-	int64_t nsess = 0, bot_users = 0, bot_events = 0, active_users = 0, cold_users = 0;
-	double *sess_ev = tr_xmalloc(((size_t) timed_n + 1) * sizeof(double));
-	double *sess_dur = tr_xmalloc(((size_t) timed_n + 1) * sizeof(double));
-	json_t *bot_ids = json_array();
-	for (int32_t u = 0; u < U; u++) {
-		drec *s = rec + uoff[u];
-		int64_t m = uoff[u + 1] - uoff[u], mt = 0, win = 0;
+/* pass 3: per user by time: sessions, bots, cold users and items */
+static void
+desc_pass3(desc_calc *dr)
+{
+	dr->pstart = dr->tmax - dr->o->period_days * 86400.0;
+	dr->sess_ev = tr_xmalloc(((size_t) dr->timed_n + 1) * sizeof(double));
+	dr->sess_dur = tr_xmalloc(((size_t) dr->timed_n + 1) * sizeof(double));
+	dr->bot_ids = json_array();
+	for (int32_t u = 0; u < dr->U; u++) {
+		drec *s = dr->rec + dr->uoff[u];
+		int64_t m = dr->uoff[u + 1] - dr->uoff[u], mt = 0, win = 0;
 		qsort(s, (size_t) m, sizeof(drec), cmp_time);
 		while (mt < m && s[mt].timed)
 			mt++;
 		for (int64_t a = 0, lo = 0; a < mt; a++) {
-			if (a == 0 || s[a].ts - s[a - 1].ts > o->session_gap_s) {
-				sess_ev[nsess] = 0;
-				sess_dur[nsess] = 0;
-				nsess++;
+			if (a == 0 || s[a].ts - s[a - 1].ts > dr->o->session_gap_s) {
+				dr->sess_ev[dr->nsess] = 0;
+				dr->sess_dur[dr->nsess] = 0;
+				dr->nsess++;
 			}
-			sess_ev[nsess - 1] += 1;
-			if (a > 0 && sess_ev[nsess - 1] > 1)
-				sess_dur[nsess - 1] += s[a].ts - s[a - 1].ts;
+			dr->sess_ev[dr->nsess - 1] += 1;
+			if (a > 0 && dr->sess_ev[dr->nsess - 1] > 1)
+				dr->sess_dur[dr->nsess - 1] += s[a].ts - s[a - 1].ts;
 			while (s[a].ts - s[lo].ts >= 60.0)
 				lo++;
 			if (a - lo + 1 > win)
 				win = a - lo + 1;
 		}
-		if ((double) win > o->bot_per_min) {
-			bot_users++;
-			bot_events += m;
-			if (json_array_size(bot_ids) < 20)
-				json_array_append_new(bot_ids,
-				                      json_string(tr_ids_name(L->users, u)));
+		if ((double) win > dr->o->bot_per_min) {
+			dr->bot_users++;
+			dr->bot_events += m;
+			if (json_array_size(dr->bot_ids) < 20)
+				json_array_append_new(dr->bot_ids,
+				                      json_string(tr_ids_name(dr->L->users, u)));
 		}
-		if (mt > 0 && s[mt - 1].ts > pstart) {
-			active_users++;
-			cold_users += ufirst[u] > pstart;
+		if (mt > 0 && s[mt - 1].ts > dr->pstart) {
+			dr->active_users++;
+			dr->cold_users += dr->ufirst[u] > dr->pstart;
 		}
-		progress_add(&pg, m);
+		progress_add(&dr->pg, m);
 	}
-	int64_t active_items = 0, cold_items = 0;
-	for (int32_t k = 0; k < I; k++)
-		if (icnt[k] > 0 && ilast[k] > pstart) {
-			active_items++;
-			cold_items += ifirst[k] > pstart;
+	for (int32_t k = 0; k < dr->I; k++)
+		if (dr->icnt[k] > 0 && dr->ilast[k] > dr->pstart) {
+			dr->active_items++;
+			dr->cold_items += dr->ifirst[k] > dr->pstart;
 		}
+}
 
-	/* ---- the report ---- */
+/* the report: the definitions and the counts */
+static void
+desc_json_counts(const desc_calc *dr, json_t *r)
+{
 	json_t *defs = json_object();
 	json_object_set_new(defs, "density",
 	                    json_string("distinct (user, item) pairs / (users x items)"));
@@ -714,44 +750,50 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 	json_object_set_new(defs, "funnel",
 	                    json_string("(user, item) pairs: view->cart = pairs with view and "
 	                                "add_to_cart / pairs with view"));
-	json_object_set_new(defs, "session_gap_s", json_real(o->session_gap_s));
-	json_object_set_new(defs, "cold_period_days", json_real(o->period_days));
-	json_object_set_new(defs, "bot_events_per_minute", json_real(o->bot_per_min));
-	json_object_set_new(defs, "sane_epoch", iso_time(o->sane_epoch));
-	json_object_set_new(defs, "now", iso_time(o->now));
-	json_object_set_new(r, "source", json_string(in->source));
-	json_object_set_new(r, "format", json_string(in->format));
+	json_object_set_new(defs, "session_gap_s", json_real(dr->o->session_gap_s));
+	json_object_set_new(defs, "cold_period_days", json_real(dr->o->period_days));
+	json_object_set_new(defs, "bot_events_per_minute", json_real(dr->o->bot_per_min));
+	json_object_set_new(defs, "sane_epoch", iso_time(dr->o->sane_epoch));
+	json_object_set_new(defs, "now", iso_time(dr->o->now));
+	json_object_set_new(r, "source", json_string(dr->in->source));
+	json_object_set_new(r, "format", json_string(dr->in->format));
 	json_object_set_new(r, "definitions", defs);
 
 	json_t *counts = json_object(), *bt = json_object();
-	json_object_set_new(counts, "events", json_integer(n));
-	json_object_set_new(counts, "users", json_integer(U));
-	json_object_set_new(counts, "items", json_integer(nitems));
+	json_object_set_new(counts, "events", json_integer(dr->n));
+	json_object_set_new(counts, "users", json_integer(dr->U));
+	json_object_set_new(counts, "items", json_integer(dr->nitems));
 	json_object_set_new(counts, "catalog_items", json_null());
-	if (in->has_catalog) {
+	if (dr->in->has_catalog) {
 		json_int_t cat_rows = 0;
-		for (int32_t k = 0; k < I && k < in->item_cap; k++)
-			cat_rows += in->item_known[k];
+		for (int32_t k = 0; k < dr->I && k < dr->in->item_cap; k++)
+			cat_rows += dr->in->item_known[k];
 		json_object_set_new(counts, "catalog_items", json_integer(cat_rows));
 	}
-	json_object_set_new(counts, "pairs", json_integer(pairs));
-	json_object_set_new(counts, "density", ratio((double) pairs, (double) U * (double) nitems));
+	json_object_set_new(counts, "pairs", json_integer(dr->pairs));
+	json_object_set_new(counts, "density",
+	                    ratio((double) dr->pairs, (double) dr->U * (double) dr->nitems));
 	for (int t = 0; t < RS_EVENT_NTYPES; t++)
-		if (t > 0 || bytype[0] > 0)
+		if (t > 0 || dr->bytype[0] > 0)
 			json_object_set_new(bt, t == 0 ? "interaction" : rs_event_type_name(t),
-			                    json_integer(bytype[t]));
+			                    json_integer(dr->bytype[t]));
 	json_object_set_new(counts, "by_type", bt);
 	json_object_set_new(r, "counts", counts);
+}
 
-	/* time */
-	if (in->has_ts && timed_n > 0) {
+/* the report: time: first, last, events per day */
+static void
+desc_json_time(const desc_calc *dr, json_t *r)
+{
+	if (dr->in->has_ts && dr->timed_n > 0) {
 		json_t *tj = json_object();
-		int64_t d0 = (int64_t) floor(tmin / 86400.0), d1 = (int64_t) floor(tmax / 86400.0);
+		int64_t d0 = (int64_t) floor(dr->tmin / 86400.0),
+		        d1 = (int64_t) floor(dr->tmax / 86400.0);
 		int64_t days = d1 - d0 + 1;
 		double *per_day = tr_xcalloc((size_t) days, sizeof(double));
-		for (int64_t e = 0; e < n; e++)
-			if (rec[e].timed)
-				per_day[(int64_t) floor(rec[e].ts / 86400.0) - d0] += 1;
+		for (int64_t e = 0; e < dr->n; e++)
+			if (dr->rec[e].timed)
+				per_day[(int64_t) floor(dr->rec[e].ts / 86400.0) - d0] += 1;
 		int64_t bucket = (days + 399) / 400;
 		json_t *series = json_array();
 		for (int64_t d = 0; d < days; d += bucket) {
@@ -760,9 +802,9 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 				c += per_day[k];
 			json_array_append_new(series, json_integer((json_int_t) c));
 		}
-		json_object_set_new(tj, "first", iso_time(tmin));
-		json_object_set_new(tj, "last", iso_time(tmax));
-		json_object_set_new(tj, "span_days", json_real((tmax - tmin) / 86400.0));
+		json_object_set_new(tj, "first", iso_time(dr->tmin));
+		json_object_set_new(tj, "last", iso_time(dr->tmax));
+		json_object_set_new(tj, "span_days", json_real((dr->tmax - dr->tmin) / 86400.0));
 		json_object_set_new(tj, "days", json_integer(days));
 		json_object_set_new(tj, "events_per_day", dist_json(per_day, (size_t) days, 0));
 		json_object_set_new(tj, "series_start", iso_time((double) d0 * 86400.0));
@@ -773,17 +815,22 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 	} else {
 		json_object_set_new(r, "time", json_null());
 	}
+}
 
-	/* users and items */
+/* the report: users and items: activity, popularity, the long tail */
+static void
+desc_json_popularity(const desc_calc *dr, json_t *r)
+{
 	{
-		double *x = tr_xmalloc(((size_t) (U > I ? U : I) + 1) * sizeof(double));
-		for (int32_t u = 0; u < U; u++)
-			x[u] = (double) ucnt[u];
-		json_object_set_new(r, "user_activity", dist_json(x, (size_t) U, 1));
+		double *x =
+		        tr_xmalloc(((size_t) (dr->U > dr->I ? dr->U : dr->I) + 1) * sizeof(double));
+		for (int32_t u = 0; u < dr->U; u++)
+			x[u] = (double) dr->ucnt[u];
+		json_object_set_new(r, "user_activity", dist_json(x, (size_t) dr->U, 1));
 		size_t m = 0;
-		for (int32_t k = 0; k < I; k++)
-			if (icnt[k] > 0)
-				x[m++] = (double) icnt[k];
+		for (int32_t k = 0; k < dr->I; k++)
+			if (dr->icnt[k] > 0)
+				x[m++] = (double) dr->icnt[k];
 		json_t *ip = dist_json(x, m, 1); /* x ascending now */
 		double total = 0, cum = 0;
 		for (size_t k = 0; k < m; k++)
@@ -814,75 +861,93 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 		json_object_set_new(r, "item_popularity", ip);
 		free(x);
 	}
+}
 
-	/* funnel */
+/* the report: the funnel, overall and by category */
+static void
+desc_json_funnel(const desc_calc *dr, json_t *r)
+{
 	{
 		json_t *fj = json_object(), *bycat = json_array();
-		json_object_set_new(fj, "overall", funnel_json(&all, NULL));
-		cat_sort *cs = tr_xmalloc(((size_t) C + 1) * sizeof(cat_sort));
+		json_object_set_new(fj, "overall", funnel_json(&dr->all, NULL));
+		cat_sort *cs = tr_xmalloc(((size_t) dr->C + 1) * sizeof(cat_sort));
 		int32_t nc = 0;
-		for (int32_t c = -1; c < C; c++)
-			if (fc[c + 1].events > 0)
-				cs[nc++] = (cat_sort){fc[c + 1].events, c};
+		for (int32_t c = -1; c < dr->C; c++)
+			if (dr->fc[c + 1].events > 0)
+				cs[nc++] = (cat_sort){dr->fc[c + 1].events, c};
 		qsort(cs, (size_t) nc, sizeof(cat_sort), cmp_cat_sort);
 		if (!(nc == 1 && cs[0].cat < 0)) /* only "(none)": the overall figures again */
 			for (int32_t k = 0; k < nc; k++)
 				json_array_append_new(
-				        bycat, funnel_json(&fc[cs[k].cat + 1],
-				                           cs[k].cat < 0 ? "(none)"
-				                                         : tr_ids_name(&in->cats,
-				                                                       cs[k].cat)));
+				        bycat,
+				        funnel_json(&dr->fc[cs[k].cat + 1],
+				                    cs[k].cat < 0 ? "(none)"
+				                                  : tr_ids_name(&dr->in->cats,
+				                                                cs[k].cat)));
 		json_object_set_new(fj, "by_category", bycat);
 		json_object_set_new(r, "funnel", fj);
 		free(cs);
 	}
+}
 
-	/* repeat purchases */
+/* the report: repeat purchases */
+static void
+desc_json_repeat(const desc_calc *dr, json_t *r)
+{
 	{
 		json_t *rp = json_object();
-		json_object_set_new(rp, "bought_pairs", json_integer(bought_pairs));
-		json_object_set_new(rp, "repeat_pairs", json_integer(repeat_pairs));
+		json_object_set_new(rp, "bought_pairs", json_integer(dr->bought_pairs));
+		json_object_set_new(rp, "repeat_pairs", json_integer(dr->repeat_pairs));
 		json_object_set_new(rp, "repeat_pair_rate",
-		                    ratio((double) repeat_pairs, (double) bought_pairs));
-		json_object_set_new(rp, "buyers", json_integer(buyers));
-		json_object_set_new(rp, "repeat_buyers", json_integer(repeat_buyers));
+		                    ratio((double) dr->repeat_pairs, (double) dr->bought_pairs));
+		json_object_set_new(rp, "buyers", json_integer(dr->buyers));
+		json_object_set_new(rp, "repeat_buyers", json_integer(dr->repeat_buyers));
 		json_object_set_new(rp, "repeat_buyer_rate",
-		                    ratio((double) repeat_buyers, (double) buyers));
+		                    ratio((double) dr->repeat_buyers, (double) dr->buyers));
 		json_object_set_new(r, "repeat_purchase", rp);
 	}
+}
 
-	/* sessions and cold start */
-	if (in->has_ts && timed_n > 0) {
+/* the report: sessions and cold start */
+static void
+desc_json_sessions(const desc_calc *dr, json_t *r)
+{
+	if (dr->in->has_ts && dr->timed_n > 0) {
 		json_t *sj = json_object();
-		json_object_set_new(sj, "gap_s", json_real(o->session_gap_s));
-		json_object_set_new(sj, "count", json_integer(nsess));
-		json_object_set_new(sj, "events", dist_json(sess_ev, (size_t) nsess, 1));
-		json_object_set_new(sj, "duration_s", dist_json(sess_dur, (size_t) nsess, 0));
+		json_object_set_new(sj, "gap_s", json_real(dr->o->session_gap_s));
+		json_object_set_new(sj, "count", json_integer(dr->nsess));
+		json_object_set_new(sj, "events", dist_json(dr->sess_ev, (size_t) dr->nsess, 1));
+		json_object_set_new(sj, "duration_s",
+		                    dist_json(dr->sess_dur, (size_t) dr->nsess, 0));
 		json_object_set_new(r, "sessions", sj);
 		json_t *cj = json_object();
-		json_object_set_new(cj, "period_days", json_real(o->period_days));
-		json_object_set_new(cj, "period_start", iso_time(pstart));
-		json_object_set_new(cj, "active_users", json_integer(active_users));
-		json_object_set_new(cj, "cold_users", json_integer(cold_users));
+		json_object_set_new(cj, "period_days", json_real(dr->o->period_days));
+		json_object_set_new(cj, "period_start", iso_time(dr->pstart));
+		json_object_set_new(cj, "active_users", json_integer(dr->active_users));
+		json_object_set_new(cj, "cold_users", json_integer(dr->cold_users));
 		json_object_set_new(cj, "cold_user_share",
-		                    ratio((double) cold_users, (double) active_users));
-		json_object_set_new(cj, "active_items", json_integer(active_items));
-		json_object_set_new(cj, "cold_items", json_integer(cold_items));
+		                    ratio((double) dr->cold_users, (double) dr->active_users));
+		json_object_set_new(cj, "active_items", json_integer(dr->active_items));
+		json_object_set_new(cj, "cold_items", json_integer(dr->cold_items));
 		json_object_set_new(cj, "cold_item_share",
-		                    ratio((double) cold_items, (double) active_items));
+		                    ratio((double) dr->cold_items, (double) dr->active_items));
 		json_object_set_new(r, "cold", cj);
 	} else {
 		json_object_set_new(r, "sessions", json_null());
 		json_object_set_new(r, "cold", json_null());
 	}
+}
 
-	/* prices per category (catalog price, else the item's last event price) */
+/* the report: prices per category (catalog price, else the item's last event price) */
+static void
+desc_json_prices(const desc_calc *dr, json_t *r)
+{
 	{
-		int32_t *pc_n = tr_xcalloc((size_t) C + 1, sizeof(int32_t));
+		int32_t *pc_n = tr_xcalloc((size_t) dr->C + 1, sizeof(int32_t));
 		int32_t priced = 0;
-		for (int32_t k = 0; k < I; k++)
-			if (!isnan(iprice[k])) {
-				pc_n[item_cat[k] + 1]++;
+		for (int32_t k = 0; k < dr->I; k++)
+			if (!isnan(dr->iprice[k])) {
+				pc_n[dr->item_cat[k] + 1]++;
 				priced++;
 			}
 		if (priced == 0) {
@@ -891,29 +956,29 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 			json_t *pj = json_object(), *bycat = json_array();
 			double *x = tr_xmalloc((size_t) priced * sizeof(double));
 			size_t m = 0;
-			for (int32_t k = 0; k < I; k++)
-				if (!isnan(iprice[k]))
-					x[m++] = iprice[k];
+			for (int32_t k = 0; k < dr->I; k++)
+				if (!isnan(dr->iprice[k]))
+					x[m++] = dr->iprice[k];
 			json_t *d = dist_json(x, m, 0);
 			json_object_set_new(d, "category", json_string("(all)"));
 			json_array_append_new(bycat, d);
-			cat_sort *cs = tr_xmalloc(((size_t) C + 1) * sizeof(cat_sort));
+			cat_sort *cs = tr_xmalloc(((size_t) dr->C + 1) * sizeof(cat_sort));
 			int32_t nc = 0;
-			for (int32_t c = -1; c < C; c++)
+			for (int32_t c = -1; c < dr->C; c++)
 				if (pc_n[c + 1] > 0)
 					cs[nc++] = (cat_sort){pc_n[c + 1], c};
 			qsort(cs, (size_t) nc, sizeof(cat_sort), cmp_cat_sort);
 			for (int32_t q = 0; q < nc && nc > 1; q++) {
 				m = 0;
-				for (int32_t k = 0; k < I; k++)
-					if (!isnan(iprice[k]) && item_cat[k] == cs[q].cat)
-						x[m++] = iprice[k];
+				for (int32_t k = 0; k < dr->I; k++)
+					if (!isnan(dr->iprice[k]) && dr->item_cat[k] == cs[q].cat)
+						x[m++] = dr->iprice[k];
 				d = dist_json(x, m, 0);
-				json_object_set_new(
-				        d, "category",
-				        json_string(cs[q].cat < 0
-				                            ? "(none)"
-				                            : tr_ids_name(&in->cats, cs[q].cat)));
+				json_object_set_new(d, "category",
+				                    json_string(cs[q].cat < 0
+				                                        ? "(none)"
+				                                        : tr_ids_name(&dr->in->cats,
+				                                                      cs[q].cat)));
 				json_array_append_new(bycat, d);
 			}
 			json_object_set_new(pj, "priced_items", json_integer(priced));
@@ -924,39 +989,68 @@ tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
 		}
 		free(pc_n);
 	}
+}
 
-	/* data quality */
+/* the report: data quality */
+static void
+desc_json_quality(const desc_calc *dr, json_t *r)
+{
 	{
 		json_t *q = json_object(), *bots = json_object();
-		json_object_set_new(q, "duplicates", json_integer(dups));
-		json_object_set_new(q, "duplicate_share", ratio((double) dups, (double) n));
+		json_object_set_new(q, "duplicates", json_integer(dr->dups));
+		json_object_set_new(q, "duplicate_share", ratio((double) dr->dups, (double) dr->n));
 		json_object_set_new(q, "unknown_item_events",
-		                    in->has_catalog ? json_integer(unknown) : json_null());
-		json_object_set_new(q, "future_events", json_integer(future));
-		json_object_set_new(q, "before_epoch_events", json_integer(past));
+		                    dr->in->has_catalog ? json_integer(dr->unknown) : json_null());
+		json_object_set_new(q, "future_events", json_integer(dr->future));
+		json_object_set_new(q, "before_epoch_events", json_integer(dr->past));
 		json_object_set_new(
 		        bots, "rule",
-		        json_sprintf("more than %g events within 60 s", o->bot_per_min));
-		json_object_set_new(bots, "users", json_integer(bot_users));
-		json_object_set_new(bots, "events", json_integer(bot_events));
-		json_object_set_new(bots, "event_share", ratio((double) bot_events, (double) n));
-		json_object_set_new(bots, "user_ids", bot_ids);
+		        json_sprintf("more than %g events within 60 s", dr->o->bot_per_min));
+		json_object_set_new(bots, "users", json_integer(dr->bot_users));
+		json_object_set_new(bots, "events", json_integer(dr->bot_events));
+		json_object_set_new(bots, "event_share",
+		                    ratio((double) dr->bot_events, (double) dr->n));
+		json_object_set_new(bots, "user_ids", dr->bot_ids);
 		json_object_set_new(q, "bots", bots);
 		json_object_set_new(r, "quality", q);
 	}
+}
 
-	free(ucnt);
-	free(icnt);
-	free(ifirst);
-	free(ilast);
-	free(ufirst);
-	free(iprice);
-	free(rec);
-	free(uoff);
-	free(item_cat);
-	free(fc);
-	free(sess_ev);
-	free(sess_dur);
+json_t *
+tr_describe(const tr_desc_input *in, const tr_desc_opts *o)
+{
+	desc_calc *dr = tr_xcalloc(1, sizeof(*dr));
+	json_t *r = json_object();
+
+	dr->in = in;
+	dr->o = o;
+	dr->L = &in->log;
+	dr->n = dr->L->n;
+	dr->U = tr_ids_count(dr->L->users);
+	dr->I = tr_ids_count(dr->L->items);
+	dr->C = tr_ids_count(&in->cats);
+	dr->pg = (progress){o->progress && dr->n >= 200000, 0, 3 * dr->n, 0, tr_now()};
+	dr->ucnt = tr_xcalloc((size_t) dr->U + 1, sizeof(int64_t));
+	dr->icnt = tr_xcalloc((size_t) dr->I + 1, sizeof(int64_t));
+	dr->ifirst = tr_xmalloc(((size_t) dr->I + 1) * sizeof(double));
+	dr->ilast = tr_xmalloc(((size_t) dr->I + 1) * sizeof(double));
+	dr->ufirst = tr_xmalloc(((size_t) dr->U + 1) * sizeof(double));
+	dr->iprice = tr_xmalloc(((size_t) dr->I + 1) * sizeof(double));
+	dr->tmin = INFINITY;
+	dr->tmax = -INFINITY;
+	dr->future_lim = o->now + 300;
+	desc_pass1(dr);
+	desc_pass2(dr);
+	desc_pass3(dr);
+	desc_json_counts(dr, r);
+	desc_json_time(dr, r);
+	desc_json_popularity(dr, r);
+	desc_json_funnel(dr, r);
+	desc_json_repeat(dr, r);
+	desc_json_sessions(dr, r);
+	desc_json_prices(dr, r);
+	desc_json_quality(dr, r);
+	desc_calc_free(dr);
 	return r;
 }
 

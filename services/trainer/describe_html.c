@@ -414,14 +414,9 @@ static const char CSS[] =
         "#e6e9ee;padding:4px 8px;text-align:right;white-space:nowrap}td:first-child,"
         "th:first-child{text-align:left}.muted{color:#555e6b}.warn{color:#9a3412}";
 
-int
-tr_describe_html(const json_t *r, const char *path, tr_error *err)
+static void
+html_head(FILE *f, const json_t *r)
 {
-	FILE *f = fopen(path, "w");
-	char b[64], c[64];
-
-	if (f == NULL)
-		return tr_error_set(err, RS_EIO, "cannot write %s", path);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	      "<title>Data report: ",
@@ -435,6 +430,14 @@ tr_describe_html(const json_t *r, const char *path, tr_error *err)
 	fputs("), reference time ", f);
 	esc(f, str(r, "definitions.now"));
 	fputs(". Written by <code>rs-train describe</code>.</p>\n", f);
+}
+
+static void
+html_overview(FILE *f, const json_t *r)
+{
+	char b[64], c[64];
+	const char *key;
+	json_t *v;
 
 	fputs("<section id=\"overview\"><h2>Overview</h2><div class=\"tiles\">\n", f);
 	tile_num(f, "events", num(r, "counts.events"));
@@ -442,16 +445,20 @@ tr_describe_html(const json_t *r, const char *path, tr_error *err)
 	tile_num(f, "items", num(r, "counts.items"));
 	snprintf(b, sizeof(b), "%.4f%%", 100 * num(r, "counts.density"));
 	tile(f, "density (pairs / users × items)", b);
-	const char *key;
-	json_t *v;
 	json_object_foreach((json_t *) jget(r, "counts.by_type"), key, v)
 	{
 		snprintf(c, sizeof(c), "%s events", key);
 		tile_num(f, c, (double) json_integer_value(v));
 	}
 	fputs("</div></section>\n", f);
+}
 
+static void
+html_time(FILE *f, const json_t *r)
+{
 	const json_t *t = json_object_get(r, "time");
+	char b[64];
+
 	fputs("<section id=\"time\"><h2>Time</h2>\n", f);
 	if (json_is_object(t)) {
 		fputs("<div class=\"tiles\">", f);
@@ -471,14 +478,20 @@ tr_describe_html(const json_t *r, const char *path, tr_error *err)
 		      f);
 	}
 	fputs("</section>\n", f);
+}
+
+/* user activity and item popularity */
+static void
+html_activity(FILE *f, const json_t *r)
+{
+	const json_t *ip = json_object_get(r, "item_popularity");
+	char b[64], c[64];
 
 	fputs("<section id=\"users\"><h2>User activity (events per user)</h2>\n", f);
 	dist_table(f, json_object_get(r, "user_activity"), "");
 	hist_chart(f, json_object_get(r, "user_activity"), "users by number of events",
 	           "events per user (log2 bins); bar = number of users");
 	fputs("</section>\n", f);
-
-	const json_t *ip = json_object_get(r, "item_popularity");
 	fputs("<section id=\"items\"><h2>Item popularity (events per item)</h2>\n", f);
 	dist_table(f, ip, "");
 	pct(b, sizeof(b), num(ip, "top1pct_share"));
@@ -491,54 +504,61 @@ tr_describe_html(const json_t *r, const char *path, tr_error *err)
 	           "events per item (log2 bins); bar = number of items");
 	long_tail_chart(f, json_object_get(ip, "long_tail"));
 	fputs("</section>\n", f);
+}
 
+/* funnel and repeat purchases */
+static void
+html_purchases(FILE *f, const json_t *r)
+{
 	fputs("<section id=\"funnel\"><h2>Funnel</h2>\n", f);
 	funnel_section(f, json_object_get(r, "funnel"));
 	fputs("</section>\n", f);
-
 	fputs("<section id=\"repeat\"><h2>Repeat purchases</h2><div class=\"tiles\">", f);
 	tile_num(f, "bought (user, item) pairs", num(r, "repeat_purchase.bought_pairs"));
 	tile_pct(f, "pairs bought twice or more", num(r, "repeat_purchase.repeat_pair_rate"));
 	tile_num(f, "buyers", num(r, "repeat_purchase.buyers"));
 	tile_pct(f, "buyers with 2+ purchases", num(r, "repeat_purchase.repeat_buyer_rate"));
 	fputs("</div></section>\n", f);
+}
 
-	const json_t *s = json_object_get(r, "sessions");
-	if (json_is_object(s)) {
-		fprintf(f,
-		        "<section id=\"sessions\"><h2>Sessions (a gap over %.0f min starts a new "
-		        "one)</h2>\n",
-		        num(s, "gap_s") / 60);
-		fputs("<div class=\"tiles\">", f);
-		tile_num(f, "sessions", num(s, "count"));
-		tile_num(f, "median events per session", num(s, "events.median"));
-		tile_num(f, "median duration (s)", num(s, "duration_s.median"));
-		tile_num(f, "p90 duration (s)", num(s, "duration_s.p90"));
-		fputs("</div>\n", f);
-		hist_chart(f, json_object_get(s, "events"), "sessions by number of events",
-		           "events per session (log2 bins); bar = number of sessions");
-		fputs("</section>\n", f);
-		const json_t *cold = json_object_get(r, "cold");
-		fprintf(f, "<section id=\"cold\"><h2>Cold start in the latest %.0f days (from ",
-		        num(cold, "period_days"));
-		esc(f, str(cold, "period_start"));
-		fputs(")</h2><div class=\"tiles\">", f);
-		tile_num(f, "active users", num(cold, "active_users"));
-		tile_pct(f, "of them new (first event in the period)",
-		         num(cold, "cold_user_share"));
-		tile_num(f, "active items", num(cold, "active_items"));
-		tile_pct(f, "of them new", num(cold, "cold_item_share"));
-		fputs("</div></section>\n", f);
-	}
+/* sessions and cold start (inputs with timestamps) */
+static void
+html_sessions(FILE *f, const json_t *r)
+{
+	const json_t *s = json_object_get(r, "sessions"), *cold = json_object_get(r, "cold");
 
-	fputs("<section id=\"prices\"><h2>Prices per category</h2>\n", f);
-	if (json_is_object(json_object_get(r, "prices")))
-		price_section(f, json_object_get(r, "prices"));
-	else
-		fputs("<p class=\"muted\">No prices in this input.</p>\n", f);
+	if (!json_is_object(s))
+		return;
+	fprintf(f,
+	        "<section id=\"sessions\"><h2>Sessions (a gap over %.0f min starts a new "
+	        "one)</h2>\n",
+	        num(s, "gap_s") / 60);
+	fputs("<div class=\"tiles\">", f);
+	tile_num(f, "sessions", num(s, "count"));
+	tile_num(f, "median events per session", num(s, "events.median"));
+	tile_num(f, "median duration (s)", num(s, "duration_s.median"));
+	tile_num(f, "p90 duration (s)", num(s, "duration_s.p90"));
+	fputs("</div>\n", f);
+	hist_chart(f, json_object_get(s, "events"), "sessions by number of events",
+	           "events per session (log2 bins); bar = number of sessions");
 	fputs("</section>\n", f);
+	fprintf(f, "<section id=\"cold\"><h2>Cold start in the latest %.0f days (from ",
+	        num(cold, "period_days"));
+	esc(f, str(cold, "period_start"));
+	fputs(")</h2><div class=\"tiles\">", f);
+	tile_num(f, "active users", num(cold, "active_users"));
+	tile_pct(f, "of them new (first event in the period)", num(cold, "cold_user_share"));
+	tile_num(f, "active items", num(cold, "active_items"));
+	tile_pct(f, "of them new", num(cold, "cold_item_share"));
+	fputs("</div></section>\n", f);
+}
 
+static void
+html_quality(FILE *f, const json_t *r)
+{
 	const json_t *q = json_object_get(r, "quality");
+	char b[64], c[64];
+
 	fputs("<section id=\"quality\"><h2>Data quality</h2><table>\n", f);
 	fmt_num(b, sizeof(b), num(q, "duplicates"));
 	pct(c, sizeof(c), num(q, "duplicate_share"));
@@ -560,7 +580,30 @@ tr_describe_html(const json_t *r, const char *path, tr_error *err)
 	fputs("<tr><td>bots (", f);
 	esc(f, str(q, "bots.rule"));
 	fprintf(f, ")</td><td>%s users, %s events</td></tr>\n", b, c);
-	fputs("</table></section>\n</main></body></html>\n", f);
+	fputs("</table></section>\n", f);
+}
+
+int
+tr_describe_html(const json_t *r, const char *path, tr_error *err)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return tr_error_set(err, RS_EIO, "cannot write %s", path);
+	html_head(f, r);
+	html_overview(f, r);
+	html_time(f, r);
+	html_activity(f, r);
+	html_purchases(f, r);
+	html_sessions(f, r);
+	fputs("<section id=\"prices\"><h2>Prices per category</h2>\n", f);
+	if (json_is_object(json_object_get(r, "prices")))
+		price_section(f, json_object_get(r, "prices"));
+	else
+		fputs("<p class=\"muted\">No prices in this input.</p>\n", f);
+	fputs("</section>\n", f);
+	html_quality(f, r);
+	fputs("</main></body></html>\n", f);
 	if (fclose(f) != 0)
 		return tr_error_set(err, RS_EIO, "cannot write %s", path);
 	return 0;

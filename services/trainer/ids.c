@@ -54,10 +54,10 @@ ids_grow(tr_ids *ids)
 	ids->i_nslots = n;
 }
 
-int32_t
-tr_ids_find(const tr_ids *ids, const char *s, size_t len)
+/* The code of s (hash h), or -1 with *slot = the empty slot where it would go. */
+static int32_t
+ids_probe(const tr_ids *ids, const char *s, size_t len, uint32_t h, size_t *slot)
 {
-	uint32_t h = ids_hash(s, len);
 	size_t mask = ids->i_nslots - 1, j;
 	int32_t c;
 
@@ -66,21 +66,27 @@ tr_ids_find(const tr_ids *ids, const char *s, size_t len)
 		if (ids->i_hash[c] == h && strncmp(name, s, len) == 0 && name[len] == '\0')
 			return c;
 	}
+	*slot = j;
 	return -1;
+}
+
+int32_t
+tr_ids_find(const tr_ids *ids, const char *s, size_t len)
+{
+	size_t slot;
+
+	return ids_probe(ids, s, len, ids_hash(s, len), &slot);
 }
 
 int32_t
 tr_ids_intern(tr_ids *ids, const char *s, size_t len)
 {
 	uint32_t h = ids_hash(s, len);
-	size_t mask = ids->i_nslots - 1, j;
+	size_t j;
 	int32_t c;
 
-	for (j = h & mask; (c = ids->i_slots[j]) >= 0; j = (j + 1) & mask) {
-		const char *name = ids->i_buf + ids->i_off[c];
-		if (ids->i_hash[c] == h && strncmp(name, s, len) == 0 && name[len] == '\0')
-			return c;
-	}
+	if ((c = ids_probe(ids, s, len, h, &j)) >= 0)
+		return c;
 	if (ids->i_n == ids->i_ncap) {
 		ids->i_ncap = ids->i_ncap ? ids->i_ncap * 2 : 1024;
 		ids->i_off = tr_xrealloc(ids->i_off, (size_t) ids->i_ncap * sizeof(size_t));

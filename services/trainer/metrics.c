@@ -74,138 +74,196 @@ metrics_csr(int32_t n_users, int32_t n_items, int64_t n, const int32_t *u, const
 	*idx_out = idx;
 }
 
-void
-tr_metrics_compute(const tr_eval_input *in, const int *ks, int nk, int drop_train, tr_metrics *out)
-{
-	int32_t nu = in->n_users, ni = in->n_items, u, a;
-	int64_t *tp, *rp, r, nrows = 0;
+/* One evaluation in progress: the test and train rows by user (CSR), the recommendations of
+ * evaluated users sorted by (user, rank), and the per-cut-off sums. */
+typedef struct mx_run {
+	const int *ks;
+	int nk, maxk, drop_train;
+	int32_t nu, ni;
+	int64_t *tp, *rp; /* test / train rows of user u: [tp[u], tp[u + 1]) of ti, ... */
 	int32_t *ti, *ri;
-	int32_t *tmark = tr_xmalloc(((size_t) ni + 1) * sizeof(int32_t));
-	int32_t *rmark = tr_xmalloc(((size_t) ni + 1) * sizeof(int32_t));
-	int32_t *dmark = tr_xmalloc(((size_t) ni + 1) * sizeof(int32_t));
-	double *pop = tr_xcalloc((size_t) ni + 1, sizeof(double));
-	double *sum = tr_xcalloc((size_t) nk * TR_M_PER_USER, sizeof(double));
-	double *sq = tr_xcalloc((size_t) nk * TR_M_PER_USER, sizeof(double));
-	double *pop_sum = tr_xcalloc((size_t) nk, sizeof(double));
-	double *nov_sum = tr_xcalloc((size_t) nk, sizeof(double));
-	int64_t *slots = tr_xcalloc((size_t) nk, sizeof(int64_t));
-	int32_t *covered = tr_xmalloc(((size_t) ni + 1) * sizeof(int32_t)); /* smallest k idx */
-	rec_row *rows = tr_xmalloc((size_t) (in->n_recs > 0 ? in->n_recs : 1) * sizeof(rec_row));
-	int maxk = ks[nk - 1], q;
-	long n_catalog = 0, n_train_users = 0, n_eval = 0;
-	double cumdisc[4096 + 1];
+	int32_t *tmark, *rmark, *dmark; /* item -> the user whose test / train / seen row it is */
+	int32_t *covered;               /* item -> the smallest cut-off index it was shown at */
+	double *pop;                    /* item -> train rows */
+	double *sum, *sq;          /* nk x TR_M_PER_USER: sums of the per-user values, squares */
+	double *pop_sum, *nov_sum; /* nk: popularity and novelty of the shown items */
+	int64_t *slots;            /* nk: items shown */
+	rec_row *rows;
+	int64_t nrows;
+	long n_catalog, n_train_users, n_eval;
+	double cumdisc[4096 + 1]; /* cumdisc[q] = sum of 1 / log2(j + 1), j = 1..q */
+} mx_run;
 
-	memset(out, 0, sizeof(*out));
-	out->nk = nk;
-	memcpy(out->ks, ks, (size_t) nk * sizeof(int));
-	metrics_csr(nu, ni, in->n_test, in->test_u, in->test_i, &tp, &ti);
-	metrics_csr(nu, ni, in->n_train, in->train_u, in->train_i, &rp, &ri);
-	out->test_interactions = (long) tp[nu];
-	for (u = 0; u < nu; u++) {
-		if (rp[u + 1] > rp[u])
-			n_train_users++;
-		for (r = rp[u]; r < rp[u + 1]; r++)
-			pop[ri[r]] += 1;
+static void
+mx_init(mx_run *x, const tr_eval_input *in, const int *ks, int nk, int drop_train)
+{
+	int32_t ni = in->n_items, u, a;
+	int64_t r;
+	int q;
+
+	x->ks = ks;
+	x->nk = nk;
+	x->maxk = ks[nk - 1];
+	x->drop_train = drop_train;
+	x->nu = in->n_users;
+	x->ni = ni;
+	x->tmark = tr_xmalloc(((size_t) ni + 1) * sizeof(int32_t));
+	x->rmark = tr_xmalloc(((size_t) ni + 1) * sizeof(int32_t));
+	x->dmark = tr_xmalloc(((size_t) ni + 1) * sizeof(int32_t));
+	x->pop = tr_xcalloc((size_t) ni + 1, sizeof(double));
+	x->sum = tr_xcalloc((size_t) nk * TR_M_PER_USER, sizeof(double));
+	x->sq = tr_xcalloc((size_t) nk * TR_M_PER_USER, sizeof(double));
+	x->pop_sum = tr_xcalloc((size_t) nk, sizeof(double));
+	x->nov_sum = tr_xcalloc((size_t) nk, sizeof(double));
+	x->slots = tr_xcalloc((size_t) nk, sizeof(int64_t));
+	x->covered = tr_xmalloc(((size_t) ni + 1) * sizeof(int32_t));
+	x->rows = tr_xmalloc((size_t) (in->n_recs > 0 ? in->n_recs : 1) * sizeof(rec_row));
+	x->nrows = 0;
+	x->n_catalog = x->n_train_users = x->n_eval = 0;
+	metrics_csr(x->nu, ni, in->n_test, in->test_u, in->test_i, &x->tp, &x->ti);
+	metrics_csr(x->nu, ni, in->n_train, in->train_u, in->train_i, &x->rp, &x->ri);
+	for (u = 0; u < x->nu; u++) {
+		if (x->rp[u + 1] > x->rp[u])
+			x->n_train_users++;
+		for (r = x->rp[u]; r < x->rp[u + 1]; r++)
+			x->pop[x->ri[r]] += 1;
 	}
 	for (a = 0; a < ni; a++) {
-		n_catalog += pop[a] > 0;
-		covered[a] = nk;
+		x->n_catalog += x->pop[a] > 0;
+		x->covered[a] = nk;
 	}
-	cumdisc[0] = 0;
+	x->cumdisc[0] = 0;
 	for (q = 1; q <= 4096; q++)
-		cumdisc[q] = cumdisc[q - 1] + 1.0 / log2((double) q + 1.0);
-	out->rec_rows = (long) in->n_recs;
+		x->cumdisc[q] = x->cumdisc[q - 1] + 1.0 / log2((double) q + 1.0);
 	for (r = 0; r < in->n_recs; r++) {
 		u = in->rec_u[r];
-		if (u < 0 || u >= nu || tp[u + 1] == tp[u])
+		if (u < 0 || u >= x->nu || x->tp[u + 1] == x->tp[u])
 			continue;
-		rows[nrows].u = u;
-		rows[nrows].i = in->rec_i[r];
-		rows[nrows].rank = in->rec_rank[r];
-		rows[nrows].pos = r;
-		nrows++;
+		x->rows[x->nrows].u = u;
+		x->rows[x->nrows].i = in->rec_i[r];
+		x->rows[x->nrows].rank = in->rec_rank[r];
+		x->rows[x->nrows].pos = r;
+		x->nrows++;
 	}
-	qsort(rows, (size_t) nrows, sizeof(rec_row), rec_cmp);
-	memset(tmark, 0xff, ((size_t) ni + 1) * sizeof(int32_t));
-	memset(rmark, 0xff, ((size_t) ni + 1) * sizeof(int32_t));
-	memset(dmark, 0xff, ((size_t) ni + 1) * sizeof(int32_t));
-	r = 0;
-	for (u = 0; u < nu; u++) {
-		int64_t n = tp[u + 1] - tp[u], pos = 0;
-		double h[TR_MAX_K] = {0}, dcg[TR_MAX_K] = {0}, ap[TR_MAX_K] = {0};
-		double rr[TR_MAX_K] = {0}, hits = 0;
-		int any = 0;
+	qsort(x->rows, (size_t) x->nrows, sizeof(rec_row), rec_cmp);
+	memset(x->tmark, 0xff, ((size_t) ni + 1) * sizeof(int32_t));
+	memset(x->rmark, 0xff, ((size_t) ni + 1) * sizeof(int32_t));
+	memset(x->dmark, 0xff, ((size_t) ni + 1) * sizeof(int32_t));
+}
 
-		while (r < nrows && rows[r].u < u)
-			r++;
-		if (n == 0)
-			continue;
-		n_eval++;
-		for (q = 0; q < (int) n; q++)
-			tmark[ti[tp[u] + q]] = u;
-		for (q = 0; q < (int) (rp[u + 1] - rp[u]); q++)
-			rmark[ri[rp[u] + q]] = u;
-		for (; r < nrows && rows[r].u == u; r++) {
-			int32_t it = rows[r].i;
-			int in_train = rmark[it] == u, hit, kk;
-			if (dmark[it] == u) { /* repeated (user, item): keep the first */
-				out->duplicate_rows++;
-				continue;
-			}
-			dmark[it] = u;
-			if (in_train && drop_train)
-				continue;
-			any = 1;
-			if (pos >= maxk)
-				continue;
-			hit = tmark[it] == u;
-			hits += hit;
-			for (kk = 0; kk < nk; kk++) {
-				if (pos >= ks[kk])
-					continue;
-				if (hit) {
-					h[kk] += 1;
-					dcg[kk] += 1.0 / log2((double) pos + 2.0);
-					ap[kk] += hits / (double) (pos + 1);
-					if (rr[kk] == 0)
-						rr[kk] = 1.0 / (double) (pos + 1);
-				}
-				if (covered[it] > kk)
-					covered[it] = kk;
-				pop_sum[kk] += pop[it];
-				nov_sum[kk] +=
-				        -log2((pop[it] > 1 ? pop[it] : 1.0) /
-				              (double) (n_train_users > 0 ? n_train_users : 1));
-				slots[kk]++;
-				if (in_train && kk == nk - 1)
-					out->train_items_in_recs++;
-			}
-			pos++;
-		}
-		if (!any)
-			out->users_without_recs++;
-		for (q = 0; q < nk; q++) {
-			double k = ks[q], den = n < k ? (double) n : k, v[TR_M_PER_USER];
-			int m;
-			v[TR_M_RECALL] = h[q] / den;
-			v[TR_M_RECALL_PLAIN] = h[q] / (double) n;
-			v[TR_M_NDCG] = dcg[q] / cumdisc[(int) den];
-			v[TR_M_MAP] = ap[q] / den;
-			v[TR_M_MRR] = rr[q];
-			v[TR_M_HITRATE] = h[q] > 0;
-			v[TR_M_PRECISION] = h[q] / k;
-			for (m = 0; m < TR_M_PER_USER; m++) {
-				sum[q * TR_M_PER_USER + m] += v[m];
-				sq[q * TR_M_PER_USER + m] += v[m] * v[m];
-			}
+static void
+mx_free(mx_run *x)
+{
+	free(x->tp);
+	free(x->ti);
+	free(x->rp);
+	free(x->ri);
+	free(x->tmark);
+	free(x->rmark);
+	free(x->dmark);
+	free(x->pop);
+	free(x->sum);
+	free(x->sq);
+	free(x->pop_sum);
+	free(x->nov_sum);
+	free(x->slots);
+	free(x->covered);
+	free(x->rows);
+}
+
+/* The per-user values of user u (n test rows, h, dcg, ap, rr by cut-off) into the sums. */
+static void
+mx_user_sums(mx_run *x, int64_t n, const double *h, const double *dcg, const double *ap,
+             const double *rr)
+{
+	for (int q = 0; q < x->nk; q++) {
+		double k = x->ks[q], den = n < k ? (double) n : k, v[TR_M_PER_USER];
+		v[TR_M_RECALL] = h[q] / den;
+		v[TR_M_RECALL_PLAIN] = h[q] / (double) n;
+		v[TR_M_NDCG] = dcg[q] / x->cumdisc[(int) den];
+		v[TR_M_MAP] = ap[q] / den;
+		v[TR_M_MRR] = rr[q];
+		v[TR_M_HITRATE] = h[q] > 0;
+		v[TR_M_PRECISION] = h[q] / k;
+		for (int m = 0; m < TR_M_PER_USER; m++) {
+			x->sum[q * TR_M_PER_USER + m] += v[m];
+			x->sq[q * TR_M_PER_USER + m] += v[m] * v[m];
 		}
 	}
+}
+
+/* User u's recommendations, rows [*r, ...) of x->rows, scored against its test rows. */
+static void
+mx_user(mx_run *x, int32_t u, int64_t *r, tr_metrics *out)
+{
+	const int nk = x->nk;
+	int64_t n = x->tp[u + 1] - x->tp[u], pos = 0;
+	double h[TR_MAX_K] = {0}, dcg[TR_MAX_K] = {0}, ap[TR_MAX_K] = {0};
+	double rr[TR_MAX_K] = {0}, hits = 0;
+	int any = 0, q;
+
+	while (*r < x->nrows && x->rows[*r].u < u)
+		(*r)++;
+	if (n == 0)
+		return;
+	x->n_eval++;
+	for (q = 0; q < (int) n; q++)
+		x->tmark[x->ti[x->tp[u] + q]] = u;
+	for (q = 0; q < (int) (x->rp[u + 1] - x->rp[u]); q++)
+		x->rmark[x->ri[x->rp[u] + q]] = u;
+	for (; *r < x->nrows && x->rows[*r].u == u; (*r)++) {
+		int32_t it = x->rows[*r].i;
+		int in_train = x->rmark[it] == u, hit, kk;
+		if (x->dmark[it] == u) { /* repeated (user, item): keep the first */
+			out->duplicate_rows++;
+			continue;
+		}
+		x->dmark[it] = u;
+		if (in_train && x->drop_train)
+			continue;
+		any = 1;
+		if (pos >= x->maxk)
+			continue;
+		hit = x->tmark[it] == u;
+		hits += hit;
+		for (kk = 0; kk < nk; kk++) {
+			if (pos >= x->ks[kk])
+				continue;
+			if (hit) {
+				h[kk] += 1;
+				dcg[kk] += 1.0 / log2((double) pos + 2.0);
+				ap[kk] += hits / (double) (pos + 1);
+				if (rr[kk] == 0)
+					rr[kk] = 1.0 / (double) (pos + 1);
+			}
+			if (x->covered[it] > kk)
+				x->covered[it] = kk;
+			x->pop_sum[kk] += x->pop[it];
+			x->nov_sum[kk] +=
+			        -log2((x->pop[it] > 1 ? x->pop[it] : 1.0) /
+			              (double) (x->n_train_users > 0 ? x->n_train_users : 1));
+			x->slots[kk]++;
+			if (in_train && kk == nk - 1)
+				out->train_items_in_recs++;
+		}
+		pos++;
+	}
+	if (!any)
+		out->users_without_recs++;
+	mx_user_sums(x, n, h, dcg, ap, rr);
+}
+
+/* The means, their standard errors and the catalog figures of every cut-off into out. */
+static void
+mx_finish(const mx_run *x, tr_metrics *out)
+{
+	long n_eval = x->n_eval;
+
 	out->users_evaluated = n_eval;
-	for (q = 0; q < nk; q++) {
-		int m;
+	for (int q = 0; q < x->nk; q++) {
 		long cov = 0;
-		for (m = 0; m < TR_M_PER_USER; m++) {
-			double s = sum[q * TR_M_PER_USER + m], s2 = sq[q * TR_M_PER_USER + m];
+		for (int m = 0; m < TR_M_PER_USER; m++) {
+			double s = x->sum[q * TR_M_PER_USER + m], s2 = x->sq[q * TR_M_PER_USER + m];
 			double mean = n_eval ? s / (double) n_eval : 0;
 			out->val[q][m] = mean;
 			out->se[q][m] =
@@ -214,28 +272,32 @@ tr_metrics_compute(const tr_eval_input *in, const int *ks, int nk, int drop_trai
 			                          (double) n_eval)
 			                   : 0;
 		}
-		for (a = 0; a < ni; a++)
-			cov += covered[a] <= q && pop[a] > 0;
+		for (int32_t a = 0; a < x->ni; a++)
+			cov += x->covered[a] <= q && x->pop[a] > 0;
 		out->val[q][TR_M_COVERAGE] =
-		        (double) cov / (double) (n_catalog > 0 ? n_catalog : 1);
-		out->val[q][TR_M_AVGPOP] = slots[q] ? pop_sum[q] / (double) slots[q] : 0;
-		out->val[q][TR_M_NOVELTY] = slots[q] ? nov_sum[q] / (double) slots[q] : 0;
+		        (double) cov / (double) (x->n_catalog > 0 ? x->n_catalog : 1);
+		out->val[q][TR_M_AVGPOP] = x->slots[q] ? x->pop_sum[q] / (double) x->slots[q] : 0;
+		out->val[q][TR_M_NOVELTY] = x->slots[q] ? x->nov_sum[q] / (double) x->slots[q] : 0;
 	}
-	free(tp);
-	free(ti);
-	free(rp);
-	free(ri);
-	free(tmark);
-	free(rmark);
-	free(dmark);
-	free(pop);
-	free(sum);
-	free(sq);
-	free(pop_sum);
-	free(nov_sum);
-	free(slots);
-	free(covered);
-	free(rows);
+}
+
+void
+tr_metrics_compute(const tr_eval_input *in, const int *ks, int nk, int drop_train, tr_metrics *out)
+{
+	mx_run *x = tr_xmalloc(sizeof(*x));
+	int64_t r = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->nk = nk;
+	memcpy(out->ks, ks, (size_t) nk * sizeof(int));
+	mx_init(x, in, ks, nk, drop_train);
+	out->test_interactions = (long) x->tp[x->nu];
+	out->rec_rows = (long) in->n_recs;
+	for (int32_t u = 0; u < x->nu; u++)
+		mx_user(x, u, &r, out);
+	mx_finish(x, out);
+	mx_free(x);
+	free(x);
 }
 
 /* ------------------------------------------------------------------ reading files */

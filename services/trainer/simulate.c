@@ -815,154 +815,161 @@ sim_print_days(const sim *s, FILE *f, json_t *rep)
 
 /* ---- the run ---- */
 
+/* The customers' state across days: who comes back, what each was shown, and a day's served
+ * lists as "{"id",...}" and "{ms,...}" (sim_served_lists). */
+typedef struct sim_days {
+	long C;
+	unsigned char *active;
+	sim_shown *shown;
+	char *served_ids, *served_ms;
+} sim_days;
+
+/* The event ids of this run start with it: "sim<seed>-" (with a % for like). */
+static void
+sim_event_prefix(const sim *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "sim%" PRIu64 "-%%", s->o->seed);
+}
+
+/* The shop must be the one the world describes, and nothing may follow its history. 0 or -1
+ * (s->err). */
 static int
-sim_run(sim *s)
+sim_check_shop(sim *s)
 {
 	const sim_opts *o = s->o;
 	char prefix[64], id[32];
-	long long n;
-	int rv = -1;
-	long C = o->customers > 0 ? o->customers : o->shop_users;
-	unsigned char *active = calloc((size_t) C, 1);
-	sim_shown *shown = calloc((size_t) C, sizeof(*shown));
-	/* a day's served lists: "{"id",...}" and "{ms,...}" (sim_served_lists) */
-	char *served_ids = malloc((size_t) C * (SIM_REC_ID_MAX + 3) + 3);
-	char *served_ms = malloc((size_t) C * 22 + 3);
-	if (active == NULL || shown == NULL || served_ids == NULL || served_ms == NULL) {
-		free(active);
-		free(shown);
-		free(served_ids);
-		free(served_ms);
-		return sim_fail(s, "out of memory");
-	}
-
-	/* the shop must be the one the world describes, and nothing may follow its history */
-	if (sim_sql_long(s, "select count(*) from items", 0, NULL, &n) != 0)
-		goto out;
-	if (n != o->shop_items) {
-		sim_fail(s,
-		         "the shop has %lld items, not --shop-items %ld: generate it with the "
-		         "same --seed/--users/--items",
-		         n, o->shop_items);
-		goto out;
-	}
-	snprintf(prefix, sizeof(prefix), "sim%" PRIu64 "-%%", o->seed);
 	const char *pp = prefix;
+	long long n;
+
+	if (sim_sql_long(s, "select count(*) from items", 0, NULL, &n) != 0)
+		return -1;
+	if (n != o->shop_items)
+		return sim_fail(
+		        s,
+		        "the shop has %lld items, not --shop-items %ld: generate it with the "
+		        "same --seed/--users/--items",
+		        n, o->shop_items);
+	sim_event_prefix(s, prefix, sizeof(prefix));
 	if (sim_sql_long(s, "select count(*) from events where event_id like $1", 1, &pp, &n) != 0)
-		goto out;
-	if (n > 0) {
-		sim_fail(s,
-		         "this shop already holds a simulation with --seed %" PRIu64
-		         " (%lld events): use a freshly generated shop",
-		         o->seed, n);
-		goto out;
-	}
+		return -1;
+	if (n > 0)
+		return sim_fail(s,
+		                "this shop already holds a simulation with --seed %" PRIu64
+		                " (%lld events): use a freshly generated shop",
+		                o->seed, n);
 	snprintf(id, sizeof(id), "%" PRId64, s->base_ms);
 	pp = id;
 	if (sim_sql_long(
 	            s, "select count(*) from events where ts >= to_timestamp($1::bigint / 1000.0)",
 	            1, &pp, &n) != 0)
-		goto out;
-	if (n > 0) {
-		sim_fail(s,
-		         "the shop has %lld events after %" PRId64
-		         " (the first simulated day): generate it with --end %" PRId64,
-		         n, s->base_ms / 1000, s->base_ms / 1000);
-		goto out;
-	}
-	if (sim_create_experiment(s) != 0)
-		goto out;
-	fprintf(stderr,
-	        "rs-train simulate: experiment %lld running, %d days from %" PRId64
-	        " (UTC midnight), %ld customers, k %d\n",
-	        s->exp_id, o->days, s->base_ms / 1000, C, o->k);
-	if (sim_has_kinds(o) && sim_wait_serving(s, NULL) != 0)
-		goto out;
+		return -1;
+	if (n > 0)
+		return sim_fail(s,
+		                "the shop has %lld events after %" PRId64
+		                " (the first simulated day): generate it with --end %" PRId64,
+		                n, s->base_ms / 1000, s->base_ms / 1000);
+	return 0;
+}
 
-	/* Each day: every active customer's list first (so no list depends on another
-	 * customer's events of the same day), then their reactions, then a wait until the events
-	 * are stored and in rs-feature. */
-	memset(active, 1, (size_t) C);
-	for (int d = 0; d < o->days; d++) {
-		sim_day_stats st = {0};
-		long total = 0, done = 0;
-		for (long u = 0; u < C; u++)
-			total += active[u];
-		/* --retrain: the days so far (waited for below) train the versions of this one */
-		if (d > 0 && o->retrain && sim_retrain(s, d - 1) != 0)
-			goto out;
-		for (int i = 0; i < o->nvariants; i++)
-			memcpy(s->day_version[d][i], s->serving[i], sizeof(s->serving[i]));
-		if (sim_wait_candidates(s) != 0)
-			goto out;
-		long nserved = 0;
-		size_t idlen = 0, mslen = 0;
-		served_ids[idlen++] = '{';
-		served_ms[mslen++] = '{';
-		for (long u = 0; u < C; u++) {
-			dio_rng r;
-			if (!active[u])
-				continue;
-			sim_rng(&r, o->seed, u, d);
-			(void) dio_rng_unif(&r); /* back */
-			double when = dio_rng_unif(&r);
-			int64_t t = s->base_ms + d * SIM_DAY_MS + 8 * 3600000LL +
-			            (int64_t) (when * 12 * 3600000.0);
-			if (sim_fetch(s, u, t, &shown[u]) != 0)
-				goto out;
-			if (shown[u].n > 0) {
-				idlen += (size_t) snprintf(served_ids + idlen, SIM_REC_ID_MAX + 4,
-				                           "%s\"%s\"", nserved ? "," : "",
-				                           shown[u].rec_id);
-				mslen += (size_t) snprintf(served_ms + mslen, 24, "%s%" PRId64,
-				                           nserved ? "," : "", t);
-				nserved++;
-			}
-			if (++done % 50 == 0)
+/* Day d: every active customer's list first (so no list depends on another customer's events
+ * of the same day), then their reactions, then a wait until the events are stored and in
+ * rs-feature. 0 or -1 (s->err). */
+static int
+sim_day(sim *s, sim_days *b, int d)
+{
+	const sim_opts *o = s->o;
+	char prefix[64];
+	sim_day_stats st = {0};
+	long total = 0, done = 0;
+
+	sim_event_prefix(s, prefix, sizeof(prefix));
+	for (long u = 0; u < b->C; u++)
+		total += b->active[u];
+	/* --retrain: the days so far (waited for below) train the versions of this one */
+	if (d > 0 && o->retrain && sim_retrain(s, d - 1) != 0)
+		return -1;
+	for (int i = 0; i < o->nvariants; i++)
+		memcpy(s->day_version[d][i], s->serving[i], sizeof(s->serving[i]));
+	if (sim_wait_candidates(s) != 0)
+		return -1;
+	long nserved = 0;
+	size_t idlen = 0, mslen = 0;
+	b->served_ids[idlen++] = '{';
+	b->served_ms[mslen++] = '{';
+	for (long u = 0; u < b->C; u++) {
+		dio_rng r;
+		if (!b->active[u])
+			continue;
+		sim_rng(&r, o->seed, u, d);
+		(void) dio_rng_unif(&r); /* back */
+		double when = dio_rng_unif(&r);
+		int64_t t = s->base_ms + d * SIM_DAY_MS + 8 * 3600000LL +
+		            (int64_t) (when * 12 * 3600000.0);
+		if (sim_fetch(s, u, t, &b->shown[u]) != 0)
+			return -1;
+		if (b->shown[u].n > 0) {
+			idlen += (size_t) snprintf(b->served_ids + idlen, SIM_REC_ID_MAX + 4,
+			                           "%s\"%s\"", nserved ? "," : "",
+			                           b->shown[u].rec_id);
+			mslen += (size_t) snprintf(b->served_ms + mslen, 24, "%s%" PRId64,
+			                           nserved ? "," : "", t);
+			nserved++;
+		}
+		if (++done % 50 == 0)
+			sim_progress(s, d, done / 2, total, &st);
+	}
+	for (long u = 0; u < b->C; u++) {
+		dio_rng r;
+		sim_rng(&r, o->seed, u, d);
+		double back = dio_rng_unif(&r), appeal = 0;
+		(void) dio_rng_unif(&r); /* when */
+		int was = b->active[u];
+		if (was) {
+			if (sim_react(s, u, d, &r, &b->shown[u], &appeal, &st) != 0)
+				return -1;
+			if (++done % 50 == 0 || done == 2 * total)
 				sim_progress(s, d, done / 2, total, &st);
 		}
-		for (long u = 0; u < C; u++) {
-			dio_rng r;
-			sim_rng(&r, o->seed, u, d);
-			double back = dio_rng_unif(&r), appeal = 0;
-			(void) dio_rng_unif(&r); /* when */
-			int was = active[u];
-			if (was) {
-				if (sim_react(s, u, d, &r, &shown[u], &appeal, &st) != 0)
-					goto out;
-				if (++done % 50 == 0 || done == 2 * total)
-					sim_progress(s, d, done / 2, total, &st);
-			}
-			active[u] = was ? back < sim_p_return(appeal) : back < SIM_P_REACTIVATE;
-		}
-		if (total == 0)
-			sim_progress(s, d, 0, 0, &st);
-		snprintf(served_ids + idlen, 2, "}");
-		snprintf(served_ms + mslen, 2, "}");
-		if (sim_served_lists(s, served_ids, served_ms, nserved) != 0)
-			goto out;
-		pp = prefix;
-		if (sim_wait_count(s, "the simulated events",
-		                   "select count(*) from events where event_id like $1", pp,
-		                   s->events) != 0)
-			goto out;
-		for (long u = 0; u < C; u++)
-			if (shown[u].last_ts > 0 && sim_wait_features(s, u, shown[u].last_ts) != 0)
-				goto out;
-		for (long u = 0; u < C; u++)
-			shown[u].last_ts = 0;
+		b->active[u] = was ? back < sim_p_return(appeal) : back < SIM_P_REACTIVATE;
 	}
+	if (total == 0)
+		sim_progress(s, d, 0, 0, &st);
+	snprintf(b->served_ids + idlen, 2, "}");
+	snprintf(b->served_ms + mslen, 2, "}");
+	if (sim_served_lists(s, b->served_ids, b->served_ms, nserved) != 0)
+		return -1;
+	if (sim_wait_count(s, "the simulated events",
+	                   "select count(*) from events where event_id like $1", prefix,
+	                   s->events) != 0)
+		return -1;
+	for (long u = 0; u < b->C; u++)
+		if (b->shown[u].last_ts > 0 && sim_wait_features(s, u, b->shown[u].last_ts) != 0)
+			return -1;
+	for (long u = 0; u < b->C; u++)
+		b->shown[u].last_ts = 0;
+	return 0;
+}
+
+/* The experiment stopped (unless --keep-running) and its report printed (and written). 0 or -1
+ * (s->err). */
+static int
+sim_report(sim *s)
+{
+	const sim_opts *o = s->o;
+	char id[32];
+	const char *pp;
+
 	snprintf(id, sizeof(id), "%lld", s->exp_id);
 	pp = id;
 	if (sim_wait_count(s, "the impressions",
 	                   "select count(*) from impressions where experiment_id = $1", pp,
 	                   s->lists) != 0)
-		goto out;
+		return -1;
 	char path[128];
 	if (!o->keep_running) {
 		snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/stop", s->exp_id);
 		if (sim_http(s, "POST", path, NULL, 1, 200, NULL) != 0)
-			goto out;
+			return -1;
 	}
 	/* The simulation wrote a week of events and impressions in minutes, faster than
 	 * autovacuum refreshes the planner's statistics: right after a run the report took
@@ -977,7 +984,7 @@ sim_run(sim *s)
 	snprintf(path, sizeof(path), "/v1/admin/experiments/%lld/report", s->exp_id);
 	clock_gettime(CLOCK_MONOTONIC, &r0);
 	if (sim_http(s, "GET", path, NULL, 1, 200, &rep) != 0)
-		goto out;
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &r1);
 	fprintf(stderr, "rs-train simulate: the report took %.1f s\n",
 	        (double) (r1.tv_sec - r0.tv_sec) + (double) (r1.tv_nsec - r0.tv_nsec) / 1e9);
@@ -994,16 +1001,46 @@ sim_run(sim *s)
 		if (json_dump_file(rep, o->json_out, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
 			json_decref(rep);
 			sim_fail(s, "cannot write %s: %s", o->json_out, strerror(errno));
-			goto out;
+			return -1;
 		}
 	}
 	json_decref(rep);
-	rv = 0;
+	return 0;
+}
+
+static int
+sim_run(sim *s)
+{
+	const sim_opts *o = s->o;
+	int rv = -1;
+	sim_days b = {.C = o->customers > 0 ? o->customers : o->shop_users};
+
+	b.active = calloc((size_t) b.C, 1);
+	b.shown = calloc((size_t) b.C, sizeof(*b.shown));
+	b.served_ids = malloc((size_t) b.C * (SIM_REC_ID_MAX + 3) + 3);
+	b.served_ms = malloc((size_t) b.C * 22 + 3);
+	if (b.active == NULL || b.shown == NULL || b.served_ids == NULL || b.served_ms == NULL) {
+		rv = sim_fail(s, "out of memory");
+		goto out;
+	}
+	if (sim_check_shop(s) != 0 || sim_create_experiment(s) != 0)
+		goto out;
+	fprintf(stderr,
+	        "rs-train simulate: experiment %lld running, %d days from %" PRId64
+	        " (UTC midnight), %ld customers, k %d\n",
+	        s->exp_id, o->days, s->base_ms / 1000, b.C, o->k);
+	if (sim_has_kinds(o) && sim_wait_serving(s, NULL) != 0)
+		goto out;
+	memset(b.active, 1, (size_t) b.C);
+	for (int d = 0; d < o->days; d++)
+		if (sim_day(s, &b, d) != 0)
+			goto out;
+	rv = sim_report(s);
 out:
-	free(active);
-	free(shown);
-	free(served_ids);
-	free(served_ms);
+	free(b.active);
+	free(b.shown);
+	free(b.served_ids);
+	free(b.served_ms);
 	return rv;
 }
 

@@ -12,12 +12,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include "csv.h"
+#include "csvr.h"
 #include "opts.h"
 #include "ids.h"
 #include "md5.h"
 #include "rs_err.h"
 #include "rs_hash.h"
+#include "rs_time.h"
 
 enum { R_USER = 0, R_ITEM, R_RATING, R_TS, R_SKIP };
 static const char *const role_names[] = {"user", "item", "rating", "timestamp", "-"};
@@ -113,7 +114,6 @@ static int
 sp_parse_ts(const char *s, double *out)
 {
 	char buf[128], *t;
-	struct tm tm;
 	int y, mo, d, h = 0, mi = 0, got;
 	double sec = 0;
 	size_t n = strlen(s);
@@ -129,13 +129,7 @@ sp_parse_ts(const char *s, double *out)
 	got = sscanf(t, "%d-%d-%d%*[ T]%d:%d:%lf", &y, &mo, &d, &h, &mi, &sec);
 	if (got != 3 && got < 5)
 		return RS_EINVAL;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	*out = (double) timegm(&tm) + sec;
+	*out = (double) rs_time_utc(y, mo, d, h, mi, 0) + sec;
 	return 0;
 }
 
@@ -171,46 +165,6 @@ sp_alias_role(const char *field)
 	return R_SKIP;
 }
 
-/* split one line (already without \r\n) into fields; returns count (stores <= max) */
-static int
-sp_fields(char *line, const char *delim, char **f, int max)
-{
-	int n = 0;
-	char *p = line, *q;
-	size_t dl = delim ? strlen(delim) : 0;
-
-	if (delim == NULL) {
-		for (;;) {
-			while (*p && isspace((unsigned char) *p))
-				p++;
-			if (!*p)
-				break;
-			q = p;
-			while (*q && !isspace((unsigned char) *q))
-				q++;
-			if (n < max)
-				f[n] = p;
-			n++;
-			if (!*q)
-				break;
-			*q = '\0';
-			p = q + 1;
-		}
-		return n;
-	}
-	for (;;) {
-		q = dl == 1 ? strchr(p, delim[0]) : strstr(p, delim);
-		if (n < max)
-			f[n] = p;
-		n++;
-		if (q == NULL)
-			break;
-		*q = '\0';
-		p = q + dl;
-	}
-	return n;
-}
-
 static int
 sp_cmp_double(const void *a, const void *b)
 {
@@ -219,19 +173,31 @@ sp_cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-#define SP_MAXF 64
+#define SP_MAXF  64
+#define SP_PROBE 1001 /* records read to detect a header and the columns' roles */
 
-/* A delimited file as sp_read_delimited reads it: its non-blank lines (pointers into the
- * caller's buffer, NUL-terminated in place; the array is owned here, freed by
- * sp_read_delimited) and the role of each column. */
+/* How sp_read_delimited reads a delimited file: its dialect, whether the first record is a
+ * header, and the role of each column. */
 typedef struct sp_layout {
-	const char *delim; /* NULL: runs of white space */
-	char **line;
-	int64_t nline, start; /* start = 1 when line[0] is a header */
+	tr_csv_dialect dialect; /* delim NULL: runs of white space */
+	int header;             /* the first record is a header */
 	int roles[SP_MAXF], nroles;
 	int idx[4]; /* the column of each role but R_SKIP, -1 if none */
 	int need;   /* fields a data line must have */
 } sp_layout;
+
+/* The first SP_PROBE records of a file, as far as the detection of a header and of the
+ * columns' roles looks at them. */
+typedef struct sp_probe {
+	int64_t nrec;        /* records read */
+	int alias0;          /* record 0 names a known column */
+	int num0, num1;      /* record 0 / 1 holds a number */
+	int roles0[SP_MAXF]; /* record 0's names as roles (aliases; unknown names are R_SKIP) */
+	int nroles0;
+	int nf[SP_PROBE];                  /* fields of each record */
+	double third[SP_PROBE];            /* its third field as a number (3 fields or more) */
+	unsigned char third_num[SP_PROBE]; /* ... which is a number */
+} sp_probe;
 
 /* --columns (or ml100k's fixed columns) into l->roles. */
 static int
@@ -256,90 +222,87 @@ sp_columns(const tr_split_opts *o, sp_layout *l, tr_error *err)
 	return 0;
 }
 
-/* The non-blank lines of buf into l->line (NUL-terminated in place, line ends stripped). */
-static void
-sp_collect_lines(char *buf, size_t len, sp_layout *l)
+static int
+sp_open(tr_csvr *r, const char *path, const sp_layout *l, tr_error *err)
 {
-	char *p = buf, *end = buf + len, *nl, *e, *t;
-	int64_t cap = 1024;
+	if (tr_csvr_open(r, path, &l->dialect) != 0)
+		return tr_error_set(err, RS_EIO, "%s: cannot open: %s", path, strerror(errno));
+	return 0;
+}
 
-	l->line = tr_xmalloc(sizeof(char *) * (size_t) cap);
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t) (end - p));
-		if (nl == NULL)
-			nl = end;
-		e = nl;
-		while (e > p && (e[-1] == '\r' || e[-1] == '\n'))
-			e--;
-		*e = '\0';
-		for (t = p; *t && isspace((unsigned char) *t); t++)
-			;
-		if (*t) {
-			if (l->nline == cap) {
-				cap *= 2;
-				l->line = tr_xrealloc(l->line, (size_t) cap * sizeof(char *));
-			}
-			l->line[l->nline++] = p;
+/* The end of a read of path: a read error (last < 0) named unless rv is one already. */
+static int
+sp_close(tr_csvr *r, int rv, int last, const char *path, tr_error *err)
+{
+	if (rv == 0 && last < 0)
+		rv = tr_error_set(err, last, "%s:%ld: %s", path, r->lineno, rs_strerror(last));
+	tr_csvr_close(r);
+	return rv;
+}
+
+/* One record of the probe into p. */
+static void
+sp_probe_record(sp_probe *p, char **f, size_t nf)
+{
+	size_t k;
+
+	for (k = 0; k < nf && k < SP_MAXF; k++) {
+		if (p->nrec == 0) {
+			p->roles0[p->nroles0++] = sp_alias_role(f[k]);
+			p->alias0 |= p->roles0[k] != R_SKIP;
+			p->num0 |= sp_is_number(f[k]);
+		} else if (p->nrec == 1) {
+			p->num1 |= sp_is_number(f[k]);
 		}
-		p = nl + 1;
 	}
+	p->nf[p->nrec] = (int) nf;
+	if (nf >= 3) {
+		char *e;
+		p->third[p->nrec] = strtod(f[2], &e);
+		p->third_num[p->nrec] = !(e == f[2] || *sp_strip(e) != '\0');
+	}
+	p->nrec++;
+}
+
+/* The first SP_PROBE records of the file into p. */
+static int
+sp_probe_read(const char *path, const sp_layout *l, sp_probe *p, tr_error *err)
+{
+	tr_csvr r;
+	int rv, last = 0;
+
+	if ((rv = sp_open(&r, path, l, err)) != 0)
+		return rv;
+	while (p->nrec < SP_PROBE && (last = tr_csvr_next(&r)) == 1)
+		sp_probe_record(p, r.fields, r.nfields);
+	return sp_close(&r, 0, last, path, err);
 }
 
 /* header auto: a header names a known column, or is all text over a row with numbers. */
 static int
-sp_detect_header(const sp_layout *l)
+sp_detect_header(const sp_probe *p)
 {
-	char tmp0[4096], tmp1[4096], *f0[SP_MAXF], *f1[SP_MAXF];
-	int n0, n1, k, any = 0, num0 = 0, num1 = 0;
-
-	snprintf(tmp0, sizeof(tmp0), "%s", l->line[0]);
-	n0 = sp_fields(tmp0, l->delim, f0, SP_MAXF);
-	for (k = 0; k < n0 && k < SP_MAXF; k++) {
-		any |= sp_alias_role(f0[k]) != R_SKIP;
-		num0 |= sp_is_number(f0[k]);
-	}
-	if (l->nline > 1) {
-		snprintf(tmp1, sizeof(tmp1), "%s", l->line[1]);
-		n1 = sp_fields(tmp1, l->delim, f1, SP_MAXF);
-		for (k = 0; k < n1 && k < SP_MAXF; k++)
-			num1 |= sp_is_number(f1[k]);
-	}
-	return any || (l->nline > 1 && !num0 && num1);
-}
-
-/* The header's names into l->roles (aliases; unknown names are skipped columns). */
-static void
-sp_header_roles(sp_layout *l)
-{
-	char tmp[4096], *f[SP_MAXF];
-	int nf, k;
-
-	snprintf(tmp, sizeof(tmp), "%s", l->line[0]);
-	nf = sp_fields(tmp, l->delim, f, SP_MAXF);
-	for (k = 0; k < nf && k < SP_MAXF; k++)
-		l->roles[l->nroles++] = sp_alias_role(f[k]);
+	return p->alias0 || (p->nrec > 1 && !p->num0 && p->num1);
 }
 
 /* No header and no --columns: roles by position from the first 1000 data lines: user, item,
  * then a third column that is a timestamp when it is not numeric or its median exceeds 1e6,
  * else a rating; with 4 or more columns rating, timestamp and skipped columns. */
 static int
-sp_positional_roles(sp_layout *l, tr_error *err)
+sp_positional_roles(sp_layout *l, const sp_probe *p, tr_error *err)
 {
-	int64_t r, lim = l->start + 1000 < l->nline ? l->start + 1000 : l->nline, cnt = 0;
+	int64_t start = l->header, r, lim = start + 1000 < p->nrec ? start + 1000 : p->nrec,
+	        cnt = 0;
 	int mn = 1 << 30, mx = 0, isnum = 1, nf, k, rv = 0;
 	double *third = tr_xmalloc(1000 * sizeof(double));
-	char tmp[4096], *f[SP_MAXF];
 
-	for (r = l->start; r < lim; r++) {
-		snprintf(tmp, sizeof(tmp), "%s", l->line[r]);
-		nf = sp_fields(tmp, l->delim, f, SP_MAXF);
+	for (r = start; r < lim; r++) {
+		nf = p->nf[r];
 		mn = nf < mn ? nf : mn;
 		mx = nf > mx ? nf : mx;
 		if (nf >= 3) {
-			char *e;
-			third[cnt] = strtod(f[2], &e);
-			if (e == f[2] || *sp_strip(e) != '\0')
+			third[cnt] = p->third[r];
+			if (!p->third_num[r])
 				isnum = 0;
 			cnt++;
 		}
@@ -402,80 +365,90 @@ sp_resolve_roles(const tr_split_opts *o, sp_layout *l, sp_data *d, tr_error *err
 	return 0;
 }
 
-/* The data lines into d; short lines are counted as malformed, a bad rating or timestamp
- * stops the read. */
+/* One data record into d: a short one is counted as malformed, a bad rating or timestamp is
+ * an error. */
 static int
-sp_parse_rows(const tr_split_opts *o, const sp_layout *l, sp_data *d, tr_error *err)
+sp_parse_row(const tr_split_opts *o, const sp_layout *l, char **f, size_t nf, sp_data *d,
+             tr_error *err)
 {
 	const int *idx = l->idx;
-	char *f[SP_MAXF];
-	int64_t r;
+	double ts = 0, rating = 0;
+	char *us, *is;
 
-	for (r = l->start; r < l->nline; r++) {
-		double ts = 0, rating = 0;
-		char *us, *is;
-		int nf = sp_fields(l->line[r], l->delim, f, SP_MAXF);
-		if (nf < l->need) {
-			d->malformed++;
-			continue;
-		}
-		if (d->has_rating && tr_parse_double(sp_strip(f[idx[R_RATING]]), &rating) != 0)
-			return tr_error_set(err, RS_EINVAL,
-			                    "%s: non-numeric rating '%s'; check --columns",
-			                    o->input, f[idx[R_RATING]]);
-		if (d->has_ts && sp_parse_ts(f[idx[R_TS]], &ts) != 0)
-			return tr_error_set(err, RS_EINVAL,
-			                    "%s: cannot parse timestamp '%s' (need a number or "
-			                    "ISO-8601 date)",
-			                    o->input, f[idx[R_TS]]);
-		us = sp_strip(f[idx[R_USER]]);
-		is = sp_strip(f[idx[R_ITEM]]);
-		sp_push(d, us, strlen(us), is, strlen(is), ts, rating);
+	if ((int) nf < l->need) {
+		d->malformed++;
+		return 0;
 	}
+	if (d->has_rating && tr_parse_double(sp_strip(f[idx[R_RATING]]), &rating) != 0)
+		return tr_error_set(err, RS_EINVAL, "%s: non-numeric rating '%s'; check --columns",
+		                    o->input, f[idx[R_RATING]]);
+	if (d->has_ts && sp_parse_ts(f[idx[R_TS]], &ts) != 0)
+		return tr_error_set(err, RS_EINVAL,
+		                    "%s: cannot parse timestamp '%s' (need a number or "
+		                    "ISO-8601 date)",
+		                    o->input, f[idx[R_TS]]);
+	us = sp_strip(f[idx[R_USER]]);
+	is = sp_strip(f[idx[R_ITEM]]);
+	sp_push(d, us, strlen(us), is, strlen(is), ts, rating);
 	return 0;
 }
 
-/* A delimited file (fmt csv, tsv, ml100k, space, dat) in buf (modified in place) into d. The
- * column roles come from --columns, else a header, else the positions. */
+/* The data records of o->input into d. */
 static int
-sp_read_delimited(const tr_split_opts *o, const char *fmt, char *buf, size_t len, sp_data *d,
-                  tr_error *err)
+sp_parse_rows(const tr_split_opts *o, const sp_layout *l, sp_data *d, tr_error *err)
 {
-	sp_layout l = {.delim = NULL};
+	tr_csvr r;
+	int rv, last;
+
+	if ((rv = sp_open(&r, o->input, l, err)) != 0)
+		return rv;
+	while ((last = tr_csvr_next(&r)) == 1)
+		if ((r.records > 1 || !l->header) &&
+		    (rv = sp_parse_row(o, l, r.fields, r.nfields, d, err)) != 0)
+			break;
+	return sp_close(&r, rv, last, o->input, err);
+}
+
+/* A delimited file (fmt csv, tsv, ml100k, space, dat) into d: the column roles come from
+ * --columns, else a header, else the positions. The file is read twice: its first records
+ * for the roles, then every record. */
+static int
+sp_read_delimited(const tr_split_opts *o, const char *fmt, sp_data *d, tr_error *err)
+{
+	sp_layout l = {.dialect = {.delim = NULL}};
+	sp_probe *p;
 	int header = o->header, rv = 0;
 
 	if (strcmp(fmt, "csv") == 0)
-		l.delim = ",";
+		l.dialect.delim = ",";
 	else if (strcmp(fmt, "tsv") == 0 || strcmp(fmt, "ml100k") == 0)
-		l.delim = "\t";
+		l.dialect.delim = "\t";
 	else if (strcmp(fmt, "dat") == 0)
-		l.delim = "::";
-	snprintf(d->delim, sizeof(d->delim), "%s", l.delim ? l.delim : "");
+		l.dialect.delim = "::";
+	snprintf(d->delim, sizeof(d->delim), "%s", l.dialect.delim ? l.dialect.delim : "");
 	if (strcmp(fmt, "ml100k") == 0 && header < 0)
 		header = 0;
 	if ((o->columns != NULL || strcmp(fmt, "ml100k") == 0) &&
 	    (rv = sp_columns(o, &l, err)) != 0)
 		return rv;
-	sp_collect_lines(buf, len, &l);
-	if (l.nline == 0) {
-		free(l.line);
-		return tr_error_set(err, RS_EINVAL, "%s: no data rows", o->input);
-	}
-	if (header < 0)
-		header = sp_detect_header(&l);
-	if (header) {
-		d->header_used = 1;
-		l.start = 1;
+	p = tr_xcalloc(1, sizeof(*p));
+	if ((rv = sp_probe_read(o->input, &l, p, err)) == 0 && p->nrec == 0)
+		rv = tr_error_set(err, RS_EINVAL, "%s: no data rows", o->input);
+	if (rv == 0) {
+		l.header = header < 0 ? sp_detect_header(p) : header != 0;
+		d->header_used = l.header;
+		if (l.header && l.nroles == 0) {
+			memcpy(l.roles, p->roles0, sizeof(l.roles));
+			l.nroles = p->nroles0;
+		}
 		if (l.nroles == 0)
-			sp_header_roles(&l);
+			rv = sp_positional_roles(&l, p, err);
 	}
-	if (l.nroles == 0)
-		rv = sp_positional_roles(&l, err);
+	free(p);
 	if (rv == 0)
 		rv = sp_resolve_roles(o, &l, d, err);
 	if (rv == 0)
 		rv = sp_parse_rows(o, &l, d, err);
-	free(l.line);
 	return rv;
 }
 
@@ -795,7 +768,7 @@ sp_read(sp_split *s, tr_error *err)
 		rv = sp_read_seq(o, fmt[0] == 'b', s->buf, s->len, &s->d);
 	else if (strcmp(fmt, "csv") == 0 || strcmp(fmt, "tsv") == 0 || strcmp(fmt, "ml100k") == 0 ||
 	         strcmp(fmt, "space") == 0 || strcmp(fmt, "dat") == 0)
-		rv = sp_read_delimited(o, fmt, s->buf, s->len, &s->d, err);
+		rv = sp_read_delimited(o, fmt, &s->d, err);
 	else
 		rv = tr_error_set(err, RS_EINVAL, "unknown --format '%s'", fmt);
 	if (rv != 0)

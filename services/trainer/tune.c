@@ -106,22 +106,42 @@ tune_parse_grid(const char *s, grid *g, tr_error *err)
 	return 0;
 }
 
-int
-tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, tr_params *best,
-            double *best_ndcg, char *args, size_t n, tr_error *err)
-{
-	grid g;
-	unsigned char *held = tr_xmalloc((size_t) ds->nnz + 1), *keep;
+/* The validation set a grid is scored on: a sub-train without the held-out rows, and the held
+ * rows whose user and item are in it. tune_val_fini frees it. */
+typedef struct tune_val {
 	tr_dataset sub;
-	int32_t *vu = NULL, *vi = NULL, *users = NULL, *recs = NULL, *ru = NULL, u;
-	double *rr = NULL;
-	int *counts = NULL, idx[TUNE_MAX_PARAMS], rv, p, k = o->k, found = 0;
-	int64_t e, nv = 0, nusers = 0, j;
-	unsigned char *item_in = NULL, *user_has = NULL;
+	int32_t *vu, *vi; /* the validation rows (nv) */
+	int32_t *users;   /* their distinct users (nusers), in user order */
+	int64_t nv, nusers;
+	int32_t *recs, *ru; /* nusers x k recommendations, then flattened with ru */
+	double *rr;         /* ... and their ranks */
+	int *counts;        /* recommendations per user */
+} tune_val;
 
-	memset(&sub, 0, sizeof(sub));
-	if ((rv = tune_parse_grid(o->grid ? o->grid : default_grids[o->kind], &g, err)) != 0 ||
-	    (rv = tr_dataset_holdout_protocol(ds, o->protocol, o->test_frac, o->min_holdout, 12345,
+static void
+tune_val_fini(tune_val *v)
+{
+	free(v->vu);
+	free(v->vi);
+	free(v->users);
+	free(v->recs);
+	free(v->ru);
+	free(v->rr);
+	free(v->counts);
+	tr_dataset_fini(&v->sub);
+}
+
+/* The validation set of ds under o's protocol. 0 or an error (v to be freed either way). */
+static int
+tune_val_init(const tr_dataset *ds, const tr_tune_opts *o, tune_val *v, tr_error *err)
+{
+	unsigned char *held = tr_xmalloc((size_t) ds->nnz + 1), *keep, *item_in, *user_has;
+	int64_t e;
+	int32_t u;
+	int rv;
+
+	memset(v, 0, sizeof(*v));
+	if ((rv = tr_dataset_holdout_protocol(ds, o->protocol, o->test_frac, o->min_holdout, 12345,
 	                                      held, err)) != 0) {
 		free(held);
 		return rv;
@@ -129,50 +149,104 @@ tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, 
 	keep = tr_xmalloc((size_t) ds->nnz + 1);
 	for (e = 0; e < ds->nnz; e++)
 		keep[e] = !held[e];
-	tr_dataset_subset(ds, keep, &sub);
+	tr_dataset_subset(ds, keep, &v->sub);
 	free(keep);
 	/* validation rows: held out, user and item present in the sub-train */
 	item_in = tr_xcalloc((size_t) ds->n_items + 1, 1);
 	user_has = tr_xcalloc((size_t) ds->n_users + 1, 1);
-	for (e = 0; e < sub.nnz; e++)
-		item_in[sub.u_items[e]] = 1;
-	vu = tr_xmalloc((size_t) ds->nnz * sizeof(int32_t) + 4);
-	vi = tr_xmalloc((size_t) ds->nnz * sizeof(int32_t) + 4);
-	users = tr_xmalloc(((size_t) ds->n_users + 1) * sizeof(int32_t));
+	for (e = 0; e < v->sub.nnz; e++)
+		item_in[v->sub.u_items[e]] = 1;
+	v->vu = tr_xmalloc((size_t) ds->nnz * sizeof(int32_t) + 4);
+	v->vi = tr_xmalloc((size_t) ds->nnz * sizeof(int32_t) + 4);
+	v->users = tr_xmalloc(((size_t) ds->n_users + 1) * sizeof(int32_t));
 	for (u = 0; u < ds->n_users; u++)
 		for (e = ds->u_ptr[u]; e < ds->u_ptr[u + 1]; e++)
-			if (held[e] && item_in[ds->u_items[e]] && sub.u_ptr[u + 1] > sub.u_ptr[u]) {
-				vu[nv] = u;
-				vi[nv] = ds->u_items[e];
-				nv++;
+			if (held[e] && item_in[ds->u_items[e]] &&
+			    v->sub.u_ptr[u + 1] > v->sub.u_ptr[u]) {
+				v->vu[v->nv] = u;
+				v->vi[v->nv] = ds->u_items[e];
+				v->nv++;
 				if (!user_has[u]) {
 					user_has[u] = 1;
-					users[nusers++] = u;
+					v->users[v->nusers++] = u;
 				}
 			}
-	if (nv == 0) {
-		rv = tr_error_set(err, RS_EINVAL, "tune: the validation split is empty");
+	free(held);
+	free(item_in);
+	free(user_has);
+	if (v->nv == 0)
+		return tr_error_set(err, RS_EINVAL, "tune: the validation split is empty");
+	v->recs = tr_xmalloc((size_t) v->nusers * (size_t) o->k * sizeof(int32_t));
+	v->ru = tr_xmalloc((size_t) v->nusers * (size_t) o->k * sizeof(int32_t));
+	v->rr = tr_xmalloc((size_t) v->nusers * (size_t) o->k * sizeof(double));
+	v->counts = tr_xcalloc((size_t) v->nusers, sizeof(int));
+	return 0;
+}
+
+/* One grid point q fitted on the sub-train and scored on the validation rows: 0 with *met, or
+ * an error (RS_ETOOBIG: the point does not fit the memory budget). */
+static int
+tune_score(const tr_dataset *ds, const tr_tune_opts *o, tune_val *v, const tr_params *q,
+           tr_metrics *met, tr_error *err)
+{
+	tr_model m;
+	tr_eval_input in;
+	int k = o->k, rv;
+	int64_t nr = 0, j;
+
+	if ((rv = tr_model_fit(o->kind, q, &v->sub, &m, err)) != 0)
+		return rv;
+	rv = tr_recommend_batch(&m, &v->sub, v->users, (size_t) v->nusers, k, v->recs, v->counts,
+	                        err);
+	tr_model_fini(&m);
+	if (rv != 0)
+		return rv;
+	/* recs is flattened in place: the flat copy never overtakes the row it reads */
+	for (j = 0; j < v->nusers; j++)
+		for (int p = 0; p < v->counts[j]; p++) {
+			v->ru[nr] = v->users[j];
+			v->recs[nr] = v->recs[j * k + p];
+			v->rr[nr] = p + 1;
+			nr++;
+		}
+	memset(&in, 0, sizeof(in));
+	in.n_users = ds->n_users;
+	in.n_items = ds->n_items;
+	in.n_test = v->nv;
+	in.test_u = v->vu;
+	in.test_i = v->vi;
+	in.n_recs = nr;
+	in.rec_u = v->ru;
+	in.rec_i = v->recs;
+	in.rec_rank = v->rr;
+	tr_metrics_compute(&in, &k, 1, 0, met);
+	return 0;
+}
+
+int
+tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, tr_params *best,
+            double *best_ndcg, char *args, size_t n, tr_error *err)
+{
+	grid g;
+	tune_val v;
+	int idx[TUNE_MAX_PARAMS], rv, p, k = o->k, found = 0;
+
+	if ((rv = tune_parse_grid(o->grid ? o->grid : default_grids[o->kind], &g, err)) != 0)
+		return rv;
+	if ((rv = tune_val_init(ds, o, &v, err)) != 0)
 		goto out;
-	}
-	recs = tr_xmalloc((size_t) nusers * (size_t) k * sizeof(int32_t));
-	ru = tr_xmalloc((size_t) nusers * (size_t) k * sizeof(int32_t));
-	rr = tr_xmalloc((size_t) nusers * (size_t) k * sizeof(double));
-	counts = tr_xcalloc((size_t) nusers, sizeof(int));
 	if (o->log)
 		fprintf(o->log,
 		        "tune %s: protocol %s, sub-train %lld, validation %lld rows / %lld users\n",
-		        tr_kind_name(o->kind), o->protocol, (long long) sub.nnz, (long long) nv,
-		        (long long) nusers);
+		        tr_kind_name(o->kind), o->protocol, (long long) v.sub.nnz, (long long) v.nv,
+		        (long long) v.nusers);
 	memset(idx, 0, sizeof(idx));
 	*best_ndcg = -1;
 	for (;;) {
 		tr_params q = *base;
-		tr_model m;
 		tr_metrics met;
-		tr_eval_input in;
 		char desc[256] = "";
 		size_t used = 0;
-		int64_t nr = 0;
 		double t0 = tr_now();
 
 		for (p = 0; p < g.np; p++) {
@@ -181,11 +255,7 @@ tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, 
 			                          p ? " " : "", tune_flag(g.name[p]),
 			                          g.v[p][idx[p]]);
 		}
-		if ((rv = tr_model_fit(o->kind, &q, &sub, &m, err)) == 0) {
-			rv = tr_recommend_batch(&m, &sub, users, (size_t) nusers, k, recs, counts,
-			                        err);
-			tr_model_fini(&m);
-		}
+		rv = tune_score(ds, o, &v, &q, &met, err);
 		if (rv == RS_ETOOBIG) {
 			if (o->log)
 				fprintf(o->log, "  %s: skipped (%s)\n", desc, err->msg);
@@ -193,24 +263,6 @@ tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, 
 		} else if (rv != 0) {
 			goto out;
 		} else {
-			for (j = 0; j < nusers; j++)
-				for (p = 0; p < counts[j]; p++) {
-					ru[nr] = users[j];
-					recs[nr] = recs[j * k + p];
-					rr[nr] = p + 1;
-					nr++;
-				}
-			memset(&in, 0, sizeof(in));
-			in.n_users = ds->n_users;
-			in.n_items = ds->n_items;
-			in.n_test = nv;
-			in.test_u = vu;
-			in.test_i = vi;
-			in.n_recs = nr;
-			in.rec_u = ru;
-			in.rec_i = recs;
-			in.rec_rank = rr;
-			tr_metrics_compute(&in, &k, 1, 0, &met);
 			if (o->log)
 				fprintf(o->log, "  %-40s NDCG@%d %.4f  Recall@%d %.4f  %.2fs\n",
 				        desc, k, met.val[0][TR_M_NDCG], k, met.val[0][TR_M_RECALL],
@@ -233,17 +285,6 @@ tr_tune_run(const tr_dataset *ds, const tr_params *base, const tr_tune_opts *o, 
 	if (!found)
 		rv = tr_error_set(err, RS_ETOOBIG, "tune: no grid point could be fitted");
 out:
-	/* recs was reused in place above: the flat copy never overtakes the row it reads */
-	free(held);
-	free(item_in);
-	free(user_has);
-	free(vu);
-	free(vi);
-	free(users);
-	free(recs);
-	free(ru);
-	free(rr);
-	free(counts);
-	tr_dataset_fini(&sub);
+	tune_val_fini(&v);
 	return rv;
 }

@@ -30,3 +30,14 @@ Test(err, foreign_codes_translate)
 	cr_assert_eq(rs_err_from_nng(NNG_ECONNREFUSED), RS_EUNAVAIL);
 	cr_assert_eq(rs_err_from_nng(NNG_EADDRINUSE), RS_EEXIST);
 }
+
+Test(err, fmt_writes_the_message_and_returns_the_code)
+{
+	char buf[16] = "untouched";
+
+	cr_assert_eq(rs_err_fmt(buf, sizeof(buf), RS_EINVAL, "bad %s at %d", "row", 7), RS_EINVAL);
+	cr_assert_str_eq(buf, "bad row at 7");
+	cr_assert_eq(rs_err_fmt(buf, 4, RS_EIO, "%s", "truncated"), RS_EIO);
+	cr_assert_str_eq(buf, "tru");
+	cr_assert_eq(rs_err_fmt(NULL, 0, RS_ENOMEM, "nowhere"), RS_ENOMEM);
+}

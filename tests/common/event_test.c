@@ -78,3 +78,25 @@ Test(event, amounts_by_hand)
 	cr_assert_eq(rs_event_amount(&w, 0, NAN, &ov), 0);
 	cr_assert_eq(rs_event_amount(&w, 9, NAN, &ov), 0);
 }
+
+Test(event, seed_weights_are_the_default_weights_of_positive_types)
+{
+	rs_event_weights w;
+
+	rs_event_weights_defaults(&w);
+	cr_assert_float_eq(rs_event_seed_weight(RS__EVENT_TYPE__EVENT_VIEW), 1.0f, 0);
+	cr_assert_float_eq(rs_event_seed_weight(RS__EVENT_TYPE__EVENT_CLICK), 2.0f, 0);
+	cr_assert_float_eq(rs_event_seed_weight(RS__EVENT_TYPE__EVENT_ADD_TO_CART), 4.0f, 0);
+	cr_assert_float_eq(rs_event_seed_weight(RS__EVENT_TYPE__EVENT_PURCHASE), 8.0f, 0);
+	for (int t = RS__EVENT_TYPE__EVENT_VIEW; t <= RS__EVENT_TYPE__EVENT_PURCHASE; t++)
+		cr_assert_float_eq(rs_event_seed_weight(t), (float) w.w[t], 0, "type %d", t);
+	cr_assert_float_eq(rs_event_seed_weight(RS__EVENT_TYPE__EVENT_RATING), 0.0f, 0);
+	cr_assert_float_eq(rs_event_seed_weight(RS__EVENT_TYPE__EVENT_NOT_INTERESTED), 0.0f, 0);
+	cr_assert_float_eq(rs_event_seed_weight(0), 0.0f, 0);
+	cr_assert_float_eq(rs_event_seed_weight(99), 0.0f, 0);
+	cr_assert_float_eq(rs_event_seed_weight(-1), 0.0f, 0);
+	/* the defaults themselves, as rs_event.h states them */
+	cr_assert_float_eq(w.w[RS__EVENT_TYPE__EVENT_RATING], 2.0, 0);
+	cr_assert_float_eq(w.w[RS__EVENT_TYPE__EVENT_NOT_INTERESTED], 8.0, 0);
+	cr_assert_float_eq(w.rating_low, 3.0, 0);
+}

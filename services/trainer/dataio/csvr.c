@@ -1,143 +1,238 @@
-#include "dio.h"
-#include "rs_err.h"
+/* csvr: see csvr.h. Fields are split in place: the write position never passes the read
+ * position (a delimiter becomes one NUL, an escaped quote one character). */
+#include "csvr.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+
+#include "rs_err.h"
 
 int
-dio_csv_open(dio_csv *c, const char *path, char delim)
+tr_csv_blank(const char *s)
 {
-	memset(c, 0, sizeof(*c));
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	c->delim = delim;
-	c->f = fopen(path, "r");
-	return c->f != NULL ? 0 : RS_EIO;
+	while (isspace((unsigned char) *s))
+		s++;
+	return *s == '\0';
 }
 
-void
-dio_csv_close(dio_csv *c)
+/* The length of the delimiter that starts at p (dl = strlen(d->delim)), 0 if none does. */
+static size_t
+csv_delim_at(const char *p, const tr_csv_dialect *d, size_t dl)
 {
-	if (c->f != NULL)
-		fclose(c->f);
-	free(c->line);
-	free(c->buf);
-	free(c->fields);
-	memset(c, 0, sizeof(*c));
-}
+	size_t n = 0;
 
-static int
-csv_push(dio_csv *c, size_t off)
-{
-	if (c->nfields == c->capfields) {
-		size_t cap = c->capfields ? c->capfields * 2 : 32;
-		char **f = realloc(c->fields, cap * sizeof(*f));
-		if (f == NULL)
-			return RS_ENOMEM;
-		c->fields = f;
-		c->capfields = cap;
+	if (d->delim == NULL) {
+		while (isspace((unsigned char) p[n]))
+			n++;
+		return n;
 	}
-	c->fields[c->nfields++] = (char *) (uintptr_t) off; /* offsets until the buffer is final */
+	if (dl == 1)
+		return *p == d->delim[0];
+	return dl > 0 && strncmp(p, d->delim, dl) == 0 ? dl : 0;
+}
+
+/* The quoted section at *pp (on its opening quote) copied unescaped to *op; -1 when the
+ * text ends before the closing quote. */
+static int
+csv_unquote(char **pp, char **op)
+{
+	char *p = *pp + 1, *o = *op;
+
+	for (;;) {
+		if (*p == '\0')
+			return -1;
+		if (*p == '"' && p[1] == '"') {
+			*o++ = '"';
+			p += 2;
+		} else if (*p == '"') {
+			p++;
+			break;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*pp = p;
+	*op = o;
 	return 0;
 }
 
 int
-dio_csv_next(dio_csv *c)
+tr_csv_split(char *line, const tr_csv_dialect *d, char **f, size_t max)
 {
-	for (;;) {
-		ssize_t n = getline(&c->line, &c->linecap, c->f);
-		if (n < 0)
+	size_t dl = d->delim != NULL ? strlen(d->delim) : 0, n = 0, k;
+	char *p = line, *o = line;
+
+	if (d->delim == NULL) {
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p == '\0')
 			return 0;
-		c->lineno++;
-		while (n > 0 && (c->line[n - 1] == '\n' || c->line[n - 1] == '\r'))
-			c->line[--n] = '\0';
-		size_t blank = 0;
-		while (blank < (size_t) n && (c->line[blank] == ' ' || c->line[blank] == '\t'))
-			blank++;
-		if (blank == (size_t) n)
-			continue;
-		/* Fields may span lines inside quotes: keep reading until quotes balance. */
-		size_t cap = (size_t) n * 2 + 2;
-		c->nfields = 0;
-		if (cap > c->bufcap) {
-			char *b = realloc(c->buf, cap);
-			if (b == NULL)
-				return RS_ENOMEM;
-			c->buf = b;
-			c->bufcap = cap;
-		}
-		size_t o = 0;
-		const char *p = c->line;
-		if (csv_push(c, 0) != 0)
-			return RS_ENOMEM;
-		if (c->delim == ' ')
-			while (*p == ' ' || *p == '\t')
-				p++;
-		while (*p) {
-			if (*p == '"' && o == (size_t) (uintptr_t) c->fields[c->nfields - 1]) {
-				p++;
-				for (;;) {
-					if (*p == '\0') {
-						/* continuation line */
-						char *more = NULL;
-						size_t mcap = 0;
-						ssize_t m = getline(&more, &mcap, c->f);
-						if (m < 0) {
-							free(more);
-							return RS_EINVAL;
-						}
-						c->lineno++;
-						if (o + (size_t) m * 2 + 2 > c->bufcap) {
-							size_t nc = (o + (size_t) m) * 2 + 2;
-							char *b = realloc(c->buf, nc);
-							if (b == NULL) {
-								free(more);
-								return RS_ENOMEM;
-							}
-							c->buf = b;
-							c->bufcap = nc;
-						}
-						/* swap the line buffer for the continuation */
-						free(c->line);
-						c->line = more;
-						c->linecap = mcap;
-						c->buf[o++] = '\n';
-						p = c->line;
-						while (m > 0 &&
-						       (more[m - 1] == '\n' || more[m - 1] == '\r'))
-							more[--m] = '\0';
-						continue;
-					}
-					if (*p == '"' && p[1] == '"') {
-						c->buf[o++] = '"';
-						p += 2;
-					} else if (*p == '"') {
-						p++;
-						break;
-					} else {
-						c->buf[o++] = *p++;
-					}
-				}
-				continue;
-			}
-			int sep = c->delim == ' ' ? (*p == ' ' || *p == '\t') : *p == c->delim;
-			if (sep) {
-				if (c->delim == ' ')
-					while (p[1] == ' ' || p[1] == '\t')
-						p++;
-				c->buf[o++] = '\0';
-				p++;
-				if (*p == '\0' && c->delim == ' ')
-					break;
-				if (csv_push(c, o) != 0)
-					return RS_ENOMEM;
-				continue;
-			}
-			c->buf[o++] = *p++;
-		}
-		c->buf[o] = '\0';
-		for (size_t i = 0; i < c->nfields; i++)
-			c->fields[i] = c->buf + (uintptr_t) c->fields[i];
-		c->records++;
-		return 1;
 	}
+	for (;;) {
+		char *start = o, *end;
+		for (;;) {
+			if (d->quotes && *p == '"' && o == start) {
+				if (csv_unquote(&p, &o) != 0)
+					return -1;
+				continue;
+			}
+			k = *p == '\0' ? 0 : csv_delim_at(p, d, dl);
+			if (*p == '\0' || k > 0)
+				break;
+			*o++ = *p++;
+		}
+		p += k;
+		end = o;
+		if (d->trim) {
+			while (start < end && isspace((unsigned char) *start))
+				start++;
+			while (end > start && isspace((unsigned char) end[-1]))
+				end--;
+		}
+		*end = '\0';
+		*o = '\0';
+		if (n < max)
+			f[n] = start;
+		n++;
+		if (k == 0 || (d->delim == NULL && *p == '\0'))
+			break;
+		o++;
+	}
+	return (int) n;
+}
+
+/* Drops the line ending (a run of \n and \r) of s[0..n); the new length. */
+static size_t
+csvr_chomp(char *s, size_t n)
+{
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return n;
+}
+
+/* The next physical line into cr_line without its ending: its length, or -1 at the end of
+ * the file (or on a read error: ferror tells). */
+static ssize_t
+csvr_getline(tr_csvr *r)
+{
+	ssize_t n = getline(&r->cr_line, &r->cr_linecap, r->cr_f);
+
+	if (n < 0)
+		return -1;
+	r->lineno++;
+	return (ssize_t) csvr_chomp(r->cr_line, (size_t) n);
+}
+
+static int
+csvr_reserve(char **buf, size_t *cap, size_t need)
+{
+	size_t c = *cap > 0 ? *cap : 256;
+	char *b;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	if ((b = realloc(*buf, c)) == NULL)
+		return RS_ENOMEM;
+	*buf = b;
+	*cap = c;
+	return 0;
+}
+
+/* Room in r->fields for every field a text of len bytes can hold (len + 1). */
+static int
+csvr_fields_reserve(tr_csvr *r, size_t len)
+{
+	size_t c = r->cr_fieldcap > 0 ? r->cr_fieldcap : 32;
+	char **f;
+
+	if (len + 1 <= r->cr_fieldcap)
+		return 0;
+	while (c < len + 1)
+		c *= 2;
+	if ((f = realloc(r->fields, c * sizeof(*f))) == NULL)
+		return RS_ENOMEM;
+	r->fields = f;
+	r->cr_fieldcap = c;
+	return 0;
+}
+
+/* The record that starts in cr_line (length len) when quotes are on: lines are added (joined
+ * by \n) until every quoted field is closed; a copy of the text is split, so that a retry
+ * starts again from the original. Returns the field count or an RS_E* code. */
+static int
+csvr_quoted(tr_csvr *r, size_t len)
+{
+	ssize_t n;
+	int nf;
+
+	if (csvr_reserve(&r->cr_raw, &r->cr_rawcap, len + 1) != 0)
+		return RS_ENOMEM;
+	memcpy(r->cr_raw, r->cr_line, len + 1);
+	for (;;) {
+		if (csvr_reserve(&r->cr_work, &r->cr_workcap, len + 1) != 0 ||
+		    csvr_fields_reserve(r, len) != 0)
+			return RS_ENOMEM;
+		memcpy(r->cr_work, r->cr_raw, len + 1);
+		if ((nf = tr_csv_split(r->cr_work, &r->cr_d, r->fields, r->cr_fieldcap)) >= 0)
+			return nf;
+		if ((n = csvr_getline(r)) < 0)
+			return ferror(r->cr_f) ? RS_EIO : RS_EINVAL;
+		if (csvr_reserve(&r->cr_raw, &r->cr_rawcap, len + (size_t) n + 2) != 0)
+			return RS_ENOMEM;
+		r->cr_raw[len++] = '\n';
+		memcpy(r->cr_raw + len, r->cr_line, (size_t) n + 1);
+		len += (size_t) n;
+	}
+}
+
+int
+tr_csvr_open(tr_csvr *r, const char *path, const tr_csv_dialect *d)
+{
+	memset(r, 0, sizeof(*r));
+	r->cr_d = *d;
+	r->cr_f = fopen(path, "r");
+	return r->cr_f != NULL ? 0 : RS_EIO;
+}
+
+int
+tr_csvr_next(tr_csvr *r)
+{
+	ssize_t n;
+	int nf;
+
+	do {
+		if ((n = csvr_getline(r)) < 0)
+			return ferror(r->cr_f) ? RS_EIO : 0;
+	} while (tr_csv_blank(r->cr_line));
+	if (r->cr_d.quotes) {
+		nf = csvr_quoted(r, (size_t) n);
+	} else if (csvr_fields_reserve(r, (size_t) n) != 0) {
+		nf = RS_ENOMEM;
+	} else {
+		nf = tr_csv_split(r->cr_line, &r->cr_d, r->fields, r->cr_fieldcap);
+	}
+	if (nf < 0)
+		return nf;
+	r->nfields = (size_t) nf;
+	r->records++;
+	return 1;
+}
+
+void
+tr_csvr_close(tr_csvr *r)
+{
+	if (r->cr_f != NULL)
+		fclose(r->cr_f);
+	free(r->cr_line);
+	free(r->cr_raw);
+	free(r->cr_work);
+	free(r->fields);
+	r->cr_f = NULL;
+	r->cr_line = r->cr_raw = r->cr_work = NULL;
+	r->fields = NULL;
+	r->nfields = r->cr_linecap = r->cr_rawcap = r->cr_workcap = r->cr_fieldcap = 0;
 }

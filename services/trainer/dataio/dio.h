@@ -1,5 +1,6 @@
-/* dio: internals of trainer_dataio: a deterministic RNG, a small CSV reader and the sink that
- * loads catalog rows, users and events into PostgreSQL (COPY, idempotent) and/or CSV files. */
+/* dio: internals of trainer_dataio: a deterministic RNG and the sink that loads catalog rows,
+ * users and events into PostgreSQL (COPY, idempotent) and/or CSV files. Files are read with
+ * csvr.h. */
 #ifndef DIO_H
 #define DIO_H
 
@@ -19,29 +20,6 @@ double dio_rng_normal(dio_rng *r);              /* N(0, 1) */
 uint32_t dio_rng_below(dio_rng *r, uint32_t n); /* [0, n), n > 0 */
 /* dio_rng_pick: index drawn with probability w[i] / sum(w) (cum = prefix sums, len n). */
 size_t dio_rng_pick_cum(dio_rng *r, const double *cum, size_t n);
-
-/* ---- CSV reader: RFC 4180 quotes, any single-char delimiter ---- */
-typedef struct dio_csv {
-	FILE *f;
-	char delim;
-	char *line; /* raw line buffer (getline) */
-	size_t linecap;
-	char *buf; /* unescaped fields */
-	size_t bufcap;
-	char **fields;
-	size_t nfields, capfields;
-	long lineno;  /* of the record's last line (1-based) */
-	long records; /* returned so far: 1 for the first (the header, if the file has one), which
-	                 need not be on line 1 (blank lines are skipped) */
-	char path[512];
-} dio_csv;
-
-/* dio_csv_open: 0 or RS_EIO. delim '\t', ',', '|', ' ' (spaces: runs of blanks separate). */
-int dio_csv_open(dio_csv *c, const char *path, char delim);
-/* dio_csv_next: the next non-blank record into c->fields/c->nfields (valid until the next call).
- * 1 = record, 0 = end of file, RS_ENOMEM / RS_EINVAL (unterminated quote). */
-int dio_csv_next(dio_csv *c);
-void dio_csv_close(dio_csv *c);
 
 /* ---- the sink ---- */
 typedef struct dio_item {

@@ -1,5 +1,6 @@
 /* rs-train import: public dataset formats into PostgreSQL (and/or CSV), see README.md. */
 #include "dataio.h"
+#include "csvr.h"
 #include "dio.h"
 #include "opts.h"
 #include "rs_err.h"
@@ -239,185 +240,159 @@ imp_movie(imp_ctx *c, int64_t id, const char *title, const char *const *genres, 
 	return dio_sink_item(c->sink, &it);
 }
 
+/* One record of an input file to an importer; 0 to go on, else the error that stops the file
+ * (c->err set). */
+typedef int (*imp_row_fn)(imp_ctx *c, const char *path, const tr_csvr *f, void *arg);
+
+/* imp_each: every record of path (delim as in tr_csv_dialect, RFC 4180 quotes) to row. */
 static int
-imp_ml_catalog(imp_ctx *c, const char *path, int v100k)
+imp_each(imp_ctx *c, const char *path, const char *delim, imp_row_fn row, void *arg)
 {
-	dio_csv f;
-	int rv, r;
-	if (dio_csv_open(&f, path, v100k ? '|' : ',') != 0) {
+	const tr_csv_dialect d = {.delim = delim, .quotes = 1};
+	tr_csvr f;
+	int rv = 0, r;
+
+	if (tr_csvr_open(&f, path, &d) != 0) {
 		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
 		return RS_EIO;
 	}
-	while ((r = dio_csv_next(&f)) == 1) {
-		int64_t id;
-		if (!v100k && f.records == 1 && strcasecmp(f.fields[0], "movieId") == 0)
-			continue;
-		if (f.nfields < (v100k ? 24u : 3u) || dio_parse_id(f.fields[0], &id) != 0) {
-			rv = imp_error(c, path, f.lineno,
-			               v100k ? "want id|title|date|video|url|19 genre flags"
-			                     : "want movieId,title,genres");
-			dio_csv_close(&f);
-			return rv;
-		}
-		const char *genres[20];
-		size_t ng = 0;
-		char title[512];
-		if (v100k) {
-			imp_latin1(f.fields[1], title, sizeof(title));
-			for (int g = 0; g < 19; g++)
-				if (strcmp(f.fields[5 + g], "1") == 0 && g > 0)
-					genres[ng++] = ML100K_GENRES[g];
-		} else {
-			snprintf(title, sizeof(title), "%s", f.fields[1]);
-			for (char *tok = strtok(f.fields[2], "|"); tok && ng < 20;
-			     tok = strtok(NULL, "|"))
-				if (strcmp(tok, "(no genres listed)") != 0)
-					genres[ng++] = tok;
-		}
-		if ((rv = imp_movie(c, id, title, genres, ng)) != 0) {
-			dio_csv_close(&f);
-			return rv;
-		}
+	while ((r = tr_csvr_next(&f)) == 1)
+		if ((rv = row(c, path, &f, arg)) != 0)
+			break;
+	if (rv == 0 && r == RS_EINVAL)
+		rv = imp_error(c, path, f.lineno, "unterminated quote");
+	else if (rv == 0 && r < 0) {
+		rv = r;
+		snprintf(c->err, sizeof(c->err), "%s: %s", path, rs_strerror(r));
 	}
-	dio_csv_close(&f);
-	return r < 0 ? imp_error(c, path, f.lineno, "unterminated quote") : 0;
+	tr_csvr_close(&f);
+	return rv;
 }
 
+/* u.item (id|title|date|video|url|19 genre flags, Latin-1) or movies.csv
+ * (movieId,title,genres); arg: an int, 1 for u.item */
 static int
-imp_ml_ratings(imp_ctx *c, const char *path, int v100k)
+imp_ml_catalog_row(imp_ctx *c, const char *path, const tr_csvr *f, void *arg)
 {
-	dio_csv f;
-	char eid[96];
-	int rv = 0, r;
-	if (dio_csv_open(&f, path, v100k ? '\t' : ',') != 0) {
-		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
-		return RS_EIO;
+	int v100k = *(const int *) arg;
+	const char *genres[20];
+	size_t ng = 0;
+	char title[512];
+	int64_t id;
+
+	if (!v100k && f->records == 1 && strcasecmp(f->fields[0], "movieId") == 0)
+		return 0;
+	if (f->nfields < (v100k ? 24u : 3u) || dio_parse_id(f->fields[0], &id) != 0)
+		return imp_error(c, path, f->lineno,
+		                 v100k ? "want id|title|date|video|url|19 genre flags"
+		                       : "want movieId,title,genres");
+	if (v100k) {
+		imp_latin1(f->fields[1], title, sizeof(title));
+		for (int g = 0; g < 19; g++)
+			if (strcmp(f->fields[5 + g], "1") == 0 && g > 0)
+				genres[ng++] = ML100K_GENRES[g];
+	} else {
+		char *save = NULL;
+		snprintf(title, sizeof(title), "%s", f->fields[1]);
+		for (char *tok = strtok_r(f->fields[2], "|", &save); tok && ng < 20;
+		     tok = strtok_r(NULL, "|", &save))
+			if (strcmp(tok, "(no genres listed)") != 0)
+				genres[ng++] = tok;
 	}
-	while ((r = dio_csv_next(&f)) == 1) {
-		int64_t u, i, ts;
-		double val;
-		char *end;
-		if (f.records == 1 && !v100k && strcasecmp(f.fields[0], "userId") == 0)
-			continue;
-		if (f.nfields < 4 || dio_parse_id(f.fields[0], &u) != 0 ||
-		    dio_parse_id(f.fields[1], &i) != 0 || (val = strtod(f.fields[2], &end), *end) ||
-		    (ts = imp_ts_parse(f.fields[3], "s")) < 0) {
-			rv = imp_error(c, path, f.lineno, "want user, item, rating, unix seconds");
-			break;
-		}
-		snprintf(eid, sizeof(eid), "ml:%" PRId64 ":%" PRId64 ":%s", u, i, f.fields[3]);
-		dio_event e = {.event_id = eid,
-		               .user_id = u,
-		               .item_id = i,
-		               .type = 5,
-		               .has_value = 1,
-		               .value = val,
-		               .ts_ms = ts};
-		if ((rv = dio_sink_event(c->sink, &e)) != 0)
-			break;
-	}
-	if (rv == 0 && r < 0)
-		rv = imp_error(c, path, f.lineno, "unterminated quote");
-	dio_csv_close(&f);
-	return rv;
+	return imp_movie(c, id, title, genres, ng);
+}
+
+/* u.data (user, item, rating, unix s; tabs) or ratings.csv (userId,movieId,rating,timestamp);
+ * arg: an int, 1 for u.data */
+static int
+imp_ml_ratings_row(imp_ctx *c, const char *path, const tr_csvr *f, void *arg)
+{
+	int v100k = *(const int *) arg;
+	int64_t u, i, ts;
+	double val;
+	char *end, eid[96];
+
+	if (f->records == 1 && !v100k && strcasecmp(f->fields[0], "userId") == 0)
+		return 0;
+	if (f->nfields < 4 || dio_parse_id(f->fields[0], &u) != 0 ||
+	    dio_parse_id(f->fields[1], &i) != 0 || (val = strtod(f->fields[2], &end), *end) ||
+	    (ts = imp_ts_parse(f->fields[3], "s")) < 0)
+		return imp_error(c, path, f->lineno, "want user, item, rating, unix seconds");
+	snprintf(eid, sizeof(eid), "ml:%" PRId64 ":%" PRId64 ":%s", u, i, f->fields[3]);
+	dio_event e = {.event_id = eid,
+	               .user_id = u,
+	               .item_id = i,
+	               .type = 5,
+	               .has_value = 1,
+	               .value = val,
+	               .ts_ms = ts};
+	return dio_sink_event(c->sink, &e);
 }
 
 /* ---- RetailRocket: timestamp,visitorid,event,itemid,transactionid (ms) ---- */
 
 static int
-imp_retailrocket(imp_ctx *c, const char *path)
+imp_retailrocket_row(imp_ctx *c, const char *path, const tr_csvr *f, void *arg)
 {
-	dio_csv f;
+	int64_t ts, visitor, item;
 	char eid[160];
-	int rv = 0, r;
-	if (dio_csv_open(&f, path, ',') != 0) {
-		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
-		return RS_EIO;
-	}
-	while ((r = dio_csv_next(&f)) == 1) {
-		int64_t ts, visitor, item;
-		if (f.records == 1 && strcasecmp(f.fields[0], "timestamp") == 0)
-			continue;
-		int type = f.nfields >= 4 ? imp_type_parse(f.fields[2]) : 0;
-		if (f.nfields < 4 || (ts = imp_ts_parse(f.fields[0], "ms")) < 0 || type == 0 ||
-		    (dio_parse_id(f.fields[1], &visitor) != 0 && strcmp(f.fields[1], "0") != 0) ||
-		    dio_parse_id(f.fields[3], &item) != 0) {
-			rv = imp_error(
-			        c, path, f.lineno,
-			        "want timestamp_ms,visitorid,view|addtocart|transaction,itemid");
-			break;
-		}
-		if (strcmp(f.fields[1], "0") == 0)
-			visitor = 0;
-		snprintf(eid, sizeof(eid), "rr:%s:%s:%s:%s", f.fields[0], f.fields[1], f.fields[2],
-		         f.fields[3]);
-		/* visitor ids start at 0 and user ids at 1: user_id = visitorid + 1 */
-		dio_event e = {.event_id = eid,
-		               .user_id = visitor + 1,
-		               .item_id = item,
-		               .type = type,
-		               .ts_ms = ts};
-		if ((rv = dio_sink_event(c->sink, &e)) != 0)
-			break;
-	}
-	if (rv == 0 && r < 0)
-		rv = imp_error(c, path, f.lineno, "unterminated quote");
-	dio_csv_close(&f);
-	return rv;
+
+	(void) arg;
+	if (f->records == 1 && strcasecmp(f->fields[0], "timestamp") == 0)
+		return 0;
+	int type = f->nfields >= 4 ? imp_type_parse(f->fields[2]) : 0;
+	if (f->nfields < 4 || (ts = imp_ts_parse(f->fields[0], "ms")) < 0 || type == 0 ||
+	    (dio_parse_id(f->fields[1], &visitor) != 0 && strcmp(f->fields[1], "0") != 0) ||
+	    dio_parse_id(f->fields[3], &item) != 0)
+		return imp_error(c, path, f->lineno,
+		                 "want timestamp_ms,visitorid,view|addtocart|transaction,itemid");
+	if (strcmp(f->fields[1], "0") == 0)
+		visitor = 0;
+	snprintf(eid, sizeof(eid), "rr:%s:%s:%s:%s", f->fields[0], f->fields[1], f->fields[2],
+	         f->fields[3]);
+	/* visitor ids start at 0 and user ids at 1: user_id = visitorid + 1 */
+	dio_event e = {.event_id = eid,
+	               .user_id = visitor + 1,
+	               .item_id = item,
+	               .type = type,
+	               .ts_ms = ts};
+	return dio_sink_event(c->sink, &e);
 }
 
 /* ---- sequences: "user item item ..." one user per line, items in time order ---- */
 
 static int
-imp_sequences(imp_ctx *c, const char *path)
+imp_sequence_row(imp_ctx *c, const char *path, const tr_csvr *f, void *arg)
 {
-	dio_csv f;
+	int64_t u, item;
 	char eid[300];
-	int rv = 0, r;
-	if (dio_csv_open(&f, path, ' ') != 0) {
-		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
-		return RS_EIO;
+	int rv;
+
+	(void) arg;
+	if (f->nfields < 2)
+		return imp_error(c, path, f->lineno, "want: user item [item ...]");
+	if ((rv = imp_resolve(c, f->fields[0], 0, &u)) != 0)
+		return rv == RS_EINVAL
+		               ? imp_error(c, path, f->lineno,
+		                           "user id is not a positive integer (use --ids map)")
+		               : rv;
+	for (size_t k = 1; k < f->nfields; k++) {
+		if ((rv = imp_resolve(c, f->fields[k], 1, &item)) != 0)
+			return rv == RS_EINVAL ? imp_error(c, path, f->lineno,
+			                                   "item id is not a positive integer (use "
+			                                   "--ids map)")
+			                       : rv;
+		snprintf(eid, sizeof(eid), "seq:%ld:%zu", f->lineno, k);
+		/* one minute apart, so the order within a user is kept */
+		dio_event e = {.event_id = eid,
+		               .user_id = u,
+		               .item_id = item,
+		               .type = c->o->default_type,
+		               .ts_ms = (c->o->start_s + (int64_t) k * 60) * 1000};
+		if ((rv = dio_sink_event(c->sink, &e)) != 0)
+			return rv;
 	}
-	while ((r = dio_csv_next(&f)) == 1) {
-		int64_t u, item;
-		if (f.nfields < 2) {
-			rv = imp_error(c, path, f.lineno, "want: user item [item ...]");
-			break;
-		}
-		if ((rv = imp_resolve(c, f.fields[0], 0, &u)) != 0) {
-			rv = rv == RS_EINVAL
-			             ? imp_error(
-			                       c, path, f.lineno,
-			                       "user id is not a positive integer (use --ids map)")
-			             : rv;
-			break;
-		}
-		for (size_t k = 1; k < f.nfields; k++) {
-			if ((rv = imp_resolve(c, f.fields[k], 1, &item)) != 0) {
-				rv = rv == RS_EINVAL
-				             ? imp_error(c, path, f.lineno,
-				                         "item id is not a positive integer (use "
-				                         "--ids map)")
-				             : rv;
-				break;
-			}
-			snprintf(eid, sizeof(eid), "seq:%ld:%zu", f.lineno, k);
-			/* one minute apart, so the order within a user is kept */
-			dio_event e = {.event_id = eid,
-			               .user_id = u,
-			               .item_id = item,
-			               .type = c->o->default_type,
-			               .ts_ms = (c->o->start_s + (int64_t) k * 60) * 1000};
-			if ((rv = dio_sink_event(c->sink, &e)) != 0)
-				break;
-		}
-		if (rv != 0)
-			break;
-	}
-	if (rv == 0 && r < 0)
-		rv = imp_error(c, path, f.lineno, "unterminated quote");
-	dio_csv_close(&f);
-	return rv;
+	return 0;
 }
 
 /* ---- generic CSV with --map role=column[,role=column...] ---- */
@@ -426,131 +401,138 @@ enum { MAP_USER, MAP_ITEM, MAP_TS, MAP_TYPE, MAP_VALUE, MAP_EVENT_ID, MAP_PRICE,
 static const char *const MAP_ROLES[MAP_N] = {"user",  "item",     "ts",   "type",
                                              "value", "event_id", "price"};
 
+typedef struct imp_map {
+	const char *colname[MAP_N]; /* from --map; NULL = not mapped */
+	int col[MAP_N];             /* the column of each role, -1 = none (yet) */
+	const char *base;           /* the file's name, for event ids */
+} imp_map;
+
+/* --map into m->colname; 0 or RS_EINVAL (c->err set). m keeps pointers into spec. */
 static int
-imp_generic(imp_ctx *c, const char *path)
+imp_map_parse(imp_ctx *c, char *spec, imp_map *m)
 {
-	char spec[512], *save = NULL;
-	const char *colname[MAP_N] = {0};
-	int col[MAP_N];
-	dio_csv f;
-	char eid[300];
-	int rv = 0, r;
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char *save = NULL;
+	int bad = 0;
 
 	for (int k = 0; k < MAP_N; k++)
-		col[k] = -1;
-	snprintf(spec, sizeof(spec), "%s", c->o->map ? c->o->map : "");
-	for (char *tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		m->col[k] = -1;
+	for (char *tok = strtok_r(spec, ",", &save); tok && !bad;
+	     tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
-		int k;
-		if (eq == NULL)
-			goto badmap;
-		*eq = '\0';
-		for (k = 0; k < MAP_N && strcmp(tok, MAP_ROLES[k]) != 0; k++)
-			;
+		int k = MAP_N;
+		if (eq != NULL) {
+			*eq = '\0';
+			for (k = 0; k < MAP_N && strcmp(tok, MAP_ROLES[k]) != 0; k++)
+				;
+		}
 		if (k == MAP_N)
-			goto badmap;
-		colname[k] = eq + 1;
-	}
-	if (colname[MAP_USER] == NULL || colname[MAP_ITEM] == NULL)
-		goto badmap;
-	if (dio_csv_open(&f, path, c->o->delim) != 0) {
-		snprintf(c->err, sizeof(c->err), "cannot read %s", path);
-		return RS_EIO;
-	}
-	while ((r = dio_csv_next(&f)) == 1) {
-		if (f.records == 1 || (col[MAP_USER] < 0 && !c->o->header)) {
-			/* resolve columns: by header name, or by 0-based index with --no-header */
-			for (int k = 0; k < MAP_N; k++) {
-				if (colname[k] == NULL)
-					continue;
-				if (!c->o->header) {
-					char *end;
-					long v = strtol(colname[k], &end, 10);
-					if (*end != '\0' || v < 0) {
-						rv = imp_error(c, path, f.lineno,
-						               "with --no-header, --map columns "
-						               "are 0-based indexes");
-						goto done;
-					}
-					col[k] = (int) v;
-					continue;
-				}
-				for (size_t j = 0; j < f.nfields; j++)
-					if (strcasecmp(f.fields[j], colname[k]) == 0)
-						col[k] = (int) j;
-				if (col[k] < 0) {
-					snprintf(c->err, sizeof(c->err),
-					         "%s: no column named %s in the header", path,
-					         colname[k]);
-					rv = RS_EINVAL;
-					goto done;
-				}
-			}
-			if (c->o->header)
-				continue;
-		}
-		int64_t u, item, ts;
-		int type = c->o->default_type;
-		double value = 0, price = 0;
-		int has_value = 0;
-		for (int k = 0; k < MAP_N; k++)
-			if (col[k] >= 0 && (size_t) col[k] >= f.nfields) {
-				rv = imp_error(c, path, f.lineno, "too few fields");
-				goto done;
-			}
-		if ((rv = imp_resolve(c, f.fields[col[MAP_USER]], 0, &u)) != 0 ||
-		    (rv = imp_resolve(c, f.fields[col[MAP_ITEM]], 1, &item)) != 0) {
-			if (rv == RS_EINVAL)
-				rv = imp_error(
-				        c, path, f.lineno,
-				        "user/item id is not a positive integer (use --ids map)");
-			goto done;
-		}
-		if (col[MAP_TYPE] >= 0 && (type = imp_type_parse(f.fields[col[MAP_TYPE]])) == 0) {
-			rv = imp_error(c, path, f.lineno, "unknown event type");
-			goto done;
-		}
-		if (col[MAP_TS] >= 0) {
-			if ((ts = imp_ts_parse(f.fields[col[MAP_TS]], c->o->ts_unit)) < 0) {
-				rv = imp_error(c, path, f.lineno, "bad timestamp (see --ts-unit)");
-				goto done;
-			}
-		} else {
-			ts = (c->o->start_s + f.lineno) * 1000;
-		}
-		if (col[MAP_VALUE] >= 0 && f.fields[col[MAP_VALUE]][0] != '\0') {
-			char *end;
-			value = strtod(f.fields[col[MAP_VALUE]], &end);
-			has_value = *end == '\0';
-		}
-		if (col[MAP_PRICE] >= 0)
-			price = strtod(f.fields[col[MAP_PRICE]], NULL);
-		if (col[MAP_EVENT_ID] >= 0)
-			snprintf(eid, sizeof(eid), "%.128s", f.fields[col[MAP_EVENT_ID]]);
+			bad = 1;
 		else
-			snprintf(eid, sizeof(eid), "csv:%.200s:%ld", base, f.lineno);
-		dio_event e = {.event_id = eid,
-		               .user_id = u,
-		               .item_id = item,
-		               .type = type,
-		               .has_value = has_value,
-		               .value = value,
-		               .price = price,
-		               .ts_ms = ts};
-		if ((rv = dio_sink_event(c->sink, &e)) != 0)
-			goto done;
+			m->colname[k] = eq + 1;
 	}
-	if (r < 0)
-		rv = imp_error(c, path, f.lineno, "unterminated quote");
-done:
-	dio_csv_close(&f);
-	return rv;
-badmap:
+	if (!bad && m->colname[MAP_USER] != NULL && m->colname[MAP_ITEM] != NULL)
+		return 0;
 	snprintf(c->err, sizeof(c->err),
 	         "--map wants role=column pairs with user and item, roles: user item ts type value "
 	         "event_id price");
 	return RS_EINVAL;
+}
+
+/* The mapped columns: by header name (f is the header), or by 0-based index with --no-header.
+ * 0 or RS_EINVAL (c->err set). */
+static int
+imp_map_columns(imp_ctx *c, const char *path, const tr_csvr *f, imp_map *m)
+{
+	for (int k = 0; k < MAP_N; k++) {
+		if (m->colname[k] == NULL)
+			continue;
+		if (!c->o->header) {
+			char *end;
+			long v = strtol(m->colname[k], &end, 10);
+			if (*end != '\0' || v < 0)
+				return imp_error(
+				        c, path, f->lineno,
+				        "with --no-header, --map columns are 0-based indexes");
+			m->col[k] = (int) v;
+			continue;
+		}
+		for (size_t j = 0; j < f->nfields; j++)
+			if (strcasecmp(f->fields[j], m->colname[k]) == 0)
+				m->col[k] = (int) j;
+		if (m->col[k] < 0) {
+			snprintf(c->err, sizeof(c->err), "%s: no column named %s in the header",
+			         path, m->colname[k]);
+			return RS_EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+imp_generic_row(imp_ctx *c, const char *path, const tr_csvr *f, void *arg)
+{
+	imp_map *m = arg;
+	const int *col = m->col;
+	char *const *fl = f->fields;
+	int64_t u, item, ts;
+	int type = c->o->default_type, has_value = 0, rv;
+	double value = 0, price = 0;
+	char eid[300];
+
+	if (f->records == 1 || (col[MAP_USER] < 0 && !c->o->header)) {
+		if ((rv = imp_map_columns(c, path, f, m)) != 0)
+			return rv;
+		if (c->o->header)
+			return 0;
+	}
+	for (int k = 0; k < MAP_N; k++)
+		if (col[k] >= 0 && (size_t) col[k] >= f->nfields)
+			return imp_error(c, path, f->lineno, "too few fields");
+	if ((rv = imp_resolve(c, fl[col[MAP_USER]], 0, &u)) != 0 ||
+	    (rv = imp_resolve(c, fl[col[MAP_ITEM]], 1, &item)) != 0)
+		return rv == RS_EINVAL ? imp_error(c, path, f->lineno,
+		                                   "user/item id is not a positive integer (use "
+		                                   "--ids map)")
+		                       : rv;
+	if (col[MAP_TYPE] >= 0 && (type = imp_type_parse(fl[col[MAP_TYPE]])) == 0)
+		return imp_error(c, path, f->lineno, "unknown event type");
+	if (col[MAP_TS] < 0)
+		ts = (c->o->start_s + f->lineno) * 1000;
+	else if ((ts = imp_ts_parse(fl[col[MAP_TS]], c->o->ts_unit)) < 0)
+		return imp_error(c, path, f->lineno, "bad timestamp (see --ts-unit)");
+	if (col[MAP_VALUE] >= 0 && fl[col[MAP_VALUE]][0] != '\0') {
+		char *end;
+		value = strtod(fl[col[MAP_VALUE]], &end);
+		has_value = *end == '\0';
+	}
+	if (col[MAP_PRICE] >= 0)
+		price = strtod(fl[col[MAP_PRICE]], NULL);
+	if (col[MAP_EVENT_ID] >= 0)
+		snprintf(eid, sizeof(eid), "%.128s", fl[col[MAP_EVENT_ID]]);
+	else
+		snprintf(eid, sizeof(eid), "csv:%.200s:%ld", m->base, f->lineno);
+	dio_event e = {.event_id = eid,
+	               .user_id = u,
+	               .item_id = item,
+	               .type = type,
+	               .has_value = has_value,
+	               .value = value,
+	               .price = price,
+	               .ts_ms = ts};
+	return dio_sink_event(c->sink, &e);
+}
+
+static int
+imp_generic(imp_ctx *c, const char *path)
+{
+	char spec[512], delim[2] = {c->o->delim, '\0'};
+	imp_map m = {.base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path};
+	int rv;
+
+	snprintf(spec, sizeof(spec), "%s", c->o->map ? c->o->map : "");
+	if ((rv = imp_map_parse(c, spec, &m)) != 0)
+		return rv;
+	return imp_each(c, path, c->o->delim == ' ' ? NULL : delim, imp_generic_row, &m);
 }
 
 static const char imp_usage_text[] =
@@ -685,13 +667,13 @@ imp_run(imp_ctx *c)
 	if (strcmp(o->format, "movielens-100k") == 0 || strcmp(o->format, "movielens") == 0) {
 		int v100k = o->format[9] == '-';
 		if (o->catalog != NULL)
-			rv = imp_ml_catalog(c, o->catalog, v100k);
+			rv = imp_each(c, o->catalog, v100k ? "|" : ",", imp_ml_catalog_row, &v100k);
 		if (rv == 0)
-			rv = imp_ml_ratings(c, o->input, v100k);
+			rv = imp_each(c, o->input, v100k ? "\t" : ",", imp_ml_ratings_row, &v100k);
 	} else if (strcmp(o->format, "retailrocket") == 0) {
-		rv = imp_retailrocket(c, o->input);
+		rv = imp_each(c, o->input, ",", imp_retailrocket_row, NULL);
 	} else if (strcmp(o->format, "sequence") == 0) {
-		rv = imp_sequences(c, o->input);
+		rv = imp_each(c, o->input, NULL, imp_sequence_row, NULL);
 	} else if (strcmp(o->format, "csv") == 0) {
 		rv = imp_generic(c, o->input);
 	} else {

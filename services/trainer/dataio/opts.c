@@ -188,6 +188,16 @@ tr_opts_parse(const tr_opts_spec *s, int argc, char **argv, int *first_arg)
 	return rv;
 }
 
+int
+tr_opts_parse_all(const tr_opts_spec *s, int argc, char **argv)
+{
+	int rv, first;
+
+	if ((rv = tr_opts_parse(s, argc, argv, &first)) != -1)
+		return rv;
+	return first < argc ? tr_opts_usage_error(s->cmd, "unexpected argument") : -1;
+}
+
 /* opts_usage_line: "  --name ARG   help", continuation lines of help indented */
 static void
 opts_usage_line(const tr_opt *o, FILE *f)

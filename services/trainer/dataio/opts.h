@@ -109,6 +109,10 @@ typedef struct tr_opts_spec {
  * out-of-range number, an unknown option or a missing value (getopt names the option). */
 int tr_opts_parse(const tr_opts_spec *s, int argc, char **argv, int *first_arg);
 
+/* tr_opts_parse_all: tr_opts_parse for a command that takes nothing but options: an argument
+ * left over is a usage error ("unexpected argument", 2). */
+int tr_opts_parse_all(const tr_opts_spec *s, int argc, char **argv);
+
 /* tr_opts_seen: the entries of t[0..n) named name set *seen when given (a table's literal
  * cannot name it through the TR_OPT_* macros) */
 void tr_opts_seen(tr_opt *t, size_t n, const char *name, int *seen);

@@ -284,3 +284,28 @@ Test(opts, integers_and_own_errors)
 	cr_assert_eq(c.rv, 3);
 	cr_assert_str_eq(c.err, "own: ?=--weeks\n", "getopt itself stays silent");
 }
+
+static int
+run_all(int argc, char **argv, void *ctx)
+{
+	long *days = ctx;
+	const tr_opt t[] = {TR_OPT_LONG("days", days, 1, 60, "D", "days [7]")};
+	const tr_opts_spec spec = {"demo", "usage\n", t, 1};
+
+	return tr_opts_parse_all(&spec, argc, argv);
+}
+
+Test(opts, parse_all_refuses_a_left_over_argument)
+{
+	char *ok[] = {"demo", "--days", "9", NULL};
+	char *extra[] = {"demo", "--days", "9", "stray", NULL};
+	long days = 7;
+	captured c;
+
+	cap_run(&c, run_all, &days, 3, ok);
+	cr_assert_eq(c.rv, -1);
+	cr_assert_eq(days, 9);
+	cap_run(&c, run_all, &days, 4, extra);
+	cr_assert_eq(c.rv, 2);
+	cr_assert_str_eq(c.err, "rs-train demo: unexpected argument (see rs-train demo --help)\n");
+}

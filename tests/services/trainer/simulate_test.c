@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvr.h"
 #include "dataio.h"
 #include "dio.h"
 #include "helpers.h"
@@ -71,11 +72,12 @@ Test(simulate, the_world_is_the_generated_shop)
 	cr_assert_eq(trn_cmd_generate(11, argv), 0);
 	char path[600];
 	snprintf(path, sizeof(path), "%s/items.csv", dir);
-	dio_csv c;
-	cr_assert_eq(dio_csv_open(&c, path, ','), 0);
-	cr_assert_eq(dio_csv_next(&c), 1); /* header */
+	const tr_csv_dialect csv = {.delim = ",", .quotes = 1};
+	tr_csvr c;
+	cr_assert_eq(tr_csvr_open(&c, path, &csv), 0);
+	cr_assert_eq(tr_csvr_next(&c), 1); /* header */
 	long n = 0;
-	while (dio_csv_next(&c) == 1) {
+	while (tr_csvr_next(&c) == 1) {
 		cr_assert_geq(c.nfields, 7);
 		long i = atol(c.fields[0]) - 1;
 		cr_assert(i >= 0 && i < NI, "item id %s", c.fields[0]);
@@ -86,19 +88,19 @@ Test(simulate, the_world_is_the_generated_shop)
 		cr_assert_str_eq(c.fields[6], w.items[i].in_stock ? "true" : "false");
 		n++;
 	}
-	dio_csv_close(&c);
+	tr_csvr_close(&c);
 	cr_assert_eq(n, NI);
 	snprintf(path, sizeof(path), "%s/users.csv", dir);
-	cr_assert_eq(dio_csv_open(&c, path, ','), 0);
-	cr_assert_eq(dio_csv_next(&c), 1);
+	cr_assert_eq(tr_csvr_open(&c, path, &csv), 0);
+	cr_assert_eq(tr_csvr_next(&c), 1);
 	n = 0;
-	while (dio_csv_next(&c) == 1) {
+	while (tr_csvr_next(&c) == 1) {
 		long u = atol(c.fields[0]) - 1;
 		cr_assert(u >= 0 && u < NU);
 		cr_assert_str_eq(c.fields[c.nfields - 1], w.users[u].name, "user %ld", u + 1);
 		n++;
 	}
-	dio_csv_close(&c);
+	tr_csvr_close(&c);
 	cr_assert_eq(n, NU);
 	/* and the same seed gives the same world, another seed another */
 	dio_world w2;
