@@ -10,6 +10,7 @@
 
 #include "rs_err.h"
 #include "rs_rankfeat.h"
+#include "rs_topk.h"
 
 struct rs_ranksrc {
 	const rs_model *model; /* borrowed */
@@ -311,35 +312,12 @@ rs_ranksrc_weights_of(const rs_ranksrc *r)
 
 /* ---- one user's lists ---- */
 
-/* rs-train's tr_topk order: score descending, then code ascending */
-static int
-top_better(float sa, uint32_t ca, float sb, uint32_t cb)
-{
-	return sa > sb || (sa == sb && ca < cb);
-}
-
-/* The best of a stream of (score, code) in a sorted array of at most k (insertion). */
+/* A list best first: (code, score) pairs of at most k. */
 typedef struct ranksrc_top {
 	uint32_t *code;
 	float *score;
 	int n, k;
 } ranksrc_top;
-
-static void
-top_offer(ranksrc_top *t, float sc, uint32_t c)
-{
-	int at;
-	if (t->n == t->k && !top_better(sc, c, t->score[t->k - 1], t->code[t->k - 1]))
-		return;
-	at = t->n < t->k ? t->n++ : t->k - 1;
-	while (at > 0 && top_better(sc, c, t->score[at - 1], t->code[at - 1])) {
-		t->code[at] = t->code[at - 1];
-		t->score[at] = t->score[at - 1];
-		at--;
-	}
-	t->code[at] = c;
-	t->score[at] = sc;
-}
 
 /* the list's {code, rank} pairs sorted by code, and its normalisers */
 static int
@@ -407,26 +385,34 @@ ranksrc_knn_row(ranksrc_knn *k, uint32_t code, float w, int sign)
 	const unsigned char *p;
 	const void *data;
 	size_t bytes;
-	int weighted = k->r->weights.weighted;
 
 	if (code == UINT32_MAX || rs_model_knn_row(k->r->model, code, &data, &bytes) != 0)
 		return; /* unknown to the version, or no neighbours */
+	/* one product per entry: plain pairs add 1 x v (= v exactly), a negative row adds
+	 * (-w) x v (d + (-w) v = d - w v exactly: negation is exact) */
+	const float mul = !k->r->weights.weighted ? 1.0f : sign > 0 ? w : -w;
+	const uint32_t n_items = k->r->n_items;
+	/* locals: the byte stores to reached may alias k, which the loop must not re-read */
+	float *dense = k->dense;
+	uint8_t *reached = k->reached;
+	uint32_t *touched = k->touched;
+	size_t nt = k->nt;
 	p = data;
 	for (size_t e = 0; e < bytes / 8; e++) {
 		uint32_t c;
 		float v;
 		memcpy(&c, p + e * 8, sizeof(c));
 		memcpy(&v, p + e * 8 + 4, sizeof(v));
-		if (c >= k->r->n_items)
+		if (c >= n_items)
 			continue;
-		knn_reach(k, c);
-		if (!weighted)
-			k->dense[c] += v;
-		else if (sign > 0)
-			k->dense[c] += w * v;
-		else
-			k->dense[c] -= w * v;
+		if (!reached[c]) {
+			reached[c] = 1;
+			dense[c] = 0.0f;
+			touched[nt++] = c;
+		}
+		dense[c] += mul * v;
 	}
+	k->nt = nt;
 }
 
 static int
@@ -437,7 +423,6 @@ ranksrc_knn_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 	                 rs_arena_alloc(a, ni * sizeof(uint32_t)), 0};
 	ranksrc_top t = {rs_arena_alloc(a, (size_t) r->cand_n * sizeof(uint32_t)),
 	                 rs_arena_alloc(a, (size_t) r->cand_n * sizeof(float)), 0, r->cand_n};
-
 	int rv;
 
 	if (k.dense == NULL || k.reached == NULL || k.touched == NULL || t.code == NULL ||
@@ -454,20 +439,33 @@ ranksrc_knn_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 		knn_reach(&k, u->codes[i]);
 		k.dense[u->codes[i]] = -INFINITY;
 	}
+	/* the best cand_n in rs-train's tr_topk order (score descending, then code ascending) of
+	 * the codes reached and, when fewer than cand_n scored above 0, of the zeros of the codes
+	 * no row reached: the first cand_n of those in code order are the only ones that can
+	 * enter */
+	size_t m = 0, pos = 0, want = (size_t) r->cand_n;
+	rs_topk_ent *e = rs_arena_alloc(a, (k.nt + want + 1) * sizeof(*e));
+	if (e == NULL)
+		return RS_ENOMEM;
 	for (size_t i = 0; i < k.nt; i++) {
-		float sc = k.dense[k.touched[i]];
-		if (!isnan(sc) && sc != -INFINITY)
-			top_offer(&t, sc, k.touched[i]);
+		uint32_t c = k.touched[i];
+		float sc = k.dense[c];
+		if (isnan(sc) || sc == -INFINITY)
+			continue;
+		pos += sc > 0;
+		e[m++] = rs_topk_ent_of(sc, c, c);
 	}
-	/* every item no row reached scores 0: in code order, until one cannot enter any more */
-	if (t.n < t.k || !(t.score[t.k - 1] > 0))
-		for (uint32_t c = 0; c < r->n_items; c++) {
-			if (k.reached[c])
-				continue;
-			if (t.n == t.k && !top_better(0.0f, c, t.score[t.k - 1], t.code[t.k - 1]))
-				break; /* the later codes' zeros lose too */
-			top_offer(&t, 0.0f, c);
+	for (uint32_t c = 0, z = 0; pos < want && c < r->n_items && z < want; c++)
+		if (!k.reached[c]) {
+			e[m++] = rs_topk_ent_of(0.0f, c, c);
+			z++;
 		}
+	rs_topk_select(e, m, want);
+	t.n = (int) (m < want ? m : want);
+	for (int q = 0; q < t.n; q++) {
+		t.code[q] = e[q].val;
+		t.score[q] = e[q].score;
+	}
 	if ((rv = ranksrc_finish(&t, k.dense, a, out)) == 0)
 		out->reached = k.reached;
 	return rv;

@@ -7,7 +7,7 @@
 
 #include "event.pb-c.h"
 #include "rs_err.h"
-#include "topk.h"
+#include "rs_topk.h"
 
 const char *const cand_src_names[CAND_NSRC] = {"covisit", "bought_together", "category", "popular",
                                                "als",     "itemknn",         "metadata"};
@@ -221,39 +221,40 @@ static int
 merge_source(acc *src, int which, uint32_t k, acc *m, cand_result *res, cand_stat *stat,
              uint32_t stat_n)
 {
-	cand_ranked *r;
-	if (src->n == 0)
+	rs_topk_ent *r;
+	if (src->n == 0 || k == 0)
 		return 0;
+	size_t n = src->n < k ? src->n : k;
 	if ((r = malloc(src->n * sizeof(*r))) == NULL)
 		return RS_ENOMEM;
 	/* Ties go to the smaller id; items are sorted by distinct ids, so the smaller index is
 	 * the same order without reading the item. */
 	for (size_t i = 0; i < src->n; i++)
-		r[i] = (cand_ranked){src->item[i], src->score[i], src->because[i], src->item[i]};
-	size_t n = src->n < k ? src->n : k;
-	cand_top_k(r, src->n, n);
+		r[i] = rs_topk_ent_of(src->score[i], src->item[i], (uint32_t) i);
+	rs_topk_select(r, src->n, n);
 	float top = r[0].score > 0 ? r[0].score : 1.0f;
-	if (stat != NULL && n > 0) {
+	if (stat != NULL) {
 		size_t c = stat_n > 0 && stat_n < n ? stat_n : n;
 		*stat = (cand_stat){r[0].score, r[c - 1].score, (uint32_t) c};
 	}
 	for (size_t i = 0; i < n; i++) {
-		int32_t *slot = acc_slot(m, r[i].item);
+		uint32_t e = r[i].val, item = src->item[e];
+		int32_t *slot = acc_slot(m, item);
 		if (*slot < 0) {
 			if (m->n == m->cap) {
 				if (!acc_room(m))
 					break;
-				slot = acc_slot(m, r[i].item);
+				slot = acc_slot(m, item);
 			}
 			*slot = (int32_t) m->n;
-			m->item[m->n] = r[i].item;
+			m->item[m->n] = item;
 			memset(&res[m->n], 0, sizeof(res[m->n]));
-			res[m->n].item = r[i].item;
+			res[m->n].item = item;
 			m->n++;
 		}
 		cand_result *c = &res[*slot];
 		c->has |= 1u << which;
-		c->src[which] = (cand_src){r[i].score, (uint32_t) i + 1, r[i].because};
+		c->src[which] = (cand_src){r[i].score, (uint32_t) i + 1, src->because[e]};
 		c->score += src_weight[which] * (r[i].score / top);
 	}
 	free(r);
@@ -587,11 +588,11 @@ heap_sift(hent *h, size_t n, size_t i)
 
 /* Feeds the ranked entries [from, to) of r (best first) into the als source until k pass. */
 static size_t
-als_take(retrieval *r, const cand_ranked *rk, size_t from, size_t to, size_t taken, uint32_t k)
+als_take(retrieval *r, const rs_topk_ent *rk, size_t from, size_t to, size_t taken, uint32_t k)
 {
 	for (size_t i = from; i < to && taken < k; i++)
-		if (ret_pass(r, rk[i].item)) {
-			acc_add(&r->src[CAND_SRC_ALS], rk[i].item, rk[i].score, 0);
+		if (ret_pass(r, rk[i].val)) {
+			acc_add(&r->src[CAND_SRC_ALS], rk[i].val, rk[i].score, 0);
 			taken++;
 		}
 	return taken;
@@ -671,7 +672,7 @@ ret_als(retrieval *r, uint32_t k)
 	size_t want = min_sz((size_t) k + 32, n), nh = 0, taken;
 	float *sc = malloc((size_t) n * sizeof(*sc));
 	hent *h = malloc(want * sizeof(*h));
-	cand_ranked *rk = malloc(want * sizeof(*rk)); /* every item only for the slices below */
+	rs_topk_ent *rk = malloc(want * sizeof(*rk)); /* every item only for the slices below */
 	if (sc == NULL || h == NULL || rk == NULL) {
 		free(sc);
 		free(h);
@@ -688,10 +689,11 @@ ret_als(retrieval *r, uint32_t k)
 		for (uint32_t c = 0; c < n; c++)
 			als_offer(j, h, &nh, want, sc[c], c);
 	}
-	for (size_t i = 0; i < nh; i++)
-		rk[i] = (cand_ranked){j->code2idx[h[i].code], h[i].score, 0,
-		                      j->code2idx[h[i].code]}; /* index order = id order */
-	cand_ranked_sort(rk, nh);
+	for (size_t i = 0; i < nh; i++) { /* index order = id order */
+		uint32_t idx = j->code2idx[h[i].code];
+		rk[i] = rs_topk_ent_of(h[i].score, idx, idx);
+	}
+	rs_topk_select(rk, nh, nh);
 	taken = als_take(r, rk, 0, nh, 0, k);
 	if (taken < k && nh == want) {
 		/* A restrictive filter: rank everything, skipping the nh already offered. */
@@ -699,7 +701,7 @@ ret_als(retrieval *r, uint32_t k)
 		if (!all_scored)
 			cand_factor_scores(V, n, f, r->mi->emb, sc);
 		uint8_t *in_heap = calloc((size_t) n / 8 + 1, 1);
-		cand_ranked *all = realloc(rk, (size_t) n * sizeof(*rk));
+		rs_topk_ent *all = realloc(rk, (size_t) n * sizeof(*rk));
 		if (all != NULL)
 			rk = all;
 		if (in_heap == NULL || all == NULL) {
@@ -716,12 +718,12 @@ ret_als(retrieval *r, uint32_t k)
 			if (idx == CAND_NO_ITEM || !isfinite(sc[c]) ||
 			    (in_heap[c / 8] >> (c % 8)) & 1)
 				continue; /* unknown to the catalog, or already offered */
-			rk[m++] = (cand_ranked){idx, sc[c], 0, idx};
+			rk[m++] = rs_topk_ent_of(sc[c], idx, idx);
 		}
 		free(in_heap);
 		while (taken < k && done < m) {
 			size_t len = min_sz(step, m - done);
-			cand_top_k(rk + done, m - done, len);
+			rs_topk_select(rk + done, m - done, len);
 			taken = als_take(r, rk, done, done + len, taken, k);
 			done += len;
 			step *= 4;
@@ -819,14 +821,14 @@ ret_finish(retrieval *r, uint32_t k, cand_result *out, size_t *n_out)
 		goto out;
 	*n_out = m.n < k ? m.n : k;
 	if (m.n > 0) {
-		cand_ranked *order = malloc(m.n * sizeof(*order));
+		rs_topk_ent *order = malloc(m.n * sizeof(*order));
 		if (order == NULL)
 			goto out;
 		for (size_t i = 0; i < m.n; i++)
-			order[i] = (cand_ranked){(uint32_t) i, res[i].score, 0, res[i].item};
-		cand_top_k(order, m.n, *n_out);
+			order[i] = rs_topk_ent_of(res[i].score, res[i].item, (uint32_t) i);
+		rs_topk_select(order, m.n, *n_out);
 		for (size_t i = 0; i < *n_out; i++)
-			out[i] = res[order[i].item];
+			out[i] = res[order[i].val];
 		free(order);
 	}
 	rv = 0;

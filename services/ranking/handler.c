@@ -8,6 +8,7 @@
 #include "ranking.pb-c.h"
 #include "rankwire.h"
 #include "rs_err.h"
+#include "rs_topk.h"
 #include "rs_time.h"
 
 #define RANK_SVC "ranking"
@@ -51,46 +52,6 @@ title_lookup(void *arg, int64_t id)
 		return hit->title;
 	int64_t ci = rank_catalog_find(t->cat, id);
 	return ci >= 0 ? t->cat->titles[ci] : NULL;
-}
-
-typedef struct order {
-	float score;
-	size_t i;
-} order;
-
-static int
-cmp_order(const void *a, const void *b)
-{
-	const order *x = a, *y = b;
-	if (x->score != y->score)
-		return x->score < y->score ? 1 : -1;
-	return (x->i > y->i) - (x->i < y->i); /* equal scores keep the candidate order */
-}
-
-/* Orders the best m of ord[0..n) first, by cmp_order (a total order: indices are distinct);
- * the rest in no order. A few shown among hundreds: one insertion pass; many: a sort. */
-static void
-rank_best(order *ord, size_t n, size_t m)
-{
-	if (m > 32 || m >= n) {
-		qsort(ord, n, sizeof(*ord), cmp_order);
-		return;
-	}
-	if (m == 0)
-		return;
-	for (size_t i = 1; i < n; i++) {
-		order v = ord[i];
-		size_t j = i;
-		if (i >= m) { /* v enters the best m only when it beats the m-th */
-			if (cmp_order(&v, &ord[m - 1]) >= 0)
-				continue;
-			ord[i] = ord[m - 1]; /* the m-th leaves for v's place in the tail */
-			j = m - 1;
-		}
-		for (; j > 0 && cmp_order(&v, &ord[j - 1]) < 0; j--)
-			ord[j] = ord[j - 1];
-		ord[j] = v;
-	}
 }
 
 static int
@@ -282,7 +243,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	float *rx = rs_arena_alloc(call->arena, (n ? n : 1) * (size_t) nf * sizeof(float));
 	float *contrib = rs_arena_alloc(call->arena, (n ? n : 1) * RANK_NF * sizeof(float));
 	float *scores = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(float));
-	order *ord = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*ord));
+	rs_topk_ent *ord = rs_arena_alloc(call->arena, (n ? n : 1) * sizeof(*ord));
 	int64_t *because = NULL;
 	if (rx == NULL || contrib == NULL || scores == NULL || ord == NULL)
 		goto nomem;
@@ -318,9 +279,9 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	size_t nout = n < k ? n : k;
 	if (req->explain && req->explain_items > nout)
 		nout = req->explain_items < n ? req->explain_items : n;
-	for (size_t i = 0; i < n; i++)
-		ord[i] = (order){scores[i], i};
-	rank_best(ord, n, nout);
+	for (size_t i = 0; i < n; i++) /* equal scores keep the candidate order */
+		ord[i] = rs_topk_ent_of(scores[i], (uint32_t) i, (uint32_t) i);
+	rs_topk_select(ord, n, nout);
 	float *ct = NULL; /* learned ranker: contributions of the rows shown, (nf + 1) each */
 	if (rk != NULL && nout > 0) {
 		/* contributions (approximate) only for the rows shown, which already have their
@@ -330,7 +291,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		if (xt == NULL || ct == NULL)
 			goto nomem;
 		for (size_t r = 0; r < nout; r++)
-			memcpy(xt + r * (size_t) nf, rx + ord[r].i * (size_t) nf,
+			memcpy(xt + r * (size_t) nf, rx + ord[r].val * (size_t) nf,
 			       (size_t) nf * sizeof(float));
 		if ((rv = rank_ranker_predict(rk, xt, nout, NULL, ct)) != 0) {
 			rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "scorer failed: %s",
@@ -338,7 +299,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 			goto out;
 		}
 		for (size_t r = 0; r < nout; r++) {
-			size_t i = ord[r].i;
+			size_t i = ord[r].val;
 			float *lc = &contrib[i * RANK_NF];
 			memset(lc, 0, RANK_NF * sizeof(float));
 			for (int f = 0; f < nf; f++) {
@@ -362,7 +323,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	if (rs_reason_hist_build(call->arena, req->recent, req->n_recent, &rhist) != 0)
 		goto nomem;
 	for (size_t r = 0; r < nout; r++) {
-		size_t i = ord[r].i;
+		size_t i = ord[r].val;
 		const Rs__Candidate *c = cv[from[i]];
 		Rs__RankedItem *it = &items[r];
 		char reason[256];

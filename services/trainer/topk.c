@@ -1,84 +1,27 @@
-/* topk: a size-k min-heap whose root is the worst kept entry. */
+/* topk: rs_topk_floats with its working memory (on the stack for small k, else tr_xmalloc's:
+ * rs-train stops when memory runs out). */
 #include "topk.h"
 
-#include <math.h>
+#include <stdlib.h>
 
-static inline int
-topk_worse(float sa, int32_t ia, float sb, int32_t ib)
-{
-	return sa < sb || (sa == sb && ia > ib);
-}
+#include "rs_topk.h"
+#include "util.h"
 
-static void
-topk_sift_down(int32_t *idx, float *sc, int n, int at)
-{
-	for (;;) {
-		int l = 2 * at + 1, r = l + 1, w = at;
-		if (l < n && topk_worse(sc[l], idx[l], sc[w], idx[w]))
-			w = l;
-		if (r < n && topk_worse(sc[r], idx[r], sc[w], idx[w]))
-			w = r;
-		if (w == at)
-			return;
-		float ts = sc[at];
-		int32_t ti = idx[at];
-		sc[at] = sc[w];
-		idx[at] = idx[w];
-		sc[w] = ts;
-		idx[w] = ti;
-		at = w;
-	}
-}
-
-static void
-topk_sift_up(int32_t *idx, float *sc, int at)
-{
-	while (at > 0) {
-		int p = (at - 1) / 2;
-		if (!topk_worse(sc[at], idx[at], sc[p], idx[p]))
-			return;
-		float ts = sc[at];
-		int32_t ti = idx[at];
-		sc[at] = sc[p];
-		idx[at] = idx[p];
-		sc[p] = ts;
-		idx[p] = ti;
-		at = p;
-	}
-}
+enum { TOPK_STACK = 512 }; /* entries of working memory kept on the stack (8 kB) */
 
 int
 tr_topk(const float *scores, int32_t n, int k, int32_t *out_idx, float *out_score)
 {
-	int m = 0, j;
-	int32_t i;
+	rs_topk_ent stack[TOPK_STACK];
 
-	if (k <= 0)
+	if (k <= 0 || n <= 0)
 		return 0;
-	for (i = 0; i < n; i++) {
-		float s = scores[i];
-		if (isnan(s) || s == -INFINITY)
-			continue;
-		if (m < k) {
-			out_idx[m] = i;
-			out_score[m] = s;
-			topk_sift_up(out_idx, out_score, m);
-			m++;
-		} else if (topk_worse(out_score[0], out_idx[0], s, i)) {
-			out_idx[0] = i;
-			out_score[0] = s;
-			topk_sift_down(out_idx, out_score, m, 0);
-		}
-	}
-	/* heap sort: repeatedly move the worst to the end -> best first */
-	for (j = m - 1; j > 0; j--) {
-		float ts = out_score[0];
-		int32_t ti = out_idx[0];
-		out_score[0] = out_score[j];
-		out_idx[0] = out_idx[j];
-		out_score[j] = ts;
-		out_idx[j] = ti;
-		topk_sift_down(out_idx, out_score, j, 0);
-	}
-	return m;
+	size_t cap = 2 * (size_t) k; /* room for k more than the k kept: few selections */
+	rs_topk_ent *room = cap <= TOPK_STACK ? stack : tr_xmalloc(cap * sizeof(*room));
+	/* int32_t and uint32_t storage may alias (C11 6.5p7); indices are below n <= INT32_MAX */
+	size_t got = rs_topk_floats(scores, (uint32_t) n, (size_t) k, room, cap,
+	                            (uint32_t *) out_idx, out_score);
+	if (room != stack)
+		free(room);
+	return (int) got;
 }

@@ -4,7 +4,6 @@
 
 #include "retrieve.h"
 #include "snapshot.h"
-#include "topk.h"
 
 static const cand_build_params params = {
         .half_life_ms = 3600.0 * 1000.0, /* one hour */
@@ -137,50 +136,6 @@ Test(snapshot, popular_top_k_matches_a_full_sort)
 			             ks[q], i);
 	}
 	cand_snap_unref(s);
-}
-
-Test(topk, matches_a_full_sort_for_every_k)
-{
-	enum { N = 700 };
-	static cand_ranked a[N], b[N];
-	unsigned seed = 7;
-	for (int i = 0; i < N; i++) {
-		seed = seed * 1103515245u + 12345u;
-		/* few distinct scores: ties decided by id */
-		a[i] = (cand_ranked){(uint32_t) i, (float) ((seed >> 16) % 50), 0,
-		                     (int64_t) (seed % 100000)};
-	}
-	memcpy(b, a, sizeof(a));
-	qsort(b, N, sizeof(*b), cand_ranked_cmp);
-	for (size_t k = 0; k <= N; k += (k < 40 ? 1 : 37)) {
-		static cand_ranked c[N];
-		memcpy(c, a, sizeof(a));
-		cand_top_k(c, N, k);
-		for (size_t i = 0; i < k; i++)
-			cr_assert(c[i].score == b[i].score && c[i].id == b[i].id,
-			          "k=%zu position %zu", k, i);
-	}
-}
-
-Test(topk, sort_matches_qsort_for_every_length)
-{
-	enum { N = 300 };
-	static cand_ranked a[N], b[N];
-	unsigned seed = 99;
-	for (size_t n = 0; n <= N; n += (n < 40 ? 1 : 13)) {
-		for (size_t i = 0; i < n; i++) {
-			seed = seed * 1103515245u + 12345u;
-			/* few distinct scores, distinct ids: ties decided by id */
-			a[i] = (cand_ranked){(uint32_t) i, (float) ((seed >> 16) % 7), 0,
-			                     (int64_t) ((seed % 1000) * N + i)};
-		}
-		memcpy(b, a, n * sizeof(*a));
-		qsort(b, n, sizeof(*b), cand_ranked_cmp);
-		cand_ranked_sort(a, n);
-		for (size_t i = 0; i < n; i++)
-			cr_assert(a[i].score == b[i].score && a[i].id == b[i].id,
-			          "n=%zu position %zu", n, i);
-	}
 }
 
 Test(snapshot, exclusions_and_filters_hold_with_unknown_and_repeated_ids)
