@@ -366,16 +366,24 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 {
 	int rows = PQntuples(res);
 
-	if (PQnfields(res) != LOAD_COLS)
+	if (PQnfields(res) != LOAD_COLS) {
+		rs_log_warn("feature.load_bad_result", "columns=%d", PQnfields(res));
 		return RS_EDB;
+	}
 	for (int c = 0; c < LOAD_COLS; c++)
-		if (PQftype(res, c) != load_types[c].oid || PQfformat(res, c) != 1)
+		if (PQftype(res, c) != load_types[c].oid || PQfformat(res, c) != 1) {
+			rs_log_warn("feature.load_bad_result", "column=%d type=%u", c,
+			            (unsigned) PQftype(res, c));
 			return RS_EDB;
+		}
 	for (int i = 0; i < rows; i++)
 		for (int c = 0; c < LOAD_COLS; c++)
 			if (!PQgetisnull(res, i, c) && load_types[c].len >= 0 &&
-			    PQgetlength(res, i, c) != load_types[c].len)
+			    PQgetlength(res, i, c) != load_types[c].len) {
+				rs_log_warn("feature.load_bad_result", "row=%d column=%d length=%d",
+				            i, c, PQgetlength(res, i, c));
 				return RS_EDB;
+			}
 	*total = rows > 0 && !PQgetisnull(res, 0, LOAD_N) ? store_be64(PQgetvalue(res, 0, LOAD_N))
 	                                                  : 0;
 	*known = (rows > 0 && !PQgetisnull(res, 0, LOAD_KNOWN) &&
@@ -398,6 +406,7 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 		if (PQgetisnull(res, i, LOAD_EVENT_ID) || PQgetisnull(res, i, LOAD_TS) ||
 		    PQgetisnull(res, i, LOAD_ITEM_ID) || PQgetisnull(res, i, LOAD_TYPE) ||
 		    PQgetisnull(res, i, LOAD_VALUE)) {
+			rs_log_warn("feature.load_bad_result", "row=%d null", i);
 			rv = RS_EDB;
 			goto out;
 		}
