@@ -52,23 +52,67 @@ struct feat_store {
 };
 
 /* The newest `limit` events of one user plus their count and whether the user exists, in one
- * round trip. count(*) and exists() are evaluated once; the lateral join yields one row of
- * NULLs for a user without events. Prepared once per connection (LOAD_STMT) with a generic
- * plan: user_id is not the partition key, so a custom plan prunes nothing, and planning it
- * over every monthly partition cost ~6 ms of PostgreSQL's CPU per first sight of a user
- * (pgbench on the 10,000 x 20,000 bench shop: 6.4 ms per load unprepared, 2.1 ms prepared
- * with the generic plan, same buffers). */
+ * round trip and one pass over the user's events: count(*) over () counts every event the scan
+ * reads before the limit applies, so the count needs no second scan of every partition. The
+ * lateral join yields one row of NULLs for a user without events. The scan is index-only over
+ * events_user_history_idx (user_id, ts desc, event_id desc) include (item_id, type, value)
+ * (db/migrations/0009) wherever the heap page is all-visible, already in the order asked for.
+ * Prepared once per connection (LOAD_STMT) with a generic plan: user_id is not the partition
+ * key, so a custom plan prunes nothing, and planning it over every monthly partition cost ~6 ms
+ * of PostgreSQL's CPU per first sight of a user (pgbench on the 10,000 x 20,000 bench shop:
+ * 6.4 ms per load unprepared, 2.1 ms prepared with the generic plan, same buffers). Results
+ * come in binary (LOAD_TYPES): no text output or parsing of numbers and timestamps; ts is
+ * PostgreSQL's microseconds since 2000-01-01, turned into Unix ms here (store_ts_ms). */
 #define LOAD_STMT "feature_load_user"
 static const char load_sql[] =
-        "select c.n, c.known, h.event_id, h.item_id, h.type, h.ts_ms, h.value\n"
-        "from (select (select count(*) from events where user_id = $1::bigint) as n,\n"
-        "             exists(select 1 from users where user_id = $1::bigint) as known) c\n"
+        "select h.n, u.known, h.event_id, h.item_id, h.type, h.ts, h.value\n"
+        "from (select exists(select 1 from users where user_id = $1::bigint) as known) u\n"
         "left join lateral (\n"
-        "  select event_id, item_id, type, (extract(epoch from ts) * 1000)::bigint as ts_ms,\n"
-        "         coalesce(value, 0) as value\n"
+        "  select count(*) over () as n, event_id, item_id, type, ts, coalesce(value, 0) as value\n"
         "  from events where user_id = $1::bigint\n"
         "  order by ts desc, event_id desc limit $2::int) h on true\n"
-        "order by h.ts_ms desc nulls last, h.event_id desc";
+        "order by h.ts desc nulls last, h.event_id desc";
+
+/* The result's columns: their type oids (pg_type.h: int8, bool, text, int8, int2, timestamptz,
+ * float8) and binary lengths (-1: any). Checked on every result, so a changed query or schema
+ * fails the load instead of being misread. */
+enum { LOAD_N, LOAD_KNOWN, LOAD_EVENT_ID, LOAD_ITEM_ID, LOAD_TYPE, LOAD_TS, LOAD_VALUE, LOAD_COLS };
+static const struct {
+	unsigned oid;
+	int len;
+} load_types[LOAD_COLS] = {{20, 8}, {16, 1}, {25, -1}, {20, 8}, {21, 2}, {1184, 8}, {701, 8}};
+
+/* Big-endian binary values as PostgreSQL sends them. */
+static uint64_t
+store_be64(const char *p)
+{
+	const unsigned char *b = (const unsigned char *) p;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static int16_t
+store_be16(const char *p)
+{
+	const unsigned char *b = (const unsigned char *) p;
+	return (int16_t) (uint16_t) ((unsigned) b[0] << 8 | b[1]);
+}
+
+/* PostgreSQL's timestamptz (microseconds since 2000-01-01 UTC) as Unix milliseconds, rounded
+ * half away from zero: what (extract(epoch from ts) * 1000)::bigint gave when the history was
+ * read as text. RS_EINVAL for +-infinity and values beyond int64 ms (that cast failed too). */
+#define PG_EPOCH_UNIX_US 946684800000000LL
+static int
+store_ts_ms(int64_t pg_us, int64_t *ms)
+{
+	if (pg_us >= INT64_MAX - PG_EPOCH_UNIX_US || pg_us <= INT64_MIN + PG_EPOCH_UNIX_US)
+		return RS_EINVAL;
+	int64_t us = pg_us + PG_EPOCH_UNIX_US;
+	*ms = us >= 0 ? (us + 500) / 1000 : -((-us + 500) / 1000);
+	return 0;
+}
 
 static int
 store_connect(feat_store *s, PGconn **out)
@@ -244,18 +288,18 @@ store_release(feat_store *s, int slot, int broken, int abandoned)
 }
 
 /* Runs one parameterized query (the prepared statement stmt, else sql), waiting at most until
- * deadline_unix_ms. On RS_ETIMEDOUT or RS_EUNAVAIL the connection is unusable (*broken = 1).
- * On 0, *out is the caller's to PQclear. */
+ * deadline_unix_ms; results in text (binary 0) or binary (1). On RS_ETIMEDOUT or RS_EUNAVAIL
+ * the connection is unusable (*broken = 1). On 0, *out is the caller's to PQclear. */
 static int
 store_query(PGconn *c, const char *stmt, const char *sql, int np, const char *const *params,
-            int64_t deadline_unix_ms, const char *what, PGresult **out, int *broken)
+            int binary, int64_t deadline_unix_ms, const char *what, PGresult **out, int *broken)
 {
 	PGresult *res = NULL, *r;
 	int rv;
 
 	*broken = 0;
-	if (!(stmt != NULL ? PQsendQueryPrepared(c, stmt, np, params, NULL, NULL, 0)
-	                   : PQsendQueryParams(c, sql, np, NULL, params, NULL, NULL, 0))) {
+	if (!(stmt != NULL ? PQsendQueryPrepared(c, stmt, np, params, NULL, NULL, binary)
+	                   : PQsendQueryParams(c, sql, np, NULL, params, NULL, NULL, binary))) {
 		*broken = PQstatus(c) != CONNECTION_OK;
 		return rs_pg_check(c, NULL, PGRES_TUPLES_OK, what);
 	}
@@ -299,6 +343,103 @@ store_query(PGconn *c, const char *stmt, const char *sql, int np, const char *co
 	return 0;
 }
 
+/* Row i's event (its LOAD_EVENT_ID, ts in ms) compared with row j's: the newer first, then
+ * the larger event id (byte order, as collate "C"). */
+static int
+store_row_before(const PGresult *res, int i, int64_t ms_i, int j, int64_t ms_j)
+{
+	if (ms_i != ms_j)
+		return ms_i > ms_j;
+	int li = PQgetlength(res, i, LOAD_EVENT_ID), lj = PQgetlength(res, j, LOAD_EVENT_ID);
+	int c = memcmp(PQgetvalue(res, i, LOAD_EVENT_ID), PQgetvalue(res, j, LOAD_EVENT_ID),
+	               (size_t) (li < lj ? li : lj));
+	return c != 0 ? c > 0 : li > lj;
+}
+
+/* The load's binary result (load_sql) into out (room for limit events), newest first by ts in
+ * ms, then by event id: the rows come by the microsecond ts, and events within the same
+ * millisecond are put in event id order here, as when ts was ordered in ms. RS_EDB when the
+ * result is not shaped as load_sql's, RS_EINVAL for a ts beyond int64 ms, RS_ENOMEM. */
+static int
+store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_t *n,
+                   uint64_t *total, int *known)
+{
+	int rows = PQntuples(res);
+
+	if (PQnfields(res) != LOAD_COLS) {
+		rs_log_warn("feature.load_bad_result", "columns=%d", PQnfields(res));
+		return RS_EDB;
+	}
+	for (int c = 0; c < LOAD_COLS; c++)
+		if (PQftype(res, c) != load_types[c].oid || PQfformat(res, c) != 1) {
+			rs_log_warn("feature.load_bad_result", "column=%d type=%u", c,
+			            (unsigned) PQftype(res, c));
+			return RS_EDB;
+		}
+	for (int i = 0; i < rows; i++)
+		for (int c = 0; c < LOAD_COLS; c++)
+			if (!PQgetisnull(res, i, c) && load_types[c].len >= 0 &&
+			    PQgetlength(res, i, c) != load_types[c].len) {
+				rs_log_warn("feature.load_bad_result", "row=%d column=%d length=%d",
+				            i, c, PQgetlength(res, i, c));
+				return RS_EDB;
+			}
+	*total = rows > 0 && !PQgetisnull(res, 0, LOAD_N) ? store_be64(PQgetvalue(res, 0, LOAD_N))
+	                                                  : 0;
+	*known = (rows > 0 && !PQgetisnull(res, 0, LOAD_KNOWN) &&
+	          PQgetvalue(res, 0, LOAD_KNOWN)[0] != 0) ||
+	         *total > 0;
+	*n = 0;
+	if (rows == 0 || PQgetisnull(res, 0, LOAD_EVENT_ID))
+		return 0; /* no events: the lateral join's row of NULLs */
+
+	/* The event rows (all rows here) in the order to return, with their ts in ms: already
+	 * sorted by microseconds, so the insertion sort moves only rows of one millisecond. */
+	int *order = malloc((size_t) rows * sizeof(*order));
+	int64_t *ms = malloc((size_t) rows * sizeof(*ms));
+	int rv = 0;
+	if (order == NULL || ms == NULL) {
+		rv = RS_ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < rows; i++) {
+		if (PQgetisnull(res, i, LOAD_EVENT_ID) || PQgetisnull(res, i, LOAD_TS) ||
+		    PQgetisnull(res, i, LOAD_ITEM_ID) || PQgetisnull(res, i, LOAD_TYPE) ||
+		    PQgetisnull(res, i, LOAD_VALUE)) {
+			rs_log_warn("feature.load_bad_result", "row=%d null", i);
+			rv = RS_EDB;
+			goto out;
+		}
+		if ((rv = store_ts_ms((int64_t) store_be64(PQgetvalue(res, i, LOAD_TS)), &ms[i])) !=
+		    0) {
+			rs_log_warn("feature.load_bad_ts", "row=%d", i);
+			goto out;
+		}
+		int j = i;
+		while (j > 0 && store_row_before(res, i, ms[i], order[j - 1], ms[order[j - 1]])) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	uint32_t k = 0;
+	for (int r = 0; r < rows && k < limit; r++) {
+		int i = order[r];
+		feat_event *e = &out[k++];
+		uint64_t bits = store_be64(PQgetvalue(res, i, LOAD_VALUE));
+		e->id_hash = feat_event_id_hash(PQgetvalue(res, i, LOAD_EVENT_ID));
+		e->item_id = (int64_t) store_be64(PQgetvalue(res, i, LOAD_ITEM_ID));
+		e->type = store_be16(PQgetvalue(res, i, LOAD_TYPE));
+		e->ts_ms = ms[i];
+		memcpy(&e->value, &bits, sizeof(e->value));
+	}
+	*n = k;
+out:
+	free(order);
+	free(ms);
+	return rv;
+}
+
 int
 feat_store_load_user(feat_store *s, int64_t user_id, uint32_t limit, int64_t deadline_unix_ms,
                      feat_event *out, uint32_t *n, uint64_t *total, int *known)
@@ -315,29 +456,14 @@ feat_store_load_user(feat_store *s, int64_t user_id, uint32_t limit, int64_t dea
 		return rv;
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(lim, sizeof(lim), "%u", limit);
-	rv = store_query(s->st_slots[slot].ss_conn, LOAD_STMT, NULL, 2, params, deadline_unix_ms,
+	rv = store_query(s->st_slots[slot].ss_conn, LOAD_STMT, NULL, 2, params, 1, deadline_unix_ms,
 	                 "feature.load_user", &res, &broken);
 	store_release(s, slot, broken, rv == RS_ETIMEDOUT);
 	if (rv != 0)
 		return rv;
-
-	int rows = PQntuples(res);
-	uint32_t k = 0;
-	*total = rows > 0 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-	*known = (rows > 0 && PQgetvalue(res, 0, 1)[0] == 't') || *total > 0;
-	for (int i = 0; i < rows && k < limit; i++) {
-		if (PQgetisnull(res, i, 3))
-			continue;
-		feat_event *e = &out[k++];
-		e->id_hash = feat_event_id_hash(PQgetvalue(res, i, 2));
-		e->item_id = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-		e->type = (int32_t) strtol(PQgetvalue(res, i, 4), NULL, 10);
-		e->ts_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
-		e->value = strtod(PQgetvalue(res, i, 6), NULL);
-	}
-	*n = k;
+	rv = store_read_history(res, limit, out, n, total, known);
 	PQclear(res);
-	return 0;
+	return rv;
 }
 
 /* Takes an idle slot for maintenance if `pred` holds for it; -1 if none. */
@@ -442,7 +568,7 @@ feat_store_maintain(feat_store *s)
 		PGresult *res = NULL;
 		int broken = 0;
 		s->st_last_ping_ms = now;
-		if (store_query(s->st_slots[slot].ss_conn, NULL, "select 1", 0, NULL,
+		if (store_query(s->st_slots[slot].ss_conn, NULL, "select 1", 0, NULL, 0,
 		                rs_now_ms() + 1000, "feature.ping", &res, &broken) == 0)
 			PQclear(res);
 		store_release(s, slot, broken, 0);

@@ -159,6 +159,78 @@ Test(feature, unknown_and_eventless_users)
 	cr_assert_eq(r->total_events, 0);
 }
 
+/* The event id of user 4's event i (the SQL below makes the same): unique, and not in the
+ * order of i, so ties in ts show the event_id order. */
+static int
+long_history_id(int i)
+{
+	return 1000 + (i * 37) % 130;
+}
+
+static int
+long_history_cmp(const void *a, const void *b)
+{
+	int x = *(const int *) a, y = *(const int *) b;
+	if (x / 3 != y / 3) /* the day: a smaller i/3 is newer */
+		return x / 3 < y / 3 ? -1 : 1;
+	/* the same ts: the larger event id first */
+	return long_history_id(y) - long_history_id(x);
+}
+
+Test(feature, a_long_history_over_several_partitions_is_the_newest_by_ts_then_event_id)
+{
+	/* 130 events, three on each day (the same ts) from today back 43 days: several monthly
+	 * partitions; item 100 + i. The load reads history_cap (100) of them. */
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts)\n"
+	            "select 'e' || (1000 + (i * 37) % 130), 4, 100 + i, 1 + i % 4,\n"
+	            "       date_trunc('second', now()) - (i / 3) * interval '24 hours'\n"
+	            "from generate_series(0, 129) i");
+	int order[130];
+	for (int i = 0; i < 130; i++)
+		order[i] = i;
+	qsort(order, 130, sizeof(order[0]), long_history_cmp);
+
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 50);
+	cr_assert_eq(get_features(4, 100, &r), RS__STATUS__STATUS_OK);
+	cr_assert(r->known_user, "user 4 has events (and no users row)");
+	cr_assert_eq(r->total_events, 130);
+	cr_assert_eq(r->n_recent, 100);
+	for (size_t j = 0; j < r->n_recent; j++) {
+		cr_assert_eq(r->recent[j]->item_id, 100 + order[j], "event %zu: item %lld, want %d",
+		             j, (long long) r->recent[j]->item_id, 100 + order[j]);
+		cr_assert_eq((int) r->recent[j]->type, 1 + order[j] % 4);
+	}
+	int64_t day0 = r->recent[0]->ts_ms;
+	cr_assert_eq(r->recent[99]->ts_ms, day0 - 33 * 86400000LL, "event 99 is 33 days older");
+}
+
+Test(feature, events_of_one_millisecond_come_in_event_id_order)
+{
+	/* Three events within one millisecond (ts rounds to the same ms), the newest microsecond
+	 * with the smallest id, and one event a millisecond later: the history is ordered by ts in
+	 * ms, then by event id (descending), whatever the microseconds say. */
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) values\n"
+	            "  ('m-a', 5, 201, 1, timestamptz '2026-11-02 10:00:00.000400+00'),\n"
+	            "  ('m-c', 5, 203, 1, timestamptz '2026-11-02 10:00:00.000100+00'),\n"
+	            "  ('m-b', 5, 202, 1, timestamptz '2026-11-02 10:00:00.000200+00'),\n"
+	            "  ('m-0', 5, 200, 1, timestamptz '2026-11-02 10:00:00.001+00')");
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 50);
+	cr_assert_eq(get_features(5, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 4);
+	cr_assert_eq(r->total_events, 4);
+	static const int64_t want_item[4] = {200, 203, 202, 201};
+	int64_t ms = 1793613600000LL; /* 2026-11-02 10:00:00 UTC */
+	static const int64_t want_ms[4] = {1, 0, 0, 0};
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(r->recent[i]->item_id, want_item[i], "event %d: item %lld, want %lld",
+		             i, (long long) r->recent[i]->item_id, (long long) want_item[i]);
+		cr_assert_eq(r->recent[i]->ts_ms, ms + want_ms[i], "event %d: ts %lld", i,
+		             (long long) r->recent[i]->ts_ms);
+	}
+}
+
 Test(feature, default_max_events_comes_from_config)
 {
 	Rs__UserFeaturesResponse *r;
