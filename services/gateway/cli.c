@@ -93,23 +93,28 @@ cli_read_file(const char *cmd, const char *opt, const char *path, char *buf, siz
 	return 0;
 }
 
-/* The password in path, checked. 0 or -1 (message printed). */
+/* The password in path, checked and hashed into hash (n bytes); the password itself is wiped.
+ * 0, or 1 (message printed). */
 static int
-cli_password(const char *cmd, const char *path, char *pw, size_t n)
+cli_password_hash(const char *cmd, const char *path, char *hash, size_t n)
 {
-	int rv = cli_read_file(cmd, "--password-file", path, pw, n);
-	if (rv == 1)
+	char pw[GW_PASSWORD_MAX + 2];
+	int bad = 1;
+	int rv = cli_read_file(cmd, "--password-file", path, pw, sizeof(pw));
+	if (rv == 1) {
 		cli_fail(cmd, "--password-file %s does not exist", path);
-	if (rv != 0)
-		return -1;
-	size_t len = strlen(pw);
-	if (len < GW_PASSWORD_MIN || len > GW_PASSWORD_MAX || strchr(pw, '\n') != NULL) {
-		sodium_memzero(pw, n);
-		return cli_fail(cmd, "the password in %s must be one line of %d-%d bytes", path,
-		                GW_PASSWORD_MIN, GW_PASSWORD_MAX),
-		       -1;
+	} else if (rv == 0) {
+		size_t len = strlen(pw);
+		if (len < GW_PASSWORD_MIN || len > GW_PASSWORD_MAX || strchr(pw, '\n') != NULL)
+			cli_fail(cmd, "the password in %s must be one line of %d-%d bytes", path,
+			         GW_PASSWORD_MIN, GW_PASSWORD_MAX);
+		else if (gw_password_hash(pw, hash, n) != 0)
+			cli_fail(cmd, "out of memory while hashing the password");
+		else
+			bad = 0;
 	}
-	return 0;
+	sodium_memzero(pw, sizeof(pw));
+	return bad;
 }
 
 static PGconn *
@@ -146,24 +151,27 @@ cli_exec(const char *cmd, PGconn *c, const char *sql, int n, const char *const *
 	return NULL;
 }
 
+/* The end of a command: its last result (may be NULL) cleared, the connection closed; rc. */
+static int
+cli_end(PGconn *c, PGresult *res, int rc)
+{
+	PQclear(res);
+	PQfinish(c);
+	return rc;
+}
+
 static int
 cli_account_demo(const cli_opts *o)
 {
 	const char *cmd = "account demo";
-	char pw[GW_PASSWORD_MAX + 2], hash[GW_PWHASH_STRBYTES];
+	char hash[GW_PWHASH_STRBYTES];
 	if (o->password_file == NULL)
 		return cli_fail(cmd, "--password-file F is required");
 	PGconn *c = cli_connect(cmd, o->dsn);
 	if (c == NULL)
 		return 1;
-	int bad = cli_password(cmd, o->password_file, pw, sizeof(pw)) != 0;
-	if (!bad && gw_password_hash(pw, hash, sizeof(hash)) != 0)
-		bad = cli_fail(cmd, "out of memory while hashing the password");
-	sodium_memzero(pw, sizeof(pw));
-	if (bad) {
-		PQfinish(c);
-		return 1;
-	}
+	if (cli_password_hash(cmd, o->password_file, hash, sizeof(hash)) != 0)
+		return cli_end(c, NULL, 1);
 	/* lower(external_id) when it is a valid login nobody else has or would get, else
 	 * customer<id>. */
 	PGresult *res = cli_exec(
@@ -181,16 +189,14 @@ cli_account_demo(const cli_opts *o)
 		fprintf(stderr,
 		        "rs-gateway %s: %s customers without a login got one (password from %s)\n",
 		        cmd, PQcmdTuples(res), o->password_file);
-	PQclear(res);
-	PQfinish(c);
-	return res != NULL ? 0 : 1;
+	return cli_end(c, res, res != NULL ? 0 : 1);
 }
 
 static int
 cli_account_set(const cli_opts *o)
 {
 	const char *cmd = "account set";
-	char login[GW_LOGIN_MAX + 1], pw[GW_PASSWORD_MAX + 2], hash[GW_PWHASH_STRBYTES], uid[24];
+	char login[GW_LOGIN_MAX + 1], hash[GW_PWHASH_STRBYTES], uid[24];
 	int64_t want_id = 0;
 	int rc = 1;
 	PGresult *res = NULL;
@@ -211,11 +217,8 @@ cli_account_set(const cli_opts *o)
 	PGconn *c = cli_connect(cmd, o->dsn);
 	if (c == NULL)
 		return 1;
-	int bad = cli_password(cmd, o->password_file, pw, sizeof(pw)) != 0;
-	if (!bad && gw_password_hash(pw, hash, sizeof(hash)) != 0)
-		bad = cli_fail(cmd, "out of memory while hashing the password");
-	sodium_memzero(pw, sizeof(pw));
-	if (bad || (res = cli_exec(cmd, c, "begin", 0, NULL, PGRES_COMMAND_OK)) == NULL)
+	if (cli_password_hash(cmd, o->password_file, hash, sizeof(hash)) != 0 ||
+	    (res = cli_exec(cmd, c, "begin", 0, NULL, PGRES_COMMAND_OK)) == NULL)
 		goto out;
 	PQclear(res);
 	/* The row that has this login, or the one with --user-id, or a new one. */
@@ -283,9 +286,7 @@ cli_account_set(const cli_opts *o)
 rollback:
 	PQclear(PQexec(c, "rollback"));
 out:
-	PQclear(res);
-	PQfinish(c);
-	return rc;
+	return cli_end(c, res, rc);
 }
 
 /* A new key into path: "rsk_" + 43 base64url characters (32 random bytes); the file is made
@@ -391,9 +392,7 @@ cli_apikey_create(const cli_opts *o)
 			rc = 0;
 		}
 	}
-	PQclear(res);
-	PQfinish(c);
-	return rc;
+	return cli_end(c, res, rc);
 }
 
 static int
@@ -432,9 +431,7 @@ cli_apikey_revoke(const cli_opts *o)
 		        cmd, PQcmdTuples(res));
 		rc = 0;
 	}
-	PQclear(res);
-	PQfinish(c);
-	return rc;
+	return cli_end(c, res, rc);
 }
 
 static int
@@ -455,10 +452,7 @@ cli_apikey_list(const cli_opts *o)
 			printf("%s\t%s\t%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 			       PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
 	}
-	int rc = res != NULL ? 0 : 1;
-	PQclear(res);
-	PQfinish(c);
-	return rc;
+	return cli_end(c, res, res != NULL ? 0 : 1);
 }
 
 int

@@ -48,36 +48,37 @@ gw_es_norm_p2(double z)
 	return erfc(fabs(z) / sqrt(2.0));
 }
 
+#define BETACF_TINY 1e-300
+
+/* One step of the modified Lentz method for the partial numerator aa: the next c and d, and
+ * the factor of the fraction's value it brings. */
+static double
+betacf_step(double aa, double *c, double *d)
+{
+	*d = 1 + aa * *d;
+	if (fabs(*d) < BETACF_TINY)
+		*d = BETACF_TINY;
+	*c = 1 + aa / *c;
+	if (fabs(*c) < BETACF_TINY)
+		*c = BETACF_TINY;
+	*d = 1 / *d;
+	return *d * *c;
+}
+
 /* The continued fraction of the incomplete beta function (modified Lentz). */
 static double
 betacf(double a, double b, double x)
 {
-	const double tiny = 1e-300;
 	double qab = a + b, qap = a + 1, qam = a - 1, c = 1, d = 1 - qab * x / qap;
-	if (fabs(d) < tiny)
-		d = tiny;
+	if (fabs(d) < BETACF_TINY)
+		d = BETACF_TINY;
 	d = 1 / d;
 	double h = d;
 	for (int m = 1; m <= 300; m++) {
 		int m2 = 2 * m;
-		double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-		d = 1 + aa * d;
-		if (fabs(d) < tiny)
-			d = tiny;
-		c = 1 + aa / c;
-		if (fabs(c) < tiny)
-			c = tiny;
-		d = 1 / d;
-		h *= d * c;
-		aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-		d = 1 + aa * d;
-		if (fabs(d) < tiny)
-			d = tiny;
-		c = 1 + aa / c;
-		if (fabs(c) < tiny)
-			c = tiny;
-		d = 1 / d;
-		double del = d * c;
+		h *= betacf_step(m * (b - m) * x / ((qam + m2) * (a + m2)), &c, &d);
+		double del =
+		        betacf_step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), &c, &d);
 		h *= del;
 		if (fabs(del - 1) < 1e-15)
 			break;

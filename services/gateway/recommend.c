@@ -282,12 +282,30 @@ rec_part(char *out, size_t n, const char *p, size_t len)
 	out[m] = '\0';
 }
 
-/* what_if=TYPE:ITEM[,TYPE:ITEM...] (1..REC_WHAT_IF_MAX). Absent: *n = 0. On a bad value the 400
- * naming the bad part is in req and RS_EINVAL returned. */
+/* A positive id from s[0..n) into *out: 0, or -1. */
 static int
-rec_parse_what_if(gw_req *req, rec_what_if *out, size_t *n)
+rec_part_id(const char *s, size_t n, int64_t *out)
 {
-	const char *s = gw_req_query(req, "what_if");
+	char id[24];
+	if (n >= sizeof(id))
+		return -1;
+	memcpy(id, s, n);
+	id[n] = '\0';
+	return gw_parse_id(id, out);
+}
+
+/* One part of a list parameter: p[0..len), the idx'th (from 0), shown as it goes into an error
+ * message. Returns 0, or RS_EINVAL after the 400 naming the part. */
+typedef int (*rec_part_fn)(gw_req *req, const char *p, size_t len, size_t idx, const char *shown,
+                           void *out);
+
+/* name=PART[,PART...] (1..max parts, each through fn, which stores the idx'th into out);
+ * absent: *n = 0. Returns 0, or RS_EINVAL after the 400 naming the bad part. */
+static int
+rec_parse_list(gw_req *req, const char *name, size_t max, const char *what, rec_part_fn fn,
+               void *out, size_t *n)
+{
+	const char *s = gw_req_query(req, name);
 	char part[48];
 	size_t idx = 0;
 
@@ -296,46 +314,14 @@ rec_parse_what_if(gw_req *req, rec_what_if *out, size_t *n)
 		return 0;
 	for (const char *p = s;; idx++) {
 		size_t len = strcspn(p, ",");
-		const char *colon = memchr(p, ':', len);
 		rec_part(part, sizeof(part), p, len);
-		if (idx == REC_WHAT_IF_MAX) {
-			gw_reply_error(req, 400, "bad_request", "what_if: at most %d events",
-			               REC_WHAT_IF_MAX);
+		if (idx == max) {
+			gw_reply_error(req, 400, "bad_request", "%s: at most %zu %s", name, max,
+			               what);
 			return RS_EINVAL;
 		}
-		if (colon == NULL) {
-			gw_reply_error(
-			        req, 400, "bad_request",
-			        "what_if event %zu \"%s\": expected TYPE:ITEM (e.g. view:42)",
-			        idx + 1, part);
+		if (fn(req, p, len, idx, part, out) != 0)
 			return RS_EINVAL;
-		}
-		size_t tl = (size_t) (colon - p), t;
-		for (t = 0; t < sizeof(rec_what_if_types) / sizeof(rec_what_if_types[0]); t++)
-			if (strlen(rec_what_if_types[t].name) == tl &&
-			    strncmp(rec_what_if_types[t].name, p, tl) == 0)
-				break;
-		if (t == sizeof(rec_what_if_types) / sizeof(rec_what_if_types[0])) {
-			gw_reply_error(req, 400, "bad_request",
-			               "what_if event %zu \"%s\": unknown type (view, click, "
-			               "add_to_cart, purchase, not_interested)",
-			               idx + 1, part);
-			return RS_EINVAL;
-		}
-		char id[24];
-		size_t il = len - tl - 1;
-		if (il < sizeof(id)) {
-			memcpy(id, colon + 1, il);
-			id[il] = '\0';
-		}
-		if (il >= sizeof(id) || gw_parse_id(id, &out[idx].w_item) != 0) {
-			gw_reply_error(
-			        req, 400, "bad_request",
-			        "what_if event %zu \"%s\": the item must be a positive integer",
-			        idx + 1, part);
-			return RS_EINVAL;
-		}
-		out[idx].w_type = rec_what_if_types[t].type;
 		if (p[len] == '\0')
 			break;
 		p += len + 1;
@@ -344,38 +330,51 @@ rec_parse_what_if(gw_req *req, rec_what_if *out, size_t *n)
 	return 0;
 }
 
-/* exclude=ID[,ID...] (1..REC_EXCLUDE_MAX positive ids). */
+/* what_if=TYPE:ITEM[,TYPE:ITEM...] (1..REC_WHAT_IF_MAX): one part into
+ * ((rec_what_if *) out)[idx]. */
 static int
-rec_parse_exclude(gw_req *req, int64_t *out, size_t *n)
+rec_what_if_part(gw_req *req, const char *p, size_t len, size_t idx, const char *shown, void *out)
 {
-	const char *s = gw_req_query(req, "exclude");
-	char part[48];
-	size_t idx = 0;
-
-	*n = 0;
-	if (s == NULL)
-		return 0;
-	for (const char *p = s;; idx++) {
-		size_t len = strcspn(p, ",");
-		rec_part(part, sizeof(part), p, len);
-		if (idx == REC_EXCLUDE_MAX) {
-			gw_reply_error(req, 400, "bad_request", "exclude: at most %d items",
-			               REC_EXCLUDE_MAX);
-			return RS_EINVAL;
-		}
-		char id[24];
-		if (len >= sizeof(id) ||
-		    (memcpy(id, p, len), id[len] = '\0', gw_parse_id(id, &out[idx]) != 0)) {
-			gw_reply_error(req, 400, "bad_request",
-			               "exclude item %zu \"%s\": must be a positive integer",
-			               idx + 1, part);
-			return RS_EINVAL;
-		}
-		if (p[len] == '\0')
-			break;
-		p += len + 1;
+	rec_what_if *w = (rec_what_if *) out + idx;
+	const char *colon = memchr(p, ':', len);
+	if (colon == NULL) {
+		gw_reply_error(req, 400, "bad_request",
+		               "what_if event %zu \"%s\": expected TYPE:ITEM (e.g. view:42)",
+		               idx + 1, shown);
+		return RS_EINVAL;
 	}
-	*n = idx + 1;
+	size_t tl = (size_t) (colon - p), t;
+	for (t = 0; t < sizeof(rec_what_if_types) / sizeof(rec_what_if_types[0]); t++)
+		if (strlen(rec_what_if_types[t].name) == tl &&
+		    strncmp(rec_what_if_types[t].name, p, tl) == 0)
+			break;
+	if (t == sizeof(rec_what_if_types) / sizeof(rec_what_if_types[0])) {
+		gw_reply_error(req, 400, "bad_request",
+		               "what_if event %zu \"%s\": unknown type (view, click, "
+		               "add_to_cart, purchase, not_interested)",
+		               idx + 1, shown);
+		return RS_EINVAL;
+	}
+	if (rec_part_id(colon + 1, len - tl - 1, &w->w_item) != 0) {
+		gw_reply_error(req, 400, "bad_request",
+		               "what_if event %zu \"%s\": the item must be a positive integer",
+		               idx + 1, shown);
+		return RS_EINVAL;
+	}
+	w->w_type = rec_what_if_types[t].type;
+	return 0;
+}
+
+/* exclude=ID[,ID...] (1..REC_EXCLUDE_MAX positive ids): one part into ((int64_t *) out)[idx]. */
+static int
+rec_exclude_part(gw_req *req, const char *p, size_t len, size_t idx, const char *shown, void *out)
+{
+	if (rec_part_id(p, len, (int64_t *) out + idx) != 0) {
+		gw_reply_error(req, 400, "bad_request",
+		               "exclude item %zu \"%s\": must be a positive integer", idx + 1,
+		               shown);
+		return RS_EINVAL;
+	}
 	return 0;
 }
 
@@ -626,8 +625,10 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		return;
 	}
 	if (rec_parse_version(req, &version) != 0 ||
-	    rec_parse_what_if(req, what_if, &n_what_if) != 0 ||
-	    rec_parse_exclude(req, exclude, &n_exclude) != 0)
+	    rec_parse_list(req, "what_if", REC_WHAT_IF_MAX, "events", rec_what_if_part, what_if,
+	                   &n_what_if) != 0 ||
+	    rec_parse_list(req, "exclude", REC_EXCLUDE_MAX, "items", rec_exclude_part, exclude,
+	                   &n_exclude) != 0)
 		return;
 	/* The running experiment's variant for this customer (experiments.h): its model version
 	 * goes to every hop, or its strategy "popular" serves the popular list. An admin's

@@ -76,7 +76,6 @@ gw_parse_iso8601(const char *s, int64_t *out_ms)
 {
 	int y, mo, d, h, mi, sec, ms = 0, off = 0;
 	const char *p = s;
-	struct tm tm;
 
 	if (s == NULL || iso_digits(&p, 4, &y) || *p++ != '-' || iso_digits(&p, 2, &mo) ||
 	    *p++ != '-' || iso_digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
@@ -115,13 +114,12 @@ gw_parse_iso8601(const char *s, int64_t *out_ms)
 	}
 	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return RS_EINVAL;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
+	struct tm tm = {.tm_year = y - 1900,
+	                .tm_mon = mo - 1,
+	                .tm_mday = d,
+	                .tm_hour = h,
+	                .tm_min = mi,
+	                .tm_sec = sec};
 	time_t t = timegm(&tm);
 	if (t == (time_t) -1 && !(y == 1969 && mo == 12 && d == 31))
 		return RS_EINVAL;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_fixture.h"
 #include "gateway.h"
 #include "model_fixture.h"
 #include "pg_fixture.h"
@@ -70,32 +71,13 @@ setup(void)
 	         root, root, root, root);
 	fx_sql(&fx, sql);
 
-	gw_config cfg = {
-	        .http_addr = "127.0.0.1:0",
-	        .threads = 2,
-	        .deadline_ms = 100,
-	        .ingest_url = "tcp://127.0.0.1:1",
-	        .feature_url = "tcp://127.0.0.1:1",
-	        .candidate_url = "tcp://127.0.0.1:1",
-	        .ranking_url = "tcp://127.0.0.1:1",
-	        .log_level = RS_LOG_ERROR,
-	        .max_connections = 16,
-	        .max_body = 1 << 20,
-	        .idle_timeout_s = 10,
-	        .events_timeout_ms = 100,
-	        .health_timeout_ms = 50,
-	        .popular_refresh_ms = 60000,
-	        .popular_k = 10,
-	        .access_log = 0,
-	        .candidates_min = 100,
-	        .pg_dsn = fx.dsn,
-	        .pg_pool = 2,
-	        .pg_timeout_ms = 5000,
-	        .impressions_queue = 100,
-	        .experiments_refresh_ms = 60000,
-	        .max_header = 8192,
-	        .model_dir = root,
-	};
+	gw_config cfg = t_config();
+	cfg.log_level = RS_LOG_ERROR;
+	cfg.pg_dsn = fx.dsn;
+	cfg.impressions_queue = 100;
+	cfg.experiments_refresh_ms = 60000;
+	cfg.max_header = 8192;
+	cfg.model_dir = root;
 	rs_log_init("gateway-activate-test", RS_LOG_ERROR);
 	setenv("RS_ADMIN_TOKEN", A_TOKEN, 1);
 	cr_assert_eq(gw_server_open(&gw, &cfg), 0);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "config_fixture.h"
 #include "events.h"
 #include "gateway.h"
 #include "impressions.h"
@@ -35,29 +36,10 @@ static const char seed_sql[] =
 static void
 start_gateway(const char *dsn, int queue)
 {
-	gw_config cfg = {
-	        .http_addr = "127.0.0.1:0",
-	        .threads = 2,
-	        .deadline_ms = 100,
-	        .ingest_url = "tcp://127.0.0.1:1",
-	        .feature_url = "tcp://127.0.0.1:1",
-	        .candidate_url = "tcp://127.0.0.1:1",
-	        .ranking_url = "tcp://127.0.0.1:1",
-	        .log_level = RS_LOG_WARN,
-	        .max_connections = 16,
-	        .max_body = 1 << 20,
-	        .idle_timeout_s = 10,
-	        .events_timeout_ms = 100,
-	        .health_timeout_ms = 50,
-	        .popular_refresh_ms = 60000,
-	        .popular_k = 10,
-	        .access_log = 0,
-	        .candidates_min = 100,
-	        .pg_dsn = dsn,
-	        .pg_pool = 2,
-	        .pg_timeout_ms = 2000,
-	        .impressions_queue = queue,
-	};
+	gw_config cfg = t_config();
+	cfg.pg_dsn = dsn;
+	cfg.pg_timeout_ms = 2000;
+	cfg.impressions_queue = queue;
 	rs_log_init("gateway-catalog-test", RS_LOG_WARN);
 	setenv("RS_ADMIN_TOKEN", C_TOKEN, 1);
 	cr_assert_eq(gw_server_open(&gw, &cfg), 0);

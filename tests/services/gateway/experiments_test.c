@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_fixture.h"
 #include "experiments.h"
 #include "expstats.h"
 #include "gateway.h"
@@ -31,28 +32,9 @@ setup(void)
 	fx_pg_setup(&fx, "gw_exp");
 	fx_sql(&fx, "insert into model_versions (version, path) values ('v1', '/nonexistent/v1'), "
 	            "('v2', '/nonexistent/v2'), ('v3', '/nonexistent/v3')");
-	gw_config cfg = {
-	        .http_addr = "127.0.0.1:0",
-	        .threads = 2,
-	        .deadline_ms = 100,
-	        .ingest_url = "tcp://127.0.0.1:1",
-	        .feature_url = "tcp://127.0.0.1:1",
-	        .candidate_url = "tcp://127.0.0.1:1",
-	        .ranking_url = "tcp://127.0.0.1:1",
-	        .log_level = RS_LOG_WARN,
-	        .max_connections = 16,
-	        .max_body = 1 << 20,
-	        .idle_timeout_s = 10,
-	        .events_timeout_ms = 100,
-	        .health_timeout_ms = 50,
-	        .popular_refresh_ms = 60000,
-	        .popular_k = 10,
-	        .candidates_min = 100,
-	        .pg_dsn = fx.dsn,
-	        .pg_pool = 2,
-	        .pg_timeout_ms = 5000,
-	        .experiments_refresh_ms = 60000, /* the test reloads itself */
-	};
+	gw_config cfg = t_config();
+	cfg.pg_dsn = fx.dsn;
+	cfg.experiments_refresh_ms = 60000; /* the test reloads itself */
 	rs_log_init("gateway-experiments-test", RS_LOG_WARN);
 	setenv("RS_ADMIN_TOKEN", E_TOKEN, 1);
 	cr_assert_eq(gw_server_open(&gw, &cfg), 0);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "config_fixture.h"
 #include "popular.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
@@ -28,7 +29,6 @@ void (*t_tune)(gw_config *cfg);
 /* The fakes serve on the transport production uses (rpc_listen.h: tcp, a port the kernel
  * picks); a fake that is not started is an address nobody serves. */
 static char fake_urls[4][64];
-#define T_NOBODY "tcp://127.0.0.1:1"
 
 static int
 fake_index(int which)
@@ -48,26 +48,19 @@ fake_index(int which)
 void
 t_start(int mask)
 {
-	gw_config cfg = {
-	        .http_addr = "127.0.0.1:0",
-	        /* GW_TEST_THREADS=0: the same suite with a thread per connection */
-	        .threads = getenv("GW_TEST_THREADS") != NULL ? atoi(getenv("GW_TEST_THREADS")) : 2,
-	        .deadline_ms = 250,
-	        .log_level = RS_LOG_WARN,
-	        .max_connections = 64,
-	        .max_body = 4096,
-	        .idle_timeout_s = 10,
-	        .events_timeout_ms = 1000,
-	        .health_timeout_ms = 1000, /* room for a slow (sanitized, loaded) machine */
-	        .popular_refresh_ms = 100,
-	        .popular_k = 50,
-	        .access_log = 0,
-	        .candidates_min = 100,
-	        /* no database: the routes that need one answer 503 */
-	        .pg_dsn = "host=127.0.0.1 port=1 dbname=none",
-	        .pg_pool = 1,
-	        .pg_timeout_ms = 500,
-	};
+	gw_config cfg = t_config(); /* no database: the routes that need one answer 503 */
+	/* GW_TEST_THREADS=0: the same suite with a thread per connection */
+	if (getenv("GW_TEST_THREADS") != NULL)
+		cfg.threads = atoi(getenv("GW_TEST_THREADS"));
+	cfg.deadline_ms = 250;
+	cfg.max_connections = 64;
+	cfg.max_body = 4096;
+	cfg.events_timeout_ms = 1000;
+	cfg.health_timeout_ms = 1000; /* room for a slow (sanitized, loaded) machine */
+	cfg.popular_refresh_ms = 100;
+	cfg.popular_k = 50;
+	cfg.pg_pool = 1;
+	cfg.pg_timeout_ms = 500;
 	memset(&t_fake, 0, sizeof(t_fake));
 	rs_log_init("gateway-test", RS_LOG_WARN);
 	setenv("RS_ADMIN_TOKEN", T_ADMIN_TOKEN, 1);

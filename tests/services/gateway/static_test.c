@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_fixture.h"
 #include "gateway.h"
 #include "rs_log.h"
 
@@ -134,29 +135,12 @@ setup(void)
 	snprintf(target, sizeof(target), "%s/secret.txt", root);
 	cr_assert_eq(symlink(target, link), 0);
 
-	gw_config cfg = {
-	        .http_addr = "127.0.0.1:0",
-	        .threads = 2,
-	        .deadline_ms = 100,
-	        .ingest_url = "tcp://127.0.0.1:1",
-	        .feature_url = "tcp://127.0.0.1:1",
-	        .candidate_url = "tcp://127.0.0.1:1",
-	        .ranking_url = "tcp://127.0.0.1:1",
-	        .log_level = RS_LOG_WARN,
-	        .max_connections = 16,
-	        .max_body = 4096,
-	        .idle_timeout_s = 10,
-	        .events_timeout_ms = 100,
-	        .health_timeout_ms = 50,
-	        .popular_refresh_ms = 1000,
-	        .popular_k = 10,
-	        .access_log = 0,
-	        .candidates_min = 100,
-	        .pg_dsn = "host=127.0.0.1 port=1 dbname=none",
-	        .pg_pool = 1,
-	        .pg_timeout_ms = 200,
-	        .ui_dir = ui,
-	};
+	gw_config cfg = t_config();
+	cfg.max_body = 4096;
+	cfg.popular_refresh_ms = 1000;
+	cfg.pg_pool = 1;
+	cfg.pg_timeout_ms = 200;
+	cfg.ui_dir = ui;
 	rs_log_init("gateway-static-test", RS_LOG_WARN);
 	cr_assert_eq(gw_server_open(&gw, &cfg), 0);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", gw_server_port(gw));
