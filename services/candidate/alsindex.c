@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modelsrc.h"
+#include "factors.h"
 #include "rs_err.h"
 
 /* Block 0: the last n % 4 codes, in code order: OpenBLAS's sgemv_t kernels take rows four at

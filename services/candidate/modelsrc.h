@@ -52,14 +52,6 @@ int cand_vaux_prepare(void *ud, rs_model *m);
 /* cand_vaux_of: m's cand_vaux, NULL for none (m NULL, or nothing derived). */
 const cand_vaux *cand_vaux_of(const rs_model *m);
 
-/* cand_factor_scores: out[i] = V[i] . u for the n x f row-major V (exact, all rows). */
-void cand_factor_scores(const float *V, size_t n, size_t f, const float *u, float *out);
-
-/* The two implementations cand_factor_scores chooses between (measured in
- * tests/services/candidate/model_test.c, see README): OpenBLAS sgemv and a plain loop. */
-void cand_factor_scores_blas(const float *V, size_t n, size_t f, const float *u, float *out);
-void cand_factor_scores_loop(const float *V, size_t n, size_t f, const float *u, float *out);
-
 /* cand_meta_sim: 0..1 metadata similarity of two catalog items: shared leading category path
  * segments (0.6), same brand (0.25), price within a factor of 4 (0.15, log scale); 0 unless
  * they share a category prefix or a brand. */

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "event.pb-c.h"
+#include "factors.h"
 #include "rs_err.h"
 #include "rs_topk.h"
 

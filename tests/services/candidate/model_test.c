@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "factors.h"
 #include "model_fixture.h"
 #include "candidate.h"
 #include "candidate.pb-c.h"
