@@ -1,6 +1,5 @@
 #include "idset.h"
 #include "rs_err.h"
-#include "rs_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,37 +73,4 @@ ing_idset_add(ing_idset *s, int64_t id)
 	idset_put(s->is_slots, s->is_cap, id);
 	s->is_len++;
 	return 1;
-}
-
-int
-ing_strset_init(ing_strset *s, size_t n)
-{
-	size_t cap = 16;
-	while (cap < n * 2 + 1)
-		cap *= 2;
-	s->ss_slots = calloc(cap, sizeof(*s->ss_slots));
-	s->ss_cap = s->ss_slots != NULL ? cap : 0;
-	return s->ss_slots != NULL ? 0 : RS_ENOMEM;
-}
-
-void
-ing_strset_fini(ing_strset *s)
-{
-	free(s->ss_slots);
-	s->ss_slots = NULL;
-	s->ss_cap = 0;
-}
-
-int
-ing_strset_add(ing_strset *s, const char *str)
-{
-	uint64_t h = rs_fnv1a64_str(str);
-	for (size_t i = h & (s->ss_cap - 1);; i = (i + 1) & (s->ss_cap - 1)) {
-		if (s->ss_slots[i] == NULL) {
-			s->ss_slots[i] = str;
-			return 1;
-		}
-		if (strcmp(s->ss_slots[i], str) == 0)
-			return 0;
-	}
 }

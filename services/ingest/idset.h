@@ -1,6 +1,6 @@
-/* idset: small open-addressing hash sets used by the writer: ing_idset for int64 ids (the
- * catalog / user caches) and ing_strset for event ids within one write group.
- * Not thread-safe; each set belongs to one thread. */
+/* idset: the writer's open-addressing hash set of int64 ids (the catalog / user caches).
+ * Not thread-safe; each set belongs to one thread. (Event ids within one write group are
+ * deduplicated with common/rs_strmap.) */
 #ifndef ING_IDSET_H
 #define ING_IDSET_H
 
@@ -19,17 +19,5 @@ void ing_idset_fini(ing_idset *s); /* frees the slots; the set is empty afterwar
 int ing_idset_has(const ing_idset *s, int64_t id);
 /* ing_idset_add: id must be > 0. Returns 1 if added, 0 if present, RS_ENOMEM. */
 int ing_idset_add(ing_idset *s, int64_t id);
-
-typedef struct ing_strset {
-	const char **ss_slots; /* borrowed strings; NULL = empty */
-	size_t ss_cap;
-} ing_strset;
-
-/* ing_strset_init: room for at least n strings. Returns 0 or RS_ENOMEM. The strings added are
- * borrowed and must outlive the set. */
-int ing_strset_init(ing_strset *s, size_t n);
-void ing_strset_fini(ing_strset *s);
-/* ing_strset_add: 1 if added, 0 if an equal string is present (never grows past n). */
-int ing_strset_add(ing_strset *s, const char *str);
 
 #endif

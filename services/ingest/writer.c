@@ -6,6 +6,7 @@
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_pg.h"
+#include "rs_strmap.h"
 #include "rs_time.h"
 
 #include <errno.h>
@@ -340,15 +341,22 @@ writer_check_items(writer_conn *c, writer_ref *refs, size_t n)
 static int
 writer_dedupe_group(writer_ref *refs, size_t n)
 {
-	ing_strset set;
-	if (ing_strset_init(&set, n) != 0)
-		return RS_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (*refs[i].r_result == ING_R_ACCEPTED &&
-		    ing_strset_add(&set, refs[i].r_ev->event_id) == 0)
+	rs_strmap set;
+	int rv = 0, fresh;
+	rs_strmap_init(&set);
+	if (rs_strmap_reserve(&set, n) != 0)
+		rv = RS_ENOMEM;
+	for (size_t i = 0; rv == 0 && i < n; i++) {
+		const char *id = refs[i].r_ev->event_id;
+		if (*refs[i].r_result != ING_R_ACCEPTED)
+			continue;
+		if (rs_strmap_intern(&set, id, strlen(id), &fresh) < 0)
+			rv = RS_ENOMEM;
+		else if (!fresh)
 			*refs[i].r_result = ING_R_DUPLICATE;
-	ing_strset_fini(&set);
-	return 0;
+	}
+	rs_strmap_fini(&set);
+	return rv;
 }
 
 static int
