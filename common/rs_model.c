@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "rs_err.h"
+#include "rs_idmap.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_pg.h"
@@ -40,9 +41,8 @@ struct rs_model {
 	int has_opt[RS_MODEL_NDB];
 	uint32_t n_items, factors;
 	int has_nb, has_ranker, has_knn, has_src;
-	int64_t *ids;    /* code -> item id (0 if not numeric) */
-	uint32_t *hslot; /* item id -> code + 1 (0 = free): open addressing, hmask + 1 slots */
-	size_t hmask;
+	int64_t *ids;   /* code -> item id (0 if not numeric) */
+	rs_idmap codes; /* item id -> code (the lowest code of a repeated id), over ids */
 	model_rows nb_rows, knn_rows; /* neighbours, knn_rows (when has_nb, has_knn) */
 	float *fac;                   /* n_items x factors, 64-byte aligned */
 	json_t *params;               /* manifest "params" (owned) */
@@ -74,34 +74,6 @@ model_mdb_err(int rc)
 	default:
 		return RS_EIO;
 	}
-}
-
-static size_t
-model_hash(int64_t id, size_t mask)
-{
-	return (size_t) (((uint64_t) id * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
-}
-
-/* id -> code for every numeric id (the lowest code wins a duplicated id); 0 or RS_ENOMEM */
-static int
-model_hash_build(rs_model *m)
-{
-	size_t n = 16;
-	while (n < 2 * (size_t) m->n_items)
-		n <<= 1;
-	if ((m->hslot = calloc(n, sizeof(*m->hslot))) == NULL)
-		return RS_ENOMEM;
-	m->hmask = n - 1;
-	for (uint32_t c = 0; c < m->n_items; c++) {
-		if (m->ids[c] <= 0)
-			continue;
-		size_t i = model_hash(m->ids[c], m->hmask);
-		while (m->hslot[i] != 0 && m->ids[m->hslot[i] - 1] != m->ids[c])
-			i = (i + 1) & m->hmask;
-		if (m->hslot[i] == 0)
-			m->hslot[i] = c + 1;
-	}
-	return 0;
 }
 
 /* the row of every code of dbi (keys: u32 codes) into r; 0 or an RS_E* */
@@ -355,7 +327,7 @@ model_load(rs_model *m, char *err, size_t errn)
 		                m->dir, n_seen, m->n_items);
 		goto out;
 	}
-	if ((rv = model_hash_build(m)) != 0)
+	if ((rv = rs_idmap_index(&m->codes, m->ids, m->n_items)) != 0)
 		goto out;
 	if (m->factors > 0) {
 		size_t row = (size_t) m->factors * sizeof(float);
@@ -429,7 +401,7 @@ model_free(rs_model *m)
 	json_decref(m->params);
 	free(m->fac);
 	free(m->ids);
-	free(m->hslot);
+	rs_idmap_fini(&m->codes);
 	model_rows_free(&m->nb_rows);
 	model_rows_free(&m->knn_rows);
 	free(m->dir);
@@ -546,14 +518,11 @@ rs_model_param(const rs_model *m, const char *name, double def)
 int
 rs_model_code(const rs_model *m, int64_t item_id, uint32_t *code)
 {
-	if (item_id <= 0 || m->hslot == NULL)
+	int64_t c = rs_idmap_find(&m->codes, item_id);
+	if (c < 0)
 		return RS_ENOTFOUND;
-	for (size_t i = model_hash(item_id, m->hmask); m->hslot[i] != 0; i = (i + 1) & m->hmask)
-		if (m->ids[m->hslot[i] - 1] == item_id) {
-			*code = m->hslot[i] - 1;
-			return 0;
-		}
-	return RS_ENOTFOUND;
+	*code = (uint32_t) c;
+	return 0;
 }
 
 int64_t
@@ -752,7 +721,7 @@ size_t
 rs_model_bytes(const rs_model *m)
 {
 	size_t n = sizeof(*m) + strlen(m->dir) + strlen(m->version) + strlen(m->kind) + 3;
-	n += (size_t) m->n_items * sizeof(*m->ids) + (m->hmask + 1) * sizeof(*m->hslot);
+	n += (size_t) m->n_items * sizeof(*m->ids) + rs_idmap_bytes(&m->codes);
 	if (m->has_nb)
 		n += (size_t) m->n_items * (sizeof(*m->nb_rows.ptr) + sizeof(*m->nb_rows.len));
 	if (m->has_knn)

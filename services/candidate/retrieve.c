@@ -8,6 +8,7 @@
 #include "event.pb-c.h"
 #include "factors.h"
 #include "rs_err.h"
+#include "rs_idmap.h"
 #include "rs_topk.h"
 
 const char *const cand_src_names[CAND_NSRC] = {"covisit", "bought_together", "category", "popular",
@@ -84,6 +85,9 @@ filter_active(const cand_filter *f)
  * could reach. */
 #define ACC_START 256
 
+/* Its own table, not common/rs_idmap: it is the hot path of every request (each source adds
+ * every item it reaches), so its index lives in the same block as the entries, keyed by the
+ * 32-bit item with one multiply, and grows with them up to a bound. */
 typedef struct acc {
 	uint32_t *item;
 	float *score;
@@ -294,54 +298,37 @@ excl_reason(uint8_t why)
 	                                        : -1;
 }
 
-/* The items sources reached and dropped: an open-addressing set of item indices with the
- * reason of each, grown as needed (removals are few next to the items that pass). */
+/* The items sources reached and dropped, each with its reason (the first one seen): item
+ * index + 1 -> entry in common/rs_idmap, why[entry] beside it (removals are few next to the
+ * items that pass). */
 typedef struct removed {
-	uint32_t *slot; /* item index + 1; 0 = free */
+	rs_idmap items;
 	uint8_t *why;
-	size_t n, cap;
+	size_t cap; /* room in why */
 	int oom;
 } removed;
 
 static void
 removed_add(removed *m, uint32_t item, int why)
 {
+	int fresh;
 	if (m->oom)
 		return;
-	if (2 * (m->n + 1) > m->cap) {
+	int64_t e = rs_idmap_intern(&m->items, (int64_t) item + 1, &fresh);
+	if (e >= 0 && fresh && (size_t) e >= m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
-		uint32_t *ns = calloc(cap, sizeof(*ns));
-		uint8_t *nw = malloc(cap);
-		if (ns == NULL || nw == NULL) {
-			free(ns);
-			free(nw);
-			m->oom = 1;
-			return;
+		uint8_t *w = realloc(m->why, cap);
+		if (w == NULL) {
+			e = RS_ENOMEM;
+		} else {
+			m->why = w;
+			m->cap = cap;
 		}
-		for (size_t i = 0; i < m->cap; i++) {
-			if (m->slot[i] == 0)
-				continue;
-			size_t j = (size_t) ((m->slot[i] * 2654435761u) & (cap - 1));
-			while (ns[j] != 0)
-				j = (j + 1) & (cap - 1);
-			ns[j] = m->slot[i];
-			nw[j] = m->why[i];
-		}
-		free(m->slot);
-		free(m->why);
-		m->slot = ns;
-		m->why = nw;
-		m->cap = cap;
 	}
-	uint32_t key = item + 1;
-	size_t j = (size_t) ((key * 2654435761u) & (m->cap - 1));
-	while (m->slot[j] != 0 && m->slot[j] != key)
-		j = (j + 1) & (m->cap - 1);
-	if (m->slot[j] == 0) {
-		m->slot[j] = key;
-		m->why[j] = (uint8_t) why;
-		m->n++;
-	}
+	if (e < 0)
+		m->oom = 1;
+	else if (fresh)
+		m->why[e] = (uint8_t) why;
 }
 
 /* Counts per reason and the smallest CAND_FILTERED_IDS ids of each (index order = id order). */
@@ -350,11 +337,9 @@ removed_report(const removed *m, const cand_snap *s, cand_filtered *out)
 {
 	uint32_t low[CAND_NWHY][CAND_FILTERED_IDS];
 	memset(out, 0, CAND_NWHY * sizeof(*out));
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->slot[i] == 0)
-			continue;
-		cand_filtered *f = &out[m->why[i]];
-		uint32_t item = m->slot[i] - 1, *l = low[m->why[i]];
+	for (uint32_t e = 0; e < rs_idmap_count(&m->items); e++) {
+		cand_filtered *f = &out[m->why[e]];
+		uint32_t item = (uint32_t) (rs_idmap_key(&m->items, e) - 1), *l = low[m->why[e]];
 		f->count++;
 		if (f->n_ids == CAND_FILTERED_IDS && item >= l[CAND_FILTERED_IDS - 1])
 			continue;
@@ -850,7 +835,7 @@ ret_fini(retrieval *r)
 	free(r->excl_bit);
 	free(r->fmemo);
 	if (r->rm != NULL) {
-		free(r->rm->slot);
+		rs_idmap_fini(&r->rm->items);
 		free(r->rm->why);
 		free(r->rm);
 	}

@@ -1,11 +1,12 @@
 #include "writer.h"
-#include "idset.h"
 #include "spool.h"
 #include "rs_envelope.h"
 #include "rs_err.h"
+#include "rs_idmap.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_pg.h"
+#include "rs_strmap.h"
 #include "rs_time.h"
 
 #include <errno.h>
@@ -44,10 +45,10 @@ struct writer_conn {
 	PGconn *w_pg;
 	int64_t w_next_connect_ms;
 	int64_t w_next_partition_ms;
-	ing_idset w_items, w_users; /* ids known to exist (catalog cache, created users) */
-	int w_slow_groups;          /* groups left to write on the slow path after a duplicate */
-	int w_can_flush_stats;      /* this role may call pg_stat_force_next_flush() */
-	char *w_buf;                /* COPY data / id lists */
+	rs_idmap w_items, w_users; /* ids known to exist (catalog cache, created users) */
+	int w_slow_groups;         /* groups left to write on the slow path after a duplicate */
+	int w_can_flush_stats;     /* this role may call pg_stat_force_next_flush() */
+	char *w_buf;               /* COPY data / id lists */
 	size_t w_buflen, w_bufcap;
 };
 
@@ -158,9 +159,10 @@ writer_load_items(writer_conn *c)
 	        PQexecParams(c->w_pg, "select item_id from items", 0, NULL, NULL, NULL, NULL, 0);
 	int rv = rs_pg_check(c->w_pg, res, PGRES_TUPLES_OK, "load_items");
 	for (int i = 0; rv == 0 && i < PQntuples(res); i++) {
-		int a = ing_idset_add(&c->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10));
+		int64_t a = rs_idmap_intern(&c->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+		                            NULL);
 		if (a < 0)
-			rv = a;
+			rv = (int) a;
 	}
 	PQclear(res);
 	return rv;
@@ -231,7 +233,8 @@ writer_connect(writer_conn *c)
 	PQclear(res);
 	atomic_fetch_add(&w->w_pg_up, 1);
 	rs_log_info("ingest.pg_up", "writer=%d items_known=%zu spool_pending=%" PRIu64, c->c_idx,
-	            c->w_items.is_len, (uint64_t) atomic_load(&w->w_spool_pending));
+	            (size_t) rs_idmap_count(&c->w_items),
+	            (uint64_t) atomic_load(&w->w_spool_pending));
 	pthread_mutex_lock(&w->w_mu);
 	pthread_cond_broadcast(&w->w_cv_done);
 	pthread_mutex_unlock(&w->w_mu);
@@ -276,11 +279,11 @@ writer_publish(ing_writer *w, Rs__Event **evs, size_t n)
 /* Builds "{1,2,3}" of the distinct ids in refs[*] (by item or user) that are not in `known`,
  * into w_buf. Returns the count (0 = all known), or RS_ENOMEM. */
 static int
-writer_missing_ids(writer_conn *c, writer_ref *refs, size_t n, int items, const ing_idset *known)
+writer_missing_ids(writer_conn *c, writer_ref *refs, size_t n, int items, const rs_idmap *known)
 {
-	ing_idset seen;
+	rs_idmap seen;
 	int count = 0;
-	ing_idset_init(&seen);
+	rs_idmap_init(&seen);
 	c->w_buflen = 0;
 	if (buf_reserve(c, 2) != 0)
 		return RS_ENOMEM;
@@ -289,10 +292,10 @@ writer_missing_ids(writer_conn *c, writer_ref *refs, size_t n, int items, const 
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;
 		int64_t id = items ? refs[i].r_ev->item_id : refs[i].r_ev->user_id;
-		if (ing_idset_has(known, id) || ing_idset_has(&seen, id))
+		if (rs_idmap_find(known, id) >= 0 || rs_idmap_find(&seen, id) >= 0)
 			continue;
-		if (ing_idset_add(&seen, id) < 0 || buf_reserve(c, 24) != 0) {
-			ing_idset_fini(&seen);
+		if (rs_idmap_intern(&seen, id, NULL) < 0 || buf_reserve(c, 24) != 0) {
+			rs_idmap_fini(&seen);
 			return RS_ENOMEM;
 		}
 		c->w_buflen += (size_t) snprintf(c->w_buf + c->w_buflen, 24, "%s%" PRId64,
@@ -301,7 +304,7 @@ writer_missing_ids(writer_conn *c, writer_ref *refs, size_t n, int items, const 
 	}
 	c->w_buf[c->w_buflen++] = '}';
 	c->w_buf[c->w_buflen] = '\0';
-	ing_idset_fini(&seen);
+	rs_idmap_fini(&seen);
 	return count;
 }
 
@@ -320,7 +323,8 @@ writer_check_items(writer_conn *c, writer_ref *refs, size_t n)
 	                     1, NULL, params, NULL, NULL, 0);
 	int rv = rs_pg_check(c->w_pg, res, PGRES_TUPLES_OK, "check_items");
 	for (int i = 0; rv == 0 && i < PQntuples(res); i++)
-		if (ing_idset_add(&c->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0)
+		if (rs_idmap_intern(&c->w_items, strtoll(PQgetvalue(res, i, 0), NULL, 10), NULL) <
+		    0)
 			rv = RS_ENOMEM;
 	PQclear(res);
 	if (rv == RS_EUNAVAIL) {
@@ -331,7 +335,7 @@ writer_check_items(writer_conn *c, writer_ref *refs, size_t n)
 		return rv;
 	for (size_t i = 0; i < n; i++)
 		if (*refs[i].r_result == ING_R_ACCEPTED &&
-		    !ing_idset_has(&c->w_items, refs[i].r_ev->item_id))
+		    rs_idmap_find(&c->w_items, refs[i].r_ev->item_id) < 0)
 			*refs[i].r_result = ING_R_UNKNOWN_ITEM;
 	return 0;
 }
@@ -340,15 +344,22 @@ writer_check_items(writer_conn *c, writer_ref *refs, size_t n)
 static int
 writer_dedupe_group(writer_ref *refs, size_t n)
 {
-	ing_strset set;
-	if (ing_strset_init(&set, n) != 0)
-		return RS_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (*refs[i].r_result == ING_R_ACCEPTED &&
-		    ing_strset_add(&set, refs[i].r_ev->event_id) == 0)
+	rs_strmap set;
+	int rv = 0, fresh;
+	rs_strmap_init(&set);
+	if (rs_strmap_reserve(&set, n) != 0)
+		rv = RS_ENOMEM;
+	for (size_t i = 0; rv == 0 && i < n; i++) {
+		const char *id = refs[i].r_ev->event_id;
+		if (*refs[i].r_result != ING_R_ACCEPTED)
+			continue;
+		if (rs_strmap_intern(&set, id, strlen(id), &fresh) < 0)
+			rv = RS_ENOMEM;
+		else if (!fresh)
 			*refs[i].r_result = ING_R_DUPLICATE;
-	ing_strset_fini(&set);
-	return 0;
+	}
+	rs_strmap_fini(&set);
+	return rv;
 }
 
 static int
@@ -672,9 +683,9 @@ writer_pg_write(writer_conn *c, writer_ref *refs, size_t n, int replay)
 	for (size_t i = 0; i < n; i++) {
 		if (*refs[i].r_result != ING_R_ACCEPTED)
 			continue;
-		ing_idset_add(&c->w_users, refs[i].r_ev->user_id);
+		rs_idmap_intern(&c->w_users, refs[i].r_ev->user_id, NULL);
 		if (replay)
-			ing_idset_add(&c->w_items, refs[i].r_ev->item_id);
+			rs_idmap_intern(&c->w_items, refs[i].r_ev->item_id, NULL);
 		if (fresh[i]) {
 			if (pub != NULL)
 				pub[acc] = refs[i].r_ev;
@@ -1007,8 +1018,8 @@ ing_writer_open(ing_writer **out, const ing_writer_opts *o)
 	for (int i = 0; i < w->w_nconns; i++) {
 		w->w_conns[i].c_w = w;
 		w->w_conns[i].c_idx = i;
-		ing_idset_init(&w->w_conns[i].w_items);
-		ing_idset_init(&w->w_conns[i].w_users);
+		rs_idmap_init(&w->w_conns[i].w_items);
+		rs_idmap_init(&w->w_conns[i].w_users);
 	}
 	w->w_dsn = writer_strdup(o->dsn);
 	w->w_search_path = writer_strdup(o->search_path);
@@ -1091,8 +1102,8 @@ ing_writer_close(ing_writer *w)
 			pthread_join(c->c_thread, NULL);
 		if (c->w_pg != NULL)
 			PQfinish(c->w_pg);
-		ing_idset_fini(&c->w_items);
-		ing_idset_fini(&c->w_users);
+		rs_idmap_fini(&c->w_items);
+		rs_idmap_fini(&c->w_users);
 		free(c->w_buf);
 	}
 	free(w->w_conns);

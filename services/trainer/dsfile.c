@@ -13,8 +13,10 @@
 static int
 dsfile_ids_write(const tr_ids *ids, const char *dir, const char *name, tr_error *err)
 {
-	/* names are stored back to back in code order (ids.c), so the buffer is the file */
-	return tr_blob_write(dir, name, ids->i_buf, ids->i_used, err);
+	/* names are stored back to back in code order (rs_strmap_pool), so the pool is the file */
+	size_t len;
+	const char *pool = rs_strmap_pool(&ids->i_map, &len);
+	return tr_blob_write(dir, name, pool, len, err);
 }
 
 static int

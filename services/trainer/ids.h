@@ -1,20 +1,17 @@
-/* ids: interning of user/item id strings to dense codes 0..n-1 in order of first sight.
- * Ids are compared as exact byte strings (as shared/bench does). The table owns copies
- * of the strings; tr_ids_name() pointers stay valid until the next tr_ids_intern(). */
+/* ids: interning of user/item id strings to dense codes 0..n-1 in order of first sight, over
+ * the common string table (rs_strmap), with rs-train's out-of-memory policy (abort, see
+ * util.h). Ids are compared as exact byte strings (as shared/bench does). tr_ids_name()
+ * pointers stay valid until the next tr_ids_intern(). */
 #ifndef TR_IDS_H
 #define TR_IDS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rs_strmap.h"
+
 typedef struct tr_ids {
-	char *i_buf; /* NUL-terminated names, back to back */
-	size_t i_used, i_cap;
-	size_t *i_off;    /* i_off[code] = offset of the name in i_buf */
-	uint32_t *i_hash; /* hash of each name */
-	int32_t i_n, i_ncap;
-	int32_t *i_slots; /* open addressing: code or -1 */
-	size_t i_nslots;
+	rs_strmap i_map;
 } tr_ids;
 
 void tr_ids_init(tr_ids *ids);
@@ -29,13 +26,13 @@ int32_t tr_ids_find(const tr_ids *ids, const char *s, size_t len);
 static inline const char *
 tr_ids_name(const tr_ids *ids, int32_t code)
 {
-	return ids->i_buf + ids->i_off[code];
+	return rs_strmap_str(&ids->i_map, (uint32_t) code);
 }
 
 static inline int32_t
 tr_ids_count(const tr_ids *ids)
 {
-	return ids->i_n;
+	return (int32_t) rs_strmap_count(&ids->i_map);
 }
 
 #endif

@@ -4,7 +4,7 @@
 #include "dio.h"
 #include "opts.h"
 #include "rs_err.h"
-#include "rs_hash.h"
+#include "rs_strmap.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,68 +22,10 @@ typedef struct imp_opts {
 	int truncate;
 } imp_opts;
 
-/* ---- id mapping (--ids map): token -> dense id, first seen first ---- */
-typedef struct imp_idmap {
-	char **keys;
-	int64_t *vals;
-	size_t cap, len;
-} imp_idmap;
-
-/* Returns the id (new ids get *fresh = 1) or RS_ENOMEM. */
-static int64_t
-imp_idmap_get(imp_idmap *m, const char *key, int *fresh)
-{
-	*fresh = 0;
-	if ((m->len + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 4096;
-		char **k = calloc(cap, sizeof(*k));
-		int64_t *v = calloc(cap, sizeof(*v));
-		if (k == NULL || v == NULL) {
-			free(k);
-			free(v);
-			return RS_ENOMEM;
-		}
-		for (size_t i = 0; i < m->cap; i++) {
-			if (m->keys[i] == NULL)
-				continue;
-			size_t j = rs_fnv1a64_str(m->keys[i]) & (cap - 1);
-			while (k[j] != NULL)
-				j = (j + 1) & (cap - 1);
-			k[j] = m->keys[i];
-			v[j] = m->vals[i];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = k;
-		m->vals = v;
-		m->cap = cap;
-	}
-	size_t j = rs_fnv1a64_str(key) & (m->cap - 1);
-	while (m->keys[j] != NULL) {
-		if (strcmp(m->keys[j], key) == 0)
-			return m->vals[j];
-		j = (j + 1) & (m->cap - 1);
-	}
-	if ((m->keys[j] = strdup(key)) == NULL)
-		return RS_ENOMEM;
-	m->vals[j] = (int64_t) ++m->len;
-	*fresh = 1;
-	return m->vals[j];
-}
-
-static void
-imp_idmap_free(imp_idmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-}
-
 typedef struct imp_ctx {
 	const imp_opts *o;
 	dio_sink *sink;
-	imp_idmap users, items;
+	rs_strmap users, items; /* --ids map: token -> id - 1 */
 	int map_ids;
 	char err[400];
 	uint64_t skipped;
@@ -104,9 +46,10 @@ imp_resolve(imp_ctx *c, const char *tok, int is_item, int64_t *out)
 	if (!c->map_ids)
 		return dio_parse_id(tok, out) == 0 ? 0 : RS_EINVAL;
 	int fresh;
-	int64_t id = imp_idmap_get(is_item ? &c->items : &c->users, tok, &fresh);
+	int64_t id = rs_strmap_intern(is_item ? &c->items : &c->users, tok, strlen(tok), &fresh);
 	if (id < 0)
 		return (int) id;
+	id++; /* dense ids 1..N */
 	if (fresh) {
 		int rv;
 		if (is_item) {
@@ -711,8 +654,8 @@ trn_import_each(int argc, char **argv, const dio_sink_fns *fns, char *err, size_
 	}
 	if (rv != 0)
 		snprintf(err, errn, "%s", c.err[0] ? c.err : rs_strerror(rv));
-	imp_idmap_free(&c.users);
-	imp_idmap_free(&c.items);
+	rs_strmap_fini(&c.users);
+	rs_strmap_fini(&c.items);
 	return rv;
 }
 
@@ -745,14 +688,14 @@ trn_cmd_import(int argc, char **argv)
 	        "rs-train import: format=%s items=%" PRIu64 " users=%" PRIu64 " events=%" PRIu64
 	        " stored_new=%" PRIu64 " already_stored=%" PRIu64 "\n",
 	        o.format, st.items, st.users, st.events, st.events_new, st.events_dup);
-	imp_idmap_free(&c.users);
-	imp_idmap_free(&c.items);
+	rs_strmap_fini(&c.users);
+	rs_strmap_fini(&c.items);
 	return 0;
 fail:
 	if (c.sink != NULL)
 		dio_sink_close(c.sink, NULL, NULL, 0);
-	imp_idmap_free(&c.users);
-	imp_idmap_free(&c.items);
+	rs_strmap_fini(&c.users);
+	rs_strmap_fini(&c.items);
 	fprintf(stderr, "rs-train import: %s\n", c.err[0] ? c.err : rs_strerror(rv));
 	return 1;
 }

@@ -1,7 +1,7 @@
 #include "dio.h"
 #include "rs_err.h"
-#include "rs_hash.h"
 #include "rs_pg.h"
+#include "rs_strmap.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,18 +21,10 @@ typedef struct sink_buf {
 	size_t rows;
 } sink_buf;
 
-/* The event ids of the current chunk (exact repeats inside one chunk are dropped in C, so the
- * staging table holds each id once). */
-typedef struct sink_idset {
-	uint32_t *slots; /* offset+1 into pool, 0 = empty */
-	size_t cap;
-	char *pool;
-	size_t poollen, poolcap;
-} sink_idset;
-
 struct dio_sink {
 	PGconn *pg;
-	sink_idset ids;
+	rs_strmap ids; /* the event ids of the current chunk (exact repeats inside one chunk are
+	                  dropped in C, so the staging table holds each id once) */
 	FILE *f_items, *f_users, *f_events;
 	sink_buf items, users, events;
 	int64_t ev_min, ev_max;
@@ -141,48 +133,6 @@ csv_field(FILE *f, const char *str, int last)
 		fputs(str, f);
 	}
 	fputc(last ? '\n' : ',', f);
-}
-
-/* 1 if id was added, 0 if already in this chunk, RS_ENOMEM. */
-static int
-sink_ids_add(sink_idset *set, const char *id, size_t expect)
-{
-	size_t n = strlen(id) + 1;
-	if (set->cap == 0) {
-		set->cap = 16;
-		while (set->cap < expect * 2)
-			set->cap *= 2;
-		if ((set->slots = calloc(set->cap, sizeof(*set->slots))) == NULL) {
-			set->cap = 0;
-			return RS_ENOMEM;
-		}
-	}
-	size_t j = rs_fnv1a64_str(id) & (set->cap - 1);
-	for (; set->slots[j] != 0; j = (j + 1) & (set->cap - 1))
-		if (strcmp(set->pool + set->slots[j] - 1, id) == 0)
-			return 0;
-	if (set->poollen + n > set->poolcap) {
-		size_t cap = set->poolcap ? set->poolcap * 2 : 1 << 20;
-		while (cap < set->poollen + n)
-			cap *= 2;
-		char *p = realloc(set->pool, cap);
-		if (p == NULL || cap > UINT32_MAX)
-			return RS_ENOMEM;
-		set->pool = p;
-		set->poolcap = cap;
-	}
-	memcpy(set->pool + set->poollen, id, n);
-	set->slots[j] = (uint32_t) set->poollen + 1;
-	set->poollen += n;
-	return 1;
-}
-
-static void
-sink_ids_reset(sink_idset *set)
-{
-	if (set->slots != NULL)
-		memset(set->slots, 0, set->cap * sizeof(*set->slots));
-	set->poollen = 0;
 }
 
 static int
@@ -364,7 +314,7 @@ rollback:
 out:
 	PQclear(r);
 	s->events.len = s->events.rows = 0;
-	sink_ids_reset(&s->ids);
+	rs_strmap_clear(&s->ids);
 	s->ev_min = INT64_MAX;
 	s->ev_max = INT64_MIN;
 	return rv;
@@ -546,10 +496,11 @@ dio_sink_event(dio_sink *s, const dio_event *e)
 		        e->event_id, e->user_id, e->item_id, e->type, value, price, e->ts_ms);
 	if (s->pg == NULL)
 		return 0;
-	int added = sink_ids_add(&s->ids, e->event_id, SINK_EVENT_CHUNK);
-	if (added < 0)
+	int added;
+	if ((rs_strmap_count(&s->ids) == 0 && rs_strmap_reserve(&s->ids, SINK_EVENT_CHUNK) != 0) ||
+	    rs_strmap_intern(&s->ids, e->event_id, strlen(e->event_id), &added) < 0)
 		return sink_fail(s, RS_ENOMEM, "out of memory");
-	if (added == 0) {
+	if (!added) {
 		s->st.events_dup++;
 		return 0;
 	}
@@ -589,8 +540,7 @@ dio_sink_close(dio_sink *s, dio_stats *st, char *err, size_t errn)
 	free(s->items.b);
 	free(s->users.b);
 	free(s->events.b);
-	free(s->ids.slots);
-	free(s->ids.pool);
+	rs_strmap_fini(&s->ids);
 	free(s);
 	return rv;
 }
