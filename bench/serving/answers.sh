@@ -15,32 +15,19 @@
 # Run it under `flock /tmp/rs-serving.lock`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-HERE="$ROOT/bench/serving"
-BUILD="${BUILD:-$ROOT/build}"
-WORK="${WORK:-$ROOT/var/bench-serving}"
-USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"
+. "$ROOT/bench/serving/lib.sh"
+bs_vars
 N="${BS_ANS_USERS:-1000}"; K="${BS_K:-10}"
-PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
-RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
-DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
-HTTP="127.0.0.1:$((PORT + 80))"; URL="http://$HTTP"
-SERVICES=(ingest feature candidate ranking gateway)
-declare -A PID=()
 OUT="${1:?usage: answers.sh OUT}"
 mkdir -p "$WORK/log"
 
 ME=answers.sh
-. "$HERE/lib.sh"
 bs_binaries
 trap bs_stop EXIT
 bs_cached_stack
 
 bs_start
-for _ in $(seq 1 600); do  # the version is loaded in the background: wait until answers name it
-  curl -sS -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$((USERS + 1000000))/recommendations?k=1&explain=1" 2>/dev/null \
-    | grep -q "\"model_version\":\"$VERSION\".*\"ranker\":\"xgboost\"" && break
-  sleep 0.5
-done
+bs_wait_version
 out="$("$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$N" --warm-conns 1 --key-file "$WORK/api-key" 2>&1)" \
   || { say "$ME: warm-up failed: $out"; exit 1; }
 : >"$OUT"

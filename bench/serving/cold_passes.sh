@@ -13,28 +13,18 @@
 # (the same cluster and ports as run.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD="${BUILD:-$ROOT/build}"; WORK="${WORK:-$ROOT/var/bench-serving}"
-USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"; C="${BS_COLD_CONN:-4}"
-PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
-RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
-DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
-HTTP="127.0.0.1:$((PORT + 80))"; URL="http://$HTTP"
-SERVICES=(ingest feature candidate ranking gateway)
-declare -A PID=()
+. "$ROOT/bench/serving/lib.sh"
+bs_vars
+C="${BS_COLD_CONN:-4}"
 mkdir -p "$WORK/log"
 ME=cold_passes.sh
-. "$ROOT/bench/serving/lib.sh"
 bs_binaries
 trap bs_stop EXIT
 bs_cached_stack
 "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null
 "$ROOT/scripts/pg.sh" start "$WORK/pg" "$PGPORT" >/dev/null
 bs_start
-for _ in $(seq 1 600); do  # the version is loaded in the background: wait until answers name it
-  curl -sS -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$((USERS + 1000000))/recommendations?k=1&explain=1" 2>/dev/null \
-    | grep -q "\"model_version\":\"$VERSION\".*\"ranker\":\"xgboost\"" && break
-  sleep 0.1
-done
+bs_wait_version
 sleep 5  # start-up work (candidate's snapshot, the model's load) done
 HZ="$(getconf CLK_TCK)"
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }

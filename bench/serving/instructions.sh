@@ -19,24 +19,15 @@
 # `flock /tmp/rs-serving.lock`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-HERE="$ROOT/bench/serving"
-BUILD="${BUILD:-$ROOT/build}"
-WORK="${WORK:-$ROOT/var/bench-serving}"
-USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"
+. "$ROOT/bench/serving/lib.sh"
+bs_vars
 N="${BS_IC_USERS:-300}"; TOP="${BS_IC_TOP:-15}"; K="${BS_K:-10}"
-PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
-RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
-DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
-HTTP="127.0.0.1:$((PORT + 80))"; URL="http://$HTTP"
-SERVICES=(ingest feature candidate ranking gateway)
-declare -A PID=()
 TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gateway feature candidate ranking)
 mkdir -p "$WORK/log" "$WORK/callgrind"
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null \
   || { echo "instructions.sh: valgrind missing" >&2; exit 1; }
 
 ME=instructions.sh
-. "$HERE/lib.sh"
 bs_binaries
 trap bs_stop EXIT
 bs_cached_stack
@@ -55,12 +46,7 @@ for svc in "${TARGETS[@]}"; do
   declare "BS_WRAP_$svc=valgrind --tool=callgrind --instr-atstart=no --dump-instr=no --callgrind-out-file=$WORK/callgrind/$svc.%p"
   export "BS_WRAP_$svc"
   BS_READY_S=300 bs_start
-  # the version is loaded in the background: wait until the answers name it
-  for _ in $(seq 1 600); do
-    curl -sS -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$((USERS + 1000000))/recommendations?k=1&explain=1" 2>/dev/null \
-      | grep -q "\"model_version\":\"$VERSION\".*\"ranker\":\"xgboost\"" && break
-    sleep 0.5
-  done
+  bs_wait_version
   pass warm-up
   callgrind_control -i on "${PID[$svc]}" >/dev/null
   pass measured

@@ -1,7 +1,8 @@
 # bench/serving/lib.sh: what run.sh and publish_load.sh share (sourced, not executed): the
 # binaries, the private PostgreSQL with a generated shop, starting and stopping the services.
 # The caller sets ROOT, BUILD, WORK, DSN, PGPORT, USERS, ITEMS, RS_TRAIN, URL, SERVICES (array),
-# PID (associative array) and ME (its name, for messages), and exports the services' RS_* env.
+# PID (associative array) and ME (its name, for messages), and exports the services' RS_* env;
+# bs_vars sets all but ROOT and ME from the BS_* environment, as every script here reads it.
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -113,6 +114,31 @@ bs_stop_services() {
 bs_stop() {
   bs_stop_services
   "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
+}
+
+# bs_vars: the settings every script here shares, from the environment (see run.sh's header):
+# BUILD, WORK (default $ROOT/var/bench-serving), USERS, ITEMS, PGPORT, PORT, RS_TRAIN, DSN,
+# HTTP, URL, SERVICES and an empty PID. Needs ROOT.
+bs_vars() {
+  BUILD="${BUILD:-$ROOT/build}"; WORK="${WORK:-$ROOT/var/bench-serving}"
+  USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"
+  PGPORT="${BS_PG_PORT:-25470}"; PORT="${BS_PORT:-27500}"
+  RS_TRAIN="${RS_TRAIN:-$BUILD/services/trainer/rs-train}"
+  DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
+  HTTP="127.0.0.1:$((PORT + 80))"; URL="http://$HTTP"
+  SERVICES=(ingest feature candidate ranking gateway)
+  declare -gA PID=()
+}
+
+# bs_wait_version: the version is loaded in the background after bs_start; waits (up to 300 s)
+# until an answer for a customer nobody has (no cache is warmed) names $VERSION and the learned
+# ranker.
+bs_wait_version() {
+  for _ in $(seq 1 1500); do
+    curl -sS -H "Authorization: $BS_AUTHORIZATION" "$URL/v1/users/$((USERS + 1000000))/recommendations?k=1&explain=1" 2>/dev/null \
+      | grep -q "\"model_version\":\"$VERSION\".*\"ranker\":\"xgboost\"" && return 0
+    sleep 0.2
+  done
 }
 
 # bs_cached_stack: the shop and model version that run.sh left in $WORK (refuses without them or
