@@ -20,6 +20,8 @@
 #define RPC_MAX_MSG      (64u << 20)
 #define RPC_STATUS_COUNT 7
 
+_Static_assert(RS_RPC_BODY_MAX == RPC_SP_BODY_MAX, "a body's pieces: the same bound for both");
+
 static atomic_int rpc_transport = RS_RPC_TRANSPORT_SOCKET;
 
 void
@@ -784,8 +786,8 @@ rs_rpc_client_url(const rs_rpc_client *c)
 
 /* Sends one envelope (prefix bytes + body) and returns the reply's body as arena memory. */
 static int
-rpc_call_nng(rs_rpc_client *c, const uint8_t *pre, size_t plen, const uint8_t *body, size_t blen,
-             int timeout_ms, rs_arena *arena, uint8_t **reply, size_t *rlen)
+rpc_call_nng(rs_rpc_client *c, const uint8_t *pre, size_t plen, const struct iovec *body, int nbody,
+             size_t blen, int timeout_ms, rs_arena *arena, uint8_t **reply, size_t *rlen)
 {
 	rpc_slot *slot;
 	nng_msg *msg = NULL;
@@ -795,9 +797,14 @@ rpc_call_nng(rs_rpc_client *c, const uint8_t *pre, size_t plen, const uint8_t *b
 		return RS_EUNAVAIL;
 	if ((rv = nng_msg_alloc(&msg, plen + blen)) != 0)
 		return rs_err_from_nng(rv);
-	memcpy(nng_msg_body(msg), pre, plen);
-	if (blen > 0)
-		memcpy((uint8_t *) nng_msg_body(msg) + plen, body, blen);
+	uint8_t *m = nng_msg_body(msg);
+	memcpy(m, pre, plen);
+	m += plen;
+	for (int i = 0; i < nbody; i++) {
+		if (body[i].iov_len > 0)
+			memcpy(m, body[i].iov_base, body[i].iov_len);
+		m += body[i].iov_len;
+	}
 	if ((slot = rpc_slot_get(c)) == NULL) {
 		nng_msg_free(msg);
 		return RS_ENOMEM;
@@ -843,22 +850,26 @@ rpc_request_ready(rs_rpc_client *c, int timeout_ms, char *err, size_t errn)
 }
 
 int
-rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, size_t len,
-                      int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
-                      Rs__Status *status, char *err, size_t errn)
+rs_rpc_request_iov(rs_rpc_client *c, Rs__Method method, const struct iovec *body, int nbody,
+                   int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
+                   Rs__Status *status, char *err, size_t errn)
 {
 	uint8_t pre[RS_ENV_PREFIX_MAX], *reply = NULL;
-	size_t plen, rlen = 0;
+	size_t plen, rlen = 0, len = 0;
 	rs_env re;
 	int rv;
 
+	if (nbody < 0 || nbody > RS_RPC_BODY_MAX)
+		return RS_EINVAL;
 	if ((rv = rpc_request_ready(c, timeout_ms, err, errn)) != 0)
 		return rv;
+	for (int i = 0; i < nbody; i++)
+		len += body[i].iov_len;
 	plen = rs_env_prefix(pre, method, len);
 	if (c->c_sp != NULL)
-		rv = rpc_sp_call(c->c_sp, pre, plen, body, len, timeout_ms, arena, &reply, &rlen);
+		rv = rpc_sp_call(c->c_sp, pre, plen, body, nbody, timeout_ms, arena, &reply, &rlen);
 	else
-		rv = rpc_call_nng(c, pre, plen, body, len, timeout_ms, arena, &reply, &rlen);
+		rv = rpc_call_nng(c, pre, plen, body, nbody, len, timeout_ms, arena, &reply, &rlen);
 	if (rv != 0)
 		return rv;
 	if (rs_env_parse(reply, rlen, &re) != 0)
@@ -870,6 +881,16 @@ rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, 
 	*resp = re.e_body;
 	*resp_len = re.e_body_len;
 	return 0;
+}
+
+int
+rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, size_t len,
+                      int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
+                      Rs__Status *status, char *err, size_t errn)
+{
+	struct iovec iov = {(void *) body, len};
+	return rs_rpc_request_iov(c, method, &iov, len > 0 ? 1 : 0, timeout_ms, arena, resp,
+	                          resp_len, status, err, errn);
 }
 
 int

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -145,6 +146,15 @@ int rs_rpc_request(rs_rpc_client *c, Rs__Method method, const ProtobufCMessage *
 int rs_rpc_request_packed(rs_rpc_client *c, Rs__Method method, const uint8_t *body, size_t len,
                           int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
                           Rs__Status *status, char *err, size_t errn);
+
+/* rs_rpc_request_iov: rs_rpc_request_packed with the body in nbody (0..RS_RPC_BODY_MAX) pieces,
+ * sent in order as one body: over plain sockets without copying them together first (a
+ * message that embeds bytes received from another service, RankRequest.retrieval, is sent
+ * from where they are). Same results; RS_EINVAL for too many pieces. */
+#define RS_RPC_BODY_MAX 4
+int rs_rpc_request_iov(rs_rpc_client *c, Rs__Method method, const struct iovec *body, int nbody,
+                       int timeout_ms, rs_arena *arena, const uint8_t **resp, size_t *resp_len,
+                       Rs__Status *status, char *err, size_t errn);
 
 /* rs_rpc_status_name: "ok", "invalid", "unavailable", ... */
 const char *rs_rpc_status_name(Rs__Status s);

@@ -31,17 +31,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define SP_PROTO_REQ   0x30
-#define SP_PROTO_REP   0x31
-#define SP_MAX_MSG     RPC_SP_MAX_MSG
-#define SP_FRAME_CHUNK (64u << 10) /* a connection's first request buffer */
-#define SP_MAX_HOPS    8           /* header words a reply may echo (NNG's default TTL) */
-#define SP_SEND_MS     2000        /* a reply that cannot be written in this time is dropped */
-#define SP_CONNECT_MS  1000        /* the monitor's connection attempts */
-#define SP_BACKOFF_MIN 20
-#define SP_BACKOFF_MAX 500
-#define SP_IDLE_MAX    64  /* idle client connections kept */
-#define SP_BACKLOG     128 /* connections the kernel holds while the server is at its cap */
+#define SP_PROTO_REQ     0x30
+#define SP_PROTO_REP     0x31
+#define SP_MAX_MSG       RPC_SP_MAX_MSG
+#define SP_FRAME_CHUNK   (64u << 10) /* a connection's first request buffer */
+#define SP_MAX_HOPS      8           /* header words a reply may echo (NNG's default TTL) */
+#define SP_SEND_MS       2000        /* a reply that cannot be written in this time is dropped */
+#define SP_RECV_SLICE_MS 50   /* a call connection's SO_RCVTIMEO: how long one recv may wait */
+#define SP_REPLY_GUESS   4096 /* a call connection's first reply buffer */
+#define SP_GUESS_MAX     (256u << 10) /* the largest reply buffer allocated before the prefix */
+#define SP_CONNECT_MS    1000         /* the monitor's connection attempts */
+#define SP_BACKOFF_MIN   20
+#define SP_BACKOFF_MAX   500
+#define SP_IDLE_MAX      64  /* idle client connections kept */
+#define SP_BACKLOG       128 /* connections the kernel holds while the server is at its cap */
 
 /* ---- addresses ---------------------------------------------------------------------------- */
 
@@ -241,15 +244,16 @@ sp_read(int fd, void *buf, size_t n, double deadline)
 	return 0;
 }
 
-/* Writes every byte of iov (modified). Returns 0, RS_ECLOSED (peer gone before anything was
- * written), RS_EIO, RS_ETIMEDOUT. */
+/* Writes every byte of iov (modified), one sendmsg when the socket buffer has room; waits in
+ * poll (deadline < 0: none) only when it is full. Returns 0, RS_ECLOSED (peer gone before
+ * anything was written), RS_EIO, RS_ETIMEDOUT. */
 static int
 sp_writev(int fd, struct iovec *iov, int niov, double deadline)
 {
 	size_t sent = 0;
 	while (niov > 0) {
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t) niov};
-		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -294,7 +298,8 @@ typedef struct sp_conn {
 	pthread_t k_thread;
 	atomic_int k_done;
 	rs_arena *k_arena;
-	uint8_t *k_buf; /* request buffer, grown as needed */
+	uint8_t *k_buf; /* received bytes: the message being handled first, then any that follow */
+	size_t k_len;   /* bytes in k_buf */
 	size_t k_cap;
 } sp_conn;
 
@@ -327,35 +332,45 @@ sp_conn_free(sp_conn *k)
 	free(k);
 }
 
-/* Reads a frame's n bytes into k's buffer, which grows with the bytes that arrive (at most
- * doubling) rather than with what the length prefix claims: a peer that announces the largest
- * frame (RPC_SP_MAX_MSG) and sends little holds little memory. 0 or an RS_E* of sp_read. */
+/* Receives until k's buffer holds `want` bytes: each recv takes whatever has arrived that fits,
+ * so a request usually costs one system call for its prefix and body together, and bytes of a
+ * next message (a peer may send it before this one is answered) stay for the next round. The
+ * buffer grows with the bytes that arrive (at most doubling) rather than with what a length
+ * prefix claims: a peer that announces the largest frame (RPC_SP_MAX_MSG) and sends little
+ * holds little memory. Blocking. Returns 0, RS_ECLOSED (the peer left between messages),
+ * RS_EIO, RS_ENOMEM. */
 static int
-sp_read_frame(sp_conn *k, size_t n)
+sp_fill(sp_conn *k, size_t want)
 {
-	size_t got = 0;
-	while (got < n) {
-		if (k->k_cap == got) {
-			size_t cap = k->k_cap < SP_FRAME_CHUNK ? SP_FRAME_CHUNK : 2 * k->k_cap;
-			if (cap > n)
-				cap = n;
+	while (k->k_len < want) {
+		if (k->k_len == k->k_cap) {
+			size_t cap = SP_FRAME_CHUNK;
+			if (k->k_cap >= SP_FRAME_CHUNK)
+				cap = 2 * k->k_cap > want ? want : 2 * k->k_cap;
 			uint8_t *nb = realloc(k->k_buf, cap);
 			if (nb == NULL)
 				return RS_ENOMEM;
 			k->k_buf = nb;
 			k->k_cap = cap;
 		}
-		size_t want = (n < k->k_cap ? n : k->k_cap) - got;
-		int rv = sp_read(k->k_fd, k->k_buf + got, want, -1);
-		if (rv != 0)
-			return rv;
-		got += want;
+		ssize_t r = recv(k->k_fd, k->k_buf + k->k_len, k->k_cap - k->k_len, 0);
+		if (r > 0) {
+			k->k_len += (size_t) r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (k->k_len == 0 && (r == 0 || errno == ECONNRESET))
+			return RS_ECLOSED;
+		return RS_EIO;
 	}
 	return 0;
 }
 
 /* One connection: handshake, then request -> handler -> reply until the peer leaves or the
- * server closes (which shuts the read side, so a request being handled is still answered). */
+ * server closes (which shuts the read side, so a request being handled is still answered).
+ * Per request: one recv (more for a request larger than what arrived at once) and one
+ * sendmsg. */
 static void *
 sp_conn_main(void *arg)
 {
@@ -370,41 +385,48 @@ sp_conn_main(void *arg)
 	if (sp_writev(k->k_fd, &hv, 1, -1) != 0 || sp_read(k->k_fd, hs, sizeof(hs), -1) != 0 ||
 	    !sp_handshake_ok(hs, SP_PROTO_REQ))
 		goto out;
+	pre[0] = 1;
 	for (;;) {
-		if (sp_read(k->k_fd, pre, plen, -1) != 0)
+		if (sp_fill(k, plen) != 0)
 			break;
 		uint64_t n;
-		if (rpc_sp_frame_len(pre, ipc, &n) != 0) {
-			if (!ipc || pre[0] == 1)
+		if (rpc_sp_frame_len(k->k_buf, ipc, &n) != 0) {
+			if (!ipc || k->k_buf[0] == 1)
 				rs_log_warn("rpc.bad_frame", "len=%llu",
-				            (unsigned long long) sp_get64(pre + plen - 8));
+				            (unsigned long long) sp_get64(k->k_buf + plen - 8));
 			break;
 		}
-		if (sp_read_frame(k, (size_t) n) != 0)
+		size_t m = plen + (size_t) n; /* this message's bytes in k_buf */
+		if (sp_fill(k, m) != 0)
 			break;
-		size_t hl = rpc_sp_header_len(k->k_buf, (size_t) n);
-		if (hl == 0)
-			continue; /* NNG drops such a message too */
-		uint8_t *out = NULL;
-		const uint8_t *body = NULL;
-		size_t outlen = 0, bodylen = 0;
-		while (sem_wait(&s->s_slots) != 0 && errno == EINTR)
-			;
-		int rv = s->s_fn(s->s_ud, k->k_arena, k->k_buf + hl, (size_t) n - hl, &out, &outlen,
-		                 &body, &bodylen);
-		sem_post(&s->s_slots);
-		if (rv == 0) {
-			sp_put64(pre + plen - 8, (uint64_t) (hl + outlen + bodylen));
-			struct iovec iov[4] = {{pre, plen},
-			                       {k->k_buf, hl},
-			                       {out, outlen},
-			                       {(void *) body, bodylen}};
-			rv = sp_writev(k->k_fd, iov, 4, rs_mono_ms() + SP_SEND_MS);
+		const uint8_t *msg = k->k_buf + plen;
+		size_t hl = rpc_sp_header_len(msg, (size_t) n);
+		int rv = 0;
+		if (hl > 0) { /* without a header NNG drops the message too */
+			uint8_t *out = NULL;
+			const uint8_t *body = NULL;
+			size_t outlen = 0, bodylen = 0;
+			while (sem_wait(&s->s_slots) != 0 && errno == EINTR)
+				;
+			rv = s->s_fn(s->s_ud, k->k_arena, msg + hl, (size_t) n - hl, &out, &outlen,
+			             &body, &bodylen);
+			sem_post(&s->s_slots);
+			if (rv == 0) {
+				sp_put64(pre + plen - 8, (uint64_t) (hl + outlen + bodylen));
+				struct iovec iov[4] = {{pre, plen},
+				                       {(void *) msg, hl},
+				                       {out, outlen},
+				                       {(void *) body, bodylen}};
+				rv = sp_writev(k->k_fd, iov, 4, rs_mono_ms() + SP_SEND_MS);
+			}
+			rs_arena_reset(k->k_arena);
 		}
-		rs_arena_reset(k->k_arena);
 		if (rv != 0)
 			break;
-		if (k->k_cap > (1u << 20)) { /* do not keep a huge buffer for an idle connection */
+		k->k_len -= m;
+		if (k->k_len > 0) /* the start of the next message */
+			memmove(k->k_buf, k->k_buf + m, k->k_len);
+		else if (k->k_cap > (1u << 20)) { /* no huge buffer for an idle connection */
 			free(k->k_buf);
 			k->k_buf = NULL;
 			k->k_cap = 0;
@@ -503,13 +525,15 @@ sp_accept_main(void *arg)
 		k->k_srv = s;
 		k->k_fd = fd;
 		sp_nodelay(fd, &s->s_addr);
-		struct timeval tv = {.tv_sec = SP_SEND_MS / 1000,
-		                     .tv_usec = SP_SEND_MS % 1000 * 1000};
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (rs_arena_create(&k->k_arena, 0) != 0) {
+		/* the first receive buffer, allocated here like the arena: the connection thread's
+		 * malloc heap then holds only what its requests allocate and free (a 64 KiB buffer
+		 * there made glibc trim and regrow that heap, mprotect, on every request) */
+		if (rs_arena_create(&k->k_arena, 0) != 0 ||
+		    (k->k_buf = malloc(SP_FRAME_CHUNK)) == NULL) {
 			sp_conn_free(k);
 			continue;
 		}
+		k->k_cap = SP_FRAME_CHUNK;
 		pthread_mutex_lock(&s->s_lock);
 		atomic_fetch_add(&s->s_nconns, 1);
 		if (pthread_create(&k->k_thread, NULL, sp_conn_main, k) != 0) {
@@ -721,6 +745,7 @@ rpc_sp_server_conns(rpc_sp_server *s)
 typedef struct sp_cconn {
 	struct sp_cconn *q_next;
 	int q_fd;
+	size_t q_guess; /* the reply buffer to start with: a bit more than the last reply */
 } sp_cconn;
 
 struct rpc_sp_client {
@@ -796,6 +821,15 @@ sp_connect(const sp_addr *a, double deadline)
 	if (!sp_handshake_ok(hs, SP_PROTO_REP)) {
 		close(fd);
 		return RS_EUNAVAIL;
+	}
+	/* From here on the socket blocks, for at most SP_RECV_SLICE_MS per recv (sp_recv_some);
+	 * sends never block (sp_writev). */
+	struct timeval tv = {.tv_sec = 0, .tv_usec = SP_RECV_SLICE_MS * 1000};
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+		close(fd);
+		return RS_EIO;
 	}
 	return fd;
 }
@@ -943,45 +977,105 @@ sp_client_put(rpc_sp_client *c, sp_cconn *q, int keep)
 	free(q);
 }
 
-/* One exchange on q. Returns 0 or an RS_E*; RS_ECLOSED means the peer closed the connection
- * before answering anything (a stale pooled connection: safe to retry on a new one). */
+/* Receives at least one byte of buf[0..n) by deadline. A call connection blocks in recv for at
+ * most SP_RECV_SLICE_MS (its SO_RCVTIMEO): with more than that left until the deadline, recv
+ * itself waits, so a reply usually costs one system call; with less left, or after a slice
+ * passed without data, poll waits for the rest. Returns the bytes received, or RS_ECLOSED (end
+ * of stream or reset), RS_EIO, RS_ETIMEDOUT. */
+static ssize_t
+sp_recv_some(int fd, uint8_t *buf, size_t n, double deadline)
+{
+	for (int in_recv = 1;; in_recv = 0) {
+		int flags = 0;
+		if (!in_recv || deadline - rs_mono_ms() < SP_RECV_SLICE_MS + 10) {
+			int rv = sp_wait(fd, POLLIN, deadline);
+			if (rv != 0)
+				return rv;
+			flags = MSG_DONTWAIT;
+		}
+		ssize_t r = recv(fd, buf, n, flags);
+		if (r > 0)
+			return r;
+		if (r == 0 || errno == ECONNRESET)
+			return RS_ECLOSED;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return RS_EIO;
+	}
+}
+
+/* One exchange on q: the request in one sendmsg, the reply read into one arena buffer (sized
+ * from the connection's last reply, so usually one recv). Returns 0 or an RS_E*; RS_ECLOSED
+ * means the peer closed the connection before answering anything (a stale pooled connection:
+ * safe to retry on a new one). */
 static int
-sp_exchange(rpc_sp_client *c, sp_cconn *q, const uint8_t *req, size_t rlen, const uint8_t *body,
-            size_t blen, double deadline, rs_arena *arena, uint8_t **resp, size_t *resplen)
+sp_exchange(rpc_sp_client *c, sp_cconn *q, const uint8_t *req, size_t rlen,
+            const struct iovec *body, int nbody, double deadline, rs_arena *arena, uint8_t **resp,
+            size_t *resplen)
 {
 	int ipc = c->c_addr.a_ipc;
-	size_t plen = ipc ? 9 : 8;
+	size_t plen = ipc ? 9 : 8, blen = 0;
 	uint8_t pre[13];
 	uint32_t id = atomic_fetch_add(&c->c_next_id, 1) | 0x80000000u;
+	struct iovec iov[2 + RPC_SP_BODY_MAX];
 	int rv;
 
+	if (nbody < 0 || nbody > RPC_SP_BODY_MAX)
+		return RS_EINVAL;
 	pre[0] = 1;
+	iov[0] = (struct iovec){pre, plen + 4};
+	iov[1] = (struct iovec){(void *) req, rlen};
+	for (int i = 0; i < nbody; i++) {
+		iov[2 + i] = body[i];
+		blen += body[i].iov_len;
+	}
 	sp_put64(pre + plen - 8, (uint64_t) (rlen + blen) + 4);
 	sp_put32(pre + plen, id);
-	struct iovec iov[3] = {{pre, plen + 4}, {(void *) req, rlen}, {(void *) body, blen}};
-	if ((rv = sp_writev(q->q_fd, iov, 3, deadline)) != 0)
+	if ((rv = sp_writev(q->q_fd, iov, 2 + nbody, deadline)) != 0)
 		return rv;
+	size_t cap = q->q_guess > 0 ? q->q_guess : SP_REPLY_GUESS, got = 0;
+	uint8_t *buf = rs_arena_alloc(arena, cap);
+	if (buf == NULL)
+		return RS_ENOMEM;
 	for (;;) {
-		if ((rv = sp_read(q->q_fd, pre, plen, deadline)) != 0)
-			return rv;
-		uint64_t n;
-		if (rpc_sp_frame_len(pre, ipc, &n) != 0)
-			return RS_EPROTO;
-		uint8_t *buf = rs_arena_alloc(arena, (size_t) n);
-		if (buf == NULL)
-			return RS_ENOMEM;
-		if ((rv = sp_read(q->q_fd, buf, (size_t) n, deadline)) != 0)
-			return rv == RS_ECLOSED ? RS_EIO : rv;
-		if (sp_get32(buf) != id)
-			continue; /* a late reply to an earlier call: not ours */
-		*resp = buf + 4;
+		uint64_t n = 0;
+		size_t total = 0; /* this message's bytes: the prefix and n */
+		for (;;) {
+			if (total == 0 && got >= plen) {
+				if (rpc_sp_frame_len(buf, ipc, &n) != 0)
+					return RS_EPROTO;
+				total = plen + (size_t) n;
+				if (total > cap) { /* more than the guess: room for the rest */
+					uint8_t *nb = rs_arena_alloc(arena, total);
+					if (nb == NULL)
+						return RS_ENOMEM;
+					memcpy(nb, buf, got);
+					buf = nb;
+					cap = total;
+				}
+			}
+			if (total > 0 && got >= total)
+				break;
+			ssize_t r = sp_recv_some(q->q_fd, buf + got, cap - got, deadline);
+			if (r < 0)
+				return r == RS_ECLOSED && got > 0 ? RS_EIO : (int) r;
+			got += (size_t) r;
+		}
+		if (sp_get32(buf + plen) != id) { /* a late reply to an earlier call: not ours */
+			got -= total;
+			memmove(buf, buf + total, got);
+			continue;
+		}
+		if (got > total)
+			return RS_EPROTO; /* a second reply to one request */
+		q->q_guess = total < SP_GUESS_MAX ? total + total / 8 + 64 : SP_GUESS_MAX;
+		*resp = buf + plen + 4;
 		*resplen = (size_t) n - 4;
 		return 0;
 	}
 }
 
 int
-rpc_sp_call(rpc_sp_client *c, const uint8_t *pre, size_t plen, const uint8_t *body, size_t blen,
+rpc_sp_call(rpc_sp_client *c, const uint8_t *pre, size_t plen, const struct iovec *body, int nbody,
             int timeout_ms, rs_arena *arena, uint8_t **resp, size_t *resplen)
 {
 	double deadline = rs_mono_ms() + timeout_ms;
@@ -1011,7 +1105,7 @@ rpc_sp_call(rpc_sp_client *c, const uint8_t *pre, size_t plen, const uint8_t *bo
 			q->q_fd = fd;
 			atomic_fetch_add(&c->c_nopen, 1);
 		}
-		rv = sp_exchange(c, q, pre, plen, body, blen, deadline, arena, resp, resplen);
+		rv = sp_exchange(c, q, pre, plen, body, nbody, deadline, arena, resp, resplen);
 		/* After a timeout or error the connection may still carry our request or a
 		 * partial reply: it is closed, not reused. */
 		sp_client_put(c, q, rv == 0);

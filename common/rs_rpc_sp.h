@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "rs_arena.h"
 #include "rs_metrics.h"
@@ -69,12 +70,17 @@ void rpc_sp_client_close(rpc_sp_client *c);
 /* rpc_sp_client_connected: live connections (0 while the peer is down). */
 int rpc_sp_client_connected(const rpc_sp_client *c);
 
-/* rpc_sp_call: send the request made of pre (plen bytes) followed by body (blen bytes), wait
- * at most timeout_ms for the reply; on 0 *resp is arena memory of *resplen bytes (the body
- * after the SP header). Thread-safe. Errors: RS_EUNAVAIL (peer down or refusing
- * connections), RS_ETIMEDOUT, RS_EPROTO (bad reply), RS_EIO, RS_ENOMEM. */
-int rpc_sp_call(rpc_sp_client *c, const uint8_t *pre, size_t plen, const uint8_t *body, size_t blen,
-                int timeout_ms, rs_arena *arena, uint8_t **resp, size_t *resplen);
+/* The pieces a request body may come in (rpc_sp_call). */
+#define RPC_SP_BODY_MAX 4
+
+/* rpc_sp_call: send the request made of pre (plen bytes) followed by the nbody (0..
+ * RPC_SP_BODY_MAX) pieces of body, in one sendmsg without copying them together; wait at most
+ * timeout_ms for the reply; on 0 *resp is arena memory of *resplen bytes (the body after the
+ * SP header). Thread-safe. Per call, when the reply comes within the deadline: one sendmsg and
+ * usually one recv. Errors: RS_EUNAVAIL (peer down or refusing connections), RS_ETIMEDOUT,
+ * RS_EPROTO (bad reply), RS_EIO, RS_ENOMEM, RS_EINVAL (too many pieces). */
+int rpc_sp_call(rpc_sp_client *c, const uint8_t *pre, size_t plen, const struct iovec *body,
+                int nbody, int timeout_ms, rs_arena *arena, uint8_t **resp, size_t *resplen);
 
 /* The framing, separate from the sockets (tests/fuzz feeds it bytes). A message on the wire is
  * a prefix (ipc: 0x01 then, tcp: only) of a 64-bit big-endian length, then that many bytes:

@@ -67,13 +67,13 @@ typedef struct rec_hop {
 } rec_hop;
 
 /* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable.
- * tail (tail_len bytes, may be NULL) is appended to the packed msg: a field of msg's message
- * packed already (RankRequest.retrieval). With desc NULL the answer is not unpacked:
- * hop->h_raw holds its bytes. */
+ * The ntail (0..2) pieces of tail follow the packed msg on the wire, not copied: a field of
+ * msg's message packed already (RankRequest.retrieval: its tag and length, then the candidate
+ * answer's bytes). With desc NULL the answer is not unpacked: hop->h_raw holds its bytes. */
 static int
 rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__RequestHeader *hdr,
          const ProtobufCMessageDescriptor *desc, int budget_ms, gw_req *req, rec_hop *hop,
-         const uint8_t *tail, size_t tail_len)
+         const struct iovec *tail, int ntail)
 {
 	Rs__Status st = RS__STATUS__STATUS_OK;
 	char err[160];
@@ -89,16 +89,19 @@ rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__R
 		rv = RS_ETIMEDOUT;
 	} else {
 		size_t n = protobuf_c_message_get_packed_size(msg);
-		uint8_t *body = rs_arena_alloc(req->r_arena, n + tail_len + 1);
-		if (body == NULL) {
+		uint8_t *body = rs_arena_alloc(req->r_arena, n + 1);
+		struct iovec iov[3];
+		if (ntail < 0 || ntail > 2) {
+			rv = RS_EINVAL;
+		} else if (body == NULL) {
 			rv = RS_ENOMEM;
 		} else {
-			n = protobuf_c_message_pack(msg, body);
-			if (tail_len > 0)
-				memcpy(body + n, tail, tail_len);
-			rv = rs_rpc_request_packed(srv->s_clients[ds], method, body, n + tail_len,
-			                           budget_ms, req->r_arena, &hop->h_raw,
-			                           &hop->h_raw_len, &st, err, sizeof(err));
+			iov[0] = (struct iovec){body, protobuf_c_message_pack(msg, body)};
+			for (int i = 0; i < ntail; i++)
+				iov[1 + i] = tail[i];
+			rv = rs_rpc_request_iov(srv->s_clients[ds], method, iov, 1 + ntail,
+			                        budget_ms, req->r_arena, &hop->h_raw,
+			                        &hop->h_raw_len, &st, err, sizeof(err));
 		}
 		if (rv == 0 && desc == NULL) {
 			hop->h_resp = (void *) hop->h_raw;
@@ -181,19 +184,15 @@ rec_cands_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_cands *rc)
 }
 
 /* RankRequest.retrieval (field 9): the candidate answer's bytes as the embedded message, after
- * the packed rest of the request. *out points into the arena. */
-static int
-rec_retrieval_field(rs_arena *arena, const rec_cands *rc, uint8_t **out, size_t *n)
+ * the packed rest of the request: tag[] receives the field's tag and length (at most 11
+ * bytes), iov[0] points at them and iov[1] at the answer's bytes where they are (sent from
+ * there, not copied). */
+static void
+rec_retrieval_field(const rec_cands *rc, uint8_t tag[11], struct iovec iov[2])
 {
-	uint8_t *p = rs_arena_alloc(arena, rc->rc_raw_len + 11);
-	if (p == NULL)
-		return RS_ENOMEM;
-	p[0] = (9 << 3) | RS_PBW_LEN;
-	*n = 1 + rs_pbw_put_varint(p + 1, rc->rc_raw_len);
-	memcpy(p + *n, rc->rc_raw, rc->rc_raw_len);
-	*n += rc->rc_raw_len;
-	*out = p;
-	return 0;
+	tag[0] = (9 << 3) | RS_PBW_LEN;
+	iov[0] = (struct iovec){tag, 1 + rs_pbw_put_varint(tag + 1, rc->rc_raw_len)};
+	iov[1] = (struct iovec){(void *) rc->rc_raw, rc->rc_raw_len};
 }
 
 /* The whole answer unpacked (explain and the paths without ranking). NULL if out of memory. */
@@ -762,14 +761,10 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	/* 3. ranking: second stage over candidate's answer, passed on as it came. With explain,
 	 * every candidate sent comes back with its features and their contributions. */
 	Rs__RankResponse *ranked = NULL;
-	uint8_t *retrieval = NULL;
-	size_t retrieval_len = 0;
-	if (!from_popular && rc.rc_n > 0 &&
-	    rec_retrieval_field(req->r_arena, &rc, &retrieval, &retrieval_len) != 0) {
-		gw_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
 	if (!from_popular && rc.rc_n > 0) {
+		uint8_t tag[11];
+		struct iovec retrieval[2];
+		rec_retrieval_field(&rc, tag, retrieval);
 		Rs__RequestHeader rhdr = RS__REQUEST_HEADER__INIT;
 		Rs__RankRequest rreq = RS__RANK_REQUEST__INIT;
 		rhdr.model_version = (char *) serve;
@@ -784,7 +779,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 		if (rec_call(srv, GW_RANKING, RS__METHOD__METHOD_RANK, &rreq.base, &rhdr,
 		             &rs__rank_response__descriptor, rec_budget(deadline, 1.0), req, &rh,
-		             retrieval, retrieval_len))
+		             retrieval, 2))
 			ranked = rh.h_resp;
 		else if (rec_version_missing(req, version, &rh))
 			return;
@@ -817,8 +812,9 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	 * bought or said no to. Reasons name only what this answer shows (the history at hand). */
 	if (from_popular)
 		rec_popular_for(cands, feat, exclude, n_exclude);
-	rs_reason_hist rhist = {NULL, 0};
-	if (feat != NULL &&
+	rs_reason_hist rhist = {NULL,
+	                        0}; /* only the reasons of candidates served unranked use it */
+	if (ranked == NULL && feat != NULL &&
 	    rs_reason_hist_build(req->r_arena, feat->recent, feat->n_recent, &rhist) != 0) {
 		gw_reply_error(req, 500, "internal", "out of memory");
 		return;
