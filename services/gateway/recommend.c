@@ -67,9 +67,10 @@ typedef struct rec_hop {
 } rec_hop;
 
 /* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable.
- * The ntail (0..2) pieces of tail follow the packed msg on the wire, not copied: a field of
- * msg's message packed already (RankRequest.retrieval: its tag and length, then the candidate
- * answer's bytes). With desc NULL the answer is not unpacked: hop->h_raw holds its bytes. */
+ * The ntail (0..3) pieces of tail follow the packed msg on the wire, not copied: fields of
+ * msg's message packed already (the history events feature sent, RankRequest.retrieval: its
+ * tag and length, then the candidate answer's bytes). With desc NULL the answer is not
+ * unpacked: hop->h_raw holds its bytes. */
 static int
 rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__RequestHeader *hdr,
          const ProtobufCMessageDescriptor *desc, int budget_ms, gw_req *req, rec_hop *hop,
@@ -90,8 +91,8 @@ rec_call(gw_server *srv, int ds, Rs__Method method, ProtobufCMessage *msg, Rs__R
 	} else {
 		size_t n = protobuf_c_message_get_packed_size(msg);
 		uint8_t *body = rs_arena_alloc(req->r_arena, n + 1);
-		struct iovec iov[3];
-		if (ntail < 0 || ntail > 2) {
+		struct iovec iov[4];
+		if (ntail < 0 || ntail > 3) {
 			rv = RS_EINVAL;
 		} else if (body == NULL) {
 			rv = RS_ENOMEM;
@@ -145,6 +146,109 @@ rec_budget(int64_t deadline, double share)
 		return left - REC_RENDER_RESERVE > 0 ? left - REC_RENDER_RESERVE : left;
 	int b = (int) (left * share);
 	return b < 1 && left > 0 ? 1 : b;
+}
+
+/* The number of the field `name` of message d (the contract in proto/, not a constant here);
+ * 0 when there is none. */
+static uint32_t
+rec_field(const ProtobufCMessageDescriptor *d, const char *name)
+{
+	const ProtobufCFieldDescriptor *f =
+	        protobuf_c_message_descriptor_get_field_by_name(d, name);
+	return f != NULL ? f->id : 0;
+}
+
+/* A field's tag and length (LEN wire type) at out (room for 15 bytes); returns the bytes. */
+static size_t
+rec_put_len_tag(uint8_t *out, uint32_t field, size_t len)
+{
+	size_t n = rs_pbw_put_varint(out, ((uint64_t) field << 3) | RS_PBW_LEN);
+	return n + rs_pbw_put_varint(out + n, len);
+}
+
+/* feature's answer read as bytes: the header unpacked, the history events checked and
+ * counted, not unpacked. They go on to candidate and ranking as they came: each HistoryEvent's
+ * bytes under the request's own `recent` field (CandidatesRequest and RankRequest number it
+ * alike), the embedding as packed floats. The whole answer is unpacked only by the paths that
+ * read the history themselves (explain, answers without ranking, the popular fallback). */
+typedef struct rec_feat {
+	const uint8_t *rf_raw;
+	size_t rf_raw_len;
+	Rs__ResponseHeader *rf_header;
+	size_t rf_n_recent;
+	uint8_t *rf_recent; /* the events, each as field `recent` of the requests (arena) */
+	size_t rf_recent_len;
+	uint8_t *rf_emb; /* the embedding as field `embedding` of CandidatesRequest (arena) */
+	size_t rf_emb_len;
+} rec_feat;
+
+/* Returns 0, RS_EPROTO (malformed answer, or the requests number `recent` differently) or
+ * RS_ENOMEM. */
+static int
+rec_feat_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_feat *rf)
+{
+	uint32_t f_header = rec_field(&rs__user_features_response__descriptor, "header");
+	uint32_t f_recent = rec_field(&rs__user_features_response__descriptor, "recent");
+	uint32_t f_emb = rec_field(&rs__user_features_response__descriptor, "embedding");
+	uint32_t to_recent = rec_field(&rs__candidates_request__descriptor, "recent");
+	uint32_t to_emb = rec_field(&rs__candidates_request__descriptor, "embedding");
+	const uint8_t *p = raw, *end = raw + len;
+	size_t nemb = 0;
+	rs_pbw_field f;
+	int rv;
+
+	memset(rf, 0, sizeof(*rf));
+	rf->rf_raw = raw;
+	rf->rf_raw_len = len;
+	if (f_header == 0 || f_recent == 0 || f_emb == 0 || to_emb == 0 || to_recent == 0 ||
+	    to_recent != rec_field(&rs__rank_request__descriptor, "recent"))
+		return RS_EPROTO;
+	/* Re-framed, an event (at least 2 bytes) takes at most 4 bytes more (a longer tag); the
+	 * embedding's floats no more than they did. */
+	if ((rf->rf_recent = rs_arena_alloc(arena, 3 * len + 16)) == NULL ||
+	    (rf->rf_emb = rs_arena_alloc(arena, len + 16)) == NULL)
+		return RS_ENOMEM;
+	uint8_t *emb = rf->rf_emb + 15; /* the floats; their tag and length go before them */
+	while ((rv = rs_pbw_next(&p, end, &f)) == 1) {
+		if (f.f_num == f_header && f.f_type == RS_PBW_LEN) {
+			rf->rf_header =
+			        rs__response_header__unpack(rs_arena_pb(arena), f.f_len, f.f_data);
+			if (rf->rf_header == NULL)
+				return RS_EPROTO;
+		} else if (f.f_num == f_recent && f.f_type == RS_PBW_LEN) {
+			const uint8_t *q = f.f_data, *qend = f.f_data + f.f_len;
+			rs_pbw_field g;
+			int grv;
+			while ((grv = rs_pbw_next(&q, qend, &g)) == 1)
+				;
+			if (grv != 0)
+				return RS_EPROTO;
+			rf->rf_recent_len += rec_put_len_tag(rf->rf_recent + rf->rf_recent_len,
+			                                     to_recent, f.f_len);
+			memcpy(rf->rf_recent + rf->rf_recent_len, f.f_data, f.f_len);
+			rf->rf_recent_len += f.f_len;
+			rf->rf_n_recent++;
+		} else if (f.f_num == f_emb && f.f_type == RS_PBW_LEN && f.f_len % 4 == 0) {
+			memcpy(emb + nemb, f.f_data, f.f_len); /* packed */
+			nemb += f.f_len;
+		} else if (f.f_num == f_emb && f.f_type == RS_PBW_I32) {
+			for (int b = 0; b < 4;
+			     b++) /* one float, unpacked: its little-endian bits */
+				emb[nemb++] = (uint8_t) (f.f_varint >> (8 * b));
+		} else if (f.f_num == f_header || f.f_num == f_recent || f.f_num == f_emb) {
+			return RS_EPROTO;
+		}
+	}
+	if (rv != 0)
+		return RS_EPROTO;
+	if (nemb > 0) {
+		uint8_t tag[15];
+		size_t tl = rec_put_len_tag(tag, to_emb, nemb);
+		memcpy(emb - tl, tag, tl);
+		rf->rf_emb = emb - tl;
+		rf->rf_emb_len = tl + nemb;
+	}
+	return 0;
 }
 
 /* candidate's answer read as bytes: the header unpacked and the candidates counted, not
@@ -666,15 +770,29 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	}
 	freq.n_hypothetical = n_what_if;
 	freq.hypothetical = hyp_p;
-	Rs__UserFeaturesResponse *feat = NULL;
-	if (rec_call(srv, GW_FEATURE, RS__METHOD__METHOD_USER_FEATURES, &freq.base, &fhdr,
-	             &rs__user_features_response__descriptor, rec_budget(deadline, 1.0 / 3), req,
-	             &fh, NULL, 0))
-		feat = fh.h_resp;
-	else if (rec_version_missing(req, version, &fh))
+	Rs__UserFeaturesResponse *feat =
+	        NULL; /* unpacked: only when the answer reads the history */
+	rec_feat rf = {0};
+	int have_feat = 0;
+	if (rec_call(srv, GW_FEATURE, RS__METHOD__METHOD_USER_FEATURES, &freq.base, &fhdr, NULL,
+	             rec_budget(deadline, 1.0 / 3), req, &fh, NULL, 0)) {
+		int prv = rec_feat_parse(req->r_arena, fh.h_raw, fh.h_raw_len, &rf);
+		if (prv != 0) {
+			fh.h_ok = 0;
+			fh.h_rv = prv;
+			fh.h_failure = "error";
+			snprintf(fh.h_err, sizeof(fh.h_err), "%s failed: %s", fh.h_name,
+			         rs_strerror(prv));
+			deg_stage[ndeg++] = "feature";
+			memset(&rf, 0, sizeof(rf)); /* nothing of it goes on */
+		} else {
+			have_feat = 1;
+		}
+	} else if (rec_version_missing(req, version, &fh)) {
 		return;
-	else
+	} else {
 		deg_stage[ndeg++] = "feature";
+	}
 
 	/* 2. candidate: retrieval, with the history when we have it. */
 	Rs__RequestHeader chdr = RS__REQUEST_HEADER__INIT;
@@ -692,16 +810,12 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	creq.k = (uint32_t) (REC_CAND_PER_K * k > cmin ? REC_CAND_PER_K * k : cmin);
 	if (creq.k > REC_CAND_MAX)
 		creq.k = REC_CAND_MAX;
-	if (feat != NULL) {
-		creq.n_recent = feat->n_recent;
-		creq.recent = feat->recent;
-		creq.n_embedding = feat->n_embedding;
-		creq.embedding = feat->embedding;
-		/* Tells candidate which version's factors the embedding lives in, so a version
-		 * switch between the two hops never mixes factor spaces. */
-		if (feat->header != NULL && feat->header->model_version != NULL)
-			creq.embedding_version = feat->header->model_version;
-	}
+	/* The history and the embedding follow the packed rest as feature sent them. */
+	struct iovec hist[2] = {{rf.rf_recent, rf.rf_recent_len}, {rf.rf_emb, rf.rf_emb_len}};
+	/* Tells candidate which version's factors the embedding lives in, so a version switch
+	 * between the two hops never mixes factor spaces. */
+	if (have_feat && rf.rf_header != NULL && rf.rf_header->model_version != NULL)
+		creq.embedding_version = rf.rf_header->model_version;
 	/* Only a plain answer may stand for everyone's popular list. */
 	int plain = serve == NULL && n_what_if == 0 && n_exclude == 0;
 	Rs__CandidatesResponse *cands = NULL; /* unpacked: the popular list, or when needed */
@@ -722,7 +836,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 		from_popular = 1;
 	} else if (rec_call(srv, GW_CANDIDATE, RS__METHOD__METHOD_CANDIDATES, &creq.base, &chdr,
-	                    NULL, rec_budget(deadline, 0.5), req, &ch, NULL, 0)) {
+	                    NULL, rec_budget(deadline, 0.5), req, &ch, hist, have_feat ? 2 : 0)) {
 		int prv = rec_cands_parse(req->r_arena, ch.h_raw, ch.h_raw_len, &rc);
 		if (prv != 0) {
 			ch.h_ok = 0;
@@ -730,7 +844,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 			ch.h_failure = "error";
 			snprintf(ch.h_err, sizeof(ch.h_err), "%s failed: %s", ch.h_name,
 			         rs_strerror(prv));
-		} else if (plain && feat != NULL && feat->n_recent == 0) {
+		} else if (plain && have_feat && rf.rf_n_recent == 0) {
 			gw_popular_offer_packed(srv->s_popular, rc.rc_raw, rc.rc_raw_len, rc.rc_n,
 			                        REC_POPULAR_OFFER);
 		}
@@ -763,8 +877,8 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	Rs__RankResponse *ranked = NULL;
 	if (!from_popular && rc.rc_n > 0) {
 		uint8_t tag[11];
-		struct iovec retrieval[2];
-		rec_retrieval_field(&rc, tag, retrieval);
+		struct iovec tail[3] = {{rf.rf_recent, rf.rf_recent_len}};
+		rec_retrieval_field(&rc, tag, tail + 1);
 		Rs__RequestHeader rhdr = RS__REQUEST_HEADER__INIT;
 		Rs__RankRequest rreq = RS__RANK_REQUEST__INIT;
 		rhdr.model_version = (char *) serve;
@@ -773,13 +887,9 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		rreq.k = (uint32_t) k;
 		rreq.explain = explain;
 		rreq.explain_items = explain ? (uint32_t) rc.rc_n : 0;
-		if (feat != NULL) {
-			rreq.n_recent = feat->n_recent;
-			rreq.recent = feat->recent;
-		}
 		if (rec_call(srv, GW_RANKING, RS__METHOD__METHOD_RANK, &rreq.base, &rhdr,
 		             &rs__rank_response__descriptor, rec_budget(deadline, 1.0), req, &rh,
-		             retrieval, 2))
+		             tail, 3))
 			ranked = rh.h_resp;
 		else if (rec_version_missing(req, version, &rh))
 			return;
@@ -806,6 +916,15 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 		}
 		from_popular = 1;
 		ranked = NULL;
+	}
+
+	/* The history itself: for explain and for answers without ranking (their reasons, the
+	 * popular list without what the customer bought or said no to). */
+	if (have_feat && (explain || ranked == NULL) &&
+	    (feat = rs__user_features_response__unpack(rs_arena_pb(req->r_arena), rf.rf_raw_len,
+	                                               rf.rf_raw)) == NULL) {
+		gw_reply_error(req, 502, "bad_gateway", "feature's answer cannot be read");
+		return;
 	}
 
 	/* Render. The popular list stands in for this customer's candidates: without what they
