@@ -448,41 +448,37 @@ forest_predict_perfect(const rank_forest *f, const float *x, size_t n, float *ou
  * and the masks of a level are looked up by permutes over registers (nodes 1..15 in one,
  * 16..31 in another, 32..63 in two), as are the leaf values. Each row adds its trees' leaves
  * in tree order from base_score, as the portable walk: the same float sums, bit for bit. */
-__attribute__((target("avx512f"))) static void
-forest_predict_avx512(const rank_forest *f, const float *x, size_t n, float *out)
+/* The trees over nb (1 or 2, a constant where inlined) blocks of 16 rows transposed into xb
+ * (feature q of block b's rows at xb + (q * nb + b) * 16); acc[b] += every tree's leaf. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+forest_avx512_trees(const rank_forest *f, const float *xb, int nb, __m512 *acc)
 {
-	size_t w = (size_t) f->nfeat;
-	float xb[FOREST_PERFECT_FEAT * FOREST_WIDE] __attribute__((aligned(64)));
-	uint32_t mask[64] __attribute__((aligned(64))) = {0}; /* per heap node (1..63) */
+	uint32_t mask[2][64] __attribute__((aligned(64))); /* per block, per heap node 1..63 */
 	const __m512i lane = _mm512_setr_epi32(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5,
 	                                       1 << 6, 1 << 7, 1 << 8, 1 << 9, 1 << 10, 1 << 11,
 	                                       1 << 12, 1 << 13, 1 << 14, 1 << 15);
 	const __m512i one = _mm512_set1_epi32(1);
 
-	for (size_t i = 0; i < n; i += FOREST_WIDE) {
-		size_t m = n - i < FOREST_WIDE ? n - i : FOREST_WIDE;
-		__m512 acc = _mm512_set1_ps(f->base);
-		float res[FOREST_WIDE] __attribute__((aligned(64)));
-		for (size_t j = 0; j < FOREST_WIDE; j++) {
-			const float *row =
-			        x + (i + (j < m ? j : 0)) * w; /* a short block repeats */
-			for (size_t q = 0; q < w; q++)
-				xb[q * FOREST_WIDE + j] = row[q];
+	for (int t = 0; t < f->ntrees; t++) {
+		const forest_pnode *nd = f->ptree[t];
+		const float *lv = f->pleaves[t];
+		int depth = f->depth[t];
+		size_t inner = ((size_t) 1 << depth) - 1;
+		/* every inner node's outcome for the rows: feat is pre-scaled to the 8-row block,
+		 * so 2 nb feat is its row in xb; !(x < cond) written as !(cond > x) lets the
+		 * compare read x from memory (the same test, NaN included) */
+		for (size_t p = 0; p < inner; p++) {
+			const float *xr = xb + 2 * (size_t) nb * nd[p].feat;
+			__m512 c = _mm512_set1_ps(nd[p].cond);
+			for (int b = 0; b < nb; b++)
+				mask[b][p + 1] = _mm512_cmp_ps_mask(c, _mm512_load_ps(xr + 16 * b),
+				                                    _CMP_NGT_UQ);
 		}
-		for (int t = 0; t < f->ntrees; t++) {
-			const forest_pnode *nd = f->ptree[t];
-			const float *lv = f->pleaves[t];
-			int depth = f->depth[t];
-			size_t inner = ((size_t) 1 << depth) - 1;
-			/* feat is pre-scaled to the 8-row block: twice it is the 16-row block's */
-			for (size_t p = 0; p < inner; p++)
-				mask[p + 1] = _mm512_cmp_ps_mask(
-				        _mm512_load_ps(xb + 2 * (size_t) nd[p].feat),
-				        _mm512_set1_ps(nd[p].cond), _CMP_NLT_UQ);
-			__m512i m0 = _mm512_load_si512(mask), at = one, mw;
-			__m512i m1 = depth > 4 ? _mm512_load_si512(mask + 16) : m0;
-			__m512i m2 = depth > 5 ? _mm512_load_si512(mask + 32) : m0;
-			__m512i m3 = depth > 5 ? _mm512_load_si512(mask + 48) : m0;
+		for (int b = 0; b < nb; b++) {
+			__m512i m0 = _mm512_load_si512(mask[b]), at = one, mw;
+			__m512i m1 = depth > 4 ? _mm512_load_si512(mask[b] + 16) : m0;
+			__m512i m2 = depth > 5 ? _mm512_load_si512(mask[b] + 32) : m0;
+			__m512i m3 = depth > 5 ? _mm512_load_si512(mask[b] + 48) : m0;
 			for (int d = 0; d < depth; d++) {
 				if (d < 4) /* nodes 1..15 */
 					mw = _mm512_permutexvar_epi32(at, m0);
@@ -513,9 +509,37 @@ forest_predict_avx512(const rank_forest *f, const float *x, size_t n, float *out
 					        leaf, hi);
 				}
 			}
-			acc = _mm512_add_ps(acc, leaf);
+			acc[b] = _mm512_add_ps(acc[b], leaf);
 		}
-		_mm512_store_ps(res, acc);
+	}
+}
+
+__attribute__((target("avx512f"))) static void
+forest_predict_avx512(const rank_forest *f, const float *x, size_t n, float *out)
+{
+	size_t w = (size_t) f->nfeat;
+	float xb[FOREST_PERFECT_FEAT * 2 * FOREST_WIDE] __attribute__((aligned(64)));
+
+	/* two blocks of 16 rows per pass over the trees (a node's condition and feature read
+	 * once for 32 rows), one block for the last 16 or fewer */
+	for (size_t i = 0; i < n; i += 2 * FOREST_WIDE) {
+		size_t m = n - i < 2 * FOREST_WIDE ? n - i : 2 * FOREST_WIDE;
+		int nb = m > FOREST_WIDE ? 2 : 1;
+		size_t lanes = (size_t) nb * FOREST_WIDE;
+		__m512 acc[2] = {_mm512_set1_ps(f->base), _mm512_set1_ps(f->base)};
+		float res[2 * FOREST_WIDE] __attribute__((aligned(64)));
+		for (size_t j = 0; j < lanes; j++) {
+			const float *row =
+			        x + (i + (j < m ? j : 0)) * w; /* a short block repeats */
+			for (size_t q = 0; q < w; q++)
+				xb[q * lanes + j] = row[q];
+		}
+		if (nb == 2)
+			forest_avx512_trees(f, xb, 2, acc);
+		else
+			forest_avx512_trees(f, xb, 1, acc);
+		_mm512_store_ps(res, acc[0]);
+		_mm512_store_ps(res + FOREST_WIDE, acc[1]);
 		memcpy(out + i, res, m * sizeof(float));
 	}
 }

@@ -398,7 +398,7 @@ Test(ranker, explain_contributions_add_up_to_the_score_for_every_candidate)
  * of copies; the portable walk over 8 rows transposed per block, the AVX-512 one over 16)
  * against XGBoost's predictor, bit for bit: 60 trees of depth 1 to 6 whose leaves sit at many
  * depths (min_child_weight stops splits early), 3,000 rows on the splits and 3,000 random ones
- * (some outside every split's range), predicted in blocks of every length 1..19 so every
+ * (some outside every split's range), predicted in blocks of every length 1..35 so every
  * short last block of either walk is walked. */
 Test(ranker, forest_predict_bit_identical_to_xgboost_every_block_length)
 {
@@ -463,7 +463,7 @@ Test(ranker, forest_predict_bit_identical_to_xgboost_every_block_length)
 		}
 		cr_assert_eq(rank_forest_set_walk(f, walks[k]), 0);
 		memset(sc, 0xff, N * sizeof(float));
-		for (size_t i = 0, blk = 1; i < N; i += blk, blk = blk % 19 + 1)
+		for (size_t i = 0, blk = 1; i < N; i += blk, blk = blk % 35 + 1)
 			rank_forest_predict(f, x + i * NF, N - i < blk ? N - i : blk, sc + i);
 		int differ = 0;
 		for (int i = 0; i < N; i++)
