@@ -71,8 +71,37 @@ wire_sourcescore(const uint8_t *p, const uint8_t *end, wire_ctx *cx, Rs__SourceS
 {
 	rs_pbw_field f;
 	int r;
+	uint64_t v;
 	rs__source_score__init(out);
-	while ((r = rs_pbw_next(&p, end, &f)) == 1) {
+	for (;;) {
+		/* the fields as rs-candidate writes them (one-byte tags of the expected wire
+		 * types, a short name): read in place; anything else takes rs_pbw_next below */
+		if (p < end && *p == (SRC_SOURCE << 3 | RS_PBW_LEN) && end - p >= 2 &&
+		    p[1] < 0x80 && p[1] <= end - p - 2) {
+			rs_pbw_field nf = {.f_data = p + 2, .f_len = p[1]};
+			if ((out->source = wire_name(cx, &nf)) == NULL)
+				return RS_ENOMEM;
+			p += 2 + p[1];
+			continue;
+		}
+		if (p < end && *p == (SRC_SCORE << 3 | RS_PBW_I32) && end - p >= 5) {
+			memcpy(&out->score, p + 1, sizeof(float)); /* little-endian, as the wire */
+			p += 5;
+			continue;
+		}
+		if (p < end && (*p == (SRC_RANK << 3 | RS_PBW_VARINT) ||
+		                *p == (SRC_BECAUSE << 3 | RS_PBW_VARINT))) {
+			int rank = *p++ == (SRC_RANK << 3 | RS_PBW_VARINT);
+			if (rs_pbw_varint(&p, end, &v) != 0)
+				return RS_EPROTO;
+			if (rank)
+				out->rank = (uint32_t) v;
+			else
+				out->because_item = (int64_t) v;
+			continue;
+		}
+		if ((r = rs_pbw_next(&p, end, &f)) != 1)
+			break;
 		switch (f.f_num) {
 		case SRC_SOURCE:
 			if (f.f_type != RS_PBW_LEN || (out->source = wire_name(cx, &f)) == NULL)
