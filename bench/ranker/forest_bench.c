@@ -4,7 +4,8 @@
  * (each feature uniform over its splits' range, widened; in blocks of every length 1..10, so
  * a short last block is walked too), exit 1 on any difference; then prints the CPU per
  * request of the scores of `rows` candidates and of the contributions of the 10 rows shown
- * (thread CPU time, so the machine's other load does not count).
+ * (thread CPU time, so the machine's other load does not count). Each walk of forest.h this
+ * CPU can take (portable, AVX-512) is checked and timed, the one rank_forest_load chose last.
  *
  *   forest_bench RANKER_JSON NFEAT [ROWS (100)] [ITERATIONS (2000)]
  *
@@ -86,6 +87,34 @@ check_xgboost(const char *path, const rank_forest *f, const float *x, size_t n, 
 	return diff;
 }
 
+/* the walk f takes: checked against XGBoost (0 differ, else 1), then the CPU of its scores */
+static int
+bench_walk(const char *path, const rank_forest *f, float *x, int nfeat, int rows, int iter,
+           double *sink)
+{
+	enum { NCHECK = 10000 };
+	const char *walk = rank_forest_walk_name(rank_forest_get_walk(f));
+	float *a = malloc(NCHECK * sizeof(float));
+	long diff = a != NULL ? check_xgboost(path, f, x, 2 * NCHECK, nfeat) : -1;
+	printf("forest_bench: %s walk: scores vs XGBoost's predictor on %d rows (%d on the "
+	       "splits, %d random): %ld differ\n",
+	       walk, 2 * NCHECK, NCHECK, NCHECK, diff);
+	if (diff != 0) {
+		free(a);
+		return 1;
+	}
+	double t0 = cpu_ms();
+	for (int i = 0; i < iter; i++) {
+		rank_forest_predict(f, x + (size_t) (i % (NCHECK / rows)) * rows * nfeat,
+		                    (size_t) rows, a);
+		*sink += a[0];
+	}
+	printf("forest_bench: %s walk: %d rows per request: scores %.4f ms\n", walk, rows,
+	       (cpu_ms() - t0) / iter);
+	free(a);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -105,41 +134,35 @@ main(int argc, char **argv)
 		return 1;
 	}
 	float *x = malloc(2 * (size_t) NCHECK * (size_t) nfeat * sizeof(float));
-	float *a = malloc(NCHECK * sizeof(float));
 	float *ct = malloc(10 * ((size_t) nfeat + 1) * sizeof(float));
-	if (x == NULL || a == NULL || ct == NULL)
-		return 1;
-	rank_forest_sample_rows(f, x, NCHECK, 7);
-	random_rows(x, NCHECK, nfeat);
-	long diff = check_xgboost(argv[1], f, x, 2 * NCHECK, nfeat);
-	printf("forest_bench: scores vs XGBoost's predictor on %d rows (%d on the splits, %d "
-	       "random): %ld differ\n",
-	       2 * NCHECK, NCHECK, NCHECK, diff);
-	if (diff != 0) {
-		rank_forest_destroy(f);
-		free(x);
-		free(a);
-		free(ct);
-		return 1;
+	int rv = x == NULL || ct == NULL;
+	if (rv == 0) {
+		rank_forest_sample_rows(f, x, NCHECK, 7);
+		random_rows(x, NCHECK, nfeat);
 	}
-	double t0 = cpu_ms(), sink = 0;
-	for (int i = 0; i < iter; i++) {
-		rank_forest_predict(f, x + (size_t) (i % (NCHECK / rows)) * rows * nfeat,
-		                    (size_t) rows, a);
-		sink += a[0];
+	/* every walk this CPU can take (forest.h), the default (fastest) one last */
+	rank_forest_walk best = rank_forest_get_walk(f),
+	                 walks[] = {RANK_FOREST_WALK_PORTABLE, RANK_FOREST_WALK_AVX512};
+	double sink = 0;
+	for (size_t k = 0; rv == 0 && k < sizeof(walks) / sizeof(walks[0]); k++)
+		if (walks[k] != best && rank_forest_set_walk(f, walks[k]) == 0)
+			rv = bench_walk(argv[1], f, x, nfeat, rows, iter, &sink);
+	rank_forest_set_walk(f, best);
+	if (rv == 0)
+		rv = bench_walk(argv[1], f, x, nfeat, rows, iter, &sink);
+	if (rv == 0) {
+		double t2 = cpu_ms();
+		for (int i = 0; i < iter; i++) {
+			rank_forest_contrib(f, x + (size_t) (i % (NCHECK / 10)) * 10 * nfeat, 10,
+			                    ct);
+			sink += ct[0];
+		}
+		printf("forest_bench: %d trees, %d features; contributions of 10 rows %.4f ms "
+		       "(checksum %.3g)\n",
+		       rank_forest_trees(f), nfeat, (cpu_ms() - t2) / iter, sink);
 	}
-	double t2 = cpu_ms();
-	for (int i = 0; i < iter; i++) {
-		rank_forest_contrib(f, x + (size_t) (i % (NCHECK / 10)) * 10 * nfeat, 10, ct);
-		sink += ct[0];
-	}
-	double t3 = cpu_ms();
-	printf("forest_bench: %d trees, %d features; %d rows per request: scores %.4f ms; "
-	       "contributions of 10 rows %.4f ms (checksum %.3g)\n",
-	       rank_forest_trees(f), nfeat, rows, (t2 - t0) / iter, (t3 - t2) / iter, sink);
 	rank_forest_destroy(f);
 	free(x);
-	free(a);
 	free(ct);
-	return 0;
+	return rv;
 }

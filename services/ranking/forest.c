@@ -11,6 +11,11 @@
 
 #include "rs_err.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FOREST_X86 1
+#endif
+
 /* 16 bytes: a tree of depth 6 (127 nodes) fits in 2 kB of cache. Missing values never occur
  * (rs_rankfeat rows are finite), so the default direction is not kept. */
 typedef struct forest_node {
@@ -39,9 +44,11 @@ typedef struct forest_pnode {
 } forest_pnode;
 
 enum {
-	FOREST_BLOCK = 8,        /* rows walked at once */
-	FOREST_PERFECT_MAX = 12, /* deeper trees: predict walks the step layout */
-	FOREST_PERFECT_FEAT = 64 /* more features: predict walks the step layout */
+	FOREST_BLOCK = 8,         /* rows walked at once */
+	FOREST_PERFECT_MAX = 12,  /* deeper trees: predict walks the step layout */
+	FOREST_PERFECT_FEAT = 64, /* more features: predict walks the step layout */
+	FOREST_WIDE = 16,         /* rows per block of the AVX-512 walk */
+	FOREST_WIDE_DEPTH = 6     /* deeper trees: no AVX-512 walk (its node masks: 4 registers) */
 };
 
 struct rank_forest {
@@ -57,8 +64,12 @@ struct rank_forest {
 	size_t nnodes;
 	forest_pnode *pnode; /* NULL: no perfect layout (a tree too deep, too many features) */
 	float *pleaf;
+	float *pdelta; /* per perfect node, inner then leaves: its mean - its parent's (root: mean)
+	                */
 	const forest_pnode **ptree; /* per tree: its first inner node (in pnode) */
 	const float **pleaves;      /* per tree: its first leaf (in pleaf) */
+	const float **pdeltas;      /* per tree: its root (in pdelta) */
+	rank_forest_walk walk;      /* what rank_forest_predict walks */
 };
 
 static int forest_err(char *err, size_t errn, int rv, const char *fmt, ...)
@@ -165,20 +176,24 @@ out:
 
 /* fills perfect node p (depth d of D) of one tree from step node slot (see forest_pnode) */
 static void
-forest_perfect_fill(rank_forest *f, forest_pnode *nd, float *leaf, int32_t slot, size_t p, int d,
-                    int D)
+forest_perfect_fill(rank_forest *f, forest_pnode *nd, float *leaf, float *delta, int32_t slot,
+                    float up, size_t p, int d, int D)
 {
 	const forest_step *st = &f->steps[slot];
 	int is_leaf = st->left == slot;
+	float mean = f->cmean[slot];
 
+	delta[p] = p == 0 ? mean : mean - up; /* as the walk computed it: child - parent */
 	if (d == D) {
 		leaf[p - (((size_t) 1 << D) - 1)] = f->leafv[slot];
 		return;
 	}
 	nd[p].cond = is_leaf ? INFINITY : st->cond;
 	nd[p].feat = is_leaf ? 0 : st->feat * FOREST_BLOCK;
-	forest_perfect_fill(f, nd, leaf, is_leaf ? slot : st->left, 2 * p + 1, d + 1, D);
-	forest_perfect_fill(f, nd, leaf, is_leaf ? slot : st->left + 1, 2 * p + 2, d + 1, D);
+	forest_perfect_fill(f, nd, leaf, delta, is_leaf ? slot : st->left, mean, 2 * p + 1, d + 1,
+	                    D);
+	forest_perfect_fill(f, nd, leaf, delta, is_leaf ? slot : st->left + 1, mean, 2 * p + 2,
+	                    d + 1, D);
 }
 
 /* the perfect layout (forest_pnode); left out (NULL) for trees deeper than FOREST_PERFECT_MAX
@@ -200,13 +215,18 @@ forest_perfect(rank_forest *f)
 	f->pleaf = malloc((leaves + 1) * sizeof(*f->pleaf));
 	f->ptree = malloc(((size_t) f->ntrees + 1) * sizeof(*f->ptree));
 	f->pleaves = malloc(((size_t) f->ntrees + 1) * sizeof(*f->pleaves));
-	if (f->pnode == NULL || f->pleaf == NULL || f->ptree == NULL || f->pleaves == NULL)
+	f->pdelta = malloc((inner + leaves + 1) * sizeof(*f->pdelta));
+	f->pdeltas = malloc(((size_t) f->ntrees + 1) * sizeof(*f->pdeltas));
+	if (f->pnode == NULL || f->pleaf == NULL || f->ptree == NULL || f->pleaves == NULL ||
+	    f->pdelta == NULL || f->pdeltas == NULL)
 		return RS_ENOMEM;
 	inner = leaves = 0;
 	for (int t = 0; t < f->ntrees; t++) {
 		f->ptree[t] = f->pnode + inner;
 		f->pleaves[t] = f->pleaf + leaves;
-		forest_perfect_fill(f, f->pnode + inner, f->pleaf + leaves, f->croot[t], 0, 0,
+		f->pdeltas[t] = f->pdelta + inner + leaves;
+		forest_perfect_fill(f, f->pnode + inner, f->pleaf + leaves,
+		                    f->pdelta + inner + leaves, f->croot[t], 0.0f, 0, 0,
 		                    f->depth[t]);
 		inner += ((size_t) 1 << f->depth[t]) - 1;
 		leaves += (size_t) 1 << f->depth[t];
@@ -301,6 +321,10 @@ rank_forest_load(const char *path, int nfeat, rank_forest **out, char *err, size
 	rv = forest_compile(f, err, errn, path);
 	if (rv == 0)
 		rv = forest_perfect(f);
+	if (rv == 0)
+		f->walk = rank_forest_walk_usable(f, RANK_FOREST_WALK_AVX512)
+		                  ? RANK_FOREST_WALK_AVX512
+		                  : RANK_FOREST_WALK_PORTABLE;
 out:
 	json_decref(root);
 	free(hess);
@@ -329,6 +353,8 @@ rank_forest_destroy(rank_forest *f)
 	free(f->pleaf);
 	free(f->ptree);
 	free(f->pleaves);
+	free(f->pdelta);
+	free(f->pdeltas);
 	free(f);
 }
 
@@ -370,16 +396,13 @@ forest_predict_steps(const rank_forest *f, const float *x, size_t n, float *out)
 	}
 }
 
-void
-rank_forest_predict(const rank_forest *f, const float *x, size_t n, float *out)
+/* the perfect layout's portable walk */
+static void
+forest_predict_perfect(const rank_forest *f, const float *x, size_t n, float *out)
 {
 	size_t w = (size_t) f->nfeat;
 	float xb[FOREST_PERFECT_FEAT * FOREST_BLOCK];
 
-	if (f->pnode == NULL) {
-		forest_predict_steps(f, x, n, out);
-		return;
-	}
 	/* A block of 8 rows at a time, transposed (feature-major) so that a node's feature is
 	 * one offset for all 8; all trees per block, each row adding the trees in order from
 	 * base_score as XGBoost does (float sums depend on the order). The forest (8 bytes a
@@ -414,44 +437,250 @@ rank_forest_predict(const rank_forest *f, const float *x, size_t n, float *out)
 	}
 }
 
+#ifdef FOREST_X86
+/* The AVX-512 walk of the perfect layout, 16 rows per block (trees of depth <= 6), without
+ * gathers (an AVX2 walk that gathered each lane's node and feature took twice the CPU of the
+ * portable walk on this machine's EPYC, docs/BENCHMARKS.md). Per tree, first every inner
+ * node's outcome for all 16 rows: one compare of the node's feature row of the transposed
+ * block (16 values side by side) with its condition gives a 16-bit mask, "which rows go
+ * right" (!(x < cond), the portable walk's test). Then the 16 rows walk at once in heap
+ * order (root 1, children 2p and 2p + 1): a row's next step is bit `row` of its node's mask,
+ * and the masks of a level are looked up by permutes over registers (nodes 1..15 in one,
+ * 16..31 in another, 32..63 in two), as are the leaf values. Each row adds its trees' leaves
+ * in tree order from base_score, as the portable walk: the same float sums, bit for bit. */
+/* The trees over nb (1 or 2, a constant where inlined) blocks of 16 rows transposed into xb
+ * (feature q of block b's rows at xb + (q * nb + b) * 16); acc[b] += every tree's leaf. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+forest_avx512_trees(const rank_forest *f, const float *xb, int nb, __m512 *acc)
+{
+	uint32_t mask[2][64] __attribute__((aligned(64))); /* per block, per heap node 1..63 */
+	const __m512i lane = _mm512_setr_epi32(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5,
+	                                       1 << 6, 1 << 7, 1 << 8, 1 << 9, 1 << 10, 1 << 11,
+	                                       1 << 12, 1 << 13, 1 << 14, 1 << 15);
+	const __m512i one = _mm512_set1_epi32(1);
+
+	for (int t = 0; t < f->ntrees; t++) {
+		const forest_pnode *nd = f->ptree[t];
+		const float *lv = f->pleaves[t];
+		int depth = f->depth[t];
+		size_t inner = ((size_t) 1 << depth) - 1;
+		/* every inner node's outcome for the rows: feat is pre-scaled to the 8-row block,
+		 * so 2 nb feat is its row in xb; !(x < cond) written as !(cond > x) lets the
+		 * compare read x from memory (the same test, NaN included) */
+		for (size_t p = 0; p < inner; p++) {
+			const float *xr = xb + 2 * (size_t) nb * nd[p].feat;
+			__m512 c = _mm512_set1_ps(nd[p].cond);
+			for (int b = 0; b < nb; b++)
+				mask[b][p + 1] = _mm512_cmp_ps_mask(c, _mm512_load_ps(xr + 16 * b),
+				                                    _CMP_NGT_UQ);
+		}
+		for (int b = 0; b < nb; b++) {
+			__m512i m0 = _mm512_load_si512(mask[b]), at = one, mw;
+			__m512i m1 = depth > 4 ? _mm512_load_si512(mask[b] + 16) : m0;
+			__m512i m2 = depth > 5 ? _mm512_load_si512(mask[b] + 32) : m0;
+			__m512i m3 = depth > 5 ? _mm512_load_si512(mask[b] + 48) : m0;
+			for (int d = 0; d < depth; d++) {
+				if (d < 4) /* nodes 1..15 */
+					mw = _mm512_permutexvar_epi32(at, m0);
+				else if (d == 4) /* 16..31: the low 4 bits */
+					mw = _mm512_permutexvar_epi32(at, m1);
+				else /* 32..63: the low 5 bits */
+					mw = _mm512_permutex2var_epi32(m2, at, m3);
+				__mmask16 right = _mm512_test_epi32_mask(mw, lane);
+				at = _mm512_add_epi32(at, at);
+				at = _mm512_mask_add_epi32(at, right, at, one);
+			}
+			/* the leaf: at - 2^depth, one of 2^depth <= 64 values */
+			__m512i li = _mm512_sub_epi32(at, _mm512_set1_epi32(1 << depth));
+			__m512 leaf;
+			if (depth <= 4) {
+				leaf = _mm512_permutexvar_ps(
+				        li, _mm512_maskz_loadu_ps(
+				                    (__mmask16) ((1u << (1 << depth)) - 1), lv));
+			} else {
+				leaf = _mm512_permutex2var_ps(_mm512_loadu_ps(lv), li,
+				                              _mm512_loadu_ps(lv + 16));
+				if (depth == 6) {
+					__m512 hi =
+					        _mm512_permutex2var_ps(_mm512_loadu_ps(lv + 32), li,
+					                               _mm512_loadu_ps(lv + 48));
+					leaf = _mm512_mask_blend_ps(
+					        _mm512_test_epi32_mask(li, _mm512_set1_epi32(32)),
+					        leaf, hi);
+				}
+			}
+			acc[b] = _mm512_add_ps(acc[b], leaf);
+		}
+	}
+}
+
+__attribute__((target("avx512f"))) static void
+forest_predict_avx512(const rank_forest *f, const float *x, size_t n, float *out)
+{
+	size_t w = (size_t) f->nfeat;
+	float xb[FOREST_PERFECT_FEAT * 2 * FOREST_WIDE] __attribute__((aligned(64)));
+
+	/* two blocks of 16 rows per pass over the trees (a node's condition and feature read
+	 * once for 32 rows), one block for the last 16 or fewer */
+	for (size_t i = 0; i < n; i += 2 * FOREST_WIDE) {
+		size_t m = n - i < 2 * FOREST_WIDE ? n - i : 2 * FOREST_WIDE;
+		int nb = m > FOREST_WIDE ? 2 : 1;
+		size_t lanes = (size_t) nb * FOREST_WIDE;
+		__m512 acc[2] = {_mm512_set1_ps(f->base), _mm512_set1_ps(f->base)};
+		float res[2 * FOREST_WIDE] __attribute__((aligned(64)));
+		for (size_t j = 0; j < lanes; j++) {
+			const float *row =
+			        x + (i + (j < m ? j : 0)) * w; /* a short block repeats */
+			for (size_t q = 0; q < w; q++)
+				xb[q * lanes + j] = row[q];
+		}
+		if (nb == 2)
+			forest_avx512_trees(f, xb, 2, acc);
+		else
+			forest_avx512_trees(f, xb, 1, acc);
+		_mm512_store_ps(res, acc[0]);
+		_mm512_store_ps(res + FOREST_WIDE, acc[1]);
+		memcpy(out + i, res, m * sizeof(float));
+	}
+}
+#endif
+
+int
+rank_forest_walk_available(rank_forest_walk w)
+{
+	switch (w) {
+	case RANK_FOREST_WALK_PORTABLE:
+		return 1;
+	case RANK_FOREST_WALK_AVX512:
+#ifdef FOREST_X86
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx512f") != 0;
+#else
+		return 0;
+#endif
+	}
+	return 0;
+}
+
+int
+rank_forest_walk_usable(const rank_forest *f, rank_forest_walk w)
+{
+	if (!rank_forest_walk_available(w))
+		return 0;
+	if (w == RANK_FOREST_WALK_AVX512) {
+		if (f->pnode == NULL)
+			return 0;
+		for (int t = 0; t < f->ntrees; t++)
+			if (f->depth[t] > FOREST_WIDE_DEPTH)
+				return 0;
+	}
+	return 1;
+}
+
+int
+rank_forest_set_walk(rank_forest *f, rank_forest_walk w)
+{
+	if (!rank_forest_walk_usable(f, w))
+		return RS_EINVAL;
+	f->walk = w;
+	return 0;
+}
+
+rank_forest_walk
+rank_forest_get_walk(const rank_forest *f)
+{
+	return f->walk;
+}
+
+const char *
+rank_forest_walk_name(rank_forest_walk w)
+{
+	return w == RANK_FOREST_WALK_AVX512 ? "avx512" : "portable";
+}
+
 void
-rank_forest_contrib(const rank_forest *f, const float *x, size_t n, float *contrib)
+rank_forest_predict(const rank_forest *f, const float *x, size_t n, float *out)
+{
+	if (f->pnode == NULL)
+		forest_predict_steps(f, x, n, out);
+#ifdef FOREST_X86
+	else if (f->walk == RANK_FOREST_WALK_AVX512)
+		forest_predict_avx512(f, x, n, out);
+#endif
+	else
+		forest_predict_perfect(f, x, n, out);
+}
+
+/* the step layout's contributions (a forest without the perfect layout) */
+static void
+forest_contrib_steps(const rank_forest *f, const float *x, size_t n, float *contrib)
 {
 	const forest_step *st = f->steps;
 	size_t nf = (size_t) f->nfeat, w = nf + 1;
 
 	for (size_t i = 0; i < n; i++) {
-		memset(contrib + i * w, 0, w * sizeof(float));
-		contrib[i * w + nf] = f->base;
-	}
-	/* Trees outside, 8 rows walking at once inside, like rank_forest_predict; each row still
-	 * adds to each column in (tree, depth) order, as one row walking alone would. A walk takes
-	 * exactly depth steps: at a leaf (it points at itself) the step adds cmean - cmean = +0
-	 * to column 0, which changes no sum (a float sum that starts at +0 is never -0, and
-	 * x + +0 = x for every other x), so no branch waits for the data. */
-	for (int t = 0; t < f->ntrees; t++) {
-		int32_t root = f->croot[t], depth = f->depth[t];
-		float mroot = f->cmean[root];
-		for (size_t i = 0; i < n; i += 8) {
-			size_t m = n - i < 8 ? n - i : 8;
-			int32_t at[8];
-			float v[8];
-			for (size_t j = 0; j < m; j++) {
-				at[j] = root;
-				v[j] = mroot;
-				contrib[(i + j) * w + nf] += mroot;
+		float *c = contrib + i * w;
+		const float *row = x + i * nf;
+		memset(c, 0, w * sizeof(float));
+		c[nf] = f->base;
+		for (int t = 0; t < f->ntrees; t++) {
+			int32_t at = f->croot[t];
+			float v = f->cmean[at];
+			c[nf] += v;
+			for (int32_t d = 0; d < f->depth[t]; d++) {
+				const forest_step *s = &st[at];
+				int32_t child = s->left + !(row[s->feat] < s->cond);
+				float mc = f->cmean[child];
+				c[s->feat] += mc - v;
+				v = mc;
+				at = child;
 			}
+		}
+	}
+}
+
+void
+rank_forest_contrib(const rank_forest *f, const float *x, size_t n, float *contrib)
+{
+	size_t nf = (size_t) f->nfeat, w = nf + 1;
+
+	if (f->pnode == NULL) {
+		forest_contrib_steps(f, x, n, contrib);
+		return;
+	}
+	/* Blocks of 8 rows walking at once (independent chains, as rank_forest_predict's
+	 * portable walk) over the perfect layout, into a local block of rows (no store that the
+	 * compiler must assume changes the forest or the input); each step adds its node's
+	 * precomputed change of the mean (pdelta: the same float subtraction). Each column gets
+	 * its terms in (tree, depth) order, as one row walking alone; a step inside a grown leaf
+	 * adds +0 (mean - mean) to column 0, which changes no sum (a float sum that starts at +0
+	 * is never -0, and x + +0 = x for every other x), as the step walk's leaves did. */
+	for (size_t i = 0; i < n; i += FOREST_BLOCK) {
+		size_t m = n - i < FOREST_BLOCK ? n - i : FOREST_BLOCK;
+		float c[FOREST_BLOCK][FOREST_PERFECT_FEAT + 1];
+		for (size_t j = 0; j < m; j++) {
+			memset(c[j], 0, w * sizeof(float));
+			c[j][nf] = f->base;
+		}
+		for (int t = 0; t < f->ntrees; t++) {
+			const forest_pnode *nd = f->ptree[t];
+			const float *delta = f->pdeltas[t];
+			int32_t depth = f->depth[t];
+			size_t at[FOREST_BLOCK] = {0};
+			for (size_t j = 0; j < m; j++)
+				c[j][nf] += delta[0];
 			for (int32_t d = 0; d < depth; d++)
 				for (size_t j = 0; j < m; j++) {
-					const forest_step *s = &st[at[j]];
-					const float *row = x + (i + j) * nf;
-					int32_t child = s->left + !(row[s->feat] < s->cond);
-					float mc = f->cmean[child];
-					contrib[(i + j) * w + s->feat] += mc - v[j];
-					v[j] = mc;
+					const forest_pnode *s = &nd[at[j]];
+					size_t q = s->feat / FOREST_BLOCK; /* pre-scaled */
+					size_t child = 2 * at[j] + 1 +
+					               (size_t) !(x[(i + j) * nf + q] < s->cond);
+					c[j][q] += delta[child];
 					at[j] = child;
 				}
 		}
+		for (size_t j = 0; j < m; j++)
+			memcpy(contrib + (i + j) * w, c[j], w * sizeof(float));
 	}
 }
 

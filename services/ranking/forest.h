@@ -26,8 +26,27 @@ typedef struct rank_forest rank_forest;
 int rank_forest_load(const char *path, int nfeat, rank_forest **out, char *err, size_t errn);
 void rank_forest_destroy(rank_forest *f); /* NULL ok */
 
-/* rank_forest_predict: out[n] for rows x (n x nfeat). */
+/* rank_forest_predict: out[n] for rows x (n x nfeat), by the forest's walk (below): every walk
+ * gives the same scores, bit for bit. */
 void rank_forest_predict(const rank_forest *f, const float *x, size_t n, float *out);
+
+/* The walks rank_forest_predict can take: the portable one (8 rows at a time, any CPU) and an
+ * AVX-512 one (16 rows at a time, x86-64 with AVX-512F, trees of depth <= 6; chosen at run
+ * time, so one binary runs on every x86-64). A loaded forest takes the fastest it can. */
+typedef enum rank_forest_walk {
+	RANK_FOREST_WALK_PORTABLE = 0,
+	RANK_FOREST_WALK_AVX512 = 1,
+} rank_forest_walk;
+
+/* rank_forest_walk_available: 1 when this build and CPU can take w. */
+int rank_forest_walk_available(rank_forest_walk w);
+/* rank_forest_walk_usable: 1 when w is available and f's trees allow it. */
+int rank_forest_walk_usable(const rank_forest *f, rank_forest_walk w);
+/* rank_forest_set_walk: make f's predict take w (tests and benchmarks: not while other threads
+ * predict with f). 0, or RS_EINVAL when w is not usable for f. */
+int rank_forest_set_walk(rank_forest *f, rank_forest_walk w);
+rank_forest_walk rank_forest_get_walk(const rank_forest *f);
+const char *rank_forest_walk_name(rank_forest_walk w); /* "portable", "avx512" */
 
 /* rank_forest_contrib: contrib (n x (nfeat + 1)) for rows x. */
 void rank_forest_contrib(const rank_forest *f, const float *x, size_t n, float *contrib);

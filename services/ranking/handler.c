@@ -13,25 +13,54 @@
 
 #define RANK_SVC "ranking"
 
-typedef struct id_title {
-	int64_t id;
-	const char *title;
-	size_t pos; /* candidate position, for de-duplication */
-} id_title;
+/* The request's candidates by id (open addressing, first occurrence kept): de-duplication
+ * and the titles of reasons. */
+typedef struct cand_index {
+	int32_t *slot; /* candidate position, -1 empty; cap a power of two >= 2 n */
+	size_t mask;
+	Rs__Candidate *const *cv;
+} cand_index;
+
+static size_t
+cand_hash(int64_t id, size_t mask)
+{
+	uint64_t h = (uint64_t) id * 0x9E3779B97F4A7C15ULL;
+	return (size_t) (h >> 32) & mask;
+}
 
 static int
-cmp_id_title(const void *a, const void *b)
+cand_index_init(cand_index *ix, rs_arena *a, Rs__Candidate *const *cv, size_t n)
 {
-	const id_title *x = a, *y = b;
-	if (x->id != y->id)
-		return (x->id > y->id) - (x->id < y->id);
-	return (x->pos > y->pos) - (x->pos < y->pos);
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	if ((ix->slot = rs_arena_alloc(a, cap * sizeof(*ix->slot))) == NULL)
+		return RS_ENOMEM;
+	memset(ix->slot, 0xff, cap * sizeof(*ix->slot));
+	ix->mask = cap - 1;
+	ix->cv = cv;
+	return 0;
+}
+
+/* the position of id's first candidate; with add (position pos) it is added when new */
+static int32_t
+cand_index_find(cand_index *ix, int64_t id, int32_t add)
+{
+	for (size_t h = cand_hash(id, ix->mask);; h = (h + 1) & ix->mask) {
+		int32_t at = ix->slot[h];
+		if (at < 0) {
+			if (add >= 0)
+				ix->slot[h] = add;
+			return add >= 0 ? add : -1;
+		}
+		if (ix->cv[at]->item_id == id)
+			return at;
+	}
 }
 
 /* Titles for reasons: the request's candidates first, then the catalog. */
 typedef struct title_ctx {
-	const id_title *cands; /* sorted by id */
-	size_t n;
+	cand_index *cands;
 	const rank_catalog *cat;
 } title_ctx;
 
@@ -39,15 +68,8 @@ static const char *
 title_lookup(void *arg, int64_t id)
 {
 	const title_ctx *t = arg;
-	size_t lo = 0, hi = t->n;
-	while (lo < hi) { /* the first entry with this id */
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->cands[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	const id_title *hit = lo < t->n && t->cands[lo].id == id ? &t->cands[lo] : NULL;
+	int32_t at = cand_index_find(t->cands, id, -1);
+	const Rs__Candidate *hit = at >= 0 ? t->cands->cv[at] : NULL;
 	if (hit != NULL && hit->title != NULL && hit->title[0] != '\0')
 		return hit->title;
 	int64_t ci = rank_catalog_find(t->cat, id);
@@ -166,8 +188,8 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	Rs__ResponseHeader h;
 	rank_catalog *cat = NULL;
 	rank_scorer *scorer = NULL;
-	rs_model *vm = NULL; /* a version the request names (held while its scorer is used) */
-	rank_user user;
+	rs_model *vm = NULL;  /* a version the request names (held while its scorer is used) */
+	rank_user user = {0}; /* the linear scorer's only */
 	size_t n = 0;
 
 	int wrv = rank_wire_unpack(call->body, call->body_len, call->arena, &req);
@@ -186,38 +208,27 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	uint32_t k = req->k != 0 ? req->k : (uint32_t) st->rs_cfg.default_k;
 	Rs__Candidate *const *cv = req->retrieval != NULL ? req->retrieval->candidates : NULL;
 	size_t nc = req->retrieval != NULL ? req->retrieval->n_candidates : 0, nh = req->n_recent;
-	rank_hist *hist = rs_arena_alloc(call->arena, (nh ? nh : 1) * sizeof(*hist));
+	const rank_ranker *rk = scorer->ranker;
 	rank_cand *cands = rs_arena_alloc(call->arena, (nc ? nc : 1) * sizeof(*cands));
-	id_title *ids = rs_arena_alloc(call->arena, (nc ? nc : 1) * sizeof(*ids));
 	size_t *from = rs_arena_alloc(call->arena, (nc ? nc : 1) * sizeof(*from));
-	if (hist == NULL || cands == NULL || ids == NULL || from == NULL)
+	cand_index ix;
+	if (cands == NULL || from == NULL || cand_index_init(&ix, call->arena, cv, nc) != 0)
 		goto nomem;
-	for (size_t i = 0; i < nh; i++)
-		hist[i] = (rank_hist){req->recent[i]->item_id, req->recent[i]->ts_ms,
-		                      (int32_t) req->recent[i]->type};
 
-	/* De-duplicate candidates by id (the first occurrence wins). */
-	for (size_t i = 0; i < nc; i++)
-		ids[i] = (id_title){cv[i]->item_id, cv[i]->title, i};
-	qsort(ids, nc, sizeof(*ids), cmp_id_title);
-	char *dup = rs_arena_alloc(call->arena, nc ? nc : 1);
-	if (dup == NULL)
-		goto nomem;
-	memset(dup, 0, nc ? nc : 1);
-	for (size_t i = 1; i < nc; i++)
-		if (ids[i].id == ids[i - 1].id)
-			dup[ids[i].pos] = 1;
+	/* De-duplicate candidates by id (the first occurrence wins). The sources' scores and the
+	 * user's summary are the linear scorer's features only: the learned ranker reads its rows
+	 * from the request (rank_ranker_rows). */
 	for (size_t i = 0; i < nc; i++) {
 		const Rs__Candidate *c = cv[i];
 		rank_cand *rc = &cands[n];
-		if (dup[i])
+		if (cand_index_find(&ix, c->item_id, (int32_t) i) != (int32_t) i)
 			continue;
 		memset(rc, 0, sizeof(*rc));
 		rc->item_id = c->item_id;
 		rc->first_stage =
 		        isfinite(c->score) ? c->score : 0; /* bad input must not poison the sort */
 		rc->category = c->category != NULL ? c->category : "";
-		for (size_t s = 0; s < c->n_sources; s++) {
+		for (size_t s = 0; rk == NULL && s < c->n_sources; s++) {
 			int si = rank_source_index(c->sources[s]->source);
 			if (si < 0)
 				continue;
@@ -234,9 +245,16 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 		    (ci = rank_catalog_find(cat, cands[i].item_id)) >= 0)
 			cands[i].category = cat->categories[ci];
 	}
-	if (rank_user_build(call->arena, hist, nh, cat, rs_now_ms(), &user) != 0)
-		goto nomem;
-	const rank_ranker *rk = scorer->ranker;
+	if (rk == NULL) {
+		rank_hist *hist = rs_arena_alloc(call->arena, (nh ? nh : 1) * sizeof(*hist));
+		if (hist == NULL)
+			goto nomem;
+		for (size_t i = 0; i < nh; i++)
+			hist[i] = (rank_hist){req->recent[i]->item_id, req->recent[i]->ts_ms,
+			                      (int32_t) req->recent[i]->type};
+		if (rank_user_build(call->arena, hist, nh, cat, rs_now_ms(), &user) != 0)
+			goto nomem;
+	}
 	int nf = rk != NULL ? rank_ranker_nfeat(rk) : RANK_NF;
 	/* the rows the scorer reads: the learned ranker's, else the linear features (computed
 	 * only for the linear scorer; the contributions of the shown items feed the reasons) */
@@ -318,7 +336,7 @@ rank_handle_rank(void *ud, rs_rpc_call *call)
 	char **labels = NULL;
 	if (req->explain && (labels = rank_labels(call, names, nf)) == NULL)
 		goto nomem;
-	title_ctx tctx = {ids, nc, cat};
+	title_ctx tctx = {&ix, cat};
 	rs_reason_hist rhist; /* what a reason may name, with which verb */
 	if (rs_reason_hist_build(call->arena, req->recent, req->n_recent, &rhist) != 0)
 		goto nomem;

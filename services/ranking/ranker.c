@@ -383,27 +383,28 @@ rank_ranker_predict(const rank_ranker *r, const float *x, size_t n, float *score
 
 /* ---- rows ---- */
 
-/* value of code in a published row (codes ascending), 0 if absent */
-static float
-row_lookup(const MDB_val *row, uint32_t code)
+static size_t
+ranker_hash(uint32_t code, size_t mask)
+{
+	return (size_t) (((uint64_t) code * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+}
+
+/* out[i] = the value of candidate i's code in a published row (codes ascending, each once;
+ * 0 where absent: out is zeroed), the candidates found through their codes' hash (hslot:
+ * candidate index or -1; every candidate with the code) */
+static void
+row_scatter(const MDB_val *row, const uint32_t *codes, const int32_t *hslot, size_t mask,
+            float *out)
 {
 	const unsigned char *p = row->mv_data;
-	size_t lo = 0, hi = row->mv_size / 8;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	size_t len = p != NULL ? row->mv_size / 8 : 0;
+	for (size_t k = 0; k < len; k++) {
 		uint32_t c;
-		float v;
-		memcpy(&c, p + mid * 8, sizeof(c));
-		if (c < code) {
-			lo = mid + 1;
-		} else if (c > code) {
-			hi = mid;
-		} else {
-			memcpy(&v, p + mid * 8 + 4, sizeof(v));
-			return v;
-		}
+		memcpy(&c, p + k * 8, sizeof(c));
+		for (size_t h = ranker_hash(c, mask); hslot[h] >= 0; h = (h + 1) & mask)
+			if (codes[hslot[h]] == c)
+				memcpy(&out[hslot[h]], p + k * 8 + 4, sizeof(float));
 	}
-	return 0.0f;
 }
 
 int
@@ -482,6 +483,34 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 		    rs_model_knn_row(r->model, last_code[t], &data, &len) == 0)
 			krow[t] = (MDB_val){len, (void *) data};
 	}
+	/* each last item's kNN and transition values for every candidate: one pass over each
+	 * row (codes ascending) against a hash of the candidates' codes, instead of a binary
+	 * search of each row for each candidate */
+	float *lsim = rs_arena_alloc(a, (size_t) (nlast ? nlast : 1) * (n ? n : 1) * sizeof(float));
+	float *ltr = rs_arena_alloc(a, (size_t) (nlast ? nlast : 1) * (n ? n : 1) * sizeof(float));
+	size_t hcap = 16;
+	while (hcap < 2 * n)
+		hcap *= 2;
+	int32_t *hslot = rs_arena_alloc(a, hcap * sizeof(int32_t));
+	if (lsim == NULL || ltr == NULL || hslot == NULL) {
+		rv = RS_ENOMEM;
+		goto out;
+	}
+	memset(lsim, 0, (size_t) nlast * n * sizeof(float));
+	memset(ltr, 0, (size_t) nlast * n * sizeof(float));
+	memset(hslot, 0xff, hcap * sizeof(int32_t));
+	for (i = 0; nlast > 0 && i < n; i++) {
+		if (codes[i] == UINT32_MAX)
+			continue;
+		size_t h = ranker_hash(codes[i], hcap - 1);
+		while (hslot[h] >= 0) /* a code twice (the same item twice) gets both */
+			h = (h + 1) & (hcap - 1);
+		hslot[h] = (int32_t) i;
+	}
+	for (t = 0; t < nlast; t++) {
+		row_scatter(&krow[t], codes, hslot, hcap - 1, lsim + (size_t) t * n);
+		row_scatter(&trow[t], codes, hslot, hcap - 1, ltr + (size_t) t * n);
+	}
 	for (i = 0; i < n; i++) {
 		float v[RS_RANKFEAT_MAX_SRC], sim[RS_RANKFEAT_LAST], tr[RS_RANKFEAT_LAST];
 		float unknown[RS_RANKFEAT_ITEM] = {0, 0, 1, 0}, best = 0;
@@ -508,11 +537,8 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 		}
 		because[i] = 0;
 		for (t = 0; t < nlast; t++) {
-			sim[t] = krow[t].mv_data != NULL && c != UINT32_MAX
-			                 ? row_lookup(&krow[t], c)
-			                 : 0;
-			tr[t] = trow[t].mv_data != NULL && c != UINT32_MAX ? row_lookup(&trow[t], c)
-			                                                   : 0;
+			sim[t] = lsim[(size_t) t * n + i];
+			tr[t] = ltr[(size_t) t * n + i];
 			if (sim[t] + tr[t] > best) {
 				best = sim[t] + tr[t];
 				because[i] = last_id[t];
@@ -520,6 +546,7 @@ rank_ranker_rows(const rank_ranker *r, const Rs__RankRequest *req, const Rs__Can
 		}
 		rs_rankfeat_row(r->n_src, st, &r->norm, &user, &rc, x + i * (size_t) r->nfeat);
 	}
+out:
 	rs_model_read_end(&rd);
-	return 0;
+	return rv;
 }

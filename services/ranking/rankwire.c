@@ -41,16 +41,70 @@ wire_f32(uint64_t bits)
 	return v;
 }
 
+/* The source names of one request: a handful of distinct strings over every candidate's
+ * SourceScores, each copied once and shared (read-only, like the rest of the request). */
+enum { WIRE_NAMES = 16 };
+
+typedef struct wire_ctx {
+	rs_arena *a;
+	int n;
+	const char *name[WIRE_NAMES];
+	size_t len[WIRE_NAMES];
+} wire_ctx;
+
+static char *
+wire_name(wire_ctx *cx, const rs_pbw_field *f)
+{
+	for (int i = 0; i < cx->n; i++)
+		if (cx->len[i] == f->f_len && memcmp(cx->name[i], f->f_data, f->f_len) == 0)
+			return (char *) cx->name[i];
+	char *s = wire_str(cx->a, f);
+	if (s != NULL && cx->n < WIRE_NAMES) {
+		cx->name[cx->n] = s;
+		cx->len[cx->n++] = f->f_len;
+	}
+	return s;
+}
+
 static int
-wire_sourcescore(const uint8_t *p, const uint8_t *end, rs_arena *a, Rs__SourceScore *out)
+wire_sourcescore(const uint8_t *p, const uint8_t *end, wire_ctx *cx, Rs__SourceScore *out)
 {
 	rs_pbw_field f;
 	int r;
+	uint64_t v;
 	rs__source_score__init(out);
-	while ((r = rs_pbw_next(&p, end, &f)) == 1) {
+	for (;;) {
+		/* the fields as rs-candidate writes them (one-byte tags of the expected wire
+		 * types, a short name): read in place; anything else takes rs_pbw_next below */
+		if (p < end && *p == (SRC_SOURCE << 3 | RS_PBW_LEN) && end - p >= 2 &&
+		    p[1] < 0x80 && p[1] <= end - p - 2) {
+			rs_pbw_field nf = {.f_data = p + 2, .f_len = p[1]};
+			if ((out->source = wire_name(cx, &nf)) == NULL)
+				return RS_ENOMEM;
+			p += 2 + p[1];
+			continue;
+		}
+		if (p < end && *p == (SRC_SCORE << 3 | RS_PBW_I32) && end - p >= 5) {
+			memcpy(&out->score, p + 1, sizeof(float)); /* little-endian, as the wire */
+			p += 5;
+			continue;
+		}
+		if (p < end && (*p == (SRC_RANK << 3 | RS_PBW_VARINT) ||
+		                *p == (SRC_BECAUSE << 3 | RS_PBW_VARINT))) {
+			int rank = *p++ == (SRC_RANK << 3 | RS_PBW_VARINT);
+			if (rs_pbw_varint(&p, end, &v) != 0)
+				return RS_EPROTO;
+			if (rank)
+				out->rank = (uint32_t) v;
+			else
+				out->because_item = (int64_t) v;
+			continue;
+		}
+		if ((r = rs_pbw_next(&p, end, &f)) != 1)
+			break;
 		switch (f.f_num) {
 		case SRC_SOURCE:
-			if (f.f_type != RS_PBW_LEN || (out->source = wire_str(a, &f)) == NULL)
+			if (f.f_type != RS_PBW_LEN || (out->source = wire_name(cx, &f)) == NULL)
 				return f.f_type != RS_PBW_LEN ? RS_EPROTO : RS_ENOMEM;
 			break;
 		case SRC_SCORE:
@@ -91,7 +145,7 @@ wire_count_varints(const uint8_t *p, const uint8_t *end)
 
 /* One Candidate: a first walk counts the repeated fields, a second fills them. */
 static int
-wire_candidate(const uint8_t *p0, const uint8_t *end, rs_arena *a, Rs__Candidate *out)
+wire_candidate(const uint8_t *p0, const uint8_t *end, wire_ctx *cx, Rs__Candidate *out)
 {
 	const uint8_t *p = p0;
 	rs_pbw_field f;
@@ -130,18 +184,26 @@ wire_candidate(const uint8_t *p0, const uint8_t *end, rs_arena *a, Rs__Candidate
 	}
 	if (r != 0)
 		return RS_EPROTO;
-	if (ns > 0) {
-		Rs__SourceScore *ss = rs_arena_alloc(a, ns * sizeof(*ss));
-		if (ss == NULL ||
-		    (out->sources = rs_arena_alloc(a, ns * sizeof(*out->sources))) == NULL)
+	/* one allocation for the repeated fields (SourceScores, their pointers, scores, ranks) */
+	size_t sz = ns * (sizeof(Rs__SourceScore) + sizeof(Rs__SourceScore *)) +
+	            (nsc + nrk) * sizeof(uint32_t);
+	if (sz > 0) {
+		unsigned char *blk = rs_arena_alloc(cx->a, sz);
+		if (blk == NULL)
 			return RS_ENOMEM;
+		Rs__SourceScore *ss = (Rs__SourceScore *) blk;
+		blk += ns * sizeof(Rs__SourceScore);
+		if (ns > 0)
+			out->sources = (Rs__SourceScore **) blk;
+		blk += ns * sizeof(Rs__SourceScore *);
 		for (size_t i = 0; i < ns; i++)
 			out->sources[i] = &ss[i];
+		if (nsc > 0)
+			out->ranker_scores = (float *) blk;
+		blk += nsc * sizeof(float);
+		if (nrk > 0)
+			out->ranker_ranks = (uint32_t *) blk;
 	}
-	if (nsc > 0 && (out->ranker_scores = rs_arena_alloc(a, nsc * sizeof(float))) == NULL)
-		return RS_ENOMEM;
-	if (nrk > 0 && (out->ranker_ranks = rs_arena_alloc(a, nrk * sizeof(uint32_t))) == NULL)
-		return RS_ENOMEM;
 	for (p = p0; rs_pbw_next(&p, end, &f) == 1;) {
 		switch (f.f_num) {
 		case CAND_ITEM_ID:
@@ -155,7 +217,7 @@ wire_candidate(const uint8_t *p0, const uint8_t *end, rs_arena *a, Rs__Candidate
 			out->score = wire_f32(f.f_varint);
 			break;
 		case CAND_SOURCES:
-			if ((r = wire_sourcescore(f.f_data, f.f_data + f.f_len, a,
+			if ((r = wire_sourcescore(f.f_data, f.f_data + f.f_len, cx,
 			                          out->sources[out->n_sources++])) != 0)
 				return r;
 			break;
@@ -164,7 +226,7 @@ wire_candidate(const uint8_t *p0, const uint8_t *end, rs_arena *a, Rs__Candidate
 			char *s;
 			if (f.f_type != RS_PBW_LEN)
 				return RS_EPROTO;
-			if ((s = wire_str(a, &f)) == NULL)
+			if ((s = wire_str(cx->a, &f)) == NULL)
 				return RS_ENOMEM;
 			if (f.f_num == CAND_TITLE)
 				out->title = s;
@@ -252,6 +314,7 @@ wire_candidates_response(const uint8_t *p0, const uint8_t *end, rs_arena *a,
 	if (cr == NULL)
 		return RS_EPROTO;
 	if (nc > 0) {
+		wire_ctx cx = {.a = a, .n = 0};
 		Rs__Candidate *cs = rs_arena_alloc(a, nc * sizeof(*cs));
 		if (cs == NULL ||
 		    (cr->candidates = rs_arena_alloc(a, nc * sizeof(*cr->candidates))) == NULL)
@@ -260,7 +323,7 @@ wire_candidates_response(const uint8_t *p0, const uint8_t *end, rs_arena *a,
 			if (f.f_num != CANDRESP_CANDIDATES)
 				continue;
 			Rs__Candidate *c = &cs[cr->n_candidates];
-			if ((r = wire_candidate(f.f_data, f.f_data + f.f_len, a, c)) != 0)
+			if ((r = wire_candidate(f.f_data, f.f_data + f.f_len, &cx, c)) != 0)
 				return r;
 			cr->candidates[cr->n_candidates++] = c;
 		}

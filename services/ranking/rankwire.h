@@ -8,9 +8,11 @@
  *
  * The result is what protobuf_c_message_unpack gives for the same bytes (tests compare the
  * two field by field), except that unknown fields inside a Candidate or SourceScore are
- * skipped, not kept. Input protobuf-c rejects is rejected: a known field with another wire
- * type, truncated or malformed fields, packed arrays of a broken length. A body that names
- * retrieval more than once (protobuf merges the copies) goes to protobuf-c whole. */
+ * skipped, not kept, and that the SourceScores' source names (a handful of distinct strings
+ * over a few hundred candidates) are copied once per request and shared, read-only. Input
+ * protobuf-c rejects is rejected: a known field with another wire type, truncated or malformed
+ * fields, packed arrays of a broken length. A body that names retrieval more than once (protobuf
+ * merges the copies) goes to protobuf-c whole. */
 #ifndef RANK_RANKWIRE_H
 #define RANK_RANKWIRE_H
 

@@ -394,11 +394,12 @@ Test(ranker, explain_contributions_add_up_to_the_score_for_every_candidate)
 	rs_arena_destroy(a);
 }
 
-/* rank_forest_predict's perfect-tree walk (a leaf above the tree's depth grown into a subtree
- * of copies, 8 rows transposed per block) against XGBoost's predictor, bit for bit: 60 trees of
- * depth up to 6 whose leaves sit at many depths (min_child_weight stops splits early), 3,000
- * rows on the splits and 3,000 random ones (some outside every split's range), predicted in
- * blocks of every length 1..11 so every short last block is walked. */
+/* rank_forest_predict's perfect-tree walks (a leaf above the tree's depth grown into a subtree
+ * of copies; the portable walk over 8 rows transposed per block, the AVX-512 one over 16)
+ * against XGBoost's predictor, bit for bit: 60 trees of depth 1 to 6 whose leaves sit at many
+ * depths (min_child_weight stops splits early), 3,000 rows on the splits and 3,000 random ones
+ * (some outside every split's range), predicted in blocks of every length 1..35 so every
+ * short last block of either walk is walked. */
 Test(ranker, forest_predict_bit_identical_to_xgboost_every_block_length)
 {
 	char path[192], err[256];
@@ -424,11 +425,14 @@ Test(ranker, forest_predict_bit_identical_to_xgboost_every_block_length)
 	cr_assert_eq(XGDMatrixCreateFromMat(xt, NT, NF, NAN, &train), 0);
 	cr_assert_eq(XGDMatrixSetFloatInfo(train, "label", y, NT), 0);
 	cr_assert_eq(XGBoosterCreate(&train, 1, &b), 0);
-	XGBoosterSetParam(b, "max_depth", "6");
 	XGBoosterSetParam(b, "min_child_weight", "25");
 	XGBoosterSetParam(b, "nthread", "1");
-	for (int it = 0; it < 60; it++)
+	for (int it = 0; it < 60; it++) { /* max_depth 1..6 in turn: every depth a walk knows */
+		char md[8];
+		snprintf(md, sizeof(md), "%d", 1 + it % 6);
+		XGBoosterSetParam(b, "max_depth", md);
 		cr_assert_eq(XGBoosterUpdateOneIter(b, it, train), 0, "%s", XGBGetLastError());
+	}
 	snprintf(path, sizeof(path), "%s/forest-perfect.json", root);
 	cr_assert_eq(XGBoosterSaveModel(b, path), 0, "%s", XGBGetLastError());
 	cr_assert_eq(rank_forest_load(path, NF, &f, err, sizeof(err)), 0, "%s", err);
@@ -442,12 +446,33 @@ Test(ranker, forest_predict_bit_identical_to_xgboost_every_block_length)
 	cr_assert_eq(XGDMatrixCreateFromMat(x, N, NF, NAN, &dm), 0);
 	cr_assert_eq(XGBoosterPredict(b, dm, 0, 0, 0, &len, &pred), 0);
 	cr_assert_eq(len, N);
-	for (size_t i = 0, blk = 1; i < N; i += blk, blk = blk % 11 + 1)
-		rank_forest_predict(f, x + i * NF, N - i < blk ? N - i : blk, sc + i);
-	int differ = 0;
-	for (int i = 0; i < N; i++)
-		differ += memcmp(&sc[i], &pred[i], sizeof(float)) != 0;
-	cr_assert_eq(differ, 0, "%d of %d scores differ from XGBoost's", differ, N);
+	/* every walk this CPU can take (the portable one always), each bit for bit */
+	const rank_forest_walk walks[] = {RANK_FOREST_WALK_PORTABLE, RANK_FOREST_WALK_AVX512};
+	int walked = 0;
+	cr_assert_eq(rank_forest_get_walk(f),
+	             rank_forest_walk_available(RANK_FOREST_WALK_AVX512)
+	                     ? RANK_FOREST_WALK_AVX512
+	                     : RANK_FOREST_WALK_PORTABLE,
+	             "a loaded forest takes the fastest walk");
+	for (size_t k = 0; k < sizeof(walks) / sizeof(walks[0]); k++) {
+		if (!rank_forest_walk_available(walks[k])) {
+			cr_assert_eq(rank_forest_set_walk(f, walks[k]), RS_EINVAL);
+			cr_log_warn("ranker: this CPU has no %s walk: not tested here",
+			            rank_forest_walk_name(walks[k]));
+			continue;
+		}
+		cr_assert_eq(rank_forest_set_walk(f, walks[k]), 0);
+		memset(sc, 0xff, N * sizeof(float));
+		for (size_t i = 0, blk = 1; i < N; i += blk, blk = blk % 35 + 1)
+			rank_forest_predict(f, x + i * NF, N - i < blk ? N - i : blk, sc + i);
+		int differ = 0;
+		for (int i = 0; i < N; i++)
+			differ += memcmp(&sc[i], &pred[i], sizeof(float)) != 0;
+		cr_assert_eq(differ, 0, "%s walk: %d of %d scores differ from XGBoost's",
+		             rank_forest_walk_name(walks[k]), differ, N);
+		walked++;
+	}
+	cr_assert_geq(walked, 1);
 	XGDMatrixFree(dm);
 	XGDMatrixFree(train);
 	XGBoosterFree(b);
