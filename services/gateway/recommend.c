@@ -148,14 +148,21 @@ rec_budget(int64_t deadline, double share)
 	return b < 1 && left > 0 ? 1 : b;
 }
 
-/* The number of the field `name` of message d (the contract in proto/, not a constant here);
- * 0 when there is none. */
+/* The number of the repeated field `name` of message d (the contract in proto/, not a
+ * constant here) when it holds values of `type` (messages of descriptor `of` for
+ * PROTOBUF_C_TYPE_MESSAGE): the bytes the gateway passes on are then values of the declared
+ * type of the field they go into, never a field re-read as another. 0 when there is no such
+ * field. */
 static uint32_t
-rec_field(const ProtobufCMessageDescriptor *d, const char *name)
+rec_field(const ProtobufCMessageDescriptor *d, const char *name, ProtobufCType type,
+          const ProtobufCMessageDescriptor *of)
 {
 	const ProtobufCFieldDescriptor *f =
 	        protobuf_c_message_descriptor_get_field_by_name(d, name);
-	return f != NULL ? f->id : 0;
+	if (f == NULL || f->type != type || f->label != PROTOBUF_C_LABEL_REPEATED ||
+	    (type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor != of))
+		return 0;
+	return f->id;
 }
 
 /* A field's tag and length (LEN wire type) at out (room for 15 bytes); returns the bytes. */
@@ -187,11 +194,19 @@ typedef struct rec_feat {
 static int
 rec_feat_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_feat *rf)
 {
-	uint32_t f_header = rec_field(&rs__user_features_response__descriptor, "header");
-	uint32_t f_recent = rec_field(&rs__user_features_response__descriptor, "recent");
-	uint32_t f_emb = rec_field(&rs__user_features_response__descriptor, "embedding");
-	uint32_t to_recent = rec_field(&rs__candidates_request__descriptor, "recent");
-	uint32_t to_emb = rec_field(&rs__candidates_request__descriptor, "embedding");
+	const ProtobufCMessageDescriptor *ev = &rs__history_event__descriptor;
+	const ProtobufCFieldDescriptor *fh = protobuf_c_message_descriptor_get_field_by_name(
+	        &rs__user_features_response__descriptor, "header");
+	uint32_t f_header =
+	        fh != NULL && fh->descriptor == &rs__response_header__descriptor ? fh->id : 0;
+	uint32_t f_recent = rec_field(&rs__user_features_response__descriptor, "recent",
+	                              PROTOBUF_C_TYPE_MESSAGE, ev);
+	uint32_t f_emb = rec_field(&rs__user_features_response__descriptor, "embedding",
+	                           PROTOBUF_C_TYPE_FLOAT, NULL);
+	uint32_t to_recent = rec_field(&rs__candidates_request__descriptor, "recent",
+	                               PROTOBUF_C_TYPE_MESSAGE, ev);
+	uint32_t to_emb = rec_field(&rs__candidates_request__descriptor, "embedding",
+	                            PROTOBUF_C_TYPE_FLOAT, NULL);
 	const uint8_t *p = raw, *end = raw + len;
 	size_t nemb = 0;
 	rs_pbw_field f;
@@ -201,7 +216,8 @@ rec_feat_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_feat *rf)
 	rf->rf_raw = raw;
 	rf->rf_raw_len = len;
 	if (f_header == 0 || f_recent == 0 || f_emb == 0 || to_emb == 0 || to_recent == 0 ||
-	    to_recent != rec_field(&rs__rank_request__descriptor, "recent"))
+	    to_recent !=
+	            rec_field(&rs__rank_request__descriptor, "recent", PROTOBUF_C_TYPE_MESSAGE, ev))
 		return RS_EPROTO;
 	/* Re-framed, an event (at least 2 bytes) takes at most 4 bytes more (a longer tag); the
 	 * embedding's floats no more than they did. */
