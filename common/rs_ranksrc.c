@@ -450,13 +450,21 @@ ranksrc_knn_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 	if (e == NULL)
 		return RS_ENOMEM;
 	rs_topk_init(&tk, e, cap, want);
+	/* the bar's score once the stream has one (e[want - 1] after each flush): a lower score
+	 * has a lower key whatever its code, so most entries need no key */
+	float bar_s = -INFINITY;
 	for (size_t i = 0; i < k.nt; i++) {
 		uint32_t c = k.touched[i];
 		float sc = k.dense[c];
 		if (isnan(sc) || sc == -INFINITY)
 			continue;
 		pos += sc > 0;
+		if (sc < bar_s)
+			continue;
+		size_t before = tk.n;
 		rs_topk_push(&tk, rs_topk_ent_of(sc, c, c));
+		if (tk.n <= before && tk.bar != 0 && want > 0) /* flushed: the bar is e[want - 1] */
+			bar_s = e[want - 1].score;
 	}
 	for (uint32_t c = 0, z = 0; pos < want && c < r->n_items && z < want; c++)
 		if (!k.reached[c]) {
