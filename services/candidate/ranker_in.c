@@ -8,8 +8,7 @@
 
 int
 cand_rin_build(const cand_join *jn, const cand_hist *h, size_t nh, const cand_result *res, size_t n,
-               const cand_stat *stats, const float *emb, size_t n_emb, rs_arena *a,
-               cand_rin *out)
+               const cand_stat *stats, const float *emb, size_t n_emb, rs_arena *a, cand_rin *out)
 {
 	const rs_model *m = jn != NULL ? jn->model : NULL;
 	const cand_vaux *va = cand_vaux_of(m);

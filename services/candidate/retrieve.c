@@ -678,7 +678,8 @@ als_by_index(const cand_join *j, const cand_als_index *ix, const float *emb, siz
 	if (ge == want)
 		return 1;
 	for (size_t i = 0; i < scanned; i++)
-		at_least += ps[i] >= least && isfinite(ps[i]) && j->code2idx[all[i]] != CAND_NO_ITEM;
+		at_least +=
+		        ps[i] >= least && isfinite(ps[i]) && j->code2idx[all[i]] != CAND_NO_ITEM;
 	return at_least == want;
 }
 
