@@ -621,7 +621,7 @@ als_offer(const cand_join *j, hent *h, size_t *nh, size_t want, float v, uint32_
 
 /* als_offer of v[0..len) with codes codes[0..len) (NULL: codes 0..len), in that order. Once
  * the heap is full, a score that does not beat its least is the only test (the least kept in
- * a register: the heap's stores may alias nothing it reads, but the compiler cannot know). */
+ * a local: the compiler cannot tell that the heap's stores leave v and *nh alone). */
 static void
 als_offer_all(const cand_join *j, hent *h, size_t *nh, size_t want, const float *v,
               const uint32_t *codes, uint32_t len)
