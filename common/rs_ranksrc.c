@@ -398,19 +398,20 @@ ranksrc_knn_row(ranksrc_knn *k, uint32_t code, float w, int sign)
 	uint32_t *touched = k->touched;
 	size_t nt = k->nt;
 	p = data;
-	for (size_t e = 0; e < bytes / 8; e++) {
+	for (const unsigned char *end = p + bytes / 8 * 8; p < end; p += 8) {
 		uint32_t c;
 		float v;
-		memcpy(&c, p + e * 8, sizeof(c));
-		memcpy(&v, p + e * 8 + 4, sizeof(v));
+		memcpy(&c, p, sizeof(c));
+		memcpy(&v, p + 4, sizeof(v));
 		if (c >= n_items)
 			continue;
-		if (!reached[c]) {
+		if (reached[c]) {
+			dense[c] += mul * v;
+		} else { /* the first sum starts at +0 (0 + -0 is +0, as a zeroed array's) */
 			reached[c] = 1;
-			dense[c] = 0.0f;
+			dense[c] = 0.0f + mul * v;
 			touched[nt++] = c;
 		}
-		dense[c] += mul * v;
 	}
 	k->nt = nt;
 }
@@ -443,25 +444,34 @@ ranksrc_knn_list(const rs_ranksrc *r, const rs_ranksrc_user *u, rs_arena *a, rs_
 	 * the codes reached and, when fewer than cand_n scored above 0, of the zeros of the codes
 	 * no row reached: the first cand_n of those in code order are the only ones that can
 	 * enter */
-	size_t m = 0, pos = 0, want = (size_t) r->cand_n;
-	rs_topk_ent *e = rs_arena_alloc(a, (k.nt + want + 1) * sizeof(*e));
+	size_t pos = 0, want = (size_t) r->cand_n, cap = 4 * want + 1;
+	rs_topk_ent *e = rs_arena_alloc(a, cap * sizeof(*e));
+	rs_topk tk; /* a stream: most entries cost one compare with its bar */
 	if (e == NULL)
 		return RS_ENOMEM;
+	rs_topk_init(&tk, e, cap, want);
+	/* the bar's score once the stream has one (e[want - 1] after each flush): a lower score
+	 * has a lower key whatever its code, so most entries need no key */
+	float bar_s = -INFINITY;
 	for (size_t i = 0; i < k.nt; i++) {
 		uint32_t c = k.touched[i];
 		float sc = k.dense[c];
 		if (isnan(sc) || sc == -INFINITY)
 			continue;
 		pos += sc > 0;
-		e[m++] = rs_topk_ent_of(sc, c, c);
+		if (sc < bar_s)
+			continue;
+		size_t before = tk.n;
+		rs_topk_push(&tk, rs_topk_ent_of(sc, c, c));
+		if (tk.n <= before && tk.bar != 0 && want > 0) /* flushed: the bar is e[want - 1] */
+			bar_s = e[want - 1].score;
 	}
 	for (uint32_t c = 0, z = 0; pos < want && c < r->n_items && z < want; c++)
 		if (!k.reached[c]) {
-			e[m++] = rs_topk_ent_of(0.0f, c, c);
+			rs_topk_push(&tk, rs_topk_ent_of(0.0f, c, c));
 			z++;
 		}
-	rs_topk_select(e, m, want);
-	t.n = (int) (m < want ? m : want);
+	t.n = (int) rs_topk_sorted(&tk);
 	for (int q = 0; q < t.n; q++) {
 		t.code[q] = e[q].val;
 		t.score[q] = e[q].score;

@@ -238,8 +238,8 @@ cand_handle_candidates(void *ud, rs_rpc_call *call)
 	cand_rin rin;
 	int rv = cand_retrieve_ex(v.snap, &mi, req->user_id, h, req->n_recent, &filt, k, res, &n);
 	if (rv == 0 && v.join != NULL) /* the learned ranker's inputs, for this version */
-		rv = cand_rin_build(v.model, v.snap, h, req->n_recent, res, n, stats, mi.emb,
-		                    mi.n_emb, call->arena, &rin);
+		rv = cand_rin_build(v.join, h, req->n_recent, res, n, stats, mi.emb, mi.n_emb,
+		                    call->arena, &rin);
 	if (rv != 0)
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "%s", rs_strerror(rv));
 	else

@@ -26,9 +26,11 @@ cand_join_build(cand_snap *snap, rs_model *model, cand_join **out)
 		return RS_ENOMEM;
 	atomic_init(&j->refs, 1);
 	j->code2idx = malloc((n ? n : 1) * sizeof(*j->code2idx));
+	j->idx2code = malloc((snap->n_items ? snap->n_items : 1) * sizeof(*j->idx2code));
 	j->new_items = malloc((snap->n_items ? snap->n_items : 1) * sizeof(*j->new_items));
-	if (j->code2idx == NULL || j->new_items == NULL) {
+	if (j->code2idx == NULL || j->idx2code == NULL || j->new_items == NULL) {
 		free(j->code2idx);
+		free(j->idx2code);
 		free(j->new_items);
 		free(j);
 		return RS_ENOMEM;
@@ -39,8 +41,12 @@ cand_join_build(cand_snap *snap, rs_model *model, cand_join **out)
 	}
 	for (size_t i = 0; i < snap->n_items; i++) {
 		uint32_t code;
-		if (rs_model_code(model, snap->items[i].id, &code) != 0)
+		if (rs_model_code(model, snap->items[i].id, &code) != 0) {
+			j->idx2code[i] = CAND_NO_ITEM;
 			j->new_items[j->n_new++] = (uint32_t) i;
+		} else {
+			j->idx2code[i] = code;
+		}
 	}
 	/* newest first (ids grow with time in this catalog), bounded */
 	qsort_r(j->new_items, j->n_new, sizeof(*j->new_items), cmp_u32_by_id_desc, snap);
@@ -68,6 +74,7 @@ cand_join_unref(cand_join *j)
 	cand_snap_unref(j->snap);
 	rs_model_unref(j->model);
 	free(j->code2idx);
+	free(j->idx2code);
 	free(j->new_items);
 	free(j);
 }

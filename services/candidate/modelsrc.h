@@ -25,6 +25,9 @@ typedef struct cand_join {
 	cand_snap *snap;
 	rs_model *model;
 	uint32_t *code2idx;  /* per model code: snapshot index or CAND_NO_ITEM */
+	uint32_t *idx2code;  /* per snapshot item: model code or CAND_NO_ITEM (the request path's
+	                      * lookups of seeds and candidates read it instead of the model's
+	                      * id -> code hash) */
 	uint32_t *new_items; /* snapshot indices absent from the model, highest id first */
 	size_t n_new;        /* at most CAND_NEW_ITEMS */
 } cand_join;

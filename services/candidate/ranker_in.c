@@ -7,10 +7,10 @@
 #include "rs_err.h"
 
 int
-cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t nh,
-               const cand_result *res, size_t n, const cand_stat *stats, const float *emb,
-               size_t n_emb, rs_arena *a, cand_rin *out)
+cand_rin_build(const cand_join *jn, const cand_hist *h, size_t nh, const cand_result *res, size_t n,
+               const cand_stat *stats, const float *emb, size_t n_emb, rs_arena *a, cand_rin *out)
 {
+	const rs_model *m = jn != NULL ? jn->model : NULL;
 	const cand_vaux *va = cand_vaux_of(m);
 	const rs_ranksrc *r = va != NULL ? va->rin : NULL;
 	const float *V = m != NULL ? rs_model_item_factors(m) : NULL;
@@ -58,9 +58,7 @@ cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t
 		out->stat[j] = (cand_stat){list[j].top, list[j].low, list[j].n};
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint32_t code;
-		if (rs_model_code(m, s->items[res[i].item].id, &code) != 0)
-			code = UINT32_MAX;
+		uint32_t code = jn->idx2code[res[i].item]; /* CAND_NO_ITEM = UINT32_MAX: unknown */
 		for (int j = 0; j < out->ns; j++) {
 			float *v = &out->score[i * (size_t) out->ns + (size_t) j];
 			uint32_t *rk = &out->rank[i * (size_t) out->ns + (size_t) j];

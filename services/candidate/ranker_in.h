@@ -32,13 +32,14 @@ typedef struct cand_rin {
 	uint32_t *rank;                   /* n x ns: 1-based within cand_n, 0 = not in the list */
 } cand_rin;
 
-/* cand_rin_build: the inputs for the n retrieved candidates res of snapshot s with history
- * h[0..nh) under version m (NULL, or a version without ranker sources, cand_vaux_of(m)->rin:
- * out->ns = 0). stats: the retrieval's per-source list normalisers (cand_retrieve_ex with stat_n =
- * cand_n); emb[0..n_emb): the embedding the als source ran with (NULL or another width than the
- * version's factors: als did not run, no als column). Arena memory. 0 or RS_ENOMEM. */
-int cand_rin_build(const rs_model *m, const cand_snap *s, const cand_hist *h, size_t nh,
-                   const cand_result *res, size_t n, const cand_stat *stats, const float *emb,
-                   size_t n_emb, rs_arena *a, cand_rin *out);
+/* cand_rin_build: the inputs for the n retrieved candidates res of the join's snapshot with
+ * history h[0..nh) under the join's version (a join NULL, or a version without ranker sources,
+ * cand_vaux_of(m)->rin: out->ns = 0). stats: the retrieval's per-source list normalisers
+ * (cand_retrieve_ex with stat_n = cand_n); emb[0..n_emb): the embedding the als source ran with
+ * (NULL or another width than the version's factors: als did not run, no als column). Arena memory.
+ * 0 or RS_ENOMEM. */
+int cand_rin_build(const cand_join *j, const cand_hist *h, size_t nh, const cand_result *res,
+                   size_t n, const cand_stat *stats, const float *emb, size_t n_emb, rs_arena *a,
+                   cand_rin *out);
 
 #endif

@@ -195,8 +195,9 @@ acc_room(acc *a)
 	return 1;
 }
 
-/* Adds w to item's score; the contribution's source `because` is kept if it is the largest. */
-static void
+/* Adds w to item's score; the contribution's source `because` is kept if it is the largest.
+ * Inline: the sources call it per item reached (thousands per request). */
+static inline void
 acc_add(acc *a, uint32_t item, float w, int64_t because)
 {
 	int32_t *slot = acc_slot(a, item);
@@ -428,10 +429,9 @@ ret_excluded(const retrieval *r, uint32_t item)
 	return lo < r->n_excl_idx && r->excl_idx[lo] == item ? (ssize_t) lo : -1;
 }
 
-/* 1 when a source may offer item: not excluded, not withdrawn, passing the filter. A removal
- * for a reason the caller asked about is recorded. */
+/* ret_pass for an item that may be excluded or withdrawn, or a request with a filter. */
 static int
-ret_pass(const retrieval *r, uint32_t item)
+ret_pass_check(const retrieval *r, uint32_t item)
 {
 	ssize_t x;
 	if (r->excl_bit != NULL && (r->excl_bit[item / 8] >> (item % 8)) & 1u &&
@@ -455,6 +455,18 @@ ret_pass(const retrieval *r, uint32_t item)
 		*b = (uint8_t) (*b | ((1u | pass << 1) << sh));
 	}
 	return (*b >> (sh + 1)) & 1u;
+}
+
+/* 1 when a source may offer item: not excluded, not withdrawn, passing the filter. A removal
+ * for a reason the caller asked about is recorded. Inline for the items every source asks
+ * about (thousands per request): most are neither excluded nor withdrawn. */
+static inline int
+ret_pass(const retrieval *r, uint32_t item)
+{
+	if ((r->excl_bit == NULL || !((r->excl_bit[item / 8] >> (item % 8)) & 1u)) &&
+	    !cand_snap_withdrawn(r->s, item) && r->fmemo == NULL)
+		return 1;
+	return ret_pass_check(r, item);
 }
 
 /* Sized by the seeds' neighbour lists, so a short history clears small tables. */
@@ -607,6 +619,27 @@ als_offer(const cand_join *j, hent *h, size_t *nh, size_t want, float v, uint32_
 	}
 }
 
+/* als_offer of v[0..len) with codes codes[0..len) (NULL: codes 0..len), in that order. Once
+ * the heap is full, a score that does not beat its least is the only test (the least kept in
+ * a local: the compiler cannot tell that the heap's stores leave v and *nh alone). */
+static void
+als_offer_all(const cand_join *j, hent *h, size_t *nh, size_t want, const float *v,
+              const uint32_t *codes, uint32_t len)
+{
+	uint32_t q = 0;
+	for (; q < len && *nh < want; q++)
+		als_offer(j, h, nh, want, v[q], codes != NULL ? codes[q] : q);
+	if (*nh < want)
+		return;
+	float least = h[0].score;
+	for (; q < len; q++) {
+		if (!(v[q] > least))
+			continue;
+		als_offer(j, h, nh, want, v[q], codes != NULL ? codes[q] : q);
+		least = h[0].score;
+	}
+}
+
 /* The heap of the best want items by the version's als index (alsindex.h): blocks of items in
  * order of decreasing norm until none left can beat the heap's least. 1 when the heap holds
  * exactly the items a pass over every item keeps: the want best, when no item outside them
@@ -631,16 +664,22 @@ als_by_index(const cand_join *j, const cand_als_index *ix, const float *emb, siz
 		uint32_t len = cand_als_index_score(ix, b, emb, ps + scanned, &codes);
 		if (b == 0)
 			all = codes; /* the blocks' codes are one array */
-		for (uint32_t q = 0; q < len; q++)
-			als_offer(j, h, nh, want, ps[scanned + q], codes[q]);
+		als_offer_all(j, h, nh, want, ps + scanned, codes, len);
 		scanned += len;
 	}
 	if (*nh < want)
 		return 1; /* every item was scored */
-	size_t at_least = 0;
+	/* The heap's items all score at least its least: when no other scanned score does, no
+	 * item outside ties with it (one compare per item); else count the ties exactly. */
+	const float least = h[0].score;
+	size_t ge = 0, at_least = 0;
 	for (size_t i = 0; i < scanned; i++)
-		at_least += j->code2idx[all[i]] != CAND_NO_ITEM && isfinite(ps[i]) &&
-		            ps[i] >= h[0].score;
+		ge += ps[i] >= least;
+	if (ge == want)
+		return 1;
+	for (size_t i = 0; i < scanned; i++)
+		at_least +=
+		        ps[i] >= least && isfinite(ps[i]) && j->code2idx[all[i]] != CAND_NO_ITEM;
 	return at_least == want;
 }
 
@@ -672,8 +711,7 @@ ret_als(retrieval *r, uint32_t k)
 		cand_factor_scores(V, n, f, r->mi->emb, sc);
 		all_scored = 1;
 		nh = 0;
-		for (uint32_t c = 0; c < n; c++)
-			als_offer(j, h, &nh, want, sc[c], c);
+		als_offer_all(j, h, &nh, want, sc, NULL, n);
 	}
 	for (size_t i = 0; i < nh; i++) { /* index order = id order */
 		uint32_t idx = j->code2idx[h[i].code];
@@ -730,8 +768,8 @@ ret_itemknn(retrieval *r, const seed *seeds, size_t ns)
 	if (acc_init(&r->src[CAND_SRC_ITEMKNN], min_sz(r->s->n_items, ns * MODEL_NB)) != 0)
 		return RS_ENOMEM;
 	for (size_t i = 0; i < ns; i++) {
-		uint32_t code;
-		if (rs_model_code(j->model, seeds[i].id, &code) != 0)
+		uint32_t code = j->idx2code[seeds[i].item];
+		if (code == CAND_NO_ITEM)
 			continue;
 		int n = rs_model_neighbours(j->model, code, nb, MODEL_NB);
 		if (n <= 0)
@@ -765,8 +803,8 @@ ret_meta(retrieval *r, const seed *seeds, size_t ns, int peers_always)
 	const cand_snap *s = r->s;
 	const cand_join *j = r->mi->join;
 	for (size_t i = 0; i < ns; i++) {
-		uint32_t code, c = s->items[seeds[i].item].cat;
-		if ((peers_always || rs_model_code(j->model, seeds[i].id, &code) != 0) &&
+		uint32_t c = s->items[seeds[i].item].cat;
+		if ((peers_always || j->idx2code[seeds[i].item] == CAND_NO_ITEM) &&
 		    s->cats[c][0] != '\0') {
 			const uint32_t *list = &s->cat_items[s->cat_off[c]];
 			for (uint32_t a = 0; a < s->cat_len[c]; a++)
