@@ -51,41 +51,36 @@ struct feat_store {
 	atomic_int st_wanted;   /* a request found no usable connection */
 };
 
-/* The newest `limit` events of one user and whether the user exists, in one round trip. The
+/* The newest `limit` events of one user plus their count and whether the user exists, in one
+ * round trip and one pass over the user's events: count(*) over () counts every event the scan
+ * reads before the limit applies, so the count needs no second scan of every partition. The
  * lateral join yields one row of NULLs for a user without events. The scan is index-only over
  * events_user_history_idx (user_id, ts desc, event_id desc) include (item_id, type, value)
- * (db/migrations/0009) wherever the heap page is all-visible, already in the order asked for,
- * and stops at the limit. Their count is the number of rows when fewer than `limit` come;
- * only a user with at least `limit` events costs a second query (COUNT_STMT), on the same
- * connection. A count(*) over () here instead made every event of every user go through a
- * tuplestore, and an outer order by sorted the rows again; the rows are put in order here
- * (store_read_history), whatever order they come in (PostgreSQL instructions per load on the
- * bench shop: docs/BENCHMARKS.md, "Issue 11, session 9: first sight"). Both statements are
- * prepared once per connection with a generic plan: user_id is not the partition key, so a
- * custom plan prunes nothing, and planning it over every monthly partition cost ~6 ms of
- * PostgreSQL's CPU per first sight of a user (pgbench on the 10,000 x 20,000 bench shop: 6.4 ms
- * per load unprepared, 2.1 ms prepared with the generic plan, same buffers). Results come in
- * binary (LOAD_TYPES): no text output or parsing of numbers and timestamps; ts is
+ * (db/migrations/0009) wherever the heap page is all-visible, already in the order asked for.
+ * Prepared once per connection (LOAD_STMT) with a generic plan: user_id is not the partition
+ * key, so a custom plan prunes nothing, and planning it over every monthly partition cost ~6 ms
+ * of PostgreSQL's CPU per first sight of a user (pgbench on the 10,000 x 20,000 bench shop:
+ * 6.4 ms per load unprepared, 2.1 ms prepared with the generic plan, same buffers). Results
+ * come in binary (LOAD_TYPES): no text output or parsing of numbers and timestamps; ts is
  * PostgreSQL's microseconds since 2000-01-01, turned into Unix ms here (store_ts_ms). */
-#define LOAD_STMT  "feature_load_user"
-#define COUNT_STMT "feature_count_user"
+#define LOAD_STMT "feature_load_user"
 static const char load_sql[] =
-        "select u.known, h.event_id, h.item_id, h.type, h.ts, h.value\n"
+        "select h.n, u.known, h.event_id, h.item_id, h.type, h.ts, h.value\n"
         "from (select exists(select 1 from users where user_id = $1::bigint) as known) u\n"
         "left join lateral (\n"
-        "  select event_id, item_id, type, ts, coalesce(value, 0) as value\n"
+        "  select count(*) over () as n, event_id, item_id, type, ts, coalesce(value, 0) as value\n"
         "  from events where user_id = $1::bigint\n"
-        "  order by ts desc, event_id desc limit $2::int) h on true";
-static const char count_sql[] = "select count(*) from events where user_id = $1::bigint";
+        "  order by ts desc, event_id desc limit $2::int) h on true\n"
+        "order by h.ts desc nulls last, h.event_id desc";
 
-/* The result's columns: their type oids (pg_type.h: bool, text, int8, int2, timestamptz,
+/* The result's columns: their type oids (pg_type.h: int8, bool, text, int8, int2, timestamptz,
  * float8) and binary lengths (-1: any). Checked on every result, so a changed query or schema
  * fails the load instead of being misread. */
-enum { LOAD_KNOWN, LOAD_EVENT_ID, LOAD_ITEM_ID, LOAD_TYPE, LOAD_TS, LOAD_VALUE, LOAD_COLS };
+enum { LOAD_N, LOAD_KNOWN, LOAD_EVENT_ID, LOAD_ITEM_ID, LOAD_TYPE, LOAD_TS, LOAD_VALUE, LOAD_COLS };
 static const struct {
 	unsigned oid;
 	int len;
-} load_types[LOAD_COLS] = {{16, 1}, {25, -1}, {20, 8}, {21, 2}, {1184, 8}, {701, 8}};
+} load_types[LOAD_COLS] = {{20, 8}, {16, 1}, {25, -1}, {20, 8}, {21, 2}, {1184, 8}, {701, 8}};
 
 /* Big-endian binary values as PostgreSQL sends them. */
 static uint64_t
@@ -135,35 +130,13 @@ store_connect(feat_store *s, PGconn **out)
 		PQfinish(c);
 		return rv;
 	}
-	static const struct {
-		const char *name, *sql;
-		int nparams;
-	} stmts[] = {{LOAD_STMT, load_sql, 2}, {COUNT_STMT, count_sql, 1}};
-	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-		PGresult *res = PQprepare(c, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
-		rv = rs_pg_check(c, res, PGRES_COMMAND_OK, "feature.prepare");
+	PGresult *res = PQprepare(c, LOAD_STMT, load_sql, 2, NULL);
+	if ((rv = rs_pg_check(c, res, PGRES_COMMAND_OK, "feature.prepare")) != 0) {
 		PQclear(res);
-		if (rv != 0) {
-			PQfinish(c);
-			return rv;
-		}
+		PQfinish(c);
+		return rv;
 	}
-	/* Each statement once for user 0 (no such user): its generic plan is built and the
-	 * catalog entries of every partition and index are loaded now, by the caller (start-up or
-	 * the maintenance thread), not by the first request on this connection (~30 ms of the
-	 * new backend's CPU on the bench shop, more than a request's feature budget when a busy
-	 * machine makes it wait). */
-	static const char *const warm[2] = {"0", "1"};
-	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-		PGresult *res =
-		        PQexecPrepared(c, stmts[i].name, stmts[i].nparams, warm, NULL, NULL, 1);
-		rv = rs_pg_check(c, res, PGRES_TUPLES_OK, "feature.plan");
-		PQclear(res);
-		if (rv != 0) {
-			PQfinish(c);
-			return rv;
-		}
-	}
+	PQclear(res);
 	*out = c;
 	return 0;
 }
@@ -392,13 +365,12 @@ store_row_before(const PGresult *res, int i, int64_t ms_i, int j, int64_t ms_j)
 }
 
 /* The load's binary result (load_sql) into out (room for limit events), newest first by ts in
- * ms, then by event id: the newest `limit` by the microsecond ts were selected, and here they
- * are put in that order with events within the same millisecond in event id order, as when ts
- * was ordered in ms (an insertion sort: it moves only rows of one millisecond when the rows come
- * in the scan's order). *rows = the events in the result, *known = the users row exists. RS_EDB
- * when the result is not shaped as load_sql's, RS_EINVAL for a ts beyond int64 ms, RS_ENOMEM. */
+ * ms, then by event id: the rows come by the microsecond ts, and events within the same
+ * millisecond are put in event id order here, as when ts was ordered in ms. RS_EDB when the
+ * result is not shaped as load_sql's, RS_EINVAL for a ts beyond int64 ms, RS_ENOMEM. */
 static int
-store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_t *n, int *known)
+store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_t *n,
+                   uint64_t *total, int *known)
 {
 	int rows = PQntuples(res);
 
@@ -412,18 +384,25 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 			            (unsigned) PQftype(res, c));
 			return RS_EDB;
 		}
+	for (int i = 0; i < rows; i++)
+		for (int c = 0; c < LOAD_COLS; c++)
+			if (!PQgetisnull(res, i, c) && load_types[c].len >= 0 &&
+			    PQgetlength(res, i, c) != load_types[c].len) {
+				rs_log_warn("feature.load_bad_result", "row=%d column=%d length=%d",
+				            i, c, PQgetlength(res, i, c));
+				return RS_EDB;
+			}
+	*total = rows > 0 && !PQgetisnull(res, 0, LOAD_N) ? store_be64(PQgetvalue(res, 0, LOAD_N))
+	                                                  : 0;
+	*known = (rows > 0 && !PQgetisnull(res, 0, LOAD_KNOWN) &&
+	          PQgetvalue(res, 0, LOAD_KNOWN)[0] != 0) ||
+	         *total > 0;
 	*n = 0;
-	*known = rows > 0 && !PQgetisnull(res, 0, LOAD_KNOWN) &&
-	         PQgetlength(res, 0, LOAD_KNOWN) == load_types[LOAD_KNOWN].len &&
-	         PQgetvalue(res, 0, LOAD_KNOWN)[0] != 0;
 	if (rows == 0 || PQgetisnull(res, 0, LOAD_EVENT_ID))
-		return rows <= 1 ? 0 : RS_EDB; /* no events: the lateral join's row of NULLs */
-	if ((uint32_t) rows > limit) {
-		rs_log_warn("feature.load_bad_result", "rows=%d limit=%u", rows, limit);
-		return RS_EDB;
-	}
+		return 0; /* no events: the lateral join's row of NULLs */
 
-	/* The event rows (all rows here) in the order to return, with their ts in ms. */
+	/* The event rows (all rows here) in the order to return, with their ts in ms: already
+	 * sorted by microseconds, so the insertion sort moves only rows of one millisecond. */
 	int *order = malloc((size_t) rows * sizeof(*order));
 	int64_t *ms = malloc((size_t) rows * sizeof(*ms));
 	int rv = 0;
@@ -432,16 +411,13 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 		goto out;
 	}
 	for (int i = 0; i < rows; i++) {
-		for (int c = LOAD_EVENT_ID; c < LOAD_COLS; c++)
-			if (PQgetisnull(res, i, c) ||
-			    (load_types[c].len >= 0 &&
-			     PQgetlength(res, i, c) != load_types[c].len)) {
-				rs_log_warn("feature.load_bad_result",
-				            "row=%d column=%d null=%d length=%d", i, c,
-				            PQgetisnull(res, i, c), PQgetlength(res, i, c));
-				rv = RS_EDB;
-				goto out;
-			}
+		if (PQgetisnull(res, i, LOAD_EVENT_ID) || PQgetisnull(res, i, LOAD_TS) ||
+		    PQgetisnull(res, i, LOAD_ITEM_ID) || PQgetisnull(res, i, LOAD_TYPE) ||
+		    PQgetisnull(res, i, LOAD_VALUE)) {
+			rs_log_warn("feature.load_bad_result", "row=%d null", i);
+			rv = RS_EDB;
+			goto out;
+		}
 		if ((rv = store_ts_ms((int64_t) store_be64(PQgetvalue(res, i, LOAD_TS)), &ms[i])) !=
 		    0) {
 			rs_log_warn("feature.load_bad_ts", "row=%d", i);
@@ -454,9 +430,10 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 		}
 		order[j] = i;
 	}
-	for (int r = 0; r < rows; r++) {
+	uint32_t k = 0;
+	for (int r = 0; r < rows && k < limit; r++) {
 		int i = order[r];
-		feat_event *e = &out[r];
+		feat_event *e = &out[k++];
 		uint64_t bits = store_be64(PQgetvalue(res, i, LOAD_VALUE));
 		e->id_hash = feat_event_id_hash(PQgetvalue(res, i, LOAD_EVENT_ID));
 		e->item_id = (int64_t) store_be64(PQgetvalue(res, i, LOAD_ITEM_ID));
@@ -464,25 +441,11 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 		e->ts_ms = ms[i];
 		memcpy(&e->value, &bits, sizeof(e->value));
 	}
-	*n = (uint32_t) rows;
+	*n = k;
 out:
 	free(order);
 	free(ms);
 	return rv;
-}
-
-/* The number of events stored for the user (COUNT_STMT's binary int8). */
-static int
-store_read_count(const PGresult *res, uint64_t *total)
-{
-	if (PQnfields(res) != 1 || PQntuples(res) != 1 || PQftype(res, 0) != 20 ||
-	    PQfformat(res, 0) != 1 || PQgetisnull(res, 0, 0) || PQgetlength(res, 0, 0) != 8) {
-		rs_log_warn("feature.load_bad_result", "count columns=%d rows=%d", PQnfields(res),
-		            PQntuples(res));
-		return RS_EDB;
-	}
-	*total = store_be64(PQgetvalue(res, 0, 0));
-	return 0;
 }
 
 int
@@ -491,37 +454,24 @@ feat_store_load_user(feat_store *s, int64_t user_id, uint32_t limit, int64_t dea
 {
 	char uid[24], lim[16];
 	const char *params[2] = {uid, lim};
-	PGresult *res = NULL, *cres = NULL;
+	PGresult *res = NULL;
 	int slot, broken = 0, rv;
 	int64_t cap = rs_now_ms() + s->st_stmt_ms + 100;
 
 	if (deadline_unix_ms <= 0 || deadline_unix_ms > cap)
 		deadline_unix_ms = cap;
-	if (limit < 1)
-		return RS_EINVAL;
 	if ((rv = store_acquire(s, deadline_unix_ms, &slot)) != 0)
 		return rv;
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(lim, sizeof(lim), "%u", limit);
-	PGconn *c = s->st_slots[slot].ss_conn;
-	rv = store_query(c, LOAD_STMT, NULL, 2, params, 1, deadline_unix_ms, "feature.load_user",
-	                 &res, &broken);
-	if (rv == 0 && (rv = store_read_history(res, limit, out, n, known)) == 0) {
-		*total = *n;
-		/* as many events as asked for: maybe more are stored, count them */
-		if (*n == limit &&
-		    (rv = store_query(c, COUNT_STMT, NULL, 1, params, 1, deadline_unix_ms,
-		                      "feature.count_user", &cres, &broken)) == 0 &&
-		    (rv = store_read_count(cres, total)) == 0 && *total < *n)
-			*total = *n; /* events deleted between the two statements */
-	}
+	rv = store_query(s->st_slots[slot].ss_conn, LOAD_STMT, NULL, 2, params, 1, deadline_unix_ms,
+	                 "feature.load_user", &res, &broken);
 	store_release(s, slot, broken, rv == RS_ETIMEDOUT);
-	PQclear(res);
-	PQclear(cres);
 	if (rv != 0)
 		return rv;
-	*known = *known || *total > 0;
-	return 0;
+	rv = store_read_history(res, limit, out, n, total, known);
+	PQclear(res);
+	return rv;
 }
 
 /* Takes an idle slot for maintenance if `pred` holds for it; -1 if none. */
