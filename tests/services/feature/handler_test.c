@@ -206,9 +206,8 @@ Test(feature, a_long_history_over_several_partitions_is_the_newest_by_ts_then_ev
 	cr_assert_eq(r->recent[99]->ts_ms, day0 - 33 * 86400000LL, "event 99 is 33 days older");
 }
 
-/* The count of a history at, just below and above the load's limit (history_cap, 100): below
- * it the rows are the count, from it on a second statement counts (store.c). Each against
- * count(*) in SQL. */
+/* The count of a history just below, at and above the load's limit (history_cap, 100) is every
+ * stored event, not the rows returned: each against count(*) in SQL. */
 Test(feature, totals_at_the_load_limit_are_the_stored_counts)
 {
 	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts)\n"
