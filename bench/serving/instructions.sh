@@ -15,8 +15,9 @@
 # answer. Dumps and annotations stay in $WORK/callgrind.
 #
 # Environment: as run.sh (BUILD, WORK, BS_USERS, BS_ITEMS, BS_PG_PORT, BS_PORT, RS_*), plus
-# BS_IC_USERS (300), BS_IC_TOP (15: functions listed per service). Run it under
-# `flock /tmp/rs-serving.lock`.
+# BS_IC_USERS (300), BS_IC_TOP (15: functions listed per service), BS_IC_COLD (1: no warm-up
+# pass, so the measured pass is each customer's first sight: the feature service's history
+# load and fold-in). Run it under `flock /tmp/rs-serving.lock`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$ROOT/bench/serving/lib.sh"
@@ -40,14 +41,18 @@ pass() {  # customers 1..N once, one at a time; fails on errors or degraded answ
 }
 
 echo "Instructions per request (callgrind), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes'),"
-echo "binaries $BUILD, model $VERSION, $USERS customers, $ITEMS items: customers 1..$N once warm, then again measured, k=$K."
+if [ "${BS_IC_COLD:-0}" = 1 ]; then
+  echo "binaries $BUILD, model $VERSION, $USERS customers, $ITEMS items: customers 1..$N measured on first sight (BS_IC_COLD=1), k=$K."
+else
+  echo "binaries $BUILD, model $VERSION, $USERS customers, $ITEMS items: customers 1..$N once warm, then again measured, k=$K."
+fi
 for svc in "${TARGETS[@]}"; do
   rm -f "$WORK/callgrind/$svc".*
   declare "BS_WRAP_$svc=valgrind --tool=callgrind --instr-atstart=no --dump-instr=no --callgrind-out-file=$WORK/callgrind/$svc.%p"
   export "BS_WRAP_$svc"
   BS_READY_S=300 bs_start
   bs_wait_version
-  pass warm-up
+  [ "${BS_IC_COLD:-0}" = 1 ] || pass warm-up
   callgrind_control -i on "${PID[$svc]}" >/dev/null
   pass measured
   callgrind_control -d "${PID[$svc]}" >/dev/null

@@ -246,9 +246,11 @@ store_acquire(feat_store *s, int64_t deadline_unix_ms, int *slot)
 
 	pthread_mutex_lock(&s->st_mu);
 	for (;;) {
-		int healthy = 0;
+		int healthy = 0, recovering = 0;
 		for (int i = 0; i < s->st_n; i++) {
 			store_slot *sl = &s->st_slots[i];
+			if (sl->ss_conn != NULL && sl->ss_broken && sl->ss_abandoned)
+				recovering++;
 			if (sl->ss_conn == NULL || sl->ss_broken)
 				continue;
 			healthy++;
@@ -261,8 +263,14 @@ store_acquire(feat_store *s, int64_t deadline_unix_ms, int *slot)
 		if (healthy == 0) {
 			/* the maintenance thread tries at once instead of after its wait */
 			atomic_store(&s->st_wanted, 1);
-			rv = RS_EUNAVAIL;
-			goto out;
+			/* Connections that only ran out of a request's time come back once their
+			 * query is cancelled: wait for them. Failing at once instead made every
+			 * request fail while the last ones were cancelled (a busy machine's cold
+			 * pass at 16 connections: thousands of degraded answers in a second). */
+			if (recovering == 0) {
+				rv = RS_EUNAVAIL;
+				goto out;
+			}
 		}
 		if (pthread_cond_timedwait(&s->st_cv, &s->st_mu, &ts) == ETIMEDOUT) {
 			rv = RS_ETIMEDOUT;

@@ -5,6 +5,7 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -203,6 +204,34 @@ Test(feature, a_long_history_over_several_partitions_is_the_newest_by_ts_then_ev
 	}
 	int64_t day0 = r->recent[0]->ts_ms;
 	cr_assert_eq(r->recent[99]->ts_ms, day0 - 33 * 86400000LL, "event 99 is 33 days older");
+}
+
+/* The count of a history just below, at and above the load's limit (history_cap, 100) is every
+ * stored event, not the rows returned: each against count(*) in SQL. */
+Test(feature, totals_at_the_load_limit_are_the_stored_counts)
+{
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts)\n"
+	            "select 'c' || u || '-' || i, u, 100 + i, 1, now() - i * interval '1 minute'\n"
+	            "from (values (6, 99), (7, 100), (8, 101), (9, 250)) n(u, k),\n"
+	            "     generate_series(1, k) i");
+	Rs__UserFeaturesResponse *r;
+	start("", fx.dsn, 50);
+	static const int64_t users[4] = {6, 7, 8, 9};
+	for (int i = 0; i < 4; i++) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "select count(*) from events where user_id = %lld",
+		         (long long) users[i]);
+		PGresult *res = PQexec(fx.conn, sql);
+		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+		long want = atol(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		cr_assert_eq(get_features(users[i], 1000, &r), RS__STATUS__STATUS_OK);
+		cr_assert_eq(r->total_events, (uint32_t) want, "user %lld: total %u, want %ld",
+		             (long long) users[i], r->total_events, want);
+		cr_assert_eq(r->n_recent, want < 100 ? (size_t) want : 100);
+		cr_assert(r->known_user);
+		cr_assert_eq(r->recent[0]->item_id, 101, "the newest event first");
+	}
 }
 
 Test(feature, events_of_one_millisecond_come_in_event_id_order)

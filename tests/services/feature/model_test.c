@@ -359,6 +359,39 @@ Test(feat_model, fold_in_time_20000x64)
 	free(Y);
 }
 
+/* A NaN in an item's factors fails the fold-in of a history with that item (no embedding, as
+ * when LAPACKE's own NaN check refused it) and leaves the fold-in of other histories alone. */
+Test(feat_model, a_nan_factor_fails_the_fold_in_that_uses_it)
+{
+	const uint32_t n = 3, f = 4;
+	char dir[128], err[256] = "";
+	int64_t nan_ids[3] = {1, 2, 3};
+	float Y[12] = {0.5f, 0.1f, 0.0f, 0.2f, 0.1f, NAN, 0.3f, 0.0f, 0.2f, 0.2f, 0.4f, 0.1f};
+	rs_model *m;
+	float out[4];
+
+	snprintf(dir, sizeof(dir), "%s/nan", root);
+	fx_model m_fx = {.n_items = n, .factors = f, .ids = nan_ids, .V = Y, .alpha = 2, .reg = 10};
+	fx_model_write(dir, &m_fx);
+	cr_assert_eq(rs_model_open(dir, NULL, &m, err, sizeof(err)), 0, "%s", err);
+	/* Y'Y over every item has NaNs in row and column 1: any history fails */
+	cr_assert_eq(feat_fold_prepare(NULL, m), 0);
+	feat_event ev[2] = {{1, 0, 0, 0, 1}, {3, 0, 0, 0, 4}};
+	cr_assert_eq(feat_fold_user(m, ev, 2, out), RS_EINTERNAL);
+	rs_model_unref(m);
+
+	/* the same model without the NaN folds the same history */
+	Y[5] = 0.3f;
+	snprintf(dir, sizeof(dir), "%s/finite", root);
+	fx_model_write(dir, &m_fx);
+	cr_assert_eq(rs_model_open(dir, NULL, &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(feat_fold_prepare(NULL, m), 0);
+	cr_assert_eq(feat_fold_user(m, ev, 2, out), 2);
+	for (uint32_t a = 0; a < f; a++)
+		cr_assert(isfinite(out[a]));
+	rs_model_unref(m);
+}
+
 static void
 assert_embedding(const Rs__UserFeaturesResponse *r, const double *u)
 {
