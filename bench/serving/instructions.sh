@@ -33,13 +33,6 @@ bs_binaries
 trap bs_stop EXIT
 bs_cached_stack
 
-pass() {  # customers 1..N once, one at a time; fails on errors or degraded answers
-  local out
-  out="$("$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$N" --warm-conns 1 --key-file "$WORK/api-key" 2>&1)" \
-    || { say "$ME: $1 pass failed: $out"; exit 1; }
-  grep -q ' degraded=0 ' <<<"$out" || { say "$ME: degraded answers in the $1 pass: $out"; exit 1; }
-}
-
 echo "Instructions per request (callgrind), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes'),"
 if [ "${BS_IC_COLD:-0}" = 1 ]; then
   echo "binaries $BUILD, model $VERSION, $USERS customers, $ITEMS items: customers 1..$N measured on first sight (BS_IC_COLD=1), k=$K."
@@ -52,9 +45,9 @@ for svc in "${TARGETS[@]}"; do
   export "BS_WRAP_$svc"
   BS_READY_S=300 bs_start
   bs_wait_version
-  [ "${BS_IC_COLD:-0}" = 1 ] || pass warm-up
+  [ "${BS_IC_COLD:-0}" = 1 ] || bs_pass warm-up
   callgrind_control -i on "${PID[$svc]}" >/dev/null
-  pass measured
+  bs_pass measured
   callgrind_control -d "${PID[$svc]}" >/dev/null
   pid="${PID[$svc]}"
   bs_stop_services

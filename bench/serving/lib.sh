@@ -158,3 +158,12 @@ bs_cached_stack() {
   export RS_RANKING_URL="tcp://127.0.0.1:$((PORT + 5))" RS_INGEST_SPOOL_DIR="$WORK/spool"
   export RS_MODEL_DIR="$WORK/models" RS_GATEWAY_DEADLINE_MS="${RS_GATEWAY_DEADLINE_MS:-60000}"
 }
+
+# bs_pass LABEL: customers 1..N once, one at a time, over one connection (rs-serving-fresh);
+# exits naming LABEL on an error or a degraded answer. Needs ME, FRESH_BIN, URL, K, N, WORK.
+bs_pass() {
+  local out
+  out="$("$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$N" --warm-conns 1 --key-file "$WORK/api-key" 2>&1)" \
+    || { say "$ME: $1 pass failed: $out"; exit 1; }
+  grep -q ' degraded=0 ' <<<"$out" || { say "$ME: degraded answers in the $1 pass: $out"; exit 1; }
+}

@@ -40,18 +40,11 @@ stop_tracers() {
 trap 'stop_tracers; bs_stop' EXIT
 bs_cached_stack
 
-pass() {  # customers 1..N once, one at a time; fails on errors or degraded answers
-  local out
-  out="$("$FRESH_BIN" --url "$URL" --k "$K" --warm-users "$N" --warm-conns 1 --key-file "$WORK/api-key" 2>&1)" \
-    || { say "$ME: $1 pass failed: $out"; exit 1; }
-  grep -q ' degraded=0 ' <<<"$out" || { say "$ME: degraded answers in the $1 pass: $out"; exit 1; }
-}
-
 echo "System calls per request (strace -f -c), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes'),"
 echo "binaries $BUILD, model $VERSION, $USERS customers, $ITEMS items: customers 1..$N once warm, then again measured, k=$K, one connection."
 bs_start
 bs_wait_version
-pass warm-up
+bs_pass warm-up
 for svc in "${TARGETS[@]}"; do
   [ -n "${PID[$svc]:-}" ] || { say "$ME: unknown service $svc"; exit 1; }
   rm -f "$WORK/syscalls/$svc.txt"
@@ -59,7 +52,7 @@ for svc in "${TARGETS[@]}"; do
   TRACER[$svc]=$!
 done
 sleep 1  # strace attaches to every thread before the pass starts
-pass measured
+bs_pass measured
 stop_tracers
 for svc in "${TARGETS[@]}"; do
   f="$WORK/syscalls/$svc.txt"

@@ -66,6 +66,16 @@ typedef struct rec_hop {
 	double h_t0; /* rs_mono_ms() when the call started (explain's time axis) */
 } rec_hop;
 
+/* Marks hop failed with rv (an RS_E*): its answer came but cannot be used. */
+static void
+rec_hop_failed(rec_hop *hop, int rv)
+{
+	hop->h_ok = 0;
+	hop->h_rv = rv;
+	hop->h_failure = "error";
+	snprintf(hop->h_err, sizeof(hop->h_err), "%s failed: %s", hop->h_name, rs_strerror(rv));
+}
+
 /* Calls one downstream with budget_ms; fills hop. Returns 1 when the answer is usable.
  * The ntail (0..3) pieces of tail follow the packed msg on the wire, not copied: fields of
  * msg's message packed already (the history events feature sent, RankRequest.retrieval: its
@@ -794,11 +804,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	             rec_budget(deadline, 1.0 / 3), req, &fh, NULL, 0)) {
 		int prv = rec_feat_parse(req->r_arena, fh.h_raw, fh.h_raw_len, &rf);
 		if (prv != 0) {
-			fh.h_ok = 0;
-			fh.h_rv = prv;
-			fh.h_failure = "error";
-			snprintf(fh.h_err, sizeof(fh.h_err), "%s failed: %s", fh.h_name,
-			         rs_strerror(prv));
+			rec_hop_failed(&fh, prv);
 			deg_stage[ndeg++] = "feature";
 			memset(&rf, 0, sizeof(rf)); /* nothing of it goes on */
 		} else {
@@ -855,11 +861,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	                    NULL, rec_budget(deadline, 0.5), req, &ch, hist, have_feat ? 2 : 0)) {
 		int prv = rec_cands_parse(req->r_arena, ch.h_raw, ch.h_raw_len, &rc);
 		if (prv != 0) {
-			ch.h_ok = 0;
-			ch.h_rv = prv;
-			ch.h_failure = "error";
-			snprintf(ch.h_err, sizeof(ch.h_err), "%s failed: %s", ch.h_name,
-			         rs_strerror(prv));
+			rec_hop_failed(&ch, prv);
 		} else if (plain && have_feat && rf.rf_n_recent == 0) {
 			gw_popular_offer_packed(srv->s_popular, rc.rc_raw, rc.rc_raw_len, rc.rc_n,
 			                        REC_POPULAR_OFFER);
@@ -917,10 +919,7 @@ gw_handle_recommend(gw_server *srv, gw_req *req)
 	 * be read counts as a failed candidate hop. */
 	if (cands == NULL && (ranked == NULL || explain) &&
 	    (cands = rec_cands_unpack(req->r_arena, &rc)) == NULL) {
-		ch.h_ok = 0;
-		ch.h_failure = "error";
-		snprintf(ch.h_err, sizeof(ch.h_err), "%s failed: %s", ch.h_name,
-		         rs_strerror(RS_EPROTO));
+		rec_hop_failed(&ch, RS_EPROTO);
 		deg_stage[ndeg++] = "candidate";
 		if (version != NULL ||
 		    gw_popular_load(srv->s_popular, req->r_arena, &cands, &popular_age) != 0) {
