@@ -36,6 +36,7 @@
 #include "rs_time.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,35 +200,53 @@ typedef struct rec_feat {
 	size_t rf_emb_len;
 } rec_feat;
 
-/* Returns 0, RS_EPROTO (malformed answer, or the requests number `recent` differently) or
- * RS_ENOMEM. */
-static int
-rec_feat_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_feat *rf)
+/* The field numbers rec_feat_parse reads and writes, looked up once (rec_ff_init); 0 where the
+ * contract does not hold (a field missing or of another type, or the requests number `recent`
+ * differently): every answer is then RS_EPROTO. */
+static struct {
+	uint32_t header, recent, emb; /* UserFeaturesResponse's */
+	uint32_t to_recent, to_emb;   /* CandidatesRequest's (RankRequest's `recent` the same) */
+} rec_ff;
+static pthread_once_t rec_ff_once = PTHREAD_ONCE_INIT;
+
+static void
+rec_ff_init(void)
 {
 	const ProtobufCMessageDescriptor *ev = &rs__history_event__descriptor;
 	const ProtobufCFieldDescriptor *fh = protobuf_c_message_descriptor_get_field_by_name(
 	        &rs__user_features_response__descriptor, "header");
-	uint32_t f_header =
+	rec_ff.header =
 	        fh != NULL && fh->descriptor == &rs__response_header__descriptor ? fh->id : 0;
-	uint32_t f_recent = rec_field(&rs__user_features_response__descriptor, "recent",
-	                              PROTOBUF_C_TYPE_MESSAGE, ev);
-	uint32_t f_emb = rec_field(&rs__user_features_response__descriptor, "embedding",
-	                           PROTOBUF_C_TYPE_FLOAT, NULL);
-	uint32_t to_recent = rec_field(&rs__candidates_request__descriptor, "recent",
-	                               PROTOBUF_C_TYPE_MESSAGE, ev);
-	uint32_t to_emb = rec_field(&rs__candidates_request__descriptor, "embedding",
-	                            PROTOBUF_C_TYPE_FLOAT, NULL);
+	rec_ff.recent = rec_field(&rs__user_features_response__descriptor, "recent",
+	                          PROTOBUF_C_TYPE_MESSAGE, ev);
+	rec_ff.emb = rec_field(&rs__user_features_response__descriptor, "embedding",
+	                       PROTOBUF_C_TYPE_FLOAT, NULL);
+	rec_ff.to_recent = rec_field(&rs__candidates_request__descriptor, "recent",
+	                             PROTOBUF_C_TYPE_MESSAGE, ev);
+	rec_ff.to_emb = rec_field(&rs__candidates_request__descriptor, "embedding",
+	                          PROTOBUF_C_TYPE_FLOAT, NULL);
+	if (rec_ff.to_recent !=
+	    rec_field(&rs__rank_request__descriptor, "recent", PROTOBUF_C_TYPE_MESSAGE, ev))
+		rec_ff.to_recent = 0;
+}
+
+/* Returns 0, RS_EPROTO (malformed answer, or the contract above does not hold) or
+ * RS_ENOMEM. */
+static int
+rec_feat_parse(rs_arena *arena, const uint8_t *raw, size_t len, rec_feat *rf)
+{
 	const uint8_t *p = raw, *end = raw + len;
 	size_t nemb = 0;
 	rs_pbw_field f;
 	int rv;
 
+	pthread_once(&rec_ff_once, rec_ff_init);
+	uint32_t f_header = rec_ff.header, f_recent = rec_ff.recent, f_emb = rec_ff.emb;
+	uint32_t to_recent = rec_ff.to_recent, to_emb = rec_ff.to_emb;
 	memset(rf, 0, sizeof(*rf));
 	rf->rf_raw = raw;
 	rf->rf_raw_len = len;
-	if (f_header == 0 || f_recent == 0 || f_emb == 0 || to_emb == 0 || to_recent == 0 ||
-	    to_recent !=
-	            rec_field(&rs__rank_request__descriptor, "recent", PROTOBUF_C_TYPE_MESSAGE, ev))
+	if (f_header == 0 || f_recent == 0 || f_emb == 0 || to_emb == 0 || to_recent == 0)
 		return RS_EPROTO;
 	/* Re-framed, an event (at least 2 bytes) takes at most 4 bytes more (a longer tag); the
 	 * embedding's floats no more than they did. */
