@@ -53,14 +53,16 @@ struct feat_store {
 
 /* The newest `limit` events of one user plus their count and whether the user exists, in one
  * round trip and one pass over the user's events: count(*) over () counts every event the scan
- * reads before the limit applies, so the count needs no second scan of every partition. The
- * lateral join yields one row of NULLs for a user without events. The scan is index-only over
- * events_user_history_idx (user_id, ts desc, event_id desc) include (item_id, type, value)
- * (db/migrations/0009) wherever the heap page is all-visible, already in the order asked for.
- * Prepared once per connection (LOAD_STMT) with a generic plan: user_id is not the partition
- * key, so a custom plan prunes nothing, and planning it over every monthly partition cost ~6 ms
- * of PostgreSQL's CPU per first sight of a user (pgbench on the 10,000 x 20,000 bench shop:
- * 6.4 ms per load unprepared, 2.1 ms prepared with the generic plan, same buffers). Results
+ * reads before the limit applies, so the count needs no second scan. The lateral join yields one
+ * row of NULLs for a user without events. The events come from event_history
+ * (db/migrations/0010), the unpartitioned copy of events that triggers keep: one index scan over
+ * event_history_user_idx (user_id, ts desc, event_id desc) include (item_id, type, value),
+ * already in the order asked for and index-only wherever the heap page is all-visible, where
+ * events itself took one scan per monthly partition (17 on a shop created today; 0.85-1.0 ms of
+ * PostgreSQL's CPU per first sight on the 10,000 x 20,000 bench shop, against 0.4 ms from one
+ * table: docs/BENCHMARKS.md, issue 11, session 10).
+ * Prepared once per connection (LOAD_STMT) with a generic plan: planning it per call costs more
+ * PostgreSQL CPU than running it (on the partitioned table, ~6 ms per first sight). Results
  * come in binary (LOAD_TYPES): no text output or parsing of numbers and timestamps; ts is
  * PostgreSQL's microseconds since 2000-01-01, turned into Unix ms here (store_ts_ms). */
 #define LOAD_STMT "feature_load_user"
@@ -69,7 +71,7 @@ static const char load_sql[] =
         "from (select exists(select 1 from users where user_id = $1::bigint) as known) u\n"
         "left join lateral (\n"
         "  select count(*) over () as n, event_id, item_id, type, ts, coalesce(value, 0) as value\n"
-        "  from events where user_id = $1::bigint\n"
+        "  from event_history where user_id = $1::bigint\n"
         "  order by ts desc, event_id desc limit $2::int) h on true\n"
         "order by h.ts desc nulls last, h.event_id desc";
 

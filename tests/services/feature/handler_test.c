@@ -122,6 +122,28 @@ has_item(const Rs__UserFeaturesResponse *r, int64_t item, Rs__EventType type)
 
 TestSuite(feature, .init = setup, .fini = teardown, .timeout = 20);
 
+/* The load reads event_history (db/migrations/0010), which triggers on events keep equal to it:
+ * an update and a delete through events show in the next load, and so does a truncate. */
+Test(feature, the_history_follows_updates_deletes_and_truncates_of_events)
+{
+	Rs__UserFeaturesResponse *r;
+	fx_sql(&fx, "delete from events where event_id = 'e2'");
+	fx_sql(&fx, "update events set item_id = 12, type = 3 where event_id = 'e3'");
+	start("", fx.dsn, 50);
+	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->total_events, 2);
+	cr_assert_eq(r->n_recent, 2);
+	cr_assert_eq(r->recent[0]->item_id, 12);
+	cr_assert_eq(r->recent[0]->type, RS__EVENT_TYPE__EVENT_ADD_TO_CART);
+	cr_assert_eq(r->recent[1]->item_id, 10);
+	cr_assert_eq(r->recent[1]->type, RS__EVENT_TYPE__EVENT_VIEW);
+	fx_sql(&fx, "truncate events");
+	cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK); /* not cached yet */
+	cr_assert(r->known_user);
+	cr_assert_eq(r->total_events, 0);
+	cr_assert_eq(r->n_recent, 0);
+}
+
 Test(feature, history_is_newest_first_with_totals)
 {
 	Rs__UserFeaturesResponse *r;
@@ -533,7 +555,7 @@ Test(feature, a_stalled_database_costs_a_request_its_deadline_and_recovers)
 	Rs__UserFeaturesResponse *r;
 	start("", fx.dsn, 50);
 	fx_sql(&fx, "begin");
-	fx_sql(&fx, "lock table events in access exclusive mode");
+	fx_sql(&fx, "lock table event_history in access exclusive mode");
 	double t0 = rs_mono_ms();
 	cr_assert_eq(get_features_within(1, 0, 150, &r), RS__STATUS__STATUS_DEADLINE);
 	double dt = rs_mono_ms() - t0;
