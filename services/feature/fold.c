@@ -112,31 +112,41 @@ feat_fold_user(const rs_model *m, const feat_event *ev, uint32_t n, float *out)
 		free(items);
 		return 0;
 	}
-	float *A = malloc(f * f * sizeof(float));
-	float *b = calloc(f, sizeof(float));
-	if (A == NULL || b == NULL) {
-		free(A);
-		free(b);
+	/* One block: A (f x f), b (f), X (used x f: the rows sqrt(c - 1) y of the used items). */
+	float *A = malloc((f * f + f + (size_t) used * f) * sizeof(float));
+	if (A == NULL) {
 		free(items);
 		return RS_ENOMEM;
 	}
+	float *b = A + f * f, *X = b + f;
 	memcpy(A, a->G, f * f * sizeof(float));
+	memset(b, 0, f * sizeof(float));
 	for (size_t d = 0; d < f; d++)
 		A[d * f + d] += a->reg;
+	size_t k = 0;
 	for (uint32_t j = 0; j < ni; j++) {
 		if (items[j].neg || items[j].w <= 0)
 			continue;
 		const float *y = Y + (size_t) items[j].code * f;
-		float c = 1.0f + a->alpha * items[j].w;
-		cblas_ssyr(CblasRowMajor, CblasUpper, (blasint) f, c - 1.0f, y, 1, A, (blasint) f);
-		cblas_saxpy((blasint) f, c, y, 1, b, 1);
+		float cw = a->alpha * items[j].w, s = sqrtf(cw);
+		for (size_t d = 0; d < f; d++)
+			X[k * f + d] = s * y[d];
+		k++;
+		cblas_saxpy((blasint) f, 1.0f + cw, y, 1, b, 1);
 	}
-	/* The _work calls: LAPACKE_spotrf/spotrs would first scan A and b for NaNs (~27k
-	 * instructions per fold-in); a NaN in the factors shows in the solution instead. */
+	/* A += X'X = sum (c - 1) y y' over the used items: one blocked rank-k update instead of
+	 * a rank-1 update (cblas_ssyr) per item, ~5x fewer instructions for 100-200 items. */
+	if (a->alpha > 0)
+		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint) f, (blasint) k, 1.0f,
+		            X, (blasint) f, 1.0f, A, (blasint) f);
+	/* The upper triangle of row-major A is the lower triangle of the same memory read
+	 * column-major: factored as such, LAPACKE copies nothing (its row-major calls transpose A
+	 * in and out). The _work calls: LAPACKE_spotrf/spotrs would first scan A and b for NaNs
+	 * (~27k instructions per fold-in); a NaN in the factors shows in the solution instead. */
 	int finite = 1;
-	if (LAPACKE_spotrf_work(LAPACK_ROW_MAJOR, 'U', (lapack_int) f, A, (lapack_int) f) == 0 &&
-	    LAPACKE_spotrs_work(LAPACK_ROW_MAJOR, 'U', (lapack_int) f, 1, A, (lapack_int) f, b,
-	                        1) == 0) {
+	if (LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int) f, A, (lapack_int) f) == 0 &&
+	    LAPACKE_spotrs_work(LAPACK_COL_MAJOR, 'L', (lapack_int) f, 1, A, (lapack_int) f, b,
+	                        (lapack_int) f) == 0) {
 		for (size_t d = 0; d < f; d++)
 			finite &= isfinite(b[d]) != 0;
 	} else {
@@ -149,7 +159,6 @@ feat_fold_user(const rs_model *m, const feat_event *ev, uint32_t n, float *out)
 		rv = (int) used;
 	}
 	free(A);
-	free(b);
 	free(items);
 	return rv;
 }
