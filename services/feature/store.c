@@ -60,7 +60,9 @@ struct feat_store {
  * already in the order asked for and index-only wherever the heap page is all-visible, where
  * events itself took one scan per monthly partition (17 on a shop created today; 0.85-1.0 ms of
  * PostgreSQL's CPU per first sight on the 10,000 x 20,000 bench shop, against 0.4 ms from one
- * table: docs/BENCHMARKS.md, issue 11, session 10).
+ * table: docs/BENCHMARKS.md, issue 11, session 10). No order by on the outer query: the rows
+ * come in the scan's order, and store_read_history puts them in order anyway (a sort in
+ * PostgreSQL would be work per load for nothing).
  * Prepared once per connection (LOAD_STMT) with a generic plan: planning it per call costs more
  * PostgreSQL CPU than running it (on the partitioned table, ~6 ms per first sight). Results
  * come in binary (LOAD_TYPES): no text output or parsing of numbers and timestamps; ts is
@@ -72,8 +74,7 @@ static const char load_sql[] =
         "left join lateral (\n"
         "  select count(*) over () as n, event_id, item_id, type, ts, coalesce(value, 0) as value\n"
         "  from event_history where user_id = $1::bigint\n"
-        "  order by ts desc, event_id desc limit $2::int) h on true\n"
-        "order by h.ts desc nulls last, h.event_id desc";
+        "  order by ts desc, event_id desc limit $2::int) h on true";
 
 /* The result's columns: their type oids (pg_type.h: int8, bool, text, int8, int2, timestamptz,
  * float8) and binary lengths (-1: any). Checked on every result, so a changed query or schema
@@ -403,8 +404,9 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 	if (rows == 0 || PQgetisnull(res, 0, LOAD_EVENT_ID))
 		return 0; /* no events: the lateral join's row of NULLs */
 
-	/* The event rows (all rows here) in the order to return, with their ts in ms: already
-	 * sorted by microseconds, so the insertion sort moves only rows of one millisecond. */
+	/* The event rows (all rows here) in the order to return, with their ts in ms: they come
+	 * sorted by microseconds (the index's order), so the insertion sort moves only rows of one
+	 * millisecond; rows in any other order are sorted too, at quadratic cost. */
 	int *order = malloc((size_t) rows * sizeof(*order));
 	int64_t *ms = malloc((size_t) rows * sizeof(*ms));
 	int rv = 0;
