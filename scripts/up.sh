@@ -118,7 +118,7 @@ for _ in $(seq 1 150); do
     step "ready"
     logins="$(psql "$RS_PG_DSN" -qAtc "select string_agg(login, '  ') from (select login from users u
       where role = 'customer' and login is not null
-        and exists (select 1 from events e where e.user_id = u.user_id)
+        and exists (select 1 from event_history e where e.user_id = u.user_id)
       order by user_id limit 3) c")"
     echo "RecSysSoA is up: $URL"
     echo "  shop:  log in as $logins   password: $(cat "$VAR/demo-password")"
