@@ -52,27 +52,29 @@ struct feat_store {
 };
 
 /* The newest `limit` events of one user plus their count and whether the user exists, in one
- * round trip and one pass over the user's events: count(*) over () counts every event the scan
- * reads before the limit applies, so the count needs no second scan. The lateral join yields one
- * row of NULLs for a user without events. The events come from event_history
- * (db/migrations/0010), the unpartitioned copy of events that triggers keep: one index scan over
- * event_history_user_idx (user_id, ts desc, event_id desc) include (item_id, type, value),
- * already in the order asked for and index-only wherever the heap page is all-visible, where
- * events itself took one scan per monthly partition (17 on a shop created today; 0.85-1.0 ms of
- * PostgreSQL's CPU per first sight on the 10,000 x 20,000 bench shop, against 0.4 ms from one
- * table: docs/BENCHMARKS.md, issue 11, session 10). No order by on the outer query: the rows
- * come in the scan's order, and store_read_history puts them in order anyway (a sort in
- * PostgreSQL would be work per load for nothing).
+ * round trip (one statement, so one snapshot for the count and the events). The events come
+ * from event_history (db/migrations/0010), the unpartitioned copy of events that triggers keep:
+ * the count and the newest events are two index scans over event_history_user_idx (user_id,
+ * ts desc, event_id desc) include (item_id, type, value), index-only wherever the heap page is
+ * all-visible, the second already in the order asked for; events itself took one scan per
+ * monthly partition (17 on a shop created today; 0.85-1.0 ms of PostgreSQL's CPU per first
+ * sight on the 10,000 x 20,000 bench shop: docs/BENCHMARKS.md, issue 11, session 10). The count
+ * is its own scan rather than count(*) over () on the events read, which kept every event of
+ * the user in a tuplestore first. The lateral join yields one row of NULLs for a user without
+ * events. No order by on the outer query: the rows come in the scan's order, and
+ * store_read_history puts them in order anyway (a sort in PostgreSQL would be work per load for
+ * nothing).
  * Prepared once per connection (LOAD_STMT) with a generic plan: planning it per call costs more
  * PostgreSQL CPU than running it (on the partitioned table, ~6 ms per first sight). Results
  * come in binary (LOAD_TYPES): no text output or parsing of numbers and timestamps; ts is
  * PostgreSQL's microseconds since 2000-01-01, turned into Unix ms here (store_ts_ms). */
 #define LOAD_STMT "feature_load_user"
 static const char load_sql[] =
-        "select h.n, u.known, h.event_id, h.item_id, h.type, h.ts, h.value\n"
-        "from (select exists(select 1 from users where user_id = $1::bigint) as known) u\n"
+        "select u.n, u.known, h.event_id, h.item_id, h.type, h.ts, h.value\n"
+        "from (select exists(select 1 from users where user_id = $1::bigint) as known,\n"
+        "             (select count(*) from event_history where user_id = $1::bigint) as n) u\n"
         "left join lateral (\n"
-        "  select count(*) over () as n, event_id, item_id, type, ts, coalesce(value, 0) as value\n"
+        "  select event_id, item_id, type, ts, coalesce(value, 0) as value\n"
         "  from event_history where user_id = $1::bigint\n"
         "  order by ts desc, event_id desc limit $2::int) h on true";
 
