@@ -135,7 +135,8 @@ feat_fold_user(const rs_model *m, const feat_event *ev, uint32_t n, float *out)
 		cblas_saxpy((blasint) f, 1.0f + cw, y, 1, b, 1);
 	}
 	/* A += X'X = sum (c - 1) y y' over the used items: one blocked rank-k update instead of
-	 * a rank-1 update (cblas_ssyr) per item, ~5x fewer instructions for 100-200 items. */
+	 * a rank-1 update (cblas_ssyr) per item, about a fifth of the instructions on the bench
+	 * shop's histories (docs/BENCHMARKS.md, issue 11, session 10). */
 	if (a->alpha > 0)
 		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint) f, (blasint) k, 1.0f,
 		            X, (blasint) f, 1.0f, A, (blasint) f);

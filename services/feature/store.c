@@ -57,7 +57,7 @@ struct feat_store {
  * the count and the newest events are two index scans over event_history_user_idx (user_id,
  * ts desc, event_id desc) include (item_id, type, value), index-only wherever the heap page is
  * all-visible, the second already in the order asked for; events itself took one scan per
- * monthly partition (17 on a shop created today; 0.85-1.0 ms of PostgreSQL's CPU per first
+ * monthly partition (17 on a shop created today; 0.8-1.0 ms of PostgreSQL's CPU per first
  * sight on the 10,000 x 20,000 bench shop: docs/BENCHMARKS.md, issue 11, session 10). The count
  * is its own scan rather than count(*) over () on the events read, which kept every event of
  * the user in a tuplestore first. The lateral join yields one row of NULLs for a user without
