@@ -52,31 +52,33 @@ struct feat_store {
 };
 
 /* The newest `limit` events of one user plus their count and whether the user exists, in one
- * round trip (one statement, so one snapshot for the count and the events). The events come
- * from event_history (db/migrations/0010), the unpartitioned copy of events that triggers keep:
- * the count and the newest events are two index scans over event_history_user_idx (user_id,
- * ts desc, event_id desc) include (item_id, type, value), index-only wherever the heap page is
- * all-visible, the second already in the order asked for; events itself took one scan per
- * monthly partition (17 on a shop created today; 0.8-1.0 ms of PostgreSQL's CPU per first
- * sight on the 10,000 x 20,000 bench shop: docs/BENCHMARKS.md, issue 11, session 10). The count
- * is its own scan rather than count(*) over () on the events read, which kept every event of
- * the user in a tuplestore first. The lateral join yields one row of NULLs for a user without
- * events. No order by on the outer query: the rows come in the scan's order, and
- * store_read_history puts them in order anyway (a sort in PostgreSQL would be work per load for
- * nothing).
+ * round trip (one statement, so one snapshot for the count and the events): a header row
+ * (n, known, and NULL event columns) and one row per event (NULL n and known), so the count and
+ * the flag are sent once, not with every event. The events come from event_history
+ * (db/migrations/0010), the unpartitioned copy of events that triggers keep: the count and the
+ * newest events are two index scans over event_history_user_idx (user_id, ts desc, event_id
+ * desc) include (item_id, type, value), index-only wherever the heap page is all-visible, the
+ * second already in the order asked for; events itself took one scan per monthly partition (17
+ * on a shop created today; 0.8-1.0 ms of PostgreSQL's CPU per first sight on the 10,000 x
+ * 20,000 bench shop: docs/BENCHMARKS.md, issue 11, session 10). The count is its own scan
+ * rather than count(*) over () on the events read, which kept every event of the user in a
+ * tuplestore first. No order by on the union: store_read_history finds the header wherever it
+ * comes and puts the events in order (they come in the index's order; a sort in PostgreSQL
+ * would be work per load for nothing).
  * Prepared once per connection (LOAD_STMT) with a generic plan: planning it per call costs more
  * PostgreSQL CPU than running it (on the partitioned table, ~6 ms per first sight). Results
  * come in binary (LOAD_TYPES): no text output or parsing of numbers and timestamps; ts is
  * PostgreSQL's microseconds since 2000-01-01, turned into Unix ms here (store_ts_ms). */
 #define LOAD_STMT "feature_load_user"
 static const char load_sql[] =
-        "select u.n, u.known, h.event_id, h.item_id, h.type, h.ts, h.value\n"
-        "from (select exists(select 1 from users where user_id = $1::bigint) as known,\n"
-        "             (select count(*) from event_history where user_id = $1::bigint) as n) u\n"
-        "left join lateral (\n"
-        "  select event_id, item_id, type, ts, coalesce(value, 0) as value\n"
-        "  from event_history where user_id = $1::bigint\n"
-        "  order by ts desc, event_id desc limit $2::int) h on true";
+        "select (select count(*) from event_history where user_id = $1::bigint) as n,\n"
+        "       exists(select 1 from users where user_id = $1::bigint) as known,\n"
+        "       null::text as event_id, null::bigint as item_id, null::smallint as type,\n"
+        "       null::timestamptz as ts, null::float8 as value\n"
+        "union all\n"
+        "(select null, null, event_id, item_id, type, ts, coalesce(value, 0)\n"
+        " from event_history where user_id = $1::bigint\n"
+        " order by ts desc, event_id desc limit $2::int)";
 
 /* The result's columns: their type oids (pg_type.h: int8, bool, text, int8, int2, timestamptz,
  * float8) and binary lengths (-1: any). Checked on every result, so a changed query or schema
@@ -372,12 +374,13 @@ store_row_before(const PGresult *res, int i, int64_t ms_i, int j, int64_t ms_j)
 /* The load's binary result (load_sql) into out (room for limit events), newest first by ts in
  * ms, then by event id: the rows come by the microsecond ts, and events within the same
  * millisecond are put in event id order here, as when ts was ordered in ms. RS_EDB when the
- * result is not shaped as load_sql's, RS_EINVAL for a ts beyond int64 ms, RS_ENOMEM. */
+ * result is not shaped as load_sql's (one header row with n and known, event rows with every
+ * event column), RS_EINVAL for a ts beyond int64 ms, RS_ENOMEM. */
 static int
 store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_t *n,
                    uint64_t *total, int *known)
 {
-	int rows = PQntuples(res);
+	int rows = PQntuples(res), header = -1, nev = 0;
 
 	if (PQnfields(res) != LOAD_COLS) {
 		rs_log_warn("feature.load_bad_result", "columns=%d", PQnfields(res));
@@ -389,47 +392,63 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 			            (unsigned) PQftype(res, c));
 			return RS_EDB;
 		}
-	for (int i = 0; i < rows; i++)
-		for (int c = 0; c < LOAD_COLS; c++)
-			if (!PQgetisnull(res, i, c) && load_types[c].len >= 0 &&
+	/* The header is the row without an event; it alone has n and known, an event row has
+	 * every event column and neither of those, each value of its column's binary length. */
+	for (int i = 0; i < rows; i++) {
+		int is_header = PQgetisnull(res, i, LOAD_EVENT_ID);
+		if (is_header) {
+			if (header >= 0) {
+				rs_log_warn("feature.load_bad_result", "row=%d second header", i);
+				return RS_EDB;
+			}
+			header = i;
+		} else {
+			nev++;
+		}
+		for (int c = 0; c < LOAD_COLS; c++) {
+			int want_null = (c == LOAD_N || c == LOAD_KNOWN) != is_header;
+			if (PQgetisnull(res, i, c) != want_null) {
+				rs_log_warn("feature.load_bad_result", "row=%d column=%d null=%d",
+				            i, c, !want_null);
+				return RS_EDB;
+			}
+			if (!want_null && load_types[c].len >= 0 &&
 			    PQgetlength(res, i, c) != load_types[c].len) {
 				rs_log_warn("feature.load_bad_result", "row=%d column=%d length=%d",
 				            i, c, PQgetlength(res, i, c));
 				return RS_EDB;
 			}
-	*total = rows > 0 && !PQgetisnull(res, 0, LOAD_N) ? store_be64(PQgetvalue(res, 0, LOAD_N))
-	                                                  : 0;
-	*known = (rows > 0 && !PQgetisnull(res, 0, LOAD_KNOWN) &&
-	          PQgetvalue(res, 0, LOAD_KNOWN)[0] != 0) ||
-	         *total > 0;
+		}
+	}
+	if (header < 0) {
+		rs_log_warn("feature.load_bad_result", "rows=%d no header", rows);
+		return RS_EDB;
+	}
+	*total = store_be64(PQgetvalue(res, header, LOAD_N));
+	*known = PQgetvalue(res, header, LOAD_KNOWN)[0] != 0 || *total > 0;
 	*n = 0;
-	if (rows == 0 || PQgetisnull(res, 0, LOAD_EVENT_ID))
-		return 0; /* no events: the lateral join's row of NULLs */
+	if (nev == 0)
+		return 0;
 
-	/* The event rows (all rows here) in the order to return, with their ts in ms: they come
-	 * sorted by microseconds (the index's order), so the insertion sort moves only rows of one
+	/* The event rows in the order to return, with their ts in ms: they come sorted by
+	 * microseconds (the index's order), so the insertion sort moves only rows of one
 	 * millisecond; rows in any other order are sorted too, at quadratic cost. */
-	int *order = malloc((size_t) rows * sizeof(*order));
+	int *order = malloc((size_t) nev * sizeof(*order));
 	int64_t *ms = malloc((size_t) rows * sizeof(*ms));
-	int rv = 0;
+	int rv = 0, m = 0;
 	if (order == NULL || ms == NULL) {
 		rv = RS_ENOMEM;
 		goto out;
 	}
 	for (int i = 0; i < rows; i++) {
-		if (PQgetisnull(res, i, LOAD_EVENT_ID) || PQgetisnull(res, i, LOAD_TS) ||
-		    PQgetisnull(res, i, LOAD_ITEM_ID) || PQgetisnull(res, i, LOAD_TYPE) ||
-		    PQgetisnull(res, i, LOAD_VALUE)) {
-			rs_log_warn("feature.load_bad_result", "row=%d null", i);
-			rv = RS_EDB;
-			goto out;
-		}
+		if (i == header)
+			continue;
 		if ((rv = store_ts_ms((int64_t) store_be64(PQgetvalue(res, i, LOAD_TS)), &ms[i])) !=
 		    0) {
 			rs_log_warn("feature.load_bad_ts", "row=%d", i);
 			goto out;
 		}
-		int j = i;
+		int j = m++;
 		while (j > 0 && store_row_before(res, i, ms[i], order[j - 1], ms[order[j - 1]])) {
 			order[j] = order[j - 1];
 			j--;
@@ -437,7 +456,7 @@ store_read_history(const PGresult *res, uint32_t limit, feat_event *out, uint32_
 		order[j] = i;
 	}
 	uint32_t k = 0;
-	for (int r = 0; r < rows && k < limit; r++) {
+	for (int r = 0; r < nev && k < limit; r++) {
 		int i = order[r];
 		feat_event *e = &out[k++];
 		uint64_t bits = store_be64(PQgetvalue(res, i, LOAD_VALUE));
