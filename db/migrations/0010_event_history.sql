@@ -16,8 +16,9 @@
 -- are not: rs_events_ensure_partitions moves rows from events_default into a new partition that
 -- way, and those rows are the same events before and after.
 --
--- Ingest's cost per event moves rather than grows: the row in event_history and its index
--- instead of events_user_history_idx, which this migration drops (below).
+-- What ingest pays per event: a row and an index entry in event_history, and one index fewer on
+-- events (this migration drops events_user_history_idx, below); bench/ingest/http.sh showed no
+-- difference beyond the machine's swing (docs/BENCHMARKS.md, issue 11, session 10).
 --
 -- The backfill copies every event in this migration's transaction (the 1.74M-event bench shop:
 -- a few seconds), which holds off writes to events while it runs.
