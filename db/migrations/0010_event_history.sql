@@ -37,26 +37,19 @@ insert into event_history (user_id, ts, event_id, item_id, type, value)
 create index event_history_user_idx on event_history (user_id, ts desc, event_id desc)
     include (item_id, type, value);
 
-create function rs_event_history_insert() returns trigger language plpgsql as $$
+-- One function for the three row-changing triggers: an update is a delete of the old rows and
+-- an insert of the new ones. Each statement is planned when first run, so a trigger without
+-- ev_old (insert) or ev_new (delete) never needs the transition table it lacks.
+create function rs_event_history_sync() returns trigger language plpgsql as $$
 begin
-    insert into event_history (user_id, ts, event_id, item_id, type, value)
-        select user_id, ts, event_id, item_id, type, value from ev_new;
-    return null;
-end $$;
-
-create function rs_event_history_delete() returns trigger language plpgsql as $$
-begin
-    delete from event_history h using ev_old o
-        where h.user_id = o.user_id and h.ts = o.ts and h.event_id = o.event_id;
-    return null;
-end $$;
-
-create function rs_event_history_update() returns trigger language plpgsql as $$
-begin
-    delete from event_history h using ev_old o
-        where h.user_id = o.user_id and h.ts = o.ts and h.event_id = o.event_id;
-    insert into event_history (user_id, ts, event_id, item_id, type, value)
-        select user_id, ts, event_id, item_id, type, value from ev_new;
+    if tg_op in ('DELETE', 'UPDATE') then
+        delete from event_history h using ev_old o
+            where h.user_id = o.user_id and h.ts = o.ts and h.event_id = o.event_id;
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        insert into event_history (user_id, ts, event_id, item_id, type, value)
+            select user_id, ts, event_id, item_id, type, value from ev_new;
+    end if;
     return null;
 end $$;
 
@@ -67,12 +60,12 @@ begin
 end $$;
 
 create trigger events_history_insert after insert on events
-    referencing new table as ev_new for each statement execute function rs_event_history_insert();
+    referencing new table as ev_new for each statement execute function rs_event_history_sync();
 create trigger events_history_delete after delete on events
-    referencing old table as ev_old for each statement execute function rs_event_history_delete();
+    referencing old table as ev_old for each statement execute function rs_event_history_sync();
 create trigger events_history_update after update on events
     referencing old table as ev_old new table as ev_new
-    for each statement execute function rs_event_history_update();
+    for each statement execute function rs_event_history_sync();
 create trigger events_history_truncate after truncate on events
     for each statement execute function rs_event_history_truncate();
 
