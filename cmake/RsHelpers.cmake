@@ -35,12 +35,17 @@ endif()
 # Criterion's closing line when it ran no test (a filter or an empty binary); such a run fails.
 set(RS_CRITERION_NONE_RAN "Synthesis: Tested: 0 [|]")
 
-# rs_test(NAME SOURCES a_test.c ... LIBS x y [LABELS l] [ENV K=V ...])
-# One Criterion binary per module, registered with CTest.
+# rs_test(NAME SOURCES a_test.c ... LIBS x y [BLAS] [LABELS l] [ENV K=V ...])
+# One Criterion binary per module, registered with CTest. BLAS: the suite calls BLAS and runs on
+# the kernels the programs run on (tests/support/blas_kernels.c, common/rs_blas.h).
 function(rs_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS;ENV" ${ARGN})
+  cmake_parse_arguments(T "BLAS" "TIMEOUT" "SOURCES;LIBS;LABELS;ENV" ${ARGN})
   add_executable(test_${name} ${T_SOURCES})
   target_link_libraries(test_${name} PRIVATE PkgConfig::CRITERION ${T_LIBS})
+  if(T_BLAS)
+    target_sources(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support/blas_kernels.c)
+    target_link_libraries(test_${name} PRIVATE rs_blas)
+  endif()
   if("thread" IN_LIST RS_SANITIZE)
     # Criterion's runner cannot place its shared arena under ThreadSanitizer without this
     # (tests/support/tsan_criterion.c says why).

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "candidate.h"
+#include "rs_blas.h"
 #include "rs_cfg.h"
 #include "rs_rpc.h"
 #include "rs_svc.h"
@@ -52,8 +53,10 @@ cand_svc_close(void *st)
 static void
 cand_svc_describe(void *st, const void *cfg, char *buf, size_t n)
 {
+	char blas[96];
 	(void) st;
-	snprintf(buf, n, " refresh_ms=%d", ((const cand_config *) cfg)->refresh_ms);
+	rs_blas_describe(blas, sizeof(blas));
+	snprintf(buf, n, " refresh_ms=%d%s", ((const cand_config *) cfg)->refresh_ms, blas);
 }
 
 int
@@ -69,6 +72,7 @@ main(void)
 	                    .close = cand_svc_close,
 	                    .describe = cand_svc_describe};
 
+	rs_blas_init(); /* returns on the kernels this CPU should have */
 	/* Requests run in parallel on the RPC workers; a BLAS call splitting itself over the same
 	 * cores only adds hand-offs (sgemv 20,000 x 64 takes ~0.12 ms on one thread). */
 	openblas_set_num_threads(1);

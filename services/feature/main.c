@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "feature.h"
+#include "rs_blas.h"
 #include "rs_cfg.h"
 #include "rs_rpc.h"
 #include "rs_svc.h"
@@ -50,8 +51,10 @@ feat_svc_close(void *st)
 static void
 feat_svc_describe(void *st, const void *cfg, char *buf, size_t n)
 {
+	char blas[96];
 	(void) st;
-	snprintf(buf, n, " pub=%s", ((const feat_config *) cfg)->pub_url);
+	rs_blas_describe(blas, sizeof(blas));
+	snprintf(buf, n, " pub=%s%s", ((const feat_config *) cfg)->pub_url, blas);
 }
 
 int
@@ -67,6 +70,7 @@ main(void)
 	                    .close = feat_svc_close,
 	                    .describe = feat_svc_describe};
 
+	rs_blas_init(); /* returns on the kernels this CPU should have */
 	/* Requests run in parallel on the RPC workers; a BLAS call splitting itself over the same
 	 * cores only adds hand-offs (sgemv 20,000 x 64 takes ~0.12 ms on one thread). */
 	openblas_set_num_threads(1);

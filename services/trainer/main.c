@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "dataio.h"
 #include "describe.h"
+#include "rs_blas.h"
 #include "rs_log.h"
 #include "simulate.h"
 
@@ -48,6 +49,7 @@ main(int argc, char **argv)
 {
 	size_t i;
 
+	rs_blas_init(); /* returns on the kernels this CPU should have */
 	rs_log_init("trainer", RS_LOG_INFO);
 	if (argc < 2) {
 		usage(stderr);

@@ -1,0 +1,74 @@
+/* rs_blas: the kernels asked for, and a program that starts on OpenBLAS's fallback kernels
+ * running again on the ones its CPU supports (tests/common/blas_probe.c, run as a program). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs_blas.h"
+
+#define ALL (RS_CPU_AVX512 | RS_CPU_AVX2 | RS_CPU_FMA)
+
+Test(blas, core_for_the_fallback_only)
+{
+	cr_assert_str_eq(rs_blas_core_for("Prescott", ALL), "SkylakeX");
+	cr_assert_str_eq(rs_blas_core_for("PRESCOTT", RS_CPU_AVX2 | RS_CPU_FMA), "Haswell");
+	/* AVX-512 without AVX2 and FMA is no CPU; without FMA the Haswell kernels would fault */
+	cr_assert_null(rs_blas_core_for("Prescott", RS_CPU_AVX512 | RS_CPU_AVX2));
+	cr_assert_null(rs_blas_core_for("Prescott", RS_CPU_AVX2));
+	cr_assert_null(rs_blas_core_for("Prescott", 0));
+	/* a choice OpenBLAS made from the model is kept, even a worse one */
+	cr_assert_null(rs_blas_core_for("Haswell", ALL));
+	cr_assert_null(rs_blas_core_for("Sandybridge", ALL));
+	cr_assert_null(rs_blas_core_for(NULL, ALL));
+}
+
+/* The probe's one line, run with OPENBLAS_CORETYPE set to `coretype` (NULL: unset). */
+static void
+probe(const char *coretype, char *line, size_t n)
+{
+	if (coretype != NULL)
+		setenv("OPENBLAS_CORETYPE", coretype, 1);
+	else
+		unsetenv("OPENBLAS_CORETYPE");
+	unsetenv("RS_BLAS_DETECTED");
+	FILE *p = popen(RS_BLAS_PROBE, "r");
+	cr_assert_not_null(p, "cannot run %s", RS_BLAS_PROBE);
+	line[0] = '\0';
+	char *got = fgets(line, (int) n, p);
+	cr_assert_eq(pclose(p), 0, "%s failed", RS_BLAS_PROBE);
+	cr_assert_not_null(got, "%s printed nothing", RS_BLAS_PROBE);
+	line[strcspn(line, "\n")] = '\0';
+}
+
+/* OpenBLAS's own choice on this CPU, read through the variable it honours: the probe with
+ * OPENBLAS_CORETYPE naming a core prints that core and that nothing was replaced. */
+Test(blas, caller_choice_is_kept)
+{
+	char line[128];
+	probe("Prescott", line, sizeof(line));
+	cr_assert_str_eq(line, " blas=Prescott");
+}
+
+/* On a CPU with AVX2 and FMA a program never stays on the SSE3 fallback: either OpenBLAS knew
+ * the model, or rs_blas_init ran the program again with the kernels the features allow (and
+ * says which it replaced). */
+Test(blas, fallback_replaced_on_this_cpu)
+{
+	char line[128], want[128];
+	unsigned f = rs_cpu_features();
+	probe(NULL, line, sizeof(line));
+	cr_assert(strncmp(line, " blas=", 6) == 0, "probe printed \"%s\"", line);
+	const char *detected = strstr(line, " blas_detected=");
+	if (detected != NULL) {
+		const char *core = rs_blas_core_for(detected + strlen(" blas_detected="), f);
+		cr_assert_not_null(core, "replaced %s on a CPU without the features: \"%s\"",
+		                   detected, line);
+		snprintf(want, sizeof(want), " blas=%s blas_detected=%s", core,
+		         detected + strlen(" blas_detected="));
+		cr_assert_str_eq(line, want);
+	}
+	if ((f & (RS_CPU_AVX2 | RS_CPU_FMA)) == (RS_CPU_AVX2 | RS_CPU_FMA))
+		cr_assert(strncmp(line, " blas=Prescott", 14) != 0,
+		          "AVX2 and FMA, still on OpenBLAS's SSE3 kernels: \"%s\"", line);
+}
