@@ -14,8 +14,11 @@
 
 typedef struct cache_user {
 	int64_t cu_user;
-	feat_event *cu_ev; /* newest first, cu_n used of cu_cap (cu_cap <= max_events) */
+	feat_event *cu_ev; /* newest first, cu_n used of cu_cap (cu_cap <= cu_window) */
 	uint32_t cu_n, cu_cap;
+	/* the entry holds the newest min(cu_total, cu_window) events of the user: what the load
+	 * asked for (a request for more loads again), or max_events when it got all there were */
+	uint32_t cu_window;
 	uint64_t cu_total;
 	int cu_known;
 	uint64_t cu_epoch;
@@ -163,9 +166,10 @@ cache_remove(feat_cache *c, cache_user *u)
 }
 
 /* Inserts e into u's history (newest first) unless its id is already there. Returns 1 if the
- * entry changed. An event older than a full history only counts towards the total. */
+ * entry changed. An event older than a full window only counts towards the total (the events
+ * between it and the window are in PostgreSQL, not here). */
 static int
-user_insert(feat_cache *c, cache_user *u, const feat_event *e)
+user_insert(cache_user *u, const feat_event *e)
 {
 	uint32_t pos;
 
@@ -175,15 +179,15 @@ user_insert(feat_cache *c, cache_user *u, const feat_event *e)
 				return 0;
 	for (pos = 0; pos < u->cu_n && u->cu_ev[pos].ts_ms > e->ts_ms; pos++)
 		;
-	if (pos == c->c_max_events) {
+	if (pos >= u->cu_window) {
 		u->cu_total++; /* older than the whole bounded window: it only counts */
 		return 1;
 	}
-	if (u->cu_n == u->cu_cap && u->cu_cap < c->c_max_events) {
-		/* Memory follows the actual history: grow by half, up to the bound. */
+	if (u->cu_n == u->cu_cap && u->cu_cap < u->cu_window) {
+		/* Memory follows the actual history: grow by half, up to the window. */
 		uint32_t cap = u->cu_cap + u->cu_cap / 2 + 4;
-		if (cap > c->c_max_events)
-			cap = c->c_max_events;
+		if (cap > u->cu_window)
+			cap = u->cu_window;
 		feat_event *grown = realloc(u->cu_ev, (size_t) cap * sizeof(feat_event));
 		if (grown == NULL) {
 			u->cu_total++; /* out of memory: the history misses it, the count does not
@@ -210,7 +214,9 @@ feat_cache_get(feat_cache *c, int64_t user_id, uint64_t epoch, int ttl_ms, uint3
 
 	pthread_mutex_lock(&c->c_mu);
 	cache_user *u = cache_find(c, user_id);
-	if (u != NULL && u->cu_epoch == epoch &&
+	if (max_n > c->c_max_events)
+		max_n = c->c_max_events; /* the most any entry holds */
+	if (u != NULL && u->cu_epoch == epoch && max_n <= u->cu_window &&
 	    (ttl_ms <= 0 || rs_mono_ms() - u->cu_loaded_ms < (double) ttl_ms)) {
 		uint32_t k = u->cu_n < max_n ? u->cu_n : max_n;
 		if (k > 0)
@@ -230,12 +236,15 @@ feat_cache_get(feat_cache *c, int64_t user_id, uint64_t epoch, int ttl_ms, uint3
 
 int
 feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event *ev, uint32_t n,
-               uint64_t total, int known, uint64_t *gen)
+               uint64_t total, int known, uint32_t limit, uint64_t *gen)
 {
-	if (n > c->c_max_events)
-		n = c->c_max_events;
+	uint32_t window = limit < c->c_max_events ? limit : c->c_max_events;
+	if (n > window)
+		n = window;
+	if (n < window || (uint64_t) n >= total) /* all there were: any request can be served */
+		window = c->c_max_events;
 	/* Room for a few stream events before the first growth. */
-	uint32_t cap = n + 4 < c->c_max_events ? n + 4 : c->c_max_events;
+	uint32_t cap = n + 4 < window ? n + 4 : window;
 	feat_event *copy = malloc((size_t) cap * sizeof(feat_event));
 	if (copy == NULL)
 		return RS_ENOMEM;
@@ -261,6 +270,7 @@ feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event 
 	}
 	u->cu_ev = copy;
 	u->cu_cap = cap;
+	u->cu_window = window;
 	u->cu_n = n;
 	u->cu_total = total;
 	u->cu_known = known;
@@ -275,7 +285,7 @@ feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event 
 		const cache_ring_ev *r = &c->c_ring[i % CACHE_RING];
 		/* Without an id a stream event cannot be told from a loaded one: the load wins. */
 		if (r->user_id == user_id && r->ev.id_hash != 0)
-			merged |= user_insert(c, u, &r->ev);
+			merged |= user_insert(u, &r->ev);
 	}
 	if (merged) /* the entry is no longer what the caller loaded */
 		u->cu_gen = ++c->c_gen;
@@ -298,7 +308,7 @@ feat_cache_apply(feat_cache *c, int64_t user_id, const feat_event *e)
 	r->ev = *e;
 	c->c_ring_next++;
 	cache_user *u = cache_find(c, user_id);
-	if (u != NULL && (changed = user_insert(c, u, e)) != 0)
+	if (u != NULL && (changed = user_insert(u, e)) != 0)
 		u->cu_gen = ++c->c_gen;
 	pthread_mutex_unlock(&c->c_mu);
 	return changed;

@@ -30,20 +30,23 @@ int feat_cache_create(feat_cache **out, size_t max_users, uint32_t max_events);
 void feat_cache_destroy(feat_cache *c);
 
 /* feat_cache_get: copy the newest min(max_n, cached) events of user into out (newest first).
- * Hits only an entry loaded under `epoch` and younger than ttl_ms (ttl_ms <= 0: no limit).
+ * Hits only an entry loaded under `epoch`, younger than ttl_ms (ttl_ms <= 0: no limit) and
+ * holding the newest max_n events (its load asked for at least max_n, or got all there were).
  * Returns 0 (and *n, *total, *known, and *gen when gen is not NULL: the generation of this
  * state of the history, for feat_cache_emb_*) or RS_ENOTFOUND. */
 int feat_cache_get(feat_cache *c, int64_t user_id, uint64_t epoch, int ttl_ms, uint32_t max_n,
                    feat_event *out, uint32_t *n, uint64_t *total, int *known, uint64_t *gen);
 
 /* feat_cache_put: store what PostgreSQL returned for user (ev newest first, n events, of
- * `total` stored), replacing any older entry, then merge events of that user that arrived
- * on the stream meanwhile. Evicts the least recently used user beyond max_users.
- * Returns 0 or RS_ENOMEM (the cache is unchanged); *gen (when gen is not NULL): the
- * generation of the stored history when it is exactly ev (for feat_cache_emb_*), 0 when
+ * `total` stored, for a load of at most `limit` events: n < limit or n == total means all of
+ * them), replacing any older entry, then merge events of that user that arrived on the stream
+ * meanwhile. The entry serves requests for up to min(limit, max_events) events, any number
+ * when it holds all; the stream keeps that many newest events in it. Evicts the least recently used
+ * user beyond max_users. Returns 0 or RS_ENOMEM (the cache is unchanged); *gen (when gen is not
+ * NULL): the generation of the stored history when it is exactly ev (for feat_cache_emb_*), 0 when
  * stream events were merged into it. */
 int feat_cache_put(feat_cache *c, int64_t user_id, uint64_t epoch, const feat_event *ev, uint32_t n,
-                   uint64_t total, int known, uint64_t *gen);
+                   uint64_t total, int known, uint32_t limit, uint64_t *gen);
 
 /* feat_cache_apply: one event from the stream. Updates the user's entry if cached (ignores a
  * duplicate event id) and remembers it for loads in flight. Returns 1 if an entry changed. */

@@ -119,9 +119,15 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 	if (want > (uint32_t) st->fs_cfg.history_cap)
 		want = (uint32_t) st->fs_cfg.history_cap;
 
-	/* Whole-history buffer: the cache keeps history_cap events, a load fetches as many. */
-	uint32_t cap = (uint32_t) st->fs_cfg.history_cap;
-	feat_event *ev = rs_arena_alloc(call->arena, cap * sizeof(feat_event));
+	/* A load fetches what this request needs and at least what a request that names no
+	 * length needs (the recommendation path), not all history_cap events: the newest `load`
+	 * events are what the cache entry then serves (a longer request loads again). The count
+	 * is always all of the user's events. */
+	uint32_t load =
+	        want > (uint32_t) st->fs_cfg.max_events ? want : (uint32_t) st->fs_cfg.max_events;
+	if (load > (uint32_t) st->fs_cfg.history_cap)
+		load = (uint32_t) st->fs_cfg.history_cap;
+	feat_event *ev = rs_arena_alloc(call->arena, load * sizeof(feat_event));
 	if (ev == NULL) {
 		rs_model_unref(model);
 		rs_rpc_fail(call, RS__STATUS__STATUS_INTERNAL, "out of memory");
@@ -138,7 +144,7 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 	} else {
 		gen = 0;
 		rs_metric_add(st->fs_misses, 1);
-		rv = feat_store_load_user(st->fs_store, req->user_id, cap, call->deadline_unix_ms,
+		rv = feat_store_load_user(st->fs_store, req->user_id, load, call->deadline_unix_ms,
 		                          ev, &n, &total, &known);
 		if (rv != 0) {
 			rs_model_unref(model);
@@ -149,8 +155,8 @@ feat_handle_user_features(void *ud, rs_rpc_call *call)
 		}
 		/* Cached even when the stream is down: harmless, and it is the entry a
 		 * reconnect would invalidate anyway. */
-		if (feat_cache_put(st->fs_cache, req->user_id, epoch, ev, n, total, known, &gen) !=
-		    0)
+		if (feat_cache_put(st->fs_cache, req->user_id, epoch, ev, n, total, known, load,
+		                   &gen) != 0)
 			gen = 0;
 		if (n > want)
 			n = want;

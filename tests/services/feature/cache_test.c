@@ -5,6 +5,8 @@
 #include "cache.h"
 #include "rs_err.h"
 
+#define LOAD_ALL UINT32_MAX /* a load without a limit: every event there is */
+
 static feat_event
 ev(int64_t item, int64_t ts, const char *id)
 {
@@ -22,7 +24,7 @@ Test(cache, stream_events_keep_time_order_and_the_bound)
 	feat_event loaded[3] = {ev(3, 300, "c"), ev(2, 200, "b"), ev(1, 100, "a")};
 
 	cr_assert_eq(feat_cache_create(&c, 10, 4), 0);
-	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 3, 3, 1, NULL), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 3, 3, 1, LOAD_ALL, NULL), 0);
 	feat_event late = ev(9, 250, "late"), newest = ev(8, 400, "new"), oldest = ev(5, 50, "old");
 	cr_assert_eq(feat_cache_apply(c, 7, &late), 1);
 	cr_assert_eq(feat_cache_apply(c, 7, &newest), 1); /* now 5 events for room 4 */
@@ -47,7 +49,7 @@ Test(cache, another_epoch_misses)
 	uint64_t total;
 	int known;
 	cr_assert_eq(feat_cache_create(&c, 10, 4), 0);
-	cr_assert_eq(feat_cache_put(c, 7, 1, NULL, 0, 0, 0, NULL), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, NULL, 0, 0, 0, LOAD_ALL, NULL), 0);
 	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 2, out, &n, &total, &known, NULL), 0);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(feat_cache_get(c, 7, 2, 0, 2, out, &n, &total, &known, NULL), RS_ENOTFOUND);
@@ -68,7 +70,7 @@ Test(cache, events_that_arrived_during_a_load_are_merged_once)
 	cr_assert_eq(feat_cache_apply(c, 7, &seen), 0);
 	cr_assert_eq(feat_cache_apply(c, 7, &missed), 0);
 	feat_event loaded[1] = {ev(1, 100, "seen")};
-	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 1, 1, 1, NULL), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 1, 1, 1, LOAD_ALL, NULL), 0);
 	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 8, out, &n, &total, &known, NULL), 0);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(total, 2);
@@ -84,11 +86,11 @@ Test(cache, least_recently_used_user_is_evicted)
 	uint64_t total;
 	int known;
 	cr_assert_eq(feat_cache_create(&c, 2, 1), 0);
-	cr_assert_eq(feat_cache_put(c, 1, 1, NULL, 0, 0, 0, NULL), 0);
-	cr_assert_eq(feat_cache_put(c, 2, 1, NULL, 0, 0, 0, NULL), 0);
+	cr_assert_eq(feat_cache_put(c, 1, 1, NULL, 0, 0, 0, LOAD_ALL, NULL), 0);
+	cr_assert_eq(feat_cache_put(c, 2, 1, NULL, 0, 0, 0, LOAD_ALL, NULL), 0);
 	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known, NULL),
 	             0); /* 1 is fresh */
-	cr_assert_eq(feat_cache_put(c, 3, 1, NULL, 0, 0, 0, NULL), 0);
+	cr_assert_eq(feat_cache_put(c, 3, 1, NULL, 0, 0, 0, LOAD_ALL, NULL), 0);
 	cr_assert_eq(feat_cache_users(c), 2);
 	cr_assert_eq(feat_cache_get(c, 2, 1, 0, 1, out, &n, &total, &known, NULL), RS_ENOTFOUND);
 	cr_assert_eq(feat_cache_get(c, 1, 1, 0, 1, out, &n, &total, &known, NULL), 0);
@@ -105,7 +107,7 @@ Test(cache, a_history_grows_from_empty_to_the_bound)
 	int known;
 	char id[16];
 	cr_assert_eq(feat_cache_create(&c, 10, 50), 0);
-	cr_assert_eq(feat_cache_put(c, 7, 1, NULL, 0, 0, 0, NULL), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, NULL, 0, 0, 0, LOAD_ALL, NULL), 0);
 	for (int i = 0; i < 80; i++) {
 		snprintf(id, sizeof(id), "e%d", i);
 		feat_event e = ev(i, (i * 37) % 80, id); /* out of time order on purpose */
@@ -134,7 +136,7 @@ Test(cache, embedding_memo_follows_the_history)
 	float emb[3] = {1, 2, 3}, got[3] = {0};
 
 	cr_assert_eq(feat_cache_create(&c, 10, 4), 0);
-	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 2, 2, 1, &gen2), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 2, 2, 1, LOAD_ALL, &gen2), 0);
 	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 4, out, &n, &total, &known, &gen), 0);
 	cr_assert_neq(gen, 0);
 	cr_assert_eq(gen2, gen, "the loaded history is the one stored");
@@ -167,10 +169,58 @@ Test(cache, embedding_memo_follows_the_history)
 	cr_assert_eq(feat_cache_emb_get(c, 7, gen2, "v1", n, 3, got, &rv), 0);
 	/* a reload is a new generation too; one that merges an event of the stream that came
 	 * meanwhile is not the history loaded: no generation for it */
-	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 2, 2, 1, &gen2), 0);
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 2, 2, 1, LOAD_ALL, &gen2), 0);
 	cr_assert_eq(gen2, 0, "the stream's event 3 was merged into the load");
 	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 4, out, &n, &total, &known, &gen), 0);
 	cr_assert_neq(gen, gen2);
 	cr_assert_eq(feat_cache_emb_get(c, 7, gen, "v1", n, 3, got, &rv), RS_ENOTFOUND);
+	feat_cache_destroy(c);
+}
+
+/* A load of the newest `limit` events (the recommendation path's 50 of a longer history) serves
+ * requests for up to that many; a longer one misses (and loads again). The stream keeps the
+ * window's newest events: an event newer than its oldest goes in and the oldest goes out, an
+ * older one only counts. A load that got fewer than it asked for has everything: any request
+ * hits. */
+Test(cache, a_limited_load_serves_up_to_its_limit)
+{
+	feat_cache *c;
+	feat_event out[8];
+	uint32_t n;
+	uint64_t total;
+	int known;
+	feat_event loaded[3] = {ev(30, 300, "c"), ev(20, 200, "b"), ev(10, 100, "a")};
+
+	cr_assert_eq(feat_cache_create(&c, 10, 8), 0);
+	/* the newest 3 of 10 stored events */
+	cr_assert_eq(feat_cache_put(c, 7, 1, loaded, 3, 10, 1, 3, NULL), 0);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 3, out, &n, &total, &known, NULL), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(total, 10);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 2, out, &n, &total, &known, NULL), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 4, out, &n, &total, &known, NULL), RS_ENOTFOUND,
+	             "4 events asked of an entry that holds the newest 3 of 10");
+	feat_event newer = ev(25, 250, "d"), older = ev(5, 50, "e");
+	cr_assert_eq(feat_cache_apply(c, 7, &newer), 1);
+	cr_assert_eq(feat_cache_apply(c, 7, &older), 1, "older than the window: counted only");
+	cr_assert_eq(feat_cache_get(c, 7, 1, 0, 3, out, &n, &total, &known, NULL), 0);
+	cr_assert_eq(n, 3, "the window stays 3 events");
+	cr_assert_eq(total, 12);
+	int64_t want[3] = {30, 25, 20};
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(out[i].item_id, want[i], "position %d", i);
+	/* a load of up to 5 that found 3: all of them, so 8 (the cache's bound) is served */
+	cr_assert_eq(feat_cache_put(c, 9, 1, loaded, 3, 3, 1, 5, NULL), 0);
+	cr_assert_eq(feat_cache_get(c, 9, 1, 0, 8, out, &n, &total, &known, NULL), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(feat_cache_apply(c, 9, &older), 1);
+	cr_assert_eq(feat_cache_get(c, 9, 1, 0, 8, out, &n, &total, &known, NULL), 0);
+	cr_assert_eq(n, 4, "the whole history grows with the stream");
+	cr_assert_eq(out[3].item_id, 5);
+	/* a load of exactly as many as there are is all of them too */
+	cr_assert_eq(feat_cache_put(c, 11, 1, loaded, 3, 3, 1, 3, NULL), 0);
+	cr_assert_eq(feat_cache_get(c, 11, 1, 0, 8, out, &n, &total, &known, NULL), 0);
+	cr_assert_eq(n, 3);
 	feat_cache_destroy(c);
 }

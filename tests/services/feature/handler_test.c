@@ -228,8 +228,9 @@ Test(feature, a_long_history_over_several_partitions_is_the_newest_by_ts_then_ev
 	cr_assert_eq(r->recent[99]->ts_ms, day0 - 33 * 86400000LL, "event 99 is 33 days older");
 }
 
-/* The count of a history just below, at and above the load's limit (history_cap, 100) is every
- * stored event, not the rows returned: each against count(*) in SQL. */
+/* The count of a history just below, at and above the load's limit (here history_cap, 100: the
+ * requests ask for more) is every stored event, not the rows returned: each against count(*)
+ * in SQL. */
 Test(feature, totals_at_the_load_limit_are_the_stored_counts)
 {
 	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts)\n"
@@ -422,6 +423,65 @@ Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
 	cr_assert(has_item(r, 12, RS__EVENT_TYPE__EVENT_NOT_INTERESTED));
 	cr_assert(!has_item(r, 13, RS__EVENT_TYPE__EVENT_CLICK), "a message without the stream's "
 	                                                         "envelope was applied");
+	nng_close(pub);
+}
+
+/* A first sight loads what the request needs, at least the default length (4 here), not the
+ * whole history_cap: the cache then serves requests up to that length, and a longer request
+ * loads again (from PostgreSQL: the stream-only event below is not in it, which proves where
+ * each answer came from). User 4: 20 events, item 100 + i, i minutes old. */
+Test(feature, a_first_sight_loads_the_default_length_and_a_longer_request_loads_again)
+{
+	nng_socket pub;
+	char pub_url[64];
+	Rs__UserFeaturesResponse *r;
+
+	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts)\n"
+	            "select 'w' || i, 4, 100 + i, 1, now() - i * interval '1 minute'\n"
+	            "from generate_series(0, 19) i");
+	snprintf(pub_url, sizeof(pub_url), "inproc://feature-pub-w-%d", (int) getpid());
+	cr_assert_eq(nng_pub0_open(&pub), 0);
+	cr_assert_eq(nng_listen(pub, pub_url, NULL, 0), 0);
+	start(pub_url, fx.dsn, 4);
+	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) == 0; i++)
+		usleep(5000);
+	cr_assert_gt(feat_sub_connected(st->fs_sub), 0, "subscriber never connected");
+
+	cr_assert_eq(get_features(4, 2, &r), RS__STATUS__STATUS_OK); /* loads 4 (the default) */
+	cr_assert_eq(r->n_recent, 2);
+	cr_assert_eq(r->total_events, 20);
+	/* an event only on the stream, newer than all: the cached window takes it */
+	publish(pub, "w-s", 4, 999, RS__EVENT_TYPE__EVENT_CLICK, rs_now_ms() + 60000);
+	double t0 = rs_mono_ms();
+	do {
+		usleep(2000);
+		cr_assert_eq(get_features(4, 0, &r), RS__STATUS__STATUS_OK);
+	} while (r->recent[0]->item_id != 999 && rs_mono_ms() - t0 < 2000);
+	cr_assert_eq(r->n_recent, 4, "the default length, from the cache");
+	static const int64_t cached[4] = {999, 100, 101, 102};
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(r->recent[i]->item_id, cached[i], "cached event %d", i);
+	cr_assert_eq(r->total_events, 21);
+	/* 10 events: more than the entry holds, so PostgreSQL (no stream event there) */
+	cr_assert_eq(get_features(4, 10, &r), RS__STATUS__STATUS_OK);
+	cr_assert_eq(r->n_recent, 10);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(r->recent[i]->item_id, 100 + i, "loaded event %d", i);
+	cr_assert_eq(r->total_events, 20);
+	/* that load now serves up to 10 from the cache; the stream's recent events were merged
+	 * into it when it landed (as for any load: ingest has stored them by then) */
+	publish(pub, "w-s2", 4, 998, RS__EVENT_TYPE__EVENT_CLICK, rs_now_ms() + 120000);
+	t0 = rs_mono_ms();
+	do {
+		usleep(2000);
+		cr_assert_eq(get_features(4, 10, &r), RS__STATUS__STATUS_OK);
+	} while (r->recent[0]->item_id != 998 && rs_mono_ms() - t0 < 2000);
+	cr_assert_eq(r->n_recent, 10);
+	cr_assert_eq(r->recent[0]->item_id, 998);
+	cr_assert_eq(r->recent[1]->item_id, 999);
+	for (int i = 2; i < 10; i++)
+		cr_assert_eq(r->recent[i]->item_id, 100 + i - 2, "cached event %d", i);
+	cr_assert_eq(r->total_events, 22);
 	nng_close(pub);
 }
 
