@@ -110,15 +110,36 @@ bs_stop_services() {
   done
 }
 
-# bs_stop: the services (bs_stop_services), then PostgreSQL.
+# bs_attach NAME LOG CMD...: a tool attached to a service (strace -p, perf record -p) run in
+# the background, its output into LOG, remembered under NAME until bs_detach.
+bs_attach() {
+  local name="$1" log="$2"
+  shift 2
+  "$@" >"$log" 2>&1 &
+  ATTACHED[$name]=$!
+}
+
+# bs_detach: SIGINT to every attached tool (strace and perf write their data then), and the
+# wait for each.
+bs_detach() {
+  local name
+  for name in "${!ATTACHED[@]}"; do
+    kill -INT "${ATTACHED[$name]}" 2>/dev/null || true
+    wait "${ATTACHED[$name]}" 2>/dev/null || true
+    unset "ATTACHED[$name]"
+  done
+}
+
+# bs_stop: the attached tools (bs_detach), the services (bs_stop_services), then PostgreSQL.
 bs_stop() {
+  bs_detach
   bs_stop_services
   "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
 }
 
 # bs_vars: the settings every script here shares, from the environment (see run.sh's header):
 # BUILD, WORK (default $ROOT/var/bench-serving), USERS, ITEMS, PGPORT, PORT, RS_TRAIN, DSN,
-# HTTP, URL, SERVICES and an empty PID. Needs ROOT.
+# HTTP, URL, SERVICES, an empty PID and an empty ATTACHED (bs_attach). Needs ROOT.
 bs_vars() {
   BUILD="${BUILD:-$ROOT/build}"; WORK="${WORK:-$ROOT/var/bench-serving}"
   USERS="${BS_USERS:-10000}"; ITEMS="${BS_ITEMS:-20000}"
@@ -127,7 +148,7 @@ bs_vars() {
   DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=recsys"
   HTTP="127.0.0.1:$((PORT + 80))"; URL="http://$HTTP"
   SERVICES=(ingest feature candidate ranking gateway)
-  declare -gA PID=()
+  declare -gA PID=() ATTACHED=()
 }
 
 # bs_wait_version: the version is loaded in the background after bs_start; waits (up to 300 s)

@@ -33,16 +33,7 @@ command -v wrk >/dev/null || { echo "profile.sh: wrk missing (scripts/deps.sh --
 
 ME=profile.sh
 bs_binaries
-declare -A REC=()
-stop_recorders() {
-  local svc
-  for svc in "${!REC[@]}"; do
-    kill -INT "${REC[$svc]}" 2>/dev/null || true
-    wait "${REC[$svc]}" 2>/dev/null || true
-    unset "REC[$svc]"
-  done
-}
-trap 'stop_recorders; bs_stop' EXIT
+trap bs_stop EXIT
 bs_cached_stack
 export BS_AUTHORIZATION
 
@@ -54,14 +45,13 @@ wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/recs.lua" "$URL" >"$WORK/log/profile-warmu
 for svc in "${TARGETS[@]}"; do
   [ -n "${PID[$svc]:-}" ] || { say "$ME: unknown service $svc"; exit 1; }
   rm -f "$WORK/profile/$svc.data"
-  perf record -F "$HZ" -o "$WORK/profile/$svc.data" -p "${PID[$svc]}" \
-    >"$WORK/log/perf-$svc.log" 2>&1 &
-  REC[$svc]=$!
+  bs_attach "$svc" "$WORK/log/perf-$svc.log" \
+    perf record -F "$HZ" -o "$WORK/profile/$svc.data" -p "${PID[$svc]}"
 done
 sleep 1  # perf attaches to every thread before the load starts
 out="$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$HERE/recs.lua" "$URL" 2>&1)" \
   || { say "$ME: wrk failed: $out"; exit 1; }
-stop_recorders
+bs_detach
 res="$(grep '^RESULT' <<<"$out" || true)"
 [ -n "$res" ] || { say "$ME: no RESULT line from wrk: $out"; exit 1; }
 grep -q ' non2xx=0 degraded=0 ' <<<"$res" \

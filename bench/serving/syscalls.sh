@@ -28,16 +28,7 @@ command -v strace >/dev/null || { echo "syscalls.sh: strace missing (apt-get ins
 
 ME=syscalls.sh
 bs_binaries
-declare -A TRACER=()
-stop_tracers() {
-  local svc
-  for svc in "${!TRACER[@]}"; do
-    kill -INT "${TRACER[$svc]}" 2>/dev/null || true
-    wait "${TRACER[$svc]}" 2>/dev/null || true
-    unset "TRACER[$svc]"
-  done
-}
-trap 'stop_tracers; bs_stop' EXIT
+trap bs_stop EXIT
 bs_cached_stack
 
 echo "System calls per request (strace -f -c), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes'),"
@@ -48,12 +39,12 @@ bs_pass warm-up
 for svc in "${TARGETS[@]}"; do
   [ -n "${PID[$svc]:-}" ] || { say "$ME: unknown service $svc"; exit 1; }
   rm -f "$WORK/syscalls/$svc.txt"
-  strace -f -c -U calls,errors,name -q -o "$WORK/syscalls/$svc.txt" -p "${PID[$svc]}" 2>"$WORK/log/strace-$svc.log" &
-  TRACER[$svc]=$!
+  bs_attach "$svc" "$WORK/log/strace-$svc.log" \
+    strace -f -c -U calls,errors,name -q -o "$WORK/syscalls/$svc.txt" -p "${PID[$svc]}"
 done
 sleep 1  # strace attaches to every thread before the pass starts
 bs_pass measured
-stop_tracers
+bs_detach
 for svc in "${TARGETS[@]}"; do
   f="$WORK/syscalls/$svc.txt"
   # the summary: "calls [errors] syscall" per call, then the same for "total"
