@@ -424,18 +424,29 @@ Test(candidate, serves_the_last_snapshot_while_the_database_is_gone_then_reconne
 	req.user_id = 1000;
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
 	snprintf(version, sizeof(version), "%s", r->header->model_version);
+	/* with a timeout, pg_terminate_backend waits until the backend is gone (without one it
+	 * only signals it, and a statement sent at once may still be answered) */
 	snprintf(sql, sizeof(sql),
-	         "select pg_terminate_backend(pid) from pg_stat_activity "
+	         "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
 	         "where application_name = 'cand_t_%d'",
 	         (int) getpid());
 	fx_sql(&fx, sql);
 	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) "
 	            "select 'p8-' || u, u, 8, 4, now() from generate_series(100, 109) u");
-	cr_assert_neq(cand_refresh(st), 0, "the refresh used a dead connection");
+	/* Until a refresh succeeds the old snapshot serves. The first refresh either sends its
+	 * query on the dead connection and fails (the next one reconnects), or reconnects at once:
+	 * the background thread waits for notifications on that connection's socket, and when it
+	 * has read the server's goodbye first, libpq already calls the connection bad. */
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_str_eq(r->header->model_version, version, "the old snapshot keeps serving");
 	cr_assert_eq(r->candidates[0]->item_id, 3);
-	cr_assert_eq(cand_refresh(st), 0, "the next refresh reconnects");
+	if (cand_refresh(st) != 0) {
+		cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
+		cr_assert_str_eq(r->header->model_version, version,
+		                 "the old snapshot keeps serving");
+		cr_assert_eq(r->candidates[0]->item_id, 3);
+		cr_assert_eq(cand_refresh(st), 0, "the next refresh reconnects");
+	}
 	cr_assert_eq(candidates(&req, &r), RS__STATUS__STATUS_OK);
 	cr_assert_eq(r->candidates[0]->item_id, 8);
 }

@@ -649,8 +649,10 @@ Test(feature, reconnects_after_the_database_drops_its_connections)
 	snprintf(dsn, sizeof(dsn), "%s application_name=feat_t_%d", fx.dsn, (int) getpid());
 	start("", dsn, 50);
 	cr_assert_eq(get_features(1, 0, &r), RS__STATUS__STATUS_OK);
+	/* with a timeout, pg_terminate_backend waits until the backend is gone (without one it
+	 * only signals it, and a statement sent at once may still be answered) */
 	snprintf(sql, sizeof(sql),
-	         "select pg_terminate_backend(pid) from pg_stat_activity "
+	         "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
 	         "where application_name = 'feat_t_%d'",
 	         (int) getpid());
 	fx_sql(&fx, sql);
