@@ -87,9 +87,19 @@ rs_blas_init(void)
 	char **argv;
 	if (want == NULL || (argv = blas_cmdline()) == NULL)
 		return;
+	/* The program's own path, not /proc/self/exe: the kernel names a process after the file
+	 * it executes ("exe" would be what ps, top and the logs show). */
+	char path[4096];
+	const char *exe = "/proc/self/exe";
+	ssize_t len = readlink(exe, path, sizeof(path) - 1);
+	if (len > 0 && (size_t) len < sizeof(path) - 1) {
+		path[len] = '\0';
+		if (access(path, X_OK) == 0) /* not replaced or deleted since it started */
+			exe = path;
+	}
 	if (setenv("OPENBLAS_CORETYPE", want, 1) == 0 &&
 	    setenv(BLAS_DETECTED_ENV, detected, 1) == 0)
-		execv("/proc/self/exe", argv);
+		execv(exe, argv);
 	/* Not executed: go on as loaded, and say nothing was replaced. */
 	unsetenv("OPENBLAS_CORETYPE");
 	unsetenv(BLAS_DETECTED_ENV);

@@ -30,8 +30,9 @@ const char *rs_blas_core_for(const char *detected, unsigned features);
 /* rs_blas_init: first thing in main of a program that calls BLAS (the test suites that do
  * call it from a constructor: tests/support/blas_kernels.c). When OPENBLAS_CORETYPE is unset and
  * rs_blas_core_for names better kernels than the ones loaded, sets it (and RS_BLAS_DETECTED to
- * what OpenBLAS had chosen) and executes /proc/self/exe again with the arguments in
- * /proc/self/cmdline: it does not return then. Returns otherwise (also when that fails: the
+ * what OpenBLAS had chosen) and executes the program's file (/proc/self/exe's target, so the
+ * process keeps its name) again with the arguments in /proc/self/cmdline: it does not return
+ * then. Returns otherwise (also when that fails: the
  * process goes on with the kernels it has, the variables removed again). An
  * OPENBLAS_CORETYPE set by the caller is left alone. */
 void rs_blas_init(void);

@@ -34,8 +34,10 @@ als_apply(const als_ctx *c, const float *rows, const int32_t *ix, const float *w
 	int f = c->f, a, d;
 	int64_t p;
 
-	if (ix == NULL) { /* contiguous rows: two BLAS-2 calls (OpenBLAS kernels) */
-		cblas_ssymv(CblasRowMajor, CblasUpper, f, 1.0f, c->G, f, v, 1, 0.0f, out, 1);
+	if (ix == NULL) { /* contiguous rows: BLAS-2 calls (OpenBLAS kernels) */
+		/* G is full (sgemm): sgemv, not ssymv, which takes OpenBLAS's allocator lock on
+		 * every call (0.3.21's interface/symv.c) and made the row threads queue */
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0f, c->G, f, v, 1, 0.0f, out, 1);
 		if (n > 0) {
 			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, c->alpha, rows, f, v,
 			            1, 0.0f, dots, 1);
