@@ -94,7 +94,7 @@ rs_blas_init(void)
 	ssize_t len = readlink(exe, path, sizeof(path) - 1);
 	if (len > 0 && (size_t) len < sizeof(path) - 1) {
 		path[len] = '\0';
-		if (access(path, X_OK) == 0) /* not replaced or deleted since it started */
+		if (access(path, X_OK) == 0) /* still there (a deleted one reads "... (deleted)") */
 			exe = path;
 	}
 	if (setenv("OPENBLAS_CORETYPE", want, 1) == 0 &&
