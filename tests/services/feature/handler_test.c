@@ -358,19 +358,27 @@ publish(nng_socket pub, const char *id, int64_t user, int64_t item, Rs__EventTyp
 	publish_batch(pub, user, &e, 1);
 }
 
-Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
+/* The service started with one publisher of the event stream (inproc, named after tag), once
+ * its subscriber is connected: *pub publishes to it. */
+static void
+start_with_publisher(nng_socket *pub, const char *tag, int max_events)
 {
-	nng_socket pub;
 	char pub_url[64];
-	Rs__UserFeaturesResponse *r;
-
-	snprintf(pub_url, sizeof(pub_url), "inproc://feature-pub-%d", (int) getpid());
-	cr_assert_eq(nng_pub0_open(&pub), 0);
-	cr_assert_eq(nng_listen(pub, pub_url, NULL, 0), 0);
-	start(pub_url, fx.dsn, 50);
+	snprintf(pub_url, sizeof(pub_url), "inproc://feature-pub-%s-%d", tag, (int) getpid());
+	cr_assert_eq(nng_pub0_open(pub), 0);
+	cr_assert_eq(nng_listen(*pub, pub_url, NULL, 0), 0);
+	start(pub_url, fx.dsn, max_events);
 	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) == 0; i++)
 		usleep(5000);
 	cr_assert_gt(feat_sub_connected(st->fs_sub), 0, "subscriber never connected");
+}
+
+Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
+{
+	nng_socket pub;
+	Rs__UserFeaturesResponse *r;
+
+	start_with_publisher(&pub, "stream", 50);
 
 	cr_assert_eq(get_features(2, 0, &r), RS__STATUS__STATUS_OK); /* loads user 2 */
 	cr_assert_eq(r->n_recent, 1);
@@ -433,19 +441,12 @@ Test(feature, stream_events_reach_the_cached_history_within_milliseconds)
 Test(feature, a_first_sight_loads_the_default_length_and_a_longer_request_loads_again)
 {
 	nng_socket pub;
-	char pub_url[64];
 	Rs__UserFeaturesResponse *r;
 
 	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts)\n"
 	            "select 'w' || i, 4, 100 + i, 1, now() - i * interval '1 minute'\n"
 	            "from generate_series(0, 19) i");
-	snprintf(pub_url, sizeof(pub_url), "inproc://feature-pub-w-%d", (int) getpid());
-	cr_assert_eq(nng_pub0_open(&pub), 0);
-	cr_assert_eq(nng_listen(pub, pub_url, NULL, 0), 0);
-	start(pub_url, fx.dsn, 4);
-	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) == 0; i++)
-		usleep(5000);
-	cr_assert_gt(feat_sub_connected(st->fs_sub), 0, "subscriber never connected");
+	start_with_publisher(&pub, "window", 4);
 
 	cr_assert_eq(get_features(4, 2, &r), RS__STATUS__STATUS_OK); /* loads 4 (the default) */
 	cr_assert_eq(r->n_recent, 2);
@@ -540,15 +541,9 @@ Test(feature, every_publisher_of_a_list_reaches_the_cache_and_a_missing_one_bypa
 Test(feature, stream_event_for_a_user_loaded_later_is_not_doubled)
 {
 	nng_socket pub;
-	char pub_url[64];
 	Rs__UserFeaturesResponse *r;
 
-	snprintf(pub_url, sizeof(pub_url), "inproc://feature-pub2-%d", (int) getpid());
-	cr_assert_eq(nng_pub0_open(&pub), 0);
-	cr_assert_eq(nng_listen(pub, pub_url, NULL, 0), 0);
-	start(pub_url, fx.dsn, 50);
-	for (int i = 0; i < 400 && feat_sub_connected(st->fs_sub) == 0; i++)
-		usleep(5000);
+	start_with_publisher(&pub, "later", 50);
 	/* Ingest's order: committed to PostgreSQL, then published; user 1 is not cached yet. */
 	fx_sql(&fx, "insert into events(event_id, user_id, item_id, type, ts) "
 	            "values ('e9', 1, 12, 1, now())");
