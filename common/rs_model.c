@@ -977,7 +977,7 @@ watch_wait(rs_model_watch *w, int ms)
 	int fd = w->pg != NULL && w->listening ? PQsocket(w->pg) : -1;
 	pthread_mutex_unlock(&w->mu);
 	if (fd < 0) {
-		nanosleep(&(struct timespec){.tv_nsec = (long) ms * 1000000L}, NULL);
+		rs_sleep_ms(ms);
 		return 0;
 	}
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};

@@ -31,7 +31,7 @@ rs_probe_health(const char *url, int timeout_ms, char *detail, size_t detailn)
 		goto out;
 	/* The client dials in the background; a request before the connection is up fails fast. */
 	while (rs_rpc_client_connected(c) == 0 && rs_mono_ms() < end)
-		nanosleep(&(struct timespec){.tv_nsec = 5 * 1000000L}, NULL);
+		rs_sleep_ms(5);
 	if (rs_rpc_client_connected(c) == 0) {
 		rv = RS_EUNAVAIL;
 		snprintf(err, sizeof(err), "no connection to %s within %d ms", url, timeout_ms);

@@ -8,6 +8,7 @@
 #include "rs_log.h"
 #include "rs_metrics_http.h"
 #include "rs_proc.h"
+#include "rs_time.h"
 
 #define SVC_AT(svc, T, field) (*(T *) ((char *) (svc)->cfg + (svc)->at.field))
 
@@ -64,7 +65,7 @@ rs_svc_main(const rs_svc *svc)
 	rs_log_info("svc.ready", "url=%s metrics=%s workers=%d%s", url, metrics_addr, rcfg.workers,
 	            more);
 	while (!rs_proc_stop_requested())
-		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+		rs_sleep_ms(100);
 	rs_log_info("svc.stopping", "reason=signal");
 out:
 	rs_rpc_server_close(srv); /* finishes in-flight requests */

@@ -35,6 +35,32 @@ rs_deadline_left_ms(int64_t deadline_unix_ms, int dflt)
 	return left > 3600000 ? 3600000 : (int) left;
 }
 
+struct timespec
+rs_deadline_in(clockid_t clock, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	if (ms < 0)
+		ms = 0;
+	ts.tv_sec += (time_t) (ms / 1000);
+	ts.tv_nsec += (long) (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+void
+rs_sleep_ms(int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = {.tv_sec = (time_t) (ms / 1000),
+	                      .tv_nsec = (long) (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
 int64_t
 rs_time_utc(int year, int month, int day, int hour, int min, int sec)
 {

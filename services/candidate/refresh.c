@@ -531,7 +531,7 @@ refresh_wait_notify(cand_state *st, int ms)
 	if (got)
 		return 1;
 	if (fd < 0) {
-		nanosleep(&(struct timespec){.tv_nsec = (long) ms * 1000000L}, NULL);
+		rs_sleep_ms(ms);
 		return 0;
 	}
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -543,7 +543,7 @@ refresh_wait_notify(cand_state *st, int ms)
 		got = refresh_drain_locked(st);
 	pthread_mutex_unlock(&st->cs_refresh_mu);
 	if (!got)
-		nanosleep(&(struct timespec){.tv_nsec = 1000000L}, NULL); /* no busy loop */
+		rs_sleep_ms(1); /* no busy loop */
 	return got;
 }
 

@@ -19,7 +19,7 @@ feat_background(void *arg)
 		if (st->fs_sub != NULL)
 			feat_sub_poll(st->fs_sub, FEAT_POLL_MS);
 		else
-			nanosleep(&(struct timespec){.tv_nsec = FEAT_POLL_MS * 1000000L}, NULL);
+			rs_sleep_ms(FEAT_POLL_MS);
 		/* returns at once unless a reconnect or a ping is due (or a request asked) */
 		feat_store_maintain(st->fs_store);
 	}

@@ -354,14 +354,7 @@ store_run(void *arg)
 	gw_authstore *st = arg;
 	pthread_mutex_lock(&st->st_mu);
 	while (!st->st_stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += st->st_period_ms / 1000;
-		until.tv_nsec += (long) (st->st_period_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = rs_deadline_in(CLOCK_MONOTONIC, st->st_period_ms);
 		while (!st->st_stop &&
 		       pthread_cond_timedwait(&st->st_cv, &st->st_mu, &until) != ETIMEDOUT)
 			;

@@ -2,6 +2,7 @@
 
 #include "rs_err.h"
 #include "rs_pg.h"
+#include "rs_time.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -91,14 +92,7 @@ db_connect(gw_db *d, PGconn **out)
 int
 gw_db_acquire(gw_db *d, PGconn **out)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += d->d_timeout_ms / 1000;
-	until.tv_nsec += (long) (d->d_timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = rs_deadline_in(CLOCK_MONOTONIC, d->d_timeout_ms);
 	pthread_mutex_lock(&d->d_mu);
 	while (d->d_nidle == 0 && d->d_out >= d->d_size) {
 		if (pthread_cond_timedwait(&d->d_cv, &d->d_mu, &until) == ETIMEDOUT) {

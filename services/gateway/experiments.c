@@ -7,6 +7,7 @@
 #include "rs_log.h"
 #include "rs_pg.h"
 #include "rs_proc.h"
+#include "rs_time.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -136,14 +137,7 @@ exp_main(void *arg)
 		pthread_mutex_unlock(&e->e_stop_mu);
 		gw_experiments_reload(e);
 		pthread_mutex_lock(&e->e_stop_mu);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += e->e_refresh_ms / 1000;
-		until.tv_nsec += (long) (e->e_refresh_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = rs_deadline_in(CLOCK_MONOTONIC, e->e_refresh_ms);
 		while (!e->e_stop &&
 		       pthread_cond_timedwait(&e->e_stop_cv, &e->e_stop_mu, &until) != ETIMEDOUT)
 			;

@@ -237,13 +237,7 @@ imp_main(void *arg)
 		/* Let the lists of the next IMP_LINGER_MS gather into the same COPY: one statement
 		 * and commit per list costs PostgreSQL more than the row (the producers do not wake
 		 * the writer meanwhile, unless a COPY's worth is queued). */
-		struct timespec linger;
-		clock_gettime(CLOCK_MONOTONIC, &linger);
-		linger.tv_nsec += IMP_LINGER_MS * 1000000L;
-		if (linger.tv_nsec >= 1000000000L) {
-			linger.tv_sec++;
-			linger.tv_nsec -= 1000000000L;
-		}
+		struct timespec linger = rs_deadline_in(CLOCK_MONOTONIC, IMP_LINGER_MS);
 		while (!im->im_stop && im->im_flushes == 0 && im->im_rows < IMP_COPY_ITEMS &&
 		       pthread_cond_timedwait(&im->im_cv_work, &im->im_mu, &linger) != ETIMEDOUT)
 			;
@@ -281,9 +275,7 @@ imp_main(void *arg)
 			im->im_tail = tail;
 		rs_log_warn("gw.impressions_write_failed", "rows=%zu queued=%zu err=\"%s\"", rows,
 		            im->im_rows, rs_strerror(rv));
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += IMP_RETRY_MS / 1000;
+		struct timespec until = rs_deadline_in(CLOCK_MONOTONIC, IMP_RETRY_MS);
 		while (!im->im_stop &&
 		       pthread_cond_timedwait(&im->im_cv_work, &im->im_mu, &until) != ETIMEDOUT)
 			;
@@ -368,14 +360,7 @@ gw_impressions_close(gw_impressions *im)
 int
 gw_impressions_flush(gw_impressions *im, int timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = rs_deadline_in(CLOCK_MONOTONIC, timeout_ms);
 	int rv = 0;
 	pthread_mutex_lock(&im->im_mu);
 	uint64_t want = im->im_enq_seq;

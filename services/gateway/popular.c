@@ -388,14 +388,7 @@ popular_main(void *arg)
 		int wait_ms = p->p_data == NULL && p->p_refresh_ms > POPULAR_RETRY_MS
 		                      ? POPULAR_RETRY_MS
 		                      : p->p_refresh_ms;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (long) (wait_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = rs_deadline_in(CLOCK_MONOTONIC, wait_ms);
 		while (!p->p_stop && !p->p_kick &&
 		       pthread_cond_timedwait(&p->p_cond, &p->p_lock, &ts) != ETIMEDOUT)
 			;

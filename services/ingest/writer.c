@@ -894,11 +894,7 @@ writer_main(void *arg)
 			int ms = (c->w_pg != NULL && atomic_load(&w->w_spool_pending) > 0)
 			                 ? 2
 			                 : WRITER_TICK_MS;
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long) ms * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
+			struct timespec ts = rs_deadline_in(CLOCK_REALTIME, ms);
 			pthread_cond_timedwait(&w->w_cv_work, &w->w_mu, &ts);
 		}
 		while (w->w_head != NULL &&
@@ -984,12 +980,8 @@ ing_writer_wait_idle(ing_writer *w, int timeout_ms)
 		double left = timeout_ms - (rs_mono_ms() - t0);
 		if (left <= 0)
 			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		long step = left < 50 ? (long) left : 50;
-		ts.tv_nsec += step * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		struct timespec ts =
+		        rs_deadline_in(CLOCK_REALTIME, left < 50 ? (int64_t) left : 50);
 		pthread_cond_timedwait(&w->w_cv_done, &w->w_mu, &ts);
 	}
 	pthread_mutex_unlock(&w->w_mu);

@@ -135,7 +135,7 @@ rank_background(void *arg)
 			failures = 0;
 		double until = rs_mono_ms() + st->rs_cfg.refresh_ms;
 		while (!atomic_load(&st->rs_stop) && rs_mono_ms() < until)
-			nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
+			rs_sleep_ms(20);
 	}
 	return NULL;
 }

@@ -7,6 +7,7 @@
 #include "sim_model.h"
 #include "world.h"
 #include "rs_pg.h"
+#include "rs_time.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -170,13 +171,6 @@ sim_sql_long(sim *s, const char *sql, int nparams, const char *const *params, lo
 	return ok ? 0 : -1;
 }
 
-static void
-sim_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* Waits until sql (one count) reaches want. */
 static int
 sim_wait_count(sim *s, const char *what, const char *sql, const char *param, long long want)
@@ -187,7 +181,7 @@ sim_wait_count(sim *s, const char *what, const char *sql, const char *param, lon
 			return -1;
 		if (n >= want)
 			return 0;
-		sim_sleep_ms(50);
+		rs_sleep_ms(50);
 	}
 	return sim_fail(s, "%s: %lld of %lld stored after %d s", what, n, want, SIM_WAIT_MS / 1000);
 }
@@ -210,7 +204,7 @@ sim_wait_features(sim *s, long u, int64_t ts)
 		json_decref(h);
 		if (seen)
 			return 0;
-		sim_sleep_ms(20);
+		rs_sleep_ms(20);
 	}
 	return sim_fail(s,
 	                "rs-feature did not show customer %ld's event at %" PRId64 " within %d s",
@@ -239,7 +233,7 @@ sim_wait_candidates(sim *s)
 			}
 		if (have == want)
 			break;
-		sim_sleep_ms(50);
+		rs_sleep_ms(50);
 	}
 	if (have != want)
 		return sim_fail(s,
@@ -260,7 +254,7 @@ sim_wait_candidates(sim *s)
 		               (double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
 		if ((double) age < since)
 			return 0;
-		sim_sleep_ms(50);
+		rs_sleep_ms(50);
 	}
 	return sim_fail(s, "the gateway's popular list was not refreshed within %d s",
 	                SIM_WAIT_MS / 1000);
@@ -377,7 +371,7 @@ sim_wait_serving(sim *s, const char *const *want)
 		json_decref(e);
 		if (ready)
 			return 0;
-		sim_sleep_ms(50);
+		rs_sleep_ms(50);
 	}
 	return sim_fail(s, "the gateway did not serve the experiment's new versions within %d s",
 	                SIM_WAIT_MS / 1000);
@@ -475,7 +469,7 @@ sim_fetch(sim *s, long u, int64_t t, sim_shown *sh)
 		s->degraded++;
 		json_decref(rec);
 		rec = NULL;
-		sim_sleep_ms(100 << attempt);
+		rs_sleep_ms(100 << attempt);
 	}
 	if (json_is_true(json_object_get(rec, "degraded"))) {
 		sim_fail(s, "customer %ld: degraded answers %d times: %s", u + 1, SIM_RETRIES + 1,

@@ -327,6 +327,7 @@ async function customerFlow() {
   });
 
   let explainSeen = null;
+  let lastServedRecId = ''; // the last list the gateway served (its impression is queued, not yet written)
   await step('inspector shows history, candidates per source, contributions, waterfall; numbers equal the API', ['log in -> "For you" appears with reasons'], async () => {
     await page.goto(URL);
     await forYou(page);
@@ -385,8 +386,17 @@ async function customerFlow() {
     const direct = await api(`/v1/users/${A_ID}/recommendations?k=12&explain=1&exclude=${dismissedId}`);
     eq(direct.explain.candidate.source_stats.map((s) => s.source).sort(), e.candidate.source_stats.map((s) => s.source).sort(), 'sources of a direct explain call');
     eq(direct.explain.feature.total_events, e.feature.total_events, 'history size of a direct explain call');
+    lastServedRecId = direct.rec_id;
   });
   await step('what-if changes the list and stores no event', ['inspector shows history, candidates per source, contributions, waterfall; numbers equal the API'], async () => {
+    // the gateway writes impressions behind the answer: count from after the last one served
+    assert(lastServedRecId, 'the inspector step served no list with a rec_id');
+    let written = '0';
+    for (let i = 0; i < 30 && written === '0'; i++) {
+      written = psql(`select count(*) from impressions where rec_id='${lastServedRecId}'`);
+      if (written === '0') await sleep(200);
+    }
+    eq(written, '1', `impression rows of the last served list ${lastServedRecId}`);
     const before = psql(`select count(*) from events`);
     const impBefore = psql(`select count(*) from impressions`);
     const listIds = explainSeen.items.map((i) => i.item_id);
