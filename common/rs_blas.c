@@ -10,6 +10,7 @@
 /* OpenBLAS's own queries (cblas.h declares them; the prototypes are repeated so that this file
  * does not depend on which cblas.h the include path finds first). */
 char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
 
 #define BLAS_DETECTED_ENV "RS_BLAS_DETECTED"
 
@@ -80,12 +81,13 @@ blas_cmdline(void)
 void
 rs_blas_init(void)
 {
-	if (getenv("OPENBLAS_CORETYPE") != NULL)
-		return;
 	const char *detected = openblas_get_corename();
-	const char *want = rs_blas_core_for(detected, rs_cpu_features());
+	const char *core = getenv("OPENBLAS_CORETYPE") == NULL
+	                           ? rs_blas_core_for(detected, rs_cpu_features())
+	                           : NULL;
+	int one_thread = getenv("OPENBLAS_NUM_THREADS") == NULL && openblas_get_num_threads() > 1;
 	char **argv;
-	if (want == NULL || (argv = blas_cmdline()) == NULL)
+	if ((core == NULL && !one_thread) || (argv = blas_cmdline()) == NULL)
 		return;
 	/* The program's own path, not /proc/self/exe: the kernel names a process after the file
 	 * it executes ("exe" would be what ps, top and the logs show). */
@@ -97,12 +99,17 @@ rs_blas_init(void)
 		if (access(path, X_OK) == 0) /* still there (a deleted one reads "... (deleted)") */
 			exe = path;
 	}
-	if (setenv("OPENBLAS_CORETYPE", want, 1) == 0 &&
-	    setenv(BLAS_DETECTED_ENV, detected, 1) == 0)
+	if ((core == NULL || (setenv("OPENBLAS_CORETYPE", core, 1) == 0 &&
+	                      setenv(BLAS_DETECTED_ENV, detected, 1) == 0)) &&
+	    (!one_thread || setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0))
 		execv(exe, argv);
-	/* Not executed: go on as loaded, and say nothing was replaced. */
-	unsetenv("OPENBLAS_CORETYPE");
-	unsetenv(BLAS_DETECTED_ENV);
+	/* Not executed: go on as loaded, the variables as they were. */
+	if (core != NULL) {
+		unsetenv("OPENBLAS_CORETYPE");
+		unsetenv(BLAS_DETECTED_ENV);
+	}
+	if (one_thread)
+		unsetenv("OPENBLAS_NUM_THREADS");
 	free(argv);
 }
 

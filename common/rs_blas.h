@@ -6,7 +6,15 @@
  * (OpenBLAS issue #4267, fixed in 0.3.25 by falling back on the CPU's features): an Emerald
  * Rapids Xeon (family 6, model 207, AVX-512) got SSE3 sgemv, ssyrk and Cholesky in every
  * process. The library reads OPENBLAS_CORETYPE at load time only, so rs_blas_init runs the
- * program again, once, with it set to the kernels the CPU's features allow. */
+ * program again, once, with it set to the kernels the CPU's features allow.
+ *
+ * Its threads too: loaded, OpenBLAS starts a worker per core but one, and an idle worker spins
+ * (sched_yield) for 2^28 TSC ticks (~0.1 s) before it sleeps, after the load and after every
+ * call that used it. Every program here runs its own threads and calls
+ * openblas_set_num_threads itself (1, or EASE's count for its BLAS-3 factorisation, which
+ * starts the workers then); a worker spinning beside them takes a core away from them (on 2
+ * cores, rs-train's ALS on 2 threads ran as if on ~1.4). Loaded with OPENBLAS_NUM_THREADS=1
+ * it starts none. */
 #ifndef RS_BLAS_H
 #define RS_BLAS_H
 
@@ -30,11 +38,11 @@ const char *rs_blas_core_for(const char *detected, unsigned features);
 /* rs_blas_init: first thing in main of a program that calls BLAS (the test suites that do
  * call it from a constructor: tests/support/blas_kernels.c). When OPENBLAS_CORETYPE is unset and
  * rs_blas_core_for names better kernels than the ones loaded, sets it (and RS_BLAS_DETECTED to
- * what OpenBLAS had chosen) and executes the program's file (/proc/self/exe's target, so the
- * process keeps its name) again with the arguments in /proc/self/cmdline: it does not return
- * then. Returns otherwise (also when that fails: the
- * process goes on with the kernels it has, the variables removed again). An
- * OPENBLAS_CORETYPE set by the caller is left alone. */
+ * what OpenBLAS had chosen); when OPENBLAS_NUM_THREADS is unset and OpenBLAS started workers,
+ * sets it to 1. Then executes the program's file (/proc/self/exe's target, so the process
+ * keeps its name) again, once for both, with the arguments in /proc/self/cmdline: it does not
+ * return then. Returns otherwise (also when that fails: the process goes on as loaded, the
+ * variables removed again). Variables set by the caller are left alone. */
 void rs_blas_init(void);
 
 /* rs_blas_describe: " blas=<core>" and, after rs_blas_init replaced OpenBLAS's choice,
