@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# als_speed.sh - rs-train ALS fit time against benfred/implicit measured on this machine.
+# als_speed.sh - rs-train ALS fit time against benfred/implicit's, measured on the project's VM.
 #
 #   bench/als_speed.sh [--quick]      (--quick: ML-100K only, printed but not written to the docs)
 #
@@ -10,9 +10,10 @@
 # 2. A generated 100,000 x 20,000 matrix with 5,000,000 non-zeros (Zipf 0.8 item popularity,
 #    `rs-train synth --seed 1`), 2 threads.
 # implicit's times are constants (implicit cannot be installed here: PyPI is out of reach),
-# measured like for like on this 2-core machine: implicit's AlternatingLeastSquares on CPU, the
-# model above, the same data, fit only, best of 5: ML-100K 0.39 s on 1 thread and 0.21 s on 2,
-# the 5M matrix 17.1 s on 2 threads. The goal is half of implicit's time: a ratio
+# measured like for like on the project's 2-core VM when it ran on an AMD EPYC (issue 11; the
+# VM has since also run on an Intel Xeon, where implicit could not be measured again):
+# implicit's AlternatingLeastSquares on CPU, the model above, the same data, fit only, best of
+# 5: ML-100K 0.39 s on 1 thread and 0.21 s on 2, the 5M matrix 17.1 s on 2 threads. The goal is half of implicit's time: a ratio
 # rs-train / implicit of 0.50 or less.
 # Prints the table, keeps it in bench/work/als_speed/als_speed.md and writes it as the als-speed
 # block of docs/BENCHMARKS.md (bench/md_block.py; the rest of that file is left alone).
@@ -77,9 +78,10 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load average before: $load_before."
   echo "The same model on both sides: 64 factors, 15 iterations, 3 CG steps, regularization 0.01,"
   echo "confidence 2 for every positive (rs-train \`--alpha 1\`); fit time only, best of $RUNS runs."
-  echo "benfred/implicit's times are constants in the script, measured like for like on this machine"
-  echo "(AlternatingLeastSquares on CPU, the same model and data, fit only, best of 5), as"
-  echo "implicit cannot be installed here. Goal: rs-train in at most half of implicit's time (ratio <= 0.50)."
+  echo "benfred/implicit's times are constants in the script, measured like for like on the project's"
+  echo "2-core VM when it ran on an AMD EPYC (AlternatingLeastSquares on CPU, the same model and data,"
+  echo "fit only, best of 5), as implicit cannot be installed here: on another CPU the ratio compares"
+  echo "across machines. Goal: rs-train in at most half of implicit's time (ratio <= 0.50)."
   echo
   echo "| data | threads | rs-train fit s | implicit fit s | rs-train / implicit | goal met |"
   echo "|---|---:|---:|---:|---:|---|"
