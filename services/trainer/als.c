@@ -67,6 +67,46 @@ als_apply(const als_ctx *c, const float *rows, const int32_t *ix, const float *w
 	}
 }
 
+/* r = b - A x = Y' (pref - conf .* (Y x)) - G x over the row's n items, with b = sum_i pref_i
+ * y_i (pref_i = 1 + alpha w_i for a positive, 0 for a negative) and conf_i = alpha |w_i|: the
+ * same three products as als_apply, no pass of its own over the rows. */
+static inline __attribute__((always_inline)) void
+als_residual(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
+             const float *x, float *r, float *dots)
+{
+	int f = c->f, d;
+	int64_t p;
+
+	if (ix == NULL) {
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, f, f, -1.0f, c->G, f, x, 1, 0.0f, r, 1);
+		if (n > 0) {
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, 1.0f, rows, f, x, 1,
+			            0.0f, dots, 1);
+			if (wr == NULL)
+				for (p = 0; p < n; p++)
+					dots[p] = 1.0f + c->alpha - c->alpha * dots[p];
+			else
+				for (p = 0; p < n; p++)
+					dots[p] = (wr[p] > 0 ? 1.0f + c->alpha * wr[p] : 0.0f) -
+					          c->alpha * fabsf(wr[p]) * dots[p];
+			cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1,
+			            1.0f, r, 1);
+		}
+		return;
+	}
+	als_apply(c, rows, ix, wr, n, x, r, dots);
+	for (d = 0; d < f; d++)
+		r[d] = -r[d];
+	for (p = 0; p < n; p++) {
+		const float *y = rows + (size_t) ix[p] * f;
+		float pref = wr == NULL  ? 1.0f + c->alpha
+		             : wr[p] > 0 ? 1.0f + c->alpha * wr[p]
+		                         : 0.0f;
+		for (d = 0; d < f; d++)
+			r[d] += pref * y[d];
+	}
+}
+
 static inline __attribute__((always_inline)) void
 als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 {
@@ -86,28 +126,19 @@ als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 		const float *wr = c->w != NULL ? c->w + b : NULL;
 		int64_t p;
 
-		/* r = b - A x, with b = (1 + alpha) sum y_i; the rows are gathered once into a
-		 * contiguous buffer so the 1 + cg_steps products below stream them */
-		for (d = 0; d < f; d++)
-			r[d] = 0;
-		for (p = 0; p < n; p++) {
-			const float *y = c->Y + (size_t) ix[p] * f;
-			if (buf != NULL && n <= c->gather_max)
-				memcpy(buf + (size_t) p * f, y, (size_t) f * sizeof(float));
-			if (wr == NULL)
-				for (d = 0; d < f; d++)
-					r[d] += (1.0f + c->alpha) * y[d];
-			else if (wr[p] > 0) /* p_ui = 1; negatives have p_ui = 0 */
-				for (d = 0; d < f; d++)
-					r[d] += (1.0f + c->alpha * wr[p]) * y[d];
-		}
+		/* the rows are gathered once into a contiguous buffer so that the 1 + cg_steps
+		 * products below stream them (a plain loop: inlined, no call per row) */
 		if (buf != NULL && n <= c->gather_max) {
+			for (p = 0; p < n; p++) {
+				const float *y = c->Y + (size_t) ix[p] * f;
+				float *o = buf + (size_t) p * f;
+				for (d = 0; d < f; d++)
+					o[d] = y[d];
+			}
 			rows = buf;
 			ix = NULL;
 		}
-		als_apply(c, rows, ix, wr, n, x, ap, dots);
-		for (d = 0; d < f; d++)
-			r[d] -= ap[d];
+		als_residual(c, rows, ix, wr, n, x, r, dots);
 		for (d = 0; d < f; d++) {
 			pv[d] = r[d];
 			rs += r[d] * r[d];

@@ -72,6 +72,48 @@ Test(als, cg_solves_the_same_normal_equations_as_exact)
 		cr_assert_float_eq(Xcg[k], Xex[k], 1e-3, "entry %d: %f vs %f", k, Xcg[k], Xex[k]);
 }
 
+/* Weighted rows (a confidence per entry, negatives < 0: no preference, confidence alpha |w|):
+ * CG run to convergence lands where the exact solve does. */
+Test(als, weighted_cg_solves_the_same_normal_equations_as_exact)
+{
+	static const float W[11] = {1.0f,  2.5f, -1.0f, 0.5f, 3.0f, 1.0f,
+	                            -2.0f, 1.5f, 1.0f,  4.0f, -0.5f};
+	float Y[NC * F], Xcg[NR * F], Xex[NR * F];
+
+	fill(Y, NC * F, 9);
+	fill(Xcg, NR * F, 13);
+	memcpy(Xex, Xcg, sizeof(Xcg));
+	tr_als_half_sweep_w(PTR, IDX, W, NR, Xcg, Y, NC, F, 0.5, 2.0, 3 * F, 2);
+	tr_als_half_sweep_w(PTR, IDX, W, NR, Xex, Y, NC, F, 0.5, 2.0, 0, 1);
+	/* the exact solution, checked against the normal equations written out here */
+	for (int r = 0; r < NR; r++) {
+		double A[F][F] = {{0}}, b[F] = {0};
+		for (int c = 0; c < NC; c++)
+			for (int a = 0; a < F; a++)
+				for (int d = 0; d < F; d++)
+					A[a][d] += (double) Y[c * F + a] * Y[c * F + d];
+		for (int a = 0; a < F; a++)
+			A[a][a] += 0.5;
+		for (int64_t p = PTR[r]; p < PTR[r + 1]; p++) {
+			const float *y = Y + IDX[p] * F;
+			double pref = W[p] > 0 ? 1 + 2.0 * W[p] : 0, conf = 2.0 * fabs(W[p]);
+			for (int a = 0; a < F; a++) {
+				b[a] += pref * y[a];
+				for (int d = 0; d < F; d++)
+					A[a][d] += conf * y[a] * y[d];
+			}
+		}
+		for (int a = 0; a < F; a++) {
+			double s = -b[a];
+			for (int d = 0; d < F; d++)
+				s += A[a][d] * Xex[r * F + d];
+			cr_assert_lt(fabs(s), 1e-4, "row %d: exact solve's residual %g", r, s);
+		}
+	}
+	for (int k = 0; k < NR * F; k++)
+		cr_assert_float_eq(Xcg[k], Xex[k], 1e-3, "entry %d: %f vs %f", k, Xcg[k], Xex[k]);
+}
+
 Test(als, three_cg_steps_reduce_the_residual)
 {
 	float Y[NC * F], X[NR * F];
