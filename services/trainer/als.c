@@ -18,43 +18,41 @@ typedef struct als_ctx {
 	const float *Y, *G; /* G = Y'Y + reg I, f x f */
 	int f, cg_steps;
 	float alpha;
-	float *ws; /* per thread: 4 f floats (+ f*f for exact) */
+	float *ws; /* per thread: the CG state of a block (ALS_BLOCK_ROWS x 3 f floats; exact:
+	            * an f x f system in doubles) */
 	size_t ws_stride;
 	float **gather;     /* per thread: gather_max x f floats, or NULL */
 	float **dots;       /* per thread: gather_max floats */
-	int64_t gather_max; /* rows longer than this use the indexed path */
+	int64_t gather_max; /* items a block gathers at most; a longer row uses the indexed path */
 } als_ctx;
 
-/* out = G v + alpha * sum_i y_i (y_i . v) over n rows: rows + p*f when ix is NULL (the
- * row's items gathered into a contiguous buffer), else rows + ix[p]*f */
+/* CG runs on blocks of consecutive rows in lockstep, so that G times the block's vectors is one
+ * sgemm: for 64 factors OpenBLAS's sgemv of G takes ~8x the time per row of a 32-row sgemm, and
+ * it was a third to a half of each A p. A block ends at ALS_BLOCK_ROWS rows or when its rows'
+ * items would pass ALS_BLOCK_ITEMS (their gathered factors stay in the core's cache). */
+#define ALS_BLOCK_ROWS  64
+#define ALS_BLOCK_ITEMS 2048
+
+/* out += alpha * sum_i |w_i| y_i (y_i . v) over n rows: rows + p*f when ix is NULL (the row's
+ * items gathered into a contiguous buffer), else rows + ix[p]*f. */
 static inline __attribute__((always_inline)) void
-als_apply(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
-          const float *v, float *out, float *dots)
+als_apply_y(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
+            const float *v, float *out, float *dots)
 {
-	int f = c->f, a, d;
+	int f = c->f, d;
 	int64_t p;
 
-	if (ix == NULL) { /* contiguous rows: BLAS-2 calls (OpenBLAS kernels) */
-		/* G is full (sgemm): sgemv, not ssymv, which takes OpenBLAS's allocator lock on
-		 * every call (0.3.21's interface/symv.c) and made the row threads queue */
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0f, c->G, f, v, 1, 0.0f, out, 1);
-		if (n > 0) {
-			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, c->alpha, rows, f, v,
-			            1, 0.0f, dots, 1);
-			if (wr != NULL) /* c_ui - 1 = alpha |w_ui| */
-				for (p = 0; p < n; p++)
-					dots[p] *= fabsf(wr[p]);
-			cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1,
-			            1.0f, out, 1);
-		}
+	if (n == 0)
 		return;
-	}
-	for (a = 0; a < f; a++) {
-		const float *g = c->G + (size_t) a * f;
-		float s = 0;
-		for (d = 0; d < f; d++)
-			s += g[d] * v[d];
-		out[a] = s;
+	if (ix == NULL) { /* contiguous rows: BLAS-2 calls (OpenBLAS kernels) */
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, c->alpha, rows, f, v, 1, 0.0f,
+		            dots, 1);
+		if (wr != NULL) /* c_ui - 1 = alpha |w_ui| */
+			for (p = 0; p < n; p++)
+				dots[p] *= fabsf(wr[p]);
+		cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1, 1.0f,
+		            out, 1);
+		return;
 	}
 	for (p = 0; p < n; p++) {
 		const float *y = rows + (size_t) ix[p] * f;
@@ -67,43 +65,128 @@ als_apply(const als_ctx *c, const float *rows, const int32_t *ix, const float *w
 	}
 }
 
-/* r = b - A x = Y' (pref - conf .* (Y x)) - G x over the row's n items, with b = sum_i pref_i
- * y_i (pref_i = 1 + alpha w_i for a positive, 0 for a negative) and conf_i = alpha |w_i|: the
- * same three products as als_apply, no pass of its own over the rows. */
+/* r += Y' (pref - conf .* (Y x)) over the row's n items, with pref_i = 1 + alpha w_i for a
+ * positive, 0 for a negative, and conf_i = alpha |w_i|: with r = -G x before, r = b - A x. */
 static inline __attribute__((always_inline)) void
-als_residual(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
-             const float *x, float *r, float *dots)
+als_residual_y(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
+               const float *x, float *r, float *dots)
 {
 	int f = c->f, d;
 	int64_t p;
 
+	if (n == 0)
+		return;
 	if (ix == NULL) {
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, f, f, -1.0f, c->G, f, x, 1, 0.0f, r, 1);
-		if (n > 0) {
-			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, 1.0f, rows, f, x, 1,
-			            0.0f, dots, 1);
-			if (wr == NULL)
-				for (p = 0; p < n; p++)
-					dots[p] = 1.0f + c->alpha - c->alpha * dots[p];
-			else
-				for (p = 0; p < n; p++)
-					dots[p] = (wr[p] > 0 ? 1.0f + c->alpha * wr[p] : 0.0f) -
-					          c->alpha * fabsf(wr[p]) * dots[p];
-			cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1,
-			            1.0f, r, 1);
-		}
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, 1.0f, rows, f, x, 1, 0.0f,
+		            dots, 1);
+		if (wr == NULL)
+			for (p = 0; p < n; p++)
+				dots[p] = 1.0f + c->alpha - c->alpha * dots[p];
+		else
+			for (p = 0; p < n; p++)
+				dots[p] = (wr[p] > 0 ? 1.0f + c->alpha * wr[p] : 0.0f) -
+				          c->alpha * fabsf(wr[p]) * dots[p];
+		cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1, 1.0f, r,
+		            1);
 		return;
 	}
-	als_apply(c, rows, ix, wr, n, x, r, dots);
-	for (d = 0; d < f; d++)
-		r[d] = -r[d];
 	for (p = 0; p < n; p++) {
 		const float *y = rows + (size_t) ix[p] * f;
+		float dot = 0;
+		for (d = 0; d < f; d++)
+			dot += y[d] * x[d];
 		float pref = wr == NULL  ? 1.0f + c->alpha
 		             : wr[p] > 0 ? 1.0f + c->alpha * wr[p]
 		                         : 0.0f;
+		float k = pref - c->alpha * (wr != NULL ? fabsf(wr[p]) : 1.0f) * dot;
 		for (d = 0; d < f; d++)
-			r[d] += pref * y[d];
+			r[d] += k * y[d];
+	}
+}
+
+/* CG for rows [u0, u1) in lockstep (cg_steps steps, each row stops on its own when its
+ * residual vanishes or A stops being positive along p). The rows' items are gathered into buf
+ * (one row longer than the buffer reads Y by index instead). */
+static inline __attribute__((always_inline)) void
+als_block_cg(const als_ctx *c, size_t u0, size_t u1, float *buf, float *dots, float *R, float *P,
+             float *AP)
+{
+	int f = c->f, d, s;
+	int nb = (int) (u1 - u0);
+	float *X = c->X + u0 * (size_t) f;
+	const float *rows[ALS_BLOCK_ROWS];
+	const int32_t *ixs[ALS_BLOCK_ROWS];
+	float rs[ALS_BLOCK_ROWS];
+	unsigned char active[ALS_BLOCK_ROWS];
+	int64_t at = 0;
+
+	for (int k = 0; k < nb; k++) {
+		int64_t b = c->ptr[u0 + k], n = c->ptr[u0 + k + 1] - b;
+		ixs[k] = c->idx + b;
+		rows[k] = c->Y;
+		if (buf != NULL && at + n <= c->gather_max) {
+			/* a plain loop: inlined, no call per item */
+			for (int64_t p = 0; p < n; p++) {
+				const float *y = c->Y + (size_t) ixs[k][p] * f;
+				float *o = buf + (size_t) (at + p) * f;
+				for (d = 0; d < f; d++)
+					o[d] = y[d];
+			}
+			rows[k] = buf + (size_t) at * f;
+			ixs[k] = NULL;
+			at += n;
+		}
+	}
+	/* R = -X G (G is symmetric: row k is -(G x_k)'), then the items' part per row */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, f, f, -1.0f, X, f, c->G, f, 0.0f,
+	            R, f);
+	for (int k = 0; k < nb; k++) {
+		int64_t b = c->ptr[u0 + k], n = c->ptr[u0 + k + 1] - b;
+		float *r = R + (size_t) k * f;
+		als_residual_y(c, rows[k], ixs[k], c->w != NULL ? c->w + b : NULL, n,
+		               X + (size_t) k * f, r, dots);
+		rs[k] = 0;
+		for (d = 0; d < f; d++) {
+			P[(size_t) k * f + d] = r[d];
+			rs[k] += r[d] * r[d];
+		}
+		active[k] = rs[k] >= 1e-20f;
+	}
+	for (s = 0; s < c->cg_steps; s++) {
+		int any = 0;
+		for (int k = 0; k < nb; k++)
+			any |= active[k];
+		if (!any)
+			break;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, f, f, 1.0f, P, f, c->G,
+		            f, 0.0f, AP, f);
+		for (int k = 0; k < nb; k++) {
+			if (!active[k])
+				continue;
+			int64_t b = c->ptr[u0 + k], n = c->ptr[u0 + k + 1] - b;
+			float *x = X + (size_t) k * f, *r = R + (size_t) k * f;
+			float *pv = P + (size_t) k * f, *ap = AP + (size_t) k * f;
+			als_apply_y(c, rows[k], ixs[k], c->w != NULL ? c->w + b : NULL, n, pv, ap,
+			            dots);
+			float pap = 0;
+			for (d = 0; d < f; d++)
+				pap += pv[d] * ap[d];
+			if (pap <= 0) {
+				active[k] = 0;
+				continue;
+			}
+			float step = rs[k] / pap, rs_new = 0;
+			for (d = 0; d < f; d++) {
+				x[d] += step * pv[d];
+				r[d] -= step * ap[d];
+				rs_new += r[d] * r[d];
+			}
+			float beta = rs_new / rs[k];
+			for (d = 0; d < f; d++)
+				pv[d] = r[d] + beta * pv[d];
+			rs[k] = rs_new;
+			active[k] = rs_new >= 1e-20f;
+		}
 	}
 }
 
@@ -111,59 +194,24 @@ static inline __attribute__((always_inline)) void
 als_rows_cg_body(void *vctx, size_t begin, size_t end, int tid)
 {
 	als_ctx *c = vctx;
-	int f = c->f, d, s;
-	float *r = c->ws + (size_t) tid * c->ws_stride, *pv = r + f, *ap = pv + f;
+	float *R = c->ws + (size_t) tid * c->ws_stride, *P = R + (size_t) ALS_BLOCK_ROWS * c->f;
+	float *AP = P + (size_t) ALS_BLOCK_ROWS * c->f;
 	float *buf = c->gather != NULL ? c->gather[tid] : NULL;
 	float *dots = c->dots != NULL ? c->dots[tid] : NULL;
-	size_t u;
+	size_t u0 = begin;
 
-	for (u = begin; u < end; u++) {
-		float *x = c->X + u * (size_t) f;
-		int64_t b = c->ptr[u], e = c->ptr[u + 1], n = e - b;
-		float rs = 0, rs_new, pap, step, beta;
-		const float *rows = c->Y;
-		const int32_t *ix = c->idx + b;
-		const float *wr = c->w != NULL ? c->w + b : NULL;
-		int64_t p;
-
-		/* the rows are gathered once into a contiguous buffer so that the 1 + cg_steps
-		 * products below stream them (a plain loop: inlined, no call per row) */
-		if (buf != NULL && n <= c->gather_max) {
-			for (p = 0; p < n; p++) {
-				const float *y = c->Y + (size_t) ix[p] * f;
-				float *o = buf + (size_t) p * f;
-				for (d = 0; d < f; d++)
-					o[d] = y[d];
-			}
-			rows = buf;
-			ix = NULL;
+	while (u0 < end) {
+		/* the block: up to ALS_BLOCK_ROWS rows with up to ALS_BLOCK_ITEMS items (at least
+		 * one row: a longer one is a block of its own) */
+		size_t u1 = u0 + 1;
+		int64_t items = c->ptr[u0 + 1] - c->ptr[u0];
+		while (u1 < end && u1 - u0 < ALS_BLOCK_ROWS &&
+		       items + (c->ptr[u1 + 1] - c->ptr[u1]) <= ALS_BLOCK_ITEMS) {
+			items += c->ptr[u1 + 1] - c->ptr[u1];
+			u1++;
 		}
-		als_residual(c, rows, ix, wr, n, x, r, dots);
-		for (d = 0; d < f; d++) {
-			pv[d] = r[d];
-			rs += r[d] * r[d];
-		}
-		for (s = 0; s < c->cg_steps; s++) {
-			if (rs < 1e-20f)
-				break;
-			als_apply(c, rows, ix, wr, n, pv, ap, dots);
-			pap = 0;
-			for (d = 0; d < f; d++)
-				pap += pv[d] * ap[d];
-			if (pap <= 0)
-				break;
-			step = rs / pap;
-			rs_new = 0;
-			for (d = 0; d < f; d++) {
-				x[d] += step * pv[d];
-				r[d] -= step * ap[d];
-				rs_new += r[d] * r[d];
-			}
-			beta = rs_new / rs;
-			for (d = 0; d < f; d++)
-				pv[d] = r[d] + beta * pv[d];
-			rs = rs_new;
-		}
+		als_block_cg(c, u0, u1, buf, dots, R, P, AP);
+		u0 = u1;
 	}
 }
 
@@ -249,10 +297,12 @@ tr_als_half_sweep_w(const int64_t *ptr, const int32_t *idx, const float *w, int3
 		for (r = 0; r < n_rows; r++)
 			if (ptr[r + 1] - ptr[r] > maxdeg)
 				maxdeg = ptr[r + 1] - ptr[r];
-		/* at most 64 MiB of gathered rows per thread */
-		c.gather_max = maxdeg < (int64_t) ((64u << 20) / (sizeof(float) * (size_t) f))
-		                       ? maxdeg
-		                       : (int64_t) ((64u << 20) / (sizeof(float) * (size_t) f));
+		/* a block's items, or the longest row's: at most 64 MiB of gathered rows per thread
+		 */
+		int64_t cap = (int64_t) ((64u << 20) / (sizeof(float) * (size_t) f));
+		c.gather_max = maxdeg > ALS_BLOCK_ITEMS ? maxdeg : ALS_BLOCK_ITEMS;
+		if (c.gather_max > cap)
+			c.gather_max = cap;
 		c.gather = tr_xcalloc((size_t) nthreads, sizeof(float *));
 		c.dots = tr_xcalloc((size_t) nthreads, sizeof(float *));
 		for (t = 0; t < nthreads; t++) {
@@ -260,10 +310,10 @@ tr_als_half_sweep_w(const int64_t *ptr, const int32_t *idx, const float *w, int3
 			                         sizeof(float));
 			c.dots[t] = tr_xmalloc(((size_t) c.gather_max + 1) * sizeof(float));
 		}
-		c.ws_stride = (size_t) 4 * f + 16;
+		c.ws_stride = (size_t) 3 * ALS_BLOCK_ROWS * f + 16;
 		c.ws = tr_xmalloc((size_t) nthreads * c.ws_stride * sizeof(float));
 		__builtin_cpu_init();
-		tr_parallel_for((size_t) n_rows, 64, nthreads,
+		tr_parallel_for((size_t) n_rows, ALS_BLOCK_ROWS, nthreads,
 		                __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
 		                        ? als_rows_cg_avx2
 		                        : als_rows_cg_base,
