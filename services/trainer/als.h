@@ -4,11 +4,14 @@
  * solves, for every row u, (Y'Y + reg I + alpha sum_{i in I_u} y_i y_i') x_u =
  * (1 + alpha) sum_{i in I_u} y_i by cg_steps conjugate-gradient steps warm-started from
  * the previous x_u (cg_steps <= 0: exact Cholesky solve). float32; Y'Y by OpenBLAS sgemm;
- * rows in parallel on nthreads threads.
+ * CG on blocks of up to 64 consecutive rows in lockstep (Y'Y times the block's vectors is one
+ * sgemm), blocks in parallel on nthreads threads.
  * Weighted data (events.h): c_ui = 1 + alpha w_ui for positives, and explicit negatives
  * are observations with p_ui = 0 and c_ui = 1 + alpha * strength.
- * Memory: (n_users + n_items) * factors floats, plus factors^2 per thread (weighted data:
- * plus 24 bytes per interaction for the signed copies). */
+ * Memory: (n_users + n_items) * factors floats, plus per thread a block's gathered factors
+ * (the longest row's items or 2,048, whichever is more, at most 64 MiB) and the CG state of
+ * 64 rows (the exact solve: a factors^2 system instead; weighted data: plus 24 bytes per
+ * interaction for the signed copies). */
 #ifndef TR_ALS_H
 #define TR_ALS_H
 
