@@ -33,23 +33,41 @@ typedef struct als_ctx {
 #define ALS_BLOCK_ROWS  64
 #define ALS_BLOCK_ITEMS 2048
 
-/* out += alpha * sum_i |w_i| y_i (y_i . v) over n rows: rows + p*f when ix is NULL (the row's
- * items gathered into a contiguous buffer), else rows + ix[p]*f. */
+/* k_i for item p of a row (below), from dot = y_i . v: conf_i dot, or, for the residual,
+ * pref_i - conf_i dot, with conf_i = alpha |w_i| and pref_i = 1 + alpha w_i for a positive, 0
+ * for a negative (binary data: w_i = 1). */
+static inline __attribute__((always_inline)) float
+als_item_k(const als_ctx *c, const float *wr, int64_t p, float dot, int residual)
+{
+	float conf = c->alpha * (wr != NULL ? fabsf(wr[p]) : 1.0f);
+	if (!residual)
+		return conf * dot;
+	float pref = wr == NULL ? 1.0f + c->alpha : wr[p] > 0 ? 1.0f + c->alpha * wr[p] : 0.0f;
+	return pref - conf * dot;
+}
+
+/* The items' part of a row's products: out += sum_i k_i y_i over its n items (als_item_k:
+ * A v's part, or, with residual and out = -G x before, r = b - A x). The rows are at
+ * rows + p*f when ix is NULL (gathered into a contiguous buffer: two BLAS-2 calls), else at
+ * rows + ix[p]*f. */
 static inline __attribute__((always_inline)) void
-als_apply_y(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
-            const float *v, float *out, float *dots)
+als_items(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
+          const float *v, float *out, float *dots, int residual)
 {
 	int f = c->f, d;
 	int64_t p;
 
 	if (n == 0)
 		return;
-	if (ix == NULL) { /* contiguous rows: BLAS-2 calls (OpenBLAS kernels) */
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, c->alpha, rows, f, v, 1, 0.0f,
+	if (ix == NULL) {
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, 1.0f, rows, f, v, 1, 0.0f,
 		            dots, 1);
-		if (wr != NULL) /* c_ui - 1 = alpha |w_ui| */
+		if (wr == NULL) /* the same, the test out of the loop (it vectorizes) */
 			for (p = 0; p < n; p++)
-				dots[p] *= fabsf(wr[p]);
+				dots[p] = als_item_k(c, NULL, p, dots[p], residual);
+		else
+			for (p = 0; p < n; p++)
+				dots[p] = als_item_k(c, wr, p, dots[p], residual);
 		cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1, 1.0f,
 		            out, 1);
 		return;
@@ -59,48 +77,9 @@ als_apply_y(const als_ctx *c, const float *rows, const int32_t *ix, const float 
 		float dot = 0;
 		for (d = 0; d < f; d++)
 			dot += y[d] * v[d];
-		dot *= c->alpha * (wr != NULL ? fabsf(wr[p]) : 1.0f);
+		float k = als_item_k(c, wr, p, dot, residual);
 		for (d = 0; d < f; d++)
-			out[d] += dot * y[d];
-	}
-}
-
-/* r += Y' (pref - conf .* (Y x)) over the row's n items, with pref_i = 1 + alpha w_i for a
- * positive, 0 for a negative, and conf_i = alpha |w_i|: with r = -G x before, r = b - A x. */
-static inline __attribute__((always_inline)) void
-als_residual_y(const als_ctx *c, const float *rows, const int32_t *ix, const float *wr, int64_t n,
-               const float *x, float *r, float *dots)
-{
-	int f = c->f, d;
-	int64_t p;
-
-	if (n == 0)
-		return;
-	if (ix == NULL) {
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) n, f, 1.0f, rows, f, x, 1, 0.0f,
-		            dots, 1);
-		if (wr == NULL)
-			for (p = 0; p < n; p++)
-				dots[p] = 1.0f + c->alpha - c->alpha * dots[p];
-		else
-			for (p = 0; p < n; p++)
-				dots[p] = (wr[p] > 0 ? 1.0f + c->alpha * wr[p] : 0.0f) -
-				          c->alpha * fabsf(wr[p]) * dots[p];
-		cblas_sgemv(CblasRowMajor, CblasTrans, (int) n, f, 1.0f, rows, f, dots, 1, 1.0f, r,
-		            1);
-		return;
-	}
-	for (p = 0; p < n; p++) {
-		const float *y = rows + (size_t) ix[p] * f;
-		float dot = 0;
-		for (d = 0; d < f; d++)
-			dot += y[d] * x[d];
-		float pref = wr == NULL  ? 1.0f + c->alpha
-		             : wr[p] > 0 ? 1.0f + c->alpha * wr[p]
-		                         : 0.0f;
-		float k = pref - c->alpha * (wr != NULL ? fabsf(wr[p]) : 1.0f) * dot;
-		for (d = 0; d < f; d++)
-			r[d] += k * y[d];
+			out[d] += k * y[d];
 	}
 }
 
@@ -143,8 +122,8 @@ als_block_cg(const als_ctx *c, size_t u0, size_t u1, float *buf, float *dots, fl
 	for (int k = 0; k < nb; k++) {
 		int64_t b = c->ptr[u0 + k], n = c->ptr[u0 + k + 1] - b;
 		float *r = R + (size_t) k * f;
-		als_residual_y(c, rows[k], ixs[k], c->w != NULL ? c->w + b : NULL, n,
-		               X + (size_t) k * f, r, dots);
+		als_items(c, rows[k], ixs[k], c->w != NULL ? c->w + b : NULL, n, X + (size_t) k * f,
+		          r, dots, 1);
 		rs[k] = 0;
 		for (d = 0; d < f; d++) {
 			P[(size_t) k * f + d] = r[d];
@@ -166,8 +145,8 @@ als_block_cg(const als_ctx *c, size_t u0, size_t u1, float *buf, float *dots, fl
 			int64_t b = c->ptr[u0 + k], n = c->ptr[u0 + k + 1] - b;
 			float *x = X + (size_t) k * f, *r = R + (size_t) k * f;
 			float *pv = P + (size_t) k * f, *ap = AP + (size_t) k * f;
-			als_apply_y(c, rows[k], ixs[k], c->w != NULL ? c->w + b : NULL, n, pv, ap,
-			            dots);
+			als_items(c, rows[k], ixs[k], c->w != NULL ? c->w + b : NULL, n, pv, ap,
+			          dots, 0);
 			float pap = 0;
 			for (d = 0; d < f; d++)
 				pap += pv[d] * ap[d];
