@@ -27,9 +27,10 @@ typedef struct als_ctx {
 } als_ctx;
 
 /* CG runs on blocks of consecutive rows in lockstep, so that G times the block's vectors is one
- * sgemm: for 64 factors OpenBLAS's sgemv of G takes ~8x the time per row of a 32-row sgemm, and
- * it was a third to a half of each A p. A block ends at ALS_BLOCK_ROWS rows or when its rows'
- * items would pass ALS_BLOCK_ITEMS (their gathered factors stay in the core's cache). */
+ * sgemm: for 64 factors OpenBLAS 0.3.21's sgemv of G took ~8x the time per row of a 32-row
+ * sgemm on the project's Xeon, and it was a third to a half of each A p. A block ends at
+ * ALS_BLOCK_ROWS rows or when its rows' items would pass ALS_BLOCK_ITEMS (their gathered factors
+ * stay in the core's cache). */
 #define ALS_BLOCK_ROWS  64
 #define ALS_BLOCK_ITEMS 2048
 
