@@ -9,12 +9,12 @@
  * program again, once, with it set to the kernels the CPU's features allow.
  *
  * Its threads too: loaded, OpenBLAS starts a worker per core but one, and an idle worker spins
- * (sched_yield) for 2^28 TSC ticks (~0.1 s) before it sleeps, after the load and after every
- * call that used it. Every program here runs its own threads and calls
+ * (sched_yield) for 2^28 TSC ticks (its default timeout) before it sleeps, after the load and after
+ * every call that used it. Every program here runs its own threads and calls
  * openblas_set_num_threads itself (1, or EASE's count for its BLAS-3 factorisation, which
  * starts the workers then); a worker spinning beside them takes a core away from them (on 2
- * cores, rs-train's ALS on 2 threads ran as if on ~1.4). Loaded with OPENBLAS_NUM_THREADS=1
- * it starts none. */
+ * cores, rs-train's ALS lost most of its second thread: docs/BENCHMARKS.md). Loaded with
+ * OPENBLAS_NUM_THREADS=1 it starts none. */
 #ifndef RS_BLAS_H
 #define RS_BLAS_H
 

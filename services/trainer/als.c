@@ -27,8 +27,9 @@ typedef struct als_ctx {
 } als_ctx;
 
 /* CG runs on blocks of consecutive rows in lockstep, so that G times the block's vectors is one
- * sgemm: for 64 factors OpenBLAS 0.3.21's sgemv of G took ~8x the time per row of a 32-row
- * sgemm on the project's Xeon, and it was a third to a half of each A p. A block ends at
+ * sgemm instead of an sgemv per row and step: G v has as many multiply-adds as the items' part
+ * of a 32-item row, and a 64 x 64 sgemv runs far below sgemm's speed (bench/als_ab.sh,
+ * docs/BENCHMARKS.md, shows the change). A block ends at
  * ALS_BLOCK_ROWS rows or when its rows' items would pass ALS_BLOCK_ITEMS (their gathered factors
  * stay in the core's cache). */
 #define ALS_BLOCK_ROWS  64
